@@ -1,0 +1,157 @@
+//! The crate's one error type.
+//!
+//! Errors here reach shoppers and merchants through the Worker, so each one
+//! has a stable machine code ([`Error::code`]) and an HTTP status
+//! ([`Error::http_status`]) decided in one place; the page localises by code.
+
+use soushou::Fen;
+
+use crate::api::{ErrorBody, ErrorDetail, OrderStatus};
+
+/// Everything the checkout domain can refuse.
+///
+/// `#[non_exhaustive]` so new refusals can be added without breaking the
+/// Worker's and the page's matches; both must fall back on [`Error::code`].
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The link token is malformed, truncated, tampered with or signed with another secret.
+    #[error("the checkout link is not valid")]
+    InvalidLink,
+    /// The link is authentic but its expiry has passed (`now >= expires_at`).
+    #[error("the checkout link has expired")]
+    LinkExpired,
+    /// An API amount is not a positive yuan string with at most two decimals up to 10,000,000.00.
+    #[error("invalid amount: {reason}")]
+    InvalidAmount {
+        /// What is wrong with it, e.g. "more than two decimals".
+        reason: &'static str,
+    },
+    /// A request field other than an amount is missing, too long or malformed.
+    #[error("invalid field `{field}`: {reason}")]
+    InvalidRequest {
+        /// The API (JSON) name of the field, e.g. `return_url`.
+        field: &'static str,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// A refund would take the refunded total above the paid amount.
+    #[error("refund exceeds the refundable amount of {refundable} yuan")]
+    RefundExceeds {
+        /// What could still be refunded.
+        refundable: Fen,
+    },
+    /// The order is in a state that cannot be refunded (unpaid, closed, revoked, fully refunded).
+    #[error("an order in state {} cannot be refunded", status.as_str())]
+    NotRefundable {
+        /// The order's current state.
+        status: OrderStatus,
+    },
+}
+
+impl Error {
+    /// The stable API error code (`error.code` in every error body).
+    ///
+    /// These strings are contract: the page and merchants' systems match on
+    /// them, so they never change once released.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::InvalidLink => "INVALID_LINK",
+            Error::LinkExpired => "LINK_EXPIRED",
+            Error::InvalidAmount { .. } => "INVALID_AMOUNT",
+            Error::InvalidRequest { .. } => "INVALID_REQUEST",
+            Error::RefundExceeds { .. } => "REFUND_EXCEEDS",
+            Error::NotRefundable { .. } => "NOT_REFUNDABLE",
+        }
+    }
+
+    /// The HTTP status API.md prescribes for this error, so that the Worker
+    /// maps errors to responses in one place instead of per route.
+    pub fn http_status(&self) -> u16 {
+        match self {
+            Error::LinkExpired => 410,
+            Error::NotRefundable { .. } => 409,
+            Error::InvalidLink
+            | Error::InvalidAmount { .. }
+            | Error::InvalidRequest { .. }
+            | Error::RefundExceeds { .. } => 400,
+        }
+    }
+
+    /// The JSON error body (`{"error": {"code", "message"}}`) for this error.
+    pub fn to_body(&self) -> ErrorBody {
+        ErrorBody {
+            error: ErrorDetail {
+                code: self.code().to_owned(),
+                message: self.to_string(),
+                gateway_code: None,
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_and_statuses_are_the_contract() {
+        let cases = [
+            (Error::InvalidLink, "INVALID_LINK", 400),
+            (Error::LinkExpired, "LINK_EXPIRED", 410),
+            (
+                Error::InvalidAmount { reason: "zero" },
+                "INVALID_AMOUNT",
+                400,
+            ),
+            (
+                Error::InvalidRequest {
+                    field: "subject",
+                    reason: "empty",
+                },
+                "INVALID_REQUEST",
+                400,
+            ),
+            (
+                Error::RefundExceeds {
+                    refundable: Fen::from_fen(5),
+                },
+                "REFUND_EXCEEDS",
+                400,
+            ),
+            (
+                Error::NotRefundable {
+                    status: OrderStatus::Pending,
+                },
+                "NOT_REFUNDABLE",
+                409,
+            ),
+        ];
+        for (err, code, status) in cases {
+            assert_eq!(err.code(), code);
+            assert_eq!(err.http_status(), status, "{code}");
+            let body = serde_json::to_value(err.to_body()).unwrap();
+            assert_eq!(body["error"]["code"], code);
+            assert_eq!(body["error"]["message"], err.to_string());
+            assert!(body["error"].get("gateway_code").is_none());
+        }
+    }
+
+    #[test]
+    fn messages_are_readable() {
+        assert_eq!(
+            Error::RefundExceeds {
+                refundable: Fen::from_fen(1250)
+            }
+            .to_string(),
+            "refund exceeds the refundable amount of 12.50 yuan"
+        );
+        assert_eq!(
+            Error::NotRefundable {
+                status: OrderStatus::PartiallyRefunded
+            }
+            .to_string(),
+            "an order in state partially_refunded cannot be refunded"
+        );
+    }
+}

@@ -1,0 +1,20 @@
+//! The checkout domain, pure: signed checkout links, the order state machine,
+//! channel routing and the JSON types of the Worker's HTTP API.
+//!
+//! Why a separate crate: everything here can be decided without a network, a
+//! store, a clock or a browser, so it is unit-tested on the host and compiled
+//! unchanged into both the Cloudflare Worker and the Leptos page (wasm32).
+//! Callers inject everything impure: `now` (unix seconds), nonces, secrets.
+//!
+//! Money is [`soushou::Fen`] (integer fen) from the first parse to the last
+//! format; the yuan string exists only at the API boundary ([`amount`]).
+#![deny(missing_docs)]
+
+pub mod amount;
+pub mod api;
+pub mod error;
+pub mod link;
+pub mod routing;
+pub mod state;
+
+pub use error::Error;

@@ -1,0 +1,768 @@
+//! Signed checkout links.
+//!
+//! A link carries everything needed to pay it (amount, subject, expiry, ...)
+//! inside its token, so the Worker needs no lookup to render the page, and
+//! the shopper cannot change any of it: the token is
+//!
+//! ```text
+//! base64url(payload JSON) "." base64url(HMAC-SHA256(LINK_SECRET, <first part as ASCII>))
+//! ```
+//!
+//! both parts URL-safe base64 without padding, so a token can be put into a
+//! path segment as-is. The MAC covers the encoded text (not the decoded
+//! JSON), so there is exactly one accepted spelling of every payload.
+//!
+//! Verification checks the MAC first, in constant time, and only then looks
+//! at the payload: a forged token learns nothing, not even whether it would
+//! have expired. Expiry is checked against an injected `now`, because this
+//! crate has no clock.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use hmac::{Hmac, Mac};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use soushou::Fen;
+use subtle::ConstantTimeEq;
+
+use crate::amount::parse_api_amount;
+use crate::api::{CreateLinkRequest, GoodsLine, LinkChannel, LinkState};
+use crate::error::Error;
+
+/// Link lifetime when the merchant gives no `expires_in`: one day (API.md).
+pub const DEFAULT_EXPIRES_IN: u64 = 86_400;
+/// Longest lifetime a merchant may ask for: 30 days. Long-lived payable
+/// tokens are a liability if LINK_SECRET ever has to be rotated.
+pub const MAX_EXPIRES_IN: u64 = 30 * 86_400;
+/// Longest `subject`, in characters; it becomes the gateway's `PAY_SUBJECT`.
+pub const MAX_SUBJECT_CHARS: usize = 128;
+/// Longest merchant reference, in characters.
+pub const MAX_REF_CHARS: usize = 64;
+/// Longest `return_url`, in characters.
+pub const MAX_RETURN_URL_CHARS: usize = 512;
+/// Most goods lines per link; the token travels in a URL, which must stay short.
+pub const MAX_GOODS: usize = 20;
+/// Longest goods `id` / `name`, in characters.
+pub const MAX_GOODS_TEXT_CHARS: usize = 64;
+
+/// What a checkout link says. Serialised (with short keys, to keep URLs
+/// short) as the first part of the token.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkPayload {
+    /// Amount to pay; the Worker never takes the amount from a pay request.
+    #[serde(rename = "a", with = "fen_int")]
+    pub amount: Fen,
+    /// What is being paid for.
+    #[serde(rename = "s")]
+    pub subject: String,
+    /// The merchant's reference (`ref` in the API).
+    #[serde(rename = "r", default, skip_serializing_if = "Option::is_none")]
+    pub merchant_ref: Option<String>,
+    /// Unix seconds from which the link can no longer be paid.
+    #[serde(rename = "e")]
+    pub expires_at: u64,
+    /// Where to send the shopper after payment.
+    #[serde(rename = "u", default, skip_serializing_if = "Option::is_none")]
+    pub return_url: Option<String>,
+    /// Goods lines to show and to send as `GOODS_DETAIL`.
+    #[serde(rename = "g", default, skip_serializing_if = "Vec::is_empty")]
+    pub goods: Vec<GoodsLine>,
+    /// Restricts the link to one payment app.
+    #[serde(rename = "c", default, skip_serializing_if = "Option::is_none")]
+    pub channel: Option<LinkChannel>,
+    /// Caller-supplied randomness: two links for the same amount and subject
+    /// get different tokens (and different [`link_id`]s), so paying one does
+    /// not mark the other as paid.
+    #[serde(rename = "n")]
+    pub nonce: String,
+}
+
+/// `Fen` as a plain integer inside the token, independent of how `soushou`
+/// chooses to (de)serialise money on the gateway's wire.
+mod fen_int {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use soushou::Fen;
+
+    pub fn serialize<S: Serializer>(fen: &Fen, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(fen.fen())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Fen, D::Error> {
+        u64::deserialize(d).map(Fen::from_fen)
+    }
+}
+
+impl LinkPayload {
+    /// Validate a merchant's `POST /v1/links` body and build the payload.
+    ///
+    /// `now` (unix seconds) anchors the expiry; `nonce` must be fresh
+    /// randomness from the caller (this crate has none). Goods prices are
+    /// normalised to two decimals. `return_url` must be `http(s)://` so the
+    /// page can never be made to navigate to `javascript:` or another scheme.
+    pub fn from_request(req: &CreateLinkRequest, now: u64, nonce: String) -> Result<Self, Error> {
+        let amount = parse_api_amount(&req.amount)?;
+        let subject = text("subject", &req.subject, MAX_SUBJECT_CHARS)?;
+        let merchant_ref = req
+            .r#ref
+            .as_deref()
+            .map(|r| text("ref", r, MAX_REF_CHARS))
+            .transpose()?;
+        let expires_in = req.expires_in.unwrap_or(DEFAULT_EXPIRES_IN);
+        if expires_in == 0 || expires_in > MAX_EXPIRES_IN {
+            return Err(Error::InvalidRequest {
+                field: "expires_in",
+                reason: "must be between 1 and 2592000 seconds",
+            });
+        }
+        let expires_at = now.checked_add(expires_in).ok_or(Error::InvalidRequest {
+            field: "expires_in",
+            reason: "expiry out of range",
+        })?;
+        let return_url = req.return_url.as_deref().map(return_url).transpose()?;
+        if req.goods.len() > MAX_GOODS {
+            return Err(Error::InvalidRequest {
+                field: "goods",
+                reason: "at most 20 goods lines",
+            });
+        }
+        let goods = req
+            .goods
+            .iter()
+            .map(goods_line)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(LinkPayload {
+            amount,
+            subject,
+            merchant_ref,
+            expires_at,
+            return_url,
+            goods,
+            channel: req.channel,
+            nonce,
+        })
+    }
+
+    /// Whether the link has expired at `now`: the link is payable while
+    /// `now < expires_at`, so at `now == expires_at` it is already expired
+    /// (like a JWT's `exp`, "on or after which" it must not be accepted).
+    pub fn is_expired(&self, now: u64) -> bool {
+        now >= self.expires_at
+    }
+
+    /// The link's state for `GET /api/checkout/{token}`. A paid link stays
+    /// `paid` after its expiry: the shopper who paid must see the receipt,
+    /// not "expired".
+    pub fn state(&self, now: u64, paid: bool) -> LinkState {
+        if paid {
+            LinkState::Paid
+        } else if self.is_expired(now) {
+            LinkState::Expired
+        } else {
+            LinkState::Open
+        }
+    }
+}
+
+/// Trimmed, non-empty, bounded, free of control characters.
+fn text(field: &'static str, s: &str, max_chars: usize) -> Result<String, Error> {
+    let s = s.trim();
+    let invalid = |reason| Err(Error::InvalidRequest { field, reason });
+    if s.is_empty() {
+        return invalid("must not be empty");
+    }
+    if s.chars().count() > max_chars {
+        return invalid("too long");
+    }
+    if s.chars().any(char::is_control) {
+        return invalid("must not contain control characters");
+    }
+    Ok(s.to_owned())
+}
+
+fn return_url(url: &str) -> Result<String, Error> {
+    let invalid = |reason| {
+        Err(Error::InvalidRequest {
+            field: "return_url",
+            reason,
+        })
+    };
+    if url.chars().count() > MAX_RETURN_URL_CHARS {
+        return invalid("too long");
+    }
+    if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return invalid("must not contain whitespace");
+    }
+    let lower = url.to_ascii_lowercase();
+    let rest = match lower
+        .strip_prefix("https://")
+        .or_else(|| lower.strip_prefix("http://"))
+    {
+        Some(rest) => rest,
+        None => return invalid("must be an http:// or https:// URL"),
+    };
+    if rest.is_empty() || rest.starts_with(['/', '?', '#']) {
+        return invalid("must name a host");
+    }
+    Ok(url.to_owned())
+}
+
+fn goods_line(g: &GoodsLine) -> Result<GoodsLine, Error> {
+    let price = parse_api_amount(&g.price).map_err(|e| match e {
+        Error::InvalidAmount { reason } => Error::InvalidRequest {
+            field: "goods.price",
+            reason,
+        },
+        other => other,
+    })?;
+    if g.quantity == 0 {
+        return Err(Error::InvalidRequest {
+            field: "goods.quantity",
+            reason: "must be at least 1",
+        });
+    }
+    Ok(GoodsLine {
+        id: text("goods.id", &g.id, MAX_GOODS_TEXT_CHARS)?,
+        name: text("goods.name", &g.name, MAX_GOODS_TEXT_CHARS)?,
+        price: price.to_yuan(),
+        quantity: g.quantity,
+    })
+}
+
+/// The MAC of the token's first part.
+fn tag(secret: &[u8], body: &str) -> [u8; 32] {
+    // HMAC is defined for keys of every length; `new_from_slice` only fails
+    // for MACs with fixed key sizes, which HMAC is not.
+    let mut mac = <Hmac<Sha256>>::new_from_slice(secret).expect("HMAC takes keys of any length");
+    mac.update(body.as_bytes());
+    mac.finalize().into_bytes().into()
+}
+
+/// Sign a payload into a URL-safe token.
+///
+/// `secret` is LINK_SECRET; the Worker must refuse to run with an empty or
+/// short one (use at least 32 random bytes), since anyone knowing it can
+/// mint payable links for any amount.
+pub fn issue(payload: &LinkPayload, secret: &[u8]) -> String {
+    // Serialising strings, integers and unit enums cannot fail.
+    let json = serde_json::to_vec(payload).expect("link payload serialises");
+    let body = URL_SAFE_NO_PAD.encode(json);
+    let sig = URL_SAFE_NO_PAD.encode(tag(secret, &body));
+    format!("{body}.{sig}")
+}
+
+/// Verify a token's MAC (in constant time) and then its expiry against `now`
+/// (unix seconds).
+///
+/// [`Error::InvalidLink`] for anything not issued with `secret`, including
+/// garbage and the empty string; [`Error::LinkExpired`] for an authentic link
+/// with `now >= expires_at`. Never panics, whatever the input.
+pub fn verify(token: &str, secret: &[u8], now: u64) -> Result<LinkPayload, Error> {
+    let payload = verify_ignoring_expiry(token, secret)?;
+    if payload.is_expired(now) {
+        return Err(Error::LinkExpired);
+    }
+    Ok(payload)
+}
+
+/// Like [`verify`], but also returns authentic links that have expired, so the
+/// page can show "this link expired" with the merchant's subject and amount
+/// instead of a generic error.
+pub fn verify_ignoring_expiry(token: &str, secret: &[u8]) -> Result<LinkPayload, Error> {
+    let (body, sig) = token.split_once('.').ok_or(Error::InvalidLink)?;
+    // The decoder rejects non-canonical encodings (trailing bits, padding),
+    // so every accepted token has exactly one spelling.
+    let sig = URL_SAFE_NO_PAD
+        .decode(sig)
+        .map_err(|_| Error::InvalidLink)?;
+    let expected = tag(secret, body);
+    // Length is public (always 32); the bytes are compared in constant time.
+    if sig.len() != expected.len() || !bool::from(expected.ct_eq(&sig[..])) {
+        return Err(Error::InvalidLink);
+    }
+    // Authentic from here on; a payload that still fails to decode was made
+    // by an incompatible version and is treated as invalid.
+    let json = URL_SAFE_NO_PAD
+        .decode(body)
+        .map_err(|_| Error::InvalidLink)?;
+    serde_json::from_slice(&json).map_err(|_| Error::InvalidLink)
+}
+
+/// Stable short id of a token: the first 32 hex characters (128 bits) of its
+/// SHA-256. The Worker's D1 key for the link, so the store never holds
+/// whole tokens and lookups do not depend on token length.
+pub fn link_id(token: &str) -> String {
+    let digest = Sha256::digest(token.as_bytes());
+    hex(&digest[..16])
+}
+
+/// The checkout page's URL for a token: `{public_base_url}/c/{token}`.
+///
+/// Tokens are URL-safe, so no escaping is needed; a trailing `/` on the base
+/// is tolerated so `PUBLIC_BASE_URL` can be written either way.
+pub fn url(public_base_url: &str, token: &str) -> String {
+    format!("{}/c/{token}", public_base_url.trim_end_matches('/'))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for &b in bytes {
+        s.push(char::from(DIGITS[usize::from(b >> 4)]));
+        s.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const SECRET: &[u8] = b"link-secret-0123456789abcdef0123";
+    const NOW: u64 = 1_795_600_000;
+
+    fn payload() -> LinkPayload {
+        LinkPayload {
+            amount: Fen::from_fen(1250),
+            subject: "Oolong tea 乌龙茶".into(),
+            merchant_ref: Some("ORDER-42".into()),
+            expires_at: NOW + 3600,
+            return_url: Some("https://shop.example/done?o=42".into()),
+            goods: vec![GoodsLine {
+                id: "g1".into(),
+                name: "Oolong".into(),
+                price: "6.25".into(),
+                quantity: 2,
+            }],
+            channel: Some(LinkChannel::Wechat),
+            nonce: "n0nce-AAAA".into(),
+        }
+    }
+
+    #[test]
+    fn hmac_is_hmac_sha256() {
+        // RFC 4231, test case 2.
+        let t = tag(b"Jefe", "what do ya want for nothing?");
+        assert_eq!(
+            hex(&t),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+    }
+
+    #[test]
+    fn round_trip_and_url_safe() {
+        let p = payload();
+        let token = issue(&p, SECRET);
+        assert!(token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.'));
+        assert_eq!(token.matches('.').count(), 1);
+        assert_eq!(verify(&token, SECRET, NOW), Ok(p.clone()));
+        assert_eq!(verify_ignoring_expiry(&token, SECRET), Ok(p.clone()));
+        // Deterministic: same payload and secret, same token.
+        assert_eq!(issue(&p, SECRET), token);
+    }
+
+    #[test]
+    fn minimal_payload_round_trips() {
+        let p = LinkPayload {
+            amount: Fen::from_fen(1),
+            subject: String::new(),
+            merchant_ref: None,
+            expires_at: 0,
+            return_url: None,
+            goods: vec![],
+            channel: None,
+            nonce: String::new(),
+        };
+        let token = issue(&p, SECRET);
+        assert_eq!(verify_ignoring_expiry(&token, SECRET), Ok(p));
+    }
+
+    #[test]
+    fn every_flipped_byte_is_invalid() {
+        let token = issue(&payload(), SECRET);
+        let mut checked = 0;
+        for i in 0..token.len() {
+            for mask in [0x01u8, 0x02, 0x04, 0x08, 0x10, 0x20, 0x40] {
+                let mut bytes = token.clone().into_bytes();
+                bytes[i] ^= mask;
+                let tampered = String::from_utf8(bytes).expect("ASCII stays ASCII");
+                assert_eq!(
+                    verify(&tampered, SECRET, NOW),
+                    Err(Error::InvalidLink),
+                    "byte {i} ^ {mask:#04x}"
+                );
+                checked += 1;
+            }
+        }
+        assert_eq!(checked, token.len() * 7);
+    }
+
+    #[test]
+    fn truncated_extended_and_reordered_tokens_are_invalid() {
+        let token = issue(&payload(), SECRET);
+        for end in 0..token.len() {
+            assert_eq!(verify(&token[..end], SECRET, NOW), Err(Error::InvalidLink));
+        }
+        for extra in ["A", "=", ".", "..", "%3D", " ", "\n"] {
+            assert_eq!(
+                verify(&format!("{token}{extra}"), SECRET, NOW),
+                Err(Error::InvalidLink),
+                "{extra:?} appended"
+            );
+            assert_eq!(
+                verify(&format!("{extra}{token}"), SECRET, NOW),
+                Err(Error::InvalidLink),
+                "{extra:?} prepended"
+            );
+        }
+        let (body, sig) = token.split_once('.').unwrap();
+        assert_eq!(
+            verify(&format!("{sig}.{body}"), SECRET, NOW),
+            Err(Error::InvalidLink)
+        );
+        // Padded spellings of the same bytes are not accepted either.
+        assert_eq!(
+            verify(&format!("{body}.{sig}="), SECRET, NOW),
+            Err(Error::InvalidLink)
+        );
+    }
+
+    #[test]
+    fn payload_swapped_between_tokens_is_invalid() {
+        let cheap = LinkPayload {
+            amount: Fen::from_fen(1),
+            ..payload()
+        };
+        let dear = payload();
+        let t_cheap = issue(&cheap, SECRET);
+        let t_dear = issue(&dear, SECRET);
+        let (body_cheap, sig_cheap) = t_cheap.split_once('.').unwrap();
+        let (body_dear, sig_dear) = t_dear.split_once('.').unwrap();
+        assert_eq!(
+            verify(&format!("{body_cheap}.{sig_dear}"), SECRET, NOW),
+            Err(Error::InvalidLink)
+        );
+        assert_eq!(
+            verify(&format!("{body_dear}.{sig_cheap}"), SECRET, NOW),
+            Err(Error::InvalidLink)
+        );
+    }
+
+    #[test]
+    fn wrong_secret_is_invalid() {
+        let token = issue(&payload(), SECRET);
+        for other in [
+            &b""[..],
+            b"link-secret-0123456789abcdef0124",
+            b"link-secret-0123456789abcdef012",
+            b"link-secret-0123456789abcdef01234",
+        ] {
+            assert_eq!(verify(&token, other, NOW), Err(Error::InvalidLink));
+            assert_eq!(
+                verify_ignoring_expiry(&token, other),
+                Err(Error::InvalidLink)
+            );
+        }
+    }
+
+    #[test]
+    fn garbage_and_empty_are_invalid() {
+        for g in [
+            "",
+            ".",
+            "..",
+            "a.",
+            ".a",
+            "a.b",
+            "a.b.c",
+            "not a token",
+            "eyJhIjoxfQ",
+            "eyJhIjoxfQ.",
+            "%%%.%%%",
+            "тест.тест",
+            "\u{0}.\u{0}",
+        ] {
+            assert_eq!(verify(g, SECRET, NOW), Err(Error::InvalidLink), "{g:?}");
+        }
+        // A correctly signed body that is not a payload is invalid, too.
+        for body in ["", "e30", "bm90IGpzb24", "eyJhIjoxfQ"] {
+            let forged = format!("{body}.{}", URL_SAFE_NO_PAD.encode(tag(SECRET, body)));
+            assert_eq!(
+                verify_ignoring_expiry(&forged, SECRET),
+                Err(Error::InvalidLink)
+            );
+        }
+        // A correctly signed body that is not base64 at all.
+        let forged = format!("!!.{}", URL_SAFE_NO_PAD.encode(tag(SECRET, "!!")));
+        assert_eq!(
+            verify_ignoring_expiry(&forged, SECRET),
+            Err(Error::InvalidLink)
+        );
+    }
+
+    #[test]
+    fn expiry_boundary() {
+        let p = payload();
+        let token = issue(&p, SECRET);
+        let at = p.expires_at;
+        assert_eq!(verify(&token, SECRET, 0), Ok(p.clone()));
+        assert_eq!(verify(&token, SECRET, at - 1), Ok(p.clone()));
+        assert_eq!(verify(&token, SECRET, at), Err(Error::LinkExpired));
+        assert_eq!(verify(&token, SECRET, at + 1), Err(Error::LinkExpired));
+        assert_eq!(verify(&token, SECRET, u64::MAX), Err(Error::LinkExpired));
+        assert!(!p.is_expired(at - 1));
+        assert!(p.is_expired(at));
+        // The expired screen still gets the authentic payload.
+        assert_eq!(verify_ignoring_expiry(&token, SECRET), Ok(p.clone()));
+        assert_eq!(p.state(at - 1, false), LinkState::Open);
+        assert_eq!(p.state(at, false), LinkState::Expired);
+        assert_eq!(p.state(at - 1, true), LinkState::Paid);
+        assert_eq!(p.state(at, true), LinkState::Paid);
+    }
+
+    #[test]
+    fn forged_expired_token_says_invalid_not_expired() {
+        let token = issue(&payload(), b"another secret");
+        assert_eq!(verify(&token, SECRET, u64::MAX), Err(Error::InvalidLink));
+    }
+
+    #[test]
+    fn nonce_makes_tokens_unique() {
+        let a = payload();
+        let b = LinkPayload {
+            nonce: "n0nce-BBBB".into(),
+            ..payload()
+        };
+        let (ta, tb) = (issue(&a, SECRET), issue(&b, SECRET));
+        assert_ne!(ta, tb);
+        assert_ne!(link_id(&ta), link_id(&tb));
+    }
+
+    #[test]
+    fn link_id_is_truncated_sha256_hex() {
+        assert_eq!(link_id("abc"), "ba7816bf8f01cfea414140de5dae2223");
+        let token = issue(&payload(), SECRET);
+        let id = link_id(&token);
+        assert_eq!(id.len(), 32);
+        assert!(id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')));
+        assert_eq!(link_id(&token), id);
+    }
+
+    #[test]
+    fn url_joins_base_and_token() {
+        assert_eq!(
+            url("https://pay.example", "T.S"),
+            "https://pay.example/c/T.S"
+        );
+        assert_eq!(
+            url("https://pay.example/", "T.S"),
+            "https://pay.example/c/T.S"
+        );
+    }
+
+    fn request() -> CreateLinkRequest {
+        CreateLinkRequest {
+            amount: "12.5".into(),
+            subject: "  Oolong tea ".into(),
+            r#ref: Some("ORDER-42".into()),
+            expires_in: None,
+            return_url: Some("https://shop.example/done".into()),
+            goods: vec![GoodsLine {
+                id: "g1".into(),
+                name: "Oolong".into(),
+                price: "6.250".into(),
+                quantity: 2,
+            }],
+            channel: Some(LinkChannel::Alipay),
+        }
+    }
+
+    fn field_error(req: &CreateLinkRequest) -> &'static str {
+        match LinkPayload::from_request(req, NOW, "n".into()) {
+            Err(Error::InvalidRequest { field, .. }) => field,
+            other => panic!("expected InvalidRequest, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn from_request_builds_a_normalised_payload() {
+        let mut req = request();
+        req.goods[0].price = "6.5".into();
+        let p = LinkPayload::from_request(&req, NOW, "nonce".into()).unwrap();
+        assert_eq!(p.amount, Fen::from_fen(1250));
+        assert_eq!(p.subject, "Oolong tea");
+        assert_eq!(p.merchant_ref.as_deref(), Some("ORDER-42"));
+        assert_eq!(p.expires_at, NOW + DEFAULT_EXPIRES_IN);
+        assert_eq!(p.return_url.as_deref(), Some("https://shop.example/done"));
+        assert_eq!(p.goods[0].price, "6.50");
+        assert_eq!(p.channel, Some(LinkChannel::Alipay));
+        assert_eq!(p.nonce, "nonce");
+
+        req.expires_in = Some(MAX_EXPIRES_IN);
+        let p = LinkPayload::from_request(&req, NOW, "n".into()).unwrap();
+        assert_eq!(p.expires_at, NOW + MAX_EXPIRES_IN);
+        req.expires_in = Some(1);
+        let p = LinkPayload::from_request(&req, NOW, "n".into()).unwrap();
+        assert!(!p.is_expired(NOW) && p.is_expired(NOW + 1));
+    }
+
+    #[test]
+    fn from_request_rejects_bad_fields() {
+        let mut r = request();
+        r.amount = "0".into();
+        assert_eq!(
+            LinkPayload::from_request(&r, NOW, "n".into()),
+            Err(Error::InvalidAmount { reason: "zero" })
+        );
+
+        let mut r = request();
+        r.goods[0].price = "6.250".into();
+        assert_eq!(field_error(&r), "goods.price");
+
+        type Mutation = Box<dyn Fn(&mut CreateLinkRequest)>;
+        let cases: Vec<(&str, Mutation)> = vec![
+            ("subject", Box::new(|r| r.subject = "   ".into())),
+            ("subject", Box::new(|r| r.subject = "x".repeat(129))),
+            ("subject", Box::new(|r| r.subject = "a\u{7}b".into())),
+            ("ref", Box::new(|r| r.r#ref = Some(String::new()))),
+            ("ref", Box::new(|r| r.r#ref = Some("r".repeat(65)))),
+            ("expires_in", Box::new(|r| r.expires_in = Some(0))),
+            (
+                "expires_in",
+                Box::new(|r| r.expires_in = Some(MAX_EXPIRES_IN + 1)),
+            ),
+            (
+                "return_url",
+                Box::new(|r| r.return_url = Some("javascript:alert(1)".into())),
+            ),
+            (
+                "return_url",
+                Box::new(|r| r.return_url = Some("//evil.example".into())),
+            ),
+            (
+                "return_url",
+                Box::new(|r| r.return_url = Some("https://".into())),
+            ),
+            (
+                "return_url",
+                Box::new(|r| r.return_url = Some("https:///x".into())),
+            ),
+            (
+                "return_url",
+                Box::new(|r| r.return_url = Some("ftp://x".into())),
+            ),
+            (
+                "return_url",
+                Box::new(|r| r.return_url = Some("https://a b".into())),
+            ),
+            (
+                "return_url",
+                Box::new(|r| r.return_url = Some(format!("https://x/{}", "a".repeat(600)))),
+            ),
+            (
+                "goods",
+                Box::new(|r| r.goods = vec![r.goods[0].clone(); 21]),
+            ),
+            ("goods.quantity", Box::new(|r| r.goods[0].quantity = 0)),
+            ("goods.id", Box::new(|r| r.goods[0].id = String::new())),
+            ("goods.name", Box::new(|r| r.goods[0].name = "n".repeat(65))),
+        ];
+        for (field, mutate) in cases {
+            let mut r = request();
+            r.goods[0].price = "6.25".into();
+            mutate(&mut r);
+            assert_eq!(field_error(&r), field, "{r:?}");
+        }
+
+        let mut r = request();
+        r.goods[0].price = "6.25".into();
+        r.return_url = Some("HTTP://Shop.Example/".into());
+        assert!(LinkPayload::from_request(&r, NOW, "n".into()).is_ok());
+        assert_eq!(
+            LinkPayload::from_request(&r, u64::MAX - 10, "n".into()).map(|_| ()),
+            Err(Error::InvalidRequest {
+                field: "expires_in",
+                reason: "expiry out of range"
+            })
+        );
+    }
+
+    fn arb_goods() -> impl Strategy<Value = GoodsLine> {
+        (".{0,12}", ".{0,12}", "[0-9]{1,6}\\.[0-9]{2}", any::<u32>()).prop_map(
+            |(id, name, price, quantity)| GoodsLine {
+                id,
+                name,
+                price,
+                quantity,
+            },
+        )
+    }
+
+    fn arb_payload() -> impl Strategy<Value = LinkPayload> {
+        (
+            any::<u64>(),
+            ".{0,40}",
+            proptest::option::of(".{0,20}"),
+            any::<u64>(),
+            proptest::option::of(".{0,40}"),
+            proptest::collection::vec(arb_goods(), 0..4),
+            proptest::option::of(prop_oneof![
+                Just(LinkChannel::Wechat),
+                Just(LinkChannel::Alipay)
+            ]),
+            ".{0,24}",
+        )
+            .prop_map(
+                |(amount, subject, merchant_ref, expires_at, return_url, goods, channel, nonce)| {
+                    LinkPayload {
+                        amount: Fen::from_fen(amount),
+                        subject,
+                        merchant_ref,
+                        expires_at,
+                        return_url,
+                        goods,
+                        channel,
+                        nonce,
+                    }
+                },
+            )
+    }
+
+    proptest! {
+        #[test]
+        fn issue_verify_round_trip(p in arb_payload(), secret in proptest::collection::vec(any::<u8>(), 0..80)) {
+            let token = issue(&p, &secret);
+            prop_assert_eq!(verify_ignoring_expiry(&token, &secret), Ok(p.clone()));
+            if p.expires_at > 0 {
+                prop_assert_eq!(verify(&token, &secret, p.expires_at - 1), Ok(p.clone()));
+            }
+            prop_assert_eq!(verify(&token, &secret, p.expires_at), Err(Error::LinkExpired));
+        }
+
+        #[test]
+        fn verify_never_panics_on_arbitrary_strings(s in "\\PC*", now in any::<u64>()) {
+            let r = verify(&s, SECRET, now);
+            prop_assert_eq!(r, Err(Error::InvalidLink));
+        }
+
+        #[test]
+        fn verify_never_panics_on_token_shaped_strings(
+            s in "[A-Za-z0-9_-]{0,120}\\.[A-Za-z0-9_-]{0,60}",
+            now in any::<u64>(),
+        ) {
+            prop_assert_eq!(verify(&s, SECRET, now), Err(Error::InvalidLink));
+        }
+
+        #[test]
+        fn any_single_byte_change_is_invalid(p in arb_payload(), idx in any::<proptest::sample::Index>(), mask in 1u8..0x80) {
+            let token = issue(&p, SECRET);
+            let mut bytes = token.into_bytes();
+            let i = idx.index(bytes.len());
+            bytes[i] ^= mask;
+            let tampered = String::from_utf8(bytes).expect("ASCII stays ASCII");
+            prop_assert_eq!(verify_ignoring_expiry(&tampered, SECRET), Err(Error::InvalidLink));
+        }
+    }
+}

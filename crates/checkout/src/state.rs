@@ -1,0 +1,367 @@
+//! The order (payment attempt) state machine.
+//!
+//! The gateway tells us about an order many times and in any order: the
+//! same notification arrives up to 30 times, concurrently and late, and the
+//! Worker also polls `query`. So applying an event must be monotone (never
+//! move an order backwards) and idempotent (applying it again changes
+//! nothing), and must say which of the two happened so the Worker knows
+//! whether to write to the store.
+//!
+//! States form a partial order; an event is applied only if it is strictly
+//! above the current state:
+//!
+//! ```text
+//! pending ─► paid ─► partially_refunded ─► refunded
+//!    │         └──────────────┐
+//!    ├─► closed               ▼
+//!    ├─► revoked ◄────────── (paid)
+//!    └─► failed
+//! ```
+//!
+//! plus the transitive edges (`pending → refunded` when the paid
+//! notification was missed, for example). `closed`, `revoked`, `refunded` and
+//! `failed` are terminal.
+
+use soushou::types::OrderState;
+use soushou::Fen;
+
+use crate::api::OrderStatus;
+use crate::error::Error;
+
+/// What applying an event to the stored state did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transition {
+    /// The state moved forward: persist `to`.
+    Applied {
+        /// The state before.
+        from: OrderStatus,
+        /// The new state.
+        to: OrderStatus,
+    },
+    /// The event repeats the current state (a redelivered notification):
+    /// nothing to write, but the sender may be acknowledged.
+    Duplicate(OrderStatus),
+    /// The event is older than, or contradicts, the current state (e.g.
+    /// `pending` after `paid`, `paid` after `closed`): nothing changes.
+    Stale {
+        /// The stored state, which stays.
+        current: OrderStatus,
+        /// The event that was ignored.
+        event: OrderStatus,
+    },
+}
+
+impl Transition {
+    /// Whether the store must be written.
+    pub fn changed(&self) -> bool {
+        matches!(self, Transition::Applied { .. })
+    }
+
+    /// The state after the event (the stored state unless `Applied`).
+    pub fn state(&self) -> OrderStatus {
+        match *self {
+            Transition::Applied { to, .. } => to,
+            Transition::Duplicate(s) => s,
+            Transition::Stale { current, .. } => current,
+        }
+    }
+}
+
+/// Whether `to` is strictly above `from` in the state order, i.e. whether an
+/// order may move from `from` to `to`.
+pub fn can_transition(from: OrderStatus, to: OrderStatus) -> bool {
+    use OrderStatus::*;
+    match from {
+        // Anything the gateway reports about a pending order is news.
+        Pending => to != Pending,
+        Paid => matches!(to, PartiallyRefunded | Refunded | Revoked),
+        PartiallyRefunded => to == Refunded,
+        Closed | Revoked | Refunded | Failed => false,
+    }
+}
+
+/// Whether no event can move an order out of this state.
+pub fn is_terminal(status: OrderStatus) -> bool {
+    use OrderStatus::*;
+    matches!(status, Closed | Revoked | Refunded | Failed)
+}
+
+/// Apply an event to the stored state; monotone and idempotent.
+pub fn apply(current: OrderStatus, event: OrderStatus) -> Transition {
+    if current == event {
+        Transition::Duplicate(current)
+    } else if can_transition(current, event) {
+        Transition::Applied {
+            from: current,
+            to: event,
+        }
+    } else {
+        Transition::Stale { current, event }
+    }
+}
+
+/// The API status a gateway order state (appendix 4) stands for.
+///
+/// `None` for states that say nothing definite about the payment: 3
+/// (revocation applied for, not yet done), 7 (reserved), 8 (refund in
+/// progress), 9 (a refund failed; the order keeps its state), the refund
+/// record states 10 and 11 (use [`after_refund`] with the totals instead),
+/// and values this version does not know.
+pub fn from_gateway(state: &OrderState) -> Option<OrderStatus> {
+    match state {
+        OrderState::Pending => Some(OrderStatus::Pending),
+        OrderState::Paid => Some(OrderStatus::Paid),
+        OrderState::Revoked => Some(OrderStatus::Revoked),
+        OrderState::PartiallyRefunded => Some(OrderStatus::PartiallyRefunded),
+        OrderState::Refunded => Some(OrderStatus::Refunded),
+        OrderState::Closed => Some(OrderStatus::Closed),
+        OrderState::RevocationApplied
+        | OrderState::Reserved
+        | OrderState::Refunding
+        | OrderState::RefundFailed
+        | OrderState::RefundPending
+        | OrderState::RefundSucceeded
+        | OrderState::Unknown(_) => None,
+    }
+}
+
+/// The status of a paid order given how much of it has been refunded:
+/// `Paid` with nothing refunded, `Refunded` once the total reaches the paid
+/// amount, `PartiallyRefunded` in between.
+pub fn after_refund(paid: Fen, refunded_total: Fen) -> OrderStatus {
+    if refunded_total == Fen::ZERO {
+        OrderStatus::Paid
+    } else if refunded_total >= paid {
+        OrderStatus::Refunded
+    } else {
+        OrderStatus::PartiallyRefunded
+    }
+}
+
+/// Check a refund request before calling the gateway (API.md: "refunds above
+/// the paid amount → 400 `REFUND_EXCEEDS` without calling the gateway") and
+/// return the status the order will have once the refund succeeds.
+///
+/// `refunded_total` is what has been refunded already; `amount` comes from
+/// [`crate::amount::parse_api_amount`], so it is above zero.
+pub fn check_refund(
+    current: OrderStatus,
+    paid: Fen,
+    refunded_total: Fen,
+    amount: Fen,
+) -> Result<OrderStatus, Error> {
+    if !matches!(current, OrderStatus::Paid | OrderStatus::PartiallyRefunded) {
+        return Err(Error::NotRefundable { status: current });
+    }
+    let refundable = paid.checked_sub(refunded_total).unwrap_or(Fen::ZERO);
+    if amount > refundable {
+        return Err(Error::RefundExceeds { refundable });
+    }
+    // amount <= refundable <= paid - refunded_total, so this cannot overflow.
+    let total = refunded_total.checked_add(amount).unwrap_or(paid);
+    Ok(after_refund(paid, total))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use OrderStatus::*;
+
+    const ALL: [OrderStatus; 7] = [
+        Pending,
+        Paid,
+        Closed,
+        Revoked,
+        Refunded,
+        PartiallyRefunded,
+        Failed,
+    ];
+
+    /// The allowed edges, written out by hand (not derived from the code).
+    const ALLOWED: &[(OrderStatus, OrderStatus)] = &[
+        (Pending, Paid),
+        (Pending, Closed),
+        (Pending, Revoked),
+        (Pending, Failed),
+        (Pending, PartiallyRefunded),
+        (Pending, Refunded),
+        (Paid, PartiallyRefunded),
+        (Paid, Refunded),
+        (Paid, Revoked),
+        (PartiallyRefunded, Refunded),
+    ];
+
+    #[test]
+    fn full_transition_table() {
+        let mut applied = 0;
+        for from in ALL {
+            for to in ALL {
+                let t = apply(from, to);
+                let expected = if from == to {
+                    Transition::Duplicate(from)
+                } else if ALLOWED.contains(&(from, to)) {
+                    applied += 1;
+                    Transition::Applied { from, to }
+                } else {
+                    Transition::Stale {
+                        current: from,
+                        event: to,
+                    }
+                };
+                assert_eq!(t, expected, "{from:?} + {to:?}");
+                assert_eq!(t.changed(), matches!(expected, Transition::Applied { .. }));
+                assert_eq!(t.state(), if t.changed() { to } else { from });
+            }
+        }
+        assert_eq!(applied, ALLOWED.len());
+    }
+
+    #[test]
+    fn duplicates_change_nothing() {
+        for s in ALL {
+            let t = apply(s, s);
+            assert_eq!(t, Transition::Duplicate(s));
+            assert!(!t.changed());
+            assert_eq!(t.state(), s);
+        }
+    }
+
+    #[test]
+    fn terminal_states_accept_nothing() {
+        for s in ALL {
+            let has_exit = ALL.iter().any(|&to| can_transition(s, to));
+            assert_eq!(is_terminal(s), !has_exit, "{s:?}");
+        }
+        assert!(is_terminal(Closed) && is_terminal(Revoked) && is_terminal(Refunded));
+        assert!(is_terminal(Failed));
+        assert!(!is_terminal(Pending) && !is_terminal(Paid) && !is_terminal(PartiallyRefunded));
+    }
+
+    /// The order is a strict partial order: irreflexive, antisymmetric and
+    /// transitive, so no sequence of events can cycle or go backwards.
+    #[test]
+    fn order_is_a_strict_partial_order() {
+        for a in ALL {
+            assert!(!can_transition(a, a));
+            for b in ALL {
+                assert!(
+                    !(can_transition(a, b) && can_transition(b, a)),
+                    "{a:?} {b:?}"
+                );
+                for c in ALL {
+                    if can_transition(a, b) && can_transition(b, c) {
+                        assert!(can_transition(a, c), "{a:?} -> {b:?} -> {c:?}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn out_of_order_delivery_converges() {
+        // A late "pending" query answer and a redelivered "paid" notification
+        // after a refund leave the refund in place.
+        let mut s = Pending;
+        for event in [
+            Paid,
+            Pending,
+            Paid,
+            PartiallyRefunded,
+            Paid,
+            Pending,
+            Refunded,
+            PartiallyRefunded,
+        ] {
+            s = apply(s, event).state();
+        }
+        assert_eq!(s, Refunded);
+        // Any permutation of the same events ends in the same (highest) state.
+        let events = [Paid, PartiallyRefunded, Refunded, Pending];
+        let mut perm = events;
+        for i in 0..24usize {
+            // Walk all 24 permutations by Heap-free index decoding.
+            let mut pool: Vec<_> = events.to_vec();
+            let mut k = i;
+            for (slot, n) in perm.iter_mut().zip((1..=4).rev()) {
+                *slot = pool.remove(k % n);
+                k /= n;
+            }
+            let end = perm.iter().fold(Pending, |s, &e| apply(s, e).state());
+            assert_eq!(end, Refunded, "{perm:?}");
+        }
+        // A paid order never closes, a closed order is never paid.
+        assert_eq!(apply(Paid, Closed).state(), Paid);
+        assert_eq!(apply(Closed, Paid).state(), Closed);
+        assert_eq!(apply(Failed, Paid).state(), Failed);
+        assert_eq!(apply(PartiallyRefunded, Revoked).state(), PartiallyRefunded);
+    }
+
+    #[test]
+    fn gateway_states() {
+        let cases = [
+            (OrderState::Pending, Some(Pending)),
+            (OrderState::Paid, Some(Paid)),
+            (OrderState::Revoked, Some(Revoked)),
+            (OrderState::RevocationApplied, None),
+            (OrderState::PartiallyRefunded, Some(PartiallyRefunded)),
+            (OrderState::Refunded, Some(Refunded)),
+            (OrderState::Closed, Some(Closed)),
+            (OrderState::Reserved, None),
+            (OrderState::Refunding, None),
+            (OrderState::RefundFailed, None),
+            (OrderState::RefundPending, None),
+            (OrderState::RefundSucceeded, None),
+            (OrderState::Unknown("42".into()), None),
+        ];
+        for (g, s) in cases {
+            assert_eq!(from_gateway(&g), s, "{g:?}");
+        }
+    }
+
+    #[test]
+    fn refund_totals() {
+        let paid = Fen::from_fen(1000);
+        assert_eq!(after_refund(paid, Fen::ZERO), Paid);
+        assert_eq!(after_refund(paid, Fen::from_fen(1)), PartiallyRefunded);
+        assert_eq!(after_refund(paid, Fen::from_fen(999)), PartiallyRefunded);
+        assert_eq!(after_refund(paid, Fen::from_fen(1000)), Refunded);
+        assert_eq!(after_refund(paid, Fen::from_fen(1001)), Refunded);
+    }
+
+    #[test]
+    fn refund_checks() {
+        let paid = Fen::from_fen(1000);
+        let f = Fen::from_fen;
+        assert_eq!(check_refund(Paid, paid, f(0), f(1)), Ok(PartiallyRefunded));
+        assert_eq!(check_refund(Paid, paid, f(0), f(1000)), Ok(Refunded));
+        assert_eq!(
+            check_refund(PartiallyRefunded, paid, f(400), f(600)),
+            Ok(Refunded)
+        );
+        assert_eq!(
+            check_refund(PartiallyRefunded, paid, f(400), f(599)),
+            Ok(PartiallyRefunded)
+        );
+        assert_eq!(
+            check_refund(PartiallyRefunded, paid, f(400), f(601)),
+            Err(Error::RefundExceeds { refundable: f(600) })
+        );
+        assert_eq!(
+            check_refund(Paid, paid, f(0), f(1001)),
+            Err(Error::RefundExceeds {
+                refundable: f(1000)
+            })
+        );
+        // Inconsistent store (refunded more than paid) refuses, never underflows.
+        assert_eq!(
+            check_refund(PartiallyRefunded, paid, f(2000), f(1)),
+            Err(Error::RefundExceeds { refundable: f(0) })
+        );
+        for s in [Pending, Closed, Revoked, Refunded, Failed] {
+            assert_eq!(
+                check_refund(s, paid, f(0), f(1)),
+                Err(Error::NotRefundable { status: s })
+            );
+        }
+    }
+}

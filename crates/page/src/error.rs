@@ -1,0 +1,134 @@
+//! The page's one error type, and how each error reads to the shopper.
+
+use checkout::api::ErrorDetail;
+
+/// Everything that can go wrong between the page and the Worker or a wallet.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The request never got an answer (offline, DNS, connection reset).
+    #[error("network error: {0}")]
+    Network(String),
+    /// The Worker answered with its documented error body.
+    #[error("HTTP {status} {}: {}", detail.code, detail.message)]
+    Api {
+        /// HTTP status.
+        status: u16,
+        /// The stable code, message and gateway code.
+        detail: ErrorDetail,
+    },
+    /// An error status without the Worker's error body (a proxy, a crash).
+    #[error("HTTP {0}")]
+    Http(u16),
+    /// A 2xx body that is not the documented JSON.
+    #[error("unexpected response: {0}")]
+    Decode(String),
+    /// A wallet bridge could not be called (missing or threw).
+    #[error("wallet bridge: {0}")]
+    Bridge(String),
+    /// The QR content does not fit a QR code.
+    #[error("QR code: {0}")]
+    Qr(String),
+    /// The page URL carries no `/c/{token}`.
+    #[error("no checkout token in the page address")]
+    NoToken,
+}
+
+/// What the shopper is told, chosen by the API's stable error code.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Problem {
+    /// `INVALID_LINK` (or no token): the link is not genuine.
+    InvalidLink,
+    /// `LINK_EXPIRED`.
+    LinkExpired,
+    /// `ALREADY_PAID`.
+    AlreadyPaid,
+    /// `NOT_FOUND`.
+    NotFound,
+    /// `GATEWAY_TIMEOUT`.
+    GatewayTimeout,
+    /// `GATEWAY_UNAVAILABLE`.
+    GatewayUnavailable,
+    /// `GATEWAY_REJECTED`, with the gateway's `RESULT.CODE` when given.
+    GatewayRejected(Option<String>),
+    /// `STORAGE_ERROR`.
+    Storage,
+    /// `MISCONFIGURED`.
+    Misconfigured,
+    /// `INVALID_REQUEST` and other 4xx the page did not expect.
+    BadRequest,
+    /// Another server failure, with its HTTP status.
+    Server(u16),
+    /// No answer at all.
+    Network,
+    /// The wallet bridge is not usable here.
+    Wallet,
+    /// The page got something it cannot understand.
+    Unexpected,
+}
+
+impl Error {
+    /// The shopper-facing category of this error.
+    pub fn problem(&self) -> Problem {
+        match self {
+            Error::Network(_) => Problem::Network,
+            Error::NoToken => Problem::InvalidLink,
+            Error::Http(status) => Problem::Server(*status),
+            Error::Bridge(_) => Problem::Wallet,
+            Error::Decode(_) | Error::Qr(_) => Problem::Unexpected,
+            Error::Api { status, detail } => match detail.code.as_str() {
+                "INVALID_LINK" => Problem::InvalidLink,
+                "LINK_EXPIRED" => Problem::LinkExpired,
+                "ALREADY_PAID" => Problem::AlreadyPaid,
+                "NOT_FOUND" => Problem::NotFound,
+                "GATEWAY_TIMEOUT" => Problem::GatewayTimeout,
+                // A gateway answer whose signature did not verify is, to the
+                // shopper, a gateway that cannot be used right now.
+                "GATEWAY_UNAVAILABLE" | "GATEWAY_BAD_SIGNATURE" => Problem::GatewayUnavailable,
+                "GATEWAY_REJECTED" => Problem::GatewayRejected(detail.gateway_code.clone()),
+                "STORAGE_ERROR" => Problem::Storage,
+                "MISCONFIGURED" => Problem::Misconfigured,
+                _ if *status >= 500 => Problem::Server(*status),
+                _ => Problem::BadRequest,
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn api(status: u16, code: &str, gateway_code: Option<&str>) -> Error {
+        Error::Api {
+            status,
+            detail: ErrorDetail {
+                code: code.into(),
+                message: "m".into(),
+                gateway_code: gateway_code.map(Into::into),
+            },
+        }
+    }
+
+    #[test]
+    fn problems_follow_stable_codes() {
+        assert_eq!(api(400, "INVALID_LINK", None).problem(), Problem::InvalidLink);
+        assert_eq!(api(410, "LINK_EXPIRED", None).problem(), Problem::LinkExpired);
+        assert_eq!(api(409, "ALREADY_PAID", None).problem(), Problem::AlreadyPaid);
+        assert_eq!(api(404, "NOT_FOUND", None).problem(), Problem::NotFound);
+        assert_eq!(api(504, "GATEWAY_TIMEOUT", None).problem(), Problem::GatewayTimeout);
+        assert_eq!(api(502, "GATEWAY_UNAVAILABLE", None).problem(), Problem::GatewayUnavailable);
+        assert_eq!(api(502, "GATEWAY_BAD_SIGNATURE", None).problem(), Problem::GatewayUnavailable);
+        assert_eq!(
+            api(502, "GATEWAY_REJECTED", Some("AMT_ERROR")).problem(),
+            Problem::GatewayRejected(Some("AMT_ERROR".into()))
+        );
+        assert_eq!(api(500, "STORAGE_ERROR", None).problem(), Problem::Storage);
+        assert_eq!(api(500, "MISCONFIGURED", None).problem(), Problem::Misconfigured);
+        assert_eq!(api(400, "INVALID_REQUEST", None).problem(), Problem::BadRequest);
+        assert_eq!(api(503, "SOMETHING_NEW", None).problem(), Problem::Server(503));
+        assert_eq!(Error::Network("x".into()).problem(), Problem::Network);
+        assert_eq!(Error::Http(502).problem(), Problem::Server(502));
+        assert_eq!(Error::NoToken.problem(), Problem::InvalidLink);
+    }
+}

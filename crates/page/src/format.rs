@@ -1,0 +1,82 @@
+//! Pure formatting of what the shopper reads: money and time left.
+//!
+//! Money stays integer fen until this last step; the yuan string comes from
+//! `soushou::Fen::to_yuan`, so the page shows exactly what the Worker charges.
+
+use soushou::Fen;
+
+/// An amount in fen as the page shows it: `¥` and two decimals (`1250` → `¥12.50`).
+pub fn yuan(fen: Fen) -> String {
+    format!("¥{}", fen.to_yuan())
+}
+
+/// A goods line's unit price. The API gives it as a yuan string; it is
+/// re-read as fen (so `"2"` shows as `¥2.00`) and shown as given if the
+/// Worker ever sent something that is not an amount.
+pub fn goods_price(price: &str) -> String {
+    match checkout::amount::parse_api_amount(price) {
+        Ok(fen) => yuan(fen),
+        Err(_) => format!("¥{price}"),
+    }
+}
+
+/// How long a link stays payable, coarse enough to read at a glance.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TimeLeft {
+    /// The expiry has passed.
+    Expired,
+    /// Less than an hour: whole minutes, at least 1.
+    Minutes(u64),
+    /// Less than a day: hours and minutes.
+    Hours(u64, u64),
+    /// A day or more: days and hours.
+    Days(u64, u64),
+}
+
+/// Time left until `expires_at` at `now` (both unix seconds).
+pub fn time_left(expires_at: u64, now: u64) -> TimeLeft {
+    if expires_at <= now {
+        return TimeLeft::Expired;
+    }
+    let secs = expires_at - now;
+    let minutes = secs.div_ceil(60);
+    match minutes {
+        0..60 => TimeLeft::Minutes(minutes.max(1)),
+        60..1440 => TimeLeft::Hours(minutes / 60, minutes % 60),
+        _ => TimeLeft::Days(minutes / 1440, (minutes % 1440) / 60),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn yuan_is_exact_with_two_decimals() {
+        assert_eq!(yuan(Fen::from_fen(1250)), "¥12.50");
+        assert_eq!(yuan(Fen::from_fen(1)), "¥0.01");
+        assert_eq!(yuan(Fen::from_fen(100)), "¥1.00");
+        assert_eq!(yuan(Fen::from_fen(1_000_000_000)), "¥10000000.00");
+        // Values that are not representable in binary floating point stay exact.
+        assert_eq!(yuan(Fen::from_fen(1999)), "¥19.99");
+    }
+
+    #[test]
+    fn goods_price_is_normalised() {
+        assert_eq!(goods_price("2"), "¥2.00");
+        assert_eq!(goods_price("2.5"), "¥2.50");
+        assert_eq!(goods_price("0.01"), "¥0.01");
+    }
+
+    #[test]
+    fn time_left_buckets() {
+        assert_eq!(time_left(100, 100), TimeLeft::Expired);
+        assert_eq!(time_left(100, 200), TimeLeft::Expired);
+        assert_eq!(time_left(101, 100), TimeLeft::Minutes(1));
+        assert_eq!(time_left(100 + 59 * 60, 100), TimeLeft::Minutes(59));
+        assert_eq!(time_left(100 + 3600, 100), TimeLeft::Hours(1, 0));
+        assert_eq!(time_left(100 + 86_399, 100), TimeLeft::Days(1, 0));
+        assert_eq!(time_left(100 + 86_340, 100), TimeLeft::Hours(23, 59));
+        assert_eq!(time_left(100 + 2 * 86_400 + 3 * 3600, 100), TimeLeft::Days(2, 3));
+    }
+}

@@ -1,0 +1,37 @@
+//! The shopper's checkout page: a Leptos client-side-rendered app compiled
+//! to wasm and served by the Worker at `/c/{token}`.
+//!
+//! Pure logic (formatting, the polling schedule, wallet result mapping,
+//! error wording, QR drawing, address parsing) lives in plain modules with
+//! host unit tests; the browser-only parts (`api`, `bridge`, `js`, `app`,
+//! `screens`) compile for `wasm32` only. Method selection is
+//! `checkout::routing`'s, never the page's own.
+
+pub mod error;
+pub mod format;
+pub mod i18n;
+pub mod location;
+pub mod outcome;
+pub mod poll;
+pub mod qr;
+
+pub use error::Error;
+
+#[cfg(target_arch = "wasm32")]
+mod api;
+#[cfg(target_arch = "wasm32")]
+mod app;
+#[cfg(target_arch = "wasm32")]
+mod bridge;
+#[cfg(target_arch = "wasm32")]
+mod js;
+#[cfg(target_arch = "wasm32")]
+mod screens;
+
+/// Entry point, run by `init()` in `boot.js`: swaps the static skeleton for the app.
+#[cfg(target_arch = "wasm32")]
+#[wasm_bindgen::prelude::wasm_bindgen(start)]
+pub fn start() {
+    js::remove_boot_skeleton();
+    leptos::mount::mount_to_body(app::App);
+}

@@ -1,0 +1,67 @@
+//! The Worker's final word on an attempt: paid, failed, closed, refunded.
+
+use checkout::api::OrderView;
+use leptos::prelude::*;
+
+use super::{OrderNo, PayButton, Summary, Title};
+use crate::app::Ctx;
+use crate::format::yuan;
+use crate::js;
+use crate::location::safe_return_url;
+use crate::poll::Verdict;
+
+/// The result screen.
+#[component]
+pub fn Done(order: OrderView) -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let t = ctx.t();
+    let verdict = Verdict::of(order.state);
+    let amount = yuan(order.money.fen());
+    let back = order
+        .return_url
+        .clone()
+        .or_else(|| ctx.link.with_untracked(|l| l.as_ref().and_then(|l| l.return_url.clone())));
+    let back = safe_return_url(back.as_deref()).map(str::to_owned);
+    let (icon, class) = match verdict {
+        Verdict::Paid => ("✓", "notice good"),
+        Verdict::Refunded => ("↺", "notice"),
+        _ => ("✕", "notice bad"),
+    };
+    let title = {
+        match verdict {
+            Verdict::Paid | Verdict::Waiting => t.paid_title,
+            Verdict::Refunded => t.refunded_title,
+            Verdict::Failed => t.failed_title,
+            Verdict::Closed => t.closed_title,
+        }
+    };
+    let body = {
+        match verdict {
+            Verdict::Paid | Verdict::Waiting => "",
+            Verdict::Refunded => t.refunded_body,
+            Verdict::Failed => t.failed_body,
+            Verdict::Closed => t.closed_body,
+        }
+    };
+    let paid_at = order.paid_at;
+    view! {
+        <div class=class>
+            <div class="icon" aria-hidden="true">{icon}</div>
+            <Title>{title}</Title>
+            <p class="amount" id="result-amount">{amount}</p>
+            <p>{body}</p>
+            {paid_at.map(|at| view! {
+                <p class="muted" id="paid-at">
+                    {t.paid_at} " "
+                    <time>{js::local_datetime(at, ctx.lang.get_untracked())}</time>
+                </p>
+            })}
+            <OrderNo charge_code=order.charge_code.clone()/>
+        </div>
+        {(verdict == Verdict::Paid).then_some(back).flatten().map(|href| view! {
+            <a class="btn primary" id="return" href=href>{t.return_merchant}</a>
+        })}
+        {verdict.offers_pay_again().then(|| view! { <PayButton again=true/> })}
+        <Summary/>
+    }
+}

@@ -1,0 +1,92 @@
+//! Screens that explain why there is nothing to pay (or not here).
+
+use leptos::prelude::*;
+
+use super::{ErrorBox, OrderNo, Summary, Title};
+use crate::app::{load, Ctx};
+use crate::location::safe_return_url;
+use crate::Error;
+
+/// The token does not verify (tampered, truncated, not a link at all).
+#[component]
+pub fn Invalid() -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let t = ctx.t();
+    view! {
+        <div class="notice bad">
+            <div class="icon" aria-hidden="true">"!"</div>
+            <Title>{t.invalid_title}</Title>
+            <p>{t.invalid_body}</p>
+        </div>
+    }
+}
+
+/// The link's expiry has passed.
+#[component]
+pub fn Expired() -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let t = ctx.t();
+    view! {
+        <div class="notice bad">
+            <div class="icon" aria-hidden="true">"⏱"</div>
+            <Title>{t.expired_title}</Title>
+            <p>{t.expired_body}</p>
+        </div>
+        <Summary/>
+    }
+}
+
+/// The link was paid already: say so, and offer the way back.
+#[component]
+pub fn AlreadyPaid() -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let t = ctx.t();
+    let link = ctx.link.get_untracked();
+    let code = link.as_ref().and_then(|l| l.charge_code.clone());
+    let back = link
+        .as_ref()
+        .and_then(|l| safe_return_url(l.return_url.as_deref()).map(str::to_owned));
+    view! {
+        <div class="notice good">
+            <div class="icon" aria-hidden="true">"✓"</div>
+            <Title>{t.already_paid_title}</Title>
+            <p>{t.already_paid_body}</p>
+        </div>
+        <Summary/>
+        {code.map(|charge_code| view! { <OrderNo charge_code/> })}
+        {back.map(|href| view! {
+            <a class="btn primary" id="return" href=href>{t.return_merchant}</a>
+        })}
+    }
+}
+
+/// An Alipay-only link opened inside WeChat.
+#[component]
+pub fn OpenInBrowser() -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let t = ctx.t();
+    view! {
+        <div class="notice">
+            <div class="icon" aria-hidden="true">"↗"</div>
+            <Title>{t.browser_title}</Title>
+            <p>{t.browser_body}</p>
+        </div>
+        <Summary/>
+    }
+}
+
+/// The link could not be loaded (network or server): say why, offer retry.
+#[component]
+pub fn LoadFailed(error: Error) -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let t = ctx.t();
+    view! {
+        <div class="notice">
+            <Title>{t.error_title}</Title>
+        </div>
+        <ErrorBox error/>
+        <button type="button" class="btn primary" id="retry" on:click=move |_| load(ctx)>
+            {t.retry}
+        </button>
+    }
+}

@@ -1,0 +1,29 @@
+//! Desktop: the QR code to scan, the amount, and the live status.
+
+use leptos::prelude::*;
+
+use super::{OrderNo, PollLine, Summary, Title};
+use crate::app::Ctx;
+
+/// The QR screen; `svg` is markup made by [`crate::qr::svg`] in Rust.
+#[component]
+pub fn QrScreen(charge_code: String, svg: String) -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let t = ctx.t();
+    let amount = {
+        ctx.link
+            .with_untracked(|l| l.as_ref().map(|l| crate::format::yuan(l.money.fen())))
+            .unwrap_or_default()
+    };
+    view! {
+        <div class="qr-box">
+            <Title>{t.scan_title}</Title>
+            <p class="amount" id="qr-amount">{amount}</p>
+            <div class="qr" id="qr" role="img" aria-label=t.scan_title inner_html=svg></div>
+            <p class="hint">{t.scan_hint}</p>
+            <PollLine charge_code=charge_code.clone()/>
+            <OrderNo charge_code/>
+        </div>
+        <Summary/>
+    }
+}

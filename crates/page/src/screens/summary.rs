@@ -1,0 +1,60 @@
+//! The link's details: merchant, subject, amount, goods and expiry.
+
+use leptos::prelude::*;
+
+use crate::app::Ctx;
+use crate::format::{goods_price, time_left, yuan};
+use crate::js;
+
+/// The summary card of the loaded link (nothing before it loads).
+#[component]
+pub fn Summary() -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let t = ctx.t();
+    ctx.link.get_untracked().map(|link| {
+            let amount = yuan(link.money.fen());
+            let expires_at = link.expires_at;
+            let goods = (!link.goods.is_empty()).then(|| {
+                let lines = link
+                    .goods
+                    .iter()
+                    .map(|g| {
+                        let price = goods_price(&g.price);
+                        view! {
+                            <li>
+                                <span class="name">{g.name.clone()}</span>
+                                <span class="qty">"×" {g.quantity}</span>
+                                <span class="price">{price}</span>
+                            </li>
+                        }
+                    })
+                    .collect_view();
+                view! {
+                    <h2 class="sub">{t.goods}</h2>
+                    <ul class="goods">{lines}</ul>
+                }
+            });
+            view! {
+                <section class="card summary" id="summary">
+                    <p class="merchant">
+                        <span class="label">{t.merchant}</span>
+                        <span id="merchant">{link.merchant.clone()}</span>
+                    </p>
+                    <p class="subject" id="subject">{link.subject.clone()}</p>
+                    <p class="amount">
+                        <span class="visually-hidden">{t.amount}</span>
+                        <span id="amount">{amount}</span>
+                    </p>
+                    {goods}
+                    <p class="expiry" id="expiry">
+                        <span>{t.pay_within(time_left(expires_at, js::now_secs())).unwrap_or_default()}</span>
+                        <span class="muted">
+                            {t.expires_at}
+                            " "
+                            <time>{js::local_datetime(expires_at, ctx.lang.get_untracked())}</time>
+                        </span>
+                    </p>
+                </section>
+            }
+        })
+}

@@ -1,0 +1,65 @@
+//! Screens shown while something outside the page decides: a wallet's
+//! sheet, the payment app after a jump, the Worker confirming.
+
+use leptos::prelude::*;
+
+use super::{OrderNo, PayButton, PollLine, Spinner, Summary, Title};
+use crate::app::{Ctx, Wallet};
+use crate::outcome::BridgeOutcome;
+
+/// Waiting for WeChat's or Alipay's payment sheet.
+#[component]
+pub fn WalletOpening(wallet: Wallet) -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let t = ctx.t();
+    let text = match wallet {
+        Wallet::WeChat => t.opening_wechat,
+        Wallet::Alipay => t.opening_alipay,
+    };
+    view! {
+        <div class="notice" role="status" aria-live="polite">
+            <Spinner/>
+            <Title>{text}</Title>
+        </div>
+        <Summary/>
+    }
+}
+
+/// The page sent the shopper to the payment app.
+#[component]
+pub fn Redirecting(charge_code: String, url: String) -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let t = ctx.t();
+    view! {
+        <div class="notice" role="status" aria-live="polite">
+            <Spinner/>
+            <Title>{t.redirecting}</Title>
+        </div>
+        <a class="btn secondary" id="redirect-link" href=url>{t.redirect_link}</a>
+        <PollLine charge_code=charge_code.clone()/>
+        <OrderNo charge_code/>
+    }
+}
+
+/// A wallet answered, or the shopper came back: the Worker has the truth.
+#[component]
+pub fn Confirm(charge_code: String, outcome: Option<BridgeOutcome>) -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let t = ctx.t();
+    let retry = outcome.as_ref().is_some_and(BridgeOutcome::offers_retry);
+    let cancelled = outcome == Some(BridgeOutcome::Cancelled);
+    let title = match &outcome {
+        Some(o) => t.after_wallet(o),
+        None => t.confirming,
+    };
+    view! {
+        <div class="notice" class:bad=retry>
+            <Title>{title}</Title>
+            {cancelled.then_some(view! { <p>{t.cancelled_body}</p> })}
+        </div>
+        <Summary/>
+        {retry.then(|| view! { <PayButton again=true/> })}
+        <PollLine charge_code=charge_code.clone()/>
+        <OrderNo charge_code/>
+    }
+}

@@ -1,0 +1,201 @@
+//! Every gateway fault mode, observed from a client using the `soushou` crate.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+use soushou::codec::Format;
+use soushou::envelope;
+use soushou::model::{OrderRequest, QueryRequest};
+use soushou::types::{OrderState, SerType};
+
+/// Sends an order and returns (status, body, decode result).
+async fn order_through(
+    sb: &Sandbox,
+    encrypt: bool,
+    code: &str,
+) -> (
+    u16,
+    Vec<u8>,
+    Result<soushou::model::OrderResp, soushou::Error>,
+) {
+    let cfg = sb.client(encrypt, Format::Json);
+    let req = envelope::build(&cfg, &order(&cfg, code, 1, None), now_ms()).unwrap();
+    let (status, body) = send_raw(&req, &cfg.gateway_url).await;
+    let decoded = envelope::decode_response::<OrderRequest>(&cfg, &req, status, &body);
+    (status, body, decoded)
+}
+
+async fn state_of(sb: &Sandbox, code: &str) -> Option<OrderState> {
+    let cfg = sb.client(false, Format::Json);
+    call(
+        &cfg,
+        &QueryRequest {
+            code: code.into(),
+            ser_type: SerType::Merchant,
+        },
+    )
+    .await
+    .unwrap()
+    .state
+}
+
+#[tokio::test]
+async fn http5xx_faults() {
+    let sb = Sandbox::start(&["--fault", "order=http500"]);
+    let c = code("f500");
+    let (status, _, r) = order_through(&sb, false, &c).await;
+    assert_eq!(status, 500);
+    assert_eq!(r.unwrap_err(), soushou::Error::Http { status: 500 });
+    // The request was processed before the answer was lost: the order exists.
+    assert_eq!(state_of(&sb, &c).await, Some(OrderState::Pending));
+    sb.set_fault("order", "http5xx:503").await;
+    let (status, _, _) = order_through(&sb, false, &code("f503")).await;
+    assert_eq!(status, 503);
+    // Other interfaces are unaffected, and removing the fault restores answers.
+    sb.clear_fault("order").await;
+    order_through(&sb, false, &code("ok"))
+        .await
+        .2
+        .expect("no fault any more");
+    let log = sb.get_json("/sandbox/requests").await;
+    let faulted: Vec<&str> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["fault"].as_str())
+        .collect();
+    assert_eq!(faulted, ["http500", "http5xx:503"]);
+}
+
+#[tokio::test]
+async fn html_error_page() {
+    let sb = Sandbox::start(&[]);
+    sb.set_fault("order", "html").await;
+    let (status, body, r) = order_through(&sb, false, &code("html")).await;
+    assert_eq!(status, 502);
+    assert!(String::from_utf8_lossy(&body).contains("<h1>502 Bad Gateway</h1>"));
+    assert_eq!(r.unwrap_err(), soushou::Error::Http { status: 502 });
+    // The same page with HTTP 200: only the body tells it is not a gateway message.
+    sb.set_fault("order", "html:200").await;
+    for encrypt in [false, true] {
+        let (status, _, r) = order_through(&sb, encrypt, &code("html200")).await;
+        assert_eq!(status, 200);
+        assert_eq!(r.unwrap_err(), soushou::Error::NotGatewayMessage);
+    }
+}
+
+#[tokio::test]
+async fn truncated_body() {
+    let sb = Sandbox::start(&["--fault", "order=truncated"]);
+    for encrypt in [false, true] {
+        let c = code("trunc");
+        let (status, body, r) = order_through(&sb, encrypt, &c).await;
+        assert_eq!(status, 200);
+        assert!(!body.is_empty());
+        let err = r.unwrap_err();
+        assert!(!matches!(err, soushou::Error::Gateway { .. }), "{err:?}");
+        assert_eq!(state_of(&sb, &c).await, Some(OrderState::Pending));
+    }
+}
+
+#[tokio::test]
+async fn garbage_body() {
+    let sb = Sandbox::start(&["--fault", "query=garbage"]);
+    let cfg = sb.client(false, Format::Xml);
+    let r = call(
+        &cfg,
+        &QueryRequest {
+            code: "x".into(),
+            ser_type: SerType::Merchant,
+        },
+    )
+    .await;
+    assert_eq!(r.unwrap_err(), soushou::Error::NotGatewayMessage);
+    let cfg = sb.client(true, Format::Json);
+    let r = call(
+        &cfg,
+        &QueryRequest {
+            code: "x".into(),
+            ser_type: SerType::Merchant,
+        },
+    )
+    .await;
+    assert_eq!(r.unwrap_err(), soushou::Error::NotGatewayMessage);
+}
+
+#[tokio::test]
+async fn timeout_never_answers() {
+    let sb = Sandbox::start(&["--fault", "order=timeout"]);
+    let cfg = sb.client(false, Format::Json);
+    let c = code("timeout");
+    let req = envelope::build(&cfg, &order(&cfg, &c, 1, None), now_ms()).unwrap();
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_millis(800))
+        .build()
+        .unwrap();
+    let err = client
+        .post(req.url(&cfg.gateway_url))
+        .header("Content-Type", req.content_type())
+        .body(req.body.clone())
+        .send()
+        .await
+        .expect_err("no answer");
+    assert!(err.is_timeout(), "{err}");
+    // Processed all the same: the merchant must query to find the order.
+    assert_eq!(state_of(&sb, &c).await, Some(OrderState::Pending));
+    let log = sb.get_json("/sandbox/requests").await;
+    let first = &log.as_array().unwrap()[0];
+    assert_eq!(first["fault"], "timeout");
+    assert!(first["http_status"].is_null());
+}
+
+#[tokio::test]
+async fn latency_delays_answers() {
+    let sb = Sandbox::start(&[]);
+    sb.set_fault("preOrder", "latency:300").await;
+    let cfg = sb.client(false, Format::Json);
+    let started = Instant::now();
+    call(&cfg, &pre_order(&cfg, &code("lat"), 1))
+        .await
+        .expect("still answers");
+    let took = started.elapsed();
+    // A lower bound only (the answer cannot come before the injected delay).
+    assert!(took >= Duration::from_millis(300), "{took:?}");
+    println!("preOrder with latency:300 answered in {took:?}");
+    assert!(sb.last_request().await["duration_ms"].as_u64().unwrap() >= 300);
+}
+
+#[tokio::test]
+async fn fault_control_api() {
+    let sb = Sandbox::start(&["--fault", "refund=html", "--fault", "notify=duplicate:2"]);
+    let listed = sb.get_json("/sandbox/faults").await;
+    assert_eq!(
+        listed,
+        serde_json::json!({ "refund": "html", "notify": "duplicate:2" })
+    );
+    // Modes that do not apply, unknown modes and unknown interfaces are refused.
+    for (target, mode) in [
+        ("notify", "http500"),
+        ("order", "drop"),
+        ("order", "teapot"),
+        ("nope", "timeout"),
+    ] {
+        let r = http()
+            .put(format!("{}/sandbox/faults/{target}", sb.url))
+            .json(&serde_json::json!({ "mode": mode }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 400, "{target}={mode}");
+    }
+    let r = http()
+        .delete(format!("{}/sandbox/faults", sb.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 204);
+    assert_eq!(sb.get_json("/sandbox/faults").await, serde_json::json!({}));
+}

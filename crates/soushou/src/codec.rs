@@ -1,0 +1,180 @@
+//! JSON and XML encoding of gateway messages.
+//!
+//! Responses and notifications travel as `{"ROOT":{...}}` or
+//! `<ROOT>...</ROOT>`; request bodies are a bare JSON object. Decoding
+//! sniffs the format, so callers never need to know which one arrived.
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::error::{snippet, Error};
+use crate::model::ResultInfo;
+use crate::xml;
+
+/// Wire format of a response or notification.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum Format {
+    /// JSON (`_type=json`).
+    #[default]
+    Json,
+    /// XML: the gateway's default when `_type` is absent.
+    Xml,
+}
+
+impl Format {
+    /// The format a `_type` query value asks for: `json` (any case) is JSON,
+    /// anything else or nothing is XML, as the gateway behaves.
+    pub fn from_type_param(v: Option<&str>) -> Format {
+        match v {
+            Some(t) if t.trim().eq_ignore_ascii_case("json") => Format::Json,
+            _ => Format::Xml,
+        }
+    }
+
+    /// The HTTP `Content-Type` for a body in this format.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::Json => "application/json;charset=UTF-8",
+            Format::Xml => "application/xml;charset=UTF-8",
+        }
+    }
+}
+
+/// A message with a root key: every response type and [`crate::model::PayNotify`].
+pub trait Message: Serialize + DeserializeOwned {
+    /// The JSON root key / XML root element, e.g. `ORDER_RESP`.
+    const ROOT: &'static str;
+
+    /// The `RESULT` block, for messages that carry one.
+    fn result(&self) -> Option<&ResultInfo> {
+        None
+    }
+}
+
+/// Guesses the format of a body: `{` is JSON, `<` is XML unless it is an
+/// HTML page; anything else (HTML, base64, garbage) is `None`.
+pub fn sniff(bytes: &[u8]) -> Option<Format> {
+    let b = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let start = b.iter().position(|c| !c.is_ascii_whitespace())?;
+    let b = &b[start..];
+    match b[0] {
+        b'{' => Some(Format::Json),
+        b'<' => {
+            let head: Vec<u8> = b.iter().take(16).map(u8::to_ascii_lowercase).collect();
+            let html = [&b"<!doctype html"[..], b"<html", b"<head", b"<body"]
+                .iter()
+                .any(|p| head.starts_with(p));
+            (!html).then_some(Format::Xml)
+        }
+        _ => None,
+    }
+}
+
+/// Parses a body into `(format, {"ROOT": content})`.
+fn tree(bytes: &[u8]) -> Result<(Format, Map<String, Value>), Error> {
+    match sniff(bytes).ok_or(Error::NotGatewayMessage)? {
+        Format::Json => match serde_json::from_slice::<Value>(bytes) {
+            Ok(Value::Object(m)) => Ok((Format::Json, m)),
+            Ok(_) => Err(Error::Decode("JSON body is not an object".into())),
+            Err(e) => Err(Error::Decode(format!("JSON: {e}"))),
+        },
+        Format::Xml => {
+            let (root, content) = xml::to_json(bytes)?;
+            if root.eq_ignore_ascii_case("html") {
+                return Err(Error::NotGatewayMessage);
+            }
+            let mut m = Map::new();
+            m.insert(root, content);
+            Ok((Format::Xml, m))
+        }
+    }
+}
+
+/// Finds the content under `root` in a parsed body.
+fn take_root(mut m: Map<String, Value>, root: &'static str) -> Result<Value, Error> {
+    if let Some(v) = m.remove(root) {
+        return Ok(v);
+    }
+    let found = m.keys().cloned().collect::<Vec<_>>().join(",");
+    Err(Error::UnexpectedRoot {
+        expected: root,
+        found: snippet(&found),
+    })
+}
+
+/// Parses a body and returns the content under `M::ROOT` with its format.
+pub(crate) fn root_value<M: Message>(bytes: &[u8]) -> Result<(Format, Value), Error> {
+    let (format, m) = tree(bytes)?;
+    Ok((format, take_root(m, M::ROOT)?))
+}
+
+/// Deserializes a typed value from a parsed tree.
+pub(crate) fn from_value<T: DeserializeOwned>(v: Value) -> Result<T, Error> {
+    serde_json::from_value(v).map_err(|e| Error::Decode(e.to_string()))
+}
+
+/// Encodes a message as `{"ROOT":{...}}` or `<ROOT>...</ROOT>`.
+///
+/// # Panics
+/// Only if `M`'s `Serialize` implementation itself fails, which none of the
+/// crate's message types can.
+pub fn encode<M: Message>(msg: &M, format: Format) -> Vec<u8> {
+    match format {
+        // Serialised directly (not via a `Value`) so fields keep the
+        // documented order, `RESULT` first.
+        Format::Json => {
+            serde_json::to_vec(&Rooted(msg)).expect("gateway messages serialise to JSON")
+        }
+        Format::Xml => {
+            let content = serde_json::to_value(msg).expect("gateway messages serialise to JSON");
+            xml::from_json(M::ROOT, &content).into_bytes()
+        }
+    }
+}
+
+/// `{"ROOT": msg}` without building an intermediate tree.
+struct Rooted<'a, M>(&'a M);
+
+impl<M: Message> Serialize for Rooted<'_, M> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(1))?;
+        m.serialize_entry(M::ROOT, self.0)?;
+        m.end()
+    }
+}
+
+/// Decodes a message in either format. HTML pages and garbage give
+/// [`Error::NotGatewayMessage`], a different root gives
+/// [`Error::UnexpectedRoot`], a bad field gives [`Error::Decode`].
+pub fn decode<M: Message>(bytes: &[u8]) -> Result<M, Error> {
+    let (_, v) = root_value::<M>(bytes)?;
+    from_value(v)
+}
+
+/// Encodes a request body: a bare, compact JSON object.
+///
+/// # Panics
+/// Only if `T`'s `Serialize` implementation itself fails, which none of the
+/// crate's request types can.
+pub fn encode_body<T: Serialize>(req: &T) -> Vec<u8> {
+    serde_json::to_vec(req).expect("request bodies serialise to JSON")
+}
+
+/// Decodes a request body: a bare JSON object, or (tolerated) an XML
+/// document whose root element holds the fields.
+pub fn decode_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
+    match sniff(bytes).ok_or(Error::NotGatewayMessage)? {
+        Format::Json => {
+            serde_json::from_slice(bytes).map_err(|e| Error::Decode(format!("JSON: {e}")))
+        }
+        Format::Xml => {
+            let (root, content) = xml::to_json(bytes)?;
+            if root.eq_ignore_ascii_case("html") {
+                return Err(Error::NotGatewayMessage);
+            }
+            from_value(content)
+        }
+    }
+}

@@ -1,0 +1,183 @@
+//! Configuration: wrangler vars and Worker secrets, read on use.
+//!
+//! Values are read lazily so that a route only fails (500 `MISCONFIGURED`,
+//! naming the variable, never its value) when it actually needs a missing
+//! value; `/healthz` works with no configuration at all.
+
+use std::fmt;
+
+use soushou::codec::Format;
+use soushou::envelope;
+use soushou::MerchantKey;
+use worker::Env;
+
+use crate::error::{ApiError, ApiResult};
+
+/// A secret string whose `Debug`/`Display` print a mask, so it cannot leak
+/// into a log line by accident.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The raw value, for the one place that must compare or hash it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(****)")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("****")
+    }
+}
+
+/// Typed access to the Worker's configuration.
+#[derive(Clone)]
+pub struct Settings {
+    env: Env,
+}
+
+impl Settings {
+    /// Wraps the environment of the current invocation.
+    pub fn new(env: Env) -> Self {
+        Settings { env }
+    }
+
+    /// The raw environment (D1 and asset bindings).
+    pub fn env(&self) -> &Env {
+        &self.env
+    }
+
+    /// A var, `None` when unset or empty.
+    fn opt_var(&self, name: &str) -> Option<String> {
+        self.env
+            .var(name)
+            .ok()
+            .map(|v| v.to_string())
+            .filter(|s| !s.trim().is_empty())
+    }
+
+    /// A required var.
+    fn var(&self, name: &'static str) -> ApiResult<String> {
+        self.opt_var(name).ok_or(ApiError::Misconfigured(name))
+    }
+
+    /// A required secret (`.dev.vars` locally, `wrangler secret put` in production).
+    fn secret(&self, name: &'static str) -> ApiResult<Secret> {
+        self.env
+            .secret(name)
+            .ok()
+            .map(|v| v.to_string())
+            .filter(|s| !s.is_empty())
+            .map(Secret)
+            .ok_or(ApiError::Misconfigured(name))
+    }
+
+    /// A numeric var with a default; a malformed value is a misconfiguration.
+    fn num(&self, name: &'static str, default: u64) -> ApiResult<u64> {
+        match self.opt_var(name) {
+            None => Ok(default),
+            Some(s) => s.trim().parse().map_err(|_| ApiError::Misconfigured(name)),
+        }
+    }
+
+    /// The gateway client configuration (URL, merchant ids, key, encryption).
+    pub fn gateway(&self) -> ApiResult<envelope::Config> {
+        let encrypt = match self.opt_var("SOUSHOU_ENCRYPT") {
+            None => false,
+            Some(v) if v.eq_ignore_ascii_case("3DES") => true,
+            Some(_) => return Err(ApiError::Misconfigured("SOUSHOU_ENCRYPT")),
+        };
+        let mut gateway_url = self.var("SOUSHOU_GATEWAY_URL")?;
+        if !gateway_url.ends_with('/') {
+            gateway_url.push('/');
+        }
+        Ok(envelope::Config {
+            gateway_url,
+            busi_code: self.var("SOUSHOU_BUSI_CODE")?,
+            busi_id: self.var("SOUSHOU_BUSI_ID")?,
+            key: self.merchant_key()?,
+            encrypt,
+            format: Format::Json,
+            oper_id: self
+                .opt_var("SOUSHOU_OPER_ID")
+                .unwrap_or_else(|| "checkout".into()),
+            dev_id: self
+                .opt_var("SOUSHOU_DEV_ID")
+                .unwrap_or_else(|| "edge".into()),
+            register_id: self.opt_var("SOUSHOU_REGISTER_ID"),
+        })
+    }
+
+    /// The merchant key (signing and 3DES).
+    pub fn merchant_key(&self) -> ApiResult<MerchantKey> {
+        Ok(MerchantKey::new(
+            self.secret("SOUSHOU_MERCHANT_KEY")?.expose(),
+        ))
+    }
+
+    /// HMAC key of checkout links.
+    pub fn link_secret(&self) -> ApiResult<Secret> {
+        self.secret("LINK_SECRET")
+    }
+
+    /// Bearer token of the merchant API.
+    pub fn admin_token(&self) -> ApiResult<Secret> {
+        self.secret("ADMIN_TOKEN")
+    }
+
+    /// The Worker's public origin, without a trailing slash.
+    pub fn public_base_url(&self) -> ApiResult<String> {
+        Ok(self
+            .var("PUBLIC_BASE_URL")?
+            .trim_end_matches('/')
+            .to_owned())
+    }
+
+    /// `NODIFY_URL` of API.md: `{PUBLIC_BASE_URL}/notify?_type=json[&encrypt=3DES]`.
+    pub fn notify_url(&self, gateway: &envelope::Config) -> ApiResult<String> {
+        let base = self.public_base_url()?;
+        Ok(if gateway.encrypt {
+            format!("{base}/notify?_type=json&encrypt=3DES")
+        } else {
+            format!("{base}/notify?_type=json")
+        })
+    }
+
+    /// The merchant's display name shown on the page.
+    pub fn merchant_name(&self) -> String {
+        self.opt_var("MERCHANT_NAME")
+            .unwrap_or_else(|| "Merchant".into())
+    }
+
+    /// Optional `subAppid` for WeChat JSAPI.
+    pub fn wechat_sub_appid(&self) -> Option<String> {
+        self.opt_var("WECHAT_SUB_APPID")
+    }
+
+    /// Timeout of one gateway call, milliseconds.
+    pub fn gateway_timeout_ms(&self) -> ApiResult<u64> {
+        self.num("GATEWAY_TIMEOUT_MS", 10_000)
+    }
+
+    /// Accepted distance between a notification's sign timestamp and now, seconds.
+    pub fn replay_window_secs(&self) -> ApiResult<u64> {
+        self.num("NOTIFY_REPLAY_WINDOW_SECS", 900)
+    }
+
+    /// How long an attempt stays pending before polling confirms it with `query`.
+    pub fn reconcile_after_secs(&self) -> ApiResult<u64> {
+        self.num("RECONCILE_AFTER_SECS", 30)
+    }
+
+    /// Minimum distance between two `query` calls for the same order.
+    pub fn reconcile_min_interval_secs(&self) -> ApiResult<u64> {
+        self.num("RECONCILE_MIN_INTERVAL_SECS", 10)
+    }
+}

@@ -1,0 +1,134 @@
+//! The Worker's one error type and its mapping to HTTP responses.
+//!
+//! Every failure a route can meet ends here, so the stable codes of API.md
+//! (the page localises by them) are decided in exactly one place:
+//! [`ApiError::status_and_code`], which delegates gateway failures to
+//! [`gateway_status_and_code`].
+
+use checkout::api::{ErrorBody, ErrorDetail};
+use soushou::types::ResultCode;
+
+/// Everything a request can fail with.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ApiError {
+    /// A domain refusal from the `checkout` crate (invalid link, expired link, bad amount, ...).
+    #[error(transparent)]
+    Domain(#[from] checkout::Error),
+    /// A required configuration value (var or secret) is missing or malformed; names the variable only.
+    #[error("server misconfigured: {0} is missing or invalid")]
+    Misconfigured(&'static str),
+    /// The request body or parameters are unusable.
+    #[error("invalid request: {0}")]
+    InvalidRequest(String),
+    /// The thing named in the path does not exist.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// The merchant API was called without the right bearer token.
+    #[error("missing or wrong bearer token")]
+    Unauthorized,
+    /// The link already has a paid attempt.
+    #[error("this checkout link has already been paid")]
+    AlreadyPaid,
+    /// The gateway did not answer within `GATEWAY_TIMEOUT_MS`.
+    #[error("the payment gateway did not answer in time")]
+    GatewayTimeout,
+    /// The gateway could not be reached at all (connection refused, DNS, TLS).
+    #[error("the payment gateway could not be reached")]
+    GatewayUnreachable,
+    /// The gateway answered, but the protocol layer refused the answer or the request.
+    #[error("payment gateway: {0}")]
+    Gateway(#[from] soushou::Error),
+    /// The gateway said success but left out a field the page needs.
+    #[error("the payment gateway's answer lacks {0}")]
+    GatewayIncomplete(&'static str),
+    /// A notification was refused; `code` says why (logged, answered 4xx, nothing changed).
+    #[error("notification rejected: {reason}")]
+    NotifyRejected {
+        /// HTTP status to answer.
+        status: u16,
+        /// Stable code for the log and the body.
+        code: &'static str,
+        /// Why, for the log line.
+        reason: String,
+    },
+    /// D1 failed; the caller may retry (the gateway does, for notifications).
+    #[error("storage error")]
+    Storage(String),
+}
+
+impl From<worker::Error> for ApiError {
+    fn from(e: worker::Error) -> Self {
+        ApiError::Storage(e.to_string())
+    }
+}
+
+/// The one mapping of protocol failures to (HTTP status, stable code).
+///
+/// Faults of the gateway (5xx, HTML, garbage, truncated or undecryptable
+/// bodies) are `GATEWAY_UNAVAILABLE`; a refusal keeps the gateway's code
+/// under `GATEWAY_REJECTED`; a request we could not even build (a
+/// method-specific field missing) is the caller's `INVALID_REQUEST`. None of
+/// them is ever "paid".
+pub fn gateway_status_and_code(e: &soushou::Error) -> (u16, &'static str) {
+    use soushou::Error as E;
+    match e {
+        E::Gateway { .. } => (502, "GATEWAY_REJECTED"),
+        E::MissingField(_) | E::InvalidField { .. } | E::InvalidAmount { .. } => {
+            (400, "INVALID_REQUEST")
+        }
+        E::MissingSign | E::MalformedSign(_) | E::SignMismatch => (502, "GATEWAY_BAD_SIGNATURE"),
+        _ => (502, "GATEWAY_UNAVAILABLE"),
+    }
+}
+
+impl ApiError {
+    /// HTTP status and stable code of this error.
+    pub fn status_and_code(&self) -> (u16, &'static str) {
+        match self {
+            ApiError::Domain(e) => (e.http_status(), e.code()),
+            ApiError::Misconfigured(_) => (500, "MISCONFIGURED"),
+            ApiError::InvalidRequest(_) => (400, "INVALID_REQUEST"),
+            ApiError::NotFound(_) => (404, "NOT_FOUND"),
+            ApiError::Unauthorized => (401, "UNAUTHORIZED"),
+            ApiError::AlreadyPaid => (409, "ALREADY_PAID"),
+            ApiError::GatewayTimeout => (504, "GATEWAY_TIMEOUT"),
+            ApiError::GatewayUnreachable | ApiError::GatewayIncomplete(_) => {
+                (502, "GATEWAY_UNAVAILABLE")
+            }
+            ApiError::Gateway(e) => gateway_status_and_code(e),
+            ApiError::NotifyRejected { status, code, .. } => (*status, code),
+            ApiError::Storage(_) => (500, "STORAGE_ERROR"),
+        }
+    }
+
+    /// The gateway's `RESULT.CODE`, when the gateway refused.
+    pub fn gateway_code(&self) -> Option<&ResultCode> {
+        match self {
+            ApiError::Gateway(soushou::Error::Gateway { code, .. }) => Some(code),
+            _ => None,
+        }
+    }
+
+    /// The public message: storage details stay in the log, never in a response.
+    fn public_message(&self) -> String {
+        match self {
+            ApiError::Storage(_) => "temporary storage failure, please retry".to_owned(),
+            other => other.to_string(),
+        }
+    }
+
+    /// The JSON error body of API.md.
+    pub fn body(&self) -> ErrorBody {
+        ErrorBody {
+            error: ErrorDetail {
+                code: self.status_and_code().1.to_owned(),
+                message: self.public_message(),
+                gateway_code: self.gateway_code().map(|c| c.as_str().to_owned()),
+            },
+        }
+    }
+}
+
+/// Result alias of the Worker's handlers.
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,106 @@
+//! The gateway client: build with `soushou::envelope::build`, send with the
+//! Workers Fetch API under a timeout, decode with
+//! `soushou::envelope::decode_response`. No wire logic lives here.
+
+use std::time::Duration;
+
+use futures_util::future::{select, Either};
+use soushou::envelope::{self, GatewayRequest, Method};
+use worker::{AbortController, Delay, Fetch, Headers, Request, RequestInit};
+
+use crate::config::Settings;
+use crate::error::{ApiError, ApiResult};
+use crate::log::{now_ms, RequestLog};
+
+/// What went wrong at the transport level, before the protocol layer sees a body.
+enum Transport {
+    /// The deadline passed (connect, headers or body).
+    Timeout,
+    /// Fetch itself failed (refused connection, DNS, TLS, aborted body).
+    Failed,
+}
+
+/// Calls one gateway interface and returns its decoded, successful answer.
+///
+/// Timeouts map to `GATEWAY_TIMEOUT`; unreachable to `GATEWAY_UNAVAILABLE`;
+/// everything the protocol layer refuses (HTTP 5xx, HTML, garbage, bad
+/// encryption, `RESULT.CODE` other than success) to [`ApiError::Gateway`].
+pub async fn call<R: GatewayRequest>(
+    settings: &Settings,
+    cfg: &envelope::Config,
+    req: &R,
+    log: &RequestLog,
+) -> ApiResult<R::Response> {
+    let http = envelope::build(cfg, req, now_ms())?;
+    let interface = http.interface.path_name();
+    let timeout = Duration::from_millis(settings.gateway_timeout_ms()?);
+    let started = now_ms();
+    let sent = send(&http, &cfg.gateway_url, timeout).await;
+    let ms = now_ms().saturating_sub(started);
+    let (status, body) = match sent {
+        Ok(answer) => answer,
+        Err(Transport::Timeout) => {
+            log.gateway_call(interface, "timeout", ms);
+            return Err(ApiError::GatewayTimeout);
+        }
+        Err(Transport::Failed) => {
+            log.gateway_call(interface, "unreachable", ms);
+            return Err(ApiError::GatewayUnreachable);
+        }
+    };
+    let decoded = envelope::decode_response::<R>(cfg, &http, status, &body);
+    let result = match &decoded {
+        Ok(_) => format!("http {status} ok"),
+        Err(soushou::Error::Gateway { code, .. }) => format!("http {status} {}", code.as_str()),
+        Err(e) => format!("http {status} {e}"),
+    };
+    log.gateway_call(interface, &result, ms);
+    Ok(decoded?)
+}
+
+/// Sends the request and reads the whole body, all under one deadline.
+async fn send(
+    http: &envelope::HttpRequest,
+    base: &str,
+    timeout: Duration,
+) -> Result<(u16, Vec<u8>), Transport> {
+    let controller = AbortController::default();
+    let signal = controller.signal();
+    let exchange = async move {
+        let mut init = RequestInit::new();
+        match http.method {
+            Method::Get => {
+                init.with_method(worker::Method::Get);
+            }
+            Method::Post => {
+                let headers = Headers::new();
+                headers
+                    .set("Content-Type", http.content_type())
+                    .map_err(|_| Transport::Failed)?;
+                // Bodies are JSON or base64 text: always UTF-8.
+                let body = String::from_utf8_lossy(&http.body).into_owned();
+                init.with_method(worker::Method::Post)
+                    .with_headers(headers)
+                    .with_body(Some(body.into()));
+            }
+        }
+        let request =
+            Request::new_with_init(&http.url(base), &init).map_err(|_| Transport::Failed)?;
+        let mut response = Fetch::Request(request)
+            .send_with_signal(&signal)
+            .await
+            .map_err(|_| Transport::Failed)?;
+        let status = response.status_code();
+        let body = response.bytes().await.map_err(|_| Transport::Failed)?;
+        Ok((status, body))
+    };
+    let exchange = Box::pin(exchange);
+    let deadline = Box::pin(Delay::from(timeout));
+    match select(exchange, deadline).await {
+        Either::Left((result, _)) => result,
+        Either::Right(((), _)) => {
+            controller.abort();
+            Err(Transport::Timeout)
+        }
+    }
+}

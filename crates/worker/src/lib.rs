@@ -1,0 +1,183 @@
+//! The Cloudflare Worker of the checkout: HTTP routes (API.md), D1
+//! persistence, gateway calls, `/notify`, the merchant API, the cron
+//! reconciler and the page's static assets.
+//!
+//! Thin by design: protocol decisions live in `soushou`, domain decisions in
+//! `checkout`; this crate moves bytes between the network, D1 and those two.
+//!
+//! | route | module |
+//! |---|---|
+//! | `GET /healthz` | here |
+//! | `GET /c/{token}`, other GETs (static files) | `assets` |
+//! | `GET /api/checkout/{token}`, `POST /api/pay`, `GET /api/orders/{code}` | `shopper` |
+//! | `POST /notify` | `notify` |
+//! | `/v1/...` (bearer `ADMIN_TOKEN`) | `merchant` |
+//! | cron trigger | `orders::sweep` |
+//!
+//! Everything else: `config` (vars and secrets), `gateway` (Fetch with a
+//! timeout around `soushou::envelope`), `repo` (D1), `orders` (state events
+//! and reconciliation), `log` (JSON lines), `error` (the one error enum and
+//! its HTTP mapping).
+
+mod assets;
+mod config;
+mod error;
+mod gateway;
+mod log;
+mod merchant;
+mod notify;
+mod orders;
+mod repo;
+mod shopper;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use worker::{event, Context, Env, Method, Request, Response, ScheduleContext, ScheduledEvent};
+
+use crate::config::Settings;
+use crate::error::{ApiError, ApiResult};
+use crate::log::{loggable_path, random_hex, RequestLog};
+
+/// Reads a JSON request body; anything unusable is `INVALID_REQUEST`.
+pub(crate) async fn read_json<T: DeserializeOwned>(req: &mut Request) -> ApiResult<T> {
+    let bytes = req
+        .bytes()
+        .await
+        .map_err(|_| ApiError::InvalidRequest("unreadable body".into()))?;
+    serde_json::from_slice(&bytes).map_err(|e| ApiError::InvalidRequest(format!("body: {e}")))
+}
+
+/// A JSON response with the API's headers.
+fn json<T: Serialize>(status: u16, value: &T) -> ApiResult<Response> {
+    let resp = Response::from_json(value)?.with_status(status);
+    resp.headers().set("Cache-Control", "no-store")?;
+    Ok(resp)
+}
+
+fn ok<T: Serialize>(value: ApiResult<T>) -> ApiResult<Response> {
+    json(200, &value?)
+}
+
+#[event(fetch)]
+async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
+    let request_id = req
+        .headers()
+        .get("cf-ray")
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| random_hex(8));
+    let method = req.method();
+    let path = req.path();
+    let log = RequestLog::new(request_id, "http", method.as_ref(), &loggable_path(&path));
+    let settings = Settings::new(env);
+
+    let result = route(&settings, req, &ctx, &method, &path, &log).await;
+    let (mut resp, code) = match result {
+        Ok(resp) => (resp, None),
+        Err(e) => {
+            let (status, code) = e.status_and_code();
+            match &e {
+                ApiError::NotifyRejected { reason, .. } => log.set("reason", reason.as_str()),
+                ApiError::Storage(detail) => log.set("reason", detail.as_str()),
+                ApiError::Gateway(inner) => log.set("reason", inner.to_string()),
+                _ => {}
+            }
+            let resp = json(status, &e.body()).or_else(|_| Response::error(code, status))?;
+            (resp, Some(code))
+        }
+    };
+    // Asset responses may carry immutable headers; the id is best effort there.
+    let _ = resp.headers_mut().set("X-Request-Id", log.request_id());
+    log.finish(resp.status_code(), code);
+    Ok(resp)
+}
+
+/// Dispatches one request.
+async fn route(
+    settings: &Settings,
+    req: Request,
+    ctx: &Context,
+    method: &Method,
+    path: &str,
+    log: &RequestLog,
+) -> ApiResult<Response> {
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    match (method, segments.as_slice()) {
+        (Method::Get, ["healthz"]) => json(
+            200,
+            &checkout::api::HealthResponse {
+                ok: true,
+                version: env!("CARGO_PKG_VERSION").to_owned(),
+            },
+        ),
+        (Method::Get, ["c", _token]) => assets::page(settings, &req).await,
+        (Method::Get, ["api", "checkout", token]) => {
+            ok(shopper::checkout_view(settings, token, log).await)
+        }
+        (Method::Post, ["api", "pay"]) => ok(shopper::pay(settings, req, ctx, log).await),
+        (Method::Get, ["api", "orders", code]) => {
+            ok(shopper::order_view(settings, code, log).await)
+        }
+        (Method::Post, ["notify"]) => {
+            notify::handle(settings, req, log).await?;
+            let resp = Response::ok("SUCCESS")?;
+            resp.headers()
+                .set("Content-Type", "text/plain; charset=utf-8")?;
+            Ok(resp)
+        }
+        (_, ["v1", ..]) => {
+            merchant::authorize(settings, &req)?;
+            merchant_route(settings, req, method, &segments[1..], log).await
+        }
+        (Method::Get | Method::Head, _) if segments.first().is_none_or(|s| *s != "api") => {
+            assets::static_file(settings, req).await
+        }
+        _ => Err(ApiError::NotFound("route")),
+    }
+}
+
+/// Dispatches `/v1/...` after authorisation.
+async fn merchant_route(
+    settings: &Settings,
+    req: Request,
+    method: &Method,
+    rest: &[&str],
+    log: &RequestLog,
+) -> ApiResult<Response> {
+    match (method, rest) {
+        (Method::Post, ["links"]) => ok(merchant::create_link(settings, req, log).await),
+        (Method::Get, ["orders", code]) => ok(merchant::get_order(settings, code, &req, log).await),
+        (Method::Post, ["orders", code, "refunds"]) => {
+            ok(merchant::refund(settings, code, req, log).await)
+        }
+        (Method::Get, ["orders", code, "refunds"]) => {
+            ok(merchant::refunds(settings, code, log).await)
+        }
+        (Method::Post, ["orders", code, "cancel"]) => {
+            ok(merchant::cancel(settings, code, req, log).await)
+        }
+        (Method::Post, ["pos", "charges"]) => ok(merchant::pos_charge(settings, req, log).await),
+        (Method::Post, ["qr-orders"]) => ok(merchant::qr_order(settings, req, log).await),
+        _ => Err(ApiError::NotFound("route")),
+    }
+}
+
+#[event(scheduled)]
+async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
+    let log = RequestLog::new(random_hex(8), "cron", "-", "reconcile");
+    let settings = Settings::new(env);
+    match orders::sweep(&settings, &log).await {
+        Ok(n) => {
+            log.set("outcome", "swept");
+            log.set("reconciled", n);
+            log.finish(200, None);
+        }
+        Err(e) => {
+            let (status, code) = e.status_and_code();
+            if let ApiError::Storage(detail) = &e {
+                log.set("reason", detail.as_str());
+            }
+            log.finish(status, Some(code));
+        }
+    }
+}

@@ -1,0 +1,483 @@
+//! Merchant-facing routes (`Authorization: Bearer ADMIN_TOKEN`): links,
+//! order query, refunds, refund query, cancel, POS charges, NATIVE QR orders.
+
+use checkout::amount::parse_api_amount;
+use checkout::api::{
+    CancelRequest, CreateLinkRequest, CreateLinkResponse, OrderStatus, PayMethod, PosChargeRequest,
+    QrOrderRequest, QrOrderResponse, RefundRequest,
+};
+use checkout::link::{self, LinkPayload};
+use checkout::state;
+use serde_json::{json, Value};
+use soushou::model::{
+    CancelTradeRequest, OrderRequest, PreOrderRequest, RefundQueryRequest,
+    RefundRequest as GatewayRefund,
+};
+use soushou::types::{CancelMode, ChannelType, DynamicIdType, SerType, TradeType};
+use soushou::Fen;
+use worker::Request;
+
+use crate::config::Settings;
+use crate::error::{ApiError, ApiResult};
+use crate::log::{now_secs, random_hex, Level, RequestLog};
+use crate::repo::{self, NewOrder, OrderRow};
+use crate::shopper::{new_charge_code, view};
+use crate::{gateway, orders, read_json};
+
+/// Constant-time equality of two byte strings (length is not secret).
+fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Checks `Authorization: Bearer ADMIN_TOKEN` in constant time.
+pub fn authorize(settings: &Settings, req: &Request) -> ApiResult<()> {
+    let expected = settings.admin_token()?;
+    let header = req
+        .headers()
+        .get("Authorization")
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    let given = header.strip_prefix("Bearer ").unwrap_or("").trim();
+    if ct_eq(given.as_bytes(), expected.expose().as_bytes()) {
+        Ok(())
+    } else {
+        Err(ApiError::Unauthorized)
+    }
+}
+
+async fn load_order(
+    settings: &Settings,
+    charge_code: &str,
+    log: &RequestLog,
+) -> ApiResult<OrderRow> {
+    log.set("charge_code", charge_code);
+    let db = settings.env().d1("DB")?;
+    repo::get_order(&db, charge_code)
+        .await?
+        .ok_or(ApiError::NotFound("order"))
+}
+
+/// `POST /v1/links`.
+pub async fn create_link(
+    settings: &Settings,
+    mut req: Request,
+    log: &RequestLog,
+) -> ApiResult<CreateLinkResponse> {
+    let body: CreateLinkRequest = read_json(&mut req).await?;
+    let now = now_secs();
+    let payload = LinkPayload::from_request(&body, now, random_hex(8))?;
+    let secret = settings.link_secret()?;
+    let base = settings.public_base_url()?;
+    let token = link::issue(&payload, secret.expose().as_bytes());
+    let db = settings.env().d1("DB")?;
+    repo::insert_link(&db, &link::link_id(&token), &payload, now).await?;
+    log.set("outcome", "link_created");
+    Ok(CreateLinkResponse {
+        url: link::url(&base, &token),
+        token,
+        expires_at: payload.expires_at,
+    })
+}
+
+/// The stored record of an order: state, money, history, notifications, refunds.
+async fn stored(settings: &Settings, order: &OrderRow) -> ApiResult<Value> {
+    let db = settings.env().d1("DB")?;
+    Ok(json!({
+        "order": view(order)?,
+        "kind": order.kind,
+        "method": order.method,
+        "channel_type": order.channel_type,
+        "subject": order.subject,
+        "refunded": Fen::from_fen(order.refunded_fen).to_yuan(),
+        "refunded_fen": order.refunded_fen,
+        "charge_down_code": order.charge_down_code,
+        "charge_third_code": order.charge_third_code,
+        "created_at": order.created_at,
+        "updated_at": order.updated_at,
+        "history": repo::events(&db, &order.charge_code).await?,
+        "notifications": repo::notifications(&db, &order.charge_code).await?,
+        "refunds": repo::refunds(&db, &order.charge_code).await?,
+    }))
+}
+
+/// `GET /v1/orders/{charge_code}`: the stored order plus the gateway's live
+/// `query` (whose state is applied, amount-checked, like the reconciler's);
+/// `?live=false` skips the gateway and shows only what is stored.
+pub async fn get_order(
+    settings: &Settings,
+    charge_code: &str,
+    req: &Request,
+    log: &RequestLog,
+) -> ApiResult<Value> {
+    let order = load_order(settings, charge_code, log).await?;
+    let live = req
+        .url()?
+        .query_pairs()
+        .all(|(k, v)| k != "live" || v != "false");
+    let live = if live {
+        let cfg = settings.gateway()?;
+        match orders::query_and_apply(settings, &cfg, &order, "merchant_query", log).await {
+            Ok(resp) => json!(resp),
+            Err(e) => json!({"error": e.body().error}),
+        }
+    } else {
+        Value::Null
+    };
+    let order = load_order(settings, charge_code, log).await?;
+    let mut out = stored(settings, &order).await?;
+    out["gateway"] = live;
+    log.set("outcome", order.state.as_str());
+    Ok(out)
+}
+
+/// `POST /v1/orders/{charge_code}/refunds`.
+pub async fn refund(
+    settings: &Settings,
+    charge_code: &str,
+    mut req: Request,
+    log: &RequestLog,
+) -> ApiResult<Value> {
+    let body: RefundRequest = read_json(&mut req).await?;
+    let amount = parse_api_amount(&body.amount)?;
+    let reason = body.reason.trim();
+    if reason.is_empty() || reason.chars().count() > 128 {
+        return Err(ApiError::InvalidRequest(
+            "reason must be 1-128 characters".into(),
+        ));
+    }
+    let out_refund_no = match body.out_refund_no.as_deref().map(str::trim) {
+        None | Some("") => format!("R{}", random_hex(15)),
+        Some(s)
+            if s.len() <= 64
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') =>
+        {
+            s.to_owned()
+        }
+        Some(_) => {
+            return Err(ApiError::InvalidRequest(
+                "out_refund_no must be 1-64 of [A-Za-z0-9_-]".into(),
+            ))
+        }
+    };
+    let order = load_order(settings, charge_code, log).await?;
+    let db = settings.env().d1("DB")?;
+    let paid = Fen::from_fen(order.amount_fen);
+    let reserved = Fen::from_fen(
+        order.amount_fen
+            - repo::refundable(&db, charge_code)
+                .await?
+                .min(order.amount_fen),
+    );
+    // The domain check (state, amount) first; then the atomic reservation,
+    // which also stops two concurrent refunds from overdrawing.
+    state::check_refund(order.status()?, paid, reserved, amount)?;
+    let now = now_secs();
+    if !repo::reserve_refund(&db, &out_refund_no, charge_code, amount.fen(), reason, now).await? {
+        let left = Fen::from_fen(repo::refundable(&db, charge_code).await?);
+        return Err(checkout::Error::RefundExceeds { refundable: left }.into());
+    }
+    log.set("out_refund_no", out_refund_no.as_str());
+
+    let cfg = settings.gateway()?;
+    let gw = GatewayRefund {
+        busi_id: cfg.busi_id.clone(),
+        oper_id: cfg.oper_id.clone(),
+        dev_id: cfg.dev_id.clone(),
+        charge_refund_fee: amount,
+        refund_subject: reason.to_owned(),
+        charge_code: charge_code.to_owned(),
+        charge_down_code: order.charge_down_code.clone(),
+        out_refund_no: Some(out_refund_no.clone()),
+    };
+    let resp = match gateway::call(settings, &cfg, &gw, log).await {
+        Ok(resp) => resp,
+        Err(e) => {
+            // Only a refusal is known not to have happened; after a fault the
+            // refund stays pending (reserved) until the refund query says more.
+            if let Some(code) = e.gateway_code() {
+                repo::finish_refund(
+                    &db,
+                    &out_refund_no,
+                    charge_code,
+                    false,
+                    Some(code.as_str()),
+                    now,
+                )
+                .await?;
+            }
+            return Err(e);
+        }
+    };
+    let total = repo::finish_refund(&db, &out_refund_no, charge_code, true, None, now).await?;
+    let target = state::after_refund(paid, Fen::from_fen(total));
+    let t = orders::apply_event(&db, charge_code, target, "refund", now).await?;
+    log.set("outcome", "refunded");
+    Ok(json!({
+        "out_refund_no": out_refund_no,
+        "charge_code": charge_code,
+        "amount": amount.to_yuan(),
+        "amount_fen": amount.fen(),
+        "state": "succeeded",
+        "order_state": t.state().as_str(),
+        "refunded": Fen::from_fen(total).to_yuan(),
+        "refunded_fen": total,
+        "gateway": resp,
+    }))
+}
+
+/// `GET /v1/orders/{charge_code}/refunds`: stored refunds plus the gateway's `refundQuery`.
+pub async fn refunds(settings: &Settings, charge_code: &str, log: &RequestLog) -> ApiResult<Value> {
+    let order = load_order(settings, charge_code, log).await?;
+    let cfg = settings.gateway()?;
+    let req = RefundQueryRequest {
+        code: charge_code.to_owned(),
+        ser_type: SerType::Merchant,
+    };
+    let resp = gateway::call(settings, &cfg, &req, log).await?;
+    let db = settings.env().d1("DB")?;
+    let gateway_refunds: Vec<Value> = resp
+        .refund_trade_list
+        .iter()
+        .map(|r| {
+            json!({
+                "refund_code": r.refund_code,
+                "refund_down_code": r.refund_down_code,
+                "amount": r.refund_amt.map(|a| a.to_yuan()),
+                "amount_fen": r.refund_amt.map(|a| a.fen()),
+                "state": r.state.as_ref().map(|s| s.code().to_owned()),
+                "end_time": r.end_time,
+            })
+        })
+        .collect();
+    log.set("outcome", "listed");
+    Ok(json!({
+        "charge_code": charge_code,
+        "amount": Fen::from_fen(order.amount_fen).to_yuan(),
+        "amount_fen": order.amount_fen,
+        "refunded": Fen::from_fen(order.refunded_fen).to_yuan(),
+        "refunded_fen": order.refunded_fen,
+        "refunds": repo::refunds(&db, charge_code).await?,
+        "gateway_refund_count": resp.refund_count,
+        "gateway_refunds": gateway_refunds,
+    }))
+}
+
+/// `POST /v1/orders/{charge_code}/cancel` (`apply`: opType=ACO, else real time).
+pub async fn cancel(
+    settings: &Settings,
+    charge_code: &str,
+    mut req: Request,
+    log: &RequestLog,
+) -> ApiResult<Value> {
+    let body: CancelRequest = read_json(&mut req).await?;
+    let order = load_order(settings, charge_code, log).await?;
+    let cfg = settings.gateway()?;
+    let mode = if body.apply {
+        CancelMode::Apply
+    } else {
+        CancelMode::RealTime
+    };
+    let gw = CancelTradeRequest {
+        charge_code: charge_code.to_owned(),
+        mode,
+    };
+    gateway::call(settings, &cfg, &gw, log).await?;
+    let db = settings.env().d1("DB")?;
+    // A real-time revocation is done when the gateway says so; an applied-for
+    // one is settled later by query (gateway state 3 says nothing yet).
+    let state = if body.apply {
+        order.status()?
+    } else {
+        orders::apply_event(&db, charge_code, OrderStatus::Revoked, "cancel", now_secs())
+            .await?
+            .state()
+    };
+    log.set(
+        "outcome",
+        if body.apply {
+            "revocation_applied"
+        } else {
+            "revoked"
+        },
+    );
+    Ok(json!({
+        "charge_code": charge_code,
+        "mode": if body.apply { "apply" } else { "real_time" },
+        "state": state.as_str(),
+    }))
+}
+
+/// `POST /v1/pos/charges`: the merchant scans the shopper's code (`preOrder`).
+pub async fn pos_charge(
+    settings: &Settings,
+    mut req: Request,
+    log: &RequestLog,
+) -> ApiResult<Value> {
+    let body: PosChargeRequest = read_json(&mut req).await?;
+    let amount = parse_api_amount(&body.amount)?;
+    let subject = body.subject.trim().to_owned();
+    if subject.is_empty() {
+        return Err(ApiError::InvalidRequest("subject is required".into()));
+    }
+    let channel = match body.channel.as_deref().unwrap_or("auto") {
+        "auto" => ChannelType::Auto,
+        "alipay" => ChannelType::Alipay,
+        "wechat" => ChannelType::WeChat,
+        _ => {
+            return Err(ApiError::InvalidRequest(
+                "channel must be auto, alipay or wechat".into(),
+            ))
+        }
+    };
+    let dynamic_id_type = match body.dynamic_id_type.unwrap_or(1) {
+        1 => DynamicIdType::Barcode,
+        2 => DynamicIdType::Sonic,
+        3 => DynamicIdType::Nfc,
+        _ => {
+            return Err(ApiError::InvalidRequest(
+                "dynamic_id_type must be 1, 2 or 3".into(),
+            ))
+        }
+    };
+    let cfg = settings.gateway()?;
+    let db = settings.env().d1("DB")?;
+    let charge_code = new_charge_code();
+    log.set("charge_code", charge_code.as_str());
+    let now = now_secs();
+    repo::insert_order(
+        &db,
+        &NewOrder {
+            charge_code: &charge_code,
+            link_id: None,
+            kind: "pos",
+            method: "pos",
+            channel_type: channel.code(),
+            amount_fen: amount.fen(),
+            subject: &subject,
+            return_url: None,
+        },
+        now,
+    )
+    .await?;
+    let gw = PreOrderRequest {
+        common: cfg.common(),
+        amt: amount,
+        channel_type: channel,
+        dynamic_id_type,
+        dynamic_id: body.dynamic_id.trim().to_owned(),
+        charge_code: charge_code.clone(),
+        pay_subject: subject,
+        goods_detail: Vec::new(),
+    };
+    let resp = match gateway::call(settings, &cfg, &gw, log).await {
+        Ok(resp) => resp,
+        Err(e) => {
+            if e.gateway_code().is_some() {
+                orders::apply_event(&db, &charge_code, OrderStatus::Failed, "pay", now).await?;
+            }
+            return Err(e);
+        }
+    };
+    repo::set_gateway_codes(
+        &db,
+        &charge_code,
+        resp.charge_down_code.as_deref(),
+        resp.charge_third_code.as_deref(),
+    )
+    .await?;
+    // preOrder answers after the payment: SUCCESS with the order's amount is "paid".
+    let amount_ok = resp.amt.is_none_or(|a| a == amount);
+    let state = if amount_ok {
+        orders::apply_event(&db, &charge_code, OrderStatus::Paid, "pay", now)
+            .await?
+            .state()
+    } else {
+        log.event(
+            Level::Warn,
+            "pos_amount_mismatch",
+            json!({"charge_code": charge_code, "gateway_fen": resp.amt.map(|a| a.fen())}),
+        );
+        OrderStatus::Pending
+    };
+    log.set("outcome", state.as_str());
+    Ok(json!({
+        "charge_code": charge_code,
+        "state": state.as_str(),
+        "amount": amount.to_yuan(),
+        "amount_fen": amount.fen(),
+        "channel_type": resp.channel_type.as_ref().map(|c| c.code().to_owned()),
+        "charge_down_code": resp.charge_down_code,
+        "charge_third_code": resp.charge_third_code,
+        "gateway": resp,
+    }))
+}
+
+/// `POST /v1/qr-orders`: a NATIVE `order` whose QR the merchant shows.
+pub async fn qr_order(
+    settings: &Settings,
+    mut req: Request,
+    log: &RequestLog,
+) -> ApiResult<QrOrderResponse> {
+    let body: QrOrderRequest = read_json(&mut req).await?;
+    let amount = parse_api_amount(&body.amount)?;
+    let subject = body.subject.trim().to_owned();
+    if subject.is_empty() {
+        return Err(ApiError::InvalidRequest("subject is required".into()));
+    }
+    let channel = checkout::routing::channel_type(PayMethod::Native, Some(body.channel));
+    let cfg = settings.gateway()?;
+    let nodify_url = settings.notify_url(&cfg)?;
+    let db = settings.env().d1("DB")?;
+    let charge_code = new_charge_code();
+    log.set("charge_code", charge_code.as_str());
+    let now = now_secs();
+    repo::insert_order(
+        &db,
+        &NewOrder {
+            charge_code: &charge_code,
+            link_id: None,
+            kind: "qr",
+            method: "native",
+            channel_type: channel.code(),
+            amount_fen: amount.fen(),
+            subject: &subject,
+            return_url: None,
+        },
+        now,
+    )
+    .await?;
+    let gw = OrderRequest {
+        common: cfg.common(),
+        amt: amount,
+        channel_type: channel,
+        trade_type: Some(TradeType::Native),
+        sub_appid: None,
+        sub_openid: None,
+        charge_code: charge_code.clone(),
+        nodify_url: Some(nodify_url),
+        pay_subject: subject,
+        goods_detail: Vec::new(),
+    };
+    let resp = match gateway::call(settings, &cfg, &gw, log).await {
+        Ok(resp) => resp,
+        Err(e) => {
+            if e.gateway_code().is_some() {
+                orders::apply_event(&db, &charge_code, OrderStatus::Failed, "pay", now).await?;
+            }
+            return Err(e);
+        }
+    };
+    let qr = resp
+        .bar_code
+        .clone()
+        .filter(|s| !s.is_empty())
+        .ok_or(ApiError::GatewayIncomplete("BAR_CODE"))?;
+    repo::set_gateway_codes(&db, &charge_code, resp.charge_down_code.as_deref(), None).await?;
+    log.set("outcome", "qr_created");
+    Ok(QrOrderResponse { charge_code, qr })
+}

@@ -1,0 +1,106 @@
+//! `POST /notify`: the gateway's asynchronous payment notification.
+//!
+//! Decrypt and verify (soushou), check the timestamp window, `BUSI_ID` and
+//! the amount against the stored attempt, apply the state idempotently,
+//! record the notification, and only then answer 200 `SUCCESS`. Every
+//! refusal is a 4xx with nothing changed and a log line saying why; a
+//! storage failure is a 5xx so the gateway retries.
+
+use checkout::state;
+use soushou::envelope;
+use worker::Request;
+
+use crate::config::Settings;
+use crate::error::{ApiError, ApiResult};
+use crate::log::{now_secs, Level, RequestLog};
+use crate::orders;
+use crate::repo;
+
+fn reject(status: u16, code: &'static str, reason: impl Into<String>) -> ApiError {
+    ApiError::NotifyRejected {
+        status,
+        code,
+        reason: reason.into(),
+    }
+}
+
+/// Handles one notification; `Ok` means "answer 200 SUCCESS".
+pub async fn handle(settings: &Settings, mut req: Request, log: &RequestLog) -> ApiResult<()> {
+    let url = req.url()?;
+    let query = envelope::parse_query(url.query().unwrap_or(""));
+    let body = req.bytes().await?;
+    let key = settings.merchant_key()?;
+    let cfg = settings.gateway()?;
+
+    let (notify, verified) = envelope::open_notification(&query, &body, &key).map_err(|e| {
+        use soushou::Error as E;
+        match e {
+            E::MissingSign | E::MalformedSign(_) | E::SignMismatch => {
+                reject(401, "INVALID_SIGNATURE", e.to_string())
+            }
+            other => reject(400, "MALFORMED_NOTIFICATION", other.to_string()),
+        }
+    })?;
+    log.set("charge_code", notify.charge_code.as_str());
+    log.set("sign_rule", format!("{:?}", verified.rule));
+
+    let now = now_secs();
+    let window = settings.replay_window_secs()?;
+    let signed_at = verified.unix_seconds();
+    if signed_at.abs_diff(now) > window {
+        return Err(reject(
+            400,
+            "STALE_NOTIFICATION",
+            format!("sign timestamp {signed_at} is outside the {window}s window around {now}"),
+        ));
+    }
+    if notify.busi_id != cfg.busi_id {
+        return Err(reject(
+            400,
+            "BUSI_ID_MISMATCH",
+            "BUSI_ID is not this merchant's",
+        ));
+    }
+    let db = settings.env().d1("DB")?;
+    let order = repo::get_order(&db, &notify.charge_code)
+        .await?
+        .ok_or_else(|| reject(404, "NOT_FOUND", "unknown CHARGE_CODE"))?;
+    if notify.amt.fen() != order.amount_fen {
+        return Err(reject(
+            400,
+            "AMOUNT_MISMATCH",
+            format!(
+                "AMT {} fen differs from the attempt's {} fen",
+                notify.amt.fen(),
+                order.amount_fen
+            ),
+        ));
+    }
+
+    let outcome = match state::from_gateway(&notify.state) {
+        Some(status) => {
+            let t = orders::apply_event(&db, &notify.charge_code, status, "notify", now).await?;
+            if let checkout::state::Transition::Stale { current, event } = t {
+                log.event(
+                    Level::Warn,
+                    "stale_notification",
+                    serde_json::json!({"charge_code": notify.charge_code,
+                        "current": current.as_str(), "event": event.as_str()}),
+                );
+            }
+            orders::outcome_name(&t)
+        }
+        None => "ignored",
+    };
+    repo::record_notification(
+        &db,
+        &notify.charge_code,
+        notify.state.code(),
+        notify.amt.fen(),
+        outcome,
+        now,
+    )
+    .await?;
+    log.set("outcome", outcome);
+    Ok(())
+}

@@ -1,0 +1,485 @@
+//! D1 persistence: links, attempts (orders), state history, processed
+//! notifications and refunds. Schema in `migrations/`.
+//!
+//! State changes are conditional updates (`... WHERE state = ?from`) run in a
+//! batch (one transaction) with the history insert, so two concurrent
+//! notifications cannot both apply a transition, and a caller learns whether
+//! its write was the one that applied.
+
+use checkout::api::OrderStatus;
+use checkout::link::LinkPayload;
+use serde::{Deserialize, Serialize};
+use worker::wasm_bindgen::JsValue;
+use worker::{D1Database, D1PreparedStatement};
+
+use crate::error::{ApiError, ApiResult};
+
+/// A text parameter.
+fn t(s: &str) -> JsValue {
+    JsValue::from_str(s)
+}
+
+/// An integer parameter (D1 numbers are f64: exact below 2^53, far above any fen or time here).
+fn n(v: u64) -> JsValue {
+    JsValue::from_f64(v as f64)
+}
+
+/// An optional text parameter.
+fn ot(s: Option<&str>) -> JsValue {
+    s.map(t).unwrap_or(JsValue::NULL)
+}
+
+fn prepare(db: &D1Database, sql: &str, params: &[JsValue]) -> ApiResult<D1PreparedStatement> {
+    Ok(db.prepare(sql).bind(params)?)
+}
+
+/// Rows changed by a write, from the result metadata.
+fn changes(result: &worker::D1Result) -> ApiResult<usize> {
+    Ok(result.meta()?.and_then(|m| m.changes).unwrap_or(0))
+}
+
+/// Parses a stored state (`"partially_refunded"`) into the API enum.
+pub fn parse_status(s: &str) -> ApiResult<OrderStatus> {
+    serde_json::from_value(serde_json::Value::String(s.to_owned()))
+        .map_err(|_| ApiError::Storage(format!("unknown stored state {s:?}")))
+}
+
+/// One payment attempt (one `CHARGE_CODE`).
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct OrderRow {
+    /// The attempt's `CHARGE_CODE` (ours, unique).
+    pub charge_code: String,
+    /// The link this attempt pays, if any.
+    pub link_id: Option<String>,
+    /// `link`, `qr` or `pos`.
+    pub kind: String,
+    /// Payment method (`native`, `wap`, ... or `pos`).
+    pub method: String,
+    /// Gateway `CHANNEL_TYPE` code.
+    pub channel_type: String,
+    /// Amount in fen.
+    pub amount_fen: u64,
+    /// Sum of succeeded refunds, fen.
+    pub refunded_fen: u64,
+    /// `PAY_SUBJECT`.
+    pub subject: String,
+    /// Current state (an [`OrderStatus`] spelling).
+    pub state: String,
+    /// Where the page sends the shopper after payment.
+    pub return_url: Option<String>,
+    /// The gateway's serial number.
+    pub charge_down_code: Option<String>,
+    /// The payment channel's serial number.
+    pub charge_third_code: Option<String>,
+    /// Unix seconds.
+    pub created_at: u64,
+    /// Unix seconds.
+    pub updated_at: u64,
+    /// Unix seconds, when paid.
+    pub paid_at: Option<u64>,
+    /// Unix seconds of the last reconciliation `query`.
+    pub last_query_at: Option<u64>,
+}
+
+impl OrderRow {
+    /// The state as the API enum.
+    pub fn status(&self) -> ApiResult<OrderStatus> {
+        parse_status(&self.state)
+    }
+}
+
+/// A new attempt to insert (state `pending`).
+pub struct NewOrder<'a> {
+    /// `CHARGE_CODE`.
+    pub charge_code: &'a str,
+    /// Link id for link attempts.
+    pub link_id: Option<&'a str>,
+    /// `link`, `qr` or `pos`.
+    pub kind: &'a str,
+    /// Method spelling.
+    pub method: &'a str,
+    /// `CHANNEL_TYPE` code.
+    pub channel_type: &'a str,
+    /// Amount, fen.
+    pub amount_fen: u64,
+    /// `PAY_SUBJECT`.
+    pub subject: &'a str,
+    /// Return URL of the link.
+    pub return_url: Option<&'a str>,
+}
+
+const ORDER_COLUMNS: &str = "charge_code, link_id, kind, method, channel_type, amount_fen, \
+    refunded_fen, subject, state, return_url, charge_down_code, charge_third_code, created_at, \
+    updated_at, paid_at, last_query_at";
+
+/// Records an issued link (idempotent: the token is the link).
+pub async fn insert_link(
+    db: &D1Database,
+    link_id: &str,
+    link: &LinkPayload,
+    now: u64,
+) -> ApiResult<()> {
+    prepare(
+        db,
+        "INSERT OR IGNORE INTO links (link_id, amount_fen, subject, merchant_ref, return_url, \
+         expires_at, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        &[
+            t(link_id),
+            n(link.amount.fen()),
+            t(&link.subject),
+            ot(link.merchant_ref.as_deref()),
+            ot(link.return_url.as_deref()),
+            n(link.expires_at),
+            n(now),
+        ],
+    )?
+    .run()
+    .await?;
+    Ok(())
+}
+
+/// Inserts a new pending attempt.
+pub async fn insert_order(db: &D1Database, o: &NewOrder<'_>, now: u64) -> ApiResult<()> {
+    prepare(
+        db,
+        "INSERT INTO orders (charge_code, link_id, kind, method, channel_type, amount_fen, \
+         subject, state, return_url, created_at, updated_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending', ?8, ?9, ?9)",
+        &[
+            t(o.charge_code),
+            ot(o.link_id),
+            t(o.kind),
+            t(o.method),
+            t(o.channel_type),
+            n(o.amount_fen),
+            t(o.subject),
+            ot(o.return_url),
+            n(now),
+        ],
+    )?
+    .run()
+    .await?;
+    Ok(())
+}
+
+/// Stores the gateway's serial numbers of an attempt once known.
+pub async fn set_gateway_codes(
+    db: &D1Database,
+    charge_code: &str,
+    down: Option<&str>,
+    third: Option<&str>,
+) -> ApiResult<()> {
+    prepare(
+        db,
+        "UPDATE orders SET charge_down_code = COALESCE(?2, charge_down_code), \
+         charge_third_code = COALESCE(?3, charge_third_code) WHERE charge_code = ?1",
+        &[t(charge_code), ot(down), ot(third)],
+    )?
+    .run()
+    .await?;
+    Ok(())
+}
+
+/// One attempt by charge code.
+pub async fn get_order(db: &D1Database, charge_code: &str) -> ApiResult<Option<OrderRow>> {
+    Ok(prepare(
+        db,
+        &format!("SELECT {ORDER_COLUMNS} FROM orders WHERE charge_code = ?1"),
+        &[t(charge_code)],
+    )?
+    .first::<OrderRow>(None)
+    .await?)
+}
+
+/// All attempts of a link, newest first.
+pub async fn link_attempts(db: &D1Database, link_id: &str) -> ApiResult<Vec<OrderRow>> {
+    Ok(prepare(
+        db,
+        &format!(
+            "SELECT {ORDER_COLUMNS} FROM orders WHERE link_id = ?1 \
+             ORDER BY created_at DESC, rowid DESC"
+        ),
+        &[t(link_id)],
+    )?
+    .all()
+    .await?
+    .results::<OrderRow>()?)
+}
+
+/// Attempts pending since before `cutoff` (unix seconds), least recently
+/// queried first, so attempts the gateway keeps calling pending cannot
+/// starve newer ones out of a bounded sweep.
+pub async fn pending_before(db: &D1Database, cutoff: u64, limit: u64) -> ApiResult<Vec<OrderRow>> {
+    Ok(prepare(
+        db,
+        &format!(
+            "SELECT {ORDER_COLUMNS} FROM orders WHERE state = 'pending' AND created_at <= ?1 \
+             ORDER BY COALESCE(last_query_at, 0), created_at LIMIT ?2"
+        ),
+        &[n(cutoff), n(limit)],
+    )?
+    .all()
+    .await?
+    .results::<OrderRow>()?)
+}
+
+/// Applies `from → to` if and only if the order is still in `from`, and
+/// records the transition in the history, in one transaction. Returns
+/// whether this call's update applied.
+pub async fn transition(
+    db: &D1Database,
+    charge_code: &str,
+    from: OrderStatus,
+    to: OrderStatus,
+    source: &str,
+    now: u64,
+) -> ApiResult<bool> {
+    let paid_at = if to == OrderStatus::Paid {
+        n(now)
+    } else {
+        JsValue::NULL
+    };
+    let update = prepare(
+        db,
+        "UPDATE orders SET state = ?3, updated_at = ?4, paid_at = COALESCE(paid_at, ?5) \
+         WHERE charge_code = ?1 AND state = ?2",
+        &[
+            t(charge_code),
+            t(from.as_str()),
+            t(to.as_str()),
+            n(now),
+            paid_at,
+        ],
+    )?;
+    let history = prepare(
+        db,
+        "INSERT OR IGNORE INTO order_events (charge_code, from_state, to_state, source, at) \
+         SELECT ?1, ?2, ?3, ?4, ?5 WHERE EXISTS \
+         (SELECT 1 FROM orders WHERE charge_code = ?1 AND state = ?3)",
+        &[
+            t(charge_code),
+            t(from.as_str()),
+            t(to.as_str()),
+            t(source),
+            n(now),
+        ],
+    )?;
+    let results = db.batch(vec![update, history]).await?;
+    let first = results
+        .first()
+        .ok_or_else(|| ApiError::Storage("empty batch result".into()))?;
+    Ok(changes(first)? == 1)
+}
+
+/// Counts a verified notification (per order and gateway state).
+pub async fn record_notification(
+    db: &D1Database,
+    charge_code: &str,
+    gateway_state: &str,
+    amount_fen: u64,
+    outcome: &str,
+    now: u64,
+) -> ApiResult<()> {
+    prepare(
+        db,
+        "INSERT INTO notifications (charge_code, gateway_state, amount_fen, outcome, received, \
+         first_at, last_at) VALUES (?1, ?2, ?3, ?4, 1, ?5, ?5) \
+         ON CONFLICT (charge_code, gateway_state) DO UPDATE SET received = received + 1, \
+         last_at = excluded.last_at",
+        &[
+            t(charge_code),
+            t(gateway_state),
+            n(amount_fen),
+            t(outcome),
+            n(now),
+        ],
+    )?
+    .run()
+    .await?;
+    Ok(())
+}
+
+/// Claims the right to `query` the gateway for a pending order: succeeds for
+/// one caller per `min_interval` seconds (the per-order rate limit).
+pub async fn claim_query_slot(
+    db: &D1Database,
+    charge_code: &str,
+    now: u64,
+    min_interval: u64,
+) -> ApiResult<bool> {
+    let result = prepare(
+        db,
+        "UPDATE orders SET last_query_at = ?2 WHERE charge_code = ?1 \
+         AND (last_query_at IS NULL OR last_query_at <= ?3)",
+        &[t(charge_code), n(now), n(now.saturating_sub(min_interval))],
+    )?
+    .run()
+    .await?;
+    Ok(changes(&result)? == 1)
+}
+
+/// One state-history entry.
+#[derive(Debug, Deserialize, Serialize)]
+pub struct EventRow {
+    /// Previous state.
+    pub from_state: String,
+    /// New state.
+    pub to_state: String,
+    /// What caused it: pay, notify, poll, cron, merchant_query, refund, cancel.
+    pub source: String,
+    /// Unix seconds.
+    pub at: u64,
+}
+
+/// The state history of an order, oldest first.
+pub async fn events(db: &D1Database, charge_code: &str) -> ApiResult<Vec<EventRow>> {
+    Ok(prepare(
+        db,
+        "SELECT from_state, to_state, source, at FROM order_events WHERE charge_code = ?1 \
+         ORDER BY id",
+        &[t(charge_code)],
+    )?
+    .all()
+    .await?
+    .results::<EventRow>()?)
+}
+
+/// Processed notifications of an order, per gateway state.
+#[derive(Debug, Deserialize, Serialize)]
+pub struct NotificationRow {
+    /// The gateway's state code in the notification.
+    pub gateway_state: String,
+    /// `AMT` of the notification, fen.
+    pub amount_fen: u64,
+    /// Outcome of the first one: applied, duplicate or stale.
+    pub outcome: String,
+    /// How many verified copies arrived.
+    pub received: u64,
+    /// Unix seconds.
+    pub first_at: u64,
+    /// Unix seconds.
+    pub last_at: u64,
+}
+
+/// The processed notifications of an order.
+pub async fn notifications(db: &D1Database, charge_code: &str) -> ApiResult<Vec<NotificationRow>> {
+    Ok(prepare(
+        db,
+        "SELECT gateway_state, amount_fen, outcome, received, first_at, last_at \
+         FROM notifications WHERE charge_code = ?1 ORDER BY first_at",
+        &[t(charge_code)],
+    )?
+    .all()
+    .await?
+    .results::<NotificationRow>()?)
+}
+
+/// One refund.
+#[derive(Debug, Deserialize, Serialize)]
+pub struct RefundRow {
+    /// `OUT_REFUND_NO`.
+    pub out_refund_no: String,
+    /// Refunded attempt.
+    pub charge_code: String,
+    /// Amount, fen.
+    pub amount_fen: u64,
+    /// Merchant's reason (`REFUND_SUBJECT`).
+    pub reason: String,
+    /// pending, succeeded or failed.
+    pub state: String,
+    /// Gateway code when it refused.
+    pub gateway_code: Option<String>,
+    /// Unix seconds.
+    pub created_at: u64,
+}
+
+/// Reserves a refund: inserts it as pending only if the paid amount minus
+/// every non-failed refund still covers it (one atomic statement, so two
+/// concurrent refunds cannot overdraw). Returns false when it does not fit.
+pub async fn reserve_refund(
+    db: &D1Database,
+    out_refund_no: &str,
+    charge_code: &str,
+    amount_fen: u64,
+    reason: &str,
+    now: u64,
+) -> ApiResult<bool> {
+    let result = prepare(
+        db,
+        "INSERT OR IGNORE INTO refunds (out_refund_no, charge_code, amount_fen, reason, state, \
+         created_at, updated_at) \
+         SELECT ?1, ?2, ?3, ?4, 'pending', ?5, ?5 FROM orders o WHERE o.charge_code = ?2 \
+         AND o.amount_fen - (SELECT COALESCE(SUM(r.amount_fen), 0) FROM refunds r \
+                             WHERE r.charge_code = ?2 AND r.state != 'failed') >= ?3",
+        &[
+            t(out_refund_no),
+            t(charge_code),
+            n(amount_fen),
+            t(reason),
+            n(now),
+        ],
+    )?
+    .run()
+    .await?;
+    Ok(changes(&result)? == 1)
+}
+
+/// What is still refundable: paid amount minus non-failed refunds, fen.
+pub async fn refundable(db: &D1Database, charge_code: &str) -> ApiResult<u64> {
+    #[derive(Deserialize)]
+    struct Row {
+        remaining: i64,
+    }
+    let row = prepare(
+        db,
+        "SELECT o.amount_fen - (SELECT COALESCE(SUM(r.amount_fen), 0) FROM refunds r \
+         WHERE r.charge_code = ?1 AND r.state != 'failed') AS remaining FROM orders o \
+         WHERE o.charge_code = ?1",
+        &[t(charge_code)],
+    )?
+    .first::<Row>(None)
+    .await?;
+    Ok(row.map(|r| r.remaining.max(0) as u64).unwrap_or(0))
+}
+
+/// Settles a reserved refund and, when it succeeded, the order's refunded total.
+pub async fn finish_refund(
+    db: &D1Database,
+    out_refund_no: &str,
+    charge_code: &str,
+    succeeded: bool,
+    gateway_code: Option<&str>,
+    now: u64,
+) -> ApiResult<u64> {
+    let state = if succeeded { "succeeded" } else { "failed" };
+    let settle = prepare(
+        db,
+        "UPDATE refunds SET state = ?2, gateway_code = ?3, updated_at = ?4 \
+         WHERE out_refund_no = ?1 AND state = 'pending'",
+        &[t(out_refund_no), t(state), ot(gateway_code), n(now)],
+    )?;
+    let total = prepare(
+        db,
+        "UPDATE orders SET refunded_fen = (SELECT COALESCE(SUM(amount_fen), 0) FROM refunds \
+         WHERE charge_code = ?1 AND state = 'succeeded'), updated_at = ?2 WHERE charge_code = ?1",
+        &[t(charge_code), n(now)],
+    )?;
+    db.batch(vec![settle, total]).await?;
+    Ok(get_order(db, charge_code)
+        .await?
+        .map(|o| o.refunded_fen)
+        .unwrap_or(0))
+}
+
+/// The refunds of an order, oldest first.
+pub async fn refunds(db: &D1Database, charge_code: &str) -> ApiResult<Vec<RefundRow>> {
+    Ok(prepare(
+        db,
+        "SELECT out_refund_no, charge_code, amount_fen, reason, state, gateway_code, created_at \
+         FROM refunds WHERE charge_code = ?1 ORDER BY created_at, rowid",
+        &[t(charge_code)],
+    )?
+    .all()
+    .await?
+    .results::<RefundRow>()?)
+}

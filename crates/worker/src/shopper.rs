@@ -1,0 +1,399 @@
+//! Shopper-facing routes (no auth; the page calls these):
+//! `GET /api/checkout/{token}`, `POST /api/pay`, `GET /api/orders/{code}`.
+
+use checkout::api::{
+    CheckoutView, LinkState, OrderStatus, OrderView, PayAction, PayMethod, PayRequest, PayResponse,
+    WechatPayParams,
+};
+use checkout::link::{self, LinkPayload};
+use checkout::routing::{self, Route, Shopper};
+use soushou::envelope;
+use soushou::model::{
+    CancelTradeRequest, CreatOrderRequest, GoodsItem, OrderRequest, OrderResp, SceneInfo,
+    WapOrderRequest,
+};
+use soushou::types::{CancelMode, TradeType};
+use soushou::Fen;
+use worker::{Context, Request};
+
+use crate::config::Settings;
+use crate::error::{ApiError, ApiResult};
+use crate::log::{now_secs, random_hex, Level, RequestLog};
+use crate::orders;
+use crate::repo::{self, NewOrder, OrderRow};
+use crate::{gateway, read_json};
+
+/// `TIME_EXPIRE` of `creatOrder` (the document's minimum is 120 s).
+const ALIPAY_JSAPI_EXPIRE_SECS: u32 = 900;
+/// `TIME_EXPIRE` of `wapOrder` (the document's minimum is 300 s).
+const WAP_EXPIRE_SECS: u32 = 900;
+
+/// States in which an attempt counts as "the link was paid".
+fn is_paid_state(state: &str) -> bool {
+    [
+        OrderStatus::Paid,
+        OrderStatus::PartiallyRefunded,
+        OrderStatus::Refunded,
+    ]
+    .iter()
+    .any(|s| s.as_str() == state)
+}
+
+/// A new `CHARGE_CODE`: 32 hex digits of crypto randomness (unique per
+/// attempt: the gateway refuses reused serials).
+pub fn new_charge_code() -> String {
+    random_hex(16)
+}
+
+/// `GET /api/checkout/{token}`.
+pub async fn checkout_view(
+    settings: &Settings,
+    token: &str,
+    log: &RequestLog,
+) -> ApiResult<CheckoutView> {
+    let secret = settings.link_secret()?;
+    let payload = link::verify_ignoring_expiry(token, secret.expose().as_bytes())?;
+    let db = settings.env().d1("DB")?;
+    let attempts = repo::link_attempts(&db, &link::link_id(token)).await?;
+    let paid = attempts.iter().find(|a| is_paid_state(&a.state));
+    let now = now_secs();
+    if paid.is_none() && payload.is_expired(now) {
+        return Err(checkout::Error::LinkExpired.into());
+    }
+    let charge_code = paid
+        .or_else(|| {
+            attempts
+                .iter()
+                .find(|a| a.state == OrderStatus::Pending.as_str())
+        })
+        .map(|a| a.charge_code.clone());
+    if let Some(code) = &charge_code {
+        log.set("charge_code", code.as_str());
+    }
+    let state = payload.state(now, paid.is_some());
+    log.set(
+        "outcome",
+        match state {
+            LinkState::Open => "open",
+            LinkState::Paid => "paid",
+            LinkState::Expired => "expired",
+        },
+    );
+    Ok(CheckoutView::from_link(
+        settings.merchant_name(),
+        &payload,
+        state,
+        charge_code,
+    ))
+}
+
+/// The link's goods as `GOODS_DETAIL` lines (validated when the link was issued).
+fn goods_detail(payload: &LinkPayload) -> ApiResult<Vec<GoodsItem>> {
+    payload
+        .goods
+        .iter()
+        .map(|g| {
+            Ok(GoodsItem {
+                id: g.id.clone(),
+                name: g.name.clone(),
+                class: "goods".to_owned(),
+                price: g
+                    .price
+                    .parse::<Fen>()
+                    .map_err(|_| ApiError::InvalidRequest("goods price".into()))?,
+                subject: g.name.clone(),
+                quantity: g.quantity,
+                show_url: None,
+            })
+        })
+        .collect()
+}
+
+/// The shopper's IP for `SPBILL_CREATE_IP`.
+fn client_ip(req: &Request) -> String {
+    req.headers()
+        .get("CF-Connecting-IP")
+        .ok()
+        .flatten()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "127.0.0.1".to_owned())
+}
+
+/// A non-empty trimmed optional string.
+fn non_empty(s: &Option<String>) -> Option<String> {
+    s.as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+}
+
+/// `POST /api/pay`.
+pub async fn pay(
+    settings: &Settings,
+    mut req: Request,
+    ctx: &Context,
+    log: &RequestLog,
+) -> ApiResult<PayResponse> {
+    let body: PayRequest = read_json(&mut req).await?;
+    let secret = settings.link_secret()?;
+    let now = now_secs();
+    let payload = link::verify(&body.token, secret.expose().as_bytes(), now)?;
+    let link_id = link::link_id(&body.token);
+    let db = settings.env().d1("DB")?;
+
+    let attempts = repo::link_attempts(&db, &link_id).await?;
+    if let Some(paid) = attempts.iter().find(|a| is_paid_state(&a.state)) {
+        log.set("charge_code", paid.charge_code.as_str());
+        return Err(ApiError::AlreadyPaid);
+    }
+
+    let ua = req
+        .headers()
+        .get("User-Agent")
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    let shopper = Shopper {
+        env: routing::detect(&ua),
+        openid: non_empty(&body.openid),
+        buyer_id: non_empty(&body.buyer_id).or_else(|| non_empty(&body.buyer_logon_id)),
+    };
+    let method = match routing::resolve(body.method, &shopper, payload.channel) {
+        Route::Pay(m) => m,
+        Route::OpenInBrowser => {
+            return Err(ApiError::InvalidRequest(
+                "this link cannot be paid in this app; open it in the system browser".into(),
+            ))
+        }
+    };
+    log.set("pay_method", method.as_str());
+    let channel = routing::channel_type(method, payload.channel);
+
+    let cfg = settings.gateway()?;
+    let nodify_url = settings.notify_url(&cfg)?;
+    let charge_code = new_charge_code();
+    log.set("charge_code", charge_code.as_str());
+
+    // The attempt exists (pending) before the gateway hears of it, so a fast
+    // notification or a timed-out call can always be matched and reconciled.
+    repo::insert_link(&db, &link_id, &payload, now).await?;
+    repo::insert_order(
+        &db,
+        &NewOrder {
+            charge_code: &charge_code,
+            link_id: Some(&link_id),
+            kind: "link",
+            method: method.as_str(),
+            channel_type: channel.code(),
+            amount_fen: payload.amount.fen(),
+            subject: &payload.subject,
+            return_url: payload.return_url.as_deref(),
+        },
+        now,
+    )
+    .await?;
+
+    let common = cfg.common();
+    let goods = goods_detail(&payload)?;
+    let result = match method {
+        PayMethod::WechatJsapi | PayMethod::Native => {
+            let jsapi = method == PayMethod::WechatJsapi;
+            let r = OrderRequest {
+                common,
+                amt: payload.amount,
+                channel_type: channel.clone(),
+                trade_type: Some(if jsapi {
+                    TradeType::Jsapi
+                } else {
+                    TradeType::Native
+                }),
+                sub_appid: if jsapi {
+                    settings.wechat_sub_appid()
+                } else {
+                    None
+                },
+                sub_openid: if jsapi { shopper.openid.clone() } else { None },
+                charge_code: charge_code.clone(),
+                nodify_url: Some(nodify_url),
+                pay_subject: payload.subject.clone(),
+                goods_detail: goods,
+            };
+            gateway::call(settings, &cfg, &r, log).await
+        }
+        PayMethod::AlipayJsapi => {
+            let r = CreatOrderRequest {
+                common,
+                amt: payload.amount,
+                channel_type: channel.clone(),
+                time_expire: Some(ALIPAY_JSAPI_EXPIRE_SECS),
+                buyer_logon_id: non_empty(&body.buyer_logon_id),
+                buyer_id: non_empty(&body.buyer_id),
+                charge_code: charge_code.clone(),
+                nodify_url: Some(nodify_url),
+                pay_subject: payload.subject.clone(),
+                goods_detail: goods,
+            };
+            gateway::call(settings, &cfg, &r, log).await
+        }
+        PayMethod::Wap => {
+            let base = settings.public_base_url()?;
+            let r = WapOrderRequest {
+                common,
+                amt: payload.amount,
+                channel_type: channel.clone(),
+                time_expire: Some(WAP_EXPIRE_SECS),
+                charge_code: charge_code.clone(),
+                scene_info: SceneInfo::Wap {
+                    wap_url: base.clone(),
+                    wap_name: settings.merchant_name(),
+                },
+                nodify_url: Some(nodify_url),
+                return_url: Some(format!("{base}/c/{}?charge_code={charge_code}", body.token)),
+                spbill_create_ip: client_ip(&req),
+                pay_subject: payload.subject.clone(),
+                goods_detail: goods,
+            };
+            gateway::call(settings, &cfg, &r, log).await
+        }
+    };
+
+    let resp = match result {
+        Ok(resp) => resp,
+        Err(e) => {
+            // A refusal is definitive; a fault (timeout, 5xx, garbage) leaves
+            // the attempt pending for the reconciler to settle with `query`.
+            if matches!(e, ApiError::Gateway(soushou::Error::Gateway { .. })) {
+                orders::apply_event(&db, &charge_code, OrderStatus::Failed, "pay", now).await?;
+            }
+            return Err(e);
+        }
+    };
+    repo::set_gateway_codes(
+        &db,
+        &charge_code,
+        resp.charge_down_code.as_deref(),
+        resp.charge_third_code.as_deref(),
+    )
+    .await?;
+    let action = pay_action(method, &resp)?;
+
+    // Earlier pending attempts of this link are closed where the gateway
+    // allows, after answering (best effort; the reconciler settles the rest).
+    let stale: Vec<OrderRow> = attempts
+        .into_iter()
+        .filter(|a| a.state == OrderStatus::Pending.as_str())
+        .collect();
+    if !stale.is_empty() {
+        let settings = settings.clone();
+        let request_id = log.request_id().to_owned();
+        ctx.wait_until(async move {
+            close_attempts(&settings, &cfg, stale, request_id).await;
+        });
+    }
+
+    log.set("outcome", "attempt_created");
+    Ok(PayResponse {
+        charge_code,
+        method,
+        action,
+    })
+}
+
+/// What the page must do, from the gateway's answer.
+fn pay_action(method: PayMethod, resp: &OrderResp) -> ApiResult<PayAction> {
+    fn need<'a>(v: &'a Option<String>, name: &'static str) -> ApiResult<&'a str> {
+        v.as_deref()
+            .filter(|s| !s.is_empty())
+            .ok_or(ApiError::GatewayIncomplete(name))
+    }
+    Ok(match method {
+        PayMethod::WechatJsapi => PayAction::WechatJsapi {
+            params: WechatPayParams {
+                app_id: need(&resp.app_id, "appId")?.to_owned(),
+                time_stamp: need(&resp.time_stamp, "timeStamp")?.to_owned(),
+                nonce_str: need(&resp.nonce_str, "nonceStr")?.to_owned(),
+                package: need(&resp.package_data, "packageData")?.to_owned(),
+                sign_type: need(&resp.sign_type, "signType")?.to_owned(),
+                pay_sign: need(&resp.sign, "sign")?.to_owned(),
+            },
+        },
+        PayMethod::AlipayJsapi => PayAction::AlipayTradePay {
+            trade_no: need(&resp.charge_third_code, "CHARGE_THIRD_CODE")?.to_owned(),
+        },
+        PayMethod::Wap => PayAction::Redirect {
+            url: need(&resp.bar_code, "BAR_CODE")?.to_owned(),
+        },
+        PayMethod::Native => PayAction::Qr {
+            content: need(&resp.bar_code, "BAR_CODE")?.to_owned(),
+        },
+    })
+}
+
+/// Closes superseded pending attempts with a real-time `cancelTrade`.
+async fn close_attempts(
+    settings: &Settings,
+    cfg: &envelope::Config,
+    attempts: Vec<OrderRow>,
+    request_id: String,
+) {
+    let log = RequestLog::new(request_id, "close_superseded", "-", "-");
+    let Ok(db) = settings.env().d1("DB") else {
+        return;
+    };
+    for attempt in attempts {
+        let req = CancelTradeRequest {
+            charge_code: attempt.charge_code.clone(),
+            mode: CancelMode::RealTime,
+        };
+        let outcome = match gateway::call(settings, cfg, &req, &log).await {
+            Ok(_) => {
+                match orders::apply_event(
+                    &db,
+                    &attempt.charge_code,
+                    OrderStatus::Closed,
+                    "cancel",
+                    now_secs(),
+                )
+                .await
+                {
+                    Ok(t) => orders::outcome_name(&t),
+                    Err(_) => "storage_error",
+                }
+            }
+            Err(e) => e.status_and_code().1,
+        };
+        log.event(
+            Level::Info,
+            "superseded_attempt",
+            serde_json::json!({"charge_code": attempt.charge_code, "outcome": outcome}),
+        );
+    }
+    log.finish(200, None);
+}
+
+/// `GET /api/orders/{charge_code}`.
+pub async fn order_view(
+    settings: &Settings,
+    charge_code: &str,
+    log: &RequestLog,
+) -> ApiResult<OrderView> {
+    let db = settings.env().d1("DB")?;
+    let order = repo::get_order(&db, charge_code)
+        .await?
+        .ok_or(ApiError::NotFound("order"))?;
+    log.set("charge_code", charge_code);
+    let order = orders::confirm_if_due(settings, order, "poll", log).await?;
+    log.set("outcome", order.state.as_str());
+    view(&order)
+}
+
+/// The shopper's view of an attempt.
+pub fn view(order: &OrderRow) -> ApiResult<OrderView> {
+    Ok(OrderView {
+        charge_code: order.charge_code.clone(),
+        state: order.status()?,
+        money: Fen::from_fen(order.amount_fen).into(),
+        paid_at: order.paid_at,
+        return_url: order.return_url.clone(),
+    })
+}

@@ -1,0 +1,342 @@
+//! Helpers of the end-to-end tests: the real Worker under `wrangler dev`
+//! (local workerd + local D1) and the real sandbox gateway, both on
+//! 127.0.0.1, driven over HTTP.
+//!
+//! `cargo xtask test` starts both and passes their coordinates in `E2E_*`
+//! environment variables. Without them every test panics with a clear
+//! message: an end-to-end suite that silently passes without the system
+//! under test would prove nothing.
+
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use reqwest::blocking::{Client, Response};
+use serde_json::{json, Value};
+use soushou::envelope::{self, Notification};
+use soushou::model::PayNotify;
+use soushou::types::{ChannelType, OrderState};
+use soushou::{Fen, MerchantKey};
+
+/// A phone in WeChat (JSAPI needs it).
+pub const UA_WECHAT: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 MicroMessenger/8.0.47(0x18002f2c) NetType/WIFI Language/zh_CN";
+/// A phone in Alipay (the tradePay bridge needs it).
+pub const UA_ALIPAY: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 AlipayClient/10.5.36.6000 Language/zh-Hans";
+/// A phone's system browser (WAP).
+pub const UA_MOBILE: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1";
+/// A desktop browser (QR).
+pub const UA_DESKTOP: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36";
+
+/// Where everything runs, from the `E2E_*` variables `cargo xtask test` sets.
+#[derive(Clone, Debug)]
+pub struct E2e {
+    /// The Worker's origin, e.g. `http://127.0.0.1:8787`.
+    pub worker: String,
+    /// The sandbox's origin.
+    pub sandbox: String,
+    /// Bearer token of the merchant API.
+    pub admin_token: String,
+    /// HMAC key of checkout links (to mint links the API cannot, e.g. expired ones).
+    pub link_secret: String,
+    /// The merchant key the Worker and the sandbox share.
+    pub key: MerchantKey,
+    /// `busiCode`.
+    pub busi_code: String,
+    /// `BUSI_ID`.
+    pub busi_id: String,
+    http: Client,
+}
+
+fn required(name: &str) -> String {
+    match std::env::var(name) {
+        Ok(v) if !v.is_empty() => v,
+        _ => panic!(
+            "{name} is not set: the end-to-end tests need the running Worker and sandbox; \
+             run them with `cargo xtask test` (it sets E2E_WORKER_URL, E2E_SANDBOX_URL, \
+             E2E_ADMIN_TOKEN, E2E_LINK_SECRET, E2E_MERCHANT_KEY, E2E_BUSI_CODE, E2E_BUSI_ID)"
+        ),
+    }
+}
+
+/// Unix time in milliseconds.
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_millis() as u64
+}
+
+impl E2e {
+    /// Reads the environment; panics with instructions when it is missing.
+    pub fn from_env() -> E2e {
+        let trim = |s: String| s.trim_end_matches('/').to_owned();
+        E2e {
+            worker: trim(required("E2E_WORKER_URL")),
+            sandbox: trim(required("E2E_SANDBOX_URL")),
+            admin_token: required("E2E_ADMIN_TOKEN"),
+            link_secret: required("E2E_LINK_SECRET"),
+            key: MerchantKey::new(required("E2E_MERCHANT_KEY")),
+            busi_code: required("E2E_BUSI_CODE"),
+            busi_id: required("E2E_BUSI_ID"),
+            http: Client::builder()
+                .timeout(Duration::from_secs(60))
+                .build()
+                .expect("HTTP client"),
+        }
+    }
+
+    /// The HTTP client (no proxy use: every URL is 127.0.0.1).
+    pub fn http(&self) -> &Client {
+        &self.http
+    }
+
+    fn parse(resp: Response) -> (u16, Value) {
+        let status = resp.status().as_u16();
+        let text = resp.text().expect("response body");
+        let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        (status, value)
+    }
+
+    /// `GET` on the Worker.
+    pub fn get(&self, path: &str) -> (u16, Value) {
+        Self::parse(
+            self.http
+                .get(format!("{}{path}", self.worker))
+                .send()
+                .expect("worker reachable"),
+        )
+    }
+
+    /// `POST` JSON to the Worker with a User-Agent.
+    pub fn post(&self, path: &str, ua: &str, body: &Value) -> (u16, Value) {
+        Self::parse(
+            self.http
+                .post(format!("{}{path}", self.worker))
+                .header("User-Agent", ua)
+                .json(body)
+                .send()
+                .expect("worker reachable"),
+        )
+    }
+
+    /// A merchant API call with the bearer token.
+    pub fn admin(&self, method: reqwest::Method, path: &str, body: Option<&Value>) -> (u16, Value) {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.worker))
+            .bearer_auth(&self.admin_token);
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        Self::parse(req.send().expect("worker reachable"))
+    }
+
+    /// Creates a checkout link; returns its token.
+    pub fn create_link(&self, amount: &str, subject: &str) -> String {
+        let (status, body) = self.admin(
+            reqwest::Method::POST,
+            "/v1/links",
+            Some(&json!({"amount": amount, "subject": subject, "ref": "e2e"})),
+        );
+        assert_eq!(status, 200, "create link: {body}");
+        body["token"].as_str().expect("token").to_owned()
+    }
+
+    /// `POST /api/pay`.
+    pub fn pay(&self, token: &str, method: &str, ua: &str, extra: Value) -> (u16, Value) {
+        let mut body = json!({"token": token, "method": method});
+        if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+            b.extend(e.clone());
+        }
+        self.post("/api/pay", ua, &body)
+    }
+
+    /// A fresh link paid by QR: returns (token, charge code) of a pending attempt.
+    pub fn pending_attempt(&self, amount: &str) -> (String, String) {
+        let token = self.create_link(amount, "e2e attempt");
+        let (status, body) = self.pay(&token, "native", UA_DESKTOP, json!({}));
+        assert_eq!(status, 200, "pay: {body}");
+        let code = body["charge_code"]
+            .as_str()
+            .expect("charge_code")
+            .to_owned();
+        (token, code)
+    }
+
+    /// The shopper's view of an order.
+    pub fn order_state(&self, code: &str) -> String {
+        let (status, body) = self.get(&format!("/api/orders/{code}"));
+        assert_eq!(status, 200, "order {code}: {body}");
+        body["state"].as_str().expect("state").to_owned()
+    }
+
+    /// The merchant's view of an order (history, notifications, refunds, live query).
+    pub fn merchant_order(&self, code: &str) -> Value {
+        let (status, body) = self.admin(reqwest::Method::GET, &format!("/v1/orders/{code}"), None);
+        assert_eq!(status, 200, "merchant order {code}: {body}");
+        body
+    }
+
+    /// The merchant's stored view of an order, without the live gateway query.
+    pub fn merchant_order_stored(&self, code: &str) -> Value {
+        let (status, body) = self.admin(
+            reqwest::Method::GET,
+            &format!("/v1/orders/{code}?live=false"),
+            None,
+        );
+        assert_eq!(status, 200, "merchant order {code}: {body}");
+        body
+    }
+
+    /// Polls until `check` holds (up to 60 s, for asynchronous deliveries); panics naming `what`.
+    pub fn eventually(&self, what: &str, mut check: impl FnMut() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if check() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(250));
+        }
+        panic!("never happened: {what}");
+    }
+
+    /// The sandbox shopper pays an order.
+    pub fn sandbox_pay(&self, code: &str) {
+        let resp = self
+            .http
+            .post(format!("{}/sandbox/pay/{code}", self.sandbox))
+            .send()
+            .expect("sandbox reachable");
+        assert!(
+            resp.status().is_success(),
+            "sandbox pay {code}: {}",
+            resp.status()
+        );
+    }
+
+    /// The sandbox's log of gateway requests it received.
+    pub fn sandbox_requests(&self) -> Vec<Value> {
+        self.http
+            .get(format!("{}/sandbox/requests", self.sandbox))
+            .send()
+            .expect("sandbox reachable")
+            .json()
+            .expect("requests JSON")
+    }
+
+    /// The sandbox's requests concerning one charge code.
+    pub fn requests_for(&self, code: &str) -> Vec<Value> {
+        self.sandbox_requests()
+            .into_iter()
+            .filter(|r| r["charge_code"] == code)
+            .collect()
+    }
+
+    /// Sets a fault on a sandbox interface (`order`, `query`, `notify`, ...);
+    /// the guard clears all faults when dropped, even when the test fails.
+    pub fn fault(&self, interface: &str, mode: &str) -> FaultGuard {
+        let resp = self
+            .http
+            .put(format!("{}/sandbox/faults/{interface}", self.sandbox))
+            .json(&json!({"mode": mode}))
+            .send()
+            .expect("sandbox reachable");
+        assert!(
+            resp.status().is_success(),
+            "set fault {interface}={mode}: {}",
+            resp.status()
+        );
+        FaultGuard {
+            sandbox: self.sandbox.clone(),
+            http: self.http.clone(),
+        }
+    }
+
+    /// A valid `PAY_NODIFY` for an attempt, as the gateway would send it.
+    pub fn pay_notify(&self, code: &str, amount_fen: u64, state: OrderState) -> PayNotify {
+        PayNotify {
+            busi_id: self.busi_id.clone(),
+            oper_id: "checkout".into(),
+            dev_id: "edge".into(),
+            amt: Fen::from_fen(amount_fen),
+            channel_type: ChannelType::WeChat,
+            charge_code: code.to_owned(),
+            charge_down_code: format!("D{}", now_ms()),
+            charge_third_code: Some("4200000000000000000000000000".into()),
+            pay_subject: "e2e attempt".into(),
+            state,
+            ..Default::default()
+        }
+    }
+
+    /// Builds a signed notification with soushou (the real wire format).
+    /// `query` is e.g. `_type=json&encrypt=3DES`; `ts` is seconds or ms.
+    pub fn notification(
+        &self,
+        notify: &PayNotify,
+        query: &str,
+        key: &MerchantKey,
+        ts: u64,
+    ) -> Notification {
+        let url = format!("{}/notify?{query}", self.worker);
+        envelope::build_notification(&url, notify, key, ts).expect("build notification")
+    }
+
+    /// POSTs a notification to the Worker; returns (status, body text).
+    pub fn send_notification(&self, n: &Notification) -> (u16, String) {
+        send_notification(&self.http, n)
+    }
+}
+
+/// POSTs a notification with the given client (usable from threads).
+///
+/// Like the gateway, it resends when the connection fails before an answer
+/// (a burst through wrangler dev's local proxy can reset one); an HTTP
+/// answer of any status is returned as is.
+pub fn send_notification(http: &Client, n: &Notification) -> (u16, String) {
+    let mut last_error = None;
+    for _ in 0..3 {
+        match http
+            .post(&n.url)
+            .header("Content-Type", n.content_type)
+            .body(n.body.clone())
+            .send()
+        {
+            Ok(resp) => {
+                let status = resp.status().as_u16();
+                return (status, resp.text().unwrap_or_default());
+            }
+            Err(e) => last_error = Some(e),
+        }
+    }
+    panic!("worker unreachable: {last_error:?}");
+}
+
+/// Clears the sandbox's faults on drop.
+pub struct FaultGuard {
+    sandbox: String,
+    http: Client,
+}
+
+impl Drop for FaultGuard {
+    fn drop(&mut self) {
+        let _ = self
+            .http
+            .delete(format!("{}/sandbox/faults", self.sandbox))
+            .send();
+    }
+}
+
+/// The state history entries of a merchant order view.
+pub fn history(order: &Value) -> Vec<(String, String, String)> {
+    order["history"]
+        .as_array()
+        .expect("history")
+        .iter()
+        .map(|e| {
+            (
+                e["from_state"].as_str().unwrap_or_default().to_owned(),
+                e["to_state"].as_str().unwrap_or_default().to_owned(),
+                e["source"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}

@@ -1,0 +1,122 @@
+//! Building the two wasm artefacts, each once per run: the page
+//! (`dist/page/`) and the Worker (`crates/worker/build/`).
+
+use crate::tools::Tools;
+use crate::{fail, proc, root, step, Result};
+use std::path::Path;
+use std::process::Command;
+use std::time::Instant;
+
+/// Where the built page goes; wrangler.toml serves it as the Worker's assets.
+pub const PAGE_DIR: &str = "dist/page";
+
+/// Wasm features rustc 1.95 emits for wasm32-unknown-unknown; wasm-opt must
+/// accept them (and emit nothing newer).
+const WASM_FEATURES: &[&str] = &[
+    "--enable-bulk-memory",
+    "--enable-nontrapping-float-to-int",
+    "--enable-sign-ext",
+    "--enable-reference-types",
+    "--enable-multivalue",
+    "--enable-mutable-globals",
+];
+
+/// `cargo xtask build [page|worker|all]`.
+pub fn run(args: &[String]) -> Result<()> {
+    let tools = crate::tools::ensure_all()?;
+    match args.first().map(String::as_str).unwrap_or("all") {
+        "page" => page(&tools),
+        "worker" => worker(&tools),
+        "all" => all(&tools),
+        other => Err(fail!("unknown build target `{other}` (page, worker, all)")),
+    }
+}
+
+/// Build the page and the Worker.
+pub fn all(tools: &Tools) -> Result<()> {
+    page(tools)?;
+    worker(tools)
+}
+
+/// Release-build the Leptos page, bind it for the web, shrink it with
+/// wasm-opt -Oz, and lay it out with the static files of `www/`.
+pub fn page(tools: &Tools) -> Result<()> {
+    let t = Instant::now();
+    step("building the checkout page (release wasm, first build takes a few minutes)");
+    let root = root();
+    proc::run(
+        Command::new("cargo")
+            .args([
+                "build",
+                "--package",
+                "checkout-page",
+                "--target",
+                "wasm32-unknown-unknown",
+                "--release",
+            ])
+            .current_dir(&root),
+    )?;
+    let out = root.join(PAGE_DIR);
+    if out.exists() {
+        std::fs::remove_dir_all(&out)?;
+    }
+    std::fs::create_dir_all(out.join("pkg"))?;
+    let wasm = target_dir().join("wasm32-unknown-unknown/release/checkout_page.wasm");
+    proc::run(
+        Command::new(&tools.wasm_bindgen)
+            .args(["--target", "web", "--no-typescript", "--out-dir"])
+            .arg(out.join("pkg"))
+            .arg(&wasm),
+    )?;
+    let bg = out.join("pkg/checkout_page_bg.wasm");
+    proc::run(
+        Command::new(&tools.wasm_opt)
+            .arg("-Oz")
+            .args(WASM_FEATURES)
+            .arg(&bg)
+            .arg("-o")
+            .arg(&bg),
+    )?;
+    copy_dir(&root.join("www"), &out)?;
+    eprintln!("    page built in {:.0?} → {PAGE_DIR}/", t.elapsed());
+    Ok(())
+}
+
+/// Build the Worker with worker-build, pointing it at the pinned local tools
+/// (it would otherwise try to download them).
+pub fn worker(tools: &Tools) -> Result<()> {
+    let t = Instant::now();
+    step("building the Worker (worker-build --release)");
+    proc::run(
+        Command::new(&tools.worker_build)
+            .arg("--release")
+            .current_dir(root().join("crates/worker"))
+            .env("WASM_BINDGEN_BIN", &tools.wasm_bindgen)
+            .env("WASM_OPT_BIN", &tools.wasm_opt)
+            .env("ESBUILD_BIN", &tools.esbuild)
+            .env("CARGO_TARGET_DIR", target_dir()),
+    )?;
+    eprintln!("    Worker built in {:.0?} → crates/worker/build/", t.elapsed());
+    Ok(())
+}
+
+/// The workspace's cargo target directory.
+pub fn target_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| root().join("target"))
+}
+
+fn copy_dir(from: &Path, to: &Path) -> Result<()> {
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let dest = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            std::fs::create_dir_all(&dest)?;
+            copy_dir(&entry.path(), &dest)?;
+        } else {
+            std::fs::copy(entry.path(), dest)?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,159 @@
+//! `cargo xtask demo`: from a fresh clone to a payable checkout link.
+
+use crate::stack::{Gateway, Stack};
+use crate::{fail, http, Result};
+
+/// Command-line options of `demo`.
+pub struct Options {
+    gateway: Option<String>,
+    busi_code: Option<String>,
+    busi_id: Option<String>,
+    key_file: Option<String>,
+    encrypt: bool,
+    port: Option<u16>,
+    public_url: Option<String>,
+    /// Skip the build: use the page and Worker already built (the test harness
+    /// builds once and then runs the demo's start-up path).
+    prebuilt: bool,
+}
+
+impl Options {
+    /// Parse `demo`'s flags.
+    pub fn parse(args: &[String]) -> Result<Options> {
+        let mut o = Options {
+            gateway: None,
+            busi_code: None,
+            busi_id: None,
+            key_file: None,
+            encrypt: true,
+            port: None,
+            public_url: None,
+            prebuilt: false,
+        };
+        let mut it = args.iter();
+        while let Some(flag) = it.next() {
+            let mut value = || {
+                it.next()
+                    .cloned()
+                    .ok_or_else(|| fail!("{flag} needs a value"))
+            };
+            match flag.as_str() {
+                "--gateway" => o.gateway = Some(value()?),
+                "--busi-code" => o.busi_code = Some(value()?),
+                "--busi-id" => o.busi_id = Some(value()?),
+                "--merchant-key-file" => o.key_file = Some(value()?),
+                "--no-encrypt" => o.encrypt = false,
+                "--port" => {
+                    o.port = Some(value()?.parse().map_err(|_| fail!("--port takes a number"))?)
+                }
+                "--public-url" => o.public_url = Some(value()?),
+                "--prebuilt" => o.prebuilt = true,
+                other => return Err(fail!("unknown demo option `{other}`")),
+            }
+        }
+        Ok(o)
+    }
+
+    fn gateway(&self) -> Result<Gateway> {
+        let Some(url) = &self.gateway else {
+            if self.busi_code.is_some() || self.key_file.is_some() {
+                return Err(fail!("--busi-code/--merchant-key-file need --gateway URL"));
+            }
+            return Ok(Gateway::Sandbox);
+        };
+        let need = |v: &Option<String>, flag: &str| {
+            v.clone()
+                .ok_or_else(|| fail!("--gateway needs {flag} as well"))
+        };
+        let key_file = need(&self.key_file, "--merchant-key-file")?;
+        let key = std::fs::read_to_string(&key_file)
+            .map_err(|e| fail!("cannot read {key_file}: {e}"))?
+            .trim()
+            .to_string();
+        if key.is_empty() {
+            return Err(fail!("{key_file} is empty"));
+        }
+        let mut url = url.clone();
+        if !url.ends_with('/') {
+            url.push('/');
+        }
+        Ok(Gateway::External {
+            url,
+            busi_code: need(&self.busi_code, "--busi-code")?,
+            busi_id: need(&self.busi_id, "--busi-id")?,
+            key,
+            encrypt: self.encrypt,
+        })
+    }
+}
+
+/// Run the demo until Ctrl-C.
+pub fn run(opts: Options) -> Result<()> {
+    let gateway = opts.gateway()?;
+    if !opts.prebuilt {
+        let tools = crate::tools::ensure_all()?;
+        crate::build::all(&tools)?;
+    }
+    let stack = Stack::start(crate::stack::Options {
+        gateway,
+        port: opts.port,
+        public_url: opts.public_url.clone(),
+        fast: false,
+        echo: false,
+        name: "demo",
+    })?;
+    let link = create_link(&stack)?;
+    let api = format!("{}/v1", stack.worker_url);
+    println!();
+    println!("SOUSHOU edge checkout is running.");
+    println!();
+    println!("Checkout link: {link}");
+    match &stack.sandbox_url {
+        Some(s) => {
+            println!("Sandbox gateway: {s}");
+            println!(
+                "  Open the link on a desktop browser: it shows a QR code. The shopper's side is\n  \
+                 the sandbox page the QR points to ({s}/sandbox/shopper/<CHARGE_CODE>, listed at\n  \
+                 {s}/sandbox/): press \"Confirm payment\" there and the checkout turns to paid."
+            );
+        }
+        None => println!("Gateway: your own (see --gateway); notifications go to {}/notify", opts.public_url.as_deref().unwrap_or(&stack.worker_url)),
+    }
+    println!("Merchant API: {api}");
+    println!("Admin token: {} (local and throwaway)", stack.admin_token);
+    println!(
+        "  e.g. curl -s -H 'Authorization: Bearer {}' -H 'content-type: application/json' \\\n       \
+         -d '{{\"amount\":\"0.01\",\"subject\":\"Tea\"}}' {api}/links",
+        stack.admin_token
+    );
+    println!("Logs: {}", stack.run_dir.display());
+    println!();
+    println!("Press Ctrl-C to stop everything.");
+    crate::stack::wait_for_ctrl_c()?;
+    drop(stack);
+    println!("Stopped.");
+    Ok(())
+}
+
+/// Create the demo's checkout link through the merchant API.
+fn create_link(stack: &Stack) -> Result<String> {
+    let auth = format!("Bearer {}", stack.admin_token);
+    let resp = http::request(
+        "POST",
+        &format!("{}/v1/links", stack.worker_url),
+        &[("Authorization", &auth), ("Content-Type", "application/json")],
+        r#"{"amount":"88.88","subject":"SOUSHOU demo order","ref":"demo-1","expires_in":86400}"#,
+    )?;
+    if resp.status != 200 && resp.status != 201 {
+        return Err(fail!(
+            "creating the demo link failed: HTTP {} {}",
+            resp.status,
+            resp.body
+        ));
+    }
+    let v: serde_json::Value = serde_json::from_str(&resp.body)?;
+    v["url"]
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| fail!("no url in {}", resp.body))
+}

@@ -1,0 +1,100 @@
+//! `cargo xtask`: the project's two front doors and the plumbing behind them.
+//!
+//! - `cargo xtask demo`  — install what is missing, build once, start the sandbox
+//!   gateway and the Worker under `wrangler dev`, create a checkout link, print it.
+//! - `cargo xtask test`  — every test the project has, with one summary line.
+//!
+//! Plumbing a developer may call directly: `tools`, `build [page|worker|all]`,
+//! `stack` (start the services and print their environment), `size`.
+//! Everything here is orchestration: no product logic lives in this crate.
+
+mod build;
+mod demo;
+mod http;
+mod proc;
+mod size;
+mod stack;
+mod test;
+mod tools;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// The error type of every xtask step: a message for the person at the terminal.
+#[derive(Debug)]
+pub struct Error(pub String);
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl<E: std::error::Error> From<E> for Error {
+    fn from(e: E) -> Self {
+        Error(e.to_string())
+    }
+}
+
+/// Shorthand for xtask results.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Build an [`Error`] from a format string.
+#[macro_export]
+macro_rules! fail {
+    ($($t:tt)*) => { $crate::Error(format!($($t)*)) };
+}
+
+/// The workspace root (the parent of this crate's folder).
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives inside the workspace")
+        .to_path_buf()
+}
+
+/// Print a progress line, so long first builds show where they are.
+pub fn step(msg: &str) {
+    eprintln!("\x1b[1;34m==>\x1b[0m {msg}");
+}
+
+const USAGE: &str = "usage: cargo xtask <command>
+
+commands:
+  demo [--gateway URL --busi-code CODE --busi-id ID --merchant-key-file FILE]
+       [--no-encrypt] [--port P] [--public-url URL]
+                      build everything once, run sandbox + Worker, print a checkout link
+  test                run every test (unit, property, integration, browser, demo)
+  tools               install the pinned tools that are missing
+  build [page|worker|all]
+                      build the page and/or the Worker (release)
+  stack               start sandbox + Worker and print their environment (Ctrl-C stops)
+  size                print the page's first-load transfer size and the Worker bundle size";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some((cmd, rest)) = args.split_first() else {
+        eprintln!("{USAGE}");
+        return ExitCode::from(2);
+    };
+    let result = match cmd.as_str() {
+        "demo" => demo::Options::parse(rest).and_then(demo::run),
+        "test" => test::run(rest),
+        "tools" => tools::ensure_all().map(|_| ()),
+        "build" => build::run(rest),
+        "stack" => stack::run_foreground(),
+        "size" => size::run(),
+        "-h" | "--help" | "help" => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        other => Err(fail!("unknown command `{other}`\n\n{USAGE}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("\x1b[1;31merror:\x1b[0m {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

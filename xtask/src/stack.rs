@@ -1,0 +1,283 @@
+//! The running product on one machine: the sandbox gateway (or a real one)
+//! and the Worker under `wrangler dev` with local D1, wired together.
+//! Used by `demo`, by `test` and by `cargo xtask stack` for development.
+
+use crate::proc::{self, Service};
+use crate::{fail, http, root, step, Result};
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+/// Which gateway the Worker talks to.
+pub enum Gateway {
+    /// Start the bundled sandbox on a free port.
+    Sandbox,
+    /// Use a gateway that is already running (e.g. SOUSHOU's UAT).
+    External {
+        /// Base URL ending in `/openGateway/openService/`.
+        url: String,
+        /// `busiCode`.
+        busi_code: String,
+        /// `BUSI_ID`.
+        busi_id: String,
+        /// The merchant key.
+        key: String,
+        /// Whether to send `encrypt=3DES`.
+        encrypt: bool,
+    },
+}
+
+/// How to start the stack.
+pub struct Options {
+    /// The gateway.
+    pub gateway: Gateway,
+    /// The Worker's port (free one if `None`).
+    pub port: Option<u16>,
+    /// The Worker's public origin as the gateway must see it (NODIFY_URL).
+    pub public_url: Option<String>,
+    /// Short reconcile delays and gateway timeout, so tests run fast.
+    pub fast: bool,
+    /// Copy the services' output to our stderr.
+    pub echo: bool,
+    /// A name for the run folder under target/xtask/.
+    pub name: &'static str,
+}
+
+/// The sandbox's default merchant (public test data printed by the sandbox itself).
+pub const SANDBOX_BUSI_CODE: &str = "01000001";
+/// The sandbox's default BUSI_ID.
+pub const SANDBOX_BUSI_ID: &str = "0010000001";
+/// The sandbox's default merchant key.
+pub const SANDBOX_KEY: &str = "98SDKFUO432HNODS098EEE07U9DUOIUE";
+
+/// A running stack; dropping it stops every process it started.
+pub struct Stack {
+    // Field order is drop order: the Worker stops before the gateway.
+    worker: Service,
+    sandbox: Option<Service>,
+    /// The Worker's origin, e.g. `http://127.0.0.1:8787`.
+    pub worker_url: String,
+    /// The sandbox's origin when it runs.
+    pub sandbox_url: Option<String>,
+    /// The throwaway merchant-API bearer token.
+    pub admin_token: String,
+    /// The throwaway link secret.
+    pub link_secret: String,
+    /// `busiCode` in use.
+    pub busi_code: String,
+    /// `BUSI_ID` in use.
+    pub busi_id: String,
+    /// The merchant key in use.
+    pub merchant_key: String,
+    /// Logs and local state of this run.
+    pub run_dir: PathBuf,
+}
+
+fn random_hex(bytes: usize) -> Result<String> {
+    use std::io::Read;
+    let mut buf = vec![0u8; bytes];
+    std::fs::File::open("/dev/urandom")?.read_exact(&mut buf)?;
+    Ok(buf.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+impl Stack {
+    /// Start the gateway (if sandbox) and the Worker; return once both answer.
+    /// The page and the Worker must have been built.
+    pub fn start(opts: Options) -> Result<Stack> {
+        let root = root();
+        let run_dir = crate::build::target_dir()
+            .join("xtask")
+            .join(format!("{}-{}", opts.name, std::process::id()));
+        if run_dir.exists() {
+            std::fs::remove_dir_all(&run_dir)?;
+        }
+        std::fs::create_dir_all(&run_dir)?;
+
+        let (sandbox, sandbox_url, gw_url, busi_code, busi_id, key, encrypt) = match opts.gateway {
+            Gateway::Sandbox => {
+                step("starting the sandbox gateway");
+                proc::run(
+                    Command::new("cargo")
+                        .args(["build", "--quiet", "--package", "soushou-sandbox"])
+                        .current_dir(&root),
+                )?;
+                let bin = crate::build::target_dir().join("debug/soushou-sandbox");
+                let interval = if opts.fast { "200" } else { "1000" };
+                let mut svc = Service::start(
+                    "sandbox",
+                    Command::new(bin).args([
+                        "--listen",
+                        "127.0.0.1:0",
+                        "--notify-interval-ms",
+                        interval,
+                        "--notify-attempts",
+                        "30",
+                    ]),
+                    &run_dir.join("sandbox.log"),
+                    opts.echo,
+                )?;
+                let url = svc.wait_for_line(Duration::from_secs(30), |l| {
+                    l.strip_prefix("soushou-sandbox listening on ")
+                        .map(|u| u.trim().to_string())
+                })?;
+                let gw = format!("{url}/openGateway/openService/");
+                (
+                    Some(svc),
+                    Some(url),
+                    gw,
+                    SANDBOX_BUSI_CODE.to_string(),
+                    SANDBOX_BUSI_ID.to_string(),
+                    SANDBOX_KEY.to_string(),
+                    true,
+                )
+            }
+            Gateway::External {
+                url,
+                busi_code,
+                busi_id,
+                key,
+                encrypt,
+            } => (None, None, url, busi_code, busi_id, key, encrypt),
+        };
+
+        let port = match opts.port {
+            Some(p) => p,
+            None => proc::free_port()?,
+        };
+        let worker_url = format!("http://127.0.0.1:{port}");
+        let public_url = opts.public_url.unwrap_or_else(|| worker_url.clone());
+        let admin_token = random_hex(24)?;
+        let link_secret = random_hex(32)?;
+
+        // Secrets go to a generated .dev.vars-style file of this run only.
+        let dev_vars = run_dir.join(".dev.vars");
+        std::fs::write(
+            &dev_vars,
+            format!(
+                "# generated by cargo xtask: throwaway local secrets\n\
+                 SOUSHOU_MERCHANT_KEY=\"{key}\"\nLINK_SECRET=\"{link_secret}\"\nADMIN_TOKEN=\"{admin_token}\"\n"
+            ),
+        )?;
+        let persist = run_dir.join("state");
+        let wrangler = root.join("node_modules/.bin/wrangler");
+        step("applying D1 migrations (local)");
+        proc::run(
+            wrangler_cmd(&wrangler)
+                .args(["d1", "migrations", "apply", "DB", "--local", "--persist-to"])
+                .arg(&persist)
+                .current_dir(&root),
+        )?;
+
+        let mut vars = vec![
+            ("SOUSHOU_GATEWAY_URL", gw_url),
+            ("SOUSHOU_BUSI_CODE", busi_code.clone()),
+            ("SOUSHOU_BUSI_ID", busi_id.clone()),
+            ("SOUSHOU_ENCRYPT", if encrypt { "3DES".into() } else { String::new() }),
+            ("PUBLIC_BASE_URL", public_url),
+        ];
+        if opts.fast {
+            vars.push(("RECONCILE_AFTER_SECS", "2".into()));
+            vars.push(("RECONCILE_MIN_INTERVAL_SECS", "1".into()));
+            vars.push(("GATEWAY_TIMEOUT_MS", "3000".into()));
+        }
+        step(&format!("starting the Worker under wrangler dev on {worker_url}"));
+        let mut cmd = wrangler_cmd(&wrangler);
+        cmd.args(["dev", "--local", "--ip", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--inspector-port", &proc::free_port()?.to_string()])
+            .arg("--persist-to")
+            .arg(&persist)
+            .arg("--env-file")
+            .arg(&dev_vars)
+            .args(["--test-scheduled", "--show-interactive-dev-session=false"])
+            .current_dir(&root);
+        for (k, v) in &vars {
+            cmd.arg("--var").arg(format!("{k}:{v}"));
+        }
+        let mut worker = Service::start("wrangler", &mut cmd, &run_dir.join("wrangler.log"), opts.echo)?;
+        worker
+            .wait_for_line(Duration::from_secs(120), |l| l.contains("Ready on").then_some(()))
+            .map_err(|e| fail!("{e}; see {}", run_dir.join("wrangler.log").display()))?;
+        http::wait_ok(&format!("{worker_url}/healthz"), Duration::from_secs(60))?;
+        worker.check_alive()?;
+
+        Ok(Stack {
+            worker,
+            sandbox,
+            worker_url,
+            sandbox_url,
+            admin_token,
+            link_secret,
+            busi_code,
+            busi_id,
+            merchant_key: key,
+            run_dir,
+        })
+    }
+
+    /// The environment the end-to-end and browser tests read.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        let mut env = vec![
+            ("E2E_WORKER_URL", self.worker_url.clone()),
+            ("E2E_ADMIN_TOKEN", self.admin_token.clone()),
+            ("E2E_LINK_SECRET", self.link_secret.clone()),
+            ("E2E_MERCHANT_KEY", self.merchant_key.clone()),
+            ("E2E_BUSI_CODE", self.busi_code.clone()),
+            ("E2E_BUSI_ID", self.busi_id.clone()),
+            ("E2E_RUN_DIR", self.run_dir.display().to_string()),
+        ];
+        if let Some(s) = &self.sandbox_url {
+            env.push(("E2E_SANDBOX_URL", s.clone()));
+        }
+        env
+    }
+
+    /// Fail if either service has died.
+    pub fn check_alive(&mut self) -> Result<()> {
+        self.worker.check_alive()?;
+        if let Some(s) = &mut self.sandbox {
+            s.check_alive()?;
+        }
+        Ok(())
+    }
+}
+
+/// wrangler with metrics and the cf-fetch off: tests must not reach out.
+pub fn wrangler_cmd(wrangler: &std::path::Path) -> Command {
+    let mut cmd = Command::new(wrangler);
+    cmd.env("WRANGLER_SEND_METRICS", "false")
+        .env("CLOUDFLARE_CF_FETCH_ENABLED", "false")
+        .env("CI", "true")
+        .env("NO_COLOR", "1");
+    cmd
+}
+
+/// Wait for Ctrl-C (or SIGTERM).
+pub fn wait_for_ctrl_c() -> Result<()> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    ctrlc::set_handler(move || {
+        let _ = tx.send(());
+    })
+    .map_err(|e| fail!("cannot install the Ctrl-C handler: {e}"))?;
+    let _ = rx.recv();
+    eprintln!("\nstopping…");
+    Ok(())
+}
+
+/// `cargo xtask stack`: build, start with test tuning, print the env, wait.
+pub fn run_foreground() -> Result<()> {
+    let tools = crate::tools::ensure_all()?;
+    crate::build::all(&tools)?;
+    let stack = Stack::start(Options {
+        gateway: Gateway::Sandbox,
+        port: None,
+        public_url: None,
+        fast: true,
+        echo: true,
+        name: "stack",
+    })?;
+    println!("# stack is up; paste into a shell to run `cargo test -p e2e` or the browser tests:");
+    for (k, v) in stack.env() {
+        println!("export {k}={v}");
+    }
+    wait_for_ctrl_c()
+}
