@@ -9,7 +9,7 @@
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use reqwest::blocking::{Client, Response};
+use reqwest::blocking::{Client, RequestBuilder, Response};
 use serde_json::{json, Value};
 use soushou::envelope::{self, Notification};
 use soushou::model::PayNotify;
@@ -140,6 +140,14 @@ impl E2e {
         body["token"].as_str().expect("token").to_owned()
     }
 
+    /// A raw `POST /api/pay` from a browser with `ua`, for tests that need
+    /// its headers or extra request headers.
+    pub fn pay_request(&self, ua: &str) -> RequestBuilder {
+        self.http
+            .post(format!("{}/api/pay", self.worker))
+            .header("User-Agent", ua)
+    }
+
     /// `POST /api/pay`.
     pub fn pay(&self, token: &str, method: &str, ua: &str, extra: Value) -> (u16, Value) {
         let mut body = json!({"token": token, "method": method});
@@ -149,15 +157,22 @@ impl E2e {
         self.post("/api/pay", ua, &body)
     }
 
-    /// A fresh link paid by QR: returns (token, charge code) of a pending attempt.
-    pub fn pending_attempt(&self, amount: &str) -> (String, String) {
-        let token = self.create_link(amount, "e2e attempt");
-        let (status, body) = self.pay(&token, "native", UA_DESKTOP, json!({}));
+    /// `POST /api/pay` that must succeed: returns the answer and the new
+    /// attempt's charge code.
+    pub fn pay_ok(&self, token: &str, method: &str, ua: &str, extra: Value) -> (Value, String) {
+        let (status, body) = self.pay(token, method, ua, extra);
         assert_eq!(status, 200, "pay: {body}");
         let code = body["charge_code"]
             .as_str()
             .expect("charge_code")
             .to_owned();
+        (body, code)
+    }
+
+    /// A fresh link paid by QR: returns (token, charge code) of a pending attempt.
+    pub fn pending_attempt(&self, amount: &str) -> (String, String) {
+        let token = self.create_link(amount, "e2e attempt");
+        let (_, code) = self.pay_ok(&token, "native", UA_DESKTOP, json!({}));
         (token, code)
     }
 
@@ -170,16 +185,19 @@ impl E2e {
 
     /// The merchant's view of an order (history, notifications, refunds, live query).
     pub fn merchant_order(&self, code: &str) -> Value {
-        let (status, body) = self.admin(reqwest::Method::GET, &format!("/v1/orders/{code}"), None);
-        assert_eq!(status, 200, "merchant order {code}: {body}");
-        body
+        self.merchant_view(code, "")
     }
 
     /// The merchant's stored view of an order, without the live gateway query.
     pub fn merchant_order_stored(&self, code: &str) -> Value {
+        self.merchant_view(code, "?live=false")
+    }
+
+    /// `GET /v1/orders/{code}{query}`, which must answer 200.
+    fn merchant_view(&self, code: &str, query: &str) -> Value {
         let (status, body) = self.admin(
             reqwest::Method::GET,
-            &format!("/v1/orders/{code}?live=false"),
+            &format!("/v1/orders/{code}{query}"),
             None,
         );
         assert_eq!(status, 200, "merchant order {code}: {body}");
@@ -198,28 +216,47 @@ impl E2e {
         panic!("never happened: {what}");
     }
 
+    /// Sends a request to the sandbox's control API, which must succeed;
+    /// `what` names it in the panic.
+    fn sandbox_control(&self, req: RequestBuilder, what: &str) {
+        let resp = req.send().expect("sandbox reachable");
+        assert!(resp.status().is_success(), "{what}: {}", resp.status());
+    }
+
     /// The sandbox shopper pays an order.
     pub fn sandbox_pay(&self, code: &str) {
-        let resp = self
-            .http
-            .post(format!("{}/sandbox/pay/{code}", self.sandbox))
-            .send()
-            .expect("sandbox reachable");
-        assert!(
-            resp.status().is_success(),
-            "sandbox pay {code}: {}",
-            resp.status()
+        self.sandbox_control(
+            self.http
+                .post(format!("{}/sandbox/pay/{code}", self.sandbox)),
+            &format!("sandbox pay {code}"),
         );
+    }
+
+    /// The sandbox shopper pays an order; then waits until the shopper's
+    /// view says paid (panics naming `what` if it never does).
+    pub fn sandbox_pay_and_wait(&self, code: &str, what: &str) {
+        self.sandbox_pay(code);
+        self.eventually(what, || self.order_state(code) == "paid");
+    }
+
+    /// One of the sandbox's logs (`requests`, `notifications`) as JSON.
+    fn sandbox_log(&self, log: &str) -> Vec<Value> {
+        self.http
+            .get(format!("{}/sandbox/{log}", self.sandbox))
+            .send()
+            .expect("sandbox reachable")
+            .json()
+            .unwrap_or_else(|e| panic!("{log} JSON: {e}"))
     }
 
     /// The sandbox's log of gateway requests it received.
     pub fn sandbox_requests(&self) -> Vec<Value> {
-        self.http
-            .get(format!("{}/sandbox/requests", self.sandbox))
-            .send()
-            .expect("sandbox reachable")
-            .json()
-            .expect("requests JSON")
+        self.sandbox_log("requests")
+    }
+
+    /// The sandbox's log of the notifications it delivered (or tried to).
+    pub fn sandbox_notifications(&self) -> Vec<Value> {
+        self.sandbox_log("notifications")
     }
 
     /// The sandbox's requests concerning one charge code.
@@ -233,16 +270,11 @@ impl E2e {
     /// Sets a fault on a sandbox interface (`order`, `query`, `notify`, ...);
     /// the guard clears all faults when dropped, even when the test fails.
     pub fn fault(&self, interface: &str, mode: &str) -> FaultGuard {
-        let resp = self
-            .http
-            .put(format!("{}/sandbox/faults/{interface}", self.sandbox))
-            .json(&json!({"mode": mode}))
-            .send()
-            .expect("sandbox reachable");
-        assert!(
-            resp.status().is_success(),
-            "set fault {interface}={mode}: {}",
-            resp.status()
+        self.sandbox_control(
+            self.http
+                .put(format!("{}/sandbox/faults/{interface}", self.sandbox))
+                .json(&json!({"mode": mode})),
+            &format!("set fault {interface}={mode}"),
         );
         FaultGuard {
             sandbox: self.sandbox.clone(),
@@ -278,6 +310,11 @@ impl E2e {
     ) -> Notification {
         let url = format!("{}/notify?{query}", self.worker);
         envelope::build_notification(&url, notify, key, ts).expect("build notification")
+    }
+
+    /// A notification signed now with the merchant's own key, as the gateway would send it.
+    pub fn signed_now(&self, notify: &PayNotify, query: &str) -> Notification {
+        self.notification(notify, query, &self.key, now_ms())
     }
 
     /// POSTs a notification to the Worker; returns (status, body text).

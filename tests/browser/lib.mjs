@@ -249,3 +249,13 @@ export async function clickPay(page) {
   ]);
   return { status: response.status(), body: await response.json() };
 }
+
+/** Polls `check` (async) until it returns true; fails naming `what` after `ms`. */
+export async function until(what, check, ms = 30_000) {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`never happened: ${what}`);
+}

@@ -18,11 +18,7 @@ test('expired link: its own screen, no pay button', async () => {
   const link = await t.createLink({ amount: '5.00', subject: 'Expires fast', expires_in: 1 });
   const e = t.env();
   // Wait (on the Worker's word, not a timer) until the link is expired.
-  for (;;) {
-    const res = await fetch(`${e.worker}/api/checkout/${link.token}`);
-    if (res.status === 410) break;
-    await new Promise((r) => setTimeout(r, 250));
-  }
+  await t.until('the link expires', async () => (await fetch(`${e.worker}/api/checkout/${link.token}`)).status === 410);
   for (const kind of KINDS) {
     const page = await t.open(browser, { kind, ua: uaOf(kind), locale: 'en-US' });
     await page.goto(t.pageUrl(link.token));
@@ -67,7 +63,7 @@ test('already-paid link: its own screen with the order and the way back', async 
   });
   const { charge_code: code } = await res.json();
   await t.sandbox.pay(code);
-  while ((await t.workerOrder(code)).state !== 'paid') await new Promise((r) => setTimeout(r, 200));
+  await t.until('the Worker has the payment', async () => (await t.workerOrder(code)).state === 'paid');
   for (const kind of KINDS) {
     const page = await t.open(browser, { kind, ua: uaOf(kind), locale: 'en-US' });
     await page.goto(t.pageUrl(link.token));
@@ -80,6 +76,18 @@ test('already-paid link: its own screen with the order and the way back', async 
     await t.shot(page, 'already-paid');
     await t.finish(page);
   }
+});
+
+test('the Worker\'s own errors: an unknown ?charge_code= says the order is not found and lets the shopper pay', async () => {
+  const link = await t.createLink({ amount: '3.30', subject: 'Unknown order' });
+  const page = await t.open(browser, { kind: 'desktop', ua: t.UA.desktop, locale: 'en-US' });
+  await page.goto(t.pageUrl(link.token, { charge_code: 'no-such-order-0000' }));
+  await t.screen(page, 'ready');
+  assert.match(await t.text(page, '#error'), /This order could not be found/);
+  assert.equal(await t.text(page, '#pay'), 'Try again');
+  await t.clickPay(page);
+  await t.screen(page, 'qr');
+  await t.finish(page);
 });
 
 test('double tap: one POST /api/pay, one gateway order', async () => {

@@ -25,29 +25,22 @@ fn pay_fails(e: &E2e, mode: &str, status: u16, code: &str) {
     }
 }
 
-#[test]
-fn gateway_timeout_is_504_and_not_paid() {
-    pay_fails(&E2e::from_env(), "timeout", 504, "GATEWAY_TIMEOUT");
+/// One test per `order` fault mode: `name: mode => status, code;`.
+macro_rules! pay_fails_tests {
+    ($($name:ident: $mode:literal => $status:literal, $code:literal;)*) => {$(
+        #[test]
+        fn $name() {
+            pay_fails(&E2e::from_env(), $mode, $status, $code);
+        }
+    )*};
 }
 
-#[test]
-fn gateway_500_is_502_and_not_paid() {
-    pay_fails(&E2e::from_env(), "http500", 502, "GATEWAY_UNAVAILABLE");
-}
-
-#[test]
-fn gateway_garbage_is_502_and_not_paid() {
-    pay_fails(&E2e::from_env(), "garbage", 502, "GATEWAY_UNAVAILABLE");
-}
-
-#[test]
-fn gateway_html_is_502_and_not_paid() {
-    pay_fails(&E2e::from_env(), "html", 502, "GATEWAY_UNAVAILABLE");
-}
-
-#[test]
-fn gateway_truncated_is_502_and_not_paid() {
-    pay_fails(&E2e::from_env(), "truncated", 502, "GATEWAY_UNAVAILABLE");
+pay_fails_tests! {
+    gateway_timeout_is_504_and_not_paid: "timeout" => 504, "GATEWAY_TIMEOUT";
+    gateway_500_is_502_and_not_paid: "http500" => 502, "GATEWAY_UNAVAILABLE";
+    gateway_garbage_is_502_and_not_paid: "garbage" => 502, "GATEWAY_UNAVAILABLE";
+    gateway_html_is_502_and_not_paid: "html" => 502, "GATEWAY_UNAVAILABLE";
+    gateway_truncated_is_502_and_not_paid: "truncated" => 502, "GATEWAY_UNAVAILABLE";
 }
 
 #[test]
@@ -58,13 +51,8 @@ fn after_a_fault_the_link_can_be_paid() {
         let _guard = e.fault("order", "http500");
         assert_eq!(e.pay(&token, "native", UA_DESKTOP, json!({})).0, 502);
     }
-    let (s, body) = e.pay(&token, "native", UA_DESKTOP, json!({}));
-    assert_eq!(s, 200, "{body}");
-    let code = body["charge_code"].as_str().unwrap().to_owned();
-    e.sandbox_pay(&code);
-    e.eventually("paid after the fault cleared", || {
-        e.order_state(&code) == "paid"
-    });
+    let (_, code) = e.pay_ok(&token, "native", UA_DESKTOP, json!({}));
+    e.sandbox_pay_and_wait(&code, "paid after the fault cleared");
 }
 
 #[test]
@@ -76,14 +64,7 @@ fn forged_notifications_from_the_gateway_side_are_refused() {
     let _query = e.fault("query", "http500");
     e.sandbox_pay(&code);
     e.eventually("the sandbox delivered badly signed notifications", || {
-        let notes: Vec<serde_json::Value> = e
-            .http()
-            .get(format!("{}/sandbox/notifications", e.sandbox))
-            .send()
-            .unwrap()
-            .json()
-            .unwrap();
-        notes.iter().any(|n| {
+        e.sandbox_notifications().iter().any(|n| {
             n["charge_code"] == code.as_str() && n["status"].as_u64().is_some_and(|s| s >= 400)
         })
     });
@@ -96,10 +77,7 @@ fn dropped_notifications_are_recovered_by_polling() {
     let e = E2e::from_env();
     let (_, code) = e.pending_attempt("4.40");
     let _guard = e.fault("notify", "drop");
-    e.sandbox_pay(&code);
-    e.eventually("the poll's query marks the order paid", || {
-        e.order_state(&code) == "paid"
-    });
+    e.sandbox_pay_and_wait(&code, "the poll's query marks the order paid");
     let order = e.merchant_order(&code);
     assert!(
         history(&order).contains(&("pending".into(), "paid".into(), "poll".into())),
@@ -138,14 +116,7 @@ fn gateway_duplicates_apply_once() {
     let _guard = e.fault("notify", "duplicate:20");
     e.sandbox_pay(&code);
     e.eventually("the sandbox delivered 20 concurrent copies", || {
-        let notes: Vec<serde_json::Value> = e
-            .http()
-            .get(format!("{}/sandbox/notifications", e.sandbox))
-            .send()
-            .unwrap()
-            .json()
-            .unwrap();
-        notes
+        e.sandbox_notifications()
             .iter()
             .any(|n| n["charge_code"] == code.as_str() && n["copies"] == 20 && n["status"] == 200)
     });
@@ -194,8 +165,5 @@ fn an_attempt_whose_call_timed_out_still_becomes_paid() {
     };
     // The sandbox processed the order although it never answered; the
     // shopper pays it, and the notification settles the kept attempt.
-    e.sandbox_pay(&code);
-    e.eventually("the timed-out attempt becomes paid", || {
-        e.order_state(&code) == "paid"
-    });
+    e.sandbox_pay_and_wait(&code, "the timed-out attempt becomes paid");
 }

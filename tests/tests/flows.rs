@@ -29,8 +29,7 @@ fn gateway_request(e: &E2e, code: &str, interface: &str) -> Value {
 
 /// Sandbox pays, the notification arrives, the shopper's poll says paid.
 fn pay_and_wait(e: &E2e, code: &str) {
-    e.sandbox_pay(code);
-    e.eventually(&format!("{code} paid"), || e.order_state(code) == "paid");
+    e.sandbox_pay_and_wait(code, &format!("{code} paid"));
 }
 
 #[test]
@@ -66,12 +65,10 @@ fn checkout_view_of_a_new_link() {
 fn native_qr_pay_notify_paid_then_second_pay_is_409() {
     let e = E2e::from_env();
     let token = e.create_link("12.50", "QR tea");
-    let (status, body) = e.pay(&token, "native", UA_DESKTOP, json!({}));
-    assert_eq!(status, 200, "{body}");
+    let (body, code) = e.pay_ok(&token, "native", UA_DESKTOP, json!({}));
     assert_eq!(body["method"], "native");
     assert_eq!(body["action"]["type"], "qr");
     assert!(!body["action"]["content"].as_str().unwrap().is_empty());
-    let code = body["charge_code"].as_str().unwrap().to_owned();
 
     let req = gateway_request(&e, &code, "order");
     assert_eq!(text(&req["body"]["TRADE_TYPE"]), "NATIVE");
@@ -99,13 +96,12 @@ fn native_qr_pay_notify_paid_then_second_pay_is_409() {
 fn wechat_jsapi_uses_order_jsapi_with_openid() {
     let e = E2e::from_env();
     let token = e.create_link("8.80", "WeChat tea");
-    let (status, body) = e.pay(
+    let (body, code) = e.pay_ok(
         &token,
         "wechat_jsapi",
         UA_WECHAT,
         json!({"openid": "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"}),
     );
-    assert_eq!(status, 200, "{body}");
     assert_eq!(body["method"], "wechat_jsapi");
     let params = &body["action"]["params"];
     assert_eq!(body["action"]["type"], "wechat_jsapi");
@@ -122,7 +118,6 @@ fn wechat_jsapi_uses_order_jsapi_with_openid() {
             "{k} in {params}"
         );
     }
-    let code = body["charge_code"].as_str().unwrap().to_owned();
     let req = gateway_request(&e, &code, "order");
     assert_eq!(text(&req["body"]["TRADE_TYPE"]), "JSAPI");
     assert_eq!(text(&req["body"]["CHANNEL_TYPE"]), "2");
@@ -147,19 +142,17 @@ fn wechat_jsapi_without_openid_falls_back_to_qr() {
 fn alipay_jsapi_uses_creat_order_with_buyer_id() {
     let e = E2e::from_env();
     let token = e.create_link("6.66", "Alipay tea");
-    let (status, body) = e.pay(
+    let (body, code) = e.pay_ok(
         &token,
         "alipay_jsapi",
         UA_ALIPAY,
         json!({"buyer_id": "2088102146225135"}),
     );
-    assert_eq!(status, 200, "{body}");
     assert_eq!(body["method"], "alipay_jsapi");
     assert_eq!(body["action"]["type"], "alipay_trade_pay");
     assert!(body["action"]["trade_no"]
         .as_str()
         .is_some_and(|s| !s.is_empty()));
-    let code = body["charge_code"].as_str().unwrap().to_owned();
     let req = gateway_request(&e, &code, "creatOrder");
     assert_eq!(text(&req["body"]["CHANNEL_TYPE"]), "1");
     assert_eq!(text(&req["body"]["buyerId"]), "2088102146225135");
@@ -175,9 +168,7 @@ fn wap_uses_wap_order_with_scene_info_and_return_url() {
     let e = E2e::from_env();
     let token = e.create_link("3.21", "WAP tea");
     let resp = e
-        .http()
-        .post(format!("{}/api/pay", e.worker))
-        .header("User-Agent", UA_MOBILE)
+        .pay_request(UA_MOBILE)
         .header("CF-Connecting-IP", "203.0.113.7")
         .json(&json!({"token": token, "method": "wap"}))
         .send()
@@ -213,9 +204,7 @@ fn wap_uses_wap_order_with_scene_info_and_return_url() {
 fn retry_while_pending_creates_a_new_attempt_and_closes_the_old() {
     let e = E2e::from_env();
     let (token, first) = e.pending_attempt("2.00");
-    let (status, body) = e.pay(&token, "native", UA_DESKTOP, json!({}));
-    assert_eq!(status, 200, "{body}");
-    let second = body["charge_code"].as_str().unwrap().to_owned();
+    let (_, second) = e.pay_ok(&token, "native", UA_DESKTOP, json!({}));
     assert_ne!(first, second);
     e.eventually("the superseded attempt is cancelled at the gateway", || {
         e.requests_for(&first)

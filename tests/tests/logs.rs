@@ -34,9 +34,7 @@ fn each_request_logs_one_json_line_with_id_charge_code_and_outcome() {
     let e = E2e::from_env();
     let token = e.create_link("1.11", "logged");
     let resp = e
-        .http()
-        .post(format!("{}/api/pay", e.worker))
-        .header("User-Agent", UA_DESKTOP)
+        .pay_request(UA_DESKTOP)
         .json(&json!({"token": token, "method": "native"}))
         .send()
         .unwrap();
@@ -73,11 +71,9 @@ fn secrets_never_reach_the_log() {
         .bearer_auth("wrong-token")
         .send();
     let _ = e.merchant_order(&code);
-    let n = e.notification(
+    let n = e.signed_now(
         &e.pay_notify(&code, 112, soushou::types::OrderState::Paid),
         "_type=json&encrypt=3DES",
-        &e.key,
-        e2e::now_ms(),
     );
     assert_eq!(e.send_notification(&n).0, 200);
     e.eventually("the notification's log line is written", || {

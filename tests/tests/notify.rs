@@ -25,7 +25,7 @@ fn fifty_concurrent_duplicates_apply_once() {
     let e = E2e::from_env();
     let (_, code) = e.pending_attempt("5.00");
     let notify = e.pay_notify(&code, 500, OrderState::Paid);
-    let n = e.notification(&notify, "_type=json&encrypt=3DES", &e.key, now_ms());
+    let n = e.signed_now(&notify, "_type=json&encrypt=3DES");
     let statuses: Vec<u16> = thread::scope(|s| {
         let handles: Vec<_> = (0..50)
             .map(|_| {
@@ -61,11 +61,9 @@ fn a_signed_notification_with_a_wrong_amount_changes_nothing() {
     let e = E2e::from_env();
     let (_, code) = e.pending_attempt("5.00");
     for amt in [499, 501, 50_000] {
-        let n = e.notification(
+        let n = e.signed_now(
             &e.pay_notify(&code, amt, OrderState::Paid),
             "_type=json&encrypt=3DES",
-            &e.key,
-            now_ms(),
         );
         let (status, body) = e.send_notification(&n);
         assert_eq!(status, 400, "{body}");
@@ -86,7 +84,7 @@ fn a_wrong_signature_is_rejected() {
     assert_eq!(status, 401, "{body}");
     assert!(body.contains("INVALID_SIGNATURE"), "{body}");
     // Right key, but the body changed after signing.
-    let mut n = e.notification(&notify, "_type=json", &e.key, now_ms());
+    let mut n = e.signed_now(&notify, "_type=json");
     let tampered = String::from_utf8(n.body.clone())
         .unwrap()
         .replace("500", "5");
@@ -94,16 +92,14 @@ fn a_wrong_signature_is_rejected() {
     let (status, body) = e.send_notification(&n);
     assert!((400..500).contains(&status), "{status} {body}");
     // No sign at all.
-    let mut n = e.notification(&notify, "_type=json", &e.key, now_ms());
+    let mut n = e.signed_now(&notify, "_type=json");
     n.url = n.url.split("&sign=").next().unwrap().to_owned();
     let (status, _) = e.send_notification(&n);
     assert_eq!(status, 401);
     // An unknown order.
-    let n = e.notification(
+    let n = e.signed_now(
         &e.pay_notify("00000000000000000000000000000000", 500, OrderState::Paid),
         "_type=json",
-        &e.key,
-        now_ms(),
     );
     assert_eq!(e.send_notification(&n).0, 404);
     assert_untouched(&e, &code);
@@ -134,7 +130,7 @@ fn wrong_busi_id_is_rejected() {
     let (_, code) = e.pending_attempt("5.00");
     let mut notify = e.pay_notify(&code, 500, OrderState::Paid);
     notify.busi_id = "0099999999".into();
-    let n = e.notification(&notify, "_type=json", &e.key, now_ms());
+    let n = e.signed_now(&notify, "_type=json");
     let (status, body) = e.send_notification(&n);
     assert_eq!(status, 400, "{body}");
     assert_untouched(&e, &code);
@@ -170,19 +166,9 @@ fn xml_json_encrypted_plain_seconds_and_ms_are_all_accepted() {
 fn a_late_pending_notification_never_moves_a_paid_order_back() {
     let e = E2e::from_env();
     let (_, code) = e.pending_attempt("5.00");
-    let paid = e.notification(
-        &e.pay_notify(&code, 500, OrderState::Paid),
-        "_type=json",
-        &e.key,
-        now_ms(),
-    );
+    let paid = e.signed_now(&e.pay_notify(&code, 500, OrderState::Paid), "_type=json");
     assert_eq!(e.send_notification(&paid).0, 200);
-    let pending = e.notification(
-        &e.pay_notify(&code, 500, OrderState::Pending),
-        "_type=json",
-        &e.key,
-        now_ms(),
-    );
+    let pending = e.signed_now(&e.pay_notify(&code, 500, OrderState::Pending), "_type=json");
     assert_eq!(e.send_notification(&pending).0, 200);
     assert_eq!(e.order_state(&code), "paid");
 }

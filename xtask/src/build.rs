@@ -96,7 +96,10 @@ pub fn worker(tools: &Tools) -> Result<()> {
             .env("ESBUILD_BIN", &tools.esbuild)
             .env("CARGO_TARGET_DIR", target_dir()),
     )?;
-    eprintln!("    Worker built in {:.0?} → crates/worker/build/", t.elapsed());
+    eprintln!(
+        "    Worker built in {:.0?} → crates/worker/build/",
+        t.elapsed()
+    );
     Ok(())
 }
 

@@ -44,7 +44,11 @@ impl Options {
                 "--merchant-key-file" => o.key_file = Some(value()?),
                 "--no-encrypt" => o.encrypt = false,
                 "--port" => {
-                    o.port = Some(value()?.parse().map_err(|_| fail!("--port takes a number"))?)
+                    o.port = Some(
+                        value()?
+                            .parse()
+                            .map_err(|_| fail!("--port takes a number"))?,
+                    )
                 }
                 "--public-url" => o.public_url = Some(value()?),
                 "--prebuilt" => o.prebuilt = true,
@@ -117,7 +121,10 @@ pub fn run(opts: Options) -> Result<()> {
                  {s}/sandbox/): press \"Confirm payment\" there and the checkout turns to paid."
             );
         }
-        None => println!("Gateway: your own (see --gateway); notifications go to {}/notify", opts.public_url.as_deref().unwrap_or(&stack.worker_url)),
+        None => println!(
+            "Gateway: your own (see --gateway); notifications go to {}/notify",
+            opts.public_url.as_deref().unwrap_or(&stack.worker_url)
+        ),
     }
     println!("Merchant API: {api}");
     println!("Admin token: {} (local and throwaway)", stack.admin_token);
@@ -141,7 +148,10 @@ fn create_link(stack: &Stack) -> Result<String> {
     let resp = http::request(
         "POST",
         &format!("{}/v1/links", stack.worker_url),
-        &[("Authorization", &auth), ("Content-Type", "application/json")],
+        &[
+            ("Authorization", &auth),
+            ("Content-Type", "application/json"),
+        ],
         r#"{"amount":"88.88","subject":"SOUSHOU demo order","ref":"demo-1","expires_in":86400}"#,
     )?;
     if resp.status != 200 && resp.status != 201 {

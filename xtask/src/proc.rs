@@ -71,7 +71,10 @@ impl Service {
         let logf = std::sync::Arc::new(std::sync::Mutex::new(std::fs::File::create(log)?));
         let out = child.stdout.take().expect("piped");
         let err = child.stderr.take().expect("piped");
-        for stream in [Box::new(out) as Box<dyn std::io::Read + Send>, Box::new(err)] {
+        for stream in [
+            Box::new(out) as Box<dyn std::io::Read + Send>,
+            Box::new(err),
+        ] {
             let tx = tx.clone();
             let logf = logf.clone();
             let tag = name.to_string();
@@ -110,7 +113,10 @@ impl Service {
             if left.is_zero() {
                 return Err(fail!("{} did not become ready in {timeout:?}", self.name));
             }
-            match self.lines.recv_timeout(left.min(Duration::from_millis(200))) {
+            match self
+                .lines
+                .recv_timeout(left.min(Duration::from_millis(200)))
+            {
                 Ok(line) => {
                     if let Some(v) = pick(&line) {
                         return Ok(v);

@@ -63,20 +63,35 @@ fn row(label: &str, path: &Path) -> Result<(u64, u64, u64)> {
 pub fn report(_tools: &Tools) -> Result<()> {
     let page = root().join(build::PAGE_DIR);
     println!();
-    println!("{:<34} {:>9} {:>9} {:>9}", "page first load (bytes)", "raw", "gzip", "brotli");
+    println!(
+        "{:<34} {:>9} {:>9} {:>9}",
+        "page first load (bytes)", "raw", "gzip", "brotli"
+    );
     let mut total = (0, 0, 0);
-    for f in ["index.html", "app.css", "boot.js", "pkg/checkout_page.js", "pkg/checkout_page_bg.wasm"] {
+    for f in [
+        "index.html",
+        "app.css",
+        "boot.js",
+        "pkg/checkout_page.js",
+        "pkg/checkout_page_bg.wasm",
+    ] {
         let p = page.join(f);
         if p.exists() {
             let (r, g, b) = row(f, &p)?;
             total = (total.0 + r, total.1 + g, total.2 + b);
         }
     }
-    println!("{:<34} {:>9} {:>9} {:>9}", "total", total.0, total.1, total.2);
+    println!(
+        "{:<34} {:>9} {:>9} {:>9}",
+        "total", total.0, total.1, total.2
+    );
     let bundle = bundle_dir();
     if bundle.exists() {
         println!();
-        println!("{:<34} {:>9} {:>9} {:>9}", "Worker bundle (bytes)", "raw", "gzip", "brotli");
+        println!(
+            "{:<34} {:>9} {:>9} {:>9}",
+            "Worker bundle (bytes)", "raw", "gzip", "brotli"
+        );
         let mut files: Vec<_> = std::fs::read_dir(&bundle)?.filter_map(|e| e.ok()).collect();
         files.sort_by_key(|e| e.file_name());
         for e in files {

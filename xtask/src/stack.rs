@@ -85,9 +85,11 @@ impl Stack {
     /// The page and the Worker must have been built.
     pub fn start(opts: Options) -> Result<Stack> {
         let root = root();
-        let run_dir = crate::build::target_dir()
-            .join("xtask")
-            .join(format!("{}-{}", opts.name, std::process::id()));
+        let run_dir = crate::build::target_dir().join("xtask").join(format!(
+            "{}-{}",
+            opts.name,
+            std::process::id()
+        ));
         if run_dir.exists() {
             std::fs::remove_dir_all(&run_dir)?;
         }
@@ -172,7 +174,14 @@ impl Stack {
             ("SOUSHOU_GATEWAY_URL", gw_url),
             ("SOUSHOU_BUSI_CODE", busi_code.clone()),
             ("SOUSHOU_BUSI_ID", busi_id.clone()),
-            ("SOUSHOU_ENCRYPT", if encrypt { "3DES".into() } else { String::new() }),
+            (
+                "SOUSHOU_ENCRYPT",
+                if encrypt {
+                    "3DES".into()
+                } else {
+                    String::new()
+                },
+            ),
             ("PUBLIC_BASE_URL", public_url),
         ];
         if opts.fast {
@@ -180,22 +189,38 @@ impl Stack {
             vars.push(("RECONCILE_MIN_INTERVAL_SECS", "1".into()));
             vars.push(("GATEWAY_TIMEOUT_MS", "3000".into()));
         }
-        step(&format!("starting the Worker under wrangler dev on {worker_url}"));
+        step(&format!(
+            "starting the Worker under wrangler dev on {worker_url}"
+        ));
         let mut cmd = wrangler_cmd(&wrangler);
-        cmd.args(["dev", "--local", "--ip", "127.0.0.1", "--port", &port.to_string()])
-            .args(["--inspector-port", &proc::free_port()?.to_string()])
-            .arg("--persist-to")
-            .arg(&persist)
-            .arg("--env-file")
-            .arg(&dev_vars)
-            .args(["--test-scheduled", "--show-interactive-dev-session=false"])
-            .current_dir(&root);
+        cmd.args([
+            "dev",
+            "--local",
+            "--ip",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+        ])
+        .args(["--inspector-port", &proc::free_port()?.to_string()])
+        .arg("--persist-to")
+        .arg(&persist)
+        .arg("--env-file")
+        .arg(&dev_vars)
+        .args(["--test-scheduled", "--show-interactive-dev-session=false"])
+        .current_dir(&root);
         for (k, v) in &vars {
             cmd.arg("--var").arg(format!("{k}:{v}"));
         }
-        let mut worker = Service::start("wrangler", &mut cmd, &run_dir.join("wrangler.log"), opts.echo)?;
+        let mut worker = Service::start(
+            "wrangler",
+            &mut cmd,
+            &run_dir.join("wrangler.log"),
+            opts.echo,
+        )?;
         worker
-            .wait_for_line(Duration::from_secs(120), |l| l.contains("Ready on").then_some(()))
+            .wait_for_line(Duration::from_secs(120), |l| {
+                l.contains("Ready on").then_some(())
+            })
             .map_err(|e| fail!("{e}; see {}", run_dir.join("wrangler.log").display()))?;
         http::wait_ok(&format!("{worker_url}/healthz"), Duration::from_secs(60))?;
         worker.check_alive()?;

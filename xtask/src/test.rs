@@ -49,7 +49,10 @@ impl Report {
 
     fn print(&self) -> bool {
         println!();
-        println!("{:<12} {:>7} {:>7} {:>7}", "stage", "passed", "failed", "secs");
+        println!(
+            "{:<12} {:>7} {:>7} {:>7}",
+            "stage", "passed", "failed", "secs"
+        );
         for s in &self.stages {
             println!(
                 "{:<12} {:>7} {:>7} {:>7}  {}",
@@ -177,7 +180,14 @@ pub fn run(args: &[String]) -> Result<()> {
     let t = Instant::now();
     let r = run_counted(
         Command::new("cargo")
-            .args(["test", "--workspace", "--exclude", "e2e", "--exclude", "checkout-worker"])
+            .args([
+                "test",
+                "--workspace",
+                "--exclude",
+                "e2e",
+                "--exclude",
+                "checkout-worker",
+            ])
             .current_dir(&root),
     );
     report.record("host", t, r);
@@ -186,7 +196,15 @@ pub fn run(args: &[String]) -> Result<()> {
     let t = Instant::now();
     let r = proc::run(
         Command::new("cargo")
-            .args(["build", "-p", "soushou", "-p", "checkout", "--target", "wasm32-unknown-unknown"])
+            .args([
+                "build",
+                "-p",
+                "soushou",
+                "-p",
+                "checkout",
+                "--target",
+                "wasm32-unknown-unknown",
+            ])
             .current_dir(&root),
     )
     .map(|_| (1, 0));
@@ -213,7 +231,11 @@ pub fn run(args: &[String]) -> Result<()> {
                 report.record("stack", t, Err(e));
             }
             Ok(mut stack) => {
-                eprintln!("    stack up in {:.0?}; logs in {}", t.elapsed(), stack.run_dir.display());
+                eprintln!(
+                    "    stack up in {:.0?}; logs in {}",
+                    t.elapsed(),
+                    stack.run_dir.display()
+                );
                 step("end-to-end tests: the Worker under wrangler dev + the sandbox, over HTTP");
                 let t = Instant::now();
                 let r = run_counted(
@@ -227,8 +249,9 @@ pub fn run(args: &[String]) -> Result<()> {
 
                 step("browser tests: headless Chromium against the real page");
                 let t = Instant::now();
-                let r = node_test_cmd("tests/browser")
-                    .and_then(|mut c| run_counted(c.envs(stack.env()).env("CHROMIUM", &tools.chromium)));
+                let r = node_test_cmd("tests/browser").and_then(|mut c| {
+                    run_counted(c.envs(stack.env()).env("CHROMIUM", &tools.chromium))
+                });
                 report.record("browser", t, r);
                 drop(stack);
             }
@@ -284,7 +307,10 @@ fn demo_test(tools: &crate::tools::Tools) -> Result<(u64, u64)> {
     })
     .map_err(|e| fail!("{e}; see {}", log.display()))?;
     let (Some(link), Some(sandbox), Some(admin)) = (link, sandbox, admin) else {
-        return Err(fail!("the demo did not print link, sandbox and token; see {}", log.display()));
+        return Err(fail!(
+            "the demo did not print link, sandbox and token; see {}",
+            log.display()
+        ));
     };
     let counts = run_counted(
         node_test_cmd("tests/demo")?
@@ -294,7 +320,9 @@ fn demo_test(tools: &crate::tools::Tools) -> Result<(u64, u64)> {
             .env("CHROMIUM", &tools.chromium),
     );
     // Ctrl-C, as a person would; the demo must stop all it started.
-    let _ = Command::new("kill").args(["-INT", &demo.pid().to_string()]).status();
+    let _ = Command::new("kill")
+        .args(["-INT", &demo.pid().to_string()])
+        .status();
     let deadline = Instant::now() + Duration::from_secs(30);
     while demo.check_alive().is_ok() && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(100));
@@ -323,7 +351,9 @@ mod tests {
             (12, 0)
         );
         assert_eq!(
-            count_line("test result: FAILED. 3 passed; 2 failed; 0 ignored; 0 measured; 0 filtered out"),
+            count_line(
+                "test result: FAILED. 3 passed; 2 failed; 0 ignored; 0 measured; 0 filtered out"
+            ),
             (3, 2)
         );
         assert_eq!(count_line("ℹ pass 7"), (7, 0));

@@ -31,7 +31,9 @@ pub struct Tools {
 fn cargo_bin(name: &str) -> PathBuf {
     let home = std::env::var_os("CARGO_HOME")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cargo"));
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cargo")
+        });
     home.join("bin").join(name)
 }
 
@@ -75,15 +77,18 @@ pub fn ensure_all() -> Result<Tools> {
     let wasm_bindgen = cargo_bin("wasm-bindgen");
     if !version_of(&wasm_bindgen).is_some_and(|v| v.ends_with(&format!(" {wb_version}"))) {
         // Not --locked: one of its locked dependencies is gone from the registry.
-        timed(&format!("wasm-bindgen-cli {wb_version} (takes ~6 min)"), || {
-            proc::run(Command::new("cargo").args([
-                "install",
-                "wasm-bindgen-cli",
-                "--version",
-                &wb_version,
-                "--force",
-            ]))
-        })?;
+        timed(
+            &format!("wasm-bindgen-cli {wb_version} (takes ~6 min)"),
+            || {
+                proc::run(Command::new("cargo").args([
+                    "install",
+                    "wasm-bindgen-cli",
+                    "--version",
+                    &wb_version,
+                    "--force",
+                ]))
+            },
+        )?;
     }
     let worker_build = cargo_bin("worker-build");
     if !version_of(&worker_build).is_some_and(|v| v.contains(WORKER_BUILD_VERSION)) {
@@ -112,7 +117,10 @@ pub fn ensure_all() -> Result<Tools> {
 
 fn ensure_wasm_target() -> Result<()> {
     let installed = proc::output(Command::new("rustup").args(["target", "list", "--installed"]))?;
-    if !installed.lines().any(|l| l.trim() == "wasm32-unknown-unknown") {
+    if !installed
+        .lines()
+        .any(|l| l.trim() == "wasm32-unknown-unknown")
+    {
         timed("the wasm32-unknown-unknown target", || {
             proc::run(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))
         })?;
@@ -127,13 +135,16 @@ fn ensure_npm() -> Result<()> {
     if std::fs::read(&stamp).ok().as_deref() == Some(&lock[..]) && node_bin("wrangler").exists() {
         return Ok(());
     }
-    timed("npm packages from package-lock.json (wrangler, binaryen, playwright-core)", || {
-        proc::run(
-            Command::new("npm")
-                .args(["ci", "--no-audit", "--no-fund"])
-                .current_dir(root()),
-        )
-    })?;
+    timed(
+        "npm packages from package-lock.json (wrangler, binaryen, playwright-core)",
+        || {
+            proc::run(
+                Command::new("npm")
+                    .args(["ci", "--no-audit", "--no-fund"])
+                    .current_dir(root()),
+            )
+        },
+    )?;
     std::fs::write(stamp, lock)?;
     Ok(())
 }

@@ -1,29 +1,35 @@
-//! The Worker's shopper API (`shared/design/API.md`), typed with
-//! `checkout::api` so the page and the Worker agree by construction.
+//! The Worker's shopper API (`shared/design/API.md`), typed with the shared
+//! `checkout::api` structs: requests are serialised by their serde derive,
+//! answers decoded into them by [`crate::decode`] (checked against that
+//! derive in the host tests).
 
-use checkout::api::{CheckoutView, ErrorBody, OrderView, PayRequest, PayResponse};
-use serde::de::DeserializeOwned;
+use checkout::api::{CheckoutView, OrderView, PayRequest, PayResponse};
 use serde::Serialize;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Headers, Request, RequestInit, Response};
 
+use crate::decode::{self, Json};
 use crate::js::{describe, window};
 use crate::Error;
 
 /// `GET /api/checkout/{token}`.
 pub async fn checkout(token: &str) -> Result<CheckoutView, Error> {
-    call("GET", &format!("/api/checkout/{}", encode(token)), None).await
+    decode::checkout_view(
+        &fetch_json("GET", &format!("/api/checkout/{}", encode(token)), None).await?,
+    )
 }
 
 /// `POST /api/pay`.
 pub async fn pay(request: &PayRequest) -> Result<PayResponse, Error> {
-    call("POST", "/api/pay", Some(to_json(request)?)).await
+    decode::pay_response(&fetch_json("POST", "/api/pay", Some(to_json(request)?)).await?)
 }
 
 /// `GET /api/orders/{charge_code}`.
 pub async fn order(charge_code: &str) -> Result<OrderView, Error> {
-    call("GET", &format!("/api/orders/{}", encode(charge_code)), None).await
+    decode::order_view(
+        &fetch_json("GET", &format!("/api/orders/{}", encode(charge_code)), None).await?,
+    )
 }
 
 fn encode(segment: &str) -> String {
@@ -41,12 +47,8 @@ fn to_json<T: Serialize>(value: &T) -> Result<String, Error> {
         .map_err(|e| Error::Decode(describe(&e)))
 }
 
-async fn call<T: DeserializeOwned>(method: &str, path: &str, body: Option<String>) -> Result<T, Error> {
-    let json = fetch_json(method, path, body).await?;
-    serde_wasm_bindgen::from_value(json).map_err(|e| Error::Decode(e.to_string()))
-}
-
-/// The request itself, not generic so the fetch code exists once in the wasm.
+/// Sends the request and returns the parsed JSON of a 2xx answer; error
+/// answers become [`Error::Api`] (the documented body) or [`Error::Http`].
 async fn fetch_json(method: &str, path: &str, body: Option<String>) -> Result<JsValue, Error> {
     let headers = Headers::new().map_err(|e| Error::Network(describe(&e)))?;
     let _ = headers.set("Accept", "application/json");
@@ -71,9 +73,42 @@ async fn fetch_json(method: &str, path: &str, body: Option<String>) -> Result<Js
     if response.ok() {
         json.ok_or_else(|| Error::Decode(format!("HTTP {status}: not JSON")))
     } else {
-        match json.and_then(|v| serde_wasm_bindgen::from_value::<ErrorBody>(v).ok()) {
-            Some(body) => Err(Error::Api { status, detail: body.error }),
+        match json.as_ref().and_then(decode::error_body) {
+            Some(body) => Err(Error::Api {
+                status,
+                detail: body.error,
+            }),
             None => Err(Error::Http(status)),
+        }
+    }
+}
+
+/// A parsed JSON value as the browser gives it (`response.json()`).
+impl Json for JsValue {
+    fn field(&self, name: &str) -> Option<Self> {
+        if !self.is_object() {
+            return None;
+        }
+        js_sys::Reflect::get(self, &JsValue::from_str(name))
+            .ok()
+            .filter(|v| !v.is_undefined() && !v.is_null())
+    }
+
+    fn string(&self) -> Option<String> {
+        self.as_string()
+    }
+
+    fn uint(&self) -> Option<u64> {
+        // JSON numbers arrive as f64; accept only exact non-negative integers.
+        let n = self.as_f64()?;
+        (n >= 0.0 && n.fract() == 0.0 && n <= 9_007_199_254_740_991.0).then_some(n as u64)
+    }
+
+    fn items(&self) -> Vec<Self> {
+        if js_sys::Array::is_array(self) {
+            js_sys::Array::from(self).iter().collect()
+        } else {
+            Vec::new()
         }
     }
 }

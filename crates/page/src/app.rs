@@ -152,7 +152,9 @@ impl Ctx {
             openid: session.openid,
             buyer_id: session.buyer_id,
         };
-        let channel = self.link.with_untracked(|l| l.as_ref().and_then(|l| l.channel));
+        let channel = self
+            .link
+            .with_untracked(|l| l.as_ref().and_then(|l| l.channel));
         routing::route(&shopper, channel)
     }
 
@@ -172,6 +174,16 @@ pub fn App() -> impl IntoView {
     let ctx = Ctx::new();
     provide_context(ctx);
     Effect::new(move |_| js::set_language(ctx.lang.get()));
+    // Back from the wallet app: ask the Worker now instead of at the next
+    // (possibly backed-off, possibly given-up) poll.
+    js::on_visible(move || {
+        if let Screen::Qr { charge_code, .. }
+        | Screen::Confirm { charge_code, .. }
+        | Screen::Redirecting { charge_code, .. } = ctx.screen.get_untracked()
+        {
+            watch(ctx, charge_code);
+        }
+    });
     load(ctx);
     move || {
         // Rebuild everything when the language or the screen changes.

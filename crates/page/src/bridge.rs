@@ -38,7 +38,9 @@ pub async fn wechat_pay(params: &WechatPayParams) -> Result<BridgeOutcome, Error
     let bridge = ready("WeixinJSBridge", "WeixinJSBridgeReady").await?;
     let args = to_js(params)?;
     let res = invoke(&bridge, "invoke", "getBrandWCPayRequest", &args).await?;
-    let err_msg = field(&res, "err_msg").and_then(|v| v.as_string()).unwrap_or_default();
+    let err_msg = field(&res, "err_msg")
+        .and_then(|v| v.as_string())
+        .unwrap_or_default();
     Ok(outcome::wechat(&err_msg))
 }
 
@@ -48,7 +50,10 @@ pub async fn alipay_trade_pay(trade_no: &str) -> Result<BridgeOutcome, Error> {
     let args = to_js(&TradePay { trade_no })?;
     let res = invoke(&bridge, "call", "tradePay", &args).await?;
     let code = field(&res, "resultCode")
-        .and_then(|v| v.as_string().or_else(|| v.as_f64().map(|n| (n as i64).to_string())))
+        .and_then(|v| {
+            v.as_string()
+                .or_else(|| v.as_f64().map(|n| (n as i64).to_string()))
+        })
         .unwrap_or_default();
     Ok(outcome::alipay(&code))
 }
@@ -79,10 +84,8 @@ async fn ready(global: &str, event: &str) -> Result<JsValue, Error> {
         );
     });
     let timeout = Promise::new(&mut |resolve, _| {
-        let _ = window().set_timeout_with_callback_and_timeout_and_arguments_0(
-            &resolve,
-            READY_TIMEOUT_MS,
-        );
+        let _ = window()
+            .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, READY_TIMEOUT_MS);
     });
     let race = Promise::race(&js_sys::Array::of2(&fired, &timeout));
     let _ = JsFuture::from(race).await;
@@ -91,7 +94,12 @@ async fn ready(global: &str, event: &str) -> Result<JsValue, Error> {
 
 /// Calls `bridge[method](api, args, callback)` and resolves with what the
 /// callback receives.
-async fn invoke(bridge: &JsValue, method: &str, api: &str, args: &JsValue) -> Result<JsValue, Error> {
+async fn invoke(
+    bridge: &JsValue,
+    method: &str,
+    api: &str,
+    args: &JsValue,
+) -> Result<JsValue, Error> {
     let function: Function = field(bridge, method)
         .and_then(|f| f.dyn_into().ok())
         .ok_or_else(|| Error::Bridge(format!("bridge has no {method}()")))?;

@@ -112,21 +112,48 @@ mod tests {
 
     #[test]
     fn problems_follow_stable_codes() {
-        assert_eq!(api(400, "INVALID_LINK", None).problem(), Problem::InvalidLink);
-        assert_eq!(api(410, "LINK_EXPIRED", None).problem(), Problem::LinkExpired);
-        assert_eq!(api(409, "ALREADY_PAID", None).problem(), Problem::AlreadyPaid);
+        assert_eq!(
+            api(400, "INVALID_LINK", None).problem(),
+            Problem::InvalidLink
+        );
+        assert_eq!(
+            api(410, "LINK_EXPIRED", None).problem(),
+            Problem::LinkExpired
+        );
+        assert_eq!(
+            api(409, "ALREADY_PAID", None).problem(),
+            Problem::AlreadyPaid
+        );
         assert_eq!(api(404, "NOT_FOUND", None).problem(), Problem::NotFound);
-        assert_eq!(api(504, "GATEWAY_TIMEOUT", None).problem(), Problem::GatewayTimeout);
-        assert_eq!(api(502, "GATEWAY_UNAVAILABLE", None).problem(), Problem::GatewayUnavailable);
-        assert_eq!(api(502, "GATEWAY_BAD_SIGNATURE", None).problem(), Problem::GatewayUnavailable);
+        assert_eq!(
+            api(504, "GATEWAY_TIMEOUT", None).problem(),
+            Problem::GatewayTimeout
+        );
+        assert_eq!(
+            api(502, "GATEWAY_UNAVAILABLE", None).problem(),
+            Problem::GatewayUnavailable
+        );
+        assert_eq!(
+            api(502, "GATEWAY_BAD_SIGNATURE", None).problem(),
+            Problem::GatewayUnavailable
+        );
         assert_eq!(
             api(502, "GATEWAY_REJECTED", Some("AMT_ERROR")).problem(),
             Problem::GatewayRejected(Some("AMT_ERROR".into()))
         );
         assert_eq!(api(500, "STORAGE_ERROR", None).problem(), Problem::Storage);
-        assert_eq!(api(500, "MISCONFIGURED", None).problem(), Problem::Misconfigured);
-        assert_eq!(api(400, "INVALID_REQUEST", None).problem(), Problem::BadRequest);
-        assert_eq!(api(503, "SOMETHING_NEW", None).problem(), Problem::Server(503));
+        assert_eq!(
+            api(500, "MISCONFIGURED", None).problem(),
+            Problem::Misconfigured
+        );
+        assert_eq!(
+            api(400, "INVALID_REQUEST", None).problem(),
+            Problem::BadRequest
+        );
+        assert_eq!(
+            api(503, "SOMETHING_NEW", None).problem(),
+            Problem::Server(503)
+        );
         assert_eq!(Error::Network("x".into()).problem(), Problem::Network);
         assert_eq!(Error::Http(502).problem(), Problem::Server(502));
         assert_eq!(Error::NoToken.problem(), Problem::InvalidLink);

@@ -77,6 +77,9 @@ mod tests {
         assert_eq!(time_left(100 + 3600, 100), TimeLeft::Hours(1, 0));
         assert_eq!(time_left(100 + 86_399, 100), TimeLeft::Days(1, 0));
         assert_eq!(time_left(100 + 86_340, 100), TimeLeft::Hours(23, 59));
-        assert_eq!(time_left(100 + 2 * 86_400 + 3 * 3600, 100), TimeLeft::Days(2, 3));
+        assert_eq!(
+            time_left(100 + 2 * 86_400 + 3 * 3600, 100),
+            TimeLeft::Days(2, 3)
+        );
     }
 }

@@ -301,7 +301,10 @@ impl Strings {
             Problem::GatewayUnavailable => self.e_gateway_unavailable.to_owned(),
             Problem::GatewayRejected(None) => self.e_gateway_rejected.to_owned(),
             Problem::GatewayRejected(Some(code)) => {
-                format!("{} ({}: {code})", self.e_gateway_rejected, self.e_gateway_code)
+                format!(
+                    "{} ({}: {code})",
+                    self.e_gateway_rejected, self.e_gateway_code
+                )
             }
             Problem::Storage => self.e_storage.to_owned(),
             Problem::Misconfigured => self.e_misconfigured.to_owned(),
@@ -352,9 +355,18 @@ mod tests {
 
     #[test]
     fn time_left_sentences() {
-        assert_eq!(EN.pay_within(TimeLeft::Hours(23, 5)).unwrap(), "Pay within 23 h 5 min");
-        assert_eq!(ZH.pay_within(TimeLeft::Minutes(3)).unwrap(), "请在3分钟内完成支付");
-        assert_eq!(ZH.pay_within(TimeLeft::Days(1, 2)).unwrap(), "请在1天2小时内完成支付");
+        assert_eq!(
+            EN.pay_within(TimeLeft::Hours(23, 5)).unwrap(),
+            "Pay within 23 h 5 min"
+        );
+        assert_eq!(
+            ZH.pay_within(TimeLeft::Minutes(3)).unwrap(),
+            "请在3分钟内完成支付"
+        );
+        assert_eq!(
+            ZH.pay_within(TimeLeft::Days(1, 2)).unwrap(),
+            "请在1天2小时内完成支付"
+        );
         assert_eq!(EN.pay_within(TimeLeft::Expired), None);
     }
 

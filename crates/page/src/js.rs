@@ -30,8 +30,7 @@ pub fn describe(value: &JsValue) -> String {
 /// Waits `ms` milliseconds without blocking the page.
 pub async fn sleep(ms: u32) {
     let promise = Promise::new(&mut |resolve, _| {
-        let _ = window()
-            .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms as i32);
+        let _ = window().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms as i32);
     });
     let _ = JsFuture::from(promise).await;
 }
@@ -58,7 +57,11 @@ pub fn user_agent() -> String {
 /// The browser's preferred languages, most preferred first.
 pub fn browser_languages() -> Vec<String> {
     let nav = window().navigator();
-    let mut langs: Vec<String> = nav.languages().iter().filter_map(|v| v.as_string()).collect();
+    let mut langs: Vec<String> = nav
+        .languages()
+        .iter()
+        .filter_map(|v| v.as_string())
+        .collect();
     if langs.is_empty() {
         langs.extend(nav.language());
     }
@@ -125,4 +128,19 @@ pub fn environment_flags() -> checkout::routing::Flags {
         alipay_bridge: has("AlipayJSBridge"),
         touch: w.navigator().max_touch_points() > 1,
     }
+}
+
+/// Runs `f` whenever the page becomes visible again (the shopper switched
+/// back from a wallet app, or the page came back from the back-forward cache).
+pub fn on_visible(f: impl Fn() + 'static) {
+    let doc = document();
+    let handler = wasm_bindgen::closure::Closure::<dyn Fn()>::new(move || {
+        if !document().hidden() {
+            f();
+        }
+    });
+    let _ =
+        doc.add_event_listener_with_callback("visibilitychange", handler.as_ref().unchecked_ref());
+    // The page lives as long as the document: the listener is never removed.
+    handler.forget();
 }

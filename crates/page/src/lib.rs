@@ -7,6 +7,9 @@
 //! `screens`) compile for `wasm32` only. Method selection is
 //! `checkout::routing`'s, never the page's own.
 
+#![warn(missing_docs)]
+
+pub mod decode;
 pub mod error;
 pub mod format;
 pub mod i18n;

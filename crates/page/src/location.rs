@@ -9,9 +9,7 @@ pub fn token_from_path(path: &str) -> Option<&str> {
 
 /// A query value that is present and not blank, trimmed.
 pub fn present(value: Option<String>) -> Option<String> {
-    value
-        .map(|v| v.trim().to_owned())
-        .filter(|v| !v.is_empty())
+    value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
 }
 
 /// The page's query parameters, already cleaned with [`present`].
@@ -66,8 +64,14 @@ mod return_url_tests {
 
     #[test]
     fn only_http_urls() {
-        assert_eq!(safe_return_url(Some("https://shop.example/ok")), Some("https://shop.example/ok"));
-        assert_eq!(safe_return_url(Some("HTTP://shop.example")), Some("HTTP://shop.example"));
+        assert_eq!(
+            safe_return_url(Some("https://shop.example/ok")),
+            Some("https://shop.example/ok")
+        );
+        assert_eq!(
+            safe_return_url(Some("HTTP://shop.example")),
+            Some("HTTP://shop.example")
+        );
         assert_eq!(safe_return_url(Some("javascript:alert(1)")), None);
         assert_eq!(safe_return_url(Some("data:text/html,x")), None);
         assert_eq!(safe_return_url(Some("")), None);

@@ -55,7 +55,10 @@ mod tests {
     #[test]
     fn wechat_results() {
         assert_eq!(wechat("get_brand_wcpay_request:ok"), BridgeOutcome::Ok);
-        assert_eq!(wechat("get_brand_wcpay_request:cancel"), BridgeOutcome::Cancelled);
+        assert_eq!(
+            wechat("get_brand_wcpay_request:cancel"),
+            BridgeOutcome::Cancelled
+        );
         assert_eq!(
             wechat("get_brand_wcpay_request:fail"),
             BridgeOutcome::Failed("get_brand_wcpay_request:fail".into())
@@ -70,7 +73,10 @@ mod tests {
         assert_eq!(alipay("8000"), BridgeOutcome::Processing);
         assert_eq!(alipay("6001"), BridgeOutcome::Cancelled);
         assert_eq!(alipay("6002"), BridgeOutcome::NetworkError);
-        assert_eq!(alipay("4000"), BridgeOutcome::Failed("resultCode 4000".into()));
+        assert_eq!(
+            alipay("4000"),
+            BridgeOutcome::Failed("resultCode 4000".into())
+        );
         assert!(matches!(alipay("7777"), BridgeOutcome::Failed(_)));
     }
 

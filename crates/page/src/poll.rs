@@ -78,7 +78,10 @@ mod tests {
         assert!(!Verdict::Waiting.is_final());
         assert_eq!(Verdict::of(OrderStatus::Paid), Verdict::Paid);
         assert_eq!(Verdict::of(OrderStatus::Refunded), Verdict::Refunded);
-        assert_eq!(Verdict::of(OrderStatus::PartiallyRefunded), Verdict::Refunded);
+        assert_eq!(
+            Verdict::of(OrderStatus::PartiallyRefunded),
+            Verdict::Refunded
+        );
         assert_eq!(Verdict::of(OrderStatus::Failed), Verdict::Failed);
         assert_eq!(Verdict::of(OrderStatus::Closed), Verdict::Closed);
         assert_eq!(Verdict::of(OrderStatus::Revoked), Verdict::Closed);

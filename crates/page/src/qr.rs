@@ -18,7 +18,8 @@ const MIN_PX: i32 = 240;
 /// quiet zone), at least 240 CSS pixels wide with whole-pixel modules so it
 /// scans off a screen.
 pub fn svg(content: &str) -> Result<String, Error> {
-    let code = QrCode::encode_text(content, QrCodeEcc::Medium).map_err(|e| Error::Qr(e.to_string()))?;
+    let code =
+        QrCode::encode_text(content, QrCodeEcc::Medium).map_err(|e| Error::Qr(e.to_string()))?;
     let size = code.size();
     let dim = size + 2 * BORDER;
     let px = dim * ((MIN_PX + dim - 1) / dim);
@@ -33,7 +34,14 @@ pub fn svg(content: &str) -> Result<String, Error> {
                 while x < size && code.get_module(x, y) {
                     x += 1;
                 }
-                let _ = write!(svg, "M{} {}h{}v1H{}z", start + BORDER, y + BORDER, x - start, start + BORDER);
+                let _ = write!(
+                    svg,
+                    "M{} {}h{}v1H{}z",
+                    start + BORDER,
+                    y + BORDER,
+                    x - start,
+                    start + BORDER
+                );
             } else {
                 x += 1;
             }
@@ -61,10 +69,21 @@ mod tests {
 
     #[test]
     fn modules_are_whole_pixels_and_at_least_240px() {
-        let s = svg("http://127.0.0.1:7300/sandbox/shopper/0123456789abcdef0123456789abcdef").unwrap();
+        let s =
+            svg("http://127.0.0.1:7300/sandbox/shopper/0123456789abcdef0123456789abcdef").unwrap();
         let after = |key: &str| &s[s.find(key).unwrap() + key.len()..];
-        let px: i32 = after("width=\"").split('"').next().unwrap().parse().unwrap();
-        let dim: i32 = after("viewBox=\"0 0 ").split(' ').next().unwrap().parse().unwrap();
+        let px: i32 = after("width=\"")
+            .split('"')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let dim: i32 = after("viewBox=\"0 0 ")
+            .split(' ')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
         assert!(px >= 240, "{px}");
         assert_eq!(px % dim, 0, "{px} px for {dim} modules");
     }

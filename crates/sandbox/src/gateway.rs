@@ -24,6 +24,7 @@ use soushou::model::{
     CancelTradeResp, CreatOrderRequest, OrderRequest, OrderResp, PreOrderRequest, QueryResp,
     RefundQueryResp, RefundRequest, RefundResp, RefundTrade, ResultInfo, WapOrderRequest,
 };
+use soushou::sign::Verified;
 use soushou::types::{ChannelType, OrderState, ResultCode, SerType, TradeType};
 use soushou::{Fen, MerchantKey};
 
@@ -34,24 +35,45 @@ use crate::log::{self, RequestRecord};
 use crate::state::{self, NewOrder, Order, RefundInput, PRE_ORDER_TIMEOUT_SECS};
 use crate::{ids, App, Merchant};
 
+/// Where the gateway interfaces live.
+const BASE: &str = "/openGateway/openService";
+
 /// Routes of the eight gateway interfaces.
 pub fn routes() -> Router<Arc<App>> {
-    const BASE: &str = "/openGateway/openService";
-    Router::new()
-        .route(&format!("{BASE}/preOrder"), post(pre_order))
-        .route(&format!("{BASE}/order"), post(order))
-        .route(&format!("{BASE}/creatOrder"), post(creat_order))
-        .route(&format!("{BASE}/wapOrder"), post(wap_order))
-        .route(&format!("{BASE}/refund"), post(refund))
-        .route(&format!("{BASE}/query/{{code}}/{{busi}}"), get(query))
-        .route(
-            &format!("{BASE}/refundQuery/{{code}}/{{busi}}"),
-            get(refund_query),
-        )
-        .route(
-            &format!("{BASE}/cancelTrade/{{code}}/{{busi}}"),
-            get(cancel_trade),
-        )
+    let mut router = Router::new();
+    for iface in [
+        Interface::PreOrder,
+        Interface::Order,
+        Interface::CreatOrder,
+        Interface::WapOrder,
+        Interface::Refund,
+    ] {
+        router = router.route(
+            &format!("{BASE}/{}", iface.path_name()),
+            post(
+                move |State(app): State<Arc<App>>, RawQuery(q): RawQuery, body: Bytes| {
+                    post_interface(app, iface, q, body)
+                },
+            ),
+        );
+    }
+    router
+        .merge(get_route(Interface::Query, handle_query))
+        .merge(get_route(Interface::RefundQuery, handle_refund_query))
+        .merge(get_route(Interface::CancelTrade, handle_cancel))
+}
+
+/// The route of a GET interface: `{iface}/{code}/{busi}`, served by [`get_interface`].
+fn get_route<M: Answer + 'static>(iface: Interface, handle: GetHandler<M>) -> Router<Arc<App>> {
+    let path = format!("{BASE}/{}/{{code}}/{{busi}}", iface.path_name());
+    Router::new().route(
+        &path,
+        get(
+            move |State(app): State<Arc<App>>,
+                  Path(ids): Path<(String, String)>,
+                  RawQuery(q): RawQuery| get_interface(app, iface, ids, q, handle),
+        ),
+    )
 }
 
 /// A response message the sandbox can answer a rejection with.
@@ -140,6 +162,19 @@ impl Exchange {
         Ok(m)
     }
 
+    /// Logs how the request's signature verified: the timestamp's unit and the rule that matched.
+    fn record_signature(&mut self, verified: &Verified) {
+        self.rec.sign_ts = Some(
+            if verified.unix_seconds() == verified.ts {
+                "seconds"
+            } else {
+                "milliseconds"
+            }
+            .into(),
+        );
+        self.rec.sign_rule = Some(format!("{:?}", verified.rule));
+    }
+
     /// Encodes the outcome as the interface's response message.
     fn answer<M: Answer>(&mut self, outcome: Result<M, Error>) -> Vec<u8> {
         let msg = match outcome {
@@ -208,22 +243,6 @@ async fn finish(app: Arc<App>, iface: Interface, mut ex: Exchange, body: Vec<u8>
 
 // ---------------------------------------------------------------- POST interfaces
 
-async fn pre_order(State(app): State<Arc<App>>, RawQuery(q): RawQuery, body: Bytes) -> Response {
-    post_interface(app, Interface::PreOrder, q, body).await
-}
-async fn order(State(app): State<Arc<App>>, RawQuery(q): RawQuery, body: Bytes) -> Response {
-    post_interface(app, Interface::Order, q, body).await
-}
-async fn creat_order(State(app): State<Arc<App>>, RawQuery(q): RawQuery, body: Bytes) -> Response {
-    post_interface(app, Interface::CreatOrder, q, body).await
-}
-async fn wap_order(State(app): State<Arc<App>>, RawQuery(q): RawQuery, body: Bytes) -> Response {
-    post_interface(app, Interface::WapOrder, q, body).await
-}
-async fn refund(State(app): State<Arc<App>>, RawQuery(q): RawQuery, body: Bytes) -> Response {
-    post_interface(app, Interface::Refund, q, body).await
-}
-
 async fn post_interface(
     app: Arc<App>,
     iface: Interface,
@@ -231,7 +250,7 @@ async fn post_interface(
     body: Bytes,
 ) -> Response {
     let query = envelope::parse_query(raw_query.as_deref().unwrap_or(""));
-    let path = format!("/openGateway/openService/{}", iface.path_name());
+    let path = format!("{BASE}/{}", iface.path_name());
     let mut ex = Exchange::new(iface, "POST", path, &query);
     let answer = if iface == Interface::Refund {
         let outcome = handle_refund(&app, &query, &body, &mut ex);
@@ -253,15 +272,7 @@ fn open_body(
     match envelope::open_request::<Value>(query, body, &m.key) {
         Ok((value, verified)) => {
             ex.rec.body = value.clone();
-            ex.rec.sign_ts = Some(
-                if verified.unix_seconds() == verified.ts {
-                    "seconds"
-                } else {
-                    "milliseconds"
-                }
-                .into(),
-            );
-            ex.rec.sign_rule = Some(format!("{:?}", verified.rule));
+            ex.record_signature(&verified);
             Ok(value)
         }
         Err(e) => {
@@ -464,6 +475,23 @@ fn non_empty(s: Option<String>) -> Option<String> {
     s.filter(|s| !s.trim().is_empty())
 }
 
+/// What every POST interface does first: finds the merchant (`busiCode`),
+/// opens the body (sign, 3DES), notes its charge code for the log, and checks
+/// the document's required fields and amount formats.
+fn open_post<'a>(
+    app: &'a App,
+    iface: Interface,
+    query: &[(String, String)],
+    body: &[u8],
+    ex: &mut Exchange,
+) -> Result<(&'a Merchant, Value), Error> {
+    let m = ex.merchant(app, envelope::query_param(query, "busiCode"))?;
+    let value = open_body(query, body, m, ex)?;
+    ex.rec.charge_code = value.get("CHARGE_CODE").and_then(scalar_text);
+    check_fields(iface, &value)?;
+    Ok((m, value))
+}
+
 fn handle_order(
     app: &App,
     iface: Interface,
@@ -471,53 +499,48 @@ fn handle_order(
     body: &[u8],
     ex: &mut Exchange,
 ) -> Result<OrderResp, Error> {
-    let m = ex.merchant(app, envelope::query_param(query, "busiCode"))?;
-    let value = open_body(query, body, m, ex)?;
-    ex.rec.charge_code = value.get("CHARGE_CODE").and_then(scalar_text);
-    check_fields(iface, &value)?;
+    let (m, value) = open_post(app, iface, query, body, ex)?;
     let now = ex.now;
-    let base = |common: soushou::model::Common,
-                charge_code: String,
-                amt,
-                channel_type,
-                pay_subject,
-                goods_detail| {
-        NewOrder {
-            interface: iface,
-            jsapi: false,
-            busi_code: m.busi_code.clone(),
-            busi_id: common.busi_id,
-            oper_id: common.oper_id,
-            dev_id: common.dev_id,
-            register_id: non_empty(common.register_id),
-            merchant_para: non_empty(common.merchant_para),
-            charge_code,
-            amt,
-            channel_type,
-            pay_subject,
-            goods_detail,
-            dynamic_id: None,
-            nodify_url: None,
-            return_url: None,
-            charge_third_code: None,
-            expires_after_secs: None,
-        }
-    };
-    match iface {
-        Interface::PreOrder => {
-            let req: PreOrderRequest = typed(value)?;
+    // The typed request of an order interface, valid for `soushou` and for this merchant.
+    macro_rules! accept {
+        ($t:ty) => {{
+            let req: $t = typed(value)?;
             req.validate().map_err(validation)?;
             check_busi_id(&req.common.busi_id, m)?;
+            req
+        }};
+    }
+    // The store's order from the fields every order request has; the arms add the rest.
+    macro_rules! new_order {
+        ($req:ident, $channel_type:expr) => {
+            NewOrder {
+                interface: iface,
+                jsapi: false,
+                busi_code: m.busi_code.clone(),
+                busi_id: $req.common.busi_id,
+                oper_id: $req.common.oper_id,
+                dev_id: $req.common.dev_id,
+                register_id: non_empty($req.common.register_id),
+                merchant_para: non_empty($req.common.merchant_para),
+                charge_code: $req.charge_code,
+                amt: $req.amt,
+                channel_type: $channel_type,
+                pay_subject: $req.pay_subject,
+                goods_detail: $req.goods_detail,
+                dynamic_id: None,
+                nodify_url: None,
+                return_url: None,
+                charge_third_code: None,
+                expires_after_secs: None,
+            }
+        };
+    }
+    match iface {
+        Interface::PreOrder => {
+            let req = accept!(PreOrderRequest);
             let channel = state::resolve_channel(req.channel_type.clone(), &req.dynamic_id);
             let pending = app.settings().pre_order_pending;
-            let mut new = base(
-                req.common,
-                req.charge_code,
-                req.amt,
-                channel.clone(),
-                req.pay_subject,
-                req.goods_detail,
-            );
+            let mut new = new_order!(req, channel.clone());
             new.dynamic_id = Some(req.dynamic_id);
             new.expires_after_secs = pending.then_some(PRE_ORDER_TIMEOUT_SECS);
             let mut store = app.store();
@@ -548,18 +571,9 @@ fn handle_order(
             Ok(resp)
         }
         Interface::Order => {
-            let req: OrderRequest = typed(value)?;
-            req.validate().map_err(validation)?;
-            check_busi_id(&req.common.busi_id, m)?;
+            let req = accept!(OrderRequest);
             let jsapi = req.trade_type == Some(TradeType::Jsapi);
-            let mut new = base(
-                req.common,
-                req.charge_code,
-                req.amt,
-                req.channel_type,
-                req.pay_subject,
-                req.goods_detail,
-            );
+            let mut new = new_order!(req, req.channel_type);
             new.jsapi = jsapi;
             new.nodify_url = non_empty(req.nodify_url);
             let order = app.store().create(new, now)?.clone();
@@ -581,17 +595,8 @@ fn handle_order(
             Ok(resp)
         }
         Interface::CreatOrder => {
-            let req: CreatOrderRequest = typed(value)?;
-            req.validate().map_err(validation)?;
-            check_busi_id(&req.common.busi_id, m)?;
-            let mut new = base(
-                req.common,
-                req.charge_code,
-                req.amt,
-                req.channel_type,
-                req.pay_subject,
-                req.goods_detail,
-            );
+            let req = accept!(CreatOrderRequest);
+            let mut new = new_order!(req, req.channel_type);
             new.nodify_url = non_empty(req.nodify_url);
             new.charge_third_code = Some(ids::alipay_trade_no(now));
             new.expires_after_secs = req.time_expire.map(u64::from);
@@ -604,17 +609,8 @@ fn handle_order(
             Ok(resp)
         }
         Interface::WapOrder => {
-            let req: WapOrderRequest = typed(value)?;
-            req.validate().map_err(validation)?;
-            check_busi_id(&req.common.busi_id, m)?;
-            let mut new = base(
-                req.common,
-                req.charge_code,
-                req.amt,
-                req.channel_type,
-                req.pay_subject,
-                req.goods_detail,
-            );
+            let req = accept!(WapOrderRequest);
+            let mut new = new_order!(req, req.channel_type);
             new.nodify_url = non_empty(req.nodify_url);
             new.return_url = non_empty(req.return_url);
             new.expires_after_secs = req.time_expire.map(u64::from);
@@ -647,10 +643,7 @@ fn handle_refund(
     body: &[u8],
     ex: &mut Exchange,
 ) -> Result<RefundResp, Error> {
-    let m = ex.merchant(app, envelope::query_param(query, "busiCode"))?;
-    let value = open_body(query, body, m, ex)?;
-    ex.rec.charge_code = value.get("CHARGE_CODE").and_then(scalar_text);
-    check_fields(Interface::Refund, &value)?;
+    let (m, value) = open_post(app, Interface::Refund, query, body, ex)?;
     let req: RefundRequest = typed(value)?;
     req.validate().map_err(validation)?;
     check_busi_id(&req.busi_id, m)?;
@@ -676,73 +669,62 @@ fn handle_refund(
 
 // ---------------------------------------------------------------- GET interfaces
 
-/// `serType=1`: the code is the gateway's `CHARGE_DOWN_CODE`; otherwise the merchant's `CHARGE_CODE`.
-fn ser_type(query: &[(String, String)]) -> SerType {
-    SerType::from_code(envelope::query_param(query, "serType"))
+/// What a GET interface's path and query name: `{iface}/{code}/{busi}?...`.
+struct GetCall {
+    /// The order's code (`CHARGE_CODE`, or `CHARGE_DOWN_CODE` with `serType=1`).
+    code: String,
+    /// The merchant's `busiCode`.
+    busi: String,
+    /// The decoded query string (signature, timestamp, reply shape).
+    query: Vec<(String, String)>,
 }
 
-async fn query(
-    State(app): State<Arc<App>>,
-    Path((code, busi)): Path<(String, String)>,
-    RawQuery(q): RawQuery,
+impl GetCall {
+    /// `serType=1`: the code is the gateway's `CHARGE_DOWN_CODE`; otherwise the merchant's `CHARGE_CODE`.
+    fn ser_type(&self) -> SerType {
+        SerType::from_code(envelope::query_param(&self.query, "serType"))
+    }
+}
+
+/// A GET interface's decision, once its merchant is known.
+type GetHandler<M> = fn(&App, &mut Exchange, &Merchant, &GetCall) -> Result<M, Error>;
+
+/// Serves a GET interface: records the exchange, finds the merchant the path
+/// names (`UNREGISTERED_BUSI` otherwise), lets `handle` decide, and answers
+/// through [`finish`].
+async fn get_interface<M: Answer>(
+    app: Arc<App>,
+    iface: Interface,
+    (code, busi): (String, String),
+    raw_query: Option<String>,
+    handle: GetHandler<M>,
 ) -> Response {
-    let query = envelope::parse_query(q.as_deref().unwrap_or(""));
-    let path = format!("/openGateway/openService/query/{code}/{busi}");
-    let mut ex = Exchange::new(Interface::Query, "GET", path, &query);
-    ex.rec.charge_code = Some(code.clone());
-    let outcome = (|| {
-        ex.merchant(&app, Some(&busi))?;
-        let st = ser_type(&query);
-        let mut store = app.store();
-        let o = store.lookup(&code, st, &busi, ex.now)?;
-        let paid = !o.fund_bill_list.is_empty();
-        Ok(QueryResp {
-            result: result(ResultCode::Success, "The query was successful"),
-            busi_id: Some(o.new.busi_id.clone()),
-            oper_id: Some(o.new.oper_id.clone()),
-            dev_id: Some(o.new.dev_id.clone()),
-            merchant_para: o.new.merchant_para.clone(),
-            amt: Some(o.new.amt),
-            real_amt: paid.then_some(o.new.amt),
-            channel_type: Some(o.new.channel_type.clone()),
-            charge_code: Some(o.charge_code().to_owned()),
-            charge_down_code: Some(o.charge_down_code.clone()),
-            pay_subject: Some(o.new.pay_subject.clone()),
-            state: Some(o.state.clone()),
-            goods_detail: o.new.goods_detail.clone(),
-            begin_time: Some(o.begin_time.clone()),
-            end_time: o.end_time.clone(),
-            register_id: o.new.register_id.clone(),
-            dynamic_id: o.new.dynamic_id.clone(),
-            fund_bill_list: o.fund_bill_list.clone(),
-            ..QueryResp::default()
-        })
-    })();
+    let call = GetCall {
+        query: envelope::parse_query(raw_query.as_deref().unwrap_or("")),
+        code,
+        busi,
+    };
+    let path = format!("{BASE}/{}/{}/{}", iface.path_name(), call.code, call.busi);
+    let mut ex = Exchange::new(iface, "GET", path, &call.query);
+    ex.rec.charge_code = Some(call.code.clone());
+    let outcome = ex
+        .merchant(&app, Some(&call.busi))
+        .and_then(|m| handle(&app, &mut ex, m, &call));
     let body = ex.answer(outcome);
-    finish(app, Interface::Query, ex, body).await
+    finish(app, iface, ex, body).await
 }
 
-async fn refund_query(
-    State(app): State<Arc<App>>,
-    Path((code, busi)): Path<(String, String)>,
-    RawQuery(q): RawQuery,
-) -> Response {
-    let query = envelope::parse_query(q.as_deref().unwrap_or(""));
-    let path = format!("/openGateway/openService/refundQuery/{code}/{busi}");
-    let mut ex = Exchange::new(Interface::RefundQuery, "GET", path, &query);
-    ex.rec.charge_code = Some(code.clone());
-    let outcome = (|| {
-        ex.merchant(&app, Some(&busi))?;
-        let st = ser_type(&query);
-        let mut store = app.store();
-        let o = store.lookup(&code, st, &busi, ex.now)?;
-        Ok(RefundQueryResp {
+/// A `query`-family answer about `$o`: what `query` and `refundQuery` both
+/// report about an order, plus each interface's own fields.
+macro_rules! order_answer {
+    ($resp:ident, $o:expr, { $($field:ident: $value:expr),* $(,)? }) => {{
+        let o: &Order = $o;
+        $resp {
             result: result(ResultCode::Success, "The query was successful"),
             busi_id: Some(o.new.busi_id.clone()),
             oper_id: Some(o.new.oper_id.clone()),
             dev_id: Some(o.new.dev_id.clone()),
             amt: Some(o.new.amt),
-            refund_amt: Some(o.refunded()),
             channel_type: Some(o.new.channel_type.clone()),
             charge_code: Some(o.charge_code().to_owned()),
             charge_down_code: Some(o.charge_down_code.clone()),
@@ -750,67 +732,83 @@ async fn refund_query(
             begin_time: Some(o.begin_time.clone()),
             end_time: o.end_time.clone(),
             register_id: o.new.register_id.clone(),
-            refund_count: Some(o.refunds.len() as u32),
-            refund_trade_list: o
-                .refunds
-                .iter()
-                .map(|r| RefundTrade {
-                    refund_code: Some(r.refund_code.clone()),
-                    refund_down_code: Some(r.refund_down_code.clone()),
-                    oper_id: Some(r.oper_id.clone()),
-                    dev_id: Some(r.dev_id.clone()),
-                    refund_amt: Some(r.amt),
-                    state: Some(r.state.clone()),
-                    begin_time: Some(r.time.clone()),
-                    end_time: Some(r.time.clone()),
-                    refund_bill_list: r.bills.clone(),
-                    ..RefundTrade::default()
-                })
-                .collect(),
-            ..RefundQueryResp::default()
-        })
-    })();
-    let body = ex.answer(outcome);
-    finish(app, Interface::RefundQuery, ex, body).await
+            $($field: $value,)*
+            ..$resp::default()
+        }
+    }};
 }
 
-async fn cancel_trade(
-    State(app): State<Arc<App>>,
-    Path((code, busi)): Path<(String, String)>,
-    RawQuery(q): RawQuery,
-) -> Response {
-    let query = envelope::parse_query(q.as_deref().unwrap_or(""));
-    let path = format!("/openGateway/openService/cancelTrade/{code}/{busi}");
-    let mut ex = Exchange::new(Interface::CancelTrade, "GET", path, &query);
-    ex.rec.charge_code = Some(code.clone());
-    let outcome = (|| {
-        let m = ex.merchant(&app, Some(&busi))?;
-        ex.rec.body = Value::String(soushou::sign::cancel_payload(&code, &busi));
-        let (mode, verified) = envelope::open_cancel(&query, &code, &busi, &m.key)
-            .map_err(|e| Error::rejected(ResultCode::InvalidSign, e.to_string()))?;
-        ex.rec.sign_ts = Some(
-            if verified.unix_seconds() == verified.ts {
-                "seconds"
+fn handle_query(
+    app: &App,
+    ex: &mut Exchange,
+    _: &Merchant,
+    call: &GetCall,
+) -> Result<QueryResp, Error> {
+    let mut store = app.store();
+    let o = store.lookup(&call.code, call.ser_type(), &call.busi, ex.now)?;
+    let paid = !o.fund_bill_list.is_empty();
+    Ok(order_answer!(QueryResp, o, {
+        merchant_para: o.new.merchant_para.clone(),
+        real_amt: paid.then_some(o.new.amt),
+        pay_subject: Some(o.new.pay_subject.clone()),
+        goods_detail: o.new.goods_detail.clone(),
+        dynamic_id: o.new.dynamic_id.clone(),
+        fund_bill_list: o.fund_bill_list.clone(),
+    }))
+}
+
+fn handle_refund_query(
+    app: &App,
+    ex: &mut Exchange,
+    _: &Merchant,
+    call: &GetCall,
+) -> Result<RefundQueryResp, Error> {
+    let mut store = app.store();
+    let o = store.lookup(&call.code, call.ser_type(), &call.busi, ex.now)?;
+    Ok(order_answer!(RefundQueryResp, o, {
+        refund_amt: Some(o.refunded()),
+        refund_count: Some(o.refunds.len() as u32),
+        refund_trade_list: o
+            .refunds
+            .iter()
+            .map(|r| RefundTrade {
+                refund_code: Some(r.refund_code.clone()),
+                refund_down_code: Some(r.refund_down_code.clone()),
+                oper_id: Some(r.oper_id.clone()),
+                dev_id: Some(r.dev_id.clone()),
+                refund_amt: Some(r.amt),
+                state: Some(r.state.clone()),
+                begin_time: Some(r.time.clone()),
+                end_time: Some(r.time.clone()),
+                refund_bill_list: r.bills.clone(),
+                ..RefundTrade::default()
+            })
+            .collect(),
+    }))
+}
+
+fn handle_cancel(
+    app: &App,
+    ex: &mut Exchange,
+    m: &Merchant,
+    call: &GetCall,
+) -> Result<CancelTradeResp, Error> {
+    let (code, busi) = (call.code.as_str(), call.busi.as_str());
+    ex.rec.body = Value::String(soushou::sign::cancel_payload(code, busi));
+    let (mode, verified) = envelope::open_cancel(&call.query, code, busi, &m.key)
+        .map_err(|e| Error::rejected(ResultCode::InvalidSign, e.to_string()))?;
+    ex.record_signature(&verified);
+    let mut store = app.store();
+    let o = store.cancel(code, busi, mode, ex.now)?;
+    Ok(CancelTradeResp {
+        result: result(
+            ResultCode::Success,
+            if o.state == OrderState::RevocationApplied {
+                "Revocation has been applied"
             } else {
-                "milliseconds"
-            }
-            .into(),
-        );
-        ex.rec.sign_rule = Some(format!("{:?}", verified.rule));
-        let mut store = app.store();
-        let o = store.cancel(&code, &busi, mode, ex.now)?;
-        Ok(CancelTradeResp {
-            result: result(
-                ResultCode::Success,
-                if o.state == OrderState::RevocationApplied {
-                    "Revocation has been applied"
-                } else {
-                    "Revocation is successful"
-                },
-            ),
-            ..CancelTradeResp::default()
-        })
-    })();
-    let body = ex.answer(outcome);
-    finish(app, Interface::CancelTrade, ex, body).await
+                "Revocation is successful"
+            },
+        ),
+        ..CancelTradeResp::default()
+    })
 }

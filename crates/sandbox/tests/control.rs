@@ -7,22 +7,32 @@ use std::process::Command;
 use common::*;
 use serde_json::Value;
 use soushou::codec::Format;
-use soushou::model::QueryRequest;
-use soushou::types::{OrderState, SerType};
+use soushou::envelope::Config;
+use soushou::types::OrderState;
 
 async fn page(url: &str) -> (u16, String) {
     let r = http().get(url).send().await.unwrap();
     (r.status().as_u16(), r.text().await.unwrap())
 }
 
-async fn submit(url: &str) -> reqwest::Response {
+/// Presses the page's button that says `label`: posts its form as a browser would.
+async fn press(sb: &Sandbox, html: &str, label: &str) -> reqwest::Response {
     // What a browser sends for a plain <form method="post"> without fields.
     http()
-        .post(url)
+        .post(format!("{}{}", sb.url, form_action(html, label)))
         .header("Content-Type", "application/x-www-form-urlencoded")
         .body("")
         .send()
         .await
+        .unwrap()
+}
+
+/// A new NATIVE order of 0.10 yuan: the URL of its shopper page.
+async fn qr_page(cfg: &Config, charge_code: &str) -> String {
+    call(cfg, &order(cfg, charge_code, 10, None))
+        .await
+        .unwrap()
+        .bar_code
         .unwrap()
 }
 
@@ -51,21 +61,12 @@ async fn shopper_confirms_on_the_page_and_returns_to_the_merchant() {
     assert!(html.contains("¥19.99"), "{html}");
     assert!(html.contains("Tea &amp; &lt;biscuits&gt;"));
     assert!(html.contains("Cancel"));
-    let action = form_action(&html, "Confirm payment");
-    let r = submit(&format!("{}{action}", sb.url)).await;
+    let r = press(&sb, &html, "Confirm payment").await;
     assert_eq!(r.status().as_u16(), 303);
     assert_eq!(r.headers()["location"], "http://127.0.0.1:9/thanks?o=1");
-    let q = call(
-        &cfg,
-        &QueryRequest {
-            code: code.clone(),
-            ser_type: SerType::Merchant,
-        },
-    )
-    .await
-    .unwrap();
+    let q = query_by_code(&cfg, &code).await;
     assert_eq!(q.state, Some(OrderState::Paid));
-    eventually("notification", || async { rx.received().first().cloned() }).await;
+    rx.first().await;
     // Afterwards the page shows the state instead of buttons.
     let (_, html) = page(&bar).await;
     assert!(html.contains("Paid") && !html.contains("Confirm payment"));
@@ -76,48 +77,22 @@ async fn shopper_without_return_url_sees_paid_and_can_cancel_others() {
     let sb = Sandbox::start(&[]);
     let cfg = sb.client(false, Format::Json);
     let c1 = code("native");
-    let bar = call(&cfg, &order(&cfg, &c1, 10, None))
-        .await
-        .unwrap()
-        .bar_code
-        .unwrap();
+    let bar = qr_page(&cfg, &c1).await;
     let (_, html) = page(&bar).await;
-    let r = submit(&format!(
-        "{}{}",
-        sb.url,
-        form_action(&html, "Confirm payment")
-    ))
-    .await;
+    let r = press(&sb, &html, "Confirm payment").await;
     assert_eq!(r.status().as_u16(), 200);
     assert!(r.text().await.unwrap().contains("Paid"));
     // Paying twice is refused.
-    let r = submit(&format!(
-        "{}{}",
-        sb.url,
-        form_action(&html, "Confirm payment")
-    ))
-    .await;
+    let r = press(&sb, &html, "Confirm payment").await;
     assert_eq!(r.status().as_u16(), 409);
 
     let c2 = code("cancel");
-    let bar = call(&cfg, &order(&cfg, &c2, 10, None))
-        .await
-        .unwrap()
-        .bar_code
-        .unwrap();
+    let bar = qr_page(&cfg, &c2).await;
     let (_, html) = page(&bar).await;
-    let r = submit(&format!("{}{}", sb.url, form_action(&html, "Cancel"))).await;
+    let r = press(&sb, &html, "Cancel").await;
     assert_eq!(r.status().as_u16(), 200);
     assert!(r.text().await.unwrap().contains("Closed"));
-    let q = call(
-        &cfg,
-        &QueryRequest {
-            code: c2,
-            ser_type: SerType::Merchant,
-        },
-    )
-    .await
-    .unwrap();
+    let q = query_by_code(&cfg, &c2).await;
     assert_eq!(q.state, Some(OrderState::Closed));
 
     let (status, _) = page(&format!("{}/sandbox/shopper/nope", sb.url)).await;
@@ -132,7 +107,7 @@ async fn control_api_orders_pay_close() {
     call(&cfg, &order(&cfg, &c, 250, Some("http://127.0.0.1:9/n")))
         .await
         .unwrap();
-    let v = sb.get_json(&format!("/sandbox/orders/{c}")).await;
+    let v = sb.order_view(&c).await;
     assert_eq!(v["amount_fen"], 250);
     assert_eq!(v["state"], 0);
     assert_eq!(v["nodify_url"], "http://127.0.0.1:9/n");
@@ -144,7 +119,7 @@ async fn control_api_orders_pay_close() {
     call(&cfg, &refund(&cfg, &c, 50, Some("ctl-r")))
         .await
         .unwrap();
-    let v = sb.get_json(&format!("/sandbox/orders/{c}")).await;
+    let v = sb.order_view(&c).await;
     assert_eq!(v["state"], 4);
     assert_eq!(v["refunded_fen"], 50);
     assert_eq!(v["refunds"][0]["refund_code"], "ctl-r");

@@ -5,7 +5,7 @@ mod common;
 use common::*;
 use serde_json::{json, Value};
 use soushou::codec::Format;
-use soushou::model::{CancelTradeRequest, OrderResp, QueryRequest, RefundQueryRequest, RefundResp};
+use soushou::model::{CancelTradeRequest, OrderResp, RefundResp};
 use soushou::types::{CancelMode, SerType};
 
 fn body_of<T: serde::Serialize>(req: &T) -> Value {
@@ -72,10 +72,7 @@ async fn invalid_sign() {
     // cancelTrade checks its own sign rule.
     let req = soushou::envelope::build(
         &other,
-        &CancelTradeRequest {
-            charge_code: code("x"),
-            mode: CancelMode::RealTime,
-        },
+        &cancel_req(&code("x"), CancelMode::RealTime),
         now_secs(),
     )
     .unwrap();
@@ -92,38 +89,11 @@ async fn unregistered_busi() {
     let (c, info) = rejected(call(&cfg, &order(&cfg, &code("u"), 1, None)).await);
     assert_eq!(c, "UNREGISTERED_BUSI");
     assert!(info.contains("09999999"));
-    let (c, _) = rejected(
-        call(
-            &cfg,
-            &QueryRequest {
-                code: "x".into(),
-                ser_type: SerType::Merchant,
-            },
-        )
-        .await,
-    );
+    let (c, _) = rejected(call(&cfg, &query_req("x", SerType::Merchant)).await);
     assert_eq!(c, "UNREGISTERED_BUSI");
-    let (c, _) = rejected(
-        call(
-            &cfg,
-            &RefundQueryRequest {
-                code: "x".into(),
-                ser_type: SerType::Merchant,
-            },
-        )
-        .await,
-    );
+    let (c, _) = rejected(call(&cfg, &refund_query_req("x", SerType::Merchant)).await);
     assert_eq!(c, "UNREGISTERED_BUSI");
-    let (c, _) = rejected(
-        call(
-            &cfg,
-            &CancelTradeRequest {
-                charge_code: "x".into(),
-                mode: CancelMode::Apply,
-            },
-        )
-        .await,
-    );
+    let (c, _) = rejected(call(&cfg, &cancel_req("x", CancelMode::Apply)).await);
     assert_eq!(c, "UNREGISTERED_BUSI");
     // Missing busiCode altogether.
     let r = http()
@@ -332,45 +302,15 @@ async fn charge_nonexistent() {
     let cfg = sb.client(false, Format::Xml);
     let missing = code("ghost");
     assert_eq!(
-        rejected(
-            call(
-                &cfg,
-                &QueryRequest {
-                    code: missing.clone(),
-                    ser_type: SerType::Merchant
-                }
-            )
-            .await
-        )
-        .0,
+        rejected(call(&cfg, &query_req(&missing, SerType::Merchant)).await).0,
         "CHARGE_NONEXISTENT"
     );
     assert_eq!(
-        rejected(
-            call(
-                &cfg,
-                &QueryRequest {
-                    code: missing.clone(),
-                    ser_type: SerType::Gateway
-                }
-            )
-            .await
-        )
-        .0,
+        rejected(call(&cfg, &query_req(&missing, SerType::Gateway)).await).0,
         "CHARGE_NONEXISTENT"
     );
     assert_eq!(
-        rejected(
-            call(
-                &cfg,
-                &RefundQueryRequest {
-                    code: missing.clone(),
-                    ser_type: SerType::Merchant
-                }
-            )
-            .await
-        )
-        .0,
+        rejected(call(&cfg, &refund_query_req(&missing, SerType::Merchant)).await).0,
         "CHARGE_NONEXISTENT"
     );
     assert_eq!(
@@ -378,17 +318,7 @@ async fn charge_nonexistent() {
         "CHARGE_NONEXISTENT"
     );
     assert_eq!(
-        rejected(
-            call(
-                &cfg,
-                &CancelTradeRequest {
-                    charge_code: missing,
-                    mode: CancelMode::RealTime
-                }
-            )
-            .await
-        )
-        .0,
+        rejected(call(&cfg, &cancel_req(&missing, CancelMode::RealTime)).await).0,
         "CHARGE_NONEXISTENT"
     );
 }
@@ -399,26 +329,11 @@ async fn aready_revoked_and_fail() {
     let cfg = sb.client(false, Format::Json);
     let c1 = code("rev");
     call(&cfg, &pre_order(&cfg, &c1, 100)).await.unwrap();
-    call(
-        &cfg,
-        &CancelTradeRequest {
-            charge_code: c1.clone(),
-            mode: CancelMode::RealTime,
-        },
-    )
-    .await
-    .unwrap();
+    call(&cfg, &cancel_req(&c1, CancelMode::RealTime))
+        .await
+        .unwrap();
     for mode in [CancelMode::RealTime, CancelMode::Apply] {
-        let (c, _) = rejected(
-            call(
-                &cfg,
-                &CancelTradeRequest {
-                    charge_code: c1.clone(),
-                    mode,
-                },
-            )
-            .await,
-        );
+        let (c, _) = rejected(call(&cfg, &cancel_req(&c1, mode)).await);
         assert_eq!(c, "AREADY_REVOKED");
     }
     assert_eq!(
@@ -428,27 +343,11 @@ async fn aready_revoked_and_fail() {
     // ACO twice: the second is already revoked (applied).
     let c2 = code("aco");
     call(&cfg, &pre_order(&cfg, &c2, 100)).await.unwrap();
-    call(
-        &cfg,
-        &CancelTradeRequest {
-            charge_code: c2.clone(),
-            mode: CancelMode::Apply,
-        },
-    )
-    .await
-    .unwrap();
+    call(&cfg, &cancel_req(&c2, CancelMode::Apply))
+        .await
+        .unwrap();
     assert_eq!(
-        rejected(
-            call(
-                &cfg,
-                &CancelTradeRequest {
-                    charge_code: c2,
-                    mode: CancelMode::Apply
-                }
-            )
-            .await
-        )
-        .0,
+        rejected(call(&cfg, &cancel_req(&c2, CancelMode::Apply)).await).0,
         "AREADY_REVOKED"
     );
     // Refund of an unpaid order: FAIL. Cancel of a closed order: FAIL.
@@ -460,17 +359,7 @@ async fn aready_revoked_and_fail() {
     let (status, v) = sb.post_json(&format!("/sandbox/close/{c3}")).await;
     assert_eq!((status, v["state"].as_u64()), (200, Some(6)));
     assert_eq!(
-        rejected(
-            call(
-                &cfg,
-                &CancelTradeRequest {
-                    charge_code: c3,
-                    mode: CancelMode::RealTime
-                }
-            )
-            .await
-        )
-        .0,
+        rejected(call(&cfg, &cancel_req(&c3, CancelMode::RealTime)).await).0,
         "FAIL"
     );
 }

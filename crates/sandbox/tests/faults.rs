@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use common::*;
 use soushou::codec::Format;
 use soushou::envelope;
-use soushou::model::{OrderRequest, QueryRequest};
+use soushou::model::OrderRequest;
 use soushou::types::{OrderState, SerType};
 
 /// Sends an order and returns (status, body, decode result).
@@ -27,20 +27,6 @@ async fn order_through(
     (status, body, decoded)
 }
 
-async fn state_of(sb: &Sandbox, code: &str) -> Option<OrderState> {
-    let cfg = sb.client(false, Format::Json);
-    call(
-        &cfg,
-        &QueryRequest {
-            code: code.into(),
-            ser_type: SerType::Merchant,
-        },
-    )
-    .await
-    .unwrap()
-    .state
-}
-
 #[tokio::test]
 async fn http5xx_faults() {
     let sb = Sandbox::start(&["--fault", "order=http500"]);
@@ -49,7 +35,7 @@ async fn http5xx_faults() {
     assert_eq!(status, 500);
     assert_eq!(r.unwrap_err(), soushou::Error::Http { status: 500 });
     // The request was processed before the answer was lost: the order exists.
-    assert_eq!(state_of(&sb, &c).await, Some(OrderState::Pending));
+    assert_eq!(sb.state_of(&c).await, Some(OrderState::Pending));
     sb.set_fault("order", "http5xx:503").await;
     let (status, _, _) = order_through(&sb, false, &code("f503")).await;
     assert_eq!(status, 503);
@@ -96,7 +82,7 @@ async fn truncated_body() {
         assert!(!body.is_empty());
         let err = r.unwrap_err();
         assert!(!matches!(err, soushou::Error::Gateway { .. }), "{err:?}");
-        assert_eq!(state_of(&sb, &c).await, Some(OrderState::Pending));
+        assert_eq!(sb.state_of(&c).await, Some(OrderState::Pending));
     }
 }
 
@@ -104,24 +90,10 @@ async fn truncated_body() {
 async fn garbage_body() {
     let sb = Sandbox::start(&["--fault", "query=garbage"]);
     let cfg = sb.client(false, Format::Xml);
-    let r = call(
-        &cfg,
-        &QueryRequest {
-            code: "x".into(),
-            ser_type: SerType::Merchant,
-        },
-    )
-    .await;
+    let r = call(&cfg, &query_req("x", SerType::Merchant)).await;
     assert_eq!(r.unwrap_err(), soushou::Error::NotGatewayMessage);
     let cfg = sb.client(true, Format::Json);
-    let r = call(
-        &cfg,
-        &QueryRequest {
-            code: "x".into(),
-            ser_type: SerType::Merchant,
-        },
-    )
-    .await;
+    let r = call(&cfg, &query_req("x", SerType::Merchant)).await;
     assert_eq!(r.unwrap_err(), soushou::Error::NotGatewayMessage);
 }
 
@@ -145,7 +117,7 @@ async fn timeout_never_answers() {
         .expect_err("no answer");
     assert!(err.is_timeout(), "{err}");
     // Processed all the same: the merchant must query to find the order.
-    assert_eq!(state_of(&sb, &c).await, Some(OrderState::Pending));
+    assert_eq!(sb.state_of(&c).await, Some(OrderState::Pending));
     let log = sb.get_json("/sandbox/requests").await;
     let first = &log.as_array().unwrap()[0];
     assert_eq!(first["fault"], "timeout");

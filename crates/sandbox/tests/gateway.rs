@@ -5,7 +5,6 @@ mod common;
 
 use common::*;
 use soushou::codec::Format;
-use soushou::model::{CancelTradeRequest, QueryRequest, RefundQueryRequest};
 use soushou::types::{CancelMode, ChannelType, OrderState, SerType};
 use soushou::Fen;
 
@@ -42,30 +41,16 @@ async fn pre_order_completes_at_once_in_every_shape() {
         assert_eq!(resp.merchant_para.as_deref(), Some("MTExMTEx"));
         assert!(resp.begin_time.is_some());
 
-        let q = call(
-            &cfg,
-            &QueryRequest {
-                code: code.clone(),
-                ser_type: SerType::Merchant,
-            },
-        )
-        .await
-        .unwrap();
+        let q = query_by_code(&cfg, &code).await;
         assert_eq!(q.state, Some(OrderState::Paid));
         assert_eq!(q.amt, Some(Fen::from_fen(158)));
         assert_eq!(q.real_amt, Some(Fen::from_fen(158)));
         assert_eq!(q.goods_detail.len(), 1);
         assert_eq!(q.goods_detail[0].price, Fen::from_fen(200));
         // serType=1 looks the same order up by the gateway's serial.
-        let q1 = call(
-            &cfg,
-            &QueryRequest {
-                code: down,
-                ser_type: SerType::Gateway,
-            },
-        )
-        .await
-        .unwrap();
+        let q1 = call(&cfg, &query_req(&down, SerType::Gateway))
+            .await
+            .unwrap();
         assert_eq!(q1.charge_code.as_deref(), Some(code.as_str()));
 
         let log = sb.last_request().await;
@@ -99,29 +84,13 @@ async fn native_order_waits_for_the_shopper() {
         let bar = resp.bar_code.clone().expect("BAR_CODE");
         assert_eq!(bar, format!("{}/sandbox/shopper/{code}", sb.url));
         assert!(resp.prepay_id.as_deref().unwrap().starts_with("wx"));
-        let q = call(
-            &cfg,
-            &QueryRequest {
-                code: code.clone(),
-                ser_type: SerType::Merchant,
-            },
-        )
-        .await
-        .unwrap();
+        let q = query_by_code(&cfg, &code).await;
         assert_eq!(q.state, Some(OrderState::Pending));
         assert!(q.fund_bill_list.is_empty());
 
         let paid = sb.pay(&code).await;
         assert_eq!(paid["state"], 1);
-        let q = call(
-            &cfg,
-            &QueryRequest {
-                code: code.clone(),
-                ser_type: SerType::Merchant,
-            },
-        )
-        .await
-        .unwrap();
+        let q = query_by_code(&cfg, &code).await;
         assert_eq!(q.state, Some(OrderState::Paid));
         assert_eq!(q.fund_bill_list[0].amount, Fen::from_fen(10));
         assert!(q.end_time.is_some());
@@ -147,7 +116,7 @@ async fn jsapi_order_answers_wechat_parameters() {
         assert_eq!(sign.len(), 32);
         assert_eq!(sign, sign.to_uppercase());
         assert!(r.bar_code.is_none());
-        let view = sb.get_json(&format!("/sandbox/orders/{code}")).await;
+        let view = sb.order_view(&code).await;
         assert_eq!(view["trade_type"], "JSAPI");
         assert_eq!(view["state"], 0);
     }
@@ -169,7 +138,7 @@ async fn creat_order_answers_an_alipay_trade_number() {
         assert_eq!(&third[..8], &r.charge_down_code.unwrap()[..8]);
         // The shopper pays; the Alipay trade number stays the same.
         sb.pay(&code).await;
-        let view = sb.get_json(&format!("/sandbox/orders/{code}")).await;
+        let view = sb.order_view(&code).await;
         assert_eq!(view["charge_third_code"], third.as_str());
         assert_eq!(view["state"], 1);
     }
@@ -194,7 +163,7 @@ async fn wap_order_links_to_the_shopper_page() {
         );
         assert_eq!(r.merchant_para.as_deref(), Some("MTExMTEx"));
         assert_eq!(
-            sb.get_json(&format!("/sandbox/orders/{code}")).await["return_url"],
+            sb.order_view(&code).await["return_url"],
             "http://127.0.0.1:9/back"
         );
     }
@@ -212,29 +181,15 @@ async fn refunds_and_refund_query() {
             .expect("refund 1");
         assert_eq!(r.fund_bill_list[0].amount, Fen::from_fen(200));
         assert_eq!(r.channel_type, Some(ChannelType::WeChat));
-        let q = call(
-            &cfg,
-            &QueryRequest {
-                code: code.clone(),
-                ser_type: SerType::Merchant,
-            },
-        )
-        .await
-        .unwrap();
+        let q = query_by_code(&cfg, &code).await;
         assert_eq!(q.state, Some(OrderState::PartiallyRefunded));
         // Second refund without OUT_REFUND_NO: REFUND_CODE is the gateway serial.
         call(&cfg, &refund(&cfg, &code, 300, None))
             .await
             .expect("refund 2");
-        let rq = call(
-            &cfg,
-            &RefundQueryRequest {
-                code: code.clone(),
-                ser_type: SerType::Merchant,
-            },
-        )
-        .await
-        .unwrap();
+        let rq = call(&cfg, &refund_query_req(&code, SerType::Merchant))
+            .await
+            .unwrap();
         assert_eq!(rq.state, Some(OrderState::Refunded));
         assert_eq!(rq.amt, Some(Fen::from_fen(500)));
         assert_eq!(rq.refund_amt, Some(Fen::from_fen(500)));
@@ -268,15 +223,9 @@ async fn refund_by_gateway_serial_and_refund_query_by_serial() {
     call(&cfg, &req)
         .await
         .expect("refund by CHARGE_DOWN_CODE takes priority");
-    let rq = call(
-        &cfg,
-        &RefundQueryRequest {
-            code: down,
-            ser_type: SerType::Gateway,
-        },
-    )
-    .await
-    .unwrap();
+    let rq = call(&cfg, &refund_query_req(&down, SerType::Gateway))
+        .await
+        .unwrap();
     assert_eq!(rq.charge_code.as_deref(), Some(code.as_str()));
     assert_eq!(rq.state, Some(OrderState::Refunded));
 }
@@ -290,48 +239,18 @@ async fn cancel_trade_real_time_and_apply() {
         // Real-time revocation of a paid order: state 2.
         let paid = code("cancel-rt");
         call(&cfg, &pre_order(&cfg, &paid, 100)).await.unwrap();
-        call_at(
-            &cfg,
-            &CancelTradeRequest {
-                charge_code: paid.clone(),
-                mode: CancelMode::RealTime,
-            },
-            ts,
-        )
-        .await
-        .expect("cancelTrade");
-        let q = call(
-            &cfg,
-            &QueryRequest {
-                code: paid,
-                ser_type: SerType::Merchant,
-            },
-        )
-        .await
-        .unwrap();
+        call_at(&cfg, &cancel_req(&paid, CancelMode::RealTime), ts)
+            .await
+            .expect("cancelTrade");
+        let q = query_by_code(&cfg, &paid).await;
         assert_eq!(q.state, Some(OrderState::Revoked));
         // opType=ACO on a pending order: state 3 (revocation applied).
         let pending = code("cancel-aco");
         call(&cfg, &order(&cfg, &pending, 100, None)).await.unwrap();
-        call_at(
-            &cfg,
-            &CancelTradeRequest {
-                charge_code: pending.clone(),
-                mode: CancelMode::Apply,
-            },
-            ts,
-        )
-        .await
-        .expect("cancelTrade ACO");
-        let q = call(
-            &cfg,
-            &QueryRequest {
-                code: pending,
-                ser_type: SerType::Merchant,
-            },
-        )
-        .await
-        .unwrap();
+        call_at(&cfg, &cancel_req(&pending, CancelMode::Apply), ts)
+            .await
+            .expect("cancelTrade ACO");
+        let q = query_by_code(&cfg, &pending).await;
         assert_eq!(q.state, Some(OrderState::RevocationApplied));
     }
 }
@@ -343,26 +262,10 @@ async fn pre_order_can_stay_pending() {
     let code = code("pending");
     let r = call(&cfg, &pre_order(&cfg, &code, 100)).await.unwrap();
     assert!(r.charge_third_code.is_none());
-    let q = call(
-        &cfg,
-        &QueryRequest {
-            code: code.clone(),
-            ser_type: SerType::Merchant,
-        },
-    )
-    .await
-    .unwrap();
+    let q = query_by_code(&cfg, &code).await;
     assert_eq!(q.state, Some(OrderState::Pending));
     sb.pay(&code).await;
-    let q = call(
-        &cfg,
-        &QueryRequest {
-            code,
-            ser_type: SerType::Merchant,
-        },
-    )
-    .await
-    .unwrap();
+    let q = query_by_code(&cfg, &code).await;
     assert_eq!(q.state, Some(OrderState::Paid));
 
     // And back to immediate completion through the control API.
@@ -396,16 +299,7 @@ async fn multiple_merchants_with_their_own_keys() {
         .expect("second merchant");
     // The order belongs to 02000002: the first merchant cannot see it.
     let cfg1 = sb.client(false, Format::Json);
-    let (c, _) = rejected(
-        call(
-            &cfg1,
-            &QueryRequest {
-                code,
-                ser_type: SerType::Merchant,
-            },
-        )
-        .await,
-    );
+    let (c, _) = rejected(call(&cfg1, &query_req(&code, SerType::Merchant)).await);
     assert_eq!(c, "CHARGE_NONEXISTENT");
     // Startup log masks the --merchant keys.
     let text = sb.lines.lock().unwrap().join("\n");

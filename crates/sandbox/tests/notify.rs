@@ -79,7 +79,7 @@ async fn encrypted_xml_notification_follows_the_url() {
     let sb = Sandbox::start(&[]);
     let (rx, url) = Receiver::start().await;
     let code = paid_order(&sb, &format!("{url}?encrypt=3DES"), 1).await;
-    let got = eventually("notification", || async { rx.received().first().cloned() }).await;
+    let got = rx.first().await;
     assert!(got.query.starts_with("encrypt=3DES&sign="), "{}", got.query);
     // Base64 on the wire, XML inside.
     let plain = soushou::tdes::decrypt(&got.body, &MerchantKey::new(KEY)).unwrap();
@@ -149,11 +149,7 @@ async fn duplicate_fault_sends_each_attempt_n_times() {
     let sb = Sandbox::start(&["--fault", "notify=duplicate:3"]);
     let (rx, url) = Receiver::start().await;
     let code = paid_order(&sb, &url, 1).await;
-    let got = eventually("three copies", || async {
-        let r = rx.received();
-        (r.len() == 3).then_some(r)
-    })
-    .await;
+    let got = rx.wait_for(3, "three copies").await;
     for r in &got {
         assert_eq!(open(r).unwrap().charge_code, code);
         assert_eq!(r.body, got[0].body);
@@ -176,7 +172,7 @@ async fn bad_sign_fault_delivers_a_notification_that_does_not_verify() {
     sb.set_fault("notify", "bad_sign").await;
     let (rx, url) = Receiver::start().await;
     let code = paid_order(&sb, &format!("{url}?_type=json"), 1).await;
-    let got = eventually("notification", || async { rx.received().first().cloned() }).await;
+    let got = rx.first().await;
     assert_eq!(open(&got).unwrap_err(), soushou::Error::SignMismatch);
     // The content itself is intact.
     let n: PayNotify = soushou::codec::decode(&got.body).unwrap();
@@ -185,7 +181,7 @@ async fn bad_sign_fault_delivers_a_notification_that_does_not_verify() {
     sb.clear_fault("notify").await;
     let (rx2, url2) = Receiver::start().await;
     paid_order(&sb, &url2, 1).await;
-    let got = eventually("notification", || async { rx2.received().first().cloned() }).await;
+    let got = rx2.first().await;
     open(&got).expect("verifies without the fault");
 }
 
@@ -194,11 +190,7 @@ async fn out_of_order_fault_sends_a_stale_pending_notification_after_the_paid_on
     let sb = Sandbox::start(&["--fault", "notify=out_of_order"]);
     let (rx, url) = Receiver::start().await;
     let code = paid_order(&sb, &url, 1).await;
-    let got = eventually("two notifications", || async {
-        let r = rx.received();
-        (r.len() == 2).then_some(r)
-    })
-    .await;
+    let got = rx.wait_for(2, "two notifications").await;
     let states: Vec<OrderState> = got.iter().map(|r| open(r).unwrap().state).collect();
     assert_eq!(states, [OrderState::Paid, OrderState::Pending]);
     assert!(open(&got[1]).unwrap().fund_bill_list.is_empty());
@@ -221,15 +213,7 @@ async fn drop_fault_never_sends() {
     assert!(rx.received().is_empty());
     // The merchant has to query to learn the outcome.
     let cfg = sb.client(false, Format::Json);
-    let q = call(
-        &cfg,
-        &soushou::model::QueryRequest {
-            code,
-            ser_type: soushou::types::SerType::Merchant,
-        },
-    )
-    .await
-    .unwrap();
+    let q = query_by_code(&cfg, &code).await;
     assert_eq!(q.state, Some(OrderState::Paid));
 }
 
@@ -244,7 +228,7 @@ async fn latency_fault_delays_notifications() {
         .unwrap();
     let paid_at = std::time::Instant::now();
     sb.pay(&code).await;
-    eventually("notification", || async { rx.received().first().cloned() }).await;
+    rx.first().await;
     // A lower bound only: the delay cannot be shorter than the injected latency.
     assert!(paid_at.elapsed() >= Duration::from_millis(400));
     println!("notification arrived {:?} after payment", paid_at.elapsed());

@@ -7,19 +7,13 @@ use soushou::codec::Format;
 use soushou::envelope::{self, Config};
 use soushou::model::{CancelTradeRequest, CancelTradeResp};
 use soushou::types::CancelMode;
-use soushou::MerchantKey;
+
+mod common;
 
 fn main() -> Result<(), soushou::Error> {
     let cfg = Config {
-        gateway_url: "http://127.0.0.1:9000/openGateway/openService/".into(),
         busi_code: "0010000001".into(),
-        busi_id: "0010000001".into(),
-        key: MerchantKey::new("98SDKFUO432HNODS098EEE07U9DUOIUE"),
-        encrypt: false,
-        format: Format::Json,
-        oper_id: "oper01".into(),
-        dev_id: "dev01".into(),
-        register_id: None,
+        ..common::config()
     };
     let req = CancelTradeRequest {
         charge_code: "D3820833-F310-4658-BF98-52959454FCA0".into(),

@@ -6,14 +6,18 @@
 use soushou::envelope;
 use soushou::model::{FundBill, PayNotify};
 use soushou::types::{ChannelType, FundChannel, OrderState};
-use soushou::{Fen, MerchantKey};
+use soushou::Fen;
+
+mod common;
 
 fn main() -> Result<(), soushou::Error> {
-    let key = MerchantKey::new("98SDKFUO432HNODS098EEE07U9DUOIUE");
+    // The gateway notifies about an order of the examples' merchant.
+    let cfg = common::config();
+    let key = cfg.key;
     let notify = PayNotify {
-        busi_id: "0010000001".into(),
-        oper_id: "TEST1".into(),
-        dev_id: "QQQQ".into(),
+        busi_id: cfg.busi_id,
+        oper_id: cfg.oper_id,
+        dev_id: cfg.dev_id,
         amt: Fen::from_fen(1),
         channel_type: ChannelType::Alipay,
         charge_code: "1C88FADB-75D2-4517-9C38-F273D423FFF3".into(),

@@ -3,23 +3,17 @@
 //!
 //! Run: `cargo run -p soushou --example order`
 
-use soushou::codec::Format;
 use soushou::envelope::{self, Config};
 use soushou::model::{GoodsItem, OrderRequest, OrderResp, ResultInfo};
 use soushou::types::{ChannelType, TradeType};
-use soushou::{Fen, MerchantKey};
+use soushou::Fen;
+
+mod common;
 
 fn main() -> Result<(), soushou::Error> {
     let cfg = Config {
-        gateway_url: "http://127.0.0.1:9000/openGateway/openService/".into(),
-        busi_code: "01000001".into(),
-        busi_id: "0010000001".into(),
-        key: MerchantKey::new("98SDKFUO432HNODS098EEE07U9DUOIUE"),
         encrypt: true,
-        format: Format::Json,
-        oper_id: "oper01".into(),
-        dev_id: "dev01".into(),
-        register_id: None,
+        ..common::config()
     };
     let req = OrderRequest {
         common: cfg.common(),

@@ -6,19 +6,14 @@ use soushou::codec::Format;
 use soushou::envelope::{self, Config};
 use soushou::model::{QueryRequest, QueryResp, RefundQueryRequest, ResultInfo};
 use soushou::types::{OrderState, SerType};
-use soushou::{Error, Fen, MerchantKey};
+use soushou::{Error, Fen};
+
+mod common;
 
 fn main() -> Result<(), Error> {
     let cfg = Config {
-        gateway_url: "http://127.0.0.1:9000/openGateway/openService/".into(),
-        busi_code: "01000001".into(),
-        busi_id: "0010000001".into(),
-        key: MerchantKey::new("98SDKFUO432HNODS098EEE07U9DUOIUE"),
         encrypt: true,
-        format: Format::Json,
-        oper_id: "oper01".into(),
-        dev_id: "dev01".into(),
-        register_id: None,
+        ..common::config()
     };
     let query = QueryRequest {
         code: "1FD7DA99-997C-4C27-99F9-40C1EC170D5C".into(),

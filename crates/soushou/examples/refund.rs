@@ -5,19 +5,14 @@
 use soushou::codec::Format;
 use soushou::envelope::{self, Config};
 use soushou::model::RefundRequest;
-use soushou::{Fen, MerchantKey};
+use soushou::Fen;
+
+mod common;
 
 fn main() -> Result<(), soushou::Error> {
     let cfg = Config {
-        gateway_url: "http://127.0.0.1:9000/openGateway/openService".into(),
-        busi_code: "01000001".into(),
-        busi_id: "0010000001".into(),
-        key: MerchantKey::new("98SDKFUO432HNODS098EEE07U9DUOIUE"),
-        encrypt: false,
         format: Format::Xml, // the gateway's default: no `_type=json`
-        oper_id: "oper01".into(),
-        dev_id: "dev01".into(),
-        register_id: None,
+        ..common::config()
     };
     let req = RefundRequest {
         busi_id: cfg.busi_id.clone(),

@@ -20,7 +20,7 @@ use crate::model::{
 };
 use crate::sign::{self, Verified};
 use crate::tdes;
-use crate::types::{CancelMode, ResultCode};
+use crate::types::{CancelMode, ResultCode, SerType};
 
 /// Everything a merchant integration needs to talk to one gateway.
 #[derive(Clone, Debug)]
@@ -230,85 +230,59 @@ fn post_plan<T: serde::Serialize>(req: &T, cfg: &Config) -> Plan {
     }
 }
 
-macro_rules! post_request {
-    ($ty:ty, $iface:expr, $resp:ty) => {
+/// query and refundQuery: `<code>/<busiCode>` in the path, unsigned.
+fn lookup_plan(code: &str, ser_type: SerType, cfg: &Config) -> Plan {
+    Plan {
+        path_args: vec![code.to_owned(), cfg.busi_code.clone()],
+        body: None,
+        signed: None,
+        params: vec![("serType", ser_type.code().to_owned())],
+    }
+}
+
+/// cancelTrade: the signature covers `chargeCode=..&busiCode=..`.
+fn cancel_plan(req: &CancelTradeRequest, cfg: &Config) -> Plan {
+    let payload = sign::cancel_payload(&req.charge_code, &cfg.busi_code);
+    Plan {
+        path_args: vec![req.charge_code.clone(), cfg.busi_code.clone()],
+        body: None,
+        signed: Some(payload.into_bytes()),
+        params: match req.mode {
+            CancelMode::Apply => vec![("opType", "ACO".to_owned())],
+            CancelMode::RealTime => Vec::new(),
+        },
+    }
+}
+
+/// Ties each request type to its interface, its response type (in
+/// [`model`]) and the function that plans its envelope.
+macro_rules! gateway_requests {
+    ($($ty:ident: $iface:ident -> $resp:ident, $plan:expr;)*) => {$(
         impl private::Sealed for $ty {
             fn check(&self) -> Result<(), Error> {
                 self.validate()
             }
             fn plan(&self, cfg: &Config) -> Plan {
-                post_plan(self, cfg)
+                let plan: fn(&$ty, &Config) -> Plan = $plan;
+                plan(self, cfg)
             }
         }
         impl GatewayRequest for $ty {
-            const INTERFACE: Interface = $iface;
-            type Response = $resp;
+            const INTERFACE: Interface = Interface::$iface;
+            type Response = model::$resp;
         }
-    };
+    )*};
 }
 
-post_request!(PreOrderRequest, Interface::PreOrder, model::OrderResp);
-post_request!(OrderRequest, Interface::Order, model::OrderResp);
-post_request!(CreatOrderRequest, Interface::CreatOrder, model::OrderResp);
-post_request!(WapOrderRequest, Interface::WapOrder, model::OrderResp);
-post_request!(RefundRequest, Interface::Refund, model::RefundResp);
-
-impl private::Sealed for QueryRequest {
-    fn check(&self) -> Result<(), Error> {
-        self.validate()
-    }
-    fn plan(&self, cfg: &Config) -> Plan {
-        Plan {
-            path_args: vec![self.code.clone(), cfg.busi_code.clone()],
-            body: None,
-            signed: None,
-            params: vec![("serType", self.ser_type.code().to_owned())],
-        }
-    }
-}
-impl GatewayRequest for QueryRequest {
-    const INTERFACE: Interface = Interface::Query;
-    type Response = model::QueryResp;
-}
-
-impl private::Sealed for RefundQueryRequest {
-    fn check(&self) -> Result<(), Error> {
-        self.validate()
-    }
-    fn plan(&self, cfg: &Config) -> Plan {
-        Plan {
-            path_args: vec![self.code.clone(), cfg.busi_code.clone()],
-            body: None,
-            signed: None,
-            params: vec![("serType", self.ser_type.code().to_owned())],
-        }
-    }
-}
-impl GatewayRequest for RefundQueryRequest {
-    const INTERFACE: Interface = Interface::RefundQuery;
-    type Response = model::RefundQueryResp;
-}
-
-impl private::Sealed for CancelTradeRequest {
-    fn check(&self) -> Result<(), Error> {
-        self.validate()
-    }
-    fn plan(&self, cfg: &Config) -> Plan {
-        let payload = sign::cancel_payload(&self.charge_code, &cfg.busi_code);
-        Plan {
-            path_args: vec![self.charge_code.clone(), cfg.busi_code.clone()],
-            body: None,
-            signed: Some(payload.into_bytes()),
-            params: match self.mode {
-                CancelMode::Apply => vec![("opType", "ACO".to_owned())],
-                CancelMode::RealTime => Vec::new(),
-            },
-        }
-    }
-}
-impl GatewayRequest for CancelTradeRequest {
-    const INTERFACE: Interface = Interface::CancelTrade;
-    type Response = model::CancelTradeResp;
+gateway_requests! {
+    PreOrderRequest: PreOrder -> OrderResp, post_plan;
+    OrderRequest: Order -> OrderResp, post_plan;
+    CreatOrderRequest: CreatOrder -> OrderResp, post_plan;
+    WapOrderRequest: WapOrder -> OrderResp, post_plan;
+    RefundRequest: Refund -> RefundResp, post_plan;
+    QueryRequest: Query -> QueryResp, |r, cfg| lookup_plan(&r.code, r.ser_type, cfg);
+    RefundQueryRequest: RefundQuery -> RefundQueryResp, |r, cfg| lookup_plan(&r.code, r.ser_type, cfg);
+    CancelTradeRequest: CancelTrade -> CancelTradeResp, cancel_plan;
 }
 
 /// Builds the HTTP request for `req`: validates it, signs the plaintext
@@ -532,10 +506,21 @@ pub fn open_request<T: DeserializeOwned>(
     body: &[u8],
     key: &MerchantKey,
 ) -> Result<(T, Verified), Error> {
+    let (plain, verified) = open_signed(query, body, key)?;
+    Ok((codec::decode_body(&plain)?, verified))
+}
+
+/// Decrypts when the query says `encrypt=3DES`, then verifies the mandatory
+/// `sign` over the plaintext: the common part of every signed POST.
+fn open_signed<'a>(
+    query: &[(String, String)],
+    body: &'a [u8],
+    key: &MerchantKey,
+) -> Result<(Cow<'a, [u8]>, Verified), Error> {
     let sign_param = query_param(query, "sign").ok_or(Error::MissingSign)?;
     let plain = plaintext(body, wants_encryption(query), key)?;
     let verified = sign::verify(sign_param, &plain, key)?;
-    Ok((codec::decode_body(&plain)?, verified))
+    Ok((plain, verified))
 }
 
 /// Like [`open_request`], but `sign` is optional (verified when present)
@@ -639,13 +624,7 @@ pub fn build_notification(
     ts: u64,
 ) -> Result<Notification, Error> {
     let url = nodify_url.trim();
-    let lower = url.to_ascii_lowercase();
-    if !(lower.starts_with("http://") || lower.starts_with("https://")) {
-        return Err(Error::InvalidField {
-            field: "NODIFY_URL",
-            reason: "must be an http:// or https:// URL",
-        });
-    }
+    model::check_http_url("NODIFY_URL", url)?;
     let (base, fragment) = match url.split_once('#') {
         Some((b, f)) => (b, Some(f)),
         None => (url, None),
@@ -690,8 +669,6 @@ pub fn open_notification(
     body: &[u8],
     key: &MerchantKey,
 ) -> Result<(model::PayNotify, Verified), Error> {
-    let sign_param = query_param(query, "sign").ok_or(Error::MissingSign)?;
-    let plain = plaintext(body, wants_encryption(query), key)?;
-    let verified = sign::verify(sign_param, &plain, key)?;
+    let (plain, verified) = open_signed(query, body, key)?;
     Ok((codec::decode(&plain)?, verified))
 }

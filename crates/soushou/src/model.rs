@@ -29,32 +29,7 @@ mod lenient {
 
     impl<'de> Deserialize<'de> for Text {
         fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            struct V;
-            impl serde::de::Visitor<'_> for V {
-                type Value = Text;
-                fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                    f.write_str("a string or a number")
-                }
-                fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Text, E> {
-                    Ok(Text(v.to_owned()))
-                }
-                fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Text, E> {
-                    Ok(Text(v))
-                }
-                fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Text, E> {
-                    Ok(Text(v.to_string()))
-                }
-                fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Text, E> {
-                    Ok(Text(v.to_string()))
-                }
-                fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Text, E> {
-                    Ok(Text(v.to_string()))
-                }
-                fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Text, E> {
-                    Ok(Text(v.to_string()))
-                }
-            }
-            d.deserialize_any(V)
+            crate::types::scalar_text(d, "a string or a number").map(Text)
         }
     }
 
@@ -193,6 +168,65 @@ mod lenient {
     wrapped!(refund_trades, "REFUND_TRADE");
 }
 
+/// Declares a wire struct, giving each field the serde attributes of its
+/// kind, so the leniency rules are spelled once (here) instead of per field.
+///
+/// A field written `kind "WIRE_NAME" pub name: Type,` is renamed to
+/// `WIRE_NAME`, takes its `Default` when absent and is read and written as
+/// its kind says. Attributes before the kind (docs, `#[serde(alias = ..)]`)
+/// are kept. A field written plainly keeps only its own attributes (for
+/// required fields and one-off wire forms). Every field ends with a comma.
+///
+/// | kind    | type              | read                                   | written             |
+/// |---------|-------------------|----------------------------------------|---------------------|
+/// | `text`  | `String`          | a string, or a number or bool as text  | always              |
+/// | `opt`   | `Option<String>`  | as `text`; `null` is `None`            | omitted when `None` |
+/// | `code`  | `Option<` enum `>`| its code; `null` or `""` is `None`     | omitted when `None` |
+/// | `count` | `Option<u32>`     | `5` or `"5"`; `null` or `""` is `None` | omitted when `None` |
+/// | `fen`   | `Option<Fen>`     | integer fen ([`serde_fen`])            | omitted when `None` |
+/// | `goods` | `Vec<GoodsItem>`  | a list or one object; `null`, `""`     | omitted when empty  |
+/// | `bills` | `Vec<FundBill>`   | `{"TRADEFUNDBILL": one or a list}`     | omitted when empty  |
+macro_rules! wire_struct {
+    ($(#[$meta:meta])* pub struct $name:ident { $($fields:tt)* }) => {
+        wire_struct!(@fields [$(#[$meta])* pub struct $name] [] $($fields)*);
+    };
+    // Munch one field at a time into `[$done]`, then emit the struct.
+    (@fields [$($head:tt)*] [$($done:tt)*]) => {
+        $($head)* { $($done)* }
+    };
+    (@fields $head:tt $done:tt
+        $(#[$m:meta])* $kind:ident $wire:literal $v:vis $f:ident: $t:ty, $($rest:tt)*) => {
+        wire_struct!(@kind $kind $wire [$(#[$m])*] [$v $f: $t] $head $done $($rest)*);
+    };
+    (@fields $head:tt [$($done:tt)*] $(#[$m:meta])* $v:vis $f:ident: $t:ty, $($rest:tt)*) => {
+        wire_struct!(@fields $head [$($done)* $(#[$m])* $v $f: $t,] $($rest)*);
+    };
+    // The kinds of the table above.
+    (@kind text $($t:tt)*) => { wire_struct!(@field [deserialize_with = "lenient::string"] $($t)*); };
+    (@kind opt $($t:tt)*) => { wire_struct!(@some [deserialize_with = "lenient::opt_string"] $($t)*); };
+    (@kind code $($t:tt)*) => { wire_struct!(@some [deserialize_with = "lenient::opt_nonempty"] $($t)*); };
+    (@kind count $($t:tt)*) => { wire_struct!(@some [deserialize_with = "lenient::opt_u32"] $($t)*); };
+    (@kind fen $($t:tt)*) => { wire_struct!(@some [with = "serde_fen::option"] $($t)*); };
+    (@kind goods $($t:tt)*) => { wire_struct!(@many [deserialize_with = "lenient::list"] $($t)*); };
+    (@kind bills $($t:tt)*) => { wire_struct!(@many [with = "lenient::fund_bills"] $($t)*); };
+    (@kind $other:ident $($t:tt)*) => {
+        compile_error!(concat!("unknown wire_struct kind `", stringify!($other), "`"));
+    };
+    // Options are omitted when `None`, lists when empty.
+    (@some [$($a:tt)*] $($t:tt)*) => {
+        wire_struct!(@field [$($a)*, skip_serializing_if = "Option::is_none"] $($t)*);
+    };
+    (@many [$($a:tt)*] $($t:tt)*) => {
+        wire_struct!(@field [$($a)*, skip_serializing_if = "Vec::is_empty"] $($t)*);
+    };
+    (@field [$($a:tt)*] $wire:literal [$($m:tt)*] [$($field:tt)*] $head:tt [$($done:tt)*]
+        $($rest:tt)*) => {
+        wire_struct!(@fields $head [
+            $($done)* $($m)* #[serde(rename = $wire, default, $($a)*)] $($field)*,
+        ] $($rest)*);
+    };
+}
+
 fn require(field: &'static str, v: &str) -> Result<(), Error> {
     if v.trim().is_empty() {
         Err(Error::MissingField(field))
@@ -216,60 +250,52 @@ fn positive(field: &'static str, v: Fen) -> Result<(), Error> {
     }
 }
 
-fn check_url(field: &'static str, v: &Option<String>) -> Result<(), Error> {
-    match v {
-        None => Ok(()),
-        Some(u) => {
-            let l = u.trim().to_ascii_lowercase();
-            if l.starts_with("http://") || l.starts_with("https://") {
-                Ok(())
-            } else {
-                Err(Error::InvalidField {
-                    field,
-                    reason: "must be an http:// or https:// URL",
-                })
-            }
-        }
+/// The gateway only calls back absolute http(s) URLs.
+pub(crate) fn check_http_url(field: &'static str, u: &str) -> Result<(), Error> {
+    let l = u.trim().to_ascii_lowercase();
+    if l.starts_with("http://") || l.starts_with("https://") {
+        Ok(())
+    } else {
+        Err(Error::InvalidField {
+            field,
+            reason: "must be an http:// or https:// URL",
+        })
     }
+}
+
+fn check_url(field: &'static str, v: &Option<String>) -> Result<(), Error> {
+    v.as_deref().map_or(Ok(()), |u| check_http_url(field, u))
 }
 
 fn check_goods(goods: &[GoodsItem]) -> Result<(), Error> {
     goods.iter().try_for_each(GoodsItem::validate)
 }
 
-/// One product line (`GOODS_DETAIL` entry, appendix 1).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct GoodsItem {
-    /// `GOOD_ID`.
-    #[serde(rename = "GOOD_ID", default, deserialize_with = "lenient::string")]
-    pub id: String,
-    /// `GOOD_NAME`.
-    #[serde(rename = "GOOD_NAME", default, deserialize_with = "lenient::string")]
-    pub name: String,
-    /// `GOOD_CLASS`.
-    #[serde(rename = "GOOD_CLASS", default, deserialize_with = "lenient::string")]
-    pub class: String,
-    /// `GOOD_PRICE`, yuan on the wire (`"2.00"` or `2`).
-    #[serde(rename = "GOOD_PRICE", with = "serde_yuan")]
-    pub price: Fen,
-    /// `GOOD_SUBJECT`.
-    #[serde(rename = "GOOD_SUBJECT", default, deserialize_with = "lenient::string")]
-    pub subject: String,
-    /// `GOOD_QUANTITY`, written as a string like the document's samples.
-    #[serde(
-        rename = "GOOD_QUANTITY",
-        serialize_with = "lenient::u32_as_string",
-        deserialize_with = "lenient::u32"
-    )]
-    pub quantity: u32,
-    /// `GOOD_SHOWURL`.
-    #[serde(
-        rename = "GOOD_SHOWURL",
-        default,
-        deserialize_with = "lenient::opt_string",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub show_url: Option<String>,
+wire_struct! {
+    /// One product line (`GOODS_DETAIL` entry, appendix 1).
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct GoodsItem {
+        /// `GOOD_ID`.
+        text "GOOD_ID" pub id: String,
+        /// `GOOD_NAME`.
+        text "GOOD_NAME" pub name: String,
+        /// `GOOD_CLASS`.
+        text "GOOD_CLASS" pub class: String,
+        /// `GOOD_PRICE`, yuan on the wire (`"2.00"` or `2`).
+        #[serde(rename = "GOOD_PRICE", with = "serde_yuan")]
+        pub price: Fen,
+        /// `GOOD_SUBJECT`.
+        text "GOOD_SUBJECT" pub subject: String,
+        /// `GOOD_QUANTITY`, written as a string like the document's samples.
+        #[serde(
+            rename = "GOOD_QUANTITY",
+            serialize_with = "lenient::u32_as_string",
+            deserialize_with = "lenient::u32"
+        )]
+        pub quantity: u32,
+        /// `GOOD_SHOWURL`.
+        opt "GOOD_SHOWURL" pub show_url: Option<String>,
+    }
 }
 
 impl GoodsItem {
@@ -289,34 +315,21 @@ impl GoodsItem {
     }
 }
 
-/// Fields every order-type request carries.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Common {
-    /// `BUSI_ID`: merchant ID assigned by SOUSHOU.
-    #[serde(rename = "BUSI_ID", default, deserialize_with = "lenient::string")]
-    pub busi_id: String,
-    /// `OPER_ID`: operator.
-    #[serde(rename = "OPER_ID", default, deserialize_with = "lenient::string")]
-    pub oper_id: String,
-    /// `DEV_ID`: device.
-    #[serde(rename = "DEV_ID", default, deserialize_with = "lenient::string")]
-    pub dev_id: String,
-    /// `REGISTER_ID`: store code.
-    #[serde(
-        rename = "REGISTER_ID",
-        default,
-        deserialize_with = "lenient::opt_string",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub register_id: Option<String>,
-    /// `MERCHANTPARA`: opaque (base64) value echoed back by the gateway.
-    #[serde(
-        rename = "MERCHANTPARA",
-        default,
-        deserialize_with = "lenient::opt_string",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub merchant_para: Option<String>,
+wire_struct! {
+    /// Fields every order-type request carries.
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct Common {
+        /// `BUSI_ID`: merchant ID assigned by SOUSHOU.
+        text "BUSI_ID" pub busi_id: String,
+        /// `OPER_ID`: operator.
+        text "OPER_ID" pub oper_id: String,
+        /// `DEV_ID`: device.
+        text "DEV_ID" pub dev_id: String,
+        /// `REGISTER_ID`: store code.
+        opt "REGISTER_ID" pub register_id: Option<String>,
+        /// `MERCHANTPARA`: opaque (base64) value echoed back by the gateway.
+        opt "MERCHANTPARA" pub merchant_para: Option<String>,
+    }
 }
 
 impl Common {
@@ -328,38 +341,31 @@ impl Common {
     }
 }
 
-/// `preOrder`: the merchant scans the customer's code (section 2).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PreOrderRequest {
-    /// Merchant, operator, device, store, echo parameter.
-    #[serde(flatten)]
-    pub common: Common,
-    /// `AMT`, yuan string on the wire.
-    #[serde(rename = "AMT", with = "serde_yuan")]
-    pub amt: Fen,
-    /// `CHANNEL_TYPE` (`Auto` lets the gateway detect it).
-    #[serde(rename = "CHANNEL_TYPE", serialize_with = "lenient::code_as_string")]
-    pub channel_type: ChannelType,
-    /// `DYNAMIC_ID_TYPE`.
-    #[serde(rename = "DYNAMIC_ID_TYPE", serialize_with = "lenient::code_as_string")]
-    pub dynamic_id_type: DynamicIdType,
-    /// `DYNAMIC_ID`: the scanned customer code.
-    #[serde(rename = "DYNAMIC_ID", default, deserialize_with = "lenient::string")]
-    pub dynamic_id: String,
-    /// `CHARGE_CODE`: the merchant's unique serial number.
-    #[serde(rename = "CHARGE_CODE", default, deserialize_with = "lenient::string")]
-    pub charge_code: String,
-    /// `PAY_SUBJECT`.
-    #[serde(rename = "PAY_SUBJECT", default, deserialize_with = "lenient::string")]
-    pub pay_subject: String,
-    /// `GOODS_DETAIL`.
-    #[serde(
-        rename = "GOODS_DETAIL",
-        default,
-        deserialize_with = "lenient::list",
-        skip_serializing_if = "Vec::is_empty"
-    )]
-    pub goods_detail: Vec<GoodsItem>,
+wire_struct! {
+    /// `preOrder`: the merchant scans the customer's code (section 2).
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct PreOrderRequest {
+        /// Merchant, operator, device, store, echo parameter.
+        #[serde(flatten)]
+        pub common: Common,
+        /// `AMT`, yuan string on the wire.
+        #[serde(rename = "AMT", with = "serde_yuan")]
+        pub amt: Fen,
+        /// `CHANNEL_TYPE` (`Auto` lets the gateway detect it).
+        #[serde(rename = "CHANNEL_TYPE", serialize_with = "lenient::code_as_string")]
+        pub channel_type: ChannelType,
+        /// `DYNAMIC_ID_TYPE`.
+        #[serde(rename = "DYNAMIC_ID_TYPE", serialize_with = "lenient::code_as_string")]
+        pub dynamic_id_type: DynamicIdType,
+        /// `DYNAMIC_ID`: the scanned customer code.
+        text "DYNAMIC_ID" pub dynamic_id: String,
+        /// `CHARGE_CODE`: the merchant's unique serial number.
+        text "CHARGE_CODE" pub charge_code: String,
+        /// `PAY_SUBJECT`.
+        text "PAY_SUBJECT" pub pay_subject: String,
+        /// `GOODS_DETAIL`.
+        goods "GOODS_DETAIL" pub goods_detail: Vec<GoodsItem>,
+    }
 }
 
 impl PreOrderRequest {
@@ -374,66 +380,42 @@ impl PreOrderRequest {
     }
 }
 
-/// `order`: the customer scans the merchant's code, or WeChat JSAPI/APP
-/// when `trade_type` is set (sections 3 and 4).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OrderRequest {
-    /// Merchant, operator, device, store, echo parameter.
-    #[serde(flatten)]
-    pub common: Common,
-    /// `AMT`, yuan string on the wire.
-    #[serde(rename = "AMT", with = "serde_yuan")]
-    pub amt: Fen,
-    /// `CHANNEL_TYPE`.
-    #[serde(rename = "CHANNEL_TYPE", serialize_with = "lenient::code_as_string")]
-    pub channel_type: ChannelType,
-    /// `TRADE_TYPE` (gateway default: NATIVE).
-    #[serde(
-        rename = "TRADE_TYPE",
-        default,
-        deserialize_with = "lenient::opt_nonempty",
-        serialize_with = "lenient::opt_code_as_string",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub trade_type: Option<TradeType>,
-    /// `subAppid`: the sub-merchant's WeChat appid.
-    #[serde(
-        rename = "subAppid",
-        default,
-        deserialize_with = "lenient::opt_string",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub sub_appid: Option<String>,
-    /// `subOpenid`: the payer's openid under `subAppid` (required for JSAPI).
-    #[serde(
-        rename = "subOpenid",
-        default,
-        deserialize_with = "lenient::opt_string",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub sub_openid: Option<String>,
-    /// `CHARGE_CODE`: the merchant's unique serial number.
-    #[serde(rename = "CHARGE_CODE", default, deserialize_with = "lenient::string")]
-    pub charge_code: String,
-    /// `NODIFY_URL` (sic): where the gateway POSTs the payment notification.
-    #[serde(
-        rename = "NODIFY_URL",
-        default,
-        deserialize_with = "lenient::opt_string",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub nodify_url: Option<String>,
-    /// `PAY_SUBJECT`.
-    #[serde(rename = "PAY_SUBJECT", default, deserialize_with = "lenient::string")]
-    pub pay_subject: String,
-    /// `GOODS_DETAIL`.
-    #[serde(
-        rename = "GOODS_DETAIL",
-        default,
-        deserialize_with = "lenient::list",
-        skip_serializing_if = "Vec::is_empty"
-    )]
-    pub goods_detail: Vec<GoodsItem>,
+wire_struct! {
+    /// `order`: the customer scans the merchant's code, or WeChat JSAPI/APP
+    /// when `trade_type` is set (sections 3 and 4).
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct OrderRequest {
+        /// Merchant, operator, device, store, echo parameter.
+        #[serde(flatten)]
+        pub common: Common,
+        /// `AMT`, yuan string on the wire.
+        #[serde(rename = "AMT", with = "serde_yuan")]
+        pub amt: Fen,
+        /// `CHANNEL_TYPE`.
+        #[serde(rename = "CHANNEL_TYPE", serialize_with = "lenient::code_as_string")]
+        pub channel_type: ChannelType,
+        /// `TRADE_TYPE` (gateway default: NATIVE).
+        #[serde(
+            rename = "TRADE_TYPE",
+            default,
+            deserialize_with = "lenient::opt_nonempty",
+            serialize_with = "lenient::opt_code_as_string",
+            skip_serializing_if = "Option::is_none"
+        )]
+        pub trade_type: Option<TradeType>,
+        /// `subAppid`: the sub-merchant's WeChat appid.
+        opt "subAppid" pub sub_appid: Option<String>,
+        /// `subOpenid`: the payer's openid under `subAppid` (required for JSAPI).
+        opt "subOpenid" pub sub_openid: Option<String>,
+        /// `CHARGE_CODE`: the merchant's unique serial number.
+        text "CHARGE_CODE" pub charge_code: String,
+        /// `NODIFY_URL` (sic): where the gateway POSTs the payment notification.
+        opt "NODIFY_URL" pub nodify_url: Option<String>,
+        /// `PAY_SUBJECT`.
+        text "PAY_SUBJECT" pub pay_subject: String,
+        /// `GOODS_DETAIL`.
+        goods "GOODS_DETAIL" pub goods_detail: Vec<GoodsItem>,
+    }
 }
 
 impl OrderRequest {
@@ -451,64 +433,34 @@ impl OrderRequest {
     }
 }
 
-/// `creatOrder` (sic): Alipay pre-created order for JSAPI (section 5).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CreatOrderRequest {
-    /// Merchant, operator, device, store, echo parameter.
-    #[serde(flatten)]
-    pub common: Common,
-    /// `AMT`, yuan string on the wire.
-    #[serde(rename = "AMT", with = "serde_yuan")]
-    pub amt: Fen,
-    /// `CHANNEL_TYPE`.
-    #[serde(rename = "CHANNEL_TYPE", serialize_with = "lenient::code_as_string")]
-    pub channel_type: ChannelType,
-    /// `TIME_EXPIRE` in seconds, at least 120.
-    #[serde(
-        rename = "TIME_EXPIRE",
-        default,
-        deserialize_with = "lenient::opt_u32",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub time_expire: Option<u32>,
-    /// `buyerLogonId`: the buyer's Alipay account (this or `buyerId`).
-    #[serde(
-        rename = "buyerLogonId",
-        default,
-        deserialize_with = "lenient::opt_string",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub buyer_logon_id: Option<String>,
-    /// `buyerId`: the buyer's Alipay user ID, `2088...` (this or `buyerLogonId`).
-    #[serde(
-        rename = "buyerId",
-        default,
-        deserialize_with = "lenient::opt_string",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub buyer_id: Option<String>,
-    /// `CHARGE_CODE`: the merchant's unique serial number.
-    #[serde(rename = "CHARGE_CODE", default, deserialize_with = "lenient::string")]
-    pub charge_code: String,
-    /// `NODIFY_URL` (sic).
-    #[serde(
-        rename = "NODIFY_URL",
-        default,
-        deserialize_with = "lenient::opt_string",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub nodify_url: Option<String>,
-    /// `PAY_SUBJECT`.
-    #[serde(rename = "PAY_SUBJECT", default, deserialize_with = "lenient::string")]
-    pub pay_subject: String,
-    /// `GOODS_DETAIL`.
-    #[serde(
-        rename = "GOODS_DETAIL",
-        default,
-        deserialize_with = "lenient::list",
-        skip_serializing_if = "Vec::is_empty"
-    )]
-    pub goods_detail: Vec<GoodsItem>,
+wire_struct! {
+    /// `creatOrder` (sic): Alipay pre-created order for JSAPI (section 5).
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct CreatOrderRequest {
+        /// Merchant, operator, device, store, echo parameter.
+        #[serde(flatten)]
+        pub common: Common,
+        /// `AMT`, yuan string on the wire.
+        #[serde(rename = "AMT", with = "serde_yuan")]
+        pub amt: Fen,
+        /// `CHANNEL_TYPE`.
+        #[serde(rename = "CHANNEL_TYPE", serialize_with = "lenient::code_as_string")]
+        pub channel_type: ChannelType,
+        /// `TIME_EXPIRE` in seconds, at least 120.
+        count "TIME_EXPIRE" pub time_expire: Option<u32>,
+        /// `buyerLogonId`: the buyer's Alipay account (this or `buyerId`).
+        opt "buyerLogonId" pub buyer_logon_id: Option<String>,
+        /// `buyerId`: the buyer's Alipay user ID, `2088...` (this or `buyerLogonId`).
+        opt "buyerId" pub buyer_id: Option<String>,
+        /// `CHARGE_CODE`: the merchant's unique serial number.
+        text "CHARGE_CODE" pub charge_code: String,
+        /// `NODIFY_URL` (sic).
+        opt "NODIFY_URL" pub nodify_url: Option<String>,
+        /// `PAY_SUBJECT`.
+        text "PAY_SUBJECT" pub pay_subject: String,
+        /// `GOODS_DETAIL`.
+        goods "GOODS_DETAIL" pub goods_detail: Vec<GoodsItem>,
+    }
 }
 
 impl CreatOrderRequest {
@@ -683,66 +635,37 @@ impl<'de> Deserialize<'de> for SceneInfo {
     }
 }
 
-/// `wapOrder`: WeChat H5 payment from a mobile browser (section 6).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct WapOrderRequest {
-    /// Merchant, operator, device, store, echo parameter.
-    #[serde(flatten)]
-    pub common: Common,
-    /// `AMT`, yuan string on the wire.
-    #[serde(rename = "AMT", with = "serde_yuan")]
-    pub amt: Fen,
-    /// `CHANNEL_TYPE`.
-    #[serde(rename = "CHANNEL_TYPE", serialize_with = "lenient::code_as_string")]
-    pub channel_type: ChannelType,
-    /// `TIME_EXPIRE` in seconds, at least 300.
-    #[serde(
-        rename = "TIME_EXPIRE",
-        default,
-        deserialize_with = "lenient::opt_u32",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub time_expire: Option<u32>,
-    /// `CHARGE_CODE`: the merchant's unique serial number.
-    #[serde(rename = "CHARGE_CODE", default, deserialize_with = "lenient::string")]
-    pub charge_code: String,
-    /// `SCENE_INFO`, serialised as a JSON string.
-    #[serde(rename = "SCENE_INFO")]
-    pub scene_info: SceneInfo,
-    /// `NODIFY_URL` (sic).
-    #[serde(
-        rename = "NODIFY_URL",
-        default,
-        deserialize_with = "lenient::opt_string",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub nodify_url: Option<String>,
-    /// `RETURN_URL`: where the browser goes after paying.
-    #[serde(
-        rename = "RETURN_URL",
-        default,
-        deserialize_with = "lenient::opt_string",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub return_url: Option<String>,
-    /// `SPBILL_CREATE_IP`: the payer's IP address.
-    #[serde(
-        rename = "SPBILL_CREATE_IP",
-        default,
-        deserialize_with = "lenient::string"
-    )]
-    pub spbill_create_ip: String,
-    /// `PAY_SUBJECT`.
-    #[serde(rename = "PAY_SUBJECT", default, deserialize_with = "lenient::string")]
-    pub pay_subject: String,
-    /// `GOODS_DETAIL`.
-    #[serde(
-        rename = "GOODS_DETAIL",
-        default,
-        deserialize_with = "lenient::list",
-        skip_serializing_if = "Vec::is_empty"
-    )]
-    pub goods_detail: Vec<GoodsItem>,
+wire_struct! {
+    /// `wapOrder`: WeChat H5 payment from a mobile browser (section 6).
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct WapOrderRequest {
+        /// Merchant, operator, device, store, echo parameter.
+        #[serde(flatten)]
+        pub common: Common,
+        /// `AMT`, yuan string on the wire.
+        #[serde(rename = "AMT", with = "serde_yuan")]
+        pub amt: Fen,
+        /// `CHANNEL_TYPE`.
+        #[serde(rename = "CHANNEL_TYPE", serialize_with = "lenient::code_as_string")]
+        pub channel_type: ChannelType,
+        /// `TIME_EXPIRE` in seconds, at least 300.
+        count "TIME_EXPIRE" pub time_expire: Option<u32>,
+        /// `CHARGE_CODE`: the merchant's unique serial number.
+        text "CHARGE_CODE" pub charge_code: String,
+        /// `SCENE_INFO`, serialised as a JSON string.
+        #[serde(rename = "SCENE_INFO")]
+        pub scene_info: SceneInfo,
+        /// `NODIFY_URL` (sic).
+        opt "NODIFY_URL" pub nodify_url: Option<String>,
+        /// `RETURN_URL`: where the browser goes after paying.
+        opt "RETURN_URL" pub return_url: Option<String>,
+        /// `SPBILL_CREATE_IP`: the payer's IP address.
+        text "SPBILL_CREATE_IP" pub spbill_create_ip: String,
+        /// `PAY_SUBJECT`.
+        text "PAY_SUBJECT" pub pay_subject: String,
+        /// `GOODS_DETAIL`.
+        goods "GOODS_DETAIL" pub goods_detail: Vec<GoodsItem>,
+    }
 }
 
 impl WapOrderRequest {
@@ -766,47 +689,28 @@ impl WapOrderRequest {
     }
 }
 
-/// `refund` (section 8).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RefundRequest {
-    /// `BUSI_ID`.
-    #[serde(rename = "BUSI_ID", default, deserialize_with = "lenient::string")]
-    pub busi_id: String,
-    /// `OPER_ID`.
-    #[serde(rename = "OPER_ID", default, deserialize_with = "lenient::string")]
-    pub oper_id: String,
-    /// `DEV_ID`.
-    #[serde(rename = "DEV_ID", default, deserialize_with = "lenient::string")]
-    pub dev_id: String,
-    /// `CHARGE_REFUND_FEE`, yuan string on the wire.
-    #[serde(rename = "CHARGE_REFUND_FEE", with = "serde_yuan")]
-    pub charge_refund_fee: Fen,
-    /// `REFUND_SUBJECT`.
-    #[serde(
-        rename = "REFUND_SUBJECT",
-        default,
-        deserialize_with = "lenient::string"
-    )]
-    pub refund_subject: String,
-    /// `CHARGE_CODE` of the order being refunded.
-    #[serde(rename = "CHARGE_CODE", default, deserialize_with = "lenient::string")]
-    pub charge_code: String,
-    /// `CHARGE_DOWN_CODE`: the gateway's serial (takes priority when given).
-    #[serde(
-        rename = "CHARGE_DOWN_CODE",
-        default,
-        deserialize_with = "lenient::opt_string",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub charge_down_code: Option<String>,
-    /// `OUT_REFUND_NO`: the merchant's unique refund serial.
-    #[serde(
-        rename = "OUT_REFUND_NO",
-        default,
-        deserialize_with = "lenient::opt_string",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub out_refund_no: Option<String>,
+wire_struct! {
+    /// `refund` (section 8).
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct RefundRequest {
+        /// `BUSI_ID`.
+        text "BUSI_ID" pub busi_id: String,
+        /// `OPER_ID`.
+        text "OPER_ID" pub oper_id: String,
+        /// `DEV_ID`.
+        text "DEV_ID" pub dev_id: String,
+        /// `CHARGE_REFUND_FEE`, yuan string on the wire.
+        #[serde(rename = "CHARGE_REFUND_FEE", with = "serde_yuan")]
+        pub charge_refund_fee: Fen,
+        /// `REFUND_SUBJECT`.
+        text "REFUND_SUBJECT" pub refund_subject: String,
+        /// `CHARGE_CODE` of the order being refunded.
+        text "CHARGE_CODE" pub charge_code: String,
+        /// `CHARGE_DOWN_CODE`: the gateway's serial (takes priority when given).
+        opt "CHARGE_DOWN_CODE" pub charge_down_code: Option<String>,
+        /// `OUT_REFUND_NO`: the merchant's unique refund serial.
+        opt "OUT_REFUND_NO" pub out_refund_no: Option<String>,
+    }
 }
 
 impl RefundRequest {
@@ -871,15 +775,16 @@ impl CancelTradeRequest {
 
 // ---------------------------------------------------------------- responses
 
-/// `RESULT`: the gateway's verdict on a call.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ResultInfo {
-    /// `CODE`.
-    #[serde(rename = "CODE")]
-    pub code: ResultCode,
-    /// `INFO`: human-readable text (often Chinese).
-    #[serde(rename = "INFO", default, deserialize_with = "lenient::string")]
-    pub info: String,
+wire_struct! {
+    /// `RESULT`: the gateway's verdict on a call.
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct ResultInfo {
+        /// `CODE`.
+        #[serde(rename = "CODE")]
+        pub code: ResultCode,
+        /// `INFO`: human-readable text (often Chinese).
+        text "INFO" pub info: String,
+    }
 }
 
 impl ResultInfo {
@@ -910,546 +815,202 @@ pub struct FundBill {
     pub amount: Fen,
 }
 
-/// Response of preOrder, order, creatOrder and wapOrder (root `ORDER_RESP`).
-#[derive(Clone, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(remote = "Self")]
-pub struct OrderResp {
-    /// `RESULT`.
-    #[serde(rename = "RESULT")]
-    pub result: ResultInfo,
-    /// `CHANNEL_TYPE`.
-    #[serde(
-        rename = "CHANNEL_TYPE",
-        default,
-        deserialize_with = "lenient::opt_nonempty",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub channel_type: Option<ChannelType>,
-    /// `CHARGE_CODE`: the merchant's serial.
-    #[serde(
-        rename = "CHARGE_CODE",
-        default,
-        deserialize_with = "lenient::opt_string",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub charge_code: Option<String>,
-    /// `CHARGE_DOWN_CODE`: the gateway's serial.
-    #[serde(
-        rename = "CHARGE_DOWN_CODE",
-        default,
-        deserialize_with = "lenient::opt_string",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub charge_down_code: Option<String>,
-    /// `CHARGE_THIRD_CODE` (also read as `charge_THIRD_CODE`): the channel's serial.
-    #[serde(
-        rename = "CHARGE_THIRD_CODE",
-        alias = "charge_THIRD_CODE",
-        default,
-        deserialize_with = "lenient::opt_string",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub charge_third_code: Option<String>,
-    /// `BAR_CODE`: payment link / QR content.
-    #[serde(
-        rename = "BAR_CODE",
-        default,
-        deserialize_with = "lenient::opt_string",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub bar_code: Option<String>,
-    /// `prepayId`: WeChat prepay ID.
-    #[serde(
-        rename = "prepayId",
-        default,
-        deserialize_with = "lenient::opt_string",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub prepay_id: Option<String>,
-    /// `MERCHANTPARA`: echoed merchant parameter.
-    #[serde(
-        rename = "MERCHANTPARA",
-        default,
-        deserialize_with = "lenient::opt_string",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub merchant_para: Option<String>,
-    /// `FUND_BILL_LIST`.
-    #[serde(
-        rename = "FUND_BILL_LIST",
-        default,
-        with = "lenient::fund_bills",
-        skip_serializing_if = "Vec::is_empty"
-    )]
-    pub fund_bill_list: Vec<FundBill>,
-    /// `OPER_ID`.
-    #[serde(
-        rename = "OPER_ID",
-        default,
-        deserialize_with = "lenient::opt_string",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub oper_id: Option<String>,
-    /// `DEV_ID`.
-    #[serde(
-        rename = "DEV_ID",
-        default,
-        deserialize_with = "lenient::opt_string",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub dev_id: Option<String>,
-    /// `BEGIN_TIME` (`yyyy-MM-dd HH:mm:ss`, kept as text).
-    #[serde(
-        rename = "BEGIN_TIME",
-        default,
-        deserialize_with = "lenient::opt_string",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub begin_time: Option<String>,
-    /// `END_TIME`.
-    #[serde(
-        rename = "END_TIME",
-        default,
-        deserialize_with = "lenient::opt_string",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub end_time: Option<String>,
-    /// `AMT`, integer fen on the wire.
-    #[serde(
-        rename = "AMT",
-        default,
-        with = "serde_fen::option",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub amt: Option<Fen>,
-    /// `appId` (WeChat JSAPI parameter).
-    #[serde(
-        rename = "appId",
-        default,
-        deserialize_with = "lenient::opt_string",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub app_id: Option<String>,
-    /// `timeStamp` (WeChat JSAPI parameter).
-    #[serde(
-        rename = "timeStamp",
-        default,
-        deserialize_with = "lenient::opt_string",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub time_stamp: Option<String>,
-    /// `nonceStr` (WeChat JSAPI parameter).
-    #[serde(
-        rename = "nonceStr",
-        default,
-        deserialize_with = "lenient::opt_string",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub nonce_str: Option<String>,
-    /// `packageData` (WeChat JSAPI `package`, `prepay_id=...`).
-    #[serde(
-        rename = "packageData",
-        default,
-        deserialize_with = "lenient::opt_string",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub package_data: Option<String>,
-    /// `signType` (WeChat JSAPI parameter).
-    #[serde(
-        rename = "signType",
-        default,
-        deserialize_with = "lenient::opt_string",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub sign_type: Option<String>,
-    /// `sign`: WeChat's JSAPI `paySign` (not the gateway signature).
-    #[serde(
-        rename = "sign",
-        default,
-        deserialize_with = "lenient::opt_string",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub sign: Option<String>,
-    /// Every field this crate does not model, kept verbatim.
-    #[serde(flatten)]
-    pub extra: BTreeMap<String, Value>,
+wire_struct! {
+    /// Response of preOrder, order, creatOrder and wapOrder (root `ORDER_RESP`).
+    #[derive(Clone, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+    #[serde(remote = "Self")]
+    pub struct OrderResp {
+        /// `RESULT`.
+        #[serde(rename = "RESULT")]
+        pub result: ResultInfo,
+        /// `CHANNEL_TYPE`.
+        code "CHANNEL_TYPE" pub channel_type: Option<ChannelType>,
+        /// `CHARGE_CODE`: the merchant's serial.
+        opt "CHARGE_CODE" pub charge_code: Option<String>,
+        /// `CHARGE_DOWN_CODE`: the gateway's serial.
+        opt "CHARGE_DOWN_CODE" pub charge_down_code: Option<String>,
+        /// `CHARGE_THIRD_CODE` (also read as `charge_THIRD_CODE`): the channel's serial.
+        #[serde(alias = "charge_THIRD_CODE")]
+        opt "CHARGE_THIRD_CODE" pub charge_third_code: Option<String>,
+        /// `BAR_CODE`: payment link / QR content.
+        opt "BAR_CODE" pub bar_code: Option<String>,
+        /// `prepayId`: WeChat prepay ID.
+        opt "prepayId" pub prepay_id: Option<String>,
+        /// `MERCHANTPARA`: echoed merchant parameter.
+        opt "MERCHANTPARA" pub merchant_para: Option<String>,
+        /// `FUND_BILL_LIST`.
+        bills "FUND_BILL_LIST" pub fund_bill_list: Vec<FundBill>,
+        /// `OPER_ID`.
+        opt "OPER_ID" pub oper_id: Option<String>,
+        /// `DEV_ID`.
+        opt "DEV_ID" pub dev_id: Option<String>,
+        /// `BEGIN_TIME` (`yyyy-MM-dd HH:mm:ss`, kept as text).
+        opt "BEGIN_TIME" pub begin_time: Option<String>,
+        /// `END_TIME`.
+        opt "END_TIME" pub end_time: Option<String>,
+        /// `AMT`, integer fen on the wire.
+        fen "AMT" pub amt: Option<Fen>,
+        /// `appId` (WeChat JSAPI parameter).
+        opt "appId" pub app_id: Option<String>,
+        /// `timeStamp` (WeChat JSAPI parameter).
+        opt "timeStamp" pub time_stamp: Option<String>,
+        /// `nonceStr` (WeChat JSAPI parameter).
+        opt "nonceStr" pub nonce_str: Option<String>,
+        /// `packageData` (WeChat JSAPI `package`, `prepay_id=...`).
+        opt "packageData" pub package_data: Option<String>,
+        /// `signType` (WeChat JSAPI parameter).
+        opt "signType" pub sign_type: Option<String>,
+        /// `sign`: WeChat's JSAPI `paySign` (not the gateway signature).
+        opt "sign" pub sign: Option<String>,
+        /// Every field this crate does not model, kept verbatim.
+        #[serde(flatten)]
+        pub extra: BTreeMap<String, Value>,
+    }
 }
 
-/// Response of refund (root `REFUND_RESP`).
-#[derive(Clone, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct RefundResp {
-    /// `RESULT`.
-    #[serde(rename = "RESULT")]
-    pub result: ResultInfo,
-    /// `FUND_BILL_LIST`: refunded parts per source.
-    #[serde(
-        rename = "FUND_BILL_LIST",
-        default,
-        with = "lenient::fund_bills",
-        skip_serializing_if = "Vec::is_empty"
-    )]
-    pub fund_bill_list: Vec<FundBill>,
-    /// `CHANNEL_TYPE`.
-    #[serde(
-        rename = "CHANNEL_TYPE",
-        default,
-        deserialize_with = "lenient::opt_nonempty",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub channel_type: Option<ChannelType>,
-    /// Every field this crate does not model, kept verbatim.
-    #[serde(flatten)]
-    pub extra: BTreeMap<String, Value>,
+wire_struct! {
+    /// Response of refund (root `REFUND_RESP`).
+    #[derive(Clone, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+    pub struct RefundResp {
+        /// `RESULT`.
+        #[serde(rename = "RESULT")]
+        pub result: ResultInfo,
+        /// `FUND_BILL_LIST`: refunded parts per source.
+        bills "FUND_BILL_LIST" pub fund_bill_list: Vec<FundBill>,
+        /// `CHANNEL_TYPE`.
+        code "CHANNEL_TYPE" pub channel_type: Option<ChannelType>,
+        /// Every field this crate does not model, kept verbatim.
+        #[serde(flatten)]
+        pub extra: BTreeMap<String, Value>,
+    }
 }
 
-/// Response of query (root `QUERY_RESP`).
-#[derive(Clone, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct QueryResp {
-    /// `RESULT`.
-    #[serde(rename = "RESULT")]
-    pub result: ResultInfo,
-    /// `BUSI_ID`.
-    #[serde(
-        rename = "BUSI_ID",
-        default,
-        deserialize_with = "lenient::opt_string",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub busi_id: Option<String>,
-    /// `OPER_ID`.
-    #[serde(
-        rename = "OPER_ID",
-        default,
-        deserialize_with = "lenient::opt_string",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub oper_id: Option<String>,
-    /// `DEV_ID`.
-    #[serde(
-        rename = "DEV_ID",
-        default,
-        deserialize_with = "lenient::opt_string",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub dev_id: Option<String>,
-    /// `MERCHANTPARA`.
-    #[serde(
-        rename = "MERCHANTPARA",
-        default,
-        deserialize_with = "lenient::opt_string",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub merchant_para: Option<String>,
-    /// `AMT`, integer fen on the wire.
-    #[serde(
-        rename = "AMT",
-        default,
-        with = "serde_fen::option",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub amt: Option<Fen>,
-    /// `realAMT`: the amount actually paid, yuan on the wire.
-    #[serde(
-        rename = "realAMT",
-        default,
-        with = "serde_yuan::option",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub real_amt: Option<Fen>,
-    /// `CHANNEL_TYPE`.
-    #[serde(
-        rename = "CHANNEL_TYPE",
-        default,
-        deserialize_with = "lenient::opt_nonempty",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub channel_type: Option<ChannelType>,
-    /// `CHARGE_CODE`.
-    #[serde(
-        rename = "CHARGE_CODE",
-        default,
-        deserialize_with = "lenient::opt_string",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub charge_code: Option<String>,
-    /// `CHARGE_DOWN_CODE`.
-    #[serde(
-        rename = "CHARGE_DOWN_CODE",
-        default,
-        deserialize_with = "lenient::opt_string",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub charge_down_code: Option<String>,
-    /// `PAY_SUBJECT`.
-    #[serde(
-        rename = "PAY_SUBJECT",
-        default,
-        deserialize_with = "lenient::opt_string",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub pay_subject: Option<String>,
-    /// `STATE` (appendix 4).
-    #[serde(
-        rename = "STATE",
-        default,
-        deserialize_with = "lenient::opt_nonempty",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub state: Option<OrderState>,
-    /// `GOODS_DETAIL`.
-    #[serde(
-        rename = "GOODS_DETAIL",
-        default,
-        deserialize_with = "lenient::list",
-        skip_serializing_if = "Vec::is_empty"
-    )]
-    pub goods_detail: Vec<GoodsItem>,
-    /// `BEGIN_TIME`.
-    #[serde(
-        rename = "BEGIN_TIME",
-        default,
-        deserialize_with = "lenient::opt_string",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub begin_time: Option<String>,
-    /// `END_TIME`.
-    #[serde(
-        rename = "END_TIME",
-        default,
-        deserialize_with = "lenient::opt_string",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub end_time: Option<String>,
-    /// `REGISTER_ID`.
-    #[serde(
-        rename = "REGISTER_ID",
-        default,
-        deserialize_with = "lenient::opt_string",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub register_id: Option<String>,
-    /// `DYNAMIC_ID`.
-    #[serde(
-        rename = "DYNAMIC_ID",
-        default,
-        deserialize_with = "lenient::opt_string",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub dynamic_id: Option<String>,
-    /// `FUND_BILL_LIST`.
-    #[serde(
-        rename = "FUND_BILL_LIST",
-        default,
-        with = "lenient::fund_bills",
-        skip_serializing_if = "Vec::is_empty"
-    )]
-    pub fund_bill_list: Vec<FundBill>,
-    /// Every field this crate does not model (e.g. `dynamic_ID_TYPE_STR`).
-    #[serde(flatten)]
-    pub extra: BTreeMap<String, Value>,
+wire_struct! {
+    /// Response of query (root `QUERY_RESP`).
+    #[derive(Clone, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+    pub struct QueryResp {
+        /// `RESULT`.
+        #[serde(rename = "RESULT")]
+        pub result: ResultInfo,
+        /// `BUSI_ID`.
+        opt "BUSI_ID" pub busi_id: Option<String>,
+        /// `OPER_ID`.
+        opt "OPER_ID" pub oper_id: Option<String>,
+        /// `DEV_ID`.
+        opt "DEV_ID" pub dev_id: Option<String>,
+        /// `MERCHANTPARA`.
+        opt "MERCHANTPARA" pub merchant_para: Option<String>,
+        /// `AMT`, integer fen on the wire.
+        fen "AMT" pub amt: Option<Fen>,
+        /// `realAMT`: the amount actually paid, yuan on the wire.
+        #[serde(
+            rename = "realAMT",
+            default,
+            with = "serde_yuan::option",
+            skip_serializing_if = "Option::is_none"
+        )]
+        pub real_amt: Option<Fen>,
+        /// `CHANNEL_TYPE`.
+        code "CHANNEL_TYPE" pub channel_type: Option<ChannelType>,
+        /// `CHARGE_CODE`.
+        opt "CHARGE_CODE" pub charge_code: Option<String>,
+        /// `CHARGE_DOWN_CODE`.
+        opt "CHARGE_DOWN_CODE" pub charge_down_code: Option<String>,
+        /// `PAY_SUBJECT`.
+        opt "PAY_SUBJECT" pub pay_subject: Option<String>,
+        /// `STATE` (appendix 4).
+        code "STATE" pub state: Option<OrderState>,
+        /// `GOODS_DETAIL`.
+        goods "GOODS_DETAIL" pub goods_detail: Vec<GoodsItem>,
+        /// `BEGIN_TIME`.
+        opt "BEGIN_TIME" pub begin_time: Option<String>,
+        /// `END_TIME`.
+        opt "END_TIME" pub end_time: Option<String>,
+        /// `REGISTER_ID`.
+        opt "REGISTER_ID" pub register_id: Option<String>,
+        /// `DYNAMIC_ID`.
+        opt "DYNAMIC_ID" pub dynamic_id: Option<String>,
+        /// `FUND_BILL_LIST`.
+        bills "FUND_BILL_LIST" pub fund_bill_list: Vec<FundBill>,
+        /// Every field this crate does not model (e.g. `dynamic_ID_TYPE_STR`).
+        #[serde(flatten)]
+        pub extra: BTreeMap<String, Value>,
+    }
 }
 
-/// One `REFUND_TRADE` record of a refund query.
-#[derive(Clone, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct RefundTrade {
-    /// `REFUND_CODE`: the merchant's refund serial.
-    #[serde(
-        rename = "REFUND_CODE",
-        default,
-        deserialize_with = "lenient::opt_string",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub refund_code: Option<String>,
-    /// `REFUND_DOWN_CODE`: the gateway's refund serial.
-    #[serde(
-        rename = "REFUND_DOWN_CODE",
-        default,
-        deserialize_with = "lenient::opt_string",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub refund_down_code: Option<String>,
-    /// `OPER_ID`.
-    #[serde(
-        rename = "OPER_ID",
-        default,
-        deserialize_with = "lenient::opt_string",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub oper_id: Option<String>,
-    /// `DEV_ID`.
-    #[serde(
-        rename = "DEV_ID",
-        default,
-        deserialize_with = "lenient::opt_string",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub dev_id: Option<String>,
-    /// `REFUND_AMT`, integer fen on the wire.
-    #[serde(
-        rename = "REFUND_AMT",
-        default,
-        with = "serde_fen::option",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub refund_amt: Option<Fen>,
-    /// `STATE` (10 pending, 11 succeeded, ...).
-    #[serde(
-        rename = "STATE",
-        default,
-        deserialize_with = "lenient::opt_nonempty",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub state: Option<OrderState>,
-    /// `BEGIN_TIME`.
-    #[serde(
-        rename = "BEGIN_TIME",
-        default,
-        deserialize_with = "lenient::opt_string",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub begin_time: Option<String>,
-    /// `END_TIME`.
-    #[serde(
-        rename = "END_TIME",
-        default,
-        deserialize_with = "lenient::opt_string",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub end_time: Option<String>,
-    /// `REFUND_BILL_LIST` (wrapped in `TRADEFUNDBILL`).
-    #[serde(
-        rename = "REFUND_BILL_LIST",
-        default,
-        with = "lenient::fund_bills",
-        skip_serializing_if = "Vec::is_empty"
-    )]
-    pub refund_bill_list: Vec<FundBill>,
-    /// Every field this crate does not model.
-    #[serde(flatten)]
-    pub extra: BTreeMap<String, Value>,
+wire_struct! {
+    /// One `REFUND_TRADE` record of a refund query.
+    #[derive(Clone, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+    pub struct RefundTrade {
+        /// `REFUND_CODE`: the merchant's refund serial.
+        opt "REFUND_CODE" pub refund_code: Option<String>,
+        /// `REFUND_DOWN_CODE`: the gateway's refund serial.
+        opt "REFUND_DOWN_CODE" pub refund_down_code: Option<String>,
+        /// `OPER_ID`.
+        opt "OPER_ID" pub oper_id: Option<String>,
+        /// `DEV_ID`.
+        opt "DEV_ID" pub dev_id: Option<String>,
+        /// `REFUND_AMT`, integer fen on the wire.
+        fen "REFUND_AMT" pub refund_amt: Option<Fen>,
+        /// `STATE` (10 pending, 11 succeeded, ...).
+        code "STATE" pub state: Option<OrderState>,
+        /// `BEGIN_TIME`.
+        opt "BEGIN_TIME" pub begin_time: Option<String>,
+        /// `END_TIME`.
+        opt "END_TIME" pub end_time: Option<String>,
+        /// `REFUND_BILL_LIST` (wrapped in `TRADEFUNDBILL`).
+        bills "REFUND_BILL_LIST" pub refund_bill_list: Vec<FundBill>,
+        /// Every field this crate does not model.
+        #[serde(flatten)]
+        pub extra: BTreeMap<String, Value>,
+    }
 }
 
-/// Response of refundQuery (root `REFUND_QUERY_RESP`).
-#[derive(Clone, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct RefundQueryResp {
-    /// `RESULT`.
-    #[serde(rename = "RESULT")]
-    pub result: ResultInfo,
-    /// `BUSI_ID`.
-    #[serde(
-        rename = "BUSI_ID",
-        default,
-        deserialize_with = "lenient::opt_string",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub busi_id: Option<String>,
-    /// `OPER_ID`.
-    #[serde(
-        rename = "OPER_ID",
-        default,
-        deserialize_with = "lenient::opt_string",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub oper_id: Option<String>,
-    /// `DEV_ID`.
-    #[serde(
-        rename = "DEV_ID",
-        default,
-        deserialize_with = "lenient::opt_string",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub dev_id: Option<String>,
-    /// `AMT`: the order amount, integer fen on the wire.
-    #[serde(
-        rename = "AMT",
-        default,
-        with = "serde_fen::option",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub amt: Option<Fen>,
-    /// `REFUND_AMT`: refunded so far, integer fen on the wire.
-    #[serde(
-        rename = "REFUND_AMT",
-        default,
-        with = "serde_fen::option",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub refund_amt: Option<Fen>,
-    /// `CHANNEL_TYPE`.
-    #[serde(
-        rename = "CHANNEL_TYPE",
-        default,
-        deserialize_with = "lenient::opt_nonempty",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub channel_type: Option<ChannelType>,
-    /// `CHARGE_CODE`.
-    #[serde(
-        rename = "CHARGE_CODE",
-        default,
-        deserialize_with = "lenient::opt_string",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub charge_code: Option<String>,
-    /// `CHARGE_DOWN_CODE`.
-    #[serde(
-        rename = "CHARGE_DOWN_CODE",
-        default,
-        deserialize_with = "lenient::opt_string",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub charge_down_code: Option<String>,
-    /// `STATE` of the order.
-    #[serde(
-        rename = "STATE",
-        default,
-        deserialize_with = "lenient::opt_nonempty",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub state: Option<OrderState>,
-    /// `BEGIN_TIME`.
-    #[serde(
-        rename = "BEGIN_TIME",
-        default,
-        deserialize_with = "lenient::opt_string",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub begin_time: Option<String>,
-    /// `END_TIME`.
-    #[serde(
-        rename = "END_TIME",
-        default,
-        deserialize_with = "lenient::opt_string",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub end_time: Option<String>,
-    /// `REGISTER_ID`.
-    #[serde(
-        rename = "REGISTER_ID",
-        default,
-        deserialize_with = "lenient::opt_string",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub register_id: Option<String>,
-    /// `REFUND_COUNT`.
-    #[serde(
-        rename = "REFUND_COUNT",
-        default,
-        deserialize_with = "lenient::opt_u32",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub refund_count: Option<u32>,
-    /// `REFUND_TRADE_LIST` (wrapped in `REFUND_TRADE`).
-    #[serde(
-        rename = "REFUND_TRADE_LIST",
-        default,
-        with = "lenient::refund_trades",
-        skip_serializing_if = "Vec::is_empty"
-    )]
-    pub refund_trade_list: Vec<RefundTrade>,
-    /// Every field this crate does not model.
-    #[serde(flatten)]
-    pub extra: BTreeMap<String, Value>,
+wire_struct! {
+    /// Response of refundQuery (root `REFUND_QUERY_RESP`).
+    #[derive(Clone, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+    pub struct RefundQueryResp {
+        /// `RESULT`.
+        #[serde(rename = "RESULT")]
+        pub result: ResultInfo,
+        /// `BUSI_ID`.
+        opt "BUSI_ID" pub busi_id: Option<String>,
+        /// `OPER_ID`.
+        opt "OPER_ID" pub oper_id: Option<String>,
+        /// `DEV_ID`.
+        opt "DEV_ID" pub dev_id: Option<String>,
+        /// `AMT`: the order amount, integer fen on the wire.
+        fen "AMT" pub amt: Option<Fen>,
+        /// `REFUND_AMT`: refunded so far, integer fen on the wire.
+        fen "REFUND_AMT" pub refund_amt: Option<Fen>,
+        /// `CHANNEL_TYPE`.
+        code "CHANNEL_TYPE" pub channel_type: Option<ChannelType>,
+        /// `CHARGE_CODE`.
+        opt "CHARGE_CODE" pub charge_code: Option<String>,
+        /// `CHARGE_DOWN_CODE`.
+        opt "CHARGE_DOWN_CODE" pub charge_down_code: Option<String>,
+        /// `STATE` of the order.
+        code "STATE" pub state: Option<OrderState>,
+        /// `BEGIN_TIME`.
+        opt "BEGIN_TIME" pub begin_time: Option<String>,
+        /// `END_TIME`.
+        opt "END_TIME" pub end_time: Option<String>,
+        /// `REGISTER_ID`.
+        opt "REGISTER_ID" pub register_id: Option<String>,
+        /// `REFUND_COUNT`.
+        count "REFUND_COUNT" pub refund_count: Option<u32>,
+        /// `REFUND_TRADE_LIST` (wrapped in `REFUND_TRADE`).
+        #[serde(
+            rename = "REFUND_TRADE_LIST",
+            default,
+            with = "lenient::refund_trades",
+            skip_serializing_if = "Vec::is_empty"
+        )]
+        pub refund_trade_list: Vec<RefundTrade>,
+        /// Every field this crate does not model.
+        #[serde(flatten)]
+        pub extra: BTreeMap<String, Value>,
+    }
 }
 
 /// Response of cancelTrade (root `CANCELTRADE_RESP`).
@@ -1463,78 +1024,47 @@ pub struct CancelTradeResp {
     pub extra: BTreeMap<String, Value>,
 }
 
-/// Asynchronous payment notification POSTed to `NODIFY_URL` (root `PAY_NODIFY`, sic).
-#[derive(Clone, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(remote = "Self")]
-pub struct PayNotify {
-    /// `BUSI_ID`.
-    #[serde(rename = "BUSI_ID", default, deserialize_with = "lenient::string")]
-    pub busi_id: String,
-    /// `OPER_ID`.
-    #[serde(rename = "OPER_ID", default, deserialize_with = "lenient::string")]
-    pub oper_id: String,
-    /// `DEV_ID`.
-    #[serde(rename = "DEV_ID", default, deserialize_with = "lenient::string")]
-    pub dev_id: String,
-    /// `AMT`, integer fen on the wire.
-    #[serde(rename = "AMT", with = "serde_fen")]
-    pub amt: Fen,
-    /// `CHANNEL_TYPE`.
-    #[serde(rename = "CHANNEL_TYPE")]
-    pub channel_type: ChannelType,
-    /// `CHARGE_CODE`: the merchant's serial.
-    #[serde(rename = "CHARGE_CODE", deserialize_with = "lenient::string")]
-    pub charge_code: String,
-    /// `CHARGE_DOWN_CODE`: the gateway's serial.
-    #[serde(
-        rename = "CHARGE_DOWN_CODE",
-        default,
-        deserialize_with = "lenient::string"
-    )]
-    pub charge_down_code: String,
-    /// `CHARGE_THIRD_CODE` (also read as `charge_THIRD_CODE`): the channel's
-    /// serial; the document's own sample omits it.
-    #[serde(
-        rename = "CHARGE_THIRD_CODE",
-        alias = "charge_THIRD_CODE",
-        default,
-        deserialize_with = "lenient::opt_string",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub charge_third_code: Option<String>,
-    /// `PAY_SUBJECT`.
-    #[serde(rename = "PAY_SUBJECT", default, deserialize_with = "lenient::string")]
-    pub pay_subject: String,
-    /// `GOODS_DETAIL`.
-    #[serde(
-        rename = "GOODS_DETAIL",
-        default,
-        deserialize_with = "lenient::list",
-        skip_serializing_if = "Vec::is_empty"
-    )]
-    pub goods_detail: Vec<GoodsItem>,
-    /// `STATE` (1 = paid).
-    #[serde(rename = "STATE")]
-    pub state: OrderState,
-    /// `MERCHANTPARA`.
-    #[serde(
-        rename = "MERCHANTPARA",
-        default,
-        deserialize_with = "lenient::opt_string",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub merchant_para: Option<String>,
-    /// `FUND_BILL_LIST`.
-    #[serde(
-        rename = "FUND_BILL_LIST",
-        default,
-        with = "lenient::fund_bills",
-        skip_serializing_if = "Vec::is_empty"
-    )]
-    pub fund_bill_list: Vec<FundBill>,
-    /// Every field this crate does not model.
-    #[serde(flatten)]
-    pub extra: BTreeMap<String, Value>,
+wire_struct! {
+    /// Asynchronous payment notification POSTed to `NODIFY_URL` (root `PAY_NODIFY`, sic).
+    #[derive(Clone, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+    #[serde(remote = "Self")]
+    pub struct PayNotify {
+        /// `BUSI_ID`.
+        text "BUSI_ID" pub busi_id: String,
+        /// `OPER_ID`.
+        text "OPER_ID" pub oper_id: String,
+        /// `DEV_ID`.
+        text "DEV_ID" pub dev_id: String,
+        /// `AMT`, integer fen on the wire.
+        #[serde(rename = "AMT", with = "serde_fen")]
+        pub amt: Fen,
+        /// `CHANNEL_TYPE`.
+        #[serde(rename = "CHANNEL_TYPE")]
+        pub channel_type: ChannelType,
+        /// `CHARGE_CODE`: the merchant's serial.
+        #[serde(rename = "CHARGE_CODE", deserialize_with = "lenient::string")]
+        pub charge_code: String,
+        /// `CHARGE_DOWN_CODE`: the gateway's serial.
+        text "CHARGE_DOWN_CODE" pub charge_down_code: String,
+        /// `CHARGE_THIRD_CODE` (also read as `charge_THIRD_CODE`): the channel's
+        /// serial; the document's own sample omits it.
+        #[serde(alias = "charge_THIRD_CODE")]
+        opt "CHARGE_THIRD_CODE" pub charge_third_code: Option<String>,
+        /// `PAY_SUBJECT`.
+        text "PAY_SUBJECT" pub pay_subject: String,
+        /// `GOODS_DETAIL`.
+        goods "GOODS_DETAIL" pub goods_detail: Vec<GoodsItem>,
+        /// `STATE` (1 = paid).
+        #[serde(rename = "STATE")]
+        pub state: OrderState,
+        /// `MERCHANTPARA`.
+        opt "MERCHANTPARA" pub merchant_para: Option<String>,
+        /// `FUND_BILL_LIST`.
+        bills "FUND_BILL_LIST" pub fund_bill_list: Vec<FundBill>,
+        /// Every field this crate does not model.
+        #[serde(flatten)]
+        pub extra: BTreeMap<String, Value>,
+    }
 }
 
 /// `CHARGE_THIRD_CODE` is also spelled `charge_THIRD_CODE` by some gateway

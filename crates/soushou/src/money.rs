@@ -220,6 +220,30 @@ fn opt_raw<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Raw>, D::Err
     })
 }
 
+/// Defines the `option` submodule of an amount helper: the parent's wire
+/// form for `Option<Fen>`, read with `$read`.
+macro_rules! optional_amount {
+    ($read:path) => {
+        /// The same for `Option<Fen>`; absent, `null` and `""` are `None`.
+        pub mod option {
+            use super::*;
+
+            /// Writes `Some` as the parent module does (pair with `skip_serializing_if`).
+            pub fn serialize<S: Serializer>(v: &Option<Fen>, s: S) -> Result<S::Ok, S::Error> {
+                match v {
+                    Some(f) => super::serialize(f, s),
+                    None => s.serialize_none(),
+                }
+            }
+
+            /// Reads an optional amount in the parent module's wire form.
+            pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Fen>, D::Error> {
+                opt_raw(d)?.map($read).transpose().map_err(D::Error::custom)
+            }
+        }
+    };
+}
+
 /// Serde helper for yuan wire fields (`AMT` in requests, `GOOD_PRICE`,
 /// `CHARGE_REFUND_FEE`, `AMOUNT`, `realAMT`): writes `"12.50"`, reads a
 /// string or a number. Use `#[serde(with = "soushou::money::serde_yuan")]`.
@@ -237,26 +261,7 @@ pub mod serde_yuan {
         Raw::deserialize(d)?.yuan().map_err(D::Error::custom)
     }
 
-    /// The same for `Option<Fen>`; absent, `null` and `""` are `None`.
-    pub mod option {
-        use super::*;
-
-        /// Writes `Some` as a yuan string (pair with `skip_serializing_if`).
-        pub fn serialize<S: Serializer>(v: &Option<Fen>, s: S) -> Result<S::Ok, S::Error> {
-            match v {
-                Some(f) => s.serialize_str(&f.to_yuan()),
-                None => s.serialize_none(),
-            }
-        }
-
-        /// Reads an optional yuan amount.
-        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Fen>, D::Error> {
-            opt_raw(d)?
-                .map(Raw::yuan)
-                .transpose()
-                .map_err(D::Error::custom)
-        }
-    }
+    optional_amount!(Raw::yuan);
 }
 
 /// Serde helper for integer-fen wire fields (`AMT` and `REFUND_AMT` in
@@ -276,26 +281,7 @@ pub mod serde_fen {
         Raw::deserialize(d)?.fen().map_err(D::Error::custom)
     }
 
-    /// The same for `Option<Fen>`; absent, `null` and `""` are `None`.
-    pub mod option {
-        use super::*;
-
-        /// Writes `Some` as an integer (pair with `skip_serializing_if`).
-        pub fn serialize<S: Serializer>(v: &Option<Fen>, s: S) -> Result<S::Ok, S::Error> {
-            match v {
-                Some(f) => s.serialize_u64(f.fen()),
-                None => s.serialize_none(),
-            }
-        }
-
-        /// Reads an optional integer fen amount.
-        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Fen>, D::Error> {
-            opt_raw(d)?
-                .map(Raw::fen)
-                .transpose()
-                .map_err(D::Error::custom)
-        }
-    }
+    optional_amount!(Raw::fen);
 }
 
 #[cfg(test)]

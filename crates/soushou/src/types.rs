@@ -8,16 +8,24 @@ use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-/// A wire code as it arrived, normalised to a string.
-pub(crate) fn code_from_any<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    struct V;
+/// A scalar read as text: strings verbatim, numbers and booleans printed.
+/// The gateway sends codes and identifiers either way; `expecting` names
+/// what was wanted in the error for anything else.
+pub(crate) fn scalar_text<'de, D: Deserializer<'de>>(
+    d: D,
+    expecting: &'static str,
+) -> Result<String, D::Error> {
+    struct V(&'static str);
     impl serde::de::Visitor<'_> for V {
         type Value = String;
         fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("a code as a string or a number")
+            f.write_str(self.0)
         }
         fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<String, E> {
-            Ok(v.trim().to_owned())
+            Ok(v.to_owned())
+        }
+        fn visit_string<E: serde::de::Error>(self, v: String) -> Result<String, E> {
+            Ok(v)
         }
         fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<String, E> {
             Ok(v.to_string())
@@ -32,7 +40,12 @@ pub(crate) fn code_from_any<'de, D: Deserializer<'de>>(d: D) -> Result<String, D
             Ok(v.to_string())
         }
     }
-    d.deserialize_any(V)
+    d.deserialize_any(V(expecting))
+}
+
+/// A wire code as it arrived, normalised to a trimmed string.
+fn code_from_any<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    scalar_text(d, "a code as a string or a number").map(|c| c.trim().to_owned())
 }
 
 /// Defines a dictionary enum: `code()` gives the wire spelling,

@@ -15,7 +15,7 @@ use soushou::model::{
 };
 use soushou::types::{CancelMode, ChannelType, DynamicIdType, SerType, TradeType};
 use soushou::Fen;
-use worker::Request;
+use worker::{D1Database, Request};
 
 use crate::config::Settings;
 use crate::error::{ApiError, ApiResult};
@@ -59,6 +59,49 @@ async fn load_order(
     repo::get_order(&db, charge_code)
         .await?
         .ok_or(ApiError::NotFound("order"))
+}
+
+/// The trimmed subject of a merchant order: the gateway needs a `PAY_SUBJECT`.
+fn required_subject(subject: &str) -> ApiResult<String> {
+    let subject = subject.trim();
+    if subject.is_empty() {
+        return Err(ApiError::InvalidRequest("subject is required".into()));
+    }
+    Ok(subject.to_owned())
+}
+
+/// Stores a merchant-initiated attempt (no link, no return page) as pending
+/// before the gateway hears of it, so a fast notification or a timed-out
+/// call can always be matched and reconciled. Returns its new charge code
+/// and the time it was created.
+async fn open_order(
+    db: &D1Database,
+    log: &RequestLog,
+    kind: &str,
+    method: &str,
+    channel: &ChannelType,
+    amount: Fen,
+    subject: &str,
+) -> ApiResult<(String, u64)> {
+    let charge_code = new_charge_code();
+    log.set("charge_code", charge_code.as_str());
+    let now = now_secs();
+    repo::insert_order(
+        db,
+        &NewOrder {
+            charge_code: &charge_code,
+            link_id: None,
+            kind,
+            method,
+            channel_type: channel.code(),
+            amount_fen: amount.fen(),
+            subject,
+            return_url: None,
+        },
+        now,
+    )
+    .await?;
+    Ok((charge_code, now))
 }
 
 /// `POST /v1/links`.
@@ -320,10 +363,7 @@ pub async fn pos_charge(
 ) -> ApiResult<Value> {
     let body: PosChargeRequest = read_json(&mut req).await?;
     let amount = parse_api_amount(&body.amount)?;
-    let subject = body.subject.trim().to_owned();
-    if subject.is_empty() {
-        return Err(ApiError::InvalidRequest("subject is required".into()));
-    }
+    let subject = required_subject(&body.subject)?;
     let channel = match body.channel.as_deref().unwrap_or("auto") {
         "auto" => ChannelType::Auto,
         "alipay" => ChannelType::Alipay,
@@ -346,24 +386,7 @@ pub async fn pos_charge(
     };
     let cfg = settings.gateway()?;
     let db = settings.env().d1("DB")?;
-    let charge_code = new_charge_code();
-    log.set("charge_code", charge_code.as_str());
-    let now = now_secs();
-    repo::insert_order(
-        &db,
-        &NewOrder {
-            charge_code: &charge_code,
-            link_id: None,
-            kind: "pos",
-            method: "pos",
-            channel_type: channel.code(),
-            amount_fen: amount.fen(),
-            subject: &subject,
-            return_url: None,
-        },
-        now,
-    )
-    .await?;
+    let (charge_code, now) = open_order(&db, log, "pos", "pos", &channel, amount, &subject).await?;
     let gw = PreOrderRequest {
         common: cfg.common(),
         amt: amount,
@@ -374,21 +397,13 @@ pub async fn pos_charge(
         pay_subject: subject,
         goods_detail: Vec::new(),
     };
-    let resp = match gateway::call(settings, &cfg, &gw, log).await {
-        Ok(resp) => resp,
-        Err(e) => {
-            if e.gateway_code().is_some() {
-                orders::apply_event(&db, &charge_code, OrderStatus::Failed, "pay", now).await?;
-            }
-            return Err(e);
-        }
-    };
-    repo::set_gateway_codes(
-        &db,
-        &charge_code,
-        resp.charge_down_code.as_deref(),
-        resp.charge_third_code.as_deref(),
-    )
+    let answer = gateway::call(settings, &cfg, &gw, log).await;
+    let resp = orders::settle_pay(&db, &charge_code, now, answer, |r| {
+        (
+            r.charge_down_code.as_deref(),
+            r.charge_third_code.as_deref(),
+        )
+    })
     .await?;
     // preOrder answers after the payment: SUCCESS with the order's amount is "paid".
     let amount_ok = resp.amt.is_none_or(|a| a == amount);
@@ -425,32 +440,13 @@ pub async fn qr_order(
 ) -> ApiResult<QrOrderResponse> {
     let body: QrOrderRequest = read_json(&mut req).await?;
     let amount = parse_api_amount(&body.amount)?;
-    let subject = body.subject.trim().to_owned();
-    if subject.is_empty() {
-        return Err(ApiError::InvalidRequest("subject is required".into()));
-    }
+    let subject = required_subject(&body.subject)?;
     let channel = checkout::routing::channel_type(PayMethod::Native, Some(body.channel));
     let cfg = settings.gateway()?;
     let nodify_url = settings.notify_url(&cfg)?;
     let db = settings.env().d1("DB")?;
-    let charge_code = new_charge_code();
-    log.set("charge_code", charge_code.as_str());
-    let now = now_secs();
-    repo::insert_order(
-        &db,
-        &NewOrder {
-            charge_code: &charge_code,
-            link_id: None,
-            kind: "qr",
-            method: "native",
-            channel_type: channel.code(),
-            amount_fen: amount.fen(),
-            subject: &subject,
-            return_url: None,
-        },
-        now,
-    )
-    .await?;
+    let (charge_code, now) =
+        open_order(&db, log, "qr", "native", &channel, amount, &subject).await?;
     let gw = OrderRequest {
         common: cfg.common(),
         amt: amount,
@@ -463,15 +459,8 @@ pub async fn qr_order(
         pay_subject: subject,
         goods_detail: Vec::new(),
     };
-    let resp = match gateway::call(settings, &cfg, &gw, log).await {
-        Ok(resp) => resp,
-        Err(e) => {
-            if e.gateway_code().is_some() {
-                orders::apply_event(&db, &charge_code, OrderStatus::Failed, "pay", now).await?;
-            }
-            return Err(e);
-        }
-    };
+    let answer = gateway::call(settings, &cfg, &gw, log).await;
+    let resp = orders::fail_if_refused(&db, &charge_code, now, answer).await?;
     let qr = resp
         .bar_code
         .clone()

@@ -52,6 +52,39 @@ pub async fn apply_event(
     ))
 }
 
+/// Passes a `pay` call's result through, first settling the attempt it was
+/// for: a refusal is definitive and fails it; a fault (timeout, 5xx,
+/// garbage) leaves it pending for the reconciler to settle with `query`.
+pub async fn fail_if_refused<T>(
+    db: &D1Database,
+    charge_code: &str,
+    now: u64,
+    result: ApiResult<T>,
+) -> ApiResult<T> {
+    if let Err(e) = &result {
+        if e.gateway_code().is_some() {
+            apply_event(db, charge_code, OrderStatus::Failed, "pay", now).await?;
+        }
+    }
+    result
+}
+
+/// [`fail_if_refused`], then, on an answer, stores the gateway's and the
+/// channel's serial numbers (`codes` picks them out of the answer) so later
+/// queries, refunds and notifications can name the payment.
+pub async fn settle_pay<T>(
+    db: &D1Database,
+    charge_code: &str,
+    now: u64,
+    result: ApiResult<T>,
+    codes: impl FnOnce(&T) -> (Option<&str>, Option<&str>),
+) -> ApiResult<T> {
+    let resp = fail_if_refused(db, charge_code, now, result).await?;
+    let (down, third) = codes(&resp);
+    repo::set_gateway_codes(db, charge_code, down, third).await?;
+    Ok(resp)
+}
+
 /// A short name of a transition for logs and stored notification outcomes.
 pub fn outcome_name(t: &Transition) -> &'static str {
     match t {

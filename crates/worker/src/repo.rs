@@ -8,6 +8,7 @@
 
 use checkout::api::OrderStatus;
 use checkout::link::LinkPayload;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use worker::wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement};
@@ -31,6 +32,15 @@ fn ot(s: Option<&str>) -> JsValue {
 
 fn prepare(db: &D1Database, sql: &str, params: &[JsValue]) -> ApiResult<D1PreparedStatement> {
     Ok(db.prepare(sql).bind(params)?)
+}
+
+/// Every row a query returns.
+async fn all<T: DeserializeOwned>(
+    db: &D1Database,
+    sql: &str,
+    params: &[JsValue],
+) -> ApiResult<Vec<T>> {
+    Ok(prepare(db, sql, params)?.all().await?.results::<T>()?)
 }
 
 /// Rows changed by a write, from the result metadata.
@@ -193,34 +203,30 @@ pub async fn get_order(db: &D1Database, charge_code: &str) -> ApiResult<Option<O
 
 /// All attempts of a link, newest first.
 pub async fn link_attempts(db: &D1Database, link_id: &str) -> ApiResult<Vec<OrderRow>> {
-    Ok(prepare(
+    all(
         db,
         &format!(
             "SELECT {ORDER_COLUMNS} FROM orders WHERE link_id = ?1 \
              ORDER BY created_at DESC, rowid DESC"
         ),
         &[t(link_id)],
-    )?
-    .all()
-    .await?
-    .results::<OrderRow>()?)
+    )
+    .await
 }
 
 /// Attempts pending since before `cutoff` (unix seconds), least recently
 /// queried first, so attempts the gateway keeps calling pending cannot
 /// starve newer ones out of a bounded sweep.
 pub async fn pending_before(db: &D1Database, cutoff: u64, limit: u64) -> ApiResult<Vec<OrderRow>> {
-    Ok(prepare(
+    all(
         db,
         &format!(
             "SELECT {ORDER_COLUMNS} FROM orders WHERE state = 'pending' AND created_at <= ?1 \
              ORDER BY COALESCE(last_query_at, 0), created_at LIMIT ?2"
         ),
         &[n(cutoff), n(limit)],
-    )?
-    .all()
-    .await?
-    .results::<OrderRow>()?)
+    )
+    .await
 }
 
 /// Applies `from → to` if and only if the order is still in `from`, and
@@ -333,15 +339,13 @@ pub struct EventRow {
 
 /// The state history of an order, oldest first.
 pub async fn events(db: &D1Database, charge_code: &str) -> ApiResult<Vec<EventRow>> {
-    Ok(prepare(
+    all(
         db,
         "SELECT from_state, to_state, source, at FROM order_events WHERE charge_code = ?1 \
          ORDER BY id",
         &[t(charge_code)],
-    )?
-    .all()
-    .await?
-    .results::<EventRow>()?)
+    )
+    .await
 }
 
 /// Processed notifications of an order, per gateway state.
@@ -363,15 +367,13 @@ pub struct NotificationRow {
 
 /// The processed notifications of an order.
 pub async fn notifications(db: &D1Database, charge_code: &str) -> ApiResult<Vec<NotificationRow>> {
-    Ok(prepare(
+    all(
         db,
         "SELECT gateway_state, amount_fen, outcome, received, first_at, last_at \
          FROM notifications WHERE charge_code = ?1 ORDER BY first_at",
         &[t(charge_code)],
-    )?
-    .all()
-    .await?
-    .results::<NotificationRow>()?)
+    )
+    .await
 }
 
 /// One refund.
@@ -473,13 +475,11 @@ pub async fn finish_refund(
 
 /// The refunds of an order, oldest first.
 pub async fn refunds(db: &D1Database, charge_code: &str) -> ApiResult<Vec<RefundRow>> {
-    Ok(prepare(
+    all(
         db,
         "SELECT out_refund_no, charge_code, amount_fen, reason, state, gateway_code, created_at \
          FROM refunds WHERE charge_code = ?1 ORDER BY created_at, rowid",
         &[t(charge_code)],
-    )?
-    .all()
-    .await?
-    .results::<RefundRow>()?)
+    )
+    .await
 }

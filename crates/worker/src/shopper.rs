@@ -257,23 +257,12 @@ pub async fn pay(
         }
     };
 
-    let resp = match result {
-        Ok(resp) => resp,
-        Err(e) => {
-            // A refusal is definitive; a fault (timeout, 5xx, garbage) leaves
-            // the attempt pending for the reconciler to settle with `query`.
-            if matches!(e, ApiError::Gateway(soushou::Error::Gateway { .. })) {
-                orders::apply_event(&db, &charge_code, OrderStatus::Failed, "pay", now).await?;
-            }
-            return Err(e);
-        }
-    };
-    repo::set_gateway_codes(
-        &db,
-        &charge_code,
-        resp.charge_down_code.as_deref(),
-        resp.charge_third_code.as_deref(),
-    )
+    let resp = orders::settle_pay(&db, &charge_code, now, result, |r| {
+        (
+            r.charge_down_code.as_deref(),
+            r.charge_third_code.as_deref(),
+        )
+    })
     .await?;
     let action = pay_action(method, &resp)?;
 

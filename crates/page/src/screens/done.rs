@@ -17,10 +17,10 @@ pub fn Done(order: OrderView) -> impl IntoView {
     let t = ctx.t();
     let verdict = Verdict::of(order.state);
     let amount = yuan(order.money.fen());
-    let back = order
-        .return_url
-        .clone()
-        .or_else(|| ctx.link.with_untracked(|l| l.as_ref().and_then(|l| l.return_url.clone())));
+    let back = order.return_url.clone().or_else(|| {
+        ctx.link
+            .with_untracked(|l| l.as_ref().and_then(|l| l.return_url.clone()))
+    });
     let back = safe_return_url(back.as_deref()).map(str::to_owned);
     let (icon, class) = match verdict {
         Verdict::Paid => ("✓", "notice good"),
@@ -62,6 +62,6 @@ pub fn Done(order: OrderView) -> impl IntoView {
             <a class="btn primary" id="return" href=href>{t.return_merchant}</a>
         })}
         {verdict.offers_pay_again().then(|| view! { <PayButton again=true/> })}
-        <Summary/>
+        <Summary compact=true/>
     }
 }

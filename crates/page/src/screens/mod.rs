@@ -74,9 +74,10 @@ pub fn Body(screen: Screen) -> impl IntoView {
             view! { <waiting::Redirecting charge_code url/> }.into_any()
         }
         Screen::Qr { charge_code, svg } => view! { <qr::QrScreen charge_code svg/> }.into_any(),
-        Screen::Confirm { charge_code, outcome } => {
-            view! { <waiting::Confirm charge_code outcome/> }.into_any()
-        }
+        Screen::Confirm {
+            charge_code,
+            outcome,
+        } => view! { <waiting::Confirm charge_code outcome/> }.into_any(),
         Screen::Done(order) => view! { <done::Done order/> }.into_any(),
     };
     view! { <div class="screen" data-screen=name data-state=state>{content}</div> }

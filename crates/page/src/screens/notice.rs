@@ -52,7 +52,7 @@ pub fn AlreadyPaid() -> impl IntoView {
             <Title>{t.already_paid_title}</Title>
             <p>{t.already_paid_body}</p>
         </div>
-        <Summary/>
+        <Summary compact=true/>
         {code.map(|charge_code| view! { <OrderNo charge_code/> })}
         {back.map(|href| view! {
             <a class="btn primary" id="return" href=href>{t.return_merchant}</a>

@@ -24,6 +24,6 @@ pub fn QrScreen(charge_code: String, svg: String) -> impl IntoView {
             <PollLine charge_code=charge_code.clone()/>
             <OrderNo charge_code/>
         </div>
-        <Summary/>
+        <Summary compact=true/>
     }
 }

@@ -7,8 +7,10 @@ use crate::format::{goods_price, time_left, yuan};
 use crate::js;
 
 /// The summary card of the loaded link (nothing before it loads).
+/// `compact` (result and waiting screens, which show the amount themselves)
+/// drops the big amount and the expiry, which no longer matter there.
 #[component]
-pub fn Summary() -> impl IntoView {
+pub fn Summary(#[prop(optional)] compact: bool) -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let t = ctx.t();
     ctx.link.get_untracked().map(|link| {
@@ -41,19 +43,21 @@ pub fn Summary() -> impl IntoView {
                         <span id="merchant">{link.merchant.clone()}</span>
                     </p>
                     <p class="subject" id="subject">{link.subject.clone()}</p>
-                    <p class="amount">
+                    <p class="amount" class:small=compact>
                         <span class="visually-hidden">{t.amount}</span>
                         <span id="amount">{amount}</span>
                     </p>
                     {goods}
-                    <p class="expiry" id="expiry">
-                        <span>{t.pay_within(time_left(expires_at, js::now_secs())).unwrap_or_default()}</span>
-                        <span class="muted">
-                            {t.expires_at}
-                            " "
-                            <time>{js::local_datetime(expires_at, ctx.lang.get_untracked())}</time>
-                        </span>
-                    </p>
+                    {(!compact).then(|| view! {
+                        <p class="expiry" id="expiry">
+                            <span>{t.pay_within(time_left(expires_at, js::now_secs())).unwrap_or_default()}</span>
+                            <span class="muted">
+                                {t.expires_at}
+                                " "
+                                <time>{js::local_datetime(expires_at, ctx.lang.get_untracked())}</time>
+                            </span>
+                        </p>
+                    })}
                 </section>
             }
         })

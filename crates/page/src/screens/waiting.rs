@@ -57,7 +57,7 @@ pub fn Confirm(charge_code: String, outcome: Option<BridgeOutcome>) -> impl Into
             <Title>{title}</Title>
             {cancelled.then_some(view! { <p>{t.cancelled_body}</p> })}
         </div>
-        <Summary/>
+        <Summary compact=true/>
         {retry.then(|| view! { <PayButton again=true/> })}
         <PollLine charge_code=charge_code.clone()/>
         <OrderNo charge_code/>

@@ -14,10 +14,10 @@ use serde_json::Value;
 use soushou::codec::{Format, Message};
 use soushou::envelope::{self, Config, GatewayRequest, HttpRequest};
 use soushou::model::{
-    Common, CreatOrderRequest, GoodsItem, OrderRequest, PreOrderRequest, RefundRequest, SceneInfo,
-    WapOrderRequest,
+    CancelTradeRequest, Common, CreatOrderRequest, GoodsItem, OrderRequest, PreOrderRequest,
+    QueryRequest, QueryResp, RefundQueryRequest, RefundRequest, SceneInfo, WapOrderRequest,
 };
-use soushou::types::{ChannelType, DynamicIdType, TradeType};
+use soushou::types::{CancelMode, ChannelType, DynamicIdType, OrderState, SerType, TradeType};
 use soushou::{Fen, MerchantKey};
 
 /// The default merchant every sandbox registers when started without `--merchant`.
@@ -147,6 +147,18 @@ impl Sandbox {
             .and_then(|a| a.last())
             .cloned()
             .expect("a logged request")
+    }
+
+    /// The order's state as `query` (by merchant code) reports it; panics on a rejection.
+    pub async fn state_of(&self, charge_code: &str) -> Option<OrderState> {
+        let cfg = self.client(false, Format::Json);
+        query_by_code(&cfg, charge_code).await.state
+    }
+
+    /// The sandbox's own view of an order (control API).
+    pub async fn order_view(&self, charge_code: &str) -> Value {
+        self.get_json(&format!("/sandbox/orders/{charge_code}"))
+            .await
     }
 }
 
@@ -389,6 +401,37 @@ pub fn refund(
     }
 }
 
+/// `query` for `code`, read as `ser_type` says.
+pub fn query_req(code: &str, ser_type: SerType) -> QueryRequest {
+    QueryRequest {
+        code: code.into(),
+        ser_type,
+    }
+}
+
+/// `query` by the merchant's `CHARGE_CODE`, which must succeed.
+pub async fn query_by_code(cfg: &Config, code: &str) -> QueryResp {
+    call(cfg, &query_req(code, SerType::Merchant))
+        .await
+        .expect("query")
+}
+
+/// `refundQuery` for `code`, read as `ser_type` says.
+pub fn refund_query_req(code: &str, ser_type: SerType) -> RefundQueryRequest {
+    RefundQueryRequest {
+        code: code.into(),
+        ser_type,
+    }
+}
+
+/// `cancelTrade` of `charge_code` in `mode`.
+pub fn cancel_req(charge_code: &str, mode: CancelMode) -> CancelTradeRequest {
+    CancelTradeRequest {
+        charge_code: charge_code.into(),
+        mode,
+    }
+}
+
 /// Polls `f` until it returns `Some`, for up to 20 s (generous: this is not a timing assertion).
 pub async fn eventually<T, F, Fut>(what: &str, mut f: F) -> T
 where
@@ -436,6 +479,24 @@ impl Receiver {
 
     pub fn received(&self) -> Vec<Received> {
         self.got.lock().unwrap().clone()
+    }
+
+    /// Waits for the first notification.
+    pub async fn first(&self) -> Received {
+        eventually("notification", || async {
+            self.received().first().cloned()
+        })
+        .await
+    }
+
+    /// Waits until exactly `n` notifications arrived (panics naming `what`
+    /// if that never happens); returns them.
+    pub async fn wait_for(&self, n: usize, what: &str) -> Vec<Received> {
+        eventually(what, || async {
+            let r = self.received();
+            (r.len() == n).then_some(r)
+        })
+        .await
     }
 }
 
