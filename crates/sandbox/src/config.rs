@@ -155,7 +155,8 @@ pub struct Cli {
     /// Maximum attempts per notification (stops earlier on HTTP 200).
     #[arg(long, default_value_t = 30, value_name = "N")]
     pub notify_attempts: u32,
-    /// Activate a fault: INTERFACE=MODE (repeatable), e.g. order=http500, notify=duplicate:3.
+    /// Activate a fault: INTERFACE=MODE (repeatable), e.g. order=http500, notify=duplicate:3,
+    /// cancelTrade=reject:FAIL.
     #[arg(long, value_name = "INTERFACE=MODE")]
     pub fault: Vec<String>,
     /// Leave preOrder (merchant scans shopper) payments pending until paid via the control API.

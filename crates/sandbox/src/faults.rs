@@ -3,7 +3,8 @@
 //! One mode per target (an interface or `notify`), active until removed.
 //! Response faults are applied *after* the request was processed, like a
 //! proxy or network failure on the way back: the order exists even though the
-//! client saw an error, so clients must reconcile by querying.
+//! client saw an error, so clients must reconcile by querying. The one
+//! exception is `reject:CODE`, the gateway refusing a request it did not act on.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -12,6 +13,7 @@ use std::time::Duration;
 
 use rand::Rng;
 use soushou::envelope::Interface;
+use soushou::types::ResultCode;
 
 use crate::error::Error;
 
@@ -60,7 +62,7 @@ impl fmt::Display for FaultTarget {
 }
 
 /// A fault mode; its string form is what `--fault` and the control API take.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum FaultMode {
     /// `latency:MS` — wait this long before answering (or before each notification attempt).
     Latency(Duration),
@@ -82,14 +84,21 @@ pub enum FaultMode {
     OutOfOrder,
     /// `drop` (notify) — the notification is never sent.
     Drop,
+    /// `reject:CODE` — the gateway refuses the request without acting on it: a
+    /// well-formed, signed (and encrypted when asked) answer with `RESULT.CODE`
+    /// = CODE and no state change, unlike the response faults, which lose the
+    /// answer of a request that was processed. Lets clients be tested against a
+    /// refusal they must not mistake for success (e.g. a cancel that did not cancel).
+    Reject(ResultCode),
 }
 
 impl FaultMode {
     /// Whether this mode makes sense for `target`.
-    pub fn applies_to(self, target: FaultTarget) -> bool {
+    pub fn applies_to(&self, target: FaultTarget) -> bool {
         match self {
             FaultMode::Latency(_) => true,
             FaultMode::Timeout
+            | FaultMode::Reject(_)
             | FaultMode::Http5xx(_)
             | FaultMode::Html(_)
             | FaultMode::Truncated
@@ -148,10 +157,12 @@ impl FromStr for FaultMode {
             }
             "out_of_order" => FaultMode::OutOfOrder,
             "drop" => FaultMode::Drop,
+            "reject" => FaultMode::Reject(reject_code(s, arg)?),
             _ => {
                 return Err(Error::Fault(format!(
                 "unknown mode {s:?}; expected latency:MS, timeout, http500, http5xx:CODE, html, \
-                     html:CODE, truncated, garbage, bad_sign, duplicate:N, out_of_order or drop"
+                     html:CODE, truncated, garbage, reject:CODE, bad_sign, duplicate:N, \
+                     out_of_order or drop"
             )))
             }
         })
@@ -173,7 +184,22 @@ impl fmt::Display for FaultMode {
             FaultMode::Duplicate(n) => write!(f, "duplicate:{n}"),
             FaultMode::OutOfOrder => f.write_str("out_of_order"),
             FaultMode::Drop => f.write_str("drop"),
+            FaultMode::Reject(code) => write!(f, "reject:{}", code.as_str()),
         }
+    }
+}
+
+/// The result code of `reject:CODE`: one of the document's appendix-5 codes
+/// other than success (a typo must not silently become an unknown code).
+fn reject_code(s: &str, arg: Option<&str>) -> Result<ResultCode, Error> {
+    let code = ResultCode::from_code(arg.unwrap_or(""));
+    match code {
+        ResultCode::Unknown(_) => Err(Error::Fault(format!(
+            "{s:?}: reject needs an appendix-5 result code, e.g. reject:FAIL or \
+             reject:SERVICE_UNAVAILABLE"
+        ))),
+        ResultCode::Success => Err(Error::Fault(format!("{s:?}: SUCCESS is not a rejection"))),
+        code => Ok(code),
     }
 }
 
@@ -184,11 +210,11 @@ pub fn parse_assignment(s: &str) -> Result<(FaultTarget, FaultMode), Error> {
         .ok_or_else(|| Error::Fault(format!("{s:?}: expected INTERFACE=MODE")))?;
     let target: FaultTarget = t.trim().parse()?;
     let mode: FaultMode = m.trim().parse()?;
-    check(target, mode)?;
+    check(target, &mode)?;
     Ok((target, mode))
 }
 
-fn check(target: FaultTarget, mode: FaultMode) -> Result<(), Error> {
+fn check(target: FaultTarget, mode: &FaultMode) -> Result<(), Error> {
     if mode.applies_to(target) {
         Ok(())
     } else {
@@ -207,7 +233,7 @@ pub struct Faults {
 impl Faults {
     /// Activates `mode` on `target`, replacing any previous mode there.
     pub fn set(&mut self, target: FaultTarget, mode: FaultMode) -> Result<(), Error> {
-        check(target, mode)?;
+        check(target, &mode)?;
         self.active.insert(target, mode);
         Ok(())
     }
@@ -224,7 +250,7 @@ impl Faults {
 
     /// The mode active on `target`, if any.
     pub fn get(&self, target: FaultTarget) -> Option<FaultMode> {
-        self.active.get(&target).copied()
+        self.active.get(&target).cloned()
     }
 
     /// `{"order": "http500", ...}` for the control API.
@@ -248,15 +274,15 @@ pub struct Distorted {
 }
 
 /// Rewrites a valid answer (`body` with `content_type`) according to a response fault.
-/// Returns `None` for modes that do not rewrite bodies (latency, timeout, notify modes).
-pub fn distort(mode: FaultMode, content_type: &'static str, body: &[u8]) -> Option<Distorted> {
+/// Returns `None` for modes that do not rewrite bodies (latency, timeout, reject, notify modes).
+pub fn distort(mode: &FaultMode, content_type: &'static str, body: &[u8]) -> Option<Distorted> {
     match mode {
-        FaultMode::Http5xx(status) => Some(Distorted {
+        &FaultMode::Http5xx(status) => Some(Distorted {
             status,
             content_type: "text/plain;charset=UTF-8",
             body: format!("{status} Internal Server Error").into_bytes(),
         }),
-        FaultMode::Html(status) => Some(Distorted {
+        &FaultMode::Html(status) => Some(Distorted {
             status,
             content_type: "text/html",
             body: format!(
@@ -305,6 +331,8 @@ mod tests {
             "duplicate:3",
             "out_of_order",
             "drop",
+            "reject:FAIL",
+            "reject:SERVICE_UNAVAILABLE",
         ] {
             let m: FaultMode = s.parse().unwrap();
             assert_eq!(m.to_string(), s);
@@ -313,6 +341,19 @@ mod tests {
         assert!("http5xx:404".parse::<FaultMode>().is_err());
         assert!("duplicate:1".parse::<FaultMode>().is_err());
         assert!("teapot".parse::<FaultMode>().is_err());
+        assert_eq!(
+            "reject:FAIL".parse::<FaultMode>().unwrap(),
+            FaultMode::Reject(ResultCode::Fail)
+        );
+        for bad in [
+            "reject",
+            "reject:",
+            "reject:SUCCESS",
+            "reject:NOPE",
+            "reject:fail",
+        ] {
+            assert!(bad.parse::<FaultMode>().is_err(), "{bad}");
+        }
     }
 
     #[test]
@@ -328,19 +369,27 @@ mod tests {
         assert!(parse_assignment("notify=latency:10").is_ok());
         assert!(parse_assignment("notify=truncated").is_err());
         assert!(parse_assignment("query=drop").is_err());
+        assert_eq!(
+            parse_assignment("cancelTrade=reject:FAIL").unwrap(),
+            (
+                FaultTarget::Gateway(Interface::CancelTrade),
+                FaultMode::Reject(ResultCode::Fail)
+            )
+        );
+        assert!(parse_assignment("notify=reject:FAIL").is_err());
         assert!(parse_assignment("bogus=drop").is_err());
     }
 
     #[test]
     fn distortions() {
         let body = b"{\"ORDER_RESP\":{}}";
-        let t = distort(FaultMode::Truncated, "application/json", body).unwrap();
+        let t = distort(&FaultMode::Truncated, "application/json", body).unwrap();
         assert_eq!(t.body, body[..body.len() / 2]);
-        let g = distort(FaultMode::Garbage, "application/json", body).unwrap();
+        let g = distort(&FaultMode::Garbage, "application/json", body).unwrap();
         assert!(g.body.iter().all(|b| *b >= 0x80));
-        let h = distort(FaultMode::Html(502), "application/json", body).unwrap();
+        let h = distort(&FaultMode::Html(502), "application/json", body).unwrap();
         assert_eq!(h.status, 502);
         assert!(String::from_utf8(h.body).unwrap().starts_with("<html>"));
-        assert!(distort(FaultMode::Timeout, "x", body).is_none());
+        assert!(distort(&FaultMode::Timeout, "x", body).is_none());
     }
 }

@@ -5,7 +5,8 @@
 //! formats (`ILLEGAL_PARAMETER`, `AMT_ERROR`) → typed model + its `validate()` →
 //! the store (state machine) → a `soushou` response in the asked format, encrypted
 //! when the request was → response faults → request log. Rejections are HTTP 200
-//! with `RESULT.CODE`, as on the real gateway.
+//! with `RESULT.CODE`, as on the real gateway; the `reject:CODE` fault is one,
+//! made just before the store would be touched.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -205,7 +206,7 @@ impl Exchange {
 /// Sends the answer, applying the interface's fault, and logs the exchange.
 async fn finish(app: Arc<App>, iface: Interface, mut ex: Exchange, body: Vec<u8>) -> Response {
     let fault = app.fault(FaultTarget::Gateway(iface));
-    ex.rec.fault = fault.map(|f| f.to_string());
+    ex.rec.fault = fault.as_ref().map(FaultMode::to_string);
     let content_type = ex.format.content_type();
     let response = match fault {
         Some(FaultMode::Latency(d)) => {
@@ -222,7 +223,7 @@ async fn finish(app: Arc<App>, iface: Interface, mut ex: Exchange, body: Vec<u8>
             tokio::time::sleep(app.timeout_hold).await;
             return StatusCode::GATEWAY_TIMEOUT.into_response();
         }
-        Some(mode) => faults::distort(mode, content_type, &body).map(|d| {
+        Some(mode) => faults::distort(&mode, content_type, &body).map(|d| {
             (
                 StatusCode::from_u16(d.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
                 [(header::CONTENT_TYPE, d.content_type)],
@@ -260,6 +261,19 @@ async fn post_interface(
         ex.answer(outcome)
     };
     finish(app, iface, ex, answer).await
+}
+
+/// The `reject:CODE` fault: refuses a request that passed the gateway's checks
+/// (merchant, sign, fields) before it reaches the store, so nothing changes.
+/// Called by every handler right before its store call.
+fn refuse_if_faulted(app: &App, iface: Interface) -> Result<(), Error> {
+    match app.fault(FaultTarget::Gateway(iface)) {
+        Some(FaultMode::Reject(code)) => Err(Error::rejected(
+            code,
+            "refused by the sandbox's reject fault; the request was not processed",
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// Verifies and decrypts the body with `soushou`, recording what arrived.
@@ -507,6 +521,7 @@ fn handle_order(
             let req: $t = typed(value)?;
             req.validate().map_err(validation)?;
             check_busi_id(&req.common.busi_id, m)?;
+            refuse_if_faulted(app, iface)?;
             req
         }};
     }
@@ -647,6 +662,7 @@ fn handle_refund(
     let req: RefundRequest = typed(value)?;
     req.validate().map_err(validation)?;
     check_busi_id(&req.busi_id, m)?;
+    refuse_if_faulted(app, Interface::Refund)?;
     let input = RefundInput {
         busi_code: m.busi_code.clone(),
         charge_code: req.charge_code,
@@ -744,6 +760,7 @@ fn handle_query(
     _: &Merchant,
     call: &GetCall,
 ) -> Result<QueryResp, Error> {
+    refuse_if_faulted(app, Interface::Query)?;
     let mut store = app.store();
     let o = store.lookup(&call.code, call.ser_type(), &call.busi, ex.now)?;
     let paid = !o.fund_bill_list.is_empty();
@@ -763,6 +780,7 @@ fn handle_refund_query(
     _: &Merchant,
     call: &GetCall,
 ) -> Result<RefundQueryResp, Error> {
+    refuse_if_faulted(app, Interface::RefundQuery)?;
     let mut store = app.store();
     let o = store.lookup(&call.code, call.ser_type(), &call.busi, ex.now)?;
     Ok(order_answer!(RefundQueryResp, o, {
@@ -798,6 +816,7 @@ fn handle_cancel(
     let (mode, verified) = envelope::open_cancel(&call.query, code, busi, &m.key)
         .map_err(|e| Error::rejected(ResultCode::InvalidSign, e.to_string()))?;
     ex.record_signature(&verified);
+    refuse_if_faulted(app, Interface::CancelTrade)?;
     let mut store = app.store();
     let o = store.cancel(code, busi, mode, ex.now)?;
     Ok(CancelTradeResp {

@@ -74,7 +74,7 @@ impl App {
     fn new(config: &Config, public_url: String) -> Result<App, Error> {
         let mut faults = Faults::default();
         for (target, mode) in &config.faults {
-            faults.set(*target, *mode)?;
+            faults.set(*target, mode.clone())?;
         }
         let http = reqwest::Client::builder()
             .no_proxy()

@@ -135,7 +135,7 @@ async fn send_with_retries(app: &Arc<App>, job: &Job) -> bool {
             state: state_code(&job.notify.state),
             status: None,
             error: None,
-            fault: fault.map(|f| f.to_string()),
+            fault: fault.as_ref().map(FaultMode::to_string),
             copies: 1,
         };
         let n = match built {

@@ -8,7 +8,7 @@ use common::*;
 use soushou::codec::Format;
 use soushou::envelope;
 use soushou::model::OrderRequest;
-use soushou::types::{OrderState, SerType};
+use soushou::types::{CancelMode, OrderState, SerType};
 
 /// Sends an order and returns (status, body, decode result).
 async fn order_through(
@@ -141,6 +141,70 @@ async fn latency_delays_answers() {
 }
 
 #[tokio::test]
+async fn reject_refuses_without_acting() {
+    let sb = Sandbox::start(&["--fault", "cancelTrade=reject:FAIL"]);
+    assert_eq!(
+        sb.get_json("/sandbox/faults").await,
+        serde_json::json!({ "cancelTrade": "reject:FAIL" })
+    );
+    let plain_xml = sb.client(false, Format::Xml);
+    let des_json = sb.client(true, Format::Json);
+    let pending = code("rej-pending");
+    let paid = code("rej-paid");
+    for c in [&pending, &paid] {
+        call(&plain_xml, &order(&plain_xml, c, 1, None))
+            .await
+            .expect("order");
+    }
+    sb.pay(&paid).await;
+    // A proper gateway answer (HTTP 200, in the asked format, encrypted when asked, decoded by
+    // `soushou`) saying FAIL, in every shape and cancel mode...
+    for cfg in [&plain_xml, &des_json] {
+        for mode in [CancelMode::RealTime, CancelMode::Apply] {
+            for c in [&pending, &paid] {
+                let (code, info) = rejected(call(cfg, &cancel_req(c, mode)).await);
+                assert_eq!(code, "FAIL", "{c} {mode:?}");
+                assert!(info.contains("not processed"), "{info}");
+            }
+        }
+    }
+    let last = sb.last_request().await;
+    assert_eq!(last["interface"], "cancelTrade");
+    assert_eq!(last["fault"], "reject:FAIL");
+    assert_eq!(last["result_code"], "FAIL");
+    assert_eq!(last["http_status"], 200);
+    assert_eq!(last["encrypted"], true);
+    // ...and nothing happened: the pending order is still payable, the paid one not revoked.
+    assert_eq!(sb.state_of(&pending).await, Some(OrderState::Pending));
+    assert_eq!(sb.state_of(&paid).await, Some(OrderState::Paid));
+    // The gateway's own checks still come first: a bad sign is INVALID_SIGN.
+    let forged = soushou::envelope::Config {
+        key: soushou::MerchantKey::new("0123456789ABCDEF0123456789ABCDEF"),
+        ..sb.client(false, Format::Xml)
+    };
+    let r = call(&forged, &cancel_req(&pending, CancelMode::RealTime)).await;
+    assert_eq!(rejected(r).0, "INVALID_SIGN");
+
+    // Set through the control API on another interface: the refund is refused, none recorded.
+    sb.set_fault("refund", "reject:SERVICE_UNAVAILABLE").await;
+    let r = call(
+        &des_json,
+        &refund(&des_json, &paid, 1, Some(&code("rej-r"))),
+    )
+    .await;
+    assert_eq!(rejected(r).0, "SERVICE_UNAVAILABLE");
+    assert_eq!(sb.order_view(&paid).await["refunds"], serde_json::json!([]));
+    assert_eq!(sb.state_of(&paid).await, Some(OrderState::Paid));
+
+    // Cleared, the same cancel goes through.
+    sb.clear_fault("cancelTrade").await;
+    call(&des_json, &cancel_req(&pending, CancelMode::RealTime))
+        .await
+        .expect("cancel once the fault is gone");
+    assert_eq!(sb.state_of(&pending).await, Some(OrderState::Revoked));
+}
+
+#[tokio::test]
 async fn fault_control_api() {
     let sb = Sandbox::start(&["--fault", "refund=html", "--fault", "notify=duplicate:2"]);
     let listed = sb.get_json("/sandbox/faults").await;
@@ -153,6 +217,9 @@ async fn fault_control_api() {
         ("notify", "http500"),
         ("order", "drop"),
         ("order", "teapot"),
+        ("notify", "reject:FAIL"),
+        ("cancelTrade", "reject:SUCCESS"),
+        ("cancelTrade", "reject:NO_SUCH_CODE"),
         ("nope", "timeout"),
     ] {
         let r = http()

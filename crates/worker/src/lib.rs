@@ -12,7 +12,7 @@
 //! | `GET /api/checkout/{token}`, `POST /api/pay`, `GET /api/orders/{code}` | `shopper` |
 //! | `POST /notify` | `notify` |
 //! | `/v1/...` (bearer `ADMIN_TOKEN`) | `merchant` |
-//! | cron trigger | `orders::sweep` |
+//! | cron trigger | `orders::sweep`, `orders::retry_duplicate_refunds` |
 //!
 //! Everything else: `config` (vars and secrets), `gateway` (Fetch with a
 //! timeout around `soushou::envelope`), `repo` (D1), `orders` (state events
@@ -119,7 +119,7 @@ async fn route(
             ok(shopper::order_view(settings, code, log).await)
         }
         (Method::Post, ["notify"]) => {
-            notify::handle(settings, req, log).await?;
+            notify::handle(settings, req, ctx, log).await?;
             let resp = Response::ok("SUCCESS")?;
             resp.headers()
                 .set("Content-Type", "text/plain; charset=utf-8")?;
@@ -166,10 +166,14 @@ async fn merchant_route(
 async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     let log = RequestLog::new(random_hex(8), "cron", "-", "reconcile");
     let settings = Settings::new(env);
-    match orders::sweep(&settings, &log).await {
-        Ok(n) => {
+    let swept = orders::sweep(&settings, &log).await;
+    // Refund retries run even when the sweep failed part-way.
+    let retried = orders::retry_duplicate_refunds(&settings, &log).await;
+    match swept.and_then(|n| retried.map(|r| (n, r))) {
+        Ok((n, r)) => {
             log.set("outcome", "swept");
             log.set("reconciled", n);
+            log.set("duplicate_refunds_settled", r);
             log.finish(200, None);
         }
         Err(e) => {

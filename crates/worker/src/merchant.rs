@@ -7,12 +7,8 @@ use checkout::api::{
     QrOrderRequest, QrOrderResponse, RefundRequest,
 };
 use checkout::link::{self, LinkPayload};
-use checkout::state;
 use serde_json::{json, Value};
-use soushou::model::{
-    CancelTradeRequest, OrderRequest, PreOrderRequest, RefundQueryRequest,
-    RefundRequest as GatewayRefund,
-};
+use soushou::model::{CancelTradeRequest, OrderRequest, PreOrderRequest, RefundQueryRequest};
 use soushou::types::{CancelMode, ChannelType, DynamicIdType, SerType, TradeType};
 use soushou::Fen;
 use worker::{D1Database, Request};
@@ -209,56 +205,7 @@ pub async fn refund(
     };
     let order = load_order(settings, charge_code, log).await?;
     let db = settings.env().d1("DB")?;
-    let paid = Fen::from_fen(order.amount_fen);
-    let reserved = Fen::from_fen(
-        order.amount_fen
-            - repo::refundable(&db, charge_code)
-                .await?
-                .min(order.amount_fen),
-    );
-    // The domain check (state, amount) first; then the atomic reservation,
-    // which also stops two concurrent refunds from overdrawing.
-    state::check_refund(order.status()?, paid, reserved, amount)?;
-    let now = now_secs();
-    if !repo::reserve_refund(&db, &out_refund_no, charge_code, amount.fen(), reason, now).await? {
-        let left = Fen::from_fen(repo::refundable(&db, charge_code).await?);
-        return Err(checkout::Error::RefundExceeds { refundable: left }.into());
-    }
-    log.set("out_refund_no", out_refund_no.as_str());
-
-    let cfg = settings.gateway()?;
-    let gw = GatewayRefund {
-        busi_id: cfg.busi_id.clone(),
-        oper_id: cfg.oper_id.clone(),
-        dev_id: cfg.dev_id.clone(),
-        charge_refund_fee: amount,
-        refund_subject: reason.to_owned(),
-        charge_code: charge_code.to_owned(),
-        charge_down_code: order.charge_down_code.clone(),
-        out_refund_no: Some(out_refund_no.clone()),
-    };
-    let resp = match gateway::call(settings, &cfg, &gw, log).await {
-        Ok(resp) => resp,
-        Err(e) => {
-            // Only a refusal is known not to have happened; after a fault the
-            // refund stays pending (reserved) until the refund query says more.
-            if let Some(code) = e.gateway_code() {
-                repo::finish_refund(
-                    &db,
-                    &out_refund_no,
-                    charge_code,
-                    false,
-                    Some(code.as_str()),
-                    now,
-                )
-                .await?;
-            }
-            return Err(e);
-        }
-    };
-    let total = repo::finish_refund(&db, &out_refund_no, charge_code, true, None, now).await?;
-    let target = state::after_refund(paid, Fen::from_fen(total));
-    let t = orders::apply_event(&db, charge_code, target, "refund", now).await?;
+    let done = orders::refund(settings, &db, &order, &out_refund_no, amount, reason, log).await?;
     log.set("outcome", "refunded");
     Ok(json!({
         "out_refund_no": out_refund_no,
@@ -266,10 +213,10 @@ pub async fn refund(
         "amount": amount.to_yuan(),
         "amount_fen": amount.fen(),
         "state": "succeeded",
-        "order_state": t.state().as_str(),
-        "refunded": Fen::from_fen(total).to_yuan(),
-        "refunded_fen": total,
-        "gateway": resp,
+        "order_state": done.state.as_str(),
+        "refunded": Fen::from_fen(done.total_fen).to_yuan(),
+        "refunded_fen": done.total_fen,
+        "gateway": done.gateway,
     }))
 }
 

@@ -4,11 +4,13 @@
 //! the amount against the stored attempt, apply the state idempotently,
 //! record the notification, and only then answer 200 `SUCCESS`. Every
 //! refusal is a 4xx with nothing changed and a log line saying why; a
-//! storage failure is a 5xx so the gateway retries.
+//! storage failure is a 5xx so the gateway retries. A payment that paid a
+//! link a second time is refunded after the answer (`ctx.wait_until`), so
+//! the refund can neither delay nor fail the notification.
 
 use checkout::state;
 use soushou::envelope;
-use worker::Request;
+use worker::{Context, Request};
 
 use crate::config::Settings;
 use crate::error::{ApiError, ApiResult};
@@ -25,7 +27,12 @@ fn reject(status: u16, code: &'static str, reason: impl Into<String>) -> ApiErro
 }
 
 /// Handles one notification; `Ok` means "answer 200 SUCCESS".
-pub async fn handle(settings: &Settings, mut req: Request, log: &RequestLog) -> ApiResult<()> {
+pub async fn handle(
+    settings: &Settings,
+    mut req: Request,
+    ctx: &Context,
+    log: &RequestLog,
+) -> ApiResult<()> {
     let url = req.url()?;
     let query = envelope::parse_query(url.query().unwrap_or(""));
     let body = req.bytes().await?;
@@ -77,9 +84,11 @@ pub async fn handle(settings: &Settings, mut req: Request, log: &RequestLog) -> 
         ));
     }
 
+    let mut new_payment = false;
     let outcome = match state::from_gateway(&notify.state) {
         Some(status) => {
             let t = orders::apply_event(&db, &notify.charge_code, status, "notify", now).await?;
+            new_payment = orders::is_new_payment(&t);
             if let checkout::state::Transition::Stale { current, event } = t {
                 log.event(
                     Level::Warn,
@@ -102,5 +111,14 @@ pub async fn handle(settings: &Settings, mut req: Request, log: &RequestLog) -> 
     )
     .await?;
     log.set("outcome", outcome);
+    if new_payment {
+        let settings = settings.clone();
+        let charge_code = notify.charge_code.clone();
+        let request_id = log.request_id().to_owned();
+        ctx.wait_until(async move {
+            let log = RequestLog::new(request_id, "duplicate_check", "-", "-");
+            orders::refund_if_duplicate(&settings, &charge_code, &log).await;
+        });
+    }
     Ok(())
 }

@@ -8,8 +8,9 @@
 use checkout::api::OrderStatus;
 use checkout::state::{self, Transition};
 use soushou::envelope;
-use soushou::model::{QueryRequest, QueryResp};
+use soushou::model::{QueryRequest, QueryResp, RefundQueryRequest, RefundRequest, RefundResp};
 use soushou::types::{ResultCode, SerType};
+use soushou::Fen;
 use worker::D1Database;
 
 use crate::config::Settings;
@@ -157,7 +158,280 @@ pub async fn query_and_apply(
     };
     let t = apply_event(&db, &order.charge_code, status, source, now).await?;
     log.set("reconcile", outcome_name(&t));
+    if is_new_payment(&t) {
+        refund_if_duplicate(settings, &order.charge_code, log).await;
+    }
     Ok(resp)
+}
+
+/// Whether a transition is the one that recorded an attempt as paid (the
+/// moment a second payment of the same link must be noticed).
+pub fn is_new_payment(t: &Transition) -> bool {
+    matches!(
+        t,
+        Transition::Applied {
+            to: OrderStatus::Paid,
+            ..
+        }
+    )
+}
+
+/// A refund the gateway confirmed.
+pub struct Refunded {
+    /// Sum of the order's succeeded refunds after this one, fen.
+    pub total_fen: u64,
+    /// The order's state after it.
+    pub state: OrderStatus,
+    /// The gateway's answer (none when a retry found the refund already done).
+    pub gateway: Option<RefundResp>,
+}
+
+/// Refunds `amount` of a paid attempt under `out_refund_no`: the domain
+/// check, the reservation (one conditional INSERT, so concurrent or repeated
+/// refunds can neither overdraw nor reuse a number), the gateway's `refund`,
+/// then the stored total and state. A refusal marks the refund failed; a
+/// fault leaves it pending (reserved). The merchant's refund route and the
+/// refund of a duplicate payment both go through here.
+pub async fn refund(
+    settings: &Settings,
+    db: &D1Database,
+    order: &OrderRow,
+    out_refund_no: &str,
+    amount: Fen,
+    reason: &str,
+    log: &RequestLog,
+) -> ApiResult<Refunded> {
+    let charge_code = order.charge_code.as_str();
+    let paid = Fen::from_fen(order.amount_fen);
+    let reserved = Fen::from_fen(
+        order.amount_fen
+            - repo::refundable(db, charge_code)
+                .await?
+                .min(order.amount_fen),
+    );
+    // The domain check (state, amount) first; then the atomic reservation,
+    // which also stops two concurrent refunds from overdrawing.
+    state::check_refund(order.status()?, paid, reserved, amount)?;
+    let now = now_secs();
+    if !repo::reserve_refund(db, out_refund_no, charge_code, amount.fen(), reason, now).await? {
+        let left = Fen::from_fen(repo::refundable(db, charge_code).await?);
+        return Err(checkout::Error::RefundExceeds { refundable: left }.into());
+    }
+    log.set("out_refund_no", out_refund_no);
+    send_refund(settings, db, order, out_refund_no, amount, reason, log).await
+}
+
+/// Sends a reserved refund to the gateway and settles it: a refusal marks
+/// it failed; a fault leaves it pending (reserved) for a retry.
+async fn send_refund(
+    settings: &Settings,
+    db: &D1Database,
+    order: &OrderRow,
+    out_refund_no: &str,
+    amount: Fen,
+    reason: &str,
+    log: &RequestLog,
+) -> ApiResult<Refunded> {
+    let charge_code = order.charge_code.as_str();
+    let now = now_secs();
+    let cfg = settings.gateway()?;
+    let gw = RefundRequest {
+        busi_id: cfg.busi_id.clone(),
+        oper_id: cfg.oper_id.clone(),
+        dev_id: cfg.dev_id.clone(),
+        charge_refund_fee: amount,
+        refund_subject: reason.to_owned(),
+        charge_code: charge_code.to_owned(),
+        charge_down_code: order.charge_down_code.clone(),
+        out_refund_no: Some(out_refund_no.to_owned()),
+    };
+    let resp = match gateway::call(settings, &cfg, &gw, log).await {
+        Ok(resp) => resp,
+        Err(e) => {
+            // Only a refusal is known not to have happened; after a fault the
+            // refund stays pending (reserved) until the refund query says more.
+            if let Some(code) = e.gateway_code() {
+                repo::finish_refund(
+                    db,
+                    out_refund_no,
+                    charge_code,
+                    false,
+                    Some(code.as_str()),
+                    now,
+                )
+                .await?;
+            }
+            return Err(e);
+        }
+    };
+    let (total_fen, state) = settle_refund(db, order, out_refund_no, now).await?;
+    Ok(Refunded {
+        total_fen,
+        state,
+        gateway: Some(resp),
+    })
+}
+
+/// Marks a refund the gateway confirmed as succeeded; moves the order to
+/// the state its refunded total implies. Returns (total, state).
+async fn settle_refund(
+    db: &D1Database,
+    order: &OrderRow,
+    out_refund_no: &str,
+    now: u64,
+) -> ApiResult<(u64, OrderStatus)> {
+    let charge_code = order.charge_code.as_str();
+    let total = repo::finish_refund(db, out_refund_no, charge_code, true, None, now).await?;
+    let target = state::after_refund(Fen::from_fen(order.amount_fen), Fen::from_fen(total));
+    let t = apply_event(db, charge_code, target, "refund", now).await?;
+    Ok((total, t.state()))
+}
+
+/// How long a duplicate-payment refund must have been pending before the
+/// cron sweep retries it (so it never races the first attempt's call).
+const DUPLICATE_REFUND_RETRY_AFTER_SECS: u64 = 60;
+
+/// The cron sweep's retry of duplicate-payment refunds left pending by a
+/// gateway fault: asks `refundQuery` whether the refund happened (settles
+/// it if so), else sends it again under the same `OUT_REFUND_NO`. One
+/// caller per refund per retry interval (a conditional claim). Returns how
+/// many were settled.
+pub async fn retry_duplicate_refunds(settings: &Settings, log: &RequestLog) -> ApiResult<usize> {
+    let db = settings.env().d1("DB")?;
+    let now = now_secs();
+    let cutoff = now.saturating_sub(DUPLICATE_REFUND_RETRY_AFTER_SECS);
+    let mut settled = 0;
+    for refund in repo::pending_refunds_before(&db, DUPLICATE_REFUND_PREFIX, cutoff, 10).await? {
+        if !repo::claim_refund_retry(&db, &refund.out_refund_no, now, cutoff).await? {
+            continue;
+        }
+        let outcome = retry_refund(settings, &db, &refund, log).await;
+        let name = match &outcome {
+            Ok(_) => {
+                settled += 1;
+                "succeeded"
+            }
+            Err(e) => e.status_and_code().1,
+        };
+        log.event(
+            Level::Warn,
+            "duplicate_refund_retried",
+            serde_json::json!({"charge_code": refund.charge_code,
+                "out_refund_no": refund.out_refund_no, "outcome": name}),
+        );
+    }
+    Ok(settled)
+}
+
+async fn retry_refund(
+    settings: &Settings,
+    db: &D1Database,
+    refund: &repo::RefundRow,
+    log: &RequestLog,
+) -> ApiResult<Refunded> {
+    let order = repo::get_order(db, &refund.charge_code)
+        .await?
+        .ok_or(ApiError::NotFound("order"))?;
+    let cfg = settings.gateway()?;
+    let query = RefundQueryRequest {
+        code: refund.charge_code.clone(),
+        ser_type: SerType::Merchant,
+    };
+    let listed = gateway::call(settings, &cfg, &query, log).await?;
+    if listed
+        .refund_trade_list
+        .iter()
+        .any(|r| r.refund_code.as_deref() == Some(refund.out_refund_no.as_str()))
+    {
+        let (total_fen, state) =
+            settle_refund(db, &order, &refund.out_refund_no, now_secs()).await?;
+        return Ok(Refunded {
+            total_fen,
+            state,
+            gateway: None,
+        });
+    }
+    send_refund(
+        settings,
+        db,
+        &order,
+        &refund.out_refund_no,
+        Fen::from_fen(refund.amount_fen),
+        &refund.reason,
+        log,
+    )
+    .await
+}
+
+/// Prefix of the `OUT_REFUND_NO` of duplicate-payment refunds.
+const DUPLICATE_REFUND_PREFIX: &str = "dup-";
+
+/// The `OUT_REFUND_NO` of the refund of a duplicate payment: one per
+/// attempt, so however often the duplicate is noticed it is refunded once.
+fn duplicate_refund_no(charge_code: &str) -> String {
+    format!("{DUPLICATE_REFUND_PREFIX}{charge_code}")
+}
+
+/// Called once an attempt was recorded paid: if another attempt of the same
+/// link was paid before it (the shopper paid the link twice, e.g. because the
+/// superseded attempt could not be cancelled), refunds this later attempt in
+/// full. The payment itself stays recorded; the refund shows in the order's
+/// refunds and moves it to `refunded`. Never fails: every outcome is logged,
+/// and a refund that did not complete stays reserved for the cron sweep.
+pub async fn refund_if_duplicate(settings: &Settings, charge_code: &str, log: &RequestLog) {
+    if let Err(e) = try_refund_duplicate(settings, charge_code, log).await {
+        log.event(
+            Level::Warn,
+            "duplicate_refund_failed",
+            serde_json::json!({"charge_code": charge_code,
+                "out_refund_no": duplicate_refund_no(charge_code),
+                "error": e.status_and_code().1, "detail": e.to_string()}),
+        );
+    }
+}
+
+async fn try_refund_duplicate(
+    settings: &Settings,
+    charge_code: &str,
+    log: &RequestLog,
+) -> ApiResult<()> {
+    let db = settings.env().d1("DB")?;
+    let Some(kept) = repo::earlier_paid_attempt(&db, charge_code).await? else {
+        return Ok(());
+    };
+    let out_refund_no = duplicate_refund_no(charge_code);
+    log.event(
+        Level::Warn,
+        "duplicate_payment",
+        serde_json::json!({"charge_code": charge_code, "paid_first": kept,
+            "out_refund_no": out_refund_no}),
+    );
+    let existing = repo::refunds(&db, charge_code).await?;
+    if existing.iter().any(|r| r.out_refund_no == out_refund_no) {
+        // Already reserved by an earlier run: the cron sweep retries it if pending.
+        return Ok(());
+    }
+    let order = repo::get_order(&db, charge_code)
+        .await?
+        .ok_or(ApiError::NotFound("order"))?;
+    let reason = format!("duplicate payment; link already paid by {kept}");
+    let done = refund(
+        settings,
+        &db,
+        &order,
+        &out_refund_no,
+        Fen::from_fen(order.amount_fen),
+        &reason,
+        log,
+    )
+    .await?;
+    log.event(
+        Level::Info,
+        "duplicate_refunded",
+        serde_json::json!({"charge_code": charge_code, "out_refund_no": out_refund_no,
+            "order_state": done.state.as_str()}),
+    );
+    Ok(())
 }
 
 /// The polling path: confirms a pending order with `query` once it has

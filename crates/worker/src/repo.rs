@@ -483,3 +483,67 @@ pub async fn refunds(db: &D1Database, charge_code: &str) -> ApiResult<Vec<Refund
     )
     .await
 }
+
+/// Another attempt of the same link that reached a paid state before this
+/// one did, if any (the link was paid twice and this attempt is the later
+/// payment). "Before" is the order of the history rows' ids: D1 applies
+/// writes one at a time, so of two concurrent payments exactly one sees the
+/// other as earlier, and only that one is refunded.
+pub async fn earlier_paid_attempt(db: &D1Database, charge_code: &str) -> ApiResult<Option<String>> {
+    #[derive(Deserialize)]
+    struct Row {
+        charge_code: String,
+    }
+    let row = prepare(
+        db,
+        "WITH firsts AS (SELECT e.charge_code, MIN(e.id) AS first_id FROM order_events e \
+         JOIN orders o ON o.charge_code = e.charge_code \
+         WHERE o.link_id = (SELECT link_id FROM orders WHERE charge_code = ?1) \
+         AND e.to_state IN ('paid', 'partially_refunded', 'refunded') \
+         GROUP BY e.charge_code) \
+         SELECT f.charge_code FROM firsts f JOIN firsts me ON me.charge_code = ?1 \
+         WHERE f.charge_code != ?1 AND f.first_id < me.first_id ORDER BY f.first_id LIMIT 1",
+        &[t(charge_code)],
+    )?
+    .first::<Row>(None)
+    .await?;
+    Ok(row.map(|r| r.charge_code))
+}
+
+/// Refunds still pending (reserved, outcome unknown after a gateway fault)
+/// whose `OUT_REFUND_NO` starts with `prefix` and that were last touched
+/// before `cutoff`, oldest first.
+pub async fn pending_refunds_before(
+    db: &D1Database,
+    prefix: &str,
+    cutoff: u64,
+    limit: u64,
+) -> ApiResult<Vec<RefundRow>> {
+    all(
+        db,
+        "SELECT out_refund_no, charge_code, amount_fen, reason, state, gateway_code, created_at \
+         FROM refunds WHERE state = 'pending' AND substr(out_refund_no, 1, length(?1)) = ?1 \
+         AND updated_at <= ?2 ORDER BY updated_at LIMIT ?3",
+        &[t(prefix), n(cutoff), n(limit)],
+    )
+    .await
+}
+
+/// Claims the right to retry a pending refund: succeeds for one caller
+/// until the refund is touched again (it is stamped `now`).
+pub async fn claim_refund_retry(
+    db: &D1Database,
+    out_refund_no: &str,
+    now: u64,
+    cutoff: u64,
+) -> ApiResult<bool> {
+    let result = prepare(
+        db,
+        "UPDATE refunds SET updated_at = ?2 WHERE out_refund_no = ?1 AND state = 'pending' \
+         AND updated_at <= ?3",
+        &[t(out_refund_no), n(now), n(cutoff)],
+    )?
+    .run()
+    .await?;
+    Ok(changes(&result)? == 1)
+}

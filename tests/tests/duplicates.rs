@@ -1,0 +1,236 @@
+//! A link paid twice: two attempts of one link are both payable at the
+//! gateway, the shopper pays one and then the other. The Worker records both
+//! payments and refunds the later one in full, once, under `OUT_REFUND_NO`
+//! `dup-{charge code}`.
+//!
+//! How two attempts stay payable: each `POST /api/pay` cancels (in the
+//! background, after answering) the link's attempts that were pending when it
+//! started. With the sandbox's `cancelTrade=reject:FAIL` fault the gateway
+//! refuses that cancel without acting on it, so the superseded attempt stays
+//! payable there, and the Worker, told FAIL, must leave it pending too. The
+//! shopper then pays the current attempt and, from the old QR code, the
+//! superseded one.
+
+use std::path::PathBuf;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use e2e::{history, E2e, UA_DESKTOP};
+use serde_json::{json, Value};
+use soushou::types::OrderState;
+
+/// The sandbox's record of an order (state code, refunds).
+fn sandbox_order(e: &E2e, code: &str) -> Value {
+    let resp = e
+        .http()
+        .get(format!("{}/sandbox/orders/{code}", e.sandbox))
+        .send()
+        .expect("sandbox reachable");
+    assert!(resp.status().is_success(), "sandbox order {code}");
+    resp.json().expect("sandbox order JSON")
+}
+
+/// The Worker's log events (info or warn) named `event` in this run's wrangler log.
+fn logged_events(event: &str) -> Vec<Value> {
+    let dir = std::env::var("E2E_RUN_DIR")
+        .unwrap_or_else(|_| panic!("E2E_RUN_DIR is not set: run with `cargo xtask test`"));
+    let path = PathBuf::from(dir).join("wrangler.log");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    text.lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l.get(l.find('{')?..=l.rfind('}')?)?).ok())
+        .filter(|v| v["event"] == event)
+        .collect()
+}
+
+/// A link with two attempts that are both still payable at the gateway:
+/// (token, superseded, current). Attempt A is created, then attempt B
+/// supersedes it while the gateway refuses every `cancelTrade` (the fault is
+/// cleared when this returns), so the Worker's background cancel of A fails.
+fn two_payable_attempts(e: &E2e) -> (String, String, String) {
+    let token = e.create_link("3.33", "paid twice");
+    let _refused = e.fault("cancelTrade", "reject:FAIL");
+    let (_, superseded) = e.pay_ok(&token, "native", UA_DESKTOP, json!({}));
+    let (_, current) = e.pay_ok(&token, "native", UA_DESKTOP, json!({}));
+    assert_ne!(superseded, current);
+    // The cancel runs after the second pay answered: wait until the Worker
+    // has had the gateway's refusal.
+    e.eventually(
+        "the Worker's cancel of the superseded attempt is refused",
+        || {
+            logged_events("superseded_attempt")
+                .iter()
+                .any(|l| l["details"]["charge_code"] == superseded.as_str())
+        },
+    );
+    let cancels: Vec<Value> = e
+        .requests_for(&superseded)
+        .into_iter()
+        .filter(|r| r["interface"] == "cancelTrade")
+        .collect();
+    assert_eq!(cancels.len(), 1, "{cancels:?}");
+    assert_eq!(cancels[0]["result_code"], "FAIL", "{cancels:?}");
+    let outcomes: Vec<Value> = logged_events("superseded_attempt")
+        .into_iter()
+        .filter(|l| l["details"]["charge_code"] == superseded.as_str())
+        .map(|l| l["details"]["outcome"].clone())
+        .collect();
+    assert_eq!(outcomes, [json!("GATEWAY_REJECTED")]);
+    // Both attempts are pending at the gateway and at the Worker.
+    for code in [&superseded, &current] {
+        let gw = sandbox_order(e, code);
+        assert_eq!(gw["state"], 0, "{gw}");
+        let stored = e.merchant_order_stored(code);
+        assert_eq!(stored["order"]["state"], "pending", "{stored}");
+    }
+    (token, superseded, current)
+}
+
+#[test]
+fn a_link_paid_twice_refunds_the_later_payment_once() {
+    let e = E2e::from_env();
+    let (token, later, kept) = two_payable_attempts(&e);
+
+    e.sandbox_pay_and_wait(&kept, "the attempt paid first is paid");
+    let resp = e
+        .http()
+        .post(format!("{}/sandbox/pay/{later}", e.sandbox))
+        .send()
+        .expect("sandbox reachable");
+    assert!(resp.status().is_success(), "the other attempt is payable");
+    e.eventually("the later payment is refunded", || {
+        e.order_state(&later) == "refunded"
+    });
+
+    let refund_no = format!("dup-{later}");
+    let gw = sandbox_order(&e, &later);
+    assert_eq!(gw["state"], 5, "{gw}");
+    let refunds = gw["refunds"].as_array().expect("refunds");
+    assert_eq!(refunds.len(), 1, "{gw}");
+    assert_eq!(refunds[0]["refund_code"], refund_no.as_str(), "{gw}");
+    assert_eq!(refunds[0]["amount_fen"], 333, "{gw}");
+
+    // The truth is kept: the later attempt was paid, then refunded.
+    let order = e.merchant_order_stored(&later);
+    assert_eq!(order["order"]["state"], "refunded", "{order}");
+    assert_eq!(order["refunded_fen"], 333, "{order}");
+    let h = history(&order);
+    assert!(
+        h.contains(&("pending".into(), "paid".into(), "notify".into())),
+        "{h:?}"
+    );
+    assert!(
+        h.contains(&("paid".into(), "refunded".into(), "refund".into())),
+        "{h:?}"
+    );
+    let stored = order["refunds"].as_array().expect("refunds");
+    assert_eq!(stored.len(), 1, "{order}");
+    assert_eq!(stored[0]["out_refund_no"], refund_no.as_str());
+    assert_eq!(stored[0]["state"], "succeeded");
+    assert_eq!(stored[0]["amount_fen"], 333);
+
+    // The later payment stands, and so does the link.
+    assert_eq!(e.order_state(&kept), "paid");
+    let kept_view = e.merchant_order_stored(&kept);
+    assert!(
+        kept_view["refunds"].as_array().unwrap().is_empty(),
+        "{kept_view}"
+    );
+    let (status, view) = e.get(&format!("/api/checkout/{token}"));
+    assert_eq!(status, 200, "{view}");
+    assert_eq!(view["state"], "paid", "{view}");
+
+    // A second delivery of the later payment's notification refunds nothing.
+    let n = e.signed_now(
+        &e.pay_notify(&later, 333, OrderState::Paid),
+        "_type=json&encrypt=3DES",
+    );
+    let (status, body) = e.send_notification(&n);
+    assert_eq!(status, 200, "{body}");
+    // The merchant's live view runs the reconciler's query as well.
+    let order = e.merchant_order(&later);
+    assert_eq!(order["order"]["state"], "refunded", "{order}");
+    assert_eq!(order["refunds"].as_array().unwrap().len(), 1, "{order}");
+    let refund_calls = e
+        .requests_for(&later)
+        .iter()
+        .filter(|r| r["interface"] == "refund")
+        .count();
+    assert_eq!(refund_calls, 1, "one refund reached the gateway");
+    assert_eq!(
+        sandbox_order(&e, &later)["refunds"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+
+    let warned = logged_events("duplicate_payment");
+    assert!(
+        warned.iter().any(|l| l["level"] == "warn"
+            && l["details"]["charge_code"] == later.as_str()
+            && l["details"]["paid_first"] == kept.as_str()),
+        "no duplicate_payment warning naming both attempts"
+    );
+}
+
+/// The later payment is found by the poll's reconciler (its notification is
+/// dropped), and the gateway faults on the refund after doing it: the refund
+/// stays pending, and the cron sweep settles it after asking `refundQuery`,
+/// without refunding again.
+#[test]
+fn a_duplicate_refund_left_pending_by_a_fault_is_settled_by_the_cron_sweep() {
+    let e = E2e::from_env();
+    let (_, later, kept) = two_payable_attempts(&e);
+    e.sandbox_pay_and_wait(&kept, "the attempt paid first is paid");
+    {
+        let _notify = e.fault("notify", "drop");
+        let _refund = e.fault("refund", "http500");
+        e.sandbox_pay_and_wait(&later, "the poll's query records the later payment");
+        let order = e.merchant_order_stored(&later);
+        let refunds = order["refunds"].as_array().expect("refunds");
+        assert_eq!(refunds.len(), 1, "{order}");
+        assert_eq!(refunds[0]["state"], "pending", "{order}");
+        assert!(
+            history(&order).contains(&("pending".into(), "paid".into(), "poll".into())),
+            "{order}"
+        );
+    }
+    // The retry waits until the refund has been pending for a minute.
+    let deadline = Instant::now() + Duration::from_secs(180);
+    loop {
+        let resp = e
+            .http()
+            .get(format!("{}/__scheduled?cron=*+*+*+*+*", e.worker))
+            .send()
+            .unwrap();
+        assert!(resp.status().is_success());
+        if e.merchant_order_stored(&later)["order"]["state"] == "refunded" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the cron sweep never settled the refund"
+        );
+        thread::sleep(Duration::from_secs(2));
+    }
+    let order = e.merchant_order_stored(&later);
+    assert_eq!(order["refunds"][0]["state"], "succeeded", "{order}");
+    assert_eq!(order["refunded_fen"], 333, "{order}");
+    let refund_calls = e
+        .requests_for(&later)
+        .iter()
+        .filter(|r| r["interface"] == "refund")
+        .count();
+    assert_eq!(refund_calls, 1, "the refund was not sent twice");
+    assert!(e
+        .requests_for(&later)
+        .iter()
+        .any(|r| r["interface"] == "refundQuery"));
+    let gw = sandbox_order(&e, &later);
+    assert_eq!(gw["state"], 5, "{gw}");
+    assert_eq!(gw["refunds"].as_array().unwrap().len(), 1, "{gw}");
+    assert_eq!(e.order_state(&kept), "paid");
+    assert!(logged_events("duplicate_refund_failed")
+        .iter()
+        .any(|l| l["details"]["charge_code"] == later.as_str()));
+}
