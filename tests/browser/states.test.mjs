@@ -161,6 +161,53 @@ test('gateway failures: clear messages by error code, retry works once the gatew
   }
 });
 
+test('gateway refusal: the page shows the declined message with the gateway code, the attempt is failed, retry pays', async () => {
+  const subject = `Rejected ${Date.now()}`;
+  const link = await t.createLink({ amount: '4.20', subject });
+  const page = await t.open(browser, { kind: 'desktop', ua: t.UA.desktop, locale: 'en-US' });
+  try {
+    await page.goto(t.pageUrl(link.token));
+    await t.screen(page, 'ready');
+    await t.sandbox.fault('order', 'reject:SERVICE_UNAVAILABLE');
+    const pay = await t.clickPay(page);
+    assert.equal(pay.status, 502);
+    assert.equal(pay.body.error.code, 'GATEWAY_REJECTED');
+    assert.equal(pay.body.error.gateway_code, 'SERVICE_UNAVAILABLE');
+    await page.waitForSelector('#error');
+    assert.equal(
+      await t.text(page, '#error'),
+      'The payment service declined the request. (Code: SERVICE_UNAVAILABLE)',
+    );
+    assert.equal(await t.text(page, '#pay'), 'Try again');
+    assert.ok(await page.locator('#pay').isEnabled(), 'the pay button is usable again');
+    await t.shot(page, 'gateway-rejected');
+    // The 502 names no charge code: the gateway's request log does. The refused
+    // request arrived, was answered with the code, and created no gateway order...
+    const rejected = (await t.sandbox.requests()).filter((r) => r.body?.PAY_SUBJECT === subject);
+    assert.equal(rejected.length, 1, 'one gateway request');
+    assert.equal(rejected[0].interface, 'order');
+    assert.equal(rejected[0].result_code, 'SERVICE_UNAVAILABLE');
+    const code = rejected[0].charge_code;
+    assert.match(code, /^\S+$/);
+    const res = await fetch(`${t.env().sandbox}/sandbox/orders/${code}`);
+    assert.equal(res.status, 404, 'the gateway has no order for the refused request');
+    // ...and the Worker settled that attempt as failed.
+    assert.equal((await t.workerOrder(code)).state, 'failed');
+    await t.sandbox.clearFaults();
+    const retry = await t.clickPay(page);
+    assert.equal(retry.status, 200);
+    await t.screen(page, 'qr');
+    const paid = await t.chargeCode(page);
+    assert.notEqual(paid, code, 'the retry is a new attempt');
+    await t.sandbox.pay(paid);
+    await t.screen(page, 'done', 'paid');
+    assert.equal((await t.workerOrder(code)).state, 'failed', 'the refused attempt stays failed');
+  } finally {
+    await t.sandbox.clearFaults();
+  }
+  await t.finish(page);
+});
+
 test('network failures: the page says the server is unreachable and retries', async () => {
   const link = await t.createLink({ amount: '4.00', subject: 'Offline' });
   const page = await t.open(browser, { kind: 'mobile', ua: t.UA.desktop, locale: 'en-US' });

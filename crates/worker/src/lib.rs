@@ -12,7 +12,7 @@
 //! | `GET /api/checkout/{token}`, `POST /api/pay`, `GET /api/orders/{code}` | `shopper` |
 //! | `POST /notify` | `notify` |
 //! | `/v1/...` (bearer `ADMIN_TOKEN`) | `merchant` |
-//! | cron trigger | `orders::sweep`, `orders::retry_duplicate_refunds` |
+//! | cron trigger | `orders::sweep`, `orders::retry_duplicate_refunds`, `orders::refund_missed_duplicates` |
 //!
 //! Everything else: `config` (vars and secrets), `gateway` (Fetch with a
 //! timeout around `soushou::envelope`), `repo` (D1), `orders` (state events
@@ -169,11 +169,14 @@ async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     let swept = orders::sweep(&settings, &log).await;
     // Refund retries run even when the sweep failed part-way.
     let retried = orders::retry_duplicate_refunds(&settings, &log).await;
-    match swept.and_then(|n| retried.map(|r| (n, r))) {
-        Ok((n, r)) => {
+    // Duplicates whose background refund was lost before it reserved a row.
+    let missed = orders::refund_missed_duplicates(&settings, &log).await;
+    match swept.and_then(|n| retried.and_then(|r| missed.map(|m| (n, r, m)))) {
+        Ok((n, r, m)) => {
             log.set("outcome", "swept");
             log.set("reconciled", n);
             log.set("duplicate_refunds_settled", r);
+            log.set("duplicate_refunds_missed", m);
             log.finish(200, None);
         }
         Err(e) => {

@@ -323,6 +323,29 @@ pub async fn retry_duplicate_refunds(settings: &Settings, log: &RequestLog) -> A
     Ok(settled)
 }
 
+/// The cron sweep's catch-up for duplicate payments nobody refunded: the
+/// refund after `/notify` runs in a `ctx.wait_until` task, and if that task
+/// is lost (Worker evicted, storage error) before it reserves its refund
+/// row, nothing else would notice the duplicate. Finds later-paid attempts
+/// of a link without a `dup-` refund, paid at least
+/// `DUPLICATE_REFUND_RETRY_AFTER_SECS` ago (so it does not race the
+/// background task), and runs [`refund_if_duplicate`] on each, a bounded
+/// batch per run. Returns how many were examined.
+pub async fn refund_missed_duplicates(settings: &Settings, log: &RequestLog) -> ApiResult<usize> {
+    let db = settings.env().d1("DB")?;
+    let cutoff = now_secs().saturating_sub(DUPLICATE_REFUND_RETRY_AFTER_SECS);
+    let missed = repo::unrefunded_duplicates(&db, DUPLICATE_REFUND_PREFIX, cutoff, 20).await?;
+    for charge_code in &missed {
+        log.event(
+            Level::Warn,
+            "duplicate_refund_missed",
+            serde_json::json!({"charge_code": charge_code}),
+        );
+        refund_if_duplicate(settings, charge_code, log).await;
+    }
+    Ok(missed.len())
+}
+
 async fn retry_refund(
     settings: &Settings,
     db: &D1Database,

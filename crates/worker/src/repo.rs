@@ -510,6 +510,45 @@ pub async fn earlier_paid_attempt(db: &D1Database, charge_code: &str) -> ApiResu
     Ok(row.map(|r| r.charge_code))
 }
 
+/// Paid attempts of payment links that are a later payment of their link
+/// (another attempt of the link was paid first, by the rule of
+/// [`earlier_paid_attempt`]), were paid before `cutoff`, and have no refund
+/// numbered `{prefix}{charge_code}` yet: duplicates whose background refund
+/// was lost before it reserved its row. Only attempts still fully
+/// refundable (state `paid`, no pending or succeeded refund of any number)
+/// qualify, so one the merchant already refunded by hand cannot be picked
+/// again on every run and crowd the bounded batch. Oldest payment first.
+pub async fn unrefunded_duplicates(
+    db: &D1Database,
+    prefix: &str,
+    cutoff: u64,
+    limit: u64,
+) -> ApiResult<Vec<String>> {
+    #[derive(Deserialize)]
+    struct Row {
+        charge_code: String,
+    }
+    let rows: Vec<Row> = all(
+        db,
+        "WITH firsts AS (SELECT e.charge_code, o.link_id, o.state, MIN(e.id) AS first_id, \
+         MIN(e.at) AS paid_at FROM order_events e \
+         JOIN orders o ON o.charge_code = e.charge_code \
+         WHERE o.kind = 'link' AND o.link_id IS NOT NULL \
+         AND e.to_state IN ('paid', 'partially_refunded', 'refunded') \
+         GROUP BY e.charge_code), \
+         ranked AS (SELECT charge_code, state, first_id, paid_at, \
+         ROW_NUMBER() OVER (PARTITION BY link_id ORDER BY first_id) AS nth FROM firsts) \
+         SELECT me.charge_code FROM ranked me WHERE me.nth > 1 AND me.state = 'paid' \
+         AND me.paid_at <= ?2 \
+         AND NOT EXISTS (SELECT 1 FROM refunds r WHERE r.charge_code = me.charge_code \
+         AND (r.out_refund_no = ?1 || me.charge_code OR r.state != 'failed')) \
+         ORDER BY me.first_id LIMIT ?3",
+        &[t(prefix), n(cutoff), n(limit)],
+    )
+    .await?;
+    Ok(rows.into_iter().map(|r| r.charge_code).collect())
+}
+
 /// Refunds still pending (reserved, outcome unknown after a gateway fault)
 /// whose `OUT_REFUND_NO` starts with `prefix` and that were last touched
 /// before `cutoff`, oldest first.
