@@ -204,6 +204,17 @@ impl E2e {
         body
     }
 
+    /// Fires the Worker's scheduled handler (the cron sweep) through
+    /// wrangler dev's `--test-scheduled` endpoint; it must answer 2xx.
+    pub fn run_cron(&self) {
+        let resp = self
+            .http()
+            .get(format!("{}/__scheduled?cron=*+*+*+*+*", self.worker))
+            .send()
+            .expect("worker reachable");
+        assert!(resp.status().is_success(), "cron run: {}", resp.status());
+    }
+
     /// Polls until `check` holds (up to 60 s, for asynchronous deliveries); panics naming `what`.
     pub fn eventually(&self, what: &str, mut check: impl FnMut() -> bool) {
         let deadline = Instant::now() + Duration::from_secs(60);

@@ -199,12 +199,7 @@ fn a_link_paid_twice_refunds_the_later_payment_once() {
     // the product's interfaces: every path that records a payment runs the
     // duplicate check.)
     let before = clean_cron_runs();
-    let resp = e
-        .http()
-        .get(format!("{}/__scheduled?cron=*+*+*+*+*", e.worker))
-        .send()
-        .expect("worker reachable");
-    assert!(resp.status().is_success());
+    e.run_cron();
     e.eventually("the cron run is logged as clean", || {
         clean_cron_runs() > before
     });
@@ -244,12 +239,7 @@ fn a_duplicate_refund_left_pending_by_a_fault_is_settled_by_the_cron_sweep() {
     // The retry waits until the refund has been pending for a minute.
     let deadline = Instant::now() + Duration::from_secs(180);
     loop {
-        let resp = e
-            .http()
-            .get(format!("{}/__scheduled?cron=*+*+*+*+*", e.worker))
-            .send()
-            .unwrap();
-        assert!(resp.status().is_success());
+        e.run_cron();
         if e.merchant_order_stored(&later)["order"]["state"] == "refunded" {
             break;
         }

@@ -98,12 +98,7 @@ fn dropped_notifications_are_recovered_by_the_cron_sweep() {
     // Only the cron trigger runs here (no shopper poll): wrangler dev's
     // --test-scheduled endpoint fires the Worker's scheduled handler.
     e.eventually("the cron sweep marks the order paid", || {
-        let resp = e
-            .http()
-            .get(format!("{}/__scheduled?cron=*+*+*+*+*", e.worker))
-            .send()
-            .unwrap();
-        assert!(resp.status().is_success());
+        e.run_cron();
         let order = e.merchant_order_stored(&code);
         history(&order).contains(&("pending".into(), "paid".into(), "cron".into()))
     });
