@@ -14,7 +14,9 @@ pub mod amount;
 pub mod api;
 pub mod error;
 pub mod link;
+pub mod pos;
 pub mod routing;
+pub mod settle;
 pub mod state;
 
 pub use error::Error;

@@ -11,16 +11,17 @@
 //! above the current state:
 //!
 //! ```text
-//! pending ─► paid ─► partially_refunded ─► refunded
-//!    │         └──────────────┐
-//!    ├─► closed               ▼
-//!    ├─► revoked ◄────────── (paid)
-//!    └─► failed
+//! pending ─► closed / failed ─► paid ─► partially_refunded ─► refunded
+//!                                 └─► revoked
 //! ```
 //!
 //! plus the transitive edges (`pending → refunded` when the paid
-//! notification was missed, for example). `closed`, `revoked`, `refunded` and
-//! `failed` are terminal.
+//! notification was missed, for example). `revoked` and `refunded` are
+//! terminal. `closed` and `failed` are not: they are our belief that no
+//! money came, and evidence of money (a verified paid notification or
+//! query) overrides it, because the books must hold what the gateway holds
+//! (`crate::settle` rule 3). `revoked` is only recorded on the gateway's
+//! word that the money went back, so a paid report after it is stale.
 
 use soushou::types::OrderState;
 use soushou::Fen;
@@ -74,16 +75,12 @@ pub fn can_transition(from: OrderStatus, to: OrderStatus) -> bool {
     match from {
         // Anything the gateway reports about a pending order is news.
         Pending => to != Pending,
+        // Money (or its revocation) reported for an attempt we believed dead.
+        Closed | Failed => matches!(to, Paid | PartiallyRefunded | Refunded | Revoked),
         Paid => matches!(to, PartiallyRefunded | Refunded | Revoked),
         PartiallyRefunded => to == Refunded,
-        Closed | Revoked | Refunded | Failed => false,
+        Revoked | Refunded => false,
     }
-}
-
-/// Whether no event can move an order out of this state.
-pub fn is_terminal(status: OrderStatus) -> bool {
-    use OrderStatus::*;
-    matches!(status, Closed | Revoked | Refunded | Failed)
 }
 
 /// Apply an event to the stored state; monotone and idempotent.
@@ -189,6 +186,14 @@ mod tests {
         (Paid, Refunded),
         (Paid, Revoked),
         (PartiallyRefunded, Refunded),
+        (Closed, Paid),
+        (Closed, PartiallyRefunded),
+        (Closed, Refunded),
+        (Closed, Revoked),
+        (Failed, Paid),
+        (Failed, PartiallyRefunded),
+        (Failed, Refunded),
+        (Failed, Revoked),
     ];
 
     #[test]
@@ -227,14 +232,11 @@ mod tests {
     }
 
     #[test]
-    fn terminal_states_accept_nothing() {
+    fn only_revoked_and_refunded_are_terminal() {
         for s in ALL {
             let has_exit = ALL.iter().any(|&to| can_transition(s, to));
-            assert_eq!(is_terminal(s), !has_exit, "{s:?}");
+            assert_eq!(!has_exit, matches!(s, Revoked | Refunded), "{s:?}");
         }
-        assert!(is_terminal(Closed) && is_terminal(Revoked) && is_terminal(Refunded));
-        assert!(is_terminal(Failed));
-        assert!(!is_terminal(Pending) && !is_terminal(Paid) && !is_terminal(PartiallyRefunded));
     }
 
     /// The order is a strict partial order: irreflexive, antisymmetric and
@@ -289,10 +291,13 @@ mod tests {
             let end = perm.iter().fold(Pending, |s, &e| apply(s, e).state());
             assert_eq!(end, Refunded, "{perm:?}");
         }
-        // A paid order never closes, a closed order is never paid.
+        // A paid order never closes or fails; money on a closed or failed
+        // attempt is recorded; a revoked one is never paid again.
         assert_eq!(apply(Paid, Closed).state(), Paid);
-        assert_eq!(apply(Closed, Paid).state(), Closed);
-        assert_eq!(apply(Failed, Paid).state(), Failed);
+        assert_eq!(apply(Paid, Failed).state(), Paid);
+        assert_eq!(apply(Closed, Paid).state(), Paid);
+        assert_eq!(apply(Failed, Paid).state(), Paid);
+        assert_eq!(apply(Revoked, Paid).state(), Revoked);
         assert_eq!(apply(PartiallyRefunded, Revoked).state(), PartiallyRefunded);
     }
 

@@ -356,7 +356,8 @@ fn plaintext<'a>(
 /// Interprets the gateway's answer to `req` (built by [`build`] from `cfg`).
 ///
 /// Non-2xx status: [`Error::Http`]. HTML or garbage:
-/// [`Error::NotGatewayMessage`]. Undecryptable: [`Error::Decrypt`].
+/// [`Error::NotGatewayMessage`]. Undecryptable: [`Error::Decrypt`]. A
+/// success answer in clear when 3DES was asked: [`Error::UnencryptedSuccess`].
 /// `RESULT.CODE` other than success: [`Error::Gateway`] (checked before the
 /// rest of the body is decoded, so a failure is reported even when the other
 /// fields are odd).
@@ -380,6 +381,9 @@ pub fn decode_response<R: GatewayRequest>(
                 });
             }
         }
+    }
+    if req.encrypted && matches!(plain, Cow::Borrowed(_)) {
+        return Err(Error::UnencryptedSuccess);
     }
     codec::from_value(content)
 }

@@ -65,6 +65,15 @@ pub enum Error {
     /// The body is neither JSON nor XML (an HTML error page, a proxy banner, garbage).
     #[error("response is not a gateway message")]
     NotGatewayMessage,
+    /// A success answer arrived in clear although the request asked for
+    /// 3DES. The gateway encrypts every answer it gives a known merchant, so
+    /// a clear "success" did not come from it (a proxy, a captive portal, a
+    /// forgery): its content must not be trusted, and the outcome of the
+    /// request is unknown. Clear *error* answers are normal (the gateway
+    /// answers an unknown merchant in clear) and are reported as
+    /// [`Error::Gateway`].
+    #[error("success answer not encrypted although 3DES was requested")]
+    UnencryptedSuccess,
     /// The body is a JSON or XML document, but not the expected message.
     #[error("unexpected root element: expected {expected}, found {found}")]
     UnexpectedRoot {

@@ -257,6 +257,20 @@ fn decode_response_errors() {
             info: "bad".into()
         }
     );
+    // A success answer in clear although 3DES was asked: never trusted.
+    let clear_ok = envelope::encode_response(&OrderResp::default(), Format::Json, false, &cfg.key);
+    assert_eq!(dec(200, &clear_ok).unwrap_err(), Error::UnencryptedSuccess);
+    let clear_ok = envelope::encode_response(&OrderResp::default(), Format::Xml, false, &cfg.key);
+    assert_eq!(dec(200, &clear_ok).unwrap_err(), Error::UnencryptedSuccess);
+    // The same answer encrypted is fine; without 3DES configured, clear is fine.
+    let enc_ok = envelope::encode_response(&OrderResp::default(), Format::Json, true, &cfg.key);
+    assert!(dec(200, &enc_ok).is_ok());
+    let plain_cfg = self::cfg(false, Format::Json);
+    let plain_http = envelope::build(&plain_cfg, &order(&plain_cfg), 1).unwrap();
+    let clear_ok = envelope::encode_response(&OrderResp::default(), Format::Json, false, &cfg.key);
+    assert!(
+        envelope::decode_response::<OrderRequest>(&plain_cfg, &plain_http, 200, &clear_ok).is_ok()
+    );
     // Encrypted with another key.
     let other = MerchantKey::new("another-merchant-key-000");
     let ok = envelope::encode_response(&OrderResp::default(), Format::Json, true, &other);

@@ -6,6 +6,8 @@
 
 use std::fmt;
 
+use checkout::pos::PosPolicy;
+use checkout::settle::ReconcilePolicy;
 use soushou::codec::Format;
 use soushou::envelope;
 use soushou::MerchantKey;
@@ -179,5 +181,41 @@ impl Settings {
     /// Minimum distance between two `query` calls for the same order.
     pub fn reconcile_min_interval_secs(&self) -> ApiResult<u64> {
         self.num("RECONCILE_MIN_INTERVAL_SECS", 10)
+    }
+
+    /// The reconciler's pacing, as `checkout::settle` takes it.
+    pub fn reconcile_policy(&self) -> ApiResult<ReconcilePolicy> {
+        Ok(ReconcilePolicy {
+            after_secs: self.reconcile_after_secs()?,
+            min_interval_secs: self.reconcile_min_interval_secs()?,
+        })
+    }
+
+    /// How long after asking for a revocation the reconciler keeps querying
+    /// the attempt (the gateway may apply it after answering, or not at all).
+    pub fn recheck_window_secs(&self) -> ApiResult<u64> {
+        self.num("RECHECK_WINDOW_SECS", 600)
+    }
+
+    /// How long a refund left pending by a gateway fault waits before the
+    /// cron asks `refundQuery` and resends it (so a retry never races the
+    /// first call still in flight).
+    pub fn refund_retry_after_secs(&self) -> ApiResult<u64> {
+        self.num("REFUND_RETRY_AFTER_SECS", 60)
+    }
+
+    /// Timeout of the `preOrder` call: above the gateway's own 80 s wait for
+    /// the shopper, so the gateway's answer, not our impatience, ends it.
+    pub fn pos_gateway_timeout_ms(&self) -> ApiResult<u64> {
+        self.num("POS_GATEWAY_TIMEOUT_MS", 90_000)
+    }
+
+    /// How a POS charge with an unknown outcome is polled before it is revoked.
+    pub fn pos_policy(&self) -> ApiResult<PosPolicy> {
+        let default = PosPolicy::default();
+        Ok(PosPolicy {
+            poll_interval_ms: self.num("POS_POLL_INTERVAL_MS", default.poll_interval_ms)?,
+            poll_for_ms: self.num("POS_POLL_FOR_MS", default.poll_for_ms)?,
+        })
     }
 }

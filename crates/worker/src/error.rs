@@ -6,6 +6,7 @@
 //! [`gateway_status_and_code`].
 
 use checkout::api::{ErrorBody, ErrorDetail};
+use checkout::settle::{self, Verdict};
 use soushou::types::ResultCode;
 
 /// Everything a request can fail with.
@@ -108,6 +109,14 @@ impl ApiError {
             ApiError::Gateway(soushou::Error::Gateway { code, .. }) => Some(code),
             _ => None,
         }
+    }
+
+    /// Whether the failed gateway call is known to have done nothing: a
+    /// final refusal (`checkout::settle::classify`). Every other failure — a
+    /// timeout, a fault, an outcome-unknown code — may have taken effect.
+    pub fn is_refusal(&self) -> bool {
+        self.gateway_code()
+            .is_some_and(|c| settle::classify(c) == Verdict::Refused)
     }
 
     /// The public message: storage details stay in the log, never in a response.

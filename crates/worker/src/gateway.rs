@@ -31,9 +31,20 @@ pub async fn call<R: GatewayRequest>(
     req: &R,
     log: &RequestLog,
 ) -> ApiResult<R::Response> {
+    let timeout = Duration::from_millis(settings.gateway_timeout_ms()?);
+    call_within(cfg, req, log, timeout).await
+}
+
+/// [`call`] under an explicit deadline instead of `GATEWAY_TIMEOUT_MS`
+/// (`preOrder` waits for the shopper longer than any other call).
+pub async fn call_within<R: GatewayRequest>(
+    cfg: &envelope::Config,
+    req: &R,
+    log: &RequestLog,
+    timeout: Duration,
+) -> ApiResult<R::Response> {
     let http = envelope::build(cfg, req, now_ms())?;
     let interface = http.interface.path_name();
-    let timeout = Duration::from_millis(settings.gateway_timeout_ms()?);
     let started = now_ms();
     let sent = send(&http, &cfg.gateway_url, timeout).await;
     let ms = now_ms().saturating_sub(started);

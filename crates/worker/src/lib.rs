@@ -12,7 +12,7 @@
 //! | `GET /api/checkout/{token}`, `POST /api/pay`, `GET /api/orders/{code}` | `shopper` |
 //! | `POST /notify` | `notify` |
 //! | `/v1/...` (bearer `ADMIN_TOKEN`) | `merchant` |
-//! | cron trigger | `orders::sweep`, `orders::retry_duplicate_refunds`, `orders::refund_missed_duplicates` |
+//! | cron trigger | `orders::sweep`, `orders::retry_pending_refunds`, `orders::refund_missed_duplicates` |
 //!
 //! Everything else: `config` (vars and secrets), `gateway` (Fetch with a
 //! timeout around `soushou::envelope`), `repo` (D1), `orders` (state events
@@ -27,6 +27,7 @@ mod log;
 mod merchant;
 mod notify;
 mod orders;
+mod pos;
 mod repo;
 mod shopper;
 
@@ -114,7 +115,7 @@ async fn route(
         (Method::Get, ["api", "checkout", token]) => {
             ok(shopper::checkout_view(settings, token, log).await)
         }
-        (Method::Post, ["api", "pay"]) => ok(shopper::pay(settings, req, ctx, log).await),
+        (Method::Post, ["api", "pay"]) => ok(shopper::pay(settings, req, log).await),
         (Method::Get, ["api", "orders", code]) => {
             ok(shopper::order_view(settings, code, log).await)
         }
@@ -168,14 +169,14 @@ async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     let settings = Settings::new(env);
     let swept = orders::sweep(&settings, &log).await;
     // Refund retries run even when the sweep failed part-way.
-    let retried = orders::retry_duplicate_refunds(&settings, &log).await;
+    let retried = orders::retry_pending_refunds(&settings, &log).await;
     // Duplicates whose background refund was lost before it reserved a row.
     let missed = orders::refund_missed_duplicates(&settings, &log).await;
     match swept.and_then(|n| retried.and_then(|r| missed.map(|m| (n, r, m)))) {
         Ok((n, r, m)) => {
             log.set("outcome", "swept");
             log.set("reconciled", n);
-            log.set("duplicate_refunds_settled", r);
+            log.set("refunds_settled", r);
             log.set("duplicate_refunds_missed", m);
             log.finish(200, None);
         }

@@ -3,22 +3,22 @@
 
 use checkout::amount::parse_api_amount;
 use checkout::api::{
-    CancelRequest, CreateLinkRequest, CreateLinkResponse, OrderStatus, PayMethod, PosChargeRequest,
+    CancelRequest, CreateLinkRequest, CreateLinkResponse, PayMethod, PosChargeRequest,
     QrOrderRequest, QrOrderResponse, RefundRequest,
 };
 use checkout::link::{self, LinkPayload};
 use serde_json::{json, Value};
-use soushou::model::{CancelTradeRequest, OrderRequest, PreOrderRequest, RefundQueryRequest};
+use soushou::model::{OrderRequest, PreOrderRequest, RefundQueryRequest};
 use soushou::types::{CancelMode, ChannelType, DynamicIdType, SerType, TradeType};
 use soushou::Fen;
 use worker::{D1Database, Request};
 
 use crate::config::Settings;
 use crate::error::{ApiError, ApiResult};
-use crate::log::{now_secs, random_hex, Level, RequestLog};
+use crate::log::{now_secs, random_hex, RequestLog};
 use crate::repo::{self, NewOrder, OrderRow};
 use crate::shopper::{new_charge_code, view};
-use crate::{gateway, orders, read_json};
+use crate::{gateway, orders, pos, read_json};
 
 /// Constant-time equality of two byte strings (length is not secret).
 fn ct_eq(a: &[u8], b: &[u8]) -> bool {
@@ -205,7 +205,18 @@ pub async fn refund(
     };
     let order = load_order(settings, charge_code, log).await?;
     let db = settings.env().d1("DB")?;
-    let done = orders::refund(settings, &db, &order, &out_refund_no, amount, reason, log).await?;
+    let done = orders::refund(
+        settings,
+        &db,
+        &orders::RefundOrder {
+            order: &order,
+            out_refund_no: &out_refund_no,
+            amount,
+            reason,
+        },
+        log,
+    )
+    .await?;
     log.set("outcome", "refunded");
     Ok(json!({
         "out_refund_no": out_refund_no,
@@ -266,27 +277,15 @@ pub async fn cancel(
 ) -> ApiResult<Value> {
     let body: CancelRequest = read_json(&mut req).await?;
     let order = load_order(settings, charge_code, log).await?;
-    let cfg = settings.gateway()?;
     let mode = if body.apply {
         CancelMode::Apply
     } else {
         CancelMode::RealTime
     };
-    let gw = CancelTradeRequest {
-        charge_code: charge_code.to_owned(),
-        mode,
-    };
-    gateway::call(settings, &cfg, &gw, log).await?;
     let db = settings.env().d1("DB")?;
-    // A real-time revocation is done when the gateway says so; an applied-for
-    // one is settled later by query (gateway state 3 says nothing yet).
-    let state = if body.apply {
-        order.status()?
-    } else {
-        orders::apply_event(&db, charge_code, OrderStatus::Revoked, "cancel", now_secs())
-            .await?
-            .state()
-    };
+    // A real-time revocation is recorded when the gateway says it is done;
+    // an applied-for one (gateway state 3) is settled by the re-check.
+    let state = orders::revoke(settings, &db, &order, mode, "cancel", log).await?;
     log.set(
         "outcome",
         if body.apply {
@@ -333,7 +332,7 @@ pub async fn pos_charge(
     };
     let cfg = settings.gateway()?;
     let db = settings.env().d1("DB")?;
-    let (charge_code, now) = open_order(&db, log, "pos", "pos", &channel, amount, &subject).await?;
+    let (charge_code, _) = open_order(&db, log, "pos", "pos", &channel, amount, &subject).await?;
     let gw = PreOrderRequest {
         common: cfg.common(),
         amt: amount,
@@ -344,32 +343,13 @@ pub async fn pos_charge(
         pay_subject: subject,
         goods_detail: Vec::new(),
     };
-    let answer = gateway::call(settings, &cfg, &gw, log).await;
-    let resp = orders::settle_pay(&db, &charge_code, now, answer, |r| {
-        (
-            r.charge_down_code.as_deref(),
-            r.charge_third_code.as_deref(),
-        )
-    })
-    .await?;
-    // preOrder answers after the payment: SUCCESS with the order's amount is "paid".
-    let amount_ok = resp.amt.is_none_or(|a| a == amount);
-    let state = if amount_ok {
-        orders::apply_event(&db, &charge_code, OrderStatus::Paid, "pay", now)
-            .await?
-            .state()
-    } else {
-        log.event(
-            Level::Warn,
-            "pos_amount_mismatch",
-            json!({"charge_code": charge_code, "gateway_fen": resp.amt.map(|a| a.fen())}),
-        );
-        OrderStatus::Pending
-    };
-    log.set("outcome", state.as_str());
+    let charged = pos::charge(settings, &db, &gw, log).await?;
+    log.set("outcome", charged.state.as_str());
+    log.set("pos_polls", charged.polls);
+    let resp = charged.answer.unwrap_or_default();
     Ok(json!({
         "charge_code": charge_code,
-        "state": state.as_str(),
+        "state": charged.state.as_str(),
         "amount": amount.to_yuan(),
         "amount_fen": amount.fen(),
         "channel_type": resp.channel_type.as_ref().map(|c| c.code().to_owned()),
@@ -407,7 +387,7 @@ pub async fn qr_order(
         goods_detail: Vec::new(),
     };
     let answer = gateway::call(settings, &cfg, &gw, log).await;
-    let resp = orders::fail_if_refused(&db, &charge_code, now, answer).await?;
+    let resp = orders::fail_if_refused(&db, &charge_code, now, answer, log).await?;
     let qr = resp
         .bar_code
         .clone()

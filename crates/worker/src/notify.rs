@@ -1,20 +1,21 @@
 //! `POST /notify`: the gateway's asynchronous payment notification.
 //!
-//! Decrypt and verify (soushou), check the timestamp window, `BUSI_ID` and
-//! the amount against the stored attempt, apply the state idempotently,
+//! Decrypt and verify (soushou), check the timestamp window, check the
+//! message against the stored attempt (`checkout::settle::evidence`:
+//! `BUSI_ID` and `AMT` must match), apply the state idempotently,
 //! record the notification, and only then answer 200 `SUCCESS`. Every
 //! refusal is a 4xx with nothing changed and a log line saying why; a
 //! storage failure is a 5xx so the gateway retries. A payment that paid a
 //! link a second time is refunded after the answer (`ctx.wait_until`), so
 //! the refund can neither delay nor fail the notification.
 
-use checkout::state;
+use checkout::settle::{Mismatch, Report};
 use soushou::envelope;
 use worker::{Context, Request};
 
 use crate::config::Settings;
 use crate::error::{ApiError, ApiResult};
-use crate::log::{now_secs, Level, RequestLog};
+use crate::log::{now_secs, RequestLog};
 use crate::orders;
 use crate::repo;
 
@@ -23,6 +24,25 @@ fn reject(status: u16, code: &'static str, reason: impl Into<String>) -> ApiErro
         status,
         code,
         reason: reason.into(),
+    }
+}
+
+/// The rejection of a notification that does not match its attempt.
+fn mismatch(m: Mismatch, order: &repo::OrderRow) -> ApiError {
+    match m {
+        Mismatch::BusiId => reject(400, "BUSI_ID_MISMATCH", "BUSI_ID is not this merchant's"),
+        Mismatch::Amount { reported, .. } => reject(
+            400,
+            "AMOUNT_MISMATCH",
+            format!(
+                "AMT {} fen differs from the attempt's {} fen",
+                reported.fen(),
+                order.amount_fen
+            ),
+        ),
+        Mismatch::ChargeCode | Mismatch::MissingAmount => {
+            reject(400, "MALFORMED_NOTIFICATION", m.name())
+        }
     }
 }
 
@@ -61,45 +81,29 @@ pub async fn handle(
             format!("sign timestamp {signed_at} is outside the {window}s window around {now}"),
         ));
     }
-    if notify.busi_id != cfg.busi_id {
-        return Err(reject(
-            400,
-            "BUSI_ID_MISMATCH",
-            "BUSI_ID is not this merchant's",
-        ));
-    }
     let db = settings.env().d1("DB")?;
     let order = repo::get_order(&db, &notify.charge_code)
         .await?
         .ok_or_else(|| reject(404, "NOT_FOUND", "unknown CHARGE_CODE"))?;
-    if notify.amt.fen() != order.amount_fen {
-        return Err(reject(
-            400,
-            "AMOUNT_MISMATCH",
-            format!(
-                "AMT {} fen differs from the attempt's {} fen",
-                notify.amt.fen(),
-                order.amount_fen
-            ),
-        ));
-    }
-
-    let mut new_payment = false;
-    let outcome = match state::from_gateway(&notify.state) {
-        Some(status) => {
-            let t = orders::apply_event(&db, &notify.charge_code, status, "notify", now).await?;
-            new_payment = orders::is_new_payment(&t);
-            if let checkout::state::Transition::Stale { current, event } = t {
-                log.event(
-                    Level::Warn,
-                    "stale_notification",
-                    serde_json::json!({"charge_code": notify.charge_code,
-                        "current": current.as_str(), "event": event.as_str()}),
-                );
-            }
-            orders::outcome_name(&t)
-        }
-        None => "ignored",
+    let report = Report {
+        charge_code: Some(&notify.charge_code),
+        busi_id: Some(&notify.busi_id),
+        amount: Some(notify.amt),
+        state: Some(&notify.state),
+    };
+    let applied = orders::apply_report(
+        &db,
+        &orders::expected(&cfg, &order),
+        &report,
+        "notify",
+        now,
+        log,
+    )
+    .await?;
+    let (outcome, new_money) = match applied {
+        orders::Applied::Event(t) => (orders::outcome_name(&t), orders::is_new_money(&t)),
+        orders::Applied::Silent => ("ignored", false),
+        orders::Applied::Distrusted(m) => return Err(mismatch(m, &order)),
     };
     repo::record_notification(
         &db,
@@ -111,7 +115,7 @@ pub async fn handle(
     )
     .await?;
     log.set("outcome", outcome);
-    if new_payment {
+    if new_money {
         let settings = settings.clone();
         let charge_code = notify.charge_code.clone();
         let request_id = log.request_id().to_owned();

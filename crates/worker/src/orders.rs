@@ -1,15 +1,22 @@
-//! Applying state events to stored orders, and confirming pending orders
-//! with the gateway's `query` (the reconciler: polling and the cron sweep).
+//! Applying the gateway's word to stored attempts: state events, evidence
+//! from `query` / `preOrder` / notifications, duplicate payments, refunds,
+//! revocations, and the reconciler (polling and the cron sweep).
 //!
-//! The decision (is this event news, a duplicate, or stale?) is
-//! `checkout::state::apply`; this module only re-reads and retries when a
-//! concurrent writer won the conditional update.
+//! Every decision is `checkout::settle` / `checkout::state` (pure, table
+//! tested); this module reads the store, calls the gateway, writes what
+//! those functions say, and re-reads when a concurrent writer won a
+//! conditional update.
 
 use checkout::api::OrderStatus;
+use checkout::settle::{
+    self, Evidence, Expected, ListedRefund, MoneyDecision, RefundEvidence, Report,
+};
 use checkout::state::{self, Transition};
 use soushou::envelope;
-use soushou::model::{QueryRequest, QueryResp, RefundQueryRequest, RefundRequest, RefundResp};
-use soushou::types::{ResultCode, SerType};
+use soushou::model::{
+    CancelTradeRequest, QueryRequest, QueryResp, RefundQueryRequest, RefundRequest, RefundResp,
+};
+use soushou::types::{CancelMode, ResultCode, SerType};
 use soushou::Fen;
 use worker::D1Database;
 
@@ -53,18 +60,28 @@ pub async fn apply_event(
     ))
 }
 
-/// Passes a `pay` call's result through, first settling the attempt it was
-/// for: a refusal is definitive and fails it; a fault (timeout, 5xx,
-/// garbage) leaves it pending for the reconciler to settle with `query`.
+/// Passes a creating call's result (`order`, `creatOrder`, `wapOrder`,
+/// `preOrder`) through, first settling the attempt it was for: a final
+/// refusal fails it; any other failure (a timeout, a fault, an
+/// outcome-unknown code) may have created it, so it stays pending for
+/// `query` to settle.
 pub async fn fail_if_refused<T>(
     db: &D1Database,
     charge_code: &str,
     now: u64,
     result: ApiResult<T>,
+    log: &RequestLog,
 ) -> ApiResult<T> {
     if let Err(e) = &result {
-        if e.gateway_code().is_some() {
+        if e.is_refusal() {
             apply_event(db, charge_code, OrderStatus::Failed, "pay", now).await?;
+        } else {
+            log.event(
+                Level::Warn,
+                "outcome_unknown",
+                serde_json::json!({"charge_code": charge_code, "error": e.status_and_code().1,
+                    "gateway_code": e.gateway_code().map(|c| c.as_str().to_owned())}),
+            );
         }
     }
     result
@@ -78,9 +95,10 @@ pub async fn settle_pay<T>(
     charge_code: &str,
     now: u64,
     result: ApiResult<T>,
+    log: &RequestLog,
     codes: impl FnOnce(&T) -> (Option<&str>, Option<&str>),
 ) -> ApiResult<T> {
-    let resp = fail_if_refused(db, charge_code, now, result).await?;
+    let resp = fail_if_refused(db, charge_code, now, result, log).await?;
     let (down, third) = codes(&resp);
     repo::set_gateway_codes(db, charge_code, down, third).await?;
     Ok(resp)
@@ -95,9 +113,86 @@ pub fn outcome_name(t: &Transition) -> &'static str {
     }
 }
 
-/// Asks the gateway about an order and applies what it says (amount
-/// checked against the stored attempt). `source` names the caller in the
-/// state history (`poll`, `cron`, `merchant_query`). Returns the gateway's answer.
+/// Whether a transition is the one that recorded money on an attempt (from
+/// pending, closed or failed): the moment a second payment of the same
+/// link must be noticed.
+pub fn is_new_money(t: &Transition) -> bool {
+    matches!(t, Transition::Applied { from, to }
+        if !settle::holds_money(*from) && settle::holds_money(*to))
+}
+
+/// What the gateway's message must match for `order`.
+pub fn expected<'a>(cfg: &'a envelope::Config, order: &'a OrderRow) -> Expected<'a> {
+    Expected {
+        charge_code: &order.charge_code,
+        busi_id: &cfg.busi_id,
+        amount: Fen::from_fen(order.amount_fen),
+    }
+}
+
+/// What applying a report did.
+pub enum Applied {
+    /// The report proved this event, with this result.
+    Event(Transition),
+    /// The report said nothing definite.
+    Silent,
+    /// The report did not match the attempt.
+    Distrusted(settle::Mismatch),
+}
+
+/// Checks a report against the attempt ([`settle::evidence`]) and applies
+/// what it proves. A distrusted report is logged and changes nothing. The
+/// caller runs [`refund_if_duplicate`] when the result [`is_new_money`].
+pub async fn apply_report(
+    db: &D1Database,
+    expected: &Expected<'_>,
+    report: &Report<'_>,
+    source: &str,
+    now: u64,
+    log: &RequestLog,
+) -> ApiResult<Applied> {
+    Ok(match settle::evidence(expected, report) {
+        Evidence::Apply(status) => {
+            let t = apply_event(db, expected.charge_code, status, source, now).await?;
+            if let Transition::Stale { current, event } = t {
+                log.event(
+                    Level::Info,
+                    "stale_report",
+                    serde_json::json!({"charge_code": expected.charge_code, "source": source,
+                        "current": current.as_str(), "event": event.as_str()}),
+                );
+            }
+            Applied::Event(t)
+        }
+        Evidence::Silent => Applied::Silent,
+        Evidence::Distrust(m) => {
+            log.event(
+                Level::Warn,
+                m.name(),
+                serde_json::json!({"charge_code": expected.charge_code, "source": source,
+                    "expected_fen": expected.amount.fen(),
+                    "reported_fen": report.amount.map(|a| a.fen()),
+                    "reported_charge_code": report.charge_code}),
+            );
+            Applied::Distrusted(m)
+        }
+    })
+}
+
+/// The report a `query` answer makes.
+fn query_report(resp: &QueryResp) -> Report<'_> {
+    Report {
+        charge_code: resp.charge_code.as_deref(),
+        busi_id: resp.busi_id.as_deref(),
+        amount: resp.amt,
+        state: resp.state.as_ref(),
+    }
+}
+
+/// Asks the gateway about an order and applies what it proves (see
+/// [`apply_report`]); a new payment is checked for being a duplicate of its
+/// link at once. `source` names the caller in the state history (`poll`,
+/// `cron`, `merchant_query`, `pos`). Returns the gateway's answer.
 pub async fn query_and_apply(
     settings: &Settings,
     cfg: &envelope::Config,
@@ -135,45 +230,71 @@ pub async fn query_and_apply(
         }
         Err(e) => return Err(e),
     };
-    let Some(status) = resp.state.as_ref().and_then(state::from_gateway) else {
-        return Ok(resp);
-    };
-    if let Some(amt) = resp.amt {
-        if amt.fen() != order.amount_fen {
-            log.event(
-                Level::Warn,
-                "query_amount_mismatch",
-                serde_json::json!({"charge_code": order.charge_code,
-                    "stored_fen": order.amount_fen, "gateway_fen": amt.fen()}),
-            );
-            return Ok(resp);
+    let applied = apply_report(
+        &db,
+        &expected(cfg, order),
+        &query_report(&resp),
+        source,
+        now,
+        log,
+    )
+    .await?;
+    if let Applied::Event(t) = &applied {
+        log.set("reconcile", outcome_name(t));
+        if is_new_money(t) {
+            refund_if_duplicate(settings, &order.charge_code, log).await;
         }
-    }
-    // Refund states come from our own refund records (the gateway's totals
-    // may lag); the query only settles the payment itself, so a refunded
-    // answer says "it was paid".
-    let status = match status {
-        OrderStatus::PartiallyRefunded | OrderStatus::Refunded => OrderStatus::Paid,
-        other => other,
-    };
-    let t = apply_event(&db, &order.charge_code, status, source, now).await?;
-    log.set("reconcile", outcome_name(&t));
-    if is_new_payment(&t) {
-        refund_if_duplicate(settings, &order.charge_code, log).await;
     }
     Ok(resp)
 }
 
-/// Whether a transition is the one that recorded an attempt as paid (the
-/// moment a second payment of the same link must be noticed).
-pub fn is_new_payment(t: &Transition) -> bool {
-    matches!(
-        t,
-        Transition::Applied {
-            to: OrderStatus::Paid,
-            ..
-        }
+/// Revokes an attempt with `cancelTrade` (`mode`: real time, or applied for
+/// with `opType=ACO`) and records what the gateway says.
+///
+/// The attempt is put under re-check first, so whatever happens next — a
+/// slow revocation, a lost answer, this Worker evicted — the reconciler
+/// queries it until the window ends and records the gateway's final state.
+/// A real-time `SUCCESS` and `AREADY_REVOKED` are the gateway's word that
+/// the money (if any) went back: `revoked`, never `closed`. Returns the
+/// stored state after the call.
+pub async fn revoke(
+    settings: &Settings,
+    db: &D1Database,
+    order: &OrderRow,
+    mode: CancelMode,
+    source: &str,
+    log: &RequestLog,
+) -> ApiResult<OrderStatus> {
+    let cfg = settings.gateway()?;
+    let now = now_secs();
+    repo::set_recheck(
+        db,
+        &order.charge_code,
+        now + settings.recheck_window_secs()?,
     )
+    .await?;
+    let apply = mode == CancelMode::Apply;
+    let req = CancelTradeRequest {
+        charge_code: order.charge_code.clone(),
+        mode,
+    };
+    match gateway::call(settings, &cfg, &req, log).await {
+        // Applied for: gateway state 3 says nothing yet; the re-check settles it.
+        Ok(_) if apply => order.status(),
+        Ok(_) => Ok(
+            apply_event(db, &order.charge_code, OrderStatus::Revoked, source, now)
+                .await?
+                .state(),
+        ),
+        Err(e) if e.gateway_code() == Some(&ResultCode::AreadyRevoked) => {
+            Ok(
+                apply_event(db, &order.charge_code, OrderStatus::Revoked, source, now)
+                    .await?
+                    .state(),
+            )
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// A refund the gateway confirmed.
@@ -186,77 +307,138 @@ pub struct Refunded {
     pub gateway: Option<RefundResp>,
 }
 
+/// One refund to make: the attempt, its number, amount and reason.
+pub struct RefundOrder<'a> {
+    /// The refunded attempt.
+    pub order: &'a OrderRow,
+    /// `OUT_REFUND_NO`: one number, one refund, however often it is sent.
+    pub out_refund_no: &'a str,
+    /// The amount.
+    pub amount: Fen,
+    /// `REFUND_SUBJECT`.
+    pub reason: &'a str,
+}
+
 /// Refunds `amount` of a paid attempt under `out_refund_no`: the domain
 /// check, the reservation (one conditional INSERT, so concurrent or repeated
 /// refunds can neither overdraw nor reuse a number), the gateway's `refund`,
 /// then the stored total and state. A refusal marks the refund failed; a
-/// fault leaves it pending (reserved). The merchant's refund route and the
-/// refund of a duplicate payment both go through here.
+/// fault leaves it pending (reserved) for the cron. The merchant's refund
+/// route and the refund of a duplicate payment both go through here.
+///
+/// A retry under a number already used resumes that refund instead of being
+/// counted against the refundable amount: done → its result again; pending
+/// → asks `refundQuery` and sends it again if the gateway never got it;
+/// a different amount or a failed refund → a clear refusal.
 pub async fn refund(
     settings: &Settings,
     db: &D1Database,
-    order: &OrderRow,
-    out_refund_no: &str,
-    amount: Fen,
-    reason: &str,
+    r: &RefundOrder<'_>,
     log: &RequestLog,
 ) -> ApiResult<Refunded> {
-    let charge_code = order.charge_code.as_str();
-    let paid = Fen::from_fen(order.amount_fen);
+    let charge_code = r.order.charge_code.as_str();
+    log.set("out_refund_no", r.out_refund_no);
+    if let Some(existing) = repo::refunds(db, charge_code)
+        .await?
+        .into_iter()
+        .find(|x| x.out_refund_no == r.out_refund_no)
+    {
+        return resume_refund(settings, db, r, &existing, log).await;
+    }
+    let paid = Fen::from_fen(r.order.amount_fen);
     let reserved = Fen::from_fen(
-        order.amount_fen
+        r.order.amount_fen
             - repo::refundable(db, charge_code)
                 .await?
-                .min(order.amount_fen),
+                .min(r.order.amount_fen),
     );
     // The domain check (state, amount) first; then the atomic reservation,
     // which also stops two concurrent refunds from overdrawing.
-    state::check_refund(order.status()?, paid, reserved, amount)?;
+    state::check_refund(r.order.status()?, paid, reserved, r.amount)?;
     let now = now_secs();
-    if !repo::reserve_refund(db, out_refund_no, charge_code, amount.fen(), reason, now).await? {
+    if !repo::reserve_refund(
+        db,
+        r.out_refund_no,
+        charge_code,
+        r.amount.fen(),
+        r.reason,
+        now,
+    )
+    .await?
+    {
         let left = Fen::from_fen(repo::refundable(db, charge_code).await?);
         return Err(checkout::Error::RefundExceeds { refundable: left }.into());
     }
-    log.set("out_refund_no", out_refund_no);
-    send_refund(settings, db, order, out_refund_no, amount, reason, log).await
+    send_refund(settings, db, r, log).await
 }
 
-/// Sends a reserved refund to the gateway and settles it: a refusal marks
-/// it failed; a fault leaves it pending (reserved) for a retry.
+/// A refund number seen before: answer for it without a second refund.
+async fn resume_refund(
+    settings: &Settings,
+    db: &D1Database,
+    r: &RefundOrder<'_>,
+    existing: &repo::RefundRow,
+    log: &RequestLog,
+) -> ApiResult<Refunded> {
+    if existing.amount_fen != r.amount.fen() {
+        return Err(ApiError::InvalidRequest(format!(
+            "out_refund_no {} was used for another amount",
+            r.out_refund_no
+        )));
+    }
+    match existing.state.as_str() {
+        "succeeded" => {
+            let order = repo::get_order(db, &r.order.charge_code)
+                .await?
+                .ok_or(ApiError::NotFound("order"))?;
+            Ok(Refunded {
+                total_fen: order.refunded_fen,
+                state: order.status()?,
+                gateway: None,
+            })
+        }
+        "pending" => retry_refund(settings, db, existing, log).await,
+        _ => Err(ApiError::InvalidRequest(format!(
+            "refund {} was refused by the gateway ({}); use a new out_refund_no",
+            r.out_refund_no,
+            existing.gateway_code.as_deref().unwrap_or("no code")
+        ))),
+    }
+}
+
+/// Sends a reserved refund to the gateway and settles it: a final refusal
+/// marks it failed; anything else that is not a success leaves it pending
+/// (reserved) for `refundQuery` to settle.
 async fn send_refund(
     settings: &Settings,
     db: &D1Database,
-    order: &OrderRow,
-    out_refund_no: &str,
-    amount: Fen,
-    reason: &str,
+    r: &RefundOrder<'_>,
     log: &RequestLog,
 ) -> ApiResult<Refunded> {
-    let charge_code = order.charge_code.as_str();
+    let charge_code = r.order.charge_code.as_str();
     let now = now_secs();
     let cfg = settings.gateway()?;
     let gw = RefundRequest {
         busi_id: cfg.busi_id.clone(),
         oper_id: cfg.oper_id.clone(),
         dev_id: cfg.dev_id.clone(),
-        charge_refund_fee: amount,
-        refund_subject: reason.to_owned(),
+        charge_refund_fee: r.amount,
+        refund_subject: r.reason.to_owned(),
         charge_code: charge_code.to_owned(),
-        charge_down_code: order.charge_down_code.clone(),
-        out_refund_no: Some(out_refund_no.to_owned()),
+        charge_down_code: r.order.charge_down_code.clone(),
+        out_refund_no: Some(r.out_refund_no.to_owned()),
     };
     let resp = match gateway::call(settings, &cfg, &gw, log).await {
         Ok(resp) => resp,
         Err(e) => {
-            // Only a refusal is known not to have happened; after a fault the
-            // refund stays pending (reserved) until the refund query says more.
-            if let Some(code) = e.gateway_code() {
+            if e.is_refusal() {
+                let code = e.gateway_code().map(|c| c.as_str().to_owned());
                 repo::finish_refund(
                     db,
-                    out_refund_no,
+                    r.out_refund_no,
                     charge_code,
                     false,
-                    Some(code.as_str()),
+                    code.as_deref(),
                     now,
                 )
                 .await?;
@@ -264,7 +446,7 @@ async fn send_refund(
             return Err(e);
         }
     };
-    let (total_fen, state) = settle_refund(db, order, out_refund_no, now).await?;
+    let (total_fen, state) = settle_refund(db, r.order, r.out_refund_no, now).await?;
     Ok(Refunded {
         total_fen,
         state,
@@ -287,21 +469,17 @@ async fn settle_refund(
     Ok((total, t.state()))
 }
 
-/// How long a duplicate-payment refund must have been pending before the
-/// cron sweep retries it (so it never races the first attempt's call).
-const DUPLICATE_REFUND_RETRY_AFTER_SECS: u64 = 60;
-
-/// The cron sweep's retry of duplicate-payment refunds left pending by a
-/// gateway fault: asks `refundQuery` whether the refund happened (settles
-/// it if so), else sends it again under the same `OUT_REFUND_NO`. One
-/// caller per refund per retry interval (a conditional claim). Returns how
-/// many were settled.
-pub async fn retry_duplicate_refunds(settings: &Settings, log: &RequestLog) -> ApiResult<usize> {
+/// The cron sweep's retry of refunds left pending by a gateway fault, the
+/// merchant's and duplicate-payment ones alike: asks `refundQuery` what
+/// became of each (settles it if done), else sends it again under the same
+/// `OUT_REFUND_NO`. One caller per refund per retry interval (a conditional
+/// claim). Returns how many were settled.
+pub async fn retry_pending_refunds(settings: &Settings, log: &RequestLog) -> ApiResult<usize> {
     let db = settings.env().d1("DB")?;
     let now = now_secs();
-    let cutoff = now.saturating_sub(DUPLICATE_REFUND_RETRY_AFTER_SECS);
+    let cutoff = now.saturating_sub(settings.refund_retry_after_secs()?);
     let mut settled = 0;
-    for refund in repo::pending_refunds_before(&db, DUPLICATE_REFUND_PREFIX, cutoff, 10).await? {
+    for refund in repo::pending_refunds_before(&db, cutoff, 10).await? {
         if !repo::claim_refund_retry(&db, &refund.out_refund_no, now, cutoff).await? {
             continue;
         }
@@ -315,7 +493,7 @@ pub async fn retry_duplicate_refunds(settings: &Settings, log: &RequestLog) -> A
         };
         log.event(
             Level::Warn,
-            "duplicate_refund_retried",
+            "refund_retried",
             serde_json::json!({"charge_code": refund.charge_code,
                 "out_refund_no": refund.out_refund_no, "outcome": name}),
         );
@@ -323,29 +501,9 @@ pub async fn retry_duplicate_refunds(settings: &Settings, log: &RequestLog) -> A
     Ok(settled)
 }
 
-/// The cron sweep's catch-up for duplicate payments nobody refunded: the
-/// refund after `/notify` runs in a `ctx.wait_until` task, and if that task
-/// is lost (Worker evicted, storage error) before it reserves its refund
-/// row, nothing else would notice the duplicate. Finds later-paid attempts
-/// of a link without a `dup-` refund, paid at least
-/// `DUPLICATE_REFUND_RETRY_AFTER_SECS` ago (so it does not race the
-/// background task), and runs [`refund_if_duplicate`] on each, a bounded
-/// batch per run. Returns how many were examined.
-pub async fn refund_missed_duplicates(settings: &Settings, log: &RequestLog) -> ApiResult<usize> {
-    let db = settings.env().d1("DB")?;
-    let cutoff = now_secs().saturating_sub(DUPLICATE_REFUND_RETRY_AFTER_SECS);
-    let missed = repo::unrefunded_duplicates(&db, DUPLICATE_REFUND_PREFIX, cutoff, 20).await?;
-    for charge_code in &missed {
-        log.event(
-            Level::Warn,
-            "duplicate_refund_missed",
-            serde_json::json!({"charge_code": charge_code}),
-        );
-        refund_if_duplicate(settings, charge_code, log).await;
-    }
-    Ok(missed.len())
-}
-
+/// Settles a pending refund from `refundQuery`'s list
+/// ([`settle::refund_evidence`]), sending it again only if the gateway
+/// does not list it.
 async fn retry_refund(
     settings: &Settings,
     db: &D1Database,
@@ -361,46 +519,93 @@ async fn retry_refund(
         ser_type: SerType::Merchant,
     };
     let listed = gateway::call(settings, &cfg, &query, log).await?;
-    if listed
+    let trades: Vec<ListedRefund<'_>> = listed
         .refund_trade_list
         .iter()
-        .any(|r| r.refund_code.as_deref() == Some(refund.out_refund_no.as_str()))
-    {
-        let (total_fen, state) =
-            settle_refund(db, &order, &refund.out_refund_no, now_secs()).await?;
-        return Ok(Refunded {
-            total_fen,
-            state,
-            gateway: None,
-        });
+        .map(|r| ListedRefund {
+            refund_code: r.refund_code.as_deref(),
+            amount: r.refund_amt,
+            state: r.state.as_ref(),
+        })
+        .collect();
+    let amount = Fen::from_fen(refund.amount_fen);
+    let now = now_secs();
+    match settle::refund_evidence(&refund.out_refund_no, amount, &trades) {
+        RefundEvidence::Done => {
+            let (total_fen, state) = settle_refund(db, &order, &refund.out_refund_no, now).await?;
+            Ok(Refunded {
+                total_fen,
+                state,
+                gateway: None,
+            })
+        }
+        RefundEvidence::Absent => {
+            let r = RefundOrder {
+                order: &order,
+                out_refund_no: &refund.out_refund_no,
+                amount,
+                reason: &refund.reason,
+            };
+            send_refund(settings, db, &r, log).await
+        }
+        RefundEvidence::Failed => {
+            repo::finish_refund(
+                db,
+                &refund.out_refund_no,
+                &order.charge_code,
+                false,
+                None,
+                now,
+            )
+            .await?;
+            Err(ApiError::InvalidRequest(format!(
+                "the gateway lists refund {} as failed",
+                refund.out_refund_no
+            )))
+        }
+        RefundEvidence::InProgress | RefundEvidence::Distrust => {
+            log.event(
+                Level::Warn,
+                "refund_unsettled",
+                serde_json::json!({"charge_code": order.charge_code,
+                    "out_refund_no": refund.out_refund_no}),
+            );
+            Err(ApiError::GatewayIncomplete("a final REFUND_TRADE state"))
+        }
     }
-    send_refund(
-        settings,
-        db,
-        &order,
-        &refund.out_refund_no,
-        Fen::from_fen(refund.amount_fen),
-        &refund.reason,
-        log,
-    )
-    .await
 }
 
-/// Prefix of the `OUT_REFUND_NO` of duplicate-payment refunds.
-const DUPLICATE_REFUND_PREFIX: &str = "dup-";
+/// The cron sweep's catch-up for duplicate payments nobody dealt with: the
+/// check after `/notify` runs in a `ctx.wait_until` task, and if that task
+/// is lost (Worker evicted, storage error) before it marked the duplicate
+/// or reserved its refund, nothing else would notice. Finds such attempts
+/// ([`repo::rival_payments`]) whose money is at least
+/// `REFUND_RETRY_AFTER_SECS` old (so it does not race the background task)
+/// and runs [`refund_if_duplicate`] on each, a bounded batch per run.
+/// Returns how many were examined.
+pub async fn refund_missed_duplicates(settings: &Settings, log: &RequestLog) -> ApiResult<usize> {
+    let db = settings.env().d1("DB")?;
+    let cutoff = now_secs().saturating_sub(settings.refund_retry_after_secs()?);
+    let rivals = repo::rival_payments(&db, cutoff, 20).await?;
+    for order in &rivals {
+        refund_if_duplicate(settings, &order.charge_code, log).await;
+    }
+    Ok(rivals.len())
+}
 
 /// The `OUT_REFUND_NO` of the refund of a duplicate payment: one per
 /// attempt, so however often the duplicate is noticed it is refunded once.
 fn duplicate_refund_no(charge_code: &str) -> String {
-    format!("{DUPLICATE_REFUND_PREFIX}{charge_code}")
+    format!("dup-{charge_code}")
 }
 
-/// Called once an attempt was recorded paid: if another attempt of the same
-/// link was paid before it (the shopper paid the link twice, e.g. because the
-/// superseded attempt could not be cancelled), refunds this later attempt in
-/// full. The payment itself stays recorded; the refund shows in the order's
-/// refunds and moves it to `refunded`. Never fails: every outcome is logged,
-/// and a refund that did not complete stays reserved for the cron sweep.
+/// Called once money was recorded on an attempt: if it is not its link's
+/// kept payment ([`settle::on_money`]: the link was paid twice, e.g. a
+/// superseded attempt paid late, or money arrived on an attempt we thought
+/// closed or failed), marks it a duplicate and refunds it in full. The
+/// payment itself stays recorded; the refund shows in the order's refunds
+/// and moves it to `refunded`. Never fails: every outcome is logged, and a
+/// refund that did not complete stays reserved for the cron sweep.
 pub async fn refund_if_duplicate(settings: &Settings, charge_code: &str, log: &RequestLog) {
     if let Err(e) = try_refund_duplicate(settings, charge_code, log).await {
         log.event(
@@ -419,32 +624,61 @@ async fn try_refund_duplicate(
     log: &RequestLog,
 ) -> ApiResult<()> {
     let db = settings.env().d1("DB")?;
-    let Some(kept) = repo::earlier_paid_attempt(&db, charge_code).await? else {
-        return Ok(());
-    };
-    let out_refund_no = duplicate_refund_no(charge_code);
-    log.event(
-        Level::Warn,
-        "duplicate_payment",
-        serde_json::json!({"charge_code": charge_code, "paid_first": kept,
-            "out_refund_no": out_refund_no}),
-    );
-    let existing = repo::refunds(&db, charge_code).await?;
-    if existing.iter().any(|r| r.out_refund_no == out_refund_no) {
-        // Already reserved by an earlier run: the cron sweep retries it if pending.
-        return Ok(());
-    }
     let order = repo::get_order(&db, charge_code)
         .await?
         .ok_or(ApiError::NotFound("order"))?;
+    let Some(link_id) = order.link_id.as_deref() else {
+        return Ok(());
+    };
+    let kept = match &order.duplicate_of {
+        // Judged before, but its refund may never have been reserved.
+        Some(kept) => kept.clone(),
+        None => {
+            let attempts = repo::link_attempts(&db, link_id).await?;
+            let view = repo::link_view(&attempts)?;
+            let MoneyDecision::RefundDuplicate { kept } = settle::on_money(&view, charge_code)
+            else {
+                return Ok(());
+            };
+            // Marked once, before the refund is reserved: from here on the
+            // attempt never makes its link paid, and a concurrent decider
+            // stops here.
+            if !repo::mark_duplicate(&db, charge_code, &kept).await? {
+                return Ok(());
+            }
+            kept
+        }
+    };
+    let out_refund_no = duplicate_refund_no(charge_code);
+    if repo::refunds(&db, charge_code)
+        .await?
+        .iter()
+        .any(|r| r.out_refund_no == out_refund_no)
+    {
+        // Reserved already; the cron retries it while it is pending.
+        return Ok(());
+    }
+    log.event(
+        Level::Warn,
+        "duplicate_payment",
+        serde_json::json!({"charge_code": charge_code, "kept": kept,
+            "out_refund_no": out_refund_no}),
+    );
+    // In full: whatever the merchant has not refunded of it already.
+    let amount = Fen::from_fen(repo::refundable(&db, charge_code).await?);
+    if amount == Fen::ZERO {
+        return Ok(());
+    }
     let reason = format!("duplicate payment; link already paid by {kept}");
     let done = refund(
         settings,
         &db,
-        &order,
-        &out_refund_no,
-        Fen::from_fen(order.amount_fen),
-        &reason,
+        &RefundOrder {
+            order: &order,
+            out_refund_no: &out_refund_no,
+            amount,
+            reason: &reason,
+        },
         log,
     )
     .await?;
@@ -457,26 +691,24 @@ async fn try_refund_duplicate(
     Ok(())
 }
 
-/// The polling path: confirms a pending order with `query` once it has
-/// been pending for `RECONCILE_AFTER_SECS`, at most once per
-/// `RECONCILE_MIN_INTERVAL_SECS` per order. Gateway trouble is logged, not
-/// surfaced: the poll still answers with the stored state.
+/// The polling path: confirms an attempt with `query` when the reconciler's
+/// rule says so ([`settle::reconcile_action`]: pending long enough, or
+/// inside a re-check window), at most once per interval per attempt (an
+/// atomic claim). Gateway trouble is logged, not surfaced: the poll still
+/// answers with the stored state.
 pub async fn confirm_if_due(
     settings: &Settings,
     order: OrderRow,
     source: &str,
     log: &RequestLog,
 ) -> ApiResult<OrderRow> {
-    if order.state != OrderStatus::Pending.as_str() {
-        return Ok(order);
-    }
     let now = now_secs();
-    if now.saturating_sub(order.created_at) < settings.reconcile_after_secs()? {
+    let policy = settings.reconcile_policy()?;
+    if !settle::reconcile_action(&policy, &order.reconcile_input(now)?) {
         return Ok(order);
     }
     let db = settings.env().d1("DB")?;
-    let interval = settings.reconcile_min_interval_secs()?;
-    if !repo::claim_query_slot(&db, &order.charge_code, now, interval).await? {
+    if !repo::claim_query_slot(&db, &order.charge_code, now, policy.min_interval_secs).await? {
         return Ok(order);
     }
     let cfg = settings.gateway()?;
@@ -492,25 +724,28 @@ pub async fn confirm_if_due(
         .unwrap_or(order))
 }
 
-/// The cron sweep: confirms every attempt pending for longer than
-/// `RECONCILE_AFTER_SECS` (oldest first, bounded per run).
+/// The cron sweep: confirms attempts pending for longer than
+/// `RECONCILE_AFTER_SECS` and re-checks attempts inside a re-check window
+/// (least recently queried first, bounded per run). Returns how many
+/// changed state.
 pub async fn sweep(settings: &Settings, log: &RequestLog) -> ApiResult<usize> {
     let db = settings.env().d1("DB")?;
     let now = now_secs();
     let cutoff = now.saturating_sub(settings.reconcile_after_secs()?);
-    let pending = repo::pending_before(&db, cutoff, 25).await?;
-    let mut confirmed = 0;
-    for order in pending {
-        let code = order.charge_code.clone();
+    let mut due = repo::pending_before(&db, cutoff, 25).await?;
+    due.extend(repo::recheck_due(&db, now, 25).await?);
+    let mut changed = 0;
+    for order in due {
+        let (code, before) = (order.charge_code.clone(), order.state.clone());
         let after = confirm_if_due(settings, order, "cron", log).await?;
-        if after.state != OrderStatus::Pending.as_str() {
-            confirmed += 1;
+        if after.state != before {
+            changed += 1;
             log.event(
                 Level::Info,
                 "reconciled",
-                serde_json::json!({"charge_code": code, "state": after.state}),
+                serde_json::json!({"charge_code": code, "from": before, "state": after.state}),
             );
         }
     }
-    Ok(confirmed)
+    Ok(changed)
 }

@@ -8,6 +8,7 @@
 
 use checkout::api::OrderStatus;
 use checkout::link::LinkPayload;
+use checkout::settle::{self, LinkAttempt, ReconcileInput};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use worker::wasm_bindgen::JsValue;
@@ -89,6 +90,12 @@ pub struct OrderRow {
     pub paid_at: Option<u64>,
     /// Unix seconds of the last reconciliation `query`.
     pub last_query_at: Option<u64>,
+    /// Order in which money first arrived on attempts (`None`: it never did).
+    pub paid_seq: Option<u64>,
+    /// The kept attempt this one is a duplicate payment of.
+    pub duplicate_of: Option<String>,
+    /// Until when the reconciler re-checks this attempt whatever its state.
+    pub recheck_until: Option<u64>,
 }
 
 impl OrderRow {
@@ -96,6 +103,32 @@ impl OrderRow {
     pub fn status(&self) -> ApiResult<OrderStatus> {
         parse_status(&self.state)
     }
+
+    /// The attempt as the link decisions of `checkout::settle` see it.
+    pub fn link_attempt(&self) -> ApiResult<LinkAttempt<'_>> {
+        Ok(LinkAttempt {
+            charge_code: &self.charge_code,
+            status: self.status()?,
+            paid_seq: self.paid_seq,
+            duplicate: self.duplicate_of.is_some(),
+        })
+    }
+
+    /// What the reconciler knows about the attempt at `now`.
+    pub fn reconcile_input(&self, now: u64) -> ApiResult<ReconcileInput> {
+        Ok(ReconcileInput {
+            status: self.status()?,
+            created_at: self.created_at,
+            last_query_at: self.last_query_at,
+            recheck_until: self.recheck_until,
+            now,
+        })
+    }
+}
+
+/// The attempts of a link as the link decisions see them.
+pub fn link_view(attempts: &[OrderRow]) -> ApiResult<Vec<LinkAttempt<'_>>> {
+    attempts.iter().map(OrderRow::link_attempt).collect()
 }
 
 /// A new attempt to insert (state `pending`).
@@ -120,7 +153,7 @@ pub struct NewOrder<'a> {
 
 const ORDER_COLUMNS: &str = "charge_code, link_id, kind, method, channel_type, amount_fen, \
     refunded_fen, subject, state, return_url, charge_down_code, charge_third_code, created_at, \
-    updated_at, paid_at, last_query_at";
+    updated_at, paid_at, last_query_at, paid_seq, duplicate_of, recheck_until";
 
 /// Records an issued link (idempotent: the token is the link).
 pub async fn insert_link(
@@ -240,21 +273,23 @@ pub async fn transition(
     source: &str,
     now: u64,
 ) -> ApiResult<bool> {
-    let paid_at = if to == OrderStatus::Paid {
-        n(now)
-    } else {
-        JsValue::NULL
-    };
+    // The first transition into a state holding money stamps when (paid_at)
+    // and in which order (paid_seq, one more than any before: SQLite runs the
+    // statement alone, so the numbers are unique) the money arrived.
+    let money = if settle::holds_money(to) { 1 } else { 0 };
     let update = prepare(
         db,
-        "UPDATE orders SET state = ?3, updated_at = ?4, paid_at = COALESCE(paid_at, ?5) \
+        "UPDATE orders SET state = ?3, updated_at = ?4, \
+         paid_at = CASE WHEN ?5 = 1 THEN COALESCE(paid_at, ?4) ELSE paid_at END, \
+         paid_seq = CASE WHEN ?5 = 1 THEN COALESCE(paid_seq, \
+           (SELECT COALESCE(MAX(paid_seq), 0) + 1 FROM orders)) ELSE paid_seq END \
          WHERE charge_code = ?1 AND state = ?2",
         &[
             t(charge_code),
             t(from.as_str()),
             t(to.as_str()),
             n(now),
-            paid_at,
+            n(money),
         ],
     )?;
     let history = prepare(
@@ -275,6 +310,46 @@ pub async fn transition(
         .first()
         .ok_or_else(|| ApiError::Storage("empty batch result".into()))?;
     Ok(changes(first)? == 1)
+}
+
+/// Marks an attempt a duplicate payment of `kept`, once: returns whether
+/// this call marked it (a concurrent decider that lost must not refund).
+pub async fn mark_duplicate(db: &D1Database, charge_code: &str, kept: &str) -> ApiResult<bool> {
+    let result = prepare(
+        db,
+        "UPDATE orders SET duplicate_of = ?2 WHERE charge_code = ?1 AND duplicate_of IS NULL",
+        &[t(charge_code), t(kept)],
+    )?
+    .run()
+    .await?;
+    Ok(changes(&result)? == 1)
+}
+
+/// Asks the reconciler to re-check an attempt until `until` (unix seconds),
+/// whatever its state (extends, never shortens, a window already set).
+pub async fn set_recheck(db: &D1Database, charge_code: &str, until: u64) -> ApiResult<()> {
+    prepare(
+        db,
+        "UPDATE orders SET recheck_until = MAX(COALESCE(recheck_until, 0), ?2) \
+         WHERE charge_code = ?1",
+        &[t(charge_code), n(until)],
+    )?
+    .run()
+    .await?;
+    Ok(())
+}
+
+/// Settled attempts inside their re-check window, least recently queried first.
+pub async fn recheck_due(db: &D1Database, now: u64, limit: u64) -> ApiResult<Vec<OrderRow>> {
+    all(
+        db,
+        &format!(
+            "SELECT {ORDER_COLUMNS} FROM orders WHERE recheck_until >= ?1 \
+             AND state != 'pending' ORDER BY COALESCE(last_query_at, 0) LIMIT ?2"
+        ),
+        &[n(now), n(limit)],
+    )
+    .await
 }
 
 /// Counts a verified notification (per order and gateway state).
@@ -484,86 +559,44 @@ pub async fn refunds(db: &D1Database, charge_code: &str) -> ApiResult<Vec<Refund
     .await
 }
 
-/// Another attempt of the same link that reached a paid state before this
-/// one did, if any (the link was paid twice and this attempt is the later
-/// payment). "Before" is the order of the history rows' ids: D1 applies
-/// writes one at a time, so of two concurrent payments exactly one sees the
-/// other as earlier, and only that one is refunded.
-pub async fn earlier_paid_attempt(db: &D1Database, charge_code: &str) -> ApiResult<Option<String>> {
-    #[derive(Deserialize)]
-    struct Row {
-        charge_code: String,
-    }
-    let row = prepare(
+/// Payments of links that may need a duplicate refund, money older than
+/// `cutoff`, oldest money first: attempts holding money and not judged
+/// duplicates that share their link with another such attempt (a link paid
+/// twice where nobody decided yet), and attempts judged duplicates whose
+/// `dup-` refund was never reserved (the task was lost in between).
+pub async fn rival_payments(db: &D1Database, cutoff: u64, limit: u64) -> ApiResult<Vec<OrderRow>> {
+    all(
         db,
-        "WITH firsts AS (SELECT e.charge_code, MIN(e.id) AS first_id FROM order_events e \
-         JOIN orders o ON o.charge_code = e.charge_code \
-         WHERE o.link_id = (SELECT link_id FROM orders WHERE charge_code = ?1) \
-         AND e.to_state IN ('paid', 'partially_refunded', 'refunded') \
-         GROUP BY e.charge_code) \
-         SELECT f.charge_code FROM firsts f JOIN firsts me ON me.charge_code = ?1 \
-         WHERE f.charge_code != ?1 AND f.first_id < me.first_id ORDER BY f.first_id LIMIT 1",
-        &[t(charge_code)],
-    )?
-    .first::<Row>(None)
-    .await?;
-    Ok(row.map(|r| r.charge_code))
-}
-
-/// Paid attempts of payment links that are a later payment of their link
-/// (another attempt of the link was paid first, by the rule of
-/// [`earlier_paid_attempt`]), were paid before `cutoff`, and have no refund
-/// numbered `{prefix}{charge_code}` yet: duplicates whose background refund
-/// was lost before it reserved its row. Only attempts still fully
-/// refundable (state `paid`, no pending or succeeded refund of any number)
-/// qualify, so one the merchant already refunded by hand cannot be picked
-/// again on every run and crowd the bounded batch. Oldest payment first.
-pub async fn unrefunded_duplicates(
-    db: &D1Database,
-    prefix: &str,
-    cutoff: u64,
-    limit: u64,
-) -> ApiResult<Vec<String>> {
-    #[derive(Deserialize)]
-    struct Row {
-        charge_code: String,
-    }
-    let rows: Vec<Row> = all(
-        db,
-        "WITH firsts AS (SELECT e.charge_code, o.link_id, o.state, MIN(e.id) AS first_id, \
-         MIN(e.at) AS paid_at FROM order_events e \
-         JOIN orders o ON o.charge_code = e.charge_code \
-         WHERE o.kind = 'link' AND o.link_id IS NOT NULL \
-         AND e.to_state IN ('paid', 'partially_refunded', 'refunded') \
-         GROUP BY e.charge_code), \
-         ranked AS (SELECT charge_code, state, first_id, paid_at, \
-         ROW_NUMBER() OVER (PARTITION BY link_id ORDER BY first_id) AS nth FROM firsts) \
-         SELECT me.charge_code FROM ranked me WHERE me.nth > 1 AND me.state = 'paid' \
-         AND me.paid_at <= ?2 \
-         AND NOT EXISTS (SELECT 1 FROM refunds r WHERE r.charge_code = me.charge_code \
-         AND (r.out_refund_no = ?1 || me.charge_code OR r.state != 'failed')) \
-         ORDER BY me.first_id LIMIT ?3",
-        &[t(prefix), n(cutoff), n(limit)],
+        &format!(
+            "SELECT {ORDER_COLUMNS} FROM orders o WHERE o.kind = 'link' \
+             AND o.state IN ('paid', 'partially_refunded', 'refunded') AND o.paid_at <= ?1 \
+             AND ((o.duplicate_of IS NULL \
+                   AND EXISTS (SELECT 1 FROM orders p WHERE p.link_id = o.link_id \
+                   AND p.charge_code != o.charge_code AND p.duplicate_of IS NULL \
+                   AND p.state IN ('paid', 'partially_refunded', 'refunded'))) \
+               OR (o.duplicate_of IS NOT NULL AND o.state != 'refunded' \
+                   AND NOT EXISTS (SELECT 1 FROM refunds r WHERE r.charge_code = o.charge_code \
+                   AND r.out_refund_no = 'dup-' || o.charge_code))) \
+             ORDER BY o.paid_seq LIMIT ?2"
+        ),
+        &[n(cutoff), n(limit)],
     )
-    .await?;
-    Ok(rows.into_iter().map(|r| r.charge_code).collect())
+    .await
 }
 
-/// Refunds still pending (reserved, outcome unknown after a gateway fault)
-/// whose `OUT_REFUND_NO` starts with `prefix` and that were last touched
-/// before `cutoff`, oldest first.
+/// Refunds still pending (reserved, outcome unknown after a gateway fault),
+/// the merchant's and duplicate-payment ones alike, last touched before
+/// `cutoff`, oldest first.
 pub async fn pending_refunds_before(
     db: &D1Database,
-    prefix: &str,
     cutoff: u64,
     limit: u64,
 ) -> ApiResult<Vec<RefundRow>> {
     all(
         db,
         "SELECT out_refund_no, charge_code, amount_fen, reason, state, gateway_code, created_at \
-         FROM refunds WHERE state = 'pending' AND substr(out_refund_no, 1, length(?1)) = ?1 \
-         AND updated_at <= ?2 ORDER BY updated_at LIMIT ?3",
-        &[t(prefix), n(cutoff), n(limit)],
+         FROM refunds WHERE state = 'pending' AND updated_at <= ?1 ORDER BY updated_at LIMIT ?2",
+        &[n(cutoff), n(limit)],
     )
     .await
 }

@@ -7,18 +7,17 @@ use checkout::api::{
 };
 use checkout::link::{self, LinkPayload};
 use checkout::routing::{self, Route, Shopper};
-use soushou::envelope;
+use checkout::settle;
 use soushou::model::{
-    CancelTradeRequest, CreatOrderRequest, GoodsItem, OrderRequest, OrderResp, SceneInfo,
-    WapOrderRequest,
+    CreatOrderRequest, GoodsItem, OrderRequest, OrderResp, SceneInfo, WapOrderRequest,
 };
-use soushou::types::{CancelMode, TradeType};
+use soushou::types::TradeType;
 use soushou::Fen;
-use worker::{Context, Request};
+use worker::Request;
 
 use crate::config::Settings;
 use crate::error::{ApiError, ApiResult};
-use crate::log::{now_secs, random_hex, Level, RequestLog};
+use crate::log::{now_secs, random_hex, RequestLog};
 use crate::orders;
 use crate::repo::{self, NewOrder, OrderRow};
 use crate::{gateway, read_json};
@@ -28,15 +27,12 @@ const ALIPAY_JSAPI_EXPIRE_SECS: u32 = 900;
 /// `TIME_EXPIRE` of `wapOrder` (the document's minimum is 300 s).
 const WAP_EXPIRE_SECS: u32 = 900;
 
-/// States in which an attempt counts as "the link was paid".
-fn is_paid_state(state: &str) -> bool {
-    [
-        OrderStatus::Paid,
-        OrderStatus::PartiallyRefunded,
-        OrderStatus::Refunded,
-    ]
-    .iter()
-    .any(|s| s.as_str() == state)
+/// The charge code of the link's kept payment, if the link is paid
+/// (`checkout::settle::kept_payment`: a revoked payment or a refunded
+/// duplicate does not pay a link).
+fn kept_payment(attempts: &[OrderRow]) -> ApiResult<Option<String>> {
+    let view = repo::link_view(attempts)?;
+    Ok(settle::kept_payment(&view).map(|a| a.charge_code.to_owned()))
 }
 
 /// A new `CHARGE_CODE`: 32 hex digits of crypto randomness (unique per
@@ -55,18 +51,17 @@ pub async fn checkout_view(
     let payload = link::verify_ignoring_expiry(token, secret.expose().as_bytes())?;
     let db = settings.env().d1("DB")?;
     let attempts = repo::link_attempts(&db, &link::link_id(token)).await?;
-    let paid = attempts.iter().find(|a| is_paid_state(&a.state));
+    let paid = kept_payment(&attempts)?;
     let now = now_secs();
     if paid.is_none() && payload.is_expired(now) {
         return Err(checkout::Error::LinkExpired.into());
     }
-    let charge_code = paid
-        .or_else(|| {
-            attempts
-                .iter()
-                .find(|a| a.state == OrderStatus::Pending.as_str())
-        })
-        .map(|a| a.charge_code.clone());
+    let charge_code = paid.clone().or_else(|| {
+        attempts
+            .iter()
+            .find(|a| a.state == OrderStatus::Pending.as_str())
+            .map(|a| a.charge_code.clone())
+    });
     if let Some(code) = &charge_code {
         log.set("charge_code", code.as_str());
     }
@@ -131,7 +126,6 @@ fn non_empty(s: &Option<String>) -> Option<String> {
 pub async fn pay(
     settings: &Settings,
     mut req: Request,
-    ctx: &Context,
     log: &RequestLog,
 ) -> ApiResult<PayResponse> {
     let body: PayRequest = read_json(&mut req).await?;
@@ -142,8 +136,8 @@ pub async fn pay(
     let db = settings.env().d1("DB")?;
 
     let attempts = repo::link_attempts(&db, &link_id).await?;
-    if let Some(paid) = attempts.iter().find(|a| is_paid_state(&a.state)) {
-        log.set("charge_code", paid.charge_code.as_str());
+    if let Some(paid) = kept_payment(&attempts)? {
+        log.set("charge_code", paid.as_str());
         return Err(ApiError::AlreadyPaid);
     }
 
@@ -257,7 +251,7 @@ pub async fn pay(
         }
     };
 
-    let resp = orders::settle_pay(&db, &charge_code, now, result, |r| {
+    let resp = orders::settle_pay(&db, &charge_code, now, result, log, |r| {
         (
             r.charge_down_code.as_deref(),
             r.charge_third_code.as_deref(),
@@ -266,20 +260,12 @@ pub async fn pay(
     .await?;
     let action = pay_action(method, &resp)?;
 
-    // Earlier pending attempts of this link are closed where the gateway
-    // allows, after answering (best effort; the reconciler settles the rest).
-    let stale: Vec<OrderRow> = attempts
-        .into_iter()
-        .filter(|a| a.state == OrderStatus::Pending.as_str())
-        .collect();
-    if !stale.is_empty() {
-        let settings = settings.clone();
-        let request_id = log.request_id().to_owned();
-        ctx.wait_until(async move {
-            close_attempts(&settings, &cfg, stale, request_id).await;
-        });
-    }
-
+    // Earlier attempts of this link are left as they are, on purpose: a
+    // real-time `cancelTrade` is a revocation, and a payment landing between
+    // our read of the attempts and the cancel would be handed back while the
+    // shopper sees "paid". A superseded attempt that is paid late is a
+    // duplicate payment, refunded in full (`orders::refund_if_duplicate`);
+    // one never paid stays pending until it expires at the gateway.
     log.set("outcome", "attempt_created");
     Ok(PayResponse {
         charge_code,
@@ -316,48 +302,6 @@ fn pay_action(method: PayMethod, resp: &OrderResp) -> ApiResult<PayAction> {
             content: need(&resp.bar_code, "BAR_CODE")?.to_owned(),
         },
     })
-}
-
-/// Closes superseded pending attempts with a real-time `cancelTrade`.
-async fn close_attempts(
-    settings: &Settings,
-    cfg: &envelope::Config,
-    attempts: Vec<OrderRow>,
-    request_id: String,
-) {
-    let log = RequestLog::new(request_id, "close_superseded", "-", "-");
-    let Ok(db) = settings.env().d1("DB") else {
-        return;
-    };
-    for attempt in attempts {
-        let req = CancelTradeRequest {
-            charge_code: attempt.charge_code.clone(),
-            mode: CancelMode::RealTime,
-        };
-        let outcome = match gateway::call(settings, cfg, &req, &log).await {
-            Ok(_) => {
-                match orders::apply_event(
-                    &db,
-                    &attempt.charge_code,
-                    OrderStatus::Closed,
-                    "cancel",
-                    now_secs(),
-                )
-                .await
-                {
-                    Ok(t) => orders::outcome_name(&t),
-                    Err(_) => "storage_error",
-                }
-            }
-            Err(e) => e.status_and_code().1,
-        };
-        log.event(
-            Level::Info,
-            "superseded_attempt",
-            serde_json::json!({"charge_code": attempt.charge_code, "outcome": outcome}),
-        );
-    }
-    log.finish(200, None);
 }
 
 /// `GET /api/orders/{charge_code}`.

@@ -1,0 +1,693 @@
+//! What the gateway's word does to our books: the money decisions.
+//!
+//! The invariant these functions exist for: **after any interleaving of
+//! shopper taps, late, duplicate or forged notifications, gateway faults,
+//! merchant actions and cron runs, the Worker's record of every attempt and
+//! every link equals what the gateway holds.** In particular the merchant
+//! never sees "paid" without the money, a link is paid by at most one kept
+//! payment, and every other payment of it is refunded in full, once.
+//!
+//! Every decision that can move money or a recorded state is here, pure and
+//! table-tested; the Worker only reads the store, calls the gateway and
+//! writes what these functions say. The rules:
+//!
+//! 1. **A refusal is only what the gateway says it refused.** A non-success
+//!    `RESULT.CODE` is either a final refusal (the request did nothing) or
+//!    says nothing about the outcome ([`classify`]). Faults (timeouts, 5xx,
+//!    garbage, an unencrypted answer where 3DES was asked) are unknown too.
+//!    Unknown never fails an attempt: it stays pending and `query` settles it.
+//! 2. **Evidence of money must name the attempt.** A paid state from
+//!    `query`, `preOrder` or a notification counts only when `CHARGE_CODE`,
+//!    `BUSI_ID` (when the message carries one) and `AMT` match the attempt
+//!    ([`evidence`]); a missing amount is not a match.
+//! 3. **Money wins over our own belief.** A paid report for an attempt we
+//!    recorded `closed` or `failed` is applied (see `state::can_transition`):
+//!    the gateway holds the money, so the books must say so. `revoked` is
+//!    different: it is only ever recorded from the gateway's word that the
+//!    money went back, so a later "paid" is a stale retry.
+//! 4. **One kept payment per link** ([`kept_payment`], [`on_money`]): of a
+//!    link's attempts holding money and not refunded as duplicates, the one
+//!    whose money arrived first is kept; any other is a duplicate, refunded
+//!    in full under one refund number. A revoked payment holds no money, so
+//!    a link paid and then revoked can be paid again.
+//! 5. **We never revoke money we did not mean to.** Superseded attempts are
+//!    not cancelled (a real-time `cancelTrade` is a revocation that returns a
+//!    payment that lands meanwhile); a late payment of one is a duplicate.
+//!    Only an explicit merchant cancel, or a POS charge still unpaid after
+//!    its polling window, revokes — and the result is recorded as the
+//!    gateway reports it, then re-checked by the reconciler for a while
+//!    ([`reconcile_action`]).
+
+use soushou::types::{OrderState, ResultCode};
+use soushou::Fen;
+
+use crate::api::OrderStatus;
+use crate::state::from_gateway;
+
+/// What a non-success `RESULT.CODE` says about the request's effect.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// The gateway refused the request; it did nothing (appendix 5:
+    /// parameter, signature, amount, contract, merchant, state refusals).
+    Refused,
+    /// The outcome is unknown: the gateway (or a system behind it) failed
+    /// while handling the request, which may or may not have taken effect.
+    Unknown,
+}
+
+/// Classifies a non-success `RESULT.CODE` (appendix 5).
+///
+/// `SERIAL_REPEAT` is unknown, not a refusal: our serials are fresh random
+/// numbers, so the gateway knowing one means an earlier delivery of this
+/// very request reached it — whose outcome is what we do not know. Codes
+/// this version does not know are unknown too (the safe side: `query`
+/// settles them, whereas a wrong refusal loses track of money).
+pub fn classify(code: &ResultCode) -> Verdict {
+    use ResultCode as C;
+    match code {
+        C::Fail
+        | C::IllegalParameter
+        | C::InvalidSign
+        | C::AmtError
+        | C::InvalidContract
+        | C::UnregisteredBusi
+        | C::ChargeNonexistent
+        | C::AreadyRevoked => Verdict::Refused,
+        C::Success
+        | C::DatabaseError
+        | C::Exception
+        | C::ServiceUnavailable
+        | C::HttpException
+        | C::IoException
+        | C::CreateSecurityConnectionError
+        | C::SerialRepeat
+        | C::Unknown(_) => Verdict::Unknown,
+    }
+}
+
+/// Whether a state means the shopper's money is held (paid, possibly
+/// refunded since): the states that make a link paid.
+pub fn holds_money(status: OrderStatus) -> bool {
+    matches!(
+        status,
+        OrderStatus::Paid | OrderStatus::PartiallyRefunded | OrderStatus::Refunded
+    )
+}
+
+/// The attempt a gateway message must be about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Expected<'a> {
+    /// Our `CHARGE_CODE`.
+    pub charge_code: &'a str,
+    /// The merchant's `BUSI_ID`.
+    pub busi_id: &'a str,
+    /// The attempt's amount.
+    pub amount: Fen,
+}
+
+/// What a gateway message (query answer, preOrder answer, notification)
+/// reports about an attempt; absent fields are `None`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Report<'a> {
+    /// `CHARGE_CODE`.
+    pub charge_code: Option<&'a str>,
+    /// `BUSI_ID` (preOrder answers carry none).
+    pub busi_id: Option<&'a str>,
+    /// `AMT`, fen.
+    pub amount: Option<Fen>,
+    /// `STATE` (appendix 4).
+    pub state: Option<&'a OrderState>,
+}
+
+/// Why a report was not trusted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mismatch {
+    /// `CHARGE_CODE` absent or another attempt's.
+    ChargeCode,
+    /// `BUSI_ID` another merchant's.
+    BusiId,
+    /// `AMT` absent where money is claimed.
+    MissingAmount,
+    /// `AMT` differs from the attempt's amount.
+    Amount {
+        /// The attempt's amount.
+        expected: Fen,
+        /// The reported amount.
+        reported: Fen,
+    },
+}
+
+impl Mismatch {
+    /// A short name for logs.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Mismatch::ChargeCode => "charge_code_mismatch",
+            Mismatch::BusiId => "busi_id_mismatch",
+            Mismatch::MissingAmount => "amount_missing",
+            Mismatch::Amount { .. } => "amount_mismatch",
+        }
+    }
+}
+
+/// What a report does to the attempt it is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Evidence {
+    /// Apply this event (through `state::apply`, which keeps it monotone).
+    Apply(OrderStatus),
+    /// The report says nothing definite (no state, a transitional state such
+    /// as 3 "revocation applied", or an unknown one): change nothing.
+    Silent,
+    /// The report does not match the attempt: change nothing, log it.
+    Distrust(Mismatch),
+}
+
+/// Checks a report against the attempt and says what it proves.
+///
+/// Every present identity field must match; a report that claims money
+/// (a state that [`holds_money`]) must also carry the charge code and the
+/// amount. A refund state reported by `query` proves the payment, not the
+/// refund (refund records come from our own refund calls and `refundQuery`),
+/// so it is applied as `Paid`.
+pub fn evidence(expected: &Expected<'_>, report: &Report<'_>) -> Evidence {
+    if report
+        .charge_code
+        .is_some_and(|c| c != expected.charge_code)
+    {
+        return Evidence::Distrust(Mismatch::ChargeCode);
+    }
+    if report.busi_id.is_some_and(|b| b != expected.busi_id) {
+        return Evidence::Distrust(Mismatch::BusiId);
+    }
+    if let Some(reported) = report.amount {
+        if reported != expected.amount {
+            return Evidence::Distrust(Mismatch::Amount {
+                expected: expected.amount,
+                reported,
+            });
+        }
+    }
+    let Some(status) = report.state.and_then(from_gateway) else {
+        return Evidence::Silent;
+    };
+    if holds_money(status) {
+        if report.charge_code.is_none() {
+            return Evidence::Distrust(Mismatch::ChargeCode);
+        }
+        if report.amount.is_none() {
+            return Evidence::Distrust(Mismatch::MissingAmount);
+        }
+        return Evidence::Apply(OrderStatus::Paid);
+    }
+    Evidence::Apply(status)
+}
+
+/// One attempt of a link, as the link decisions see it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LinkAttempt<'a> {
+    /// `CHARGE_CODE`.
+    pub charge_code: &'a str,
+    /// Stored state.
+    pub status: OrderStatus,
+    /// Order in which money first arrived on attempts (smaller = earlier;
+    /// `None` if it never did). Assigned once, atomically, by the store.
+    pub paid_seq: Option<u64>,
+    /// Whether this attempt was judged a duplicate payment of its link.
+    pub duplicate: bool,
+}
+
+/// The link's kept payment: of the attempts holding money and not judged
+/// duplicates, the one whose money arrived first (ties, which the store
+/// never produces, go to the smaller charge code). `None`: the link is not
+/// paid.
+pub fn kept_payment<'a, 'b>(attempts: &'b [LinkAttempt<'a>]) -> Option<&'b LinkAttempt<'a>> {
+    attempts
+        .iter()
+        .filter(|a| holds_money(a.status) && !a.duplicate)
+        .min_by_key(|a| (a.paid_seq.unwrap_or(u64::MAX), a.charge_code))
+}
+
+/// What to do about an attempt of a link once money is recorded on it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MoneyDecision {
+    /// It is the link's kept payment (or holds no money, or was already
+    /// judged a duplicate): nothing to do.
+    Keep,
+    /// Another payment of the link is kept: mark this attempt a duplicate
+    /// and refund it in full.
+    RefundDuplicate {
+        /// The kept attempt's charge code.
+        kept: String,
+    },
+}
+
+/// Decides whether `me` (an attempt of the link whose attempts are
+/// `attempts`, `me` among them) is a duplicate payment. Deterministic in
+/// the stored facts, so two concurrent callers deciding about two payments
+/// of one link agree on which one is kept.
+pub fn on_money(attempts: &[LinkAttempt<'_>], me: &str) -> MoneyDecision {
+    let Some(mine) = attempts.iter().find(|a| a.charge_code == me) else {
+        return MoneyDecision::Keep;
+    };
+    if !holds_money(mine.status) || mine.duplicate {
+        return MoneyDecision::Keep;
+    }
+    match kept_payment(attempts) {
+        Some(kept) if kept.charge_code != me => MoneyDecision::RefundDuplicate {
+            kept: kept.charge_code.to_owned(),
+        },
+        _ => MoneyDecision::Keep,
+    }
+}
+
+/// One refund as `refundQuery` lists it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ListedRefund<'a> {
+    /// `REFUND_CODE` (our `OUT_REFUND_NO`).
+    pub refund_code: Option<&'a str>,
+    /// `REFUND_AMT`, fen.
+    pub amount: Option<Fen>,
+    /// `STATE`: 10 pending, 11 succeeded, 9 failed.
+    pub state: Option<&'a OrderState>,
+}
+
+/// What `refundQuery` says about one of our refunds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RefundEvidence {
+    /// Listed as succeeded with our amount: the refund is done.
+    Done,
+    /// Listed as failed: it did not happen.
+    Failed,
+    /// Listed, but not (yet) in a final state: ask again later.
+    InProgress,
+    /// Not listed: the gateway never made it; sending it again under the
+    /// same number is safe (a repeat is refused as `SERIAL_REPEAT`).
+    Absent,
+    /// Listed with another amount: never count it; log it for a person.
+    Distrust,
+}
+
+/// Finds our refund `out_refund_no` of `amount` among the listed ones.
+pub fn refund_evidence(
+    out_refund_no: &str,
+    amount: Fen,
+    listed: &[ListedRefund<'_>],
+) -> RefundEvidence {
+    let Some(r) = listed.iter().find(|r| r.refund_code == Some(out_refund_no)) else {
+        return RefundEvidence::Absent;
+    };
+    if r.amount != Some(amount) {
+        return RefundEvidence::Distrust;
+    }
+    match r.state {
+        Some(OrderState::RefundSucceeded) | Some(OrderState::Refunded) => RefundEvidence::Done,
+        Some(OrderState::RefundFailed) => RefundEvidence::Failed,
+        _ => RefundEvidence::InProgress,
+    }
+}
+
+/// The reconciler's pacing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReconcilePolicy {
+    /// A pending attempt younger than this is left to its notification.
+    pub after_secs: u64,
+    /// At most one `query` per attempt per this many seconds.
+    pub min_interval_secs: u64,
+}
+
+/// What the reconciler knows about one attempt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReconcileInput {
+    /// Stored state.
+    pub status: OrderStatus,
+    /// Unix seconds the attempt was created.
+    pub created_at: u64,
+    /// Unix seconds of the last `query`.
+    pub last_query_at: Option<u64>,
+    /// Until when (unix seconds) the attempt must be re-checked whatever its
+    /// state: set when a revocation of it was asked for, whose effect the
+    /// gateway may apply later than it answers (or not at all).
+    pub recheck_until: Option<u64>,
+    /// Now, unix seconds.
+    pub now: u64,
+}
+
+/// Whether the reconciler should `query` the attempt now.
+///
+/// Pending attempts are queried once they are older than `after_secs`;
+/// attempts of any state inside their re-check window are queried too (a
+/// paid attempt whose revocation was in flight may have been revoked since).
+/// Both at most once per `min_interval_secs` (the store enforces the same
+/// interval atomically, so concurrent pollers do not both call).
+pub fn reconcile_action(policy: &ReconcilePolicy, a: &ReconcileInput) -> bool {
+    let due = match a.status {
+        OrderStatus::Pending => a.now.saturating_sub(a.created_at) >= policy.after_secs,
+        _ => a.recheck_until.is_some_and(|until| a.now <= until),
+    };
+    let rested = a
+        .last_query_at
+        .is_none_or(|at| a.now.saturating_sub(at) >= policy.min_interval_secs);
+    due && rested
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use OrderStatus::*;
+
+    fn f(n: u64) -> Fen {
+        Fen::from_fen(n)
+    }
+
+    #[test]
+    fn every_appendix_5_code_is_classified() {
+        // Written out by hand from appendix 5, not derived from the code.
+        let table: &[(&str, Verdict)] = &[
+            ("FAIL", Verdict::Refused),
+            ("ILLEGAL_PARAMETER", Verdict::Refused),
+            ("INVALID_SIGN", Verdict::Refused),
+            ("AMT_ERROR", Verdict::Refused),
+            ("DATABASE_ERROR", Verdict::Unknown),
+            ("INVALID_CONTRACT", Verdict::Refused),
+            ("UNREGISTERED_BUSI", Verdict::Refused),
+            ("EXCEPTION", Verdict::Unknown),
+            ("CHARGE_NONEXISTENT", Verdict::Refused),
+            ("SERVICE_UNAVAILABLE", Verdict::Unknown),
+            ("HTTP_EXCEPTION", Verdict::Unknown),
+            ("IO_EXCEPTION", Verdict::Unknown),
+            ("CREATE_SECURITY_CONNECTION_ERROR", Verdict::Unknown),
+            ("AREADY_REVOKED", Verdict::Refused),
+            ("SERIAL_REPEAT", Verdict::Unknown),
+            ("SOMETHING_NEW", Verdict::Unknown),
+            ("", Verdict::Unknown),
+        ];
+        for (code, verdict) in table {
+            assert_eq!(classify(&ResultCode::from_code(code)), *verdict, "{code}");
+        }
+    }
+
+    const EXP: Expected<'static> = Expected {
+        charge_code: "C1",
+        busi_id: "B1",
+        amount: Fen::from_fen(1250),
+    };
+
+    fn report(
+        code: Option<&'static str>,
+        busi: Option<&'static str>,
+        amt: Option<u64>,
+        state: Option<&'static OrderState>,
+    ) -> Report<'static> {
+        Report {
+            charge_code: code,
+            busi_id: busi,
+            amount: amt.map(f),
+            state,
+        }
+    }
+
+    #[test]
+    fn evidence_table() {
+        use OrderState as S;
+        let paid = &S::Paid;
+        let cases: &[(Report<'static>, Evidence)] = &[
+            // The full match: paid.
+            (
+                report(Some("C1"), Some("B1"), Some(1250), Some(paid)),
+                Evidence::Apply(Paid),
+            ),
+            // preOrder answers carry no BUSI_ID: still paid.
+            (
+                report(Some("C1"), None, Some(1250), Some(paid)),
+                Evidence::Apply(Paid),
+            ),
+            // Money claimed without the amount or the charge code: distrusted.
+            (
+                report(Some("C1"), Some("B1"), None, Some(paid)),
+                Evidence::Distrust(Mismatch::MissingAmount),
+            ),
+            (
+                report(None, Some("B1"), Some(1250), Some(paid)),
+                Evidence::Distrust(Mismatch::ChargeCode),
+            ),
+            // Wrong identity or amount: distrusted whatever the state.
+            (
+                report(Some("C2"), Some("B1"), Some(1250), Some(paid)),
+                Evidence::Distrust(Mismatch::ChargeCode),
+            ),
+            (
+                report(Some("C1"), Some("B2"), Some(1250), Some(paid)),
+                Evidence::Distrust(Mismatch::BusiId),
+            ),
+            (
+                report(Some("C1"), Some("B1"), Some(1), Some(paid)),
+                Evidence::Distrust(Mismatch::Amount {
+                    expected: f(1250),
+                    reported: f(1),
+                }),
+            ),
+            (
+                report(Some("C2"), None, None, Some(&S::Closed)),
+                Evidence::Distrust(Mismatch::ChargeCode),
+            ),
+            // Refund states prove the payment.
+            (
+                report(Some("C1"), Some("B1"), Some(1250), Some(&S::Refunded)),
+                Evidence::Apply(Paid),
+            ),
+            (
+                report(
+                    Some("C1"),
+                    Some("B1"),
+                    Some(1250),
+                    Some(&S::PartiallyRefunded),
+                ),
+                Evidence::Apply(Paid),
+            ),
+            (
+                report(Some("C1"), None, None, Some(&S::Refunded)),
+                Evidence::Distrust(Mismatch::MissingAmount),
+            ),
+            // States without money need no amount.
+            (
+                report(Some("C1"), None, None, Some(&S::Pending)),
+                Evidence::Apply(Pending),
+            ),
+            (
+                report(None, None, None, Some(&S::Closed)),
+                Evidence::Apply(Closed),
+            ),
+            (
+                report(Some("C1"), Some("B1"), Some(1250), Some(&S::Revoked)),
+                Evidence::Apply(Revoked),
+            ),
+            // Nothing definite.
+            (
+                report(
+                    Some("C1"),
+                    Some("B1"),
+                    Some(1250),
+                    Some(&S::RevocationApplied),
+                ),
+                Evidence::Silent,
+            ),
+            (
+                report(Some("C1"), Some("B1"), Some(1250), None),
+                Evidence::Silent,
+            ),
+            (
+                report(Some("C1"), Some("B1"), Some(1250), Some(&S::Refunding)),
+                Evidence::Silent,
+            ),
+        ];
+        for (r, want) in cases {
+            assert_eq!(evidence(&EXP, r), *want, "{r:?}");
+        }
+    }
+
+    fn att(
+        code: &'static str,
+        status: OrderStatus,
+        seq: Option<u64>,
+        dup: bool,
+    ) -> LinkAttempt<'static> {
+        LinkAttempt {
+            charge_code: code,
+            status,
+            paid_seq: seq,
+            duplicate: dup,
+        }
+    }
+
+    #[test]
+    fn kept_payment_table() {
+        let cases: &[(&[LinkAttempt<'static>], Option<&str>)] = &[
+            (&[], None),
+            (&[att("A", Pending, None, false)], None),
+            (&[att("A", Paid, Some(1), false)], Some("A")),
+            // The first money wins, whatever the list order.
+            (
+                &[
+                    att("B", Paid, Some(2), false),
+                    att("A", Paid, Some(1), false),
+                ],
+                Some("A"),
+            ),
+            // A merchant refund keeps the link paid.
+            (&[att("A", Refunded, Some(1), false)], Some("A")),
+            (&[att("A", PartiallyRefunded, Some(1), false)], Some("A")),
+            // Revoked money is gone: the later payment is the link's.
+            (
+                &[
+                    att("A", Revoked, Some(1), false),
+                    att("B", Paid, Some(2), false),
+                ],
+                Some("B"),
+            ),
+            // A duplicate is never kept, even if the kept one is gone since.
+            (
+                &[
+                    att("A", Revoked, Some(1), false),
+                    att("B", Refunded, Some(2), true),
+                ],
+                None,
+            ),
+            (
+                &[att("A", Closed, None, false), att("B", Failed, None, false)],
+                None,
+            ),
+        ];
+        for (attempts, want) in cases {
+            assert_eq!(
+                kept_payment(attempts).map(|a| a.charge_code),
+                *want,
+                "{attempts:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn on_money_table() {
+        let a = att("A", Paid, Some(1), false);
+        let b = att("B", Paid, Some(2), false);
+        let dup = |kept: &str| MoneyDecision::RefundDuplicate { kept: kept.into() };
+        assert_eq!(on_money(&[a, b], "A"), MoneyDecision::Keep);
+        assert_eq!(on_money(&[a, b], "B"), dup("A"));
+        // Already judged: nothing more.
+        assert_eq!(
+            on_money(&[a, att("B", Paid, Some(2), true)], "B"),
+            MoneyDecision::Keep
+        );
+        // Late money on a closed or failed attempt (now paid) is a duplicate too.
+        assert_eq!(
+            on_money(
+                &[
+                    a,
+                    att("B", Paid, Some(3), false),
+                    att("C", Closed, None, false)
+                ],
+                "B"
+            ),
+            dup("A")
+        );
+        // Paid, then revoked: the next payment is kept.
+        assert_eq!(
+            on_money(&[att("A", Revoked, Some(1), false), b], "B"),
+            MoneyDecision::Keep
+        );
+        // No money on me, or not one of the link's: nothing to do.
+        assert_eq!(
+            on_money(&[a, att("B", Pending, None, false)], "B"),
+            MoneyDecision::Keep
+        );
+        assert_eq!(on_money(&[a], "Z"), MoneyDecision::Keep);
+        // Two concurrent deciders agree: exactly one of two payments is refunded.
+        for (x, y) in [(a, b), (b, a)] {
+            let refunded = ["A", "B"]
+                .iter()
+                .filter(|me| on_money(&[x, y], me) != MoneyDecision::Keep)
+                .count();
+            assert_eq!(refunded, 1);
+        }
+    }
+
+    #[test]
+    fn refund_evidence_table() {
+        use OrderState as S;
+        let l = |code: &'static str, amt: u64, state: &'static OrderState| ListedRefund {
+            refund_code: Some(code),
+            amount: Some(f(amt)),
+            state: Some(state),
+        };
+        let cases: &[(&[ListedRefund<'static>], RefundEvidence)] = &[
+            (&[], RefundEvidence::Absent),
+            (
+                &[l("other", 500, &S::RefundSucceeded)],
+                RefundEvidence::Absent,
+            ),
+            (&[l("R1", 500, &S::RefundSucceeded)], RefundEvidence::Done),
+            (&[l("R1", 500, &S::Refunded)], RefundEvidence::Done),
+            (
+                &[l("R1", 499, &S::RefundSucceeded)],
+                RefundEvidence::Distrust,
+            ),
+            (
+                &[l("R1", 500, &S::RefundPending)],
+                RefundEvidence::InProgress,
+            ),
+            (&[l("R1", 500, &S::Refunding)], RefundEvidence::InProgress),
+            (&[l("R1", 500, &S::RefundFailed)], RefundEvidence::Failed),
+            (
+                &[ListedRefund {
+                    refund_code: Some("R1"),
+                    amount: None,
+                    state: Some(&S::RefundSucceeded),
+                }],
+                RefundEvidence::Distrust,
+            ),
+            (
+                &[ListedRefund {
+                    refund_code: Some("R1"),
+                    amount: Some(f(500)),
+                    state: None,
+                }],
+                RefundEvidence::InProgress,
+            ),
+        ];
+        for (listed, want) in cases {
+            assert_eq!(refund_evidence("R1", f(500), listed), *want, "{listed:?}");
+        }
+    }
+
+    #[test]
+    fn reconcile_table() {
+        let p = ReconcilePolicy {
+            after_secs: 30,
+            min_interval_secs: 10,
+        };
+        let input = |status, created_at, last, recheck| ReconcileInput {
+            status,
+            created_at,
+            last_query_at: last,
+            recheck_until: recheck,
+            now: 1000,
+        };
+        let cases = [
+            // Pending: only once old enough, and rested.
+            (input(Pending, 990, None, None), false),
+            (input(Pending, 970, None, None), true),
+            (input(Pending, 970, Some(995), None), false),
+            (input(Pending, 970, Some(990), None), true),
+            // Settled attempts: only inside a re-check window.
+            (input(Paid, 0, None, None), false),
+            (input(Paid, 0, None, Some(1000)), true),
+            (input(Paid, 0, None, Some(999)), false),
+            (input(Paid, 0, Some(995), Some(2000)), false),
+            (input(Revoked, 0, Some(980), Some(2000)), true),
+            (input(Closed, 0, None, None), false),
+            (input(Failed, 0, None, None), false),
+        ];
+        for (i, want) in cases {
+            assert_eq!(reconcile_action(&p, &i), want, "{i:?}");
+        }
+    }
+}
