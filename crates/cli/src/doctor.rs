@@ -264,6 +264,8 @@ fn push_unique<T: PartialEq>(list: &mut Vec<Variant<T>>, mistake: Option<Mistake
     }
 }
 
+/// Whether `b` is one of Java's `\s`, asked of the protocol crate so the
+/// character list lives in one place.
 fn is_java_space(b: u8) -> bool {
     sign::strip_java_whitespace(&[b]).is_empty()
 }
