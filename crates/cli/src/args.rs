@@ -219,9 +219,11 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<(Command, Opts)
                 o.ser_type = Some(match p.value()?.string()?.as_str() {
                     "0" => SerType::Merchant,
                     "1" => SerType::Gateway,
-                    v => return Err(Error::Usage(format!(
+                    v => {
+                        return Err(Error::Usage(format!(
                         "--ser-type is 0 (merchant CHARGE_CODE) or 1 (gateway serial), not {v:?}"
-                    ))),
+                    )))
+                    }
                 })
             }
             Long("apply") => o.apply = true,

@@ -258,7 +258,7 @@ fn upper_case_hex() {
 }
 
 #[test]
-fn two_mistakes_at_once() {
+fn several_mistakes_at_once() {
     let c = case();
     let out = c.doctor(&forge(TS_MS, &format!("{KEY}\n"), BODY.as_bytes(), TS), &[]);
     assert_match(
