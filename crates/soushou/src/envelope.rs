@@ -353,6 +353,18 @@ fn plaintext<'a>(
     Ok(Cow::Owned(plain))
 }
 
+/// The plaintext of the gateway's answer to `req`: decrypted when `req`
+/// asked for 3DES, passed through when the answer already is JSON or XML
+/// (gateways answer some errors unencrypted). For tools that show the
+/// answer as it came (`soushou call`); [`decode_response`] types it.
+pub fn response_plaintext<'a>(
+    req: &HttpRequest,
+    body: &'a [u8],
+    key: &MerchantKey,
+) -> Result<Cow<'a, [u8]>, Error> {
+    plaintext(body, req.encrypted, key)
+}
+
 /// Interprets the gateway's answer to `req` (built by [`build`] from `cfg`).
 ///
 /// Non-2xx status: [`Error::Http`]. HTML or garbage:

@@ -23,18 +23,22 @@ pub fn strip_java_whitespace(body: &[u8]) -> Vec<u8> {
 
 /// `strip_java_whitespace` plus backslashes: some merchants' verifiers hash
 /// this form because serializers disagree on escaping `/` as `\/`.
-fn strip_with_backslashes(body: &[u8]) -> Vec<u8> {
+/// Public so diagnostics (`soushou doctor`) can name this rule.
+pub fn strip_with_backslashes(body: &[u8]) -> Vec<u8> {
     body.iter()
         .copied()
         .filter(|&b| !is_java_space(b) && b != b'\\')
         .collect()
 }
 
-fn digest(ts: u64, key: &MerchantKey, stripped: &[u8]) -> [u8; 16] {
+/// The raw MD5 of `ts + key + bytes`, `bytes` hashed exactly as given (no
+/// stripping): the core of [`sign`]. Public so diagnostics can reproduce
+/// signatures made under other (wrong) rules and keys.
+pub fn digest(ts: u64, key: &MerchantKey, bytes: &[u8]) -> [u8; 16] {
     let mut h = Md5::new();
     h.update(ts.to_string().as_bytes());
     h.update(key.expose().as_bytes());
-    h.update(stripped);
+    h.update(bytes);
     h.finalize().into()
 }
 
@@ -84,11 +88,7 @@ impl Verified {
     /// The timestamp in Unix seconds: values above 10^11 (year 5138 in
     /// seconds) are taken as milliseconds and divided by 1000.
     pub fn unix_seconds(&self) -> u64 {
-        if self.ts > 100_000_000_000 {
-            self.ts / 1000
-        } else {
-            self.ts
-        }
+        unix_seconds(self.ts)
     }
 
     /// Whether the signature time is within `window` seconds of `now`
@@ -96,6 +96,16 @@ impl Verified {
     /// replay check this crate cannot do itself for want of a clock.
     pub fn is_fresh(&self, now: u64, window: u64) -> bool {
         self.unix_seconds().abs_diff(now) <= window
+    }
+}
+
+/// A signed timestamp in Unix seconds: values above 10^11 (year 5138 in
+/// seconds) are taken as milliseconds and divided by 1000.
+pub fn unix_seconds(ts: u64) -> u64 {
+    if ts > 100_000_000_000 {
+        ts / 1000
+    } else {
+        ts
     }
 }
 
@@ -118,8 +128,10 @@ fn unhex(s: &[u8]) -> Option<[u8; 16]> {
     Some(out)
 }
 
-/// Splits a `sign` parameter into its digest and timestamp.
-fn parse_sign(sign_param: &str) -> Result<([u8; 16], u64), Error> {
+/// Splits a `sign` parameter into its digest and timestamp (upper- or
+/// lower-case hex). Public so tools can report a malformed parameter with
+/// the same words the gateway side uses.
+pub fn parse_sign(sign_param: &str) -> Result<([u8; 16], u64), Error> {
     let (h, ts) = sign_param
         .trim()
         .split_once(':')
