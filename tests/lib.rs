@@ -293,6 +293,55 @@ impl E2e {
         }
     }
 
+    /// Sets a fault for the next `times` requests of a sandbox interface
+    /// only; the guard clears all faults when dropped.
+    pub fn fault_times(&self, interface: &str, mode: &str, times: u32) -> FaultGuard {
+        self.sandbox_control(
+            self.http
+                .put(format!("{}/sandbox/faults/{interface}", self.sandbox))
+                .json(&json!({"mode": mode, "times": times})),
+            &format!("set fault {interface}={mode} x{times}"),
+        );
+        FaultGuard {
+            sandbox: self.sandbox.clone(),
+            http: self.http.clone(),
+        }
+    }
+
+    /// Changes sandbox settings (`pre_order_pending`, `revoke_delay_ms`, ...);
+    /// the guard puts the defaults back when dropped, even when the test fails.
+    pub fn sandbox_settings(&self, settings: Value) -> SettingsGuard {
+        self.sandbox_control(
+            self.http
+                .put(format!("{}/sandbox/settings", self.sandbox))
+                .json(&settings),
+            &format!("sandbox settings {settings}"),
+        );
+        SettingsGuard {
+            sandbox: self.sandbox.clone(),
+            http: self.http.clone(),
+        }
+    }
+
+    /// The sandbox ledger's entry of one order: what the gateway holds
+    /// (`state`, `captured_fen`, `returned_fen`, `refunded_fen`, `net_fen`, refunds).
+    pub fn ledger(&self, code: &str) -> Value {
+        let ledger: Value = self
+            .http
+            .get(format!("{}/sandbox/ledger", self.sandbox))
+            .send()
+            .expect("sandbox reachable")
+            .json()
+            .expect("ledger JSON");
+        ledger["orders"]
+            .as_array()
+            .expect("ledger orders")
+            .iter()
+            .find(|o| o["charge_code"] == code)
+            .cloned()
+            .unwrap_or_else(|| panic!("{code} is not in the sandbox ledger"))
+    }
+
     /// A valid `PAY_NODIFY` for an attempt, as the gateway would send it.
     pub fn pay_notify(&self, code: &str, amount_fen: u64, state: OrderState) -> PayNotify {
         PayNotify {
@@ -369,6 +418,22 @@ impl Drop for FaultGuard {
         let _ = self
             .http
             .delete(format!("{}/sandbox/faults", self.sandbox))
+            .send();
+    }
+}
+
+/// Restores the sandbox's default settings on drop.
+pub struct SettingsGuard {
+    sandbox: String,
+    http: Client,
+}
+
+impl Drop for SettingsGuard {
+    fn drop(&mut self) {
+        let _ = self
+            .http
+            .put(format!("{}/sandbox/settings", self.sandbox))
+            .json(&json!({"pre_order_pending": false, "revoke_delay_ms": 0}))
             .send();
     }
 }

@@ -188,6 +188,12 @@ impl Stack {
             vars.push(("RECONCILE_AFTER_SECS", "2".into()));
             vars.push(("RECONCILE_MIN_INTERVAL_SECS", "1".into()));
             vars.push(("GATEWAY_TIMEOUT_MS", "3000".into()));
+            // A POS charge polls for 3 s instead of a minute; pending refunds
+            // are retried after 2 s instead of a minute.
+            vars.push(("POS_GATEWAY_TIMEOUT_MS", "5000".into()));
+            vars.push(("POS_POLL_INTERVAL_MS", "300".into()));
+            vars.push(("POS_POLL_FOR_MS", "3000".into()));
+            vars.push(("REFUND_RETRY_AFTER_SECS", "2".into()));
         }
         step(&format!(
             "starting the Worker under wrangler dev on {worker_url}"

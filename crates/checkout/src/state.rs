@@ -12,7 +12,8 @@
 //!
 //! ```text
 //! pending ─► closed / failed ─► paid ─► partially_refunded ─► refunded
-//!                                 └─► revoked
+//!                                  │              │
+//!                                  └──► revoked ◄─┘
 //! ```
 //!
 //! plus the transitive edges (`pending → refunded` when the paid
@@ -78,7 +79,8 @@ pub fn can_transition(from: OrderStatus, to: OrderStatus) -> bool {
         // Money (or its revocation) reported for an attempt we believed dead.
         Closed | Failed => matches!(to, Paid | PartiallyRefunded | Refunded | Revoked),
         Paid => matches!(to, PartiallyRefunded | Refunded | Revoked),
-        PartiallyRefunded => to == Refunded,
+        // The gateway revokes a partly refunded order too (returning the rest).
+        PartiallyRefunded => matches!(to, Refunded | Revoked),
         Revoked | Refunded => false,
     }
 }
@@ -186,6 +188,7 @@ mod tests {
         (Paid, Refunded),
         (Paid, Revoked),
         (PartiallyRefunded, Refunded),
+        (PartiallyRefunded, Revoked),
         (Closed, Paid),
         (Closed, PartiallyRefunded),
         (Closed, Refunded),
@@ -298,7 +301,8 @@ mod tests {
         assert_eq!(apply(Closed, Paid).state(), Paid);
         assert_eq!(apply(Failed, Paid).state(), Paid);
         assert_eq!(apply(Revoked, Paid).state(), Revoked);
-        assert_eq!(apply(PartiallyRefunded, Revoked).state(), PartiallyRefunded);
+        assert_eq!(apply(PartiallyRefunded, Revoked).state(), Revoked);
+        assert_eq!(apply(Refunded, Revoked).state(), Refunded);
     }
 
     #[test]

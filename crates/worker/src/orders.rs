@@ -255,8 +255,9 @@ pub async fn query_and_apply(
 /// slow revocation, a lost answer, this Worker evicted — the reconciler
 /// queries it until the window ends and records the gateway's final state.
 /// A real-time `SUCCESS` and `AREADY_REVOKED` are the gateway's word that
-/// the money (if any) went back: `revoked`, never `closed`. Returns the
-/// stored state after the call.
+/// the money (if any) went back: `revoked`, never `closed` (the latter is
+/// still returned as the refusal it is). Returns the stored state after the
+/// call.
 pub async fn revoke(
     settings: &Settings,
     db: &D1Database,
@@ -286,14 +287,14 @@ pub async fn revoke(
                 .await?
                 .state(),
         ),
-        Err(e) if e.gateway_code() == Some(&ResultCode::AreadyRevoked) => {
-            Ok(
-                apply_event(db, &order.charge_code, OrderStatus::Revoked, source, now)
-                    .await?
-                    .state(),
-            )
+        Err(e) => {
+            // Still the gateway's word that the money went back: record it,
+            // and keep the refusal's code for the caller.
+            if e.gateway_code() == Some(&ResultCode::AreadyRevoked) {
+                apply_event(db, &order.charge_code, OrderStatus::Revoked, source, now).await?;
+            }
+            Err(e)
         }
-        Err(e) => Err(e),
     }
 }
 
@@ -366,6 +367,12 @@ pub async fn refund(
     )
     .await?
     {
+        if repo::refund_number_taken(db, r.out_refund_no).await? {
+            return Err(ApiError::InvalidRequest(format!(
+                "out_refund_no {} is used by another order",
+                r.out_refund_no
+            )));
+        }
         let left = Fen::from_fen(repo::refundable(db, charge_code).await?);
         return Err(checkout::Error::RefundExceeds { refundable: left }.into());
     }
@@ -588,6 +595,11 @@ pub async fn refund_missed_duplicates(settings: &Settings, log: &RequestLog) -> 
     let cutoff = now_secs().saturating_sub(settings.refund_retry_after_secs()?);
     let rivals = repo::rival_payments(&db, cutoff, 20).await?;
     for order in &rivals {
+        log.event(
+            Level::Warn,
+            "duplicate_refund_missed",
+            serde_json::json!({"charge_code": order.charge_code}),
+        );
         refund_if_duplicate(settings, &order.charge_code, log).await;
     }
     Ok(rivals.len())

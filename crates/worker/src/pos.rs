@@ -142,7 +142,9 @@ async fn cancel(
                 .await?
                 .state(),
         ),
-        // Unknown: the attempt is under re-check; say what is stored now.
+        // Already revoked (the gateway's own 80 s limit) is recorded by
+        // `revoke`; anything else is unknown and under re-check. Either way
+        // the stored state is the answer.
         Err(_) => stored(db, code).await?.status(),
     }
 }

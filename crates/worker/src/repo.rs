@@ -501,6 +501,22 @@ pub async fn reserve_refund(
     Ok(changes(&result)? == 1)
 }
 
+/// Whether a refund number is taken, by any order (numbers are unique).
+pub async fn refund_number_taken(db: &D1Database, out_refund_no: &str) -> ApiResult<bool> {
+    #[derive(Deserialize)]
+    struct Row {
+        n: u64,
+    }
+    let row = prepare(
+        db,
+        "SELECT COUNT(*) AS n FROM refunds WHERE out_refund_no = ?1",
+        &[t(out_refund_no)],
+    )?
+    .first::<Row>(None)
+    .await?;
+    Ok(row.is_some_and(|r| r.n > 0))
+}
+
 /// What is still refundable: paid amount minus non-failed refunds, fen.
 pub async fn refundable(db: &D1Database, charge_code: &str) -> ApiResult<u64> {
     #[derive(Deserialize)]
