@@ -1,8 +1,8 @@
 //! Retries and bad input against the real Worker: `Idempotency-Key` on the
 //! merchant POSTs (replay, reuse, in use, 5xx release, refund numbers), the
-//! 64 KiB body cap, the per-link rate limit of `/api/pay`, attempts shown
-//! only to their own link, the backslash signature fallback and the
-//! security headers of HTML answers.
+//! 64 KiB body cap, the per-link rate limit of `/api/pay`, redirects only
+//! to safe addresses, attempts shown only to their own link, the backslash
+//! signature fallback and the security headers of HTML answers.
 
 use std::sync::{Arc, Barrier};
 
@@ -253,40 +253,6 @@ fn big_json(bytes: usize) -> String {
 #[test]
 fn bodies_over_64_kib_are_413_before_parsing() {
     let e = E2e::from_env();
-    let big = big_json(70 * 1024);
-    let routes = ["/v1/links", "/api/pay", "/notify?_type=json&encrypt=3DES"];
-    for route in routes {
-        let resp = e
-            .http()
-            .post(format!("{}{route}", e.worker))
-            .bearer_auth(&e.admin_token)
-            .header("Content-Type", "application/json")
-            .body(big.clone())
-            .send()
-            .expect("worker reachable");
-        let (s, _, text) = raw(resp);
-        assert_eq!(
-            (s, code_of(&text).as_str()),
-            (413, "PAYLOAD_TOO_LARGE"),
-            "{route}: {text}"
-        );
-    }
-    // Without Content-Length (chunked), the bytes actually read are capped.
-    let chunked = reqwest::blocking::Body::new(std::io::Cursor::new(big.into_bytes()));
-    let resp = e
-        .http()
-        .post(format!("{}/v1/links", e.worker))
-        .bearer_auth(&e.admin_token)
-        .header("Content-Type", "application/json")
-        .body(chunked)
-        .send()
-        .expect("worker reachable");
-    let (s, _, text) = raw(resp);
-    assert_eq!(
-        (s, code_of(&text).as_str()),
-        (413, "PAYLOAD_TOO_LARGE"),
-        "chunked: {text}"
-    );
     // Just under the cap the body is read and judged on its content.
     let (s, _, text) = raw(e
         .http()
@@ -297,6 +263,39 @@ fn bodies_over_64_kib_are_413_before_parsing() {
         .send()
         .expect("worker reachable"));
     assert_eq!(s, 200, "{text}");
+    // The Worker answers before the client has sent everything; a fresh
+    // connection per request keeps wrangler dev's proxy from reusing one
+    // with unread bytes on it.
+    let http = reqwest::blocking::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .expect("HTTP client");
+    let post = |route: &str, body: reqwest::blocking::Body| {
+        raw(http
+            .post(format!("{}{route}", e.worker))
+            .bearer_auth(&e.admin_token)
+            .header("Content-Type", "application/json")
+            .body(body)
+            .send()
+            .expect("worker reachable"))
+    };
+    let big = big_json(70 * 1024);
+    for route in ["/v1/links", "/api/pay", "/notify?_type=json&encrypt=3DES"] {
+        let (s, _, text) = post(route, big.clone().into());
+        assert_eq!(
+            (s, code_of(&text).as_str()),
+            (413, "PAYLOAD_TOO_LARGE"),
+            "{route}: {text}"
+        );
+    }
+    // Without Content-Length (chunked), the bytes actually read are capped.
+    let chunked = reqwest::blocking::Body::new(std::io::Cursor::new(big.into_bytes()));
+    let (s, _, text) = post("/v1/links", chunked);
+    assert_eq!(
+        (s, code_of(&text).as_str()),
+        (413, "PAYLOAD_TOO_LARGE"),
+        "chunked: {text}"
+    );
 }
 
 #[test]
@@ -332,6 +331,25 @@ fn a_link_starts_at_most_ten_attempts_per_window() {
     );
     // Another link is not affected.
     e.pending_attempt("1.10");
+}
+
+#[test]
+fn an_unsafe_redirect_from_the_gateway_is_never_handed_out() {
+    let e = E2e::from_env();
+    for url in ["javascript:alert(1)", "http://pay.example/cashier"] {
+        let token = e.create_link("4.40", "unsafe redirect");
+        let _fault = e.fault("wapOrder", &format!("bar_code:{url}"));
+        let (s, body) = e.pay(&token, "wap", UA_MOBILE, json!({}));
+        assert_eq!(s, 502, "{url}: {body}");
+        assert_eq!(body["error"]["code"], "GATEWAY_UNSAFE_REDIRECT", "{url}");
+        assert!(!body.to_string().contains(url), "{body}");
+    }
+    // The local sandbox's plain-http pay page is allowed: loopback only.
+    let token = e.create_link("4.40", "loopback redirect");
+    let (body, _) = e.pay_ok(&token, "wap", UA_MOBILE, json!({}));
+    assert_eq!(body["action"]["type"], "redirect", "{body}");
+    let url = body["action"]["url"].as_str().expect("redirect url");
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
 }
 
 #[test]

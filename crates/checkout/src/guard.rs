@@ -10,13 +10,25 @@ use crate::link::link_id;
 /// decrypt or parse megabytes.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
-/// Whether a declared `Content-Length` already exceeds [`MAX_BODY_BYTES`],
-/// so the body need not be read at all. A missing or unparsable header says
-/// nothing (the bytes actually read are capped as well).
-pub fn declared_too_large(content_length: Option<&str>) -> bool {
-    content_length
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .is_some_and(|n| n > MAX_BODY_BYTES as u64)
+/// What a request's `Content-Length` says about its body.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Declared {
+    /// No usable length (chunked): read, counting, up to the cap.
+    Unknown,
+    /// At most [`MAX_BODY_BYTES`]: read it whole (the runtime holds the
+    /// body to its declared length).
+    Fits,
+    /// Above the cap: refuse without reading.
+    TooLarge,
+}
+
+/// Classifies a `Content-Length` header value against [`MAX_BODY_BYTES`].
+pub fn declared(content_length: Option<&str>) -> Declared {
+    match content_length.and_then(|v| v.trim().parse::<u64>().ok()) {
+        None => Declared::Unknown,
+        Some(n) if n > MAX_BODY_BYTES as u64 => Declared::TooLarge,
+        Some(_) => Declared::Fits,
+    }
 }
 
 /// How many payment attempts one link may start per window.
@@ -150,12 +162,18 @@ mod tests {
 
     #[test]
     fn declared_lengths() {
-        assert!(!declared_too_large(None));
-        assert!(!declared_too_large(Some("0")));
-        assert!(!declared_too_large(Some("65536")));
-        assert!(declared_too_large(Some("65537")));
-        assert!(declared_too_large(Some(" 99999999999 ")));
-        assert!(!declared_too_large(Some("lots")));
+        let cases = [
+            (None, Declared::Unknown),
+            (Some("lots"), Declared::Unknown),
+            (Some("-1"), Declared::Unknown),
+            (Some("0"), Declared::Fits),
+            (Some("65536"), Declared::Fits),
+            (Some("65537"), Declared::TooLarge),
+            (Some(" 99999999999 "), Declared::TooLarge),
+        ];
+        for (header, want) in cases {
+            assert_eq!(declared(header), want, "{header:?}");
+        }
     }
 
     #[test]

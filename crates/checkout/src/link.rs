@@ -257,7 +257,11 @@ pub fn issue(payload: &LinkPayload, secret: &[u8]) -> String {
 /// garbage and the empty string; [`Error::LinkExpired`] for an authentic link
 /// with `now >= expires_at`. Never panics, whatever the input.
 pub fn verify(token: &str, secret: &[u8], now: u64) -> Result<LinkPayload, Error> {
-    let payload = verify_ignoring_expiry(token, secret)?;
+    unexpired(verify_ignoring_expiry(token, secret)?, now)
+}
+
+/// An authentic payload, refused as [`Error::LinkExpired`] from its expiry on.
+fn unexpired(payload: LinkPayload, now: u64) -> Result<LinkPayload, Error> {
     if payload.is_expired(now) {
         return Err(Error::LinkExpired);
     }
@@ -362,11 +366,7 @@ impl LinkKeys {
 
     /// [`verify`] with any of the keys.
     pub fn verify(&self, token: &str, now: u64) -> Result<LinkPayload, Error> {
-        let payload = self.verify_ignoring_expiry(token)?;
-        if payload.is_expired(now) {
-            return Err(Error::LinkExpired);
-        }
-        Ok(payload)
+        unexpired(self.verify_ignoring_expiry(token)?, now)
     }
 
     /// [`verify_ignoring_expiry`] with any of the keys.

@@ -631,7 +631,10 @@ fn handle_order(
             new.expires_after_secs = req.time_expire.map(u64::from);
             let order = app.store().create(new, now)?.clone();
             let mut resp = order_resp(&order, "Request was successful!");
-            resp.bar_code = Some(app.shopper_url(order.charge_code()));
+            resp.bar_code = Some(match app.fault(FaultTarget::Gateway(iface)) {
+                Some(FaultMode::BarCode(url)) => url,
+                _ => app.shopper_url(order.charge_code()),
+            });
             Ok(resp)
         }
         _ => Err(Error::rejected(

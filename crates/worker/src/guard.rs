@@ -4,7 +4,7 @@
 //! `GET /api/orders/{code}`.
 
 use checkout::api::{PayAction, PayResponse};
-use checkout::guard::{self, MAX_BODY_BYTES};
+use checkout::guard::{self, Declared, MAX_BODY_BYTES};
 use checkout::link;
 use futures_util::StreamExt;
 use serde::Deserialize;
@@ -15,14 +15,29 @@ use crate::error::{ApiError, ApiResult};
 use crate::log::{now_secs, RequestLog};
 use crate::repo::{self, OrderRow};
 
+/// How much of an oversized chunked body is still read, and discarded,
+/// after the cap: like Go's `net/http` (256 KiB), so that a client that is
+/// still sending can read the 413 instead of a reset connection (wrangler
+/// dev's proxy fails the next request otherwise). Beyond that, the rest is
+/// cancelled unread.
+const DRAIN_BYTES: usize = 256 * 1024;
+
 /// Reads a request body of at most [`MAX_BODY_BYTES`], before anything
 /// decrypts or parses it: a larger `Content-Length` is refused without
-/// reading, and a body without one (chunked) is read only until it passes
-/// the cap. Both are 413 `PAYLOAD_TOO_LARGE`.
+/// reading, a smaller one read whole, and a body without one (chunked) is
+/// kept only until it passes the cap. Both refusals are 413
+/// `PAYLOAD_TOO_LARGE`.
 pub async fn read_body(req: &mut Request) -> ApiResult<Vec<u8>> {
-    let declared = req.headers().get("Content-Length").ok().flatten();
-    if guard::declared_too_large(declared.as_deref()) {
-        return Err(ApiError::PayloadTooLarge);
+    let length = req.headers().get("Content-Length").ok().flatten();
+    match guard::declared(length.as_deref()) {
+        Declared::TooLarge => return Err(ApiError::PayloadTooLarge),
+        Declared::Fits => {
+            return req
+                .bytes()
+                .await
+                .map_err(|_| ApiError::InvalidRequest("unreadable body".into()))
+        }
+        Declared::Unknown => {}
     }
     if req.inner().body().is_none() {
         return Ok(Vec::new());
@@ -31,12 +46,19 @@ pub async fn read_body(req: &mut Request) -> ApiResult<Vec<u8>> {
         .stream()
         .map_err(|_| ApiError::InvalidRequest("unreadable body".into()))?;
     let mut body = Vec::new();
+    let mut seen = 0;
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|_| ApiError::InvalidRequest("unreadable body".into()))?;
-        if body.len() + chunk.len() > MAX_BODY_BYTES {
-            return Err(ApiError::PayloadTooLarge);
+        seen += chunk.len();
+        if seen > MAX_BODY_BYTES + DRAIN_BYTES {
+            break;
         }
-        body.extend_from_slice(&chunk);
+        if seen <= MAX_BODY_BYTES {
+            body.extend_from_slice(&chunk);
+        }
+    }
+    if seen > MAX_BODY_BYTES {
+        return Err(ApiError::PayloadTooLarge);
     }
     Ok(body)
 }
