@@ -129,6 +129,20 @@ impl E2e {
         Self::parse(req.send().expect("worker reachable"))
     }
 
+    /// A merchant API `POST` with the bearer token and, when given, an
+    /// `Idempotency-Key`; the raw response, for tests of headers and exact bytes.
+    pub fn merchant_post(&self, path: &str, body: &Value, key: Option<&str>) -> Response {
+        let mut req = self
+            .http
+            .post(format!("{}{path}", self.worker))
+            .bearer_auth(&self.admin_token)
+            .json(body);
+        if let Some(k) = key {
+            req = req.header("Idempotency-Key", k);
+        }
+        req.send().expect("worker reachable")
+    }
+
     /// Creates a checkout link; returns its token.
     pub fn create_link(&self, amount: &str, subject: &str) -> String {
         let (status, body) = self.admin(

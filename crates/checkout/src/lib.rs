@@ -13,6 +13,8 @@
 pub mod amount;
 pub mod api;
 pub mod error;
+pub mod guard;
+pub mod idempotency;
 pub mod link;
 pub mod pos;
 pub mod routing;

@@ -257,7 +257,11 @@ pub fn issue(payload: &LinkPayload, secret: &[u8]) -> String {
 /// garbage and the empty string; [`Error::LinkExpired`] for an authentic link
 /// with `now >= expires_at`. Never panics, whatever the input.
 pub fn verify(token: &str, secret: &[u8], now: u64) -> Result<LinkPayload, Error> {
-    let payload = verify_ignoring_expiry(token, secret)?;
+    unexpired(verify_ignoring_expiry(token, secret)?, now)
+}
+
+/// An authentic payload, refused as [`Error::LinkExpired`] from its expiry on.
+fn unexpired(payload: LinkPayload, now: u64) -> Result<LinkPayload, Error> {
     if payload.is_expired(now) {
         return Err(Error::LinkExpired);
     }
@@ -268,15 +272,24 @@ pub fn verify(token: &str, secret: &[u8], now: u64) -> Result<LinkPayload, Error
 /// page can show "this link expired" with the merchant's subject and amount
 /// instead of a generic error.
 pub fn verify_ignoring_expiry(token: &str, secret: &[u8]) -> Result<LinkPayload, Error> {
+    verify_any_ignoring_expiry(token, &[secret])
+}
+
+/// [`verify_ignoring_expiry`] against several secrets: authentic when the MAC
+/// matches any of them (each compared in constant time).
+fn verify_any_ignoring_expiry(token: &str, secrets: &[&[u8]]) -> Result<LinkPayload, Error> {
     let (body, sig) = token.split_once('.').ok_or(Error::InvalidLink)?;
     // The decoder rejects non-canonical encodings (trailing bits, padding),
     // so every accepted token has exactly one spelling.
     let sig = URL_SAFE_NO_PAD
         .decode(sig)
         .map_err(|_| Error::InvalidLink)?;
-    let expected = tag(secret, body);
     // Length is public (always 32); the bytes are compared in constant time.
-    if sig.len() != expected.len() || !bool::from(expected.ct_eq(&sig[..])) {
+    let authentic = secrets.iter().any(|secret| {
+        let expected = tag(secret, body);
+        sig.len() == expected.len() && bool::from(expected.ct_eq(&sig[..]))
+    });
+    if !authentic {
         return Err(Error::InvalidLink);
     }
     // Authentic from here on; a payload that still fails to decode was made
@@ -301,6 +314,66 @@ pub fn link_id(token: &str) -> String {
 /// is tolerated so `PUBLIC_BASE_URL` can be written either way.
 pub fn url(public_base_url: &str, token: &str) -> String {
     format!("{}/c/{token}", public_base_url.trim_end_matches('/'))
+}
+
+/// Shortest accepted link secret, in bytes: an HMAC-SHA256 key shorter
+/// than the hash is guessable sooner than the MAC, and anyone holding it can
+/// mint payable links for any amount.
+pub const MIN_SECRET_BYTES: usize = 32;
+
+/// The link secrets in force, for rotation: the first signs new links, any
+/// of them verifies. Rotating is setting `LINK_SECRETS` to `new,old` until
+/// every link signed with `old` has expired (at most [`MAX_EXPIRES_IN`]),
+/// then to `new`.
+#[derive(Clone)]
+pub struct LinkKeys {
+    keys: Vec<Vec<u8>>,
+}
+
+impl std::fmt::Debug for LinkKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "LinkKeys({} keys, ****)", self.keys.len())
+    }
+}
+
+impl LinkKeys {
+    /// The keys from the Worker's configuration: `LINK_SECRETS`
+    /// (comma-separated, surrounding spaces ignored) when set and not blank,
+    /// else `LINK_SECRET` (used exactly as stored). `Err` names the variable
+    /// that is missing, empty or holds a secret shorter than
+    /// [`MIN_SECRET_BYTES`] (never its value).
+    pub fn from_config(
+        link_secrets: Option<&str>,
+        link_secret: Option<&str>,
+    ) -> Result<LinkKeys, &'static str> {
+        let (name, keys): (&'static str, Vec<&str>) =
+            match link_secrets.filter(|s| !s.trim().is_empty()) {
+                Some(list) => ("LINK_SECRETS", list.split(',').map(str::trim).collect()),
+                None => ("LINK_SECRET", link_secret.into_iter().collect()),
+            };
+        if keys.is_empty() || keys.iter().any(|k| k.len() < MIN_SECRET_BYTES) {
+            return Err(name);
+        }
+        Ok(LinkKeys {
+            keys: keys.into_iter().map(|k| k.as_bytes().to_vec()).collect(),
+        })
+    }
+
+    /// Signs with the first key.
+    pub fn issue(&self, payload: &LinkPayload) -> String {
+        issue(payload, &self.keys[0])
+    }
+
+    /// [`verify`] with any of the keys.
+    pub fn verify(&self, token: &str, now: u64) -> Result<LinkPayload, Error> {
+        unexpired(self.verify_ignoring_expiry(token)?, now)
+    }
+
+    /// [`verify_ignoring_expiry`] with any of the keys.
+    pub fn verify_ignoring_expiry(&self, token: &str) -> Result<LinkPayload, Error> {
+        let keys: Vec<&[u8]> = self.keys.iter().map(Vec::as_slice).collect();
+        verify_any_ignoring_expiry(token, &keys)
+    }
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -560,6 +633,58 @@ mod tests {
             url("https://pay.example/", "T.S"),
             "https://pay.example/c/T.S"
         );
+    }
+
+    const OLD: &str = "old-secret-0123456789abcdef012345";
+    const NEW: &str = "new-secret-0123456789abcdef012345";
+
+    #[test]
+    fn link_keys_from_config() {
+        let short = "x".repeat(MIN_SECRET_BYTES - 1);
+        let exact = "x".repeat(MIN_SECRET_BYTES);
+        let list = format!("{NEW}, {OLD}");
+        let trailing_comma = format!("{NEW},");
+        let cases: Vec<(Option<&str>, Option<&str>, Result<usize, &str>)> = vec![
+            (None, None, Err("LINK_SECRET")),
+            (None, Some(""), Err("LINK_SECRET")),
+            (None, Some(&short), Err("LINK_SECRET")),
+            (None, Some(&exact), Ok(1)),
+            (Some("  "), Some(&exact), Ok(1)),
+            (Some(&list), None, Ok(2)),
+            (Some(&list), Some(&short), Ok(2)),
+            (Some(&exact), Some(&short), Ok(1)),
+            (Some(&short), Some(&exact), Err("LINK_SECRETS")),
+            (Some("a,b"), None, Err("LINK_SECRETS")),
+            (Some(&trailing_comma), None, Err("LINK_SECRETS")),
+        ];
+        for (secrets, secret, want) in cases {
+            let got = LinkKeys::from_config(secrets, secret).map(|k| k.keys.len());
+            assert_eq!(got, want, "{secrets:?} {secret:?}");
+        }
+        let keys = LinkKeys::from_config(Some(&list), None).unwrap();
+        assert!(!format!("{keys:?}").contains("secret"));
+    }
+
+    #[test]
+    fn rotation_signs_with_the_first_and_verifies_with_any() {
+        let p = payload();
+        let old_only = LinkKeys::from_config(None, Some(OLD)).unwrap();
+        let rotated = LinkKeys::from_config(Some(&format!("{NEW},{OLD}")), None).unwrap();
+        let new_only = LinkKeys::from_config(Some(NEW), None).unwrap();
+
+        let old_token = old_only.issue(&p);
+        let new_token = rotated.issue(&p);
+        assert_eq!(new_token, issue(&p, NEW.as_bytes()));
+        assert_eq!(rotated.verify(&old_token, NOW), Ok(p.clone()));
+        assert_eq!(rotated.verify(&new_token, NOW), Ok(p.clone()));
+        assert_eq!(new_only.verify(&old_token, NOW), Err(Error::InvalidLink));
+        assert_eq!(old_only.verify(&new_token, NOW), Err(Error::InvalidLink));
+        assert_eq!(
+            rotated.verify(&old_token, p.expires_at),
+            Err(Error::LinkExpired)
+        );
+        assert_eq!(rotated.verify_ignoring_expiry(&old_token), Ok(p));
+        assert_eq!(rotated.verify("garbage", NOW), Err(Error::InvalidLink));
     }
 
     fn request() -> CreateLinkRequest {

@@ -139,21 +139,7 @@ impl World {
 
     /// `orders::refund_if_duplicate`.
     fn duplicate_check(&mut self, code: &str) {
-        let link = self.rows[code].link;
-        let decision = {
-            let view: Vec<settle::LinkAttempt<'_>> = self
-                .rows
-                .iter()
-                .filter(|(_, r)| r.link == link)
-                .map(|(c, r)| settle::LinkAttempt {
-                    charge_code: c,
-                    status: r.status,
-                    paid_seq: r.paid_seq,
-                    duplicate: r.duplicate,
-                })
-                .collect();
-            settle::on_money(&view, code)
-        };
+        let decision = settle::on_money(&self.link_view(self.rows[code].link), code);
         if let MoneyDecision::RefundDuplicate { .. } = decision {
             self.rows.get_mut(code).expect("row").duplicate = true;
         }
@@ -274,9 +260,9 @@ impl World {
         }
     }
 
-    fn link_paid_by(&self, link: usize) -> Option<String> {
-        let view: Vec<settle::LinkAttempt<'_>> = self
-            .rows
+    /// A link's attempts as the link decisions see them.
+    fn link_view(&self, link: usize) -> Vec<settle::LinkAttempt<'_>> {
+        self.rows
             .iter()
             .filter(|(_, r)| r.link == link)
             .map(|(c, r)| settle::LinkAttempt {
@@ -285,8 +271,11 @@ impl World {
                 paid_seq: r.paid_seq,
                 duplicate: r.duplicate,
             })
-            .collect();
-        settle::kept_payment(&view).map(|a| a.charge_code.to_owned())
+            .collect()
+    }
+
+    fn link_paid_by(&self, link: usize) -> Option<String> {
+        settle::kept_payment(&self.link_view(link)).map(|a| a.charge_code.to_owned())
     }
 
     /// One random step (a step whose preconditions do not hold does nothing).

@@ -25,11 +25,16 @@ pub async fn pay(request: &PayRequest) -> Result<PayResponse, Error> {
     decode::pay_response(&fetch_json("POST", "/api/pay", Some(to_json(request)?)).await?)
 }
 
-/// `GET /api/orders/{charge_code}`.
-pub async fn order(charge_code: &str) -> Result<OrderView, Error> {
-    decode::order_view(
-        &fetch_json("GET", &format!("/api/orders/{}", encode(charge_code)), None).await?,
-    )
+/// `GET /api/orders/{charge_code}?token={token}`: with the page's own
+/// token, an attempt of another link answers "not found", so a
+/// `?charge_code=` of someone else's order never shows its receipt here.
+pub async fn order(charge_code: &str, token: &str) -> Result<OrderView, Error> {
+    let path = format!(
+        "/api/orders/{}?token={}",
+        encode(charge_code),
+        encode(token)
+    );
+    decode::order_view(&fetch_json("GET", &path, None).await?)
 }
 
 fn encode(segment: &str) -> String {

@@ -302,6 +302,11 @@ async fn act(ctx: Ctx, charge_code: String, action: PayAction) {
             }
             Err(e) => pay_failed(ctx, e),
         },
+        // The Worker refuses unsafe redirects already; checked again here,
+        // with the same function, right before `location` is set.
+        PayAction::Redirect { url } if !checkout::guard::is_safe_redirect(&url) => {
+            pay_failed(ctx, Error::UnsafeRedirect)
+        }
         PayAction::Redirect { url } => {
             js::remember_charge_code(&charge_code);
             ctx.screen.set(Screen::Redirecting {
@@ -341,10 +346,15 @@ fn confirm(ctx: Ctx, charge_code: String, outcome: Option<BridgeOutcome>) {
 pub fn watch(ctx: Ctx, charge_code: String) {
     let generation = ctx.next_generation();
     ctx.poll.set(PollState::default());
+    // Every page has a token (without one it shows "invalid" and never watches).
+    let token = ctx
+        .session
+        .with_value(|s| s.token.clone())
+        .unwrap_or_default();
     spawn_local(async move {
         let mut attempt = 0;
         loop {
-            let result = api::order(&charge_code).await;
+            let result = api::order(&charge_code, &token).await;
             if !ctx.is_current(generation) {
                 return;
             }

@@ -32,6 +32,10 @@ pub enum Error {
     /// The page URL carries no `/c/{token}`.
     #[error("no checkout token in the page address")]
     NoToken,
+    /// The redirect the page was given is not one it may follow
+    /// (`checkout::guard::is_safe_redirect`).
+    #[error("refused to open an unsafe payment address")]
+    UnsafeRedirect,
 }
 
 /// What the shopper is told, chosen by the API's stable error code.
@@ -74,6 +78,7 @@ impl Error {
             Error::Network(_) => Problem::Network,
             Error::NoToken => Problem::InvalidLink,
             Error::Http(status) => Problem::Server(*status),
+            Error::UnsafeRedirect => Problem::GatewayUnavailable,
             Error::Bridge(_) => Problem::Wallet,
             Error::Decode(_) | Error::Qr(_) => Problem::Unexpected,
             Error::Api { status, detail } => match detail.code.as_str() {
@@ -84,7 +89,9 @@ impl Error {
                 "GATEWAY_TIMEOUT" => Problem::GatewayTimeout,
                 // A gateway answer whose signature did not verify is, to the
                 // shopper, a gateway that cannot be used right now.
-                "GATEWAY_UNAVAILABLE" | "GATEWAY_BAD_SIGNATURE" => Problem::GatewayUnavailable,
+                "GATEWAY_UNAVAILABLE" | "GATEWAY_BAD_SIGNATURE" | "GATEWAY_UNSAFE_REDIRECT" => {
+                    Problem::GatewayUnavailable
+                }
                 "GATEWAY_REJECTED" => Problem::GatewayRejected(detail.gateway_code.clone()),
                 "STORAGE_ERROR" => Problem::Storage,
                 "MISCONFIGURED" => Problem::Misconfigured,
@@ -157,5 +164,10 @@ mod tests {
         assert_eq!(Error::Network("x".into()).problem(), Problem::Network);
         assert_eq!(Error::Http(502).problem(), Problem::Server(502));
         assert_eq!(Error::NoToken.problem(), Problem::InvalidLink);
+        assert_eq!(
+            api(502, "GATEWAY_UNSAFE_REDIRECT", None).problem(),
+            Problem::GatewayUnavailable
+        );
+        assert_eq!(Error::UnsafeRedirect.problem(), Problem::GatewayUnavailable);
     }
 }

@@ -78,6 +78,10 @@ pub enum FaultMode {
     Truncated,
     /// `garbage` — random bytes instead of the answer.
     Garbage,
+    /// `bar_code:URL` (wapOrder) — the answer hands out URL as `BAR_CODE`, the
+    /// app-jump address the merchant redirects the shopper to: a gateway
+    /// (or a spoofed answer) whose address the merchant must vet.
+    BarCode(String),
     /// `bad_sign` (notify) — the notification's `sign` does not verify.
     BadSign,
     /// `duplicate:N` (notify) — every delivery attempt is sent N times concurrently.
@@ -112,6 +116,7 @@ impl FaultMode {
             | FaultMode::Html(_)
             | FaultMode::Truncated
             | FaultMode::Garbage => matches!(target, FaultTarget::Gateway(_)),
+            FaultMode::BarCode(_) => target == FaultTarget::Gateway(Interface::WapOrder),
             FaultMode::BadSign
             | FaultMode::Duplicate(_)
             | FaultMode::OutOfOrder
@@ -154,6 +159,14 @@ impl FromStr for FaultMode {
             "html" => FaultMode::Html(status(502, 200)?),
             "truncated" => FaultMode::Truncated,
             "garbage" => FaultMode::Garbage,
+            "bar_code" => match arg.filter(|a| !a.is_empty()) {
+                Some(url) => FaultMode::BarCode(url.to_owned()),
+                None => {
+                    return Err(Error::Fault(format!(
+                        "{s:?}: bar_code needs an address, e.g. bar_code:javascript:alert(1)"
+                    )))
+                }
+            },
             "bad_sign" => FaultMode::BadSign,
             "duplicate" => {
                 let n = num("duplicate")?;
@@ -171,7 +184,7 @@ impl FromStr for FaultMode {
             _ => {
                 return Err(Error::Fault(format!(
                 "unknown mode {s:?}; expected latency:MS, timeout, http500, http5xx:CODE, html, \
-                     html:CODE, truncated, garbage, reject:CODE, processed:CODE, bad_sign, duplicate:N, \
+                     html:CODE, truncated, garbage, bar_code:URL, reject:CODE, processed:CODE, bad_sign, duplicate:N, \
                      out_of_order or drop"
             )))
             }
@@ -190,6 +203,7 @@ impl fmt::Display for FaultMode {
             FaultMode::Html(c) => write!(f, "html:{c}"),
             FaultMode::Truncated => f.write_str("truncated"),
             FaultMode::Garbage => f.write_str("garbage"),
+            FaultMode::BarCode(url) => write!(f, "bar_code:{url}"),
             FaultMode::BadSign => f.write_str("bad_sign"),
             FaultMode::Duplicate(n) => write!(f, "duplicate:{n}"),
             FaultMode::OutOfOrder => f.write_str("out_of_order"),
@@ -382,6 +396,8 @@ mod tests {
             "reject:SERVICE_UNAVAILABLE",
             "processed:EXCEPTION",
             "processed:AREADY_REVOKED",
+            "bar_code:javascript:alert(1)",
+            "bar_code:http://pay.example/x?a=b",
         ] {
             let m: FaultMode = s.parse().unwrap();
             assert_eq!(m.to_string(), s);
@@ -390,6 +406,12 @@ mod tests {
         assert!("http5xx:404".parse::<FaultMode>().is_err());
         assert!("duplicate:1".parse::<FaultMode>().is_err());
         assert!("teapot".parse::<FaultMode>().is_err());
+        assert!("bar_code".parse::<FaultMode>().is_err());
+        assert!("bar_code:".parse::<FaultMode>().is_err());
+        let bar = FaultMode::BarCode("x:y".into());
+        assert!(bar.applies_to(FaultTarget::Gateway(Interface::WapOrder)));
+        assert!(!bar.applies_to(FaultTarget::Gateway(Interface::Order)));
+        assert!(!bar.applies_to(FaultTarget::Notify));
         assert_eq!(
             "reject:FAIL".parse::<FaultMode>().unwrap(),
             FaultMode::Reject(ResultCode::Fail)

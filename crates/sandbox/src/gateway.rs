@@ -663,7 +663,10 @@ fn handle_order(
             new.expires_after_ms = req.time_expire.map(|secs| u64::from(secs) * 1000);
             let order = app.store().create(new, now)?.clone();
             let mut resp = order_resp(&order, "Request was successful!");
-            resp.bar_code = Some(app.shopper_url(order.charge_code()));
+            resp.bar_code = Some(match &ex.fault {
+                Some(FaultMode::BarCode(url)) => url.clone(),
+                _ => app.shopper_url(order.charge_code()),
+            });
             Ok(resp)
         }
         _ => Err(Error::rejected(

@@ -91,6 +91,12 @@ fn tree(bytes: &[u8]) -> Result<(Format, Map<String, Value>), Error> {
     }
 }
 
+/// Whether two bodies parse to the same message (same format, same tree);
+/// false when either is not a JSON or XML message.
+pub(crate) fn same_message(a: &[u8], b: &[u8]) -> bool {
+    matches!((tree(a), tree(b)), (Ok(x), Ok(y)) if x == y)
+}
+
 /// Finds the content under `root` in a parsed body.
 fn take_root(mut m: Map<String, Value>, root: &'static str) -> Result<Value, Error> {
     if let Some(v) = m.remove(root) {

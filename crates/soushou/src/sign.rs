@@ -3,6 +3,7 @@
 use md5::{Digest, Md5};
 use subtle::ConstantTimeEq;
 
+use crate::codec;
 use crate::error::Error;
 use crate::key::MerchantKey;
 
@@ -29,6 +30,18 @@ pub fn strip_with_backslashes(body: &[u8]) -> Vec<u8> {
         .copied()
         .filter(|&b| !is_java_space(b) && b != b'\\')
         .collect()
+}
+
+/// Whether removing the backslashes from `body` leaves the same message:
+/// true for JSON whose backslashes only escape `/` (`\/`), the serializer
+/// difference the fallback exists for. When stripping changes what the body
+/// says (`"a\",\"STATE\":\"1"` becomes a second field, `\u0031` a different
+/// string), a signature over the stripped form says nothing about the body
+/// as received, so the fallback must not accept it; bodies that are not a
+/// JSON or XML message at all (the `cancelTrade` payload) never qualify.
+fn only_escaping_differs(body: &[u8]) -> bool {
+    let stripped: Vec<u8> = body.iter().copied().filter(|&b| b != b'\\').collect();
+    codec::same_message(body, &stripped)
 }
 
 /// The raw MD5 of `ts + key + bytes`, `bytes` hashed exactly as given (no
@@ -148,7 +161,8 @@ pub fn parse_sign(sign_param: &str) -> Result<([u8; 16], u64), Error> {
 
 /// Verifies a `sign` parameter against the plaintext `body` (or the
 /// `cancel_payload`). Tries the Java `\s` rule, then the backslash-stripping
-/// variant; accepts upper- or lower-case hex and seconds or milliseconds;
+/// variant, which is accepted only when stripping the backslashes leaves the
+/// same message (see `only_escaping_differs`); accepts upper- or lower-case hex and seconds or milliseconds;
 /// compares in constant time. Freshness of `ts` is the caller's decision.
 pub fn verify(sign_param: &str, body: &[u8], key: &MerchantKey) -> Result<Verified, Error> {
     let (given, ts) = parse_sign(sign_param)?;
@@ -160,7 +174,7 @@ pub fn verify(sign_param: &str, body: &[u8], key: &MerchantKey) -> Result<Verifi
         });
     }
     let alt = digest(ts, key, &strip_with_backslashes(body));
-    if bool::from(alt.ct_eq(&given)) {
+    if bool::from(alt.ct_eq(&given)) && only_escaping_differs(body) {
         return Ok(Verified {
             ts,
             rule: SignRule::BackslashStripped,
@@ -199,6 +213,38 @@ mod tests {
         let unescaped = sign(br#"{"URL":"http://x"}"#, &key(), 5);
         let v = verify(&unescaped, body, &key()).unwrap();
         assert_eq!(v.rule, SignRule::BackslashStripped);
+    }
+
+    #[test]
+    fn backslash_fallback_only_when_stripping_keeps_the_message() {
+        // What was signed (hash over the form without backslashes).
+        let signed = br#"{"PAY_NODIFY":{"PAY_SUBJECT":"a","STATE":"1"}}"#;
+        let s = sign(signed, &key(), 9);
+        // The same message with escaped slashes is still accepted.
+        let slashes = br#"{"U":"http:\/\/x"}"#;
+        let s2 = sign(br#"{"U":"http://x"}"#, &key(), 9);
+        assert_eq!(
+            verify(&s2, slashes, &key()).unwrap().rule,
+            SignRule::BackslashStripped
+        );
+        // Forged: backslashes hide a different message whose stripped form
+        // is exactly what was signed; parsed as received, STATE is gone
+        // (swallowed into PAY_SUBJECT) and the meaning changed.
+        let forged = br#"{"PAY_NODIFY":{"PAY_SUBJECT":"a\",\"STATE\":\"1"}}"#;
+        assert_eq!(strip_with_backslashes(forged), signed.to_vec());
+        assert_eq!(verify(&s, forged, &key()), Err(Error::SignMismatch));
+        // A unicode escape changes the string when stripped: refused too.
+        let s3 = sign(br#"{"A":"u0031"}"#, &key(), 9);
+        assert_eq!(
+            verify(&s3, br#"{"A":"\u0031"}"#, &key()),
+            Err(Error::SignMismatch)
+        );
+        // Not a message (the cancel payload): no fallback.
+        let s4 = sign(b"chargeCode=AB&busiCode=1", &key(), 9);
+        assert_eq!(
+            verify(&s4, b"chargeCode=A\\B&busiCode=1", &key()),
+            Err(Error::SignMismatch)
+        );
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! The page's static files (the `ASSETS` binding, `dist/page/`).
 //!
-//! `GET /c/{token}` is the page's `index.html` with a strict CSP; any other
-//! GET that is not a route is served from the assets as they are.
+//! `GET /c/{token}` is the page's `index.html`; any other GET that is not a
+//! route is served from the assets. Every HTML answer carries the security
+//! headers ([`set_html_headers`]), every other asset `nosniff`.
 
 use worker::{Headers, Request, Response};
 
@@ -13,6 +14,22 @@ use crate::error::ApiResult;
 const CSP: &str = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; \
     img-src 'self' data:; connect-src 'self'; font-src 'self'; base-uri 'none'; \
     form-action 'self'; frame-ancestors 'none'";
+
+/// Security headers of every HTML answer: the strict CSP (framing refused
+/// twice, `X-Frame-Options` for old browsers), no MIME sniffing, no
+/// referrer (the path holds the link token), HTTPS only for a year (ignored
+/// by browsers over plain-http localhost), and no powerful features.
+fn set_html_headers(headers: &Headers) -> worker::Result<()> {
+    headers.set("Content-Security-Policy", CSP)?;
+    headers.set("X-Content-Type-Options", "nosniff")?;
+    headers.set("Referrer-Policy", "no-referrer")?;
+    headers.set("X-Frame-Options", "DENY")?;
+    headers.set("Strict-Transport-Security", "max-age=31536000")?;
+    headers.set(
+        "Permissions-Policy",
+        "camera=(), microphone=(), geolocation=(), usb=()",
+    )
+}
 
 /// `GET /c/{token}`: the checkout page.
 pub async fn page(settings: &Settings, req: &Request) -> ApiResult<Response> {
@@ -29,17 +46,25 @@ pub async fn page(settings: &Settings, req: &Request) -> ApiResult<Response> {
     let body = upstream.bytes().await?;
     let headers = Headers::new();
     headers.set("Content-Type", "text/html; charset=utf-8")?;
-    headers.set("Content-Security-Policy", CSP)?;
-    headers.set("X-Content-Type-Options", "nosniff")?;
-    headers.set("Referrer-Policy", "no-referrer")?;
     headers.set("Cache-Control", "no-store")?;
-    headers.set("X-Frame-Options", "DENY")?;
+    set_html_headers(&headers)?;
     Ok(Response::from_bytes(body)?
         .with_status(status)
         .with_headers(headers))
 }
 
-/// Any other GET: straight from the assets (404 when there is no such file).
+/// Any other GET: from the assets (404 when there is no such file), with
+/// the security headers (the assets' own headers are immutable, so copied).
 pub async fn static_file(settings: &Settings, req: Request) -> ApiResult<Response> {
-    Ok(settings.env().assets("ASSETS")?.fetch_request(req).await?)
+    let resp = settings.env().assets("ASSETS")?.fetch_request(req).await?;
+    let headers = resp.headers().clone();
+    let html = headers
+        .get("Content-Type")?
+        .is_some_and(|t| t.to_ascii_lowercase().starts_with("text/html"));
+    if html {
+        set_html_headers(&headers)?;
+    } else {
+        headers.set("X-Content-Type-Options", "nosniff")?;
+    }
+    Ok(resp.with_headers(headers))
 }

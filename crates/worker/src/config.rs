@@ -6,6 +6,8 @@
 
 use std::fmt;
 
+use checkout::guard::RateLimit;
+use checkout::link::LinkKeys;
 use checkout::pos::PosPolicy;
 use checkout::settle::ReconcilePolicy;
 use soushou::codec::Format;
@@ -91,11 +93,10 @@ impl Settings {
 
     /// The gateway client configuration (URL, merchant ids, key, encryption).
     pub fn gateway(&self) -> ApiResult<envelope::Config> {
-        let encrypt = match self.opt_var("SOUSHOU_ENCRYPT") {
-            None => false,
-            Some(v) if v.eq_ignore_ascii_case("3DES") => true,
-            Some(_) => return Err(ApiError::Misconfigured("SOUSHOU_ENCRYPT")),
-        };
+        // Unset means 3DES; only an explicit empty value or `none` turns it off.
+        let raw = self.env.var("SOUSHOU_ENCRYPT").ok().map(|v| v.to_string());
+        let encrypt = checkout::guard::encryption_setting(raw.as_deref())
+            .ok_or(ApiError::Misconfigured("SOUSHOU_ENCRYPT"))?;
         let mut gateway_url = self.var("SOUSHOU_GATEWAY_URL")?;
         if !gateway_url.ends_with('/') {
             gateway_url.push('/');
@@ -124,9 +125,16 @@ impl Settings {
         ))
     }
 
-    /// HMAC key of checkout links.
-    pub fn link_secret(&self) -> ApiResult<Secret> {
-        self.secret("LINK_SECRET")
+    /// The HMAC keys of checkout links: `LINK_SECRETS` (comma-separated;
+    /// the first signs, any verifies) or else `LINK_SECRET`, each at least
+    /// 32 bytes (`checkout::link::LinkKeys::from_config`).
+    pub fn link_keys(&self) -> ApiResult<LinkKeys> {
+        let raw = |name| self.env.secret(name).ok().map(|v| v.to_string());
+        LinkKeys::from_config(
+            raw("LINK_SECRETS").as_deref(),
+            raw("LINK_SECRET").as_deref(),
+        )
+        .map_err(ApiError::Misconfigured)
     }
 
     /// Bearer token of the merchant API.
@@ -176,6 +184,16 @@ impl Settings {
     /// How long an attempt stays pending before polling confirms it with `query`.
     pub fn reconcile_after_secs(&self) -> ApiResult<u64> {
         self.num("RECONCILE_AFTER_SECS", 30)
+    }
+
+    /// How many attempts one link may start per window (`PAY_RATE_LIMIT`,
+    /// default 10, per `PAY_RATE_WINDOW_SECS`, default 600).
+    pub fn pay_rate_limit(&self) -> ApiResult<RateLimit> {
+        let default = RateLimit::default();
+        Ok(RateLimit {
+            limit: self.num("PAY_RATE_LIMIT", default.limit)?,
+            window_secs: self.num("PAY_RATE_WINDOW_SECS", default.window_secs)?,
+        })
     }
 
     /// Minimum distance between two `query` calls for the same order.

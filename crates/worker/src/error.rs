@@ -56,6 +56,24 @@ pub enum ApiError {
     /// D1 failed; the caller may retry (the gateway does, for notifications).
     #[error("storage error")]
     Storage(String),
+    /// The body is larger than `checkout::guard::MAX_BODY_BYTES` (declared or read).
+    #[error("request body larger than 65536 bytes")]
+    PayloadTooLarge,
+    /// The link started too many attempts in the window; retry after `retry_after` seconds.
+    #[error("too many payment attempts for this link; retry in {retry_after} s")]
+    RateLimited {
+        /// Seconds until an attempt is allowed again (the `Retry-After` header).
+        retry_after: u64,
+    },
+    /// The `Idempotency-Key` was first used with another route or body.
+    #[error("this Idempotency-Key was used with a different request")]
+    IdempotencyKeyReused,
+    /// A request with this `Idempotency-Key` is still running.
+    #[error("a request with this Idempotency-Key is still in progress; retry later")]
+    IdempotencyKeyInUse,
+    /// The gateway's redirect URL has a scheme or host the page must not follow.
+    #[error("the payment gateway's redirect address is not allowed")]
+    UnsafeRedirect,
 }
 
 impl From<worker::Error> for ApiError {
@@ -100,6 +118,11 @@ impl ApiError {
             ApiError::Gateway(e) => gateway_status_and_code(e),
             ApiError::NotifyRejected { status, code, .. } => (*status, code),
             ApiError::Storage(_) => (500, "STORAGE_ERROR"),
+            ApiError::PayloadTooLarge => (413, "PAYLOAD_TOO_LARGE"),
+            ApiError::RateLimited { .. } => (429, "RATE_LIMITED"),
+            ApiError::IdempotencyKeyReused => (409, "IDEMPOTENCY_KEY_REUSED"),
+            ApiError::IdempotencyKeyInUse => (409, "IDEMPOTENCY_KEY_IN_USE"),
+            ApiError::UnsafeRedirect => (502, "GATEWAY_UNSAFE_REDIRECT"),
         }
     }
 

@@ -17,12 +17,15 @@
 //! Everything else: `config` (vars and secrets), `gateway` (Fetch with a
 //! timeout around `soushou::envelope`), `repo` (D1), `orders` (state events
 //! and reconciliation), `log` (JSON lines), `error` (the one error enum and
-//! its HTTP mapping).
+//! its HTTP mapping), `guard` (body cap, per-link rate limit, redirect and
+//! link checks) and `idempotency` (`Idempotency-Key` around `/v1` POSTs).
 
 mod assets;
 mod config;
 mod error;
 mod gateway;
+mod guard;
+mod idempotency;
 mod log;
 mod merchant;
 mod notify;
@@ -39,12 +42,10 @@ use crate::config::Settings;
 use crate::error::{ApiError, ApiResult};
 use crate::log::{loggable_path, random_hex, RequestLog};
 
-/// Reads a JSON request body; anything unusable is `INVALID_REQUEST`.
+/// Reads a JSON request body of at most 64 KiB (413 `PAYLOAD_TOO_LARGE`
+/// above, before parsing); anything unusable is `INVALID_REQUEST`.
 pub(crate) async fn read_json<T: DeserializeOwned>(req: &mut Request) -> ApiResult<T> {
-    let bytes = req
-        .bytes()
-        .await
-        .map_err(|_| ApiError::InvalidRequest("unreadable body".into()))?;
+    let bytes = guard::read_body(req).await?;
     serde_json::from_slice(&bytes).map_err(|e| ApiError::InvalidRequest(format!("body: {e}")))
 }
 
@@ -84,6 +85,10 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response>
                 _ => {}
             }
             let resp = json(status, &e.body()).or_else(|_| Response::error(code, status))?;
+            if let ApiError::RateLimited { retry_after } = &e {
+                resp.headers()
+                    .set("Retry-After", &retry_after.to_string())?;
+            }
             (resp, Some(code))
         }
     };
@@ -115,9 +120,14 @@ async fn route(
         (Method::Get, ["api", "checkout", token]) => {
             ok(shopper::checkout_view(settings, token, log).await)
         }
-        (Method::Post, ["api", "pay"]) => ok(shopper::pay(settings, req, log).await),
+        (Method::Post, ["api", "pay"]) => {
+            guard::limit_pay(settings, &req, log).await?;
+            ok(shopper::pay(settings, req, log)
+                .await
+                .and_then(guard::safe_pay_response))
+        }
         (Method::Get, ["api", "orders", code]) => {
-            ok(shopper::order_view(settings, code, log).await)
+            ok(shopper::order_view(settings, code, &req, log).await)
         }
         (Method::Post, ["notify"]) => {
             notify::handle(settings, req, ctx, log).await?;
@@ -128,7 +138,16 @@ async fn route(
         }
         (_, ["v1", ..]) => {
             merchant::authorize(settings, &req)?;
-            merchant_route(settings, req, method, &segments[1..], log).await
+            let claim = match idempotency::begin(settings, &req, method, path, log).await? {
+                idempotency::Begin::Untracked => None,
+                idempotency::Begin::Replay(resp) => return Ok(resp),
+                idempotency::Begin::Claimed(claim) => Some(claim),
+            };
+            let result = merchant_route(settings, req, method, &segments[1..], log).await;
+            match claim {
+                Some(claim) => claim.finish(settings, result, log).await,
+                None => result,
+            }
         }
         (Method::Get | Method::Head, _) if segments.first().is_none_or(|s| *s != "api") => {
             assets::static_file(settings, req).await
@@ -172,6 +191,11 @@ async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     let retried = orders::retry_pending_refunds(&settings, &log).await;
     // Duplicates whose background refund was lost before it reserved a row.
     let missed = orders::refund_missed_duplicates(&settings, &log).await;
+    // Idempotency keys live 24 h; a failed purge is retried next minute.
+    match idempotency::purge(&settings).await {
+        Ok(n) => log.set("idempotency_keys_purged", n),
+        Err(e) => log.set("idempotency_purge_error", e.status_and_code().1),
+    }
     match swept.and_then(|n| retried.and_then(|r| missed.map(|m| (n, r, m)))) {
         Ok((n, r, m)) => {
             log.set("outcome", "swept");

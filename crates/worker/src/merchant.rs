@@ -109,9 +109,9 @@ pub async fn create_link(
     let body: CreateLinkRequest = read_json(&mut req).await?;
     let now = now_secs();
     let payload = LinkPayload::from_request(&body, now, random_hex(8))?;
-    let secret = settings.link_secret()?;
+    let keys = settings.link_keys()?;
     let base = settings.public_base_url()?;
-    let token = link::issue(&payload, secret.expose().as_bytes());
+    let token = keys.issue(&payload);
     let db = settings.env().d1("DB")?;
     repo::insert_link(&db, &link::link_id(&token), &payload, now).await?;
     log.set("outcome", "link_created");
@@ -189,7 +189,8 @@ pub async fn refund(
         ));
     }
     let out_refund_no = match body.out_refund_no.as_deref().map(str::trim) {
-        None | Some("") => format!("R{}", random_hex(15)),
+        None | Some("") => crate::idempotency::derived_refund_no(&req)
+            .unwrap_or_else(|| format!("R{}", random_hex(15))),
         Some(s)
             if s.len() <= 64
                 && s.bytes()

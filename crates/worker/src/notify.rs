@@ -55,7 +55,7 @@ pub async fn handle(
 ) -> ApiResult<()> {
     let url = req.url()?;
     let query = envelope::parse_query(url.query().unwrap_or(""));
-    let body = req.bytes().await?;
+    let body = crate::guard::read_body(&mut req).await?;
     let key = settings.merchant_key()?;
     let cfg = settings.gateway()?;
 

@@ -47,8 +47,7 @@ pub async fn checkout_view(
     token: &str,
     log: &RequestLog,
 ) -> ApiResult<CheckoutView> {
-    let secret = settings.link_secret()?;
-    let payload = link::verify_ignoring_expiry(token, secret.expose().as_bytes())?;
+    let payload = settings.link_keys()?.verify_ignoring_expiry(token)?;
     let db = settings.env().d1("DB")?;
     let attempts = repo::link_attempts(&db, &link::link_id(token)).await?;
     let paid = kept_payment(&attempts)?;
@@ -129,9 +128,8 @@ pub async fn pay(
     log: &RequestLog,
 ) -> ApiResult<PayResponse> {
     let body: PayRequest = read_json(&mut req).await?;
-    let secret = settings.link_secret()?;
     let now = now_secs();
-    let payload = link::verify(&body.token, secret.expose().as_bytes(), now)?;
+    let payload = settings.link_keys()?.verify(&body.token, now)?;
     let link_id = link::link_id(&body.token);
     let db = settings.env().d1("DB")?;
 
@@ -304,16 +302,19 @@ fn pay_action(method: PayMethod, resp: &OrderResp) -> ApiResult<PayAction> {
     })
 }
 
-/// `GET /api/orders/{charge_code}`.
+/// `GET /api/orders/{charge_code}[?token=]` (with the page's token, an
+/// attempt of another link is not found: `guard::check_link`).
 pub async fn order_view(
     settings: &Settings,
     charge_code: &str,
+    req: &Request,
     log: &RequestLog,
 ) -> ApiResult<OrderView> {
     let db = settings.env().d1("DB")?;
     let order = repo::get_order(&db, charge_code)
         .await?
         .ok_or(ApiError::NotFound("order"))?;
+    crate::guard::check_link(req, &order)?;
     log.set("charge_code", charge_code);
     let order = orders::confirm_if_due(settings, order, "poll", log).await?;
     log.set("outcome", order.state.as_str());

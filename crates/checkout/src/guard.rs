@@ -1,0 +1,303 @@
+//! Defences against bad input, decided without I/O: how big a body may be,
+//! how often a link may start a payment, where the page may be sent, and
+//! whether an attempt belongs to the link a page shows.
+
+use crate::link::link_id;
+
+/// Largest request body the Worker reads (`/notify` and every JSON route):
+/// 64 KiB, far above any real notification or API body (a link with 20
+/// goods lines is under 4 KiB), small enough that nobody can make the Worker
+/// decrypt or parse megabytes.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// What a request's `Content-Length` says about its body.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Declared {
+    /// No usable length (chunked): read, counting, up to the cap.
+    Unknown,
+    /// At most [`MAX_BODY_BYTES`]: read it whole (the runtime holds the
+    /// body to its declared length).
+    Fits,
+    /// Above the cap: refuse without reading.
+    TooLarge,
+}
+
+/// Classifies a `Content-Length` header value against [`MAX_BODY_BYTES`].
+pub fn declared(content_length: Option<&str>) -> Declared {
+    match content_length.and_then(|v| v.trim().parse::<u64>().ok()) {
+        None => Declared::Unknown,
+        Some(n) if n > MAX_BODY_BYTES as u64 => Declared::TooLarge,
+        Some(_) => Declared::Fits,
+    }
+}
+
+/// How many payment attempts one link may start per window.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RateLimit {
+    /// Attempts allowed per window (`PAY_RATE_LIMIT`, default 10).
+    pub limit: u64,
+    /// The window, seconds (`PAY_RATE_WINDOW_SECS`, default 600).
+    pub window_secs: u64,
+}
+
+impl Default for RateLimit {
+    fn default() -> Self {
+        RateLimit {
+            limit: 10,
+            window_secs: 600,
+        }
+    }
+}
+
+impl RateLimit {
+    /// The start of the window ending at `now`: attempts created strictly
+    /// after it count.
+    pub fn window_start(&self, now: u64) -> u64 {
+        now.saturating_sub(self.window_secs)
+    }
+
+    /// Whether one more attempt may start at `now`, given the creation times
+    /// (unix seconds) of the link's attempts. `Err(retry_after)` says how many
+    /// seconds until enough of them have left the window (at least 1): the
+    /// `Retry-After` of the 429.
+    pub fn check(&self, attempt_times: &[u64], now: u64) -> Result<(), u64> {
+        let start = self.window_start(now);
+        let mut recent: Vec<u64> = attempt_times
+            .iter()
+            .copied()
+            .filter(|&t| t > start)
+            .collect();
+        if (recent.len() as u64) < self.limit {
+            return Ok(());
+        }
+        // Oldest first: once the first (len - limit + 1) have aged out,
+        // fewer than `limit` remain.
+        // With a limit of 0 nothing ever frees up: a whole window.
+        recent.sort_unstable();
+        let must_age = recent.len() - self.limit as usize;
+        let wait = recent.get(must_age).map_or(self.window_secs, |&t| {
+            t.saturating_add(self.window_secs).saturating_sub(now)
+        });
+        Err(wait.max(1))
+    }
+}
+
+/// Whether the page may be sent to `url` (a gateway's `BAR_CODE` for the
+/// app jump): `https:`, the wallets' own schemes `weixin:`, `alipays:` and
+/// `alipay:`, and `http:` only to a loopback host (`127.0.0.1`, `localhost`,
+/// `[::1]`), which is where the local sandbox serves its pay page. Anything
+/// else (`javascript:`, `data:`, plain-http hosts, URLs with credentials,
+/// backslashes, whitespace or control characters) is refused, so a
+/// compromised or spoofed gateway answer cannot run script in the page or
+/// send the shopper to a look-alike over an unauthenticated connection.
+///
+/// The Worker refuses to hand such a URL out and the page checks again
+/// before it navigates; both call this one function.
+pub fn is_safe_redirect(url: &str) -> bool {
+    if url.is_empty()
+        || url
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '\\')
+    {
+        return false;
+    }
+    let Some((scheme, rest)) = url.split_once(':') else {
+        return false;
+    };
+    match scheme.to_ascii_lowercase().as_str() {
+        "https" => host_of(rest).is_some_and(|h| !h.is_empty()),
+        "http" => host_of(rest).is_some_and(is_loopback),
+        "weixin" | "alipays" | "alipay" => !rest.is_empty(),
+        _ => false,
+    }
+}
+
+/// The host of `//host[:port]/...`; `None` when there is no authority or it
+/// carries credentials (`user@host`, which browsers would follow to `host`).
+fn host_of(rest: &str) -> Option<&str> {
+    let authority = rest.strip_prefix("//")?;
+    let authority = authority.split(['/', '?', '#']).next().unwrap_or(authority);
+    if authority.contains('@') {
+        return None;
+    }
+    if authority.starts_with('[') {
+        // An IPv6 literal: `[addr]` followed by nothing or `:port`.
+        let (host, tail) = authority.split_at(authority.find(']')? + 1);
+        return (tail.is_empty() || tail.starts_with(':')).then_some(host);
+    }
+    authority.split(':').next()
+}
+
+fn is_loopback(host: &str) -> bool {
+    ["127.0.0.1", "localhost", "[::1]"]
+        .iter()
+        .any(|h| host.eq_ignore_ascii_case(h))
+}
+
+/// Whether the attempt whose stored link is `attempt_link_id` belongs to
+/// the link of `token`. The page asks for its own attempts with its token,
+/// so `?charge_code=` of another link's order (say, a paid one) shows
+/// "not found" instead of that order's receipt; the answer is the same as
+/// for an unknown code, so nothing about the other order leaks.
+pub fn attempt_of_link(attempt_link_id: Option<&str>, token: &str) -> bool {
+    attempt_link_id.is_some_and(|id| id == link_id(token))
+}
+
+/// `SOUSHOU_ENCRYPT` read safely: unset means 3DES, as API.md says, so a
+/// deployment that forgets the var still encrypts; `3DES` (any case) too.
+/// Only an explicit empty value or `none` turns encryption off. Anything
+/// else is a misconfiguration (`None`), refused rather than guessed.
+pub fn encryption_setting(raw: Option<&str>) -> Option<bool> {
+    match raw.map(str::trim) {
+        None => Some(true),
+        Some(v) if v.eq_ignore_ascii_case("3DES") => Some(true),
+        Some(v) if v.is_empty() || v.eq_ignore_ascii_case("none") => Some(false),
+        Some(_) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn declared_lengths() {
+        let cases = [
+            (None, Declared::Unknown),
+            (Some("lots"), Declared::Unknown),
+            (Some("-1"), Declared::Unknown),
+            (Some("0"), Declared::Fits),
+            (Some("65536"), Declared::Fits),
+            (Some("65537"), Declared::TooLarge),
+            (Some(" 99999999999 "), Declared::TooLarge),
+        ];
+        for (header, want) in cases {
+            assert_eq!(declared(header), want, "{header:?}");
+        }
+    }
+
+    #[test]
+    fn rate_limit_table() {
+        let rl = RateLimit {
+            limit: 3,
+            window_secs: 600,
+        };
+        let now = 10_000;
+        let cases: Vec<(&str, Vec<u64>, Result<(), u64>)> = vec![
+            ("no attempts", vec![], Ok(())),
+            ("under the limit", vec![now - 10, now - 5], Ok(())),
+            (
+                "at the limit",
+                vec![now - 100, now - 50, now - 10],
+                Err(500),
+            ),
+            (
+                "older ones do not count",
+                vec![now - 600, now - 700, now - 50, now - 10],
+                Ok(()),
+            ),
+            (
+                "unsorted, over the limit",
+                vec![now - 10, now - 300, now - 50, now - 200],
+                Err(400),
+            ),
+            ("all just now", vec![now, now, now], Err(600)),
+            (
+                "oldest leaves in 1 s",
+                vec![now - 599, now - 1, now],
+                Err(1),
+            ),
+        ];
+        for (name, times, want) in cases {
+            assert_eq!(rl.check(&times, now), want, "{name}");
+        }
+        assert_eq!(
+            RateLimit::default(),
+            RateLimit {
+                limit: 10,
+                window_secs: 600
+            }
+        );
+        assert_eq!(rl.window_start(100), 0);
+    }
+
+    #[test]
+    fn zero_limit_refuses_everything() {
+        let rl = RateLimit {
+            limit: 0,
+            window_secs: 60,
+        };
+        assert_eq!(rl.check(&[], 1000), Err(60));
+    }
+
+    #[test]
+    fn redirects() {
+        let allowed = [
+            "https://wx.tenpay.com/cgi-bin/mmpayweb-bin/checkmweb?prepay_id=1",
+            "HTTPS://mclient.alipay.com/h5pay",
+            "weixin://wap/pay?prepayid%3D1",
+            "alipays://platformapi/startapp?appId=20000067",
+            "alipay://alipayclient/?x",
+            "http://127.0.0.1:7300/sandbox/shopper/ABC",
+            "http://localhost:8787/x",
+            "http://LOCALHOST/x",
+            "http://[::1]:7300/sandbox/shopper/ABC",
+            "http://127.0.0.1",
+        ];
+        for url in allowed {
+            assert!(is_safe_redirect(url), "{url}");
+        }
+        let refused = [
+            "",
+            "javascript:alert(1)",
+            "JavaScript:alert(1)",
+            "data:text/html,<script>alert(1)</script>",
+            "vbscript:x",
+            "file:///etc/passwd",
+            "http://pay.example.com/x",
+            "http://127.0.0.1.evil.example/x",
+            "http://127.0.0.1@evil.example/x",
+            "https://user@evil.example/",
+            "http://localhost\\@evil.example",
+            "https:///path-only",
+            "https:relative",
+            "//evil.example/x",
+            "/relative/path",
+            "weixin:",
+            " https://x.example",
+            "https://x.example/\nSet-Cookie:1",
+            "java\tscript:alert(1)",
+            "http://[::1].evil/x",
+        ];
+        for url in refused {
+            assert!(!is_safe_redirect(url), "{url:?}");
+        }
+    }
+
+    #[test]
+    fn encryption_defaults_to_3des() {
+        let cases = [
+            (None, Some(true)),
+            (Some("3DES"), Some(true)),
+            (Some(" 3des "), Some(true)),
+            (Some(""), Some(false)),
+            (Some("  "), Some(false)),
+            (Some("none"), Some(false)),
+            (Some("NONE"), Some(false)),
+            (Some("AES"), None),
+            (Some("false"), None),
+        ];
+        for (raw, want) in cases {
+            assert_eq!(encryption_setting(raw), want, "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn attempts_belong_to_their_link_only() {
+        let token = "payload.signature";
+        assert!(attempt_of_link(Some(&link_id(token)), token));
+        assert!(!attempt_of_link(Some(&link_id("other.token")), token));
+        assert!(!attempt_of_link(None, token));
+        assert!(!attempt_of_link(Some(""), token));
+    }
+}

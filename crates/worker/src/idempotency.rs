@@ -1,0 +1,177 @@
+//! `Idempotency-Key` on the merchant API's POSTs, the I/O half (decisions:
+//! `checkout::idempotency`). Wraps the dispatch of `/v1/...` in `lib.rs`, so
+//! the handlers know nothing of it:
+//!
+//! 1. [`begin`] fingerprints the request (method, path, body read from a
+//!    copy), claims the key with one conditional INSERT, or else decides
+//!    from the stored row: replay, 409 `IDEMPOTENCY_KEY_REUSED`, 409
+//!    `IDEMPOTENCY_KEY_IN_USE`, or take over an expired/abandoned key with a
+//!    conditional UPDATE;
+//! 2. the handler runs;
+//! 3. [`Claim::finish`] stores an answer below 500 (status and body, byte
+//!    for byte) or deletes the row after a 5xx, so the retry runs again.
+
+use checkout::idempotency::{self, Answer, Decision};
+use serde_json::json;
+use worker::{Method, Request, Response};
+
+use crate::config::Settings;
+use crate::error::{ApiError, ApiResult};
+use crate::guard::peek_body;
+use crate::log::{now_secs, Level, RequestLog};
+use crate::repo;
+
+/// The request header.
+const HEADER: &str = "Idempotency-Key";
+
+/// What [`begin`] found.
+pub enum Begin {
+    /// No key (or not a POST): run the request as usual.
+    Untracked,
+    /// The stored answer of the first request with this key.
+    Replay(Response),
+    /// This request holds the key: run it, then [`Claim::finish`].
+    Claimed(Claim),
+}
+
+/// A key this request holds.
+pub struct Claim {
+    key_id: String,
+    locked_at: u64,
+}
+
+/// The request's key, validated; `None` when it carries none.
+fn key(req: &Request) -> ApiResult<Option<String>> {
+    match req.headers().get(HEADER).ok().flatten() {
+        None => Ok(None),
+        Some(k) if idempotency::valid_key(&k) => Ok(Some(k)),
+        Some(_) => Err(ApiError::InvalidRequest(
+            "Idempotency-Key must be 1-255 printable ASCII characters".into(),
+        )),
+    }
+}
+
+/// The `OUT_REFUND_NO` a refund without one uses when the request has a
+/// key: derived from the key, so a retry resumes the same refund.
+pub fn derived_refund_no(req: &Request) -> Option<String> {
+    key(req).ok().flatten().map(|k| idempotency::refund_no(&k))
+}
+
+/// Claims the request's key or answers from it (see the module docs).
+pub async fn begin(
+    settings: &Settings,
+    req: &Request,
+    method: &Method,
+    path: &str,
+    log: &RequestLog,
+) -> ApiResult<Begin> {
+    if *method != Method::Post {
+        return Ok(Begin::Untracked);
+    }
+    let Some(key) = key(req)? else {
+        return Ok(Begin::Untracked);
+    };
+    let body = peek_body(req).await?;
+    let fingerprint = idempotency::fingerprint(method.as_ref(), path, &body);
+    let key_id = idempotency::key_id(&key);
+    let db = settings.env().d1("DB")?;
+    let now = now_secs();
+    // Two rounds: a claim can lose a race to a concurrent claim or purge
+    // once; losing twice means another request holds the key right now.
+    for _ in 0..2 {
+        if repo::claim_idempotency_key(&db, &key_id, &fingerprint, now).await? {
+            log.set("idempotency", "claimed");
+            return Ok(Begin::Claimed(Claim {
+                key_id,
+                locked_at: now,
+            }));
+        }
+        let stored = repo::idempotency_record(&db, &key_id).await?;
+        match idempotency::decide(stored.as_ref(), &fingerprint, now) {
+            Decision::Proceed => {
+                let Some(seen) = stored else { continue };
+                if repo::take_over_idempotency_key(&db, &key_id, &fingerprint, now, &seen).await? {
+                    log.set("idempotency", "taken_over");
+                    return Ok(Begin::Claimed(Claim {
+                        key_id,
+                        locked_at: now,
+                    }));
+                }
+            }
+            Decision::Replay(answer) => {
+                log.set("idempotency", "replayed");
+                return Ok(Begin::Replay(replay(answer)?));
+            }
+            Decision::Reused => return Err(ApiError::IdempotencyKeyReused),
+            Decision::InUse => return Err(ApiError::IdempotencyKeyInUse),
+        }
+    }
+    Err(ApiError::IdempotencyKeyInUse)
+}
+
+/// The stored answer as a response: same status, same bytes, marked
+/// `Idempotent-Replayed: true` (Stripe's header).
+fn replay(answer: Answer) -> ApiResult<Response> {
+    let resp = Response::from_bytes(answer.body.into_bytes())?.with_status(answer.status);
+    let headers = resp.headers();
+    headers.set("Content-Type", "application/json")?;
+    headers.set("Cache-Control", "no-store")?;
+    headers.set("Idempotent-Replayed", "true")?;
+    Ok(resp)
+}
+
+impl Claim {
+    /// Stores the handler's answer under the key (below 500) or releases
+    /// the key (5xx), then passes the result on unchanged. An error result
+    /// is stored as the body `lib.rs` renders for it. A failure to store is
+    /// logged, not answered: the key then stays "in progress" until
+    /// `checkout::idempotency::LOCK_SECS` pass.
+    pub async fn finish(
+        self,
+        settings: &Settings,
+        result: ApiResult<Response>,
+        log: &RequestLog,
+    ) -> ApiResult<Response> {
+        let (status, body, result) = match result {
+            Ok(mut resp) => {
+                let status = resp.status_code();
+                let bytes = resp.bytes().await?;
+                let rebuilt = Response::from_bytes(bytes.clone())?
+                    .with_status(status)
+                    .with_headers(resp.headers().clone());
+                (status, bytes, Ok(rebuilt))
+            }
+            Err(e) => {
+                let status = e.status_and_code().0;
+                let body =
+                    serde_json::to_vec(&e.body()).map_err(|e| ApiError::Storage(e.to_string()))?;
+                (status, body, Err(e))
+            }
+        };
+        let stored = async {
+            let db = settings.env().d1("DB")?;
+            if idempotency::should_store(status) {
+                let body = String::from_utf8_lossy(&body);
+                repo::store_idempotent_answer(&db, &self.key_id, self.locked_at, status, &body)
+                    .await
+            } else {
+                repo::release_idempotency_key(&db, &self.key_id, self.locked_at).await
+            }
+        }
+        .await;
+        if let Err(e) = stored {
+            log.event(
+                Level::Warn,
+                "idempotency_store_failed",
+                json!({"status": status, "error": e.to_string()}),
+            );
+        }
+        result
+    }
+}
+
+/// The cron's clean-up: deletes keys older than 24 h; returns how many.
+pub async fn purge(settings: &Settings) -> ApiResult<usize> {
+    let db = settings.env().d1("DB")?;
+    repo::purge_idempotency_keys(&db, idempotency::purge_cutoff(now_secs())).await
+}
