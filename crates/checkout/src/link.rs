@@ -644,7 +644,9 @@ mod tests {
         let exact = "x".repeat(MIN_SECRET_BYTES);
         let list = format!("{NEW}, {OLD}");
         let trailing_comma = format!("{NEW},");
-        let cases: Vec<(Option<&str>, Option<&str>, Result<usize, &str>)> = vec![
+        /// (LINK_SECRETS, LINK_SECRET, key count or the variable named).
+        type Case<'a> = (Option<&'a str>, Option<&'a str>, Result<usize, &'a str>);
+        let cases: Vec<Case> = vec![
             (None, None, Err("LINK_SECRET")),
             (None, Some(""), Err("LINK_SECRET")),
             (None, Some(&short), Err("LINK_SECRET")),
