@@ -168,15 +168,17 @@ test('gateway refusal: the page shows the declined message with the gateway code
   try {
     await page.goto(t.pageUrl(link.token));
     await t.screen(page, 'ready');
-    await t.sandbox.fault('order', 'reject:SERVICE_UNAVAILABLE');
+    // A final refusal (an inactive merchant contract), not an outcome-unknown
+    // code such as SERVICE_UNAVAILABLE, which leaves the attempt pending.
+    await t.sandbox.fault('order', 'reject:INVALID_CONTRACT');
     const pay = await t.clickPay(page);
     assert.equal(pay.status, 502);
     assert.equal(pay.body.error.code, 'GATEWAY_REJECTED');
-    assert.equal(pay.body.error.gateway_code, 'SERVICE_UNAVAILABLE');
+    assert.equal(pay.body.error.gateway_code, 'INVALID_CONTRACT');
     await page.waitForSelector('#error');
     assert.equal(
       await t.text(page, '#error'),
-      'The payment service declined the request. (Code: SERVICE_UNAVAILABLE)',
+      'The payment service declined the request. (Code: INVALID_CONTRACT)',
     );
     assert.equal(await t.text(page, '#pay'), 'Try again');
     assert.ok(await page.locator('#pay').isEnabled(), 'the pay button is usable again');
@@ -186,7 +188,7 @@ test('gateway refusal: the page shows the declined message with the gateway code
     const rejected = (await t.sandbox.requests()).filter((r) => r.body?.PAY_SUBJECT === subject);
     assert.equal(rejected.length, 1, 'one gateway request');
     assert.equal(rejected[0].interface, 'order');
-    assert.equal(rejected[0].result_code, 'SERVICE_UNAVAILABLE');
+    assert.equal(rejected[0].result_code, 'INVALID_CONTRACT');
     const code = rejected[0].charge_code;
     assert.match(code, /^\S+$/);
     const res = await fetch(`${t.env().sandbox}/sandbox/orders/${code}`);

@@ -134,6 +134,7 @@ fn an_outcome_unknown_answer_leaves_the_attempt_pending_and_its_payment_counts()
         let _exc = e.fault_times("order", "processed:EXCEPTION", 1);
         let (status, body) = e.pay(&token, "native", UA_DESKTOP, json!({}));
         assert_eq!(status, 502, "{body}");
+        assert_eq!(body["error"]["code"], "GATEWAY_UNAVAILABLE", "{body}");
         assert_eq!(body["error"]["gateway_code"], "EXCEPTION", "{body}");
     }
     let code = pending_attempt_of(&e, &token);
@@ -146,6 +147,7 @@ fn an_outcome_unknown_answer_leaves_the_attempt_pending_and_its_payment_counts()
     let _refused = e.fault_times("order", "reject:ILLEGAL_PARAMETER", 1);
     let (status, body) = e.pay(&token, "native", UA_DESKTOP, json!({}));
     assert_eq!(status, 502, "{body}");
+    assert_eq!(body["error"]["code"], "GATEWAY_REJECTED", "{body}");
     let (_, view) = e.get(&format!("/api/checkout/{token}"));
     assert!(view["charge_code"].is_null(), "no pending attempt: {view}");
 }

@@ -85,14 +85,19 @@ impl From<worker::Error> for ApiError {
 /// The one mapping of protocol failures to (HTTP status, stable code).
 ///
 /// Faults of the gateway (5xx, HTML, garbage, truncated or undecryptable
-/// bodies) are `GATEWAY_UNAVAILABLE`; a refusal keeps the gateway's code
-/// under `GATEWAY_REJECTED`; a request we could not even build (a
+/// bodies, an outcome-unknown `RESULT.CODE` such as `SERVICE_UNAVAILABLE`)
+/// are `GATEWAY_UNAVAILABLE`; a final refusal is `GATEWAY_REJECTED`; both
+/// keep the gateway's code in `error.gateway_code`; a request we could not even build (a
 /// method-specific field missing) is the caller's `INVALID_REQUEST`. None of
 /// them is ever "paid".
 pub fn gateway_status_and_code(e: &soushou::Error) -> (u16, &'static str) {
     use soushou::Error as E;
     match e {
-        E::Gateway { .. } => (502, "GATEWAY_REJECTED"),
+        E::Gateway { code, .. } => match settle::classify(code) {
+            Verdict::Refused => (502, "GATEWAY_REJECTED"),
+            // The gateway failed rather than declined: the shopper may retry.
+            Verdict::Unknown => (502, "GATEWAY_UNAVAILABLE"),
+        },
         E::MissingField(_) | E::InvalidField { .. } | E::InvalidAmount { .. } => {
             (400, "INVALID_REQUEST")
         }

@@ -11,7 +11,7 @@ use checkout::settle;
 use soushou::model::{
     CreatOrderRequest, GoodsItem, OrderRequest, OrderResp, SceneInfo, WapOrderRequest,
 };
-use soushou::types::TradeType;
+use soushou::types::{ChannelType, TradeType};
 use soushou::Fen;
 use worker::Request;
 
@@ -121,7 +121,14 @@ fn non_empty(s: &Option<String>) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// `POST /api/pay`.
+/// `POST /api/pay`: a new attempt of the link, created at the gateway.
+///
+/// Earlier attempts of this link are left as they are, on purpose: a
+/// real-time `cancelTrade` is a revocation, and a payment landing between
+/// our read of the attempts and the cancel would be handed back while the
+/// shopper sees "paid". A superseded attempt that is paid late is a
+/// duplicate payment, refunded in full (`orders::refund_if_duplicate`); one
+/// never paid stays pending until it expires at the gateway.
 pub async fn pay(
     settings: &Settings,
     mut req: Request,
@@ -132,39 +139,26 @@ pub async fn pay(
     let payload = settings.link_keys()?.verify(&body.token, now)?;
     let link_id = link::link_id(&body.token);
     let db = settings.env().d1("DB")?;
-
     let attempts = repo::link_attempts(&db, &link_id).await?;
     if let Some(paid) = kept_payment(&attempts)? {
         log.set("charge_code", paid.as_str());
         return Err(ApiError::AlreadyPaid);
     }
-
-    let ua = req
-        .headers()
-        .get("User-Agent")
-        .ok()
-        .flatten()
-        .unwrap_or_default();
-    let shopper = Shopper {
-        env: routing::detect(&ua),
-        openid: non_empty(&body.openid),
-        buyer_id: non_empty(&body.buyer_id).or_else(|| non_empty(&body.buyer_logon_id)),
-    };
-    let method = match routing::resolve(body.method, &shopper, payload.channel) {
-        Route::Pay(m) => m,
-        Route::OpenInBrowser => {
-            return Err(ApiError::InvalidRequest(
-                "this link cannot be paid in this app; open it in the system browser".into(),
-            ))
-        }
-    };
+    let (method, shopper) = choose_method(&req, &body, &payload)?;
     log.set("pay_method", method.as_str());
-    let channel = routing::channel_type(method, payload.channel);
-
-    let cfg = settings.gateway()?;
-    let nodify_url = settings.notify_url(&cfg)?;
     let charge_code = new_charge_code();
     log.set("charge_code", charge_code.as_str());
+    let attempt = Attempt {
+        charge_code: &charge_code,
+        method,
+        channel: routing::channel_type(method, payload.channel),
+        payload: &payload,
+        token: &body.token,
+        shopper: &shopper,
+        buyer_id: non_empty(&body.buyer_id),
+        buyer_logon_id: non_empty(&body.buyer_logon_id),
+        client_ip: client_ip(&req),
+    };
 
     // The attempt exists (pending) before the gateway hears of it, so a fast
     // notification or a timed-out call can always be matched and reconciled.
@@ -176,7 +170,7 @@ pub async fn pay(
             link_id: Some(&link_id),
             kind: "link",
             method: method.as_str(),
-            channel_type: channel.code(),
+            channel_type: attempt.channel.code(),
             amount_fen: payload.amount.fen(),
             subject: &payload.subject,
             return_url: payload.return_url.as_deref(),
@@ -184,71 +178,7 @@ pub async fn pay(
         now,
     )
     .await?;
-
-    let common = cfg.common();
-    let goods = goods_detail(&payload)?;
-    let result = match method {
-        PayMethod::WechatJsapi | PayMethod::Native => {
-            let jsapi = method == PayMethod::WechatJsapi;
-            let r = OrderRequest {
-                common,
-                amt: payload.amount,
-                channel_type: channel.clone(),
-                trade_type: Some(if jsapi {
-                    TradeType::Jsapi
-                } else {
-                    TradeType::Native
-                }),
-                sub_appid: if jsapi {
-                    settings.wechat_sub_appid()
-                } else {
-                    None
-                },
-                sub_openid: if jsapi { shopper.openid.clone() } else { None },
-                charge_code: charge_code.clone(),
-                nodify_url: Some(nodify_url),
-                pay_subject: payload.subject.clone(),
-                goods_detail: goods,
-            };
-            gateway::call(settings, &cfg, &r, log).await
-        }
-        PayMethod::AlipayJsapi => {
-            let r = CreatOrderRequest {
-                common,
-                amt: payload.amount,
-                channel_type: channel.clone(),
-                time_expire: Some(ALIPAY_JSAPI_EXPIRE_SECS),
-                buyer_logon_id: non_empty(&body.buyer_logon_id),
-                buyer_id: non_empty(&body.buyer_id),
-                charge_code: charge_code.clone(),
-                nodify_url: Some(nodify_url),
-                pay_subject: payload.subject.clone(),
-                goods_detail: goods,
-            };
-            gateway::call(settings, &cfg, &r, log).await
-        }
-        PayMethod::Wap => {
-            let base = settings.public_base_url()?;
-            let r = WapOrderRequest {
-                common,
-                amt: payload.amount,
-                channel_type: channel.clone(),
-                time_expire: Some(WAP_EXPIRE_SECS),
-                charge_code: charge_code.clone(),
-                scene_info: SceneInfo::Wap {
-                    wap_url: base.clone(),
-                    wap_name: settings.merchant_name(),
-                },
-                nodify_url: Some(nodify_url),
-                return_url: Some(format!("{base}/c/{}?charge_code={charge_code}", body.token)),
-                spbill_create_ip: client_ip(&req),
-                pay_subject: payload.subject.clone(),
-                goods_detail: goods,
-            };
-            gateway::call(settings, &cfg, &r, log).await
-        }
-    };
-
+    let result = create_at_gateway(settings, &attempt, log).await;
     let resp = orders::settle_pay(&db, &charge_code, now, result, log, |r| {
         (
             r.charge_down_code.as_deref(),
@@ -257,19 +187,127 @@ pub async fn pay(
     })
     .await?;
     let action = pay_action(method, &resp)?;
-
-    // Earlier attempts of this link are left as they are, on purpose: a
-    // real-time `cancelTrade` is a revocation, and a payment landing between
-    // our read of the attempts and the cancel would be handed back while the
-    // shopper sees "paid". A superseded attempt that is paid late is a
-    // duplicate payment, refunded in full (`orders::refund_if_duplicate`);
-    // one never paid stays pending until it expires at the gateway.
     log.set("outcome", "attempt_created");
     Ok(PayResponse {
         charge_code,
         method,
         action,
     })
+}
+
+/// The payment method for this shopper and link (`checkout::routing`).
+fn choose_method(
+    req: &Request,
+    body: &PayRequest,
+    payload: &LinkPayload,
+) -> ApiResult<(PayMethod, Shopper)> {
+    let ua = req
+        .headers()
+        .get("User-Agent")
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    let shopper = Shopper {
+        env: routing::detect(&ua),
+        openid: non_empty(&body.openid),
+        buyer_id: non_empty(&body.buyer_id).or_else(|| non_empty(&body.buyer_logon_id)),
+    };
+    match routing::resolve(body.method, &shopper, payload.channel) {
+        Route::Pay(m) => Ok((m, shopper)),
+        Route::OpenInBrowser => Err(ApiError::InvalidRequest(
+            "this link cannot be paid in this app; open it in the system browser".into(),
+        )),
+    }
+}
+
+/// One link attempt, as the gateway must hear of it.
+struct Attempt<'a> {
+    charge_code: &'a str,
+    method: PayMethod,
+    channel: ChannelType,
+    payload: &'a LinkPayload,
+    /// The link token (the wap return page is the checkout page again).
+    token: &'a str,
+    shopper: &'a Shopper,
+    /// Alipay's `buyerId` and `buyerLogonId`, as the page sent them.
+    buyer_id: Option<String>,
+    buyer_logon_id: Option<String>,
+    client_ip: String,
+}
+
+/// Creates the attempt at the gateway with the method's interface:
+/// `order` (JSAPI / NATIVE), `creatOrder` (Alipay) or `wapOrder`.
+async fn create_at_gateway(
+    settings: &Settings,
+    a: &Attempt<'_>,
+    log: &RequestLog,
+) -> ApiResult<OrderResp> {
+    let cfg = settings.gateway()?;
+    let nodify_url = Some(settings.notify_url(&cfg)?);
+    let (common, amt, channel_type) = (cfg.common(), a.payload.amount, a.channel.clone());
+    let charge_code = a.charge_code.to_owned();
+    let pay_subject = a.payload.subject.clone();
+    let goods_detail = goods_detail(a.payload)?;
+    match a.method {
+        PayMethod::WechatJsapi | PayMethod::Native => {
+            let jsapi = a.method == PayMethod::WechatJsapi;
+            let r = OrderRequest {
+                common,
+                amt,
+                channel_type,
+                trade_type: Some(if jsapi {
+                    TradeType::Jsapi
+                } else {
+                    TradeType::Native
+                }),
+                sub_appid: jsapi.then(|| settings.wechat_sub_appid()).flatten(),
+                sub_openid: jsapi.then(|| a.shopper.openid.clone()).flatten(),
+                charge_code,
+                nodify_url,
+                pay_subject,
+                goods_detail,
+            };
+            gateway::call(settings, &cfg, &r, log).await
+        }
+        PayMethod::AlipayJsapi => {
+            let r = CreatOrderRequest {
+                common,
+                amt,
+                channel_type,
+                time_expire: Some(ALIPAY_JSAPI_EXPIRE_SECS),
+                buyer_logon_id: a.buyer_logon_id.clone(),
+                buyer_id: a.buyer_id.clone(),
+                charge_code,
+                nodify_url,
+                pay_subject,
+                goods_detail,
+            };
+            gateway::call(settings, &cfg, &r, log).await
+        }
+        PayMethod::Wap => {
+            let base = settings.public_base_url()?;
+            let r = WapOrderRequest {
+                common,
+                amt,
+                channel_type,
+                time_expire: Some(WAP_EXPIRE_SECS),
+                scene_info: SceneInfo::Wap {
+                    wap_url: base.clone(),
+                    wap_name: settings.merchant_name(),
+                },
+                nodify_url,
+                return_url: Some(format!(
+                    "{base}/c/{}?charge_code={}",
+                    a.token, a.charge_code
+                )),
+                spbill_create_ip: a.client_ip.clone(),
+                charge_code,
+                pay_subject,
+                goods_detail,
+            };
+            gateway::call(settings, &cfg, &r, log).await
+        }
+    }
 }
 
 /// What the page must do, from the gateway's answer.
