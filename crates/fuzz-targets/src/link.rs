@@ -10,10 +10,10 @@ use checkout::Error;
 use crate::{split_line, text};
 
 /// The LINK_SECRET of the targets and their seeds.
-pub const LINK_SECRET: &[u8] = b"fuzz-link-secret-0123456789abcdef";
+const LINK_SECRET: &[u8] = b"fuzz-link-secret-0123456789abcdef";
 
 /// The `now` of the targets (Unix seconds, 2026-11-26).
-pub const NOW: u64 = 1_795_600_000;
+const NOW: u64 = 1_795_600_000;
 
 /// `link::verify` and `link::verify_ignoring_expiry`, the Worker's reading
 /// of `/c/{token}` and of every pay request.
