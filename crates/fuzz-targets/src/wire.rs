@@ -20,6 +20,7 @@ use soushou::model::{
     QueryRequest, QueryResp, RefundQueryRequest, RefundQueryResp, RefundRequest, RefundResp,
     WapOrderRequest,
 };
+use soushou::types::{CancelMode, SerType};
 use soushou::{sign, tdes, Error, MerchantKey};
 
 use crate::{split_line, text, MERCHANT_KEY, SIGN_TS};
@@ -233,10 +234,12 @@ where
 /// The gateway side (the sandbox): query parsing (and its round trip
 /// through a client's URL), routing, `open_request`, `open_incoming` and
 /// `open_cancel` on any request line and body, and the client → gateway
-/// round trip of every POST interface.
+/// round trip of every interface.
 ///
 /// As received: the first line is the request target (path and query), the
-/// rest the body. As sent by a client: the whole input is the plaintext body.
+/// rest the body. As sent by a client: the first line is also a serial
+/// number in a `query` and a `cancelTrade` path, and the whole input is the
+/// plaintext body of every POST interface.
 pub fn request(data: &[u8]) {
     let (head, body) = split_line(data);
     let head = text(head);
@@ -256,11 +259,45 @@ pub fn request(data: &[u8]) {
             let _ = envelope::open_cancel(&query, code, busi, &key());
         }
     }
+    path_round_trip(&head);
     request_as::<PreOrderRequest>(&query, body, data);
     request_as::<soushou::model::OrderRequest>(&query, body, data);
     request_as::<CreatOrderRequest>(&query, body, data);
     request_as::<WapOrderRequest>(&query, body, data);
     request_as::<RefundRequest>(&query, body, data);
+}
+
+/// `code` as a serial number in a path: a client's `query` and
+/// `cancelTrade` URLs route back to exactly that code and the merchant's
+/// `busiCode` (whatever `/`, `?`, `%` or `&` it holds), and the cancel's
+/// signature verifies on the gateway side.
+fn path_round_trip(code: &str) {
+    let cfg = config(false);
+    let query = QueryRequest {
+        code: code.to_owned(),
+        ser_type: SerType::Gateway,
+    };
+    if let Ok(http) = envelope::build(&cfg, &query, SIGN_TS) {
+        let route = envelope::route(&http.url(&cfg.gateway_url)).expect("a query URL routes");
+        assert_eq!(route.interface, Interface::Query);
+        assert_eq!(route.args, [code, &cfg.busi_code]);
+    }
+    for mode in [CancelMode::Apply, CancelMode::RealTime] {
+        let cancel = CancelTradeRequest {
+            charge_code: code.to_owned(),
+            mode,
+        };
+        let Ok(http) = envelope::build(&cfg, &cancel, SIGN_TS) else {
+            continue;
+        };
+        let url = http.url(&cfg.gateway_url);
+        let route = envelope::route(&url).expect("a cancel URL routes");
+        assert_eq!(route.interface, Interface::CancelTrade);
+        assert_eq!(route.args, [code, &cfg.busi_code]);
+        let opened = envelope::open_cancel(&url_query(&url), code, &cfg.busi_code, &cfg.key)
+            .unwrap_or_else(|e| panic!("{url}: a built cancel does not verify: {e}"));
+        assert_eq!(opened.0, mode);
+    }
 }
 
 /// One message type: JSON keeps every value; XML turns leaves into text
