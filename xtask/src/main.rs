@@ -5,11 +5,12 @@
 //! - `cargo xtask test`  — every test the project has, with one summary line.
 //!
 //! Plumbing a developer may call directly: `tools`, `build [page|worker|all]`,
-//! `stack` (start the services and print their environment), `size`.
+//! `stack` (start the services and print their environment), `size`, `fuzz`.
 //! Everything here is orchestration: no product logic lives in this crate.
 
 mod build;
 mod demo;
+mod fuzz;
 mod http;
 mod proc;
 mod size;
@@ -69,7 +70,9 @@ commands:
   build [page|worker|all]
                       build the page and/or the Worker (release)
   stack               start sandbox + Worker and print their environment (Ctrl-C stops)
-  size                print the page's first-load transfer size and the Worker bundle size";
+  size                print the page's first-load transfer size and the Worker bundle size
+  fuzz [--runs N] [--target T]...
+                      run the coverage-guided fuzz targets (default 1000000 runs each)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -84,6 +87,7 @@ fn main() -> ExitCode {
         "build" => build::run(rest),
         "stack" => stack::run_foreground(),
         "size" => size::run(),
+        "fuzz" => fuzz::run(rest),
         "-h" | "--help" | "help" => {
             println!("{USAGE}");
             Ok(())

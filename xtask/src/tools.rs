@@ -9,6 +9,8 @@ use std::time::Instant;
 
 /// worker-build, pinned (0.8.x matches the `worker` crate).
 const WORKER_BUILD_VERSION: &str = "0.8.7";
+/// cargo-fuzz, pinned; only `cargo xtask fuzz` needs it.
+const CARGO_FUZZ_VERSION: &str = "0.13.2";
 /// Debian packages the browser tests need.
 const APT_PACKAGES: &[&str] = &["chromium", "chromium-driver", "fonts-wqy-microhei"];
 
@@ -112,6 +114,26 @@ pub fn ensure_all() -> Result<Tools> {
         esbuild: node_bin("esbuild"),
         wrangler: node_bin("wrangler"),
         chromium,
+    })
+}
+
+/// cargo-fuzz for `cargo xtask fuzz`, installed `--locked` when missing.
+/// Kept out of [`ensure_all`]: the demo and the tests do not fuzz.
+pub fn ensure_cargo_fuzz() -> Result<()> {
+    if version_of(&cargo_bin("cargo-fuzz"))
+        .is_some_and(|v| v.ends_with(&format!(" {CARGO_FUZZ_VERSION}")))
+    {
+        return Ok(());
+    }
+    timed(&format!("cargo-fuzz {CARGO_FUZZ_VERSION}"), || {
+        proc::run(Command::new("cargo").args([
+            "install",
+            "cargo-fuzz",
+            "--version",
+            CARGO_FUZZ_VERSION,
+            "--locked",
+            "--force",
+        ]))
     })
 }
 
