@@ -263,6 +263,14 @@ fn a_pos_charge_confirmed_while_polling_is_paid() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["charge_code"], paid.as_str(), "{body}");
     assert_eq!(body["state"], "paid", "{body}");
+    // Paid because a query saw the shopper's payment, not because preOrder
+    // answered SUCCESS while the shopper was still typing a password.
+    assert!(calls(&e, &paid, "query") >= 1, "it polled");
+    let order = e.merchant_order_stored(&paid);
+    assert!(
+        history(&order).contains(&("pending".into(), "paid".into(), "pos".into())),
+        "{order}"
+    );
     assert_eq!(calls(&e, &paid, "cancelTrade"), 0);
     assert_eq!(e.ledger(&paid)["net_fen"], 310);
 }
