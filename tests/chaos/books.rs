@@ -315,11 +315,15 @@ pub fn compare(b: &Books) -> Comparison {
                 }
                 (Some(o), s) if o.kept() && !a.holds_payment() => {
                     let _ = s;
-                    (&mut mismatches, "gateway kept money the worker does not show")
+                    (
+                        &mut mismatches,
+                        "gateway kept money the worker does not show",
+                    )
                 }
-                (Some(o), _) if !o.kept() && a.holds_payment() => {
-                    (&mut mismatches, "worker shows money the gateway does not hold")
-                }
+                (Some(o), _) if !o.kept() && a.holds_payment() => (
+                    &mut mismatches,
+                    "worker shows money the gateway does not hold",
+                ),
                 _ => (&mut mismatches, "attempt state differs"),
             };
             push(list, kind, &a.charge_code, worker_text(a), gw_text(o));
@@ -373,11 +377,21 @@ fn compare_refunds(a: &WorkerAttempt, o: &GatewayOrder, out: &mut Vec<Mismatch>)
         })
     };
     for r in &o.refunds {
-        let w = a.refunds.iter().find(|w| w.out_refund_no == r.out_refund_no);
+        let w = a
+            .refunds
+            .iter()
+            .find(|w| w.out_refund_no == r.out_refund_no);
         let gw = format!("{} fen state {}", r.amount_fen, r.state);
         match w {
-            None => push("refund unknown to the worker", &r.out_refund_no, "-".into(), gw.clone()),
-            Some(w) if r.state == 11 && (w.state != "succeeded" || w.amount_fen != r.amount_fen) => {
+            None => push(
+                "refund unknown to the worker",
+                &r.out_refund_no,
+                "-".into(),
+                gw.clone(),
+            ),
+            Some(w)
+                if r.state == 11 && (w.state != "succeeded" || w.amount_fen != r.amount_fen) =>
+            {
                 push(
                     "refund differs",
                     &r.out_refund_no,
@@ -399,10 +413,18 @@ fn compare_refunds(a: &WorkerAttempt, o: &GatewayOrder, out: &mut Vec<Mismatch>)
         }
     }
     for w in &a.refunds {
-        let r = o.refunds.iter().find(|r| r.out_refund_no == w.out_refund_no);
+        let r = o
+            .refunds
+            .iter()
+            .find(|r| r.out_refund_no == w.out_refund_no);
         let worker = format!("{} fen {}", w.amount_fen, w.state);
         match (w.state.as_str(), r) {
-            ("succeeded", None) => push("refund the gateway never made", &w.out_refund_no, worker, "-".into()),
+            ("succeeded", None) => push(
+                "refund the gateway never made",
+                &w.out_refund_no,
+                worker,
+                "-".into(),
+            ),
             ("succeeded", Some(r)) if r.state != 11 => push(
                 "refund differs",
                 &w.out_refund_no,
@@ -440,9 +462,8 @@ fn compare_links(b: &Books, gw: &BTreeMap<&str, &GatewayOrder>, out: &mut Vec<Mi
             }
         }
         let paid = link.state == "paid";
-        let describe = |codes: &[&str]| {
-            format!("{} net payment(s) {}", codes.len(), codes.join(","))
-        };
+        let describe =
+            |codes: &[&str]| format!("{} net payment(s) {}", codes.len(), codes.join(","));
         let kind = match (paid, net.len()) {
             (true, 1) | (false, 0) => continue,
             (true, 0) => "link paid without the money",
@@ -462,7 +483,13 @@ fn compare_links(b: &Books, gw: &BTreeMap<&str, &GatewayOrder>, out: &mut Vec<Mi
 mod tests {
     use super::*;
 
-    fn gw(code: &str, state: u64, captured: u64, returned: u64, refunds: &[(&str, u64)]) -> GatewayOrder {
+    fn gw(
+        code: &str,
+        state: u64,
+        captured: u64,
+        returned: u64,
+        refunds: &[(&str, u64)],
+    ) -> GatewayOrder {
         GatewayOrder {
             charge_code: code.into(),
             interface: "order/NATIVE".into(),
@@ -528,8 +555,14 @@ mod tests {
     fn agreeing_books_have_no_mismatch() {
         // Paid twice: the second refunded as a duplicate, the first kept.
         let b = books(
-            vec![gw("A", 1, 100, 0, &[]), gw("B", 5, 100, 0, &[("dup-B", 100)])],
-            vec![worker("A", "paid", &[]), worker("B", "refunded", &[("dup-B", 100)])],
+            vec![
+                gw("A", 1, 100, 0, &[]),
+                gw("B", 5, 100, 0, &[("dup-B", 100)]),
+            ],
+            vec![
+                worker("A", "paid", &[]),
+                worker("B", "refunded", &[("dup-B", 100)]),
+            ],
             "paid",
         );
         assert_eq!(compare(&b).mismatches, vec![]);
@@ -539,7 +572,11 @@ mod tests {
     fn a_revoked_paid_attempt_kept_as_paid_is_caught() {
         // Defect 1: the gateway revoked (money returned) while the Worker
         // kept the attempt paid and the link paid.
-        let b = books(vec![gw("A", 2, 100, 100, &[])], vec![worker("A", "paid", &[])], "paid");
+        let b = books(
+            vec![gw("A", 2, 100, 100, &[])],
+            vec![worker("A", "paid", &[])],
+            "paid",
+        );
         assert_eq!(
             kinds(&b),
             vec![

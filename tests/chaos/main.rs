@@ -235,7 +235,10 @@ fn report(
         c.gateway_net_fen, c.worker_net_fen
     );
     for n in &c.notes {
-        println!("  note: {} {}: worker {}, gateway {}", n.kind, n.code, n.worker, n.gateway);
+        println!(
+            "  note: {} {}: worker {}, gateway {}",
+            n.kind, n.code, n.worker, n.gateway
+        );
     }
     let mut by_kind: BTreeMap<&str, Vec<&books::Mismatch>> = BTreeMap::new();
     for m in mismatches {
@@ -246,7 +249,10 @@ fn report(
     for (kind, list) in &by_kind {
         println!("  {kind}: {}", list.len());
         for m in list.iter().take(SHOWN) {
-            println!("    {}: worker says {}; gateway says {}", m.code, m.worker, m.gateway);
+            println!(
+                "    {}: worker says {}; gateway says {}",
+                m.code, m.worker, m.gateway
+            );
         }
         if list.len() > SHOWN {
             println!("    … {} more", list.len() - SHOWN);

@@ -180,9 +180,9 @@ impl Step {
     pub fn actions(&self) -> &[Action] {
         match self {
             Step::One(a) => std::slice::from_ref(a),
-            Step::Together(v) | Step::SlowRevocation { actions: v, .. } | Step::PasswordNeeded(v) => {
-                v
-            }
+            Step::Together(v)
+            | Step::SlowRevocation { actions: v, .. }
+            | Step::PasswordNeeded(v) => v,
         }
     }
 }
@@ -624,7 +624,11 @@ mod tests {
     fn creates_at_least_the_payments_asked_for() {
         for n in [1, 120, 1000] {
             let plan = generate(7, n);
-            assert!(plan.payments >= n && plan.payments < n + 4, "{n}: {}", plan.payments);
+            assert!(
+                plan.payments >= n && plan.payments < n + 4,
+                "{n}: {}",
+                plan.payments
+            );
             let created = actions(&plan)
                 .filter(|a| matches!(a, Action::Pay { .. } | Action::Pos { .. }))
                 .count();
@@ -664,13 +668,35 @@ mod tests {
     fn the_plan_exercises_every_kind_of_chaos() {
         let plan = generate(1, 1000);
         let has = |f: &dyn Fn(&Action) -> bool| actions(&plan).any(f);
-        assert!(has(&|a| matches!(a, Action::Notify { kind: NotifyKind::Forged, .. })));
-        assert!(has(&|a| matches!(a, Action::Notify { kind: NotifyKind::Stale, .. })));
+        assert!(has(&|a| matches!(
+            a,
+            Action::Notify {
+                kind: NotifyKind::Forged,
+                ..
+            }
+        )));
+        assert!(has(&|a| matches!(
+            a,
+            Action::Notify {
+                kind: NotifyKind::Stale,
+                ..
+            }
+        )));
         assert!(has(&|a| matches!(a, Action::Notify { copies: 2.., .. })));
-        assert!(has(&|a| matches!(a, Action::Fault { mode, .. } if mode.starts_with("processed:"))));
-        assert!(has(&|a| matches!(a, Action::Fault { mode, .. } if mode == "timeout")));
+        assert!(has(
+            &|a| matches!(a, Action::Fault { mode, .. } if mode.starts_with("processed:"))
+        ));
+        assert!(has(
+            &|a| matches!(a, Action::Fault { mode, .. } if mode == "timeout")
+        ));
         assert!(has(&|a| matches!(a, Action::PosPassword { .. })));
-        assert!(has(&|a| matches!(a, Action::Refund { idempotency: true, .. })));
+        assert!(has(&|a| matches!(
+            a,
+            Action::Refund {
+                idempotency: true,
+                ..
+            }
+        )));
         assert!(has(&|a| matches!(a, Action::Cancel { .. })));
         assert!(has(&|a| matches!(a, Action::Cron)));
         assert!(!plan.at_end.is_empty());
@@ -682,6 +708,9 @@ mod tests {
             .steps
             .iter()
             .any(|s| matches!(s, Step::SlowRevocation { actions, .. } if actions.len() == 2)));
-        assert!(plan.steps.iter().any(|s| matches!(s, Step::PasswordNeeded(_))));
+        assert!(plan
+            .steps
+            .iter()
+            .any(|s| matches!(s, Step::PasswordNeeded(_))));
     }
 }

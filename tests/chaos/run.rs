@@ -66,7 +66,11 @@ fn send(req: RequestBuilder) -> Answer {
 }
 
 /// `f` over `items` on `threads` threads, results in order.
-pub fn par_map<T: Sync, R: Send>(items: &[T], threads: usize, f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+pub fn par_map<T: Sync, R: Send>(
+    items: &[T],
+    threads: usize,
+    f: impl Fn(&T) -> R + Sync,
+) -> Vec<R> {
     let next = AtomicUsize::new(0);
     let out: Mutex<Vec<Option<R>>> = Mutex::new((0..items.len()).map(|_| None).collect());
     std::thread::scope(|s| {
@@ -130,7 +134,11 @@ impl Driver {
             if let Some(code) = body["charge_code"].as_str() {
                 self.known.lock().unwrap().insert(code.to_owned());
                 if let Some(a) = attempt {
-                    self.attempts.lock().unwrap().entry(a).or_insert_with(|| code.to_owned());
+                    self.attempts
+                        .lock()
+                        .unwrap()
+                        .entry(a)
+                        .or_insert_with(|| code.to_owned());
                 }
             }
         }
@@ -248,8 +256,12 @@ impl Driver {
                 let (ua, extra) = match method {
                     Method::Native => (UA_DESKTOP, json!({})),
                     Method::Wap => (UA_MOBILE, json!({})),
-                    Method::WechatJsapi => (UA_WECHAT, json!({"openid": format!("oChaos{attempt}")})),
-                    Method::AlipayJsapi => (UA_ALIPAY, json!({"buyer_id": format!("2088{attempt:012}")})),
+                    Method::WechatJsapi => {
+                        (UA_WECHAT, json!({"openid": format!("oChaos{attempt}")}))
+                    }
+                    Method::AlipayJsapi => {
+                        (UA_ALIPAY, json!({"buyer_id": format!("2088{attempt:012}")}))
+                    }
                 };
                 let mut body = json!({"token": token, "method": method.as_str()});
                 body.as_object_mut()
@@ -331,7 +343,11 @@ impl Driver {
                     other["subject"] = json!(format!("chaos pos {pos} again"));
                     self.idempotent("/v1/pos/charges", &format!("pos-{pos}"), &body, &other)
                 } else {
-                    send(self.e.admin_request(Http::POST, "/v1/pos/charges").json(&body))
+                    send(
+                        self.e
+                            .admin_request(Http::POST, "/v1/pos/charges")
+                            .json(&body),
+                    )
                 };
                 self.learn(Some(*attempt), &answer);
                 let outcome = match &answer {
@@ -365,7 +381,10 @@ impl Driver {
                             .entry(format!("{interface} {kind}"))
                             .or_default() += 1;
                     }
-                    other => self.record("fault refused by the sandbox", format!("{interface} {mode}: {}", label(&other))),
+                    other => self.record(
+                        "fault refused by the sandbox",
+                        format!("{interface} {mode}: {}", label(&other)),
+                    ),
                 }
             }
         }
@@ -391,7 +410,8 @@ impl Driver {
         self.learn(None, &again);
         let reused = post(other);
         self.learn(None, &reused);
-        let supported = matches!(&reused, Ok((409, v)) if v["error"]["code"] == "IDEMPOTENCY_KEY_REUSED");
+        let supported =
+            matches!(&reused, Ok((409, v)) if v["error"]["code"] == "IDEMPOTENCY_KEY_REUSED");
         let mut t = self.tally.lock().unwrap();
         if supported {
             *t.idempotency.entry("supported").or_default() += 1;
@@ -439,7 +459,10 @@ impl Driver {
         }
         self.record(name, shown(&got));
         if kind == NotifyKind::Forged {
-            if !got.iter().all(|s| s.as_u64().is_some_and(|s| (400..500).contains(&s))) {
+            if !got
+                .iter()
+                .all(|s| s.as_u64().is_some_and(|s| (400..500).contains(&s)))
+            {
                 self.mismatch(
                     "forged notification not refused",
                     &code,
@@ -514,10 +537,16 @@ impl Driver {
             });
             match found {
                 Some(o) if o.state == 0 => {
-                    let answer = self.sandbox(Http::POST, &format!("/sandbox/pay/{}", o.charge_code), None);
+                    let answer =
+                        self.sandbox(Http::POST, &format!("/sandbox/pay/{}", o.charge_code), None);
                     return self.record("wallet password", label(&answer));
                 }
-                Some(o) => return self.record("wallet password", format!("order already in state {}", o.state)),
+                Some(o) => {
+                    return self.record(
+                        "wallet password",
+                        format!("order already in state {}", o.state),
+                    )
+                }
                 None => std::thread::sleep(Duration::from_millis(150)),
             }
         }
@@ -592,7 +621,12 @@ impl Driver {
             let state = match answer {
                 Ok((200, v)) => v["state"].as_str().unwrap_or("?").to_owned(),
                 Ok((410, _)) => "expired".into(),
-                other => return Err(format!("GET /api/checkout (link {link}): {}", label(&other))),
+                other => {
+                    return Err(format!(
+                        "GET /api/checkout (link {link}): {}",
+                        label(&other)
+                    ))
+                }
             };
             worker_links.push(WorkerLink { link, state });
         }
