@@ -44,10 +44,10 @@ impl Stamp {
         format!("{y:04}{mo:02}{d:02}{h:02}{mi:02}{s:02}")
     }
 
-    /// This stamp plus `secs` seconds.
-    pub fn plus_secs(self, secs: u64) -> Stamp {
+    /// This stamp plus `ms` milliseconds.
+    pub fn plus_ms(self, ms: u64) -> Stamp {
         Stamp {
-            unix_ms: self.unix_ms.saturating_add(secs.saturating_mul(1000)),
+            unix_ms: self.unix_ms.saturating_add(ms),
         }
     }
 

@@ -8,6 +8,8 @@ use soushou::MerchantKey;
 
 use crate::error::Error;
 use crate::faults::{self, FaultMode, FaultTarget};
+use crate::notifier::NotifyMode;
+use crate::state::PRE_ORDER_TIMEOUT_MS;
 
 /// busiCode of the merchant registered when no `--merchant` is given.
 pub const DEFAULT_BUSI_CODE: &str = "01000001";
@@ -106,6 +108,12 @@ pub struct Config {
     pub faults: Vec<(FaultTarget, FaultMode)>,
     /// Whether preOrder leaves orders pending (state 0) instead of completing them at once.
     pub pre_order_pending: bool,
+    /// How long a pending preOrder waits before it is revoked (document: 80 s).
+    pub pre_order_auto_revoke: Duration,
+    /// How long revocations take (see [`crate::Settings::revoke_delay_ms`]).
+    pub revoke_delay: Duration,
+    /// Automatic or manual (driver-sent) notifications.
+    pub notify_mode: NotifyMode,
     /// How long the `timeout` fault holds a connection before giving up.
     pub timeout_hold: Duration,
     /// How many requests and notification attempts the control API remembers.
@@ -124,6 +132,9 @@ impl Default for Config {
             notify_attempts: 30,
             faults: Vec::new(),
             pre_order_pending: false,
+            pre_order_auto_revoke: Duration::from_millis(PRE_ORDER_TIMEOUT_MS),
+            revoke_delay: Duration::ZERO,
+            notify_mode: NotifyMode::Auto,
             timeout_hold: Duration::from_secs(600),
             history: 1000,
             log_requests: true,
@@ -162,6 +173,18 @@ pub struct Cli {
     /// Leave preOrder (merchant scans shopper) payments pending until paid via the control API.
     #[arg(long)]
     pub pre_order_pending: bool,
+    /// Milliseconds after which a pending preOrder is revoked (the document's 80 s).
+    #[arg(long, default_value_t = PRE_ORDER_TIMEOUT_MS, value_name = "MS")]
+    pub pre_order_auto_revoke_ms: u64,
+    /// Milliseconds a real-time cancelTrade is held before the revocation is decided (a
+    /// payment landing meanwhile is revoked and returned); also how long an opType=ACO
+    /// revocation stays applied (3) before it completes (2). 0: at once / stays 3.
+    #[arg(long, default_value_t = 0, value_name = "MS")]
+    pub revoke_delay_ms: u64,
+    /// auto: notify payments as the gateway does; manual: only when the control API says
+    /// (POST /sandbox/notify/{code}), so a driver decides delays, copies and order.
+    #[arg(long, value_enum, default_value_t = NotifyMode::Auto, value_name = "MODE")]
+    pub notify_mode: NotifyMode,
     /// How long the `timeout` fault holds a connection, in milliseconds.
     #[arg(long, default_value_t = 600_000, value_name = "MS")]
     pub timeout_hold_ms: u64,
@@ -210,6 +233,9 @@ impl Cli {
             notify_attempts: self.notify_attempts,
             faults,
             pre_order_pending: self.pre_order_pending,
+            pre_order_auto_revoke: Duration::from_millis(self.pre_order_auto_revoke_ms),
+            revoke_delay: Duration::from_millis(self.revoke_delay_ms),
+            notify_mode: self.notify_mode,
             timeout_hold: Duration::from_millis(self.timeout_hold_ms),
             history: self.history.max(1),
             log_requests: !self.quiet,
@@ -246,6 +272,9 @@ mod tests {
         assert_eq!(cfg.merchants[0].printable_key(), DEFAULT_KEY);
         assert_eq!(cfg.notify_attempts, 30);
         assert_eq!(cfg.notify_interval, Duration::from_secs(5));
+        assert_eq!(cfg.revoke_delay, Duration::ZERO);
+        assert_eq!(cfg.notify_mode, NotifyMode::Auto);
+        assert_eq!(cfg.pre_order_auto_revoke, Duration::from_secs(80));
         let cfg = Cli::parse_from([
             "soushou-sandbox",
             "--listen",
@@ -260,12 +289,22 @@ mod tests {
             "50",
             "--notify-attempts",
             "3",
+            "--revoke-delay-ms",
+            "250",
+            "--notify-mode",
+            "manual",
+            "--pre-order-auto-revoke-ms",
+            "1500",
         ])
         .into_config()
         .unwrap();
         assert_eq!(cfg.merchants.len(), 2);
         assert_eq!(cfg.faults.len(), 1);
         assert_eq!(cfg.notify_interval, Duration::from_millis(50));
+        assert_eq!(cfg.revoke_delay, Duration::from_millis(250));
+        assert_eq!(cfg.notify_mode, NotifyMode::Manual);
+        assert_eq!(cfg.pre_order_auto_revoke, Duration::from_millis(1500));
+        assert!(Cli::try_parse_from(["x", "--notify-mode", "sometimes"]).is_err());
         assert!(
             Cli::parse_from(["x", "--merchant", "A=K", "--merchant", "A=L"])
                 .into_config()

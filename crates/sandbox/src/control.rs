@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -14,7 +15,7 @@ use serde_json::json;
 use crate::clock::Stamp;
 use crate::error::Error;
 use crate::faults::{FaultMode, FaultTarget};
-use crate::state::{state_code, Order};
+use crate::state::{state_code, Figures, Order};
 use crate::{ids, index, lock, notifier, shopper, App, Settings};
 
 /// Routes of the control API and the shopper page.
@@ -42,6 +43,8 @@ pub fn routes() -> Router<Arc<App>> {
             put(set_fault).delete(clear_fault),
         )
         .route("/sandbox/settings", get(get_settings).put(put_settings))
+        .route("/sandbox/ledger", get(ledger))
+        .route("/sandbox/notify/{code}", post(notify))
 }
 
 fn json_error(status: StatusCode, message: String) -> Response {
@@ -51,7 +54,7 @@ fn json_error(status: StatusCode, message: String) -> Response {
 fn error_status(e: &Error) -> StatusCode {
     match e {
         Error::UnknownOrder(_) => StatusCode::NOT_FOUND,
-        Error::InvalidTransition { .. } => StatusCode::CONFLICT,
+        Error::InvalidTransition { .. } | Error::NoNotifyUrl(_) => StatusCode::CONFLICT,
         Error::Config(_) | Error::Fault(_) => StatusCode::BAD_REQUEST,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     }
@@ -282,6 +285,8 @@ async fn clear_faults(State(app): State<Arc<App>>) -> StatusCode {
 pub struct FaultBody {
     /// Mode string, as for `--fault`.
     pub mode: String,
+    /// Apply to the next N requests only, then clear itself (absent: until removed).
+    pub times: Option<u32>,
 }
 
 async fn set_fault(
@@ -292,7 +297,7 @@ async fn set_fault(
     let parsed = target
         .parse::<FaultTarget>()
         .and_then(|t| body.mode.parse::<FaultMode>().map(|m| (t, m)))
-        .and_then(|(t, m)| lock(&app.faults).set(t, m));
+        .and_then(|(t, m)| lock(&app.faults).set(t, m, body.times));
     match parsed {
         Ok(()) => Json(lock(&app.faults).snapshot()).into_response(),
         Err(e) => json_error(StatusCode::BAD_REQUEST, e.to_string()),
@@ -322,6 +327,12 @@ pub struct SettingsPatch {
     pub notify_interval_ms: Option<u64>,
     /// See [`Settings::notify_attempts`].
     pub notify_attempts: Option<u32>,
+    /// See [`Settings::revoke_delay_ms`].
+    pub revoke_delay_ms: Option<u64>,
+    /// See [`Settings::notify_mode`].
+    pub notify_mode: Option<notifier::NotifyMode>,
+    /// See [`Settings::pre_order_auto_revoke_ms`].
+    pub pre_order_auto_revoke_ms: Option<u64>,
 }
 
 async fn put_settings(State(app): State<Arc<App>>, Json(patch): Json<SettingsPatch>) -> Response {
@@ -336,7 +347,159 @@ async fn put_settings(State(app): State<Arc<App>>, Json(patch): Json<SettingsPat
         pre_order_pending: patch.pre_order_pending.unwrap_or(s.pre_order_pending),
         notify_interval_ms: patch.notify_interval_ms.unwrap_or(s.notify_interval_ms),
         notify_attempts: patch.notify_attempts.unwrap_or(s.notify_attempts),
+        revoke_delay_ms: patch.revoke_delay_ms.unwrap_or(s.revoke_delay_ms),
+        notify_mode: patch.notify_mode.unwrap_or(s.notify_mode),
+        pre_order_auto_revoke_ms: patch
+            .pre_order_auto_revoke_ms
+            .unwrap_or(s.pre_order_auto_revoke_ms),
     };
     *s = next;
     Json(next).into_response()
+}
+
+/// Money figures in fen, as the ledger shows them for an order and in total.
+#[derive(Debug, Serialize)]
+pub struct FiguresView {
+    /// The amount if the shopper's money was ever taken, else 0.
+    pub captured_fen: u64,
+    /// Given back by a revocation.
+    pub returned_fen: u64,
+    /// Given back by succeeded refunds.
+    pub refunded_fen: u64,
+    /// `captured - returned - refunded`: what the gateway holds for the merchant.
+    pub net_fen: u64,
+}
+
+impl From<Figures> for FiguresView {
+    fn from(f: Figures) -> Self {
+        FiguresView {
+            captured_fen: f.captured.fen(),
+            returned_fen: f.returned.fen(),
+            refunded_fen: f.refunded.fen(),
+            net_fen: f.net().fen(),
+        }
+    }
+}
+
+/// A refund in the ledger.
+#[derive(Debug, Serialize)]
+pub struct LedgerRefund {
+    /// The merchant's `OUT_REFUND_NO`, `null` when it sent none.
+    pub out_refund_no: Option<String>,
+    /// Amount in fen.
+    pub amount_fen: u64,
+    /// Appendix-4 state of the refund record (11: succeeded).
+    pub state: u32,
+}
+
+/// An order in the ledger.
+#[derive(Debug, Serialize)]
+pub struct LedgerOrder {
+    /// `CHARGE_CODE`.
+    pub charge_code: String,
+    /// Merchant code.
+    pub busi_code: String,
+    /// Creating interface, `order` split by trade type (`order/NATIVE`, `preOrder`, ...).
+    pub interface: String,
+    /// Amount in fen.
+    pub amount_fen: u64,
+    /// Appendix-4 state code.
+    pub state: u32,
+    /// Its name.
+    pub state_name: String,
+    /// What happened to the money.
+    #[serde(flatten)]
+    pub figures: FiguresView,
+    /// Refunds, oldest first.
+    pub refunds: Vec<LedgerRefund>,
+}
+
+/// Totals of the ledger.
+#[derive(Debug, Serialize)]
+pub struct LedgerTotals {
+    /// How many orders the sandbox holds.
+    pub orders: usize,
+    /// Sums over every order.
+    #[serde(flatten)]
+    pub figures: FiguresView,
+}
+
+/// `GET /sandbox/ledger`: the gateway's books, the ground truth a chaos run compares the
+/// merchant's records with. Orders in creation order.
+#[derive(Debug, Serialize)]
+pub struct Ledger {
+    /// Every order.
+    pub orders: Vec<LedgerOrder>,
+    /// Their sums.
+    pub totals: LedgerTotals,
+}
+
+async fn ledger(State(app): State<Arc<App>>) -> Response {
+    let mut store = app.store();
+    store.expire(Stamp::now());
+    let mut orders: Vec<&Order> = store.all().collect();
+    orders.sort_by(|a, b| a.charge_down_code.cmp(&b.charge_down_code));
+    let ledger = Ledger {
+        totals: LedgerTotals {
+            orders: orders.len(),
+            figures: Figures::total(orders.iter().copied()).into(),
+        },
+        orders: orders
+            .iter()
+            .map(|o| LedgerOrder {
+                charge_code: o.charge_code().to_owned(),
+                busi_code: o.new.busi_code.clone(),
+                interface: index::interface_label(o).to_owned(),
+                amount_fen: o.new.amt.fen(),
+                state: state_code(&o.state),
+                state_name: shopper::state_name(&o.state).to_owned(),
+                figures: o.figures().into(),
+                refunds: o
+                    .refunds
+                    .iter()
+                    .map(|r| LedgerRefund {
+                        out_refund_no: r.out_refund_no.clone(),
+                        amount_fen: r.amt.fen(),
+                        state: state_code(&r.state),
+                    })
+                    .collect(),
+            })
+            .collect(),
+    };
+    Json(ledger).into_response()
+}
+
+/// `POST /sandbox/notify/{code}`, optional body [`notifier::ManualRequest`]: one
+/// notification attempt now; answers `{"statuses":[...]}`, the receiver's HTTP status
+/// for each copy (an error string when it could not be reached).
+async fn notify(State(app): State<Arc<App>>, Path(code): Path<String>, body: Bytes) -> Response {
+    let req: notifier::ManualRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        notifier::ManualRequest::default()
+    } else {
+        match serde_json::from_slice(&body) {
+            Ok(r) => r,
+            Err(e) => return json_error(StatusCode::BAD_REQUEST, format!("bad body: {e}")),
+        }
+    };
+    let order = {
+        let mut store = app.store();
+        store.expire(Stamp::now());
+        store.get(&code).cloned()
+    };
+    let Some(order) = order else {
+        return json_error(StatusCode::NOT_FOUND, Error::UnknownOrder(code).to_string());
+    };
+    match notifier::send_manual(&app, &order, req).await {
+        Ok(outcomes) => {
+            let statuses: Vec<serde_json::Value> = outcomes
+                .into_iter()
+                .map(|o| match o {
+                    Ok(status) => json!(status),
+                    Err(e) => json!(e),
+                })
+                .collect();
+            Json(json!({ "statuses": statuses })).into_response()
+        }
+        Err(e) => json_error(error_status(&e), e.to_string()),
+    }
 }

@@ -34,6 +34,9 @@ pub enum Error {
     /// The control API named an order the sandbox does not hold.
     #[error("no order with CHARGE_CODE {0}")]
     UnknownOrder(String),
+    /// A notification was asked for an order that has no `NODIFY_URL` to send it to.
+    #[error("order {0} has no NODIFY_URL")]
+    NoNotifyUrl(String),
     /// The control API asked for a state change the order's current state forbids.
     #[error("order {charge_code} is in state {state}; cannot {action}")]
     InvalidTransition {

@@ -1,10 +1,12 @@
 //! Fault injection: what can go wrong between a merchant and the gateway.
 //!
-//! One mode per target (an interface or `notify`), active until removed.
-//! Response faults are applied *after* the request was processed, like a
-//! proxy or network failure on the way back: the order exists even though the
-//! client saw an error, so clients must reconcile by querying. The one
-//! exception is `reject:CODE`, the gateway refusing a request it did not act on.
+//! One mode per target (an interface or `notify`), active until removed or, when set
+//! with a number of uses, for that many requests (so a seeded driver can fault
+//! exactly one call). Response faults are applied *after* the request was processed,
+//! like a proxy or network failure on the way back: the order exists even though the
+//! client saw an error, so clients must reconcile by querying; `processed:CODE` is
+//! one too, a well-formed answer that says the outcome is unknown. The one exception
+//! is `reject:CODE`, the gateway refusing a request it did not act on.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -90,6 +92,12 @@ pub enum FaultMode {
     /// answer of a request that was processed. Lets clients be tested against a
     /// refusal they must not mistake for success (e.g. a cancel that did not cancel).
     Reject(ResultCode),
+    /// `processed:CODE` — the gateway acts on the request exactly as without a fault
+    /// (creates the order, pays the preOrder, refunds, revokes) and then answers a
+    /// well-formed, signed (and encrypted when asked) answer with `RESULT.CODE` = CODE
+    /// instead of SUCCESS: an outcome-unknown answer (`EXCEPTION`, `DATABASE_ERROR`, ...)
+    /// after which only a query tells what happened.
+    Processed(ResultCode),
 }
 
 impl FaultMode {
@@ -99,6 +107,7 @@ impl FaultMode {
             FaultMode::Latency(_) => true,
             FaultMode::Timeout
             | FaultMode::Reject(_)
+            | FaultMode::Processed(_)
             | FaultMode::Http5xx(_)
             | FaultMode::Html(_)
             | FaultMode::Truncated
@@ -157,11 +166,12 @@ impl FromStr for FaultMode {
             }
             "out_of_order" => FaultMode::OutOfOrder,
             "drop" => FaultMode::Drop,
-            "reject" => FaultMode::Reject(reject_code(s, arg)?),
+            "reject" => FaultMode::Reject(answer_code(s, arg)?),
+            "processed" => FaultMode::Processed(answer_code(s, arg)?),
             _ => {
                 return Err(Error::Fault(format!(
                 "unknown mode {s:?}; expected latency:MS, timeout, http500, http5xx:CODE, html, \
-                     html:CODE, truncated, garbage, reject:CODE, bad_sign, duplicate:N, \
+                     html:CODE, truncated, garbage, reject:CODE, processed:CODE, bad_sign, duplicate:N, \
                      out_of_order or drop"
             )))
             }
@@ -185,20 +195,23 @@ impl fmt::Display for FaultMode {
             FaultMode::OutOfOrder => f.write_str("out_of_order"),
             FaultMode::Drop => f.write_str("drop"),
             FaultMode::Reject(code) => write!(f, "reject:{}", code.as_str()),
+            FaultMode::Processed(code) => write!(f, "processed:{}", code.as_str()),
         }
     }
 }
 
-/// The result code of `reject:CODE`: one of the document's appendix-5 codes
-/// other than success (a typo must not silently become an unknown code).
-fn reject_code(s: &str, arg: Option<&str>) -> Result<ResultCode, Error> {
+/// The result code of `reject:CODE` and `processed:CODE`: one of the document's
+/// appendix-5 codes other than success (a typo must not silently become an unknown code).
+fn answer_code(s: &str, arg: Option<&str>) -> Result<ResultCode, Error> {
     let code = ResultCode::from_code(arg.unwrap_or(""));
     match code {
         ResultCode::Unknown(_) => Err(Error::Fault(format!(
-            "{s:?}: reject needs an appendix-5 result code, e.g. reject:FAIL or \
-             reject:SERVICE_UNAVAILABLE"
+            "{s:?}: needs an appendix-5 result code, e.g. reject:FAIL or \
+             processed:SERVICE_UNAVAILABLE"
         ))),
-        ResultCode::Success => Err(Error::Fault(format!("{s:?}: SUCCESS is not a rejection"))),
+        ResultCode::Success => Err(Error::Fault(format!(
+            "{s:?}: SUCCESS is what the gateway answers without a fault"
+        ))),
         code => Ok(code),
     }
 }
@@ -224,17 +237,39 @@ fn check(target: FaultTarget, mode: &FaultMode) -> Result<(), Error> {
     }
 }
 
+/// An active fault: its mode and, when limited, how many more requests it applies to.
+#[derive(Debug)]
+struct Active {
+    mode: FaultMode,
+    remaining: Option<u32>,
+}
+
 /// The active faults.
 #[derive(Debug, Default)]
 pub struct Faults {
-    active: HashMap<FaultTarget, FaultMode>,
+    active: HashMap<FaultTarget, Active>,
 }
 
 impl Faults {
-    /// Activates `mode` on `target`, replacing any previous mode there.
-    pub fn set(&mut self, target: FaultTarget, mode: FaultMode) -> Result<(), Error> {
+    /// Activates `mode` on `target`, replacing any previous mode there: for the next
+    /// `times` requests of the target (at least 1), or until cleared when `None`.
+    pub fn set(
+        &mut self,
+        target: FaultTarget,
+        mode: FaultMode,
+        times: Option<u32>,
+    ) -> Result<(), Error> {
         check(target, &mode)?;
-        self.active.insert(target, mode);
+        if times == Some(0) {
+            return Err(Error::Fault("times must be at least 1".into()));
+        }
+        self.active.insert(
+            target,
+            Active {
+                mode,
+                remaining: times,
+            },
+        );
         Ok(())
     }
 
@@ -248,16 +283,27 @@ impl Faults {
         self.active.clear();
     }
 
-    /// The mode active on `target`, if any.
-    pub fn get(&self, target: FaultTarget) -> Option<FaultMode> {
-        self.active.get(&target).cloned()
+    /// The mode that applies to one request of `target`, if any, using up one of a
+    /// limited fault's uses (the fault clears itself after its last one). Each request
+    /// (each notification attempt) takes its fault exactly once.
+    pub fn take(&mut self, target: FaultTarget) -> Option<FaultMode> {
+        let active = self.active.get_mut(&target)?;
+        let mode = active.mode.clone();
+        match &mut active.remaining {
+            Some(1) => {
+                self.active.remove(&target);
+            }
+            Some(n) => *n -= 1,
+            None => {}
+        }
+        Some(mode)
     }
 
-    /// `{"order": "http500", ...}` for the control API.
+    /// `{"order": "http500", ...}` for the control API (a limited fault is listed until used up).
     pub fn snapshot(&self) -> BTreeMap<String, String> {
         self.active
             .iter()
-            .map(|(t, m)| (t.name().to_owned(), m.to_string()))
+            .map(|(t, a)| (t.name().to_owned(), a.mode.to_string()))
             .collect()
     }
 }
@@ -274,7 +320,8 @@ pub struct Distorted {
 }
 
 /// Rewrites a valid answer (`body` with `content_type`) according to a response fault.
-/// Returns `None` for modes that do not rewrite bodies (latency, timeout, reject, notify modes).
+/// Returns `None` for modes that do not rewrite bodies (latency, timeout, reject, processed,
+/// notify modes).
 pub fn distort(mode: &FaultMode, content_type: &'static str, body: &[u8]) -> Option<Distorted> {
     match mode {
         &FaultMode::Http5xx(status) => Some(Distorted {
@@ -333,6 +380,8 @@ mod tests {
             "drop",
             "reject:FAIL",
             "reject:SERVICE_UNAVAILABLE",
+            "processed:EXCEPTION",
+            "processed:AREADY_REVOKED",
         ] {
             let m: FaultMode = s.parse().unwrap();
             assert_eq!(m.to_string(), s);
@@ -351,9 +400,73 @@ mod tests {
             "reject:SUCCESS",
             "reject:NOPE",
             "reject:fail",
+            "processed",
+            "processed:SUCCESS",
+            "processed:SUCESS",
+            "processed:TEAPOT",
         ] {
             assert!(bad.parse::<FaultMode>().is_err(), "{bad}");
         }
+    }
+
+    /// Every appendix-5 code except SUCCESS, as the document spells them.
+    const APPENDIX_5: [&str; 15] = [
+        "FAIL",
+        "ILLEGAL_PARAMETER",
+        "INVALID_SIGN",
+        "AMT_ERROR",
+        "DATABASE_ERROR",
+        "INVALID_CONTRACT",
+        "UNREGISTERED_BUSI",
+        "EXCEPTION",
+        "CHARGE_NONEXISTENT",
+        "SERVICE_UNAVAILABLE",
+        "HTTP_EXCEPTION",
+        "IO_EXCEPTION",
+        "CREATE_SECURITY_CONNECTION_ERROR",
+        "AREADY_REVOKED",
+        "SERIAL_REPEAT",
+    ];
+
+    #[test]
+    fn reject_and_processed_take_every_appendix_5_code() {
+        for code in APPENDIX_5 {
+            let expected = ResultCode::from_code(code);
+            assert!(!matches!(expected, ResultCode::Unknown(_)), "{code}");
+            assert_eq!(
+                format!("reject:{code}").parse::<FaultMode>().unwrap(),
+                FaultMode::Reject(expected.clone())
+            );
+            assert_eq!(
+                format!("processed:{code}").parse::<FaultMode>().unwrap(),
+                FaultMode::Processed(expected)
+            );
+        }
+    }
+
+    #[test]
+    fn limited_faults_clear_themselves() {
+        let order = FaultTarget::Gateway(Interface::Order);
+        let query = FaultTarget::Gateway(Interface::Query);
+        let mut f = Faults::default();
+        f.set(order, FaultMode::Http5xx(500), Some(2)).unwrap();
+        f.set(query, FaultMode::Garbage, None).unwrap();
+        assert!(f.set(order, FaultMode::Timeout, Some(0)).is_err());
+        assert!(f.set(order, FaultMode::Drop, Some(1)).is_err());
+        assert_eq!(f.take(order), Some(FaultMode::Http5xx(500)));
+        assert_eq!(
+            f.snapshot().get("order").map(String::as_str),
+            Some("http500")
+        );
+        assert_eq!(f.take(order), Some(FaultMode::Http5xx(500)));
+        assert_eq!(f.take(order), None);
+        assert!(!f.snapshot().contains_key("order"));
+        // Unlimited faults stay until cleared.
+        for _ in 0..5 {
+            assert_eq!(f.take(query), Some(FaultMode::Garbage));
+        }
+        assert!(f.clear(query));
+        assert_eq!(f.take(query), None);
     }
 
     #[test]
@@ -377,6 +490,8 @@ mod tests {
             )
         );
         assert!(parse_assignment("notify=reject:FAIL").is_err());
+        assert!(parse_assignment("notify=processed:EXCEPTION").is_err());
+        assert!(parse_assignment("refund=processed:EXCEPTION").is_ok());
         assert!(parse_assignment("bogus=drop").is_err());
     }
 

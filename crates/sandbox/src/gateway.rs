@@ -6,10 +6,11 @@
 //! the store (state machine) → a `soushou` response in the asked format, encrypted
 //! when the request was → response faults → request log. Rejections are HTTP 200
 //! with `RESULT.CODE`, as on the real gateway; the `reject:CODE` fault is one,
-//! made just before the store would be touched.
+//! made just before the store would be touched. Each request takes its fault once,
+//! when it arrives, so a fault limited to N uses applies to exactly N requests.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
@@ -26,14 +27,14 @@ use soushou::model::{
     RefundQueryResp, RefundRequest, RefundResp, RefundTrade, ResultInfo, WapOrderRequest,
 };
 use soushou::sign::Verified;
-use soushou::types::{ChannelType, OrderState, ResultCode, SerType, TradeType};
+use soushou::types::{CancelMode, ChannelType, OrderState, ResultCode, SerType, TradeType};
 use soushou::{Fen, MerchantKey};
 
 use crate::clock::Stamp;
 use crate::error::Error;
 use crate::faults::{self, FaultMode, FaultTarget};
 use crate::log::{self, RequestRecord};
-use crate::state::{self, NewOrder, Order, RefundInput, PRE_ORDER_TIMEOUT_SECS};
+use crate::state::{self, NewOrder, Order, RefundInput};
 use crate::{ids, App, Merchant};
 
 /// Where the gateway interfaces live.
@@ -61,14 +62,25 @@ pub fn routes() -> Router<Arc<App>> {
     router
         .merge(get_route(Interface::Query, handle_query))
         .merge(get_route(Interface::RefundQuery, handle_refund_query))
-        .merge(get_route(Interface::CancelTrade, handle_cancel))
+        .route(
+            &get_path(Interface::CancelTrade),
+            get(
+                |State(app): State<Arc<App>>,
+                 Path(ids): Path<(String, String)>,
+                 RawQuery(q): RawQuery| cancel_interface(app, ids, q),
+            ),
+        )
 }
 
-/// The route of a GET interface: `{iface}/{code}/{busi}`, served by [`get_interface`].
+/// The route pattern of a GET interface: `{iface}/{code}/{busi}`.
+fn get_path(iface: Interface) -> String {
+    format!("{BASE}/{}/{{code}}/{{busi}}", iface.path_name())
+}
+
+/// The route of a GET interface served by [`get_interface`].
 fn get_route<M: Answer + 'static>(iface: Interface, handle: GetHandler<M>) -> Router<Arc<App>> {
-    let path = format!("{BASE}/{}/{{code}}/{{busi}}", iface.path_name());
     Router::new().route(
-        &path,
+        &get_path(iface),
         get(
             move |State(app): State<Arc<App>>,
                   Path(ids): Path<(String, String)>,
@@ -114,12 +126,21 @@ struct Exchange {
     format: Format,
     encrypt: bool,
     key: Option<MerchantKey>,
+    /// The interface's fault for this request, taken once when it arrived.
+    fault: Option<FaultMode>,
 }
 
 impl Exchange {
-    fn new(iface: Interface, method: &str, path: String, query: &[(String, String)]) -> Exchange {
+    fn new(
+        app: &App,
+        iface: Interface,
+        method: &str,
+        path: String,
+        query: &[(String, String)],
+    ) -> Exchange {
         let now = Stamp::now();
         let (format, encrypt) = envelope::reply_shape(query);
+        let fault = app.take_fault(FaultTarget::Gateway(iface));
         Exchange {
             rec: RequestRecord {
                 time: now.gateway_time(),
@@ -133,6 +154,7 @@ impl Exchange {
                     Format::Xml => "xml",
                 }
                 .to_owned(),
+                fault: fault.as_ref().map(FaultMode::to_string),
                 ..RequestRecord::default()
             },
             started: Instant::now(),
@@ -140,6 +162,7 @@ impl Exchange {
             format,
             encrypt,
             key: None,
+            fault,
         }
     }
 
@@ -176,8 +199,17 @@ impl Exchange {
         self.rec.sign_rule = Some(format!("{:?}", verified.rule));
     }
 
-    /// Encodes the outcome as the interface's response message.
+    /// Encodes the outcome as the interface's response message. Under the
+    /// `processed:CODE` fault a success (the request was acted on) is answered CODE.
     fn answer<M: Answer>(&mut self, outcome: Result<M, Error>) -> Vec<u8> {
+        let outcome = match (outcome, &self.fault) {
+            (Ok(_), Some(FaultMode::Processed(code))) => Err(Error::rejected(
+                code.clone(),
+                "processed, but the sandbox's processed fault answers this code instead \
+                 of SUCCESS; query to learn the outcome",
+            )),
+            (outcome, _) => outcome,
+        };
         let msg = match outcome {
             Ok(m) => {
                 self.rec.result_code = ResultCode::Success.as_str().to_owned();
@@ -204,9 +236,8 @@ impl Exchange {
 }
 
 /// Sends the answer, applying the interface's fault, and logs the exchange.
-async fn finish(app: Arc<App>, iface: Interface, mut ex: Exchange, body: Vec<u8>) -> Response {
-    let fault = app.fault(FaultTarget::Gateway(iface));
-    ex.rec.fault = fault.as_ref().map(FaultMode::to_string);
+async fn finish(app: Arc<App>, mut ex: Exchange, body: Vec<u8>) -> Response {
+    let fault = ex.fault.take();
     let content_type = ex.format.content_type();
     let response = match fault {
         Some(FaultMode::Latency(d)) => {
@@ -252,7 +283,7 @@ async fn post_interface(
 ) -> Response {
     let query = envelope::parse_query(raw_query.as_deref().unwrap_or(""));
     let path = format!("{BASE}/{}", iface.path_name());
-    let mut ex = Exchange::new(iface, "POST", path, &query);
+    let mut ex = Exchange::new(&app, iface, "POST", path, &query);
     let answer = if iface == Interface::Refund {
         let outcome = handle_refund(&app, &query, &body, &mut ex);
         ex.answer(outcome)
@@ -260,16 +291,16 @@ async fn post_interface(
         let outcome = handle_order(&app, iface, &query, &body, &mut ex);
         ex.answer(outcome)
     };
-    finish(app, iface, ex, answer).await
+    finish(app, ex, answer).await
 }
 
 /// The `reject:CODE` fault: refuses a request that passed the gateway's checks
 /// (merchant, sign, fields) before it reaches the store, so nothing changes.
 /// Called by every handler right before its store call.
-fn refuse_if_faulted(app: &App, iface: Interface) -> Result<(), Error> {
-    match app.fault(FaultTarget::Gateway(iface)) {
+fn refuse_if_faulted(ex: &Exchange) -> Result<(), Error> {
+    match &ex.fault {
         Some(FaultMode::Reject(code)) => Err(Error::rejected(
-            code,
+            code.clone(),
             "refused by the sandbox's reject fault; the request was not processed",
         )),
         _ => Ok(()),
@@ -521,7 +552,7 @@ fn handle_order(
             let req: $t = typed(value)?;
             req.validate().map_err(validation)?;
             check_busi_id(&req.common.busi_id, m)?;
-            refuse_if_faulted(app, iface)?;
+            refuse_if_faulted(ex)?;
             req
         }};
     }
@@ -546,7 +577,7 @@ fn handle_order(
                 nodify_url: None,
                 return_url: None,
                 charge_third_code: None,
-                expires_after_secs: None,
+                expires_after_ms: None,
             }
         };
     }
@@ -554,10 +585,11 @@ fn handle_order(
         Interface::PreOrder => {
             let req = accept!(PreOrderRequest);
             let channel = state::resolve_channel(req.channel_type.clone(), &req.dynamic_id);
-            let pending = app.settings().pre_order_pending;
+            let settings = app.settings();
+            let pending = settings.pre_order_pending;
             let mut new = new_order!(req, channel.clone());
             new.dynamic_id = Some(req.dynamic_id);
-            new.expires_after_secs = pending.then_some(PRE_ORDER_TIMEOUT_SECS);
+            new.expires_after_ms = pending.then_some(settings.pre_order_auto_revoke_ms);
             let mut store = app.store();
             let code = store.create(new, now)?.charge_code().to_owned();
             let order = if pending {
@@ -614,7 +646,7 @@ fn handle_order(
             let mut new = new_order!(req, req.channel_type);
             new.nodify_url = non_empty(req.nodify_url);
             new.charge_third_code = Some(ids::alipay_trade_no(now));
-            new.expires_after_secs = req.time_expire.map(u64::from);
+            new.expires_after_ms = req.time_expire.map(|secs| u64::from(secs) * 1000);
             let order = app.store().create(new, now)?.clone();
             let mut resp = order_resp(&order, "Request was successful!");
             resp.charge_third_code = order.charge_third_code.clone();
@@ -628,7 +660,7 @@ fn handle_order(
             let mut new = new_order!(req, req.channel_type);
             new.nodify_url = non_empty(req.nodify_url);
             new.return_url = non_empty(req.return_url);
-            new.expires_after_secs = req.time_expire.map(u64::from);
+            new.expires_after_ms = req.time_expire.map(|secs| u64::from(secs) * 1000);
             let order = app.store().create(new, now)?.clone();
             let mut resp = order_resp(&order, "Request was successful!");
             resp.bar_code = Some(app.shopper_url(order.charge_code()));
@@ -662,7 +694,7 @@ fn handle_refund(
     let req: RefundRequest = typed(value)?;
     req.validate().map_err(validation)?;
     check_busi_id(&req.busi_id, m)?;
-    refuse_if_faulted(app, Interface::Refund)?;
+    refuse_if_faulted(ex)?;
     let input = RefundInput {
         busi_code: m.busi_code.clone(),
         charge_code: req.charge_code,
@@ -705,29 +737,40 @@ impl GetCall {
 /// A GET interface's decision, once its merchant is known.
 type GetHandler<M> = fn(&App, &mut Exchange, &Merchant, &GetCall) -> Result<M, Error>;
 
-/// Serves a GET interface: records the exchange, finds the merchant the path
-/// names (`UNREGISTERED_BUSI` otherwise), lets `handle` decide, and answers
-/// through [`finish`].
-async fn get_interface<M: Answer>(
-    app: Arc<App>,
+/// Starts a GET exchange: the call the path and query name, and its record.
+fn begin_get(
+    app: &App,
     iface: Interface,
     (code, busi): (String, String),
     raw_query: Option<String>,
-    handle: GetHandler<M>,
-) -> Response {
+) -> (GetCall, Exchange) {
     let call = GetCall {
         query: envelope::parse_query(raw_query.as_deref().unwrap_or("")),
         code,
         busi,
     };
     let path = format!("{BASE}/{}/{}/{}", iface.path_name(), call.code, call.busi);
-    let mut ex = Exchange::new(iface, "GET", path, &call.query);
+    let mut ex = Exchange::new(app, iface, "GET", path, &call.query);
     ex.rec.charge_code = Some(call.code.clone());
+    (call, ex)
+}
+
+/// Serves a GET interface: records the exchange, finds the merchant the path
+/// names (`UNREGISTERED_BUSI` otherwise), lets `handle` decide, and answers
+/// through [`finish`].
+async fn get_interface<M: Answer>(
+    app: Arc<App>,
+    iface: Interface,
+    ids: (String, String),
+    raw_query: Option<String>,
+    handle: GetHandler<M>,
+) -> Response {
+    let (call, mut ex) = begin_get(&app, iface, ids, raw_query);
     let outcome = ex
         .merchant(&app, Some(&call.busi))
         .and_then(|m| handle(&app, &mut ex, m, &call));
     let body = ex.answer(outcome);
-    finish(app, iface, ex, body).await
+    finish(app, ex, body).await
 }
 
 /// A `query`-family answer about `$o`: what `query` and `refundQuery` both
@@ -760,7 +803,7 @@ fn handle_query(
     _: &Merchant,
     call: &GetCall,
 ) -> Result<QueryResp, Error> {
-    refuse_if_faulted(app, Interface::Query)?;
+    refuse_if_faulted(ex)?;
     let mut store = app.store();
     let o = store.lookup(&call.code, call.ser_type(), &call.busi, ex.now)?;
     let paid = !o.fund_bill_list.is_empty();
@@ -780,7 +823,7 @@ fn handle_refund_query(
     _: &Merchant,
     call: &GetCall,
 ) -> Result<RefundQueryResp, Error> {
-    refuse_if_faulted(app, Interface::RefundQuery)?;
+    refuse_if_faulted(ex)?;
     let mut store = app.store();
     let o = store.lookup(&call.code, call.ser_type(), &call.busi, ex.now)?;
     Ok(order_answer!(RefundQueryResp, o, {
@@ -805,20 +848,54 @@ fn handle_refund_query(
     }))
 }
 
-fn handle_cancel(
-    app: &App,
-    ex: &mut Exchange,
-    m: &Merchant,
-    call: &GetCall,
-) -> Result<CancelTradeResp, Error> {
+/// Serves cancelTrade like [`get_interface`], except that an accepted real-time
+/// revocation is held `revoke_delay_ms` and decided at the end of the hold, against
+/// the order's state then: a payment that landed meanwhile is revoked (money returned).
+async fn cancel_interface(
+    app: Arc<App>,
+    ids: (String, String),
+    raw_query: Option<String>,
+) -> Response {
+    let (call, mut ex) = begin_get(&app, Interface::CancelTrade, ids, raw_query);
+    let accepted = ex
+        .merchant(&app, Some(&call.busi))
+        .and_then(|m| open_cancel(&mut ex, m, &call));
+    let outcome = match accepted {
+        Ok(mode) => {
+            let delay_ms = app.settings().revoke_delay_ms;
+            if mode == CancelMode::RealTime && delay_ms > 0 {
+                tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+                ex.now = Stamp::now();
+            }
+            revoke(&app, &ex, &call, mode, delay_ms)
+        }
+        Err(e) => Err(e),
+    };
+    let body = ex.answer(outcome);
+    finish(app, ex, body).await
+}
+
+/// cancelTrade's checks: its own signature (`INVALID_SIGN`), then the `reject` fault.
+fn open_cancel(ex: &mut Exchange, m: &Merchant, call: &GetCall) -> Result<CancelMode, Error> {
     let (code, busi) = (call.code.as_str(), call.busi.as_str());
     ex.rec.body = Value::String(soushou::sign::cancel_payload(code, busi));
     let (mode, verified) = envelope::open_cancel(&call.query, code, busi, &m.key)
         .map_err(|e| Error::rejected(ResultCode::InvalidSign, e.to_string()))?;
     ex.record_signature(&verified);
-    refuse_if_faulted(app, Interface::CancelTrade)?;
+    refuse_if_faulted(ex)?;
+    Ok(mode)
+}
+
+/// The revocation itself; an applied one (`opType=ACO`) completes `delay_ms` later.
+fn revoke(
+    app: &App,
+    ex: &Exchange,
+    call: &GetCall,
+    mode: CancelMode,
+    delay_ms: u64,
+) -> Result<CancelTradeResp, Error> {
     let mut store = app.store();
-    let o = store.cancel(code, busi, mode, ex.now)?;
+    let o = store.cancel(&call.code, &call.busi, mode, delay_ms, ex.now)?;
     Ok(CancelTradeResp {
         result: result(
             ResultCode::Success,

@@ -30,6 +30,7 @@ use serde::{Deserialize, Serialize};
 
 pub use config::{Cli, Config, Merchant};
 pub use error::Error;
+pub use notifier::NotifyMode;
 
 use crate::faults::{FaultMode, FaultTarget, Faults};
 use crate::log::{History, NotificationRecord, RequestRecord};
@@ -44,6 +45,13 @@ pub struct Settings {
     pub notify_interval_ms: u64,
     /// Maximum attempts per notification.
     pub notify_attempts: u32,
+    /// How long a real-time revocation holds its request before deciding, and after how
+    /// long an applied (`opType=ACO`) revocation completes; 0: at once / never (state 3 stays).
+    pub revoke_delay_ms: u64,
+    /// Whether payments are notified automatically or only on `POST /sandbox/notify/{code}`.
+    pub notify_mode: NotifyMode,
+    /// How long a pending preOrder waits for the shopper before it is revoked (document: 80 s).
+    pub pre_order_auto_revoke_ms: u64,
 }
 
 /// Shared state of a running sandbox.
@@ -74,7 +82,7 @@ impl App {
     fn new(config: &Config, public_url: String) -> Result<App, Error> {
         let mut faults = Faults::default();
         for (target, mode) in &config.faults {
-            faults.set(*target, mode.clone())?;
+            faults.set(*target, mode.clone(), None)?;
         }
         let http = reqwest::Client::builder()
             .no_proxy()
@@ -98,6 +106,9 @@ impl App {
                 pre_order_pending: config.pre_order_pending,
                 notify_interval_ms: config.notify_interval.as_millis() as u64,
                 notify_attempts: config.notify_attempts,
+                revoke_delay_ms: config.revoke_delay.as_millis() as u64,
+                notify_mode: config.notify_mode,
+                pre_order_auto_revoke_ms: config.pre_order_auto_revoke.as_millis() as u64,
             }),
             timeout_hold: config.timeout_hold,
             log_requests: config.log_requests,
@@ -112,9 +123,10 @@ impl App {
         self.merchants.get(busi_code)
     }
 
-    /// The fault active on `target`, if any.
-    pub fn fault(&self, target: FaultTarget) -> Option<FaultMode> {
-        lock(&self.faults).get(target)
+    /// The fault that applies to one request of `target`, if any (using up one use of a
+    /// limited fault: call once per request).
+    pub fn take_fault(&self, target: FaultTarget) -> Option<FaultMode> {
+        lock(&self.faults).take(target)
     }
 
     /// Current run-time settings.

@@ -74,6 +74,8 @@ pub struct NotificationRecord {
     pub fault: Option<String>,
     /// How many copies were sent concurrently (duplicate fault), 0 when dropped.
     pub copies: u32,
+    /// Sent by `POST /sandbox/notify/{code}` rather than by the sandbox itself.
+    pub manual: bool,
 }
 
 /// A bounded history, newest last.

@@ -15,8 +15,9 @@ use soushou::Fen;
 use crate::clock::Stamp;
 use crate::error::Error;
 
-/// Seconds after which a pending preOrder is revoked automatically (document §2.2: 80 s).
-pub const PRE_ORDER_TIMEOUT_SECS: u64 = 80;
+/// Milliseconds after which a pending preOrder is revoked automatically (document §2.2:
+/// 80 s); the default of the `pre_order_auto_revoke_ms` setting.
+pub const PRE_ORDER_TIMEOUT_MS: u64 = 80_000;
 
 /// What a merchant asked for when creating an order.
 #[derive(Clone, Debug)]
@@ -55,8 +56,8 @@ pub struct NewOrder {
     pub return_url: Option<String>,
     /// Channel serial known at creation (creatOrder's Alipay trade number).
     pub charge_third_code: Option<String>,
-    /// Pending orders expire after this many seconds (preOrder: revoked, others: closed).
-    pub expires_after_secs: Option<u64>,
+    /// Pending orders expire after this many milliseconds (preOrder: revoked, others: closed).
+    pub expires_after_ms: Option<u64>,
 }
 
 /// One refund of an order.
@@ -64,6 +65,8 @@ pub struct NewOrder {
 pub struct RefundRecord {
     /// `REFUND_CODE`: the merchant's `OUT_REFUND_NO`, or the gateway's serial when absent.
     pub refund_code: String,
+    /// The merchant's `OUT_REFUND_NO`, when it sent one (the ledger reports it as sent).
+    pub out_refund_no: Option<String>,
     /// `REFUND_DOWN_CODE`: the gateway's serial.
     pub refund_down_code: String,
     /// `OPER_ID` of the refund request.
@@ -99,7 +102,49 @@ pub struct Order {
     pub fund_bill_list: Vec<FundBill>,
     /// Refunds in the order they were made.
     pub refunds: Vec<RefundRecord>,
+    /// Whether the shopper's money was ever taken (the order was paid at some point),
+    /// whatever happened to it afterwards: the ledger's `captured_fen`.
+    pub captured: bool,
+    /// Money given back by a revocation of the paid order (what was left after refunds).
+    pub returned: Fen,
     expires_at: Option<Stamp>,
+    /// When an applied revocation (3, `opType=ACO`) completes (→ 2).
+    revoke_at: Option<Stamp>,
+}
+
+/// What an order (or a set of orders) did with the shopper's money: the ledger's figures.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Figures {
+    /// The amount if the money was ever taken, else 0.
+    pub captured: Fen,
+    /// Given back by revocations.
+    pub returned: Fen,
+    /// Given back by succeeded refunds.
+    pub refunded: Fen,
+}
+
+impl Figures {
+    /// What the gateway still holds: captured − returned − refunded (never negative:
+    /// refunds and a revocation together never give back more than was captured).
+    pub fn net(&self) -> Fen {
+        self.captured
+            .checked_sub(self.returned)
+            .and_then(|f| f.checked_sub(self.refunded))
+            .unwrap_or(Fen::ZERO)
+    }
+
+    /// The sum of many orders' figures (fen totals far below `u64::MAX`).
+    pub fn total<'a>(orders: impl IntoIterator<Item = &'a Order>) -> Figures {
+        let add = |a: Fen, b: Fen| a.checked_add(b).unwrap_or(a);
+        orders
+            .into_iter()
+            .map(Order::figures)
+            .fold(Figures::default(), |t, f| Figures {
+                captured: add(t.captured, f.captured),
+                returned: add(t.returned, f.returned),
+                refunded: add(t.refunded, f.refunded),
+            })
+    }
 }
 
 impl Order {
@@ -122,6 +167,31 @@ impl Order {
             .amt
             .checked_sub(self.refunded())
             .unwrap_or(Fen::ZERO)
+    }
+
+    /// The ledger's money figures of this order.
+    pub fn figures(&self) -> Figures {
+        Figures {
+            captured: if self.captured {
+                self.new.amt
+            } else {
+                Fen::ZERO
+            },
+            returned: self.returned,
+            refunded: self.refunded(),
+        }
+    }
+
+    /// Completes a revocation: state 2, and the money left after refunds goes back to
+    /// the shopper if it was ever taken.
+    fn revoke(&mut self, now: Stamp) {
+        self.returned = if self.captured {
+            self.refundable()
+        } else {
+            Fen::ZERO
+        };
+        self.state = OrderState::Revoked;
+        self.end_time = Some(now.gateway_time());
     }
 }
 
@@ -183,7 +253,10 @@ impl Store {
         let code = new.charge_code.clone();
         let order = Order {
             charge_third_code: new.charge_third_code.clone(),
-            expires_at: new.expires_after_secs.map(|s| now.plus_secs(s)),
+            expires_at: new.expires_after_ms.map(|ms| now.plus_ms(ms)),
+            revoke_at: None,
+            captured: false,
+            returned: Fen::ZERO,
             new,
             charge_down_code: down.clone(),
             state: OrderState::Pending,
@@ -237,12 +310,16 @@ impl Store {
         Ok(&self.orders[&key])
     }
 
-    /// Moves overdue pending orders on: preOrder to 2 (revoked), others to 6 (closed).
+    /// Moves overdue orders on: pending preOrders to 2 (revoked), other pending orders to
+    /// 6 (closed), applied revocations whose time has come to 2 (money returned if paid).
     /// Returns the codes that changed.
     pub fn expire(&mut self, now: Stamp) -> Vec<String> {
         let mut changed = Vec::new();
         for o in self.orders.values_mut() {
-            if o.state == OrderState::Pending && o.expires_at.is_some_and(|t| t <= now) {
+            if o.state == OrderState::RevocationApplied && o.revoke_at.is_some_and(|t| t <= now) {
+                o.revoke(now);
+                changed.push(o.new.charge_code.clone());
+            } else if o.state == OrderState::Pending && o.expires_at.is_some_and(|t| t <= now) {
                 o.state = if o.new.interface == Interface::PreOrder {
                     OrderState::Revoked
                 } else {
@@ -285,6 +362,7 @@ impl Store {
     ) -> Result<&Order, Error> {
         let o = self.pending_mut(charge_code, "pay", now)?;
         o.state = OrderState::Paid;
+        o.captured = true;
         o.end_time = Some(now.gateway_time());
         o.fund_bill_list = fund_bills(&o.new.channel_type, o.new.amt);
         if o.charge_third_code.is_none() {
@@ -365,6 +443,7 @@ impl Store {
             .map(|b| b.fund_channel.clone())
             .unwrap_or_else(|| fund_channel_for(&o.new.channel_type));
         let record = RefundRecord {
+            out_refund_no: req.out_refund_no.clone(),
             refund_code: req
                 .out_refund_no
                 .clone()
@@ -390,12 +469,19 @@ impl Store {
         Ok(o)
     }
 
-    /// cancelTrade: real time → 2 (revoked, money returned if paid); `opType=ACO` → 3 (applied).
+    /// cancelTrade, decided against the order's state now: real time → 2 (revoked, money
+    /// returned if paid); `opType=ACO` → 3 (applied), completed to 2 by [`Store::expire`]
+    /// `aco_completes_after_ms` later — or never when that is 0, the order then staying 3
+    /// as it always did before slow revocations existed.
+    ///
+    /// A slow real-time revocation is the caller holding the request before calling this,
+    /// so a payment landing meanwhile is revoked (and its money returned) here.
     pub fn cancel(
         &mut self,
         charge_code: &str,
         busi_code: &str,
         mode: CancelMode,
+        aco_completes_after_ms: u64,
         now: Stamp,
     ) -> Result<&Order, Error> {
         self.expire(now);
@@ -404,7 +490,7 @@ impl Store {
             .orders
             .get_mut(&key)
             .expect("key_of returned an existing order");
-        let next = match (&o.state, mode) {
+        match (&o.state, mode) {
             (OrderState::Revoked, _) | (OrderState::RevocationApplied, CancelMode::Apply) => {
                 return Err(Error::rejected(
                     ResultCode::AreadyRevoked,
@@ -414,23 +500,26 @@ impl Store {
             (
                 OrderState::Pending | OrderState::Paid | OrderState::PartiallyRefunded,
                 CancelMode::Apply,
-            ) => OrderState::RevocationApplied,
+            ) => {
+                o.state = OrderState::RevocationApplied;
+                o.end_time = Some(now.gateway_time());
+                o.revoke_at =
+                    (aco_completes_after_ms > 0).then(|| now.plus_ms(aco_completes_after_ms));
+            }
             (
                 OrderState::Pending
                 | OrderState::Paid
                 | OrderState::PartiallyRefunded
                 | OrderState::RevocationApplied,
                 CancelMode::RealTime,
-            ) => OrderState::Revoked,
+            ) => o.revoke(now),
             (s, _) => {
                 return Err(Error::rejected(
                     ResultCode::Fail,
                     format!("order is in state {} and cannot be revoked", state_code(s)),
                 ))
             }
-        };
-        o.state = next;
-        o.end_time = Some(now.gateway_time());
+        }
         Ok(o)
     }
 }
@@ -501,7 +590,7 @@ mod tests {
             nodify_url: None,
             return_url: None,
             charge_third_code: None,
-            expires_after_secs: None,
+            expires_after_ms: None,
         }
     }
 
@@ -605,19 +694,19 @@ mod tests {
         s.pay("A", "t".into(), T0).unwrap();
         let b = "01000001";
         assert_eq!(
-            s.cancel("A", b, CancelMode::Apply, T0).unwrap().state,
+            s.cancel("A", b, CancelMode::Apply, 0, T0).unwrap().state,
             OrderState::RevocationApplied
         );
         assert_eq!(
-            code_of(s.cancel("A", b, CancelMode::Apply, T0).unwrap_err()),
+            code_of(s.cancel("A", b, CancelMode::Apply, 0, T0).unwrap_err()),
             ResultCode::AreadyRevoked
         );
         assert_eq!(
-            s.cancel("A", b, CancelMode::RealTime, T0).unwrap().state,
+            s.cancel("A", b, CancelMode::RealTime, 0, T0).unwrap().state,
             OrderState::Revoked
         );
         assert_eq!(
-            code_of(s.cancel("A", b, CancelMode::RealTime, T0).unwrap_err()),
+            code_of(s.cancel("A", b, CancelMode::RealTime, 0, T0).unwrap_err()),
             ResultCode::AreadyRevoked
         );
         assert_eq!(
@@ -627,11 +716,11 @@ mod tests {
         s.create(new_order("C", 100, Interface::Order), T0).unwrap();
         s.close("C", T0).unwrap();
         assert_eq!(
-            code_of(s.cancel("C", b, CancelMode::RealTime, T0).unwrap_err()),
+            code_of(s.cancel("C", b, CancelMode::RealTime, 0, T0).unwrap_err()),
             ResultCode::Fail
         );
         assert_eq!(
-            code_of(s.cancel("Z", b, CancelMode::RealTime, T0).unwrap_err()),
+            code_of(s.cancel("Z", b, CancelMode::RealTime, 0, T0).unwrap_err()),
             ResultCode::ChargeNonexistent
         );
     }
@@ -640,17 +729,138 @@ mod tests {
     fn pending_orders_expire() {
         let mut s = Store::new(0);
         let mut p = new_order("P", 1, Interface::PreOrder);
-        p.expires_after_secs = Some(PRE_ORDER_TIMEOUT_SECS);
+        p.expires_after_ms = Some(PRE_ORDER_TIMEOUT_MS);
         s.create(p, T0).unwrap();
         let mut w = new_order("W", 1, Interface::WapOrder);
-        w.expires_after_secs = Some(300);
+        w.expires_after_ms = Some(300_000);
         s.create(w, T0).unwrap();
-        assert!(s.expire(T0.plus_secs(79)).is_empty());
-        assert_eq!(s.expire(T0.plus_secs(80)), vec!["P".to_string()]);
+        assert!(s.expire(T0.plus_ms(79_999)).is_empty());
+        assert_eq!(s.expire(T0.plus_ms(80_000)), vec!["P".to_string()]);
         assert_eq!(s.get("P").unwrap().state, OrderState::Revoked);
         assert!(matches!(
-            s.pay("W", "t".into(), T0.plus_secs(300)),
+            s.pay("W", "t".into(), T0.plus_ms(300_000)),
             Err(Error::InvalidTransition { state: 6, .. })
+        ));
+    }
+
+    fn figures(s: &Store, code: &str) -> (u64, u64, u64, u64) {
+        let f = s.get(code).unwrap().figures();
+        (
+            f.captured.fen(),
+            f.returned.fen(),
+            f.refunded.fen(),
+            f.net().fen(),
+        )
+    }
+
+    #[test]
+    fn ledger_figures_follow_the_money() {
+        let b = "01000001";
+        let mut s = Store::new(0);
+        // Created, never paid: nothing captured; closed likewise.
+        s.create(new_order("UNPAID", 100, Interface::Order), T0)
+            .unwrap();
+        assert_eq!(figures(&s, "UNPAID"), (0, 0, 0, 0));
+        // Paid, then partly refunded, then refunded in full.
+        s.create(new_order("PAID", 1250, Interface::Order), T0)
+            .unwrap();
+        s.pay("PAID", "t".into(), T0).unwrap();
+        assert_eq!(figures(&s, "PAID"), (1250, 0, 0, 1250));
+        s.refund(refund("PAID", 500, Some("R1")), T0).unwrap();
+        assert_eq!(figures(&s, "PAID"), (1250, 0, 500, 750));
+        s.refund(refund("PAID", 750, None), T0).unwrap();
+        assert_eq!(figures(&s, "PAID"), (1250, 0, 1250, 0));
+        let refunds = &s.get("PAID").unwrap().refunds;
+        assert_eq!(refunds[0].out_refund_no.as_deref(), Some("R1"));
+        assert_eq!(refunds[1].out_refund_no, None);
+        // Real-time revocation of a paid order gives the money back...
+        s.create(new_order("REVOKED", 300, Interface::Order), T0)
+            .unwrap();
+        s.pay("REVOKED", "t".into(), T0).unwrap();
+        s.cancel("REVOKED", b, CancelMode::RealTime, 0, T0).unwrap();
+        assert_eq!(figures(&s, "REVOKED"), (300, 300, 0, 0));
+        // ...only what is left after a partial refund...
+        s.create(new_order("PART", 300, Interface::Order), T0)
+            .unwrap();
+        s.pay("PART", "t".into(), T0).unwrap();
+        s.refund(refund("PART", 100, None), T0).unwrap();
+        s.cancel("PART", b, CancelMode::RealTime, 0, T0).unwrap();
+        assert_eq!(figures(&s, "PART"), (300, 200, 100, 0));
+        // ...and nothing for a pending one.
+        s.create(new_order("DEAD", 300, Interface::Order), T0)
+            .unwrap();
+        s.cancel("DEAD", b, CancelMode::RealTime, 0, T0).unwrap();
+        assert_eq!(figures(&s, "DEAD"), (0, 0, 0, 0));
+        // A paid-at-once preOrder is captured.
+        s.create(new_order("POS", 99, Interface::PreOrder), T0)
+            .unwrap();
+        s.pay("POS", "t".into(), T0).unwrap();
+        let t = Figures::total(s.all());
+        assert_eq!(
+            (
+                t.captured.fen(),
+                t.returned.fen(),
+                t.refunded.fen(),
+                t.net().fen()
+            ),
+            (1250 + 300 + 300 + 99, 300 + 200, 1250 + 100, 99)
+        );
+    }
+
+    #[test]
+    fn applied_revocations_complete_after_the_delay() {
+        let b = "01000001";
+        let mut s = Store::new(0);
+        s.create(new_order("PAID", 400, Interface::Order), T0)
+            .unwrap();
+        s.pay("PAID", "t".into(), T0).unwrap();
+        s.create(new_order("PEND", 400, Interface::Order), T0)
+            .unwrap();
+        for code in ["PAID", "PEND"] {
+            let o = s.cancel(code, b, CancelMode::Apply, 500, T0).unwrap();
+            assert_eq!(o.state, OrderState::RevocationApplied);
+        }
+        // Applied: the money is still held, and the shopper cannot pay any more.
+        assert_eq!(figures(&s, "PAID"), (400, 0, 0, 400));
+        assert!(matches!(
+            s.pay("PEND", "t".into(), T0),
+            Err(Error::InvalidTransition { state: 3, .. })
+        ));
+        assert!(s.expire(T0.plus_ms(499)).is_empty());
+        let mut changed = s.expire(T0.plus_ms(500));
+        changed.sort();
+        assert_eq!(changed, ["PAID", "PEND"]);
+        assert_eq!(s.get("PAID").unwrap().state, OrderState::Revoked);
+        assert_eq!(figures(&s, "PAID"), (400, 400, 0, 0));
+        assert_eq!(figures(&s, "PEND"), (0, 0, 0, 0));
+        // Without a delay an applied revocation stays applied (3), as before.
+        s.create(new_order("KEEP", 400, Interface::Order), T0)
+            .unwrap();
+        s.pay("KEEP", "t".into(), T0).unwrap();
+        s.cancel("KEEP", b, CancelMode::Apply, 0, T0).unwrap();
+        assert!(s.expire(T0.plus_ms(1_000_000_000)).is_empty());
+        assert_eq!(s.get("KEEP").unwrap().state, OrderState::RevocationApplied);
+        // A real-time revocation completes it at once, returning the money.
+        s.cancel("KEEP", b, CancelMode::RealTime, 0, T0).unwrap();
+        assert_eq!(figures(&s, "KEEP"), (400, 400, 0, 0));
+    }
+
+    #[test]
+    fn a_payment_before_a_slow_revocation_is_decided_is_returned() {
+        // The gateway holds a slow real-time cancel, then decides against the state then:
+        // the shopper paid meanwhile, so the payment is revoked and its money returned.
+        let mut s = Store::new(0);
+        s.create(new_order("A", 700, Interface::Order), T0).unwrap();
+        s.pay("A", "t".into(), T0.plus_ms(100)).unwrap();
+        let o = s
+            .cancel("A", "01000001", CancelMode::RealTime, 0, T0.plus_ms(300))
+            .unwrap();
+        assert_eq!(o.state, OrderState::Revoked);
+        assert_eq!(figures(&s, "A"), (700, 700, 0, 0));
+        // Dead trades cannot be paid.
+        assert!(matches!(
+            s.pay("A", "t".into(), T0.plus_ms(400)),
+            Err(Error::InvalidTransition { state: 2, .. })
         ));
     }
 

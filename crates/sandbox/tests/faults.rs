@@ -238,3 +238,212 @@ async fn fault_control_api() {
     assert_eq!(r.status().as_u16(), 204);
     assert_eq!(sb.get_json("/sandbox/faults").await, serde_json::json!({}));
 }
+
+/// Every appendix-5 result code except SUCCESS, as the document spells them.
+const APPENDIX_5: [&str; 15] = [
+    "FAIL",
+    "ILLEGAL_PARAMETER",
+    "INVALID_SIGN",
+    "AMT_ERROR",
+    "DATABASE_ERROR",
+    "INVALID_CONTRACT",
+    "UNREGISTERED_BUSI",
+    "EXCEPTION",
+    "CHARGE_NONEXISTENT",
+    "SERVICE_UNAVAILABLE",
+    "HTTP_EXCEPTION",
+    "IO_EXCEPTION",
+    "CREATE_SECURITY_CONNECTION_ERROR",
+    "AREADY_REVOKED",
+    "SERIAL_REPEAT",
+];
+
+#[tokio::test]
+async fn reject_with_every_appendix_5_code_changes_nothing() {
+    let sb = Sandbox::start(&[]);
+    let cfg = sb.client(true, Format::Json);
+    let paid = code("rej-all-paid");
+    call(&cfg, &order(&cfg, &paid, 500, None))
+        .await
+        .expect("order");
+    sb.pay(&paid).await;
+    let before = sb.ledger().await;
+    for code_name in APPENDIX_5 {
+        let fresh = code("rej-all-new");
+        // Each fault refuses exactly one request, then clears itself.
+        sb.set_fault_times("order", &format!("reject:{code_name}"), 1)
+            .await;
+        let r = call(&cfg, &order(&cfg, &fresh, 1, None)).await;
+        assert_eq!(rejected(r).0, code_name);
+        sb.set_fault_times("preOrder", &format!("reject:{code_name}"), 1)
+            .await;
+        let r = call(&cfg, &pre_order(&cfg, &fresh, 1)).await;
+        assert_eq!(rejected(r).0, code_name);
+        sb.set_fault_times("refund", &format!("reject:{code_name}"), 1)
+            .await;
+        let r = call(&cfg, &refund(&cfg, &paid, 100, Some(&fresh))).await;
+        assert_eq!(rejected(r).0, code_name);
+        sb.set_fault_times("cancelTrade", &format!("reject:{code_name}"), 1)
+            .await;
+        let r = call(&cfg, &cancel_req(&paid, CancelMode::RealTime)).await;
+        assert_eq!(rejected(r).0, code_name);
+        let last = sb.last_request().await;
+        assert_eq!(
+            (&last["fault"], &last["result_code"]),
+            (
+                &serde_json::json!(format!("reject:{code_name}")),
+                &serde_json::json!(code_name)
+            )
+        );
+    }
+    // Nothing happened: no order created, no refund, no revocation, no fault left.
+    assert_eq!(sb.ledger().await, before);
+    assert_eq!(sb.get_json("/sandbox/faults").await, serde_json::json!({}));
+}
+
+#[tokio::test]
+async fn processed_acts_then_answers_the_code() {
+    let sb = Sandbox::start(&[]);
+    let plain_xml = sb.client(false, Format::Xml);
+    let des_json = sb.client(true, Format::Json);
+    for code_name in APPENDIX_5 {
+        sb.set_fault_times("order", &format!("processed:{code_name}"), 1)
+            .await;
+        let c = code("proc");
+        let r = call(&des_json, &order(&des_json, &c, 10, None)).await;
+        let (got, info) = rejected(r);
+        assert_eq!(got, code_name);
+        assert!(info.contains("processed"), "{info}");
+        // The order exists all the same: query shows it.
+        assert_eq!(sb.state_of(&c).await, Some(OrderState::Pending));
+    }
+    for cfg in [&plain_xml, &des_json] {
+        // preOrder: the shopper is charged although the answer says EXCEPTION.
+        sb.set_fault("preOrder", "processed:EXCEPTION").await;
+        let pos = code("proc-pos");
+        let r = call(cfg, &pre_order(cfg, &pos, 700)).await;
+        assert_eq!(rejected(r).0, "EXCEPTION");
+        assert_eq!(sb.state_of(&pos).await, Some(OrderState::Paid));
+        assert_eq!(sb.ledger_of(&pos).await["captured_fen"], 700);
+        sb.clear_fault("preOrder").await;
+
+        // refund: made although the answer says DATABASE_ERROR.
+        sb.set_fault_times("refund", "processed:DATABASE_ERROR", 1)
+            .await;
+        let no = code("proc-r");
+        let r = call(cfg, &refund(cfg, &pos, 200, Some(&no))).await;
+        assert_eq!(rejected(r).0, "DATABASE_ERROR");
+        assert_eq!(
+            sb.ledger_of(&pos).await["refunds"],
+            serde_json::json!([{ "out_refund_no": no, "amount_fen": 200, "state": 11 }])
+        );
+        assert_eq!(sb.state_of(&pos).await, Some(OrderState::PartiallyRefunded));
+
+        // cancelTrade: revoked (the rest of the money returned) although it says SERVICE_UNAVAILABLE.
+        sb.set_fault_times("cancelTrade", "processed:SERVICE_UNAVAILABLE", 1)
+            .await;
+        let r = call(cfg, &cancel_req(&pos, CancelMode::RealTime)).await;
+        assert_eq!(rejected(r).0, "SERVICE_UNAVAILABLE");
+        assert_eq!(sb.state_of(&pos).await, Some(OrderState::Revoked));
+        assert_eq!(sb.ledger_of(&pos).await["returned_fen"], 500);
+    }
+    let log = sb.get_json("/sandbox/requests").await;
+    let last = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .rev()
+        .find(|r| r["interface"] == "cancelTrade")
+        .unwrap();
+    assert_eq!(last["fault"], "processed:SERVICE_UNAVAILABLE");
+    assert_eq!(last["result_code"], "SERVICE_UNAVAILABLE");
+    assert_eq!(last["http_status"], 200);
+    assert_eq!(last["encrypted"], true);
+
+    // The gateway's own refusals still win: nothing was processed, so they are answered.
+    sb.set_fault_times("cancelTrade", "processed:EXCEPTION", 1)
+        .await;
+    let r = call(
+        &des_json,
+        &cancel_req("no-such-order", CancelMode::RealTime),
+    )
+    .await;
+    assert_eq!(rejected(r).0, "CHARGE_NONEXISTENT");
+    // query: nothing to act on; the answer carries the code.
+    sb.set_fault_times("query", "processed:IO_EXCEPTION", 1)
+        .await;
+    let r = call(&des_json, &query_req("anything", SerType::Merchant)).await;
+    assert_eq!(rejected(r).0, "CHARGE_NONEXISTENT");
+    let pos = code("proc-q");
+    call(&des_json, &pre_order(&des_json, &pos, 1))
+        .await
+        .expect("preOrder");
+    sb.set_fault_times("query", "processed:IO_EXCEPTION", 1)
+        .await;
+    let r = call(&des_json, &query_req(&pos, SerType::Merchant)).await;
+    assert_eq!(rejected(r).0, "IO_EXCEPTION");
+    assert_eq!(sb.state_of(&pos).await, Some(OrderState::Paid));
+}
+
+#[tokio::test]
+async fn limited_faults_clear_themselves() {
+    let sb = Sandbox::start(&[]);
+    sb.set_fault_times("order", "http500", 2).await;
+    assert_eq!(
+        sb.get_json("/sandbox/faults").await,
+        serde_json::json!({ "order": "http500" })
+    );
+    for _ in 0..2 {
+        let (status, _, _) = order_through(&sb, false, &code("t500")).await;
+        assert_eq!(status, 500);
+    }
+    // Used up: the third request is answered normally and the fault is gone.
+    order_through(&sb, false, &code("t-ok"))
+        .await
+        .2
+        .expect("no fault any more");
+    assert_eq!(sb.get_json("/sandbox/faults").await, serde_json::json!({}));
+
+    // Latency for exactly one call, combined with times.
+    let (status, _) = sb
+        .send_json(
+            reqwest::Method::PUT,
+            "/sandbox/faults/preOrder",
+            &serde_json::json!({ "mode": "latency:300", "times": 1 }),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let cfg = sb.client(false, Format::Json);
+    for _ in 0..2 {
+        call(&cfg, &pre_order(&cfg, &code("tlat"), 1))
+            .await
+            .expect("answers");
+    }
+    let log = sb.get_json("/sandbox/requests").await;
+    let log = log.as_array().unwrap();
+    let (first, second) = (&log[log.len() - 2], &log[log.len() - 1]);
+    assert_eq!(first["fault"], "latency:300");
+    assert!(first["duration_ms"].as_u64().unwrap() >= 300);
+    assert!(second["fault"].is_null());
+
+    // A limited fault on one interface does not count other interfaces' requests.
+    sb.set_fault_times("query", "garbage", 1).await;
+    order_through(&sb, false, &code("other"))
+        .await
+        .2
+        .expect("order unaffected");
+    let r = call(&cfg, &query_req("x", SerType::Merchant)).await;
+    assert_eq!(r.unwrap_err(), soushou::Error::NotGatewayMessage);
+    let r = call(&cfg, &query_req("x", SerType::Merchant)).await;
+    assert_eq!(rejected(r).0, "CHARGE_NONEXISTENT");
+
+    // times must be at least 1.
+    let (status, _) = sb
+        .send_json(
+            reqwest::Method::PUT,
+            "/sandbox/faults/order",
+            &serde_json::json!({ "mode": "http500", "times": 0 }),
+        )
+        .await;
+    assert_eq!(status, 400);
+}

@@ -233,3 +233,144 @@ async fn latency_fault_delays_notifications() {
     assert!(paid_at.elapsed() >= Duration::from_millis(400));
     println!("notification arrived {:?} after payment", paid_at.elapsed());
 }
+
+/// `POST /sandbox/notify/{code}` with `body` (none when `Null`).
+async fn notify_now(sb: &Sandbox, code: &str, body: Value) -> (u16, Value) {
+    let path = format!("/sandbox/notify/{code}");
+    if body.is_null() {
+        sb.post_json(&path).await
+    } else {
+        sb.send_json(reqwest::Method::POST, &path, &body).await
+    }
+}
+
+#[tokio::test]
+async fn manual_notifications_are_sent_only_when_asked() {
+    let sb = Sandbox::start(&["--notify-mode", "manual"]);
+    assert_eq!(
+        sb.get_json("/sandbox/settings").await["notify_mode"],
+        "manual"
+    );
+    let (rx, url) = Receiver::start().await;
+    let code = paid_order(&sb, &format!("{url}?_type=json"), 1250).await;
+
+    // Default: one copy, the order's current state (1).
+    let (status, v) = notify_now(&sb, &code, Value::Null).await;
+    assert_eq!(
+        (status, &v),
+        (200, &serde_json::json!({ "statuses": [200] }))
+    );
+    let got = rx.wait_for(1, "the manual notification").await;
+    let n = open(&got[0]).expect("verifies");
+    assert_eq!((n.state, n.amt), (OrderState::Paid, Fen::from_fen(1250)));
+    assert_eq!(n.fund_bill_list[0].amount, Fen::from_fen(1250));
+
+    // Three concurrent identical copies.
+    let (status, v) = notify_now(&sb, &code, serde_json::json!({ "copies": 3 })).await;
+    assert_eq!(
+        (status, &v),
+        (200, &serde_json::json!({ "statuses": [200, 200, 200] }))
+    );
+    let got = rx.wait_for(4, "three more copies").await;
+    assert!(got[1..]
+        .iter()
+        .all(|r| r.body == got[1].body && r.query == got[1].query));
+
+    // A stale pending notification after the paid one: STATE 0, no payment details.
+    let (status, _) = notify_now(&sb, &code, serde_json::json!({ "state": 0 })).await;
+    assert_eq!(status, 200);
+    let got = rx.wait_for(5, "the stale one").await;
+    let stale = open(&got[4]).expect("verifies");
+    assert_eq!(stale.state, OrderState::Pending);
+    assert!(stale.fund_bill_list.is_empty() && stale.charge_third_code.is_none());
+
+    // A forged one: the receiver's answer (here 401) is reported per copy.
+    *rx.always.lock().unwrap() = Some(401);
+    let (status, v) = notify_now(
+        &sb,
+        &code,
+        serde_json::json!({ "bad_sign": true, "copies": 2, "state": 1 }),
+    )
+    .await;
+    assert_eq!(
+        (status, &v),
+        (200, &serde_json::json!({ "statuses": [401, 401] }))
+    );
+    let got = rx.wait_for(7, "the forged copies").await;
+    assert_eq!(open(&got[6]).unwrap_err(), soushou::Error::SignMismatch);
+    *rx.always.lock().unwrap() = None;
+
+    // Every manual attempt is in the notification log, and nothing was sent automatically.
+    let log = attempts(&sb, &code).await;
+    let seen: Vec<(u64, u64, bool)> = log
+        .iter()
+        .map(|n| {
+            (
+                n["state"].as_u64().unwrap(),
+                n["copies"].as_u64().unwrap(),
+                n["manual"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [(1, 1, true), (1, 3, true), (0, 1, true), (1, 2, true)]
+    );
+    assert_eq!(log[3]["fault"], "bad_sign");
+    assert_eq!(log[3]["status"], 401);
+    assert_eq!(rx.received().len(), 7);
+
+    // Unknown order 404; no NODIFY_URL 409; nonsense 400.
+    assert_eq!(notify_now(&sb, "no-such-order", Value::Null).await.0, 404);
+    let cfg = sb.client(false, Format::Json);
+    let silent = common::code("silent");
+    call(&cfg, &order(&cfg, &silent, 1, None)).await.unwrap();
+    assert_eq!(notify_now(&sb, &silent, Value::Null).await.0, 409);
+    for bad in [
+        serde_json::json!({ "copies": 0 }),
+        serde_json::json!({ "copies": 101 }),
+        serde_json::json!({ "state": 42 }),
+        serde_json::json!({ "colour": "red" }),
+    ] {
+        assert_eq!(notify_now(&sb, &code, bad.clone()).await.0, 400, "{bad}");
+    }
+
+    // An unreachable receiver: an error string instead of a status.
+    let gone = paid_order(&sb, "http://127.0.0.1:9/notify", 1).await;
+    let (status, v) = notify_now(&sb, &gone, Value::Null).await;
+    assert_eq!(status, 200);
+    assert!(v["statuses"][0].is_string(), "{v}");
+
+    // Back to automatic: the next payment is notified by the sandbox itself.
+    sb.settings(serde_json::json!({ "notify_mode": "auto" }))
+        .await;
+    let (rx2, url2) = Receiver::start().await;
+    let auto = paid_order(&sb, &url2, 1).await;
+    assert_eq!(open(&rx2.first().await).unwrap().charge_code, auto);
+    let log = eventually("the automatic attempt", || async {
+        let a = attempts(&sb, &auto).await;
+        (!a.is_empty()).then_some(a)
+    })
+    .await;
+    assert_eq!(log[0]["manual"], false);
+}
+
+#[tokio::test]
+async fn limited_notify_faults_count_delivery_attempts() {
+    let sb = Sandbox::start(&[]);
+    sb.set_fault_times("notify", "duplicate:3", 1).await;
+    let (rx, url) = Receiver::start().await;
+    let first = paid_order(&sb, &url, 1).await;
+    rx.wait_for(3, "three copies of the first").await;
+    let second = paid_order(&sb, &url, 1).await;
+    rx.wait_for(4, "one copy of the second").await;
+    for (c, copies) in [(&first, 3), (&second, 1)] {
+        let log = eventually("the attempt in the log", || async {
+            let a = attempts(&sb, c).await;
+            (!a.is_empty()).then_some(a)
+        })
+        .await;
+        assert_eq!(log[0]["copies"], copies);
+    }
+    assert_eq!(sb.get_json("/sandbox/faults").await, serde_json::json!({}));
+}

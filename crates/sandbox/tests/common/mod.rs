@@ -112,15 +112,63 @@ impl Sandbox {
         (status, r.json().await.unwrap_or(Value::Null))
     }
 
-    /// `PUT /sandbox/faults/{target}`.
-    pub async fn set_fault(&self, target: &str, mode: &str) {
+    /// Sends a JSON body to a control-API path; returns status and JSON.
+    pub async fn send_json(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: &Value,
+    ) -> (u16, Value) {
         let r = http()
-            .put(format!("{}/sandbox/faults/{target}", self.url))
-            .json(&serde_json::json!({ "mode": mode }))
+            .request(method, format!("{}{path}", self.url))
+            .json(body)
             .send()
             .await
-            .expect("PUT fault");
-        assert_eq!(r.status().as_u16(), 200, "set fault {target}={mode}");
+            .expect("send JSON");
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// `PUT /sandbox/faults/{target}`.
+    pub async fn set_fault(&self, target: &str, mode: &str) {
+        self.set_fault_body(target, serde_json::json!({ "mode": mode }))
+            .await;
+    }
+
+    /// `PUT /sandbox/faults/{target}` for the next `times` requests only.
+    pub async fn set_fault_times(&self, target: &str, mode: &str, times: u32) {
+        self.set_fault_body(target, serde_json::json!({ "mode": mode, "times": times }))
+            .await;
+    }
+
+    async fn set_fault_body(&self, target: &str, body: Value) {
+        let path = format!("/sandbox/faults/{target}");
+        let (status, v) = self.send_json(reqwest::Method::PUT, &path, &body).await;
+        assert_eq!(status, 200, "set fault {target} {body}: {v}");
+    }
+
+    /// `PUT /sandbox/settings` with `patch`; returns the settings now in force.
+    pub async fn settings(&self, patch: Value) -> Value {
+        let (status, v) = self
+            .send_json(reqwest::Method::PUT, "/sandbox/settings", &patch)
+            .await;
+        assert_eq!(status, 200, "settings {patch}: {v}");
+        v
+    }
+
+    /// `GET /sandbox/ledger`.
+    pub async fn ledger(&self) -> Value {
+        self.get_json("/sandbox/ledger").await
+    }
+
+    /// The ledger entry of one order.
+    pub async fn ledger_of(&self, charge_code: &str) -> Value {
+        let ledger = self.ledger().await;
+        ledger["orders"]
+            .as_array()
+            .and_then(|orders| orders.iter().find(|o| o["charge_code"] == charge_code))
+            .cloned()
+            .unwrap_or_else(|| panic!("{charge_code} not in the ledger: {ledger}"))
     }
 
     /// `DELETE /sandbox/faults/{target}`.
