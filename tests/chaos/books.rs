@@ -32,12 +32,17 @@ pub const DUP_PREFIX: &str = "dup-";
 /// A refund record at the gateway.
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
 pub struct GatewayRefund {
-    /// `OUT_REFUND_NO`.
+    /// `OUT_REFUND_NO` (empty when none was sent).
+    #[serde(deserialize_with = "null_as_empty")]
     pub out_refund_no: String,
     /// Amount, fen.
     pub amount_fen: u64,
     /// Appendix-4 refund state (11 succeeded).
     pub state: u64,
+}
+
+fn null_as_empty<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    Ok(Option::<String>::deserialize(d)?.unwrap_or_default())
 }
 
 /// An order at the gateway.
@@ -602,6 +607,20 @@ mod tests {
                 "net money differs"
             ]
         );
+    }
+
+    #[test]
+    fn reads_the_sandbox_ledger() {
+        let v = serde_json::json!({"orders":[{"charge_code":"A","busi_code":"01000001",
+            "interface":"order/NATIVE","amount_fen":1250,"state":4,"state_name":"partially refunded",
+            "captured_fen":1250,"returned_fen":0,"refunded_fen":500,"net_fen":750,
+            "refunds":[{"out_refund_no":"R-1","amount_fen":500,"state":11},
+                       {"out_refund_no":null,"amount_fen":1,"state":11}]}],
+            "totals":{"orders":1,"captured_fen":1250,"returned_fen":0,"refunded_fen":500,"net_fen":750}});
+        let l: Ledger = serde_json::from_value(v).unwrap();
+        assert_eq!(l.totals.net_fen, 750);
+        assert_eq!(l.orders[0].refunds[0].out_refund_no, "R-1");
+        assert_eq!(l.orders[0].refunds[1].out_refund_no, "");
     }
 
     #[test]

@@ -160,7 +160,7 @@ fn run(args: &Args) -> Result<bool, String> {
         };
         let quiet = c.mismatches.is_empty()
             || unchanged_since.elapsed() >= Duration::from_secs(args.settle_secs)
-            || settle.elapsed() >= Duration::from_secs(args.settle_secs * 3);
+            || settle.elapsed() >= Duration::from_secs(args.settle_secs * 2);
         if quiet {
             break c;
         }

@@ -519,7 +519,17 @@ impl Gen {
                 self.fault(&mut items, "cancelTrade", 20);
                 let attempt = *self.rng.pick(&paid);
                 let apply = self.rng.chance(50);
-                items.push(Item::Now(Step::One(Action::Cancel { attempt, apply })));
+                let cancel = Action::Cancel { attempt, apply };
+                // The sandbox completes an applied-for revocation (3 → 2)
+                // only when revocations take time.
+                if apply || self.rng.chance(50) {
+                    items.push(Item::Now(Step::SlowRevocation {
+                        ms: self.rng.range(200, 1500),
+                        actions: vec![cancel],
+                    }));
+                } else {
+                    items.push(Item::Now(Step::One(cancel)));
+                }
             }
         }
         items
