@@ -65,6 +65,20 @@ fn send(req: RequestBuilder) -> Answer {
     E2e::try_send(req).map_err(|e| e.to_string())
 }
 
+/// A read, tried again after a transport error or a 5xx (reads change
+/// nothing, so trying again is safe; the snapshot needs an answer).
+fn read(req: impl Fn() -> RequestBuilder) -> Answer {
+    let mut answer = send(req());
+    for _ in 0..4 {
+        match &answer {
+            Ok((s, _)) if *s < 500 => break,
+            _ => std::thread::sleep(Duration::from_millis(500)),
+        }
+        answer = send(req());
+    }
+    answer
+}
+
 /// `f` over `items` on `threads` threads, results in order.
 pub fn par_map<T: Sync, R: Send>(
     items: &[T],
@@ -166,7 +180,8 @@ impl Driver {
 
     /// The sandbox's ledger.
     pub fn ledger(&self) -> Result<Ledger, String> {
-        match self.sandbox(Http::GET, "/sandbox/ledger", None) {
+        let url = format!("{}/sandbox/ledger", self.e.sandbox);
+        match read(|| self.e.http().get(&url)) {
             Ok((200, v)) => serde_json::from_value(v).map_err(|e| format!("ledger JSON: {e}")),
             other => Err(format!("GET /sandbox/ledger: {}", label(&other))),
         }
@@ -588,7 +603,10 @@ impl Driver {
         let ledger = self.ledger()?;
         let views = par_map(codes, 4, |code| {
             let path = format!("/v1/orders/{code}?live=false");
-            (code.clone(), send(self.e.admin_request(Http::GET, &path)))
+            (
+                code.clone(),
+                read(|| self.e.admin_request(Http::GET, &path)),
+            )
         });
         let mut attempts = Vec::new();
         let mut unknown_to_worker = Vec::new();
@@ -609,12 +627,8 @@ impl Driver {
             .map(|(l, (t, _))| (*l, t.clone()))
             .collect();
         let views = par_map(&links, 4, |(link, token)| {
-            let answer = send(
-                self.e
-                    .http()
-                    .get(format!("{}/api/checkout/{token}", self.e.worker)),
-            );
-            (*link, answer)
+            let url = format!("{}/api/checkout/{token}", self.e.worker);
+            (*link, read(|| self.e.http().get(&url)))
         });
         let mut worker_links = Vec::new();
         for (link, answer) in views {
