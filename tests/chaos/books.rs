@@ -470,8 +470,35 @@ fn compare_links(b: &Books, gw: &BTreeMap<&str, &GatewayOrder>, out: &mut Vec<Mi
             }
         }
         let paid = link.state == "paid";
-        let describe =
-            |codes: &[&str]| format!("{} net payment(s) {}", codes.len(), codes.join(","));
+        let short = |code: &str| code.get(..8).unwrap_or(code).to_owned();
+        let worker = || {
+            let each: Vec<String> = attempts
+                .iter()
+                .map(|a| format!("{} {}", short(&a.charge_code), a.state))
+                .collect();
+            format!("{} [{}]", link.state, each.join(", "))
+        };
+        let describe = |codes: &[&str]| {
+            let each: Vec<String> = attempts
+                .iter()
+                .map(|a| match gw.get(a.charge_code.as_str()) {
+                    None => format!("{} not held", short(&a.charge_code)),
+                    Some(o) => format!(
+                        "{} state {} captured {} returned {}{}",
+                        short(&a.charge_code),
+                        o.state,
+                        o.captured_fen,
+                        o.returned_fen,
+                        if o.dup_refunds().next().is_some() {
+                            " dup-refunded"
+                        } else {
+                            ""
+                        }
+                    ),
+                })
+                .collect();
+            format!("{} net payment(s) [{}]", codes.len(), each.join(", "))
+        };
         let kind = match (paid, net.len()) {
             (true, 1) | (false, 0) => continue,
             (true, 0) => "link paid without the money",
@@ -481,7 +508,7 @@ fn compare_links(b: &Books, gw: &BTreeMap<&str, &GatewayOrder>, out: &mut Vec<Mi
         out.push(Mismatch {
             kind,
             code: format!("link {}", link.link),
-            worker: link.state.clone(),
+            worker: worker(),
             gateway: describe(&net),
         });
     }

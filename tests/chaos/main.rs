@@ -245,6 +245,23 @@ fn report(
         by_kind.entry(m.kind).or_default().push(m);
     }
     println!("mismatches: {}", mismatches.len());
+    // All of them, one a line, next to the logs of the run.
+    if let Ok(dir) = std::env::var("E2E_RUN_DIR") {
+        let path = std::path::Path::new(&dir).join("chaos-mismatches.txt");
+        let lines: String = mismatches
+            .iter()
+            .map(|m| {
+                format!(
+                    "{}\t{}\tworker: {}\tgateway: {}\n",
+                    m.kind, m.code, m.worker, m.gateway
+                )
+            })
+            .collect();
+        match std::fs::write(&path, lines) {
+            Ok(()) => println!("  (every mismatch: {})", path.display()),
+            Err(e) => eprintln!("cannot write {}: {e}", path.display()),
+        }
+    }
     const SHOWN: usize = 8;
     for (kind, list) in &by_kind {
         println!("  {kind}: {}", list.len());
