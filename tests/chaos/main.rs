@@ -122,7 +122,7 @@ fn run(args: &Args) -> Result<bool, String> {
     d.ledger()?;
 
     for (i, step) in plan.steps.iter().enumerate() {
-        d.step(step);
+        d.step(i, step);
         if (i + 1) % 250 == 0 {
             eprintln!(
                 "chaos: {}/{} steps, {:.0?}",
@@ -178,6 +178,13 @@ fn run(args: &Args) -> Result<bool, String> {
         std::thread::sleep(Duration::from_secs(3));
     };
 
+    if let Ok(dir) = std::env::var("E2E_RUN_DIR") {
+        let path = std::path::Path::new(&dir).join("chaos-trace.txt");
+        match d.write_trace(&path) {
+            Ok(()) => println!("trace of every step: {}", path.display()),
+            Err(e) => eprintln!("cannot write {}: {e}", path.display()),
+        }
+    }
     let tally = d.tally.lock().unwrap();
     let mut mismatches = tally.mismatches.clone();
     mismatches.extend(comparison.mismatches.iter().cloned());

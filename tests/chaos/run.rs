@@ -44,6 +44,7 @@ pub struct Driver {
     known: Mutex<BTreeSet<String>>,
     /// The tally.
     pub tally: Mutex<Tally>,
+    trace: Mutex<Vec<String>>,
 }
 
 fn yuan(fen: u64) -> String {
@@ -115,10 +116,16 @@ impl Driver {
             wallet_paid: Mutex::default(),
             known: Mutex::default(),
             tally: Mutex::default(),
+            trace: Mutex::default(),
         }
     }
 
     fn record(&self, kind: &'static str, outcome: impl Into<String>) {
+        let outcome = outcome.into();
+        self.trace
+            .lock()
+            .unwrap()
+            .push(format!("    {kind}: {outcome}"));
         *self
             .tally
             .lock()
@@ -126,7 +133,7 @@ impl Driver {
             .events
             .entry(kind)
             .or_default()
-            .entry(outcome.into())
+            .entry(outcome)
             .or_default() += 1;
     }
 
@@ -196,8 +203,9 @@ impl Driver {
         )
     }
 
-    /// Runs one step of the plan.
-    pub fn step(&self, step: &Step) {
+    /// Runs step number `i` of the plan.
+    pub fn step(&self, i: usize, step: &Step) {
+        self.trace.lock().unwrap().push(format!("#{i} {step:?}"));
         match step {
             Step::One(a) => self.act(a),
             Step::Together(actions) => self.together(actions),
@@ -566,6 +574,17 @@ impl Driver {
             }
         }
         self.record("wallet password", "no pending preOrder seen");
+    }
+
+    /// Writes what the run did, step by step, and which charge code each
+    /// attempt number got, to `path` (to follow a failing seed).
+    pub fn write_trace(&self, path: &std::path::Path) -> std::io::Result<()> {
+        let mut text = self.trace.lock().unwrap().join("\n");
+        text.push_str("\n\nattempts:\n");
+        for (a, code) in self.attempts.lock().unwrap().iter() {
+            text.push_str(&format!("{a} {code}\n"));
+        }
+        std::fs::write(path, text)
     }
 
     /// Every charge code known: answered to the driver, held by the
