@@ -144,7 +144,11 @@ fn run(args: &Args) -> Result<bool, String> {
     }
     d.settings(json!({"notify_mode": "auto"}))?;
     let settle = Instant::now();
+    // First what the product's own reconciler (the cron) achieves, shown
+    // for information: it queries pending attempts only.
+    let _ = d.cron();
     let codes = d.all_codes(&d.ledger()?);
+    let cron_only = books::compare(&d.books(&codes)?);
     d.query_live(&codes);
     let mut last: Option<(books::Books, Instant)> = None;
     let mut rounds = 0;
@@ -189,6 +193,14 @@ fn run(args: &Args) -> Result<bool, String> {
     let mut mismatches = tally.mismatches.clone();
     mismatches.extend(comparison.mismatches.iter().cloned());
     report(args, &plan, &tally, &comparison, &mismatches, rounds);
+    println!(
+        "before the live queries (cron only): {} mismatches{}",
+        cron_only.mismatches.len(),
+        by_kind(&cron_only.mismatches)
+            .iter()
+            .map(|(k, v)| format!("; {k}: {}", v.len()))
+            .collect::<String>()
+    );
     println!(
         "wall time: {:.1?} (schedule {:.1?}, reconciliation {:.1?} in {rounds} rounds)",
         started.elapsed(),
@@ -247,10 +259,6 @@ fn report(
             n.kind, n.code, n.worker, n.gateway
         );
     }
-    let mut by_kind: BTreeMap<&str, Vec<&books::Mismatch>> = BTreeMap::new();
-    for m in mismatches {
-        by_kind.entry(m.kind).or_default().push(m);
-    }
     println!("mismatches: {}", mismatches.len());
     // All of them, one a line, next to the logs of the run.
     if let Ok(dir) = std::env::var("E2E_RUN_DIR") {
@@ -270,7 +278,7 @@ fn report(
         }
     }
     const SHOWN: usize = 8;
-    for (kind, list) in &by_kind {
+    for (kind, list) in &by_kind(mismatches) {
         println!("  {kind}: {}", list.len());
         for m in list.iter().take(SHOWN) {
             println!(
@@ -282,6 +290,15 @@ fn report(
             println!("    … {} more", list.len() - SHOWN);
         }
     }
+}
+
+/// Mismatches grouped by kind.
+fn by_kind(mismatches: &[books::Mismatch]) -> BTreeMap<&'static str, Vec<&books::Mismatch>> {
+    let mut out: BTreeMap<&str, Vec<&books::Mismatch>> = BTreeMap::new();
+    for m in mismatches {
+        out.entry(m.kind).or_default().push(m);
+    }
+    out
 }
 
 #[cfg(test)]
