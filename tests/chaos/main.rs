@@ -31,7 +31,7 @@ struct Args {
     payments: usize,
     /// How long the books may stay unchanged, still disagreeing, before
     /// the reconciliation is considered quiet (the Worker retries pending
-    /// refunds after 60 s).
+    /// refunds 60 s after they were left pending).
     settle_secs: u64,
 }
 
@@ -39,7 +39,7 @@ fn parse_args(args: &[String], default_seed: u64) -> Result<Args, String> {
     let mut out = Args {
         seed: default_seed,
         payments: 1000,
-        settle_secs: 75,
+        settle_secs: 65,
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -316,7 +316,7 @@ mod tests {
             Args {
                 seed: 5,
                 payments: 1000,
-                settle_secs: 75
+                settle_secs: 65
             }
         );
         let a = args(&["--seed", "9", "--payments", "120"]).unwrap();

@@ -474,6 +474,7 @@ impl Driver {
                 _ => Vec::new(),
             }
         };
+        let before = (kind == NotifyKind::Forged).then(|| self.notify_marks(&code));
         let answer = self.sandbox(Http::POST, &path, Some(body));
         let mut got = statuses(&answer);
         let shown = |s: &[Value]| Value::from(s.to_vec()).to_string();
@@ -489,6 +490,8 @@ impl Driver {
                 "forged notification accepted"
             } else if !got.iter().all(status(400..500)) {
                 "forged notification not refused with 4xx"
+            } else if before != Some(self.notify_marks(&code)) {
+                "forged notification changed the order"
             } else {
                 return;
             };
@@ -516,6 +519,21 @@ impl Driver {
             shown(&got),
             "signed with the merchant key".into(),
         );
+    }
+
+    /// What only a notification can change in the Worker's record of an
+    /// order: the verified notifications it counted and the transitions
+    /// whose source is `notify`.
+    fn notify_marks(&self, code: &str) -> Option<(Value, Vec<Value>)> {
+        let path = format!("/v1/orders/{code}?live=false");
+        let (_, v) = read(|| self.e.admin_request(Http::GET, &path)).ok()?;
+        let by_notify = v["history"]
+            .as_array()?
+            .iter()
+            .filter(|e| e["source"] == "notify")
+            .cloned()
+            .collect();
+        Some((v["notifications"].clone(), by_notify))
     }
 
     fn refund(&self, link: usize, permille: u64, idempotency: bool) {
