@@ -1,4 +1,4 @@
-//! Carries out a [`Plan`] against the running Worker and sandbox, and
+//! Carries out a [`crate::plan::Plan`] against the running Worker and sandbox, and
 //! takes snapshots of both sets of books. Every answer is tallied; the
 //! checks that can only be made at the moment (a verified notification
 //! answered 200, a forged one refused, an idempotent retry answered alike)
