@@ -9,7 +9,7 @@
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use reqwest::blocking::{Client, RequestBuilder, Response};
+use reqwest::blocking::{Client, RequestBuilder};
 use serde_json::{json, Value};
 use soushou::envelope::{self, Notification};
 use soushou::model::PayNotify;
@@ -88,45 +88,51 @@ impl E2e {
         &self.http
     }
 
-    fn parse(resp: Response) -> (u16, Value) {
+    /// Sends a request; answers its status and its body as JSON (a body
+    /// that is not JSON comes back as a JSON string). A transport error is
+    /// returned, not a panic, for drivers that must record it and go on.
+    pub fn try_send(req: RequestBuilder) -> Result<(u16, Value), reqwest::Error> {
+        let resp = req.send()?;
         let status = resp.status().as_u16();
-        let text = resp.text().expect("response body");
+        let text = resp.text()?;
         let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
-        (status, value)
+        Ok((status, value))
+    }
+
+    fn send(req: RequestBuilder) -> (u16, Value) {
+        Self::try_send(req).expect("worker reachable")
     }
 
     /// `GET` on the Worker.
     pub fn get(&self, path: &str) -> (u16, Value) {
-        Self::parse(
-            self.http
-                .get(format!("{}{path}", self.worker))
-                .send()
-                .expect("worker reachable"),
-        )
+        Self::send(self.http.get(format!("{}{path}", self.worker)))
     }
 
     /// `POST` JSON to the Worker with a User-Agent.
     pub fn post(&self, path: &str, ua: &str, body: &Value) -> (u16, Value) {
-        Self::parse(
+        Self::send(
             self.http
                 .post(format!("{}{path}", self.worker))
                 .header("User-Agent", ua)
-                .json(body)
-                .send()
-                .expect("worker reachable"),
+                .json(body),
         )
+    }
+
+    /// A merchant API request with the bearer token, not yet sent (to add
+    /// headers such as `Idempotency-Key`).
+    pub fn admin_request(&self, method: reqwest::Method, path: &str) -> RequestBuilder {
+        self.http
+            .request(method, format!("{}{path}", self.worker))
+            .bearer_auth(&self.admin_token)
     }
 
     /// A merchant API call with the bearer token.
     pub fn admin(&self, method: reqwest::Method, path: &str, body: Option<&Value>) -> (u16, Value) {
-        let mut req = self
-            .http
-            .request(method, format!("{}{path}", self.worker))
-            .bearer_auth(&self.admin_token);
+        let mut req = self.admin_request(method, path);
         if let Some(b) = body {
             req = req.json(b);
         }
-        Self::parse(req.send().expect("worker reachable"))
+        Self::send(req)
     }
 
     /// A merchant API `POST` with the bearer token and, when given, an

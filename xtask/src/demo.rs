@@ -105,6 +105,7 @@ pub fn run(opts: Options) -> Result<()> {
         fast: false,
         echo: false,
         name: "demo",
+        sandbox_args: &[],
     })?;
     let link = create_link(&stack)?;
     let api = format!("{}/v1", stack.worker_url);

@@ -3,12 +3,14 @@
 //! - `cargo xtask demo`  — install what is missing, build once, start the sandbox
 //!   gateway and the Worker under `wrangler dev`, create a checkout link, print it.
 //! - `cargo xtask test`  — every test the project has, with one summary line.
+//! - `cargo xtask chaos` — the money-safety run (issue 9), see `chaos.rs`.
 //!
 //! Plumbing a developer may call directly: `tools`, `build [page|worker|all]`,
 //! `stack` (start the services and print their environment), `size`, `fuzz`.
 //! Everything here is orchestration: no product logic lives in this crate.
 
 mod build;
+mod chaos;
 mod demo;
 mod fuzz;
 mod http;
@@ -65,7 +67,11 @@ commands:
   demo [--gateway URL --busi-code CODE --busi-id ID --merchant-key-file FILE]
        [--no-encrypt] [--port P] [--public-url URL]
                       build everything once, run sandbox + Worker, print a checkout link
-  test                run every test (unit, property, integration, browser, demo)
+  test                run every test (unit, property, integration, browser, demo, chaos)
+  chaos [--seed N] [--payments N]
+                      the money-safety run: a seeded random schedule of payments,
+                      notifications, faults and merchant actions (default 1000),
+                      then the Worker's books compared with the sandbox's ledger
   tools               install the pinned tools that are missing
   build [page|worker|all]
                       build the page and/or the Worker (release)
@@ -83,6 +89,7 @@ fn main() -> ExitCode {
     let result = match cmd.as_str() {
         "demo" => demo::Options::parse(rest).and_then(demo::run),
         "test" => test::run(rest),
+        "chaos" => chaos::run(rest),
         "tools" => tools::ensure_all().map(|_| ()),
         "build" => build::run(rest),
         "stack" => stack::run_foreground(),

@@ -41,6 +41,8 @@ pub struct Options {
     pub echo: bool,
     /// A name for the run folder under target/xtask/.
     pub name: &'static str,
+    /// Extra command-line flags of the sandbox (e.g. a longer request log).
+    pub sandbox_args: &'static [&'static str],
 }
 
 /// The sandbox's default merchant (public test data printed by the sandbox itself).
@@ -107,14 +109,16 @@ impl Stack {
                 let interval = if opts.fast { "200" } else { "1000" };
                 let mut svc = Service::start(
                     "sandbox",
-                    Command::new(bin).args([
-                        "--listen",
-                        "127.0.0.1:0",
-                        "--notify-interval-ms",
-                        interval,
-                        "--notify-attempts",
-                        "30",
-                    ]),
+                    Command::new(bin)
+                        .args([
+                            "--listen",
+                            "127.0.0.1:0",
+                            "--notify-interval-ms",
+                            interval,
+                            "--notify-attempts",
+                            "30",
+                        ])
+                        .args(opts.sandbox_args),
                     &run_dir.join("sandbox.log"),
                     opts.echo,
                 )?;
@@ -305,6 +309,7 @@ pub fn run_foreground() -> Result<()> {
         fast: true,
         echo: true,
         name: "stack",
+        sandbox_args: &[],
     })?;
     println!("# stack is up; paste into a shell to run `cargo test -p e2e` or the browser tests:");
     for (k, v) in stack.env() {

@@ -4,8 +4,9 @@
 //! Stages: host tests (unit, property, sandbox integration) → wasm builds of
 //! the pure crates → page + Worker release builds → `wrangler deploy
 //! --dry-run` → the stack (sandbox + Worker under wrangler dev) → end-to-end
-//! tests over HTTP → browser tests in headless Chromium → the demo's start-up
-//! path, paid in Chromium → size report.
+//! tests over HTTP → browser tests in headless Chromium → the chaos run (on
+//! a stack of its own, `chaos.rs`) → the demo's start-up path, paid in
+//! Chromium → size report.
 
 use crate::stack::{Gateway, Stack};
 use crate::{build, fail, proc, root, step, Result};
@@ -226,6 +227,7 @@ pub fn run(args: &[String]) -> Result<()> {
             fast: true,
             echo: false,
             name: "test",
+            sandbox_args: &[],
         }) {
             Err(e) => {
                 report.record("stack", t, Err(e));
@@ -256,6 +258,10 @@ pub fn run(args: &[String]) -> Result<()> {
                 drop(stack);
             }
         }
+
+        step("chaos: a seeded random schedule, then the Worker's books against the ledger");
+        let t = Instant::now();
+        report.record("chaos", t, crate::chaos::stage());
 
         step("the demo's start-up path, paid in Chromium");
         let t = Instant::now();

@@ -1,0 +1,691 @@
+//! Carries out a [`crate::plan::Plan`] against the running Worker and sandbox, and
+//! takes snapshots of both sets of books. Every answer is tallied; the
+//! checks that can only be made at the moment (a verified notification
+//! answered 200, a forged one refused, an idempotent retry answered alike)
+//! are made here, the books are compared by [`crate::books`].
+
+use crate::books::{self, Books, Ledger, Mismatch, WorkerAttempt, WorkerLink};
+use crate::plan::{self, Action, Method, NotifyKind, Step};
+use e2e::{E2e, UA_ALIPAY, UA_DESKTOP, UA_MOBILE, UA_WECHAT};
+use reqwest::blocking::RequestBuilder;
+use reqwest::Method as Http;
+use serde_json::{json, Value};
+use soushou::Fen;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// An answer: status and JSON body, or a transport error.
+type Answer = Result<(u16, Value), String>;
+
+/// What happened during the run, for the report.
+#[derive(Debug, Default)]
+pub struct Tally {
+    /// Events by kind, then by outcome (`200`, `502 GATEWAY_REJECTED`, ...).
+    pub events: BTreeMap<&'static str, BTreeMap<String, u64>>,
+    /// Faults injected, by interface and mode.
+    pub faults: BTreeMap<String, u64>,
+    /// `Idempotency-Key` probes: supported / not supported yet.
+    pub idempotency: BTreeMap<&'static str, u64>,
+    /// Violations seen at the moment they happened.
+    pub mismatches: Vec<Mismatch>,
+}
+
+/// The driver's memory of a run: the numbers of the plan mapped to what
+/// the Worker answered.
+pub struct Driver {
+    /// The Worker and the sandbox.
+    pub e: E2e,
+    seed: u64,
+    links: Mutex<BTreeMap<usize, (String, u64)>>,
+    attempts: Mutex<BTreeMap<usize, String>>,
+    wallet_paid: Mutex<BTreeSet<usize>>,
+    known: Mutex<BTreeSet<String>>,
+    /// The tally.
+    pub tally: Mutex<Tally>,
+    trace: Mutex<Vec<String>>,
+}
+
+fn yuan(fen: u64) -> String {
+    Fen::from_fen(fen).to_yuan()
+}
+
+/// A short name of an answer: its status and error code, or the failure.
+fn label(a: &Answer) -> String {
+    match a {
+        Ok((status, body)) => match body["error"]["code"].as_str() {
+            Some(code) => format!("{status} {code}"),
+            None => status.to_string(),
+        },
+        Err(_) => "transport error".into(),
+    }
+}
+
+fn send(req: RequestBuilder) -> Answer {
+    E2e::try_send(req).map_err(|e| e.to_string())
+}
+
+/// A read, tried again after a transport error or a 5xx (reads change
+/// nothing, so trying again is safe; the snapshot needs an answer).
+fn read(req: impl Fn() -> RequestBuilder) -> Answer {
+    let mut answer = send(req());
+    for _ in 0..4 {
+        match &answer {
+            Ok((s, _)) if *s < 500 => break,
+            _ => std::thread::sleep(Duration::from_millis(500)),
+        }
+        answer = send(req());
+    }
+    answer
+}
+
+/// `f` over `items` on `threads` threads, results in order.
+pub fn par_map<T: Sync, R: Send>(
+    items: &[T],
+    threads: usize,
+    f: impl Fn(&T) -> R + Sync,
+) -> Vec<R> {
+    let next = AtomicUsize::new(0);
+    let out: Mutex<Vec<Option<R>>> = Mutex::new((0..items.len()).map(|_| None).collect());
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(item) = items.get(i) else { break };
+                let r = f(item);
+                out.lock().unwrap()[i] = Some(r);
+            });
+        }
+    });
+    out.into_inner()
+        .unwrap()
+        .into_iter()
+        .map(|r| r.expect("every item mapped"))
+        .collect()
+}
+
+impl Driver {
+    /// A driver for the stack in the `E2E_*` environment.
+    pub fn new(e: E2e, seed: u64) -> Driver {
+        Driver {
+            e,
+            seed,
+            links: Mutex::default(),
+            attempts: Mutex::default(),
+            wallet_paid: Mutex::default(),
+            known: Mutex::default(),
+            tally: Mutex::default(),
+            trace: Mutex::default(),
+        }
+    }
+
+    fn record(&self, kind: &'static str, outcome: impl Into<String>) {
+        let outcome = outcome.into();
+        self.trace
+            .lock()
+            .unwrap()
+            .push(format!("    {kind}: {outcome}"));
+        *self
+            .tally
+            .lock()
+            .unwrap()
+            .events
+            .entry(kind)
+            .or_default()
+            .entry(outcome)
+            .or_default() += 1;
+    }
+
+    fn mismatch(&self, kind: &'static str, code: &str, worker: String, gateway: String) {
+        self.tally.lock().unwrap().mismatches.push(Mismatch {
+            kind,
+            code: code.to_owned(),
+            worker,
+            gateway,
+        });
+    }
+
+    fn code(&self, attempt: usize) -> Option<String> {
+        self.attempts.lock().unwrap().get(&attempt).cloned()
+    }
+
+    fn learn(&self, attempt: Option<usize>, answer: &Answer) {
+        if let Ok((200, body)) = answer {
+            if let Some(code) = body["charge_code"].as_str() {
+                self.known.lock().unwrap().insert(code.to_owned());
+                if let Some(a) = attempt {
+                    self.attempts
+                        .lock()
+                        .unwrap()
+                        .entry(a)
+                        .or_insert_with(|| code.to_owned());
+                }
+            }
+        }
+    }
+
+    /// A call to the sandbox's control API.
+    pub fn sandbox(&self, method: Http, path: &str, body: Option<Value>) -> Answer {
+        let mut req = self
+            .e
+            .http()
+            .request(method, format!("{}{path}", self.e.sandbox));
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        send(req)
+    }
+
+    /// Changes sandbox settings; fails the run if the sandbox refuses.
+    pub fn settings(&self, patch: Value) -> Result<(), String> {
+        match self.sandbox(Http::PUT, "/sandbox/settings", Some(patch.clone())) {
+            Ok((s, _)) if (200..300).contains(&s) => Ok(()),
+            other => Err(format!("sandbox settings {patch}: {}", label(&other))),
+        }
+    }
+
+    /// The sandbox's ledger.
+    pub fn ledger(&self) -> Result<Ledger, String> {
+        let url = format!("{}/sandbox/ledger", self.e.sandbox);
+        match read(|| self.e.http().get(&url)) {
+            Ok((200, v)) => serde_json::from_value(v).map_err(|e| format!("ledger JSON: {e}")),
+            other => Err(format!("GET /sandbox/ledger: {}", label(&other))),
+        }
+    }
+
+    /// Fires the cron sweep.
+    pub fn cron(&self) -> Answer {
+        send(
+            self.e
+                .http()
+                .get(format!("{}/__scheduled?cron=*+*+*+*+*", self.e.worker)),
+        )
+    }
+
+    /// Runs step number `i` of the plan.
+    pub fn step(&self, i: usize, step: &Step) {
+        self.trace.lock().unwrap().push(format!("#{i} {step:?}"));
+        match step {
+            Step::One(a) => self.act(a),
+            Step::Together(actions) => self.together(actions),
+            Step::SlowRevocation { ms, actions } => {
+                self.setting("revoke_delay_ms", json!(ms));
+                self.together(actions);
+                // Revocations started in the background after an answer
+                // (a superseding pay) must still meet the delay.
+                std::thread::sleep(Duration::from_millis(ms + 300));
+                self.setting("revoke_delay_ms", json!(0));
+            }
+            Step::PasswordNeeded(actions) => {
+                self.setting("pre_order_pending", json!(true));
+                self.together(actions);
+                self.setting("pre_order_pending", json!(false));
+            }
+        }
+    }
+
+    fn setting(&self, name: &str, value: Value) {
+        let outcome = match self.settings(json!({ name: value })) {
+            Ok(()) => "ok".to_owned(),
+            Err(e) => e,
+        };
+        self.record("sandbox setting", outcome);
+    }
+
+    fn together(&self, actions: &[Action]) {
+        std::thread::scope(|s| {
+            for a in actions {
+                s.spawn(move || self.act(a));
+            }
+        });
+    }
+
+    /// Runs one action.
+    pub fn act(&self, action: &Action) {
+        match action {
+            Action::CreateLink {
+                link,
+                amount_fen,
+                idempotency,
+            } => {
+                let body = json!({"amount": yuan(*amount_fen), "subject": books::link_subject(*link),
+                    "ref": "chaos", "expires_in": 86_400});
+                let answer = if *idempotency {
+                    let mut other = body.clone();
+                    other["amount"] = json!(yuan(amount_fen + 1));
+                    self.idempotent("/v1/links", &format!("link-{link}"), &body, &other)
+                } else {
+                    send(self.e.admin_request(Http::POST, "/v1/links").json(&body))
+                };
+                self.record("create link", label(&answer));
+                if let Ok((200, v)) = &answer {
+                    if let Some(token) = v["token"].as_str() {
+                        self.links
+                            .lock()
+                            .unwrap()
+                            .insert(*link, (token.to_owned(), *amount_fen));
+                    }
+                }
+            }
+            Action::Pay {
+                link,
+                attempt,
+                method,
+            } => {
+                let Some((token, _)) = self.links.lock().unwrap().get(link).cloned() else {
+                    return self.record("pay", "skipped: no link");
+                };
+                let (ua, extra) = match method {
+                    Method::Native => (UA_DESKTOP, json!({})),
+                    Method::Wap => (UA_MOBILE, json!({})),
+                    Method::WechatJsapi => {
+                        (UA_WECHAT, json!({"openid": format!("oChaos{attempt}")}))
+                    }
+                    Method::AlipayJsapi => {
+                        (UA_ALIPAY, json!({"buyer_id": format!("2088{attempt:012}")}))
+                    }
+                };
+                let mut body = json!({"token": token, "method": method.as_str()});
+                body.as_object_mut()
+                    .expect("object")
+                    .extend(extra.as_object().expect("object").clone());
+                let answer = send(self.e.pay_request(ua).json(&body));
+                self.learn(Some(*attempt), &answer);
+                self.record("pay", format!("{} {}", method.as_str(), label(&answer)));
+            }
+            Action::ShopperPay { attempt } => {
+                let Some(code) = self.code(*attempt) else {
+                    return self.record("wallet pay", "skipped: no attempt");
+                };
+                let answer = self.sandbox(Http::POST, &format!("/sandbox/pay/{code}"), None);
+                if matches!(answer, Ok((200, _))) {
+                    self.wallet_paid.lock().unwrap().insert(*attempt);
+                }
+                self.record("wallet pay", label(&answer));
+            }
+            Action::WalletCancel { attempt } => {
+                let Some(code) = self.code(*attempt) else {
+                    return self.record("wallet cancel", "skipped: no attempt");
+                };
+                let answer = self.sandbox(Http::POST, &format!("/sandbox/close/{code}"), None);
+                self.record("wallet cancel", label(&answer));
+            }
+            Action::Poll { attempt } => {
+                let Some(code) = self.code(*attempt) else {
+                    return self.record("poll", "skipped: no attempt");
+                };
+                let answer = send(
+                    self.e
+                        .http()
+                        .get(format!("{}/api/orders/{code}", self.e.worker)),
+                );
+                let outcome = match &answer {
+                    Ok((200, v)) => format!("200 {}", v["state"].as_str().unwrap_or("?")),
+                    other => label(other),
+                };
+                self.record("poll", outcome);
+            }
+            Action::Notify {
+                attempt,
+                kind,
+                copies,
+            } => self.notify(*attempt, *kind, *copies),
+            Action::Refund {
+                link,
+                permille,
+                idempotency,
+            } => self.refund(*link, *permille, *idempotency),
+            Action::Cancel { attempt, apply } => {
+                let Some(code) = self.code(*attempt) else {
+                    return self.record("merchant cancel", "skipped: no attempt");
+                };
+                let answer = send(
+                    self.e
+                        .admin_request(Http::POST, &format!("/v1/orders/{code}/cancel"))
+                        .json(&json!({"apply": apply})),
+                );
+                let mode = if *apply { "apply" } else { "real-time" };
+                self.record("merchant cancel", format!("{mode} {}", label(&answer)));
+            }
+            Action::Pos {
+                pos,
+                attempt,
+                idempotency,
+            } => {
+                // 10-15 is a WeChat payment code, 28 an Alipay one.
+                let dynamic_id = if pos % 2 == 0 {
+                    "134567890123456789"
+                } else {
+                    "284567890123456789"
+                };
+                let body = json!({"dynamic_id": dynamic_id, "amount": yuan(plan::pos_amount_fen(*pos)),
+                    "subject": format!("chaos pos {pos}")});
+                let answer = if *idempotency {
+                    let mut other = body.clone();
+                    other["subject"] = json!(format!("chaos pos {pos} again"));
+                    self.idempotent("/v1/pos/charges", &format!("pos-{pos}"), &body, &other)
+                } else {
+                    send(
+                        self.e
+                            .admin_request(Http::POST, "/v1/pos/charges")
+                            .json(&body),
+                    )
+                };
+                self.learn(Some(*attempt), &answer);
+                let outcome = match &answer {
+                    Ok((200, v)) => format!("200 {}", v["state"].as_str().unwrap_or("?")),
+                    other => label(other),
+                };
+                self.record("pos charge", outcome);
+            }
+            Action::PosPassword { pos } => self.pos_password(*pos),
+            Action::Cron => {
+                let answer = self.cron();
+                self.record("cron", label(&answer));
+            }
+            Action::Fault { interface, mode } => {
+                let answer = self.sandbox(
+                    Http::PUT,
+                    &format!("/sandbox/faults/{interface}"),
+                    Some(json!({"mode": mode, "times": 1})),
+                );
+                match answer {
+                    Ok((s, _)) if (200..300).contains(&s) => {
+                        let kind = match mode.split_once(':') {
+                            Some(("latency", _)) => "latency",
+                            _ => mode.as_str(),
+                        };
+                        *self
+                            .tally
+                            .lock()
+                            .unwrap()
+                            .faults
+                            .entry(format!("{interface} {kind}"))
+                            .or_default() += 1;
+                    }
+                    other => self.record(
+                        "fault refused by the sandbox",
+                        format!("{interface} {mode}: {}", label(&other)),
+                    ),
+                }
+            }
+        }
+    }
+
+    /// Sends `body` to `path` under one `Idempotency-Key` twice (a retry),
+    /// then `other` under the same key, which must be refused with 409
+    /// `IDEMPOTENCY_KEY_REUSED`. A Worker that does not refuse it does not
+    /// support the header yet: counted, not a mismatch. One that does must
+    /// have answered the retry exactly like the first request.
+    fn idempotent(&self, path: &str, key: &str, body: &Value, other: &Value) -> Answer {
+        let key = format!("chaos-{}-{key}", self.seed);
+        let post = |b: &Value| {
+            send(
+                self.e
+                    .admin_request(Http::POST, path)
+                    .header("Idempotency-Key", &key)
+                    .json(b),
+            )
+        };
+        let first = post(body);
+        let again = post(body);
+        self.learn(None, &again);
+        let reused = post(other);
+        self.learn(None, &reused);
+        let supported =
+            matches!(&reused, Ok((409, v)) if v["error"]["code"] == "IDEMPOTENCY_KEY_REUSED");
+        let mut t = self.tally.lock().unwrap();
+        if supported {
+            *t.idempotency.entry("supported").or_default() += 1;
+            if first.as_ref().ok() != again.as_ref().ok() {
+                t.mismatches.push(Mismatch {
+                    kind: "idempotent retry answered differently",
+                    code: format!("POST {path} key {key}"),
+                    worker: format!("retry: {}", label(&again)),
+                    gateway: format!("first: {}", label(&first)),
+                });
+            }
+        } else {
+            *t.idempotency.entry("not supported yet").or_default() += 1;
+        }
+        first
+    }
+
+    fn notify(&self, attempt: usize, kind: NotifyKind, copies: u32) {
+        let name = match kind {
+            NotifyKind::Paid => "notify paid",
+            NotifyKind::Stale => "notify stale",
+            NotifyKind::Forged => "notify forged",
+        };
+        let Some(code) = self.code(attempt) else {
+            return self.record(name, "skipped: no attempt");
+        };
+        // The gateway notifies payments only.
+        if !self.wallet_paid.lock().unwrap().contains(&attempt) {
+            return self.record(name, "skipped: not paid");
+        }
+        let body = json!({"state": if kind == NotifyKind::Stale { 0 } else { 1 },
+            "copies": copies, "bad_sign": kind == NotifyKind::Forged});
+        let path = format!("/sandbox/notify/{code}");
+        let statuses = |a: &Answer| -> Vec<Value> {
+            match a {
+                Ok((200, v)) => v["statuses"].as_array().cloned().unwrap_or_default(),
+                _ => Vec::new(),
+            }
+        };
+        let before = (kind == NotifyKind::Forged).then(|| self.notify_marks(&code));
+        let answer = self.sandbox(Http::POST, &path, Some(body));
+        let mut got = statuses(&answer);
+        let shown = |s: &[Value]| Value::from(s.to_vec()).to_string();
+        if !matches!(answer, Ok((200, _))) || got.is_empty() {
+            return self.record(name, format!("sandbox {}", label(&answer)));
+        }
+        self.record(name, shown(&got));
+        if kind == NotifyKind::Forged {
+            let status = |range: std::ops::Range<u64>| {
+                move |s: &Value| s.as_u64().is_some_and(|s| range.contains(&s))
+            };
+            let kind = if got.iter().any(status(200..300)) {
+                "forged notification accepted"
+            } else if !got.iter().all(status(400..500)) {
+                "forged notification not refused with 4xx"
+            } else if before != Some(self.notify_marks(&code)) {
+                "forged notification changed the order"
+            } else {
+                return;
+            };
+            self.mismatch(kind, &code, shown(&got), "signed with a wrong key".into());
+            return;
+        }
+        // A verified notification must eventually be answered 200: the
+        // gateway resends until it is.
+        for _ in 0..5 {
+            if got.iter().all(|s| s.as_u64() == Some(200)) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(300));
+            let again = self.sandbox(
+                Http::POST,
+                &path,
+                Some(json!({"state": if kind == NotifyKind::Stale { 0 } else { 1 }})),
+            );
+            self.record("notify resent", label(&again));
+            got = statuses(&again);
+        }
+        self.mismatch(
+            "verified notification never answered 200",
+            &code,
+            shown(&got),
+            "signed with the merchant key".into(),
+        );
+    }
+
+    /// What only a notification can change in the Worker's record of an
+    /// order: the verified notifications it counted and the transitions
+    /// whose source is `notify`.
+    fn notify_marks(&self, code: &str) -> Option<(Value, Vec<Value>)> {
+        let path = format!("/v1/orders/{code}?live=false");
+        let (_, v) = read(|| self.e.admin_request(Http::GET, &path)).ok()?;
+        let by_notify = v["history"]
+            .as_array()?
+            .iter()
+            .filter(|e| e["source"] == "notify")
+            .cloned()
+            .collect();
+        Some((v["notifications"].clone(), by_notify))
+    }
+
+    fn refund(&self, link: usize, permille: u64, idempotency: bool) {
+        let Some((token, amount_fen)) = self.links.lock().unwrap().get(&link).cloned() else {
+            return self.record("merchant refund", "skipped: no link");
+        };
+        let view = send(
+            self.e
+                .http()
+                .get(format!("{}/api/checkout/{token}", self.e.worker)),
+        );
+        let code = match &view {
+            Ok((200, v)) if v["state"] == "paid" => v["charge_code"].as_str().map(str::to_owned),
+            _ => None,
+        };
+        let Some(code) = code else {
+            return self.record("merchant refund", "skipped: link not paid");
+        };
+        let amount = (amount_fen * permille / 1000).max(1);
+        let path = format!("/v1/orders/{code}/refunds");
+        let body = json!({"amount": yuan(amount), "reason": "chaos"});
+        let answer = if idempotency {
+            let other = json!({"amount": yuan(amount), "reason": "chaos, other body"});
+            self.idempotent(&path, &format!("refund-{link}"), &body, &other)
+        } else {
+            send(self.e.admin_request(Http::POST, &path).json(&body))
+        };
+        let share = if permille == 1000 { "full" } else { "partial" };
+        self.record("merchant refund", format!("{share} {}", label(&answer)));
+    }
+
+    /// The shopper confirms a pending `preOrder` in the wallet: finds it in
+    /// the ledger by its unique amount while the Worker's call is running.
+    fn pos_password(&self, pos: usize) {
+        let amount = plan::pos_amount_fen(pos);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            let found = self.ledger().ok().and_then(|l| {
+                l.orders
+                    .into_iter()
+                    .find(|o| o.amount_fen == amount && o.interface.starts_with("preOrder"))
+            });
+            match found {
+                Some(o) if o.state == 0 => {
+                    let answer =
+                        self.sandbox(Http::POST, &format!("/sandbox/pay/{}", o.charge_code), None);
+                    return self.record("wallet password", label(&answer));
+                }
+                Some(o) => {
+                    return self.record(
+                        "wallet password",
+                        format!("order already in state {}", o.state),
+                    )
+                }
+                None => std::thread::sleep(Duration::from_millis(150)),
+            }
+        }
+        self.record("wallet password", "no pending preOrder seen");
+    }
+
+    /// Writes what the run did, step by step, and which charge code each
+    /// attempt number got, to `path` (to follow a failing seed).
+    pub fn write_trace(&self, path: &std::path::Path) -> std::io::Result<()> {
+        let mut text = self.trace.lock().unwrap().join("\n");
+        text.push_str("\n\nattempts:\n");
+        for (a, code) in self.attempts.lock().unwrap().iter() {
+            text.push_str(&format!("{a} {code}\n"));
+        }
+        std::fs::write(path, text)
+    }
+
+    /// Every charge code known: answered to the driver, held by the
+    /// gateway, or sent to it (the request log also has attempts the
+    /// gateway refused to create).
+    pub fn all_codes(&self, ledger: &Ledger) -> Vec<String> {
+        let mut codes = self.known.lock().unwrap().clone();
+        codes.extend(ledger.orders.iter().map(|o| o.charge_code.clone()));
+        if let Ok((200, Value::Array(reqs))) = self.sandbox(Http::GET, "/sandbox/requests", None) {
+            for r in reqs {
+                let pay = ["order", "creatOrder", "wapOrder", "preOrder"]
+                    .contains(&r["interface"].as_str().unwrap_or_default());
+                if let (true, Some(code)) = (pay, r["charge_code"].as_str()) {
+                    codes.insert(code.to_owned());
+                }
+            }
+        }
+        codes.into_iter().collect()
+    }
+
+    /// `GET /v1/orders/{code}` (live: the Worker queries the gateway and
+    /// applies the answer) for each code.
+    pub fn query_live(&self, codes: &[String]) {
+        par_map(codes, 4, |code| {
+            let answer = send(
+                self.e
+                    .admin_request(Http::GET, &format!("/v1/orders/{code}")),
+            );
+            self.record("merchant live query", label(&answer));
+        });
+    }
+
+    /// Both sets of books now.
+    pub fn books(&self, codes: &[String]) -> Result<Books, String> {
+        let ledger = self.ledger()?;
+        let views = par_map(codes, 4, |code| {
+            let path = format!("/v1/orders/{code}?live=false");
+            (
+                code.clone(),
+                read(|| self.e.admin_request(Http::GET, &path)),
+            )
+        });
+        let mut attempts = Vec::new();
+        let mut unknown_to_worker = Vec::new();
+        for (code, answer) in views {
+            match answer {
+                Ok((200, v)) => attempts.push(
+                    WorkerAttempt::from_json(&v).ok_or_else(|| format!("order {code}: {v}"))?,
+                ),
+                Ok((404, _)) => unknown_to_worker.push(code),
+                other => return Err(format!("GET /v1/orders/{code}: {}", label(&other))),
+            }
+        }
+        let links: Vec<(usize, String)> = self
+            .links
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(l, (t, _))| (*l, t.clone()))
+            .collect();
+        let views = par_map(&links, 4, |(link, token)| {
+            let url = format!("{}/api/checkout/{token}", self.e.worker);
+            (*link, read(|| self.e.http().get(&url)))
+        });
+        let mut worker_links = Vec::new();
+        for (link, answer) in views {
+            let state = match answer {
+                Ok((200, v)) => v["state"].as_str().unwrap_or("?").to_owned(),
+                Ok((410, _)) => "expired".into(),
+                other => {
+                    return Err(format!(
+                        "GET /api/checkout (link {link}): {}",
+                        label(&other)
+                    ))
+                }
+            };
+            worker_links.push(WorkerLink { link, state });
+        }
+        Ok(Books {
+            ledger,
+            attempts,
+            unknown_to_worker,
+            links: worker_links,
+        })
+    }
+}
