@@ -10,6 +10,7 @@
 //! charge codes and tokens as the answers come in.
 
 use crate::rng::Rng;
+use soushou::types::ResultCode;
 
 /// How a shopper pays (`POST /api/pay` `method`, with the User-Agent and
 /// the extra fields that method needs).
@@ -219,25 +220,6 @@ pub const UNKNOWN_OUTCOME_CODES: [&str; 6] = [
     "CREATE_SECURITY_CONNECTION_ERROR",
 ];
 
-/// Every appendix-5 code except `SUCCESS`.
-const ALL_CODES: [&str; 15] = [
-    "FAIL",
-    "ILLEGAL_PARAMETER",
-    "INVALID_SIGN",
-    "AMT_ERROR",
-    "DATABASE_ERROR",
-    "INVALID_CONTRACT",
-    "UNREGISTERED_BUSI",
-    "EXCEPTION",
-    "CHARGE_NONEXISTENT",
-    "SERVICE_UNAVAILABLE",
-    "HTTP_EXCEPTION",
-    "IO_EXCEPTION",
-    "CREATE_SECURITY_CONNECTION_ERROR",
-    "AREADY_REVOKED",
-    "SERIAL_REPEAT",
-];
-
 /// An episode's step, before the episodes are interleaved.
 enum Item {
     Now(Step),
@@ -298,7 +280,7 @@ impl Gen {
             10..=27 => "http500".to_owned(),
             28..=39 => "garbage".to_owned(),
             40..=51 => format!("latency:{}", self.rng.range(100, 800)),
-            52..=71 => format!("reject:{}", self.rng.pick(&ALL_CODES)),
+            52..=71 => format!("reject:{}", self.rng.pick(&ResultCode::APPENDIX_5).as_str()),
             _ => format!("processed:{}", self.rng.pick(&UNKNOWN_OUTCOME_CODES)),
         };
         items.push(Item::Now(Step::One(Action::Fault { interface, mode })));

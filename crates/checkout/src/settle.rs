@@ -383,6 +383,12 @@ mod tests {
         for (code, verdict) in table {
             assert_eq!(classify(&ResultCode::from_code(code)), *verdict, "{code}");
         }
+        for code in ResultCode::APPENDIX_5 {
+            assert!(
+                table.iter().any(|(c, _)| *c == code.as_str()),
+                "{code:?} not in the table"
+            );
+        }
     }
 
     const EXP: Expected<'static> = Expected {

@@ -8,7 +8,7 @@ use common::*;
 use soushou::codec::Format;
 use soushou::envelope;
 use soushou::model::OrderRequest;
-use soushou::types::{CancelMode, OrderState, SerType};
+use soushou::types::{CancelMode, OrderState, ResultCode, SerType};
 
 /// Sends an order and returns (status, body, decode result).
 async fn order_through(
@@ -239,25 +239,6 @@ async fn fault_control_api() {
     assert_eq!(sb.get_json("/sandbox/faults").await, serde_json::json!({}));
 }
 
-/// Every appendix-5 result code except SUCCESS, as the document spells them.
-const APPENDIX_5: [&str; 15] = [
-    "FAIL",
-    "ILLEGAL_PARAMETER",
-    "INVALID_SIGN",
-    "AMT_ERROR",
-    "DATABASE_ERROR",
-    "INVALID_CONTRACT",
-    "UNREGISTERED_BUSI",
-    "EXCEPTION",
-    "CHARGE_NONEXISTENT",
-    "SERVICE_UNAVAILABLE",
-    "HTTP_EXCEPTION",
-    "IO_EXCEPTION",
-    "CREATE_SECURITY_CONNECTION_ERROR",
-    "AREADY_REVOKED",
-    "SERIAL_REPEAT",
-];
-
 #[tokio::test]
 async fn reject_with_every_appendix_5_code_changes_nothing() {
     let sb = Sandbox::start(&[]);
@@ -268,7 +249,7 @@ async fn reject_with_every_appendix_5_code_changes_nothing() {
         .expect("order");
     sb.pay(&paid).await;
     let before = sb.ledger().await;
-    for code_name in APPENDIX_5 {
+    for code_name in ResultCode::APPENDIX_5.iter().map(ResultCode::as_str) {
         let fresh = code("rej-all-new");
         // Each fault refuses exactly one request, then clears itself.
         sb.set_fault_times("order", &format!("reject:{code_name}"), 1)
@@ -306,7 +287,7 @@ async fn processed_acts_then_answers_the_code() {
     let sb = Sandbox::start(&[]);
     let plain_xml = sb.client(false, Format::Xml);
     let des_json = sb.client(true, Format::Json);
-    for code_name in APPENDIX_5 {
+    for code_name in ResultCode::APPENDIX_5.iter().map(ResultCode::as_str) {
         sb.set_fault_times("order", &format!("processed:{code_name}"), 1)
             .await;
         let c = code("proc");

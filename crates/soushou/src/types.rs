@@ -318,6 +318,26 @@ impl Default for ResultCode {
 }
 
 impl ResultCode {
+    /// Every code of appendix 5 other than success, in the document's
+    /// order: what clients must classify and tests must cover.
+    pub const APPENDIX_5: [ResultCode; 15] = [
+        ResultCode::Fail,
+        ResultCode::IllegalParameter,
+        ResultCode::InvalidSign,
+        ResultCode::AmtError,
+        ResultCode::DatabaseError,
+        ResultCode::InvalidContract,
+        ResultCode::UnregisteredBusi,
+        ResultCode::Exception,
+        ResultCode::ChargeNonexistent,
+        ResultCode::ServiceUnavailable,
+        ResultCode::HttpException,
+        ResultCode::IoException,
+        ResultCode::CreateSecurityConnectionError,
+        ResultCode::AreadyRevoked,
+        ResultCode::SerialRepeat,
+    ];
+
     /// The wire spelling (`SUCCESS` for success).
     pub fn as_str(&self) -> &str {
         self.code()
