@@ -417,7 +417,10 @@ impl Driver {
     /// then `other` under the same key, which must be refused with 409
     /// `IDEMPOTENCY_KEY_REUSED`. A Worker that does not refuse it does not
     /// support the header yet: counted, not a mismatch. One that does must
-    /// have answered the retry exactly like the first request.
+    /// have answered the retry exactly like the first request — unless that
+    /// answer was a 5xx, which releases the key (the outcome was unknown, so
+    /// the retry runs again and resumes the same refund or charge; that it
+    /// moved no money twice is what the ledger comparison checks).
     fn idempotent(&self, path: &str, key: &str, body: &Value, other: &Value) -> Answer {
         let key = format!("chaos-{}-{key}", self.seed);
         let post = |b: &Value| {
@@ -438,7 +441,8 @@ impl Driver {
         let mut t = self.tally.lock().unwrap();
         if supported {
             *t.idempotency.entry("supported").or_default() += 1;
-            if first.as_ref().ok() != again.as_ref().ok() {
+            let released = matches!(&first, Ok((status, _)) if *status >= 500);
+            if !released && first.as_ref().ok() != again.as_ref().ok() {
                 t.mismatches.push(Mismatch {
                     kind: "idempotent retry answered differently",
                     code: format!("POST {path} key {key}"),

@@ -373,3 +373,40 @@ fn a_merchant_refund_left_pending_is_resumed_and_reconciled() {
     assert_eq!(status, 400, "{body}");
     assert_eq!(body["error"]["code"], "INVALID_REQUEST", "{body}");
 }
+
+/// Defects 3 + 4: a POS charge retried with its `Idempotency-Key` after an
+/// error answer (a 5xx releases the key) finds its own attempt — the charge
+/// code is derived from the key — and is settled without a second
+/// `preOrder`. Before, the retry made a new charge code and charged again.
+#[test]
+fn a_pos_charge_retried_with_its_key_is_never_sent_twice() {
+    let e = E2e::from_env();
+    let key = format!("pos-retry-{}", e2e::now_ms());
+    let subject = format!("Noodles {key}");
+    let body = json!({"dynamic_id": "130730865806264040", "amount": "6.60", "subject": subject});
+    let pre_orders = || {
+        e.sandbox_requests()
+            .iter()
+            .filter(|r| {
+                r["interface"] == "preOrder" && r["body"]["PAY_SUBJECT"] == subject.as_str()
+            })
+            .count()
+    };
+    let first = {
+        let _refused = e.fault_times("preOrder", "reject:FAIL", 1);
+        e.merchant_post("/v1/pos/charges", &body, Some(&key))
+    };
+    assert_eq!(first.status().as_u16(), 502);
+    let retry = e.merchant_post("/v1/pos/charges", &body, Some(&key));
+    assert_eq!(retry.status().as_u16(), 200);
+    let retry: Value = retry.json().expect("JSON");
+    let code = retry["charge_code"].as_str().expect("charge code");
+    assert_eq!(retry["state"], "failed", "{retry}");
+    assert_eq!(calls(&e, code, "preOrder"), 1);
+    assert_eq!(pre_orders(), 1, "one preOrder for one key");
+    // The same key with another amount is refused, not charged.
+    let other = json!({"dynamic_id": "130730865806264040", "amount": "6.70", "subject": subject});
+    let resp = e.merchant_post("/v1/pos/charges", &other, Some(&key));
+    assert!(resp.status().is_client_error(), "{}", resp.status());
+    assert_eq!(pre_orders(), 1);
+}

@@ -61,12 +61,25 @@ pub fn fingerprint(method: &str, route: &str, body: &[u8]) -> String {
 /// at the gateway instead of starting a second one. `K` + 31 hex digits
 /// (the random numbers are `R` + 30, duplicate refunds `dup-…`).
 pub fn refund_no(key: &str) -> String {
+    format!("K{}", derived(b"out_refund_no", key, 31))
+}
+
+/// A POS `CHARGE_CODE` derived from the idempotency key (32 hex digits,
+/// like the random ones): a charge retried after its answer was lost finds
+/// its own attempt and is resumed, never sent to the gateway a second time.
+pub fn charge_code(key: &str) -> String {
+    derived(b"charge_code", key, 32)
+}
+
+/// `len` hex digits of SHA-256 over `purpose`, a newline and the key.
+fn derived(purpose: &[u8], key: &str, len: usize) -> String {
     let mut h = Sha256::new();
-    h.update(b"out_refund_no\n");
+    h.update(purpose);
+    h.update(b"\n");
     h.update(key.as_bytes());
     let mut s = hex(&h.finalize());
-    s.truncate(31);
-    format!("K{s}")
+    s.truncate(len);
+    s
 }
 
 /// Whether an answer with this HTTP status is stored and replayed: below
@@ -279,13 +292,19 @@ mod tests {
     }
 
     #[test]
-    fn derived_refund_numbers_are_stable_and_valid() {
+    fn derived_numbers_are_stable_and_valid() {
         let a = refund_no("retry-1");
         assert_eq!(a, refund_no("retry-1"));
         assert_ne!(a, refund_no("retry-2"));
         assert_eq!(a.len(), 32);
         assert!(a.starts_with('K'));
         assert!(a.bytes().all(|b| b.is_ascii_alphanumeric()));
+        let c = charge_code("retry-1");
+        assert_eq!(c, charge_code("retry-1"));
+        assert_ne!(c, charge_code("retry-2"));
+        assert_eq!(c.len(), 32);
+        assert!(c.bytes().all(|b| b.is_ascii_hexdigit()));
+        assert_ne!(&a[1..], &c[..31], "the two derivations differ");
         assert_eq!(key_id("x").len(), 64);
         assert_ne!(key_id("x"), key_id("y"));
     }

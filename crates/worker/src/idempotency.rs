@@ -57,6 +57,15 @@ pub fn derived_refund_no(req: &Request) -> Option<String> {
     key(req).ok().flatten().map(|k| idempotency::refund_no(&k))
 }
 
+/// The `CHARGE_CODE` of a POS charge with a key: derived from the key, so
+/// a retry finds and resumes its own attempt.
+pub fn derived_charge_code(req: &Request) -> Option<String> {
+    key(req)
+        .ok()
+        .flatten()
+        .map(|k| idempotency::charge_code(&k))
+}
+
 /// Claims the request's key or answers from it (see the module docs).
 pub async fn begin(
     settings: &Settings,

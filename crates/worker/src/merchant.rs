@@ -18,7 +18,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::log::{now_secs, random_hex, RequestLog};
 use crate::repo::{self, NewOrder, OrderRow};
 use crate::shopper::{new_charge_code, view};
-use crate::{gateway, orders, pos, read_json};
+use crate::{gateway, idempotency, orders, pos, read_json};
 
 /// Constant-time equality of two byte strings (length is not secret).
 fn ct_eq(a: &[u8], b: &[u8]) -> bool {
@@ -68,36 +68,34 @@ fn required_subject(subject: &str) -> ApiResult<String> {
 
 /// Stores a merchant-initiated attempt (no link, no return page) as pending
 /// before the gateway hears of it, so a fast notification or a timed-out
-/// call can always be matched and reconciled. Returns its new charge code
-/// and the time it was created.
-async fn open_order(
-    db: &D1Database,
-    log: &RequestLog,
-    kind: &str,
-    method: &str,
-    channel: &ChannelType,
-    amount: Fen,
-    subject: &str,
-) -> ApiResult<(String, u64)> {
-    let charge_code = new_charge_code();
-    log.set("charge_code", charge_code.as_str());
+/// call can always be matched and reconciled. Returns the time it was
+/// created.
+async fn open_order(db: &D1Database, log: &RequestLog, order: &NewOrder<'_>) -> ApiResult<u64> {
+    log.set("charge_code", order.charge_code);
     let now = now_secs();
-    repo::insert_order(
-        db,
-        &NewOrder {
-            charge_code: &charge_code,
-            link_id: None,
-            kind,
-            method,
-            channel_type: channel.code(),
-            amount_fen: amount.fen(),
-            subject,
-            return_url: None,
-        },
-        now,
-    )
-    .await?;
-    Ok((charge_code, now))
+    repo::insert_order(db, order, now).await?;
+    Ok(now)
+}
+
+/// A merchant attempt (`pos` or `qr`) to store.
+fn merchant_order<'a>(
+    charge_code: &'a str,
+    kind: &'a str,
+    method: &'a str,
+    channel: &'a ChannelType,
+    amount: Fen,
+    subject: &'a str,
+) -> NewOrder<'a> {
+    NewOrder {
+        charge_code,
+        link_id: None,
+        kind,
+        method,
+        channel_type: channel.code(),
+        amount_fen: amount.fen(),
+        subject,
+        return_url: None,
+    }
 }
 
 /// `POST /v1/links`.
@@ -333,7 +331,26 @@ pub async fn pos_charge(
     };
     let cfg = settings.gateway()?;
     let db = settings.env().d1("DB")?;
-    let (charge_code, _) = open_order(&db, log, "pos", "pos", &channel, amount, &subject).await?;
+    // With an Idempotency-Key the charge code comes from the key: a retry
+    // whose first answer was lost (a 5xx, the Worker evicted mid-poll) finds
+    // the attempt and settles it, and never sends a second preOrder.
+    let charge_code = idempotency::derived_charge_code(&req).unwrap_or_else(new_charge_code);
+    if let Some(existing) = repo::get_order(&db, &charge_code).await? {
+        if existing.kind != "pos" || existing.amount_fen != amount.fen() {
+            return Err(ApiError::InvalidRequest(
+                "this Idempotency-Key was used for another charge".into(),
+            ));
+        }
+        log.set("charge_code", charge_code.as_str());
+        return pos_answer(
+            &charge_code,
+            amount,
+            pos::resume(settings, &db, &charge_code, log).await?,
+            log,
+        );
+    }
+    let order = merchant_order(&charge_code, "pos", "pos", &channel, amount, &subject);
+    open_order(&db, log, &order).await?;
     let gw = PreOrderRequest {
         common: cfg.common(),
         amt: amount,
@@ -344,7 +361,21 @@ pub async fn pos_charge(
         pay_subject: subject,
         goods_detail: Vec::new(),
     };
-    let charged = pos::charge(settings, &db, &gw, log).await?;
+    pos_answer(
+        &charge_code,
+        amount,
+        pos::charge(settings, &db, &gw, log).await?,
+        log,
+    )
+}
+
+/// The cashier's answer: the charge code and its final state.
+fn pos_answer(
+    charge_code: &str,
+    amount: Fen,
+    charged: pos::Charged,
+    log: &RequestLog,
+) -> ApiResult<Value> {
     log.set("outcome", charged.state.as_str());
     log.set("pos_polls", charged.polls);
     let resp = charged.answer.unwrap_or_default();
@@ -373,8 +404,9 @@ pub async fn qr_order(
     let cfg = settings.gateway()?;
     let nodify_url = settings.notify_url(&cfg)?;
     let db = settings.env().d1("DB")?;
-    let (charge_code, now) =
-        open_order(&db, log, "qr", "native", &channel, amount, &subject).await?;
+    let charge_code = new_charge_code();
+    let order = merchant_order(&charge_code, "qr", "native", &channel, amount, &subject);
+    let now = open_order(&db, log, &order).await?;
     let gw = OrderRequest {
         common: cfg.common(),
         amt: amount,

@@ -64,7 +64,7 @@ pub async fn charge(
         )
     })
     .await;
-    let (answer, mut seen) = match answer {
+    let (answer, seen) = match answer {
         Ok(resp) => {
             let order = stored(db, code).await?;
             let applied = orders::apply_report(
@@ -86,6 +86,36 @@ pub async fn charge(
         Err(_) => (None, Observed::Unknown),
     };
 
+    settle(settings, db, code, seen, answer, log).await
+}
+
+/// A charge sent before whose answer the merchant did not get (its retry
+/// with the same `Idempotency-Key`): never a second `preOrder`; settled
+/// from the stored state, polling and revoking as [`charge`] does.
+pub async fn resume(
+    settings: &Settings,
+    db: &D1Database,
+    code: &str,
+    log: &RequestLog,
+) -> ApiResult<Charged> {
+    let seen = match stored(db, code).await?.status()? {
+        OrderStatus::Pending => Observed::Unknown,
+        settled => Observed::State(settled),
+    };
+    settle(settings, db, code, seen, None, log).await
+}
+
+/// Follows [`checkout::pos::next`] from the first observation until the
+/// charge is settled or revoked.
+async fn settle(
+    settings: &Settings,
+    db: &D1Database,
+    code: &str,
+    mut seen: Observed,
+    answer: Option<OrderResp>,
+    log: &RequestLog,
+) -> ApiResult<Charged> {
+    let cfg = settings.gateway()?;
     let policy = settings.pos_policy()?;
     let started = now_ms();
     let mut polls = 0;
