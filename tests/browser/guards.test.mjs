@@ -12,23 +12,9 @@ before(async () => {
 });
 after(async () => browser?.close());
 
-/** A link paid through the sandbox; returns {link, code}. */
-async function paidLink(amount, subject) {
-  const e = t.env();
-  const link = await t.createLink({ amount, subject });
-  const res = await fetch(`${e.worker}/api/pay`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', 'user-agent': t.UA.desktop },
-    body: JSON.stringify({ token: link.token, method: 'native' }),
-  });
-  const { charge_code: code } = await res.json();
-  await t.sandbox.pay(code);
-  await t.until('the Worker has the payment', async () => (await t.workerOrder(code)).state === 'paid');
-  return { link, code };
-}
 
 test("another link's paid order in ?charge_code= is not shown as paid", async () => {
-  const other = await paidLink('88.00', 'Someone else paid');
+  const other = await t.paidLink({ amount: '88.00', subject: 'Someone else paid' });
   const mine = await t.createLink({ amount: '3.10', subject: 'My unpaid link' });
   const page = await t.open(browser, { kind: 'mobile', ua: t.UA.mobile, locale: 'en-US' });
   const polls = [];

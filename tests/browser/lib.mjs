@@ -259,3 +259,18 @@ export async function until(what, check, ms = 30_000) {
   }
   throw new Error(`never happened: ${what}`);
 }
+
+/** A link paid through the sandbox; returns {link, code}. */
+export async function paidLink(fields) {
+  const e = env();
+  const link = await createLink(fields);
+  const res = await fetch(`${e.worker}/api/pay`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'user-agent': UA.desktop },
+    body: JSON.stringify({ token: link.token, method: 'native' }),
+  });
+  const { charge_code: code } = await res.json();
+  await sandbox.pay(code);
+  await until('the Worker has the payment', async () => (await workerOrder(code)).state === 'paid');
+  return { link, code };
+}

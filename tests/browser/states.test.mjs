@@ -54,16 +54,7 @@ test('tampered links: "not valid" screen (signature, payload, missing token)', a
 });
 
 test('already-paid link: its own screen with the order and the way back', async () => {
-  const e = t.env();
-  const link = await t.createLink({ amount: '9.99', subject: 'Paid before', return_url: 'https://shop.example/paid' });
-  const res = await fetch(`${e.worker}/api/pay`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', 'user-agent': t.UA.desktop },
-    body: JSON.stringify({ token: link.token, method: 'native' }),
-  });
-  const { charge_code: code } = await res.json();
-  await t.sandbox.pay(code);
-  await t.until('the Worker has the payment', async () => (await t.workerOrder(code)).state === 'paid');
+  const { link, code } = await t.paidLink({ amount: '9.99', subject: 'Paid before', return_url: 'https://shop.example/paid' });
   for (const kind of KINDS) {
     const page = await t.open(browser, { kind, ua: uaOf(kind), locale: 'en-US' });
     await page.goto(t.pageUrl(link.token));
