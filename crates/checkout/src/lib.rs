@@ -17,6 +17,7 @@ pub mod guard;
 pub mod idempotency;
 pub mod link;
 pub mod pos;
+pub mod qr;
 pub mod routing;
 pub mod settle;
 pub mod state;

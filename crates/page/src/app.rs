@@ -11,7 +11,7 @@ use crate::i18n::{self, Lang};
 use crate::outcome::BridgeOutcome;
 use crate::poll::{self, Verdict};
 use crate::screens::{Body, Header};
-use crate::{api, bridge, js, qr, Error};
+use crate::{api, bridge, js, Error};
 
 /// Which wallet's sheet the page is waiting for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -292,15 +292,15 @@ fn pay_failed(ctx: Ctx, error: Error) {
 /// Does what the Worker said to do with a new attempt.
 async fn act(ctx: Ctx, charge_code: String, action: PayAction) {
     match action {
-        PayAction::Qr { content } => match qr::svg(&content) {
-            Ok(svg) => {
+        PayAction::Qr { content } => match checkout::qr::svg(&content) {
+            Some(svg) => {
                 ctx.screen.set(Screen::Qr {
                     charge_code: charge_code.clone(),
                     svg,
                 });
                 watch(ctx, charge_code);
             }
-            Err(e) => pay_failed(ctx, e),
+            None => pay_failed(ctx, Error::QrTooLong),
         },
         // The Worker refuses unsafe redirects already; checked again here,
         // with the same function, right before `location` is set.

@@ -27,8 +27,8 @@ pub enum Error {
     #[error("wallet bridge: {0}")]
     Bridge(String),
     /// The QR content does not fit a QR code.
-    #[error("QR code: {0}")]
-    Qr(String),
+    #[error("the payment address is too long for a QR code")]
+    QrTooLong,
     /// The page URL carries no `/c/{token}`.
     #[error("no checkout token in the page address")]
     NoToken,
@@ -80,7 +80,7 @@ impl Error {
             Error::Http(status) => Problem::Server(*status),
             Error::UnsafeRedirect => Problem::GatewayUnavailable,
             Error::Bridge(_) => Problem::Wallet,
-            Error::Decode(_) | Error::Qr(_) => Problem::Unexpected,
+            Error::Decode(_) | Error::QrTooLong => Problem::Unexpected,
             Error::Api { status, detail } => match detail.code.as_str() {
                 "INVALID_LINK" => Problem::InvalidLink,
                 "LINK_EXPIRED" => Problem::LinkExpired,

@@ -16,7 +16,6 @@ pub mod i18n;
 pub mod location;
 pub mod outcome;
 pub mod poll;
-pub mod qr;
 
 pub use error::Error;
 

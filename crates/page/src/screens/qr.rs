@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use super::{OrderNo, PollLine, Summary, Title};
 use crate::app::Ctx;
 
-/// The QR screen; `svg` is markup made by [`crate::qr::svg`] in Rust.
+/// The QR screen; `svg` is markup made by [`checkout::qr::svg`] in Rust.
 #[component]
 pub fn QrScreen(charge_code: String, svg: String) -> impl IntoView {
     let ctx = expect_context::<Ctx>();

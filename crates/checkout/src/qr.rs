@@ -1,13 +1,12 @@
-//! QR codes for the desktop (NATIVE) path: encoded by the `qrcodegen` crate
-//! (Project Nayuki's reference encoder, small in wasm), drawn here as one
-//! SVG path — no canvas, no third-party script, nothing the CSP blocks
-//! (`fill` attributes, never `style`).
+//! QR codes as SVG: encoded by the `qrcodegen` crate (Project Nayuki's
+//! reference encoder, small in wasm), drawn here as one SVG path — no canvas,
+//! no third-party script, nothing a strict CSP blocks (`fill` attributes,
+//! never `style`). Here, not in the page, so the page (desktop NATIVE path)
+//! and the Worker (printable link codes) draw the same picture.
 
 use std::fmt::Write;
 
 use qrcodegen::{QrCode, QrCodeEcc};
-
-use crate::Error;
 
 /// Quiet zone around the code, in modules (the standard asks for 4).
 const BORDER: i32 = 4;
@@ -16,10 +15,10 @@ const MIN_PX: i32 = 240;
 
 /// The SVG markup of a QR code for `content` (error correction M, with its
 /// quiet zone), at least 240 CSS pixels wide with whole-pixel modules so it
-/// scans off a screen.
-pub fn svg(content: &str) -> Result<String, Error> {
-    let code =
-        QrCode::encode_text(content, QrCodeEcc::Medium).map_err(|e| Error::Qr(e.to_string()))?;
+/// scans off a screen. `None` when `content` is too long for any QR version
+/// (the encoder's only failure).
+pub fn svg(content: &str) -> Option<String> {
+    let code = QrCode::encode_text(content, QrCodeEcc::Medium).ok()?;
     let size = code.size();
     let dim = size + 2 * BORDER;
     let px = dim * ((MIN_PX + dim - 1) / dim);
@@ -48,7 +47,7 @@ pub fn svg(content: &str) -> Result<String, Error> {
         }
     }
     svg.push_str(r#""/></svg>"#);
-    Ok(svg)
+    Some(svg)
 }
 
 #[cfg(test)]
@@ -91,6 +90,6 @@ mod tests {
     #[test]
     fn too_long_content_is_an_error() {
         let long = "x".repeat(5000);
-        assert!(matches!(svg(&long), Err(Error::Qr(_))));
+        assert!(svg(&long).is_none());
     }
 }
