@@ -80,6 +80,7 @@ fn drive(args: &[String]) -> Result<bool> {
         echo: false,
         name: "chaos",
         sandbox_args: SANDBOX_ARGS,
+        webhook_url: None,
     })?;
     step(&format!(
         "chaos run against the Worker and the sandbox; logs in {}",

@@ -106,6 +106,7 @@ pub fn run(opts: Options) -> Result<()> {
         echo: false,
         name: "demo",
         sandbox_args: &[],
+        webhook_url: None,
     })?;
     let link = create_link(&stack)?;
     let api = format!("{}/v1", stack.worker_url);

@@ -47,6 +47,13 @@ pub enum Error {
         /// The order's current state.
         status: OrderStatus,
     },
+    /// A webhook or return-URL signature does not verify (wrong key, altered
+    /// message, or a timestamp outside the tolerance).
+    #[error("invalid signature: {reason}")]
+    InvalidSignature {
+        /// What failed, e.g. "no v1 signature matches".
+        reason: &'static str,
+    },
 }
 
 impl Error {
@@ -62,6 +69,7 @@ impl Error {
             Error::InvalidRequest { .. } => "INVALID_REQUEST",
             Error::RefundExceeds { .. } => "REFUND_EXCEEDS",
             Error::NotRefundable { .. } => "NOT_REFUNDABLE",
+            Error::InvalidSignature { .. } => "INVALID_SIGNATURE",
         }
     }
 
@@ -71,6 +79,7 @@ impl Error {
         match self {
             Error::LinkExpired => 410,
             Error::NotRefundable { .. } => 409,
+            Error::InvalidSignature { .. } => 401,
             Error::InvalidLink
             | Error::InvalidAmount { .. }
             | Error::InvalidRequest { .. }
@@ -125,6 +134,11 @@ mod tests {
                 },
                 "NOT_REFUNDABLE",
                 409,
+            ),
+            (
+                Error::InvalidSignature { reason: "stale" },
+                "INVALID_SIGNATURE",
+                401,
             ),
         ];
         for (err, code, status) in cases {

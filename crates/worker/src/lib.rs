@@ -12,17 +12,21 @@
 //! | `GET /api/checkout/{token}`, `POST /api/pay`, `GET /api/orders/{code}` | `shopper` |
 //! | `POST /notify` | `notify` |
 //! | `/v1/...` (bearer `ADMIN_TOKEN`) | `merchant` |
-//! | cron trigger | `orders::sweep`, `orders::retry_pending_refunds`, `orders::refund_missed_duplicates` |
+//! | `GET /v1/events`, `GET /v1/events/{id}`, `POST /v1/events/{id}/redeliver`, `GET /v1/links/{id}/qr.svg` | `events` |
+//! | cron trigger | `orders::sweep`, `orders::retry_pending_refunds`, `orders::refund_missed_duplicates`, `webhooks::reenqueue` |
+//! | queue consumer (`WEBHOOKS`, `WEBHOOKS_DLQ`) | `webhooks::consume` |
 //!
 //! Everything else: `config` (vars and secrets), `gateway` (Fetch with a
 //! timeout around `soushou::envelope`), `repo` (D1), `orders` (state events
 //! and reconciliation), `log` (JSON lines), `error` (the one error enum and
 //! its HTTP mapping), `guard` (body cap, per-link rate limit, redirect and
-//! link checks) and `idempotency` (`Idempotency-Key` around `/v1` POSTs).
+//! link checks), `idempotency` (`Idempotency-Key` around `/v1` POSTs) and
+//! `outbox` (merchant events written in the batch of each change).
 
 mod assets;
 mod config;
 mod error;
+mod events;
 mod gateway;
 mod guard;
 mod idempotency;
@@ -30,13 +34,17 @@ mod log;
 mod merchant;
 mod notify;
 mod orders;
+mod outbox;
 mod pos;
 mod repo;
 mod shopper;
+mod webhooks;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use worker::{event, Context, Env, Method, Request, Response, ScheduleContext, ScheduledEvent};
+use worker::{
+    event, Context, Env, MessageBatch, Method, Request, Response, ScheduleContext, ScheduledEvent,
+};
 
 use crate::config::Settings;
 use crate::error::{ApiError, ApiResult};
@@ -74,6 +82,10 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response>
     let settings = Settings::new(env);
 
     let result = route(&settings, req, &ctx, &method, &path, &log).await;
+    // Events this request committed go to the queue after the answer.
+    if outbox::take_written() {
+        ctx.wait_until(webhooks::flush(settings.clone()));
+    }
     let (mut resp, code) = match result {
         Ok(resp) => (resp, None),
         Err(e) => {
@@ -178,6 +190,12 @@ async fn merchant_route(
         }
         (Method::Post, ["pos", "charges"]) => ok(merchant::pos_charge(settings, req, log).await),
         (Method::Post, ["qr-orders"]) => ok(merchant::qr_order(settings, req, log).await),
+        (Method::Get, ["events"]) => ok(events::list(settings, &req, log).await),
+        (Method::Get, ["events", id]) => ok(events::get(settings, id).await),
+        (Method::Post, ["events", id, "redeliver"]) => {
+            ok(events::redeliver(settings, id, log).await)
+        }
+        (Method::Get, ["links", id, "qr.svg"]) => events::link_qr(settings, id).await,
         _ => Err(ApiError::NotFound("route")),
     }
 }
@@ -196,6 +214,11 @@ async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
         Ok(n) => log.set("idempotency_keys_purged", n),
         Err(e) => log.set("idempotency_purge_error", e.status_and_code().1),
     }
+    // Webhook events never enqueued or overdue (a lost enqueue) go again.
+    match webhooks::reenqueue(&settings).await {
+        Ok(n) => log.set("webhooks_enqueued", n),
+        Err(e) => log.set("webhooks_enqueue_error", e.status_and_code().1),
+    }
     match swept.and_then(|n| retried.and_then(|r| missed.map(|m| (n, r, m)))) {
         Ok((n, r, m)) => {
             log.set("outcome", "swept");
@@ -212,4 +235,14 @@ async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
             log.finish(status, Some(code));
         }
     }
+}
+
+/// Both webhook queues (`WEBHOOKS`, `WEBHOOKS_DLQ`): `webhooks::consume`.
+#[event(queue)]
+async fn queue(
+    batch: MessageBatch<webhooks::Delivery>,
+    env: Env,
+    _ctx: Context,
+) -> worker::Result<()> {
+    webhooks::consume(Settings::new(env), batch).await
 }

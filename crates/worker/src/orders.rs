@@ -8,6 +8,7 @@
 //! conditional update.
 
 use checkout::api::OrderStatus;
+use checkout::events::duplicate_refund_no;
 use checkout::settle::{
     self, Evidence, Expected, ListedRefund, MoneyDecision, RefundEvidence, Report,
 };
@@ -603,12 +604,6 @@ pub async fn refund_missed_duplicates(settings: &Settings, log: &RequestLog) -> 
         refund_if_duplicate(settings, &order.charge_code, log).await;
     }
     Ok(rivals.len())
-}
-
-/// The `OUT_REFUND_NO` of the refund of a duplicate payment: one per
-/// attempt, so however often the duplicate is noticed it is refunded once.
-fn duplicate_refund_no(charge_code: &str) -> String {
-    format!("dup-{charge_code}")
 }
 
 /// Called once money was recorded on an attempt: if it is not its link's

@@ -15,14 +15,15 @@ use worker::wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement};
 
 use crate::error::{ApiError, ApiResult};
+use crate::outbox;
 
 /// A text parameter.
-fn t(s: &str) -> JsValue {
+pub(crate) fn t(s: &str) -> JsValue {
     JsValue::from_str(s)
 }
 
 /// An integer parameter (D1 numbers are f64: exact below 2^53, far above any fen or time here).
-fn n(v: u64) -> JsValue {
+pub(crate) fn n(v: u64) -> JsValue {
     JsValue::from_f64(v as f64)
 }
 
@@ -31,12 +32,16 @@ fn ot(s: Option<&str>) -> JsValue {
     s.map(t).unwrap_or(JsValue::NULL)
 }
 
-fn prepare(db: &D1Database, sql: &str, params: &[JsValue]) -> ApiResult<D1PreparedStatement> {
+pub(crate) fn prepare(
+    db: &D1Database,
+    sql: &str,
+    params: &[JsValue],
+) -> ApiResult<D1PreparedStatement> {
     Ok(db.prepare(sql).bind(params)?)
 }
 
 /// Every row a query returns.
-async fn all<T: DeserializeOwned>(
+pub(crate) async fn all<T: DeserializeOwned>(
     db: &D1Database,
     sql: &str,
     params: &[JsValue],
@@ -45,7 +50,7 @@ async fn all<T: DeserializeOwned>(
 }
 
 /// Rows changed by a write, from the result metadata.
-fn changes(result: &worker::D1Result) -> ApiResult<usize> {
+pub(crate) fn changes(result: &worker::D1Result) -> ApiResult<usize> {
     Ok(result.meta()?.and_then(|m| m.changes).unwrap_or(0))
 }
 
@@ -159,13 +164,14 @@ const ORDER_COLUMNS: &str = "charge_code, link_id, kind, method, channel_type, a
 pub async fn insert_link(
     db: &D1Database,
     link_id: &str,
+    token: &str,
     link: &LinkPayload,
     now: u64,
 ) -> ApiResult<()> {
     prepare(
         db,
         "INSERT OR IGNORE INTO links (link_id, amount_fen, subject, merchant_ref, return_url, \
-         expires_at, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+         expires_at, created_at, token) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         &[
             t(link_id),
             n(link.amount.fen()),
@@ -174,6 +180,7 @@ pub async fn insert_link(
             ot(link.return_url.as_deref()),
             n(link.expires_at),
             n(now),
+            t(token),
         ],
     )?
     .run()
@@ -305,7 +312,10 @@ pub async fn transition(
             n(now),
         ],
     )?;
-    let results = db.batch(vec![update, history]).await?;
+    // The merchant's event, in the same transaction (transactional outbox).
+    let event = outbox::transition_event(db, charge_code, to, now)?;
+    let results = db.batch(vec![update, history, event]).await?;
+    outbox::note_written(results.get(2));
     let first = results
         .first()
         .ok_or_else(|| ApiError::Storage("empty batch result".into()))?;
@@ -557,7 +567,10 @@ pub async fn finish_refund(
          WHERE charge_code = ?1 AND state = 'succeeded'), updated_at = ?2 WHERE charge_code = ?1",
         &[t(charge_code), n(now)],
     )?;
-    db.batch(vec![settle, total]).await?;
+    // The merchant's event, in the same transaction (transactional outbox).
+    let event = outbox::refund_event(db, out_refund_no, charge_code, succeeded, now)?;
+    let results = db.batch(vec![settle, total, event]).await?;
+    outbox::note_written(results.get(2));
     Ok(get_order(db, charge_code)
         .await?
         .map(|o| o.refunded_fen)

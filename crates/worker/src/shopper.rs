@@ -162,7 +162,7 @@ pub async fn pay(
 
     // The attempt exists (pending) before the gateway hears of it, so a fast
     // notification or a timed-out call can always be matched and reconciled.
-    repo::insert_link(&db, &link_id, &payload, now).await?;
+    repo::insert_link(&db, &link_id, &body.token, &payload, now).await?;
     repo::insert_order(
         &db,
         &NewOrder {
@@ -356,7 +356,9 @@ pub async fn order_view(
     log.set("charge_code", charge_code);
     let order = orders::confirm_if_due(settings, order, "poll", log).await?;
     log.set("outcome", order.state.as_str());
-    view(&order)
+    let mut seen = view(&order)?;
+    seen.return_url = crate::events::signed_return_url(settings, &order).await?;
+    Ok(seen)
 }
 
 /// The shopper's view of an attempt.
