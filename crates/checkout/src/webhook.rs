@@ -464,11 +464,26 @@ mod tests {
             p.sign(&key)
         );
         let cases = [
-            ("https://shop.example/done", format!("https://shop.example/done?{q}")),
-            ("https://shop.example/done?x=1", format!("https://shop.example/done?x=1&{q}")),
-            ("https://shop.example/done?", format!("https://shop.example/done?{q}")),
-            ("https://shop.example/d#top", format!("https://shop.example/d?{q}#top")),
-            ("https://shop.example/d?x=1#a#b", format!("https://shop.example/d?x=1&{q}#a#b")),
+            (
+                "https://shop.example/done",
+                format!("https://shop.example/done?{q}"),
+            ),
+            (
+                "https://shop.example/done?x=1",
+                format!("https://shop.example/done?x=1&{q}"),
+            ),
+            (
+                "https://shop.example/done?",
+                format!("https://shop.example/done?{q}"),
+            ),
+            (
+                "https://shop.example/d#top",
+                format!("https://shop.example/d?{q}#top"),
+            ),
+            (
+                "https://shop.example/d?x=1#a#b",
+                format!("https://shop.example/d?x=1&{q}#a#b"),
+            ),
         ];
         for (url, want) in cases {
             assert_eq!(p.append_to(url, &key), want, "{url}");

@@ -111,12 +111,14 @@ pub async fn create_link(
     let base = settings.public_base_url()?;
     let token = keys.issue(&payload);
     let db = settings.env().d1("DB")?;
-    repo::insert_link(&db, &link::link_id(&token), &token, &payload, now).await?;
+    let link_id = link::link_id(&token);
+    repo::insert_link(&db, &link_id, &token, &payload, now).await?;
     log.set("outcome", "link_created");
     Ok(CreateLinkResponse {
         url: link::url(&base, &token),
         token,
         expires_at: payload.expires_at,
+        link_id,
     })
 }
 
