@@ -74,11 +74,18 @@ pub enum ApiError {
     /// The gateway's redirect URL has a scheme or host the page must not follow.
     #[error("the payment gateway's redirect address is not allowed")]
     UnsafeRedirect,
+    /// The Workers runtime failed outside storage (a URL, a header, a
+    /// response body); the detail goes to the log only.
+    #[error("internal error")]
+    Internal(String),
 }
 
+/// A runtime failure outside D1. D1's own failures are
+/// [`ApiError::Storage`], mapped where D1 is called (`repo`), so that only
+/// they say "storage, retry".
 impl From<worker::Error> for ApiError {
     fn from(e: worker::Error) -> Self {
-        ApiError::Storage(e.to_string())
+        ApiError::Internal(e.to_string())
     }
 }
 
@@ -128,6 +135,7 @@ impl ApiError {
             ApiError::IdempotencyKeyReused => (409, "IDEMPOTENCY_KEY_REUSED"),
             ApiError::IdempotencyKeyInUse => (409, "IDEMPOTENCY_KEY_IN_USE"),
             ApiError::UnsafeRedirect => (502, "GATEWAY_UNSAFE_REDIRECT"),
+            ApiError::Internal(_) => (500, "INTERNAL_ERROR"),
         }
     }
 
@@ -147,10 +155,12 @@ impl ApiError {
             .is_some_and(|c| settle::classify(c) == Verdict::Refused)
     }
 
-    /// The public message: storage details stay in the log, never in a response.
+    /// The public message: storage and runtime details stay in the log,
+    /// never in a response.
     fn public_message(&self) -> String {
         match self {
             ApiError::Storage(_) => "temporary storage failure, please retry".to_owned(),
+            ApiError::Internal(_) => "internal error, please retry".to_owned(),
             other => other.to_string(),
         }
     }

@@ -13,7 +13,7 @@ use checkout::settle::{Mismatch, Report};
 use soushou::envelope;
 use worker::{Context, Request};
 
-use crate::config::Settings;
+use crate::context::Cx;
 use crate::error::{ApiError, ApiResult};
 use crate::log::{now_secs, RequestLog};
 use crate::orders;
@@ -47,12 +47,8 @@ fn mismatch(m: Mismatch, order: &repo::OrderRow) -> ApiError {
 }
 
 /// Handles one notification; `Ok` means "answer 200 SUCCESS".
-pub async fn handle(
-    settings: &Settings,
-    mut req: Request,
-    ctx: &Context,
-    log: &RequestLog,
-) -> ApiResult<()> {
+pub async fn handle(cx: &Cx, mut req: Request, ctx: &Context) -> ApiResult<()> {
+    let (settings, log) = (&cx.settings, &cx.log);
     let url = req.url()?;
     let query = envelope::parse_query(url.query().unwrap_or(""));
     let body = crate::guard::read_body(&mut req).await?;
@@ -81,8 +77,8 @@ pub async fn handle(
             format!("sign timestamp {signed_at} is outside the {window}s window around {now}"),
         ));
     }
-    let db = settings.env().d1("DB")?;
-    let order = repo::get_order(&db, &notify.charge_code)
+    let db = cx.db()?;
+    let order = repo::get_order(db, &notify.charge_code)
         .await?
         .ok_or_else(|| reject(404, "NOT_FOUND", "unknown CHARGE_CODE"))?;
     let report = Report {
@@ -91,22 +87,15 @@ pub async fn handle(
         amount: Some(notify.amt),
         state: Some(&notify.state),
     };
-    let applied = orders::apply_report(
-        &db,
-        &orders::expected(&cfg, &order),
-        &report,
-        "notify",
-        now,
-        log,
-    )
-    .await?;
+    let expected = orders::expected(&cfg, &order);
+    let applied = orders::apply_report(cx, &expected, &report, "notify", now).await?;
     let (outcome, new_money) = match applied {
         orders::Applied::Event(t) => (orders::outcome_name(&t), orders::is_new_money(&t)),
         orders::Applied::Silent => ("ignored", false),
         orders::Applied::Distrusted(m) => return Err(mismatch(m, &order)),
     };
     repo::record_notification(
-        &db,
+        db,
         &notify.charge_code,
         notify.state.code(),
         notify.amt.fen(),
@@ -121,7 +110,7 @@ pub async fn handle(
         let request_id = log.request_id().to_owned();
         ctx.wait_until(async move {
             let log = RequestLog::new(request_id, "duplicate_check", "-", "-");
-            orders::refund_if_duplicate(&settings, &charge_code, &log).await;
+            orders::refund_if_duplicate(&Cx::with_settings(settings, log), &charge_code).await;
         });
     }
     Ok(())
