@@ -141,7 +141,7 @@ impl Claim {
                 (status, bytes, Ok(rebuilt))
             }
             Err(e) => {
-                let status = e.status_and_code().0;
+                let status = e.status();
                 let body =
                     serde_json::to_vec(&e.body()).map_err(|e| ApiError::Storage(e.to_string()))?;
                 (status, body, Err(e))

@@ -64,7 +64,7 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response>
     let (mut resp, code) = match result {
         Ok(resp) => (resp, None),
         Err(e) => {
-            let (status, code) = e.status_and_code();
+            let (status, code) = (e.status(), e.code().as_str());
             match &e {
                 ApiError::NotifyRejected { reason, .. } => log.set("reason", reason.as_str()),
                 ApiError::Storage(detail) | ApiError::Internal(detail) => {
@@ -174,7 +174,7 @@ async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     // Idempotency keys live 24 h; a failed purge is retried next minute.
     match idempotency::purge(&cx).await {
         Ok(n) => log.set("idempotency_keys_purged", n),
-        Err(e) => log.set("idempotency_purge_error", e.status_and_code().1),
+        Err(e) => log.set("idempotency_purge_error", e.code().as_str()),
     }
     match swept.and_then(|n| retried.and_then(|r| missed.map(|m| (n, r, m)))) {
         Ok((n, r, m)) => {
@@ -185,7 +185,7 @@ async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
             log.finish(200, None);
         }
         Err(e) => {
-            let (status, code) = e.status_and_code();
+            let (status, code) = (e.status(), e.code().as_str());
             if let ApiError::Storage(detail) | ApiError::Internal(detail) = &e {
                 log.set("reason", detail.as_str());
             }

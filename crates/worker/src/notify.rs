@@ -9,6 +9,7 @@
 //! link a second time is refunded after the answer (`ctx.wait_until`), so
 //! the refund can neither delay nor fail the notification.
 
+use checkout::api::ErrorCode;
 use checkout::settle::{Mismatch, Report};
 use soushou::envelope;
 use worker::{Context, Request};
@@ -19,9 +20,8 @@ use crate::log::{now_secs, RequestLog};
 use crate::orders;
 use crate::repo;
 
-fn reject(status: u16, code: &'static str, reason: impl Into<String>) -> ApiError {
+fn reject(code: ErrorCode, reason: impl Into<String>) -> ApiError {
     ApiError::NotifyRejected {
-        status,
         code,
         reason: reason.into(),
     }
@@ -30,10 +30,9 @@ fn reject(status: u16, code: &'static str, reason: impl Into<String>) -> ApiErro
 /// The rejection of a notification that does not match its attempt.
 fn mismatch(m: Mismatch, order: &repo::OrderRow) -> ApiError {
     match m {
-        Mismatch::BusiId => reject(400, "BUSI_ID_MISMATCH", "BUSI_ID is not this merchant's"),
+        Mismatch::BusiId => reject(ErrorCode::BusiIdMismatch, "BUSI_ID is not this merchant's"),
         Mismatch::Amount { reported, .. } => reject(
-            400,
-            "AMOUNT_MISMATCH",
+            ErrorCode::AmountMismatch,
             format!(
                 "AMT {} fen differs from the attempt's {} fen",
                 reported.fen(),
@@ -41,7 +40,7 @@ fn mismatch(m: Mismatch, order: &repo::OrderRow) -> ApiError {
             ),
         ),
         Mismatch::ChargeCode | Mismatch::MissingAmount => {
-            reject(400, "MALFORMED_NOTIFICATION", m.name())
+            reject(ErrorCode::MalformedNotification, m.name())
         }
     }
 }
@@ -59,9 +58,9 @@ pub async fn handle(cx: &Cx, mut req: Request, ctx: &Context) -> ApiResult<()> {
         use soushou::Error as E;
         match e {
             E::MissingSign | E::MalformedSign(_) | E::SignMismatch => {
-                reject(401, "INVALID_SIGNATURE", e.to_string())
+                reject(ErrorCode::InvalidSignature, e.to_string())
             }
-            other => reject(400, "MALFORMED_NOTIFICATION", other.to_string()),
+            other => reject(ErrorCode::MalformedNotification, other.to_string()),
         }
     })?;
     log.set("charge_code", notify.charge_code.as_str());
@@ -72,15 +71,14 @@ pub async fn handle(cx: &Cx, mut req: Request, ctx: &Context) -> ApiResult<()> {
     let signed_at = verified.unix_seconds();
     if signed_at.abs_diff(now) > window {
         return Err(reject(
-            400,
-            "STALE_NOTIFICATION",
+            ErrorCode::StaleNotification,
             format!("sign timestamp {signed_at} is outside the {window}s window around {now}"),
         ));
     }
     let db = cx.db()?;
     let order = repo::get_order(db, &notify.charge_code)
         .await?
-        .ok_or_else(|| reject(404, "NOT_FOUND", "unknown CHARGE_CODE"))?;
+        .ok_or_else(|| reject(ErrorCode::NotFound, "unknown CHARGE_CODE"))?;
     let report = Report {
         charge_code: Some(&notify.charge_code),
         busi_id: Some(&notify.busi_id),

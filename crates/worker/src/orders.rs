@@ -79,8 +79,8 @@ async fn fail_if_refused<T>(
             cx.log.event(
                 Level::Warn,
                 "outcome_unknown",
-                serde_json::json!({"charge_code": charge_code, "error": e.status_and_code().1,
-                    "gateway_code": e.gateway_code().map(|c| c.as_str().to_owned())}),
+                serde_json::json!({"charge_code": charge_code, "error": e.code().as_str(),
+                    "gateway_code": e.gateway_result().map(|c| c.as_str().to_owned())}),
             );
         }
     }
@@ -284,7 +284,7 @@ pub async fn revoke(
         Err(e) => {
             // Still the gateway's word that the money went back: record it,
             // and keep the refusal's code for the caller.
-            if e.gateway_code() == Some(&ResultCode::AreadyRevoked) {
+            if e.gateway_result() == Some(&ResultCode::AreadyRevoked) {
                 apply_event(db, &order.charge_code, OrderStatus::Revoked, source, now).await?;
             }
             Err(e)
@@ -420,7 +420,7 @@ async fn send_refund(cx: &Cx, r: &RefundOrder<'_>) -> ApiResult<Refunded> {
         Ok(resp) => resp,
         Err(e) => {
             if e.is_refusal() {
-                let code = e.gateway_code().map(ResultCode::as_str);
+                let code = e.gateway_result().map(ResultCode::as_str);
                 let end = RefundEnd::Failed(code);
                 repo::finish_refund(db, r.out_refund_no, charge_code, end, now).await?;
             }
@@ -471,7 +471,7 @@ pub async fn retry_pending_refunds(cx: &Cx) -> ApiResult<usize> {
                 settled += 1;
                 "succeeded"
             }
-            Err(e) => e.status_and_code().1,
+            Err(e) => e.code().as_str(),
         };
         cx.log.event(
             Level::Warn,
@@ -588,7 +588,7 @@ pub async fn refund_if_duplicate(cx: &Cx, charge_code: &str) {
             "duplicate_refund_failed",
             serde_json::json!({"charge_code": charge_code,
                 "out_refund_no": duplicate_refund_no(charge_code),
-                "error": e.status_and_code().1, "detail": e.to_string()}),
+                "error": e.code().as_str(), "detail": e.to_string()}),
         );
     }
 }
@@ -680,7 +680,7 @@ pub async fn confirm_if_due(cx: &Cx, order: OrderRow, source: &str) -> ApiResult
         cx.log.event(
             Level::Warn,
             "reconcile_failed",
-            serde_json::json!({"charge_code": order.charge_code, "error": e.status_and_code().1}),
+            serde_json::json!({"charge_code": order.charge_code, "error": e.code().as_str()}),
         );
     }
     Ok(repo::get_order(db, &order.charge_code)

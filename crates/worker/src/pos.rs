@@ -131,11 +131,11 @@ async fn cancel(cx: &Cx, code: &str) -> ApiResult<OrderStatus> {
         Level::Warn,
         "pos_charge_revoked",
         serde_json::json!({"charge_code": code,
-            "outcome": outcome.as_ref().map_or_else(|e| e.status_and_code().1, |s| s.as_str())}),
+            "outcome": outcome.as_ref().map_or_else(|e| e.code().as_str(), |s| s.as_str())}),
     );
     match outcome {
         Ok(state) => Ok(state),
-        Err(e) if e.gateway_code() == Some(&ResultCode::ChargeNonexistent) => Ok(
+        Err(e) if e.gateway_result() == Some(&ResultCode::ChargeNonexistent) => Ok(
             orders::apply_event(cx.db()?, code, OrderStatus::Failed, "pos", now_secs())
                 .await?
                 .state(),
