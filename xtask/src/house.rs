@@ -381,7 +381,9 @@ pub fn paths(code: &str) -> Vec<Vec<String>> {
     let mut i = 0;
     while i < c.len() {
         let starts = |w: &str| {
-            w.chars().enumerate().all(|(k, ch)| c.get(i + k) == Some(&ch))
+            w.chars()
+                .enumerate()
+                .all(|(k, ch)| c.get(i + k) == Some(&ch))
                 && (i == 0 || !is_ident(c[i - 1]) && c[i - 1] != ':')
         };
         if starts("crate::") || starts("super::") {
@@ -464,9 +466,7 @@ fn cycles(files: &[Source]) -> Vec<Vec<String>> {
         }
         let component: Vec<String> = graph
             .keys()
-            .filter(|n| {
-                *n == m || reachable[m].contains(*n) && reachable[*n].contains(m.as_str())
-            })
+            .filter(|n| *n == m || reachable[m].contains(*n) && reachable[*n].contains(m.as_str()))
             .cloned()
             .collect();
         if component.len() > 1 {
