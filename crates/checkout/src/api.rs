@@ -46,12 +46,177 @@ pub struct ErrorBody {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorDetail {
     /// Stable machine-readable code, e.g. `INVALID_LINK`, `ALREADY_PAID`, `GATEWAY_TIMEOUT`.
-    pub code: String,
+    pub code: ErrorCode,
     /// Human-readable explanation (English; the page localises by `code`).
     pub message: String,
     /// The gateway's `RESULT.CODE` when the gateway refused the request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gateway_code: Option<String>,
+}
+
+/// The stable error codes of every error body (`error.code`), and the one
+/// HTTP status each is answered with ([`ErrorCode::status`]).
+///
+/// These names are contract: the page and merchants' systems match on
+/// them, so a released code never changes. The Worker, the `/notify`
+/// rejections, `checkout::Error` and the page all use this enum; none
+/// spells a code by hand.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[non_exhaustive]
+pub enum ErrorCode {
+    /// The link token is not genuine.
+    InvalidLink,
+    /// The link's expiry has passed.
+    LinkExpired,
+    /// An API amount is malformed or out of range.
+    InvalidAmount,
+    /// The request body or a parameter is unusable.
+    InvalidRequest,
+    /// A refund above what is still refundable.
+    RefundExceeds,
+    /// The order's state cannot be refunded.
+    NotRefundable,
+    /// The link already has a kept payment.
+    AlreadyPaid,
+    /// The thing named in the path (or a notification's order) does not exist.
+    NotFound,
+    /// Wrong or missing bearer token.
+    Unauthorized,
+    /// The gateway did not answer in time.
+    GatewayTimeout,
+    /// The gateway failed or could not be reached; the caller may retry.
+    GatewayUnavailable,
+    /// The gateway refused (a final refusal).
+    GatewayRejected,
+    /// The gateway's answer failed its signature check.
+    GatewayBadSignature,
+    /// The gateway's redirect address is not one the page may follow.
+    GatewayUnsafeRedirect,
+    /// D1 failed; retry.
+    StorageError,
+    /// The Workers runtime failed outside D1; retry.
+    InternalError,
+    /// A required var, secret or binding is missing or invalid.
+    Misconfigured,
+    /// A body above 64 KiB.
+    PayloadTooLarge,
+    /// Too many attempts for one link in the window.
+    RateLimited,
+    /// An `Idempotency-Key` reused with another request.
+    IdempotencyKeyReused,
+    /// A request with this `Idempotency-Key` is still running.
+    IdempotencyKeyInUse,
+    /// `/notify`: the signature did not verify.
+    InvalidSignature,
+    /// `/notify`: undecryptable, unparseable or incomplete.
+    MalformedNotification,
+    /// `/notify`: signed outside the replay window.
+    StaleNotification,
+    /// `/notify`: another merchant's `BUSI_ID`.
+    BusiIdMismatch,
+    /// `/notify`: `AMT` differs from the attempt's amount.
+    AmountMismatch,
+    /// A code this build does not know (a newer Worker): read, never written.
+    #[serde(other)]
+    Unknown,
+}
+
+impl ErrorCode {
+    /// Every code the Worker writes.
+    pub const ALL: [ErrorCode; 26] = [
+        ErrorCode::InvalidLink,
+        ErrorCode::LinkExpired,
+        ErrorCode::InvalidAmount,
+        ErrorCode::InvalidRequest,
+        ErrorCode::RefundExceeds,
+        ErrorCode::NotRefundable,
+        ErrorCode::AlreadyPaid,
+        ErrorCode::NotFound,
+        ErrorCode::Unauthorized,
+        ErrorCode::GatewayTimeout,
+        ErrorCode::GatewayUnavailable,
+        ErrorCode::GatewayRejected,
+        ErrorCode::GatewayBadSignature,
+        ErrorCode::GatewayUnsafeRedirect,
+        ErrorCode::StorageError,
+        ErrorCode::InternalError,
+        ErrorCode::Misconfigured,
+        ErrorCode::PayloadTooLarge,
+        ErrorCode::RateLimited,
+        ErrorCode::IdempotencyKeyReused,
+        ErrorCode::IdempotencyKeyInUse,
+        ErrorCode::InvalidSignature,
+        ErrorCode::MalformedNotification,
+        ErrorCode::StaleNotification,
+        ErrorCode::BusiIdMismatch,
+        ErrorCode::AmountMismatch,
+    ];
+
+    /// The HTTP status this code is answered with: the one table of
+    /// API.md's statuses.
+    pub fn status(self) -> u16 {
+        use ErrorCode as C;
+        match self {
+            C::InvalidLink
+            | C::InvalidAmount
+            | C::InvalidRequest
+            | C::RefundExceeds
+            | C::MalformedNotification
+            | C::StaleNotification
+            | C::BusiIdMismatch
+            | C::AmountMismatch => 400,
+            C::Unauthorized | C::InvalidSignature => 401,
+            C::NotFound => 404,
+            C::AlreadyPaid
+            | C::NotRefundable
+            | C::IdempotencyKeyReused
+            | C::IdempotencyKeyInUse => 409,
+            C::LinkExpired => 410,
+            C::PayloadTooLarge => 413,
+            C::RateLimited => 429,
+            C::StorageError | C::InternalError | C::Misconfigured | C::Unknown => 500,
+            C::GatewayUnavailable
+            | C::GatewayRejected
+            | C::GatewayBadSignature
+            | C::GatewayUnsafeRedirect => 502,
+            C::GatewayTimeout => 504,
+        }
+    }
+
+    /// The wire spelling (for log lines; the JSON uses serde).
+    pub fn as_str(self) -> &'static str {
+        use ErrorCode as C;
+        match self {
+            C::InvalidLink => "INVALID_LINK",
+            C::LinkExpired => "LINK_EXPIRED",
+            C::InvalidAmount => "INVALID_AMOUNT",
+            C::InvalidRequest => "INVALID_REQUEST",
+            C::RefundExceeds => "REFUND_EXCEEDS",
+            C::NotRefundable => "NOT_REFUNDABLE",
+            C::AlreadyPaid => "ALREADY_PAID",
+            C::NotFound => "NOT_FOUND",
+            C::Unauthorized => "UNAUTHORIZED",
+            C::GatewayTimeout => "GATEWAY_TIMEOUT",
+            C::GatewayUnavailable => "GATEWAY_UNAVAILABLE",
+            C::GatewayRejected => "GATEWAY_REJECTED",
+            C::GatewayBadSignature => "GATEWAY_BAD_SIGNATURE",
+            C::GatewayUnsafeRedirect => "GATEWAY_UNSAFE_REDIRECT",
+            C::StorageError => "STORAGE_ERROR",
+            C::InternalError => "INTERNAL_ERROR",
+            C::Misconfigured => "MISCONFIGURED",
+            C::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
+            C::RateLimited => "RATE_LIMITED",
+            C::IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
+            C::IdempotencyKeyInUse => "IDEMPOTENCY_KEY_IN_USE",
+            C::InvalidSignature => "INVALID_SIGNATURE",
+            C::MalformedNotification => "MALFORMED_NOTIFICATION",
+            C::StaleNotification => "STALE_NOTIFICATION",
+            C::BusiIdMismatch => "BUSI_ID_MISMATCH",
+            C::AmountMismatch => "AMOUNT_MISMATCH",
+            C::Unknown => "UNKNOWN",
+        }
+    }
 }
 
 /// State of a checkout link as `GET /api/checkout/{token}` reports it.
@@ -423,6 +588,57 @@ pub struct HealthResponse {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn error_codes_spell_and_answer_as_api_md_says() {
+        use ErrorCode as C;
+        let table = [
+            (C::InvalidLink, "INVALID_LINK", 400),
+            (C::LinkExpired, "LINK_EXPIRED", 410),
+            (C::InvalidAmount, "INVALID_AMOUNT", 400),
+            (C::InvalidRequest, "INVALID_REQUEST", 400),
+            (C::RefundExceeds, "REFUND_EXCEEDS", 400),
+            (C::NotRefundable, "NOT_REFUNDABLE", 409),
+            (C::AlreadyPaid, "ALREADY_PAID", 409),
+            (C::NotFound, "NOT_FOUND", 404),
+            (C::Unauthorized, "UNAUTHORIZED", 401),
+            (C::GatewayTimeout, "GATEWAY_TIMEOUT", 504),
+            (C::GatewayUnavailable, "GATEWAY_UNAVAILABLE", 502),
+            (C::GatewayRejected, "GATEWAY_REJECTED", 502),
+            (C::GatewayBadSignature, "GATEWAY_BAD_SIGNATURE", 502),
+            (C::GatewayUnsafeRedirect, "GATEWAY_UNSAFE_REDIRECT", 502),
+            (C::StorageError, "STORAGE_ERROR", 500),
+            (C::InternalError, "INTERNAL_ERROR", 500),
+            (C::Misconfigured, "MISCONFIGURED", 500),
+            (C::PayloadTooLarge, "PAYLOAD_TOO_LARGE", 413),
+            (C::RateLimited, "RATE_LIMITED", 429),
+            (C::IdempotencyKeyReused, "IDEMPOTENCY_KEY_REUSED", 409),
+            (C::IdempotencyKeyInUse, "IDEMPOTENCY_KEY_IN_USE", 409),
+            (C::InvalidSignature, "INVALID_SIGNATURE", 401),
+            (C::MalformedNotification, "MALFORMED_NOTIFICATION", 400),
+            (C::StaleNotification, "STALE_NOTIFICATION", 400),
+            (C::BusiIdMismatch, "BUSI_ID_MISMATCH", 400),
+            (C::AmountMismatch, "AMOUNT_MISMATCH", 400),
+        ];
+        assert_eq!(table.map(|(c, _, _)| c), ErrorCode::ALL);
+        for (code, wire, status) in table {
+            assert_eq!(serde_json::to_value(code).unwrap(), json!(wire));
+            assert_eq!(code.as_str(), wire);
+            assert_eq!(code.status(), status, "{wire}");
+            assert_eq!(
+                serde_json::from_value::<ErrorCode>(json!(wire)).unwrap(),
+                code
+            );
+        }
+    }
+
+    #[test]
+    fn an_unknown_error_code_is_read_not_refused() {
+        let body: ErrorBody =
+            serde_json::from_value(json!({"error": {"code": "SOMETHING_NEW", "message": "m"}}))
+                .unwrap();
+        assert_eq!(body.error.code, ErrorCode::Unknown);
+    }
 
     #[test]
     fn create_link_request_minimal_and_full() {

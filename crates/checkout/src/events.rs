@@ -303,6 +303,58 @@ pub fn acknowledged(status: Option<u16>) -> bool {
     status.is_some_and(|s| (200..300).contains(&s))
 }
 
+/// What one delivery attempt decides.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AfterAttempt {
+    /// Acknowledged: the event is delivered.
+    Delivered,
+    /// Not acknowledged: try again after this many seconds; the round has
+    /// `failures` failed attempts now.
+    Retry {
+        /// Seconds until the next attempt.
+        in_secs: u64,
+        /// Failed attempts of the round so far.
+        failures: u64,
+    },
+    /// Not acknowledged and the schedule is spent: to the dead-letter queue.
+    DeadLetter {
+        /// Failed attempts of the round so far.
+        failures: u64,
+    },
+}
+
+impl AfterAttempt {
+    /// Decides from the answer (`None`: no answer) and the round's earlier failures.
+    pub fn decide(policy: &RetryPolicy, earlier_failures: u64, status: Option<u16>) -> Self {
+        if acknowledged(status) {
+            return AfterAttempt::Delivered;
+        }
+        let failures = earlier_failures + 1;
+        match policy.next_delay(failures) {
+            Some(in_secs) => AfterAttempt::Retry { in_secs, failures },
+            None => AfterAttempt::DeadLetter { failures },
+        }
+    }
+
+    /// Failed attempts of the round after this one (`earlier` when delivered).
+    pub fn failures(&self, earlier: u64) -> u64 {
+        match *self {
+            AfterAttempt::Delivered => earlier,
+            AfterAttempt::Retry { failures, .. } | AfterAttempt::DeadLetter { failures } => {
+                failures
+            }
+        }
+    }
+
+    /// Seconds until the event is due again (0 when nothing is due).
+    pub fn due_in(&self) -> u64 {
+        match *self {
+            AfterAttempt::Retry { in_secs, .. } => in_secs,
+            AfterAttempt::Delivered | AfterAttempt::DeadLetter { .. } => 0,
+        }
+    }
+}
+
 /// One delivery attempt as the events API shows it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AttemptView {
@@ -536,6 +588,64 @@ mod tests {
         for (status, want) in cases {
             assert_eq!(acknowledged(status), want, "{status:?}");
         }
+    }
+
+    #[test]
+    fn after_attempt_table() {
+        let p = RetryPolicy {
+            base_secs: 1,
+            factor: 2,
+            cap_secs: 4,
+            max_attempts: 3,
+        };
+        use AfterAttempt::*;
+        let cases = [
+            (0, Some(204), Delivered, 0),
+            (2, Some(200), Delivered, 2),
+            (
+                0,
+                Some(500),
+                Retry {
+                    in_secs: 1,
+                    failures: 1,
+                },
+                1,
+            ),
+            (
+                0,
+                None,
+                Retry {
+                    in_secs: 1,
+                    failures: 1,
+                },
+                1,
+            ),
+            (
+                1,
+                Some(301),
+                Retry {
+                    in_secs: 2,
+                    failures: 2,
+                },
+                2,
+            ),
+            (2, None, DeadLetter { failures: 3 }, 3),
+            (7, Some(404), DeadLetter { failures: 8 }, 8),
+        ];
+        for (earlier, status, want, failures) in cases {
+            let got = AfterAttempt::decide(&p, earlier, status);
+            assert_eq!(got, want, "{earlier} {status:?}");
+            assert_eq!(got.failures(earlier), failures);
+        }
+        assert_eq!(
+            Retry {
+                in_secs: 4,
+                failures: 2
+            }
+            .due_in(),
+            4
+        );
+        assert_eq!(Delivered.due_in(), 0);
     }
 
     #[test]

@@ -54,11 +54,6 @@ pub enum Transition {
 }
 
 impl Transition {
-    /// Whether the store must be written.
-    pub fn changed(&self) -> bool {
-        matches!(self, Transition::Applied { .. })
-    }
-
     /// The state after the event (the stored state unless `Applied`).
     pub fn state(&self) -> OrderStatus {
         match *self {
@@ -217,8 +212,8 @@ mod tests {
                     }
                 };
                 assert_eq!(t, expected, "{from:?} + {to:?}");
-                assert_eq!(t.changed(), matches!(expected, Transition::Applied { .. }));
-                assert_eq!(t.state(), if t.changed() { to } else { from });
+                let changed = matches!(t, Transition::Applied { .. });
+                assert_eq!(t.state(), if changed { to } else { from });
             }
         }
         assert_eq!(applied, ALLOWED.len());
@@ -229,7 +224,6 @@ mod tests {
         for s in ALL {
             let t = apply(s, s);
             assert_eq!(t, Transition::Duplicate(s));
-            assert!(!t.changed());
             assert_eq!(t.state(), s);
         }
     }

@@ -365,7 +365,7 @@ mod tests {
             let got = verify(&key, id, ts, header, body, now);
             assert_eq!(got.is_ok(), ok, "case {i}: {got:?}");
             if let Err(e) = got {
-                assert_eq!(e.code(), "INVALID_SIGNATURE");
+                assert_eq!(e.code().as_str(), "INVALID_SIGNATURE");
             }
         }
     }

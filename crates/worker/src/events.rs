@@ -12,10 +12,10 @@ use checkout::webhook::ReturnParams;
 use serde::Deserialize;
 use worker::{Request, Response};
 
-use crate::config::Settings;
+use crate::context::Cx;
 use crate::error::{ApiError, ApiResult};
-use crate::log::{now_secs, RequestLog};
-use crate::repo::{all, n, prepare, t, OrderRow};
+use crate::log::now_secs;
+use crate::repo::{all, n, prepare, t, OrderRow, Stored};
 use crate::webhooks::{self, EventRow, EVENT_COLUMNS};
 
 /// The API view of a stored event.
@@ -39,7 +39,7 @@ fn seq_of(id: &str) -> ApiResult<u64> {
 }
 
 /// `GET /v1/events?after=evt_…&limit=N`: oldest first.
-pub async fn list(settings: &Settings, req: &Request, log: &RequestLog) -> ApiResult<EventList> {
+pub async fn list(cx: &Cx, req: &Request) -> ApiResult<EventList> {
     let url = req.url()?;
     let mut after = 0;
     let mut limit = None;
@@ -58,16 +58,15 @@ pub async fn list(settings: &Settings, req: &Request, log: &RequestLog) -> ApiRe
         }
     }
     let limit = events::page_limit(limit);
-    let db = settings.env().d1("DB")?;
     let mut rows: Vec<EventRow> = all(
-        &db,
+        cx.db()?,
         &format!("SELECT {EVENT_COLUMNS} FROM webhook_events WHERE seq > ?1 ORDER BY seq LIMIT ?2"),
         &[n(after), n(limit + 1)],
     )
     .await?;
     let has_more = rows.len() as u64 > limit;
     rows.truncate(limit as usize);
-    log.set("events", rows.len());
+    cx.log.set("events", rows.len());
     let data = rows
         .iter()
         .map(|r| view(r, None))
@@ -84,14 +83,14 @@ pub async fn list(settings: &Settings, req: &Request, log: &RequestLog) -> ApiRe
 }
 
 /// `GET /v1/events/{id}`, with every delivery attempt.
-pub async fn get(settings: &Settings, id: &str) -> ApiResult<EventView> {
+pub async fn get(cx: &Cx, id: &str) -> ApiResult<EventView> {
     let seq = seq_of(id)?;
-    let db = settings.env().d1("DB")?;
-    let row = webhooks::get(&db, seq)
+    let db = cx.db()?;
+    let row = webhooks::get(db, seq)
         .await?
         .ok_or(ApiError::NotFound("event"))?;
     let attempts: Vec<AttemptView> = all(
-        &db,
+        db,
         "SELECT at, status, latency_ms, error FROM webhook_attempts WHERE event_seq = ?1 \
          ORDER BY id",
         &[n(seq)],
@@ -101,34 +100,34 @@ pub async fn get(settings: &Settings, id: &str) -> ApiResult<EventView> {
 }
 
 /// `POST /v1/events/{id}/redeliver`: pending again, a new round of retries.
-pub async fn redeliver(settings: &Settings, id: &str, log: &RequestLog) -> ApiResult<EventView> {
+pub async fn redeliver(cx: &Cx, id: &str) -> ApiResult<EventView> {
     let seq = seq_of(id)?;
-    if !webhooks::redeliver(settings, seq).await? {
+    if !webhooks::redeliver(cx, seq).await? {
         return Err(ApiError::NotFound("event"));
     }
-    log.set("outcome", "redelivery_queued");
-    get(settings, id).await
+    cx.log.set("outcome", "redelivery_queued");
+    get(cx, id).await
 }
 
 /// `GET /v1/links/{id}/qr.svg`: the link's checkout URL as a printable QR
 /// (`checkout::qr::svg`), one code every wallet's scanner opens.
-pub async fn link_qr(settings: &Settings, link_id: &str) -> ApiResult<Response> {
+pub async fn link_qr(cx: &Cx, link_id: &str) -> ApiResult<Response> {
     #[derive(Deserialize)]
     struct Row {
         token: Option<String>,
     }
-    let db = settings.env().d1("DB")?;
     let row = prepare(
-        &db,
+        cx.db()?,
         "SELECT token FROM links WHERE link_id = ?1",
         &[t(link_id)],
     )?
     .first::<Row>(None)
-    .await?
+    .await
+    .stored()?
     .ok_or(ApiError::NotFound("link"))?;
     // Links issued before the token was stored cannot be drawn.
     let token = row.token.ok_or(ApiError::NotFound("link token"))?;
-    let url = checkout::link::url(&settings.public_base_url()?, &token);
+    let url = checkout::link::url(&cx.settings.public_base_url()?, &token);
     let svg = checkout::qr::svg(&url)
         .ok_or_else(|| ApiError::InvalidRequest("the link is too long for a QR code".into()))?;
     let resp = Response::ok(svg)?;
@@ -140,7 +139,7 @@ pub async fn link_qr(settings: &Settings, link_id: &str) -> ApiResult<Response> 
 /// The order's `return_url` with the trusted-return parameters appended
 /// (`checkout::webhook::ReturnParams`), once the attempt is settled and a
 /// webhook secret is configured; otherwise as stored.
-pub async fn signed_return_url(settings: &Settings, order: &OrderRow) -> ApiResult<Option<String>> {
+pub async fn signed_return_url(cx: &Cx, order: &OrderRow) -> ApiResult<Option<String>> {
     #[derive(Deserialize)]
     struct Row {
         merchant_ref: Option<String>,
@@ -148,21 +147,21 @@ pub async fn signed_return_url(settings: &Settings, order: &OrderRow) -> ApiResu
     let Some(url) = order.return_url.as_deref() else {
         return Ok(None);
     };
-    let Ok(keys) = settings.webhook_keys() else {
+    let Ok(keys) = cx.settings.webhook_keys() else {
         return Ok(Some(url.to_owned()));
     };
     if order.status()? == checkout::api::OrderStatus::Pending {
         return Ok(Some(url.to_owned()));
     }
-    let db = settings.env().d1("DB")?;
     let merchant_ref = match order.link_id.as_deref() {
         Some(link_id) => prepare(
-            &db,
+            cx.db()?,
             "SELECT merchant_ref FROM links WHERE link_id = ?1",
             &[t(link_id)],
         )?
         .first::<Row>(None)
-        .await?
+        .await
+        .stored()?
         .and_then(|r| r.merchant_ref),
         None => None,
     };

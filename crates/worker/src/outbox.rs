@@ -16,10 +16,32 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use checkout::api::OrderStatus;
 use checkout::events::{self, EventType};
+use worker::wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement, D1Result};
 
-use crate::error::ApiResult;
-use crate::repo::{changes, n, prepare, t};
+use crate::error::{ApiError, ApiResult};
+
+/// A statement with its parameters (texts and integers, as `repo` binds
+/// them; kept here so `repo` → `outbox` is the only direction).
+fn prepare(db: &D1Database, sql: &str, params: &[Param<'_>]) -> ApiResult<D1PreparedStatement> {
+    let values: Vec<JsValue> = params
+        .iter()
+        .map(|p| match p {
+            Param::Text(s) => JsValue::from_str(s),
+            Param::Int(v) => JsValue::from_f64(*v as f64),
+        })
+        .collect();
+    db.prepare(sql)
+        .bind(&values)
+        .map_err(|e| ApiError::Storage(e.to_string()))
+}
+
+/// A parameter of an outbox statement.
+enum Param<'a> {
+    Text(&'a str),
+    Int(u64),
+}
+use Param::{Int, Text};
 
 /// Whether an event was written since the last [`take_written`]: set after
 /// the commit, cleared before the read that enqueues, so no event written
@@ -52,11 +74,11 @@ pub fn transition_event(
              WHERE o.charge_code = ?3 AND o.state = ?5"
         ),
         &[
-            t(&events::dedupe_key_transition(charge_code, to)),
-            t(kind.as_str()),
-            t(charge_code),
-            n(now),
-            t(to.as_str()),
+            Text(&events::dedupe_key_transition(charge_code, to)),
+            Text(kind.as_str()),
+            Text(charge_code),
+            Int(now),
+            Text(to.as_str()),
         ],
     )
 }
@@ -82,18 +104,22 @@ pub fn refund_event(
              WHERE r.out_refund_no = ?3 AND r.state = ?5"
         ),
         &[
-            t(&events::dedupe_key_refund(out_refund_no)),
-            t(kind.as_str()),
-            t(out_refund_no),
-            n(now),
-            t(state),
+            Text(&events::dedupe_key_refund(out_refund_no)),
+            Text(kind.as_str()),
+            Text(out_refund_no),
+            Int(now),
+            Text(state),
         ],
     )
 }
 
 /// Records that the batch's event statement inserted a row.
 pub fn note_written(result: Option<&D1Result>) {
-    if result.and_then(|r| changes(r).ok()).unwrap_or(0) > 0 {
+    let inserted = result
+        .and_then(|r| r.meta().ok().flatten())
+        .and_then(|m| m.changes)
+        .unwrap_or(0);
+    if inserted > 0 {
         WRITTEN.store(true, Ordering::SeqCst);
     }
 }

@@ -6,11 +6,12 @@
 //! notifications cannot both apply a transition, and a caller learns whether
 //! its write was the one that applied.
 
-use checkout::api::OrderStatus;
+use checkout::api::{OrderStatus, OrderView};
 use checkout::link::LinkPayload;
 use checkout::settle::{self, LinkAttempt, ReconcileInput};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use soushou::Fen;
 use worker::wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement};
 
@@ -32,12 +33,25 @@ fn ot(s: Option<&str>) -> JsValue {
     s.map(t).unwrap_or(JsValue::NULL)
 }
 
+/// D1's failures are storage errors (the caller may retry), unlike the
+/// runtime's other failures (`From<worker::Error>` in `error`).
+pub(crate) trait Stored<T> {
+    /// The result, a failure as [`ApiError::Storage`].
+    fn stored(self) -> ApiResult<T>;
+}
+
+impl<T> Stored<T> for worker::Result<T> {
+    fn stored(self) -> ApiResult<T> {
+        self.map_err(|e| ApiError::Storage(e.to_string()))
+    }
+}
+
 pub(crate) fn prepare(
     db: &D1Database,
     sql: &str,
     params: &[JsValue],
 ) -> ApiResult<D1PreparedStatement> {
-    Ok(db.prepare(sql).bind(params)?)
+    db.prepare(sql).bind(params).stored()
 }
 
 /// Every row a query returns.
@@ -46,12 +60,17 @@ pub(crate) async fn all<T: DeserializeOwned>(
     sql: &str,
     params: &[JsValue],
 ) -> ApiResult<Vec<T>> {
-    Ok(prepare(db, sql, params)?.all().await?.results::<T>()?)
+    prepare(db, sql, params)?
+        .all()
+        .await
+        .stored()?
+        .results::<T>()
+        .stored()
 }
 
 /// Rows changed by a write, from the result metadata.
 pub(crate) fn changes(result: &worker::D1Result) -> ApiResult<usize> {
-    Ok(result.meta()?.and_then(|m| m.changes).unwrap_or(0))
+    Ok(result.meta().stored()?.and_then(|m| m.changes).unwrap_or(0))
 }
 
 /// Parses a stored state (`"partially_refunded"`) into the API enum.
@@ -107,6 +126,18 @@ impl OrderRow {
     /// The state as the API enum.
     pub fn status(&self) -> ApiResult<OrderStatus> {
         parse_status(&self.state)
+    }
+
+    /// The shopper's view of the attempt (`GET /api/orders/{code}`, and
+    /// inside the merchant's order).
+    pub fn view(&self) -> ApiResult<OrderView> {
+        Ok(OrderView {
+            charge_code: self.charge_code.clone(),
+            state: self.status()?,
+            money: Fen::from_fen(self.amount_fen).into(),
+            paid_at: self.paid_at,
+            return_url: self.return_url.clone(),
+        })
     }
 
     /// The attempt as the link decisions of `checkout::settle` see it.
@@ -184,7 +215,8 @@ pub async fn insert_link(
         ],
     )?
     .run()
-    .await?;
+    .await
+    .stored()?;
     Ok(())
 }
 
@@ -208,7 +240,8 @@ pub async fn insert_order(db: &D1Database, o: &NewOrder<'_>, now: u64) -> ApiRes
         ],
     )?
     .run()
-    .await?;
+    .await
+    .stored()?;
     Ok(())
 }
 
@@ -226,19 +259,21 @@ pub async fn set_gateway_codes(
         &[t(charge_code), ot(down), ot(third)],
     )?
     .run()
-    .await?;
+    .await
+    .stored()?;
     Ok(())
 }
 
 /// One attempt by charge code.
 pub async fn get_order(db: &D1Database, charge_code: &str) -> ApiResult<Option<OrderRow>> {
-    Ok(prepare(
+    prepare(
         db,
         &format!("SELECT {ORDER_COLUMNS} FROM orders WHERE charge_code = ?1"),
         &[t(charge_code)],
     )?
     .first::<OrderRow>(None)
-    .await?)
+    .await
+    .stored()
 }
 
 /// All attempts of a link, newest first.
@@ -314,7 +349,7 @@ pub async fn transition(
     )?;
     // The merchant's event, in the same transaction (transactional outbox).
     let event = outbox::transition_event(db, charge_code, to, now)?;
-    let results = db.batch(vec![update, history, event]).await?;
+    let results = db.batch(vec![update, history, event]).await.stored()?;
     outbox::note_written(results.get(2));
     let first = results
         .first()
@@ -331,7 +366,8 @@ pub async fn mark_duplicate(db: &D1Database, charge_code: &str, kept: &str) -> A
         &[t(charge_code), t(kept)],
     )?
     .run()
-    .await?;
+    .await
+    .stored()?;
     Ok(changes(&result)? == 1)
 }
 
@@ -345,7 +381,8 @@ pub async fn set_recheck(db: &D1Database, charge_code: &str, until: u64) -> ApiR
         &[t(charge_code), n(until)],
     )?
     .run()
-    .await?;
+    .await
+    .stored()?;
     Ok(())
 }
 
@@ -386,7 +423,8 @@ pub async fn record_notification(
         ],
     )?
     .run()
-    .await?;
+    .await
+    .stored()?;
     Ok(())
 }
 
@@ -405,7 +443,8 @@ pub async fn claim_query_slot(
         &[t(charge_code), n(now), n(now.saturating_sub(min_interval))],
     )?
     .run()
-    .await?;
+    .await
+    .stored()?;
     Ok(changes(&result)? == 1)
 }
 
@@ -480,17 +519,22 @@ pub struct RefundRow {
     pub created_at: u64,
 }
 
+/// A refund to reserve.
+pub struct NewRefund<'a> {
+    /// `OUT_REFUND_NO`.
+    pub out_refund_no: &'a str,
+    /// The refunded attempt.
+    pub charge_code: &'a str,
+    /// The amount.
+    pub amount: Fen,
+    /// `REFUND_SUBJECT`.
+    pub reason: &'a str,
+}
+
 /// Reserves a refund: inserts it as pending only if the paid amount minus
 /// every non-failed refund still covers it (one atomic statement, so two
 /// concurrent refunds cannot overdraw). Returns false when it does not fit.
-pub async fn reserve_refund(
-    db: &D1Database,
-    out_refund_no: &str,
-    charge_code: &str,
-    amount_fen: u64,
-    reason: &str,
-    now: u64,
-) -> ApiResult<bool> {
+pub async fn reserve_refund(db: &D1Database, r: &NewRefund<'_>, now: u64) -> ApiResult<bool> {
     let result = prepare(
         db,
         "INSERT OR IGNORE INTO refunds (out_refund_no, charge_code, amount_fen, reason, state, \
@@ -499,15 +543,16 @@ pub async fn reserve_refund(
          AND o.amount_fen - (SELECT COALESCE(SUM(r.amount_fen), 0) FROM refunds r \
                              WHERE r.charge_code = ?2 AND r.state != 'failed') >= ?3",
         &[
-            t(out_refund_no),
-            t(charge_code),
-            n(amount_fen),
-            t(reason),
+            t(r.out_refund_no),
+            t(r.charge_code),
+            n(r.amount.fen()),
+            t(r.reason),
             n(now),
         ],
     )?
     .run()
-    .await?;
+    .await
+    .stored()?;
     Ok(changes(&result)? == 1)
 }
 
@@ -523,7 +568,8 @@ pub async fn refund_number_taken(db: &D1Database, out_refund_no: &str) -> ApiRes
         &[t(out_refund_no)],
     )?
     .first::<Row>(None)
-    .await?;
+    .await
+    .stored()?;
     Ok(row.is_some_and(|r| r.n > 0))
 }
 
@@ -541,20 +587,32 @@ pub async fn refundable(db: &D1Database, charge_code: &str) -> ApiResult<u64> {
         &[t(charge_code)],
     )?
     .first::<Row>(None)
-    .await?;
+    .await
+    .stored()?;
     Ok(row.map(|r| r.remaining.max(0) as u64).unwrap_or(0))
 }
 
-/// Settles a reserved refund and, when it succeeded, the order's refunded total.
+/// How the gateway ended a reserved refund.
+pub enum RefundEnd<'a> {
+    /// Done: the money went back.
+    Succeeded,
+    /// Refused, with the gateway's code when it gave one.
+    Failed(Option<&'a str>),
+}
+
+/// Settles a reserved refund and, when it succeeded, the order's refunded
+/// total; returns that total, fen.
 pub async fn finish_refund(
     db: &D1Database,
     out_refund_no: &str,
     charge_code: &str,
-    succeeded: bool,
-    gateway_code: Option<&str>,
+    end: RefundEnd<'_>,
     now: u64,
 ) -> ApiResult<u64> {
-    let state = if succeeded { "succeeded" } else { "failed" };
+    let (state, gateway_code) = match end {
+        RefundEnd::Succeeded => ("succeeded", None),
+        RefundEnd::Failed(code) => ("failed", code),
+    };
     let settle = prepare(
         db,
         "UPDATE refunds SET state = ?2, gateway_code = ?3, updated_at = ?4 \
@@ -568,8 +626,8 @@ pub async fn finish_refund(
         &[t(charge_code), n(now)],
     )?;
     // The merchant's event, in the same transaction (transactional outbox).
-    let event = outbox::refund_event(db, out_refund_no, charge_code, succeeded, now)?;
-    let results = db.batch(vec![settle, total, event]).await?;
+    let event = outbox::refund_event(db, out_refund_no, charge_code, state == "succeeded", now)?;
+    let results = db.batch(vec![settle, total, event]).await.stored()?;
     outbox::note_written(results.get(2));
     Ok(get_order(db, charge_code)
         .await?
@@ -645,7 +703,8 @@ pub async fn claim_refund_retry(
         &[t(out_refund_no), n(now), n(cutoff)],
     )?
     .run()
-    .await?;
+    .await
+    .stored()?;
     Ok(changes(&result)? == 1)
 }
 
@@ -693,7 +752,8 @@ pub async fn idempotency_record(
         &[t(key_id)],
     )?
     .first::<Row>(None)
-    .await?;
+    .await
+    .stored()?;
     Ok(row.map(|r| checkout::idempotency::Record {
         fingerprint: r.fingerprint,
         created_at: r.created_at,
@@ -720,7 +780,8 @@ pub async fn claim_idempotency_key(
         &[t(key_id), t(fingerprint), n(now)],
     )?
     .run()
-    .await?;
+    .await
+    .stored()?;
     Ok(changes(&result)? == 1)
 }
 
@@ -755,7 +816,8 @@ pub async fn take_over_idempotency_key(
         ],
     )?
     .run()
-    .await?;
+    .await
+    .stored()?;
     Ok(changes(&result)? == 1)
 }
 
@@ -774,7 +836,8 @@ pub async fn store_idempotent_answer(
         &[t(key_id), n(locked_at), n(u64::from(status)), t(body)],
     )?
     .run()
-    .await?;
+    .await
+    .stored()?;
     Ok(())
 }
 
@@ -790,7 +853,8 @@ pub async fn release_idempotency_key(
         &[t(key_id), n(locked_at)],
     )?
     .run()
-    .await?;
+    .await
+    .stored()?;
     Ok(())
 }
 
@@ -802,6 +866,7 @@ pub async fn purge_idempotency_keys(db: &D1Database, cutoff: u64) -> ApiResult<u
         &[n(cutoff)],
     )?
     .run()
-    .await?;
+    .await
+    .stored()?;
     changes(&result)
 }

@@ -16,19 +16,21 @@
 
 use std::time::Duration;
 
-use checkout::events::{self, EventRecord};
+use checkout::events::{self, AfterAttempt, EventRecord};
 use checkout::webhook;
 use futures_util::future::{join_all, select, Either};
 use serde::{Deserialize, Serialize};
+use worker::wasm_bindgen::JsValue;
 use worker::{
     AbortController, D1Database, Delay, Fetch, Headers, Message, MessageBatch, MessageExt,
     QueueRetryOptionsBuilder, Request, RequestInit,
 };
 
 use crate::config::Settings;
+use crate::context::Cx;
 use crate::error::ApiResult;
-use crate::log::{now_ms, now_secs, Level, RequestLog};
-use crate::repo::{all, changes, n, prepare, t};
+use crate::log::{now_ms, now_secs, random_hex, Level, RequestLog};
+use crate::repo::{all, changes, n, prepare, t, Stored};
 
 /// The queue binding events are delivered through.
 pub const QUEUE: &str = "WEBHOOKS";
@@ -73,13 +75,14 @@ pub struct EventRow {
 
 /// One event by row number.
 pub async fn get(db: &D1Database, seq: u64) -> ApiResult<Option<EventRow>> {
-    Ok(prepare(
+    prepare(
         db,
         &format!("SELECT {EVENT_COLUMNS} FROM webhook_events WHERE seq = ?1"),
         &[n(seq)],
     )?
     .first::<EventRow>(None)
-    .await?)
+    .await
+    .stored()
 }
 
 /// Claims up to [`BATCH`] pending events for the queue (one atomic UPDATE,
@@ -112,11 +115,11 @@ async fn claim_for_queue(
 }
 
 /// Sends rows to the delivery queue.
-async fn enqueue(settings: &Settings, seqs: &[u64]) -> ApiResult<()> {
+async fn enqueue(cx: &Cx, seqs: &[u64]) -> ApiResult<()> {
     if seqs.is_empty() {
         return Ok(());
     }
-    let queue = settings.env().queue(QUEUE)?;
+    let queue = cx.settings.env().queue(QUEUE)?;
     let batch: Vec<Delivery> = seqs.iter().map(|&seq| Delivery { seq }).collect();
     queue.send_batch(batch).await?;
     Ok(())
@@ -129,18 +132,20 @@ pub async fn flush(settings: Settings) {
     if settings.webhook_url().is_err() {
         return;
     }
+    let cx = Cx::with_settings(
+        settings,
+        RequestLog::new(random_hex(8), "webhooks", "-", "flush"),
+    );
     let result = async {
-        let db = settings.env().d1("DB")?;
-        let seqs = claim_for_queue(&db, now_secs(), None).await?;
-        enqueue(&settings, &seqs).await
+        let seqs = claim_for_queue(cx.db()?, now_secs(), None).await?;
+        enqueue(&cx, &seqs).await
     }
     .await;
     if let Err(e) = result {
-        let log = RequestLog::new(crate::log::random_hex(8), "webhooks", "-", "flush");
-        log.event(
+        cx.log.event(
             Level::Warn,
             "webhook_enqueue_failed",
-            serde_json::json!({"error": e.status_and_code().1, "detail": e.to_string()}),
+            serde_json::json!({"error": e.code().as_str(), "detail": e.to_string()}),
         );
     }
 }
@@ -148,35 +153,34 @@ pub async fn flush(settings: Settings) {
 /// The cron's catch-up: events never enqueued, or pending well past their
 /// due time (a lost enqueue, a consumer that died), go to the queue again.
 /// Returns how many.
-pub async fn reenqueue(settings: &Settings) -> ApiResult<usize> {
+pub async fn reenqueue(cx: &Cx) -> ApiResult<usize> {
     // Without an endpoint events wait in the outbox (and the events API).
-    if settings.webhook_url().is_err() {
+    if cx.settings.webhook_url().is_err() {
         return Ok(0);
     }
-    let db = settings.env().d1("DB")?;
     let now = now_secs();
-    let seqs = claim_for_queue(&db, now, Some(now.saturating_sub(OVERDUE_SECS))).await?;
-    enqueue(settings, &seqs).await?;
+    let seqs = claim_for_queue(cx.db()?, now, Some(now.saturating_sub(OVERDUE_SECS))).await?;
+    enqueue(cx, &seqs).await?;
     Ok(seqs.len())
 }
 
 /// Marks an event pending again and enqueues it (`POST /v1/events/{id}/redeliver`):
 /// a new round of the retry schedule, delivered or dead-lettered alike.
-pub async fn redeliver(settings: &Settings, seq: u64) -> ApiResult<bool> {
-    let db = settings.env().d1("DB")?;
+pub async fn redeliver(cx: &Cx, seq: u64) -> ApiResult<bool> {
     let now = now_secs();
     let result = prepare(
-        &db,
+        cx.db()?,
         "UPDATE webhook_events SET delivery = 'pending', round_failures = 0, enqueued_at = ?2, \
          next_attempt_at = ?2, locked_until = NULL WHERE seq = ?1",
         &[n(seq), n(now)],
     )?
     .run()
-    .await?;
+    .await
+    .stored()?;
     if changes(&result)? == 0 {
         return Ok(false);
     }
-    enqueue(settings, &[seq]).await?;
+    enqueue(cx, &[seq]).await?;
     Ok(true)
 }
 
@@ -195,24 +199,22 @@ enum Outcome {
 pub async fn consume(settings: Settings, batch: MessageBatch<Delivery>) -> worker::Result<()> {
     let dead_letters = batch.queue().ends_with("-dlq");
     let messages = batch.messages()?;
-    let log = RequestLog::new(crate::log::random_hex(8), "queue", "-", &batch.queue());
-    log.set("messages", messages.len());
-    join_all(
-        messages
-            .iter()
-            .map(|m| handle(&settings, m, dead_letters, &log)),
-    )
-    .await;
-    log.finish(200, None);
+    let cx = Cx::with_settings(
+        settings,
+        RequestLog::new(random_hex(8), "queue", "-", &batch.queue()),
+    );
+    cx.log.set("messages", messages.len());
+    join_all(messages.iter().map(|m| handle(&cx, m, dead_letters))).await;
+    cx.log.finish(200, None);
     Ok(())
 }
 
-async fn handle(settings: &Settings, msg: &Message<Delivery>, dead: bool, log: &RequestLog) {
+async fn handle(cx: &Cx, msg: &Message<Delivery>, dead: bool) {
     let seq = msg.body().seq;
     let outcome = if dead {
-        mark_failed(settings, seq).await.map(|_| Outcome::Ack)
+        mark_failed(cx, seq).await.map(|_| Outcome::Ack)
     } else {
-        deliver(settings, seq).await
+        deliver(cx, seq).await
     };
     match outcome {
         Ok(Outcome::Ack) => msg.ack(),
@@ -222,7 +224,7 @@ async fn handle(settings: &Settings, msg: &Message<Delivery>, dead: bool, log: &
                 .build(),
         ),
         Ok(Outcome::DeadLetter) => {
-            let sent = match settings.env().queue(DEAD_LETTERS) {
+            let sent = match cx.settings.env().queue(DEAD_LETTERS) {
                 Ok(q) => q.send(Delivery { seq }).await,
                 Err(e) => Err(e),
             };
@@ -233,10 +235,10 @@ async fn handle(settings: &Settings, msg: &Message<Delivery>, dead: bool, log: &
             }
         }
         Err(e) => {
-            log.event(
+            cx.log.event(
                 Level::Warn,
                 "webhook_consume_failed",
-                serde_json::json!({"seq": seq, "error": e.status_and_code().1,
+                serde_json::json!({"seq": seq, "error": e.code().as_str(),
                     "detail": e.to_string()}),
             );
             msg.retry_with_options(
@@ -249,44 +251,42 @@ async fn handle(settings: &Settings, msg: &Message<Delivery>, dead: bool, log: &
 }
 
 /// A dead-lettered event: `failed`, then the next event of its order may go.
-async fn mark_failed(settings: &Settings, seq: u64) -> ApiResult<()> {
-    let db = settings.env().d1("DB")?;
+async fn mark_failed(cx: &Cx, seq: u64) -> ApiResult<()> {
     prepare(
-        &db,
+        cx.db()?,
         "UPDATE webhook_events SET delivery = 'failed', locked_until = NULL \
          WHERE seq = ?1 AND delivery = 'pending'",
         &[n(seq)],
     )?
     .run()
-    .await?;
-    enqueue_next_of_order(settings, &db, seq).await
+    .await
+    .stored()?;
+    enqueue_next_of_order(cx, seq).await
 }
 
 /// Enqueues the oldest pending event of the same order after `seq`.
-async fn enqueue_next_of_order(settings: &Settings, db: &D1Database, seq: u64) -> ApiResult<()> {
+async fn enqueue_next_of_order(cx: &Cx, seq: u64) -> ApiResult<()> {
     #[derive(Deserialize)]
     struct Row {
         seq: u64,
     }
     let next: Vec<Row> = all(
-        db,
+        cx.db()?,
         "SELECT n.seq FROM webhook_events e JOIN webhook_events n ON n.charge_code = e.charge_code \
          WHERE e.seq = ?1 AND n.seq > ?1 AND n.delivery = 'pending' ORDER BY n.seq LIMIT 1",
         &[n(seq)],
     )
     .await?;
     let seqs: Vec<u64> = next.into_iter().map(|r| r.seq).collect();
-    enqueue(settings, &seqs).await
+    enqueue(cx, &seqs).await
 }
 
-/// One delivery attempt of event `seq`.
-async fn deliver(settings: &Settings, seq: u64) -> ApiResult<Outcome> {
-    let db = settings.env().d1("DB")?;
-    let now = now_secs();
-    // Claimed only while pending, unclaimed, and no older event of its
-    // order is pending (per-order order; that one enqueues it when done).
+/// Claims event `seq` for one attempt: only while it is pending, not
+/// claimed, and no older event of its order is pending (per-order order;
+/// that one enqueues it when it is done).
+async fn claim(db: &D1Database, seq: u64, now: u64) -> ApiResult<bool> {
     let claim = prepare(
-        &db,
+        db,
         "UPDATE webhook_events SET locked_until = ?2 WHERE seq = ?1 AND delivery = 'pending' \
          AND COALESCE(locked_until, 0) < ?3 AND NOT EXISTS (SELECT 1 FROM webhook_events o \
          WHERE o.charge_code = webhook_events.charge_code AND o.seq < ?1 \
@@ -294,72 +294,93 @@ async fn deliver(settings: &Settings, seq: u64) -> ApiResult<Outcome> {
         &[n(seq), n(now + CLAIM_SECS), n(now)],
     )?
     .run()
-    .await?;
-    if changes(&claim)? == 0 {
+    .await
+    .stored()?;
+    Ok(changes(&claim)? == 1)
+}
+
+/// One attempt's answer: the HTTP status or why there was none, and how long it took.
+struct Answer {
+    status: Option<u16>,
+    error: Option<&'static str>,
+    latency_ms: u64,
+}
+
+/// One delivery attempt of event `seq`.
+async fn deliver(cx: &Cx, seq: u64) -> ApiResult<Outcome> {
+    let db = cx.db()?;
+    let now = now_secs();
+    if !claim(db, seq, now).await? {
         return Ok(Outcome::Ack);
     }
-    let Some(event) = get(&db, seq).await? else {
+    let Some(event) = get(db, seq).await? else {
         return Ok(Outcome::Ack);
     };
-    let url = settings.webhook_url()?;
-    let keys = settings.webhook_keys()?;
+    let url = cx.settings.webhook_url()?;
     let body = events::body(&event.record);
     let id = events::event_id(seq);
-    let signature = webhook::sign(keys.all(), &id, now, body.as_bytes());
+    let signature = webhook::sign(cx.settings.webhook_keys()?.all(), &id, now, body.as_bytes());
     let started = now_ms();
-    let answer = post(&url, &id, now, &signature, &body).await;
-    let latency_ms = now_ms().saturating_sub(started);
-    let (status, error) = match answer {
-        Ok(status) => (Some(status), None),
-        Err(reason) => (None, Some(reason)),
+    let sent = post(&url, &id, now, &signature, &body).await;
+    let answer = Answer {
+        status: sent.ok(),
+        error: sent.err(),
+        latency_ms: now_ms().saturating_sub(started),
     };
-    let ok = events::acknowledged(status);
-    let policy = settings.webhook_retry_policy()?;
-    let failures = if ok {
-        event.round_failures
-    } else {
-        event.round_failures + 1
-    };
-    let delay = if ok {
-        Some(0)
-    } else {
-        policy.next_delay(failures)
-    };
-    let record = prepare(
-        &db,
+    let after = AfterAttempt::decide(
+        &cx.settings.webhook_retry_policy()?,
+        event.round_failures,
+        answer.status,
+    );
+    record(db, seq, now, &answer, &after, event.round_failures).await?;
+    Ok(match after {
+        AfterAttempt::Delivered => {
+            enqueue_next_of_order(cx, seq).await?;
+            Outcome::Ack
+        }
+        AfterAttempt::Retry { in_secs, .. } => Outcome::Retry(in_secs),
+        AfterAttempt::DeadLetter { .. } => Outcome::DeadLetter,
+    })
+}
+
+/// Records an attempt and its consequence on the event, in one batch.
+async fn record(
+    db: &D1Database,
+    seq: u64,
+    now: u64,
+    answer: &Answer,
+    after: &AfterAttempt,
+    earlier_failures: u64,
+) -> ApiResult<()> {
+    let attempt = prepare(
+        db,
         "INSERT INTO webhook_attempts (event_seq, at, status, latency_ms, error) \
          VALUES (?1, ?2, ?3, ?4, ?5)",
         &[
             n(seq),
             n(now),
-            status.map_or(worker::wasm_bindgen::JsValue::NULL, |s| n(u64::from(s))),
-            n(latency_ms),
-            error.map_or(worker::wasm_bindgen::JsValue::NULL, t),
+            answer.status.map_or(JsValue::NULL, |s| n(u64::from(s))),
+            n(answer.latency_ms),
+            answer.error.map_or(JsValue::NULL, t),
         ],
     )?;
+    let delivered = u64::from(*after == AfterAttempt::Delivered);
     let update = prepare(
-        &db,
+        db,
         "UPDATE webhook_events SET attempt_count = attempt_count + 1, round_failures = ?2, \
          locked_until = NULL, next_attempt_at = ?3, \
          delivery = CASE WHEN ?4 = 1 THEN 'delivered' ELSE delivery END, \
          delivered_at = CASE WHEN ?4 = 1 THEN ?5 ELSE delivered_at END WHERE seq = ?1",
         &[
             n(seq),
-            n(failures),
-            n(now + delay.unwrap_or(0)),
-            n(u64::from(ok)),
+            n(after.failures(earlier_failures)),
+            n(now + after.due_in()),
+            n(delivered),
             n(now),
         ],
     )?;
-    db.batch(vec![record, update]).await?;
-    Ok(match (ok, delay) {
-        (true, _) => {
-            enqueue_next_of_order(settings, &db, seq).await?;
-            Outcome::Ack
-        }
-        (false, Some(secs)) => Outcome::Retry(secs),
-        (false, None) => Outcome::DeadLetter,
-    })
+    db.batch(vec![attempt, update]).await.stored()?;
+    Ok(())
 }
 
 /// POSTs one signed event; the HTTP status, or why there was none.
