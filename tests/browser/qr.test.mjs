@@ -50,7 +50,7 @@ for (const kind of ['desktop', 'mobile']) {
     const done = await t.screen(page, 'done', 'paid');
     assert.match(await done.textContent(), /Payment successful/);
     assert.equal(await t.text(page, '#result-amount'), '¥12.50');
-    assert.equal(await page.getAttribute('#return', 'href'), 'https://shop.example/thanks');
+    await t.assertReturnLink(page, 'https://shop.example/thanks', code);
     assert.equal((await t.workerOrder(code)).state, 'paid');
     await t.shot(page, 'paid');
     await t.finish(page);

