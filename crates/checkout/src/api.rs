@@ -6,7 +6,10 @@
 use serde::{Deserialize, Serialize};
 use soushou::Fen;
 
-use crate::link::LinkPayload;
+use crate::amount::parse_api_amount;
+use crate::link::{self, LinkPayload};
+pub use crate::vocab::{GoodsLine, LinkChannel, LinkState, OrderStatus, PayMethod};
+use crate::Error;
 
 /// Money as the API shows it where it is read: the exact yuan string and the
 /// integer fen, side by side (`"amount": "12.50", "amount_fen": 1250`).
@@ -122,6 +125,21 @@ pub enum ErrorCode {
     Unknown,
 }
 
+impl Error {
+    /// The stable API error code (`error.code` in every error body); its
+    /// HTTP status is [`ErrorCode::status`].
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Error::InvalidLink => ErrorCode::InvalidLink,
+            Error::LinkExpired => ErrorCode::LinkExpired,
+            Error::InvalidAmount { .. } => ErrorCode::InvalidAmount,
+            Error::InvalidRequest { .. } => ErrorCode::InvalidRequest,
+            Error::RefundExceeds { .. } => ErrorCode::RefundExceeds,
+            Error::NotRefundable { .. } => ErrorCode::NotRefundable,
+        }
+    }
+}
+
 impl ErrorCode {
     /// Every code the Worker writes.
     pub const ALL: [ErrorCode; 26] = [
@@ -219,31 +237,6 @@ impl ErrorCode {
     }
 }
 
-/// State of a checkout link as `GET /api/checkout/{token}` reports it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LinkState {
-    /// Can be paid.
-    Open,
-    /// An attempt of this link has been paid.
-    Paid,
-    /// The link's expiry has passed.
-    Expired,
-}
-
-/// One goods line of a link, shown on the page and sent as `GOODS_DETAIL`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct GoodsLine {
-    /// Merchant's product id.
-    pub id: String,
-    /// Product name.
-    pub name: String,
-    /// Unit price as a yuan string (`"2.00"`).
-    pub price: String,
-    /// Quantity.
-    pub quantity: u32,
-}
-
 /// `GET /api/checkout/{token}` → 200.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CheckoutView {
@@ -293,32 +286,6 @@ impl CheckoutView {
             return_url: link.return_url.clone(),
             goods: link.goods.clone(),
             channel: link.channel,
-        }
-    }
-}
-
-/// How the shopper pays (`POST /api/pay` `method`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PayMethod {
-    /// WeChat in-app JSAPI (`order` with TRADE_TYPE=JSAPI).
-    WechatJsapi,
-    /// Alipay in-app bridge (`creatOrder` + `tradePay`).
-    AlipayJsapi,
-    /// Mobile browser app jump (`wapOrder`).
-    Wap,
-    /// QR code to scan (`order` NATIVE).
-    Native,
-}
-
-impl PayMethod {
-    /// The wire spelling, as used in the API and logs.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PayMethod::WechatJsapi => "wechat_jsapi",
-            PayMethod::AlipayJsapi => "alipay_jsapi",
-            PayMethod::Wap => "wap",
-            PayMethod::Native => "native",
         }
     }
 }
@@ -400,41 +367,6 @@ pub struct PayResponse {
     pub action: PayAction,
 }
 
-/// Order state as the shopper and merchant API report it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum OrderStatus {
-    /// Waiting for the shopper.
-    Pending,
-    /// Paid.
-    Paid,
-    /// Closed without payment.
-    Closed,
-    /// Revoked (cancelled; money returned if it was paid).
-    Revoked,
-    /// Fully refunded.
-    Refunded,
-    /// Partly refunded.
-    PartiallyRefunded,
-    /// The gateway reported a failure.
-    Failed,
-}
-
-impl OrderStatus {
-    /// The wire spelling (`"partially_refunded"`), also the D1 column value.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OrderStatus::Pending => "pending",
-            OrderStatus::Paid => "paid",
-            OrderStatus::Closed => "closed",
-            OrderStatus::Revoked => "revoked",
-            OrderStatus::Refunded => "refunded",
-            OrderStatus::PartiallyRefunded => "partially_refunded",
-            OrderStatus::Failed => "failed",
-        }
-    }
-}
-
 /// `GET /api/orders/{charge_code}` → 200.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderView {
@@ -455,33 +387,10 @@ pub struct OrderView {
 // Merchant-facing (`Authorization: Bearer ADMIN_TOKEN`)
 // ---------------------------------------------------------------------------
 
-/// The payment app a link or a QR order is restricted to.
-///
-/// An extension of API.md: a merchant can issue a link that only WeChat Pay
-/// (or only Alipay) may pay, e.g. because only that contract is signed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum LinkChannel {
-    /// WeChat Pay only.
-    Wechat,
-    /// Alipay only.
-    Alipay,
-}
-
-impl LinkChannel {
-    /// The wire spelling (`"wechat"` / `"alipay"`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LinkChannel::Wechat => "wechat",
-            LinkChannel::Alipay => "alipay",
-        }
-    }
-}
-
 /// `POST /v1/links` body: the merchant asks for a checkout link.
 ///
 /// Validated and turned into a signed [`crate::link::LinkPayload`] by
-/// [`crate::link::LinkPayload::from_request`].
+/// [`CreateLinkRequest::to_payload`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CreateLinkRequest {
     /// Yuan string, at most two decimals (`"12.50"`).
@@ -503,6 +412,59 @@ pub struct CreateLinkRequest {
     /// Restrict the link to one payment app (extension).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub channel: Option<LinkChannel>,
+}
+
+impl CreateLinkRequest {
+    /// Validate a merchant's `POST /v1/links` body and build the payload.
+    ///
+    /// `now` (unix seconds) anchors the expiry; `nonce` must be fresh
+    /// randomness from the caller (this crate has none). Goods prices are
+    /// normalised to two decimals. `return_url` must be `http(s)://` so the
+    /// page can never be made to navigate to `javascript:` or another scheme.
+    pub fn to_payload(&self, now: u64, nonce: String) -> Result<LinkPayload, Error> {
+        use link::{goods_line, return_url, text};
+        let req = self;
+        let amount = parse_api_amount(&req.amount)?;
+        let subject = text("subject", &req.subject, link::MAX_SUBJECT_CHARS)?;
+        let merchant_ref = req
+            .r#ref
+            .as_deref()
+            .map(|r| text("ref", r, link::MAX_REF_CHARS))
+            .transpose()?;
+        let expires_in = req.expires_in.unwrap_or(link::DEFAULT_EXPIRES_IN);
+        if expires_in == 0 || expires_in > link::MAX_EXPIRES_IN {
+            return Err(Error::InvalidRequest {
+                field: "expires_in",
+                reason: "must be between 1 and 2592000 seconds",
+            });
+        }
+        let expires_at = now.checked_add(expires_in).ok_or(Error::InvalidRequest {
+            field: "expires_in",
+            reason: "expiry out of range",
+        })?;
+        let return_url = req.return_url.as_deref().map(return_url).transpose()?;
+        if req.goods.len() > link::MAX_GOODS {
+            return Err(Error::InvalidRequest {
+                field: "goods",
+                reason: "at most 20 goods lines",
+            });
+        }
+        let goods = req
+            .goods
+            .iter()
+            .map(goods_line)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(LinkPayload {
+            amount,
+            subject,
+            merchant_ref,
+            expires_at,
+            return_url,
+            goods,
+            channel: req.channel,
+            nonce,
+        })
+    }
 }
 
 /// `POST /v1/links` → 200.

@@ -21,5 +21,6 @@ pub mod qr;
 pub mod routing;
 pub mod settle;
 pub mod state;
+pub mod vocab;
 
 pub use error::Error;

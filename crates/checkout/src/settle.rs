@@ -41,8 +41,8 @@
 use soushou::types::{OrderState, ResultCode};
 use soushou::Fen;
 
-use crate::api::OrderStatus;
 use crate::state::from_gateway;
+use crate::vocab::OrderStatus;
 
 /// What a non-success `RESULT.CODE` says about the request's effect.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

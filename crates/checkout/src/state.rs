@@ -27,8 +27,8 @@
 use soushou::types::OrderState;
 use soushou::Fen;
 
-use crate::api::OrderStatus;
 use crate::error::Error;
+use crate::vocab::OrderStatus;
 
 /// What applying an event to the stored state did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

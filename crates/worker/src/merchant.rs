@@ -8,7 +8,7 @@ use checkout::api::{
     CancelRequest, CreateLinkRequest, CreateLinkResponse, PayMethod, PosChargeRequest,
     QrOrderRequest, QrOrderResponse, RefundRequest,
 };
-use checkout::link::{self, LinkPayload};
+use checkout::link;
 use serde_json::{json, Value};
 use soushou::model::{OrderRequest, PreOrderRequest, RefundQueryRequest};
 use soushou::types::{CancelMode, ChannelType, DynamicIdType, SerType, TradeType};
@@ -90,7 +90,7 @@ fn merchant_order<'a>(
 pub async fn create_link(cx: &Cx, mut req: Request) -> ApiResult<CreateLinkResponse> {
     let body: CreateLinkRequest = read_json(&mut req).await?;
     let now = now_secs();
-    let payload = LinkPayload::from_request(&body, now, random_hex(8))?;
+    let payload = body.to_payload(now, random_hex(8))?;
     let keys = cx.settings.link_keys()?;
     let base = cx.settings.public_base_url()?;
     let token = keys.issue(&payload);
