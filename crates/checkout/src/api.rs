@@ -8,6 +8,8 @@ use soushou::Fen;
 
 use crate::amount::parse_api_amount;
 use crate::link::{self, LinkPayload};
+use crate::merchant::{PosChannel, ScanKind};
+use crate::settle::{self, Verdict};
 pub use crate::vocab::{GoodsLine, LinkChannel, LinkState, OrderStatus, PayMethod};
 use crate::Error;
 
@@ -136,6 +138,34 @@ impl Error {
             Error::InvalidRequest { .. } => ErrorCode::InvalidRequest,
             Error::RefundExceeds { .. } => ErrorCode::RefundExceeds,
             Error::NotRefundable { .. } => ErrorCode::NotRefundable,
+        }
+    }
+}
+
+impl ErrorCode {
+    /// The one mapping of protocol failures to stable codes.
+    ///
+    /// Faults of the gateway (5xx, HTML, garbage, truncated or
+    /// undecryptable bodies, an outcome-unknown `RESULT.CODE` such as
+    /// `SERVICE_UNAVAILABLE`) are `GATEWAY_UNAVAILABLE`; a final refusal is
+    /// `GATEWAY_REJECTED` (`settle::classify`); a request we could not even
+    /// build (a method-specific field missing) is the caller's
+    /// `INVALID_REQUEST`. None of them is ever "paid".
+    pub fn of_gateway(e: &soushou::Error) -> ErrorCode {
+        use soushou::Error as E;
+        match e {
+            E::Gateway { code, .. } => match settle::classify(code) {
+                Verdict::Refused => ErrorCode::GatewayRejected,
+                // The gateway failed rather than declined: the shopper may retry.
+                Verdict::Unknown => ErrorCode::GatewayUnavailable,
+            },
+            E::MissingField(_) | E::InvalidField { .. } | E::InvalidAmount { .. } => {
+                ErrorCode::InvalidRequest
+            }
+            E::MissingSign | E::MalformedSign(_) | E::SignMismatch => {
+                ErrorCode::GatewayBadSignature
+            }
+            _ => ErrorCode::GatewayUnavailable,
         }
     }
 }
@@ -502,16 +532,16 @@ pub struct CancelRequest {
 pub struct PosChargeRequest {
     /// The scanned payment code (`DYNAMIC_ID`).
     pub dynamic_id: String,
-    /// `DYNAMIC_ID_TYPE`; default 1 (barcode).
+    /// `DYNAMIC_ID_TYPE`: 1 (barcode, the default), 2 (sonic) or 3 (NFC).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub dynamic_id_type: Option<u8>,
+    pub dynamic_id_type: Option<ScanKind>,
     /// Yuan string, at most two decimals.
     pub amount: String,
     /// What is being paid for.
     pub subject: String,
     /// `"auto"` (CHANNEL_TYPE 0, the gateway decides), `"alipay"` or `"wechat"`; default auto.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub channel: Option<String>,
+    pub channel: Option<PosChannel>,
 }
 
 /// `POST /v1/qr-orders` body: a NATIVE order whose QR the merchant shows.
@@ -592,6 +622,32 @@ mod tests {
     }
 
     #[test]
+    fn gateway_failures_map_to_codes() {
+        use soushou::types::ResultCode;
+        use soushou::Error as E;
+        let refusal = |code| E::Gateway {
+            code,
+            info: String::new(),
+        };
+        let table = [
+            (refusal(ResultCode::AmtError), ErrorCode::GatewayRejected),
+            (
+                refusal(ResultCode::ServiceUnavailable),
+                ErrorCode::GatewayUnavailable,
+            ),
+            (E::MissingField("SUB_OPENID"), ErrorCode::InvalidRequest),
+            (E::SignMismatch, ErrorCode::GatewayBadSignature),
+            (E::MissingSign, ErrorCode::GatewayBadSignature),
+            (E::Http { status: 503 }, ErrorCode::GatewayUnavailable),
+            (E::NotGatewayMessage, ErrorCode::GatewayUnavailable),
+            (E::Decode("x".into()), ErrorCode::GatewayUnavailable),
+        ];
+        for (e, code) in table {
+            assert_eq!(ErrorCode::of_gateway(&e), code, "{e}");
+        }
+    }
+
+    #[test]
     fn an_unknown_error_code_is_read_not_refused() {
         let body: ErrorBody =
             serde_json::from_value(json!({"error": {"code": "SOMETHING_NEW", "message": "m"}}))
@@ -650,7 +706,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(p.dynamic_id_type, None);
-        assert_eq!(p.channel.as_deref(), Some("auto"));
+        assert_eq!(p.channel, Some(crate::merchant::PosChannel::Auto));
         let q: QrOrderRequest =
             serde_json::from_value(json!({"amount": "1", "subject": "x", "channel": "wechat"}))
                 .unwrap();

@@ -16,6 +16,7 @@ pub mod error;
 pub mod guard;
 pub mod idempotency;
 pub mod link;
+pub mod merchant;
 pub mod pos;
 pub mod qr;
 pub mod routing;

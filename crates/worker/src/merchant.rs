@@ -9,6 +9,8 @@ use checkout::api::{
     QrOrderRequest, QrOrderResponse, RefundRequest,
 };
 use checkout::link;
+use checkout::merchant;
+use checkout::vocab::{EventSource, OrderKind, OrderMethod, RefundState};
 use serde_json::{json, Value};
 use soushou::model::{OrderRequest, PreOrderRequest, RefundQueryRequest};
 use soushou::types::{CancelMode, ChannelType, DynamicIdType, SerType, TradeType};
@@ -24,25 +26,12 @@ use crate::log::{now_secs, random_hex};
 use crate::repo::{self, NewOrder, OrderRow};
 use crate::{gateway, idempotency, orders, pos};
 
-/// Constant-time equality of two byte strings (length is not secret).
-fn ct_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-/// Checks `Authorization: Bearer ADMIN_TOKEN` in constant time.
+/// Checks `Authorization: Bearer ADMIN_TOKEN` in constant time
+/// (`checkout::merchant::bearer_matches`).
 pub fn authorize(settings: &Settings, req: &Request) -> ApiResult<()> {
     let expected = settings.admin_token()?;
-    let header = req
-        .headers()
-        .get("Authorization")
-        .ok()
-        .flatten()
-        .unwrap_or_default();
-    let given = header.strip_prefix("Bearer ").unwrap_or("").trim();
-    if ct_eq(given.as_bytes(), expected.expose().as_bytes()) {
+    let header = req.headers().get("Authorization").ok().flatten();
+    if merchant::bearer_matches(header.as_deref(), expected.expose()) {
         Ok(())
     } else {
         Err(ApiError::Unauthorized)
@@ -56,20 +45,11 @@ async fn load_order(cx: &Cx, charge_code: &str) -> ApiResult<OrderRow> {
         .ok_or(ApiError::NotFound("order"))
 }
 
-/// The trimmed subject of a merchant order: the gateway needs a `PAY_SUBJECT`.
-fn required_subject(subject: &str) -> ApiResult<String> {
-    let subject = subject.trim();
-    if subject.is_empty() {
-        return Err(ApiError::InvalidRequest("subject is required".into()));
-    }
-    Ok(subject.to_owned())
-}
-
 /// A merchant attempt (`pos` or `qr`: no link, no return page) to store.
 fn merchant_order<'a>(
     charge_code: &'a str,
-    kind: &'a str,
-    method: &'a str,
+    kind: OrderKind,
+    method: OrderMethod,
     channel: &'a ChannelType,
     amount: Fen,
     subject: &'a str,
@@ -135,7 +115,7 @@ pub async fn get_order(cx: &Cx, charge_code: &str, req: &Request) -> ApiResult<V
         .all(|(k, v)| k != "live" || v != "false");
     let live = if live {
         let cfg = cx.settings.gateway()?;
-        match orders::query_and_apply(cx, &cfg, &order, "merchant_query").await {
+        match orders::query_and_apply(cx, &cfg, &order, EventSource::MerchantQuery).await {
             Ok(resp) => json!(resp),
             Err(e) => json!({"error": e.body().error}),
         }
@@ -153,26 +133,11 @@ pub async fn get_order(cx: &Cx, charge_code: &str, req: &Request) -> ApiResult<V
 pub async fn refund(cx: &Cx, charge_code: &str, mut req: Request) -> ApiResult<Value> {
     let body: RefundRequest = read_json(&mut req).await?;
     let amount = parse_api_amount(&body.amount)?;
-    let reason = body.reason.trim();
-    if reason.is_empty() || reason.chars().count() > 128 {
-        return Err(ApiError::InvalidRequest(
-            "reason must be 1-128 characters".into(),
-        ));
-    }
-    let out_refund_no = match body.out_refund_no.as_deref().map(str::trim) {
-        None | Some("") => crate::idempotency::derived_refund_no(&req)
-            .unwrap_or_else(|| format!("R{}", random_hex(15))),
-        Some(s)
-            if s.len() <= 64
-                && s.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') =>
-        {
-            s.to_owned()
-        }
-        Some(_) => {
-            return Err(ApiError::InvalidRequest(
-                "out_refund_no must be 1-64 of [A-Za-z0-9_-]".into(),
-            ))
+    let reason = merchant::refund_reason(&body.reason)?;
+    let out_refund_no = match merchant::out_refund_no(body.out_refund_no.as_deref())? {
+        Some(given) => given,
+        None => {
+            idempotency::derived_refund_no(&req).unwrap_or_else(|| format!("R{}", random_hex(15)))
         }
     };
     let order = load_order(cx, charge_code).await?;
@@ -192,7 +157,7 @@ pub async fn refund(cx: &Cx, charge_code: &str, mut req: Request) -> ApiResult<V
         "charge_code": charge_code,
         "amount": amount.to_yuan(),
         "amount_fen": amount.fen(),
-        "state": "succeeded",
+        "state": RefundState::Succeeded,
         "order_state": done.state.as_str(),
         "refunded": Fen::from_fen(done.total_fen).to_yuan(),
         "refunded_fen": done.total_fen,
@@ -247,7 +212,7 @@ pub async fn cancel(cx: &Cx, charge_code: &str, mut req: Request) -> ApiResult<V
     };
     // A real-time revocation is recorded when the gateway says it is done;
     // an applied-for one (gateway state 3) is settled by the re-check.
-    let state = orders::revoke(cx, &order, mode, "cancel").await?;
+    let state = orders::revoke(cx, &order, mode, EventSource::Cancel).await?;
     cx.log.set(
         "outcome",
         if body.apply {
@@ -267,34 +232,16 @@ pub async fn cancel(cx: &Cx, charge_code: &str, mut req: Request) -> ApiResult<V
 pub async fn pos_charge(cx: &Cx, mut req: Request) -> ApiResult<Value> {
     let body: PosChargeRequest = read_json(&mut req).await?;
     let amount = parse_api_amount(&body.amount)?;
-    let subject = required_subject(&body.subject)?;
-    let channel = match body.channel.as_deref().unwrap_or("auto") {
-        "auto" => ChannelType::Auto,
-        "alipay" => ChannelType::Alipay,
-        "wechat" => ChannelType::WeChat,
-        _ => {
-            return Err(ApiError::InvalidRequest(
-                "channel must be auto, alipay or wechat".into(),
-            ))
-        }
-    };
-    let dynamic_id_type = match body.dynamic_id_type.unwrap_or(1) {
-        1 => DynamicIdType::Barcode,
-        2 => DynamicIdType::Sonic,
-        3 => DynamicIdType::Nfc,
-        _ => {
-            return Err(ApiError::InvalidRequest(
-                "dynamic_id_type must be 1, 2 or 3".into(),
-            ))
-        }
-    };
+    let subject = merchant::subject(&body.subject)?;
+    let channel = ChannelType::from(body.channel.unwrap_or_default());
+    let dynamic_id_type = DynamicIdType::from(body.dynamic_id_type.unwrap_or_default());
     let cfg = cx.settings.gateway()?;
     // With an Idempotency-Key the charge code comes from the key: a retry
     // whose first answer was lost (a 5xx, the Worker evicted mid-poll) finds
     // the attempt and settles it, and never sends a second preOrder.
     let charge_code = idempotency::derived_charge_code(&req).unwrap_or_else(new_charge_code);
     if let Some(existing) = repo::get_order(cx.db()?, &charge_code).await? {
-        if existing.kind != "pos" || existing.amount_fen != amount.fen() {
+        if existing.kind != OrderKind::Pos || existing.amount_fen != amount.fen() {
             return Err(ApiError::InvalidRequest(
                 "this Idempotency-Key was used for another charge".into(),
             ));
@@ -307,7 +254,14 @@ pub async fn pos_charge(cx: &Cx, mut req: Request) -> ApiResult<Value> {
             pos::resume(cx, &charge_code).await?,
         );
     }
-    let order = merchant_order(&charge_code, "pos", "pos", &channel, amount, &subject);
+    let order = merchant_order(
+        &charge_code,
+        OrderKind::Pos,
+        OrderMethod::Pos,
+        &channel,
+        amount,
+        &subject,
+    );
     let gw = PreOrderRequest {
         common: cfg.common(),
         amt: amount,
@@ -352,12 +306,19 @@ fn pos_answer(cx: &Cx, charge_code: &str, amount: Fen, charged: pos::Charged) ->
 pub async fn qr_order(cx: &Cx, mut req: Request) -> ApiResult<QrOrderResponse> {
     let body: QrOrderRequest = read_json(&mut req).await?;
     let amount = parse_api_amount(&body.amount)?;
-    let subject = required_subject(&body.subject)?;
+    let subject = merchant::subject(&body.subject)?;
     let channel = checkout::routing::channel_type(PayMethod::Native, Some(body.channel));
     let cfg = cx.settings.gateway()?;
     let nodify_url = cx.settings.notify_url(&cfg)?;
     let charge_code = new_charge_code();
-    let order = merchant_order(&charge_code, "qr", "native", &channel, amount, &subject);
+    let order = merchant_order(
+        &charge_code,
+        OrderKind::Qr,
+        OrderMethod::Native,
+        &channel,
+        amount,
+        &subject,
+    );
     let gw = OrderRequest {
         common: cfg.common(),
         amt: amount,

@@ -6,9 +6,10 @@
 //! notifications cannot both apply a transition, and a caller learns whether
 //! its write was the one that applied.
 
-use checkout::api::{OrderStatus, OrderView};
+use checkout::api::OrderView;
 use checkout::link::LinkPayload;
 use checkout::settle::{self, LinkAttempt, ReconcileInput};
+use checkout::vocab::{EventSource, OrderKind, OrderMethod, OrderStatus, RefundState};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use soushou::Fen;
@@ -67,12 +68,6 @@ fn changes(result: &worker::D1Result) -> ApiResult<usize> {
     Ok(result.meta().stored()?.and_then(|m| m.changes).unwrap_or(0))
 }
 
-/// Parses a stored state (`"partially_refunded"`) into the API enum.
-pub fn parse_status(s: &str) -> ApiResult<OrderStatus> {
-    serde_json::from_value(serde_json::Value::String(s.to_owned()))
-        .map_err(|_| ApiError::Storage(format!("unknown stored state {s:?}")))
-}
-
 /// One payment attempt (one `CHARGE_CODE`).
 #[derive(Clone, Debug, Deserialize, Serialize)]
 pub struct OrderRow {
@@ -80,10 +75,10 @@ pub struct OrderRow {
     pub charge_code: String,
     /// The link this attempt pays, if any.
     pub link_id: Option<String>,
-    /// `link`, `qr` or `pos`.
-    pub kind: String,
-    /// Payment method (`native`, `wap`, ... or `pos`).
-    pub method: String,
+    /// What created the attempt.
+    pub kind: OrderKind,
+    /// Payment method.
+    pub method: OrderMethod,
     /// Gateway `CHANNEL_TYPE` code.
     pub channel_type: String,
     /// Amount in fen.
@@ -92,8 +87,8 @@ pub struct OrderRow {
     pub refunded_fen: u64,
     /// `PAY_SUBJECT`.
     pub subject: String,
-    /// Current state (an [`OrderStatus`] spelling).
-    pub state: String,
+    /// Current state.
+    pub state: OrderStatus,
     /// Where the page sends the shopper after payment.
     pub return_url: Option<String>,
     /// The gateway's serial number.
@@ -117,17 +112,12 @@ pub struct OrderRow {
 }
 
 impl OrderRow {
-    /// The state as the API enum.
-    pub fn status(&self) -> ApiResult<OrderStatus> {
-        parse_status(&self.state)
-    }
-
     /// The shopper's view of the attempt (`GET /api/orders/{code}`, and
     /// inside the merchant's order).
     pub fn view(&self) -> ApiResult<OrderView> {
         Ok(OrderView {
             charge_code: self.charge_code.clone(),
-            state: self.status()?,
+            state: self.state,
             money: Fen::from_fen(self.amount_fen).into(),
             paid_at: self.paid_at,
             return_url: self.return_url.clone(),
@@ -135,29 +125,29 @@ impl OrderRow {
     }
 
     /// The attempt as the link decisions of `checkout::settle` see it.
-    pub fn link_attempt(&self) -> ApiResult<LinkAttempt<'_>> {
-        Ok(LinkAttempt {
+    pub fn link_attempt(&self) -> LinkAttempt<'_> {
+        LinkAttempt {
             charge_code: &self.charge_code,
-            status: self.status()?,
+            status: self.state,
             paid_seq: self.paid_seq,
             duplicate: self.duplicate_of.is_some(),
-        })
+        }
     }
 
     /// What the reconciler knows about the attempt at `now`.
-    pub fn reconcile_input(&self, now: u64) -> ApiResult<ReconcileInput> {
-        Ok(ReconcileInput {
-            status: self.status()?,
+    pub fn reconcile_input(&self, now: u64) -> ReconcileInput {
+        ReconcileInput {
+            status: self.state,
             created_at: self.created_at,
             last_query_at: self.last_query_at,
             recheck_until: self.recheck_until,
             now,
-        })
+        }
     }
 }
 
 /// The attempts of a link as the link decisions see them.
-pub fn link_view(attempts: &[OrderRow]) -> ApiResult<Vec<LinkAttempt<'_>>> {
+pub fn link_view(attempts: &[OrderRow]) -> Vec<LinkAttempt<'_>> {
     attempts.iter().map(OrderRow::link_attempt).collect()
 }
 
@@ -167,10 +157,10 @@ pub struct NewOrder<'a> {
     pub charge_code: &'a str,
     /// Link id for link attempts.
     pub link_id: Option<&'a str>,
-    /// `link`, `qr` or `pos`.
-    pub kind: &'a str,
-    /// Method spelling.
-    pub method: &'a str,
+    /// What creates the attempt.
+    pub kind: OrderKind,
+    /// Payment method.
+    pub method: OrderMethod,
     /// `CHANNEL_TYPE` code.
     pub channel_type: &'a str,
     /// Amount, fen.
@@ -222,8 +212,8 @@ pub async fn insert_order(db: &D1Database, o: &NewOrder<'_>, now: u64) -> ApiRes
         &[
             t(o.charge_code),
             ot(o.link_id),
-            t(o.kind),
-            t(o.method),
+            t(o.kind.as_str()),
+            t(o.method.as_str()),
             t(o.channel_type),
             n(o.amount_fen),
             t(o.subject),
@@ -304,7 +294,7 @@ pub async fn transition(
     charge_code: &str,
     from: OrderStatus,
     to: OrderStatus,
-    source: &str,
+    source: EventSource,
     now: u64,
 ) -> ApiResult<bool> {
     // The first transition into a state holding money stamps when (paid_at)
@@ -335,7 +325,7 @@ pub async fn transition(
             t(charge_code),
             t(from.as_str()),
             t(to.as_str()),
-            t(source),
+            t(source.as_str()),
             n(now),
         ],
     )?;
@@ -441,11 +431,11 @@ pub async fn claim_query_slot(
 #[derive(Debug, Deserialize, Serialize)]
 pub struct EventRow {
     /// Previous state.
-    pub from_state: String,
+    pub from_state: OrderStatus,
     /// New state.
-    pub to_state: String,
-    /// What caused it: pay, notify, poll, cron, merchant_query, refund, cancel.
-    pub source: String,
+    pub to_state: OrderStatus,
+    /// What caused it.
+    pub source: EventSource,
     /// Unix seconds.
     pub at: u64,
 }
@@ -500,8 +490,8 @@ pub struct RefundRow {
     pub amount_fen: u64,
     /// Merchant's reason (`REFUND_SUBJECT`).
     pub reason: String,
-    /// pending, succeeded or failed.
-    pub state: String,
+    /// Where it stands.
+    pub state: RefundState,
     /// Gateway code when it refused.
     pub gateway_code: Option<String>,
     /// Unix seconds.
@@ -599,14 +589,19 @@ pub async fn finish_refund(
     now: u64,
 ) -> ApiResult<u64> {
     let (state, gateway_code) = match end {
-        RefundEnd::Succeeded => ("succeeded", None),
-        RefundEnd::Failed(code) => ("failed", code),
+        RefundEnd::Succeeded => (RefundState::Succeeded, None),
+        RefundEnd::Failed(code) => (RefundState::Failed, code),
     };
     let settle = prepare(
         db,
         "UPDATE refunds SET state = ?2, gateway_code = ?3, updated_at = ?4 \
          WHERE out_refund_no = ?1 AND state = 'pending'",
-        &[t(out_refund_no), t(state), ot(gateway_code), n(now)],
+        &[
+            t(out_refund_no),
+            t(state.as_str()),
+            ot(gateway_code),
+            n(now),
+        ],
     )?;
     let total = prepare(
         db,
