@@ -10,8 +10,12 @@ use crate::amount::parse_api_amount;
 use crate::link::{self, LinkPayload};
 use crate::merchant::{PosChannel, ScanKind};
 use crate::settle::{self, Verdict};
-pub use crate::vocab::{GoodsLine, LinkChannel, LinkState, OrderStatus, PayMethod};
+pub use crate::vocab::{
+    EventSource, GoodsLine, LinkChannel, LinkState, OrderKind, OrderMethod, OrderStatus, PayMethod,
+    RefundState,
+};
 use crate::Error;
+use soushou::model::{OrderResp, QueryResp, RefundResp};
 
 /// Money as the API shows it where it is read: the exact yuan string and the
 /// integer fen, side by side (`"amount": "12.50", "amount_fen": 1250`).
@@ -562,6 +566,289 @@ pub struct QrOrderResponse {
     pub charge_code: String,
     /// The QR content (`BAR_CODE`).
     pub qr: String,
+}
+
+// ---------------------------------------------------------------------------
+// Merchant answers: what `/v1` routes return. Typed here, not `soushou`'s
+// wire structs, so the public API does not follow the protocol crate's
+// layout; `crates/worker/README.md` documents each.
+// ---------------------------------------------------------------------------
+
+/// One state-history entry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderEvent {
+    /// Previous state.
+    pub from_state: OrderStatus,
+    /// New state.
+    pub to_state: OrderStatus,
+    /// What caused it.
+    pub source: EventSource,
+    /// Unix seconds.
+    pub at: u64,
+}
+
+/// Processed notifications of an order, per gateway state.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotificationRecord {
+    /// The gateway's state code in the notification.
+    pub gateway_state: String,
+    /// `AMT` of the notification, fen.
+    pub amount_fen: u64,
+    /// Outcome of the first one: applied, duplicate or stale.
+    pub outcome: String,
+    /// How many verified copies arrived.
+    pub received: u64,
+    /// Unix seconds.
+    pub first_at: u64,
+    /// Unix seconds.
+    pub last_at: u64,
+}
+
+/// One refund.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundRecord {
+    /// `OUT_REFUND_NO`.
+    pub out_refund_no: String,
+    /// Refunded attempt.
+    pub charge_code: String,
+    /// Amount, fen.
+    pub amount_fen: u64,
+    /// Merchant's reason (`REFUND_SUBJECT`).
+    pub reason: String,
+    /// Where it stands.
+    pub state: RefundState,
+    /// Gateway code when it refused.
+    pub gateway_code: Option<String>,
+    /// Unix seconds.
+    pub created_at: u64,
+}
+
+/// The gateway's word on an order (`query`, or a `preOrder`'s answer):
+/// the `"gateway"` of `GET /v1/orders/{code}` and `POST /v1/pos/charges`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GatewayOrder {
+    /// The gateway's `STATE` code (appendix 4), when it gave one.
+    pub state: Option<String>,
+    /// `AMT` in yuan, when given.
+    pub amount: Option<String>,
+    /// `AMT` in fen, when given.
+    pub amount_fen: Option<u64>,
+    /// `CHANNEL_TYPE` code, when given.
+    pub channel_type: Option<String>,
+    /// The gateway's serial number.
+    pub charge_down_code: Option<String>,
+    /// The payment channel's serial number (`preOrder` answers only).
+    pub charge_third_code: Option<String>,
+    /// `END_TIME` as the gateway wrote it.
+    pub end_time: Option<String>,
+}
+
+impl From<&QueryResp> for GatewayOrder {
+    fn from(r: &QueryResp) -> Self {
+        GatewayOrder {
+            state: r.state.as_ref().map(|s| s.code().to_owned()),
+            amount: r.amt.map(|a| a.to_yuan()),
+            amount_fen: r.amt.map(Fen::fen),
+            channel_type: r.channel_type.as_ref().map(|c| c.code().to_owned()),
+            charge_down_code: r.charge_down_code.clone(),
+            charge_third_code: None,
+            end_time: r.end_time.clone(),
+        }
+    }
+}
+
+impl From<&OrderResp> for GatewayOrder {
+    fn from(r: &OrderResp) -> Self {
+        GatewayOrder {
+            state: None,
+            amount: r.amt.map(|a| a.to_yuan()),
+            amount_fen: r.amt.map(Fen::fen),
+            channel_type: r.channel_type.as_ref().map(|c| c.code().to_owned()),
+            charge_down_code: r.charge_down_code.clone(),
+            charge_third_code: r.charge_third_code.clone(),
+            end_time: r.end_time.clone(),
+        }
+    }
+}
+
+/// The live part of `GET /v1/orders/{code}`: the gateway's answer, or why
+/// there is none.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum LiveQuery {
+    /// The query failed; the stored order is still shown.
+    Failed {
+        /// The error, as in an error body.
+        error: ErrorDetail,
+    },
+    /// The gateway answered.
+    Answered(GatewayOrder),
+}
+
+/// `GET /v1/orders/{charge_code}` → 200: the stored order, its history,
+/// notifications and refunds, and the gateway's live view.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MerchantOrder {
+    /// What the shopper sees.
+    pub order: OrderView,
+    /// What created the attempt.
+    pub kind: OrderKind,
+    /// How it is paid.
+    pub method: OrderMethod,
+    /// `CHANNEL_TYPE` code.
+    pub channel_type: String,
+    /// `PAY_SUBJECT`.
+    pub subject: String,
+    /// Refunded so far, yuan.
+    pub refunded: String,
+    /// Refunded so far, fen.
+    pub refunded_fen: u64,
+    /// The gateway's serial number.
+    pub charge_down_code: Option<String>,
+    /// The payment channel's serial number.
+    pub charge_third_code: Option<String>,
+    /// Unix seconds.
+    pub created_at: u64,
+    /// Unix seconds.
+    pub updated_at: u64,
+    /// State changes, oldest first.
+    pub history: Vec<OrderEvent>,
+    /// Verified notifications, per gateway state.
+    pub notifications: Vec<NotificationRecord>,
+    /// Refunds, oldest first.
+    pub refunds: Vec<RefundRecord>,
+    /// The gateway's live view; `null` with `?live=false`.
+    pub gateway: Option<LiveQuery>,
+}
+
+/// One part of a refund by source (`FUND_BILL_LIST`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FundPart {
+    /// `FUND_CHANNEL` code (appendix 3).
+    pub fund_channel: String,
+    /// Yuan.
+    pub amount: String,
+    /// Fen.
+    pub amount_fen: u64,
+}
+
+/// The gateway's answer to a refund.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GatewayRefund {
+    /// `CHANNEL_TYPE` code, when given.
+    pub channel_type: Option<String>,
+    /// What went back to which source, when the gateway said.
+    pub fund_bills: Vec<FundPart>,
+}
+
+impl From<&RefundResp> for GatewayRefund {
+    fn from(r: &RefundResp) -> Self {
+        GatewayRefund {
+            channel_type: r.channel_type.as_ref().map(|c| c.code().to_owned()),
+            fund_bills: r
+                .fund_bill_list
+                .iter()
+                .map(|b| FundPart {
+                    fund_channel: b.fund_channel.code().to_owned(),
+                    amount: b.amount.to_yuan(),
+                    amount_fen: b.amount.fen(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// `POST /v1/orders/{charge_code}/refunds` → 200.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundResponse {
+    /// The refund's number.
+    pub out_refund_no: String,
+    /// The refunded attempt.
+    pub charge_code: String,
+    /// This refund, yuan.
+    pub amount: String,
+    /// This refund, fen.
+    pub amount_fen: u64,
+    /// Always `succeeded` (anything else is an error answer).
+    pub state: RefundState,
+    /// The order's state after it.
+    pub order_state: OrderStatus,
+    /// The order's refunded total, yuan.
+    pub refunded: String,
+    /// The order's refunded total, fen.
+    pub refunded_fen: u64,
+    /// The gateway's answer; `null` when a retry found the refund done.
+    pub gateway: Option<GatewayRefund>,
+}
+
+/// One refund as the gateway's `refundQuery` lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GatewayRefundLine {
+    /// `REFUND_CODE` (our `out_refund_no`).
+    pub refund_code: Option<String>,
+    /// The gateway's serial number of the refund.
+    pub refund_down_code: Option<String>,
+    /// Yuan.
+    pub amount: Option<String>,
+    /// Fen.
+    pub amount_fen: Option<u64>,
+    /// The gateway's `STATE` code.
+    pub state: Option<String>,
+    /// `END_TIME` as the gateway wrote it.
+    pub end_time: Option<String>,
+}
+
+/// `GET /v1/orders/{charge_code}/refunds` → 200.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundList {
+    /// The attempt.
+    pub charge_code: String,
+    /// Paid, yuan.
+    pub amount: String,
+    /// Paid, fen.
+    pub amount_fen: u64,
+    /// Refunded so far, yuan.
+    pub refunded: String,
+    /// Refunded so far, fen.
+    pub refunded_fen: u64,
+    /// The stored refunds.
+    pub refunds: Vec<RefundRecord>,
+    /// `REFUND_COUNT` of the gateway's answer.
+    pub gateway_refund_count: Option<u32>,
+    /// The gateway's list.
+    pub gateway_refunds: Vec<GatewayRefundLine>,
+}
+
+/// `POST /v1/orders/{charge_code}/cancel` → 200.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CancelResponse {
+    /// The attempt.
+    pub charge_code: String,
+    /// `apply` (opType=ACO) or `real_time`.
+    pub mode: String,
+    /// The stored state after the call.
+    pub state: OrderStatus,
+}
+
+/// `POST /v1/pos/charges` → 200: the charge's final state.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PosChargeResponse {
+    /// The attempt.
+    pub charge_code: String,
+    /// Its final state (`pending` only if even the revocation's outcome is unknown).
+    pub state: OrderStatus,
+    /// Yuan.
+    pub amount: String,
+    /// Fen.
+    pub amount_fen: u64,
+    /// `CHANNEL_TYPE` code of the `preOrder` answer.
+    pub channel_type: Option<String>,
+    /// The gateway's serial number.
+    pub charge_down_code: Option<String>,
+    /// The payment channel's serial number.
+    pub charge_third_code: Option<String>,
+    /// The `preOrder` answer; `null` when none arrived (a resumed charge, a timeout).
+    pub gateway: Option<GatewayOrder>,
 }
 
 /// `GET /healthz` → 200.

@@ -5,13 +5,13 @@ use std::time::Duration;
 
 use checkout::amount::parse_api_amount;
 use checkout::api::{
-    CancelRequest, CreateLinkRequest, CreateLinkResponse, PayMethod, PosChargeRequest,
-    QrOrderRequest, QrOrderResponse, RefundRequest,
+    CancelRequest, CancelResponse, CreateLinkRequest, CreateLinkResponse, GatewayOrder,
+    GatewayRefund, GatewayRefundLine, LiveQuery, MerchantOrder, PayMethod, PosChargeRequest,
+    PosChargeResponse, QrOrderRequest, QrOrderResponse, RefundList, RefundRequest, RefundResponse,
 };
 use checkout::link;
 use checkout::merchant;
 use checkout::vocab::{EventSource, OrderKind, OrderMethod, RefundState};
-use serde_json::{json, Value};
 use soushou::model::{OrderRequest, PreOrderRequest, RefundQueryRequest};
 use soushou::types::{CancelMode, ChannelType, DynamicIdType, SerType, TradeType};
 use soushou::Fen;
@@ -83,31 +83,33 @@ pub async fn create_link(cx: &Cx, mut req: Request) -> ApiResult<CreateLinkRespo
     })
 }
 
-/// The stored record of an order: state, money, history, notifications, refunds.
-async fn stored(cx: &Cx, order: &OrderRow) -> ApiResult<Value> {
+/// The stored record of an order: state, money, history, notifications,
+/// refunds; `gateway` is the live view, if any.
+async fn stored(cx: &Cx, order: &OrderRow, gateway: Option<LiveQuery>) -> ApiResult<MerchantOrder> {
     let db = cx.db()?;
-    Ok(json!({
-        "order": order.view()?,
-        "kind": order.kind,
-        "method": order.method,
-        "channel_type": order.channel_type,
-        "subject": order.subject,
-        "refunded": Fen::from_fen(order.refunded_fen).to_yuan(),
-        "refunded_fen": order.refunded_fen,
-        "charge_down_code": order.charge_down_code,
-        "charge_third_code": order.charge_third_code,
-        "created_at": order.created_at,
-        "updated_at": order.updated_at,
-        "history": repo::events(db, &order.charge_code).await?,
-        "notifications": repo::notifications(db, &order.charge_code).await?,
-        "refunds": repo::refunds(db, &order.charge_code).await?,
-    }))
+    Ok(MerchantOrder {
+        order: order.view()?,
+        kind: order.kind,
+        method: order.method,
+        channel_type: order.channel_type.clone(),
+        subject: order.subject.clone(),
+        refunded: Fen::from_fen(order.refunded_fen).to_yuan(),
+        refunded_fen: order.refunded_fen,
+        charge_down_code: order.charge_down_code.clone(),
+        charge_third_code: order.charge_third_code.clone(),
+        created_at: order.created_at,
+        updated_at: order.updated_at,
+        history: repo::events(db, &order.charge_code).await?,
+        notifications: repo::notifications(db, &order.charge_code).await?,
+        refunds: repo::refunds(db, &order.charge_code).await?,
+        gateway,
+    })
 }
 
 /// `GET /v1/orders/{charge_code}`: the stored order plus the gateway's live
 /// `query` (whose state is applied, amount-checked, like the reconciler's);
 /// `?live=false` skips the gateway and shows only what is stored.
-pub async fn get_order(cx: &Cx, charge_code: &str, req: &Request) -> ApiResult<Value> {
+pub async fn get_order(cx: &Cx, charge_code: &str, req: &Request) -> ApiResult<MerchantOrder> {
     let order = load_order(cx, charge_code).await?;
     let live = req
         .url()?
@@ -116,21 +118,21 @@ pub async fn get_order(cx: &Cx, charge_code: &str, req: &Request) -> ApiResult<V
     let live = if live {
         let cfg = cx.settings.gateway()?;
         match orders::query_and_apply(cx, &cfg, &order, EventSource::MerchantQuery).await {
-            Ok(resp) => json!(resp),
-            Err(e) => json!({"error": e.body().error}),
+            Ok(resp) => Some(LiveQuery::Answered(GatewayOrder::from(&resp))),
+            Err(e) => Some(LiveQuery::Failed {
+                error: e.body().error,
+            }),
         }
     } else {
-        Value::Null
+        None
     };
     let order = load_order(cx, charge_code).await?;
-    let mut out = stored(cx, &order).await?;
-    out["gateway"] = live;
     cx.log.set("outcome", order.state.as_str());
-    Ok(out)
+    stored(cx, &order, live).await
 }
 
 /// `POST /v1/orders/{charge_code}/refunds`.
-pub async fn refund(cx: &Cx, charge_code: &str, mut req: Request) -> ApiResult<Value> {
+pub async fn refund(cx: &Cx, charge_code: &str, mut req: Request) -> ApiResult<RefundResponse> {
     let body: RefundRequest = read_json(&mut req).await?;
     let amount = parse_api_amount(&body.amount)?;
     let reason = merchant::refund_reason(&body.reason)?;
@@ -152,21 +154,21 @@ pub async fn refund(cx: &Cx, charge_code: &str, mut req: Request) -> ApiResult<V
     )
     .await?;
     cx.log.set("outcome", "refunded");
-    Ok(json!({
-        "out_refund_no": out_refund_no,
-        "charge_code": charge_code,
-        "amount": amount.to_yuan(),
-        "amount_fen": amount.fen(),
-        "state": RefundState::Succeeded,
-        "order_state": done.state.as_str(),
-        "refunded": Fen::from_fen(done.total_fen).to_yuan(),
-        "refunded_fen": done.total_fen,
-        "gateway": done.gateway,
-    }))
+    Ok(RefundResponse {
+        out_refund_no,
+        charge_code: charge_code.to_owned(),
+        amount: amount.to_yuan(),
+        amount_fen: amount.fen(),
+        state: RefundState::Succeeded,
+        order_state: done.state,
+        refunded: Fen::from_fen(done.total_fen).to_yuan(),
+        refunded_fen: done.total_fen,
+        gateway: done.gateway.as_ref().map(GatewayRefund::from),
+    })
 }
 
 /// `GET /v1/orders/{charge_code}/refunds`: stored refunds plus the gateway's `refundQuery`.
-pub async fn refunds(cx: &Cx, charge_code: &str) -> ApiResult<Value> {
+pub async fn refunds(cx: &Cx, charge_code: &str) -> ApiResult<RefundList> {
     let order = load_order(cx, charge_code).await?;
     let cfg = cx.settings.gateway()?;
     let req = RefundQueryRequest {
@@ -174,35 +176,33 @@ pub async fn refunds(cx: &Cx, charge_code: &str) -> ApiResult<Value> {
         ser_type: SerType::Merchant,
     };
     let resp = gateway::call(cx, &cfg, &req).await?;
-    let gateway_refunds: Vec<Value> = resp
+    let gateway_refunds = resp
         .refund_trade_list
         .iter()
-        .map(|r| {
-            json!({
-                "refund_code": r.refund_code,
-                "refund_down_code": r.refund_down_code,
-                "amount": r.refund_amt.map(|a| a.to_yuan()),
-                "amount_fen": r.refund_amt.map(|a| a.fen()),
-                "state": r.state.as_ref().map(|s| s.code().to_owned()),
-                "end_time": r.end_time,
-            })
+        .map(|r| GatewayRefundLine {
+            refund_code: r.refund_code.clone(),
+            refund_down_code: r.refund_down_code.clone(),
+            amount: r.refund_amt.map(|a| a.to_yuan()),
+            amount_fen: r.refund_amt.map(Fen::fen),
+            state: r.state.as_ref().map(|s| s.code().to_owned()),
+            end_time: r.end_time.clone(),
         })
         .collect();
     cx.log.set("outcome", "listed");
-    Ok(json!({
-        "charge_code": charge_code,
-        "amount": Fen::from_fen(order.amount_fen).to_yuan(),
-        "amount_fen": order.amount_fen,
-        "refunded": Fen::from_fen(order.refunded_fen).to_yuan(),
-        "refunded_fen": order.refunded_fen,
-        "refunds": repo::refunds(cx.db()?, charge_code).await?,
-        "gateway_refund_count": resp.refund_count,
-        "gateway_refunds": gateway_refunds,
-    }))
+    Ok(RefundList {
+        charge_code: charge_code.to_owned(),
+        amount: Fen::from_fen(order.amount_fen).to_yuan(),
+        amount_fen: order.amount_fen,
+        refunded: Fen::from_fen(order.refunded_fen).to_yuan(),
+        refunded_fen: order.refunded_fen,
+        refunds: repo::refunds(cx.db()?, charge_code).await?,
+        gateway_refund_count: resp.refund_count,
+        gateway_refunds,
+    })
 }
 
 /// `POST /v1/orders/{charge_code}/cancel` (`apply`: opType=ACO, else real time).
-pub async fn cancel(cx: &Cx, charge_code: &str, mut req: Request) -> ApiResult<Value> {
+pub async fn cancel(cx: &Cx, charge_code: &str, mut req: Request) -> ApiResult<CancelResponse> {
     let body: CancelRequest = read_json(&mut req).await?;
     let order = load_order(cx, charge_code).await?;
     let mode = if body.apply {
@@ -221,15 +221,15 @@ pub async fn cancel(cx: &Cx, charge_code: &str, mut req: Request) -> ApiResult<V
             "revoked"
         },
     );
-    Ok(json!({
-        "charge_code": charge_code,
-        "mode": if body.apply { "apply" } else { "real_time" },
-        "state": state.as_str(),
-    }))
+    Ok(CancelResponse {
+        charge_code: charge_code.to_owned(),
+        mode: if body.apply { "apply" } else { "real_time" }.to_owned(),
+        state,
+    })
 }
 
 /// `POST /v1/pos/charges`: the merchant scans the shopper's code (`preOrder`).
-pub async fn pos_charge(cx: &Cx, mut req: Request) -> ApiResult<Value> {
+pub async fn pos_charge(cx: &Cx, mut req: Request) -> ApiResult<PosChargeResponse> {
     let body: PosChargeRequest = read_json(&mut req).await?;
     let amount = parse_api_amount(&body.amount)?;
     let subject = merchant::subject(&body.subject)?;
@@ -286,20 +286,26 @@ pub async fn pos_charge(cx: &Cx, mut req: Request) -> ApiResult<Value> {
 }
 
 /// The cashier's answer: the charge code and its final state.
-fn pos_answer(cx: &Cx, charge_code: &str, amount: Fen, charged: pos::Charged) -> ApiResult<Value> {
+fn pos_answer(
+    cx: &Cx,
+    charge_code: &str,
+    amount: Fen,
+    charged: pos::Charged,
+) -> ApiResult<PosChargeResponse> {
     cx.log.set("outcome", charged.state.as_str());
     cx.log.set("pos_polls", charged.polls);
-    let resp = charged.answer.unwrap_or_default();
-    Ok(json!({
-        "charge_code": charge_code,
-        "state": charged.state.as_str(),
-        "amount": amount.to_yuan(),
-        "amount_fen": amount.fen(),
-        "channel_type": resp.channel_type.as_ref().map(|c| c.code().to_owned()),
-        "charge_down_code": resp.charge_down_code,
-        "charge_third_code": resp.charge_third_code,
-        "gateway": resp,
-    }))
+    let gateway = charged.answer.as_ref().map(GatewayOrder::from);
+    let seen = gateway.clone().unwrap_or_default();
+    Ok(PosChargeResponse {
+        charge_code: charge_code.to_owned(),
+        state: charged.state,
+        amount: amount.to_yuan(),
+        amount_fen: amount.fen(),
+        channel_type: seen.channel_type,
+        charge_down_code: seen.charge_down_code,
+        charge_third_code: seen.charge_third_code,
+        gateway,
+    })
 }
 
 /// `POST /v1/qr-orders`: a NATIVE `order` whose QR the merchant shows.

@@ -7,6 +7,7 @@
 //! those functions say, and re-reads when a concurrent writer won a
 //! conditional update.
 
+use checkout::api::RefundRecord;
 use checkout::settle::{
     self, Evidence, Expected, ListedRefund, MoneyDecision, RefundEvidence, Report,
 };
@@ -356,7 +357,7 @@ pub async fn refund(cx: &Cx, r: &RefundOrder<'_>) -> ApiResult<Refunded> {
 async fn resume_refund(
     cx: &Cx,
     r: &RefundOrder<'_>,
-    existing: &repo::RefundRow,
+    existing: &RefundRecord,
 ) -> ApiResult<Refunded> {
     if existing.amount_fen != r.amount.fen() {
         return Err(ApiError::InvalidRequest(format!(
@@ -472,7 +473,7 @@ pub async fn retry_pending_refunds(cx: &Cx) -> ApiResult<usize> {
 /// Settles a pending refund from `refundQuery`'s list
 /// ([`settle::refund_evidence`]), sending it again only if the gateway
 /// does not list it.
-async fn retry_refund(cx: &Cx, refund: &repo::RefundRow) -> ApiResult<Refunded> {
+async fn retry_refund(cx: &Cx, refund: &RefundRecord) -> ApiResult<Refunded> {
     let db = cx.db()?;
     let order = repo::get_order(db, &refund.charge_code)
         .await?

@@ -6,7 +6,7 @@
 //! notifications cannot both apply a transition, and a caller learns whether
 //! its write was the one that applied.
 
-use checkout::api::OrderView;
+use checkout::api::{NotificationRecord, OrderEvent, OrderView, RefundRecord};
 use checkout::link::LinkPayload;
 use checkout::settle::{self, LinkAttempt, ReconcileInput};
 use checkout::vocab::{EventSource, OrderKind, OrderMethod, OrderStatus, RefundState};
@@ -427,21 +427,8 @@ pub async fn claim_query_slot(
     Ok(changes(&result)? == 1)
 }
 
-/// One state-history entry.
-#[derive(Debug, Deserialize, Serialize)]
-pub struct EventRow {
-    /// Previous state.
-    pub from_state: OrderStatus,
-    /// New state.
-    pub to_state: OrderStatus,
-    /// What caused it.
-    pub source: EventSource,
-    /// Unix seconds.
-    pub at: u64,
-}
-
 /// The state history of an order, oldest first.
-pub async fn events(db: &D1Database, charge_code: &str) -> ApiResult<Vec<EventRow>> {
+pub async fn events(db: &D1Database, charge_code: &str) -> ApiResult<Vec<OrderEvent>> {
     all(
         db,
         "SELECT from_state, to_state, source, at FROM order_events WHERE charge_code = ?1 \
@@ -451,25 +438,11 @@ pub async fn events(db: &D1Database, charge_code: &str) -> ApiResult<Vec<EventRo
     .await
 }
 
-/// Processed notifications of an order, per gateway state.
-#[derive(Debug, Deserialize, Serialize)]
-pub struct NotificationRow {
-    /// The gateway's state code in the notification.
-    pub gateway_state: String,
-    /// `AMT` of the notification, fen.
-    pub amount_fen: u64,
-    /// Outcome of the first one: applied, duplicate or stale.
-    pub outcome: String,
-    /// How many verified copies arrived.
-    pub received: u64,
-    /// Unix seconds.
-    pub first_at: u64,
-    /// Unix seconds.
-    pub last_at: u64,
-}
-
 /// The processed notifications of an order.
-pub async fn notifications(db: &D1Database, charge_code: &str) -> ApiResult<Vec<NotificationRow>> {
+pub async fn notifications(
+    db: &D1Database,
+    charge_code: &str,
+) -> ApiResult<Vec<NotificationRecord>> {
     all(
         db,
         "SELECT gateway_state, amount_fen, outcome, received, first_at, last_at \
@@ -477,25 +450,6 @@ pub async fn notifications(db: &D1Database, charge_code: &str) -> ApiResult<Vec<
         &[t(charge_code)],
     )
     .await
-}
-
-/// One refund.
-#[derive(Debug, Deserialize, Serialize)]
-pub struct RefundRow {
-    /// `OUT_REFUND_NO`.
-    pub out_refund_no: String,
-    /// Refunded attempt.
-    pub charge_code: String,
-    /// Amount, fen.
-    pub amount_fen: u64,
-    /// Merchant's reason (`REFUND_SUBJECT`).
-    pub reason: String,
-    /// Where it stands.
-    pub state: RefundState,
-    /// Gateway code when it refused.
-    pub gateway_code: Option<String>,
-    /// Unix seconds.
-    pub created_at: u64,
 }
 
 /// A refund to reserve.
@@ -617,7 +571,7 @@ pub async fn finish_refund(
 }
 
 /// The refunds of an order, oldest first.
-pub async fn refunds(db: &D1Database, charge_code: &str) -> ApiResult<Vec<RefundRow>> {
+pub async fn refunds(db: &D1Database, charge_code: &str) -> ApiResult<Vec<RefundRecord>> {
     all(
         db,
         "SELECT out_refund_no, charge_code, amount_fen, reason, state, gateway_code, created_at \
@@ -659,7 +613,7 @@ pub async fn pending_refunds_before(
     db: &D1Database,
     cutoff: u64,
     limit: u64,
-) -> ApiResult<Vec<RefundRow>> {
+) -> ApiResult<Vec<RefundRecord>> {
     all(
         db,
         "SELECT out_refund_no, charge_code, amount_fen, reason, state, gateway_code, created_at \
