@@ -488,6 +488,18 @@ mod tests {
         }
     }
 
+    /// Issue 13: no crate has an import cycle between its modules. A
+    /// module that needs a word of another's should find it in a module
+    /// both can use (`checkout::vocab`, `page::state`).
+    #[test]
+    fn no_module_cycles() {
+        let crates = crates(&root()).unwrap();
+        assert!(crates.len() >= 6, "{:?}", crates.keys());
+        for (name, files) in &crates {
+            assert_eq!(cycles(files), Vec::<Vec<String>>::new(), "{name}");
+        }
+    }
+
     #[test]
     fn comments_strings_and_tests_do_not_count() {
         let code = without_tests(&blank(

@@ -6,7 +6,16 @@
 use serde::{Deserialize, Serialize};
 use soushou::Fen;
 
-use crate::link::LinkPayload;
+use crate::amount::parse_api_amount;
+use crate::link::{self, LinkPayload};
+use crate::merchant::{PosChannel, ScanKind};
+use crate::settle::{self, Verdict};
+pub use crate::vocab::{
+    EventSource, GoodsLine, LinkChannel, LinkState, OrderKind, OrderMethod, OrderStatus, PayMethod,
+    RefundState,
+};
+use crate::Error;
+use soushou::model::{OrderResp, QueryResp, RefundResp};
 
 /// Money as the API shows it where it is read: the exact yuan string and the
 /// integer fen, side by side (`"amount": "12.50", "amount_fen": 1250`).
@@ -122,6 +131,50 @@ pub enum ErrorCode {
     Unknown,
 }
 
+impl Error {
+    /// The stable API error code (`error.code` in every error body); its
+    /// HTTP status is [`ErrorCode::status`].
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Error::InvalidLink => ErrorCode::InvalidLink,
+            Error::LinkExpired => ErrorCode::LinkExpired,
+            Error::InvalidAmount { .. } => ErrorCode::InvalidAmount,
+            Error::InvalidRequest { .. } => ErrorCode::InvalidRequest,
+            Error::RefundExceeds { .. } => ErrorCode::RefundExceeds,
+            Error::NotRefundable { .. } => ErrorCode::NotRefundable,
+            Error::InvalidSignature { .. } => ErrorCode::InvalidSignature,
+        }
+    }
+}
+
+impl ErrorCode {
+    /// The one mapping of protocol failures to stable codes.
+    ///
+    /// Faults of the gateway (5xx, HTML, garbage, truncated or
+    /// undecryptable bodies, an outcome-unknown `RESULT.CODE` such as
+    /// `SERVICE_UNAVAILABLE`) are `GATEWAY_UNAVAILABLE`; a final refusal is
+    /// `GATEWAY_REJECTED` (`settle::classify`); a request we could not even
+    /// build (a method-specific field missing) is the caller's
+    /// `INVALID_REQUEST`. None of them is ever "paid".
+    pub fn of_gateway(e: &soushou::Error) -> ErrorCode {
+        use soushou::Error as E;
+        match e {
+            E::Gateway { code, .. } => match settle::classify(code) {
+                Verdict::Refused => ErrorCode::GatewayRejected,
+                // The gateway failed rather than declined: the shopper may retry.
+                Verdict::Unknown => ErrorCode::GatewayUnavailable,
+            },
+            E::MissingField(_) | E::InvalidField { .. } | E::InvalidAmount { .. } => {
+                ErrorCode::InvalidRequest
+            }
+            E::MissingSign | E::MalformedSign(_) | E::SignMismatch => {
+                ErrorCode::GatewayBadSignature
+            }
+            _ => ErrorCode::GatewayUnavailable,
+        }
+    }
+}
+
 impl ErrorCode {
     /// Every code the Worker writes.
     pub const ALL: [ErrorCode; 26] = [
@@ -219,31 +272,6 @@ impl ErrorCode {
     }
 }
 
-/// State of a checkout link as `GET /api/checkout/{token}` reports it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LinkState {
-    /// Can be paid.
-    Open,
-    /// An attempt of this link has been paid.
-    Paid,
-    /// The link's expiry has passed.
-    Expired,
-}
-
-/// One goods line of a link, shown on the page and sent as `GOODS_DETAIL`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct GoodsLine {
-    /// Merchant's product id.
-    pub id: String,
-    /// Product name.
-    pub name: String,
-    /// Unit price as a yuan string (`"2.00"`).
-    pub price: String,
-    /// Quantity.
-    pub quantity: u32,
-}
-
 /// `GET /api/checkout/{token}` → 200.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CheckoutView {
@@ -293,32 +321,6 @@ impl CheckoutView {
             return_url: link.return_url.clone(),
             goods: link.goods.clone(),
             channel: link.channel,
-        }
-    }
-}
-
-/// How the shopper pays (`POST /api/pay` `method`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PayMethod {
-    /// WeChat in-app JSAPI (`order` with TRADE_TYPE=JSAPI).
-    WechatJsapi,
-    /// Alipay in-app bridge (`creatOrder` + `tradePay`).
-    AlipayJsapi,
-    /// Mobile browser app jump (`wapOrder`).
-    Wap,
-    /// QR code to scan (`order` NATIVE).
-    Native,
-}
-
-impl PayMethod {
-    /// The wire spelling, as used in the API and logs.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PayMethod::WechatJsapi => "wechat_jsapi",
-            PayMethod::AlipayJsapi => "alipay_jsapi",
-            PayMethod::Wap => "wap",
-            PayMethod::Native => "native",
         }
     }
 }
@@ -400,41 +402,6 @@ pub struct PayResponse {
     pub action: PayAction,
 }
 
-/// Order state as the shopper and merchant API report it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum OrderStatus {
-    /// Waiting for the shopper.
-    Pending,
-    /// Paid.
-    Paid,
-    /// Closed without payment.
-    Closed,
-    /// Revoked (cancelled; money returned if it was paid).
-    Revoked,
-    /// Fully refunded.
-    Refunded,
-    /// Partly refunded.
-    PartiallyRefunded,
-    /// The gateway reported a failure.
-    Failed,
-}
-
-impl OrderStatus {
-    /// The wire spelling (`"partially_refunded"`), also the D1 column value.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OrderStatus::Pending => "pending",
-            OrderStatus::Paid => "paid",
-            OrderStatus::Closed => "closed",
-            OrderStatus::Revoked => "revoked",
-            OrderStatus::Refunded => "refunded",
-            OrderStatus::PartiallyRefunded => "partially_refunded",
-            OrderStatus::Failed => "failed",
-        }
-    }
-}
-
 /// `GET /api/orders/{charge_code}` → 200.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderView {
@@ -455,33 +422,10 @@ pub struct OrderView {
 // Merchant-facing (`Authorization: Bearer ADMIN_TOKEN`)
 // ---------------------------------------------------------------------------
 
-/// The payment app a link or a QR order is restricted to.
-///
-/// An extension of API.md: a merchant can issue a link that only WeChat Pay
-/// (or only Alipay) may pay, e.g. because only that contract is signed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum LinkChannel {
-    /// WeChat Pay only.
-    Wechat,
-    /// Alipay only.
-    Alipay,
-}
-
-impl LinkChannel {
-    /// The wire spelling (`"wechat"` / `"alipay"`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LinkChannel::Wechat => "wechat",
-            LinkChannel::Alipay => "alipay",
-        }
-    }
-}
-
 /// `POST /v1/links` body: the merchant asks for a checkout link.
 ///
 /// Validated and turned into a signed [`crate::link::LinkPayload`] by
-/// [`crate::link::LinkPayload::from_request`].
+/// [`CreateLinkRequest::to_payload`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CreateLinkRequest {
     /// Yuan string, at most two decimals (`"12.50"`).
@@ -503,6 +447,59 @@ pub struct CreateLinkRequest {
     /// Restrict the link to one payment app (extension).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub channel: Option<LinkChannel>,
+}
+
+impl CreateLinkRequest {
+    /// Validate a merchant's `POST /v1/links` body and build the payload.
+    ///
+    /// `now` (unix seconds) anchors the expiry; `nonce` must be fresh
+    /// randomness from the caller (this crate has none). Goods prices are
+    /// normalised to two decimals. `return_url` must be `http(s)://` so the
+    /// page can never be made to navigate to `javascript:` or another scheme.
+    pub fn to_payload(&self, now: u64, nonce: String) -> Result<LinkPayload, Error> {
+        use link::{goods_line, return_url, text};
+        let req = self;
+        let amount = parse_api_amount(&req.amount)?;
+        let subject = text("subject", &req.subject, link::MAX_SUBJECT_CHARS)?;
+        let merchant_ref = req
+            .r#ref
+            .as_deref()
+            .map(|r| text("ref", r, link::MAX_REF_CHARS))
+            .transpose()?;
+        let expires_in = req.expires_in.unwrap_or(link::DEFAULT_EXPIRES_IN);
+        if expires_in == 0 || expires_in > link::MAX_EXPIRES_IN {
+            return Err(Error::InvalidRequest {
+                field: "expires_in",
+                reason: "must be between 1 and 2592000 seconds",
+            });
+        }
+        let expires_at = now.checked_add(expires_in).ok_or(Error::InvalidRequest {
+            field: "expires_in",
+            reason: "expiry out of range",
+        })?;
+        let return_url = req.return_url.as_deref().map(return_url).transpose()?;
+        if req.goods.len() > link::MAX_GOODS {
+            return Err(Error::InvalidRequest {
+                field: "goods",
+                reason: "at most 20 goods lines",
+            });
+        }
+        let goods = req
+            .goods
+            .iter()
+            .map(goods_line)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(LinkPayload {
+            amount,
+            subject,
+            merchant_ref,
+            expires_at,
+            return_url,
+            goods,
+            channel: req.channel,
+            nonce,
+        })
+    }
 }
 
 /// `POST /v1/links` → 200.
@@ -543,16 +540,16 @@ pub struct CancelRequest {
 pub struct PosChargeRequest {
     /// The scanned payment code (`DYNAMIC_ID`).
     pub dynamic_id: String,
-    /// `DYNAMIC_ID_TYPE`; default 1 (barcode).
+    /// `DYNAMIC_ID_TYPE`: 1 (barcode, the default), 2 (sonic) or 3 (NFC).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub dynamic_id_type: Option<u8>,
+    pub dynamic_id_type: Option<ScanKind>,
     /// Yuan string, at most two decimals.
     pub amount: String,
     /// What is being paid for.
     pub subject: String,
     /// `"auto"` (CHANNEL_TYPE 0, the gateway decides), `"alipay"` or `"wechat"`; default auto.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub channel: Option<String>,
+    pub channel: Option<PosChannel>,
 }
 
 /// `POST /v1/qr-orders` body: a NATIVE order whose QR the merchant shows.
@@ -573,6 +570,289 @@ pub struct QrOrderResponse {
     pub charge_code: String,
     /// The QR content (`BAR_CODE`).
     pub qr: String,
+}
+
+// ---------------------------------------------------------------------------
+// Merchant answers: what `/v1` routes return. Typed here, not `soushou`'s
+// wire structs, so the public API does not follow the protocol crate's
+// layout; `crates/worker/README.md` documents each.
+// ---------------------------------------------------------------------------
+
+/// One state-history entry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderEvent {
+    /// Previous state.
+    pub from_state: OrderStatus,
+    /// New state.
+    pub to_state: OrderStatus,
+    /// What caused it.
+    pub source: EventSource,
+    /// Unix seconds.
+    pub at: u64,
+}
+
+/// Processed notifications of an order, per gateway state.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotificationRecord {
+    /// The gateway's state code in the notification.
+    pub gateway_state: String,
+    /// `AMT` of the notification, fen.
+    pub amount_fen: u64,
+    /// Outcome of the first one: applied, duplicate or stale.
+    pub outcome: String,
+    /// How many verified copies arrived.
+    pub received: u64,
+    /// Unix seconds.
+    pub first_at: u64,
+    /// Unix seconds.
+    pub last_at: u64,
+}
+
+/// One refund.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundRecord {
+    /// `OUT_REFUND_NO`.
+    pub out_refund_no: String,
+    /// Refunded attempt.
+    pub charge_code: String,
+    /// Amount, fen.
+    pub amount_fen: u64,
+    /// Merchant's reason (`REFUND_SUBJECT`).
+    pub reason: String,
+    /// Where it stands.
+    pub state: RefundState,
+    /// Gateway code when it refused.
+    pub gateway_code: Option<String>,
+    /// Unix seconds.
+    pub created_at: u64,
+}
+
+/// The gateway's word on an order (`query`, or a `preOrder`'s answer):
+/// the `"gateway"` of `GET /v1/orders/{code}` and `POST /v1/pos/charges`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GatewayOrder {
+    /// The gateway's `STATE` code (appendix 4), when it gave one.
+    pub state: Option<String>,
+    /// `AMT` in yuan, when given.
+    pub amount: Option<String>,
+    /// `AMT` in fen, when given.
+    pub amount_fen: Option<u64>,
+    /// `CHANNEL_TYPE` code, when given.
+    pub channel_type: Option<String>,
+    /// The gateway's serial number.
+    pub charge_down_code: Option<String>,
+    /// The payment channel's serial number (`preOrder` answers only).
+    pub charge_third_code: Option<String>,
+    /// `END_TIME` as the gateway wrote it.
+    pub end_time: Option<String>,
+}
+
+impl From<&QueryResp> for GatewayOrder {
+    fn from(r: &QueryResp) -> Self {
+        GatewayOrder {
+            state: r.state.as_ref().map(|s| s.code().to_owned()),
+            amount: r.amt.map(|a| a.to_yuan()),
+            amount_fen: r.amt.map(Fen::fen),
+            channel_type: r.channel_type.as_ref().map(|c| c.code().to_owned()),
+            charge_down_code: r.charge_down_code.clone(),
+            charge_third_code: None,
+            end_time: r.end_time.clone(),
+        }
+    }
+}
+
+impl From<&OrderResp> for GatewayOrder {
+    fn from(r: &OrderResp) -> Self {
+        GatewayOrder {
+            state: None,
+            amount: r.amt.map(|a| a.to_yuan()),
+            amount_fen: r.amt.map(Fen::fen),
+            channel_type: r.channel_type.as_ref().map(|c| c.code().to_owned()),
+            charge_down_code: r.charge_down_code.clone(),
+            charge_third_code: r.charge_third_code.clone(),
+            end_time: r.end_time.clone(),
+        }
+    }
+}
+
+/// The live part of `GET /v1/orders/{code}`: the gateway's answer, or why
+/// there is none.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum LiveQuery {
+    /// The query failed; the stored order is still shown.
+    Failed {
+        /// The error, as in an error body.
+        error: ErrorDetail,
+    },
+    /// The gateway answered.
+    Answered(GatewayOrder),
+}
+
+/// `GET /v1/orders/{charge_code}` → 200: the stored order, its history,
+/// notifications and refunds, and the gateway's live view.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MerchantOrder {
+    /// What the shopper sees.
+    pub order: OrderView,
+    /// What created the attempt.
+    pub kind: OrderKind,
+    /// How it is paid.
+    pub method: OrderMethod,
+    /// `CHANNEL_TYPE` code.
+    pub channel_type: String,
+    /// `PAY_SUBJECT`.
+    pub subject: String,
+    /// Refunded so far, yuan.
+    pub refunded: String,
+    /// Refunded so far, fen.
+    pub refunded_fen: u64,
+    /// The gateway's serial number.
+    pub charge_down_code: Option<String>,
+    /// The payment channel's serial number.
+    pub charge_third_code: Option<String>,
+    /// Unix seconds.
+    pub created_at: u64,
+    /// Unix seconds.
+    pub updated_at: u64,
+    /// State changes, oldest first.
+    pub history: Vec<OrderEvent>,
+    /// Verified notifications, per gateway state.
+    pub notifications: Vec<NotificationRecord>,
+    /// Refunds, oldest first.
+    pub refunds: Vec<RefundRecord>,
+    /// The gateway's live view; `null` with `?live=false`.
+    pub gateway: Option<LiveQuery>,
+}
+
+/// One part of a refund by source (`FUND_BILL_LIST`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FundPart {
+    /// `FUND_CHANNEL` code (appendix 3).
+    pub fund_channel: String,
+    /// Yuan.
+    pub amount: String,
+    /// Fen.
+    pub amount_fen: u64,
+}
+
+/// The gateway's answer to a refund.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GatewayRefund {
+    /// `CHANNEL_TYPE` code, when given.
+    pub channel_type: Option<String>,
+    /// What went back to which source, when the gateway said.
+    pub fund_bills: Vec<FundPart>,
+}
+
+impl From<&RefundResp> for GatewayRefund {
+    fn from(r: &RefundResp) -> Self {
+        GatewayRefund {
+            channel_type: r.channel_type.as_ref().map(|c| c.code().to_owned()),
+            fund_bills: r
+                .fund_bill_list
+                .iter()
+                .map(|b| FundPart {
+                    fund_channel: b.fund_channel.code().to_owned(),
+                    amount: b.amount.to_yuan(),
+                    amount_fen: b.amount.fen(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// `POST /v1/orders/{charge_code}/refunds` → 200.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundResponse {
+    /// The refund's number.
+    pub out_refund_no: String,
+    /// The refunded attempt.
+    pub charge_code: String,
+    /// This refund, yuan.
+    pub amount: String,
+    /// This refund, fen.
+    pub amount_fen: u64,
+    /// Always `succeeded` (anything else is an error answer).
+    pub state: RefundState,
+    /// The order's state after it.
+    pub order_state: OrderStatus,
+    /// The order's refunded total, yuan.
+    pub refunded: String,
+    /// The order's refunded total, fen.
+    pub refunded_fen: u64,
+    /// The gateway's answer; `null` when a retry found the refund done.
+    pub gateway: Option<GatewayRefund>,
+}
+
+/// One refund as the gateway's `refundQuery` lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GatewayRefundLine {
+    /// `REFUND_CODE` (our `out_refund_no`).
+    pub refund_code: Option<String>,
+    /// The gateway's serial number of the refund.
+    pub refund_down_code: Option<String>,
+    /// Yuan.
+    pub amount: Option<String>,
+    /// Fen.
+    pub amount_fen: Option<u64>,
+    /// The gateway's `STATE` code.
+    pub state: Option<String>,
+    /// `END_TIME` as the gateway wrote it.
+    pub end_time: Option<String>,
+}
+
+/// `GET /v1/orders/{charge_code}/refunds` → 200.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundList {
+    /// The attempt.
+    pub charge_code: String,
+    /// Paid, yuan.
+    pub amount: String,
+    /// Paid, fen.
+    pub amount_fen: u64,
+    /// Refunded so far, yuan.
+    pub refunded: String,
+    /// Refunded so far, fen.
+    pub refunded_fen: u64,
+    /// The stored refunds.
+    pub refunds: Vec<RefundRecord>,
+    /// `REFUND_COUNT` of the gateway's answer.
+    pub gateway_refund_count: Option<u32>,
+    /// The gateway's list.
+    pub gateway_refunds: Vec<GatewayRefundLine>,
+}
+
+/// `POST /v1/orders/{charge_code}/cancel` → 200.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CancelResponse {
+    /// The attempt.
+    pub charge_code: String,
+    /// `apply` (opType=ACO) or `real_time`.
+    pub mode: String,
+    /// The stored state after the call.
+    pub state: OrderStatus,
+}
+
+/// `POST /v1/pos/charges` → 200: the charge's final state.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PosChargeResponse {
+    /// The attempt.
+    pub charge_code: String,
+    /// Its final state (`pending` only if even the revocation's outcome is unknown).
+    pub state: OrderStatus,
+    /// Yuan.
+    pub amount: String,
+    /// Fen.
+    pub amount_fen: u64,
+    /// `CHANNEL_TYPE` code of the `preOrder` answer.
+    pub channel_type: Option<String>,
+    /// The gateway's serial number.
+    pub charge_down_code: Option<String>,
+    /// The payment channel's serial number.
+    pub charge_third_code: Option<String>,
+    /// The `preOrder` answer; `null` when none arrived (a resumed charge, a timeout).
+    pub gateway: Option<GatewayOrder>,
 }
 
 /// `GET /healthz` → 200.
@@ -629,6 +909,32 @@ mod tests {
                 serde_json::from_value::<ErrorCode>(json!(wire)).unwrap(),
                 code
             );
+        }
+    }
+
+    #[test]
+    fn gateway_failures_map_to_codes() {
+        use soushou::types::ResultCode;
+        use soushou::Error as E;
+        let refusal = |code| E::Gateway {
+            code,
+            info: String::new(),
+        };
+        let table = [
+            (refusal(ResultCode::AmtError), ErrorCode::GatewayRejected),
+            (
+                refusal(ResultCode::ServiceUnavailable),
+                ErrorCode::GatewayUnavailable,
+            ),
+            (E::MissingField("SUB_OPENID"), ErrorCode::InvalidRequest),
+            (E::SignMismatch, ErrorCode::GatewayBadSignature),
+            (E::MissingSign, ErrorCode::GatewayBadSignature),
+            (E::Http { status: 503 }, ErrorCode::GatewayUnavailable),
+            (E::NotGatewayMessage, ErrorCode::GatewayUnavailable),
+            (E::Decode("x".into()), ErrorCode::GatewayUnavailable),
+        ];
+        for (e, code) in table {
+            assert_eq!(ErrorCode::of_gateway(&e), code, "{e}");
         }
     }
 
@@ -691,7 +997,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(p.dynamic_id_type, None);
-        assert_eq!(p.channel.as_deref(), Some("auto"));
+        assert_eq!(p.channel, Some(crate::merchant::PosChannel::Auto));
         let q: QrOrderRequest =
             serde_json::from_value(json!({"amount": "1", "subject": "x", "channel": "wechat"}))
                 .unwrap();

@@ -1,12 +1,13 @@
 //! The crate's one error type.
 //!
 //! Errors here reach shoppers and merchants through the Worker, so each one
-//! has a stable machine code ([`Error::code`], whose
-//! [`ErrorCode::status`] is its HTTP status); the page localises by code.
+//! has a stable machine code (`Error::code`, in `api` next to
+//! `ErrorCode`, whose `status` is its HTTP status); the page localises by
+//! code.
 
 use soushou::Fen;
 
-use crate::api::{ErrorCode, OrderStatus};
+use crate::vocab::OrderStatus;
 
 /// Everything the checkout domain can refuse.
 ///
@@ -54,22 +55,6 @@ pub enum Error {
         /// What failed, e.g. "no v1 signature matches".
         reason: &'static str,
     },
-}
-
-impl Error {
-    /// The stable API error code (`error.code` in every error body); its
-    /// HTTP status is [`ErrorCode::status`].
-    pub fn code(&self) -> ErrorCode {
-        match self {
-            Error::InvalidLink => ErrorCode::InvalidLink,
-            Error::LinkExpired => ErrorCode::LinkExpired,
-            Error::InvalidAmount { .. } => ErrorCode::InvalidAmount,
-            Error::InvalidRequest { .. } => ErrorCode::InvalidRequest,
-            Error::RefundExceeds { .. } => ErrorCode::RefundExceeds,
-            Error::NotRefundable { .. } => ErrorCode::NotRefundable,
-            Error::InvalidSignature { .. } => ErrorCode::InvalidSignature,
-        }
-    }
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use soushou::Fen;
 
 use crate::api::OrderStatus;
+use crate::settle::duplicate_refund_no;
 
 /// What happened.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -81,7 +82,7 @@ impl EventType {
     }
 
     /// The event a settled refund makes: the refund of a duplicate payment
-    /// (numbered [`duplicate_refund_no`]) that succeeded is news of its own.
+    /// (numbered `settle::duplicate_refund_no`) that succeeded is news of its own.
     pub fn for_refund(succeeded: bool, out_refund_no: &str, charge_code: &str) -> EventType {
         match (succeeded, out_refund_no == duplicate_refund_no(charge_code)) {
             (false, _) => EventType::RefundFailed,
@@ -89,12 +90,6 @@ impl EventType {
             (true, false) => EventType::RefundSucceeded,
         }
     }
-}
-
-/// The `OUT_REFUND_NO` of the refund of a duplicate payment: one per
-/// attempt, so however often the duplicate is noticed it is refunded once.
-pub fn duplicate_refund_no(charge_code: &str) -> String {
-    format!("dup-{charge_code}")
 }
 
 /// The outbox key that makes writing an event idempotent: an order enters

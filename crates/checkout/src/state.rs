@@ -27,8 +27,8 @@
 use soushou::types::OrderState;
 use soushou::Fen;
 
-use crate::api::OrderStatus;
 use crate::error::Error;
+use crate::vocab::OrderStatus;
 
 /// What applying an event to the stored state did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -156,9 +156,28 @@ pub fn check_refund(
     Ok(after_refund(paid, total))
 }
 
+impl Transition {
+    /// A short name for logs and stored notification outcomes.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Transition::Applied { .. } => "applied",
+            Transition::Duplicate(_) => "duplicate",
+            Transition::Stale { .. } => "stale",
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn transitions_are_named_for_logs() {
+        use OrderStatus::*;
+        assert_eq!(apply(Pending, Paid).name(), "applied");
+        assert_eq!(apply(Paid, Paid).name(), "duplicate");
+        assert_eq!(apply(Paid, Pending).name(), "stale");
+    }
     use OrderStatus::*;
 
     const ALL: [OrderStatus; 7] = [

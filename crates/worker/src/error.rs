@@ -2,7 +2,8 @@
 //!
 //! Every failure a route can meet ends here, so the stable codes of API.md
 //! (the page localises by them) are decided in exactly one place:
-//! [`ApiError::code`], which delegates gateway failures to [`gateway_code`];
+//! [`ApiError::code`], which delegates gateway failures to
+//! [`ErrorCode::of_gateway`];
 //! the HTTP status is the code's ([`ErrorCode::status`]).
 
 use checkout::api::{ErrorBody, ErrorCode, ErrorDetail};
@@ -87,30 +88,6 @@ impl From<worker::Error> for ApiError {
     }
 }
 
-/// The one mapping of protocol failures to stable codes.
-///
-/// Faults of the gateway (5xx, HTML, garbage, truncated or undecryptable
-/// bodies, an outcome-unknown `RESULT.CODE` such as `SERVICE_UNAVAILABLE`)
-/// are `GATEWAY_UNAVAILABLE`; a final refusal is `GATEWAY_REJECTED`; both
-/// keep the gateway's code in `error.gateway_code`; a request we could not even build (a
-/// method-specific field missing) is the caller's `INVALID_REQUEST`. None of
-/// them is ever "paid".
-pub fn gateway_code(e: &soushou::Error) -> ErrorCode {
-    use soushou::Error as E;
-    match e {
-        E::Gateway { code, .. } => match settle::classify(code) {
-            Verdict::Refused => ErrorCode::GatewayRejected,
-            // The gateway failed rather than declined: the shopper may retry.
-            Verdict::Unknown => ErrorCode::GatewayUnavailable,
-        },
-        E::MissingField(_) | E::InvalidField { .. } | E::InvalidAmount { .. } => {
-            ErrorCode::InvalidRequest
-        }
-        E::MissingSign | E::MalformedSign(_) | E::SignMismatch => ErrorCode::GatewayBadSignature,
-        _ => ErrorCode::GatewayUnavailable,
-    }
-}
-
 impl ApiError {
     /// The stable code of this error; its HTTP status is `code().status()`.
     pub fn code(&self) -> ErrorCode {
@@ -124,7 +101,7 @@ impl ApiError {
             ApiError::AlreadyPaid => C::AlreadyPaid,
             ApiError::GatewayTimeout => C::GatewayTimeout,
             ApiError::GatewayUnreachable | ApiError::GatewayIncomplete(_) => C::GatewayUnavailable,
-            ApiError::Gateway(e) => gateway_code(e),
+            ApiError::Gateway(e) => C::of_gateway(e),
             ApiError::NotifyRejected { code, .. } => *code,
             ApiError::Storage(_) => C::StorageError,
             ApiError::PayloadTooLarge => C::PayloadTooLarge,

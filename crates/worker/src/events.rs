@@ -150,7 +150,7 @@ pub async fn signed_return_url(cx: &Cx, order: &OrderRow) -> ApiResult<Option<St
     let Ok(keys) = cx.settings.webhook_keys() else {
         return Ok(Some(url.to_owned()));
     };
-    if order.status()? == checkout::api::OrderStatus::Pending {
+    if order.state == checkout::api::OrderStatus::Pending {
         return Ok(Some(url.to_owned()));
     }
     let merchant_ref = match order.link_id.as_deref() {
@@ -168,7 +168,7 @@ pub async fn signed_return_url(cx: &Cx, order: &OrderRow) -> ApiResult<Option<St
     let params = ReturnParams {
         charge_code: &order.charge_code,
         merchant_ref: merchant_ref.as_deref().unwrap_or(""),
-        state: &order.state,
+        state: order.state.as_str(),
         amount_fen: order.amount_fen,
         ts: now_secs(),
     };

@@ -10,7 +10,8 @@
 //! the refund can neither delay nor fail the notification.
 
 use checkout::api::ErrorCode;
-use checkout::settle::{Mismatch, Report};
+use checkout::settle::{self, Mismatch, Report};
+use checkout::vocab::EventSource;
 use soushou::envelope;
 use worker::{Context, Request};
 
@@ -86,9 +87,9 @@ pub async fn handle(cx: &Cx, mut req: Request, ctx: &Context) -> ApiResult<()> {
         state: Some(&notify.state),
     };
     let expected = orders::expected(&cfg, &order);
-    let applied = orders::apply_report(cx, &expected, &report, "notify", now).await?;
+    let applied = orders::apply_report(cx, &expected, &report, EventSource::Notify, now).await?;
     let (outcome, new_money) = match applied {
-        orders::Applied::Event(t) => (orders::outcome_name(&t), orders::is_new_money(&t)),
+        orders::Applied::Event(t) => (t.name(), settle::is_new_money(&t)),
         orders::Applied::Silent => ("ignored", false),
         orders::Applied::Distrusted(m) => return Err(mismatch(m, &order)),
     };

@@ -7,12 +7,12 @@
 //! those functions say, and re-reads when a concurrent writer won a
 //! conditional update.
 
-use checkout::api::OrderStatus;
-use checkout::events::duplicate_refund_no;
+use checkout::api::RefundRecord;
 use checkout::settle::{
     self, Evidence, Expected, ListedRefund, MoneyDecision, RefundEvidence, Report,
 };
 use checkout::state::{self, Transition};
+use checkout::vocab::{EventSource, OrderStatus, RefundState};
 use soushou::envelope;
 use soushou::model::{
     CancelTradeRequest, OrderResp, QueryRequest, QueryResp, RefundQueryRequest, RefundRequest,
@@ -38,7 +38,7 @@ pub async fn apply_event(
     db: &D1Database,
     charge_code: &str,
     event: OrderStatus,
-    source: &str,
+    source: EventSource,
     now: u64,
 ) -> ApiResult<Transition> {
     // A lost race re-reads the new state and decides again; the state order
@@ -47,7 +47,7 @@ pub async fn apply_event(
         let order = repo::get_order(db, charge_code)
             .await?
             .ok_or(ApiError::NotFound("order"))?;
-        let transition = state::apply(order.status()?, event);
+        let transition = state::apply(order.state, event);
         match transition {
             Transition::Applied { from, to } => {
                 if repo::transition(db, charge_code, from, to, source, now).await? {
@@ -75,7 +75,14 @@ async fn fail_if_refused<T>(
 ) -> ApiResult<T> {
     if let Err(e) = &result {
         if e.is_refusal() {
-            apply_event(cx.db()?, charge_code, OrderStatus::Failed, "pay", now).await?;
+            apply_event(
+                cx.db()?,
+                charge_code,
+                OrderStatus::Failed,
+                EventSource::Pay,
+                now,
+            )
+            .await?;
         } else {
             cx.log.event(
                 Level::Warn,
@@ -106,23 +113,6 @@ pub async fn settle_pay(
     Ok(resp)
 }
 
-/// A short name of a transition for logs and stored notification outcomes.
-pub fn outcome_name(t: &Transition) -> &'static str {
-    match t {
-        Transition::Applied { .. } => "applied",
-        Transition::Duplicate(_) => "duplicate",
-        Transition::Stale { .. } => "stale",
-    }
-}
-
-/// Whether a transition is the one that recorded money on an attempt (from
-/// pending, closed or failed): the moment a second payment of the same
-/// link must be noticed.
-pub fn is_new_money(t: &Transition) -> bool {
-    matches!(t, Transition::Applied { from, to }
-        if !settle::holds_money(*from) && settle::holds_money(*to))
-}
-
 /// What the gateway's message must match for `order`.
 pub fn expected<'a>(cfg: &'a envelope::Config, order: &'a OrderRow) -> Expected<'a> {
     Expected {
@@ -144,12 +134,12 @@ pub enum Applied {
 
 /// Checks a report against the attempt ([`settle::evidence`]) and applies
 /// what it proves. A distrusted report is logged and changes nothing. The
-/// caller runs [`refund_if_duplicate`] when the result [`is_new_money`].
+/// caller runs [`refund_if_duplicate`] when the result [`settle::is_new_money`].
 pub async fn apply_report(
     cx: &Cx,
     expected: &Expected<'_>,
     report: &Report<'_>,
-    source: &str,
+    source: EventSource,
     now: u64,
 ) -> ApiResult<Applied> {
     let log = &cx.log;
@@ -181,16 +171,6 @@ pub async fn apply_report(
     })
 }
 
-/// The report a `query` answer makes.
-fn query_report(resp: &QueryResp) -> Report<'_> {
-    Report {
-        charge_code: resp.charge_code.as_deref(),
-        busi_id: resp.busi_id.as_deref(),
-        amount: resp.amt,
-        state: resp.state.as_ref(),
-    }
-}
-
 /// Asks the gateway about an order and applies what it proves (see
 /// [`apply_report`]); a new payment is checked for being a duplicate of its
 /// link at once. `source` names the caller in the state history (`poll`,
@@ -199,7 +179,7 @@ pub async fn query_and_apply(
     cx: &Cx,
     cfg: &envelope::Config,
     order: &OrderRow,
-    source: &str,
+    source: EventSource,
 ) -> ApiResult<QueryResp> {
     let log = &cx.log;
     let req = QueryRequest {
@@ -213,7 +193,7 @@ pub async fn query_and_apply(
             code: ResultCode::ChargeNonexistent,
             info,
         })) => {
-            if order.state == OrderStatus::Pending.as_str()
+            if order.state == OrderStatus::Pending
                 && now.saturating_sub(order.created_at) >= UNKNOWN_ATTEMPT_FAILS_AFTER_SECS
             {
                 let t = apply_event(
@@ -227,7 +207,7 @@ pub async fn query_and_apply(
                 log.event(
                     Level::Warn,
                     "attempt_unknown_to_gateway",
-                    serde_json::json!({"charge_code": order.charge_code, "outcome": outcome_name(&t)}),
+                    serde_json::json!({"charge_code": order.charge_code, "outcome": t.name()}),
                 );
             }
             return Err(ApiError::Gateway(soushou::Error::Gateway {
@@ -237,11 +217,17 @@ pub async fn query_and_apply(
         }
         Err(e) => return Err(e),
     };
-    let applied =
-        apply_report(cx, &expected(cfg, order), &query_report(&resp), source, now).await?;
+    let applied = apply_report(
+        cx,
+        &expected(cfg, order),
+        &Report::of_query(&resp),
+        source,
+        now,
+    )
+    .await?;
     if let Applied::Event(t) = &applied {
-        log.set("reconcile", outcome_name(t));
-        if is_new_money(t) {
+        log.set("reconcile", t.name());
+        if settle::is_new_money(t) {
             refund_if_duplicate(cx, &order.charge_code).await;
         }
     }
@@ -262,7 +248,7 @@ pub async fn revoke(
     cx: &Cx,
     order: &OrderRow,
     mode: CancelMode,
-    source: &str,
+    source: EventSource,
 ) -> ApiResult<OrderStatus> {
     let cfg = cx.settings.gateway()?;
     let db = cx.db()?;
@@ -276,7 +262,7 @@ pub async fn revoke(
     };
     match gateway::call(cx, &cfg, &req).await {
         // Applied for: gateway state 3 says nothing yet; the re-check settles it.
-        Ok(_) if apply => order.status(),
+        Ok(_) if apply => Ok(order.state),
         Ok(_) => Ok(
             apply_event(db, &order.charge_code, OrderStatus::Revoked, source, now)
                 .await?
@@ -346,7 +332,7 @@ pub async fn refund(cx: &Cx, r: &RefundOrder<'_>) -> ApiResult<Refunded> {
     );
     // The domain check (state, amount) first; then the atomic reservation,
     // which also stops two concurrent refunds from overdrawing.
-    state::check_refund(r.order.status()?, paid, reserved, r.amount)?;
+    state::check_refund(r.order.state, paid, reserved, r.amount)?;
     let now = now_secs();
     let reservation = NewRefund {
         out_refund_no: r.out_refund_no,
@@ -371,7 +357,7 @@ pub async fn refund(cx: &Cx, r: &RefundOrder<'_>) -> ApiResult<Refunded> {
 async fn resume_refund(
     cx: &Cx,
     r: &RefundOrder<'_>,
-    existing: &repo::RefundRow,
+    existing: &RefundRecord,
 ) -> ApiResult<Refunded> {
     if existing.amount_fen != r.amount.fen() {
         return Err(ApiError::InvalidRequest(format!(
@@ -379,19 +365,19 @@ async fn resume_refund(
             r.out_refund_no
         )));
     }
-    match existing.state.as_str() {
-        "succeeded" => {
+    match existing.state {
+        RefundState::Succeeded => {
             let order = repo::get_order(cx.db()?, &r.order.charge_code)
                 .await?
                 .ok_or(ApiError::NotFound("order"))?;
             Ok(Refunded {
                 total_fen: order.refunded_fen,
-                state: order.status()?,
+                state: order.state,
                 gateway: None,
             })
         }
-        "pending" => retry_refund(cx, existing).await,
-        _ => Err(ApiError::InvalidRequest(format!(
+        RefundState::Pending => retry_refund(cx, existing).await,
+        RefundState::Failed => Err(ApiError::InvalidRequest(format!(
             "refund {} was refused by the gateway ({}); use a new out_refund_no",
             r.out_refund_no,
             existing.gateway_code.as_deref().unwrap_or("no code")
@@ -448,7 +434,7 @@ async fn settle_refund(
     let total =
         repo::finish_refund(db, out_refund_no, charge_code, RefundEnd::Succeeded, now).await?;
     let target = state::after_refund(Fen::from_fen(order.amount_fen), Fen::from_fen(total));
-    let t = apply_event(db, charge_code, target, "refund", now).await?;
+    let t = apply_event(db, charge_code, target, EventSource::Refund, now).await?;
     Ok((total, t.state()))
 }
 
@@ -487,7 +473,7 @@ pub async fn retry_pending_refunds(cx: &Cx) -> ApiResult<usize> {
 /// Settles a pending refund from `refundQuery`'s list
 /// ([`settle::refund_evidence`]), sending it again only if the gateway
 /// does not list it.
-async fn retry_refund(cx: &Cx, refund: &repo::RefundRow) -> ApiResult<Refunded> {
+async fn retry_refund(cx: &Cx, refund: &RefundRecord) -> ApiResult<Refunded> {
     let db = cx.db()?;
     let order = repo::get_order(db, &refund.charge_code)
         .await?
@@ -582,7 +568,7 @@ pub async fn refund_if_duplicate(cx: &Cx, charge_code: &str) {
             Level::Warn,
             "duplicate_refund_failed",
             serde_json::json!({"charge_code": charge_code,
-                "out_refund_no": duplicate_refund_no(charge_code),
+                "out_refund_no": settle::duplicate_refund_no(charge_code),
                 "error": e.code().as_str(), "detail": e.to_string()}),
         );
     }
@@ -601,7 +587,7 @@ async fn try_refund_duplicate(cx: &Cx, charge_code: &str) -> ApiResult<()> {
         Some(kept) => kept.clone(),
         None => {
             let attempts = repo::link_attempts(db, link_id).await?;
-            let view = repo::link_view(&attempts)?;
+            let view = repo::link_view(&attempts);
             let MoneyDecision::RefundDuplicate { kept } = settle::on_money(&view, charge_code)
             else {
                 return Ok(());
@@ -615,7 +601,7 @@ async fn try_refund_duplicate(cx: &Cx, charge_code: &str) -> ApiResult<()> {
             kept
         }
     };
-    let out_refund_no = duplicate_refund_no(charge_code);
+    let out_refund_no = settle::duplicate_refund_no(charge_code);
     if repo::refunds(db, charge_code)
         .await?
         .iter()
@@ -660,10 +646,10 @@ async fn try_refund_duplicate(cx: &Cx, charge_code: &str) -> ApiResult<()> {
 /// inside a re-check window), at most once per interval per attempt (an
 /// atomic claim). Gateway trouble is logged, not surfaced: the poll still
 /// answers with the stored state.
-pub async fn confirm_if_due(cx: &Cx, order: OrderRow, source: &str) -> ApiResult<OrderRow> {
+pub async fn confirm_if_due(cx: &Cx, order: OrderRow, source: EventSource) -> ApiResult<OrderRow> {
     let now = now_secs();
     let policy = cx.settings.reconcile_policy()?;
-    if !settle::reconcile_action(&policy, &order.reconcile_input(now)?) {
+    if !settle::reconcile_action(&policy, &order.reconcile_input(now)) {
         return Ok(order);
     }
     let db = cx.db()?;
@@ -695,8 +681,8 @@ pub async fn sweep(cx: &Cx) -> ApiResult<usize> {
     due.extend(repo::recheck_due(db, now, 25).await?);
     let mut changed = 0;
     for order in due {
-        let (code, before) = (order.charge_code.clone(), order.state.clone());
-        let after = confirm_if_due(cx, order, "cron").await?;
+        let (code, before) = (order.charge_code.clone(), order.state);
+        let after = confirm_if_due(cx, order, EventSource::Cron).await?;
         if after.state != before {
             changed += 1;
             cx.log.event(

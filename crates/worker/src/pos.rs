@@ -4,11 +4,11 @@
 
 use std::time::Duration;
 
-use checkout::api::OrderStatus;
 use checkout::pos::{self, Observed, PosStep};
 use checkout::settle::Report;
+use checkout::vocab::{EventSource, OrderStatus};
 use soushou::model::OrderResp;
-use soushou::types::{CancelMode, OrderState, ResultCode};
+use soushou::types::{CancelMode, ResultCode};
 use worker::Delay;
 
 use crate::context::Cx;
@@ -28,19 +28,6 @@ pub struct Charged {
     pub polls: u32,
 }
 
-/// The report a `preOrder` answer makes. It has no `STATE`: a `SUCCESS`
-/// with fund bills is the gateway saying the money was taken; one without
-/// (the shopper still typing a password) says nothing yet.
-fn pre_order_report(resp: &OrderResp) -> Report<'_> {
-    const PAID: &OrderState = &OrderState::Paid;
-    Report {
-        charge_code: resp.charge_code.as_deref(),
-        busi_id: None,
-        amount: resp.amt,
-        state: (!resp.fund_bill_list.is_empty()).then_some(PAID),
-    }
-}
-
 /// Follows [`checkout::pos::next`] from the `preOrder`'s `answer` (the
 /// attempt already created and settled by `attempt::create`) until the
 /// charge is settled or revoked. A final refusal of the `preOrder` itself
@@ -56,11 +43,12 @@ pub async fn charge(
             let cfg = cx.settings.gateway()?;
             let order = stored(cx, code).await?;
             let expected = orders::expected(&cfg, &order);
-            let report = pre_order_report(&resp);
-            let seen = match orders::apply_report(cx, &expected, &report, "pay", now).await? {
-                Applied::Event(t) => Observed::State(t.state()),
-                Applied::Silent | Applied::Distrusted(_) => Observed::Unknown,
-            };
+            let report = Report::of_pre_order(&resp);
+            let seen =
+                match orders::apply_report(cx, &expected, &report, EventSource::Pay, now).await? {
+                    Applied::Event(t) => Observed::State(t.state()),
+                    Applied::Silent | Applied::Distrusted(_) => Observed::Unknown,
+                };
             (Some(resp), seen)
         }
         Err(e) if e.is_refusal() => return Err(e),
@@ -73,7 +61,7 @@ pub async fn charge(
 /// with the same `Idempotency-Key`): never a second `preOrder`; settled
 /// from the stored state, polling and revoking as [`charge`] does.
 pub async fn resume(cx: &Cx, code: &str) -> ApiResult<Charged> {
-    let seen = match stored(cx, code).await?.status()? {
+    let seen = match stored(cx, code).await?.state {
         OrderStatus::Pending => Observed::Unknown,
         settled => Observed::State(settled),
     };
@@ -105,8 +93,8 @@ async fn settle(
                 Delay::from(Duration::from_millis(after_ms)).await;
                 polls += 1;
                 let order = stored(cx, code).await?;
-                seen = match orders::query_and_apply(cx, &cfg, &order, "pos").await {
-                    Ok(_) => Observed::State(stored(cx, code).await?.status()?),
+                seen = match orders::query_and_apply(cx, &cfg, &order, EventSource::Pos).await {
+                    Ok(_) => Observed::State(stored(cx, code).await?.state),
                     Err(_) => Observed::Unknown,
                 };
             }
@@ -126,7 +114,7 @@ async fn settle(
 /// knowing it means the `preOrder` never arrived: nothing was charged.
 async fn cancel(cx: &Cx, code: &str) -> ApiResult<OrderStatus> {
     let order = stored(cx, code).await?;
-    let outcome = orders::revoke(cx, &order, CancelMode::RealTime, "pos").await;
+    let outcome = orders::revoke(cx, &order, CancelMode::RealTime, EventSource::Pos).await;
     cx.log.event(
         Level::Warn,
         "pos_charge_revoked",
@@ -135,15 +123,21 @@ async fn cancel(cx: &Cx, code: &str) -> ApiResult<OrderStatus> {
     );
     match outcome {
         Ok(state) => Ok(state),
-        Err(e) if e.gateway_result() == Some(&ResultCode::ChargeNonexistent) => Ok(
-            orders::apply_event(cx.db()?, code, OrderStatus::Failed, "pos", now_secs())
-                .await?
-                .state(),
-        ),
+        Err(e) if e.gateway_result() == Some(&ResultCode::ChargeNonexistent) => {
+            Ok(orders::apply_event(
+                cx.db()?,
+                code,
+                OrderStatus::Failed,
+                EventSource::Pos,
+                now_secs(),
+            )
+            .await?
+            .state())
+        }
         // Already revoked (the gateway's own 80 s limit) is recorded by
         // `revoke`; anything else is unknown and under re-check. Either way
         // the stored state is the answer.
-        Err(_) => stored(cx, code).await?.status(),
+        Err(_) => Ok(stored(cx, code).await?.state),
     }
 }
 

@@ -6,9 +6,10 @@
 //! notifications cannot both apply a transition, and a caller learns whether
 //! its write was the one that applied.
 
-use checkout::api::{OrderStatus, OrderView};
+use checkout::api::{NotificationRecord, OrderEvent, OrderView, RefundRecord};
 use checkout::link::LinkPayload;
 use checkout::settle::{self, LinkAttempt, ReconcileInput};
+use checkout::vocab::{EventSource, OrderKind, OrderMethod, OrderStatus, RefundState};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use soushou::Fen;
@@ -73,12 +74,6 @@ pub(crate) fn changes(result: &worker::D1Result) -> ApiResult<usize> {
     Ok(result.meta().stored()?.and_then(|m| m.changes).unwrap_or(0))
 }
 
-/// Parses a stored state (`"partially_refunded"`) into the API enum.
-pub fn parse_status(s: &str) -> ApiResult<OrderStatus> {
-    serde_json::from_value(serde_json::Value::String(s.to_owned()))
-        .map_err(|_| ApiError::Storage(format!("unknown stored state {s:?}")))
-}
-
 /// One payment attempt (one `CHARGE_CODE`).
 #[derive(Clone, Debug, Deserialize, Serialize)]
 pub struct OrderRow {
@@ -86,10 +81,10 @@ pub struct OrderRow {
     pub charge_code: String,
     /// The link this attempt pays, if any.
     pub link_id: Option<String>,
-    /// `link`, `qr` or `pos`.
-    pub kind: String,
-    /// Payment method (`native`, `wap`, ... or `pos`).
-    pub method: String,
+    /// What created the attempt.
+    pub kind: OrderKind,
+    /// Payment method.
+    pub method: OrderMethod,
     /// Gateway `CHANNEL_TYPE` code.
     pub channel_type: String,
     /// Amount in fen.
@@ -98,8 +93,8 @@ pub struct OrderRow {
     pub refunded_fen: u64,
     /// `PAY_SUBJECT`.
     pub subject: String,
-    /// Current state (an [`OrderStatus`] spelling).
-    pub state: String,
+    /// Current state.
+    pub state: OrderStatus,
     /// Where the page sends the shopper after payment.
     pub return_url: Option<String>,
     /// The gateway's serial number.
@@ -123,17 +118,12 @@ pub struct OrderRow {
 }
 
 impl OrderRow {
-    /// The state as the API enum.
-    pub fn status(&self) -> ApiResult<OrderStatus> {
-        parse_status(&self.state)
-    }
-
     /// The shopper's view of the attempt (`GET /api/orders/{code}`, and
     /// inside the merchant's order).
     pub fn view(&self) -> ApiResult<OrderView> {
         Ok(OrderView {
             charge_code: self.charge_code.clone(),
-            state: self.status()?,
+            state: self.state,
             money: Fen::from_fen(self.amount_fen).into(),
             paid_at: self.paid_at,
             return_url: self.return_url.clone(),
@@ -141,29 +131,29 @@ impl OrderRow {
     }
 
     /// The attempt as the link decisions of `checkout::settle` see it.
-    pub fn link_attempt(&self) -> ApiResult<LinkAttempt<'_>> {
-        Ok(LinkAttempt {
+    pub fn link_attempt(&self) -> LinkAttempt<'_> {
+        LinkAttempt {
             charge_code: &self.charge_code,
-            status: self.status()?,
+            status: self.state,
             paid_seq: self.paid_seq,
             duplicate: self.duplicate_of.is_some(),
-        })
+        }
     }
 
     /// What the reconciler knows about the attempt at `now`.
-    pub fn reconcile_input(&self, now: u64) -> ApiResult<ReconcileInput> {
-        Ok(ReconcileInput {
-            status: self.status()?,
+    pub fn reconcile_input(&self, now: u64) -> ReconcileInput {
+        ReconcileInput {
+            status: self.state,
             created_at: self.created_at,
             last_query_at: self.last_query_at,
             recheck_until: self.recheck_until,
             now,
-        })
+        }
     }
 }
 
 /// The attempts of a link as the link decisions see them.
-pub fn link_view(attempts: &[OrderRow]) -> ApiResult<Vec<LinkAttempt<'_>>> {
+pub fn link_view(attempts: &[OrderRow]) -> Vec<LinkAttempt<'_>> {
     attempts.iter().map(OrderRow::link_attempt).collect()
 }
 
@@ -173,10 +163,10 @@ pub struct NewOrder<'a> {
     pub charge_code: &'a str,
     /// Link id for link attempts.
     pub link_id: Option<&'a str>,
-    /// `link`, `qr` or `pos`.
-    pub kind: &'a str,
-    /// Method spelling.
-    pub method: &'a str,
+    /// What creates the attempt.
+    pub kind: OrderKind,
+    /// Payment method.
+    pub method: OrderMethod,
     /// `CHANNEL_TYPE` code.
     pub channel_type: &'a str,
     /// Amount, fen.
@@ -230,8 +220,8 @@ pub async fn insert_order(db: &D1Database, o: &NewOrder<'_>, now: u64) -> ApiRes
         &[
             t(o.charge_code),
             ot(o.link_id),
-            t(o.kind),
-            t(o.method),
+            t(o.kind.as_str()),
+            t(o.method.as_str()),
             t(o.channel_type),
             n(o.amount_fen),
             t(o.subject),
@@ -312,7 +302,7 @@ pub async fn transition(
     charge_code: &str,
     from: OrderStatus,
     to: OrderStatus,
-    source: &str,
+    source: EventSource,
     now: u64,
 ) -> ApiResult<bool> {
     // The first transition into a state holding money stamps when (paid_at)
@@ -343,7 +333,7 @@ pub async fn transition(
             t(charge_code),
             t(from.as_str()),
             t(to.as_str()),
-            t(source),
+            t(source.as_str()),
             n(now),
         ],
     )?;
@@ -448,21 +438,8 @@ pub async fn claim_query_slot(
     Ok(changes(&result)? == 1)
 }
 
-/// One state-history entry.
-#[derive(Debug, Deserialize, Serialize)]
-pub struct EventRow {
-    /// Previous state.
-    pub from_state: String,
-    /// New state.
-    pub to_state: String,
-    /// What caused it: pay, notify, poll, cron, merchant_query, refund, cancel.
-    pub source: String,
-    /// Unix seconds.
-    pub at: u64,
-}
-
 /// The state history of an order, oldest first.
-pub async fn events(db: &D1Database, charge_code: &str) -> ApiResult<Vec<EventRow>> {
+pub async fn events(db: &D1Database, charge_code: &str) -> ApiResult<Vec<OrderEvent>> {
     all(
         db,
         "SELECT from_state, to_state, source, at FROM order_events WHERE charge_code = ?1 \
@@ -472,25 +449,11 @@ pub async fn events(db: &D1Database, charge_code: &str) -> ApiResult<Vec<EventRo
     .await
 }
 
-/// Processed notifications of an order, per gateway state.
-#[derive(Debug, Deserialize, Serialize)]
-pub struct NotificationRow {
-    /// The gateway's state code in the notification.
-    pub gateway_state: String,
-    /// `AMT` of the notification, fen.
-    pub amount_fen: u64,
-    /// Outcome of the first one: applied, duplicate or stale.
-    pub outcome: String,
-    /// How many verified copies arrived.
-    pub received: u64,
-    /// Unix seconds.
-    pub first_at: u64,
-    /// Unix seconds.
-    pub last_at: u64,
-}
-
 /// The processed notifications of an order.
-pub async fn notifications(db: &D1Database, charge_code: &str) -> ApiResult<Vec<NotificationRow>> {
+pub async fn notifications(
+    db: &D1Database,
+    charge_code: &str,
+) -> ApiResult<Vec<NotificationRecord>> {
     all(
         db,
         "SELECT gateway_state, amount_fen, outcome, received, first_at, last_at \
@@ -498,25 +461,6 @@ pub async fn notifications(db: &D1Database, charge_code: &str) -> ApiResult<Vec<
         &[t(charge_code)],
     )
     .await
-}
-
-/// One refund.
-#[derive(Debug, Deserialize, Serialize)]
-pub struct RefundRow {
-    /// `OUT_REFUND_NO`.
-    pub out_refund_no: String,
-    /// Refunded attempt.
-    pub charge_code: String,
-    /// Amount, fen.
-    pub amount_fen: u64,
-    /// Merchant's reason (`REFUND_SUBJECT`).
-    pub reason: String,
-    /// pending, succeeded or failed.
-    pub state: String,
-    /// Gateway code when it refused.
-    pub gateway_code: Option<String>,
-    /// Unix seconds.
-    pub created_at: u64,
 }
 
 /// A refund to reserve.
@@ -610,14 +554,19 @@ pub async fn finish_refund(
     now: u64,
 ) -> ApiResult<u64> {
     let (state, gateway_code) = match end {
-        RefundEnd::Succeeded => ("succeeded", None),
-        RefundEnd::Failed(code) => ("failed", code),
+        RefundEnd::Succeeded => (RefundState::Succeeded, None),
+        RefundEnd::Failed(code) => (RefundState::Failed, code),
     };
     let settle = prepare(
         db,
         "UPDATE refunds SET state = ?2, gateway_code = ?3, updated_at = ?4 \
          WHERE out_refund_no = ?1 AND state = 'pending'",
-        &[t(out_refund_no), t(state), ot(gateway_code), n(now)],
+        &[
+            t(out_refund_no),
+            t(state.as_str()),
+            ot(gateway_code),
+            n(now),
+        ],
     )?;
     let total = prepare(
         db,
@@ -626,7 +575,13 @@ pub async fn finish_refund(
         &[t(charge_code), n(now)],
     )?;
     // The merchant's event, in the same transaction (transactional outbox).
-    let event = outbox::refund_event(db, out_refund_no, charge_code, state == "succeeded", now)?;
+    let event = outbox::refund_event(
+        db,
+        out_refund_no,
+        charge_code,
+        state == RefundState::Succeeded,
+        now,
+    )?;
     let results = db.batch(vec![settle, total, event]).await.stored()?;
     outbox::note_written(results.get(2));
     Ok(get_order(db, charge_code)
@@ -636,7 +591,7 @@ pub async fn finish_refund(
 }
 
 /// The refunds of an order, oldest first.
-pub async fn refunds(db: &D1Database, charge_code: &str) -> ApiResult<Vec<RefundRow>> {
+pub async fn refunds(db: &D1Database, charge_code: &str) -> ApiResult<Vec<RefundRecord>> {
     all(
         db,
         "SELECT out_refund_no, charge_code, amount_fen, reason, state, gateway_code, created_at \
@@ -678,7 +633,7 @@ pub async fn pending_refunds_before(
     db: &D1Database,
     cutoff: u64,
     limit: u64,
-) -> ApiResult<Vec<RefundRow>> {
+) -> ApiResult<Vec<RefundRecord>> {
     all(
         db,
         "SELECT out_refund_no, charge_code, amount_fen, reason, state, gateway_code, created_at \

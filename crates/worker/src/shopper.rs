@@ -8,6 +8,7 @@ use checkout::api::{
 use checkout::link::{self, LinkPayload};
 use checkout::routing::{self, Route, Shopper};
 use checkout::settle;
+use checkout::vocab::{EventSource, OrderKind};
 use soushou::model::{
     CreatOrderRequest, GoodsItem, OrderRequest, OrderResp, SceneInfo, WapOrderRequest,
 };
@@ -32,7 +33,7 @@ const WAP_EXPIRE_SECS: u32 = 900;
 /// (`checkout::settle::kept_payment`: a revoked payment or a refunded
 /// duplicate does not pay a link).
 fn kept_payment(attempts: &[OrderRow]) -> ApiResult<Option<String>> {
-    let view = repo::link_view(attempts)?;
+    let view = repo::link_view(attempts);
     Ok(settle::kept_payment(&view).map(|a| a.charge_code.to_owned()))
 }
 
@@ -48,7 +49,7 @@ pub async fn checkout_view(cx: &Cx, token: &str) -> ApiResult<CheckoutView> {
     let charge_code = paid.clone().or_else(|| {
         attempts
             .iter()
-            .find(|a| a.state == OrderStatus::Pending.as_str())
+            .find(|a| a.state == OrderStatus::Pending)
             .map(|a| a.charge_code.clone())
     });
     if let Some(code) = &charge_code {
@@ -153,8 +154,8 @@ pub async fn pay(cx: &Cx, mut req: Request) -> ApiResult<PayResponse> {
     let order = NewOrder {
         charge_code: &charge_code,
         link_id: Some(&link_id),
-        kind: "link",
-        method: method.as_str(),
+        kind: OrderKind::Link,
+        method: method.into(),
         channel_type: attempt.channel.code(),
         amount_fen: payload.amount.fen(),
         subject: &payload.subject,
@@ -320,7 +321,7 @@ pub async fn order_view(cx: &Cx, charge_code: &str, req: &Request) -> ApiResult<
         .ok_or(ApiError::NotFound("order"))?;
     crate::guard::check_link(req, &order)?;
     cx.log.set("charge_code", charge_code);
-    let order = orders::confirm_if_due(cx, order, "poll").await?;
+    let order = orders::confirm_if_due(cx, order, EventSource::Poll).await?;
     cx.log.set("outcome", order.state.as_str());
     let mut seen = order.view()?;
     seen.return_url = crate::events::signed_return_url(cx, &order).await?;
