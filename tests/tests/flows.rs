@@ -473,11 +473,13 @@ fn checkout_page_is_served_with_a_strict_csp() {
 
 #[test]
 fn expired_and_foreign_links_are_refused() {
-    use checkout::link::{issue, LinkPayload};
+    use checkout::link::{issue, LinkAmount, LinkPayload};
     let e = E2e::from_env();
     let now = e2e::now_ms() / 1000;
     let payload = |expires_at: u64| LinkPayload {
-        amount: soushou::Fen::from_fen(100),
+        amount: LinkAmount::Fixed {
+            amount: soushou::Fen::from_fen(100),
+        },
         subject: "minted by the test".into(),
         merchant_ref: None,
         expires_at,

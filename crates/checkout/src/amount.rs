@@ -79,6 +79,30 @@ pub fn parse_api_amount(s: &str) -> Result<Fen, Error> {
     Ok(fen)
 }
 
+/// Parse a shopper's amount for an open-amount link: an API amount
+/// ([`parse_api_amount`]: > 0, at most two decimals, no garbage) within
+/// `[min, max]`. The Worker decides with it; the page calls it too, only to
+/// tell the shopper before a round trip.
+pub fn parse_in_range(s: &str, min: Fen, max: Fen) -> Result<Fen, Error> {
+    let fen = parse_api_amount(s.trim())?;
+    if fen < min || fen > max {
+        return Err(Error::AmountOutOfRange { min, max });
+    }
+    Ok(fen)
+}
+
+/// The bounds of an open-amount link from the merchant's `min_amount` and
+/// `max_amount`: both API amounts, `min <= max`.
+pub fn parse_bounds(min: &str, max: &str) -> Result<(Fen, Fen), Error> {
+    let (min, max) = (parse_api_amount(min)?, parse_api_amount(max)?);
+    if min > max {
+        return Err(Error::InvalidAmount {
+            reason: "min_amount is above max_amount",
+        });
+    }
+    Ok((min, max))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -183,5 +207,75 @@ mod tests {
                 proptest::prop_assert!(f > Fen::ZERO && f <= MAX_AMOUNT);
             }
         }
+    }
+
+    #[test]
+    fn shopper_amount_within_bounds() {
+        let (min, max) = (Fen::from_fen(100), Fen::from_fen(50_000));
+        let out = Err(Error::AmountOutOfRange { min, max });
+        let cases: &[(&str, Result<u64, Error>)] = &[
+            ("1", Ok(100)),
+            ("1.00", Ok(100)),
+            ("500", Ok(50_000)),
+            ("499.99", Ok(49_999)),
+            ("12.5", Ok(1250)),
+            (" 12.34 ", Ok(1234)),
+            ("0.99", out.clone()),
+            ("500.01", out.clone()),
+            ("9999999", out.clone()),
+            ("0", Err(Error::InvalidAmount { reason: "zero" })),
+            (
+                "1.234",
+                Err(Error::InvalidAmount {
+                    reason: "more than two decimals",
+                }),
+            ),
+            (
+                "abc",
+                Err(Error::InvalidAmount {
+                    reason: "not a yuan amount like 12.50",
+                }),
+            ),
+            ("", Err(Error::InvalidAmount { reason: "empty" })),
+            ("-5", Err(Error::InvalidAmount { reason: "negative" })),
+        ];
+        for (s, want) in cases {
+            let got = parse_in_range(s, min, max).map(Fen::fen);
+            assert_eq!(&got, want, "{s:?}");
+        }
+    }
+
+    #[test]
+    fn bounds_need_min_at_most_max() {
+        assert_eq!(
+            parse_bounds("1", "500"),
+            Ok((Fen::from_fen(100), Fen::from_fen(50_000)))
+        );
+        assert_eq!(
+            parse_bounds("5", "5"),
+            Ok((Fen::from_fen(500), Fen::from_fen(500)))
+        );
+        assert_eq!(
+            parse_bounds("5.01", "5"),
+            Err(Error::InvalidAmount {
+                reason: "min_amount is above max_amount"
+            })
+        );
+        assert_eq!(
+            parse_bounds("0", "5"),
+            Err(Error::InvalidAmount { reason: "zero" })
+        );
+        assert_eq!(
+            parse_bounds("1", "10000000.01"),
+            Err(Error::InvalidAmount {
+                reason: "above the maximum of 10000000.00"
+            })
+        );
+        assert_eq!(
+            parse_bounds("1", "2.001"),
+            Err(Error::InvalidAmount {
+                reason: "more than two decimals"
+            })
+        );
     }
 }

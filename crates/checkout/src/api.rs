@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use soushou::Fen;
 
 use crate::amount::parse_api_amount;
-use crate::link::{self, LinkPayload};
+use crate::link::{self, LinkAmount, LinkPayload};
 use crate::merchant::{PosChannel, ScanKind};
 use crate::settle::{self, Verdict};
 pub use crate::vocab::{
@@ -138,7 +138,9 @@ impl Error {
         match self {
             Error::InvalidLink => ErrorCode::InvalidLink,
             Error::LinkExpired => ErrorCode::LinkExpired,
-            Error::InvalidAmount { .. } => ErrorCode::InvalidAmount,
+            Error::InvalidAmount { .. } | Error::AmountOutOfRange { .. } => {
+                ErrorCode::InvalidAmount
+            }
             Error::InvalidRequest { .. } => ErrorCode::InvalidRequest,
             Error::RefundExceeds { .. } => ErrorCode::RefundExceeds,
             Error::NotRefundable { .. } => ErrorCode::NotRefundable,
@@ -267,21 +269,71 @@ pub struct CheckoutView {
     /// (e.g. show "open in browser" for an Alipay-only link inside WeChat).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub channel: Option<LinkChannel>,
+    /// Set for an open-amount link: the shopper types an amount within
+    /// these bounds and sends it as [`PayRequest::amount`]. `amount` above
+    /// is then the shown attempt's amount, or `min_amount` before any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub open_amount: Option<AmountBounds>,
+}
+
+/// The bounds of an open-amount link, as yuan strings and fen.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AmountBounds {
+    /// Smallest amount, e.g. `"1.00"`.
+    pub min_amount: String,
+    /// The same in fen.
+    pub min_amount_fen: u64,
+    /// Largest amount.
+    pub max_amount: String,
+    /// The same in fen.
+    pub max_amount_fen: u64,
+}
+
+impl AmountBounds {
+    /// The bounds of `amount`, `None` for a fixed link.
+    pub fn of(amount: &LinkAmount) -> Option<AmountBounds> {
+        match *amount {
+            LinkAmount::Fixed { .. } => None,
+            LinkAmount::Open { min, max } => Some(AmountBounds {
+                min_amount: min.to_yuan(),
+                min_amount_fen: min.fen(),
+                max_amount: max.to_yuan(),
+                max_amount_fen: max.fen(),
+            }),
+        }
+    }
+
+    /// Checks a typed amount (`amount::parse_in_range`).
+    pub fn parse(&self, typed: &str) -> Result<Fen, Error> {
+        crate::amount::parse_in_range(
+            typed,
+            Fen::from_fen(self.min_amount_fen),
+            Fen::from_fen(self.max_amount_fen),
+        )
+    }
 }
 
 impl CheckoutView {
     /// The view of a verified link. Everything the shopper sees about the
-    /// payment comes from the signed payload, never from the request.
+    /// payment comes from the signed payload, never from the request, except
+    /// an open-amount link's `attempt_amount`: the stored amount of the
+    /// attempt named by `charge_code`, fixed when it was created.
     pub fn from_link(
         merchant: impl Into<String>,
         link: &LinkPayload,
         state: LinkState,
         charge_code: Option<String>,
+        attempt_amount: Option<Fen>,
     ) -> Self {
+        let amount = match link.amount {
+            LinkAmount::Fixed { amount } => amount,
+            LinkAmount::Open { min, .. } => attempt_amount.unwrap_or(min),
+        };
         CheckoutView {
             merchant: merchant.into(),
             subject: link.subject.clone(),
-            money: Money::from(link.amount),
+            money: Money::from(amount),
+            open_amount: AmountBounds::of(&link.amount),
             currency: "CNY".to_owned(),
             expires_at: link.expires_at,
             state,
@@ -309,6 +361,10 @@ pub struct PayRequest {
     /// Alipay logon id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub buyer_logon_id: Option<String>,
+    /// The shopper's amount (yuan string) for an open-amount link; must be
+    /// absent or equal to the amount for a fixed link.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount: Option<String>,
 }
 
 /// The six WeChat JSAPI parameters, named exactly as `getBrandWCPayRequest` wants them.
@@ -396,8 +452,16 @@ pub struct OrderView {
 /// [`CreateLinkRequest::to_payload`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CreateLinkRequest {
-    /// Yuan string, at most two decimals (`"12.50"`).
-    pub amount: String,
+    /// Yuan string, at most two decimals (`"12.50"`); absent for an
+    /// open-amount link, which gives `min_amount` and `max_amount` instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount: Option<String>,
+    /// Open-amount link: the smallest amount the shopper may pay.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_amount: Option<String>,
+    /// Open-amount link: the largest amount the shopper may pay.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_amount: Option<String>,
     /// What the shopper pays for (shown on the page, sent as `PAY_SUBJECT`).
     pub subject: String,
     /// The merchant's own reference (order number), echoed back in order views.
@@ -427,7 +491,20 @@ impl CreateLinkRequest {
     pub fn to_payload(&self, now: u64, nonce: String) -> Result<LinkPayload, Error> {
         use link::{goods_line, return_url, text};
         let req = self;
-        let amount = parse_api_amount(&req.amount)?;
+        let amount = match (&req.amount, &req.min_amount, &req.max_amount) {
+            (Some(a), None, None) => LinkAmount::Fixed {
+                amount: parse_api_amount(a)?,
+            },
+            (None, Some(min), Some(max)) => {
+                let (min, max) = crate::amount::parse_bounds(min, max)?;
+                LinkAmount::Open { min, max }
+            }
+            _ => {
+                return Err(Error::InvalidAmount {
+                    reason: "give either amount, or both min_amount and max_amount",
+                })
+            }
+        };
         let subject = text("subject", &req.subject, link::MAX_SUBJECT_CHARS)?;
         let merchant_ref = req
             .r#ref
@@ -917,7 +994,7 @@ mod tests {
     fn create_link_request_minimal_and_full() {
         let min: CreateLinkRequest =
             serde_json::from_value(json!({"amount": "12.50", "subject": "Tea"})).unwrap();
-        assert_eq!(min.amount, "12.50");
+        assert_eq!(min.amount.as_deref(), Some("12.50"));
         assert_eq!(min.r#ref, None);
         assert_eq!(min.expires_in, None);
         assert!(min.goods.is_empty());
@@ -1037,7 +1114,9 @@ mod tests {
     #[test]
     fn checkout_view_from_link() {
         let link = LinkPayload {
-            amount: Fen::from_fen(1250),
+            amount: LinkAmount::Fixed {
+                amount: Fen::from_fen(1250),
+            },
             subject: "Tea".into(),
             merchant_ref: Some("R".into()),
             expires_at: 1_795_650_000,
@@ -1046,7 +1125,7 @@ mod tests {
             channel: Some(LinkChannel::Alipay),
             nonce: "n".into(),
         };
-        let view = CheckoutView::from_link("Shop", &link, LinkState::Open, None);
+        let view = CheckoutView::from_link("Shop", &link, LinkState::Open, None, None);
         let v = serde_json::to_value(&view).unwrap();
         assert_eq!(
             v,
@@ -1065,11 +1144,58 @@ mod tests {
             &open,
             LinkState::Paid,
             Some("C".into()),
+            Some(Fen::from_fen(99)),
         ))
         .unwrap();
         assert!(v.get("channel").is_none());
+        assert!(v.get("open_amount").is_none());
         assert_eq!(v["state"], "paid");
         assert_eq!(v["charge_code"], "C");
+        // A fixed link shows its own amount whatever the attempt says.
+        assert_eq!(v["amount_fen"], 1250);
+    }
+
+    #[test]
+    fn checkout_view_of_open_amount_link() {
+        let link = LinkPayload {
+            amount: LinkAmount::Open {
+                min: Fen::from_fen(100),
+                max: Fen::from_fen(50_000),
+            },
+            subject: "Counter".into(),
+            merchant_ref: None,
+            expires_at: 1_795_650_000,
+            return_url: None,
+            goods: vec![],
+            channel: None,
+            nonce: "n".into(),
+        };
+        let before = CheckoutView::from_link("Shop", &link, LinkState::Open, None, None);
+        let v = serde_json::to_value(&before).unwrap();
+        assert_eq!(
+            v["open_amount"],
+            json!({"min_amount": "1.00", "min_amount_fen": 100,
+                "max_amount": "500.00", "max_amount_fen": 50_000})
+        );
+        assert_eq!(v["amount_fen"], 100);
+        assert_eq!(serde_json::from_value::<CheckoutView>(v).unwrap(), before);
+        let paid = CheckoutView::from_link(
+            "Shop",
+            &link,
+            LinkState::Paid,
+            Some("C".into()),
+            Some(Fen::from_fen(1234)),
+        );
+        assert_eq!(paid.money, Money::from(Fen::from_fen(1234)));
+        let bounds = paid.open_amount.unwrap();
+        assert_eq!(bounds.parse("12.34"), Ok(Fen::from_fen(1234)));
+        assert_eq!(
+            bounds.parse("0.5"),
+            Err(Error::AmountOutOfRange {
+                min: Fen::from_fen(100),
+                max: Fen::from_fen(50_000)
+            })
+        );
     }
 
     #[test]

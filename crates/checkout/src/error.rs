@@ -28,6 +28,14 @@ pub enum Error {
         /// What is wrong with it, e.g. "more than two decimals".
         reason: &'static str,
     },
+    /// A shopper's amount for an open-amount link is outside the link's bounds.
+    #[error("invalid amount: enter between {} and {} yuan", min.to_yuan(), max.to_yuan())]
+    AmountOutOfRange {
+        /// The link's smallest amount.
+        min: Fen,
+        /// The link's largest amount.
+        max: Fen,
+    },
     /// A request field other than an amount is missing, too long or malformed.
     #[error("invalid field `{field}`: {reason}")]
     InvalidRequest {

@@ -25,7 +25,7 @@ use sha2::{Digest, Sha256};
 use soushou::Fen;
 use subtle::ConstantTimeEq;
 
-use crate::amount::parse_api_amount;
+use crate::amount::{parse_api_amount, parse_in_range};
 use crate::error::Error;
 use crate::vocab::{GoodsLine, LinkChannel, LinkState};
 
@@ -49,9 +49,11 @@ pub const MAX_GOODS_TEXT_CHARS: usize = 64;
 /// short) as the first part of the token.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LinkPayload {
-    /// Amount to pay; the Worker never takes the amount from a pay request.
-    #[serde(rename = "a", with = "fen_int")]
-    pub amount: Fen,
+    /// What the link charges: a fixed amount (`a`, the only kind before
+    /// open-amount links, so every older token still reads as fixed) or
+    /// bounds for the shopper's own amount (`lo`/`hi`).
+    #[serde(flatten)]
+    pub amount: LinkAmount,
     /// What is being paid for.
     #[serde(rename = "s")]
     pub subject: String,
@@ -75,6 +77,65 @@ pub struct LinkPayload {
     /// not mark the other as paid.
     #[serde(rename = "n")]
     pub nonce: String,
+}
+
+/// What a link charges.
+///
+/// Untagged and flattened into the payload, so a fixed link's token is
+/// spelled exactly as before open-amount links existed (`"a": fen`), and an
+/// open one carries `"lo"`/`"hi"` instead; no token carries both, because
+/// only [`crate::api::CreateLinkRequest::to_payload`] builds payloads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum LinkAmount {
+    /// The merchant set the amount; the Worker never takes it from a pay request.
+    Fixed {
+        /// Amount to pay.
+        #[serde(rename = "a", with = "fen_int")]
+        amount: Fen,
+    },
+    /// The shopper types the amount (the store counter code); each attempt's
+    /// amount is fixed when the attempt is created and stored on its row.
+    Open {
+        /// Smallest amount accepted.
+        #[serde(rename = "lo", with = "fen_int")]
+        min: Fen,
+        /// Largest amount accepted.
+        #[serde(rename = "hi", with = "fen_int")]
+        max: Fen,
+    },
+}
+
+impl LinkAmount {
+    /// The amount of a new attempt: a fixed link's own amount (a pay request
+    /// naming another amount is refused, so a page bug cannot pay a
+    /// different sum unnoticed), or the shopper's `asked` yuan string checked
+    /// by [`crate::amount::parse_in_range`] for an open link.
+    pub fn charge(&self, asked: Option<&str>) -> Result<Fen, Error> {
+        match (*self, asked) {
+            (LinkAmount::Fixed { amount }, None) => Ok(amount),
+            (LinkAmount::Fixed { amount }, Some(a)) => match parse_api_amount(a) {
+                Ok(fen) if fen == amount => Ok(amount),
+                _ => Err(Error::InvalidAmount {
+                    reason: "this link's amount is fixed",
+                }),
+            },
+            (LinkAmount::Open { .. }, None) => Err(Error::InvalidAmount {
+                reason: "enter the amount to pay",
+            }),
+            (LinkAmount::Open { min, max }, Some(a)) => parse_in_range(a, min, max),
+        }
+    }
+
+    /// The largest amount the link can charge: the `links` row's
+    /// `amount_fen` (for an open link its upper bound; attempts store their
+    /// own amount).
+    pub fn ceiling(&self) -> Fen {
+        match *self {
+            LinkAmount::Fixed { amount } => amount,
+            LinkAmount::Open { max, .. } => max,
+        }
+    }
 }
 
 /// `Fen` as a plain integer inside the token, independent of how `soushou`
@@ -348,7 +409,9 @@ mod tests {
 
     fn payload() -> LinkPayload {
         LinkPayload {
-            amount: Fen::from_fen(1250),
+            amount: LinkAmount::Fixed {
+                amount: Fen::from_fen(1250),
+            },
             subject: "Oolong tea 乌龙茶".into(),
             merchant_ref: Some("ORDER-42".into()),
             expires_at: NOW + 3600,
@@ -391,7 +454,9 @@ mod tests {
     #[test]
     fn minimal_payload_round_trips() {
         let p = LinkPayload {
-            amount: Fen::from_fen(1),
+            amount: LinkAmount::Fixed {
+                amount: Fen::from_fen(1),
+            },
             subject: String::new(),
             merchant_ref: None,
             expires_at: 0,
@@ -457,7 +522,9 @@ mod tests {
     #[test]
     fn payload_swapped_between_tokens_is_invalid() {
         let cheap = LinkPayload {
-            amount: Fen::from_fen(1),
+            amount: LinkAmount::Fixed {
+                amount: Fen::from_fen(1),
+            },
             ..payload()
         };
         let dear = payload();
@@ -643,7 +710,9 @@ mod tests {
 
     fn request() -> CreateLinkRequest {
         CreateLinkRequest {
-            amount: "12.5".into(),
+            amount: Some("12.5".into()),
+            min_amount: None,
+            max_amount: None,
             subject: "  Oolong tea ".into(),
             r#ref: Some("ORDER-42".into()),
             expires_in: None,
@@ -670,7 +739,12 @@ mod tests {
         let mut req = request();
         req.goods[0].price = "6.5".into();
         let p = req.to_payload(NOW, "nonce".into()).unwrap();
-        assert_eq!(p.amount, Fen::from_fen(1250));
+        assert_eq!(
+            p.amount,
+            LinkAmount::Fixed {
+                amount: Fen::from_fen(1250)
+            }
+        );
         assert_eq!(p.subject, "Oolong tea");
         assert_eq!(p.merchant_ref.as_deref(), Some("ORDER-42"));
         assert_eq!(p.expires_at, NOW + DEFAULT_EXPIRES_IN);
@@ -688,9 +762,180 @@ mod tests {
     }
 
     #[test]
+    fn tokens_from_before_open_amounts_still_verify_as_fixed() {
+        // Spelled exactly as the payload was serialised before `LinkAmount`.
+        let body = URL_SAFE_NO_PAD
+            .encode(br#"{"a":1250,"s":"Tea","r":"R-1","e":1795603600,"c":"wechat","n":"abc"}"#);
+        let token = format!("{body}.{}", URL_SAFE_NO_PAD.encode(tag(SECRET, &body)));
+        let p = verify(&token, SECRET, NOW).unwrap();
+        assert_eq!(
+            p.amount,
+            LinkAmount::Fixed {
+                amount: Fen::from_fen(1250)
+            }
+        );
+        assert_eq!(p.channel, Some(LinkChannel::Wechat));
+        // And a fixed link is still spelled that way.
+        let json = serde_json::to_value(payload()).unwrap();
+        assert_eq!(json["a"], 1250);
+        assert!(json.get("lo").is_none() && json.get("hi").is_none());
+    }
+
+    #[test]
+    fn open_amount_links_round_trip_with_bounds() {
+        let open = LinkPayload {
+            amount: LinkAmount::Open {
+                min: Fen::from_fen(100),
+                max: Fen::from_fen(50_000),
+            },
+            ..payload()
+        };
+        let json = serde_json::to_value(&open).unwrap();
+        assert_eq!(
+            (json["lo"].as_u64(), json["hi"].as_u64()),
+            (Some(100), Some(50_000))
+        );
+        assert!(json.get("a").is_none());
+        assert_eq!(verify(&issue(&open, SECRET), SECRET, NOW), Ok(open.clone()));
+
+        let mut r = request();
+        r.goods.clear();
+        r.amount = None;
+        r.min_amount = Some("1".into());
+        r.max_amount = Some("500.00".into());
+        let p = r.to_payload(NOW, "n".into()).unwrap();
+        assert_eq!(p.amount, open.amount);
+        assert_eq!(p.amount.ceiling(), Fen::from_fen(50_000));
+    }
+
+    #[test]
+    fn link_amount_bounds_in_requests() {
+        /// (amount, min_amount, max_amount, fixed fen / (min, max) fen or the reason).
+        type Case = (
+            Option<&'static str>,
+            Option<&'static str>,
+            Option<&'static str>,
+            Result<LinkAmount, &'static str>,
+        );
+        let both = "give either amount, or both min_amount and max_amount";
+        let open = |min, max| {
+            Ok(LinkAmount::Open {
+                min: Fen::from_fen(min),
+                max: Fen::from_fen(max),
+            })
+        };
+        let cases: Vec<Case> = vec![
+            (
+                Some("5"),
+                None,
+                None,
+                Ok(LinkAmount::Fixed {
+                    amount: Fen::from_fen(500),
+                }),
+            ),
+            (None, Some("0.01"), Some("10000000"), open(1, 1_000_000_000)),
+            (None, Some("3"), Some("3"), open(300, 300)),
+            (None, None, None, Err(both)),
+            (None, Some("1"), None, Err(both)),
+            (None, None, Some("1"), Err(both)),
+            (Some("5"), Some("1"), Some("9"), Err(both)),
+            (Some("5"), None, Some("9"), Err(both)),
+            (
+                None,
+                Some("9"),
+                Some("1"),
+                Err("min_amount is above max_amount"),
+            ),
+            (None, Some("0"), Some("1"), Err("zero")),
+            (
+                None,
+                Some("1"),
+                Some("10000000.01"),
+                Err("above the maximum of 10000000.00"),
+            ),
+            (
+                None,
+                Some("1.001"),
+                Some("2"),
+                Err("more than two decimals"),
+            ),
+            (
+                None,
+                Some("x"),
+                Some("2"),
+                Err("not a yuan amount like 12.50"),
+            ),
+        ];
+        for (amount, min, max, want) in cases {
+            let mut r = request();
+            r.goods.clear();
+            r.amount = amount.map(Into::into);
+            r.min_amount = min.map(Into::into);
+            r.max_amount = max.map(Into::into);
+            let got = r.to_payload(NOW, "n".into()).map(|p| p.amount);
+            let want = want.map_err(|reason| Error::InvalidAmount { reason });
+            assert_eq!(got, want, "{amount:?} {min:?} {max:?}");
+        }
+    }
+
+    #[test]
+    fn the_amount_an_attempt_charges() {
+        let fixed = LinkAmount::Fixed {
+            amount: Fen::from_fen(1250),
+        };
+        let (min, max) = (Fen::from_fen(100), Fen::from_fen(50_000));
+        let open = LinkAmount::Open { min, max };
+        let fixed_only = Err(Error::InvalidAmount {
+            reason: "this link's amount is fixed",
+        });
+        let out = Err(Error::AmountOutOfRange { min, max });
+        let cases: Vec<(LinkAmount, Option<&str>, Result<Fen, Error>)> = vec![
+            (fixed, None, Ok(Fen::from_fen(1250))),
+            (fixed, Some("12.50"), Ok(Fen::from_fen(1250))),
+            (fixed, Some("12.5"), Ok(Fen::from_fen(1250))),
+            (fixed, Some("1"), fixed_only.clone()),
+            (fixed, Some("junk"), fixed_only),
+            (open, Some("1"), Ok(min)),
+            (open, Some("500"), Ok(max)),
+            (open, Some("88.88"), Ok(Fen::from_fen(8888))),
+            (open, Some("0.99"), out.clone()),
+            (open, Some("500.01"), out),
+            (
+                open,
+                Some("1.005"),
+                Err(Error::InvalidAmount {
+                    reason: "more than two decimals",
+                }),
+            ),
+            (
+                open,
+                Some("0"),
+                Err(Error::InvalidAmount { reason: "zero" }),
+            ),
+            (
+                open,
+                Some("1e2"),
+                Err(Error::InvalidAmount {
+                    reason: "exponent notation is not allowed",
+                }),
+            ),
+            (
+                open,
+                None,
+                Err(Error::InvalidAmount {
+                    reason: "enter the amount to pay",
+                }),
+            ),
+        ];
+        for (amount, asked, want) in cases {
+            assert_eq!(amount.charge(asked), want, "{amount:?} {asked:?}");
+        }
+    }
+
+    #[test]
     fn from_request_rejects_bad_fields() {
         let mut r = request();
-        r.amount = "0".into();
+        r.amount = Some("0".into());
         assert_eq!(
             r.to_payload(NOW, "n".into()),
             Err(Error::InvalidAmount { reason: "zero" })
@@ -781,7 +1026,15 @@ mod tests {
 
     fn arb_payload() -> impl Strategy<Value = LinkPayload> {
         (
-            any::<u64>(),
+            prop_oneof![
+                any::<u64>().prop_map(|a| LinkAmount::Fixed {
+                    amount: Fen::from_fen(a)
+                }),
+                (any::<u64>(), any::<u64>()).prop_map(|(lo, hi)| LinkAmount::Open {
+                    min: Fen::from_fen(lo),
+                    max: Fen::from_fen(hi)
+                }),
+            ],
             ".{0,40}",
             proptest::option::of(".{0,20}"),
             any::<u64>(),
@@ -796,7 +1049,7 @@ mod tests {
             .prop_map(
                 |(amount, subject, merchant_ref, expires_at, return_url, goods, channel, nonce)| {
                     LinkPayload {
-                        amount: Fen::from_fen(amount),
+                        amount,
                         subject,
                         merchant_ref,
                         expires_at,

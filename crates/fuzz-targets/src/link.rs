@@ -3,7 +3,7 @@
 
 use checkout::amount::parse_api_amount;
 use checkout::api::{CreateLinkRequest, LinkChannel, PayRequest};
-use checkout::link::{self, LinkPayload, MAX_EXPIRES_IN, MAX_SUBJECT_CHARS};
+use checkout::link::{self, LinkAmount, LinkPayload, MAX_EXPIRES_IN, MAX_SUBJECT_CHARS};
 use checkout::routing::{self, Flags, Route, Shopper};
 use checkout::Error;
 
@@ -77,7 +77,25 @@ pub fn request(data: &[u8]) {
     if let Ok(req) = serde_json::from_slice::<CreateLinkRequest>(body) {
         match req.to_payload(NOW, "nonce".into()) {
             Ok(p) => {
-                assert_eq!(parse_api_amount(&req.amount), Ok(p.amount));
+                match p.amount {
+                    LinkAmount::Fixed { amount } => {
+                        assert_eq!(
+                            req.amount.as_deref().map(parse_api_amount),
+                            Some(Ok(amount))
+                        );
+                    }
+                    LinkAmount::Open { min, max } => {
+                        assert!(req.amount.is_none() && min <= max);
+                        assert_eq!(
+                            req.min_amount.as_deref().map(parse_api_amount),
+                            Some(Ok(min))
+                        );
+                        assert_eq!(
+                            req.max_amount.as_deref().map(parse_api_amount),
+                            Some(Ok(max))
+                        );
+                    }
+                }
                 assert!(p.expires_at > NOW && p.expires_at <= NOW + MAX_EXPIRES_IN);
                 assert!(!p.subject.is_empty() && p.subject.chars().count() <= MAX_SUBJECT_CHARS);
                 if let Some(u) = &p.return_url {

@@ -11,8 +11,8 @@
 //! with the types' own serde derive (`enum_str`), never retyped.
 
 use checkout::api::{
-    CheckoutView, ErrorBody, ErrorCode, ErrorDetail, GoodsLine, Money, OrderView, PayAction,
-    PayResponse, WechatPayParams,
+    AmountBounds, CheckoutView, ErrorBody, ErrorCode, ErrorDetail, GoodsLine, Money, OrderView,
+    PayAction, PayResponse, WechatPayParams,
 };
 use serde::de::value::{Error as ValueError, StringDeserializer};
 use serde::de::DeserializeOwned;
@@ -96,6 +96,15 @@ pub fn checkout_view<J: Json>(v: &J) -> Result<CheckoutView, Error> {
         goods,
         channel: match v.field("channel") {
             Some(_) => Some(enum_str(v, "channel")?),
+            None => None,
+        },
+        open_amount: match v.field("open_amount") {
+            Some(b) => Some(AmountBounds {
+                min_amount: string(&b, "min_amount")?,
+                min_amount_fen: uint(&b, "min_amount_fen")?,
+                max_amount: string(&b, "max_amount")?,
+                max_amount_fen: uint(&b, "max_amount_fen")?,
+            }),
             None => None,
         },
     })
@@ -209,7 +218,18 @@ mod tests {
                 quantity: 2,
             }],
             channel: Some(LinkChannel::Alipay),
+            open_amount: None,
         };
+        let open = CheckoutView {
+            open_amount: Some(AmountBounds {
+                min_amount: "1.00".into(),
+                min_amount_fen: 100,
+                max_amount: "500.00".into(),
+                max_amount_fen: 50_000,
+            }),
+            ..full.clone()
+        };
+        assert_eq!(checkout_view(&wire(&open)).unwrap(), open);
         for state in [LinkState::Open, LinkState::Paid, LinkState::Expired] {
             for channel in [None, Some(LinkChannel::Wechat), Some(LinkChannel::Alipay)] {
                 let view = CheckoutView {

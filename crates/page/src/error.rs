@@ -32,6 +32,10 @@ pub enum Error {
     /// The page URL carries no `/c/{token}`.
     #[error("no checkout token in the page address")]
     NoToken,
+    /// The amount the shopper typed for an open-amount link is refused
+    /// (`checkout::api::AmountBounds::parse`, the Worker's own rule).
+    #[error("{0}")]
+    Amount(checkout::Error),
     /// The redirect the page was given is not one it may follow
     /// (`checkout::guard::is_safe_redirect`).
     #[error("refused to open an unsafe payment address")]
@@ -59,6 +63,8 @@ pub enum Problem {
     Storage,
     /// `MISCONFIGURED`.
     Misconfigured,
+    /// `INVALID_AMOUNT`, or a typed amount the page refused before asking.
+    InvalidAmount,
     /// `INVALID_REQUEST` and other 4xx the page did not expect.
     BadRequest,
     /// Another server failure, with its HTTP status.
@@ -80,6 +86,7 @@ impl Error {
             Error::Http(status) => Problem::Server(*status),
             Error::UnsafeRedirect => Problem::GatewayUnavailable,
             Error::Bridge(_) => Problem::Wallet,
+            Error::Amount(_) => Problem::InvalidAmount,
             Error::Decode(_) | Error::QrTooLong => Problem::Unexpected,
             Error::Api { status, detail } => match detail.code {
                 ErrorCode::InvalidLink => Problem::InvalidLink,
@@ -95,6 +102,7 @@ impl Error {
                 ErrorCode::GatewayRejected => Problem::GatewayRejected(detail.gateway_code.clone()),
                 ErrorCode::StorageError => Problem::Storage,
                 ErrorCode::Misconfigured => Problem::Misconfigured,
+                ErrorCode::InvalidAmount => Problem::InvalidAmount,
                 _ if *status >= 500 => Problem::Server(*status),
                 _ => Problem::BadRequest,
             },
@@ -170,5 +178,14 @@ mod tests {
             Problem::GatewayUnavailable
         );
         assert_eq!(Error::UnsafeRedirect.problem(), Problem::GatewayUnavailable);
+        // The Worker's refusal and the page's own read the same to the shopper.
+        assert_eq!(
+            api(400, "INVALID_AMOUNT", None).problem(),
+            Problem::InvalidAmount
+        );
+        assert_eq!(
+            Error::Amount(checkout::Error::InvalidAmount { reason: "zero" }).problem(),
+            Problem::InvalidAmount
+        );
     }
 }

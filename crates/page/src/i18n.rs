@@ -71,6 +71,8 @@ pub struct Strings {
     pub merchant: &'static str,
     pub subject: &'static str,
     pub amount: &'static str,
+    pub amount_to_pay: &'static str,
+    pub e_amount: &'static str,
     pub goods: &'static str,
     pub pay_within: &'static str,
     pub expires_at: &'static str,
@@ -141,6 +143,8 @@ pub static EN: Strings = Strings {
     merchant: "Payee",
     subject: "For",
     amount: "Amount",
+    amount_to_pay: "Amount to pay (yuan)",
+    e_amount: "Enter an amount within the range shown, in yuan with at most two decimals.",
     goods: "Items",
     pay_within: "Pay within {t}",
     expires_at: "Link expires",
@@ -211,6 +215,8 @@ pub static ZH: Strings = Strings {
     merchant: "收款方",
     subject: "商品",
     amount: "金额",
+    amount_to_pay: "付款金额（元）",
+    e_amount: "请输入范围内的金额，以元为单位，最多两位小数。",
     goods: "商品明细",
     pay_within: "请在{t}内完成支付",
     expires_at: "链接有效期至",
@@ -309,6 +315,7 @@ impl Strings {
             Problem::Storage => self.e_storage.to_owned(),
             Problem::Misconfigured => self.e_misconfigured.to_owned(),
             Problem::BadRequest => self.e_bad_request.to_owned(),
+            Problem::InvalidAmount => self.e_amount.to_owned(),
             Problem::Server(status) => self.e_server.replace("{status}", &status.to_string()),
             Problem::Network => self.e_network.to_owned(),
             Problem::Wallet => self.e_wallet.to_owned(),
@@ -377,5 +384,9 @@ mod tests {
         assert!(ZH.problem(&p).contains("AMT_ERROR"));
         assert!(EN.problem(&Problem::Server(502)).contains("502"));
         assert_ne!(EN.problem(&Problem::Network), ZH.problem(&Problem::Network));
+        assert_ne!(
+            EN.problem(&Problem::InvalidAmount),
+            ZH.problem(&Problem::InvalidAmount)
+        );
     }
 }

@@ -3,7 +3,7 @@
 //! drive it; `app` mounts it. It never names a screen, so the screens can
 //! depend on it without a cycle.
 
-use checkout::api::{CheckoutView, LinkState, OrderView, PayAction, PayMethod, PayRequest};
+use checkout::api::{CheckoutView, LinkState, Money, OrderView, PayAction, PayMethod, PayRequest};
 use checkout::routing::{self, Route, Shopper};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -102,6 +102,8 @@ pub struct Ctx {
     pub busy: RwSignal<bool>,
     /// Why the last pay attempt did not start.
     pub pay_error: RwSignal<Option<Error>>,
+    /// What the shopper typed as the amount of an open-amount link.
+    pub typed_amount: RwSignal<String>,
     /// Polling status.
     pub poll: RwSignal<PollState>,
     /// Whether the next heading to mount takes focus (not after a language switch).
@@ -119,6 +121,7 @@ impl Ctx {
             link: RwSignal::new(None),
             busy: RwSignal::new(false),
             pay_error: RwSignal::new(None),
+            typed_amount: RwSignal::new(String::new()),
             poll: RwSignal::new(PollState::default()),
             focus_heading: StoredValue::new(true),
             session: StoredValue::new(Session {
@@ -221,6 +224,9 @@ pub fn pay(ctx: Ctx) {
         ctx.screen.set(Screen::Invalid);
         return;
     };
+    let Ok(amount) = typed_amount(ctx) else {
+        return;
+    };
     ctx.busy.set(true);
     ctx.pay_error.set(None);
     let generation = ctx.next_generation();
@@ -235,6 +241,7 @@ pub fn pay(ctx: Ctx) {
         openid,
         buyer_id,
         buyer_logon_id: None,
+        amount,
     };
     spawn_local(async move {
         let result = api::pay(&request).await;
@@ -246,6 +253,33 @@ pub fn pay(ctx: Ctx) {
         }
         ctx.busy.set(false);
     });
+}
+
+/// The amount to send for an open-amount link (`None` for a fixed link),
+/// checked with the Worker's own rule so the shopper hears at once; the
+/// Worker checks again and decides. A refused amount is shown as the pay
+/// error; an accepted one becomes the amount the next screens show.
+fn typed_amount(ctx: Ctx) -> Result<Option<String>, ()> {
+    let Some(bounds) = ctx
+        .link
+        .with_untracked(|l| l.as_ref().and_then(|l| l.open_amount.clone()))
+    else {
+        return Ok(None);
+    };
+    match bounds.parse(&ctx.typed_amount.get_untracked()) {
+        Ok(fen) => {
+            ctx.link.update(|l| {
+                if let Some(l) = l {
+                    l.money = Money::from(fen);
+                }
+            });
+            Ok(Some(fen.to_yuan()))
+        }
+        Err(e) => {
+            ctx.pay_error.set(Some(Error::Amount(e)));
+            Err(())
+        }
+    }
 }
 
 fn pay_failed(ctx: Ctx, error: Error) {

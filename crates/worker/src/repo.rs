@@ -195,7 +195,7 @@ pub async fn insert_link(
          expires_at, created_at, token) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         &[
             t(link_id),
-            n(link.amount.fen()),
+            n(link.amount.ceiling().fen()),
             t(&link.subject),
             ot(link.merchant_ref.as_deref()),
             ot(link.return_url.as_deref()),

@@ -64,8 +64,17 @@ pub async fn checkout_view(cx: &Cx, token: &str) -> ApiResult<CheckoutView> {
             LinkState::Expired => "expired",
         },
     );
-    let mut view =
-        CheckoutView::from_link(cx.settings.merchant_name(), &payload, state, charge_code);
+    let attempt_amount = charge_code
+        .as_deref()
+        .and_then(|code| attempts.iter().find(|a| a.charge_code == code))
+        .map(|a| Fen::from_fen(a.amount_fen));
+    let mut view = CheckoutView::from_link(
+        cx.settings.merchant_name(),
+        &payload,
+        state,
+        charge_code,
+        attempt_amount,
+    );
     // A paid link's way back carries the trusted-return signature too.
     if let Some(order) = paid
         .as_deref()
@@ -128,6 +137,8 @@ pub async fn pay(cx: &Cx, mut req: Request) -> ApiResult<PayResponse> {
     let body: PayRequest = read_json(&mut req).await?;
     let now = now_secs();
     let payload = cx.settings.link_keys()?.verify(&body.token, now)?;
+    // Fixed here, before any I/O: a refused amount never reaches the gateway.
+    let amount = payload.amount.charge(body.amount.as_deref())?;
     let link_id = link::link_id(&body.token);
     let db = cx.db()?;
     let attempts = repo::link_attempts(db, &link_id).await?;
@@ -143,6 +154,7 @@ pub async fn pay(cx: &Cx, mut req: Request) -> ApiResult<PayResponse> {
         method,
         channel: routing::channel_type(method, payload.channel),
         payload: &payload,
+        amount,
         token: &body.token,
         shopper: &shopper,
         buyer_id: non_empty(&body.buyer_id),
@@ -157,7 +169,7 @@ pub async fn pay(cx: &Cx, mut req: Request) -> ApiResult<PayResponse> {
         kind: OrderKind::Link,
         method: method.into(),
         channel_type: attempt.channel.code(),
-        amount_fen: payload.amount.fen(),
+        amount_fen: amount.fen(),
         subject: &payload.subject,
         return_url: payload.return_url.as_deref(),
     };
@@ -202,6 +214,8 @@ struct Attempt<'a> {
     method: PayMethod,
     channel: ChannelType,
     payload: &'a LinkPayload,
+    /// This attempt's amount (`LinkAmount::charge`), as stored on its row.
+    amount: Fen,
     /// The link token (the wap return page is the checkout page again).
     token: &'a str,
     shopper: &'a Shopper,
@@ -217,7 +231,7 @@ async fn create_at_gateway(cx: &Cx, a: &Attempt<'_>) -> ApiResult<OrderResp> {
     let settings = &cx.settings;
     let cfg = settings.gateway()?;
     let nodify_url = Some(settings.notify_url(&cfg)?);
-    let (common, amt, channel_type) = (cfg.common(), a.payload.amount, a.channel.clone());
+    let (common, amt, channel_type) = (cfg.common(), a.amount, a.channel.clone());
     let charge_code = a.charge_code.to_owned();
     let pay_subject = a.payload.subject.clone();
     let goods_detail = goods_detail(a.payload)?;

@@ -1,6 +1,7 @@
 //! One file per screen (like leptos' hackernews `routes/`), plus the small
 //! pieces several screens share.
 
+mod amount;
 mod done;
 mod loading;
 mod notice;
@@ -17,6 +18,7 @@ use crate::i18n::Strings;
 use crate::state::{pay, watch, Ctx, Screen};
 use crate::Error;
 
+pub use amount::AmountInput;
 pub use summary::Summary;
 
 /// The top bar: page name and the language switch (labelled in the

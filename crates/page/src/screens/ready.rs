@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use super::{ErrorBox, PayButton, Summary};
+use super::{AmountInput, ErrorBox, PayButton, Summary};
 use crate::state::Ctx;
 
 /// The main checkout screen.
@@ -13,6 +13,7 @@ pub fn Ready() -> impl IntoView {
     view! {
         <h1 class="visually-hidden">{t.title}</h1>
         <Summary/>
+        <AmountInput/>
         {move || ctx.pay_error.get().map(|error| view! { <ErrorBox error/> })}
         <PayButton/>
     }

@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use crate::format::{goods_price, time_left, yuan};
 use crate::js;
 use crate::state::Ctx;
+use soushou::Fen;
 
 /// The summary card of the loaded link (nothing before it loads).
 /// `compact` (result and waiting screens, which show the amount themselves)
@@ -14,7 +15,16 @@ pub fn Summary(#[prop(optional)] compact: bool) -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let t = ctx.t();
     ctx.link.get_untracked().map(|link| {
-            let amount = yuan(link.money.fen());
+            // An open-amount link shows its bounds until the shopper's
+            // amount is the one being paid (the compact screens).
+            let amount = match &link.open_amount {
+                Some(b) if !compact => format!(
+                    "{} – {}",
+                    yuan(Fen::from_fen(b.min_amount_fen)),
+                    yuan(Fen::from_fen(b.max_amount_fen))
+                ),
+                _ => yuan(link.money.fen()),
+            };
             let expires_at = link.expires_at;
             let goods = (!link.goods.is_empty()).then(|| {
                 let lines = link
