@@ -120,7 +120,13 @@ async function run(browser, base, counter, kind, i) {
   counter.bytes = 0;
   counter.requests = [];
   await page.goto(`${base}/c/${link.token}`, { waitUntil: 'commit' });
-  await page.waitForFunction(() => window.__bench.content && window.__bench.pay, null, { polling: 50, timeout: 60_000 });
+  try {
+    await page.waitForFunction(() => window.__bench.content && window.__bench.pay, null, { polling: 50, timeout: 60_000 });
+  } catch (err) {
+    const seen = await page.evaluate(() => ({ bench: window.__bench, main: document.body.innerText.slice(0, 300) }));
+    console.error(`${kind} run ${i + 1}: ${JSON.stringify(seen)}; requests: ${counter.requests.join(' | ')}; problems: ${page.problems}`);
+    throw err;
+  }
   if (i === 0) {
     mkdirSync(SHOTS, { recursive: true });
     await page.screenshot({ path: join(SHOTS, `first-paint-${kind}.png`) });
@@ -142,6 +148,24 @@ async function run(browser, base, counter, kind, i) {
   return r;
 }
 
+/**
+ * What the HTML alone paints (scripts off): the first paint before any
+ * script has run, written as first-paint-html-only-{kind}.png.
+ */
+async function htmlOnlyShot(browser, base, kind) {
+  const link = await t.createLink({ amount: '12.50', subject: 'Slow phone bench' });
+  const context = await browser.newContext({
+    javaScriptEnabled: false,
+    userAgent: kind === 'desktop' ? t.UA.desktop : t.UA.mobile,
+    viewport: kind === 'desktop' ? { width: 1280, height: 800 } : { width: 390, height: 844 },
+  });
+  const page = await context.newPage();
+  await page.goto(`${base}/c/${link.token}`);
+  mkdirSync(SHOTS, { recursive: true });
+  await page.screenshot({ path: join(SHOTS, `first-paint-html-only-${kind}.png`) });
+  await context.close();
+}
+
 const p50 = (xs) => {
   const s = xs.slice().sort((a, b) => a - b);
   return s[Math.floor((s.length - 1) / 2)];
@@ -156,6 +180,7 @@ async function main() {
   try {
     for (const kind of ['mobile', 'desktop']) {
       for (let i = 0; i < RUNS; i++) results[kind].push(await run(browser, url, counter, kind, i));
+      await htmlOnlyShot(browser, url, kind);
     }
   } finally {
     await browser.close();
@@ -174,7 +199,8 @@ async function main() {
   row('desktop: pay button enabled', d.map((r) => r.pay));
   row('desktop: QR drawn (pay pressed when enabled)', d.map((r) => r.qr));
   row('desktop: press → QR drawn', d.map((r) => r.clickToQr));
-  console.log(`  screenshots of the first paint: ${SHOTS}/first-paint-{mobile,desktop}.png`);
+  console.log(`  screenshots: ${SHOTS}/first-paint-html-only-{mobile,desktop}.png (the HTML alone, scripts off),`);
+  console.log(`               ${SHOTS}/first-paint-{mobile,desktop}.png (when the pay button is enabled)`);
 }
 
 main().catch((err) => {

@@ -9,30 +9,23 @@
 //! 3. the first-load sizes (`size::report`);
 //! 4. the protocol micro-bench (`cargo bench -p soushou --bench wire`).
 
-use crate::stack::{Gateway, Options, Stack};
 use crate::{build, proc, root, size, step, Result};
 use std::process::Command;
 
-/// `cargo xtask bench`.
-pub fn run() -> Result<()> {
+/// `cargo xtask bench [--no-build]`: `--no-build` measures the page and
+/// the Worker as they were last built (e.g. an older commit's).
+pub fn run(args: &[String]) -> Result<()> {
     let tools = crate::tools::ensure_all()?;
-    build::all(&tools)?;
-    step("building the Worker bench driver");
-    proc::run(
-        Command::new("cargo")
-            .args(["build", "--quiet", "-p", "e2e", "--bin", "bench"])
-            .current_dir(root()),
-    )?;
-    let stack = Stack::start(Options {
-        gateway: Gateway::Sandbox,
-        port: None,
-        public_url: None,
-        fast: true,
-        echo: false,
-        name: "bench",
-        sandbox_args: &[],
-    })?;
+    match args.first().map(String::as_str) {
+        None => build::all(&tools)?,
+        Some("--no-build") => {}
+        Some(other) => return Err(crate::fail!("unknown argument `{other}` (--no-build)")),
+    }
+    let stack = crate::stack::for_driver("bench", &[])?;
     let env = stack.env();
+    // Timings on a shared machine move with its load: print it with them.
+    let load = || std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    println!("load average at start: {}", load().trim());
 
     step("Worker: pay overhead, /notify intake, per-route figures");
     proc::run(
@@ -50,6 +43,7 @@ pub fn run() -> Result<()> {
             .current_dir(root()),
     )?;
     drop(stack);
+    println!("load average at end: {}", load().trim());
 
     size::report(&tools)?;
 

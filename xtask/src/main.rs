@@ -77,7 +77,7 @@ commands:
   build [page|worker|all]
                       build the page and/or the Worker (release)
   stack               start sandbox + Worker and print their environment (Ctrl-C stops)
-  bench               the issue-12 numbers: page under Slow 4G, Worker pay overhead,
+  bench [--no-build]  the issue-12 numbers: page under Slow 4G, Worker pay overhead,
                       /notify intake, D1 and gateway per route, protocol bench
   size                print the page's first-load transfer size and the Worker bundle size
   fuzz [--runs N] [--target T]...
@@ -97,7 +97,7 @@ fn main() -> ExitCode {
         "build" => build::run(rest),
         "stack" => stack::run_foreground(),
         "size" => size::run(),
-        "bench" => bench::run(),
+        "bench" => bench::run(rest),
         "fuzz" => fuzz::run(rest),
         "-h" | "--help" | "help" => {
             println!("{USAGE}");

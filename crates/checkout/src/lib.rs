@@ -13,6 +13,7 @@
 pub mod amount;
 pub mod api;
 pub mod error;
+pub mod format;
 pub mod guard;
 pub mod idempotency;
 pub mod link;
@@ -20,6 +21,7 @@ pub mod pos;
 pub mod qr;
 pub mod routing;
 pub mod settle;
+pub mod shell;
 pub mod state;
 
 pub use error::Error;

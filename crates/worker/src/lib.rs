@@ -116,7 +116,7 @@ async fn route(
                 version: env!("CARGO_PKG_VERSION").to_owned(),
             },
         ),
-        (Method::Get, ["c", _token]) => assets::page(settings, &req).await,
+        (Method::Get, ["c", token]) => assets::page(settings, &req, token, log).await,
         (Method::Get, ["api", "checkout", token]) => {
             ok(shopper::checkout_view(settings, token, log).await)
         }
