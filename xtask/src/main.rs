@@ -6,7 +6,7 @@
 //! - `cargo xtask chaos` — the money-safety run (issue 9), see `chaos.rs`.
 //!
 //! Plumbing a developer may call directly: `tools`, `build [page|worker|all]`,
-//! `stack` (start the services and print their environment), `size`, `bench`, `fuzz`.
+//! `stack` (start the services and print their environment), `size`, `bench`, `fuzz`, `house` (issue 13's figures).
 //! Everything here is orchestration: no product logic lives in this crate.
 
 mod bench;
@@ -14,6 +14,7 @@ mod build;
 mod chaos;
 mod demo;
 mod fuzz;
+mod house;
 mod http;
 mod proc;
 mod size;
@@ -80,6 +81,8 @@ commands:
   bench [--no-build]  the issue-12 numbers: page under Slow 4G, Worker pay overhead,
                       /notify intake, D1 and gateway per route, protocol bench
   size                print the page's first-load transfer size and the Worker bundle size
+  house               print the ten longest non-test functions and the import
+                      cycles between modules (issue 13's figures)
   fuzz [--runs N] [--target T]...
                       run the coverage-guided fuzz targets (default 1000000 runs each)";
 
@@ -99,6 +102,7 @@ fn main() -> ExitCode {
         "size" => size::run(),
         "bench" => bench::run(rest),
         "fuzz" => fuzz::run(rest),
+        "house" => house::run(rest),
         "-h" | "--help" | "help" => {
             println!("{USAGE}");
             Ok(())

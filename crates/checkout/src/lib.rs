@@ -17,11 +17,13 @@ pub mod format;
 pub mod guard;
 pub mod idempotency;
 pub mod link;
+pub mod merchant;
 pub mod pos;
 pub mod qr;
 pub mod routing;
 pub mod settle;
 pub mod shell;
 pub mod state;
+pub mod vocab;
 
 pub use error::Error;

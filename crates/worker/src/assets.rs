@@ -8,8 +8,9 @@
 use worker::{Headers, Request, Response};
 
 use crate::config::Settings;
+use crate::context::Cx;
 use crate::error::ApiResult;
-use crate::log::{now_secs, RequestLog};
+use crate::log::now_secs;
 
 /// The folder of the page's content-hashed assets (`cargo xtask build page`
 /// names it after their contents), served `immutable`.
@@ -42,17 +43,13 @@ fn set_html_headers(headers: &Headers) -> worker::Result<()> {
 /// paint shows the amount and the page skips that round trip. A link that
 /// cannot be shown (not genuine, expired, a storage failure) gets the bare
 /// page, which asks `/api/checkout` and shows that answer's error screen.
-pub async fn page(
-    settings: &Settings,
-    req: &Request,
-    token: &str,
-    log: &RequestLog,
-) -> ApiResult<Response> {
+pub async fn page(cx: &Cx, req: &Request, token: &str) -> ApiResult<Response> {
     let mut url = req.url()?;
     // Asset serving canonicalises `/index.html` to `/`; ask for `/` directly.
     url.set_path("/");
     url.set_query(None);
-    let mut upstream = settings
+    let mut upstream = cx
+        .settings
         .env()
         .assets("ASSETS")?
         .fetch(url.to_string(), None)
@@ -61,7 +58,7 @@ pub async fn page(
     let mut body = upstream.bytes().await?;
     if status == 200 {
         if let (Ok(view), Ok(template)) = (
-            crate::shopper::checkout_view(settings, token, log).await,
+            crate::shopper::checkout_view(cx, token).await,
             std::str::from_utf8(&body),
         ) {
             body = checkout::shell::fill(template, &view, now_secs()).into_bytes();
