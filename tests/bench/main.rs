@@ -17,6 +17,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use checkout::api::OrderStatus;
 use e2e::{history, now_ms, send_notification, E2e, UA_DESKTOP};
 use serde_json::{json, Value};
 use soushou::codec::Format;
@@ -192,13 +193,13 @@ fn notify_intake(e: &E2e) {
             .iter()
             .filter(|(_, to, _)| to == "paid")
             .count();
-        let recorded = order["notifications"].as_array().map_or(0, Vec::len);
-        if order["order"]["state"] == "paid" && paid == 1 && recorded == 1 {
+        let recorded = order.notifications.len();
+        if order.order.state == OrderStatus::Paid && paid == 1 && recorded == 1 {
             paid_once += 1;
         } else {
             wrong.push(format!(
-                "{code}: state {} paid {paid}×",
-                order["order"]["state"]
+                "{code}: state {:?} paid {paid}×",
+                order.order.state
             ));
         }
     }
