@@ -48,6 +48,13 @@ pub enum Error {
         /// The order's current state.
         status: OrderStatus,
     },
+    /// A webhook or return-URL signature does not verify (wrong key, altered
+    /// message, or a timestamp outside the tolerance).
+    #[error("invalid signature: {reason}")]
+    InvalidSignature {
+        /// What failed, e.g. "no v1 signature matches".
+        reason: &'static str,
+    },
 }
 
 #[cfg(test)]
@@ -85,6 +92,11 @@ mod tests {
                 },
                 "NOT_REFUNDABLE",
                 409,
+            ),
+            (
+                Error::InvalidSignature { reason: "stale" },
+                "INVALID_SIGNATURE",
+                401,
             ),
         ];
         for (err, code, status) in cases {

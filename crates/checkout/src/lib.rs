@@ -13,6 +13,7 @@
 pub mod amount;
 pub mod api;
 pub mod error;
+pub mod events;
 pub mod format;
 pub mod guard;
 pub mod idempotency;
@@ -25,5 +26,6 @@ pub mod settle;
 pub mod shell;
 pub mod state;
 pub mod vocab;
+pub mod webhook;
 
 pub use error::Error;
