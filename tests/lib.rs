@@ -109,6 +109,15 @@ impl E2e {
         Self::send(self.http.get(format!("{}{path}", self.worker)))
     }
 
+    /// A page `GET` on the Worker as a phone's browser sends it.
+    pub fn browse(&self, path: &str) -> Response {
+        self.http
+            .get(format!("{}{path}", self.worker))
+            .header("User-Agent", UA_MOBILE)
+            .send()
+            .expect("worker reachable")
+    }
+
     /// `POST` JSON to the Worker with a User-Agent.
     pub fn post(&self, path: &str, ua: &str, body: &Value) -> (u16, Value) {
         Self::send(
@@ -460,6 +469,15 @@ impl Drop for SettingsGuard {
             .json(&json!({"pre_order_pending": false, "revoke_delay_ms": 0}))
             .send();
     }
+}
+
+/// A response header as text ("" when absent or not text).
+pub fn header(resp: &Response, name: &str) -> String {
+    resp.headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned()
 }
 
 /// A 200 answer read as its documented `checkout::api` type (a shape

@@ -1,6 +1,7 @@
 // Starts the wasm app. A separate file because the page's
 // Content-Security-Policy allows no inline script.
-import init from '/pkg/checkout_page.js';
+// Relative: the build puts both in one content-hashed folder.
+import init from './checkout_page.js';
 
 init().catch((err) => {
   const boot = document.getElementById('boot');

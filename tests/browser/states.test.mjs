@@ -204,9 +204,16 @@ test('gateway refusal: the page shows the declined message with the gateway code
 test('network failures: the page says the server is unreachable and retries', async () => {
   const link = await t.createLink({ amount: '4.00', subject: 'Offline' });
   const page = await t.open(browser, { kind: 'mobile', ua: t.UA.desktop, locale: 'en-US' });
-  // Loading the link fails first...
+  // Loading the link fails first: the page as the Worker sends it when it
+  // cannot read the link (no data block), then /api/checkout unreachable...
+  await page.route('**/c/**', async (route) => {
+    const response = await route.fetch();
+    const body = (await response.text()).replace(/<script type="application\/json" id="checkout-data">.*?<\/script>/s, '');
+    await route.fulfill({ response, body });
+  });
   await page.route('**/api/checkout/**', (route) => route.abort('internetdisconnected'));
   await page.goto(t.pageUrl(link.token));
+  await page.unroute('**/c/**');
   await t.screen(page, 'load-failed');
   assert.match(await t.text(page, '#error'), /Couldn't reach the server/);
   await t.shot(page, 'load-failed');

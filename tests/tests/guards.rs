@@ -6,7 +6,7 @@
 
 use std::sync::{Arc, Barrier};
 
-use e2e::{now_ms, E2e, UA_DESKTOP, UA_MOBILE};
+use e2e::{header, now_ms, E2e, UA_DESKTOP, UA_MOBILE};
 use serde_json::{json, Value};
 use soushou::codec::{self, Format};
 use soushou::sign;
@@ -404,20 +404,9 @@ fn html_answers_carry_the_security_headers() {
     let e = E2e::from_env();
     let token = e.create_link("1.00", "headers");
     for path in [format!("/c/{token}"), "/".to_owned()] {
-        let resp = e
-            .http()
-            .get(format!("{}{path}", e.worker))
-            .header("User-Agent", UA_MOBILE)
-            .send()
-            .expect("worker reachable");
+        let resp = e.browse(&path);
         assert_eq!(resp.status().as_u16(), 200, "{path}");
-        let h = resp.headers();
-        let get = |name: &str| {
-            h.get(name)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("")
-                .to_owned()
-        };
+        let get = |name: &str| header(&resp, name);
         assert!(get("Content-Type").starts_with("text/html"), "{path}");
         assert_eq!(get("X-Content-Type-Options"), "nosniff", "{path}");
         assert_eq!(get("Referrer-Policy"), "no-referrer", "{path}");

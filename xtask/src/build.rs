@@ -78,8 +78,71 @@ pub fn page(tools: &Tools) -> Result<()> {
             .arg(&bg),
     )?;
     copy_dir(&root.join("www"), &out)?;
+    let hash = hash_assets(&out)?;
+    eprintln!("    assets under /{ASSETS_PREFIX}{hash}/ (immutable)");
     eprintln!("    page built in {:.0?} → {PAGE_DIR}/", t.elapsed());
     Ok(())
+}
+
+/// Where the content-hashed assets go under the page: the Worker serves
+/// every path below it `Cache-Control: immutable`.
+pub const ASSETS_PREFIX: &str = "a/";
+
+/// The page's first-load assets, as built (before hashing) and as named in
+/// `www/index.html`.
+const HASHED: &[&str] = &[
+    "app.css",
+    "boot.js",
+    "pkg/checkout_page.js",
+    "pkg/checkout_page_bg.wasm",
+];
+
+/// Moves the first-load assets into `a/{hash}/`, the hash being over
+/// their contents, and points `index.html` at them: a new build gets new
+/// URLs, so the old ones can be cached forever and a second visit loads
+/// nothing but the HTML. `boot.js` imports the JS relatively and the JS
+/// finds the wasm next to itself, so only `index.html` names the folder.
+/// Returns the hash.
+fn hash_assets(out: &Path) -> Result<String> {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    for f in HASHED {
+        hasher.update(std::fs::read(out.join(f))?);
+    }
+    let digest = hasher.finalize();
+    let hash: String = digest[..6].iter().map(|b| format!("{b:02x}")).collect();
+    let dir = out.join(ASSETS_PREFIX).join(&hash);
+    std::fs::create_dir_all(&dir)?;
+    let index = out.join("index.html");
+    let mut html = std::fs::read_to_string(&index)?;
+    for f in HASHED {
+        let name = Path::new(f)
+            .file_name()
+            .ok_or_else(|| fail!("{f} has no file name"))?;
+        std::fs::rename(out.join(f), dir.join(name))?;
+        let old = format!("\"/{f}\"");
+        if !html.contains(&old) {
+            return Err(fail!("www/index.html does not reference {old}"));
+        }
+        html = html.replace(
+            &old,
+            &format!("\"/{ASSETS_PREFIX}{hash}/{}\"", name.to_string_lossy()),
+        );
+    }
+    std::fs::remove_dir(out.join("pkg"))?;
+    std::fs::write(index, html)?;
+    Ok(hash)
+}
+
+/// The folder of the built page's hashed assets (`dist/page/a/{hash}/`).
+pub fn hashed_assets_dir() -> Result<std::path::PathBuf> {
+    let base = root().join(PAGE_DIR).join(ASSETS_PREFIX);
+    std::fs::read_dir(&base)
+        .map_err(|e| fail!("{}: {e} (build the page first)", base.display()))?
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .find(|p| p.is_dir())
+        .ok_or_else(|| fail!("no hashed assets under {}", base.display()))
 }
 
 /// Build the Worker with worker-build, pointing it at the pinned local tools

@@ -8,7 +8,6 @@
 //! pending preOrders, which would break the other suites, and because its
 //! reconciliation must see only its own attempts.
 
-use crate::stack::{Gateway, Options, Stack};
 use crate::{build, fail, proc, root, step, Result};
 use std::process::Command;
 
@@ -66,22 +65,7 @@ fn check_args(args: &[String]) -> Result<()> {
 /// Builds the driver, starts a stack for it, runs it; `Ok(true)` when the
 /// books agreed. The page and the Worker must have been built.
 fn drive(args: &[String]) -> Result<bool> {
-    step("building the chaos driver");
-    proc::run(
-        Command::new("cargo")
-            .args(["build", "--quiet", "-p", "e2e", "--bin", "chaos"])
-            .current_dir(root()),
-    )?;
-    let stack = Stack::start(Options {
-        gateway: Gateway::Sandbox,
-        port: None,
-        public_url: None,
-        fast: true,
-        echo: false,
-        name: "chaos",
-        sandbox_args: SANDBOX_ARGS,
-        webhook_url: None,
-    })?;
+    let stack = crate::stack::for_driver("chaos", SANDBOX_ARGS)?;
     step(&format!(
         "chaos run against the Worker and the sandbox; logs in {}",
         stack.run_dir.display()

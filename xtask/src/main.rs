@@ -6,9 +6,10 @@
 //! - `cargo xtask chaos` — the money-safety run (issue 9), see `chaos.rs`.
 //!
 //! Plumbing a developer may call directly: `tools`, `build [page|worker|all]`,
-//! `stack` (start the services and print their environment), `size`, `fuzz`, `house` (issue 13's figures).
+//! `stack` (start the services and print their environment), `size`, `bench`, `fuzz`, `house` (issue 13's figures).
 //! Everything here is orchestration: no product logic lives in this crate.
 
+mod bench;
 mod build;
 mod chaos;
 mod demo;
@@ -79,6 +80,8 @@ commands:
   build [page|worker|all]
                       build the page and/or the Worker (release)
   stack               start sandbox + Worker and print their environment (Ctrl-C stops)
+  bench [--no-build]  the issue-12 numbers: page under Slow 4G, Worker pay overhead,
+                      /notify intake, D1 and gateway per route, protocol bench
   size                print the page's first-load transfer size and the Worker bundle size
   house               print the ten longest non-test functions and the import
                       cycles between modules (issue 13's figures)
@@ -99,6 +102,7 @@ fn main() -> ExitCode {
         "build" => build::run(rest),
         "stack" => stack::run_foreground(),
         "size" => size::run(),
+        "bench" => bench::run(rest),
         "fuzz" => fuzz::run(rest),
         "house" => house::run(rest),
         "-h" | "--help" | "help" => {

@@ -68,18 +68,20 @@ pub fn report(_tools: &Tools) -> Result<()> {
         "page first load (bytes)", "raw", "gzip", "brotli"
     );
     let mut total = (0, 0, 0);
-    for f in [
-        "index.html",
-        "app.css",
-        "boot.js",
-        "pkg/checkout_page.js",
-        "pkg/checkout_page_bg.wasm",
-    ] {
-        let p = page.join(f);
-        if p.exists() {
-            let (r, g, b) = row(f, &p)?;
-            total = (total.0 + r, total.1 + g, total.2 + b);
-        }
+    let assets = build::hashed_assets_dir()?;
+    let files = [
+        ("index.html", page.join("index.html")),
+        ("app.css", assets.join("app.css")),
+        ("boot.js", assets.join("boot.js")),
+        ("checkout_page.js", assets.join("checkout_page.js")),
+        (
+            "checkout_page_bg.wasm",
+            assets.join("checkout_page_bg.wasm"),
+        ),
+    ];
+    for (f, p) in files {
+        let (r, g, b) = row(f, &p)?;
+        total = (total.0 + r, total.1 + g, total.2 + b);
     }
     println!(
         "{:<34} {:>9} {:>9} {:>9}",

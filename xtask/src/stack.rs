@@ -329,6 +329,28 @@ impl Stack {
     }
 }
 
+/// Builds the e2e crate's program `bin` (a driver such as `chaos` or
+/// `bench`, run from `target/debug/{bin}`), then starts a quiet stack with
+/// test tuning named after it. The page and the Worker must have been built.
+pub fn for_driver(bin: &'static str, sandbox_args: &'static [&'static str]) -> Result<Stack> {
+    step(&format!("building the {bin} driver"));
+    proc::run(
+        Command::new("cargo")
+            .args(["build", "--quiet", "-p", "e2e", "--bin", bin])
+            .current_dir(root()),
+    )?;
+    Stack::start(Options {
+        gateway: Gateway::Sandbox,
+        port: None,
+        public_url: None,
+        fast: true,
+        echo: false,
+        name: bin,
+        sandbox_args,
+        webhook_url: None,
+    })
+}
+
 /// wrangler with metrics and the cf-fetch off: tests must not reach out.
 pub fn wrangler_cmd(wrangler: &std::path::Path) -> Command {
     let mut cmd = Command::new(wrangler);

@@ -412,6 +412,11 @@ pub enum PayAction {
     Qr {
         /// The QR payload.
         content: String,
+        /// The QR code of `content` as SVG markup ([`crate::qr::svg`]),
+        /// drawn by the Worker so the page carries no QR encoder (an
+        /// addition to API v1). `None` when `content` is too long for a QR code.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        svg: Option<String>,
     },
 }
 
@@ -1202,10 +1207,19 @@ mod tests {
     fn pay_action_is_tagged() {
         let a = PayAction::Qr {
             content: "weixin://q".into(),
+            svg: None,
         };
         assert_eq!(
             serde_json::to_value(&a).unwrap(),
             json!({"type": "qr", "content": "weixin://q"})
+        );
+        let with_svg = PayAction::Qr {
+            content: "weixin://q".into(),
+            svg: Some("<svg/>".into()),
+        };
+        assert_eq!(
+            serde_json::to_value(&with_svg).unwrap(),
+            json!({"type": "qr", "content": "weixin://q", "svg": "<svg/>"})
         );
         let t: PayAction =
             serde_json::from_value(json!({"type": "alipay_trade_pay", "trade_no": "T"})).unwrap();

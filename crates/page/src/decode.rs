@@ -146,6 +146,7 @@ pub fn pay_response<J: Json>(v: &J) -> Result<PayResponse, Error> {
         },
         "qr" => PayAction::Qr {
             content: string(&a, "content")?,
+            svg: a.field("svg").and_then(|s| s.string()),
         },
         _ => return Err(missing("action.type")),
     };
@@ -298,6 +299,11 @@ mod tests {
             },
             PayAction::Qr {
                 content: "weixin://wxpay/bizpayurl?pr=x".into(),
+                svg: None,
+            },
+            PayAction::Qr {
+                content: "weixin://wxpay/bizpayurl?pr=x".into(),
+                svg: Some("<svg viewBox=\"0 0 1 1\"></svg>".into()),
             },
         ];
         for action in actions {

@@ -116,6 +116,17 @@ pub fn remove_boot_skeleton() {
     }
 }
 
+/// The link's `GET /api/checkout` answer the Worker put into the page
+/// (`checkout::shell`), parsed; the element is removed, so only the first
+/// load uses it and a reload of the link (retry, "already paid") asks the
+/// Worker again. `None` when there is none or it is not JSON.
+pub fn take_embedded_checkout() -> Option<JsValue> {
+    let el = document().get_element_by_id(checkout::shell::DATA_ID)?;
+    let text = el.text_content();
+    el.remove();
+    js_sys::JSON::parse(&text?).ok()
+}
+
 /// What the page can see beyond the user agent (a wallet bridge already
 /// injected, a touch screen behind a desktop UA such as iPadOS Safari).
 pub fn environment_flags() -> checkout::routing::Flags {

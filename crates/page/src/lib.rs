@@ -11,7 +11,8 @@
 
 pub mod decode;
 pub mod error;
-pub mod format;
+/// Money and time-left formatting, shared with the Worker's HTML shell.
+pub use checkout::format;
 pub mod i18n;
 pub mod location;
 pub mod outcome;

@@ -12,7 +12,7 @@ use crate::error::Problem;
 use crate::i18n::{self, Lang};
 use crate::outcome::BridgeOutcome;
 use crate::poll::{self, Verdict};
-use crate::{api, bridge, js, Error};
+use crate::{api, bridge, decode, js, Error};
 
 /// Which wallet's sheet the page is waiting for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -172,7 +172,8 @@ impl Ctx {
     }
 }
 
-/// Fetches the link and shows its screen (or resumes watching an order).
+/// Shows the link's screen (or resumes watching an order): from the answer
+/// the Worker embedded in the page on the first load, fetched otherwise.
 pub fn load(ctx: Ctx) {
     ctx.screen.set(Screen::Loading);
     let Some(token) = ctx.session.with_value(|s| s.token.clone()) else {
@@ -180,15 +181,14 @@ pub fn load(ctx: Ctx) {
         return;
     };
     let resume = ctx.session.with_value(|s| s.resume.clone());
+    let embedded = js::take_embedded_checkout().and_then(|v| decode::checkout_view(&v).ok());
+    if let Some(link) = embedded {
+        loaded(ctx, link, resume);
+        return;
+    }
     spawn_local(async move {
         match api::checkout(&token).await {
-            Ok(link) => {
-                ctx.link.set(Some(link.clone()));
-                match resume {
-                    Some(code) => confirm(ctx, code, None),
-                    None => show_link(ctx, &link),
-                }
-            }
+            Ok(link) => loaded(ctx, link, resume),
             Err(e) => match (e.problem(), resume) {
                 (Problem::LinkExpired, Some(code)) => confirm(ctx, code, None),
                 (Problem::InvalidLink, _) => ctx.screen.set(Screen::Invalid),
@@ -197,6 +197,15 @@ pub fn load(ctx: Ctx) {
             },
         }
     });
+}
+
+/// The link is known: resume watching the attempt in the address, or show it.
+fn loaded(ctx: Ctx, link: CheckoutView, resume: Option<String>) {
+    ctx.link.set(Some(link.clone()));
+    match resume {
+        Some(code) => confirm(ctx, code, None),
+        None => show_link(ctx, &link),
+    }
 }
 
 fn show_link(ctx: Ctx, link: &CheckoutView) {
@@ -297,16 +306,15 @@ fn pay_failed(ctx: Ctx, error: Error) {
 /// Does what the Worker said to do with a new attempt.
 async fn act(ctx: Ctx, charge_code: String, action: PayAction) {
     match action {
-        PayAction::Qr { content } => match checkout::qr::svg(&content) {
-            Some(svg) => {
-                ctx.screen.set(Screen::Qr {
-                    charge_code: charge_code.clone(),
-                    svg,
-                });
-                watch(ctx, charge_code);
-            }
-            None => pay_failed(ctx, Error::QrTooLong),
-        },
+        // The Worker draws the QR (`checkout::qr::svg`), so the page carries no encoder.
+        PayAction::Qr { svg: Some(svg), .. } => {
+            ctx.screen.set(Screen::Qr {
+                charge_code: charge_code.clone(),
+                svg,
+            });
+            watch(ctx, charge_code);
+        }
+        PayAction::Qr { svg: None, .. } => pay_failed(ctx, Error::QrTooLong),
         // The Worker refuses unsafe redirects already; checked again here,
         // with the same function, right before `location` is set.
         PayAction::Redirect { url } if !checkout::guard::is_safe_redirect(&url) => {

@@ -17,21 +17,9 @@ pub fn encode_segment(s: &str) -> String {
     out
 }
 
-/// Escapes text for HTML content and attribute values.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+/// Escapes text for HTML content and attribute values: the one escaper of
+/// the workspace, also the Worker's for the checkout page's HTML shell.
+pub use checkout::shell::escape;
 
 /// The text with its first letter upper-cased ("paid" → "Paid"), for headings.
 pub fn capitalised(s: &str) -> String {

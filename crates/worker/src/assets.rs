@@ -1,13 +1,20 @@
 //! The page's static files (the `ASSETS` binding, `dist/page/`).
 //!
 //! `GET /c/{token}` is the page's `index.html`; any other GET that is not a
-//! route is served from the assets. Every HTML answer carries the security
+//! route is served from the assets; the page's content-hashed assets
+//! (`/a/{hash}/…`) are served `Cache-Control: immutable`. Every HTML answer carries the security
 //! headers ([`set_html_headers`]), every other asset `nosniff`.
 
 use worker::{Headers, Request, Response};
 
 use crate::config::Settings;
+use crate::context::Cx;
 use crate::error::ApiResult;
+use crate::log::now_secs;
+
+/// The folder of the page's content-hashed assets (`cargo xtask build page`
+/// names it after their contents), served `immutable`.
+const HASHED_PREFIX: &str = "/a/";
 
 /// The page's Content-Security-Policy: only our own scripts, styles and
 /// wasm, no framing, no third-party connections.
@@ -31,19 +38,32 @@ fn set_html_headers(headers: &Headers) -> worker::Result<()> {
     )
 }
 
-/// `GET /c/{token}`: the checkout page.
-pub async fn page(settings: &Settings, req: &Request) -> ApiResult<Response> {
+/// `GET /c/{token}`: the checkout page, with the link's summary and its
+/// `GET /api/checkout` answer filled in (`checkout::shell`) so the first
+/// paint shows the amount and the page skips that round trip. A link that
+/// cannot be shown (not genuine, expired, a storage failure) gets the bare
+/// page, which asks `/api/checkout` and shows that answer's error screen.
+pub async fn page(cx: &Cx, req: &Request, token: &str) -> ApiResult<Response> {
     let mut url = req.url()?;
     // Asset serving canonicalises `/index.html` to `/`; ask for `/` directly.
     url.set_path("/");
     url.set_query(None);
-    let mut upstream = settings
+    let mut upstream = cx
+        .settings
         .env()
         .assets("ASSETS")?
         .fetch(url.to_string(), None)
         .await?;
     let status = upstream.status_code();
-    let body = upstream.bytes().await?;
+    let mut body = upstream.bytes().await?;
+    if status == 200 {
+        if let (Ok(view), Ok(template)) = (
+            crate::shopper::checkout_view(cx, token).await,
+            std::str::from_utf8(&body),
+        ) {
+            body = checkout::shell::fill(template, &view, now_secs()).into_bytes();
+        }
+    }
     let headers = Headers::new();
     headers.set("Content-Type", "text/html; charset=utf-8")?;
     headers.set("Cache-Control", "no-store")?;
@@ -56,8 +76,13 @@ pub async fn page(settings: &Settings, req: &Request) -> ApiResult<Response> {
 /// Any other GET: from the assets (404 when there is no such file), with
 /// the security headers (the assets' own headers are immutable, so copied).
 pub async fn static_file(settings: &Settings, req: Request) -> ApiResult<Response> {
+    let hashed = req.path().starts_with(HASHED_PREFIX);
     let resp = settings.env().assets("ASSETS")?.fetch_request(req).await?;
     let headers = resp.headers().clone();
+    if hashed && resp.status_code() == 200 {
+        // A content-hashed name never changes content: cache it for good.
+        headers.set("Cache-Control", "public, max-age=31536000, immutable")?;
+    }
     let html = headers
         .get("Content-Type")?
         .is_some_and(|t| t.to_ascii_lowercase().starts_with("text/html"));

@@ -117,7 +117,7 @@ async fn route(
                 version: env!("CARGO_PKG_VERSION").to_owned(),
             },
         ),
-        (Method::Get, ["c", _token]) => assets::page(&cx.settings, &req).await,
+        (Method::Get, ["c", token]) => assets::page(cx, &req, token).await,
         (Method::Get, ["api", "checkout", token]) => ok(shopper::checkout_view(cx, token).await),
         (Method::Post, ["api", "pay"]) => {
             guard::limit_pay(cx, &req).await?;

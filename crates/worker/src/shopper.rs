@@ -321,9 +321,13 @@ fn pay_action(method: PayMethod, resp: &OrderResp) -> ApiResult<PayAction> {
         PayMethod::Wap => PayAction::Redirect {
             url: need(&resp.bar_code, "BAR_CODE")?.to_owned(),
         },
-        PayMethod::Native => PayAction::Qr {
-            content: need(&resp.bar_code, "BAR_CODE")?.to_owned(),
-        },
+        PayMethod::Native => {
+            let content = need(&resp.bar_code, "BAR_CODE")?;
+            PayAction::Qr {
+                svg: checkout::qr::svg(content),
+                content: content.to_owned(),
+            }
+        }
     })
 }
 

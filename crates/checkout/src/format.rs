@@ -14,7 +14,7 @@ pub fn yuan(fen: Fen) -> String {
 /// re-read as fen (so `"2"` shows as `¥2.00`) and shown as given if the
 /// Worker ever sent something that is not an amount.
 pub fn goods_price(price: &str) -> String {
-    match checkout::amount::parse_api_amount(price) {
+    match crate::amount::parse_api_amount(price) {
         Ok(fen) => yuan(fen),
         Err(_) => format!("¥{price}"),
     }

@@ -1,0 +1,317 @@
+//! `cargo xtask bench`, Worker part: numbers printed for a person, never
+//! asserted (the issue-12 table). Runs against the stack xtask started
+//! (`E2E_*`), sending traffic to 127.0.0.1 only, bounded in count.
+//!
+//! - `POST /api/pay` against the same `order` call made directly to the
+//!   gateway in the same run, interleaved, p50 of each and their difference
+//!   (the direct call is signed and encrypted before its clock starts: the
+//!   Worker's own signing is part of its overhead).
+//! - `/notify` intake: 16 threads sending signed notifications, every
+//!   order three times (duplicates), shuffled; then every order must be
+//!   paid exactly once (one `pending → paid` history entry, one recorded
+//!   notification) — a loss or a double application is printed as such.
+//! - Per route, from the Worker's request log lines: total ms, gateway ms,
+//!   and D1 calls and ms where the build logs them.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use checkout::api::OrderStatus;
+use e2e::{history, now_ms, send_notification, E2e, UA_DESKTOP};
+use serde_json::{json, Value};
+use soushou::codec::Format;
+use soushou::envelope::{self, Config};
+use soushou::model::{OrderRequest, OrderResp};
+use soushou::types::{ChannelType, OrderState, TradeType};
+use soushou::Fen;
+
+/// Pay calls (and as many direct calls) measured.
+const PAY_RUNS: usize = 40;
+/// Orders notified in the intake run, each `NOTIFY_COPIES` times.
+const NOTIFY_ORDERS: usize = 64;
+const NOTIFY_COPIES: usize = 3;
+const NOTIFY_SENDERS: usize = 16;
+
+fn p50(v: &mut [f64]) -> f64 {
+    percentile(v, 0.5)
+}
+
+fn percentile(v: &mut [f64], q: f64) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.sort_by(f64::total_cmp);
+    v[((v.len() - 1) as f64 * q).round() as usize]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// The gateway configuration the Worker uses under `cargo xtask stack`.
+fn gateway_config(e: &E2e) -> Config {
+    Config {
+        gateway_url: format!("{}/openGateway/openService/", e.sandbox),
+        busi_code: e.busi_code.clone(),
+        busi_id: e.busi_id.clone(),
+        key: e.key.clone(),
+        encrypt: true,
+        format: Format::Json,
+        oper_id: "checkout".into(),
+        dev_id: "edge".into(),
+        register_id: None,
+    }
+}
+
+/// One NATIVE `order` request like the Worker's for a 12.50 link.
+fn direct_order(cfg: &Config, n: usize) -> OrderRequest {
+    OrderRequest {
+        common: cfg.common(),
+        amt: Fen::from_fen(1250),
+        channel_type: ChannelType::WeChat,
+        trade_type: Some(TradeType::Native),
+        sub_appid: None,
+        sub_openid: None,
+        charge_code: format!("bench{:x}{n:04}", now_ms()),
+        nodify_url: Some("http://127.0.0.1:9/notify".into()),
+        pay_subject: "bench".into(),
+        goods_detail: Vec::new(),
+    }
+}
+
+/// Pay through the Worker vs the same call made directly, interleaved.
+fn pay_overhead(e: &E2e) {
+    let cfg = gateway_config(e);
+    let http = e.http();
+    let (mut worker, mut direct) = (Vec::new(), Vec::new());
+    let mut failures = 0;
+    for i in 0..PAY_RUNS {
+        let token = e.create_link("12.50", "bench");
+        let t = Instant::now();
+        let (status, body) = e.pay(&token, "native", UA_DESKTOP, json!({}));
+        if status == 200 {
+            worker.push(ms(t.elapsed()));
+        } else {
+            failures += 1;
+            eprintln!("pay {status}: {body}");
+        }
+
+        let req = envelope::build(&cfg, &direct_order(&cfg, i), now_ms()).expect("order builds");
+        let t = Instant::now();
+        let resp = http
+            .post(req.url(&cfg.gateway_url))
+            .header("Content-Type", req.content_type())
+            .body(req.body.clone())
+            .send()
+            .and_then(|r| Ok((r.status().as_u16(), r.bytes()?)));
+        let elapsed = ms(t.elapsed());
+        match resp {
+            Ok((status, body)) => {
+                match envelope::decode_response::<OrderRequest>(&cfg, &req, status, &body) {
+                    Ok(OrderResp { .. }) => direct.push(elapsed),
+                    Err(err) => {
+                        failures += 1;
+                        eprintln!("direct order: {err}");
+                    }
+                }
+            }
+            Err(err) => {
+                failures += 1;
+                eprintln!("direct order: {err}");
+            }
+        }
+    }
+    let (w, d) = (p50(&mut worker), p50(&mut direct));
+    println!(
+        "POST /api/pay (NATIVE), {} runs interleaved, {failures} failed",
+        PAY_RUNS
+    );
+    println!("  {:<44} {:>8.1} ms", "Worker POST /api/pay p50", w);
+    println!(
+        "  {:<44} {:>8.1} ms",
+        "same gateway order call made directly p50", d
+    );
+    println!(
+        "  {:<44} {:>8.1} ms",
+        "Worker overhead (difference of p50s)",
+        w - d
+    );
+}
+
+/// 16 senders, every order notified three times, shuffled; then the books.
+fn notify_intake(e: &E2e) {
+    let orders: Vec<String> = (0..NOTIFY_ORDERS)
+        .map(|_| e.pending_attempt("3.00").1)
+        .collect();
+    let mut notes = Vec::new();
+    for code in &orders {
+        let n = e.signed_now(
+            &e.pay_notify(code, 300, OrderState::Paid),
+            "_type=json&encrypt=3DES",
+        );
+        for _ in 0..NOTIFY_COPIES {
+            notes.push(n.clone());
+        }
+    }
+    // A fixed shuffle (xorshift), so copies of one order land on different senders.
+    let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+    for i in (1..notes.len()).rev() {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        notes.swap(i, (seed % (i as u64 + 1)) as usize);
+    }
+    let next = AtomicUsize::new(0);
+    let t = Instant::now();
+    let statuses: Vec<u16> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..NOTIFY_SENDERS)
+            .map(|_| {
+                let (http, notes, next) = (e.http().clone(), &notes, &next);
+                s.spawn(move || {
+                    let mut got = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(n) = notes.get(i) else { break };
+                        got.push(send_notification(&http, n).0);
+                    }
+                    got
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("sender thread"))
+            .collect()
+    });
+    let secs = t.elapsed().as_secs_f64();
+    let ok = statuses.iter().filter(|s| **s == 200).count();
+    let (mut paid_once, mut wrong) = (0, Vec::new());
+    for code in &orders {
+        let order = e.merchant_order_stored(code);
+        let paid = history(&order)
+            .iter()
+            .filter(|(_, to, _)| to == "paid")
+            .count();
+        let recorded = order.notifications.len();
+        if order.order.state == OrderStatus::Paid && paid == 1 && recorded == 1 {
+            paid_once += 1;
+        } else {
+            wrong.push(format!(
+                "{code}: state {:?} paid {paid}×",
+                order.order.state
+            ));
+        }
+    }
+    println!(
+        "/notify intake: {} notifications ({NOTIFY_ORDERS} orders × {NOTIFY_COPIES}), {NOTIFY_SENDERS} senders",
+        notes.len()
+    );
+    println!(
+        "  {:<44} {:>8.0} /s",
+        "throughput",
+        notes.len() as f64 / secs
+    );
+    println!("  {:<44} {:>8} / {}", "answered 200", ok, notes.len());
+    println!(
+        "  {:<44} {:>8} / {}",
+        "orders paid exactly once",
+        paid_once,
+        orders.len()
+    );
+    for w in wrong {
+        println!("  NOT PAID EXACTLY ONCE: {w}");
+    }
+}
+
+/// Per-route figures from the Worker's JSON request lines in wrangler.log.
+fn per_route() {
+    let Ok(dir) = std::env::var("E2E_RUN_DIR") else {
+        println!("per route: E2E_RUN_DIR not set, skipped");
+        return;
+    };
+    let log = std::fs::read_to_string(format!("{dir}/wrangler.log")).unwrap_or_default();
+    #[derive(Default)]
+    struct Route {
+        total: Vec<f64>,
+        gateway: Vec<f64>,
+        d1_calls: Vec<f64>,
+        d1_ms: Vec<f64>,
+    }
+    let mut routes: BTreeMap<String, Route> = BTreeMap::new();
+    for line in log.lines() {
+        let Some(start) = line.find('{') else {
+            continue;
+        };
+        let Ok(v) = serde_json::from_str::<Value>(&line[start..]) else {
+            continue;
+        };
+        if v["kind"] != "http" || v["status"] != 200 {
+            continue;
+        }
+        let path = v["path"].as_str().unwrap_or("");
+        let name = match (v["method"].as_str().unwrap_or(""), path) {
+            ("POST", "/api/pay") => "POST /api/pay",
+            ("POST", "/notify") => "POST /notify",
+            ("GET", p) if p.starts_with("/api/checkout/") => "GET /api/checkout/{token}",
+            ("GET", p) if p.starts_with("/api/orders/") => "GET /api/orders/{code}",
+            ("GET", p) if p.starts_with("/c/") => "GET /c/{token}",
+            _ => continue,
+        };
+        let r = routes.entry(name.to_owned()).or_default();
+        r.total.push(v["ms"].as_f64().unwrap_or(f64::NAN));
+        let gw: f64 = v["gateway"]
+            .as_array()
+            .map_or(0.0, |a| a.iter().filter_map(|g| g["ms"].as_f64()).sum());
+        r.gateway.push(gw);
+        if let Some(d1) = v.get("d1") {
+            r.d1_calls.push(d1["calls"].as_f64().unwrap_or(f64::NAN));
+            r.d1_ms.push(d1["ms"].as_f64().unwrap_or(f64::NAN));
+        }
+    }
+    println!("per route (200 answers in this run's Worker log; p50, max of D1 calls)");
+    println!(
+        "  {:<28} {:>6} {:>9} {:>11} {:>9} {:>9} {:>9}",
+        "route", "n", "total ms", "gateway ms", "D1 calls", "D1 max", "D1 ms"
+    );
+    for (name, mut r) in routes {
+        let n = r.total.len();
+        let (d1, d1_max, d1_ms) = if r.d1_calls.is_empty() {
+            ("n/a".to_owned(), "n/a".to_owned(), "not logged".to_owned())
+        } else {
+            (
+                format!("{:.0}", p50(&mut r.d1_calls)),
+                format!("{:.0}", percentile(&mut r.d1_calls, 1.0)),
+                format!("{:.1}", p50(&mut r.d1_ms)),
+            )
+        };
+        println!(
+            "  {:<28} {:>6} {:>9.0} {:>11.0} {:>9} {:>9} {:>9}",
+            name,
+            n,
+            p50(&mut r.total),
+            p50(&mut r.gateway),
+            d1,
+            d1_max,
+            d1_ms
+        );
+    }
+}
+
+fn main() {
+    let e = E2e::from_env();
+    println!();
+    pay_overhead(&e);
+    println!();
+    notify_intake(&e);
+    // Shopper views too, so the per-route table covers every route the issue names.
+    for _ in 0..20 {
+        let (token, code) = e.pending_attempt("1.00");
+        let _ = e.get(&format!("/api/checkout/{token}"));
+        let _ = e.get(&format!("/api/orders/{code}"));
+    }
+    // Let the last lines reach the log file.
+    std::thread::sleep(Duration::from_millis(500));
+    println!();
+    per_route();
+}
