@@ -5,6 +5,8 @@
 
 use soushou::Fen;
 
+use crate::api::{CheckoutView, LinkState};
+
 /// An amount in fen as the page shows it: `¥` and two decimals (`1250` → `¥12.50`).
 pub fn yuan(fen: Fen) -> String {
     format!("¥{}", fen.to_yuan())
@@ -44,6 +46,20 @@ pub fn time_left(expires_at: u64, now: u64) -> TimeLeft {
         0..60 => TimeLeft::Minutes(minutes.max(1)),
         60..1440 => TimeLeft::Hours(minutes / 60, minutes % 60),
         _ => TimeLeft::Days(minutes / 1440, (minutes % 1440) / 60),
+    }
+}
+
+/// The big amount of a link's summary: an open-amount link not paid shows
+/// its bounds (`¥1.00 – ¥500.00`; the shopper types the amount), a paid one
+/// its kept attempt's amount; a fixed link its amount.
+pub fn link_amount(view: &CheckoutView) -> String {
+    match &view.open_amount {
+        Some(b) if view.state != LinkState::Paid => format!(
+            "{} – {}",
+            yuan(Fen::from_fen(b.min_amount_fen)),
+            yuan(Fen::from_fen(b.max_amount_fen))
+        ),
+        _ => yuan(view.money.fen()),
     }
 }
 

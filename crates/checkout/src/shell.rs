@@ -17,7 +17,7 @@
 use std::fmt::Write as _;
 
 use crate::api::{CheckoutView, LinkState};
-use crate::format::{goods_price, time_left, yuan, TimeLeft};
+use crate::format::{goods_price, link_amount, time_left, TimeLeft};
 
 /// Where the summary card goes (inside `<main id="boot">`).
 pub const SUMMARY_MARKER: &str = "<!--link-summary-->";
@@ -84,7 +84,7 @@ pub fn summary(view: &CheckoutView, now: u64) -> String {
         r#"<p class="merchant"><span class="label">收款方 · Payee</span> <span id="merchant">{}</span></p><p class="subject" id="subject">{}</p><p class="amount"><span class="visually-hidden">金额 · Amount</span><span id="amount">{}</span></p>"#,
         escape(&view.merchant),
         escape(&view.subject),
-        yuan(view.money.fen()),
+        link_amount(view),
     );
     if !view.goods.is_empty() {
         html.push_str(r#"<h2 class="sub">商品明细 · Items</h2><ul class="goods">"#);
@@ -134,6 +134,7 @@ mod tests {
                 quantity: 2,
             }],
             channel: None,
+            open_amount: None,
         }
     }
 
@@ -194,6 +195,30 @@ mod tests {
         let mut bare = view(LinkState::Open);
         bare.goods.clear();
         assert!(!summary(&bare, 1_000).contains("goods"));
+    }
+
+    #[test]
+    fn an_open_amount_link_shows_its_bounds_until_paid() {
+        let open = |state| CheckoutView {
+            open_amount: Some(crate::api::AmountBounds {
+                min_amount: "1.00".into(),
+                min_amount_fen: 100,
+                max_amount: "500.00".into(),
+                max_amount_fen: 50_000,
+            }),
+            ..view(state)
+        };
+        let cases = [
+            (LinkState::Open, "¥1.00 – ¥500.00"),
+            // Paid: the kept attempt's amount (the view's `amount`).
+            (LinkState::Paid, "¥12.50"),
+            (LinkState::Expired, "¥1.00 – ¥500.00"),
+        ];
+        for (state, want) in cases {
+            let html = summary(&open(state), 1_000);
+            let want = format!(r#"<span id="amount">{want}</span>"#);
+            assert!(html.contains(&want), "{state:?}: {html}");
+        }
     }
 
     #[test]

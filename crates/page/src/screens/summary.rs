@@ -2,10 +2,9 @@
 
 use leptos::prelude::*;
 
-use crate::format::{goods_price, time_left, yuan};
+use crate::format::{goods_price, link_amount, time_left, yuan};
 use crate::js;
 use crate::state::Ctx;
-use soushou::Fen;
 
 /// The summary card of the loaded link (nothing before it loads).
 /// `compact` (result and waiting screens, which show the amount themselves)
@@ -15,15 +14,12 @@ pub fn Summary(#[prop(optional)] compact: bool) -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let t = ctx.t();
     ctx.link.get_untracked().map(|link| {
-            // An open-amount link shows its bounds until the shopper's
-            // amount is the one being paid (the compact screens).
-            let amount = match &link.open_amount {
-                Some(b) if !compact => format!(
-                    "{} – {}",
-                    yuan(Fen::from_fen(b.min_amount_fen)),
-                    yuan(Fen::from_fen(b.max_amount_fen))
-                ),
-                _ => yuan(link.money.fen()),
+            // The compact screens show the amount being paid, also the
+            // shopper's own for an open-amount link.
+            let amount = if compact {
+                yuan(link.money.fen())
+            } else {
+                link_amount(&link)
             };
             let expires_at = link.expires_at;
             let goods = (!link.goods.is_empty()).then(|| {
