@@ -47,6 +47,21 @@ pub enum Error {
         /// The order's current state.
         status: OrderStatus,
     },
+    /// A wallet sign-in callback whose `state` is forged, expired or used
+    /// before, or a signed shopper id that is not this link's or has
+    /// expired: nothing is ordered, the shopper opens the link again.
+    #[error("the wallet sign-in is not valid ({reason}); open the checkout link again")]
+    SignInInvalid {
+        /// `forged`, `expired` or `replayed`.
+        reason: &'static str,
+    },
+    /// WeChat or Alipay did not give the shopper's id (an error answer, a
+    /// bad signature, a timeout): the shopper may retry or pay another way.
+    #[error("the wallet sign-in did not complete: {reason}")]
+    SignInFailed {
+        /// What the provider did, without ids or codes.
+        reason: &'static str,
+    },
 }
 
 impl Error {
@@ -62,6 +77,8 @@ impl Error {
             Error::InvalidRequest { .. } => "INVALID_REQUEST",
             Error::RefundExceeds { .. } => "REFUND_EXCEEDS",
             Error::NotRefundable { .. } => "NOT_REFUNDABLE",
+            Error::SignInInvalid { .. } => "SIGNIN_INVALID",
+            Error::SignInFailed { .. } => "SIGNIN_FAILED",
         }
     }
 
@@ -71,7 +88,9 @@ impl Error {
         match self {
             Error::LinkExpired => 410,
             Error::NotRefundable { .. } => 409,
+            Error::SignInFailed { .. } => 502,
             Error::InvalidLink
+            | Error::SignInInvalid { .. }
             | Error::InvalidAmount { .. }
             | Error::InvalidRequest { .. }
             | Error::RefundExceeds { .. } => 400,
@@ -125,6 +144,16 @@ mod tests {
                 },
                 "NOT_REFUNDABLE",
                 409,
+            ),
+            (
+                Error::SignInInvalid { reason: "replayed" },
+                "SIGNIN_INVALID",
+                400,
+            ),
+            (
+                Error::SignInFailed { reason: "timeout" },
+                "SIGNIN_FAILED",
+                502,
             ),
         ];
         for (err, code, status) in cases {

@@ -16,6 +16,7 @@ pub mod error;
 pub mod guard;
 pub mod idempotency;
 pub mod link;
+pub mod oauth;
 pub mod pos;
 pub mod qr;
 pub mod routing;
