@@ -19,6 +19,7 @@ mod size;
 mod stack;
 mod test;
 mod tools;
+mod wallets;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -8,7 +8,8 @@
 //! | route | module |
 //! |---|---|
 //! | `GET /healthz` | here |
-//! | `GET /c/{token}`, other GETs (static files) | `assets` |
+//! | `GET /c/{token}`, other GETs (static files) | `assets` (after `oauth::entry`) |
+//! | `GET /oauth/wechat`, `GET /oauth/alipay` | `oauth` |
 //! | `GET /api/checkout/{token}`, `POST /api/pay`, `GET /api/orders/{code}` | `shopper` |
 //! | `POST /notify` | `notify` |
 //! | `/v1/...` (bearer `ADMIN_TOKEN`) | `merchant` |
@@ -29,6 +30,7 @@ mod idempotency;
 mod log;
 mod merchant;
 mod notify;
+mod oauth;
 mod orders;
 mod pos;
 mod repo;
@@ -116,7 +118,16 @@ async fn route(
                 version: env!("CARGO_PKG_VERSION").to_owned(),
             },
         ),
-        (Method::Get, ["c", _token]) => assets::page(settings, &req).await,
+        (Method::Get, ["c", token]) => match oauth::entry(settings, &req, token, log).await? {
+            Some(to_wallet) => Ok(to_wallet),
+            None => assets::page(settings, &req).await,
+        },
+        (Method::Get, ["oauth", "wechat"]) => {
+            oauth::callback(settings, &req, checkout::oauth::Wallet::Wechat, log).await
+        }
+        (Method::Get, ["oauth", "alipay"]) => {
+            oauth::callback(settings, &req, checkout::oauth::Wallet::Alipay, log).await
+        }
         (Method::Get, ["api", "checkout", token]) => {
             ok(shopper::checkout_view(settings, token, log).await)
         }
@@ -195,6 +206,12 @@ async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     match idempotency::purge(&settings).await {
         Ok(n) => log.set("idempotency_keys_purged", n),
         Err(e) => log.set("idempotency_purge_error", e.status_and_code().1),
+    }
+    // Sign-in states are kept a day past expiry, so a late replay still
+    // reads "already used" rather than "unknown".
+    match oauth::purge(&settings).await {
+        Ok(n) => log.set("oauth_states_purged", n),
+        Err(e) => log.set("oauth_purge_error", e.status_and_code().1),
     }
     match swept.and_then(|n| retried.and_then(|r| missed.map(|m| (n, r, m)))) {
         Ok((n, r, m)) => {
