@@ -6,13 +6,14 @@
 //! - `cargo xtask chaos` — the money-safety run (issue 9), see `chaos.rs`.
 //!
 //! Plumbing a developer may call directly: `tools`, `build [page|worker|all]`,
-//! `stack` (start the services and print their environment), `size`, `fuzz`.
+//! `stack` (start the services and print their environment), `size`, `fuzz`, `house` (issue 13's figures).
 //! Everything here is orchestration: no product logic lives in this crate.
 
 mod build;
 mod chaos;
 mod demo;
 mod fuzz;
+mod house;
 mod http;
 mod proc;
 mod size;
@@ -78,6 +79,8 @@ commands:
                       build the page and/or the Worker (release)
   stack               start sandbox + Worker and print their environment (Ctrl-C stops)
   size                print the page's first-load transfer size and the Worker bundle size
+  house               print the ten longest non-test functions and the import
+                      cycles between modules (issue 13's figures)
   fuzz [--runs N] [--target T]...
                       run the coverage-guided fuzz targets (default 1000000 runs each)";
 
@@ -96,6 +99,7 @@ fn main() -> ExitCode {
         "stack" => stack::run_foreground(),
         "size" => size::run(),
         "fuzz" => fuzz::run(rest),
+        "house" => house::run(rest),
         "-h" | "--help" | "help" => {
             println!("{USAGE}");
             Ok(())

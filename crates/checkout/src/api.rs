@@ -6,7 +6,16 @@
 use serde::{Deserialize, Serialize};
 use soushou::Fen;
 
-use crate::link::LinkPayload;
+use crate::amount::parse_api_amount;
+use crate::link::{self, LinkPayload};
+use crate::merchant::{PosChannel, ScanKind};
+use crate::settle::{self, Verdict};
+pub use crate::vocab::{
+    EventSource, GoodsLine, LinkChannel, LinkState, OrderKind, OrderMethod, OrderStatus, PayMethod,
+    RefundState,
+};
+use crate::Error;
+use soushou::model::{OrderResp, QueryResp, RefundResp};
 
 /// Money as the API shows it where it is read: the exact yuan string and the
 /// integer fen, side by side (`"amount": "12.50", "amount_fen": 1250`).
@@ -46,7 +55,7 @@ pub struct ErrorBody {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorDetail {
     /// Stable machine-readable code, e.g. `INVALID_LINK`, `ALREADY_PAID`, `GATEWAY_TIMEOUT`.
-    pub code: String,
+    pub code: ErrorCode,
     /// Human-readable explanation (English; the page localises by `code`).
     pub message: String,
     /// The gateway's `RESULT.CODE` when the gateway refused the request.
@@ -54,29 +63,226 @@ pub struct ErrorDetail {
     pub gateway_code: Option<String>,
 }
 
-/// State of a checkout link as `GET /api/checkout/{token}` reports it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LinkState {
-    /// Can be paid.
-    Open,
-    /// An attempt of this link has been paid.
-    Paid,
+/// The stable error codes of every error body (`error.code`), and the one
+/// HTTP status each is answered with ([`ErrorCode::status`]).
+///
+/// These names are contract: the page and merchants' systems match on
+/// them, so a released code never changes. The Worker, the `/notify`
+/// rejections, `checkout::Error` and the page all use this enum; none
+/// spells a code by hand.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[non_exhaustive]
+pub enum ErrorCode {
+    /// The link token is not genuine.
+    InvalidLink,
     /// The link's expiry has passed.
-    Expired,
+    LinkExpired,
+    /// An API amount is malformed or out of range.
+    InvalidAmount,
+    /// The request body or a parameter is unusable.
+    InvalidRequest,
+    /// A refund above what is still refundable.
+    RefundExceeds,
+    /// The order's state cannot be refunded.
+    NotRefundable,
+    /// The link already has a kept payment.
+    AlreadyPaid,
+    /// The thing named in the path (or a notification's order) does not exist.
+    NotFound,
+    /// Wrong or missing bearer token.
+    Unauthorized,
+    /// The gateway did not answer in time.
+    GatewayTimeout,
+    /// The gateway failed or could not be reached; the caller may retry.
+    GatewayUnavailable,
+    /// The gateway refused (a final refusal).
+    GatewayRejected,
+    /// The gateway's answer failed its signature check.
+    GatewayBadSignature,
+    /// The gateway's redirect address is not one the page may follow.
+    GatewayUnsafeRedirect,
+    /// D1 failed; retry.
+    StorageError,
+    /// The Workers runtime failed outside D1; retry.
+    InternalError,
+    /// A required var, secret or binding is missing or invalid.
+    Misconfigured,
+    /// A body above 64 KiB.
+    PayloadTooLarge,
+    /// Too many attempts for one link in the window.
+    RateLimited,
+    /// An `Idempotency-Key` reused with another request.
+    IdempotencyKeyReused,
+    /// A request with this `Idempotency-Key` is still running.
+    IdempotencyKeyInUse,
+    /// `/notify`: the signature did not verify.
+    InvalidSignature,
+    /// `/notify`: undecryptable, unparseable or incomplete.
+    MalformedNotification,
+    /// `/notify`: signed outside the replay window.
+    StaleNotification,
+    /// `/notify`: another merchant's `BUSI_ID`.
+    BusiIdMismatch,
+    /// `/notify`: `AMT` differs from the attempt's amount.
+    AmountMismatch,
+    /// A wallet sign-in's `state` (or a signed shopper id) is forged,
+    /// expired, replayed or another link's.
+    SigninInvalid,
+    /// WeChat or Alipay did not give the shopper's id (error, bad
+    /// signature, timeout); the shopper may retry or pay another way.
+    SigninFailed,
+    /// A code this build does not know (a newer Worker): read, never written.
+    #[serde(other)]
+    Unknown,
 }
 
-/// One goods line of a link, shown on the page and sent as `GOODS_DETAIL`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct GoodsLine {
-    /// Merchant's product id.
-    pub id: String,
-    /// Product name.
-    pub name: String,
-    /// Unit price as a yuan string (`"2.00"`).
-    pub price: String,
-    /// Quantity.
-    pub quantity: u32,
+impl Error {
+    /// The stable API error code (`error.code` in every error body); its
+    /// HTTP status is [`ErrorCode::status`].
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Error::InvalidLink => ErrorCode::InvalidLink,
+            Error::LinkExpired => ErrorCode::LinkExpired,
+            Error::InvalidAmount { .. } => ErrorCode::InvalidAmount,
+            Error::InvalidRequest { .. } => ErrorCode::InvalidRequest,
+            Error::RefundExceeds { .. } => ErrorCode::RefundExceeds,
+            Error::NotRefundable { .. } => ErrorCode::NotRefundable,
+            Error::SignInInvalid { .. } => ErrorCode::SigninInvalid,
+            Error::SignInFailed { .. } => ErrorCode::SigninFailed,
+        }
+    }
+}
+
+impl ErrorCode {
+    /// The one mapping of protocol failures to stable codes.
+    ///
+    /// Faults of the gateway (5xx, HTML, garbage, truncated or
+    /// undecryptable bodies, an outcome-unknown `RESULT.CODE` such as
+    /// `SERVICE_UNAVAILABLE`) are `GATEWAY_UNAVAILABLE`; a final refusal is
+    /// `GATEWAY_REJECTED` (`settle::classify`); a request we could not even
+    /// build (a method-specific field missing) is the caller's
+    /// `INVALID_REQUEST`. None of them is ever "paid".
+    pub fn of_gateway(e: &soushou::Error) -> ErrorCode {
+        use soushou::Error as E;
+        match e {
+            E::Gateway { code, .. } => match settle::classify(code) {
+                Verdict::Refused => ErrorCode::GatewayRejected,
+                // The gateway failed rather than declined: the shopper may retry.
+                Verdict::Unknown => ErrorCode::GatewayUnavailable,
+            },
+            E::MissingField(_) | E::InvalidField { .. } | E::InvalidAmount { .. } => {
+                ErrorCode::InvalidRequest
+            }
+            E::MissingSign | E::MalformedSign(_) | E::SignMismatch => {
+                ErrorCode::GatewayBadSignature
+            }
+            _ => ErrorCode::GatewayUnavailable,
+        }
+    }
+}
+
+impl ErrorCode {
+    /// Every code the Worker writes.
+    pub const ALL: [ErrorCode; 28] = [
+        ErrorCode::InvalidLink,
+        ErrorCode::LinkExpired,
+        ErrorCode::InvalidAmount,
+        ErrorCode::InvalidRequest,
+        ErrorCode::RefundExceeds,
+        ErrorCode::NotRefundable,
+        ErrorCode::AlreadyPaid,
+        ErrorCode::NotFound,
+        ErrorCode::Unauthorized,
+        ErrorCode::GatewayTimeout,
+        ErrorCode::GatewayUnavailable,
+        ErrorCode::GatewayRejected,
+        ErrorCode::GatewayBadSignature,
+        ErrorCode::GatewayUnsafeRedirect,
+        ErrorCode::StorageError,
+        ErrorCode::InternalError,
+        ErrorCode::Misconfigured,
+        ErrorCode::PayloadTooLarge,
+        ErrorCode::RateLimited,
+        ErrorCode::IdempotencyKeyReused,
+        ErrorCode::IdempotencyKeyInUse,
+        ErrorCode::InvalidSignature,
+        ErrorCode::MalformedNotification,
+        ErrorCode::StaleNotification,
+        ErrorCode::BusiIdMismatch,
+        ErrorCode::AmountMismatch,
+        ErrorCode::SigninInvalid,
+        ErrorCode::SigninFailed,
+    ];
+
+    /// The HTTP status this code is answered with: the one table of
+    /// API.md's statuses.
+    pub fn status(self) -> u16 {
+        use ErrorCode as C;
+        match self {
+            C::InvalidLink
+            | C::InvalidAmount
+            | C::InvalidRequest
+            | C::RefundExceeds
+            | C::MalformedNotification
+            | C::StaleNotification
+            | C::BusiIdMismatch
+            | C::AmountMismatch
+            | C::SigninInvalid => 400,
+            C::Unauthorized | C::InvalidSignature => 401,
+            C::NotFound => 404,
+            C::AlreadyPaid
+            | C::NotRefundable
+            | C::IdempotencyKeyReused
+            | C::IdempotencyKeyInUse => 409,
+            C::LinkExpired => 410,
+            C::PayloadTooLarge => 413,
+            C::RateLimited => 429,
+            C::StorageError | C::InternalError | C::Misconfigured | C::Unknown => 500,
+            C::GatewayUnavailable
+            | C::GatewayRejected
+            | C::GatewayBadSignature
+            | C::GatewayUnsafeRedirect
+            | C::SigninFailed => 502,
+            C::GatewayTimeout => 504,
+        }
+    }
+
+    /// The wire spelling (for log lines; the JSON uses serde).
+    pub fn as_str(self) -> &'static str {
+        use ErrorCode as C;
+        match self {
+            C::InvalidLink => "INVALID_LINK",
+            C::LinkExpired => "LINK_EXPIRED",
+            C::InvalidAmount => "INVALID_AMOUNT",
+            C::InvalidRequest => "INVALID_REQUEST",
+            C::RefundExceeds => "REFUND_EXCEEDS",
+            C::NotRefundable => "NOT_REFUNDABLE",
+            C::AlreadyPaid => "ALREADY_PAID",
+            C::NotFound => "NOT_FOUND",
+            C::Unauthorized => "UNAUTHORIZED",
+            C::GatewayTimeout => "GATEWAY_TIMEOUT",
+            C::GatewayUnavailable => "GATEWAY_UNAVAILABLE",
+            C::GatewayRejected => "GATEWAY_REJECTED",
+            C::GatewayBadSignature => "GATEWAY_BAD_SIGNATURE",
+            C::GatewayUnsafeRedirect => "GATEWAY_UNSAFE_REDIRECT",
+            C::StorageError => "STORAGE_ERROR",
+            C::InternalError => "INTERNAL_ERROR",
+            C::Misconfigured => "MISCONFIGURED",
+            C::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
+            C::RateLimited => "RATE_LIMITED",
+            C::IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
+            C::IdempotencyKeyInUse => "IDEMPOTENCY_KEY_IN_USE",
+            C::InvalidSignature => "INVALID_SIGNATURE",
+            C::MalformedNotification => "MALFORMED_NOTIFICATION",
+            C::StaleNotification => "STALE_NOTIFICATION",
+            C::BusiIdMismatch => "BUSI_ID_MISMATCH",
+            C::AmountMismatch => "AMOUNT_MISMATCH",
+            C::SigninInvalid => "SIGNIN_INVALID",
+            C::SigninFailed => "SIGNIN_FAILED",
+            C::Unknown => "UNKNOWN",
+        }
+    }
 }
 
 /// `GET /api/checkout/{token}` → 200.
@@ -128,32 +334,6 @@ impl CheckoutView {
             return_url: link.return_url.clone(),
             goods: link.goods.clone(),
             channel: link.channel,
-        }
-    }
-}
-
-/// How the shopper pays (`POST /api/pay` `method`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PayMethod {
-    /// WeChat in-app JSAPI (`order` with TRADE_TYPE=JSAPI).
-    WechatJsapi,
-    /// Alipay in-app bridge (`creatOrder` + `tradePay`).
-    AlipayJsapi,
-    /// Mobile browser app jump (`wapOrder`).
-    Wap,
-    /// QR code to scan (`order` NATIVE).
-    Native,
-}
-
-impl PayMethod {
-    /// The wire spelling, as used in the API and logs.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PayMethod::WechatJsapi => "wechat_jsapi",
-            PayMethod::AlipayJsapi => "alipay_jsapi",
-            PayMethod::Wap => "wap",
-            PayMethod::Native => "native",
         }
     }
 }
@@ -235,41 +415,6 @@ pub struct PayResponse {
     pub action: PayAction,
 }
 
-/// Order state as the shopper and merchant API report it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum OrderStatus {
-    /// Waiting for the shopper.
-    Pending,
-    /// Paid.
-    Paid,
-    /// Closed without payment.
-    Closed,
-    /// Revoked (cancelled; money returned if it was paid).
-    Revoked,
-    /// Fully refunded.
-    Refunded,
-    /// Partly refunded.
-    PartiallyRefunded,
-    /// The gateway reported a failure.
-    Failed,
-}
-
-impl OrderStatus {
-    /// The wire spelling (`"partially_refunded"`), also the D1 column value.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OrderStatus::Pending => "pending",
-            OrderStatus::Paid => "paid",
-            OrderStatus::Closed => "closed",
-            OrderStatus::Revoked => "revoked",
-            OrderStatus::Refunded => "refunded",
-            OrderStatus::PartiallyRefunded => "partially_refunded",
-            OrderStatus::Failed => "failed",
-        }
-    }
-}
-
 /// `GET /api/orders/{charge_code}` → 200.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderView {
@@ -290,33 +435,10 @@ pub struct OrderView {
 // Merchant-facing (`Authorization: Bearer ADMIN_TOKEN`)
 // ---------------------------------------------------------------------------
 
-/// The payment app a link or a QR order is restricted to.
-///
-/// An extension of API.md: a merchant can issue a link that only WeChat Pay
-/// (or only Alipay) may pay, e.g. because only that contract is signed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum LinkChannel {
-    /// WeChat Pay only.
-    Wechat,
-    /// Alipay only.
-    Alipay,
-}
-
-impl LinkChannel {
-    /// The wire spelling (`"wechat"` / `"alipay"`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LinkChannel::Wechat => "wechat",
-            LinkChannel::Alipay => "alipay",
-        }
-    }
-}
-
 /// `POST /v1/links` body: the merchant asks for a checkout link.
 ///
 /// Validated and turned into a signed [`crate::link::LinkPayload`] by
-/// [`crate::link::LinkPayload::from_request`].
+/// [`CreateLinkRequest::to_payload`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CreateLinkRequest {
     /// Yuan string, at most two decimals (`"12.50"`).
@@ -338,6 +460,59 @@ pub struct CreateLinkRequest {
     /// Restrict the link to one payment app (extension).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub channel: Option<LinkChannel>,
+}
+
+impl CreateLinkRequest {
+    /// Validate a merchant's `POST /v1/links` body and build the payload.
+    ///
+    /// `now` (unix seconds) anchors the expiry; `nonce` must be fresh
+    /// randomness from the caller (this crate has none). Goods prices are
+    /// normalised to two decimals. `return_url` must be `http(s)://` so the
+    /// page can never be made to navigate to `javascript:` or another scheme.
+    pub fn to_payload(&self, now: u64, nonce: String) -> Result<LinkPayload, Error> {
+        use link::{goods_line, return_url, text};
+        let req = self;
+        let amount = parse_api_amount(&req.amount)?;
+        let subject = text("subject", &req.subject, link::MAX_SUBJECT_CHARS)?;
+        let merchant_ref = req
+            .r#ref
+            .as_deref()
+            .map(|r| text("ref", r, link::MAX_REF_CHARS))
+            .transpose()?;
+        let expires_in = req.expires_in.unwrap_or(link::DEFAULT_EXPIRES_IN);
+        if expires_in == 0 || expires_in > link::MAX_EXPIRES_IN {
+            return Err(Error::InvalidRequest {
+                field: "expires_in",
+                reason: "must be between 1 and 2592000 seconds",
+            });
+        }
+        let expires_at = now.checked_add(expires_in).ok_or(Error::InvalidRequest {
+            field: "expires_in",
+            reason: "expiry out of range",
+        })?;
+        let return_url = req.return_url.as_deref().map(return_url).transpose()?;
+        if req.goods.len() > link::MAX_GOODS {
+            return Err(Error::InvalidRequest {
+                field: "goods",
+                reason: "at most 20 goods lines",
+            });
+        }
+        let goods = req
+            .goods
+            .iter()
+            .map(goods_line)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(LinkPayload {
+            amount,
+            subject,
+            merchant_ref,
+            expires_at,
+            return_url,
+            goods,
+            channel: req.channel,
+            nonce,
+        })
+    }
 }
 
 /// `POST /v1/links` → 200.
@@ -375,16 +550,16 @@ pub struct CancelRequest {
 pub struct PosChargeRequest {
     /// The scanned payment code (`DYNAMIC_ID`).
     pub dynamic_id: String,
-    /// `DYNAMIC_ID_TYPE`; default 1 (barcode).
+    /// `DYNAMIC_ID_TYPE`: 1 (barcode, the default), 2 (sonic) or 3 (NFC).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub dynamic_id_type: Option<u8>,
+    pub dynamic_id_type: Option<ScanKind>,
     /// Yuan string, at most two decimals.
     pub amount: String,
     /// What is being paid for.
     pub subject: String,
     /// `"auto"` (CHANNEL_TYPE 0, the gateway decides), `"alipay"` or `"wechat"`; default auto.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub channel: Option<String>,
+    pub channel: Option<PosChannel>,
 }
 
 /// `POST /v1/qr-orders` body: a NATIVE order whose QR the merchant shows.
@@ -407,6 +582,289 @@ pub struct QrOrderResponse {
     pub qr: String,
 }
 
+// ---------------------------------------------------------------------------
+// Merchant answers: what `/v1` routes return. Typed here, not `soushou`'s
+// wire structs, so the public API does not follow the protocol crate's
+// layout; `crates/worker/README.md` documents each.
+// ---------------------------------------------------------------------------
+
+/// One state-history entry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderEvent {
+    /// Previous state.
+    pub from_state: OrderStatus,
+    /// New state.
+    pub to_state: OrderStatus,
+    /// What caused it.
+    pub source: EventSource,
+    /// Unix seconds.
+    pub at: u64,
+}
+
+/// Processed notifications of an order, per gateway state.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotificationRecord {
+    /// The gateway's state code in the notification.
+    pub gateway_state: String,
+    /// `AMT` of the notification, fen.
+    pub amount_fen: u64,
+    /// Outcome of the first one: applied, duplicate or stale.
+    pub outcome: String,
+    /// How many verified copies arrived.
+    pub received: u64,
+    /// Unix seconds.
+    pub first_at: u64,
+    /// Unix seconds.
+    pub last_at: u64,
+}
+
+/// One refund.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundRecord {
+    /// `OUT_REFUND_NO`.
+    pub out_refund_no: String,
+    /// Refunded attempt.
+    pub charge_code: String,
+    /// Amount, fen.
+    pub amount_fen: u64,
+    /// Merchant's reason (`REFUND_SUBJECT`).
+    pub reason: String,
+    /// Where it stands.
+    pub state: RefundState,
+    /// Gateway code when it refused.
+    pub gateway_code: Option<String>,
+    /// Unix seconds.
+    pub created_at: u64,
+}
+
+/// The gateway's word on an order (`query`, or a `preOrder`'s answer):
+/// the `"gateway"` of `GET /v1/orders/{code}` and `POST /v1/pos/charges`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GatewayOrder {
+    /// The gateway's `STATE` code (appendix 4), when it gave one.
+    pub state: Option<String>,
+    /// `AMT` in yuan, when given.
+    pub amount: Option<String>,
+    /// `AMT` in fen, when given.
+    pub amount_fen: Option<u64>,
+    /// `CHANNEL_TYPE` code, when given.
+    pub channel_type: Option<String>,
+    /// The gateway's serial number.
+    pub charge_down_code: Option<String>,
+    /// The payment channel's serial number (`preOrder` answers only).
+    pub charge_third_code: Option<String>,
+    /// `END_TIME` as the gateway wrote it.
+    pub end_time: Option<String>,
+}
+
+impl From<&QueryResp> for GatewayOrder {
+    fn from(r: &QueryResp) -> Self {
+        GatewayOrder {
+            state: r.state.as_ref().map(|s| s.code().to_owned()),
+            amount: r.amt.map(|a| a.to_yuan()),
+            amount_fen: r.amt.map(Fen::fen),
+            channel_type: r.channel_type.as_ref().map(|c| c.code().to_owned()),
+            charge_down_code: r.charge_down_code.clone(),
+            charge_third_code: None,
+            end_time: r.end_time.clone(),
+        }
+    }
+}
+
+impl From<&OrderResp> for GatewayOrder {
+    fn from(r: &OrderResp) -> Self {
+        GatewayOrder {
+            state: None,
+            amount: r.amt.map(|a| a.to_yuan()),
+            amount_fen: r.amt.map(Fen::fen),
+            channel_type: r.channel_type.as_ref().map(|c| c.code().to_owned()),
+            charge_down_code: r.charge_down_code.clone(),
+            charge_third_code: r.charge_third_code.clone(),
+            end_time: r.end_time.clone(),
+        }
+    }
+}
+
+/// The live part of `GET /v1/orders/{code}`: the gateway's answer, or why
+/// there is none.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum LiveQuery {
+    /// The query failed; the stored order is still shown.
+    Failed {
+        /// The error, as in an error body.
+        error: ErrorDetail,
+    },
+    /// The gateway answered.
+    Answered(GatewayOrder),
+}
+
+/// `GET /v1/orders/{charge_code}` → 200: the stored order, its history,
+/// notifications and refunds, and the gateway's live view.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MerchantOrder {
+    /// What the shopper sees.
+    pub order: OrderView,
+    /// What created the attempt.
+    pub kind: OrderKind,
+    /// How it is paid.
+    pub method: OrderMethod,
+    /// `CHANNEL_TYPE` code.
+    pub channel_type: String,
+    /// `PAY_SUBJECT`.
+    pub subject: String,
+    /// Refunded so far, yuan.
+    pub refunded: String,
+    /// Refunded so far, fen.
+    pub refunded_fen: u64,
+    /// The gateway's serial number.
+    pub charge_down_code: Option<String>,
+    /// The payment channel's serial number.
+    pub charge_third_code: Option<String>,
+    /// Unix seconds.
+    pub created_at: u64,
+    /// Unix seconds.
+    pub updated_at: u64,
+    /// State changes, oldest first.
+    pub history: Vec<OrderEvent>,
+    /// Verified notifications, per gateway state.
+    pub notifications: Vec<NotificationRecord>,
+    /// Refunds, oldest first.
+    pub refunds: Vec<RefundRecord>,
+    /// The gateway's live view; `null` with `?live=false`.
+    pub gateway: Option<LiveQuery>,
+}
+
+/// One part of a refund by source (`FUND_BILL_LIST`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FundPart {
+    /// `FUND_CHANNEL` code (appendix 3).
+    pub fund_channel: String,
+    /// Yuan.
+    pub amount: String,
+    /// Fen.
+    pub amount_fen: u64,
+}
+
+/// The gateway's answer to a refund.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GatewayRefund {
+    /// `CHANNEL_TYPE` code, when given.
+    pub channel_type: Option<String>,
+    /// What went back to which source, when the gateway said.
+    pub fund_bills: Vec<FundPart>,
+}
+
+impl From<&RefundResp> for GatewayRefund {
+    fn from(r: &RefundResp) -> Self {
+        GatewayRefund {
+            channel_type: r.channel_type.as_ref().map(|c| c.code().to_owned()),
+            fund_bills: r
+                .fund_bill_list
+                .iter()
+                .map(|b| FundPart {
+                    fund_channel: b.fund_channel.code().to_owned(),
+                    amount: b.amount.to_yuan(),
+                    amount_fen: b.amount.fen(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// `POST /v1/orders/{charge_code}/refunds` → 200.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundResponse {
+    /// The refund's number.
+    pub out_refund_no: String,
+    /// The refunded attempt.
+    pub charge_code: String,
+    /// This refund, yuan.
+    pub amount: String,
+    /// This refund, fen.
+    pub amount_fen: u64,
+    /// Always `succeeded` (anything else is an error answer).
+    pub state: RefundState,
+    /// The order's state after it.
+    pub order_state: OrderStatus,
+    /// The order's refunded total, yuan.
+    pub refunded: String,
+    /// The order's refunded total, fen.
+    pub refunded_fen: u64,
+    /// The gateway's answer; `null` when a retry found the refund done.
+    pub gateway: Option<GatewayRefund>,
+}
+
+/// One refund as the gateway's `refundQuery` lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GatewayRefundLine {
+    /// `REFUND_CODE` (our `out_refund_no`).
+    pub refund_code: Option<String>,
+    /// The gateway's serial number of the refund.
+    pub refund_down_code: Option<String>,
+    /// Yuan.
+    pub amount: Option<String>,
+    /// Fen.
+    pub amount_fen: Option<u64>,
+    /// The gateway's `STATE` code.
+    pub state: Option<String>,
+    /// `END_TIME` as the gateway wrote it.
+    pub end_time: Option<String>,
+}
+
+/// `GET /v1/orders/{charge_code}/refunds` → 200.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundList {
+    /// The attempt.
+    pub charge_code: String,
+    /// Paid, yuan.
+    pub amount: String,
+    /// Paid, fen.
+    pub amount_fen: u64,
+    /// Refunded so far, yuan.
+    pub refunded: String,
+    /// Refunded so far, fen.
+    pub refunded_fen: u64,
+    /// The stored refunds.
+    pub refunds: Vec<RefundRecord>,
+    /// `REFUND_COUNT` of the gateway's answer.
+    pub gateway_refund_count: Option<u32>,
+    /// The gateway's list.
+    pub gateway_refunds: Vec<GatewayRefundLine>,
+}
+
+/// `POST /v1/orders/{charge_code}/cancel` → 200.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CancelResponse {
+    /// The attempt.
+    pub charge_code: String,
+    /// `apply` (opType=ACO) or `real_time`.
+    pub mode: String,
+    /// The stored state after the call.
+    pub state: OrderStatus,
+}
+
+/// `POST /v1/pos/charges` → 200: the charge's final state.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PosChargeResponse {
+    /// The attempt.
+    pub charge_code: String,
+    /// Its final state (`pending` only if even the revocation's outcome is unknown).
+    pub state: OrderStatus,
+    /// Yuan.
+    pub amount: String,
+    /// Fen.
+    pub amount_fen: u64,
+    /// `CHANNEL_TYPE` code of the `preOrder` answer.
+    pub channel_type: Option<String>,
+    /// The gateway's serial number.
+    pub charge_down_code: Option<String>,
+    /// The payment channel's serial number.
+    pub charge_third_code: Option<String>,
+    /// The `preOrder` answer; `null` when none arrived (a resumed charge, a timeout).
+    pub gateway: Option<GatewayOrder>,
+}
+
 /// `GET /healthz` → 200.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HealthResponse {
@@ -420,6 +878,85 @@ pub struct HealthResponse {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn error_codes_spell_and_answer_as_api_md_says() {
+        use ErrorCode as C;
+        let table = [
+            (C::InvalidLink, "INVALID_LINK", 400),
+            (C::LinkExpired, "LINK_EXPIRED", 410),
+            (C::InvalidAmount, "INVALID_AMOUNT", 400),
+            (C::InvalidRequest, "INVALID_REQUEST", 400),
+            (C::RefundExceeds, "REFUND_EXCEEDS", 400),
+            (C::NotRefundable, "NOT_REFUNDABLE", 409),
+            (C::AlreadyPaid, "ALREADY_PAID", 409),
+            (C::NotFound, "NOT_FOUND", 404),
+            (C::Unauthorized, "UNAUTHORIZED", 401),
+            (C::GatewayTimeout, "GATEWAY_TIMEOUT", 504),
+            (C::GatewayUnavailable, "GATEWAY_UNAVAILABLE", 502),
+            (C::GatewayRejected, "GATEWAY_REJECTED", 502),
+            (C::GatewayBadSignature, "GATEWAY_BAD_SIGNATURE", 502),
+            (C::GatewayUnsafeRedirect, "GATEWAY_UNSAFE_REDIRECT", 502),
+            (C::StorageError, "STORAGE_ERROR", 500),
+            (C::InternalError, "INTERNAL_ERROR", 500),
+            (C::Misconfigured, "MISCONFIGURED", 500),
+            (C::PayloadTooLarge, "PAYLOAD_TOO_LARGE", 413),
+            (C::RateLimited, "RATE_LIMITED", 429),
+            (C::IdempotencyKeyReused, "IDEMPOTENCY_KEY_REUSED", 409),
+            (C::IdempotencyKeyInUse, "IDEMPOTENCY_KEY_IN_USE", 409),
+            (C::InvalidSignature, "INVALID_SIGNATURE", 401),
+            (C::MalformedNotification, "MALFORMED_NOTIFICATION", 400),
+            (C::StaleNotification, "STALE_NOTIFICATION", 400),
+            (C::BusiIdMismatch, "BUSI_ID_MISMATCH", 400),
+            (C::AmountMismatch, "AMOUNT_MISMATCH", 400),
+            (C::SigninInvalid, "SIGNIN_INVALID", 400),
+            (C::SigninFailed, "SIGNIN_FAILED", 502),
+        ];
+        assert_eq!(table.map(|(c, _, _)| c), ErrorCode::ALL);
+        for (code, wire, status) in table {
+            assert_eq!(serde_json::to_value(code).unwrap(), json!(wire));
+            assert_eq!(code.as_str(), wire);
+            assert_eq!(code.status(), status, "{wire}");
+            assert_eq!(
+                serde_json::from_value::<ErrorCode>(json!(wire)).unwrap(),
+                code
+            );
+        }
+    }
+
+    #[test]
+    fn gateway_failures_map_to_codes() {
+        use soushou::types::ResultCode;
+        use soushou::Error as E;
+        let refusal = |code| E::Gateway {
+            code,
+            info: String::new(),
+        };
+        let table = [
+            (refusal(ResultCode::AmtError), ErrorCode::GatewayRejected),
+            (
+                refusal(ResultCode::ServiceUnavailable),
+                ErrorCode::GatewayUnavailable,
+            ),
+            (E::MissingField("SUB_OPENID"), ErrorCode::InvalidRequest),
+            (E::SignMismatch, ErrorCode::GatewayBadSignature),
+            (E::MissingSign, ErrorCode::GatewayBadSignature),
+            (E::Http { status: 503 }, ErrorCode::GatewayUnavailable),
+            (E::NotGatewayMessage, ErrorCode::GatewayUnavailable),
+            (E::Decode("x".into()), ErrorCode::GatewayUnavailable),
+        ];
+        for (e, code) in table {
+            assert_eq!(ErrorCode::of_gateway(&e), code, "{e}");
+        }
+    }
+
+    #[test]
+    fn an_unknown_error_code_is_read_not_refused() {
+        let body: ErrorBody =
+            serde_json::from_value(json!({"error": {"code": "SOMETHING_NEW", "message": "m"}}))
+                .unwrap();
+        assert_eq!(body.error.code, ErrorCode::Unknown);
+    }
 
     #[test]
     fn create_link_request_minimal_and_full() {
@@ -472,7 +1009,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(p.dynamic_id_type, None);
-        assert_eq!(p.channel.as_deref(), Some("auto"));
+        assert_eq!(p.channel, Some(crate::merchant::PosChannel::Auto));
         let q: QrOrderRequest =
             serde_json::from_value(json!({"amount": "1", "subject": "x", "channel": "wechat"}))
                 .unwrap();

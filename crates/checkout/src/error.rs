@@ -1,12 +1,13 @@
 //! The crate's one error type.
 //!
 //! Errors here reach shoppers and merchants through the Worker, so each one
-//! has a stable machine code ([`Error::code`]) and an HTTP status
-//! ([`Error::http_status`]) decided in one place; the page localises by code.
+//! has a stable machine code (`Error::code`, in `api` next to
+//! `ErrorCode`, whose `status` is its HTTP status); the page localises by
+//! code.
 
 use soushou::Fen;
 
-use crate::api::{ErrorBody, ErrorDetail, OrderStatus};
+use crate::vocab::OrderStatus;
 
 /// Everything the checkout domain can refuse.
 ///
@@ -64,51 +65,6 @@ pub enum Error {
     },
 }
 
-impl Error {
-    /// The stable API error code (`error.code` in every error body).
-    ///
-    /// These strings are contract: the page and merchants' systems match on
-    /// them, so they never change once released.
-    pub fn code(&self) -> &'static str {
-        match self {
-            Error::InvalidLink => "INVALID_LINK",
-            Error::LinkExpired => "LINK_EXPIRED",
-            Error::InvalidAmount { .. } => "INVALID_AMOUNT",
-            Error::InvalidRequest { .. } => "INVALID_REQUEST",
-            Error::RefundExceeds { .. } => "REFUND_EXCEEDS",
-            Error::NotRefundable { .. } => "NOT_REFUNDABLE",
-            Error::SignInInvalid { .. } => "SIGNIN_INVALID",
-            Error::SignInFailed { .. } => "SIGNIN_FAILED",
-        }
-    }
-
-    /// The HTTP status API.md prescribes for this error, so that the Worker
-    /// maps errors to responses in one place instead of per route.
-    pub fn http_status(&self) -> u16 {
-        match self {
-            Error::LinkExpired => 410,
-            Error::NotRefundable { .. } => 409,
-            Error::SignInFailed { .. } => 502,
-            Error::InvalidLink
-            | Error::SignInInvalid { .. }
-            | Error::InvalidAmount { .. }
-            | Error::InvalidRequest { .. }
-            | Error::RefundExceeds { .. } => 400,
-        }
-    }
-
-    /// The JSON error body (`{"error": {"code", "message"}}`) for this error.
-    pub fn to_body(&self) -> ErrorBody {
-        ErrorBody {
-            error: ErrorDetail {
-                code: self.code().to_owned(),
-                message: self.to_string(),
-                gateway_code: None,
-            },
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -157,12 +113,8 @@ mod tests {
             ),
         ];
         for (err, code, status) in cases {
-            assert_eq!(err.code(), code);
-            assert_eq!(err.http_status(), status, "{code}");
-            let body = serde_json::to_value(err.to_body()).unwrap();
-            assert_eq!(body["error"]["code"], code);
-            assert_eq!(body["error"]["message"], err.to_string());
-            assert!(body["error"].get("gateway_code").is_none());
+            assert_eq!(err.code().as_str(), code);
+            assert_eq!(err.code().status(), status, "{code}");
         }
     }
 

@@ -16,11 +16,13 @@ pub mod error;
 pub mod guard;
 pub mod idempotency;
 pub mod link;
+pub mod merchant;
 pub mod oauth;
 pub mod pos;
 pub mod qr;
 pub mod routing;
 pub mod settle;
 pub mod state;
+pub mod vocab;
 
 pub use error::Error;

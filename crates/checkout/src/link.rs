@@ -26,8 +26,8 @@ use soushou::Fen;
 use subtle::ConstantTimeEq;
 
 use crate::amount::parse_api_amount;
-use crate::api::{CreateLinkRequest, GoodsLine, LinkChannel, LinkState};
 use crate::error::Error;
+use crate::vocab::{GoodsLine, LinkChannel, LinkState};
 
 /// Link lifetime when the merchant gives no `expires_in`: one day (API.md).
 pub const DEFAULT_EXPIRES_IN: u64 = 86_400;
@@ -93,55 +93,6 @@ mod fen_int {
 }
 
 impl LinkPayload {
-    /// Validate a merchant's `POST /v1/links` body and build the payload.
-    ///
-    /// `now` (unix seconds) anchors the expiry; `nonce` must be fresh
-    /// randomness from the caller (this crate has none). Goods prices are
-    /// normalised to two decimals. `return_url` must be `http(s)://` so the
-    /// page can never be made to navigate to `javascript:` or another scheme.
-    pub fn from_request(req: &CreateLinkRequest, now: u64, nonce: String) -> Result<Self, Error> {
-        let amount = parse_api_amount(&req.amount)?;
-        let subject = text("subject", &req.subject, MAX_SUBJECT_CHARS)?;
-        let merchant_ref = req
-            .r#ref
-            .as_deref()
-            .map(|r| text("ref", r, MAX_REF_CHARS))
-            .transpose()?;
-        let expires_in = req.expires_in.unwrap_or(DEFAULT_EXPIRES_IN);
-        if expires_in == 0 || expires_in > MAX_EXPIRES_IN {
-            return Err(Error::InvalidRequest {
-                field: "expires_in",
-                reason: "must be between 1 and 2592000 seconds",
-            });
-        }
-        let expires_at = now.checked_add(expires_in).ok_or(Error::InvalidRequest {
-            field: "expires_in",
-            reason: "expiry out of range",
-        })?;
-        let return_url = req.return_url.as_deref().map(return_url).transpose()?;
-        if req.goods.len() > MAX_GOODS {
-            return Err(Error::InvalidRequest {
-                field: "goods",
-                reason: "at most 20 goods lines",
-            });
-        }
-        let goods = req
-            .goods
-            .iter()
-            .map(goods_line)
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(LinkPayload {
-            amount,
-            subject,
-            merchant_ref,
-            expires_at,
-            return_url,
-            goods,
-            channel: req.channel,
-            nonce,
-        })
-    }
-
     /// Whether the link has expired at `now`: the link is payable while
     /// `now < expires_at`, so at `now == expires_at` it is already expired
     /// (like a JWT's `exp`, "on or after which" it must not be accepted).
@@ -164,7 +115,7 @@ impl LinkPayload {
 }
 
 /// Trimmed, non-empty, bounded, free of control characters.
-fn text(field: &'static str, s: &str, max_chars: usize) -> Result<String, Error> {
+pub(crate) fn text(field: &'static str, s: &str, max_chars: usize) -> Result<String, Error> {
     let s = s.trim();
     let invalid = |reason| Err(Error::InvalidRequest { field, reason });
     if s.is_empty() {
@@ -179,7 +130,7 @@ fn text(field: &'static str, s: &str, max_chars: usize) -> Result<String, Error>
     Ok(s.to_owned())
 }
 
-fn return_url(url: &str) -> Result<String, Error> {
+pub(crate) fn return_url(url: &str) -> Result<String, Error> {
     let invalid = |reason| {
         Err(Error::InvalidRequest {
             field: "return_url",
@@ -206,7 +157,7 @@ fn return_url(url: &str) -> Result<String, Error> {
     Ok(url.to_owned())
 }
 
-fn goods_line(g: &GoodsLine) -> Result<GoodsLine, Error> {
+pub(crate) fn goods_line(g: &GoodsLine) -> Result<GoodsLine, Error> {
     let price = parse_api_amount(&g.price).map_err(|e| match e {
         Error::InvalidAmount { reason } => Error::InvalidRequest {
             field: "goods.price",
@@ -405,6 +356,7 @@ fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::CreateLinkRequest;
     use proptest::prelude::*;
 
     const SECRET: &[u8] = b"link-secret-0123456789abcdef0123";
@@ -723,7 +675,7 @@ mod tests {
     }
 
     fn field_error(req: &CreateLinkRequest) -> &'static str {
-        match LinkPayload::from_request(req, NOW, "n".into()) {
+        match req.to_payload(NOW, "n".into()) {
             Err(Error::InvalidRequest { field, .. }) => field,
             other => panic!("expected InvalidRequest, got {other:?}"),
         }
@@ -733,7 +685,7 @@ mod tests {
     fn from_request_builds_a_normalised_payload() {
         let mut req = request();
         req.goods[0].price = "6.5".into();
-        let p = LinkPayload::from_request(&req, NOW, "nonce".into()).unwrap();
+        let p = req.to_payload(NOW, "nonce".into()).unwrap();
         assert_eq!(p.amount, Fen::from_fen(1250));
         assert_eq!(p.subject, "Oolong tea");
         assert_eq!(p.merchant_ref.as_deref(), Some("ORDER-42"));
@@ -744,10 +696,10 @@ mod tests {
         assert_eq!(p.nonce, "nonce");
 
         req.expires_in = Some(MAX_EXPIRES_IN);
-        let p = LinkPayload::from_request(&req, NOW, "n".into()).unwrap();
+        let p = req.to_payload(NOW, "n".into()).unwrap();
         assert_eq!(p.expires_at, NOW + MAX_EXPIRES_IN);
         req.expires_in = Some(1);
-        let p = LinkPayload::from_request(&req, NOW, "n".into()).unwrap();
+        let p = req.to_payload(NOW, "n".into()).unwrap();
         assert!(!p.is_expired(NOW) && p.is_expired(NOW + 1));
     }
 
@@ -756,7 +708,7 @@ mod tests {
         let mut r = request();
         r.amount = "0".into();
         assert_eq!(
-            LinkPayload::from_request(&r, NOW, "n".into()),
+            r.to_payload(NOW, "n".into()),
             Err(Error::InvalidAmount { reason: "zero" })
         );
 
@@ -822,9 +774,9 @@ mod tests {
         let mut r = request();
         r.goods[0].price = "6.25".into();
         r.return_url = Some("HTTP://Shop.Example/".into());
-        assert!(LinkPayload::from_request(&r, NOW, "n".into()).is_ok());
+        assert!(r.to_payload(NOW, "n".into()).is_ok());
         assert_eq!(
-            LinkPayload::from_request(&r, u64::MAX - 10, "n".into()).map(|_| ()),
+            r.to_payload(u64::MAX - 10, "n".into()).map(|_| ()),
             Err(Error::InvalidRequest {
                 field: "expires_in",
                 reason: "expiry out of range"

@@ -11,7 +11,7 @@
 //! (`cancelTrade`, real time) so no charge is left unknown; answer with the
 //! charge code and the final state. [`next`] is the whole decision.
 
-use crate::api::OrderStatus;
+use crate::vocab::OrderStatus;
 
 /// The polling discipline.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

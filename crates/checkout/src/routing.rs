@@ -14,7 +14,7 @@
 
 use soushou::types::ChannelType;
 
-use crate::api::{LinkChannel, PayMethod};
+use crate::vocab::{LinkChannel, PayMethod};
 
 /// Where the shopper opened the link.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

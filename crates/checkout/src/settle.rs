@@ -41,8 +41,10 @@
 use soushou::types::{OrderState, ResultCode};
 use soushou::Fen;
 
-use crate::api::OrderStatus;
-use crate::state::from_gateway;
+use soushou::model::{OrderResp, QueryResp};
+
+use crate::state::{from_gateway, Transition};
+use crate::vocab::OrderStatus;
 
 /// What a non-success `RESULT.CODE` says about the request's effect.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -349,9 +351,92 @@ pub fn reconcile_action(policy: &ReconcilePolicy, a: &ReconcileInput) -> bool {
     due && rested
 }
 
+impl<'a> Report<'a> {
+    /// The report a `query` answer makes.
+    pub fn of_query(resp: &'a QueryResp) -> Self {
+        Report {
+            charge_code: resp.charge_code.as_deref(),
+            busi_id: resp.busi_id.as_deref(),
+            amount: resp.amt,
+            state: resp.state.as_ref(),
+        }
+    }
+
+    /// The report a `preOrder` answer makes. It has no `STATE`: a `SUCCESS`
+    /// with fund bills is the gateway saying the money was taken; one
+    /// without (the shopper still typing a password) says nothing yet.
+    pub fn of_pre_order(resp: &'a OrderResp) -> Self {
+        const PAID: &OrderState = &OrderState::Paid;
+        Report {
+            charge_code: resp.charge_code.as_deref(),
+            busi_id: None,
+            amount: resp.amt,
+            state: (!resp.fund_bill_list.is_empty()).then_some(PAID),
+        }
+    }
+}
+
+/// Whether a transition is the one that recorded money on an attempt
+/// (from pending, closed or failed): the moment a second payment of the
+/// same link must be noticed.
+pub fn is_new_money(t: &Transition) -> bool {
+    matches!(t, Transition::Applied { from, to }
+        if !holds_money(*from) && holds_money(*to))
+}
+
+/// The `OUT_REFUND_NO` of the refund of a duplicate payment: one per
+/// attempt, so however often the duplicate is noticed it is refunded once.
+pub fn duplicate_refund_no(charge_code: &str) -> String {
+    format!("dup-{charge_code}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn new_money_is_the_first_transition_into_holding_money() {
+        use OrderStatus::*;
+        let t = |from, to| Transition::Applied { from, to };
+        assert!(is_new_money(&t(Pending, Paid)));
+        assert!(is_new_money(&t(Closed, Paid)));
+        assert!(is_new_money(&t(Failed, PartiallyRefunded)));
+        assert!(!is_new_money(&t(Paid, PartiallyRefunded)));
+        assert!(!is_new_money(&t(Pending, Closed)));
+        assert!(!is_new_money(&Transition::Duplicate(Paid)));
+        assert!(!is_new_money(&Transition::Stale {
+            current: Paid,
+            event: Pending
+        }));
+        assert_eq!(duplicate_refund_no("abc"), "dup-abc");
+    }
+
+    #[test]
+    fn a_pre_order_answer_reports_paid_only_with_fund_bills() {
+        let mut resp = OrderResp {
+            charge_code: Some("c1".into()),
+            amt: Some(Fen::from_fen(100)),
+            ..OrderResp::default()
+        };
+        let r = Report::of_pre_order(&resp);
+        assert_eq!(
+            (r.charge_code, r.amount, r.state),
+            (Some("c1"), Some(Fen::from_fen(100)), None)
+        );
+        resp.fund_bill_list = vec![soushou::model::FundBill {
+            fund_channel: soushou::types::FundChannel::Unknown("11".into()),
+            amount: Fen::from_fen(100),
+        }];
+        assert_eq!(Report::of_pre_order(&resp).state, Some(&OrderState::Paid));
+        let q = QueryResp {
+            charge_code: Some("c1".into()),
+            busi_id: Some("b".into()),
+            state: Some(OrderState::Paid),
+            ..QueryResp::default()
+        };
+        let r = Report::of_query(&q);
+        assert_eq!((r.busi_id, r.state), (Some("b"), Some(&OrderState::Paid)));
+    }
     use OrderStatus::*;
 
     fn f(n: u64) -> Fen {

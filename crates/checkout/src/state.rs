@@ -27,8 +27,8 @@
 use soushou::types::OrderState;
 use soushou::Fen;
 
-use crate::api::OrderStatus;
 use crate::error::Error;
+use crate::vocab::OrderStatus;
 
 /// What applying an event to the stored state did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,11 +54,6 @@ pub enum Transition {
 }
 
 impl Transition {
-    /// Whether the store must be written.
-    pub fn changed(&self) -> bool {
-        matches!(self, Transition::Applied { .. })
-    }
-
     /// The state after the event (the stored state unless `Applied`).
     pub fn state(&self) -> OrderStatus {
         match *self {
@@ -161,9 +156,28 @@ pub fn check_refund(
     Ok(after_refund(paid, total))
 }
 
+impl Transition {
+    /// A short name for logs and stored notification outcomes.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Transition::Applied { .. } => "applied",
+            Transition::Duplicate(_) => "duplicate",
+            Transition::Stale { .. } => "stale",
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn transitions_are_named_for_logs() {
+        use OrderStatus::*;
+        assert_eq!(apply(Pending, Paid).name(), "applied");
+        assert_eq!(apply(Paid, Paid).name(), "duplicate");
+        assert_eq!(apply(Paid, Pending).name(), "stale");
+    }
     use OrderStatus::*;
 
     const ALL: [OrderStatus; 7] = [
@@ -217,8 +231,8 @@ mod tests {
                     }
                 };
                 assert_eq!(t, expected, "{from:?} + {to:?}");
-                assert_eq!(t.changed(), matches!(expected, Transition::Applied { .. }));
-                assert_eq!(t.state(), if t.changed() { to } else { from });
+                let changed = matches!(t, Transition::Applied { .. });
+                assert_eq!(t.state(), if changed { to } else { from });
             }
         }
         assert_eq!(applied, ALLOWED.len());
@@ -229,7 +243,6 @@ mod tests {
         for s in ALL {
             let t = apply(s, s);
             assert_eq!(t, Transition::Duplicate(s));
-            assert!(!t.changed());
             assert_eq!(t.state(), s);
         }
     }

@@ -75,7 +75,7 @@ pub fn token(data: &[u8]) {
 pub fn request(data: &[u8]) {
     let (ua, body) = split_line(data);
     if let Ok(req) = serde_json::from_slice::<CreateLinkRequest>(body) {
-        match LinkPayload::from_request(&req, NOW, "nonce".into()) {
+        match req.to_payload(NOW, "nonce".into()) {
             Ok(p) => {
                 assert_eq!(parse_api_amount(&req.amount), Ok(p.amount));
                 assert!(p.expires_at > NOW && p.expires_at <= NOW + MAX_EXPIRES_IN);

@@ -11,11 +11,12 @@
 //! with the types' own serde derive (`enum_str`), never retyped.
 
 use checkout::api::{
-    CheckoutView, ErrorBody, ErrorDetail, GoodsLine, Money, OrderView, PayAction, PayResponse,
-    WechatPayParams,
+    CheckoutView, ErrorBody, ErrorCode, ErrorDetail, GoodsLine, Money, OrderView, PayAction,
+    PayResponse, WechatPayParams,
 };
 use serde::de::value::{Error as ValueError, StringDeserializer};
 use serde::de::DeserializeOwned;
+use serde::Deserialize;
 
 use crate::Error;
 
@@ -151,7 +152,10 @@ pub fn error_body<J: Json>(v: &J) -> Option<ErrorBody> {
     let e = v.field("error")?;
     Some(ErrorBody {
         error: ErrorDetail {
-            code: e.field("code")?.string()?,
+            code: ErrorCode::deserialize(StringDeserializer::<ValueError>::new(
+                e.field("code")?.string()?,
+            ))
+            .ok()?,
             message: opt_string(&e, "message").unwrap_or_default(),
             gateway_code: opt_string(&e, "gateway_code"),
         },
@@ -298,7 +302,7 @@ mod tests {
         for gateway_code in [None, Some("AMT_ERROR".to_owned())] {
             let body = ErrorBody {
                 error: ErrorDetail {
-                    code: "GATEWAY_REJECTED".into(),
+                    code: ErrorCode::GatewayRejected,
                     message: "m".into(),
                     gateway_code,
                 },

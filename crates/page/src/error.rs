@@ -1,6 +1,6 @@
 //! The page's one error type, and how each error reads to the shopper.
 
-use checkout::api::ErrorDetail;
+use checkout::api::{ErrorCode, ErrorDetail};
 
 /// Everything that can go wrong between the page and the Worker or a wallet.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -10,7 +10,7 @@ pub enum Error {
     #[error("network error: {0}")]
     Network(String),
     /// The Worker answered with its documented error body.
-    #[error("HTTP {status} {}: {}", detail.code, detail.message)]
+    #[error("HTTP {status} {}: {}", detail.code.as_str(), detail.message)]
     Api {
         /// HTTP status.
         status: u16,
@@ -81,20 +81,20 @@ impl Error {
             Error::UnsafeRedirect => Problem::GatewayUnavailable,
             Error::Bridge(_) => Problem::Wallet,
             Error::Decode(_) | Error::QrTooLong => Problem::Unexpected,
-            Error::Api { status, detail } => match detail.code.as_str() {
-                "INVALID_LINK" => Problem::InvalidLink,
-                "LINK_EXPIRED" => Problem::LinkExpired,
-                "ALREADY_PAID" => Problem::AlreadyPaid,
-                "NOT_FOUND" => Problem::NotFound,
-                "GATEWAY_TIMEOUT" => Problem::GatewayTimeout,
+            Error::Api { status, detail } => match detail.code {
+                ErrorCode::InvalidLink => Problem::InvalidLink,
+                ErrorCode::LinkExpired => Problem::LinkExpired,
+                ErrorCode::AlreadyPaid => Problem::AlreadyPaid,
+                ErrorCode::NotFound => Problem::NotFound,
+                ErrorCode::GatewayTimeout => Problem::GatewayTimeout,
                 // A gateway answer whose signature did not verify is, to the
                 // shopper, a gateway that cannot be used right now.
-                "GATEWAY_UNAVAILABLE" | "GATEWAY_BAD_SIGNATURE" | "GATEWAY_UNSAFE_REDIRECT" => {
-                    Problem::GatewayUnavailable
-                }
-                "GATEWAY_REJECTED" => Problem::GatewayRejected(detail.gateway_code.clone()),
-                "STORAGE_ERROR" => Problem::Storage,
-                "MISCONFIGURED" => Problem::Misconfigured,
+                ErrorCode::GatewayUnavailable
+                | ErrorCode::GatewayBadSignature
+                | ErrorCode::GatewayUnsafeRedirect => Problem::GatewayUnavailable,
+                ErrorCode::GatewayRejected => Problem::GatewayRejected(detail.gateway_code.clone()),
+                ErrorCode::StorageError => Problem::Storage,
+                ErrorCode::Misconfigured => Problem::Misconfigured,
                 _ if *status >= 500 => Problem::Server(*status),
                 _ => Problem::BadRequest,
             },
@@ -110,7 +110,8 @@ mod tests {
         Error::Api {
             status,
             detail: ErrorDetail {
-                code: code.into(),
+                // As the wire spells it, so an unknown code is tested too.
+                code: serde_json::from_value(serde_json::json!(code)).unwrap(),
                 message: "m".into(),
                 gateway_code: gateway_code.map(Into::into),
             },

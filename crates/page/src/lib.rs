@@ -29,6 +29,8 @@ mod bridge;
 mod js;
 #[cfg(target_arch = "wasm32")]
 mod screens;
+#[cfg(target_arch = "wasm32")]
+mod state;
 
 /// Entry point, run by `init()` in `boot.js`: swaps the static skeleton for the app.
 #[cfg(target_arch = "wasm32")]

@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::error::{snippet, Error};
-use crate::model::ResultInfo;
+pub use crate::model::Message;
 use crate::xml;
 
 /// Wire format of a response or notification.
@@ -38,17 +38,6 @@ impl Format {
             Format::Json => "application/json;charset=UTF-8",
             Format::Xml => "application/xml;charset=UTF-8",
         }
-    }
-}
-
-/// A message with a root key: every response type and [`crate::model::PayNotify`].
-pub trait Message: Serialize + DeserializeOwned {
-    /// The JSON root key / XML root element, e.g. `ORDER_RESP`.
-    const ROOT: &'static str;
-
-    /// The `RESULT` block, for messages that carry one.
-    fn result(&self) -> Option<&ResultInfo> {
-        None
     }
 }
 

@@ -7,10 +7,10 @@
 
 use std::collections::BTreeMap;
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::codec::Message;
 use crate::error::Error;
 use crate::money::{serde_fen, serde_yuan, Fen};
 use crate::types::{ChannelType, DynamicIdType, FundChannel, OrderState, ResultCode, TradeType};
@@ -770,6 +770,17 @@ impl CancelTradeRequest {
     /// The serial number must be present.
     pub fn validate(&self) -> Result<(), Error> {
         require("chargeCode", &self.charge_code)
+    }
+}
+
+/// A message with a root key: every response type and [`PayNotify`].
+pub trait Message: Serialize + DeserializeOwned {
+    /// The JSON root key / XML root element, e.g. `ORDER_RESP`.
+    const ROOT: &'static str;
+
+    /// The `RESULT` block, for messages that carry one.
+    fn result(&self) -> Option<&ResultInfo> {
+        None
     }
 }
 

@@ -2,10 +2,11 @@
 //!
 //! Every failure a route can meet ends here, so the stable codes of API.md
 //! (the page localises by them) are decided in exactly one place:
-//! [`ApiError::status_and_code`], which delegates gateway failures to
-//! [`gateway_status_and_code`].
+//! [`ApiError::code`], which delegates gateway failures to
+//! [`ErrorCode::of_gateway`];
+//! the HTTP status is the code's ([`ErrorCode::status`]).
 
-use checkout::api::{ErrorBody, ErrorDetail};
+use checkout::api::{ErrorBody, ErrorCode, ErrorDetail};
 use checkout::settle::{self, Verdict};
 use soushou::types::ResultCode;
 
@@ -46,10 +47,8 @@ pub enum ApiError {
     /// A notification was refused; `code` says why (logged, answered 4xx, nothing changed).
     #[error("notification rejected: {reason}")]
     NotifyRejected {
-        /// HTTP status to answer.
-        status: u16,
-        /// Stable code for the log and the body.
-        code: &'static str,
+        /// Stable code for the log and the body (its status is the answer's).
+        code: ErrorCode,
         /// Why, for the log line.
         reason: String,
     },
@@ -74,65 +73,53 @@ pub enum ApiError {
     /// The gateway's redirect URL has a scheme or host the page must not follow.
     #[error("the payment gateway's redirect address is not allowed")]
     UnsafeRedirect,
+    /// The Workers runtime failed outside storage (a URL, a header, a
+    /// response body); the detail goes to the log only.
+    #[error("internal error")]
+    Internal(String),
 }
 
+/// A runtime failure outside D1. D1's own failures are
+/// [`ApiError::Storage`], mapped where D1 is called (`repo`), so that only
+/// they say "storage, retry".
 impl From<worker::Error> for ApiError {
     fn from(e: worker::Error) -> Self {
-        ApiError::Storage(e.to_string())
-    }
-}
-
-/// The one mapping of protocol failures to (HTTP status, stable code).
-///
-/// Faults of the gateway (5xx, HTML, garbage, truncated or undecryptable
-/// bodies, an outcome-unknown `RESULT.CODE` such as `SERVICE_UNAVAILABLE`)
-/// are `GATEWAY_UNAVAILABLE`; a final refusal is `GATEWAY_REJECTED`; both
-/// keep the gateway's code in `error.gateway_code`; a request we could not even build (a
-/// method-specific field missing) is the caller's `INVALID_REQUEST`. None of
-/// them is ever "paid".
-pub fn gateway_status_and_code(e: &soushou::Error) -> (u16, &'static str) {
-    use soushou::Error as E;
-    match e {
-        E::Gateway { code, .. } => match settle::classify(code) {
-            Verdict::Refused => (502, "GATEWAY_REJECTED"),
-            // The gateway failed rather than declined: the shopper may retry.
-            Verdict::Unknown => (502, "GATEWAY_UNAVAILABLE"),
-        },
-        E::MissingField(_) | E::InvalidField { .. } | E::InvalidAmount { .. } => {
-            (400, "INVALID_REQUEST")
-        }
-        E::MissingSign | E::MalformedSign(_) | E::SignMismatch => (502, "GATEWAY_BAD_SIGNATURE"),
-        _ => (502, "GATEWAY_UNAVAILABLE"),
+        ApiError::Internal(e.to_string())
     }
 }
 
 impl ApiError {
-    /// HTTP status and stable code of this error.
-    pub fn status_and_code(&self) -> (u16, &'static str) {
+    /// The stable code of this error; its HTTP status is `code().status()`.
+    pub fn code(&self) -> ErrorCode {
+        use ErrorCode as C;
         match self {
-            ApiError::Domain(e) => (e.http_status(), e.code()),
-            ApiError::Misconfigured(_) => (500, "MISCONFIGURED"),
-            ApiError::InvalidRequest(_) => (400, "INVALID_REQUEST"),
-            ApiError::NotFound(_) => (404, "NOT_FOUND"),
-            ApiError::Unauthorized => (401, "UNAUTHORIZED"),
-            ApiError::AlreadyPaid => (409, "ALREADY_PAID"),
-            ApiError::GatewayTimeout => (504, "GATEWAY_TIMEOUT"),
-            ApiError::GatewayUnreachable | ApiError::GatewayIncomplete(_) => {
-                (502, "GATEWAY_UNAVAILABLE")
-            }
-            ApiError::Gateway(e) => gateway_status_and_code(e),
-            ApiError::NotifyRejected { status, code, .. } => (*status, code),
-            ApiError::Storage(_) => (500, "STORAGE_ERROR"),
-            ApiError::PayloadTooLarge => (413, "PAYLOAD_TOO_LARGE"),
-            ApiError::RateLimited { .. } => (429, "RATE_LIMITED"),
-            ApiError::IdempotencyKeyReused => (409, "IDEMPOTENCY_KEY_REUSED"),
-            ApiError::IdempotencyKeyInUse => (409, "IDEMPOTENCY_KEY_IN_USE"),
-            ApiError::UnsafeRedirect => (502, "GATEWAY_UNSAFE_REDIRECT"),
+            ApiError::Domain(e) => e.code(),
+            ApiError::Misconfigured(_) => C::Misconfigured,
+            ApiError::InvalidRequest(_) => C::InvalidRequest,
+            ApiError::NotFound(_) => C::NotFound,
+            ApiError::Unauthorized => C::Unauthorized,
+            ApiError::AlreadyPaid => C::AlreadyPaid,
+            ApiError::GatewayTimeout => C::GatewayTimeout,
+            ApiError::GatewayUnreachable | ApiError::GatewayIncomplete(_) => C::GatewayUnavailable,
+            ApiError::Gateway(e) => C::of_gateway(e),
+            ApiError::NotifyRejected { code, .. } => *code,
+            ApiError::Storage(_) => C::StorageError,
+            ApiError::PayloadTooLarge => C::PayloadTooLarge,
+            ApiError::RateLimited { .. } => C::RateLimited,
+            ApiError::IdempotencyKeyReused => C::IdempotencyKeyReused,
+            ApiError::IdempotencyKeyInUse => C::IdempotencyKeyInUse,
+            ApiError::UnsafeRedirect => C::GatewayUnsafeRedirect,
+            ApiError::Internal(_) => C::InternalError,
         }
     }
 
+    /// The HTTP status of this error.
+    pub fn status(&self) -> u16 {
+        self.code().status()
+    }
+
     /// The gateway's `RESULT.CODE`, when the gateway refused.
-    pub fn gateway_code(&self) -> Option<&ResultCode> {
+    pub fn gateway_result(&self) -> Option<&ResultCode> {
         match self {
             ApiError::Gateway(soushou::Error::Gateway { code, .. }) => Some(code),
             _ => None,
@@ -143,14 +130,16 @@ impl ApiError {
     /// final refusal (`checkout::settle::classify`). Every other failure — a
     /// timeout, a fault, an outcome-unknown code — may have taken effect.
     pub fn is_refusal(&self) -> bool {
-        self.gateway_code()
+        self.gateway_result()
             .is_some_and(|c| settle::classify(c) == Verdict::Refused)
     }
 
-    /// The public message: storage details stay in the log, never in a response.
+    /// The public message: storage and runtime details stay in the log,
+    /// never in a response.
     fn public_message(&self) -> String {
         match self {
             ApiError::Storage(_) => "temporary storage failure, please retry".to_owned(),
+            ApiError::Internal(_) => "internal error, please retry".to_owned(),
             other => other.to_string(),
         }
     }
@@ -159,9 +148,9 @@ impl ApiError {
     pub fn body(&self) -> ErrorBody {
         ErrorBody {
             error: ErrorDetail {
-                code: self.status_and_code().1.to_owned(),
+                code: self.code(),
                 message: self.public_message(),
-                gateway_code: self.gateway_code().map(|c| c.as_str().to_owned()),
+                gateway_code: self.gateway_result().map(|c| c.as_str().to_owned()),
             },
         }
     }

@@ -8,9 +8,9 @@ use futures_util::future::{select, Either};
 use soushou::envelope::{self, GatewayRequest, Method};
 use worker::{AbortController, Delay, Fetch, Headers, Request, RequestInit};
 
-use crate::config::Settings;
+use crate::context::Cx;
 use crate::error::{ApiError, ApiResult};
-use crate::log::{now_ms, RequestLog};
+use crate::log::now_ms;
 
 /// What went wrong at the transport level, before the protocol layer sees a body.
 pub(crate) enum Transport {
@@ -26,23 +26,23 @@ pub(crate) enum Transport {
 /// everything the protocol layer refuses (HTTP 5xx, HTML, garbage, bad
 /// encryption, `RESULT.CODE` other than success) to [`ApiError::Gateway`].
 pub async fn call<R: GatewayRequest>(
-    settings: &Settings,
+    cx: &Cx,
     cfg: &envelope::Config,
     req: &R,
-    log: &RequestLog,
 ) -> ApiResult<R::Response> {
-    let timeout = Duration::from_millis(settings.gateway_timeout_ms()?);
-    call_within(cfg, req, log, timeout).await
+    let timeout = Duration::from_millis(cx.settings.gateway_timeout_ms()?);
+    call_within(cx, cfg, req, timeout).await
 }
 
 /// [`call`] under an explicit deadline instead of `GATEWAY_TIMEOUT_MS`
 /// (`preOrder` waits for the shopper longer than any other call).
 pub async fn call_within<R: GatewayRequest>(
+    cx: &Cx,
     cfg: &envelope::Config,
     req: &R,
-    log: &RequestLog,
     timeout: Duration,
 ) -> ApiResult<R::Response> {
+    let log = &cx.log;
     let http = envelope::build(cfg, req, now_ms())?;
     let interface = http.interface.path_name();
     let started = now_ms();

@@ -10,9 +10,9 @@ use futures_util::StreamExt;
 use serde::Deserialize;
 use worker::Request;
 
-use crate::config::Settings;
+use crate::context::Cx;
 use crate::error::{ApiError, ApiResult};
-use crate::log::{now_secs, RequestLog};
+use crate::log::now_secs;
 use crate::repo::{self, OrderRow};
 
 /// How much of an oversized chunked body is still read, and discarded,
@@ -75,7 +75,7 @@ pub async fn peek_body(req: &Request) -> ApiResult<Vec<u8>> {
 /// it holds across Worker instances; two requests racing at the limit may
 /// both pass (a soft limit: it bounds abuse, not money). A body without a
 /// token is left to the handler's own refusal.
-pub async fn limit_pay(settings: &Settings, req: &Request, log: &RequestLog) -> ApiResult<()> {
+pub async fn limit_pay(cx: &Cx, req: &Request) -> ApiResult<()> {
     #[derive(Deserialize)]
     struct TokenOnly {
         token: String,
@@ -84,13 +84,13 @@ pub async fn limit_pay(settings: &Settings, req: &Request, log: &RequestLog) -> 
     let Ok(TokenOnly { token }) = serde_json::from_slice(&body) else {
         return Ok(());
     };
-    let limit = settings.pay_rate_limit()?;
+    let limit = cx.settings.pay_rate_limit()?;
     let now = now_secs();
-    let db = settings.env().d1("DB")?;
     let times =
-        repo::attempt_times_since(&db, &link::link_id(&token), limit.window_start(now)).await?;
+        repo::attempt_times_since(cx.db()?, &link::link_id(&token), limit.window_start(now))
+            .await?;
     limit.check(&times, now).map_err(|retry_after| {
-        log.set("rate_limited_attempts", times.len());
+        cx.log.set("rate_limited_attempts", times.len());
         ApiError::RateLimited { retry_after }
     })
 }

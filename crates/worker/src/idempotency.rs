@@ -15,10 +15,10 @@ use checkout::idempotency::{self, Answer, Decision};
 use serde_json::json;
 use worker::{Method, Request, Response};
 
-use crate::config::Settings;
+use crate::context::Cx;
 use crate::error::{ApiError, ApiResult};
 use crate::guard::peek_body;
-use crate::log::{now_secs, Level, RequestLog};
+use crate::log::{now_secs, Level};
 use crate::repo;
 
 /// The request header.
@@ -67,13 +67,8 @@ pub fn derived_charge_code(req: &Request) -> Option<String> {
 }
 
 /// Claims the request's key or answers from it (see the module docs).
-pub async fn begin(
-    settings: &Settings,
-    req: &Request,
-    method: &Method,
-    path: &str,
-    log: &RequestLog,
-) -> ApiResult<Begin> {
+pub async fn begin(cx: &Cx, req: &Request, method: &Method, path: &str) -> ApiResult<Begin> {
+    let log = &cx.log;
     if *method != Method::Post {
         return Ok(Begin::Untracked);
     }
@@ -83,23 +78,23 @@ pub async fn begin(
     let body = peek_body(req).await?;
     let fingerprint = idempotency::fingerprint(method.as_ref(), path, &body);
     let key_id = idempotency::key_id(&key);
-    let db = settings.env().d1("DB")?;
+    let db = cx.db()?;
     let now = now_secs();
     // Two rounds: a claim can lose a race to a concurrent claim or purge
     // once; losing twice means another request holds the key right now.
     for _ in 0..2 {
-        if repo::claim_idempotency_key(&db, &key_id, &fingerprint, now).await? {
+        if repo::claim_idempotency_key(db, &key_id, &fingerprint, now).await? {
             log.set("idempotency", "claimed");
             return Ok(Begin::Claimed(Claim {
                 key_id,
                 locked_at: now,
             }));
         }
-        let stored = repo::idempotency_record(&db, &key_id).await?;
+        let stored = repo::idempotency_record(db, &key_id).await?;
         match idempotency::decide(stored.as_ref(), &fingerprint, now) {
             Decision::Proceed => {
                 let Some(seen) = stored else { continue };
-                if repo::take_over_idempotency_key(&db, &key_id, &fingerprint, now, &seen).await? {
+                if repo::take_over_idempotency_key(db, &key_id, &fingerprint, now, &seen).await? {
                     log.set("idempotency", "taken_over");
                     return Ok(Begin::Claimed(Claim {
                         key_id,
@@ -135,12 +130,7 @@ impl Claim {
     /// is stored as the body `lib.rs` renders for it. A failure to store is
     /// logged, not answered: the key then stays "in progress" until
     /// `checkout::idempotency::LOCK_SECS` pass.
-    pub async fn finish(
-        self,
-        settings: &Settings,
-        result: ApiResult<Response>,
-        log: &RequestLog,
-    ) -> ApiResult<Response> {
+    pub async fn finish(self, cx: &Cx, result: ApiResult<Response>) -> ApiResult<Response> {
         let (status, body, result) = match result {
             Ok(mut resp) => {
                 let status = resp.status_code();
@@ -151,25 +141,24 @@ impl Claim {
                 (status, bytes, Ok(rebuilt))
             }
             Err(e) => {
-                let status = e.status_and_code().0;
+                let status = e.status();
                 let body =
                     serde_json::to_vec(&e.body()).map_err(|e| ApiError::Storage(e.to_string()))?;
                 (status, body, Err(e))
             }
         };
         let stored = async {
-            let db = settings.env().d1("DB")?;
+            let db = cx.db()?;
             if idempotency::should_store(status) {
                 let body = String::from_utf8_lossy(&body);
-                repo::store_idempotent_answer(&db, &self.key_id, self.locked_at, status, &body)
-                    .await
+                repo::store_idempotent_answer(db, &self.key_id, self.locked_at, status, &body).await
             } else {
-                repo::release_idempotency_key(&db, &self.key_id, self.locked_at).await
+                repo::release_idempotency_key(db, &self.key_id, self.locked_at).await
             }
         }
         .await;
         if let Err(e) = stored {
-            log.event(
+            cx.log.event(
                 Level::Warn,
                 "idempotency_store_failed",
                 json!({"status": status, "error": e.to_string()}),
@@ -180,7 +169,6 @@ impl Claim {
 }
 
 /// The cron's clean-up: deletes keys older than 24 h; returns how many.
-pub async fn purge(settings: &Settings) -> ApiResult<usize> {
-    let db = settings.env().d1("DB")?;
-    repo::purge_idempotency_keys(&db, idempotency::purge_cutoff(now_secs())).await
+pub async fn purge(cx: &Cx) -> ApiResult<usize> {
+    repo::purge_idempotency_keys(cx.db()?, idempotency::purge_cutoff(now_secs())).await
 }

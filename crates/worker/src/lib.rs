@@ -15,17 +15,22 @@
 //! | `/v1/...` (bearer `ADMIN_TOKEN`) | `merchant` |
 //! | cron trigger | `orders::sweep`, `orders::retry_pending_refunds`, `orders::refund_missed_duplicates` |
 //!
-//! Everything else: `config` (vars and secrets), `gateway` (Fetch with a
+//! Everything else: `context` (the per-request [`context::Cx`]: settings,
+//! log, D1), `http` (JSON bodies in and out), `attempt` (the one pipeline
+//! creating an attempt at the gateway), `config` (vars and secrets), `gateway` (Fetch with a
 //! timeout around `soushou::envelope`), `repo` (D1), `orders` (state events
 //! and reconciliation), `log` (JSON lines), `error` (the one error enum and
 //! its HTTP mapping), `guard` (body cap, per-link rate limit, redirect and
 //! link checks) and `idempotency` (`Idempotency-Key` around `/v1` POSTs).
 
 mod assets;
+mod attempt;
 mod config;
+mod context;
 mod error;
 mod gateway;
 mod guard;
+mod http;
 mod idempotency;
 mod log;
 mod merchant;
@@ -36,31 +41,12 @@ mod pos;
 mod repo;
 mod shopper;
 
-use serde::de::DeserializeOwned;
-use serde::Serialize;
 use worker::{event, Context, Env, Method, Request, Response, ScheduleContext, ScheduledEvent};
 
-use crate::config::Settings;
+use crate::context::Cx;
 use crate::error::{ApiError, ApiResult};
+use crate::http::{json, ok};
 use crate::log::{loggable_path, random_hex, RequestLog};
-
-/// Reads a JSON request body of at most 64 KiB (413 `PAYLOAD_TOO_LARGE`
-/// above, before parsing); anything unusable is `INVALID_REQUEST`.
-pub(crate) async fn read_json<T: DeserializeOwned>(req: &mut Request) -> ApiResult<T> {
-    let bytes = guard::read_body(req).await?;
-    serde_json::from_slice(&bytes).map_err(|e| ApiError::InvalidRequest(format!("body: {e}")))
-}
-
-/// A JSON response with the API's headers.
-fn json<T: Serialize>(status: u16, value: &T) -> ApiResult<Response> {
-    let resp = Response::from_json(value)?.with_status(status);
-    resp.headers().set("Cache-Control", "no-store")?;
-    Ok(resp)
-}
-
-fn ok<T: Serialize>(value: ApiResult<T>) -> ApiResult<Response> {
-    json(200, &value?)
-}
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
@@ -73,16 +59,19 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response>
     let method = req.method();
     let path = req.path();
     let log = RequestLog::new(request_id, "http", method.as_ref(), &loggable_path(&path));
-    let settings = Settings::new(env);
+    let cx = Cx::new(env, log);
+    let log = &cx.log;
 
-    let result = route(&settings, req, &ctx, &method, &path, &log).await;
+    let result = route(&cx, req, &ctx, &method, &path).await;
     let (mut resp, code) = match result {
         Ok(resp) => (resp, None),
         Err(e) => {
-            let (status, code) = e.status_and_code();
+            let (status, code) = (e.status(), e.code().as_str());
             match &e {
                 ApiError::NotifyRejected { reason, .. } => log.set("reason", reason.as_str()),
-                ApiError::Storage(detail) => log.set("reason", detail.as_str()),
+                ApiError::Storage(detail) | ApiError::Internal(detail) => {
+                    log.set("reason", detail.as_str())
+                }
                 ApiError::Gateway(inner) => log.set("reason", inner.to_string()),
                 _ => {}
             }
@@ -102,12 +91,11 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response>
 
 /// Dispatches one request.
 async fn route(
-    settings: &Settings,
+    cx: &Cx,
     req: Request,
     ctx: &Context,
     method: &Method,
     path: &str,
-    log: &RequestLog,
 ) -> ApiResult<Response> {
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     match (method, segments.as_slice()) {
@@ -118,50 +106,46 @@ async fn route(
                 version: env!("CARGO_PKG_VERSION").to_owned(),
             },
         ),
-        (Method::Get, ["c", token]) => match oauth::entry(settings, &req, token, log).await? {
+        (Method::Get, ["c", token]) => match oauth::entry(cx, &req, token).await? {
             Some(to_wallet) => Ok(to_wallet),
-            None => assets::page(settings, &req).await,
+            None => assets::page(&cx.settings, &req).await,
         },
         (Method::Get, ["oauth", "wechat"]) => {
-            oauth::callback(settings, &req, checkout::oauth::Wallet::Wechat, log).await
+            oauth::callback(cx, &req, checkout::oauth::Wallet::Wechat).await
         }
         (Method::Get, ["oauth", "alipay"]) => {
-            oauth::callback(settings, &req, checkout::oauth::Wallet::Alipay, log).await
+            oauth::callback(cx, &req, checkout::oauth::Wallet::Alipay).await
         }
-        (Method::Get, ["api", "checkout", token]) => {
-            ok(shopper::checkout_view(settings, token, log).await)
-        }
+        (Method::Get, ["api", "checkout", token]) => ok(shopper::checkout_view(cx, token).await),
         (Method::Post, ["api", "pay"]) => {
-            guard::limit_pay(settings, &req, log).await?;
-            ok(shopper::pay(settings, req, log)
+            guard::limit_pay(cx, &req).await?;
+            ok(shopper::pay(cx, req)
                 .await
                 .and_then(guard::safe_pay_response))
         }
-        (Method::Get, ["api", "orders", code]) => {
-            ok(shopper::order_view(settings, code, &req, log).await)
-        }
+        (Method::Get, ["api", "orders", code]) => ok(shopper::order_view(cx, code, &req).await),
         (Method::Post, ["notify"]) => {
-            notify::handle(settings, req, ctx, log).await?;
+            notify::handle(cx, req, ctx).await?;
             let resp = Response::ok("SUCCESS")?;
             resp.headers()
                 .set("Content-Type", "text/plain; charset=utf-8")?;
             Ok(resp)
         }
         (_, ["v1", ..]) => {
-            merchant::authorize(settings, &req)?;
-            let claim = match idempotency::begin(settings, &req, method, path, log).await? {
+            merchant::authorize(&cx.settings, &req)?;
+            let claim = match idempotency::begin(cx, &req, method, path).await? {
                 idempotency::Begin::Untracked => None,
                 idempotency::Begin::Replay(resp) => return Ok(resp),
                 idempotency::Begin::Claimed(claim) => Some(claim),
             };
-            let result = merchant_route(settings, req, method, &segments[1..], log).await;
+            let result = merchant_route(cx, req, method, &segments[1..]).await;
             match claim {
-                Some(claim) => claim.finish(settings, result, log).await,
+                Some(claim) => claim.finish(cx, result).await,
                 None => result,
             }
         }
         (Method::Get | Method::Head, _) if segments.first().is_none_or(|s| *s != "api") => {
-            assets::static_file(settings, req).await
+            assets::static_file(&cx.settings, req).await
         }
         _ => Err(ApiError::NotFound("route")),
     }
@@ -169,49 +153,45 @@ async fn route(
 
 /// Dispatches `/v1/...` after authorisation.
 async fn merchant_route(
-    settings: &Settings,
+    cx: &Cx,
     req: Request,
     method: &Method,
     rest: &[&str],
-    log: &RequestLog,
 ) -> ApiResult<Response> {
     match (method, rest) {
-        (Method::Post, ["links"]) => ok(merchant::create_link(settings, req, log).await),
-        (Method::Get, ["orders", code]) => ok(merchant::get_order(settings, code, &req, log).await),
-        (Method::Post, ["orders", code, "refunds"]) => {
-            ok(merchant::refund(settings, code, req, log).await)
-        }
-        (Method::Get, ["orders", code, "refunds"]) => {
-            ok(merchant::refunds(settings, code, log).await)
-        }
-        (Method::Post, ["orders", code, "cancel"]) => {
-            ok(merchant::cancel(settings, code, req, log).await)
-        }
-        (Method::Post, ["pos", "charges"]) => ok(merchant::pos_charge(settings, req, log).await),
-        (Method::Post, ["qr-orders"]) => ok(merchant::qr_order(settings, req, log).await),
+        (Method::Post, ["links"]) => ok(merchant::create_link(cx, req).await),
+        (Method::Get, ["orders", code]) => ok(merchant::get_order(cx, code, &req).await),
+        (Method::Post, ["orders", code, "refunds"]) => ok(merchant::refund(cx, code, req).await),
+        (Method::Get, ["orders", code, "refunds"]) => ok(merchant::refunds(cx, code).await),
+        (Method::Post, ["orders", code, "cancel"]) => ok(merchant::cancel(cx, code, req).await),
+        (Method::Post, ["pos", "charges"]) => ok(merchant::pos_charge(cx, req).await),
+        (Method::Post, ["qr-orders"]) => ok(merchant::qr_order(cx, req).await),
         _ => Err(ApiError::NotFound("route")),
     }
 }
 
 #[event(scheduled)]
 async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
-    let log = RequestLog::new(random_hex(8), "cron", "-", "reconcile");
-    let settings = Settings::new(env);
-    let swept = orders::sweep(&settings, &log).await;
+    let cx = Cx::new(
+        env,
+        RequestLog::new(random_hex(8), "cron", "-", "reconcile"),
+    );
+    let log = &cx.log;
+    let swept = orders::sweep(&cx).await;
     // Refund retries run even when the sweep failed part-way.
-    let retried = orders::retry_pending_refunds(&settings, &log).await;
+    let retried = orders::retry_pending_refunds(&cx).await;
     // Duplicates whose background refund was lost before it reserved a row.
-    let missed = orders::refund_missed_duplicates(&settings, &log).await;
+    let missed = orders::refund_missed_duplicates(&cx).await;
     // Idempotency keys live 24 h; a failed purge is retried next minute.
-    match idempotency::purge(&settings).await {
+    match idempotency::purge(&cx).await {
         Ok(n) => log.set("idempotency_keys_purged", n),
-        Err(e) => log.set("idempotency_purge_error", e.status_and_code().1),
+        Err(e) => log.set("idempotency_purge_error", e.code().as_str()),
     }
     // Sign-in states are kept a day past expiry, so a late replay still
     // reads "already used" rather than "unknown".
-    match oauth::purge(&settings).await {
+    match oauth::purge(&cx).await {
         Ok(n) => log.set("oauth_states_purged", n),
-        Err(e) => log.set("oauth_purge_error", e.status_and_code().1),
+        Err(e) => log.set("oauth_purge_error", e.code().as_str()),
     }
     match swept.and_then(|n| retried.and_then(|r| missed.map(|m| (n, r, m)))) {
         Ok((n, r, m)) => {
@@ -222,8 +202,8 @@ async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
             log.finish(200, None);
         }
         Err(e) => {
-            let (status, code) = e.status_and_code();
-            if let ApiError::Storage(detail) = &e {
+            let (status, code) = (e.status(), e.code().as_str());
+            if let ApiError::Storage(detail) | ApiError::Internal(detail) = &e {
                 log.set("reason", detail.as_str());
             }
             log.finish(status, Some(code));

@@ -1,87 +1,55 @@
 //! Merchant-facing routes (`Authorization: Bearer ADMIN_TOKEN`): links,
 //! order query, refunds, refund query, cancel, POS charges, NATIVE QR orders.
 
+use std::time::Duration;
+
 use checkout::amount::parse_api_amount;
 use checkout::api::{
-    CancelRequest, CreateLinkRequest, CreateLinkResponse, PayMethod, PosChargeRequest,
-    QrOrderRequest, QrOrderResponse, RefundRequest,
+    CancelRequest, CancelResponse, CreateLinkRequest, CreateLinkResponse, GatewayOrder,
+    GatewayRefund, GatewayRefundLine, LiveQuery, MerchantOrder, PayMethod, PosChargeRequest,
+    PosChargeResponse, QrOrderRequest, QrOrderResponse, RefundList, RefundRequest, RefundResponse,
 };
-use checkout::link::{self, LinkPayload};
-use serde_json::{json, Value};
+use checkout::link;
+use checkout::merchant;
+use checkout::vocab::{EventSource, OrderKind, OrderMethod, RefundState};
 use soushou::model::{OrderRequest, PreOrderRequest, RefundQueryRequest};
 use soushou::types::{CancelMode, ChannelType, DynamicIdType, SerType, TradeType};
 use soushou::Fen;
-use worker::{D1Database, Request};
+use worker::Request;
 
+use crate::attempt::{self, new_charge_code};
 use crate::config::Settings;
+use crate::context::Cx;
 use crate::error::{ApiError, ApiResult};
-use crate::log::{now_secs, random_hex, RequestLog};
+use crate::http::read_json;
+use crate::log::{now_secs, random_hex};
 use crate::repo::{self, NewOrder, OrderRow};
-use crate::shopper::{new_charge_code, view};
-use crate::{gateway, idempotency, orders, pos, read_json};
+use crate::{gateway, idempotency, orders, pos};
 
-/// Constant-time equality of two byte strings (length is not secret).
-fn ct_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-/// Checks `Authorization: Bearer ADMIN_TOKEN` in constant time.
+/// Checks `Authorization: Bearer ADMIN_TOKEN` in constant time
+/// (`checkout::merchant::bearer_matches`).
 pub fn authorize(settings: &Settings, req: &Request) -> ApiResult<()> {
     let expected = settings.admin_token()?;
-    let header = req
-        .headers()
-        .get("Authorization")
-        .ok()
-        .flatten()
-        .unwrap_or_default();
-    let given = header.strip_prefix("Bearer ").unwrap_or("").trim();
-    if ct_eq(given.as_bytes(), expected.expose().as_bytes()) {
+    let header = req.headers().get("Authorization").ok().flatten();
+    if merchant::bearer_matches(header.as_deref(), expected.expose()) {
         Ok(())
     } else {
         Err(ApiError::Unauthorized)
     }
 }
 
-async fn load_order(
-    settings: &Settings,
-    charge_code: &str,
-    log: &RequestLog,
-) -> ApiResult<OrderRow> {
-    log.set("charge_code", charge_code);
-    let db = settings.env().d1("DB")?;
-    repo::get_order(&db, charge_code)
+async fn load_order(cx: &Cx, charge_code: &str) -> ApiResult<OrderRow> {
+    cx.log.set("charge_code", charge_code);
+    repo::get_order(cx.db()?, charge_code)
         .await?
         .ok_or(ApiError::NotFound("order"))
 }
 
-/// The trimmed subject of a merchant order: the gateway needs a `PAY_SUBJECT`.
-fn required_subject(subject: &str) -> ApiResult<String> {
-    let subject = subject.trim();
-    if subject.is_empty() {
-        return Err(ApiError::InvalidRequest("subject is required".into()));
-    }
-    Ok(subject.to_owned())
-}
-
-/// Stores a merchant-initiated attempt (no link, no return page) as pending
-/// before the gateway hears of it, so a fast notification or a timed-out
-/// call can always be matched and reconciled. Returns the time it was
-/// created.
-async fn open_order(db: &D1Database, log: &RequestLog, order: &NewOrder<'_>) -> ApiResult<u64> {
-    log.set("charge_code", order.charge_code);
-    let now = now_secs();
-    repo::insert_order(db, order, now).await?;
-    Ok(now)
-}
-
-/// A merchant attempt (`pos` or `qr`) to store.
+/// A merchant attempt (`pos` or `qr`: no link, no return page) to store.
 fn merchant_order<'a>(
     charge_code: &'a str,
-    kind: &'a str,
-    method: &'a str,
+    kind: OrderKind,
+    method: OrderMethod,
     channel: &'a ChannelType,
     amount: Fen,
     subject: &'a str,
@@ -99,20 +67,15 @@ fn merchant_order<'a>(
 }
 
 /// `POST /v1/links`.
-pub async fn create_link(
-    settings: &Settings,
-    mut req: Request,
-    log: &RequestLog,
-) -> ApiResult<CreateLinkResponse> {
+pub async fn create_link(cx: &Cx, mut req: Request) -> ApiResult<CreateLinkResponse> {
     let body: CreateLinkRequest = read_json(&mut req).await?;
     let now = now_secs();
-    let payload = LinkPayload::from_request(&body, now, random_hex(8))?;
-    let keys = settings.link_keys()?;
-    let base = settings.public_base_url()?;
+    let payload = body.to_payload(now, random_hex(8))?;
+    let keys = cx.settings.link_keys()?;
+    let base = cx.settings.public_base_url()?;
     let token = keys.issue(&payload);
-    let db = settings.env().d1("DB")?;
-    repo::insert_link(&db, &link::link_id(&token), &payload, now).await?;
-    log.set("outcome", "link_created");
+    repo::insert_link(cx.db()?, &link::link_id(&token), &payload, now).await?;
+    cx.log.set("outcome", "link_created");
     Ok(CreateLinkResponse {
         url: link::url(&base, &token),
         token,
@@ -120,172 +83,137 @@ pub async fn create_link(
     })
 }
 
-/// The stored record of an order: state, money, history, notifications, refunds.
-async fn stored(settings: &Settings, order: &OrderRow) -> ApiResult<Value> {
-    let db = settings.env().d1("DB")?;
-    Ok(json!({
-        "order": view(order)?,
-        "kind": order.kind,
-        "method": order.method,
-        "channel_type": order.channel_type,
-        "subject": order.subject,
-        "refunded": Fen::from_fen(order.refunded_fen).to_yuan(),
-        "refunded_fen": order.refunded_fen,
-        "charge_down_code": order.charge_down_code,
-        "charge_third_code": order.charge_third_code,
-        "created_at": order.created_at,
-        "updated_at": order.updated_at,
-        "history": repo::events(&db, &order.charge_code).await?,
-        "notifications": repo::notifications(&db, &order.charge_code).await?,
-        "refunds": repo::refunds(&db, &order.charge_code).await?,
-    }))
+/// The stored record of an order: state, money, history, notifications,
+/// refunds; `gateway` is the live view, if any.
+async fn stored(cx: &Cx, order: &OrderRow, gateway: Option<LiveQuery>) -> ApiResult<MerchantOrder> {
+    let db = cx.db()?;
+    Ok(MerchantOrder {
+        order: order.view()?,
+        kind: order.kind,
+        method: order.method,
+        channel_type: order.channel_type.clone(),
+        subject: order.subject.clone(),
+        refunded: Fen::from_fen(order.refunded_fen).to_yuan(),
+        refunded_fen: order.refunded_fen,
+        charge_down_code: order.charge_down_code.clone(),
+        charge_third_code: order.charge_third_code.clone(),
+        created_at: order.created_at,
+        updated_at: order.updated_at,
+        history: repo::events(db, &order.charge_code).await?,
+        notifications: repo::notifications(db, &order.charge_code).await?,
+        refunds: repo::refunds(db, &order.charge_code).await?,
+        gateway,
+    })
 }
 
 /// `GET /v1/orders/{charge_code}`: the stored order plus the gateway's live
 /// `query` (whose state is applied, amount-checked, like the reconciler's);
 /// `?live=false` skips the gateway and shows only what is stored.
-pub async fn get_order(
-    settings: &Settings,
-    charge_code: &str,
-    req: &Request,
-    log: &RequestLog,
-) -> ApiResult<Value> {
-    let order = load_order(settings, charge_code, log).await?;
+pub async fn get_order(cx: &Cx, charge_code: &str, req: &Request) -> ApiResult<MerchantOrder> {
+    let order = load_order(cx, charge_code).await?;
     let live = req
         .url()?
         .query_pairs()
         .all(|(k, v)| k != "live" || v != "false");
     let live = if live {
-        let cfg = settings.gateway()?;
-        match orders::query_and_apply(settings, &cfg, &order, "merchant_query", log).await {
-            Ok(resp) => json!(resp),
-            Err(e) => json!({"error": e.body().error}),
+        let cfg = cx.settings.gateway()?;
+        match orders::query_and_apply(cx, &cfg, &order, EventSource::MerchantQuery).await {
+            Ok(resp) => Some(LiveQuery::Answered(GatewayOrder::from(&resp))),
+            Err(e) => Some(LiveQuery::Failed {
+                error: e.body().error,
+            }),
         }
     } else {
-        Value::Null
+        None
     };
-    let order = load_order(settings, charge_code, log).await?;
-    let mut out = stored(settings, &order).await?;
-    out["gateway"] = live;
-    log.set("outcome", order.state.as_str());
-    Ok(out)
+    let order = load_order(cx, charge_code).await?;
+    cx.log.set("outcome", order.state.as_str());
+    stored(cx, &order, live).await
 }
 
 /// `POST /v1/orders/{charge_code}/refunds`.
-pub async fn refund(
-    settings: &Settings,
-    charge_code: &str,
-    mut req: Request,
-    log: &RequestLog,
-) -> ApiResult<Value> {
+pub async fn refund(cx: &Cx, charge_code: &str, mut req: Request) -> ApiResult<RefundResponse> {
     let body: RefundRequest = read_json(&mut req).await?;
     let amount = parse_api_amount(&body.amount)?;
-    let reason = body.reason.trim();
-    if reason.is_empty() || reason.chars().count() > 128 {
-        return Err(ApiError::InvalidRequest(
-            "reason must be 1-128 characters".into(),
-        ));
-    }
-    let out_refund_no = match body.out_refund_no.as_deref().map(str::trim) {
-        None | Some("") => crate::idempotency::derived_refund_no(&req)
-            .unwrap_or_else(|| format!("R{}", random_hex(15))),
-        Some(s)
-            if s.len() <= 64
-                && s.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') =>
-        {
-            s.to_owned()
-        }
-        Some(_) => {
-            return Err(ApiError::InvalidRequest(
-                "out_refund_no must be 1-64 of [A-Za-z0-9_-]".into(),
-            ))
+    let reason = merchant::refund_reason(&body.reason)?;
+    let out_refund_no = match merchant::out_refund_no(body.out_refund_no.as_deref())? {
+        Some(given) => given,
+        None => {
+            idempotency::derived_refund_no(&req).unwrap_or_else(|| format!("R{}", random_hex(15)))
         }
     };
-    let order = load_order(settings, charge_code, log).await?;
-    let db = settings.env().d1("DB")?;
+    let order = load_order(cx, charge_code).await?;
     let done = orders::refund(
-        settings,
-        &db,
+        cx,
         &orders::RefundOrder {
             order: &order,
             out_refund_no: &out_refund_no,
             amount,
             reason,
         },
-        log,
     )
     .await?;
-    log.set("outcome", "refunded");
-    Ok(json!({
-        "out_refund_no": out_refund_no,
-        "charge_code": charge_code,
-        "amount": amount.to_yuan(),
-        "amount_fen": amount.fen(),
-        "state": "succeeded",
-        "order_state": done.state.as_str(),
-        "refunded": Fen::from_fen(done.total_fen).to_yuan(),
-        "refunded_fen": done.total_fen,
-        "gateway": done.gateway,
-    }))
+    cx.log.set("outcome", "refunded");
+    Ok(RefundResponse {
+        out_refund_no,
+        charge_code: charge_code.to_owned(),
+        amount: amount.to_yuan(),
+        amount_fen: amount.fen(),
+        state: RefundState::Succeeded,
+        order_state: done.state,
+        refunded: Fen::from_fen(done.total_fen).to_yuan(),
+        refunded_fen: done.total_fen,
+        gateway: done.gateway.as_ref().map(GatewayRefund::from),
+    })
 }
 
 /// `GET /v1/orders/{charge_code}/refunds`: stored refunds plus the gateway's `refundQuery`.
-pub async fn refunds(settings: &Settings, charge_code: &str, log: &RequestLog) -> ApiResult<Value> {
-    let order = load_order(settings, charge_code, log).await?;
-    let cfg = settings.gateway()?;
+pub async fn refunds(cx: &Cx, charge_code: &str) -> ApiResult<RefundList> {
+    let order = load_order(cx, charge_code).await?;
+    let cfg = cx.settings.gateway()?;
     let req = RefundQueryRequest {
         code: charge_code.to_owned(),
         ser_type: SerType::Merchant,
     };
-    let resp = gateway::call(settings, &cfg, &req, log).await?;
-    let db = settings.env().d1("DB")?;
-    let gateway_refunds: Vec<Value> = resp
+    let resp = gateway::call(cx, &cfg, &req).await?;
+    let gateway_refunds = resp
         .refund_trade_list
         .iter()
-        .map(|r| {
-            json!({
-                "refund_code": r.refund_code,
-                "refund_down_code": r.refund_down_code,
-                "amount": r.refund_amt.map(|a| a.to_yuan()),
-                "amount_fen": r.refund_amt.map(|a| a.fen()),
-                "state": r.state.as_ref().map(|s| s.code().to_owned()),
-                "end_time": r.end_time,
-            })
+        .map(|r| GatewayRefundLine {
+            refund_code: r.refund_code.clone(),
+            refund_down_code: r.refund_down_code.clone(),
+            amount: r.refund_amt.map(|a| a.to_yuan()),
+            amount_fen: r.refund_amt.map(Fen::fen),
+            state: r.state.as_ref().map(|s| s.code().to_owned()),
+            end_time: r.end_time.clone(),
         })
         .collect();
-    log.set("outcome", "listed");
-    Ok(json!({
-        "charge_code": charge_code,
-        "amount": Fen::from_fen(order.amount_fen).to_yuan(),
-        "amount_fen": order.amount_fen,
-        "refunded": Fen::from_fen(order.refunded_fen).to_yuan(),
-        "refunded_fen": order.refunded_fen,
-        "refunds": repo::refunds(&db, charge_code).await?,
-        "gateway_refund_count": resp.refund_count,
-        "gateway_refunds": gateway_refunds,
-    }))
+    cx.log.set("outcome", "listed");
+    Ok(RefundList {
+        charge_code: charge_code.to_owned(),
+        amount: Fen::from_fen(order.amount_fen).to_yuan(),
+        amount_fen: order.amount_fen,
+        refunded: Fen::from_fen(order.refunded_fen).to_yuan(),
+        refunded_fen: order.refunded_fen,
+        refunds: repo::refunds(cx.db()?, charge_code).await?,
+        gateway_refund_count: resp.refund_count,
+        gateway_refunds,
+    })
 }
 
 /// `POST /v1/orders/{charge_code}/cancel` (`apply`: opType=ACO, else real time).
-pub async fn cancel(
-    settings: &Settings,
-    charge_code: &str,
-    mut req: Request,
-    log: &RequestLog,
-) -> ApiResult<Value> {
+pub async fn cancel(cx: &Cx, charge_code: &str, mut req: Request) -> ApiResult<CancelResponse> {
     let body: CancelRequest = read_json(&mut req).await?;
-    let order = load_order(settings, charge_code, log).await?;
+    let order = load_order(cx, charge_code).await?;
     let mode = if body.apply {
         CancelMode::Apply
     } else {
         CancelMode::RealTime
     };
-    let db = settings.env().d1("DB")?;
     // A real-time revocation is recorded when the gateway says it is done;
     // an applied-for one (gateway state 3) is settled by the re-check.
-    let state = orders::revoke(settings, &db, &order, mode, "cancel", log).await?;
-    log.set(
+    let state = orders::revoke(cx, &order, mode, EventSource::Cancel).await?;
+    cx.log.set(
         "outcome",
         if body.apply {
             "revocation_applied"
@@ -293,140 +221,128 @@ pub async fn cancel(
             "revoked"
         },
     );
-    Ok(json!({
-        "charge_code": charge_code,
-        "mode": if body.apply { "apply" } else { "real_time" },
-        "state": state.as_str(),
-    }))
+    Ok(CancelResponse {
+        charge_code: charge_code.to_owned(),
+        mode: if body.apply { "apply" } else { "real_time" }.to_owned(),
+        state,
+    })
 }
 
 /// `POST /v1/pos/charges`: the merchant scans the shopper's code (`preOrder`).
-pub async fn pos_charge(
-    settings: &Settings,
-    mut req: Request,
-    log: &RequestLog,
-) -> ApiResult<Value> {
+pub async fn pos_charge(cx: &Cx, mut req: Request) -> ApiResult<PosChargeResponse> {
     let body: PosChargeRequest = read_json(&mut req).await?;
     let amount = parse_api_amount(&body.amount)?;
-    let subject = required_subject(&body.subject)?;
-    let channel = match body.channel.as_deref().unwrap_or("auto") {
-        "auto" => ChannelType::Auto,
-        "alipay" => ChannelType::Alipay,
-        "wechat" => ChannelType::WeChat,
-        _ => {
-            return Err(ApiError::InvalidRequest(
-                "channel must be auto, alipay or wechat".into(),
-            ))
-        }
-    };
-    let dynamic_id_type = match body.dynamic_id_type.unwrap_or(1) {
-        1 => DynamicIdType::Barcode,
-        2 => DynamicIdType::Sonic,
-        3 => DynamicIdType::Nfc,
-        _ => {
-            return Err(ApiError::InvalidRequest(
-                "dynamic_id_type must be 1, 2 or 3".into(),
-            ))
-        }
-    };
-    let cfg = settings.gateway()?;
-    let db = settings.env().d1("DB")?;
+    let subject = merchant::subject(&body.subject)?;
+    let channel = ChannelType::from(body.channel.unwrap_or_default());
+    let dynamic_id_type = DynamicIdType::from(body.dynamic_id_type.unwrap_or_default());
+    let cfg = cx.settings.gateway()?;
     // With an Idempotency-Key the charge code comes from the key: a retry
     // whose first answer was lost (a 5xx, the Worker evicted mid-poll) finds
     // the attempt and settles it, and never sends a second preOrder.
     let charge_code = idempotency::derived_charge_code(&req).unwrap_or_else(new_charge_code);
-    if let Some(existing) = repo::get_order(&db, &charge_code).await? {
-        if existing.kind != "pos" || existing.amount_fen != amount.fen() {
+    if let Some(existing) = repo::get_order(cx.db()?, &charge_code).await? {
+        if existing.kind != OrderKind::Pos || existing.amount_fen != amount.fen() {
             return Err(ApiError::InvalidRequest(
                 "this Idempotency-Key was used for another charge".into(),
             ));
         }
-        log.set("charge_code", charge_code.as_str());
+        cx.log.set("charge_code", charge_code.as_str());
         return pos_answer(
+            cx,
             &charge_code,
             amount,
-            pos::resume(settings, &db, &charge_code, log).await?,
-            log,
+            pos::resume(cx, &charge_code).await?,
         );
     }
-    let order = merchant_order(&charge_code, "pos", "pos", &channel, amount, &subject);
-    open_order(&db, log, &order).await?;
+    let order = merchant_order(
+        &charge_code,
+        OrderKind::Pos,
+        OrderMethod::Pos,
+        &channel,
+        amount,
+        &subject,
+    );
     let gw = PreOrderRequest {
         common: cfg.common(),
         amt: amount,
-        channel_type: channel,
+        channel_type: channel.clone(),
         dynamic_id_type,
         dynamic_id: body.dynamic_id.trim().to_owned(),
         charge_code: charge_code.clone(),
-        pay_subject: subject,
+        pay_subject: subject.clone(),
         goods_detail: Vec::new(),
     };
-    pos_answer(
-        &charge_code,
-        amount,
-        pos::charge(settings, &db, &gw, log).await?,
-        log,
+    let now = now_secs();
+    let timeout = Duration::from_millis(cx.settings.pos_gateway_timeout_ms()?);
+    let sent = attempt::create(
+        cx,
+        &order,
+        now,
+        gateway::call_within(cx, &cfg, &gw, timeout),
     )
+    .await;
+    let charged = pos::charge(cx, &charge_code, now, sent).await?;
+    pos_answer(cx, &charge_code, amount, charged)
 }
 
 /// The cashier's answer: the charge code and its final state.
 fn pos_answer(
+    cx: &Cx,
     charge_code: &str,
     amount: Fen,
     charged: pos::Charged,
-    log: &RequestLog,
-) -> ApiResult<Value> {
-    log.set("outcome", charged.state.as_str());
-    log.set("pos_polls", charged.polls);
-    let resp = charged.answer.unwrap_or_default();
-    Ok(json!({
-        "charge_code": charge_code,
-        "state": charged.state.as_str(),
-        "amount": amount.to_yuan(),
-        "amount_fen": amount.fen(),
-        "channel_type": resp.channel_type.as_ref().map(|c| c.code().to_owned()),
-        "charge_down_code": resp.charge_down_code,
-        "charge_third_code": resp.charge_third_code,
-        "gateway": resp,
-    }))
+) -> ApiResult<PosChargeResponse> {
+    cx.log.set("outcome", charged.state.as_str());
+    cx.log.set("pos_polls", charged.polls);
+    let gateway = charged.answer.as_ref().map(GatewayOrder::from);
+    let seen = gateway.clone().unwrap_or_default();
+    Ok(PosChargeResponse {
+        charge_code: charge_code.to_owned(),
+        state: charged.state,
+        amount: amount.to_yuan(),
+        amount_fen: amount.fen(),
+        channel_type: seen.channel_type,
+        charge_down_code: seen.charge_down_code,
+        charge_third_code: seen.charge_third_code,
+        gateway,
+    })
 }
 
 /// `POST /v1/qr-orders`: a NATIVE `order` whose QR the merchant shows.
-pub async fn qr_order(
-    settings: &Settings,
-    mut req: Request,
-    log: &RequestLog,
-) -> ApiResult<QrOrderResponse> {
+pub async fn qr_order(cx: &Cx, mut req: Request) -> ApiResult<QrOrderResponse> {
     let body: QrOrderRequest = read_json(&mut req).await?;
     let amount = parse_api_amount(&body.amount)?;
-    let subject = required_subject(&body.subject)?;
+    let subject = merchant::subject(&body.subject)?;
     let channel = checkout::routing::channel_type(PayMethod::Native, Some(body.channel));
-    let cfg = settings.gateway()?;
-    let nodify_url = settings.notify_url(&cfg)?;
-    let db = settings.env().d1("DB")?;
+    let cfg = cx.settings.gateway()?;
+    let nodify_url = cx.settings.notify_url(&cfg)?;
     let charge_code = new_charge_code();
-    let order = merchant_order(&charge_code, "qr", "native", &channel, amount, &subject);
-    let now = open_order(&db, log, &order).await?;
+    let order = merchant_order(
+        &charge_code,
+        OrderKind::Qr,
+        OrderMethod::Native,
+        &channel,
+        amount,
+        &subject,
+    );
     let gw = OrderRequest {
         common: cfg.common(),
         amt: amount,
-        channel_type: channel,
+        channel_type: channel.clone(),
         trade_type: Some(TradeType::Native),
         sub_appid: None,
         sub_openid: None,
         charge_code: charge_code.clone(),
         nodify_url: Some(nodify_url),
-        pay_subject: subject,
+        pay_subject: subject.clone(),
         goods_detail: Vec::new(),
     };
-    let answer = gateway::call(settings, &cfg, &gw, log).await;
-    let resp = orders::fail_if_refused(&db, &charge_code, now, answer, log).await?;
+    let send = gateway::call(cx, &cfg, &gw);
+    let resp = attempt::create(cx, &order, now_secs(), send).await?;
     let qr = resp
         .bar_code
-        .clone()
         .filter(|s| !s.is_empty())
         .ok_or(ApiError::GatewayIncomplete("BAR_CODE"))?;
-    repo::set_gateway_codes(&db, &charge_code, resp.charge_down_code.as_deref(), None).await?;
-    log.set("outcome", "qr_created");
+    cx.log.set("outcome", "qr_created");
     Ok(QrOrderResponse { charge_code, qr })
 }

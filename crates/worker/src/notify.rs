@@ -9,19 +9,20 @@
 //! link a second time is refunded after the answer (`ctx.wait_until`), so
 //! the refund can neither delay nor fail the notification.
 
-use checkout::settle::{Mismatch, Report};
+use checkout::api::ErrorCode;
+use checkout::settle::{self, Mismatch, Report};
+use checkout::vocab::EventSource;
 use soushou::envelope;
 use worker::{Context, Request};
 
-use crate::config::Settings;
+use crate::context::Cx;
 use crate::error::{ApiError, ApiResult};
 use crate::log::{now_secs, RequestLog};
 use crate::orders;
 use crate::repo;
 
-fn reject(status: u16, code: &'static str, reason: impl Into<String>) -> ApiError {
+fn reject(code: ErrorCode, reason: impl Into<String>) -> ApiError {
     ApiError::NotifyRejected {
-        status,
         code,
         reason: reason.into(),
     }
@@ -30,10 +31,9 @@ fn reject(status: u16, code: &'static str, reason: impl Into<String>) -> ApiErro
 /// The rejection of a notification that does not match its attempt.
 fn mismatch(m: Mismatch, order: &repo::OrderRow) -> ApiError {
     match m {
-        Mismatch::BusiId => reject(400, "BUSI_ID_MISMATCH", "BUSI_ID is not this merchant's"),
+        Mismatch::BusiId => reject(ErrorCode::BusiIdMismatch, "BUSI_ID is not this merchant's"),
         Mismatch::Amount { reported, .. } => reject(
-            400,
-            "AMOUNT_MISMATCH",
+            ErrorCode::AmountMismatch,
             format!(
                 "AMT {} fen differs from the attempt's {} fen",
                 reported.fen(),
@@ -41,18 +41,14 @@ fn mismatch(m: Mismatch, order: &repo::OrderRow) -> ApiError {
             ),
         ),
         Mismatch::ChargeCode | Mismatch::MissingAmount => {
-            reject(400, "MALFORMED_NOTIFICATION", m.name())
+            reject(ErrorCode::MalformedNotification, m.name())
         }
     }
 }
 
 /// Handles one notification; `Ok` means "answer 200 SUCCESS".
-pub async fn handle(
-    settings: &Settings,
-    mut req: Request,
-    ctx: &Context,
-    log: &RequestLog,
-) -> ApiResult<()> {
+pub async fn handle(cx: &Cx, mut req: Request, ctx: &Context) -> ApiResult<()> {
+    let (settings, log) = (&cx.settings, &cx.log);
     let url = req.url()?;
     let query = envelope::parse_query(url.query().unwrap_or(""));
     let body = crate::guard::read_body(&mut req).await?;
@@ -63,9 +59,9 @@ pub async fn handle(
         use soushou::Error as E;
         match e {
             E::MissingSign | E::MalformedSign(_) | E::SignMismatch => {
-                reject(401, "INVALID_SIGNATURE", e.to_string())
+                reject(ErrorCode::InvalidSignature, e.to_string())
             }
-            other => reject(400, "MALFORMED_NOTIFICATION", other.to_string()),
+            other => reject(ErrorCode::MalformedNotification, other.to_string()),
         }
     })?;
     log.set("charge_code", notify.charge_code.as_str());
@@ -76,37 +72,29 @@ pub async fn handle(
     let signed_at = verified.unix_seconds();
     if signed_at.abs_diff(now) > window {
         return Err(reject(
-            400,
-            "STALE_NOTIFICATION",
+            ErrorCode::StaleNotification,
             format!("sign timestamp {signed_at} is outside the {window}s window around {now}"),
         ));
     }
-    let db = settings.env().d1("DB")?;
-    let order = repo::get_order(&db, &notify.charge_code)
+    let db = cx.db()?;
+    let order = repo::get_order(db, &notify.charge_code)
         .await?
-        .ok_or_else(|| reject(404, "NOT_FOUND", "unknown CHARGE_CODE"))?;
+        .ok_or_else(|| reject(ErrorCode::NotFound, "unknown CHARGE_CODE"))?;
     let report = Report {
         charge_code: Some(&notify.charge_code),
         busi_id: Some(&notify.busi_id),
         amount: Some(notify.amt),
         state: Some(&notify.state),
     };
-    let applied = orders::apply_report(
-        &db,
-        &orders::expected(&cfg, &order),
-        &report,
-        "notify",
-        now,
-        log,
-    )
-    .await?;
+    let expected = orders::expected(&cfg, &order);
+    let applied = orders::apply_report(cx, &expected, &report, EventSource::Notify, now).await?;
     let (outcome, new_money) = match applied {
-        orders::Applied::Event(t) => (orders::outcome_name(&t), orders::is_new_money(&t)),
+        orders::Applied::Event(t) => (t.name(), settle::is_new_money(&t)),
         orders::Applied::Silent => ("ignored", false),
         orders::Applied::Distrusted(m) => return Err(mismatch(m, &order)),
     };
     repo::record_notification(
-        &db,
+        db,
         &notify.charge_code,
         notify.state.code(),
         notify.amt.fen(),
@@ -121,7 +109,7 @@ pub async fn handle(
         let request_id = log.request_id().to_owned();
         ctx.wait_until(async move {
             let log = RequestLog::new(request_id, "duplicate_check", "-", "-");
-            orders::refund_if_duplicate(&settings, &charge_code, &log).await;
+            orders::refund_if_duplicate(&Cx::with_settings(settings, log), &charge_code).await;
         });
     }
     Ok(())

@@ -30,9 +30,10 @@ use worker::web_sys::{Crypto, CryptoKey, SubtleCrypto};
 use worker::{Request, RequestInit, Response};
 
 use crate::config::{AlipayOauth, Settings, WechatOauth};
+use crate::context::Cx;
 use crate::error::{ApiError, ApiResult};
 use crate::gateway::{fetch_within, post_init, Transport};
-use crate::log::{now_secs, random_hex, RequestLog};
+use crate::log::{now_secs, random_hex};
 use crate::repo::{self, OauthClaim};
 
 /// A query parameter of the request, non-blank.
@@ -58,12 +59,8 @@ fn redirect(location: &str) -> ApiResult<Response> {
 /// `GET /c/{token}`: the wallet's authorize page first, or `None` to serve
 /// the page. Without WeChat and Alipay settings this reads nothing else, so
 /// today's behaviour stays.
-pub async fn entry(
-    settings: &Settings,
-    req: &Request,
-    token: &str,
-    log: &RequestLog,
-) -> ApiResult<Option<Response>> {
+pub async fn entry(cx: &Cx, req: &Request, token: &str) -> ApiResult<Option<Response>> {
+    let settings = &cx.settings;
     let wechat = settings.wechat_oauth()?;
     let alipay = settings.alipay_oauth()?;
     if wechat.is_none() && alipay.is_none() {
@@ -108,9 +105,8 @@ pub async fn entry(
     };
     let nonce = random_hex(12);
     let state = pure::new_state(&keys, wallet, &link_id, &nonce, now);
-    let db = settings.env().d1("DB")?;
     repo::insert_oauth_state(
-        &db,
+        cx.db()?,
         &nonce,
         wallet.as_str(),
         &link_id,
@@ -118,22 +114,18 @@ pub async fn entry(
         now + pure::STATE_TTL_SECS,
     )
     .await?;
-    log.set("signin", wallet.as_str());
-    log.set("outcome", "signin_redirect");
+    cx.log.set("signin", wallet.as_str());
+    cx.log.set("outcome", "signin_redirect");
     let redirect_uri = pure::redirect_uri(&settings.public_base_url()?, wallet);
     let url = pure::authorize_url(wallet, oauth_base, app_id, &redirect_uri, &state);
     redirect(&url).map(Some)
 }
 
 /// `GET /oauth/{wallet}`: back from the wallet.
-pub async fn callback(
-    settings: &Settings,
-    req: &Request,
-    wallet: Wallet,
-    log: &RequestLog,
-) -> ApiResult<Response> {
+pub async fn callback(cx: &Cx, req: &Request, wallet: Wallet) -> ApiResult<Response> {
+    let (settings, log) = (&cx.settings, &cx.log);
     log.set("signin", wallet.as_str());
-    let token = match claim(settings, req, wallet, log).await {
+    let token = match claim(cx, req, wallet).await {
         Ok(token) => token,
         Err(ApiError::Domain(e @ checkout::Error::SignInInvalid { reason })) => {
             log.set("outcome", format!("signin_{reason}"));
@@ -185,28 +177,22 @@ pub async fn callback(
 }
 
 /// Checks the callback's `state` and claims it: the link token to return to.
-async fn claim(
-    settings: &Settings,
-    req: &Request,
-    wallet: Wallet,
-    log: &RequestLog,
-) -> ApiResult<String> {
+async fn claim(cx: &Cx, req: &Request, wallet: Wallet) -> ApiResult<String> {
     let invalid = |reason| ApiError::from(checkout::Error::SignInInvalid { reason });
     let state = param(req, "state")?.ok_or_else(|| invalid("forged"))?;
     let parts = StateParts::parse(&state)?;
     let now = now_secs();
     parts.check_fresh(now)?;
-    let db = settings.env().d1("DB")?;
-    let row = match repo::claim_oauth_state(&db, &parts.nonce, now).await? {
+    let row = match repo::claim_oauth_state(cx.db()?, &parts.nonce, now).await? {
         OauthClaim::Claimed(row) => row,
         OauthClaim::Used => return Err(invalid("replayed")),
         OauthClaim::Unknown => return Err(invalid("forged")),
     };
-    log.set("link_id", row.link_id.as_str());
+    cx.log.set("link_id", row.link_id.as_str());
     if row.wallet != wallet.as_str() {
         return Err(invalid("forged"));
     }
-    parts.check_bound(&settings.link_keys()?, wallet, &row.link_id)?;
+    parts.check_bound(&cx.settings.link_keys()?, wallet, &row.link_id)?;
     Ok(row.token)
 }
 
@@ -344,7 +330,7 @@ fn screen(status: u16, which: &Screen<'_>, error: &checkout::Error) -> ApiResult
          <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
          <title>{title}</title></head><body><main id=\"signin-error\" data-code=\"{}\">\
          <h1>{title}</h1>{body}</main></body></html>",
-        error.code()
+        error.code().as_str()
     );
     let resp = Response::from_html(html)?.with_status(status);
     crate::assets::set_html_headers(resp.headers())?;
@@ -353,7 +339,6 @@ fn screen(status: u16, which: &Screen<'_>, error: &checkout::Error) -> ApiResult
 }
 
 /// Deletes sign-in states that expired more than a day ago.
-pub async fn purge(settings: &Settings) -> ApiResult<usize> {
-    let db = settings.env().d1("DB")?;
-    repo::purge_oauth_states(&db, now_secs().saturating_sub(86_400)).await
+pub async fn purge(cx: &Cx) -> ApiResult<usize> {
+    repo::purge_oauth_states(cx.db()?, now_secs().saturating_sub(86_400)).await
 }

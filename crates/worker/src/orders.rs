@@ -7,24 +7,26 @@
 //! those functions say, and re-reads when a concurrent writer won a
 //! conditional update.
 
-use checkout::api::OrderStatus;
+use checkout::api::RefundRecord;
 use checkout::settle::{
     self, Evidence, Expected, ListedRefund, MoneyDecision, RefundEvidence, Report,
 };
 use checkout::state::{self, Transition};
+use checkout::vocab::{EventSource, OrderStatus, RefundState};
 use soushou::envelope;
 use soushou::model::{
-    CancelTradeRequest, QueryRequest, QueryResp, RefundQueryRequest, RefundRequest, RefundResp,
+    CancelTradeRequest, OrderResp, QueryRequest, QueryResp, RefundQueryRequest, RefundRequest,
+    RefundResp,
 };
 use soushou::types::{CancelMode, ResultCode, SerType};
 use soushou::Fen;
 use worker::D1Database;
 
-use crate::config::Settings;
+use crate::context::Cx;
 use crate::error::{ApiError, ApiResult};
 use crate::gateway;
-use crate::log::{now_secs, Level, RequestLog};
-use crate::repo::{self, OrderRow};
+use crate::log::{now_secs, Level};
+use crate::repo::{self, NewRefund, OrderRow, RefundEnd};
 
 /// How long an attempt the gateway has never heard of may stay pending
 /// before the reconciler marks it failed (the `pay` call that should have
@@ -36,7 +38,7 @@ pub async fn apply_event(
     db: &D1Database,
     charge_code: &str,
     event: OrderStatus,
-    source: &str,
+    source: EventSource,
     now: u64,
 ) -> ApiResult<Transition> {
     // A lost race re-reads the new state and decides again; the state order
@@ -45,7 +47,7 @@ pub async fn apply_event(
         let order = repo::get_order(db, charge_code)
             .await?
             .ok_or(ApiError::NotFound("order"))?;
-        let transition = state::apply(order.status()?, event);
+        let transition = state::apply(order.state, event);
         match transition {
             Transition::Applied { from, to } => {
                 if repo::transition(db, charge_code, from, to, source, now).await? {
@@ -65,22 +67,28 @@ pub async fn apply_event(
 /// refusal fails it; any other failure (a timeout, a fault, an
 /// outcome-unknown code) may have created it, so it stays pending for
 /// `query` to settle.
-pub async fn fail_if_refused<T>(
-    db: &D1Database,
+async fn fail_if_refused<T>(
+    cx: &Cx,
     charge_code: &str,
     now: u64,
     result: ApiResult<T>,
-    log: &RequestLog,
 ) -> ApiResult<T> {
     if let Err(e) = &result {
         if e.is_refusal() {
-            apply_event(db, charge_code, OrderStatus::Failed, "pay", now).await?;
+            apply_event(
+                cx.db()?,
+                charge_code,
+                OrderStatus::Failed,
+                EventSource::Pay,
+                now,
+            )
+            .await?;
         } else {
-            log.event(
+            cx.log.event(
                 Level::Warn,
                 "outcome_unknown",
-                serde_json::json!({"charge_code": charge_code, "error": e.status_and_code().1,
-                    "gateway_code": e.gateway_code().map(|c| c.as_str().to_owned())}),
+                serde_json::json!({"charge_code": charge_code, "error": e.code().as_str(),
+                    "gateway_code": e.gateway_result().map(|c| c.as_str().to_owned())}),
             );
         }
     }
@@ -88,37 +96,21 @@ pub async fn fail_if_refused<T>(
 }
 
 /// [`fail_if_refused`], then, on an answer, stores the gateway's and the
-/// channel's serial numbers (`codes` picks them out of the answer) so later
-/// queries, refunds and notifications can name the payment.
-pub async fn settle_pay<T>(
-    db: &D1Database,
+/// channel's serial numbers so later queries, refunds and notifications
+/// can name the payment.
+pub async fn settle_pay(
+    cx: &Cx,
     charge_code: &str,
     now: u64,
-    result: ApiResult<T>,
-    log: &RequestLog,
-    codes: impl FnOnce(&T) -> (Option<&str>, Option<&str>),
-) -> ApiResult<T> {
-    let resp = fail_if_refused(db, charge_code, now, result, log).await?;
-    let (down, third) = codes(&resp);
-    repo::set_gateway_codes(db, charge_code, down, third).await?;
+    result: ApiResult<OrderResp>,
+) -> ApiResult<OrderResp> {
+    let resp = fail_if_refused(cx, charge_code, now, result).await?;
+    let (down, third) = (
+        resp.charge_down_code.as_deref(),
+        resp.charge_third_code.as_deref(),
+    );
+    repo::set_gateway_codes(cx.db()?, charge_code, down, third).await?;
     Ok(resp)
-}
-
-/// A short name of a transition for logs and stored notification outcomes.
-pub fn outcome_name(t: &Transition) -> &'static str {
-    match t {
-        Transition::Applied { .. } => "applied",
-        Transition::Duplicate(_) => "duplicate",
-        Transition::Stale { .. } => "stale",
-    }
-}
-
-/// Whether a transition is the one that recorded money on an attempt (from
-/// pending, closed or failed): the moment a second payment of the same
-/// link must be noticed.
-pub fn is_new_money(t: &Transition) -> bool {
-    matches!(t, Transition::Applied { from, to }
-        if !settle::holds_money(*from) && settle::holds_money(*to))
 }
 
 /// What the gateway's message must match for `order`.
@@ -142,18 +134,18 @@ pub enum Applied {
 
 /// Checks a report against the attempt ([`settle::evidence`]) and applies
 /// what it proves. A distrusted report is logged and changes nothing. The
-/// caller runs [`refund_if_duplicate`] when the result [`is_new_money`].
+/// caller runs [`refund_if_duplicate`] when the result [`settle::is_new_money`].
 pub async fn apply_report(
-    db: &D1Database,
+    cx: &Cx,
     expected: &Expected<'_>,
     report: &Report<'_>,
-    source: &str,
+    source: EventSource,
     now: u64,
-    log: &RequestLog,
 ) -> ApiResult<Applied> {
+    let log = &cx.log;
     Ok(match settle::evidence(expected, report) {
         Evidence::Apply(status) => {
-            let t = apply_event(db, expected.charge_code, status, source, now).await?;
+            let t = apply_event(cx.db()?, expected.charge_code, status, source, now).await?;
             if let Transition::Stale { current, event } = t {
                 log.event(
                     Level::Info,
@@ -179,48 +171,43 @@ pub async fn apply_report(
     })
 }
 
-/// The report a `query` answer makes.
-fn query_report(resp: &QueryResp) -> Report<'_> {
-    Report {
-        charge_code: resp.charge_code.as_deref(),
-        busi_id: resp.busi_id.as_deref(),
-        amount: resp.amt,
-        state: resp.state.as_ref(),
-    }
-}
-
 /// Asks the gateway about an order and applies what it proves (see
 /// [`apply_report`]); a new payment is checked for being a duplicate of its
 /// link at once. `source` names the caller in the state history (`poll`,
 /// `cron`, `merchant_query`, `pos`). Returns the gateway's answer.
 pub async fn query_and_apply(
-    settings: &Settings,
+    cx: &Cx,
     cfg: &envelope::Config,
     order: &OrderRow,
-    source: &str,
-    log: &RequestLog,
+    source: EventSource,
 ) -> ApiResult<QueryResp> {
-    let db = settings.env().d1("DB")?;
+    let log = &cx.log;
     let req = QueryRequest {
         code: order.charge_code.clone(),
         ser_type: SerType::Merchant,
     };
     let now = now_secs();
-    let resp = match gateway::call(settings, cfg, &req, log).await {
+    let resp = match gateway::call(cx, cfg, &req).await {
         Ok(resp) => resp,
         Err(ApiError::Gateway(soushou::Error::Gateway {
             code: ResultCode::ChargeNonexistent,
             info,
         })) => {
-            if order.state == OrderStatus::Pending.as_str()
+            if order.state == OrderStatus::Pending
                 && now.saturating_sub(order.created_at) >= UNKNOWN_ATTEMPT_FAILS_AFTER_SECS
             {
-                let t =
-                    apply_event(&db, &order.charge_code, OrderStatus::Failed, source, now).await?;
+                let t = apply_event(
+                    cx.db()?,
+                    &order.charge_code,
+                    OrderStatus::Failed,
+                    source,
+                    now,
+                )
+                .await?;
                 log.event(
                     Level::Warn,
                     "attempt_unknown_to_gateway",
-                    serde_json::json!({"charge_code": order.charge_code, "outcome": outcome_name(&t)}),
+                    serde_json::json!({"charge_code": order.charge_code, "outcome": t.name()}),
                 );
             }
             return Err(ApiError::Gateway(soushou::Error::Gateway {
@@ -231,18 +218,17 @@ pub async fn query_and_apply(
         Err(e) => return Err(e),
     };
     let applied = apply_report(
-        &db,
+        cx,
         &expected(cfg, order),
-        &query_report(&resp),
+        &Report::of_query(&resp),
         source,
         now,
-        log,
     )
     .await?;
     if let Applied::Event(t) = &applied {
-        log.set("reconcile", outcome_name(t));
-        if is_new_money(t) {
-            refund_if_duplicate(settings, &order.charge_code, log).await;
+        log.set("reconcile", t.name());
+        if settle::is_new_money(t) {
+            refund_if_duplicate(cx, &order.charge_code).await;
         }
     }
     Ok(resp)
@@ -259,29 +245,24 @@ pub async fn query_and_apply(
 /// still returned as the refusal it is). Returns the stored state after the
 /// call.
 pub async fn revoke(
-    settings: &Settings,
-    db: &D1Database,
+    cx: &Cx,
     order: &OrderRow,
     mode: CancelMode,
-    source: &str,
-    log: &RequestLog,
+    source: EventSource,
 ) -> ApiResult<OrderStatus> {
-    let cfg = settings.gateway()?;
+    let cfg = cx.settings.gateway()?;
+    let db = cx.db()?;
     let now = now_secs();
-    repo::set_recheck(
-        db,
-        &order.charge_code,
-        now + settings.recheck_window_secs()?,
-    )
-    .await?;
+    let until = now + cx.settings.recheck_window_secs()?;
+    repo::set_recheck(db, &order.charge_code, until).await?;
     let apply = mode == CancelMode::Apply;
     let req = CancelTradeRequest {
         charge_code: order.charge_code.clone(),
         mode,
     };
-    match gateway::call(settings, &cfg, &req, log).await {
+    match gateway::call(cx, &cfg, &req).await {
         // Applied for: gateway state 3 says nothing yet; the re-check settles it.
-        Ok(_) if apply => order.status(),
+        Ok(_) if apply => Ok(order.state),
         Ok(_) => Ok(
             apply_event(db, &order.charge_code, OrderStatus::Revoked, source, now)
                 .await?
@@ -290,7 +271,7 @@ pub async fn revoke(
         Err(e) => {
             // Still the gateway's word that the money went back: record it,
             // and keep the refusal's code for the caller.
-            if e.gateway_code() == Some(&ResultCode::AreadyRevoked) {
+            if e.gateway_result() == Some(&ResultCode::AreadyRevoked) {
                 apply_event(db, &order.charge_code, OrderStatus::Revoked, source, now).await?;
             }
             Err(e)
@@ -331,20 +312,16 @@ pub struct RefundOrder<'a> {
 /// counted against the refundable amount: done → its result again; pending
 /// → asks `refundQuery` and sends it again if the gateway never got it;
 /// a different amount or a failed refund → a clear refusal.
-pub async fn refund(
-    settings: &Settings,
-    db: &D1Database,
-    r: &RefundOrder<'_>,
-    log: &RequestLog,
-) -> ApiResult<Refunded> {
+pub async fn refund(cx: &Cx, r: &RefundOrder<'_>) -> ApiResult<Refunded> {
+    let db = cx.db()?;
     let charge_code = r.order.charge_code.as_str();
-    log.set("out_refund_no", r.out_refund_no);
+    cx.log.set("out_refund_no", r.out_refund_no);
     if let Some(existing) = repo::refunds(db, charge_code)
         .await?
         .into_iter()
         .find(|x| x.out_refund_no == r.out_refund_no)
     {
-        return resume_refund(settings, db, r, &existing, log).await;
+        return resume_refund(cx, r, &existing).await;
     }
     let paid = Fen::from_fen(r.order.amount_fen);
     let reserved = Fen::from_fen(
@@ -355,18 +332,15 @@ pub async fn refund(
     );
     // The domain check (state, amount) first; then the atomic reservation,
     // which also stops two concurrent refunds from overdrawing.
-    state::check_refund(r.order.status()?, paid, reserved, r.amount)?;
+    state::check_refund(r.order.state, paid, reserved, r.amount)?;
     let now = now_secs();
-    if !repo::reserve_refund(
-        db,
-        r.out_refund_no,
+    let reservation = NewRefund {
+        out_refund_no: r.out_refund_no,
         charge_code,
-        r.amount.fen(),
-        r.reason,
-        now,
-    )
-    .await?
-    {
+        amount: r.amount,
+        reason: r.reason,
+    };
+    if !repo::reserve_refund(db, &reservation, now).await? {
         if repo::refund_number_taken(db, r.out_refund_no).await? {
             return Err(ApiError::InvalidRequest(format!(
                 "out_refund_no {} is used by another order",
@@ -376,16 +350,14 @@ pub async fn refund(
         let left = Fen::from_fen(repo::refundable(db, charge_code).await?);
         return Err(checkout::Error::RefundExceeds { refundable: left }.into());
     }
-    send_refund(settings, db, r, log).await
+    send_refund(cx, r).await
 }
 
 /// A refund number seen before: answer for it without a second refund.
 async fn resume_refund(
-    settings: &Settings,
-    db: &D1Database,
+    cx: &Cx,
     r: &RefundOrder<'_>,
-    existing: &repo::RefundRow,
-    log: &RequestLog,
+    existing: &RefundRecord,
 ) -> ApiResult<Refunded> {
     if existing.amount_fen != r.amount.fen() {
         return Err(ApiError::InvalidRequest(format!(
@@ -393,19 +365,19 @@ async fn resume_refund(
             r.out_refund_no
         )));
     }
-    match existing.state.as_str() {
-        "succeeded" => {
-            let order = repo::get_order(db, &r.order.charge_code)
+    match existing.state {
+        RefundState::Succeeded => {
+            let order = repo::get_order(cx.db()?, &r.order.charge_code)
                 .await?
                 .ok_or(ApiError::NotFound("order"))?;
             Ok(Refunded {
                 total_fen: order.refunded_fen,
-                state: order.status()?,
+                state: order.state,
                 gateway: None,
             })
         }
-        "pending" => retry_refund(settings, db, existing, log).await,
-        _ => Err(ApiError::InvalidRequest(format!(
+        RefundState::Pending => retry_refund(cx, existing).await,
+        RefundState::Failed => Err(ApiError::InvalidRequest(format!(
             "refund {} was refused by the gateway ({}); use a new out_refund_no",
             r.out_refund_no,
             existing.gateway_code.as_deref().unwrap_or("no code")
@@ -416,15 +388,11 @@ async fn resume_refund(
 /// Sends a reserved refund to the gateway and settles it: a final refusal
 /// marks it failed; anything else that is not a success leaves it pending
 /// (reserved) for `refundQuery` to settle.
-async fn send_refund(
-    settings: &Settings,
-    db: &D1Database,
-    r: &RefundOrder<'_>,
-    log: &RequestLog,
-) -> ApiResult<Refunded> {
+async fn send_refund(cx: &Cx, r: &RefundOrder<'_>) -> ApiResult<Refunded> {
+    let db = cx.db()?;
     let charge_code = r.order.charge_code.as_str();
     let now = now_secs();
-    let cfg = settings.gateway()?;
+    let cfg = cx.settings.gateway()?;
     let gw = RefundRequest {
         busi_id: cfg.busi_id.clone(),
         oper_id: cfg.oper_id.clone(),
@@ -435,20 +403,13 @@ async fn send_refund(
         charge_down_code: r.order.charge_down_code.clone(),
         out_refund_no: Some(r.out_refund_no.to_owned()),
     };
-    let resp = match gateway::call(settings, &cfg, &gw, log).await {
+    let resp = match gateway::call(cx, &cfg, &gw).await {
         Ok(resp) => resp,
         Err(e) => {
             if e.is_refusal() {
-                let code = e.gateway_code().map(|c| c.as_str().to_owned());
-                repo::finish_refund(
-                    db,
-                    r.out_refund_no,
-                    charge_code,
-                    false,
-                    code.as_deref(),
-                    now,
-                )
-                .await?;
+                let code = e.gateway_result().map(ResultCode::as_str);
+                let end = RefundEnd::Failed(code);
+                repo::finish_refund(db, r.out_refund_no, charge_code, end, now).await?;
             }
             return Err(e);
         }
@@ -470,9 +431,10 @@ async fn settle_refund(
     now: u64,
 ) -> ApiResult<(u64, OrderStatus)> {
     let charge_code = order.charge_code.as_str();
-    let total = repo::finish_refund(db, out_refund_no, charge_code, true, None, now).await?;
+    let total =
+        repo::finish_refund(db, out_refund_no, charge_code, RefundEnd::Succeeded, now).await?;
     let target = state::after_refund(Fen::from_fen(order.amount_fen), Fen::from_fen(total));
-    let t = apply_event(db, charge_code, target, "refund", now).await?;
+    let t = apply_event(db, charge_code, target, EventSource::Refund, now).await?;
     Ok((total, t.state()))
 }
 
@@ -481,24 +443,24 @@ async fn settle_refund(
 /// became of each (settles it if done), else sends it again under the same
 /// `OUT_REFUND_NO`. One caller per refund per retry interval (a conditional
 /// claim). Returns how many were settled.
-pub async fn retry_pending_refunds(settings: &Settings, log: &RequestLog) -> ApiResult<usize> {
-    let db = settings.env().d1("DB")?;
+pub async fn retry_pending_refunds(cx: &Cx) -> ApiResult<usize> {
+    let db = cx.db()?;
     let now = now_secs();
-    let cutoff = now.saturating_sub(settings.refund_retry_after_secs()?);
+    let cutoff = now.saturating_sub(cx.settings.refund_retry_after_secs()?);
     let mut settled = 0;
-    for refund in repo::pending_refunds_before(&db, cutoff, 10).await? {
-        if !repo::claim_refund_retry(&db, &refund.out_refund_no, now, cutoff).await? {
+    for refund in repo::pending_refunds_before(db, cutoff, 10).await? {
+        if !repo::claim_refund_retry(db, &refund.out_refund_no, now, cutoff).await? {
             continue;
         }
-        let outcome = retry_refund(settings, &db, &refund, log).await;
+        let outcome = retry_refund(cx, &refund).await;
         let name = match &outcome {
             Ok(_) => {
                 settled += 1;
                 "succeeded"
             }
-            Err(e) => e.status_and_code().1,
+            Err(e) => e.code().as_str(),
         };
-        log.event(
+        cx.log.event(
             Level::Warn,
             "refund_retried",
             serde_json::json!({"charge_code": refund.charge_code,
@@ -511,21 +473,17 @@ pub async fn retry_pending_refunds(settings: &Settings, log: &RequestLog) -> Api
 /// Settles a pending refund from `refundQuery`'s list
 /// ([`settle::refund_evidence`]), sending it again only if the gateway
 /// does not list it.
-async fn retry_refund(
-    settings: &Settings,
-    db: &D1Database,
-    refund: &repo::RefundRow,
-    log: &RequestLog,
-) -> ApiResult<Refunded> {
+async fn retry_refund(cx: &Cx, refund: &RefundRecord) -> ApiResult<Refunded> {
+    let db = cx.db()?;
     let order = repo::get_order(db, &refund.charge_code)
         .await?
         .ok_or(ApiError::NotFound("order"))?;
-    let cfg = settings.gateway()?;
+    let cfg = cx.settings.gateway()?;
     let query = RefundQueryRequest {
         code: refund.charge_code.clone(),
         ser_type: SerType::Merchant,
     };
-    let listed = gateway::call(settings, &cfg, &query, log).await?;
+    let listed = gateway::call(cx, &cfg, &query).await?;
     let trades: Vec<ListedRefund<'_>> = listed
         .refund_trade_list
         .iter()
@@ -553,25 +511,18 @@ async fn retry_refund(
                 amount,
                 reason: &refund.reason,
             };
-            send_refund(settings, db, &r, log).await
+            send_refund(cx, &r).await
         }
         RefundEvidence::Failed => {
-            repo::finish_refund(
-                db,
-                &refund.out_refund_no,
-                &order.charge_code,
-                false,
-                None,
-                now,
-            )
-            .await?;
+            let end = RefundEnd::Failed(None);
+            repo::finish_refund(db, &refund.out_refund_no, &order.charge_code, end, now).await?;
             Err(ApiError::InvalidRequest(format!(
                 "the gateway lists refund {} as failed",
                 refund.out_refund_no
             )))
         }
         RefundEvidence::InProgress | RefundEvidence::Distrust => {
-            log.event(
+            cx.log.event(
                 Level::Warn,
                 "refund_unsettled",
                 serde_json::json!({"charge_code": order.charge_code,
@@ -590,25 +541,18 @@ async fn retry_refund(
 /// `REFUND_RETRY_AFTER_SECS` old (so it does not race the background task)
 /// and runs [`refund_if_duplicate`] on each, a bounded batch per run.
 /// Returns how many were examined.
-pub async fn refund_missed_duplicates(settings: &Settings, log: &RequestLog) -> ApiResult<usize> {
-    let db = settings.env().d1("DB")?;
-    let cutoff = now_secs().saturating_sub(settings.refund_retry_after_secs()?);
-    let rivals = repo::rival_payments(&db, cutoff, 20).await?;
+pub async fn refund_missed_duplicates(cx: &Cx) -> ApiResult<usize> {
+    let cutoff = now_secs().saturating_sub(cx.settings.refund_retry_after_secs()?);
+    let rivals = repo::rival_payments(cx.db()?, cutoff, 20).await?;
     for order in &rivals {
-        log.event(
+        cx.log.event(
             Level::Warn,
             "duplicate_refund_missed",
             serde_json::json!({"charge_code": order.charge_code}),
         );
-        refund_if_duplicate(settings, &order.charge_code, log).await;
+        refund_if_duplicate(cx, &order.charge_code).await;
     }
     Ok(rivals.len())
-}
-
-/// The `OUT_REFUND_NO` of the refund of a duplicate payment: one per
-/// attempt, so however often the duplicate is noticed it is refunded once.
-fn duplicate_refund_no(charge_code: &str) -> String {
-    format!("dup-{charge_code}")
 }
 
 /// Called once money was recorded on an attempt: if it is not its link's
@@ -618,25 +562,21 @@ fn duplicate_refund_no(charge_code: &str) -> String {
 /// payment itself stays recorded; the refund shows in the order's refunds
 /// and moves it to `refunded`. Never fails: every outcome is logged, and a
 /// refund that did not complete stays reserved for the cron sweep.
-pub async fn refund_if_duplicate(settings: &Settings, charge_code: &str, log: &RequestLog) {
-    if let Err(e) = try_refund_duplicate(settings, charge_code, log).await {
-        log.event(
+pub async fn refund_if_duplicate(cx: &Cx, charge_code: &str) {
+    if let Err(e) = try_refund_duplicate(cx, charge_code).await {
+        cx.log.event(
             Level::Warn,
             "duplicate_refund_failed",
             serde_json::json!({"charge_code": charge_code,
-                "out_refund_no": duplicate_refund_no(charge_code),
-                "error": e.status_and_code().1, "detail": e.to_string()}),
+                "out_refund_no": settle::duplicate_refund_no(charge_code),
+                "error": e.code().as_str(), "detail": e.to_string()}),
         );
     }
 }
 
-async fn try_refund_duplicate(
-    settings: &Settings,
-    charge_code: &str,
-    log: &RequestLog,
-) -> ApiResult<()> {
-    let db = settings.env().d1("DB")?;
-    let order = repo::get_order(&db, charge_code)
+async fn try_refund_duplicate(cx: &Cx, charge_code: &str) -> ApiResult<()> {
+    let db = cx.db()?;
+    let order = repo::get_order(db, charge_code)
         .await?
         .ok_or(ApiError::NotFound("order"))?;
     let Some(link_id) = order.link_id.as_deref() else {
@@ -646,8 +586,8 @@ async fn try_refund_duplicate(
         // Judged before, but its refund may never have been reserved.
         Some(kept) => kept.clone(),
         None => {
-            let attempts = repo::link_attempts(&db, link_id).await?;
-            let view = repo::link_view(&attempts)?;
+            let attempts = repo::link_attempts(db, link_id).await?;
+            let view = repo::link_view(&attempts);
             let MoneyDecision::RefundDuplicate { kept } = settle::on_money(&view, charge_code)
             else {
                 return Ok(());
@@ -655,14 +595,14 @@ async fn try_refund_duplicate(
             // Marked once, before the refund is reserved: from here on the
             // attempt never makes its link paid, and a concurrent decider
             // stops here.
-            if !repo::mark_duplicate(&db, charge_code, &kept).await? {
+            if !repo::mark_duplicate(db, charge_code, &kept).await? {
                 return Ok(());
             }
             kept
         }
     };
-    let out_refund_no = duplicate_refund_no(charge_code);
-    if repo::refunds(&db, charge_code)
+    let out_refund_no = settle::duplicate_refund_no(charge_code);
+    if repo::refunds(db, charge_code)
         .await?
         .iter()
         .any(|r| r.out_refund_no == out_refund_no)
@@ -670,31 +610,29 @@ async fn try_refund_duplicate(
         // Reserved already; the cron retries it while it is pending.
         return Ok(());
     }
-    log.event(
+    cx.log.event(
         Level::Warn,
         "duplicate_payment",
         serde_json::json!({"charge_code": charge_code, "kept": kept,
             "out_refund_no": out_refund_no}),
     );
     // In full: whatever the merchant has not refunded of it already.
-    let amount = Fen::from_fen(repo::refundable(&db, charge_code).await?);
+    let amount = Fen::from_fen(repo::refundable(db, charge_code).await?);
     if amount == Fen::ZERO {
         return Ok(());
     }
     let reason = format!("duplicate payment; link already paid by {kept}");
     let done = refund(
-        settings,
-        &db,
+        cx,
         &RefundOrder {
             order: &order,
             out_refund_no: &out_refund_no,
             amount,
             reason: &reason,
         },
-        log,
     )
     .await?;
-    log.event(
+    cx.log.event(
         Level::Info,
         "duplicate_refunded",
         serde_json::json!({"charge_code": charge_code, "out_refund_no": out_refund_no,
@@ -708,30 +646,25 @@ async fn try_refund_duplicate(
 /// inside a re-check window), at most once per interval per attempt (an
 /// atomic claim). Gateway trouble is logged, not surfaced: the poll still
 /// answers with the stored state.
-pub async fn confirm_if_due(
-    settings: &Settings,
-    order: OrderRow,
-    source: &str,
-    log: &RequestLog,
-) -> ApiResult<OrderRow> {
+pub async fn confirm_if_due(cx: &Cx, order: OrderRow, source: EventSource) -> ApiResult<OrderRow> {
     let now = now_secs();
-    let policy = settings.reconcile_policy()?;
-    if !settle::reconcile_action(&policy, &order.reconcile_input(now)?) {
+    let policy = cx.settings.reconcile_policy()?;
+    if !settle::reconcile_action(&policy, &order.reconcile_input(now)) {
         return Ok(order);
     }
-    let db = settings.env().d1("DB")?;
-    if !repo::claim_query_slot(&db, &order.charge_code, now, policy.min_interval_secs).await? {
+    let db = cx.db()?;
+    if !repo::claim_query_slot(db, &order.charge_code, now, policy.min_interval_secs).await? {
         return Ok(order);
     }
-    let cfg = settings.gateway()?;
-    if let Err(e) = query_and_apply(settings, &cfg, &order, source, log).await {
-        log.event(
+    let cfg = cx.settings.gateway()?;
+    if let Err(e) = query_and_apply(cx, &cfg, &order, source).await {
+        cx.log.event(
             Level::Warn,
             "reconcile_failed",
-            serde_json::json!({"charge_code": order.charge_code, "error": e.status_and_code().1}),
+            serde_json::json!({"charge_code": order.charge_code, "error": e.code().as_str()}),
         );
     }
-    Ok(repo::get_order(&db, &order.charge_code)
+    Ok(repo::get_order(db, &order.charge_code)
         .await?
         .unwrap_or(order))
 }
@@ -740,19 +673,19 @@ pub async fn confirm_if_due(
 /// `RECONCILE_AFTER_SECS` and re-checks attempts inside a re-check window
 /// (least recently queried first, bounded per run). Returns how many
 /// changed state.
-pub async fn sweep(settings: &Settings, log: &RequestLog) -> ApiResult<usize> {
-    let db = settings.env().d1("DB")?;
+pub async fn sweep(cx: &Cx) -> ApiResult<usize> {
+    let db = cx.db()?;
     let now = now_secs();
-    let cutoff = now.saturating_sub(settings.reconcile_after_secs()?);
-    let mut due = repo::pending_before(&db, cutoff, 25).await?;
-    due.extend(repo::recheck_due(&db, now, 25).await?);
+    let cutoff = now.saturating_sub(cx.settings.reconcile_after_secs()?);
+    let mut due = repo::pending_before(db, cutoff, 25).await?;
+    due.extend(repo::recheck_due(db, now, 25).await?);
     let mut changed = 0;
     for order in due {
-        let (code, before) = (order.charge_code.clone(), order.state.clone());
-        let after = confirm_if_due(settings, order, "cron", log).await?;
+        let (code, before) = (order.charge_code.clone(), order.state);
+        let after = confirm_if_due(cx, order, EventSource::Cron).await?;
         if after.state != before {
             changed += 1;
-            log.event(
+            cx.log.event(
                 Level::Info,
                 "reconciled",
                 serde_json::json!({"charge_code": code, "from": before, "state": after.state}),

@@ -6,11 +6,13 @@
 //! notifications cannot both apply a transition, and a caller learns whether
 //! its write was the one that applied.
 
-use checkout::api::OrderStatus;
+use checkout::api::{NotificationRecord, OrderEvent, OrderView, RefundRecord};
 use checkout::link::LinkPayload;
 use checkout::settle::{self, LinkAttempt, ReconcileInput};
+use checkout::vocab::{EventSource, OrderKind, OrderMethod, OrderStatus, RefundState};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use soushou::Fen;
 use worker::wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement};
 
@@ -31,8 +33,20 @@ fn ot(s: Option<&str>) -> JsValue {
     s.map(t).unwrap_or(JsValue::NULL)
 }
 
+/// D1's failures are storage errors (the caller may retry), unlike the
+/// runtime's other failures (`From<worker::Error>` in `error`).
+trait Stored<T> {
+    fn stored(self) -> ApiResult<T>;
+}
+
+impl<T> Stored<T> for worker::Result<T> {
+    fn stored(self) -> ApiResult<T> {
+        self.map_err(|e| ApiError::Storage(e.to_string()))
+    }
+}
+
 fn prepare(db: &D1Database, sql: &str, params: &[JsValue]) -> ApiResult<D1PreparedStatement> {
-    Ok(db.prepare(sql).bind(params)?)
+    db.prepare(sql).bind(params).stored()
 }
 
 /// Every row a query returns.
@@ -41,18 +55,17 @@ async fn all<T: DeserializeOwned>(
     sql: &str,
     params: &[JsValue],
 ) -> ApiResult<Vec<T>> {
-    Ok(prepare(db, sql, params)?.all().await?.results::<T>()?)
+    prepare(db, sql, params)?
+        .all()
+        .await
+        .stored()?
+        .results::<T>()
+        .stored()
 }
 
 /// Rows changed by a write, from the result metadata.
 fn changes(result: &worker::D1Result) -> ApiResult<usize> {
-    Ok(result.meta()?.and_then(|m| m.changes).unwrap_or(0))
-}
-
-/// Parses a stored state (`"partially_refunded"`) into the API enum.
-pub fn parse_status(s: &str) -> ApiResult<OrderStatus> {
-    serde_json::from_value(serde_json::Value::String(s.to_owned()))
-        .map_err(|_| ApiError::Storage(format!("unknown stored state {s:?}")))
+    Ok(result.meta().stored()?.and_then(|m| m.changes).unwrap_or(0))
 }
 
 /// One payment attempt (one `CHARGE_CODE`).
@@ -62,10 +75,10 @@ pub struct OrderRow {
     pub charge_code: String,
     /// The link this attempt pays, if any.
     pub link_id: Option<String>,
-    /// `link`, `qr` or `pos`.
-    pub kind: String,
-    /// Payment method (`native`, `wap`, ... or `pos`).
-    pub method: String,
+    /// What created the attempt.
+    pub kind: OrderKind,
+    /// Payment method.
+    pub method: OrderMethod,
     /// Gateway `CHANNEL_TYPE` code.
     pub channel_type: String,
     /// Amount in fen.
@@ -74,8 +87,8 @@ pub struct OrderRow {
     pub refunded_fen: u64,
     /// `PAY_SUBJECT`.
     pub subject: String,
-    /// Current state (an [`OrderStatus`] spelling).
-    pub state: String,
+    /// Current state.
+    pub state: OrderStatus,
     /// Where the page sends the shopper after payment.
     pub return_url: Option<String>,
     /// The gateway's serial number.
@@ -99,35 +112,42 @@ pub struct OrderRow {
 }
 
 impl OrderRow {
-    /// The state as the API enum.
-    pub fn status(&self) -> ApiResult<OrderStatus> {
-        parse_status(&self.state)
-    }
-
-    /// The attempt as the link decisions of `checkout::settle` see it.
-    pub fn link_attempt(&self) -> ApiResult<LinkAttempt<'_>> {
-        Ok(LinkAttempt {
-            charge_code: &self.charge_code,
-            status: self.status()?,
-            paid_seq: self.paid_seq,
-            duplicate: self.duplicate_of.is_some(),
+    /// The shopper's view of the attempt (`GET /api/orders/{code}`, and
+    /// inside the merchant's order).
+    pub fn view(&self) -> ApiResult<OrderView> {
+        Ok(OrderView {
+            charge_code: self.charge_code.clone(),
+            state: self.state,
+            money: Fen::from_fen(self.amount_fen).into(),
+            paid_at: self.paid_at,
+            return_url: self.return_url.clone(),
         })
     }
 
+    /// The attempt as the link decisions of `checkout::settle` see it.
+    pub fn link_attempt(&self) -> LinkAttempt<'_> {
+        LinkAttempt {
+            charge_code: &self.charge_code,
+            status: self.state,
+            paid_seq: self.paid_seq,
+            duplicate: self.duplicate_of.is_some(),
+        }
+    }
+
     /// What the reconciler knows about the attempt at `now`.
-    pub fn reconcile_input(&self, now: u64) -> ApiResult<ReconcileInput> {
-        Ok(ReconcileInput {
-            status: self.status()?,
+    pub fn reconcile_input(&self, now: u64) -> ReconcileInput {
+        ReconcileInput {
+            status: self.state,
             created_at: self.created_at,
             last_query_at: self.last_query_at,
             recheck_until: self.recheck_until,
             now,
-        })
+        }
     }
 }
 
 /// The attempts of a link as the link decisions see them.
-pub fn link_view(attempts: &[OrderRow]) -> ApiResult<Vec<LinkAttempt<'_>>> {
+pub fn link_view(attempts: &[OrderRow]) -> Vec<LinkAttempt<'_>> {
     attempts.iter().map(OrderRow::link_attempt).collect()
 }
 
@@ -137,10 +157,10 @@ pub struct NewOrder<'a> {
     pub charge_code: &'a str,
     /// Link id for link attempts.
     pub link_id: Option<&'a str>,
-    /// `link`, `qr` or `pos`.
-    pub kind: &'a str,
-    /// Method spelling.
-    pub method: &'a str,
+    /// What creates the attempt.
+    pub kind: OrderKind,
+    /// Payment method.
+    pub method: OrderMethod,
     /// `CHANNEL_TYPE` code.
     pub channel_type: &'a str,
     /// Amount, fen.
@@ -177,7 +197,8 @@ pub async fn insert_link(
         ],
     )?
     .run()
-    .await?;
+    .await
+    .stored()?;
     Ok(())
 }
 
@@ -191,8 +212,8 @@ pub async fn insert_order(db: &D1Database, o: &NewOrder<'_>, now: u64) -> ApiRes
         &[
             t(o.charge_code),
             ot(o.link_id),
-            t(o.kind),
-            t(o.method),
+            t(o.kind.as_str()),
+            t(o.method.as_str()),
             t(o.channel_type),
             n(o.amount_fen),
             t(o.subject),
@@ -201,7 +222,8 @@ pub async fn insert_order(db: &D1Database, o: &NewOrder<'_>, now: u64) -> ApiRes
         ],
     )?
     .run()
-    .await?;
+    .await
+    .stored()?;
     Ok(())
 }
 
@@ -219,19 +241,21 @@ pub async fn set_gateway_codes(
         &[t(charge_code), ot(down), ot(third)],
     )?
     .run()
-    .await?;
+    .await
+    .stored()?;
     Ok(())
 }
 
 /// One attempt by charge code.
 pub async fn get_order(db: &D1Database, charge_code: &str) -> ApiResult<Option<OrderRow>> {
-    Ok(prepare(
+    prepare(
         db,
         &format!("SELECT {ORDER_COLUMNS} FROM orders WHERE charge_code = ?1"),
         &[t(charge_code)],
     )?
     .first::<OrderRow>(None)
-    .await?)
+    .await
+    .stored()
 }
 
 /// All attempts of a link, newest first.
@@ -270,7 +294,7 @@ pub async fn transition(
     charge_code: &str,
     from: OrderStatus,
     to: OrderStatus,
-    source: &str,
+    source: EventSource,
     now: u64,
 ) -> ApiResult<bool> {
     // The first transition into a state holding money stamps when (paid_at)
@@ -301,11 +325,11 @@ pub async fn transition(
             t(charge_code),
             t(from.as_str()),
             t(to.as_str()),
-            t(source),
+            t(source.as_str()),
             n(now),
         ],
     )?;
-    let results = db.batch(vec![update, history]).await?;
+    let results = db.batch(vec![update, history]).await.stored()?;
     let first = results
         .first()
         .ok_or_else(|| ApiError::Storage("empty batch result".into()))?;
@@ -321,7 +345,8 @@ pub async fn mark_duplicate(db: &D1Database, charge_code: &str, kept: &str) -> A
         &[t(charge_code), t(kept)],
     )?
     .run()
-    .await?;
+    .await
+    .stored()?;
     Ok(changes(&result)? == 1)
 }
 
@@ -335,7 +360,8 @@ pub async fn set_recheck(db: &D1Database, charge_code: &str, until: u64) -> ApiR
         &[t(charge_code), n(until)],
     )?
     .run()
-    .await?;
+    .await
+    .stored()?;
     Ok(())
 }
 
@@ -376,7 +402,8 @@ pub async fn record_notification(
         ],
     )?
     .run()
-    .await?;
+    .await
+    .stored()?;
     Ok(())
 }
 
@@ -395,25 +422,13 @@ pub async fn claim_query_slot(
         &[t(charge_code), n(now), n(now.saturating_sub(min_interval))],
     )?
     .run()
-    .await?;
+    .await
+    .stored()?;
     Ok(changes(&result)? == 1)
 }
 
-/// One state-history entry.
-#[derive(Debug, Deserialize, Serialize)]
-pub struct EventRow {
-    /// Previous state.
-    pub from_state: String,
-    /// New state.
-    pub to_state: String,
-    /// What caused it: pay, notify, poll, cron, merchant_query, refund, cancel.
-    pub source: String,
-    /// Unix seconds.
-    pub at: u64,
-}
-
 /// The state history of an order, oldest first.
-pub async fn events(db: &D1Database, charge_code: &str) -> ApiResult<Vec<EventRow>> {
+pub async fn events(db: &D1Database, charge_code: &str) -> ApiResult<Vec<OrderEvent>> {
     all(
         db,
         "SELECT from_state, to_state, source, at FROM order_events WHERE charge_code = ?1 \
@@ -423,25 +438,11 @@ pub async fn events(db: &D1Database, charge_code: &str) -> ApiResult<Vec<EventRo
     .await
 }
 
-/// Processed notifications of an order, per gateway state.
-#[derive(Debug, Deserialize, Serialize)]
-pub struct NotificationRow {
-    /// The gateway's state code in the notification.
-    pub gateway_state: String,
-    /// `AMT` of the notification, fen.
-    pub amount_fen: u64,
-    /// Outcome of the first one: applied, duplicate or stale.
-    pub outcome: String,
-    /// How many verified copies arrived.
-    pub received: u64,
-    /// Unix seconds.
-    pub first_at: u64,
-    /// Unix seconds.
-    pub last_at: u64,
-}
-
 /// The processed notifications of an order.
-pub async fn notifications(db: &D1Database, charge_code: &str) -> ApiResult<Vec<NotificationRow>> {
+pub async fn notifications(
+    db: &D1Database,
+    charge_code: &str,
+) -> ApiResult<Vec<NotificationRecord>> {
     all(
         db,
         "SELECT gateway_state, amount_fen, outcome, received, first_at, last_at \
@@ -451,36 +452,22 @@ pub async fn notifications(db: &D1Database, charge_code: &str) -> ApiResult<Vec<
     .await
 }
 
-/// One refund.
-#[derive(Debug, Deserialize, Serialize)]
-pub struct RefundRow {
+/// A refund to reserve.
+pub struct NewRefund<'a> {
     /// `OUT_REFUND_NO`.
-    pub out_refund_no: String,
-    /// Refunded attempt.
-    pub charge_code: String,
-    /// Amount, fen.
-    pub amount_fen: u64,
-    /// Merchant's reason (`REFUND_SUBJECT`).
-    pub reason: String,
-    /// pending, succeeded or failed.
-    pub state: String,
-    /// Gateway code when it refused.
-    pub gateway_code: Option<String>,
-    /// Unix seconds.
-    pub created_at: u64,
+    pub out_refund_no: &'a str,
+    /// The refunded attempt.
+    pub charge_code: &'a str,
+    /// The amount.
+    pub amount: Fen,
+    /// `REFUND_SUBJECT`.
+    pub reason: &'a str,
 }
 
 /// Reserves a refund: inserts it as pending only if the paid amount minus
 /// every non-failed refund still covers it (one atomic statement, so two
 /// concurrent refunds cannot overdraw). Returns false when it does not fit.
-pub async fn reserve_refund(
-    db: &D1Database,
-    out_refund_no: &str,
-    charge_code: &str,
-    amount_fen: u64,
-    reason: &str,
-    now: u64,
-) -> ApiResult<bool> {
+pub async fn reserve_refund(db: &D1Database, r: &NewRefund<'_>, now: u64) -> ApiResult<bool> {
     let result = prepare(
         db,
         "INSERT OR IGNORE INTO refunds (out_refund_no, charge_code, amount_fen, reason, state, \
@@ -489,15 +476,16 @@ pub async fn reserve_refund(
          AND o.amount_fen - (SELECT COALESCE(SUM(r.amount_fen), 0) FROM refunds r \
                              WHERE r.charge_code = ?2 AND r.state != 'failed') >= ?3",
         &[
-            t(out_refund_no),
-            t(charge_code),
-            n(amount_fen),
-            t(reason),
+            t(r.out_refund_no),
+            t(r.charge_code),
+            n(r.amount.fen()),
+            t(r.reason),
             n(now),
         ],
     )?
     .run()
-    .await?;
+    .await
+    .stored()?;
     Ok(changes(&result)? == 1)
 }
 
@@ -513,7 +501,8 @@ pub async fn refund_number_taken(db: &D1Database, out_refund_no: &str) -> ApiRes
         &[t(out_refund_no)],
     )?
     .first::<Row>(None)
-    .await?;
+    .await
+    .stored()?;
     Ok(row.is_some_and(|r| r.n > 0))
 }
 
@@ -531,25 +520,42 @@ pub async fn refundable(db: &D1Database, charge_code: &str) -> ApiResult<u64> {
         &[t(charge_code)],
     )?
     .first::<Row>(None)
-    .await?;
+    .await
+    .stored()?;
     Ok(row.map(|r| r.remaining.max(0) as u64).unwrap_or(0))
 }
 
-/// Settles a reserved refund and, when it succeeded, the order's refunded total.
+/// How the gateway ended a reserved refund.
+pub enum RefundEnd<'a> {
+    /// Done: the money went back.
+    Succeeded,
+    /// Refused, with the gateway's code when it gave one.
+    Failed(Option<&'a str>),
+}
+
+/// Settles a reserved refund and, when it succeeded, the order's refunded
+/// total; returns that total, fen.
 pub async fn finish_refund(
     db: &D1Database,
     out_refund_no: &str,
     charge_code: &str,
-    succeeded: bool,
-    gateway_code: Option<&str>,
+    end: RefundEnd<'_>,
     now: u64,
 ) -> ApiResult<u64> {
-    let state = if succeeded { "succeeded" } else { "failed" };
+    let (state, gateway_code) = match end {
+        RefundEnd::Succeeded => (RefundState::Succeeded, None),
+        RefundEnd::Failed(code) => (RefundState::Failed, code),
+    };
     let settle = prepare(
         db,
         "UPDATE refunds SET state = ?2, gateway_code = ?3, updated_at = ?4 \
          WHERE out_refund_no = ?1 AND state = 'pending'",
-        &[t(out_refund_no), t(state), ot(gateway_code), n(now)],
+        &[
+            t(out_refund_no),
+            t(state.as_str()),
+            ot(gateway_code),
+            n(now),
+        ],
     )?;
     let total = prepare(
         db,
@@ -557,7 +563,7 @@ pub async fn finish_refund(
          WHERE charge_code = ?1 AND state = 'succeeded'), updated_at = ?2 WHERE charge_code = ?1",
         &[t(charge_code), n(now)],
     )?;
-    db.batch(vec![settle, total]).await?;
+    db.batch(vec![settle, total]).await.stored()?;
     Ok(get_order(db, charge_code)
         .await?
         .map(|o| o.refunded_fen)
@@ -565,7 +571,7 @@ pub async fn finish_refund(
 }
 
 /// The refunds of an order, oldest first.
-pub async fn refunds(db: &D1Database, charge_code: &str) -> ApiResult<Vec<RefundRow>> {
+pub async fn refunds(db: &D1Database, charge_code: &str) -> ApiResult<Vec<RefundRecord>> {
     all(
         db,
         "SELECT out_refund_no, charge_code, amount_fen, reason, state, gateway_code, created_at \
@@ -607,7 +613,7 @@ pub async fn pending_refunds_before(
     db: &D1Database,
     cutoff: u64,
     limit: u64,
-) -> ApiResult<Vec<RefundRow>> {
+) -> ApiResult<Vec<RefundRecord>> {
     all(
         db,
         "SELECT out_refund_no, charge_code, amount_fen, reason, state, gateway_code, created_at \
@@ -632,7 +638,8 @@ pub async fn claim_refund_retry(
         &[t(out_refund_no), n(now), n(cutoff)],
     )?
     .run()
-    .await?;
+    .await
+    .stored()?;
     Ok(changes(&result)? == 1)
 }
 
@@ -680,7 +687,8 @@ pub async fn idempotency_record(
         &[t(key_id)],
     )?
     .first::<Row>(None)
-    .await?;
+    .await
+    .stored()?;
     Ok(row.map(|r| checkout::idempotency::Record {
         fingerprint: r.fingerprint,
         created_at: r.created_at,
@@ -707,7 +715,8 @@ pub async fn claim_idempotency_key(
         &[t(key_id), t(fingerprint), n(now)],
     )?
     .run()
-    .await?;
+    .await
+    .stored()?;
     Ok(changes(&result)? == 1)
 }
 
@@ -742,7 +751,8 @@ pub async fn take_over_idempotency_key(
         ],
     )?
     .run()
-    .await?;
+    .await
+    .stored()?;
     Ok(changes(&result)? == 1)
 }
 
@@ -761,7 +771,8 @@ pub async fn store_idempotent_answer(
         &[t(key_id), n(locked_at), n(u64::from(status)), t(body)],
     )?
     .run()
-    .await?;
+    .await
+    .stored()?;
     Ok(())
 }
 
@@ -777,7 +788,8 @@ pub async fn release_idempotency_key(
         &[t(key_id), n(locked_at)],
     )?
     .run()
-    .await?;
+    .await
+    .stored()?;
     Ok(())
 }
 
@@ -789,7 +801,8 @@ pub async fn purge_idempotency_keys(db: &D1Database, cutoff: u64) -> ApiResult<u
         &[n(cutoff)],
     )?
     .run()
-    .await?;
+    .await
+    .stored()?;
     changes(&result)
 }
 

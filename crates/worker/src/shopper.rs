@@ -9,6 +9,7 @@ use checkout::link::{self, LinkPayload};
 use checkout::oauth::{self, ShopperId, Wallet};
 use checkout::routing::{self, Route, Shopper};
 use checkout::settle;
+use checkout::vocab::{EventSource, OrderKind};
 use soushou::model::{
     CreatOrderRequest, GoodsItem, OrderRequest, OrderResp, SceneInfo, WapOrderRequest,
 };
@@ -16,12 +17,13 @@ use soushou::types::{ChannelType, TradeType};
 use soushou::Fen;
 use worker::Request;
 
-use crate::config::Settings;
+use crate::attempt::{self, new_charge_code};
+use crate::context::Cx;
 use crate::error::{ApiError, ApiResult};
-use crate::log::{now_secs, random_hex, RequestLog};
-use crate::orders;
+use crate::http::read_json;
+use crate::log::now_secs;
 use crate::repo::{self, NewOrder, OrderRow};
-use crate::{gateway, read_json};
+use crate::{gateway, orders};
 
 /// `TIME_EXPIRE` of `creatOrder` (the document's minimum is 120 s).
 const ALIPAY_JSAPI_EXPIRE_SECS: u32 = 900;
@@ -32,25 +34,14 @@ const WAP_EXPIRE_SECS: u32 = 900;
 /// (`checkout::settle::kept_payment`: a revoked payment or a refunded
 /// duplicate does not pay a link).
 fn kept_payment(attempts: &[OrderRow]) -> ApiResult<Option<String>> {
-    let view = repo::link_view(attempts)?;
+    let view = repo::link_view(attempts);
     Ok(settle::kept_payment(&view).map(|a| a.charge_code.to_owned()))
 }
 
-/// A new `CHARGE_CODE`: 32 hex digits of crypto randomness (unique per
-/// attempt: the gateway refuses reused serials).
-pub fn new_charge_code() -> String {
-    random_hex(16)
-}
-
 /// `GET /api/checkout/{token}`.
-pub async fn checkout_view(
-    settings: &Settings,
-    token: &str,
-    log: &RequestLog,
-) -> ApiResult<CheckoutView> {
-    let payload = settings.link_keys()?.verify_ignoring_expiry(token)?;
-    let db = settings.env().d1("DB")?;
-    let attempts = repo::link_attempts(&db, &link::link_id(token)).await?;
+pub async fn checkout_view(cx: &Cx, token: &str) -> ApiResult<CheckoutView> {
+    let payload = cx.settings.link_keys()?.verify_ignoring_expiry(token)?;
+    let attempts = repo::link_attempts(cx.db()?, &link::link_id(token)).await?;
     let paid = kept_payment(&attempts)?;
     let now = now_secs();
     if paid.is_none() && payload.is_expired(now) {
@@ -59,14 +50,14 @@ pub async fn checkout_view(
     let charge_code = paid.clone().or_else(|| {
         attempts
             .iter()
-            .find(|a| a.state == OrderStatus::Pending.as_str())
+            .find(|a| a.state == OrderStatus::Pending)
             .map(|a| a.charge_code.clone())
     });
     if let Some(code) = &charge_code {
-        log.set("charge_code", code.as_str());
+        cx.log.set("charge_code", code.as_str());
     }
     let state = payload.state(now, paid.is_some());
-    log.set(
+    cx.log.set(
         "outcome",
         match state {
             LinkState::Open => "open",
@@ -75,7 +66,7 @@ pub async fn checkout_view(
         },
     );
     Ok(CheckoutView::from_link(
-        settings.merchant_name(),
+        cx.settings.merchant_name(),
         &payload,
         state,
         charge_code,
@@ -130,27 +121,22 @@ fn non_empty(s: &Option<String>) -> Option<String> {
 /// shopper sees "paid". A superseded attempt that is paid late is a
 /// duplicate payment, refunded in full (`orders::refund_if_duplicate`); one
 /// never paid stays pending until it expires at the gateway.
-pub async fn pay(
-    settings: &Settings,
-    mut req: Request,
-    log: &RequestLog,
-) -> ApiResult<PayResponse> {
+pub async fn pay(cx: &Cx, mut req: Request) -> ApiResult<PayResponse> {
     let body: PayRequest = read_json(&mut req).await?;
     let now = now_secs();
-    let payload = settings.link_keys()?.verify(&body.token, now)?;
+    let payload = cx.settings.link_keys()?.verify(&body.token, now)?;
     let link_id = link::link_id(&body.token);
-    let db = settings.env().d1("DB")?;
-    let attempts = repo::link_attempts(&db, &link_id).await?;
+    let db = cx.db()?;
+    let attempts = repo::link_attempts(db, &link_id).await?;
     if let Some(paid) = kept_payment(&attempts)? {
-        log.set("charge_code", paid.as_str());
+        cx.log.set("charge_code", paid.as_str());
         return Err(ApiError::AlreadyPaid);
     }
-    let ids = ShopperIds::read(settings, &body, &link_id, now)?;
+    let ids = ShopperIds::read(&cx.settings, &body, &link_id, now)?;
     let buyer_id = ids.buyer_id.clone();
     let (method, shopper) = choose_method(&req, &body, &payload, ids)?;
-    log.set("pay_method", method.as_str());
+    cx.log.set("pay_method", method.as_str());
     let charge_code = new_charge_code();
-    log.set("charge_code", charge_code.as_str());
     let attempt = Attempt {
         charge_code: &charge_code,
         method,
@@ -163,34 +149,20 @@ pub async fn pay(
         client_ip: client_ip(&req),
     };
 
-    // The attempt exists (pending) before the gateway hears of it, so a fast
-    // notification or a timed-out call can always be matched and reconciled.
-    repo::insert_link(&db, &link_id, &payload, now).await?;
-    repo::insert_order(
-        &db,
-        &NewOrder {
-            charge_code: &charge_code,
-            link_id: Some(&link_id),
-            kind: "link",
-            method: method.as_str(),
-            channel_type: attempt.channel.code(),
-            amount_fen: payload.amount.fen(),
-            subject: &payload.subject,
-            return_url: payload.return_url.as_deref(),
-        },
-        now,
-    )
-    .await?;
-    let result = create_at_gateway(settings, &attempt, log).await;
-    let resp = orders::settle_pay(&db, &charge_code, now, result, log, |r| {
-        (
-            r.charge_down_code.as_deref(),
-            r.charge_third_code.as_deref(),
-        )
-    })
-    .await?;
+    repo::insert_link(db, &link_id, &payload, now).await?;
+    let order = NewOrder {
+        charge_code: &charge_code,
+        link_id: Some(&link_id),
+        kind: OrderKind::Link,
+        method: method.into(),
+        channel_type: attempt.channel.code(),
+        amount_fen: payload.amount.fen(),
+        subject: &payload.subject,
+        return_url: payload.return_url.as_deref(),
+    };
+    let resp = attempt::create(cx, &order, now, create_at_gateway(cx, &attempt)).await?;
     let action = pay_action(method, &resp)?;
-    log.set("outcome", "attempt_created");
+    cx.log.set("outcome", "attempt_created");
     Ok(PayResponse {
         charge_code,
         method,
@@ -207,7 +179,12 @@ struct ShopperIds {
 impl ShopperIds {
     /// A signed id (after the Worker's sign-in) must be this link's and
     /// fresh (`SIGNIN_INVALID` otherwise); an unsigned one is taken as is.
-    fn read(settings: &Settings, body: &PayRequest, link_id: &str, now: u64) -> ApiResult<Self> {
+    fn read(
+        settings: &crate::config::Settings,
+        body: &PayRequest,
+        link_id: &str,
+        now: u64,
+    ) -> ApiResult<Self> {
         let keys = settings.link_keys()?;
         let id = |value: &Option<String>, wallet| -> ApiResult<Option<String>> {
             Ok(non_empty(value)
@@ -265,11 +242,8 @@ struct Attempt<'a> {
 
 /// Creates the attempt at the gateway with the method's interface:
 /// `order` (JSAPI / NATIVE), `creatOrder` (Alipay) or `wapOrder`.
-async fn create_at_gateway(
-    settings: &Settings,
-    a: &Attempt<'_>,
-    log: &RequestLog,
-) -> ApiResult<OrderResp> {
+async fn create_at_gateway(cx: &Cx, a: &Attempt<'_>) -> ApiResult<OrderResp> {
+    let settings = &cx.settings;
     let cfg = settings.gateway()?;
     let nodify_url = Some(settings.notify_url(&cfg)?);
     let (common, amt, channel_type) = (cfg.common(), a.payload.amount, a.channel.clone());
@@ -295,7 +269,7 @@ async fn create_at_gateway(
                 pay_subject,
                 goods_detail,
             };
-            gateway::call(settings, &cfg, &r, log).await
+            gateway::call(cx, &cfg, &r).await
         }
         PayMethod::AlipayJsapi => {
             let r = CreatOrderRequest {
@@ -310,7 +284,7 @@ async fn create_at_gateway(
                 pay_subject,
                 goods_detail,
             };
-            gateway::call(settings, &cfg, &r, log).await
+            gateway::call(cx, &cfg, &r).await
         }
         PayMethod::Wap => {
             let base = settings.public_base_url()?;
@@ -333,7 +307,7 @@ async fn create_at_gateway(
                 pay_subject,
                 goods_detail,
             };
-            gateway::call(settings, &cfg, &r, log).await
+            gateway::call(cx, &cfg, &r).await
         }
     }
 }
@@ -370,30 +344,13 @@ fn pay_action(method: PayMethod, resp: &OrderResp) -> ApiResult<PayAction> {
 
 /// `GET /api/orders/{charge_code}[?token=]` (with the page's token, an
 /// attempt of another link is not found: `guard::check_link`).
-pub async fn order_view(
-    settings: &Settings,
-    charge_code: &str,
-    req: &Request,
-    log: &RequestLog,
-) -> ApiResult<OrderView> {
-    let db = settings.env().d1("DB")?;
-    let order = repo::get_order(&db, charge_code)
+pub async fn order_view(cx: &Cx, charge_code: &str, req: &Request) -> ApiResult<OrderView> {
+    let order = repo::get_order(cx.db()?, charge_code)
         .await?
         .ok_or(ApiError::NotFound("order"))?;
     crate::guard::check_link(req, &order)?;
-    log.set("charge_code", charge_code);
-    let order = orders::confirm_if_due(settings, order, "poll", log).await?;
-    log.set("outcome", order.state.as_str());
-    view(&order)
-}
-
-/// The shopper's view of an attempt.
-pub fn view(order: &OrderRow) -> ApiResult<OrderView> {
-    Ok(OrderView {
-        charge_code: order.charge_code.clone(),
-        state: order.status()?,
-        money: Fen::from_fen(order.amount_fen).into(),
-        paid_at: order.paid_at,
-        return_url: order.return_url.clone(),
-    })
+    cx.log.set("charge_code", charge_code);
+    let order = orders::confirm_if_due(cx, order, EventSource::Poll).await?;
+    cx.log.set("outcome", order.state.as_str());
+    order.view()
 }

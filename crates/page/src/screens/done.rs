@@ -4,11 +4,11 @@ use checkout::api::OrderView;
 use leptos::prelude::*;
 
 use super::{OrderNo, PayButton, Summary, Title};
-use crate::app::Ctx;
 use crate::format::yuan;
 use crate::js;
 use crate::location::safe_return_url;
 use crate::poll::Verdict;
+use crate::state::Ctx;
 
 /// The result screen.
 #[component]

@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 
 use super::Spinner;
-use crate::app::Ctx;
+use crate::state::Ctx;
 
 /// The loading screen.
 #[component]

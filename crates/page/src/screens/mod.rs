@@ -13,8 +13,8 @@ use checkout::api::PayMethod;
 use checkout::routing::Route;
 use leptos::prelude::*;
 
-use crate::app::{pay, watch, Ctx, Screen};
 use crate::i18n::Strings;
+use crate::state::{pay, watch, Ctx, Screen};
 use crate::Error;
 
 pub use summary::Summary;

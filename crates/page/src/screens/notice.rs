@@ -3,8 +3,8 @@
 use leptos::prelude::*;
 
 use super::{ErrorBox, OrderNo, Summary, Title};
-use crate::app::{load, Ctx};
 use crate::location::safe_return_url;
+use crate::state::{load, Ctx};
 use crate::Error;
 
 /// The token does not verify (tampered, truncated, not a link at all).

@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 
 use super::{ErrorBox, PayButton, Summary};
-use crate::app::Ctx;
+use crate::state::Ctx;
 
 /// The main checkout screen.
 #[component]

@@ -4,8 +4,8 @@
 use leptos::prelude::*;
 
 use super::{OrderNo, PayButton, PollLine, Spinner, Summary, Title};
-use crate::app::{Ctx, Wallet};
 use crate::outcome::BridgeOutcome;
+use crate::state::{Ctx, Wallet};
 
 /// Waiting for WeChat's or Alipay's payment sheet.
 #[component]

@@ -1,0 +1,293 @@
+//! The domain's words, shared by every other module and by the Worker and
+//! the page: an order's status, a link's state and channel, a payment
+//! method, a goods line. They live apart from `api` (the HTTP bodies that
+//! use them) so that `link`, `state`, `routing` and `error` can name them
+//! without depending on the API types, which in turn depend on them.
+
+use serde::{Deserialize, Serialize};
+
+/// State of a checkout link as `GET /api/checkout/{token}` reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkState {
+    /// Can be paid.
+    Open,
+    /// An attempt of this link has been paid.
+    Paid,
+    /// The link's expiry has passed.
+    Expired,
+}
+
+/// One goods line of a link, shown on the page and sent as `GOODS_DETAIL`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GoodsLine {
+    /// Merchant's product id.
+    pub id: String,
+    /// Product name.
+    pub name: String,
+    /// Unit price as a yuan string (`"2.00"`).
+    pub price: String,
+    /// Quantity.
+    pub quantity: u32,
+}
+
+/// How the shopper pays (`POST /api/pay` `method`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PayMethod {
+    /// WeChat in-app JSAPI (`order` with TRADE_TYPE=JSAPI).
+    WechatJsapi,
+    /// Alipay in-app bridge (`creatOrder` + `tradePay`).
+    AlipayJsapi,
+    /// Mobile browser app jump (`wapOrder`).
+    Wap,
+    /// QR code to scan (`order` NATIVE).
+    Native,
+}
+
+impl PayMethod {
+    /// The wire spelling, as used in the API and logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PayMethod::WechatJsapi => "wechat_jsapi",
+            PayMethod::AlipayJsapi => "alipay_jsapi",
+            PayMethod::Wap => "wap",
+            PayMethod::Native => "native",
+        }
+    }
+}
+
+/// Order state as the shopper and merchant API report it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderStatus {
+    /// Waiting for the shopper.
+    Pending,
+    /// Paid.
+    Paid,
+    /// Closed without payment.
+    Closed,
+    /// Revoked (cancelled; money returned if it was paid).
+    Revoked,
+    /// Fully refunded.
+    Refunded,
+    /// Partly refunded.
+    PartiallyRefunded,
+    /// The gateway reported a failure.
+    Failed,
+}
+
+impl OrderStatus {
+    /// The wire spelling (`"partially_refunded"`), also the D1 column value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderStatus::Pending => "pending",
+            OrderStatus::Paid => "paid",
+            OrderStatus::Closed => "closed",
+            OrderStatus::Revoked => "revoked",
+            OrderStatus::Refunded => "refunded",
+            OrderStatus::PartiallyRefunded => "partially_refunded",
+            OrderStatus::Failed => "failed",
+        }
+    }
+}
+
+/// The payment app a link or a QR order is restricted to.
+///
+/// An extension of API.md: a merchant can issue a link that only WeChat Pay
+/// (or only Alipay) may pay, e.g. because only that contract is signed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LinkChannel {
+    /// WeChat Pay only.
+    Wechat,
+    /// Alipay only.
+    Alipay,
+}
+
+impl LinkChannel {
+    /// The wire spelling (`"wechat"` / `"alipay"`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LinkChannel::Wechat => "wechat",
+            LinkChannel::Alipay => "alipay",
+        }
+    }
+}
+
+/// What an attempt (a stored order) was created by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OrderKind {
+    /// A shopper paying a checkout link.
+    Link,
+    /// A merchant's NATIVE QR order (`POST /v1/qr-orders`).
+    Qr,
+    /// A merchant's POS charge (`POST /v1/pos/charges`).
+    Pos,
+}
+
+impl OrderKind {
+    /// The stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderKind::Link => "link",
+            OrderKind::Qr => "qr",
+            OrderKind::Pos => "pos",
+        }
+    }
+}
+
+/// The method stored with an attempt: the shopper's [`PayMethod`], or the
+/// merchant scanning the shopper's code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderMethod {
+    /// [`PayMethod::WechatJsapi`].
+    WechatJsapi,
+    /// [`PayMethod::AlipayJsapi`].
+    AlipayJsapi,
+    /// [`PayMethod::Wap`].
+    Wap,
+    /// [`PayMethod::Native`] (also every QR order).
+    Native,
+    /// A POS charge (`preOrder`).
+    Pos,
+}
+
+impl From<PayMethod> for OrderMethod {
+    fn from(m: PayMethod) -> Self {
+        match m {
+            PayMethod::WechatJsapi => OrderMethod::WechatJsapi,
+            PayMethod::AlipayJsapi => OrderMethod::AlipayJsapi,
+            PayMethod::Wap => OrderMethod::Wap,
+            PayMethod::Native => OrderMethod::Native,
+        }
+    }
+}
+
+impl OrderMethod {
+    /// The stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderMethod::WechatJsapi => "wechat_jsapi",
+            OrderMethod::AlipayJsapi => "alipay_jsapi",
+            OrderMethod::Wap => "wap",
+            OrderMethod::Native => "native",
+            OrderMethod::Pos => "pos",
+        }
+    }
+}
+
+/// What caused a state change (the `source` of an order's history entry).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventSource {
+    /// The creating call's answer.
+    Pay,
+    /// A gateway notification.
+    Notify,
+    /// The page polling the order.
+    Poll,
+    /// The cron reconciler.
+    Cron,
+    /// The merchant's `GET /v1/orders/{code}`.
+    MerchantQuery,
+    /// A refund.
+    Refund,
+    /// The merchant's cancel.
+    Cancel,
+    /// A POS charge's polling or revocation.
+    Pos,
+}
+
+impl EventSource {
+    /// The stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventSource::Pay => "pay",
+            EventSource::Notify => "notify",
+            EventSource::Poll => "poll",
+            EventSource::Cron => "cron",
+            EventSource::MerchantQuery => "merchant_query",
+            EventSource::Refund => "refund",
+            EventSource::Cancel => "cancel",
+            EventSource::Pos => "pos",
+        }
+    }
+}
+
+/// Where a refund stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RefundState {
+    /// Reserved (counted against the refundable amount), not yet confirmed.
+    Pending,
+    /// The gateway confirmed it: the money went back.
+    Succeeded,
+    /// The gateway refused it; it no longer counts.
+    Failed,
+}
+
+impl RefundState {
+    /// The stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RefundState::Pending => "pending",
+            RefundState::Succeeded => "succeeded",
+            RefundState::Failed => "failed",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// The stored spellings are what the rows hold and the merchant API
+    /// shows: serde and `as_str` must agree on each.
+    #[test]
+    fn stored_spellings_agree_with_serde() {
+        for k in [OrderKind::Link, OrderKind::Qr, OrderKind::Pos] {
+            assert_eq!(serde_json::to_value(k).unwrap(), json!(k.as_str()));
+        }
+        for m in [
+            OrderMethod::WechatJsapi,
+            OrderMethod::AlipayJsapi,
+            OrderMethod::Wap,
+            OrderMethod::Native,
+            OrderMethod::Pos,
+        ] {
+            assert_eq!(serde_json::to_value(m).unwrap(), json!(m.as_str()));
+        }
+        for p in [
+            PayMethod::WechatJsapi,
+            PayMethod::AlipayJsapi,
+            PayMethod::Wap,
+            PayMethod::Native,
+        ] {
+            assert_eq!(OrderMethod::from(p).as_str(), p.as_str());
+        }
+        use EventSource as S;
+        for s in [
+            S::Pay,
+            S::Notify,
+            S::Poll,
+            S::Cron,
+            S::MerchantQuery,
+            S::Refund,
+            S::Cancel,
+            S::Pos,
+        ] {
+            assert_eq!(serde_json::to_value(s).unwrap(), json!(s.as_str()));
+        }
+        for r in [
+            RefundState::Pending,
+            RefundState::Succeeded,
+            RefundState::Failed,
+        ] {
+            assert_eq!(serde_json::to_value(r).unwrap(), json!(r.as_str()));
+        }
+    }
+}

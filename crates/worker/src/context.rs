@@ -1,0 +1,49 @@
+//! The per-request context every handler takes: the settings, the request's
+//! log record and the D1 binding, looked up once per request (and only when
+//! a route needs it, so `/healthz` works without one).
+
+use std::cell::OnceCell;
+
+use worker::{D1Database, Env};
+
+use crate::config::Settings;
+use crate::error::{ApiError, ApiResult};
+use crate::log::RequestLog;
+
+/// What one request (or cron run, or background task) works with.
+pub struct Cx {
+    /// Vars and secrets.
+    pub settings: Settings,
+    /// The request's log record.
+    pub log: RequestLog,
+    db: OnceCell<D1Database>,
+}
+
+impl Cx {
+    /// The context of one invocation.
+    pub fn new(env: Env, log: RequestLog) -> Self {
+        Self::with_settings(Settings::new(env), log)
+    }
+
+    /// A context sharing `settings` (a background task of a request).
+    pub fn with_settings(settings: Settings, log: RequestLog) -> Self {
+        Cx {
+            settings,
+            log,
+            db: OnceCell::new(),
+        }
+    }
+
+    /// The `DB` binding; a missing one is a misconfiguration.
+    pub fn db(&self) -> ApiResult<&D1Database> {
+        if let Some(db) = self.db.get() {
+            return Ok(db);
+        }
+        let db = self
+            .settings
+            .env()
+            .d1("DB")
+            .map_err(|_| ApiError::Misconfigured("DB"))?;
+        Ok(self.db.get_or_init(|| db))
+    }
+}
