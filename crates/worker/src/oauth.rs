@@ -57,21 +57,24 @@ fn redirect(location: &str) -> ApiResult<Response> {
 }
 
 /// `GET /c/{token}`: the wallet's authorize page first, or `None` to serve
-/// the page. Without WeChat and Alipay settings this reads nothing else, so
-/// today's behaviour stays.
+/// the page. Outside WeChat and Alipay, or without that wallet's settings,
+/// this reads nothing else, so today's behaviour stays (and a wallet's
+/// misconfiguration never blocks other shoppers).
 pub async fn entry(cx: &Cx, req: &Request, token: &str) -> ApiResult<Option<Response>> {
     let settings = &cx.settings;
-    let wechat = settings.wechat_oauth()?;
-    let alipay = settings.alipay_oauth()?;
+    let ua = req.headers().get("User-Agent")?.unwrap_or_default();
+    let env = routing::detect(&ua);
+    let (wechat, alipay) = match env {
+        routing::Environment::WeChat => (settings.wechat_oauth()?, None),
+        routing::Environment::Alipay => (None, settings.alipay_oauth()?),
+        _ => return Ok(None),
+    };
     if wechat.is_none() && alipay.is_none() {
         return Ok(None);
     }
-    let ua = req.headers().get("User-Agent")?.unwrap_or_default();
-    let env = routing::detect(&ua);
     let wallet = match env {
         routing::Environment::WeChat => Wallet::Wechat,
-        routing::Environment::Alipay => Wallet::Alipay,
-        _ => return Ok(None),
+        _ => Wallet::Alipay,
     };
     let keys = settings.link_keys()?;
     let now = now_secs();
