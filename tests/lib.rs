@@ -9,6 +9,7 @@
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use checkout::api::MerchantOrder;
 use reqwest::blocking::{Client, RequestBuilder, Response};
 use serde_json::{json, Value};
 use soushou::envelope::{self, Notification};
@@ -221,24 +222,27 @@ impl E2e {
     }
 
     /// The merchant's view of an order (history, notifications, refunds, live query).
-    pub fn merchant_order(&self, code: &str) -> Value {
+    pub fn merchant_order(&self, code: &str) -> MerchantOrder {
         self.merchant_view(code, "")
     }
 
     /// The merchant's stored view of an order, without the live gateway query.
-    pub fn merchant_order_stored(&self, code: &str) -> Value {
+    pub fn merchant_order_stored(&self, code: &str) -> MerchantOrder {
         self.merchant_view(code, "?live=false")
     }
 
-    /// `GET /v1/orders/{code}{query}`, which must answer 200.
-    fn merchant_view(&self, code: &str, query: &str) -> Value {
+    /// `GET /v1/orders/{code}{query}`, which must answer 200 with the
+    /// documented `checkout::api::MerchantOrder`.
+    fn merchant_view(&self, code: &str, query: &str) -> MerchantOrder {
         let (status, body) = self.admin(
             reqwest::Method::GET,
             &format!("/v1/orders/{code}{query}"),
             None,
         );
         assert_eq!(status, 200, "merchant order {code}: {body}");
-        body
+        serde_json::from_value(body.clone()).unwrap_or_else(|e| {
+            panic!("merchant order {code} is not a MerchantOrder ({e}): {body}")
+        })
     }
 
     /// Fires the Worker's scheduled handler (the cron sweep) through
@@ -475,17 +479,23 @@ impl Drop for SettingsGuard {
     }
 }
 
+/// A 200 answer read as its documented `checkout::api` type (a shape
+/// that does not fit fails the test, naming the body).
+pub fn typed<T: serde::de::DeserializeOwned>(body: &Value) -> T {
+    serde_json::from_value(body.clone())
+        .unwrap_or_else(|e| panic!("not a {} ({e}): {body}", std::any::type_name::<T>()))
+}
+
 /// The state history entries of a merchant order view.
-pub fn history(order: &Value) -> Vec<(String, String, String)> {
-    order["history"]
-        .as_array()
-        .expect("history")
+pub fn history(order: &MerchantOrder) -> Vec<(String, String, String)> {
+    order
+        .history
         .iter()
         .map(|e| {
             (
-                e["from_state"].as_str().unwrap_or_default().to_owned(),
-                e["to_state"].as_str().unwrap_or_default().to_owned(),
-                e["source"].as_str().unwrap_or_default().to_owned(),
+                e.from_state.as_str().to_owned(),
+                e.to_state.as_str().to_owned(),
+                e.source.as_str().to_owned(),
             )
         })
         .collect()

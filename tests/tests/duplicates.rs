@@ -79,7 +79,7 @@ fn two_payable_attempts(e: &E2e) -> (String, String, String) {
         let gw = sandbox_order(e, code);
         assert_eq!(gw["state"], 0, "{gw}");
         let stored = e.merchant_order_stored(code);
-        assert_eq!(stored["order"]["state"], "pending", "{stored}");
+        assert_eq!(stored.order.state.as_str(), "pending", "{stored:?}");
     }
     (token, superseded, current)
 }
@@ -110,8 +110,8 @@ fn a_link_paid_twice_refunds_the_later_payment_once() {
 
     // The truth is kept: the later attempt was paid, then refunded.
     let order = e.merchant_order_stored(&later);
-    assert_eq!(order["order"]["state"], "refunded", "{order}");
-    assert_eq!(order["refunded_fen"], 333, "{order}");
+    assert_eq!(order.order.state.as_str(), "refunded", "{order:?}");
+    assert_eq!(order.refunded_fen, 333, "{order:?}");
     let h = history(&order);
     assert!(
         h.contains(&("pending".into(), "paid".into(), "notify".into())),
@@ -121,19 +121,16 @@ fn a_link_paid_twice_refunds_the_later_payment_once() {
         h.contains(&("paid".into(), "refunded".into(), "refund".into())),
         "{h:?}"
     );
-    let stored = order["refunds"].as_array().expect("refunds");
-    assert_eq!(stored.len(), 1, "{order}");
-    assert_eq!(stored[0]["out_refund_no"], refund_no.as_str());
-    assert_eq!(stored[0]["state"], "succeeded");
-    assert_eq!(stored[0]["amount_fen"], 333);
+    let stored = &order.refunds;
+    assert_eq!(stored.len(), 1, "{order:?}");
+    assert_eq!(stored[0].out_refund_no, refund_no.as_str());
+    assert_eq!(stored[0].state.as_str(), "succeeded");
+    assert_eq!(stored[0].amount_fen, 333);
 
     // The later payment stands, and so does the link.
     assert_eq!(e.order_state(&kept), "paid");
     let kept_view = e.merchant_order_stored(&kept);
-    assert!(
-        kept_view["refunds"].as_array().unwrap().is_empty(),
-        "{kept_view}"
-    );
+    assert!(kept_view.refunds.is_empty(), "{kept_view:?}");
     let (status, view) = e.get(&format!("/api/checkout/{token}"));
     assert_eq!(status, 200, "{view}");
     assert_eq!(view["state"], "paid", "{view}");
@@ -147,8 +144,8 @@ fn a_link_paid_twice_refunds_the_later_payment_once() {
     assert_eq!(status, 200, "{body}");
     // The merchant's live view runs the reconciler's query as well.
     let order = e.merchant_order(&later);
-    assert_eq!(order["order"]["state"], "refunded", "{order}");
-    assert_eq!(order["refunds"].as_array().unwrap().len(), 1, "{order}");
+    assert_eq!(order.order.state.as_str(), "refunded", "{order:?}");
+    assert_eq!(order.refunds.len(), 1, "{order:?}");
     let refund_calls = e
         .requests_for(&later)
         .iter()
@@ -206,12 +203,12 @@ fn a_duplicate_refund_left_pending_by_a_fault_is_settled_by_the_cron_sweep() {
         let _refund = e.fault("refund", "http500");
         e.sandbox_pay_and_wait(&later, "the poll's query records the later payment");
         let order = e.merchant_order_stored(&later);
-        let refunds = order["refunds"].as_array().expect("refunds");
-        assert_eq!(refunds.len(), 1, "{order}");
-        assert_eq!(refunds[0]["state"], "pending", "{order}");
+        let refunds = &order.refunds;
+        assert_eq!(refunds.len(), 1, "{order:?}");
+        assert_eq!(refunds[0].state.as_str(), "pending", "{order:?}");
         assert!(
             history(&order).contains(&("pending".into(), "paid".into(), "poll".into())),
-            "{order}"
+            "{order:?}"
         );
     }
     // The retry waits until the refund has been pending for
@@ -219,7 +216,7 @@ fn a_duplicate_refund_left_pending_by_a_fault_is_settled_by_the_cron_sweep() {
     let deadline = Instant::now() + Duration::from_secs(180);
     loop {
         e.run_cron();
-        if e.merchant_order_stored(&later)["order"]["state"] == "refunded" {
+        if e.merchant_order_stored(&later).order.state.as_str() == "refunded" {
             break;
         }
         assert!(
@@ -229,8 +226,8 @@ fn a_duplicate_refund_left_pending_by_a_fault_is_settled_by_the_cron_sweep() {
         thread::sleep(Duration::from_secs(2));
     }
     let order = e.merchant_order_stored(&later);
-    assert_eq!(order["refunds"][0]["state"], "succeeded", "{order}");
-    assert_eq!(order["refunded_fen"], 333, "{order}");
+    assert_eq!(order.refunds[0].state.as_str(), "succeeded", "{order:?}");
+    assert_eq!(order.refunded_fen, 333, "{order:?}");
     let refund_calls = e
         .requests_for(&later)
         .iter()

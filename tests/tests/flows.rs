@@ -3,7 +3,8 @@
 //! notification → paid, 409 on a second pay, refunds, refund query, cancel,
 //! POS preOrder, NATIVE QR orders, auth and validation errors.
 
-use e2e::{history, E2e, UA_ALIPAY, UA_DESKTOP, UA_MOBILE, UA_WECHAT};
+use checkout::api::{CancelResponse, OrderStatus, PosChargeResponse, RefundResponse, RefundState};
+use e2e::{history, typed, E2e, UA_ALIPAY, UA_DESKTOP, UA_MOBILE, UA_WECHAT};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -229,8 +230,10 @@ fn refunds_partial_full_exceeding_and_refund_query() {
         Some(&json!({"amount": "3.00", "reason": "partial"})),
     );
     assert_eq!(status, 200, "{r}");
-    assert_eq!(r["order_state"], "partially_refunded");
-    assert_eq!(r["refunded_fen"], 300);
+    let r: RefundResponse = typed(&r);
+    assert_eq!(r.order_state, OrderStatus::PartiallyRefunded);
+    assert_eq!(r.refunded_fen, 300);
+    assert_eq!(r.state, RefundState::Succeeded);
     let refund = gateway_request(&e, &code, "refund");
     assert_eq!(text(&refund["body"]["CHARGE_REFUND_FEE"]), "3.00");
 
@@ -318,7 +321,11 @@ fn cancel_real_time_and_apply() {
         Some(&json!({"apply": false})),
     );
     assert_eq!(status, 200, "{r}");
-    assert_eq!(r["state"], "revoked");
+    let r: CancelResponse = typed(&r);
+    assert_eq!(
+        (r.state, r.mode.as_str()),
+        (OrderStatus::Revoked, "real_time")
+    );
     assert_eq!(e.order_state(&code), "revoked");
     let req = gateway_request(&e, &code, "cancelTrade");
     assert!(req["query"]
@@ -345,7 +352,7 @@ fn cancel_real_time_and_apply() {
         Some(&json!({"apply": true})),
     );
     assert_eq!(status, 200, "{r}");
-    assert_eq!(r["mode"], "apply");
+    assert_eq!(typed::<CancelResponse>(&r).mode, "apply");
     let req = gateway_request(&e, &code2, "cancelTrade");
     assert!(
         req["query"]
@@ -366,9 +373,11 @@ fn pos_pre_order_charges_the_shoppers_code() {
         Some(&json!({"dynamic_id": "134567890123456789", "amount": "15.80", "subject": "Counter"})),
     );
     assert_eq!(status, 200, "{r}");
-    assert_eq!(r["state"], "paid");
-    assert_eq!(r["amount_fen"], 1580);
-    let code = r["charge_code"].as_str().unwrap().to_owned();
+    let r: PosChargeResponse = typed(&r);
+    assert_eq!(r.state, OrderStatus::Paid);
+    assert_eq!(r.amount_fen, 1580);
+    assert!(r.gateway.is_some(), "{r:?}");
+    let code = r.charge_code;
     let req = gateway_request(&e, &code, "preOrder");
     assert_eq!(text(&req["body"]["DYNAMIC_ID"]), "134567890123456789");
     assert_eq!(text(&req["body"]["DYNAMIC_ID_TYPE"]), "1");
@@ -528,6 +537,6 @@ fn concurrent_refunds_cannot_overdraw() {
         .count();
     assert_eq!(sent, 1);
     let order = e.merchant_order(&code);
-    assert_eq!(order["refunded_fen"], 600);
-    assert_eq!(order["order"]["state"], "partially_refunded");
+    assert_eq!(order.refunded_fen, 600);
+    assert_eq!(order.order.state.as_str(), "partially_refunded");
 }

@@ -6,7 +6,8 @@
 use std::thread;
 use std::time::Duration;
 
-use e2e::{history, E2e, UA_DESKTOP};
+use checkout::api::{OrderStatus, PosChargeResponse};
+use e2e::{history, typed, E2e, UA_DESKTOP};
 use serde_json::{json, Value};
 
 /// The charge code of the link's pending attempt, as the page learns it.
@@ -99,10 +100,10 @@ fn a_revocation_whose_answer_is_lost_is_found_by_the_reconciler() {
         assert_eq!(status, 504, "{body}");
     }
     assert_eq!(e.ledger(&code)["state"], 2, "the gateway revoked it");
-    assert_eq!(e.merchant_order_stored(&code)["order"]["state"], "paid");
+    assert_eq!(e.merchant_order_stored(&code).order.state.as_str(), "paid");
     e.eventually("the reconciler records the revocation", || {
         e.run_cron();
-        e.merchant_order_stored(&code)["order"]["state"] == "revoked"
+        e.merchant_order_stored(&code).order.state.as_str() == "revoked"
     });
     let gw = e.ledger(&code);
     assert_eq!(gw["returned_fen"], 420, "{gw}");
@@ -139,7 +140,10 @@ fn an_outcome_unknown_answer_leaves_the_attempt_pending_and_its_payment_counts()
     }
     let code = pending_attempt_of(&e, &token);
     assert_eq!(e.ledger(&code)["state"], 0, "the gateway holds it");
-    assert_eq!(e.merchant_order_stored(&code)["order"]["state"], "pending");
+    assert_eq!(
+        e.merchant_order_stored(&code).order.state.as_str(),
+        "pending"
+    );
     e.sandbox_pay_and_wait(&code, "the payment is recorded");
     assert_eq!(link_state(&e, &token)["state"], "paid");
     // A final refusal is still a failure.
@@ -180,7 +184,10 @@ fn money_on_a_failed_attempt_is_recorded_and_kept_when_alone() {
         .map(str::to_owned)
         .expect("the order request");
     assert!(!before.contains(&code));
-    assert_eq!(e.merchant_order_stored(&code)["order"]["state"], "failed");
+    assert_eq!(
+        e.merchant_order_stored(&code).order.state.as_str(),
+        "failed"
+    );
     e.sandbox_pay(&code);
     e.eventually("the payment on the failed attempt is recorded", || {
         e.order_state(&code) == "paid"
@@ -188,7 +195,7 @@ fn money_on_a_failed_attempt_is_recorded_and_kept_when_alone() {
     let order = e.merchant_order_stored(&code);
     assert!(
         history(&order).contains(&("failed".into(), "paid".into(), "notify".into())),
-        "{order}"
+        "{order:?}"
     );
     assert_eq!(link_state(&e, &token)["charge_code"], code.as_str());
     assert_eq!(e.ledger(&code)["net_fen"], 222);
@@ -211,11 +218,9 @@ fn a_pos_charge_never_confirmed_is_revoked_and_answered() {
         ),
     );
     assert_eq!(status, 200, "{body}");
-    let code = body["charge_code"]
-        .as_str()
-        .expect("charge code")
-        .to_owned();
-    assert_eq!(body["state"], "revoked", "{body}");
+    let charge: PosChargeResponse = typed(&body);
+    let code = charge.charge_code;
+    assert_eq!(charge.state, OrderStatus::Revoked, "{body}");
     assert!(calls(&e, &code, "query") >= 2, "it polled");
     assert_eq!(calls(&e, &code, "cancelTrade"), 1);
     let gw = e.ledger(&code);
@@ -269,7 +274,7 @@ fn a_pos_charge_confirmed_while_polling_is_paid() {
     let order = e.merchant_order_stored(&paid);
     assert!(
         history(&order).contains(&("pending".into(), "paid".into(), "pos".into())),
-        "{order}"
+        "{order:?}"
     );
     assert_eq!(calls(&e, &paid, "cancelTrade"), 0);
     assert_eq!(e.ledger(&paid)["net_fen"], 310);
@@ -353,13 +358,13 @@ fn a_merchant_refund_left_pending_is_resumed_and_reconciled() {
         assert_eq!(status, 502, "{body}");
     }
     let stored = e.merchant_order_stored(&code2);
-    assert_eq!(stored["refunds"][0]["state"], "pending", "{stored}");
+    assert_eq!(stored.refunds[0].state.as_str(), "pending", "{stored:?}");
     e.eventually("the cron settles the merchant refund", || {
         e.run_cron();
-        e.merchant_order_stored(&code2)["refunds"][0]["state"] == "succeeded"
+        e.merchant_order_stored(&code2).refunds[0].state.as_str() == "succeeded"
     });
     assert_eq!(
-        e.merchant_order_stored(&code2)["order"]["state"],
+        e.merchant_order_stored(&code2).order.state.as_str(),
         "partially_refunded"
     );
     assert_eq!(calls(&e, &code2, "refund"), 1);

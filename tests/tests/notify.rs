@@ -12,12 +12,9 @@ use soushou::MerchantKey;
 /// history, no recorded notification.
 fn assert_untouched(e: &E2e, code: &str) {
     let order = e.merchant_order(code);
-    assert_eq!(order["order"]["state"], "pending", "{order}");
-    assert!(history(&order).is_empty(), "{order}");
-    assert!(
-        order["notifications"].as_array().unwrap().is_empty(),
-        "{order}"
-    );
+    assert_eq!(order.order.state.as_str(), "pending", "{order:?}");
+    assert!(history(&order).is_empty(), "{order:?}");
+    assert!(order.notifications.is_empty(), "{order:?}");
 }
 
 #[test]
@@ -38,7 +35,7 @@ fn fifty_concurrent_duplicates_apply_once() {
     });
     assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
     let order = e.merchant_order(&code);
-    assert_eq!(order["order"]["state"], "paid");
+    assert_eq!(order.order.state.as_str(), "paid");
     let paid: Vec<_> = history(&order)
         .into_iter()
         .filter(|(_, to, _)| to == "paid")
@@ -47,13 +44,13 @@ fn fifty_concurrent_duplicates_apply_once() {
         paid,
         vec![("pending".to_owned(), "paid".to_owned(), "notify".to_owned())]
     );
-    let notes = order["notifications"].as_array().unwrap();
-    assert_eq!(notes.len(), 1, "{order}");
+    let notes = &order.notifications;
+    assert_eq!(notes.len(), 1, "{order:?}");
     // Every 200 above is a counted delivery; a resend after a reset
     // connection may add one the first try already delivered.
-    let received = notes[0]["received"].as_u64().unwrap();
-    assert!((50..=150).contains(&received), "{order}");
-    assert_eq!(notes[0]["outcome"], "applied");
+    let received = notes[0].received;
+    assert!((50..=150).contains(&received), "{order:?}");
+    assert_eq!(notes[0].outcome, "applied");
 }
 
 #[test]
