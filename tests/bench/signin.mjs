@@ -51,7 +51,7 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const browser = await t.launch();
 try {
   console.log(`pay button ready, Slow-4G (150 ms RTT, 1.6/0.75 Mbps, CPU 4x), median of ${RUNS}, ms`);
-  for (const wallet of ['wechat', 'alipay']) {
+  for (const wallet of (process.argv[3] || 'wechat,alipay').split(',')) {
     const direct = [];
     const signed = [];
     for (let i = 0; i < RUNS; i++) {
