@@ -293,3 +293,16 @@ export async function paidLink(fields) {
   await until('the Worker has the payment', async () => (await workerOrder(code)).state === 'paid');
   return { link, code };
 }
+
+/**
+ * Asserts the result page's "back to the merchant" link: the link's
+ * return_url with the trusted-return parameters appended (README, *Trusted
+ * return*; the signature itself is checked in webhooks.test.mjs).
+ */
+export async function assertReturnLink(page, returnUrl, code) {
+  const href = new URL(await page.getAttribute('#return', 'href'));
+  assert.equal(href.origin + href.pathname, returnUrl);
+  assert.equal(href.searchParams.get('charge_code'), code);
+  assert.equal(href.searchParams.get('state'), 'paid');
+  assert.match(href.searchParams.get('sig'), /^[A-Za-z0-9_-]{43}$/);
+}

@@ -51,9 +51,29 @@ for (const kind of ['desktop', 'mobile']) {
     const done = await t.screen(page, 'done', 'paid');
     assert.match(await done.textContent(), /Payment successful/);
     assert.equal(await t.text(page, '#result-amount'), '¥12.50');
-    assert.equal(await page.getAttribute('#return', 'href'), 'https://shop.example/thanks');
+    await t.assertReturnLink(page, 'https://shop.example/thanks', code);
     assert.equal((await t.workerOrder(code)).state, 'paid');
     await t.shot(page, 'paid');
     await t.finish(page);
   });
 }
+
+test('printable link: GET /v1/links/{id}/qr.svg draws the checkout URL', async () => {
+  const e = t.env();
+  const link = await t.createLink({ amount: '8.80', subject: 'Counter sign' });
+  assert.match(link.link_id, /^[0-9a-f]{32}$/);
+  const auth = { authorization: `Bearer ${e.adminToken}` };
+  const res = await fetch(`${e.worker}/v1/links/${link.link_id}/qr.svg`, { headers: auth });
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get('content-type'), 'image/svg+xml');
+  const svg = await res.text();
+  assert.match(svg, /^<svg /);
+  // Rendered by Chromium and decoded like a phone's scanner would.
+  const page = await t.open(browser, { kind: 'desktop', ua: t.UA.desktop });
+  await page.setContent(`<div id="qr" style="width:400px;background:#fff">${svg}</div>`);
+  assert.equal(await t.decodeQr(page), link.url);
+  await page.context().close();
+  // The merchant API's bearer token is required; unknown links are 404.
+  assert.equal((await fetch(`${e.worker}/v1/links/${link.link_id}/qr.svg`)).status, 401);
+  assert.equal((await fetch(`${e.worker}/v1/links/${'0'.repeat(32)}/qr.svg`, { headers: auth })).status, 404);
+});

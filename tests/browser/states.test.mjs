@@ -62,7 +62,7 @@ test('already-paid link: its own screen with the order and the way back', async 
     assert.match(await t.text(page, 'h1'), /Already paid/);
     assert.equal(await t.text(page, '#charge-code'), code);
     assert.equal(await t.text(page, '#amount'), '¥9.99');
-    assert.equal(await page.getAttribute('#return', 'href'), 'https://shop.example/paid');
+    await t.assertReturnLink(page, 'https://shop.example/paid', code);
     assert.equal(await page.locator('#pay').count(), 0);
     await t.shot(page, 'already-paid');
     await t.finish(page);

@@ -36,7 +36,7 @@ for (const [name, ua] of [['mobile browser', t.UA.mobile], ['Alipay without buye
     await t.screen(page, 'done', 'paid');
     assert.match(await t.text(page, 'h1'), /Payment successful/);
     assert.equal(await t.text(page, '#charge-code'), code);
-    assert.equal(await page.getAttribute('#return', 'href'), 'https://shop.example/wap');
+    await t.assertReturnLink(page, 'https://shop.example/wap', code);
     await t.shot(page, `wap-paid${ua === t.UA.alipay ? '-alipay' : ''}`);
     await t.finish(page);
   });

@@ -82,6 +82,7 @@ fn drive(args: &[String]) -> Result<bool> {
         sandbox_args: SANDBOX_ARGS,
         // The schedule sends made-up openids and buyer ids straight to /api/pay.
         wallets: false,
+        webhook_url: None,
     })?;
     step(&format!(
         "chaos run against the Worker and the sandbox; logs in {}",

@@ -15,6 +15,8 @@ pub struct Options {
     /// Skip the build: use the page and Worker already built (the test harness
     /// builds once and then runs the demo's start-up path).
     prebuilt: bool,
+    /// Where the Worker sends webhooks; `None`: the demo's own receiver.
+    webhook_url: Option<String>,
 }
 
 impl Options {
@@ -29,6 +31,7 @@ impl Options {
             port: None,
             public_url: None,
             prebuilt: false,
+            webhook_url: None,
         };
         let mut it = args.iter();
         while let Some(flag) = it.next() {
@@ -52,6 +55,7 @@ impl Options {
                 }
                 "--public-url" => o.public_url = Some(value()?),
                 "--prebuilt" => o.prebuilt = true,
+                "--webhook-url" => o.webhook_url = Some(value()?),
                 other => return Err(fail!("unknown demo option `{other}`")),
             }
         }
@@ -98,6 +102,18 @@ pub fn run(opts: Options) -> Result<()> {
         let tools = crate::tools::ensure_all()?;
         crate::build::all(&tools)?;
     }
+    // Without --webhook-url, a receiver of our own logs what a merchant gets.
+    let receiver = match &opts.webhook_url {
+        Some(_) => None,
+        None => {
+            let dir = crate::build::target_dir().join("xtask");
+            std::fs::create_dir_all(&dir)?;
+            Some(crate::receiver::start(&dir.join(format!(
+                "demo-webhooks-{}.jsonl",
+                std::process::id()
+            )))?)
+        }
+    };
     let stack = Stack::start(crate::stack::Options {
         gateway,
         port: opts.port,
@@ -108,6 +124,10 @@ pub fn run(opts: Options) -> Result<()> {
         sandbox_args: &[],
         // With the sandbox, WeChat and Alipay sign-in work out of the box.
         wallets: true,
+        webhook_url: opts
+            .webhook_url
+            .clone()
+            .or_else(|| receiver.as_ref().map(|r| r.url.clone())),
     })?;
     let link = create_link(&stack)?;
     let api = format!("{}/v1", stack.worker_url);
@@ -145,11 +165,28 @@ pub fn run(opts: Options) -> Result<()> {
          -d '{{\"amount\":\"0.01\",\"subject\":\"Tea\"}}' {api}/links",
         stack.admin_token
     );
+    println!(
+        "Webhook secret: {} (local and throwaway)",
+        stack.webhook_secret
+    );
+    match &receiver {
+        Some(r) => println!(
+            "Webhooks: received by the demo's own receiver ({}), logged to {}",
+            r.url,
+            r.log.display()
+        ),
+        None => println!("Webhooks: sent to {}", stack.webhook_url),
+    }
+    println!(
+        "  events: curl -s -H 'Authorization: Bearer {}' {api}/events",
+        stack.admin_token
+    );
     println!("Logs: {}", stack.run_dir.display());
     println!();
     println!("Press Ctrl-C to stop everything.");
     crate::stack::wait_for_ctrl_c()?;
     drop(stack);
+    drop(receiver);
     println!("Stopped.");
     Ok(())
 }

@@ -16,6 +16,7 @@ mod fuzz;
 mod house;
 mod http;
 mod proc;
+mod receiver;
 mod size;
 mod stack;
 mod test;
@@ -67,8 +68,9 @@ const USAGE: &str = "usage: cargo xtask <command>
 
 commands:
   demo [--gateway URL --busi-code CODE --busi-id ID --merchant-key-file FILE]
-       [--no-encrypt] [--port P] [--public-url URL]
-                      build everything once, run sandbox + Worker, print a checkout link
+       [--no-encrypt] [--port P] [--public-url URL] [--webhook-url URL]
+                      build everything once, run sandbox + Worker, print a checkout link;
+                      webhooks go to URL, or to a receiver of its own that logs them
   test                run every test (unit, property, integration, browser, demo, chaos)
   chaos [--seed N] [--payments N]
                       the money-safety run: a seeded random schedule of payments,

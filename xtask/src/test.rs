@@ -229,6 +229,7 @@ pub fn run(args: &[String]) -> Result<()> {
             name: "test",
             sandbox_args: &[],
             wallets: true,
+            webhook_url: None,
         }) {
             Err(e) => {
                 report.record("stack", t, Err(e));
@@ -300,7 +301,11 @@ fn demo_test(tools: &crate::tools::Tools) -> Result<(u64, u64)> {
     let mut link = None;
     let mut sandbox = None;
     let mut admin = None;
+    let mut webhooks = None;
     demo.wait_for_line(Duration::from_secs(180), |l| {
+        if let Some((_, path)) = l.split_once("logged to ") {
+            webhooks = Some(std::path::PathBuf::from(path.trim()));
+        }
         if let Some(v) = l.strip_prefix("Checkout link: ") {
             link = Some(v.trim().to_string());
         }
@@ -326,6 +331,27 @@ fn demo_test(tools: &crate::tools::Tools) -> Result<(u64, u64)> {
             .env("DEMO_ADMIN_TOKEN", &admin)
             .env("CHROMIUM", &tools.chromium),
     );
+    // The payment reached the demo's own webhook receiver, signed.
+    let webhook = webhooks.map(|path| {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let log = std::fs::read_to_string(&path).unwrap_or_default();
+            let paid = log
+                .lines()
+                .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+                .any(|v| {
+                    v["body"]["type"] == "order.paid"
+                        && v["body"]["data"]["ref"] == "demo-1"
+                        && v["headers"]["webhook-signature"]
+                            .as_str()
+                            .is_some_and(|s| s.starts_with("v1,"))
+                });
+            if paid || Instant::now() > deadline {
+                break paid;
+            }
+            std::thread::sleep(Duration::from_millis(250));
+        }
+    });
     // Ctrl-C, as a person would; the demo must stop all it started.
     let _ = Command::new("kill")
         .args(["-INT", &demo.pid().to_string()])
@@ -335,6 +361,17 @@ fn demo_test(tools: &crate::tools::Tools) -> Result<(u64, u64)> {
         std::thread::sleep(Duration::from_millis(100));
     }
     let (mut passed, mut failed) = counts?;
+    match webhook {
+        Some(true) => passed += 1,
+        Some(false) => {
+            eprintln!("the demo's webhook receiver never logged a signed order.paid for demo-1");
+            failed += 1;
+        }
+        None => {
+            eprintln!("the demo did not print where its webhooks are logged");
+            failed += 1;
+        }
+    }
     if demo.check_alive().is_ok() {
         eprintln!("the demo did not stop on Ctrl-C within 30 s");
         failed += 1;

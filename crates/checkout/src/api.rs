@@ -150,6 +150,7 @@ impl Error {
             Error::NotRefundable { .. } => ErrorCode::NotRefundable,
             Error::SignInInvalid { .. } => ErrorCode::SigninInvalid,
             Error::SignInFailed { .. } => ErrorCode::SigninFailed,
+            Error::InvalidSignature { .. } => ErrorCode::InvalidSignature,
         }
     }
 }
@@ -490,6 +491,9 @@ pub struct CreateLinkResponse {
     pub token: String,
     /// Unix seconds from which the link can no longer be paid.
     pub expires_at: u64,
+    /// The link's id (`checkout::link::link_id`), for `GET /v1/links/{id}/qr.svg`.
+    #[serde(default)]
+    pub link_id: String,
 }
 
 /// `POST /v1/orders/{charge_code}/refunds` body.
@@ -1003,10 +1007,11 @@ mod tests {
             serde_json::to_value(CreateLinkResponse {
                 url: "u".into(),
                 token: "t".into(),
-                expires_at: 5
+                expires_at: 5,
+                link_id: "l".into(),
             })
             .unwrap(),
-            json!({"url": "u", "token": "t", "expires_at": 5})
+            json!({"url": "u", "token": "t", "expires_at": 5, "link_id": "l"})
         );
     }
 

@@ -63,6 +63,13 @@ pub enum Error {
         /// What the provider did, without ids or codes.
         reason: &'static str,
     },
+    /// A webhook or return-URL signature does not verify (wrong key, altered
+    /// message, or a timestamp outside the tolerance).
+    #[error("invalid signature: {reason}")]
+    InvalidSignature {
+        /// What failed, e.g. "no v1 signature matches".
+        reason: &'static str,
+    },
 }
 
 #[cfg(test)]
@@ -110,6 +117,11 @@ mod tests {
                 Error::SignInFailed { reason: "timeout" },
                 "SIGNIN_FAILED",
                 502,
+            ),
+            (
+                Error::InvalidSignature { reason: "stale" },
+                "INVALID_SIGNATURE",
+                401,
             ),
         ];
         for (err, code, status) in cases {

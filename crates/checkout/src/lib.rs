@@ -13,6 +13,7 @@
 pub mod amount;
 pub mod api;
 pub mod error;
+pub mod events;
 pub mod guard;
 pub mod idempotency;
 pub mod link;
@@ -24,5 +25,6 @@ pub mod routing;
 pub mod settle;
 pub mod state;
 pub mod vocab;
+pub mod webhook;
 
 pub use error::Error;

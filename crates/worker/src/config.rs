@@ -6,10 +6,12 @@
 
 use std::fmt;
 
+use checkout::events::RetryPolicy;
 use checkout::guard::RateLimit;
 use checkout::link::LinkKeys;
 use checkout::pos::PosPolicy;
 use checkout::settle::ReconcilePolicy;
+use checkout::webhook;
 use soushou::codec::Format;
 use soushou::envelope;
 use soushou::MerchantKey;
@@ -273,6 +275,35 @@ impl Settings {
         Ok(PosPolicy {
             poll_interval_ms: self.num("POS_POLL_INTERVAL_MS", default.poll_interval_ms)?,
             poll_for_ms: self.num("POS_POLL_FOR_MS", default.poll_for_ms)?,
+        })
+    }
+
+    /// Where webhooks go (`MERCHANT_WEBHOOK_URL`); events are stored and
+    /// retried while it is unset, and delivered once it is set.
+    pub fn webhook_url(&self) -> ApiResult<String> {
+        self.var("MERCHANT_WEBHOOK_URL")
+    }
+
+    /// The webhook signing keys: `WEBHOOK_SECRETS` (comma-separated, all
+    /// sign during a rotation) or else `WEBHOOK_SECRET`, each `whsec_…`.
+    pub fn webhook_keys(&self) -> ApiResult<webhook::Keys> {
+        let raw = |name| self.env.secret(name).ok().map(|v| v.to_string());
+        webhook::Keys::from_config(
+            raw("WEBHOOK_SECRETS").as_deref(),
+            raw("WEBHOOK_SECRET").as_deref(),
+        )
+        .map_err(ApiError::Misconfigured)
+    }
+
+    /// The webhook retry schedule (`WEBHOOK_RETRY_BASE_SECS`, `_FACTOR`,
+    /// `_CAP_SECS`, `WEBHOOK_MAX_ATTEMPTS`; defaults ≈ 3 days).
+    pub fn webhook_retry_policy(&self) -> ApiResult<RetryPolicy> {
+        let d = RetryPolicy::default();
+        Ok(RetryPolicy {
+            base_secs: self.num("WEBHOOK_RETRY_BASE_SECS", d.base_secs)?,
+            factor: self.num("WEBHOOK_RETRY_FACTOR", d.factor)?,
+            cap_secs: self.num("WEBHOOK_RETRY_CAP_SECS", d.cap_secs)?,
+            max_attempts: self.num("WEBHOOK_MAX_ATTEMPTS", d.max_attempts)?,
         })
     }
 }

@@ -13,7 +13,9 @@
 //! | `GET /api/checkout/{token}`, `POST /api/pay`, `GET /api/orders/{code}` | `shopper` |
 //! | `POST /notify` | `notify` |
 //! | `/v1/...` (bearer `ADMIN_TOKEN`) | `merchant` |
-//! | cron trigger | `orders::sweep`, `orders::retry_pending_refunds`, `orders::refund_missed_duplicates` |
+//! | `GET /v1/events`, `GET /v1/events/{id}`, `POST /v1/events/{id}/redeliver`, `GET /v1/links/{id}/qr.svg` | `events` |
+//! | cron trigger | `orders::sweep`, `orders::retry_pending_refunds`, `orders::refund_missed_duplicates`, `webhooks::reenqueue` |
+//! | queue consumer (`WEBHOOKS`, `WEBHOOKS_DLQ`) | `webhooks::consume` |
 //!
 //! Everything else: `context` (the per-request [`context::Cx`]: settings,
 //! log, D1), `http` (JSON bodies in and out), `attempt` (the one pipeline
@@ -21,13 +23,15 @@
 //! timeout around `soushou::envelope`), `repo` (D1), `orders` (state events
 //! and reconciliation), `log` (JSON lines), `error` (the one error enum and
 //! its HTTP mapping), `guard` (body cap, per-link rate limit, redirect and
-//! link checks) and `idempotency` (`Idempotency-Key` around `/v1` POSTs).
+//! link checks), `idempotency` (`Idempotency-Key` around `/v1` POSTs) and
+//! `outbox` (merchant events written in the batch of each change).
 
 mod assets;
 mod attempt;
 mod config;
 mod context;
 mod error;
+mod events;
 mod gateway;
 mod guard;
 mod http;
@@ -37,12 +41,17 @@ mod merchant;
 mod notify;
 mod oauth;
 mod orders;
+mod outbox;
 mod pos;
 mod repo;
 mod shopper;
+mod webhooks;
 
-use worker::{event, Context, Env, Method, Request, Response, ScheduleContext, ScheduledEvent};
+use worker::{
+    event, Context, Env, MessageBatch, Method, Request, Response, ScheduleContext, ScheduledEvent,
+};
 
+use crate::config::Settings;
 use crate::context::Cx;
 use crate::error::{ApiError, ApiResult};
 use crate::http::{json, ok};
@@ -63,6 +72,10 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response>
     let log = &cx.log;
 
     let result = route(&cx, req, &ctx, &method, &path).await;
+    // Events this request committed go to the queue after the answer.
+    if outbox::take_written() {
+        ctx.wait_until(webhooks::flush(cx.settings.clone()));
+    }
     let (mut resp, code) = match result {
         Ok(resp) => (resp, None),
         Err(e) => {
@@ -166,6 +179,10 @@ async fn merchant_route(
         (Method::Post, ["orders", code, "cancel"]) => ok(merchant::cancel(cx, code, req).await),
         (Method::Post, ["pos", "charges"]) => ok(merchant::pos_charge(cx, req).await),
         (Method::Post, ["qr-orders"]) => ok(merchant::qr_order(cx, req).await),
+        (Method::Get, ["events"]) => ok(events::list(cx, &req).await),
+        (Method::Get, ["events", id]) => ok(events::get(cx, id).await),
+        (Method::Post, ["events", id, "redeliver"]) => ok(events::redeliver(cx, id).await),
+        (Method::Get, ["links", id, "qr.svg"]) => events::link_qr(cx, id).await,
         _ => Err(ApiError::NotFound("route")),
     }
 }
@@ -193,6 +210,11 @@ async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
         Ok(n) => log.set("oauth_states_purged", n),
         Err(e) => log.set("oauth_purge_error", e.code().as_str()),
     }
+    // Webhook events never enqueued or overdue (a lost enqueue) go again.
+    match webhooks::reenqueue(&cx).await {
+        Ok(n) => log.set("webhooks_enqueued", n),
+        Err(e) => log.set("webhooks_enqueue_error", e.code().as_str()),
+    }
     match swept.and_then(|n| retried.and_then(|r| missed.map(|m| (n, r, m)))) {
         Ok((n, r, m)) => {
             log.set("outcome", "swept");
@@ -209,4 +231,14 @@ async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
             log.finish(status, Some(code));
         }
     }
+}
+
+/// Both webhook queues (`WEBHOOKS`, `WEBHOOKS_DLQ`): `webhooks::consume`.
+#[event(queue)]
+async fn queue(
+    batch: MessageBatch<webhooks::Delivery>,
+    env: Env,
+    _ctx: Context,
+) -> worker::Result<()> {
+    webhooks::consume(Settings::new(env), batch).await
 }

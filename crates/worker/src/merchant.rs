@@ -74,12 +74,14 @@ pub async fn create_link(cx: &Cx, mut req: Request) -> ApiResult<CreateLinkRespo
     let keys = cx.settings.link_keys()?;
     let base = cx.settings.public_base_url()?;
     let token = keys.issue(&payload);
-    repo::insert_link(cx.db()?, &link::link_id(&token), &payload, now).await?;
+    let link_id = link::link_id(&token);
+    repo::insert_link(cx.db()?, &link_id, &token, &payload, now).await?;
     cx.log.set("outcome", "link_created");
     Ok(CreateLinkResponse {
         url: link::url(&base, &token),
         token,
         expires_at: payload.expires_at,
+        link_id,
     })
 }
 

@@ -17,14 +17,15 @@ use worker::wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement};
 
 use crate::error::{ApiError, ApiResult};
+use crate::outbox;
 
 /// A text parameter.
-fn t(s: &str) -> JsValue {
+pub(crate) fn t(s: &str) -> JsValue {
     JsValue::from_str(s)
 }
 
 /// An integer parameter (D1 numbers are f64: exact below 2^53, far above any fen or time here).
-fn n(v: u64) -> JsValue {
+pub(crate) fn n(v: u64) -> JsValue {
     JsValue::from_f64(v as f64)
 }
 
@@ -35,7 +36,8 @@ fn ot(s: Option<&str>) -> JsValue {
 
 /// D1's failures are storage errors (the caller may retry), unlike the
 /// runtime's other failures (`From<worker::Error>` in `error`).
-trait Stored<T> {
+pub(crate) trait Stored<T> {
+    /// The result, a failure as [`ApiError::Storage`].
     fn stored(self) -> ApiResult<T>;
 }
 
@@ -45,12 +47,16 @@ impl<T> Stored<T> for worker::Result<T> {
     }
 }
 
-fn prepare(db: &D1Database, sql: &str, params: &[JsValue]) -> ApiResult<D1PreparedStatement> {
+pub(crate) fn prepare(
+    db: &D1Database,
+    sql: &str,
+    params: &[JsValue],
+) -> ApiResult<D1PreparedStatement> {
     db.prepare(sql).bind(params).stored()
 }
 
 /// Every row a query returns.
-async fn all<T: DeserializeOwned>(
+pub(crate) async fn all<T: DeserializeOwned>(
     db: &D1Database,
     sql: &str,
     params: &[JsValue],
@@ -64,7 +70,7 @@ async fn all<T: DeserializeOwned>(
 }
 
 /// Rows changed by a write, from the result metadata.
-fn changes(result: &worker::D1Result) -> ApiResult<usize> {
+pub(crate) fn changes(result: &worker::D1Result) -> ApiResult<usize> {
     Ok(result.meta().stored()?.and_then(|m| m.changes).unwrap_or(0))
 }
 
@@ -179,13 +185,14 @@ const ORDER_COLUMNS: &str = "charge_code, link_id, kind, method, channel_type, a
 pub async fn insert_link(
     db: &D1Database,
     link_id: &str,
+    token: &str,
     link: &LinkPayload,
     now: u64,
 ) -> ApiResult<()> {
     prepare(
         db,
         "INSERT OR IGNORE INTO links (link_id, amount_fen, subject, merchant_ref, return_url, \
-         expires_at, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+         expires_at, created_at, token) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         &[
             t(link_id),
             n(link.amount.fen()),
@@ -194,6 +201,7 @@ pub async fn insert_link(
             ot(link.return_url.as_deref()),
             n(link.expires_at),
             n(now),
+            t(token),
         ],
     )?
     .run()
@@ -329,7 +337,10 @@ pub async fn transition(
             n(now),
         ],
     )?;
-    let results = db.batch(vec![update, history]).await.stored()?;
+    // The merchant's event, in the same transaction (transactional outbox).
+    let event = outbox::transition_event(db, charge_code, to, now)?;
+    let results = db.batch(vec![update, history, event]).await.stored()?;
+    outbox::note_written(results.get(2));
     let first = results
         .first()
         .ok_or_else(|| ApiError::Storage("empty batch result".into()))?;
@@ -563,7 +574,16 @@ pub async fn finish_refund(
          WHERE charge_code = ?1 AND state = 'succeeded'), updated_at = ?2 WHERE charge_code = ?1",
         &[t(charge_code), n(now)],
     )?;
-    db.batch(vec![settle, total]).await.stored()?;
+    // The merchant's event, in the same transaction (transactional outbox).
+    let event = outbox::refund_event(
+        db,
+        out_refund_no,
+        charge_code,
+        state == RefundState::Succeeded,
+        now,
+    )?;
+    let results = db.batch(vec![settle, total, event]).await.stored()?;
+    outbox::note_written(results.get(2));
     Ok(get_order(db, charge_code)
         .await?
         .map(|o| o.refunded_fen)

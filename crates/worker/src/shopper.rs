@@ -65,12 +65,16 @@ pub async fn checkout_view(cx: &Cx, token: &str) -> ApiResult<CheckoutView> {
             LinkState::Expired => "expired",
         },
     );
-    Ok(CheckoutView::from_link(
-        cx.settings.merchant_name(),
-        &payload,
-        state,
-        charge_code,
-    ))
+    let mut view =
+        CheckoutView::from_link(cx.settings.merchant_name(), &payload, state, charge_code);
+    // A paid link's way back carries the trusted-return signature too.
+    if let Some(order) = paid
+        .as_deref()
+        .and_then(|code| attempts.iter().find(|a| a.charge_code == code))
+    {
+        view.return_url = crate::events::signed_return_url(cx, order).await?;
+    }
+    Ok(view)
 }
 
 /// The link's goods as `GOODS_DETAIL` lines (validated when the link was issued).
@@ -149,7 +153,7 @@ pub async fn pay(cx: &Cx, mut req: Request) -> ApiResult<PayResponse> {
         client_ip: client_ip(&req),
     };
 
-    repo::insert_link(db, &link_id, &payload, now).await?;
+    repo::insert_link(db, &link_id, &body.token, &payload, now).await?;
     let order = NewOrder {
         charge_code: &charge_code,
         link_id: Some(&link_id),
@@ -352,5 +356,7 @@ pub async fn order_view(cx: &Cx, charge_code: &str, req: &Request) -> ApiResult<
     cx.log.set("charge_code", charge_code);
     let order = orders::confirm_if_due(cx, order, EventSource::Poll).await?;
     cx.log.set("outcome", order.state.as_str());
-    order.view()
+    let mut seen = order.view()?;
+    seen.return_url = crate::events::signed_return_url(cx, &order).await?;
+    Ok(seen)
 }

@@ -1,0 +1,653 @@
+//! Merchant events (the transactional outbox of webhooks): which event a
+//! state change makes, its stable id, the exact JSON that is signed and
+//! sent, the retry schedule, and the events API's JSON.
+//!
+//! The invariant the Worker keeps with these: an event row is written in
+//! the same D1 batch as the transition it reports (so it exists if and only
+//! if the change committed), its id never changes (receivers dedupe on it),
+//! its body is rebuilt from the stored row byte for byte on every delivery
+//! (so every attempt carries the same signed payload), and delivery is
+//! at least once, in order per order.
+
+use serde::{Deserialize, Serialize};
+use soushou::Fen;
+
+use crate::api::OrderStatus;
+use crate::settle::duplicate_refund_no;
+
+/// What happened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum EventType {
+    /// An attempt was paid.
+    OrderPaid,
+    /// Part of a paid attempt was refunded.
+    OrderPartiallyRefunded,
+    /// A paid attempt was refunded in full.
+    OrderRefunded,
+    /// An attempt was revoked (money, if any, returned).
+    OrderRevoked,
+    /// An attempt closed unpaid.
+    OrderClosed,
+    /// The gateway refused or never created an attempt.
+    OrderFailed,
+    /// A refund the merchant asked for went through.
+    RefundSucceeded,
+    /// A refund was refused by the gateway.
+    RefundFailed,
+    /// A second payment of a paid link was refunded to the shopper.
+    PaymentDuplicateRefunded,
+}
+
+/// Every event type (the webhook contract, in documentation order).
+pub const ALL: [EventType; 9] = [
+    EventType::OrderPaid,
+    EventType::OrderPartiallyRefunded,
+    EventType::OrderRefunded,
+    EventType::OrderRevoked,
+    EventType::OrderClosed,
+    EventType::OrderFailed,
+    EventType::RefundSucceeded,
+    EventType::RefundFailed,
+    EventType::PaymentDuplicateRefunded,
+];
+
+impl EventType {
+    /// The wire name (`"order.paid"`), also the D1 column value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventType::OrderPaid => "order.paid",
+            EventType::OrderPartiallyRefunded => "order.partially_refunded",
+            EventType::OrderRefunded => "order.refunded",
+            EventType::OrderRevoked => "order.revoked",
+            EventType::OrderClosed => "order.closed",
+            EventType::OrderFailed => "order.failed",
+            EventType::RefundSucceeded => "refund.succeeded",
+            EventType::RefundFailed => "refund.failed",
+            EventType::PaymentDuplicateRefunded => "payment.duplicate_refunded",
+        }
+    }
+
+    /// The event an order transition into `to` makes: one per state an
+    /// order can enter (`pending` is where it starts, so none).
+    pub fn for_transition(to: OrderStatus) -> Option<EventType> {
+        match to {
+            OrderStatus::Pending => None,
+            OrderStatus::Paid => Some(EventType::OrderPaid),
+            OrderStatus::PartiallyRefunded => Some(EventType::OrderPartiallyRefunded),
+            OrderStatus::Refunded => Some(EventType::OrderRefunded),
+            OrderStatus::Revoked => Some(EventType::OrderRevoked),
+            OrderStatus::Closed => Some(EventType::OrderClosed),
+            OrderStatus::Failed => Some(EventType::OrderFailed),
+        }
+    }
+
+    /// The event a settled refund makes: the refund of a duplicate payment
+    /// (numbered `settle::duplicate_refund_no`) that succeeded is news of its own.
+    pub fn for_refund(succeeded: bool, out_refund_no: &str, charge_code: &str) -> EventType {
+        match (succeeded, out_refund_no == duplicate_refund_no(charge_code)) {
+            (false, _) => EventType::RefundFailed,
+            (true, true) => EventType::PaymentDuplicateRefunded,
+            (true, false) => EventType::RefundSucceeded,
+        }
+    }
+}
+
+/// The outbox key that makes writing an event idempotent: an order enters
+/// each state at most once, a refund settles once.
+pub fn dedupe_key_transition(charge_code: &str, to: OrderStatus) -> String {
+    format!("order:{charge_code}:{}", to.as_str())
+}
+
+/// [`dedupe_key_transition`] for a settled refund.
+pub fn dedupe_key_refund(out_refund_no: &str) -> String {
+    format!("refund:{out_refund_no}")
+}
+
+/// The public id of the outbox row numbered `seq` (`evt_42`): stable, and
+/// ordered like the rows, so it doubles as the events API's cursor.
+pub fn event_id(seq: u64) -> String {
+    format!("evt_{seq}")
+}
+
+/// The row number in an event id; `None` for anything else.
+pub fn parse_event_id(id: &str) -> Option<u64> {
+    let digits = id.strip_prefix("evt_")?;
+    if digits.is_empty() || digits.len() > 15 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok().filter(|&n| n > 0)
+}
+
+/// An outbox row as stored (`migrations/0004_webhook_events.sql`): a
+/// snapshot of the order taken in the transaction of the change.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventRecord {
+    /// Row number (the id is [`event_id`] of it).
+    pub seq: u64,
+    /// [`EventType::as_str`].
+    pub kind: String,
+    /// The attempt.
+    pub charge_code: String,
+    /// The link paid by the attempt, if any.
+    pub link_id: Option<String>,
+    /// The link's `ref`, the merchant's own reference.
+    pub merchant_ref: Option<String>,
+    /// The attempt's amount, fen.
+    pub amount_fen: u64,
+    /// Refunded so far, fen.
+    pub refunded_fen: u64,
+    /// The order state after the change.
+    pub state: String,
+    /// For refund events: the refund's number.
+    pub out_refund_no: Option<String>,
+    /// For refund events: the refund's amount, fen.
+    pub refund_fen: Option<u64>,
+    /// When the change committed, unix seconds.
+    pub created_at: u64,
+}
+
+/// The refund an event is about.
+#[derive(Serialize)]
+struct RefundData<'a> {
+    out_refund_no: &'a str,
+    amount: String,
+    amount_fen: u64,
+}
+
+#[derive(Serialize)]
+struct Data<'a> {
+    charge_code: &'a str,
+    #[serde(rename = "ref")]
+    merchant_ref: Option<&'a str>,
+    link_id: Option<&'a str>,
+    state: &'a str,
+    amount: String,
+    amount_fen: u64,
+    refunded: String,
+    refunded_fen: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refund: Option<RefundData<'a>>,
+    created_at: u64,
+}
+
+#[derive(Serialize)]
+struct Payload<'a> {
+    id: String,
+    #[serde(rename = "type")]
+    kind: &'a str,
+    timestamp: String,
+    data: Data<'a>,
+}
+
+/// The webhook body of an event: Standard Webhooks' `{type, timestamp,
+/// data}` (plus the id), amounts in yuan strings and fen. Deterministic: the
+/// same row gives the same bytes, so every delivery carries the same
+/// signed payload.
+pub fn body(e: &EventRecord) -> String {
+    let payload = Payload {
+        id: event_id(e.seq),
+        kind: &e.kind,
+        timestamp: rfc3339(e.created_at),
+        data: Data {
+            charge_code: &e.charge_code,
+            merchant_ref: e.merchant_ref.as_deref(),
+            link_id: e.link_id.as_deref(),
+            state: &e.state,
+            amount: Fen::from_fen(e.amount_fen).to_yuan(),
+            amount_fen: e.amount_fen,
+            refunded: Fen::from_fen(e.refunded_fen).to_yuan(),
+            refunded_fen: e.refunded_fen,
+            refund: e.out_refund_no.as_deref().map(|no| {
+                let fen = e.refund_fen.unwrap_or(0);
+                RefundData {
+                    out_refund_no: no,
+                    amount: Fen::from_fen(fen).to_yuan(),
+                    amount_fen: fen,
+                }
+            }),
+            created_at: e.created_at,
+        },
+    };
+    // Plain structs of strings and integers always serialise.
+    serde_json::to_string(&payload).unwrap_or_default()
+}
+
+/// Unix seconds as `YYYY-MM-DDTHH:MM:SSZ` (UTC), the spec's timestamp form.
+pub fn rfc3339(secs: u64) -> String {
+    let days = secs / 86_400;
+    let rem = secs % 86_400;
+    // Howard Hinnant's civil_from_days, for days since 1970-01-01.
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + u64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
+    )
+}
+
+/// When delivery is retried and when it gives up.
+///
+/// Exponential: after the `n`th failed attempt the next one waits
+/// `base * factor^(n-1)` seconds, capped (a Cloudflare Queue delays a
+/// message by at most 12 h); after `max_attempts` attempts the event is
+/// dead-lettered. The default adds up to about three days.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Wait after the first failure, seconds.
+    pub base_secs: u64,
+    /// Growth per failure.
+    pub factor: u64,
+    /// Longest wait, seconds.
+    pub cap_secs: u64,
+    /// Attempts before the event is dead-lettered.
+    pub max_attempts: u64,
+}
+
+impl Default for RetryPolicy {
+    /// 5 s, 30 s, 3 min, 18 min, 1.8 h, 10.8 h, then 12 h: 12 attempts over ≈ 3 days.
+    fn default() -> Self {
+        RetryPolicy {
+            base_secs: 5,
+            factor: 6,
+            cap_secs: 43_200,
+            max_attempts: 12,
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The wait before the next attempt after `failed` failed attempts, or
+    /// `None` when the event must be dead-lettered.
+    pub fn next_delay(&self, failed: u64) -> Option<u64> {
+        if failed == 0 {
+            return Some(0);
+        }
+        if failed >= self.max_attempts {
+            return None;
+        }
+        let mut delay = self.base_secs;
+        for _ in 1..failed {
+            delay = delay.saturating_mul(self.factor);
+            if delay >= self.cap_secs {
+                break;
+            }
+        }
+        Some(delay.min(self.cap_secs))
+    }
+
+    /// From the first attempt to the last, seconds (what the docs promise).
+    pub fn span_secs(&self) -> u64 {
+        (1..self.max_attempts)
+            .filter_map(|n| self.next_delay(n))
+            .sum()
+    }
+}
+
+/// Whether an HTTP answer acknowledges a webhook: any 2xx (within the
+/// timeout; no answer is `None`).
+pub fn acknowledged(status: Option<u16>) -> bool {
+    status.is_some_and(|s| (200..300).contains(&s))
+}
+
+/// What one delivery attempt decides.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AfterAttempt {
+    /// Acknowledged: the event is delivered.
+    Delivered,
+    /// Not acknowledged: try again after this many seconds; the round has
+    /// `failures` failed attempts now.
+    Retry {
+        /// Seconds until the next attempt.
+        in_secs: u64,
+        /// Failed attempts of the round so far.
+        failures: u64,
+    },
+    /// Not acknowledged and the schedule is spent: to the dead-letter queue.
+    DeadLetter {
+        /// Failed attempts of the round so far.
+        failures: u64,
+    },
+}
+
+impl AfterAttempt {
+    /// Decides from the answer (`None`: no answer) and the round's earlier failures.
+    pub fn decide(policy: &RetryPolicy, earlier_failures: u64, status: Option<u16>) -> Self {
+        if acknowledged(status) {
+            return AfterAttempt::Delivered;
+        }
+        let failures = earlier_failures + 1;
+        match policy.next_delay(failures) {
+            Some(in_secs) => AfterAttempt::Retry { in_secs, failures },
+            None => AfterAttempt::DeadLetter { failures },
+        }
+    }
+
+    /// Failed attempts of the round after this one (`earlier` when delivered).
+    pub fn failures(&self, earlier: u64) -> u64 {
+        match *self {
+            AfterAttempt::Delivered => earlier,
+            AfterAttempt::Retry { failures, .. } | AfterAttempt::DeadLetter { failures } => {
+                failures
+            }
+        }
+    }
+
+    /// Seconds until the event is due again (0 when nothing is due).
+    pub fn due_in(&self) -> u64 {
+        match *self {
+            AfterAttempt::Retry { in_secs, .. } => in_secs,
+            AfterAttempt::Delivered | AfterAttempt::DeadLetter { .. } => 0,
+        }
+    }
+}
+
+/// One delivery attempt as the events API shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttemptView {
+    /// When it was sent, unix seconds.
+    pub at: u64,
+    /// The HTTP status, `null` when no answer came (timeout, refused).
+    pub status: Option<u16>,
+    /// From sending to the answer (or giving up), milliseconds.
+    pub latency_ms: u64,
+    /// Why it did not get an answer (no body of the merchant's answer is kept).
+    pub error: Option<String>,
+}
+
+/// An event in the events API: the exact payload the webhook carries,
+/// plus its delivery state.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EventView {
+    /// `evt_…`, the `webhook-id` of its deliveries.
+    pub id: String,
+    /// `order.paid`, ...
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// When the change committed, unix seconds.
+    pub created_at: u64,
+    /// `pending` (being delivered or retried), `delivered` or `failed` (dead-lettered).
+    pub delivery: String,
+    /// Delivery attempts so far.
+    pub attempt_count: u64,
+    /// The webhook body, parsed.
+    pub payload: serde_json::Value,
+    /// Every attempt, oldest first (`GET /v1/events/{id}` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attempts: Option<Vec<AttemptView>>,
+}
+
+/// `GET /v1/events?after=&limit=` → 200.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EventList {
+    /// Oldest first, after the cursor.
+    pub data: Vec<EventView>,
+    /// Whether more events follow the last one.
+    pub has_more: bool,
+    /// The cursor for the next page (the last id here; the same cursor again when empty).
+    pub next_after: Option<String>,
+}
+
+/// Page size of the events API: `limit` defaults to 50 and is clamped to 1..=200.
+pub fn page_limit(limit: Option<u64>) -> u64 {
+    limit.unwrap_or(50).clamp(1, 200)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_entered_state_has_one_event() {
+        use OrderStatus::*;
+        let cases = [
+            (Pending, None),
+            (Paid, Some("order.paid")),
+            (PartiallyRefunded, Some("order.partially_refunded")),
+            (Refunded, Some("order.refunded")),
+            (Revoked, Some("order.revoked")),
+            (Closed, Some("order.closed")),
+            (Failed, Some("order.failed")),
+        ];
+        for (to, want) in cases {
+            assert_eq!(EventType::for_transition(to).map(EventType::as_str), want);
+        }
+        let names: std::collections::HashSet<_> = ALL.iter().map(|e| e.as_str()).collect();
+        assert_eq!(names.len(), ALL.len());
+    }
+
+    #[test]
+    fn refund_events() {
+        let cases = [
+            (true, "r-1", "L1", "refund.succeeded"),
+            (false, "r-1", "L1", "refund.failed"),
+            (true, "dup-L1", "L1", "payment.duplicate_refunded"),
+            (false, "dup-L1", "L1", "refund.failed"),
+            // Another attempt's duplicate number is an ordinary refund here.
+            (true, "dup-L2", "L1", "refund.succeeded"),
+        ];
+        for (ok, no, code, want) in cases {
+            assert_eq!(EventType::for_refund(ok, no, code).as_str(), want);
+        }
+    }
+
+    #[test]
+    fn ids_round_trip_and_reject_garbage() {
+        assert_eq!(event_id(42), "evt_42");
+        let cases = [
+            ("evt_42", Some(42)),
+            ("evt_1", Some(1)),
+            ("evt_0", None),
+            ("evt_", None),
+            ("evt_-1", None),
+            ("evt_1a", None),
+            ("evt_9999999999999999", None),
+            ("42", None),
+            ("EVT_42", None),
+        ];
+        for (id, want) in cases {
+            assert_eq!(parse_event_id(id), want, "{id}");
+        }
+    }
+
+    #[test]
+    fn dedupe_keys_are_per_state_and_per_refund() {
+        assert_eq!(
+            dedupe_key_transition("L1", OrderStatus::PartiallyRefunded),
+            "order:L1:partially_refunded"
+        );
+        assert_eq!(dedupe_key_refund("dup-L1"), "refund:dup-L1");
+    }
+
+    fn record() -> EventRecord {
+        EventRecord {
+            seq: 7,
+            kind: "order.paid".into(),
+            charge_code: "L1abc".into(),
+            link_id: Some("lnk".into()),
+            merchant_ref: Some("order-42".into()),
+            amount_fen: 1250,
+            refunded_fen: 0,
+            state: "paid".into(),
+            out_refund_no: None,
+            refund_fen: None,
+            created_at: 1_700_000_000,
+        }
+    }
+
+    #[test]
+    fn body_is_the_documented_payload() {
+        let body = body(&record());
+        assert_eq!(
+            body,
+            r#"{"id":"evt_7","type":"order.paid","timestamp":"2023-11-14T22:13:20Z","data":{"charge_code":"L1abc","ref":"order-42","link_id":"lnk","state":"paid","amount":"12.50","amount_fen":1250,"refunded":"0.00","refunded_fen":0,"created_at":1700000000}}"#
+        );
+        let refund = EventRecord {
+            kind: "refund.succeeded".into(),
+            state: "partially_refunded".into(),
+            refunded_fen: 300,
+            out_refund_no: Some("r-1".into()),
+            refund_fen: Some(300),
+            merchant_ref: None,
+            ..record()
+        };
+        let v: serde_json::Value = serde_json::from_str(&super::body(&refund)).unwrap();
+        assert_eq!(v["data"]["refund"]["amount"], "3.00");
+        assert_eq!(v["data"]["refund"]["out_refund_no"], "r-1");
+        assert_eq!(v["data"]["refunded_fen"], 300);
+        assert!(v["data"]["ref"].is_null());
+    }
+
+    #[test]
+    fn rfc3339_table() {
+        let cases = [
+            (0, "1970-01-01T00:00:00Z"),
+            (951_782_400, "2000-02-29T00:00:00Z"),
+            (1_614_265_330, "2021-02-25T15:02:10Z"),
+            (1_700_000_000, "2023-11-14T22:13:20Z"),
+            (4_107_542_399, "2100-02-28T23:59:59Z"),
+            (4_107_542_400, "2100-03-01T00:00:00Z"),
+        ];
+        for (secs, want) in cases {
+            assert_eq!(rfc3339(secs), want);
+        }
+    }
+
+    #[test]
+    fn default_retry_schedule_spans_about_three_days() {
+        let p = RetryPolicy::default();
+        let delays: Vec<Option<u64>> = (0..=12).map(|n| p.next_delay(n)).collect();
+        assert_eq!(
+            delays,
+            vec![
+                Some(0),
+                Some(5),
+                Some(30),
+                Some(180),
+                Some(1_080),
+                Some(6_480),
+                Some(38_880),
+                Some(43_200),
+                Some(43_200),
+                Some(43_200),
+                Some(43_200),
+                Some(43_200),
+                None,
+            ]
+        );
+        let span = p.span_secs();
+        assert_eq!(span, 262_655);
+        assert!((2 * 86_400..4 * 86_400).contains(&span));
+    }
+
+    #[test]
+    fn short_policy_for_tests() {
+        let p = RetryPolicy {
+            base_secs: 1,
+            factor: 2,
+            cap_secs: 3,
+            max_attempts: 4,
+        };
+        let delays: Vec<Option<u64>> = (1..=4).map(|n| p.next_delay(n)).collect();
+        assert_eq!(delays, vec![Some(1), Some(2), Some(3), None]);
+        // No overflow with absurd settings.
+        let huge = RetryPolicy {
+            base_secs: u64::MAX / 2,
+            factor: u64::MAX,
+            cap_secs: u64::MAX,
+            max_attempts: 100,
+        };
+        assert_eq!(huge.next_delay(99), Some(u64::MAX));
+    }
+
+    #[test]
+    fn only_2xx_acknowledges() {
+        let cases = [
+            (Some(200), true),
+            (Some(204), true),
+            (Some(299), true),
+            (Some(300), false),
+            (Some(199), false),
+            (Some(500), false),
+            (Some(410), false),
+            (None, false),
+        ];
+        for (status, want) in cases {
+            assert_eq!(acknowledged(status), want, "{status:?}");
+        }
+    }
+
+    #[test]
+    fn after_attempt_table() {
+        let p = RetryPolicy {
+            base_secs: 1,
+            factor: 2,
+            cap_secs: 4,
+            max_attempts: 3,
+        };
+        use AfterAttempt::*;
+        let cases = [
+            (0, Some(204), Delivered, 0),
+            (2, Some(200), Delivered, 2),
+            (
+                0,
+                Some(500),
+                Retry {
+                    in_secs: 1,
+                    failures: 1,
+                },
+                1,
+            ),
+            (
+                0,
+                None,
+                Retry {
+                    in_secs: 1,
+                    failures: 1,
+                },
+                1,
+            ),
+            (
+                1,
+                Some(301),
+                Retry {
+                    in_secs: 2,
+                    failures: 2,
+                },
+                2,
+            ),
+            (2, None, DeadLetter { failures: 3 }, 3),
+            (7, Some(404), DeadLetter { failures: 8 }, 8),
+        ];
+        for (earlier, status, want, failures) in cases {
+            let got = AfterAttempt::decide(&p, earlier, status);
+            assert_eq!(got, want, "{earlier} {status:?}");
+            assert_eq!(got.failures(earlier), failures);
+        }
+        assert_eq!(
+            Retry {
+                in_secs: 4,
+                failures: 2
+            }
+            .due_in(),
+            4
+        );
+        assert_eq!(Delivered.due_in(), 0);
+    }
+
+    #[test]
+    fn page_limits() {
+        assert_eq!(page_limit(None), 50);
+        assert_eq!(page_limit(Some(0)), 1);
+        assert_eq!(page_limit(Some(10)), 10);
+        assert_eq!(page_limit(Some(10_000)), 200);
+    }
+}

@@ -1,0 +1,427 @@
+//! Webhook delivery: outbox rows → Cloudflare Queue → the merchant's
+//! `MERCHANT_WEBHOOK_URL`, signed per Standard Webhooks (`checkout::webhook`).
+//!
+//! The path of an event: written in its change's batch (`outbox`); handed
+//! to the `WEBHOOKS` queue when the request ends ([`flush`]) or by the cron
+//! ([`reenqueue`]: never enqueued, or overdue); the consumer ([`consume`])
+//! claims it, POSTs it (10 s), records the attempt, and either marks it
+//! delivered (2xx) or asks the queue to bring it back after
+//! `checkout::events::RetryPolicy`'s delay; once the policy gives up the
+//! message goes to the `WEBHOOKS_DLQ` queue, whose consumer marks the event
+//! `failed` (redeliverable through the events API).
+//!
+//! At least once, in order per order: an event waits while an older event
+//! of its order is still pending, and each finished event enqueues the next
+//! one of its order. Receivers dedupe on the stable `webhook-id`.
+
+use std::time::Duration;
+
+use checkout::events::{self, AfterAttempt, EventRecord};
+use checkout::webhook;
+use futures_util::future::{join_all, select, Either};
+use serde::{Deserialize, Serialize};
+use worker::wasm_bindgen::JsValue;
+use worker::{
+    AbortController, D1Database, Delay, Fetch, Headers, Message, MessageBatch, MessageExt,
+    QueueRetryOptionsBuilder, Request, RequestInit,
+};
+
+use crate::config::Settings;
+use crate::context::Cx;
+use crate::error::ApiResult;
+use crate::log::{now_ms, now_secs, random_hex, Level, RequestLog};
+use crate::repo::{all, changes, n, prepare, t, Stored};
+
+/// The queue binding events are delivered through.
+pub const QUEUE: &str = "WEBHOOKS";
+/// The dead-letter queue binding.
+pub const DEAD_LETTERS: &str = "WEBHOOKS_DLQ";
+/// How long the merchant has to answer one delivery.
+const ANSWER_WITHIN: Duration = Duration::from_secs(10);
+/// How long a claim on an event lasts: above [`ANSWER_WITHIN`], so a
+/// second consumer never sends an event that is being sent.
+const CLAIM_SECS: u64 = 30;
+/// How far past its due time a pending event must be before the cron
+/// hands it to the queue again (it was lost, or its consumer died).
+pub const OVERDUE_SECS: u64 = 120;
+/// Events handed to the queue per flush or cron run.
+const BATCH: u64 = 100;
+
+/// A queue message: which outbox row to deliver.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
+pub struct Delivery {
+    /// `webhook_events.seq`.
+    pub seq: u64,
+}
+
+/// The stored columns of an event besides its payload snapshot.
+pub const EVENT_COLUMNS: &str = "seq, kind, charge_code, link_id, merchant_ref, amount_fen, \
+    refunded_fen, state, out_refund_no, refund_fen, created_at, delivery, attempt_count, \
+    round_failures";
+
+/// An outbox row with its delivery state.
+#[derive(Debug, Deserialize)]
+pub struct EventRow {
+    /// The payload snapshot.
+    #[serde(flatten)]
+    pub record: EventRecord,
+    /// `pending`, `delivered` or `failed`.
+    pub delivery: String,
+    /// Attempts so far.
+    pub attempt_count: u64,
+    /// Failed attempts since created or redelivered.
+    pub round_failures: u64,
+}
+
+/// One event by row number.
+pub async fn get(db: &D1Database, seq: u64) -> ApiResult<Option<EventRow>> {
+    prepare(
+        db,
+        &format!("SELECT {EVENT_COLUMNS} FROM webhook_events WHERE seq = ?1"),
+        &[n(seq)],
+    )?
+    .first::<EventRow>(None)
+    .await
+    .stored()
+}
+
+/// Claims up to [`BATCH`] pending events for the queue (one atomic UPDATE,
+/// so concurrent flushers hand out disjoint sets): the never-enqueued ones,
+/// and with `overdue_before` also those due before it. Returns their rows.
+async fn claim_for_queue(
+    db: &D1Database,
+    now: u64,
+    overdue_before: Option<u64>,
+) -> ApiResult<Vec<u64>> {
+    #[derive(Deserialize)]
+    struct Row {
+        seq: u64,
+    }
+    let overdue = match overdue_before {
+        Some(_) => "OR (next_attempt_at <= ?2 AND COALESCE(locked_until, 0) < ?1)",
+        None => "",
+    };
+    let rows: Vec<Row> = all(
+        db,
+        &format!(
+            "UPDATE webhook_events SET enqueued_at = ?1, next_attempt_at = ?1 WHERE seq IN \
+             (SELECT seq FROM webhook_events WHERE delivery = 'pending' \
+              AND (enqueued_at IS NULL {overdue}) ORDER BY seq LIMIT ?3) RETURNING seq"
+        ),
+        &[n(now), n(overdue_before.unwrap_or(0)), n(BATCH)],
+    )
+    .await?;
+    Ok(rows.into_iter().map(|r| r.seq).collect())
+}
+
+/// Sends rows to the delivery queue.
+async fn enqueue(cx: &Cx, seqs: &[u64]) -> ApiResult<()> {
+    if seqs.is_empty() {
+        return Ok(());
+    }
+    let queue = cx.settings.env().queue(QUEUE)?;
+    let batch: Vec<Delivery> = seqs.iter().map(|&seq| Delivery { seq }).collect();
+    queue.send_batch(batch).await?;
+    Ok(())
+}
+
+/// After a request that wrote events: hands the never-enqueued ones to the
+/// queue. Failures are logged; the cron retries them. Without
+/// `MERCHANT_WEBHOOK_URL` nothing is sent: events wait in the outbox.
+pub async fn flush(settings: Settings) {
+    if settings.webhook_url().is_err() {
+        return;
+    }
+    let cx = Cx::with_settings(
+        settings,
+        RequestLog::new(random_hex(8), "webhooks", "-", "flush"),
+    );
+    let result = async {
+        let seqs = claim_for_queue(cx.db()?, now_secs(), None).await?;
+        enqueue(&cx, &seqs).await
+    }
+    .await;
+    if let Err(e) = result {
+        cx.log.event(
+            Level::Warn,
+            "webhook_enqueue_failed",
+            serde_json::json!({"error": e.code().as_str(), "detail": e.to_string()}),
+        );
+    }
+}
+
+/// The cron's catch-up: events never enqueued, or pending well past their
+/// due time (a lost enqueue, a consumer that died), go to the queue again.
+/// Returns how many.
+pub async fn reenqueue(cx: &Cx) -> ApiResult<usize> {
+    // Without an endpoint events wait in the outbox (and the events API).
+    if cx.settings.webhook_url().is_err() {
+        return Ok(0);
+    }
+    let now = now_secs();
+    let seqs = claim_for_queue(cx.db()?, now, Some(now.saturating_sub(OVERDUE_SECS))).await?;
+    enqueue(cx, &seqs).await?;
+    Ok(seqs.len())
+}
+
+/// Marks an event pending again and enqueues it (`POST /v1/events/{id}/redeliver`):
+/// a new round of the retry schedule, delivered or dead-lettered alike.
+pub async fn redeliver(cx: &Cx, seq: u64) -> ApiResult<bool> {
+    let now = now_secs();
+    let result = prepare(
+        cx.db()?,
+        "UPDATE webhook_events SET delivery = 'pending', round_failures = 0, enqueued_at = ?2, \
+         next_attempt_at = ?2, locked_until = NULL WHERE seq = ?1",
+        &[n(seq), n(now)],
+    )?
+    .run()
+    .await
+    .stored()?;
+    if changes(&result)? == 0 {
+        return Ok(false);
+    }
+    enqueue(cx, &[seq]).await?;
+    Ok(true)
+}
+
+/// What to do with a queue message after handling it.
+enum Outcome {
+    /// Done with it (delivered, not pending any more, or waiting behind an
+    /// older event of its order, which enqueues it when it finishes).
+    Ack,
+    /// Bring it back after this many seconds.
+    Retry(u64),
+    /// The retry schedule is spent: to the dead-letter queue.
+    DeadLetter,
+}
+
+/// The queue consumer of both queues.
+pub async fn consume(settings: Settings, batch: MessageBatch<Delivery>) -> worker::Result<()> {
+    let dead_letters = batch.queue().ends_with("-dlq");
+    let messages = batch.messages()?;
+    let cx = Cx::with_settings(
+        settings,
+        RequestLog::new(random_hex(8), "queue", "-", &batch.queue()),
+    );
+    cx.log.set("messages", messages.len());
+    join_all(messages.iter().map(|m| handle(&cx, m, dead_letters))).await;
+    cx.log.finish(200, None);
+    Ok(())
+}
+
+async fn handle(cx: &Cx, msg: &Message<Delivery>, dead: bool) {
+    let seq = msg.body().seq;
+    let outcome = if dead {
+        mark_failed(cx, seq).await.map(|_| Outcome::Ack)
+    } else {
+        deliver(cx, seq).await
+    };
+    match outcome {
+        Ok(Outcome::Ack) => msg.ack(),
+        Ok(Outcome::Retry(secs)) => msg.retry_with_options(
+            &QueueRetryOptionsBuilder::new()
+                .with_delay_seconds(u32::try_from(secs).unwrap_or(u32::MAX))
+                .build(),
+        ),
+        Ok(Outcome::DeadLetter) => {
+            let sent = match cx.settings.env().queue(DEAD_LETTERS) {
+                Ok(q) => q.send(Delivery { seq }).await,
+                Err(e) => Err(e),
+            };
+            match sent {
+                Ok(()) => msg.ack(),
+                // The queue's own max_retries dead-letters it in the end.
+                Err(_) => msg.retry(),
+            }
+        }
+        Err(e) => {
+            cx.log.event(
+                Level::Warn,
+                "webhook_consume_failed",
+                serde_json::json!({"seq": seq, "error": e.code().as_str(),
+                    "detail": e.to_string()}),
+            );
+            msg.retry_with_options(
+                &QueueRetryOptionsBuilder::new()
+                    .with_delay_seconds(5)
+                    .build(),
+            );
+        }
+    }
+}
+
+/// A dead-lettered event: `failed`, then the next event of its order may go.
+async fn mark_failed(cx: &Cx, seq: u64) -> ApiResult<()> {
+    prepare(
+        cx.db()?,
+        "UPDATE webhook_events SET delivery = 'failed', locked_until = NULL \
+         WHERE seq = ?1 AND delivery = 'pending'",
+        &[n(seq)],
+    )?
+    .run()
+    .await
+    .stored()?;
+    enqueue_next_of_order(cx, seq).await
+}
+
+/// Enqueues the oldest pending event of the same order after `seq`.
+async fn enqueue_next_of_order(cx: &Cx, seq: u64) -> ApiResult<()> {
+    #[derive(Deserialize)]
+    struct Row {
+        seq: u64,
+    }
+    let next: Vec<Row> = all(
+        cx.db()?,
+        "SELECT n.seq FROM webhook_events e JOIN webhook_events n ON n.charge_code = e.charge_code \
+         WHERE e.seq = ?1 AND n.seq > ?1 AND n.delivery = 'pending' ORDER BY n.seq LIMIT 1",
+        &[n(seq)],
+    )
+    .await?;
+    let seqs: Vec<u64> = next.into_iter().map(|r| r.seq).collect();
+    enqueue(cx, &seqs).await
+}
+
+/// Claims event `seq` for one attempt: only while it is pending, not
+/// claimed, and no older event of its order is pending (per-order order;
+/// that one enqueues it when it is done).
+async fn claim(db: &D1Database, seq: u64, now: u64) -> ApiResult<bool> {
+    let claim = prepare(
+        db,
+        "UPDATE webhook_events SET locked_until = ?2 WHERE seq = ?1 AND delivery = 'pending' \
+         AND COALESCE(locked_until, 0) < ?3 AND NOT EXISTS (SELECT 1 FROM webhook_events o \
+         WHERE o.charge_code = webhook_events.charge_code AND o.seq < ?1 \
+         AND o.delivery = 'pending')",
+        &[n(seq), n(now + CLAIM_SECS), n(now)],
+    )?
+    .run()
+    .await
+    .stored()?;
+    Ok(changes(&claim)? == 1)
+}
+
+/// One attempt's answer: the HTTP status or why there was none, and how long it took.
+struct Answer {
+    status: Option<u16>,
+    error: Option<&'static str>,
+    latency_ms: u64,
+}
+
+/// One delivery attempt of event `seq`.
+async fn deliver(cx: &Cx, seq: u64) -> ApiResult<Outcome> {
+    let db = cx.db()?;
+    let now = now_secs();
+    if !claim(db, seq, now).await? {
+        return Ok(Outcome::Ack);
+    }
+    let Some(event) = get(db, seq).await? else {
+        return Ok(Outcome::Ack);
+    };
+    let url = cx.settings.webhook_url()?;
+    let body = events::body(&event.record);
+    let id = events::event_id(seq);
+    let signature = webhook::sign(cx.settings.webhook_keys()?.all(), &id, now, body.as_bytes());
+    let started = now_ms();
+    let sent = post(&url, &id, now, &signature, &body).await;
+    let answer = Answer {
+        status: sent.ok(),
+        error: sent.err(),
+        latency_ms: now_ms().saturating_sub(started),
+    };
+    let after = AfterAttempt::decide(
+        &cx.settings.webhook_retry_policy()?,
+        event.round_failures,
+        answer.status,
+    );
+    record(db, seq, now, &answer, &after, event.round_failures).await?;
+    Ok(match after {
+        AfterAttempt::Delivered => {
+            enqueue_next_of_order(cx, seq).await?;
+            Outcome::Ack
+        }
+        AfterAttempt::Retry { in_secs, .. } => Outcome::Retry(in_secs),
+        AfterAttempt::DeadLetter { .. } => Outcome::DeadLetter,
+    })
+}
+
+/// Records an attempt and its consequence on the event, in one batch.
+async fn record(
+    db: &D1Database,
+    seq: u64,
+    now: u64,
+    answer: &Answer,
+    after: &AfterAttempt,
+    earlier_failures: u64,
+) -> ApiResult<()> {
+    let attempt = prepare(
+        db,
+        "INSERT INTO webhook_attempts (event_seq, at, status, latency_ms, error) \
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        &[
+            n(seq),
+            n(now),
+            answer.status.map_or(JsValue::NULL, |s| n(u64::from(s))),
+            n(answer.latency_ms),
+            answer.error.map_or(JsValue::NULL, t),
+        ],
+    )?;
+    let delivered = u64::from(*after == AfterAttempt::Delivered);
+    let update = prepare(
+        db,
+        "UPDATE webhook_events SET attempt_count = attempt_count + 1, round_failures = ?2, \
+         locked_until = NULL, next_attempt_at = ?3, \
+         delivery = CASE WHEN ?4 = 1 THEN 'delivered' ELSE delivery END, \
+         delivered_at = CASE WHEN ?4 = 1 THEN ?5 ELSE delivered_at END WHERE seq = ?1",
+        &[
+            n(seq),
+            n(after.failures(earlier_failures)),
+            n(now + after.due_in()),
+            n(delivered),
+            n(now),
+        ],
+    )?;
+    db.batch(vec![attempt, update]).await.stored()?;
+    Ok(())
+}
+
+/// POSTs one signed event; the HTTP status, or why there was none.
+async fn post(
+    url: &str,
+    id: &str,
+    timestamp: u64,
+    signature: &str,
+    body: &str,
+) -> Result<u16, &'static str> {
+    let controller = AbortController::default();
+    let signal = controller.signal();
+    let exchange = async move {
+        let headers = Headers::new();
+        for (name, value) in [
+            ("Content-Type", "application/json"),
+            ("User-Agent", "soushou-checkout-webhooks/1"),
+            ("webhook-id", id),
+            ("webhook-timestamp", &timestamp.to_string()),
+            ("webhook-signature", signature),
+        ] {
+            headers.set(name, value).map_err(|_| "bad header")?;
+        }
+        let mut init = RequestInit::new();
+        init.with_method(worker::Method::Post)
+            .with_headers(headers)
+            .with_body(Some(body.into()));
+        let request = Request::new_with_init(url, &init).map_err(|_| "bad url")?;
+        let mut response = Fetch::Request(request)
+            .send_with_signal(&signal)
+            .await
+            .map_err(|_| "unreachable")?;
+        // Read (and drop) the answer so the connection is released.
+        let _ = response.bytes().await;
+        Ok(response.status_code())
+    };
+    match select(Box::pin(exchange), Box::pin(Delay::from(ANSWER_WITHIN))).await {
+        Either::Left((result, _)) => result,
+        Either::Right(((), _)) => {
+            controller.abort();
+            Err("timeout")
+        }
+    }
+}
