@@ -121,7 +121,7 @@ pub async fn link_qr(cx: &Cx, link_id: &str) -> ApiResult<Response> {
         "SELECT token FROM links WHERE link_id = ?1",
         &[t(link_id)],
     )?
-    .first::<Row>(None)
+    .first::<Row>()
     .await
     .stored()?
     .ok_or(ApiError::NotFound("link"))?;
@@ -159,7 +159,7 @@ pub async fn signed_return_url(cx: &Cx, order: &OrderRow) -> ApiResult<Option<St
             "SELECT merchant_ref FROM links WHERE link_id = ?1",
             &[t(link_id)],
         )?
-        .first::<Row>(None)
+        .first::<Row>()
         .await
         .stored()?
         .and_then(|r| r.merchant_ref),

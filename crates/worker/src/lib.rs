@@ -18,9 +18,10 @@
 //!
 //! Everything else: `context` (the per-request [`context::Cx`]: settings,
 //! log, D1), `http` (JSON bodies in and out), `attempt` (the one pipeline
-//! creating an attempt at the gateway), `config` (vars and secrets), `gateway` (Fetch with a
-//! timeout around `soushou::envelope`), `repo` (D1), `orders` (state events
-//! and reconciliation), `log` (JSON lines), `error` (the one error enum and
+//! creating an attempt at the gateway), `config` (vars and secrets),
+//! `gateway` (Fetch with a timeout around `soushou::envelope`), `db` (the
+//! D1 handle that counts round trips), `repo` (D1 queries), `orders` (state
+//! events and reconciliation), `log` (JSON lines), `error` (the one error enum and
 //! its HTTP mapping), `guard` (body cap, per-link rate limit, redirect and
 //! link checks), `idempotency` (`Idempotency-Key` around `/v1` POSTs) and
 //! `outbox` (merchant events written in the batch of each change).
@@ -29,6 +30,7 @@ mod assets;
 mod attempt;
 mod config;
 mod context;
+mod db;
 mod error;
 mod events;
 mod gateway;

@@ -20,9 +20,9 @@ use soushou::model::{
 };
 use soushou::types::{CancelMode, ResultCode, SerType};
 use soushou::Fen;
-use worker::D1Database;
 
 use crate::context::Cx;
+use crate::db::Db;
 use crate::error::{ApiError, ApiResult};
 use crate::gateway;
 use crate::log::{now_secs, Level};
@@ -35,7 +35,7 @@ const UNKNOWN_ATTEMPT_FAILS_AFTER_SECS: u64 = 600;
 
 /// Applies `event` to the order idempotently; returns what happened.
 pub async fn apply_event(
-    db: &D1Database,
+    db: &Db,
     charge_code: &str,
     event: OrderStatus,
     source: EventSource,
@@ -425,7 +425,7 @@ async fn send_refund(cx: &Cx, r: &RefundOrder<'_>) -> ApiResult<Refunded> {
 /// Marks a refund the gateway confirmed as succeeded; moves the order to
 /// the state its refunded total implies. Returns (total, state).
 async fn settle_refund(
-    db: &D1Database,
+    db: &Db,
     order: &OrderRow,
     out_refund_no: &str,
     now: u64,
