@@ -121,12 +121,9 @@ async fn route(
         ),
         (Method::Get, ["c", token]) => assets::page(cx, &req, token).await,
         (Method::Get, ["api", "checkout", token]) => ok(shopper::checkout_view(cx, token).await),
-        (Method::Post, ["api", "pay"]) => {
-            guard::limit_pay(cx, &req).await?;
-            ok(shopper::pay(cx, req)
-                .await
-                .and_then(guard::safe_pay_response))
-        }
+        (Method::Post, ["api", "pay"]) => ok(shopper::pay(cx, req)
+            .await
+            .and_then(guard::safe_pay_response)),
         (Method::Get, ["api", "orders", code]) => ok(shopper::order_view(cx, code, &req).await),
         (Method::Post, ["notify"]) => {
             notify::handle(cx, req, ctx).await?;

@@ -10,6 +10,7 @@ use crate::db::{Db, Stmt};
 use checkout::api::{NotificationRecord, OrderEvent, OrderView, RefundRecord};
 use checkout::link::LinkPayload;
 use checkout::settle::{self, LinkAttempt, ReconcileInput};
+use checkout::state::Transition;
 use checkout::vocab::{EventSource, OrderKind, OrderMethod, OrderStatus, RefundState};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -177,38 +178,50 @@ const ORDER_COLUMNS: &str = "charge_code, link_id, kind, method, channel_type, a
     refunded_fen, subject, state, return_url, charge_down_code, charge_third_code, created_at, \
     updated_at, paid_at, last_query_at, paid_seq, duplicate_of, recheck_until";
 
-/// Records an issued link (idempotent: the token is the link).
-pub async fn insert_link(
-    db: &Db,
-    link_id: &str,
-    token: &str,
-    link: &LinkPayload,
-    now: u64,
-) -> ApiResult<()> {
+/// An issued link as stored: its id, token and payload.
+pub struct NewLink<'a> {
+    /// `checkout::link::link_id` of the token.
+    pub link_id: &'a str,
+    /// The token (the link itself).
+    pub token: &'a str,
+    /// What the token says.
+    pub payload: &'a LinkPayload,
+}
+
+/// The statement recording an issued link (idempotent: the token is the link).
+fn insert_link_statement<'d>(db: &'d Db, l: &NewLink<'_>, now: u64) -> ApiResult<Stmt<'d>> {
     prepare(
         db,
         "INSERT OR IGNORE INTO links (link_id, amount_fen, subject, merchant_ref, return_url, \
          expires_at, created_at, token) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         &[
-            t(link_id),
-            n(link.amount.fen()),
-            t(&link.subject),
-            ot(link.merchant_ref.as_deref()),
-            ot(link.return_url.as_deref()),
-            n(link.expires_at),
+            t(l.link_id),
+            n(l.payload.amount.fen()),
+            t(&l.payload.subject),
+            ot(l.payload.merchant_ref.as_deref()),
+            ot(l.payload.return_url.as_deref()),
+            n(l.payload.expires_at),
             n(now),
-            t(token),
+            t(l.token),
         ],
-    )?
-    .run()
-    .await
-    .stored()?;
+    )
+}
+
+/// Records an issued link (idempotent: the token is the link).
+pub async fn insert_link(db: &Db, link: &NewLink<'_>, now: u64) -> ApiResult<()> {
+    insert_link_statement(db, link, now)?.run().await.stored()?;
     Ok(())
 }
 
-/// Inserts a new pending attempt.
-pub async fn insert_order(db: &Db, o: &NewOrder<'_>, now: u64) -> ApiResult<()> {
-    prepare(
+/// Inserts a new pending attempt, and with `link` the link it pays, in one
+/// round trip (one batch: both or neither).
+pub async fn insert_attempt(
+    db: &Db,
+    link: Option<&NewLink<'_>>,
+    o: &NewOrder<'_>,
+    now: u64,
+) -> ApiResult<()> {
+    let order = prepare(
         db,
         "INSERT INTO orders (charge_code, link_id, kind, method, channel_type, amount_fen, \
          subject, state, return_url, created_at, updated_at) \
@@ -224,10 +237,16 @@ pub async fn insert_order(db: &Db, o: &NewOrder<'_>, now: u64) -> ApiResult<()> 
             ot(o.return_url),
             n(now),
         ],
-    )?
-    .run()
-    .await
-    .stored()?;
+    )?;
+    match link {
+        Some(link) => {
+            let link = insert_link_statement(db, link, now)?;
+            db.batch(vec![link, order]).await.stored()?;
+        }
+        None => {
+            order.run().await.stored()?;
+        }
+    }
     Ok(())
 }
 
@@ -291,14 +310,15 @@ pub async fn pending_before(db: &Db, cutoff: u64, limit: u64) -> ApiResult<Vec<O
 }
 
 /// Applies `from → to` if and only if the order is still in `from`, and
-/// records the transition in the history, in one transaction. Returns
-/// whether this call's update applied.
+/// records the transition in the history (and `notified`, the notification
+/// that proved it, if any), in one transaction. Returns whether this call's
+/// update applied.
 pub async fn transition(
     db: &Db,
     charge_code: &str,
-    from: OrderStatus,
-    to: OrderStatus,
+    (from, to): (OrderStatus, OrderStatus),
     source: EventSource,
+    notified: Option<&Notified<'_>>,
     now: u64,
 ) -> ApiResult<bool> {
     // The first transition into a state holding money stamps when (paid_at)
@@ -335,8 +355,15 @@ pub async fn transition(
     )?;
     // The merchant's event, in the same transaction (transactional outbox).
     let event = outbox::transition_event(db, charge_code, to, now)?;
-    let results = db.batch(vec![update, history, event]).await.stored()?;
-    outbox::note_written(results.get(2));
+    let mut statements = vec![update, history, event];
+    if let Some(notified) = notified {
+        // Right after the update: its condition reads the update's changes().
+        let name = Transition::Applied { from, to }.name();
+        statements.insert(1, notification_statement(db, notified, name, true, now)?);
+    }
+    let written = statements.len() - 1;
+    let results = db.batch(statements).await.stored()?;
+    outbox::note_written(results.get(written));
     let first = results
         .first()
         .ok_or_else(|| ApiError::Storage("empty batch result".into()))?;
@@ -385,32 +412,57 @@ pub async fn recheck_due(db: &Db, now: u64, limit: u64) -> ApiResult<Vec<OrderRo
     .await
 }
 
-/// Counts a verified notification (per order and gateway state).
-pub async fn record_notification(
-    db: &Db,
-    charge_code: &str,
-    gateway_state: &str,
-    amount_fen: u64,
+/// A verified notification, as counted (per order and gateway state).
+pub struct Notified<'a> {
+    /// Its `CHARGE_CODE`.
+    pub charge_code: &'a str,
+    /// The gateway's state code it reported.
+    pub gateway_state: &'a str,
+    /// Its `AMT`, fen.
+    pub amount_fen: u64,
+}
+
+/// The statement counting a notification with what it did (`outcome`).
+/// `after_change`: only if the statement just before it in the batch (the
+/// transition's conditional update) changed a row, so a transition that
+/// lost a race records nothing and the retry records once.
+fn notification_statement<'d>(
+    db: &'d Db,
+    notified: &Notified<'_>,
     outcome: &str,
+    after_change: bool,
     now: u64,
-) -> ApiResult<()> {
+) -> ApiResult<Stmt<'d>> {
+    let condition = if after_change { "changes() = 1" } else { "1" };
     prepare(
         db,
-        "INSERT INTO notifications (charge_code, gateway_state, amount_fen, outcome, received, \
-         first_at, last_at) VALUES (?1, ?2, ?3, ?4, 1, ?5, ?5) \
-         ON CONFLICT (charge_code, gateway_state) DO UPDATE SET received = received + 1, \
-         last_at = excluded.last_at",
+        &format!(
+            "INSERT INTO notifications (charge_code, gateway_state, amount_fen, outcome, \
+             received, first_at, last_at) SELECT ?1, ?2, ?3, ?4, 1, ?5, ?5 WHERE {condition} \
+             ON CONFLICT (charge_code, gateway_state) DO UPDATE SET received = received + 1, \
+             last_at = excluded.last_at"
+        ),
         &[
-            t(charge_code),
-            t(gateway_state),
-            n(amount_fen),
+            t(notified.charge_code),
+            t(notified.gateway_state),
+            n(notified.amount_fen),
             t(outcome),
             n(now),
         ],
-    )?
-    .run()
-    .await
-    .stored()?;
+    )
+}
+
+/// Counts a verified notification that changed no state.
+pub async fn record_notification(
+    db: &Db,
+    notified: &Notified<'_>,
+    outcome: &str,
+    now: u64,
+) -> ApiResult<()> {
+    notification_statement(db, notified, outcome, false, now)?
+        .run()
+        .await
+        .stored()?;
     Ok(())
 }
 
@@ -654,22 +706,6 @@ pub async fn claim_refund_retry(
     .await
     .stored()?;
     Ok(changes(&result)? == 1)
-}
-
-/// Creation times (unix seconds) of a link's attempts created after
-/// `since`: what the per-link rate limit of `POST /api/pay` counts.
-pub async fn attempt_times_since(db: &Db, link_id: &str, since: u64) -> ApiResult<Vec<u64>> {
-    #[derive(Deserialize)]
-    struct Row {
-        created_at: u64,
-    }
-    let rows: Vec<Row> = all(
-        db,
-        "SELECT created_at FROM orders WHERE link_id = ?1 AND created_at > ?2",
-        &[t(link_id), n(since)],
-    )
-    .await?;
-    Ok(rows.into_iter().map(|r| r.created_at).collect())
 }
 
 // ------------------------------------------------------- idempotency keys
