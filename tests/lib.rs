@@ -118,6 +118,23 @@ impl E2e {
             .expect("worker reachable")
     }
 
+    /// A shopper id the sandbox's WeChat (`"wechat"`, for `E2E_WECHAT_APPID`)
+    /// or Alipay (`"alipay"`, for `E2E_ALIPAY_APP_ID`) issued, as a
+    /// merchant's own sign-in would have obtained it: the sandbox's
+    /// `order` / `creatOrder` refuse ids it never issued.
+    pub fn wallet_shopper(&self, wallet: &str) -> String {
+        let app = required(match wallet {
+            "wechat" => "E2E_WECHAT_APPID",
+            _ => "E2E_ALIPAY_APP_ID",
+        });
+        let (status, body) = Self::send(self.http.post(format!(
+            "{}/sandbox/oauth/{wallet}/shoppers?app_id={app}",
+            self.sandbox
+        )));
+        assert_eq!(status, 200, "{body}");
+        body["id"].as_str().expect("id").to_owned()
+    }
+
     /// `POST` JSON to the Worker with a User-Agent.
     pub fn post(&self, path: &str, ua: &str, body: &Value) -> (u16, Value) {
         Self::send(

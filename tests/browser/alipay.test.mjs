@@ -3,10 +3,12 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as t from './lib.mjs';
 
-const BUYER_ID = '2088102146225135';
+// A buyer id the sandbox's Alipay issued, put on the link unsigned.
+let BUYER_ID;
 let browser;
 before(async () => {
   t.env();
+  BUYER_ID = await t.sandbox.shopper('alipay');
   browser = await t.launch();
 });
 after(async () => browser?.close());

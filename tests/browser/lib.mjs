@@ -155,6 +155,25 @@ export const sandbox = {
     });
     return json(res, `sandbox fault ${iface}=${mode}`);
   },
+  /** A shopper id the sandbox's wallet issued (as if a merchant's own sign-in got it). */
+  async shopper(wallet) {
+    const app = process.env[wallet === 'wechat' ? 'E2E_WECHAT_APPID' : 'E2E_ALIPAY_APP_ID'];
+    if (!app) throw new Error('E2E_WECHAT_APPID / E2E_ALIPAY_APP_ID not set: run under `cargo xtask test`');
+    const res = await fetch(`${env().sandbox}/sandbox/oauth/${wallet}/shoppers?app_id=${app}`, { method: 'POST' });
+    return (await json(res, `sandbox ${wallet} shopper`)).id;
+  },
+  /** The ids the sandbox's sign-in issued, oldest first. */
+  async issued() {
+    return json(await fetch(`${env().sandbox}/sandbox/oauth/issued`), 'sandbox issued ids');
+  },
+  async faultTimes(iface, mode, times) {
+    const res = await fetch(`${env().sandbox}/sandbox/faults/${iface}`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ mode, times }),
+    });
+    return json(res, `sandbox fault ${iface}=${mode} x${times}`);
+  },
   async clearFaults() {
     const res = await fetch(`${env().sandbox}/sandbox/faults`, { method: 'DELETE' });
     if (!res.ok) throw new Error(`clear faults: HTTP ${res.status}`);

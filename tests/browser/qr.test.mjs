@@ -21,11 +21,12 @@ for (const kind of ['desktop', 'mobile']) {
       ],
       return_url: 'https://shop.example/thanks',
     });
-    // A WeChat webview without openid falls back to the QR as checkout's routing says;
-    // on "mobile" this exercises that fallback, on desktop the desktop route.
+    // A WeChat webview without openid (sign-in skipped, as after a denial)
+    // falls back to the QR as checkout's routing says; on "mobile" this
+    // exercises that fallback, on desktop the desktop route.
     const ua = kind === 'desktop' ? t.UA.desktop : t.UA.wechat;
     const page = await t.open(browser, { kind, ua, locale: 'en-US' });
-    await page.goto(t.pageUrl(link.token));
+    await page.goto(t.pageUrl(link.token, kind === 'desktop' ? {} : { signin: 'skip' }));
     await t.screen(page, 'ready');
     assert.equal(await t.text(page, '#amount'), '¥12.50');
     assert.equal(await t.text(page, '#subject'), 'Coffee beans');

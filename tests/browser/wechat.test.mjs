@@ -4,10 +4,13 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as t from './lib.mjs';
 
-const OPENID = 'oUpF8uMuAJO_M2pxb1Q9zNjWeS6o';
+// An openid the sandbox's WeChat issued, put on the link unsigned (a
+// merchant's own sign-in); the Worker's own sign-in is in signin.test.mjs.
+let OPENID;
 let browser;
 before(async () => {
   t.env();
+  OPENID = await t.sandbox.shopper('wechat');
   browser = await t.launch();
 });
 after(async () => browser?.close());

@@ -97,11 +97,13 @@ fn native_qr_pay_notify_paid_then_second_pay_is_409() {
 fn wechat_jsapi_uses_order_jsapi_with_openid() {
     let e = E2e::from_env();
     let token = e.create_link("8.80", "WeChat tea");
+    // Unsigned, as a merchant's own sign-in puts it on the link.
+    let openid = e.wallet_shopper("wechat");
     let (body, code) = e.pay_ok(
         &token,
         "wechat_jsapi",
         UA_WECHAT,
-        json!({"openid": "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"}),
+        json!({ "openid": openid }),
     );
     assert_eq!(body["method"], "wechat_jsapi");
     let params = &body["action"]["params"];
@@ -122,10 +124,7 @@ fn wechat_jsapi_uses_order_jsapi_with_openid() {
     let req = gateway_request(&e, &code, "order");
     assert_eq!(text(&req["body"]["TRADE_TYPE"]), "JSAPI");
     assert_eq!(text(&req["body"]["CHANNEL_TYPE"]), "2");
-    assert_eq!(
-        text(&req["body"]["subOpenid"]),
-        "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"
-    );
+    assert_eq!(text(&req["body"]["subOpenid"]), openid);
     pay_and_wait(&e, &code);
 }
 
@@ -143,11 +142,12 @@ fn wechat_jsapi_without_openid_falls_back_to_qr() {
 fn alipay_jsapi_uses_creat_order_with_buyer_id() {
     let e = E2e::from_env();
     let token = e.create_link("6.66", "Alipay tea");
+    let buyer_id = e.wallet_shopper("alipay");
     let (body, code) = e.pay_ok(
         &token,
         "alipay_jsapi",
         UA_ALIPAY,
-        json!({"buyer_id": "2088102146225135"}),
+        json!({ "buyer_id": buyer_id }),
     );
     assert_eq!(body["method"], "alipay_jsapi");
     assert_eq!(body["action"]["type"], "alipay_trade_pay");
@@ -156,7 +156,7 @@ fn alipay_jsapi_uses_creat_order_with_buyer_id() {
         .is_some_and(|s| !s.is_empty()));
     let req = gateway_request(&e, &code, "creatOrder");
     assert_eq!(text(&req["body"]["CHANNEL_TYPE"]), "1");
-    assert_eq!(text(&req["body"]["buyerId"]), "2088102146225135");
+    assert_eq!(text(&req["body"]["buyerId"]), buyer_id);
     let expire: u64 = text(&req["body"]["TIME_EXPIRE"])
         .parse()
         .expect("TIME_EXPIRE");

@@ -122,6 +122,8 @@ pub fn run(opts: Options) -> Result<()> {
         echo: false,
         name: "demo",
         sandbox_args: &[],
+        // With the sandbox, WeChat and Alipay sign-in work out of the box.
+        wallets: true,
         webhook_url: opts
             .webhook_url
             .clone()
@@ -141,6 +143,15 @@ pub fn run(opts: Options) -> Result<()> {
                  the sandbox page the QR points to ({s}/sandbox/shopper/<CHARGE_CODE>, listed at\n  \
                  {s}/sandbox/): press \"Confirm payment\" there and the checkout turns to paid."
             );
+            if let Some(w) = &stack.wallets {
+                println!(
+                    "  Open it with a WeChat or Alipay User-Agent (phone emulation in the browser's dev\n  \
+                     tools, e.g. \"... MicroMessenger/8.0.47 ...\" or \"... AlipayClient/10.5.36 ...\"): the\n  \
+                     sandbox's sign-in page (WeChat app {}, Alipay app {}) asks to allow or deny,\n  \
+                     then the page pays through the wallet bridge with that shopper's id.",
+                    w.wechat_app_id, w.alipay_app_id
+                );
+            }
         }
         None => println!(
             "Gateway: your own (see --gateway); notifications go to {}/notify",

@@ -22,6 +22,7 @@ mod size;
 mod stack;
 mod test;
 mod tools;
+mod wallets;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -228,6 +228,7 @@ pub fn run(args: &[String]) -> Result<()> {
             echo: false,
             name: "test",
             sandbox_args: &[],
+            wallets: true,
             webhook_url: None,
         }) {
             Err(e) => {

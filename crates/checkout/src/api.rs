@@ -126,6 +126,12 @@ pub enum ErrorCode {
     BusiIdMismatch,
     /// `/notify`: `AMT` differs from the attempt's amount.
     AmountMismatch,
+    /// A wallet sign-in's `state` (or a signed shopper id) is forged,
+    /// expired, replayed or another link's.
+    SigninInvalid,
+    /// WeChat or Alipay did not give the shopper's id (error, bad
+    /// signature, timeout); the shopper may retry or pay another way.
+    SigninFailed,
     /// A code this build does not know (a newer Worker): read, never written.
     #[serde(other)]
     Unknown,
@@ -142,6 +148,8 @@ impl Error {
             Error::InvalidRequest { .. } => ErrorCode::InvalidRequest,
             Error::RefundExceeds { .. } => ErrorCode::RefundExceeds,
             Error::NotRefundable { .. } => ErrorCode::NotRefundable,
+            Error::SignInInvalid { .. } => ErrorCode::SigninInvalid,
+            Error::SignInFailed { .. } => ErrorCode::SigninFailed,
             Error::InvalidSignature { .. } => ErrorCode::InvalidSignature,
         }
     }
@@ -186,7 +194,8 @@ impl ErrorCode {
             | C::MalformedNotification
             | C::StaleNotification
             | C::BusiIdMismatch
-            | C::AmountMismatch => 400,
+            | C::AmountMismatch
+            | C::SigninInvalid => 400,
             C::Unauthorized | C::InvalidSignature => 401,
             C::NotFound => 404,
             C::AlreadyPaid
@@ -200,7 +209,8 @@ impl ErrorCode {
             C::GatewayUnavailable
             | C::GatewayRejected
             | C::GatewayBadSignature
-            | C::GatewayUnsafeRedirect => 502,
+            | C::GatewayUnsafeRedirect
+            | C::SigninFailed => 502,
             C::GatewayTimeout => 504,
         }
     }
@@ -235,6 +245,8 @@ impl ErrorCode {
             C::StaleNotification => "STALE_NOTIFICATION",
             C::BusiIdMismatch => "BUSI_ID_MISMATCH",
             C::AmountMismatch => "AMOUNT_MISMATCH",
+            C::SigninInvalid => "SIGNIN_INVALID",
+            C::SigninFailed => "SIGNIN_FAILED",
             C::Unknown => "UNKNOWN",
         }
     }
@@ -872,6 +884,8 @@ mod tests {
             (C::StaleNotification, "STALE_NOTIFICATION", 400),
             (C::BusiIdMismatch, "BUSI_ID_MISMATCH", 400),
             (C::AmountMismatch, "AMOUNT_MISMATCH", 400),
+            (C::SigninInvalid, "SIGNIN_INVALID", 400),
+            (C::SigninFailed, "SIGNIN_FAILED", 502),
         ];
         for (code, wire, status) in table {
             assert_eq!(serde_json::to_value(code).unwrap(), json!(wire));

@@ -48,6 +48,21 @@ pub enum Error {
         /// The order's current state.
         status: OrderStatus,
     },
+    /// A wallet sign-in callback whose `state` is forged, expired or used
+    /// before, or a signed shopper id that is not this link's or has
+    /// expired: nothing is ordered, the shopper opens the link again.
+    #[error("the wallet sign-in is not valid ({reason}); open the checkout link again")]
+    SignInInvalid {
+        /// `forged`, `expired` or `replayed`.
+        reason: &'static str,
+    },
+    /// WeChat or Alipay did not give the shopper's id (an error answer, a
+    /// bad signature, a timeout): the shopper may retry or pay another way.
+    #[error("the wallet sign-in did not complete: {reason}")]
+    SignInFailed {
+        /// What the provider did, without ids or codes.
+        reason: &'static str,
+    },
     /// A webhook or return-URL signature does not verify (wrong key, altered
     /// message, or a timestamp outside the tolerance).
     #[error("invalid signature: {reason}")]
@@ -92,6 +107,16 @@ mod tests {
                 },
                 "NOT_REFUNDABLE",
                 409,
+            ),
+            (
+                Error::SignInInvalid { reason: "replayed" },
+                "SIGNIN_INVALID",
+                400,
+            ),
+            (
+                Error::SignInFailed { reason: "timeout" },
+                "SIGNIN_FAILED",
+                502,
             ),
             (
                 Error::InvalidSignature { reason: "stale" },

@@ -19,6 +19,7 @@ pub mod guard;
 pub mod idempotency;
 pub mod link;
 pub mod merchant;
+pub mod oauth;
 pub mod pos;
 pub mod qr;
 pub mod routing;

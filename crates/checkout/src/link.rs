@@ -325,6 +325,22 @@ impl LinkKeys {
         let keys: Vec<&[u8]> = self.keys.iter().map(Vec::as_slice).collect();
         verify_any_ignoring_expiry(token, &keys)
     }
+
+    /// The first `n` bytes (at most 32) of HMAC-SHA256 of `message` under the
+    /// signing key. Values bound to a link (`oauth`'s `state` and signed
+    /// shopper ids) use the link secret too, so rotation covers them.
+    pub(crate) fn mac(&self, message: &str, n: usize) -> Vec<u8> {
+        tag(&self.keys[0], message)[..n.min(32)].to_vec()
+    }
+
+    /// Whether `mac` is [`LinkKeys::mac`] of `message` under any key,
+    /// compared in constant time (its length is public).
+    pub(crate) fn mac_matches(&self, message: &str, mac: &[u8]) -> bool {
+        self.keys.iter().any(|key| {
+            let expected = tag(key, message);
+            (16..=32).contains(&mac.len()) && bool::from(expected[..mac.len()].ct_eq(mac))
+        })
+    }
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -9,6 +9,7 @@ use soushou::MerchantKey;
 use crate::error::Error;
 use crate::faults::{self, FaultMode, FaultTarget};
 use crate::notifier::NotifyMode;
+use crate::oauth::Providers;
 use crate::state::PRE_ORDER_TIMEOUT_MS;
 
 /// busiCode of the merchant registered when no `--merchant` is given.
@@ -120,6 +121,8 @@ pub struct Config {
     pub history: usize,
     /// Whether to print one JSON line per request on stdout.
     pub log_requests: bool,
+    /// The apps of the simulated WeChat and Alipay sign-in (none by default).
+    pub oauth: Providers,
 }
 
 impl Default for Config {
@@ -138,6 +141,7 @@ impl Default for Config {
             timeout_hold: Duration::from_secs(600),
             history: 1000,
             log_requests: true,
+            oauth: Providers::default(),
         }
     }
 }
@@ -194,6 +198,18 @@ pub struct Cli {
     /// Do not print the per-request JSON log lines.
     #[arg(long)]
     pub quiet: bool,
+    /// Simulate WeChat web authorization for this app (repeatable); JSAPI
+    /// `order` then only takes a `subOpenid` signed in here for its app.
+    #[arg(long, value_name = "APPID=SECRET")]
+    pub wechat_app: Vec<String>,
+    /// Simulate Alipay user authorization for this app, whose requests are
+    /// verified with the PEM public key in FILE (repeatable); `creatOrder`
+    /// then only takes a `buyerId` signed in here.
+    #[arg(long, value_name = "APPID=FILE")]
+    pub alipay_app: Vec<String>,
+    /// Alipay's own private key (PKCS#8 PEM file) that signs its answers.
+    #[arg(long, value_name = "FILE")]
+    pub alipay_private_key: Option<String>,
 }
 
 impl Cli {
@@ -239,6 +255,11 @@ impl Cli {
             timeout_hold: Duration::from_millis(self.timeout_hold_ms),
             history: self.history.max(1),
             log_requests: !self.quiet,
+            oauth: Providers::from_cli(
+                &self.wechat_app,
+                &self.alipay_app,
+                self.alipay_private_key.as_deref(),
+            )?,
         })
     }
 }

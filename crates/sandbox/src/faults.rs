@@ -26,6 +26,9 @@ pub enum FaultTarget {
     Gateway(Interface),
     /// Deliveries of asynchronous payment notifications.
     Notify,
+    /// The wallets' sign-in code exchanges (WeChat `sns/oauth2/access_token`,
+    /// Alipay `alipay.system.oauth.token`).
+    OauthToken,
 }
 
 impl FaultTarget {
@@ -34,6 +37,7 @@ impl FaultTarget {
         match self {
             FaultTarget::Gateway(i) => i.path_name(),
             FaultTarget::Notify => "notify",
+            FaultTarget::OauthToken => "oauth_token",
         }
     }
 }
@@ -44,6 +48,9 @@ impl FromStr for FaultTarget {
         if s == "notify" {
             return Ok(FaultTarget::Notify);
         }
+        if s == "oauth_token" {
+            return Ok(FaultTarget::OauthToken);
+        }
         Interface::ALL
             .iter()
             .find(|i| i.path_name() == s)
@@ -51,7 +58,7 @@ impl FromStr for FaultTarget {
             .ok_or_else(|| {
                 Error::Fault(format!(
                     "unknown interface {s:?}; expected one of preOrder, order, creatOrder, \
-                     wapOrder, refund, query, refundQuery, cancelTrade, notify"
+                     wapOrder, refund, query, refundQuery, cancelTrade, notify, oauth_token"
                 ))
             })
     }
@@ -110,12 +117,15 @@ impl FaultMode {
         match self {
             FaultMode::Latency(_) => true,
             FaultMode::Timeout
-            | FaultMode::Reject(_)
-            | FaultMode::Processed(_)
             | FaultMode::Http5xx(_)
             | FaultMode::Html(_)
             | FaultMode::Truncated
-            | FaultMode::Garbage => matches!(target, FaultTarget::Gateway(_)),
+            | FaultMode::Garbage => {
+                matches!(target, FaultTarget::Gateway(_) | FaultTarget::OauthToken)
+            }
+            FaultMode::Reject(_) | FaultMode::Processed(_) => {
+                matches!(target, FaultTarget::Gateway(_))
+            }
             FaultMode::BarCode(_) => target == FaultTarget::Gateway(Interface::WapOrder),
             FaultMode::BadSign
             | FaultMode::Duplicate(_)

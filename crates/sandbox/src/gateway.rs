@@ -36,6 +36,7 @@ use crate::faults::{self, FaultMode, FaultTarget};
 use crate::log::{self, RequestRecord};
 use crate::state::{self, NewOrder, Order, RefundInput};
 use crate::{ids, App, Merchant};
+use checkout::oauth::Wallet;
 
 /// Where the gateway interfaces live.
 const BASE: &str = "/openGateway/openService";
@@ -620,13 +621,18 @@ fn handle_order(
         Interface::Order => {
             let req = accept!(OrderRequest);
             let jsapi = req.trade_type == Some(TradeType::Jsapi);
+            let app_id = if jsapi {
+                wechat_payer_app(app, &req)?
+            } else {
+                app.wechat_app_id.clone()
+            };
             let mut new = new_order!(req, req.channel_type);
             new.jsapi = jsapi;
             new.nodify_url = non_empty(req.nodify_url);
             let order = app.store().create(new, now)?.clone();
             let mut resp = order_resp(&order, "Request was successful!");
             if jsapi {
-                let j = ids::jsapi(&app.wechat_app_id, now, &app.wechat_key);
+                let j = ids::jsapi(&app_id, now, &app.wechat_key);
                 resp.app_id = Some(j.app_id);
                 resp.time_stamp = Some(j.time_stamp);
                 resp.nonce_str = Some(j.nonce_str);
@@ -643,6 +649,7 @@ fn handle_order(
         }
         Interface::CreatOrder => {
             let req = accept!(CreatOrderRequest);
+            check_alipay_buyer(app, &req)?;
             let mut new = new_order!(req, req.channel_type);
             new.nodify_url = non_empty(req.nodify_url);
             new.charge_third_code = Some(ids::alipay_trade_no(now));
@@ -910,4 +917,42 @@ fn revoke(
         ),
         ..CancelTradeResp::default()
     })
+}
+
+/// The WeChat app a JSAPI order pays in: its `subAppid`, else the one the
+/// sandbox's sign-in simulates, else the sandbox's own. With sign-in
+/// simulated, `subOpenid` must be an openid issued for that app, as WeChat
+/// refuses an openid of another app.
+fn wechat_payer_app(app: &App, req: &OrderRequest) -> Result<String, Error> {
+    let sub_appid = req.sub_appid.as_deref().filter(|s| !s.is_empty());
+    if !app.oauth.enabled(Wallet::Wechat) {
+        return Ok(sub_appid.unwrap_or(&app.wechat_app_id).to_owned());
+    }
+    let app_id = sub_appid
+        .or(app.oauth.sole_wechat_app())
+        .ok_or_else(|| Error::rejected(ResultCode::IllegalParameter, "subAppid is missing"))?;
+    let openid = req.sub_openid.as_deref().unwrap_or("");
+    if !crate::lock(&app.oauth_store).issued(Wallet::Wechat, openid, Some(app_id)) {
+        return Err(Error::rejected(
+            ResultCode::IllegalParameter,
+            format!("subOpenid was not issued for appid {app_id}"),
+        ));
+    }
+    Ok(app_id.to_owned())
+}
+
+/// With Alipay sign-in simulated, a `buyerId` must come from it.
+fn check_alipay_buyer(app: &App, req: &CreatOrderRequest) -> Result<(), Error> {
+    let Some(buyer) = req.buyer_id.as_deref().filter(|s| !s.is_empty()) else {
+        return Ok(());
+    };
+    if app.oauth.enabled(Wallet::Alipay)
+        && !crate::lock(&app.oauth_store).issued(Wallet::Alipay, buyer, None)
+    {
+        return Err(Error::rejected(
+            ResultCode::IllegalParameter,
+            "buyerId did not sign in with this Alipay",
+        ));
+    }
+    Ok(())
 }

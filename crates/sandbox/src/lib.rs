@@ -18,6 +18,7 @@ pub mod ids;
 pub mod index;
 pub mod log;
 pub mod notifier;
+pub mod oauth;
 pub mod shopper;
 pub mod state;
 
@@ -70,6 +71,10 @@ pub struct App {
     wechat_key: String,
     /// The appId the sandbox's WeChat answers with.
     wechat_app_id: String,
+    /// The simulated wallets' apps and keys.
+    oauth: oauth::Providers,
+    /// Sign-in codes and the shopper ids they were issued for.
+    oauth_store: Mutex<oauth::Store>,
 }
 
 /// Locks a mutex, recovering the data if another task panicked while holding it:
@@ -115,6 +120,8 @@ impl App {
             http,
             wechat_key: ids::hex(32),
             wechat_app_id: format!("wx{}", ids::hex(16)),
+            oauth: config.oauth.clone(),
+            oauth_store: Mutex::new(oauth::Store::default()),
         })
     }
 
@@ -220,6 +227,7 @@ impl Sandbox {
         let app = Arc::new(App::new(&config, public_url)?);
         let router = gateway::routes()
             .merge(control::routes())
+            .merge(oauth::routes())
             .with_state(app.clone());
         on_bound(&url, app.startup_record(&url));
         let task = tokio::spawn(async move { axum::serve(listener, router).await });

@@ -26,7 +26,7 @@ const CSP: &str = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; sty
 /// twice, `X-Frame-Options` for old browsers), no MIME sniffing, no
 /// referrer (the path holds the link token), HTTPS only for a year (ignored
 /// by browsers over plain-http localhost), and no powerful features.
-fn set_html_headers(headers: &Headers) -> worker::Result<()> {
+pub(crate) fn set_html_headers(headers: &Headers) -> worker::Result<()> {
     headers.set("Content-Security-Policy", CSP)?;
     headers.set("X-Content-Type-Options", "nosniff")?;
     headers.set("Referrer-Policy", "no-referrer")?;

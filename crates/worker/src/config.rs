@@ -168,9 +168,48 @@ impl Settings {
             .unwrap_or_else(|| "Merchant".into())
     }
 
-    /// Optional `subAppid` for WeChat JSAPI.
+    /// `subAppid` for WeChat JSAPI: `WECHAT_SUB_APPID`, else `WECHAT_APPID`
+    /// (the openids the Worker's sign-in obtains belong to that app).
     pub fn wechat_sub_appid(&self) -> Option<String> {
         self.opt_var("WECHAT_SUB_APPID")
+            .or_else(|| self.opt_var("WECHAT_APPID"))
+    }
+
+    /// WeChat sign-in (`snsapi_base`), when `WECHAT_APPID` is set; its
+    /// secret `WECHAT_APP_SECRET` is then required.
+    pub fn wechat_oauth(&self) -> ApiResult<Option<WechatOauth>> {
+        let Some(app_id) = self.opt_var("WECHAT_APPID") else {
+            return Ok(None);
+        };
+        Ok(Some(WechatOauth {
+            app_id,
+            secret: self.secret("WECHAT_APP_SECRET")?,
+            oauth_base: self
+                .opt_var("WECHAT_OAUTH_BASE")
+                .unwrap_or_else(|| "https://open.weixin.qq.com".into()),
+            api_base: self
+                .opt_var("WECHAT_API_BASE")
+                .unwrap_or_else(|| "https://api.weixin.qq.com".into()),
+        }))
+    }
+
+    /// Alipay sign-in (`auth_base`), when `ALIPAY_APP_ID` is set; the app's
+    /// private key (secret) and Alipay's public key are then required.
+    pub fn alipay_oauth(&self) -> ApiResult<Option<AlipayOauth>> {
+        let Some(app_id) = self.opt_var("ALIPAY_APP_ID") else {
+            return Ok(None);
+        };
+        Ok(Some(AlipayOauth {
+            app_id,
+            private_key: self.secret("ALIPAY_APP_PRIVATE_KEY")?,
+            public_key: self.var("ALIPAY_PUBLIC_KEY")?,
+            oauth_base: self
+                .opt_var("ALIPAY_OAUTH_BASE")
+                .unwrap_or_else(|| "https://openauth.alipay.com".into()),
+            gateway_url: self
+                .opt_var("ALIPAY_GATEWAY_URL")
+                .unwrap_or_else(|| "https://openapi.alipay.com/gateway.do".into()),
+        }))
     }
 
     /// Timeout of one gateway call, milliseconds.
@@ -267,4 +306,30 @@ impl Settings {
             max_attempts: self.num("WEBHOOK_MAX_ATTEMPTS", d.max_attempts)?,
         })
     }
+}
+
+/// WeChat web authorization settings.
+pub struct WechatOauth {
+    /// `WECHAT_APPID`: the official account the openids belong to.
+    pub app_id: String,
+    /// `WECHAT_APP_SECRET`.
+    pub secret: Secret,
+    /// `WECHAT_OAUTH_BASE`: where the authorize page is.
+    pub oauth_base: String,
+    /// `WECHAT_API_BASE`: where `sns/oauth2/access_token` is.
+    pub api_base: String,
+}
+
+/// Alipay user authorization settings.
+pub struct AlipayOauth {
+    /// `ALIPAY_APP_ID`.
+    pub app_id: String,
+    /// `ALIPAY_APP_PRIVATE_KEY`: the app's RSA key, PKCS#8 (PEM or base64).
+    pub private_key: Secret,
+    /// `ALIPAY_PUBLIC_KEY`: Alipay's RSA public key (PEM or base64 SPKI).
+    pub public_key: String,
+    /// `ALIPAY_OAUTH_BASE`: where the authorize page is.
+    pub oauth_base: String,
+    /// `ALIPAY_GATEWAY_URL`: the OpenAPI gateway (`.../gateway.do`).
+    pub gateway_url: String,
 }

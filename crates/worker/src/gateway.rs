@@ -13,7 +13,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::log::now_ms;
 
 /// What went wrong at the transport level, before the protocol layer sees a body.
-enum Transport {
+pub(crate) enum Transport {
     /// The deadline passed (connect, headers or body).
     Timeout,
     /// Fetch itself failed (refused connection, DNS, TLS, aborted body).
@@ -75,28 +75,47 @@ async fn send(
     base: &str,
     timeout: Duration,
 ) -> Result<(u16, Vec<u8>), Transport> {
+    let mut init = RequestInit::new();
+    match http.method {
+        Method::Get => {
+            init.with_method(worker::Method::Get);
+        }
+        Method::Post => {
+            // Bodies are JSON or base64 text: always UTF-8.
+            let body = String::from_utf8_lossy(&http.body).into_owned();
+            post_init(&mut init, http.content_type(), body)?;
+        }
+    }
+    fetch_within(&http.url(base), init, timeout).await
+}
+
+/// Makes `init` a POST of `body` with `content_type`.
+pub(crate) fn post_init(
+    init: &mut RequestInit,
+    content_type: &str,
+    body: String,
+) -> Result<(), Transport> {
+    let headers = Headers::new();
+    headers
+        .set("Content-Type", content_type)
+        .map_err(|_| Transport::Failed)?;
+    init.with_method(worker::Method::Post)
+        .with_headers(headers)
+        .with_body(Some(body.into()));
+    Ok(())
+}
+
+/// Fetches `url` and reads the whole body, all under one deadline (also
+/// the wallets' sign-in calls, `oauth`).
+pub(crate) async fn fetch_within(
+    url: &str,
+    init: RequestInit,
+    timeout: Duration,
+) -> Result<(u16, Vec<u8>), Transport> {
     let controller = AbortController::default();
     let signal = controller.signal();
     let exchange = async move {
-        let mut init = RequestInit::new();
-        match http.method {
-            Method::Get => {
-                init.with_method(worker::Method::Get);
-            }
-            Method::Post => {
-                let headers = Headers::new();
-                headers
-                    .set("Content-Type", http.content_type())
-                    .map_err(|_| Transport::Failed)?;
-                // Bodies are JSON or base64 text: always UTF-8.
-                let body = String::from_utf8_lossy(&http.body).into_owned();
-                init.with_method(worker::Method::Post)
-                    .with_headers(headers)
-                    .with_body(Some(body.into()));
-            }
-        }
-        let request =
-            Request::new_with_init(&http.url(base), &init).map_err(|_| Transport::Failed)?;
+        let request = Request::new_with_init(url, &init).map_err(|_| Transport::Failed)?;
         let mut response = Fetch::Request(request)
             .send_with_signal(&signal)
             .await

@@ -8,7 +8,8 @@
 //! | route | module |
 //! |---|---|
 //! | `GET /healthz` | here |
-//! | `GET /c/{token}`, other GETs (static files) | `assets` |
+//! | `GET /c/{token}`, other GETs (static files) | `assets` (after `oauth::entry`) |
+//! | `GET /oauth/wechat`, `GET /oauth/alipay` | `oauth` |
 //! | `GET /api/checkout/{token}`, `POST /api/pay`, `GET /api/orders/{code}` | `shopper` |
 //! | `POST /notify` | `notify` |
 //! | `/v1/...` (bearer `ADMIN_TOKEN`) | `merchant` |
@@ -40,6 +41,7 @@ mod idempotency;
 mod log;
 mod merchant;
 mod notify;
+mod oauth;
 mod orders;
 mod outbox;
 mod pos;
@@ -119,7 +121,16 @@ async fn route(
                 version: env!("CARGO_PKG_VERSION").to_owned(),
             },
         ),
-        (Method::Get, ["c", token]) => assets::page(cx, &req, token).await,
+        (Method::Get, ["c", token]) => match oauth::entry(cx, &req, token).await? {
+            Some(to_wallet) => Ok(to_wallet),
+            None => assets::page(cx, &req, token).await,
+        },
+        (Method::Get, ["oauth", "wechat"]) => {
+            oauth::callback(cx, &req, checkout::oauth::Wallet::Wechat).await
+        }
+        (Method::Get, ["oauth", "alipay"]) => {
+            oauth::callback(cx, &req, checkout::oauth::Wallet::Alipay).await
+        }
         (Method::Get, ["api", "checkout", token]) => ok(shopper::checkout_view(cx, token).await),
         (Method::Post, ["api", "pay"]) => ok(shopper::pay(cx, req)
             .await
@@ -191,6 +202,12 @@ async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     match idempotency::purge(&cx).await {
         Ok(n) => log.set("idempotency_keys_purged", n),
         Err(e) => log.set("idempotency_purge_error", e.code().as_str()),
+    }
+    // Sign-in states are kept a day past expiry, so a late replay still
+    // reads "already used" rather than "unknown".
+    match oauth::purge(&cx).await {
+        Ok(n) => log.set("oauth_states_purged", n),
+        Err(e) => log.set("oauth_purge_error", e.code().as_str()),
     }
     // Webhook events never enqueued or overdue (a lost enqueue) go again.
     match webhooks::reenqueue(&cx).await {

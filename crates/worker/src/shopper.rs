@@ -6,6 +6,7 @@ use checkout::api::{
     WechatPayParams,
 };
 use checkout::link::{self, LinkPayload};
+use checkout::oauth::{self, ShopperId, Wallet};
 use checkout::routing::{self, Route, Shopper};
 use checkout::settle;
 use checkout::vocab::{EventSource, OrderKind};
@@ -136,7 +137,9 @@ pub async fn pay(cx: &Cx, mut req: Request) -> ApiResult<PayResponse> {
         cx.log.set("charge_code", paid.as_str());
         return Err(ApiError::AlreadyPaid);
     }
-    let (method, shopper) = choose_method(&req, &body, &payload)?;
+    let ids = ShopperIds::read(&cx.settings, &body, &link_id, now)?;
+    let buyer_id = ids.buyer_id.clone();
+    let (method, shopper) = choose_method(&req, &body, &payload, ids)?;
     cx.log.set("pay_method", method.as_str());
     let charge_code = new_charge_code();
     let attempt = Attempt {
@@ -146,7 +149,7 @@ pub async fn pay(cx: &Cx, mut req: Request) -> ApiResult<PayResponse> {
         payload: &payload,
         token: &body.token,
         shopper: &shopper,
-        buyer_id: non_empty(&body.buyer_id),
+        buyer_id,
         buyer_logon_id: non_empty(&body.buyer_logon_id),
         client_ip: client_ip(&req),
     };
@@ -183,11 +186,41 @@ pub async fn pay(cx: &Cx, mut req: Request) -> ApiResult<PayResponse> {
     })
 }
 
+/// The shopper's wallet ids as the page sent them.
+struct ShopperIds {
+    openid: Option<String>,
+    buyer_id: Option<String>,
+}
+
+impl ShopperIds {
+    /// A signed id (after the Worker's sign-in) must be this link's and
+    /// fresh (`SIGNIN_INVALID` otherwise); an unsigned one is taken as is.
+    fn read(
+        settings: &crate::config::Settings,
+        body: &PayRequest,
+        link_id: &str,
+        now: u64,
+    ) -> ApiResult<Self> {
+        let keys = settings.link_keys()?;
+        let id = |value: &Option<String>, wallet| -> ApiResult<Option<String>> {
+            Ok(non_empty(value)
+                .map(|v| oauth::read_id(&keys, &v, wallet, link_id, now))
+                .transpose()?
+                .map(ShopperId::into_inner))
+        };
+        Ok(ShopperIds {
+            openid: id(&body.openid, Wallet::Wechat)?,
+            buyer_id: id(&body.buyer_id, Wallet::Alipay)?,
+        })
+    }
+}
+
 /// The payment method for this shopper and link (`checkout::routing`).
 fn choose_method(
     req: &Request,
     body: &PayRequest,
     payload: &LinkPayload,
+    ids: ShopperIds,
 ) -> ApiResult<(PayMethod, Shopper)> {
     let ua = req
         .headers()
@@ -197,8 +230,8 @@ fn choose_method(
         .unwrap_or_default();
     let shopper = Shopper {
         env: routing::detect(&ua),
-        openid: non_empty(&body.openid),
-        buyer_id: non_empty(&body.buyer_id).or_else(|| non_empty(&body.buyer_logon_id)),
+        openid: ids.openid,
+        buyer_id: ids.buyer_id.or_else(|| non_empty(&body.buyer_logon_id)),
     };
     match routing::resolve(body.method, &shopper, payload.channel) {
         Route::Pay(m) => Ok((m, shopper)),

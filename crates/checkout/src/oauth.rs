@@ -1,0 +1,851 @@
+//! Wallet sign-in, pure: WeChat web authorization (`snsapi_base`) and Alipay
+//! user authorization (`auth_base`), so a checkout link opened inside either
+//! app learns the shopper's `openid` / `buyerId` without a merchant server.
+//!
+//! The Worker owns the I/O (redirects, the code exchange, WebCrypto RSA, D1);
+//! everything decidable is here, with the clock and nonces injected:
+//! - [`sign_in`]: whether `GET /c/{token}` goes to the wallet first.
+//! - [`authorize_url`]: where it goes.
+//! - [`new_state`] / [`StateParts`]: the `state` parameter, HMAC-signed with
+//!   the link secret, bound to the link and the wallet, short-lived; the
+//!   Worker also records its nonce so that it is used once.
+//! - [`sign_id`] / [`read_id`]: the shopper id handed back to the page as
+//!   `?openid=` / `?buyer_id=`, signed and bound to the link, so the Worker
+//!   can tell a verified id from one merely typed into the URL.
+//! - WeChat's `sns/oauth2/access_token` URL and answer; Alipay's
+//!   `alipay.system.oauth.token` request parameters, sign content (RSA2 is
+//!   signed over it) and answer, whose signature covers the raw JSON text of
+//!   the response node.
+
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine as _;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use crate::api::LinkChannel;
+use crate::error::Error;
+use crate::link::LinkKeys;
+use crate::routing::Environment;
+
+/// How long a `state` may wait for the shopper at the wallet, seconds.
+pub const STATE_TTL_SECS: u64 = 600;
+/// How long a signed shopper id stays usable on its link, seconds: long
+/// enough to pay after a pause, short enough that a leaked page URL soon
+/// stops naming the shopper.
+pub const ID_TTL_SECS: u64 = 2 * 3600;
+/// `?signin=skip`: this visit does not sign in (the shopper declined, or
+/// chose another way to pay after a failure), so no redirect loop is possible.
+pub const SKIP_PARAM: (&str, &str) = ("signin", "skip");
+
+/// Bytes of the nonce in a `state` (hex in the parameter).
+const NONCE_BYTES: usize = 12;
+/// Bytes of HMAC kept in a `state` (hex): WeChat allows 128 characters of
+/// `[a-zA-Z0-9]`, and 128 bits is plenty for a value that lives ten minutes.
+const STATE_MAC_BYTES: usize = 16;
+/// Prefix of a signed shopper id; raw openids and Alipay ids never contain `.`.
+const SIGNED_ID_PREFIX: &str = "s1.";
+
+/// The wallet whose sign-in this is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Wallet {
+    /// WeChat: the id is the `openid` for `WECHAT_APPID` (JSAPI `subOpenid`).
+    Wechat,
+    /// Alipay: the id is the `user_id` / `open_id` (`creatOrder` `buyerId`).
+    Alipay,
+}
+
+impl Wallet {
+    /// The callback path segment: `/oauth/{wallet}`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Wallet::Wechat => "wechat",
+            Wallet::Alipay => "alipay",
+        }
+    }
+
+    /// The page's query parameter that carries this wallet's shopper id.
+    pub fn id_param(self) -> &'static str {
+        match self {
+            Wallet::Wechat => "openid",
+            Wallet::Alipay => "buyer_id",
+        }
+    }
+
+    /// The callback's query parameter with the authorization code.
+    pub fn code_param(self) -> &'static str {
+        match self {
+            Wallet::Wechat => "code",
+            Wallet::Alipay => "auth_code",
+        }
+    }
+}
+
+/// What the Worker knows about one `GET /c/{token}` visit.
+#[derive(Clone, Copy, Debug)]
+pub struct Visit {
+    /// The app the page is opened in (`routing::detect` of the User-Agent).
+    pub env: Environment,
+    /// The link's restriction to one payment app.
+    pub channel: Option<LinkChannel>,
+    /// Whether WeChat sign-in is configured (`WECHAT_APPID` and secret).
+    pub wechat: bool,
+    /// Whether Alipay sign-in is configured (app id and both keys).
+    pub alipay: bool,
+    /// Whether the URL already carries a usable id for the wallet of `env`
+    /// (unsigned, or signed for this link and unexpired).
+    pub has_id: bool,
+    /// `?signin=skip`, or a wap return (`?charge_code=`): no sign-in now.
+    pub skip: bool,
+}
+
+/// The wallet to sign in with before serving the page, if any: only inside
+/// that wallet, only when it is configured, only when the link can be paid
+/// with it and only once per visit.
+pub fn sign_in(v: &Visit) -> Option<Wallet> {
+    if v.has_id || v.skip {
+        return None;
+    }
+    match v.env {
+        Environment::WeChat if v.wechat && v.channel != Some(LinkChannel::Alipay) => {
+            Some(Wallet::Wechat)
+        }
+        Environment::Alipay if v.alipay && v.channel != Some(LinkChannel::Wechat) => {
+            Some(Wallet::Alipay)
+        }
+        _ => None,
+    }
+}
+
+/// `{PUBLIC_BASE_URL}/oauth/{wallet}`: where the wallet sends the shopper back.
+pub fn redirect_uri(public_base_url: &str, wallet: Wallet) -> String {
+    format!(
+        "{}/oauth/{}",
+        public_base_url.trim_end_matches('/'),
+        wallet.as_str()
+    )
+}
+
+/// The wallet's authorization page. WeChat's parameters must come in its
+/// documented order and end with `#wechat_redirect`; `oauth_base` is
+/// `WECHAT_OAUTH_BASE` (default `https://open.weixin.qq.com`) or
+/// `ALIPAY_OAUTH_BASE` (default `https://openauth.alipay.com`).
+pub fn authorize_url(
+    wallet: Wallet,
+    oauth_base: &str,
+    app_id: &str,
+    redirect_uri: &str,
+    state: &str,
+) -> String {
+    let base = oauth_base.trim_end_matches('/');
+    let (app_id, redirect_uri) = (encode(app_id), encode(redirect_uri));
+    match wallet {
+        Wallet::Wechat => format!(
+            "{base}/connect/oauth2/authorize?appid={app_id}&redirect_uri={redirect_uri}\
+             &response_type=code&scope=snsapi_base&state={state}#wechat_redirect"
+        ),
+        Wallet::Alipay => format!(
+            "{base}/oauth2/publicAppAuthorize.htm?app_id={app_id}&scope=auth_base\
+             &redirect_uri={redirect_uri}&state={state}"
+        ),
+    }
+}
+
+fn state_message(wallet: Wallet, link_id: &str, exp: u64, nonce: &str) -> String {
+    format!(
+        "oauth-state\n{}\n{link_id}\n{exp}\n{nonce}",
+        wallet.as_str()
+    )
+}
+
+/// A new `state` for a sign-in with `wallet` on the link `link_id`:
+/// `{expiry: 8 hex}{nonce: 24 hex}{mac: 32 hex}`, only `[0-9a-f]` as WeChat
+/// requires. `nonce_hex` is 24 random hex digits from the caller.
+pub fn new_state(
+    keys: &LinkKeys,
+    wallet: Wallet,
+    link_id: &str,
+    nonce_hex: &str,
+    now: u64,
+) -> String {
+    let exp = now + STATE_TTL_SECS;
+    let mac = keys.mac(
+        &state_message(wallet, link_id, exp, nonce_hex),
+        STATE_MAC_BYTES,
+    );
+    format!("{exp:08x}{nonce_hex}{}", hex(&mac))
+}
+
+/// A callback's `state`, split but not yet trusted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StateParts {
+    exp: u64,
+    /// The nonce: the Worker's key for the link this sign-in started from.
+    pub nonce: String,
+    mac: Vec<u8>,
+}
+
+impl StateParts {
+    /// Splits a `state`; anything not shaped like [`new_state`]'s output is forged.
+    pub fn parse(state: &str) -> Result<StateParts, Error> {
+        let forged = Error::SignInInvalid { reason: "forged" };
+        let exp_len = 8;
+        let nonce_len = NONCE_BYTES * 2;
+        if state.len() != exp_len + nonce_len + STATE_MAC_BYTES * 2
+            || !state
+                .bytes()
+                .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+        {
+            return Err(forged);
+        }
+        let exp = u64::from_str_radix(&state[..exp_len], 16).map_err(|_| forged.clone())?;
+        let mac = unhex(&state[exp_len + nonce_len..]).ok_or(forged)?;
+        Ok(StateParts {
+            exp,
+            nonce: state[exp_len..exp_len + nonce_len].to_owned(),
+            mac,
+        })
+    }
+
+    /// Expired at `now`? Checked before the store is asked: an expired
+    /// state is refused whether or not it is authentic.
+    pub fn check_fresh(&self, now: u64) -> Result<(), Error> {
+        if now >= self.exp {
+            return Err(Error::SignInInvalid { reason: "expired" });
+        }
+        Ok(())
+    }
+
+    /// Whether the MAC binds this state to `wallet` and `link_id` (the link
+    /// the Worker recorded under the nonce).
+    pub fn check_bound(&self, keys: &LinkKeys, wallet: Wallet, link_id: &str) -> Result<(), Error> {
+        let message = state_message(wallet, link_id, self.exp, &self.nonce);
+        if keys.mac_matches(&message, &self.mac) {
+            Ok(())
+        } else {
+            Err(Error::SignInInvalid { reason: "forged" })
+        }
+    }
+}
+
+fn id_message(wallet: Wallet, link_id: &str, exp: u64, id: &str) -> String {
+    format!("oauth-id\n{}\n{link_id}\n{exp}\n{id}", wallet.as_str())
+}
+
+/// The verified shopper id as the page carries it (`s1.{id}.{exp}.{mac}`,
+/// base64url parts): usable on `link_id` only, for [`ID_TTL_SECS`].
+pub fn sign_id(keys: &LinkKeys, wallet: Wallet, link_id: &str, id: &str, now: u64) -> String {
+    let exp = now + ID_TTL_SECS;
+    let mac = keys.mac(&id_message(wallet, link_id, exp, id), 32);
+    format!(
+        "{SIGNED_ID_PREFIX}{}.{exp}.{}",
+        URL_SAFE_NO_PAD.encode(id),
+        URL_SAFE_NO_PAD.encode(mac)
+    )
+}
+
+/// A shopper id the page sent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ShopperId {
+    /// Signed by the Worker after a sign-in on this link.
+    Verified(String),
+    /// Typed into the URL by someone (today's `?openid=` / `?buyer_id=`):
+    /// still accepted, the gateway is the judge.
+    Unsigned(String),
+}
+
+impl ShopperId {
+    /// The id itself.
+    pub fn into_inner(self) -> String {
+        match self {
+            ShopperId::Verified(s) | ShopperId::Unsigned(s) => s,
+        }
+    }
+}
+
+/// Reads a shopper id: a signed one must be this wallet's, this link's and
+/// unexpired ([`Error::SignInInvalid`] otherwise); anything else is unsigned.
+pub fn read_id(
+    keys: &LinkKeys,
+    value: &str,
+    wallet: Wallet,
+    link_id: &str,
+    now: u64,
+) -> Result<ShopperId, Error> {
+    let Some(rest) = value.strip_prefix(SIGNED_ID_PREFIX) else {
+        return Ok(ShopperId::Unsigned(value.to_owned()));
+    };
+    let forged = Error::SignInInvalid { reason: "forged" };
+    let mut parts = rest.split('.');
+    let (Some(id), Some(exp), Some(mac), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(forged);
+    };
+    let id = URL_SAFE_NO_PAD
+        .decode(id)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .ok_or(forged.clone())?;
+    let exp: u64 = exp.parse().map_err(|_| forged.clone())?;
+    let mac = URL_SAFE_NO_PAD.decode(mac).map_err(|_| forged.clone())?;
+    if !keys.mac_matches(&id_message(wallet, link_id, exp, &id), &mac) {
+        return Err(forged);
+    }
+    if now >= exp {
+        return Err(Error::SignInInvalid { reason: "expired" });
+    }
+    Ok(ShopperId::Verified(id))
+}
+
+/// WeChat's code exchange: `GET {WECHAT_API_BASE}/sns/oauth2/access_token`.
+/// The URL holds the app secret: it is fetched, never logged.
+pub fn wechat_token_url(api_base: &str, app_id: &str, secret: &str, code: &str) -> String {
+    format!(
+        "{}/sns/oauth2/access_token?appid={}&secret={}&code={}&grant_type=authorization_code",
+        api_base.trim_end_matches('/'),
+        encode(app_id),
+        encode(secret),
+        encode(code)
+    )
+}
+
+/// The openid from WeChat's answer; `errcode` answers name what went wrong.
+pub fn wechat_openid(body: &[u8]) -> Result<String, Error> {
+    #[derive(Deserialize)]
+    struct Answer {
+        openid: Option<String>,
+        errcode: Option<i64>,
+    }
+    let answer: Answer = serde_json::from_slice(body).map_err(|_| Error::SignInFailed {
+        reason: "unreadable answer",
+    })?;
+    let reason = match answer.errcode {
+        None | Some(0) => {
+            return answer
+                .openid
+                .filter(|s| !s.is_empty())
+                .ok_or(Error::SignInFailed {
+                    reason: "answer without openid",
+                })
+        }
+        Some(40029) => "code invalid",
+        Some(40163) => "code already used",
+        Some(42003) => "code expired",
+        Some(_) => "provider error",
+    };
+    Err(Error::SignInFailed { reason })
+}
+
+/// Alipay's `timestamp`: `yyyy-MM-dd HH:mm:ss`, China time (UTC+8).
+pub fn alipay_timestamp(unix_secs: u64) -> String {
+    let secs = unix_secs + 8 * 3600;
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    // Civil date from days since 1970-01-01 (Hinnant), unsigned: no dates
+    // before the epoch reach here.
+    let z = days + 719_468;
+    let (era, doe) = (z / 146_097, z % 146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + u64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// The parameters of `alipay.system.oauth.token`, unsigned.
+pub fn alipay_token_params(app_id: &str, auth_code: &str, now: u64) -> Vec<(&'static str, String)> {
+    vec![
+        ("app_id", app_id.to_owned()),
+        ("method", "alipay.system.oauth.token".to_owned()),
+        ("format", "JSON".to_owned()),
+        ("charset", "utf-8".to_owned()),
+        ("sign_type", "RSA2".to_owned()),
+        ("timestamp", alipay_timestamp(now)),
+        ("version", "1.0".to_owned()),
+        ("grant_type", "authorization_code".to_owned()),
+        ("code", auth_code.to_owned()),
+    ]
+}
+
+/// Alipay's sign content: every parameter but `sign` with a non-empty
+/// value, sorted by name, as `name=value` joined by `&`, values raw (not
+/// URL-encoded). RSA2 signs its UTF-8 bytes, on both sides.
+pub fn sign_content<K: AsRef<str>, V: AsRef<str>>(params: &[(K, V)]) -> String {
+    let mut pairs: Vec<(&str, &str)> = params
+        .iter()
+        .map(|(k, v)| (k.as_ref(), v.as_ref()))
+        .filter(|(k, v)| *k != "sign" && !v.is_empty())
+        .collect();
+    pairs.sort_unstable();
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// An `application/x-www-form-urlencoded` body of `params`.
+pub fn form_body<K: AsRef<str>, V: AsRef<str>>(params: &[(K, V)]) -> String {
+    params
+        .iter()
+        .map(|(k, v)| format!("{}={}", encode(k.as_ref()), encode(v.as_ref())))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// A successful Alipay answer whose signature is still to be checked.
+#[derive(Debug, PartialEq, Eq)]
+pub struct AlipaySigned {
+    /// The exact JSON text of `alipay_system_oauth_token_response`: what
+    /// Alipay signed.
+    pub content: String,
+    /// The base64 RSA2 signature.
+    pub signature: Vec<u8>,
+    buyer_id: String,
+}
+
+impl AlipaySigned {
+    /// The buyer id, once the caller has verified [`AlipaySigned::signature`]
+    /// over [`AlipaySigned::content`] with `ALIPAY_PUBLIC_KEY`.
+    pub fn buyer_id(self, signature_valid: bool) -> Result<String, Error> {
+        if signature_valid {
+            Ok(self.buyer_id)
+        } else {
+            Err(Error::SignInFailed {
+                reason: "answer signature invalid",
+            })
+        }
+    }
+}
+
+/// Reads `alipay.system.oauth.token`'s answer: `error_response` (or a
+/// response node with a `code` other than `10000`) is a provider error; a
+/// success must carry a signature and `user_id` or `open_id`.
+pub fn alipay_answer(body: &str) -> Result<AlipaySigned, Error> {
+    #[derive(Deserialize)]
+    struct Envelope<'a> {
+        #[serde(borrow)]
+        alipay_system_oauth_token_response: Option<&'a RawValue>,
+        #[serde(borrow)]
+        error_response: Option<&'a RawValue>,
+        sign: Option<String>,
+    }
+    #[derive(Deserialize)]
+    struct Node {
+        code: Option<String>,
+        sub_code: Option<String>,
+        user_id: Option<String>,
+        open_id: Option<String>,
+    }
+    let failed = |reason| Error::SignInFailed { reason };
+    let env: Envelope = serde_json::from_str(body).map_err(|_| failed("unreadable answer"))?;
+    let raw = match (env.alipay_system_oauth_token_response, env.error_response) {
+        (Some(raw), None) => raw,
+        (_, Some(err)) => {
+            let node: Node =
+                serde_json::from_str(err.get()).map_err(|_| failed("provider error"))?;
+            return Err(failed(match node.sub_code.as_deref() {
+                Some("isv.code-invalid") => "code invalid",
+                Some("isv.invalid-signature") => "request signature refused",
+                _ => "provider error",
+            }));
+        }
+        (None, None) => return Err(failed("unreadable answer")),
+    };
+    let node: Node = serde_json::from_str(raw.get()).map_err(|_| failed("unreadable answer"))?;
+    if node.code.as_deref().is_some_and(|c| c != "10000") {
+        return Err(failed("provider error"));
+    }
+    let buyer_id = node
+        .user_id
+        .or(node.open_id)
+        .filter(|s| !s.is_empty())
+        .ok_or(failed("answer without user id"))?;
+    let signature = env
+        .sign
+        .and_then(|s| STANDARD.decode(s.trim()).ok())
+        .ok_or(failed("answer signature missing"))?;
+    Ok(AlipaySigned {
+        content: raw.get().to_owned(),
+        signature,
+        buyer_id,
+    })
+}
+
+/// The DER bytes of a key given as PEM (`-----BEGIN ...-----` lines) or as
+/// the bare base64 Alipay's console shows; `\n` escapes from a one-line
+/// secret are tolerated. `None` when it is not base64.
+pub fn key_der(key: &str) -> Option<Vec<u8>> {
+    let body: String = key
+        .replace("\\n", "\n")
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("-----"))
+        .flat_map(|l| l.chars().filter(|c| !c.is_whitespace()))
+        .collect();
+    STANDARD.decode(body).ok().filter(|der| !der.is_empty())
+}
+
+/// Percent-encodes a query component: only RFC 3986 unreserved bytes stay.
+pub fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                char::from(b).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(s: &str) -> Option<Vec<u8>> {
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys() -> LinkKeys {
+        LinkKeys::from_config(None, Some("k".repeat(32).as_str())).unwrap()
+    }
+
+    const NONCE: &str = "0123456789abcdef01234567";
+
+    #[test]
+    fn sign_in_only_inside_a_configured_wallet_once() {
+        use Environment::*;
+        let v = |env, channel, has_id, skip| Visit {
+            env,
+            channel,
+            wechat: true,
+            alipay: true,
+            has_id,
+            skip,
+        };
+        let cases = [
+            (v(WeChat, None, false, false), Some(Wallet::Wechat)),
+            (v(Alipay, None, false, false), Some(Wallet::Alipay)),
+            (
+                v(WeChat, Some(LinkChannel::Wechat), false, false),
+                Some(Wallet::Wechat),
+            ),
+            (v(WeChat, Some(LinkChannel::Alipay), false, false), None),
+            (v(Alipay, Some(LinkChannel::Wechat), false, false), None),
+            (v(WeChat, None, true, false), None),
+            (v(Alipay, None, false, true), None),
+            (v(MobileBrowser, None, false, false), None),
+            (v(Desktop, None, false, false), None),
+            (
+                Visit {
+                    wechat: false,
+                    ..v(WeChat, None, false, false)
+                },
+                None,
+            ),
+            (
+                Visit {
+                    alipay: false,
+                    ..v(Alipay, None, false, false)
+                },
+                None,
+            ),
+            (
+                Visit {
+                    wechat: false,
+                    ..v(Alipay, None, false, false)
+                },
+                Some(Wallet::Alipay),
+            ),
+        ];
+        for (visit, want) in cases {
+            assert_eq!(sign_in(&visit), want, "{visit:?}");
+        }
+    }
+
+    #[test]
+    fn authorize_urls_follow_the_providers_documents() {
+        let redirect = redirect_uri("https://pay.example.com/", Wallet::Wechat);
+        assert_eq!(redirect, "https://pay.example.com/oauth/wechat");
+        assert_eq!(
+            authorize_url(
+                Wallet::Wechat,
+                "https://open.weixin.qq.com",
+                "wx520c15f417810387",
+                &redirect,
+                "ab12"
+            ),
+            "https://open.weixin.qq.com/connect/oauth2/authorize?appid=wx520c15f417810387\
+             &redirect_uri=https%3A%2F%2Fpay.example.com%2Foauth%2Fwechat&response_type=code\
+             &scope=snsapi_base&state=ab12#wechat_redirect"
+        );
+        assert_eq!(
+            authorize_url(
+                Wallet::Alipay,
+                "https://openauth.alipay.com/",
+                "2021000000000000",
+                &redirect_uri("https://pay.example.com", Wallet::Alipay),
+                "cd34"
+            ),
+            "https://openauth.alipay.com/oauth2/publicAppAuthorize.htm?app_id=2021000000000000\
+             &scope=auth_base&redirect_uri=https%3A%2F%2Fpay.example.com%2Foauth%2Falipay&state=cd34"
+        );
+    }
+
+    #[test]
+    fn state_is_short_hex_bound_and_expiring() {
+        let k = keys();
+        let s = new_state(&k, Wallet::Wechat, "link1", NONCE, 1_000);
+        assert_eq!(s.len(), 64);
+        assert!(s.bytes().all(|b| b.is_ascii_hexdigit()));
+        let p = StateParts::parse(&s).unwrap();
+        assert_eq!(p.nonce, NONCE);
+        assert_eq!(p.check_fresh(1_000 + STATE_TTL_SECS - 1), Ok(()));
+        assert_eq!(p.check_bound(&k, Wallet::Wechat, "link1"), Ok(()));
+        let expired = Err(Error::SignInInvalid { reason: "expired" });
+        let forged = Err(Error::SignInInvalid { reason: "forged" });
+        assert_eq!(p.check_fresh(1_000 + STATE_TTL_SECS), expired);
+        assert_eq!(p.check_bound(&k, Wallet::Alipay, "link1"), forged);
+        assert_eq!(p.check_bound(&k, Wallet::Wechat, "link2"), forged);
+        let other = LinkKeys::from_config(None, Some("o".repeat(32).as_str())).unwrap();
+        assert_eq!(p.check_bound(&other, Wallet::Wechat, "link1"), forged);
+        // A pushed-back expiry breaks the MAC.
+        let later = format!("{:08x}{}", 1_000 + 10 * STATE_TTL_SECS, &s[8..]);
+        assert_eq!(
+            StateParts::parse(&later)
+                .unwrap()
+                .check_bound(&k, Wallet::Wechat, "link1"),
+            forged
+        );
+        // Rotation: a state signed with the old key still verifies.
+        let rotated = LinkKeys::from_config(
+            Some(&format!("{},{}", "n".repeat(32), "k".repeat(32))),
+            None,
+        )
+        .unwrap();
+        assert_eq!(p.check_bound(&rotated, Wallet::Wechat, "link1"), Ok(()));
+        for bad in [
+            "",
+            "zz",
+            &s[..63],
+            &format!("{s}0"),
+            &s.to_uppercase(),
+            &s.replace(&s[40..41], "g"),
+        ] {
+            assert_eq!(
+                StateParts::parse(bad).map(|_| ()),
+                forged.clone(),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn signed_ids_are_bound_to_link_wallet_and_time() {
+        let k = keys();
+        let v = sign_id(
+            &k,
+            Wallet::Wechat,
+            "link1",
+            "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o",
+            1_000,
+        );
+        assert!(v.starts_with("s1."));
+        let ok = Ok(ShopperId::Verified("oUpF8uMuAJO_M2pxb1Q9zNjWeS6o".into()));
+        let forged = Err(Error::SignInInvalid { reason: "forged" });
+        assert_eq!(read_id(&k, &v, Wallet::Wechat, "link1", 1_000), ok);
+        assert_eq!(read_id(&k, &v, Wallet::Wechat, "link2", 1_000), forged);
+        assert_eq!(read_id(&k, &v, Wallet::Alipay, "link1", 1_000), forged);
+        assert_eq!(
+            read_id(&k, &v, Wallet::Wechat, "link1", 1_000 + ID_TTL_SECS),
+            Err(Error::SignInInvalid { reason: "expired" })
+        );
+        let swapped = v.replacen(
+            &URL_SAFE_NO_PAD.encode("oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"),
+            &URL_SAFE_NO_PAD.encode("oAttacker"),
+            1,
+        );
+        assert_eq!(
+            read_id(&k, &swapped, Wallet::Wechat, "link1", 1_000),
+            forged
+        );
+        for bad in ["s1.", "s1.a.b", "s1.a.1.c.d", "s1.!!.1.AAAA"] {
+            assert_eq!(
+                read_id(&k, bad, Wallet::Wechat, "link1", 1_000),
+                forged,
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            read_id(&k, "2088102146225135", Wallet::Alipay, "link1", 1_000),
+            Ok(ShopperId::Unsigned("2088102146225135".into()))
+        );
+    }
+
+    #[test]
+    fn wechat_answers() {
+        let cases: [(&str, Result<&str, &str>); 7] = [
+            (
+                r#"{"access_token":"AT","expires_in":7200,"refresh_token":"RT","openid":"oX1","scope":"snsapi_base"}"#,
+                Ok("oX1"),
+            ),
+            (
+                r#"{"errcode":40029,"errmsg":"invalid code"}"#,
+                Err("code invalid"),
+            ),
+            (
+                r#"{"errcode":40163,"errmsg":"code been used"}"#,
+                Err("code already used"),
+            ),
+            (
+                r#"{"errcode":42003,"errmsg":"code expired"}"#,
+                Err("code expired"),
+            ),
+            (
+                r#"{"errcode":-1,"errmsg":"system error"}"#,
+                Err("provider error"),
+            ),
+            (r#"{"access_token":"AT"}"#, Err("answer without openid")),
+            ("<html>", Err("unreadable answer")),
+        ];
+        for (body, want) in cases {
+            let got = wechat_openid(body.as_bytes());
+            let want = want
+                .map(str::to_owned)
+                .map_err(|reason| Error::SignInFailed { reason });
+            assert_eq!(got, want, "{body}");
+        }
+        assert_eq!(
+            wechat_token_url("https://api.weixin.qq.com/", "wx1", "s&cret", "c 1"),
+            "https://api.weixin.qq.com/sns/oauth2/access_token?appid=wx1&secret=s%26cret&code=c%201\
+             &grant_type=authorization_code"
+        );
+    }
+
+    #[test]
+    fn alipay_timestamps_are_china_time() {
+        for (unix, want) in [
+            (0, "1970-01-01 08:00:00"),
+            (1_444_768_994, "2015-10-14 04:43:14"),
+            (951_782_400 - 8 * 3600, "2000-02-29 00:00:00"),
+            (1_798_761_599 - 8 * 3600, "2026-12-31 23:59:59"),
+        ] {
+            assert_eq!(alipay_timestamp(unix), want, "{unix}");
+        }
+    }
+
+    #[test]
+    fn sign_content_sorts_and_drops_sign_and_empty() {
+        let params = [
+            ("method", "alipay.system.oauth.token"),
+            ("app_id", "2021"),
+            ("sign", "XXX"),
+            ("empty", ""),
+            ("code", "a b&c"),
+        ];
+        assert_eq!(
+            sign_content(&params),
+            "app_id=2021&code=a b&c&method=alipay.system.oauth.token"
+        );
+        assert_eq!(
+            form_body(&params[..2]),
+            "method=alipay.system.oauth.token&app_id=2021"
+        );
+        let request = alipay_token_params("2021", "CODE", 1_444_768_994);
+        assert_eq!(
+            sign_content(&request),
+            "app_id=2021&charset=utf-8&code=CODE&format=JSON&grant_type=authorization_code\
+             &method=alipay.system.oauth.token&sign_type=RSA2&timestamp=2015-10-14 04:43:14&version=1.0"
+        );
+    }
+
+    #[test]
+    fn alipay_answers() {
+        let node = r#"{"access_token":"AT","alipay_user_id":"X","expires_in":1296000,"user_id":"2088102150477652"}"#;
+        let body = format!(r#"{{"alipay_system_oauth_token_response":{node},"sign":"AAEC"}}"#);
+        let signed = alipay_answer(&body).unwrap();
+        assert_eq!(
+            signed.content, node,
+            "the signed text is the node exactly as sent"
+        );
+        assert_eq!(signed.signature, vec![0, 1, 2]);
+        let signed = alipay_answer(&body).unwrap();
+        assert_eq!(
+            signed.buyer_id(false),
+            Err(Error::SignInFailed {
+                reason: "answer signature invalid"
+            })
+        );
+        assert_eq!(
+            alipay_answer(&body).unwrap().buyer_id(true).as_deref(),
+            Ok("2088102150477652")
+        );
+        let open_id =
+            r#"{"alipay_system_oauth_token_response":{"open_id":"074a1CcTG1"},"sign":"AAEC"}"#;
+        assert_eq!(
+            alipay_answer(open_id).unwrap().buyer_id(true).as_deref(),
+            Ok("074a1CcTG1")
+        );
+        let failures = [
+            (
+                r#"{"error_response":{"code":"40002","msg":"Invalid Arguments","sub_code":"isv.code-invalid"},"sign":"AA"}"#,
+                "code invalid",
+            ),
+            (
+                r#"{"error_response":{"code":"40002","sub_code":"isv.invalid-signature"}}"#,
+                "request signature refused",
+            ),
+            (r#"{"error_response":{"code":"20000"}}"#, "provider error"),
+            (
+                r#"{"alipay_system_oauth_token_response":{"code":"40004","user_id":"2088"},"sign":"AA"}"#,
+                "provider error",
+            ),
+            (
+                r#"{"alipay_system_oauth_token_response":{"user_id":"2088"}}"#,
+                "answer signature missing",
+            ),
+            (
+                r#"{"alipay_system_oauth_token_response":{"user_id":"2088"},"sign":"%%"}"#,
+                "answer signature missing",
+            ),
+            (
+                r#"{"alipay_system_oauth_token_response":{"access_token":"AT"},"sign":"AA"}"#,
+                "answer without user id",
+            ),
+            (r#"{"sign":"AA"}"#, "unreadable answer"),
+            ("gateway busy", "unreadable answer"),
+        ];
+        for (body, reason) in failures {
+            assert_eq!(
+                alipay_answer(body).map(|_| ()),
+                Err(Error::SignInFailed { reason }),
+                "{body}"
+            );
+        }
+    }
+
+    #[test]
+    fn keys_from_pem_or_bare_base64() {
+        let pem = "-----BEGIN PUBLIC KEY-----\nAAEC\nAwQ=\n-----END PUBLIC KEY-----\n";
+        assert_eq!(key_der(pem), Some(vec![0, 1, 2, 3, 4]));
+        assert_eq!(key_der("AAECAwQ="), Some(vec![0, 1, 2, 3, 4]));
+        assert_eq!(
+            key_der("-----BEGIN X-----\\nAAECAwQ=\\n-----END X-----"),
+            Some(vec![0, 1, 2, 3, 4])
+        );
+        assert_eq!(key_der("not base64!"), None);
+        assert_eq!(key_der(""), None);
+    }
+}

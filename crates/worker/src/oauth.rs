@@ -1,0 +1,347 @@
+//! Wallet sign-in: a link opened inside WeChat or Alipay learns the shopper's
+//! `openid` / `buyerId` itself (decisions and formats in `checkout::oauth`).
+//!
+//! - [`entry`], before `GET /c/{token}` serves the page: inside a configured
+//!   wallet, without an id, once per visit → 302 to the wallet's authorize
+//!   page with a signed `state` recorded in D1.
+//! - [`callback`], `GET /oauth/{wechat|alipay}`: the state is checked
+//!   (expiry, then claimed once in D1, then its MAC against the recorded
+//!   link), the code exchanged (WeChat `sns/oauth2/access_token`; Alipay
+//!   `alipay.system.oauth.token` signed and verified with RSA2 through
+//!   WebCrypto), and the shopper returns to `/c/{token}?openid=` /
+//!   `?buyer_id=` with the id signed for that link. A bad state is a plain
+//!   screen and no order; a denial returns with `?signin=skip` (the page
+//!   then offers QR / wap); a provider failure is a screen with "try again"
+//!   and "pay another way", never an automatic redirect, so a visit makes
+//!   at most one round trip per wallet.
+//!
+//! Ids, codes, states and secrets are never logged: only the wallet, the
+//! link id and the outcome.
+
+use std::time::Duration;
+
+use checkout::link;
+use checkout::oauth::{self as pure, StateParts, Wallet};
+use checkout::routing;
+use worker::js_sys::{Array, Object, Reflect, Uint8Array};
+use worker::wasm_bindgen::{JsCast, JsValue};
+use worker::wasm_bindgen_futures::JsFuture;
+use worker::web_sys::{Crypto, CryptoKey, SubtleCrypto};
+use worker::{Request, RequestInit, Response};
+
+use crate::config::{AlipayOauth, Settings, WechatOauth};
+use crate::context::Cx;
+use crate::error::{ApiError, ApiResult};
+use crate::gateway::{fetch_within, post_init, Transport};
+use crate::log::{now_secs, random_hex};
+use crate::repo::{self, OauthClaim};
+
+/// A query parameter of the request, non-blank.
+fn param(req: &Request, name: &str) -> ApiResult<Option<String>> {
+    Ok(req
+        .url()?
+        .query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.trim().to_owned())
+        .filter(|v| !v.is_empty()))
+}
+
+/// A 302 that tells nobody where it came from (the path holds the token).
+fn redirect(location: &str) -> ApiResult<Response> {
+    let resp = Response::empty()?.with_status(302);
+    let headers = resp.headers();
+    headers.set("Location", location)?;
+    headers.set("Cache-Control", "no-store")?;
+    headers.set("Referrer-Policy", "no-referrer")?;
+    Ok(resp)
+}
+
+/// `GET /c/{token}`: the wallet's authorize page first, or `None` to serve
+/// the page. Outside WeChat and Alipay, or without that wallet's settings,
+/// this reads nothing else, so today's behaviour stays (and a wallet's
+/// misconfiguration never blocks other shoppers).
+pub async fn entry(cx: &Cx, req: &Request, token: &str) -> ApiResult<Option<Response>> {
+    let settings = &cx.settings;
+    let ua = req.headers().get("User-Agent")?.unwrap_or_default();
+    let env = routing::detect(&ua);
+    let (wechat, alipay) = match env {
+        routing::Environment::WeChat => (settings.wechat_oauth()?, None),
+        routing::Environment::Alipay => (None, settings.alipay_oauth()?),
+        _ => return Ok(None),
+    };
+    if wechat.is_none() && alipay.is_none() {
+        return Ok(None);
+    }
+    let wallet = match env {
+        routing::Environment::WeChat => Wallet::Wechat,
+        _ => Wallet::Alipay,
+    };
+    let keys = settings.link_keys()?;
+    let now = now_secs();
+    // An invalid or expired link: the page says so; no sign-in for it.
+    let Ok(payload) = keys.verify(token, now) else {
+        return Ok(None);
+    };
+    let link_id = link::link_id(token);
+    let has_id = match param(req, wallet.id_param())? {
+        Some(value) => pure::read_id(&keys, &value, wallet, &link_id, now).is_ok(),
+        None => false,
+    };
+    let skip = param(req, pure::SKIP_PARAM.0)?.as_deref() == Some(pure::SKIP_PARAM.1)
+        || param(req, "charge_code")?.is_some();
+    let visit = pure::Visit {
+        env,
+        channel: payload.channel,
+        wechat: wechat.is_some(),
+        alipay: alipay.is_some(),
+        has_id,
+        skip,
+    };
+    let Some(wallet) = pure::sign_in(&visit) else {
+        return Ok(None);
+    };
+    let (oauth_base, app_id) = match (wallet, &wechat, &alipay) {
+        (Wallet::Wechat, Some(w), _) => (w.oauth_base.as_str(), w.app_id.as_str()),
+        (Wallet::Alipay, _, Some(a)) => (a.oauth_base.as_str(), a.app_id.as_str()),
+        // `sign_in` only picks a configured wallet.
+        _ => return Ok(None),
+    };
+    let nonce = random_hex(12);
+    let state = pure::new_state(&keys, wallet, &link_id, &nonce, now);
+    repo::insert_oauth_state(
+        cx.db()?,
+        &nonce,
+        wallet.as_str(),
+        &link_id,
+        token,
+        now + pure::STATE_TTL_SECS,
+    )
+    .await?;
+    cx.log.set("signin", wallet.as_str());
+    cx.log.set("outcome", "signin_redirect");
+    let redirect_uri = pure::redirect_uri(&settings.public_base_url()?, wallet);
+    let url = pure::authorize_url(wallet, oauth_base, app_id, &redirect_uri, &state);
+    redirect(&url).map(Some)
+}
+
+/// `GET /oauth/{wallet}`: back from the wallet.
+pub async fn callback(cx: &Cx, req: &Request, wallet: Wallet) -> ApiResult<Response> {
+    let (settings, log) = (&cx.settings, &cx.log);
+    log.set("signin", wallet.as_str());
+    let token = match claim(cx, req, wallet).await {
+        Ok(token) => token,
+        Err(ApiError::Domain(e @ checkout::Error::SignInInvalid { reason })) => {
+            log.set("outcome", format!("signin_{reason}"));
+            return screen(400, &Screen::Invalid, &e);
+        }
+        Err(e) => return Err(e),
+    };
+    let page = format!("/c/{token}");
+    let Some(code) = param(req, wallet.code_param())? else {
+        log.set("outcome", "signin_denied");
+        let (k, v) = pure::SKIP_PARAM;
+        return redirect(&format!("{page}?{k}={v}"));
+    };
+    let exchanged = match wallet {
+        Wallet::Wechat => match settings.wechat_oauth()? {
+            Some(w) => wechat_openid(settings, &w, &code).await,
+            None => Err(ApiError::Misconfigured("WECHAT_APPID")),
+        },
+        Wallet::Alipay => match settings.alipay_oauth()? {
+            Some(a) => alipay_buyer_id(settings, &a, &code).await,
+            None => Err(ApiError::Misconfigured("ALIPAY_APP_ID")),
+        },
+    };
+    match exchanged {
+        Ok(id) => {
+            log.set("outcome", "signed_in");
+            let keys = settings.link_keys()?;
+            let signed = pure::sign_id(&keys, wallet, &link::link_id(&token), &id, now_secs());
+            redirect(&format!(
+                "{page}?{}={}",
+                wallet.id_param(),
+                pure::encode(&signed)
+            ))
+        }
+        Err(ApiError::Domain(e @ checkout::Error::SignInFailed { reason })) => {
+            log.set("outcome", "signin_failed");
+            log.set("reason", reason);
+            screen(
+                502,
+                &Screen::Failed {
+                    wallet,
+                    page: &page,
+                },
+                &e,
+            )
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Checks the callback's `state` and claims it: the link token to return to.
+async fn claim(cx: &Cx, req: &Request, wallet: Wallet) -> ApiResult<String> {
+    let invalid = |reason| ApiError::from(checkout::Error::SignInInvalid { reason });
+    let state = param(req, "state")?.ok_or_else(|| invalid("forged"))?;
+    let parts = StateParts::parse(&state)?;
+    let now = now_secs();
+    parts.check_fresh(now)?;
+    let row = match repo::claim_oauth_state(cx.db()?, &parts.nonce, now).await? {
+        OauthClaim::Claimed(row) => row,
+        OauthClaim::Used => return Err(invalid("replayed")),
+        OauthClaim::Unknown => return Err(invalid("forged")),
+    };
+    cx.log.set("link_id", row.link_id.as_str());
+    if row.wallet != wallet.as_str() {
+        return Err(invalid("forged"));
+    }
+    parts.check_bound(&cx.settings.link_keys()?, wallet, &row.link_id)?;
+    Ok(row.token)
+}
+
+/// The provider's answer body, or why there is none.
+async fn fetch(settings: &Settings, url: &str, init: RequestInit) -> ApiResult<Vec<u8>> {
+    let timeout = Duration::from_millis(settings.gateway_timeout_ms()?);
+    let failed = |reason| ApiError::from(checkout::Error::SignInFailed { reason });
+    match fetch_within(url, init, timeout).await {
+        Ok((200, body)) => Ok(body),
+        Ok(_) => Err(failed("provider HTTP error")),
+        Err(Transport::Timeout) => Err(failed("provider timeout")),
+        Err(Transport::Failed) => Err(failed("provider unreachable")),
+    }
+}
+
+async fn wechat_openid(settings: &Settings, w: &WechatOauth, code: &str) -> ApiResult<String> {
+    let url = pure::wechat_token_url(&w.api_base, &w.app_id, w.secret.expose(), code);
+    let mut init = RequestInit::new();
+    init.with_method(worker::Method::Get);
+    let body = fetch(settings, &url, init).await?;
+    Ok(pure::wechat_openid(&body)?)
+}
+
+async fn alipay_buyer_id(settings: &Settings, a: &AlipayOauth, code: &str) -> ApiResult<String> {
+    let misconfigured = ApiError::Misconfigured;
+    let private =
+        pure::key_der(a.private_key.expose()).ok_or(misconfigured("ALIPAY_APP_PRIVATE_KEY"))?;
+    let public = pure::key_der(&a.public_key).ok_or(misconfigured("ALIPAY_PUBLIC_KEY"))?;
+    let mut params: Vec<(&str, String)> = pure::alipay_token_params(&a.app_id, code, now_secs());
+    let signature = rsa2_sign(&private, pure::sign_content(&params).as_bytes())
+        .await
+        .map_err(|_| misconfigured("ALIPAY_APP_PRIVATE_KEY"))?;
+    params.push(("sign", base64_encode(&signature)));
+    let mut init = RequestInit::new();
+    post_init(
+        &mut init,
+        "application/x-www-form-urlencoded;charset=utf-8",
+        pure::form_body(&params),
+    )
+    .map_err(|_| checkout::Error::SignInFailed {
+        reason: "provider unreachable",
+    })?;
+    let body = fetch(settings, &a.gateway_url, init).await?;
+    let text = String::from_utf8_lossy(&body);
+    let answer = pure::alipay_answer(&text)?;
+    let valid = rsa2_verify(&public, &answer.signature, answer.content.as_bytes())
+        .await
+        .map_err(|_| misconfigured("ALIPAY_PUBLIC_KEY"))?;
+    Ok(answer.buyer_id(valid)?)
+}
+
+fn base64_encode(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// The runtime's WebCrypto (`crypto.subtle`).
+fn subtle() -> Result<SubtleCrypto, JsValue> {
+    let crypto = Reflect::get(&worker::js_sys::global(), &JsValue::from_str("crypto"))?;
+    Ok(crypto.unchecked_into::<Crypto>().subtle())
+}
+
+/// `{name: "RSASSA-PKCS1-v1_5", hash: "SHA-256"}`: Alipay's RSA2.
+fn rsa2() -> Result<Object, JsValue> {
+    let algorithm = Object::new();
+    Reflect::set(&algorithm, &"name".into(), &"RSASSA-PKCS1-v1_5".into())?;
+    Reflect::set(&algorithm, &"hash".into(), &"SHA-256".into())?;
+    Ok(algorithm)
+}
+
+async fn import(format: &str, der: &[u8], usage: &str) -> Result<CryptoKey, JsValue> {
+    let data = Uint8Array::from(der);
+    let usages = Array::of1(&JsValue::from_str(usage));
+    let promise = subtle()?.import_key_with_object(format, &data, &rsa2()?, false, &usages)?;
+    Ok(JsFuture::from(promise).await?.unchecked_into())
+}
+
+/// RSA2 signature of `data` with a PKCS#8 private key, by WebCrypto.
+async fn rsa2_sign(pkcs8: &[u8], data: &[u8]) -> Result<Vec<u8>, JsValue> {
+    let key = import("pkcs8", pkcs8, "sign").await?;
+    let promise = subtle()?.sign_with_object_and_u8_array(&rsa2()?, &key, data)?;
+    let signature = JsFuture::from(promise).await?;
+    Ok(Uint8Array::new(&signature).to_vec())
+}
+
+/// Whether `signature` is RSA2 of `data` under an SPKI public key, by WebCrypto.
+async fn rsa2_verify(spki: &[u8], signature: &[u8], data: &[u8]) -> Result<bool, JsValue> {
+    let key = import("spki", spki, "verify").await?;
+    let promise =
+        subtle()?.verify_with_object_and_u8_array_and_u8_array(&rsa2()?, &key, signature, data)?;
+    Ok(JsFuture::from(promise).await?.as_bool().unwrap_or(false))
+}
+
+/// The Worker's own sign-in screens (the page is not loaded yet).
+enum Screen<'a> {
+    /// Forged, expired or replayed state: start again from the link.
+    Invalid,
+    /// The provider failed: try again, or pay without signing in.
+    Failed {
+        /// Which wallet.
+        wallet: Wallet,
+        /// `/c/{token}`.
+        page: &'a str,
+    },
+}
+
+/// A small bilingual HTML screen with the page's security headers.
+fn screen(status: u16, which: &Screen<'_>, error: &checkout::Error) -> ApiResult<Response> {
+    let (title, body) = match which {
+        Screen::Invalid => (
+            "登录链接无效 · Sign-in link not valid",
+            "<p>此登录链接无效、已过期或已使用。请重新打开付款链接。</p>\
+             <p>This sign-in link is not valid, has expired or was already used. \
+             Open the payment link again.</p>"
+                .to_owned(),
+        ),
+        Screen::Failed { wallet, page } => {
+            let name = match wallet {
+                Wallet::Wechat => "微信 WeChat",
+                Wallet::Alipay => "支付宝 Alipay",
+            };
+            let (k, v) = pure::SKIP_PARAM;
+            (
+                "登录未完成 · Sign-in did not complete",
+                format!(
+                    "<p>{name}: 暂时无法获取您的身份。Could not get your identity right now.</p>\
+                     <p><a id=\"retry\" href=\"{page}\">重试 · Try again</a></p>\
+                     <p><a id=\"other\" href=\"{page}?{k}={v}\">其他付款方式 · Pay another way</a></p>"
+                ),
+            )
+        }
+    };
+    let html = format!(
+        "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
+         <title>{title}</title></head><body><main id=\"signin-error\" data-code=\"{}\">\
+         <h1>{title}</h1>{body}</main></body></html>",
+        error.code().as_str()
+    );
+    let resp = Response::from_html(html)?.with_status(status);
+    crate::assets::set_html_headers(resp.headers())?;
+    resp.headers().set("Cache-Control", "no-store")?;
+    Ok(resp)
+}
+
+/// Deletes sign-in states that expired more than a day ago.
+pub async fn purge(cx: &Cx) -> ApiResult<usize> {
+    repo::purge_oauth_states(cx.db()?, now_secs().saturating_sub(86_400)).await
+}
