@@ -90,3 +90,70 @@ fn secrets_never_reach_the_log() {
         assert!(!text.contains(secret), "{name} appears in wrangler.log");
     }
 }
+
+/// The request line of `path` that `pick` selects, once written.
+fn request_line(e: &E2e, what: &str, pick: impl Fn(&Value) -> bool) -> Value {
+    let mut line = None;
+    e.eventually(what, || {
+        line = json_lines(&log_text()).into_iter().find(|l| pick(l));
+        line.is_some()
+    });
+    line.unwrap()
+}
+
+/// Every request line counts its D1 round trips (`"d1": {"calls", "ms"}`,
+/// from the counted handle every query goes through), and the shopper's
+/// routes and `/notify` stay within issue 12's round trips: pay 3 (the
+/// link's attempts; link and attempt in one batch; the gateway's serials),
+/// a checkout view 1, a notification that applies 2 (the attempt; the
+/// transition, its event and the count in one batch), a duplicate 2.
+#[test]
+fn each_request_logs_its_d1_round_trips() {
+    let e = E2e::from_env();
+    let token = e.create_link("1.13", "d1 counted");
+    let resp = e
+        .pay_request(UA_DESKTOP)
+        .json(&json!({"token": token, "method": "native"}))
+        .send()
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let pay_id = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let code = resp.json::<Value>().unwrap()["charge_code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let resp = e
+        .http()
+        .get(format!("{}/api/checkout/{token}", e.worker))
+        .send()
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let view_id = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let n = e.signed_now(
+        &e.pay_notify(&code, 113, soushou::types::OrderState::Paid),
+        "_type=json&encrypt=3DES",
+    );
+    assert_eq!(e.send_notification(&n).0, 200);
+    assert_eq!(e.send_notification(&n).0, 200, "the duplicate");
+
+    let pay = request_line(&e, "the pay line", |l| l["request_id"] == pay_id.as_str());
+    assert_eq!(pay["d1"]["calls"], 3, "{pay}");
+    assert!(pay["d1"]["ms"].as_u64().is_some(), "{pay}");
+    let view = request_line(&e, "the view line", |l| l["request_id"] == view_id.as_str());
+    assert_eq!(view["d1"]["calls"], 1, "{view}");
+    let notify = |outcome: &'static str| {
+        request_line(&e, outcome, |l| {
+            l["path"] == "/notify" && l["charge_code"] == code.as_str() && l["outcome"] == outcome
+        })
+    };
+    let applied = notify("applied");
+    assert_eq!(applied["d1"]["calls"], 2, "{applied}");
+    let duplicate = notify("duplicate");
+    assert_eq!(duplicate["d1"]["calls"], 2, "{duplicate}");
+    // Counted once each, the first as the transition that paid the order.
+    let order = e.merchant_order(&code);
+    assert_eq!(order.order.state, checkout::api::OrderStatus::Paid);
+    assert_eq!(order.notifications.len(), 1, "{:?}", order.notifications);
+    assert_eq!(order.notifications[0].received, 2);
+    assert_eq!(order.notifications[0].outcome, "applied");
+}

@@ -15,7 +15,7 @@ use crate::context::Cx;
 use crate::error::ApiResult;
 use crate::log::random_hex;
 use crate::orders;
-use crate::repo::{self, NewOrder};
+use crate::repo::{self, NewLink, NewOrder};
 
 /// A new `CHARGE_CODE`: 32 hex digits of crypto randomness (unique per
 /// attempt: the gateway refuses reused serials).
@@ -23,16 +23,18 @@ pub fn new_charge_code() -> String {
     random_hex(16)
 }
 
-/// Stores `order` as pending at `now`, then awaits `send` (the creating
-/// gateway call for it, not yet started: futures are lazy) and settles the
-/// attempt from the answer, which is returned.
+/// Stores `order` as pending at `now` (with `link`, the link it pays, in
+/// the same round trip), then awaits `send` (the creating gateway call for
+/// it, not yet started: futures are lazy) and settles the attempt from the
+/// answer, which is returned.
 pub async fn create(
     cx: &Cx,
+    link: Option<&NewLink<'_>>,
     order: &NewOrder<'_>,
     now: u64,
     send: impl Future<Output = ApiResult<OrderResp>>,
 ) -> ApiResult<OrderResp> {
     cx.log.set("charge_code", order.charge_code);
-    repo::insert_order(cx.db()?, order, now).await?;
+    repo::insert_attempt(cx.db()?, link, order, now).await?;
     orders::settle_pay(cx, order.charge_code, now, send.await).await
 }

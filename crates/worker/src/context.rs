@@ -4,9 +4,10 @@
 
 use std::cell::OnceCell;
 
-use worker::{D1Database, Env};
+use worker::Env;
 
 use crate::config::Settings;
+use crate::db::Db;
 use crate::error::{ApiError, ApiResult};
 use crate::log::RequestLog;
 
@@ -16,7 +17,7 @@ pub struct Cx {
     pub settings: Settings,
     /// The request's log record.
     pub log: RequestLog,
-    db: OnceCell<D1Database>,
+    db: OnceCell<Db>,
 }
 
 impl Cx {
@@ -34,8 +35,9 @@ impl Cx {
         }
     }
 
-    /// The `DB` binding; a missing one is a misconfiguration.
-    pub fn db(&self) -> ApiResult<&D1Database> {
+    /// The `DB` binding, its round trips counted into the request's log;
+    /// a missing one is a misconfiguration.
+    pub fn db(&self) -> ApiResult<&Db> {
         if let Some(db) = self.db.get() {
             return Ok(db);
         }
@@ -44,6 +46,6 @@ impl Cx {
             .env()
             .d1("DB")
             .map_err(|_| ApiError::Misconfigured("DB"))?;
-        Ok(self.db.get_or_init(|| db))
+        Ok(self.db.get_or_init(|| Db::new(db, self.log.d1_tally())))
     }
 }

@@ -8,6 +8,7 @@
 //! (D1 serialises writes), so paging with `after` has no gaps.
 
 use checkout::events::{self, AttemptView, EventList, EventView};
+use checkout::link::LinkPayload;
 use checkout::webhook::ReturnParams;
 use serde::Deserialize;
 use worker::{Request, Response};
@@ -121,7 +122,7 @@ pub async fn link_qr(cx: &Cx, link_id: &str) -> ApiResult<Response> {
         "SELECT token FROM links WHERE link_id = ?1",
         &[t(link_id)],
     )?
-    .first::<Row>(None)
+    .first::<Row>()
     .await
     .stored()?
     .ok_or(ApiError::NotFound("link"))?;
@@ -138,8 +139,14 @@ pub async fn link_qr(cx: &Cx, link_id: &str) -> ApiResult<Response> {
 
 /// The order's `return_url` with the trusted-return parameters appended
 /// (`checkout::webhook::ReturnParams`), once the attempt is settled and a
-/// webhook secret is configured; otherwise as stored.
-pub async fn signed_return_url(cx: &Cx, order: &OrderRow) -> ApiResult<Option<String>> {
+/// webhook secret is configured; otherwise as stored. `link`: the verified
+/// payload of the order's link when the caller has it; its `merchant_ref`
+/// is the stored one (the link row is written from it), so no D1 read.
+pub async fn signed_return_url(
+    cx: &Cx,
+    order: &OrderRow,
+    link: Option<&LinkPayload>,
+) -> ApiResult<Option<String>> {
     #[derive(Deserialize)]
     struct Row {
         merchant_ref: Option<String>,
@@ -153,17 +160,18 @@ pub async fn signed_return_url(cx: &Cx, order: &OrderRow) -> ApiResult<Option<St
     if order.state == checkout::api::OrderStatus::Pending {
         return Ok(Some(url.to_owned()));
     }
-    let merchant_ref = match order.link_id.as_deref() {
-        Some(link_id) => prepare(
+    let merchant_ref = match (link, order.link_id.as_deref()) {
+        (Some(link), _) => link.merchant_ref.clone(),
+        (None, Some(link_id)) => prepare(
             cx.db()?,
             "SELECT merchant_ref FROM links WHERE link_id = ?1",
             &[t(link_id)],
         )?
-        .first::<Row>(None)
+        .first::<Row>()
         .await
         .stored()?
         .and_then(|r| r.merchant_ref),
-        None => None,
+        (None, None) => None,
     };
     let params = ReturnParams {
         charge_code: &order.charge_code,

@@ -5,15 +5,12 @@
 
 use checkout::api::{PayAction, PayResponse};
 use checkout::guard::{self, Declared, MAX_BODY_BYTES};
-use checkout::link;
 use futures_util::StreamExt;
-use serde::Deserialize;
 use worker::Request;
 
 use crate::context::Cx;
 use crate::error::{ApiError, ApiResult};
-use crate::log::now_secs;
-use crate::repo::{self, OrderRow};
+use crate::repo::OrderRow;
 
 /// How much of an oversized chunked body is still read, and discarded,
 /// after the cap: like Go's `net/http` (256 KiB), so that a client that is
@@ -71,24 +68,13 @@ pub async fn peek_body(req: &Request) -> ApiResult<Vec<u8>> {
 
 /// `PAY_RATE_LIMIT` / `PAY_RATE_WINDOW_SECS` for `POST /api/pay`: refuses
 /// with 429 `RATE_LIMITED` (and `Retry-After`) once the link already has
-/// that many attempts in the window. Counted from the stored attempts, so
-/// it holds across Worker instances; two requests racing at the limit may
-/// both pass (a soft limit: it bounds abuse, not money). A body without a
-/// token is left to the handler's own refusal.
-pub async fn limit_pay(cx: &Cx, req: &Request) -> ApiResult<()> {
-    #[derive(Deserialize)]
-    struct TokenOnly {
-        token: String,
-    }
-    let body = peek_body(req).await?;
-    let Ok(TokenOnly { token }) = serde_json::from_slice(&body) else {
-        return Ok(());
-    };
+/// that many attempts in the window. Counted from the stored attempts
+/// (`attempts`, the link's attempts `pay` reads anyway: no round trip of its
+/// own), so it holds across Worker instances; two requests racing at the
+/// limit may both pass (a soft limit: it bounds abuse, not money).
+pub fn limit_pay(cx: &Cx, attempts: &[OrderRow], now: u64) -> ApiResult<()> {
     let limit = cx.settings.pay_rate_limit()?;
-    let now = now_secs();
-    let times =
-        repo::attempt_times_since(cx.db()?, &link::link_id(&token), limit.window_start(now))
-            .await?;
+    let times: Vec<u64> = attempts.iter().map(|a| a.created_at).collect();
     limit.check(&times, now).map_err(|retry_after| {
         cx.log.set("rate_limited_attempts", times.len());
         ApiError::RateLimited { retry_after }
@@ -110,14 +96,14 @@ pub fn safe_pay_response(resp: PayResponse) -> ApiResult<PayResponse> {
 /// With `?token=`, an attempt of another link is "not found" (the page
 /// always asks with its own token, so `?charge_code=` of another link's
 /// order cannot show that order's receipt). Without a token the route
-/// answers as before.
-pub fn check_link(req: &Request, order: &OrderRow) -> ApiResult<()> {
+/// answers as before. Returns the token when it is the order's link's.
+pub fn check_link(req: &Request, order: &OrderRow) -> ApiResult<Option<String>> {
     let url = req.url()?;
-    let token = url.query_pairs().find(|(k, _)| k == "token");
-    match token {
-        Some((_, token)) if !guard::attempt_of_link(order.link_id.as_deref(), &token) => {
-            Err(ApiError::NotFound("order"))
+    match url.query_pairs().find(|(k, _)| k == "token") {
+        Some((_, token)) if guard::attempt_of_link(order.link_id.as_deref(), &token) => {
+            Ok(Some(token.into_owned()))
         }
-        _ => Ok(()),
+        Some(_) => Err(ApiError::NotFound("order")),
+        None => Ok(None),
     }
 }

@@ -1,12 +1,14 @@
 //! Structured JSON logs: one line per request (request id, route, status,
-//! charge code, outcome, gateway calls) plus event lines for decisions that
-//! must be explainable later (a rejected notification, a stale state).
+//! charge code, outcome, gateway calls, D1 round trips and their ms) plus
+//! event lines for decisions that must be explainable later (a rejected
+//! notification, a stale state).
 //!
 //! Nothing secret is ever passed in: values come from typed fields chosen
 //! here, link tokens are replaced by their link id, and configuration
 //! secrets are wrapped in masking types before they reach any code path.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
 
 use serde_json::{json, Map, Value};
 
@@ -47,11 +49,37 @@ impl Level {
     }
 }
 
+/// D1 round trips of one request (or background task) and their total time.
+#[derive(Debug, Default)]
+pub struct Tally {
+    calls: Cell<u64>,
+    ms: Cell<u64>,
+}
+
+impl Tally {
+    /// Round trips so far.
+    pub fn calls(&self) -> u64 {
+        self.calls.get()
+    }
+
+    /// Their total wall time, ms.
+    pub fn ms(&self) -> u64 {
+        self.ms.get()
+    }
+
+    /// Counts one round trip that took `ms` (`db::Db` calls this).
+    pub fn add(&self, ms: u64) {
+        self.calls.set(self.calls.get() + 1);
+        self.ms.set(self.ms.get() + ms);
+    }
+}
+
 /// The log record of one request, filled in as the request proceeds.
 pub struct RequestLog {
     request_id: String,
     fields: RefCell<Map<String, Value>>,
     gateway: RefCell<Vec<Value>>,
+    d1: Rc<Tally>,
     started_ms: u64,
 }
 
@@ -66,6 +94,7 @@ impl RequestLog {
             request_id,
             fields: RefCell::new(fields),
             gateway: RefCell::new(Vec::new()),
+            d1: Rc::default(),
             started_ms: now_ms(),
         }
     }
@@ -87,6 +116,11 @@ impl RequestLog {
         self.gateway
             .borrow_mut()
             .push(json!({"interface": interface, "result": result, "ms": ms}));
+    }
+
+    /// Where the request's D1 round trips are counted (by `db::Db`).
+    pub fn d1_tally(&self) -> Rc<Tally> {
+        Rc::clone(&self.d1)
     }
 
     /// Emits an event line tied to this request, e.g. a stale notification
@@ -125,6 +159,10 @@ impl RequestLog {
         if !gateway.is_empty() {
             line.insert("gateway".into(), Value::Array(gateway.clone()));
         }
+        line.insert(
+            "d1".into(),
+            json!({"calls": self.d1.calls(), "ms": self.d1.ms()}),
+        );
         let text = Value::Object(line).to_string();
         match level {
             "error" => worker::console_error!("{}", text),

@@ -75,7 +75,12 @@ pub async fn create_link(cx: &Cx, mut req: Request) -> ApiResult<CreateLinkRespo
     let base = cx.settings.public_base_url()?;
     let token = keys.issue(&payload);
     let link_id = link::link_id(&token);
-    repo::insert_link(cx.db()?, &link_id, &token, &payload, now).await?;
+    let link = repo::NewLink {
+        link_id: &link_id,
+        token: &token,
+        payload: &payload,
+    };
+    repo::insert_link(cx.db()?, &link, now).await?;
     cx.log.set("outcome", "link_created");
     Ok(CreateLinkResponse {
         url: link::url(&base, &token),
@@ -278,6 +283,7 @@ pub async fn pos_charge(cx: &Cx, mut req: Request) -> ApiResult<PosChargeRespons
     let timeout = Duration::from_millis(cx.settings.pos_gateway_timeout_ms()?);
     let sent = attempt::create(
         cx,
+        None,
         &order,
         now,
         gateway::call_within(cx, &cfg, &gw, timeout),
@@ -340,7 +346,7 @@ pub async fn qr_order(cx: &Cx, mut req: Request) -> ApiResult<QrOrderResponse> {
         goods_detail: Vec::new(),
     };
     let send = gateway::call(cx, &cfg, &gw);
-    let resp = attempt::create(cx, &order, now_secs(), send).await?;
+    let resp = attempt::create(cx, None, &order, now_secs(), send).await?;
     let qr = resp
         .bar_code
         .filter(|s| !s.is_empty())

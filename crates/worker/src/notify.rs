@@ -3,14 +3,17 @@
 //! Decrypt and verify (soushou), check the timestamp window, check the
 //! message against the stored attempt (`checkout::settle::evidence`:
 //! `BUSI_ID` and `AMT` must match), apply the state idempotently,
-//! record the notification, and only then answer 200 `SUCCESS`. Every
-//! refusal is a 4xx with nothing changed and a log line saying why; a
-//! storage failure is a 5xx so the gateway retries. A payment that paid a
-//! link a second time is refunded after the answer (`ctx.wait_until`), so
-//! the refund can neither delay nor fail the notification.
+//! record the notification (in the transition's own D1 batch when one
+//! applies: two round trips, the read and the write), and only then answer
+//! 200 `SUCCESS`. Every refusal is a 4xx with nothing changed and a log
+//! line saying why; a storage failure is a 5xx so the gateway retries. A
+//! payment that paid a link a second time is refunded after the answer
+//! (`ctx.wait_until`), so the refund can neither delay nor fail the
+//! notification.
 
 use checkout::api::ErrorCode;
 use checkout::settle::{self, Mismatch, Report};
+use checkout::state::Transition;
 use checkout::vocab::EventSource;
 use soushou::envelope;
 use worker::{Context, Request};
@@ -87,21 +90,35 @@ pub async fn handle(cx: &Cx, mut req: Request, ctx: &Context) -> ApiResult<()> {
         state: Some(&notify.state),
     };
     let expected = orders::expected(&cfg, &order);
-    let applied = orders::apply_report(cx, &expected, &report, EventSource::Notify, now).await?;
-    let (outcome, new_money) = match applied {
-        orders::Applied::Event(t) => (t.name(), settle::is_new_money(&t)),
-        orders::Applied::Silent => ("ignored", false),
-        orders::Applied::Distrusted(m) => return Err(mismatch(m, &order)),
+    let notified = repo::Notified {
+        charge_code: &notify.charge_code,
+        gateway_state: notify.state.code(),
+        amount_fen: notify.amt.fen(),
     };
-    repo::record_notification(
-        db,
-        &notify.charge_code,
-        notify.state.code(),
-        notify.amt.fen(),
-        outcome,
+    // The row was read just now: its state spares apply a second read, and
+    // a transition records the notification in its own batch.
+    let applied = orders::apply_report(
+        cx,
+        (&expected, &report),
+        EventSource::Notify,
+        Some(order.state),
+        Some(&notified),
         now,
     )
     .await?;
+    // An applied transition recorded the notification in its batch.
+    let (outcome, new_money, recorded) = match applied {
+        orders::Applied::Event(t) => (
+            t.name(),
+            settle::is_new_money(&t),
+            matches!(t, Transition::Applied { .. }),
+        ),
+        orders::Applied::Silent => ("ignored", false, false),
+        orders::Applied::Distrusted(m) => return Err(mismatch(m, &order)),
+    };
+    if !recorded {
+        repo::record_notification(db, &notified, outcome, now).await?;
+    }
     log.set("outcome", outcome);
     if new_money {
         let settings = settings.clone();

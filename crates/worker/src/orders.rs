@@ -20,13 +20,13 @@ use soushou::model::{
 };
 use soushou::types::{CancelMode, ResultCode, SerType};
 use soushou::Fen;
-use worker::D1Database;
 
 use crate::context::Cx;
+use crate::db::Db;
 use crate::error::{ApiError, ApiResult};
 use crate::gateway;
 use crate::log::{now_secs, Level};
-use crate::repo::{self, NewRefund, OrderRow, RefundEnd};
+use crate::repo::{self, NewRefund, Notified, OrderRow, RefundEnd};
 
 /// How long an attempt the gateway has never heard of may stay pending
 /// before the reconciler marks it failed (the `pay` call that should have
@@ -35,22 +35,46 @@ const UNKNOWN_ATTEMPT_FAILS_AFTER_SECS: u64 = 600;
 
 /// Applies `event` to the order idempotently; returns what happened.
 pub async fn apply_event(
-    db: &D1Database,
+    db: &Db,
     charge_code: &str,
     event: OrderStatus,
     source: EventSource,
     now: u64,
 ) -> ApiResult<Transition> {
+    apply_known(db, charge_code, None, event, source, None, now).await
+}
+
+/// [`apply_event`] with what the caller knows: `known`, the state it read
+/// just before (spares the first read: the conditional update checks it
+/// anyway, and a lost race reads again), and `notified`, the notification
+/// to record in the transition's batch. When the result is
+/// [`Transition::Applied`], `notified` was recorded with it; otherwise
+/// recording it is the caller's.
+async fn apply_known(
+    db: &Db,
+    charge_code: &str,
+    mut known: Option<OrderStatus>,
+    event: OrderStatus,
+    source: EventSource,
+    notified: Option<&Notified<'_>>,
+    now: u64,
+) -> ApiResult<Transition> {
     // A lost race re-reads the new state and decides again; the state order
     // is finite and monotone, so this ends within a few rounds.
     for _ in 0..8 {
-        let order = repo::get_order(db, charge_code)
-            .await?
-            .ok_or(ApiError::NotFound("order"))?;
-        let transition = state::apply(order.state, event);
+        let current = match known.take() {
+            Some(state) => state,
+            None => {
+                repo::get_order(db, charge_code)
+                    .await?
+                    .ok_or(ApiError::NotFound("order"))?
+                    .state
+            }
+        };
+        let transition = state::apply(current, event);
         match transition {
             Transition::Applied { from, to } => {
-                if repo::transition(db, charge_code, from, to, source, now).await? {
+                if repo::transition(db, charge_code, (from, to), source, notified, now).await? {
                     return Ok(transition);
                 }
             }
@@ -133,19 +157,24 @@ pub enum Applied {
 }
 
 /// Checks a report against the attempt ([`settle::evidence`]) and applies
-/// what it proves. A distrusted report is logged and changes nothing. The
-/// caller runs [`refund_if_duplicate`] when the result [`settle::is_new_money`].
+/// what it proves ([`apply_known`]: `known` is the attempt's state if just
+/// read, `notified` the notification to record with a transition). A
+/// distrusted report is logged and changes nothing. The caller runs
+/// [`refund_if_duplicate`] when the result [`settle::is_new_money`].
 pub async fn apply_report(
     cx: &Cx,
-    expected: &Expected<'_>,
-    report: &Report<'_>,
+    (expected, report): (&Expected<'_>, &Report<'_>),
     source: EventSource,
+    known: Option<OrderStatus>,
+    notified: Option<&Notified<'_>>,
     now: u64,
 ) -> ApiResult<Applied> {
     let log = &cx.log;
     Ok(match settle::evidence(expected, report) {
         Evidence::Apply(status) => {
-            let t = apply_event(cx.db()?, expected.charge_code, status, source, now).await?;
+            let db = cx.db()?;
+            let code = expected.charge_code;
+            let t = apply_known(db, code, known, status, source, notified, now).await?;
             if let Transition::Stale { current, event } = t {
                 log.event(
                     Level::Info,
@@ -217,11 +246,13 @@ pub async fn query_and_apply(
         }
         Err(e) => return Err(e),
     };
+    let report = Report::of_query(&resp);
     let applied = apply_report(
         cx,
-        &expected(cfg, order),
-        &Report::of_query(&resp),
+        (&expected(cfg, order), &report),
         source,
+        None,
+        None,
         now,
     )
     .await?;
@@ -425,7 +456,7 @@ async fn send_refund(cx: &Cx, r: &RefundOrder<'_>) -> ApiResult<Refunded> {
 /// Marks a refund the gateway confirmed as succeeded; moves the order to
 /// the state its refunded total implies. Returns (total, state).
 async fn settle_refund(
-    db: &D1Database,
+    db: &Db,
     order: &OrderRow,
     out_refund_no: &str,
     now: u64,

@@ -17,13 +17,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use checkout::api::OrderStatus;
 use checkout::events::{self, EventType};
 use worker::wasm_bindgen::JsValue;
-use worker::{D1Database, D1PreparedStatement, D1Result};
+use worker::D1Result;
+
+use crate::db::{Db, Stmt};
 
 use crate::error::{ApiError, ApiResult};
 
 /// A statement with its parameters (texts and integers, as `repo` binds
 /// them; kept here so `repo` → `outbox` is the only direction).
-fn prepare(db: &D1Database, sql: &str, params: &[Param<'_>]) -> ApiResult<D1PreparedStatement> {
+fn prepare<'d>(db: &'d Db, sql: &str, params: &[Param<'_>]) -> ApiResult<Stmt<'d>> {
     let values: Vec<JsValue> = params
         .iter()
         .map(|p| match p {
@@ -56,12 +58,12 @@ const INSERT: &str = "INSERT OR IGNORE INTO webhook_events (dedupe_key, kind, ch
 
 /// The event of `charge_code` entering `to` (none for `pending`: a no-op
 /// statement keeps the batch shape).
-pub fn transition_event(
-    db: &D1Database,
+pub fn transition_event<'d>(
+    db: &'d Db,
     charge_code: &str,
     to: OrderStatus,
     now: u64,
-) -> ApiResult<D1PreparedStatement> {
+) -> ApiResult<Stmt<'d>> {
     let Some(kind) = EventType::for_transition(to) else {
         return prepare(db, "SELECT 0 WHERE 0", &[]);
     };
@@ -85,13 +87,13 @@ pub fn transition_event(
 
 /// The event of a refund settling (`succeeded` or not), carrying the
 /// refund's state and the order's refunded total after it.
-pub fn refund_event(
-    db: &D1Database,
+pub fn refund_event<'d>(
+    db: &'d Db,
     out_refund_no: &str,
     charge_code: &str,
     succeeded: bool,
     now: u64,
-) -> ApiResult<D1PreparedStatement> {
+) -> ApiResult<Stmt<'d>> {
     let kind = EventType::for_refund(succeeded, out_refund_no, charge_code);
     let state = if succeeded { "succeeded" } else { "failed" };
     prepare(

@@ -6,15 +6,16 @@
 //! notifications cannot both apply a transition, and a caller learns whether
 //! its write was the one that applied.
 
+use crate::db::{Db, Stmt};
 use checkout::api::{NotificationRecord, OrderEvent, OrderView, RefundRecord};
 use checkout::link::LinkPayload;
 use checkout::settle::{self, LinkAttempt, ReconcileInput};
+use checkout::state::Transition;
 use checkout::vocab::{EventSource, OrderKind, OrderMethod, OrderStatus, RefundState};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use soushou::Fen;
 use worker::wasm_bindgen::JsValue;
-use worker::{D1Database, D1PreparedStatement};
 
 use crate::error::{ApiError, ApiResult};
 use crate::outbox;
@@ -47,17 +48,13 @@ impl<T> Stored<T> for worker::Result<T> {
     }
 }
 
-pub(crate) fn prepare(
-    db: &D1Database,
-    sql: &str,
-    params: &[JsValue],
-) -> ApiResult<D1PreparedStatement> {
+pub(crate) fn prepare<'d>(db: &'d Db, sql: &str, params: &[JsValue]) -> ApiResult<Stmt<'d>> {
     db.prepare(sql).bind(params).stored()
 }
 
 /// Every row a query returns.
 pub(crate) async fn all<T: DeserializeOwned>(
-    db: &D1Database,
+    db: &Db,
     sql: &str,
     params: &[JsValue],
 ) -> ApiResult<Vec<T>> {
@@ -181,38 +178,50 @@ const ORDER_COLUMNS: &str = "charge_code, link_id, kind, method, channel_type, a
     refunded_fen, subject, state, return_url, charge_down_code, charge_third_code, created_at, \
     updated_at, paid_at, last_query_at, paid_seq, duplicate_of, recheck_until";
 
-/// Records an issued link (idempotent: the token is the link).
-pub async fn insert_link(
-    db: &D1Database,
-    link_id: &str,
-    token: &str,
-    link: &LinkPayload,
-    now: u64,
-) -> ApiResult<()> {
+/// An issued link as stored: its id, token and payload.
+pub struct NewLink<'a> {
+    /// `checkout::link::link_id` of the token.
+    pub link_id: &'a str,
+    /// The token (the link itself).
+    pub token: &'a str,
+    /// What the token says.
+    pub payload: &'a LinkPayload,
+}
+
+/// The statement recording an issued link (idempotent: the token is the link).
+fn insert_link_statement<'d>(db: &'d Db, l: &NewLink<'_>, now: u64) -> ApiResult<Stmt<'d>> {
     prepare(
         db,
         "INSERT OR IGNORE INTO links (link_id, amount_fen, subject, merchant_ref, return_url, \
          expires_at, created_at, token) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         &[
-            t(link_id),
-            n(link.amount.ceiling().fen()),
-            t(&link.subject),
-            ot(link.merchant_ref.as_deref()),
-            ot(link.return_url.as_deref()),
-            n(link.expires_at),
+            t(l.link_id),
+            n(l.payload.amount.ceiling().fen()),
+            t(&l.payload.subject),
+            ot(l.payload.merchant_ref.as_deref()),
+            ot(l.payload.return_url.as_deref()),
+            n(l.payload.expires_at),
             n(now),
-            t(token),
+            t(l.token),
         ],
-    )?
-    .run()
-    .await
-    .stored()?;
+    )
+}
+
+/// Records an issued link (idempotent: the token is the link).
+pub async fn insert_link(db: &Db, link: &NewLink<'_>, now: u64) -> ApiResult<()> {
+    insert_link_statement(db, link, now)?.run().await.stored()?;
     Ok(())
 }
 
-/// Inserts a new pending attempt.
-pub async fn insert_order(db: &D1Database, o: &NewOrder<'_>, now: u64) -> ApiResult<()> {
-    prepare(
+/// Inserts a new pending attempt, and with `link` the link it pays, in one
+/// round trip (one batch: both or neither).
+pub async fn insert_attempt(
+    db: &Db,
+    link: Option<&NewLink<'_>>,
+    o: &NewOrder<'_>,
+    now: u64,
+) -> ApiResult<()> {
+    let order = prepare(
         db,
         "INSERT INTO orders (charge_code, link_id, kind, method, channel_type, amount_fen, \
          subject, state, return_url, created_at, updated_at) \
@@ -228,16 +237,22 @@ pub async fn insert_order(db: &D1Database, o: &NewOrder<'_>, now: u64) -> ApiRes
             ot(o.return_url),
             n(now),
         ],
-    )?
-    .run()
-    .await
-    .stored()?;
+    )?;
+    match link {
+        Some(link) => {
+            let link = insert_link_statement(db, link, now)?;
+            db.batch(vec![link, order]).await.stored()?;
+        }
+        None => {
+            order.run().await.stored()?;
+        }
+    }
     Ok(())
 }
 
 /// Stores the gateway's serial numbers of an attempt once known.
 pub async fn set_gateway_codes(
-    db: &D1Database,
+    db: &Db,
     charge_code: &str,
     down: Option<&str>,
     third: Option<&str>,
@@ -255,19 +270,19 @@ pub async fn set_gateway_codes(
 }
 
 /// One attempt by charge code.
-pub async fn get_order(db: &D1Database, charge_code: &str) -> ApiResult<Option<OrderRow>> {
+pub async fn get_order(db: &Db, charge_code: &str) -> ApiResult<Option<OrderRow>> {
     prepare(
         db,
         &format!("SELECT {ORDER_COLUMNS} FROM orders WHERE charge_code = ?1"),
         &[t(charge_code)],
     )?
-    .first::<OrderRow>(None)
+    .first::<OrderRow>()
     .await
     .stored()
 }
 
 /// All attempts of a link, newest first.
-pub async fn link_attempts(db: &D1Database, link_id: &str) -> ApiResult<Vec<OrderRow>> {
+pub async fn link_attempts(db: &Db, link_id: &str) -> ApiResult<Vec<OrderRow>> {
     all(
         db,
         &format!(
@@ -282,7 +297,7 @@ pub async fn link_attempts(db: &D1Database, link_id: &str) -> ApiResult<Vec<Orde
 /// Attempts pending since before `cutoff` (unix seconds), least recently
 /// queried first, so attempts the gateway keeps calling pending cannot
 /// starve newer ones out of a bounded sweep.
-pub async fn pending_before(db: &D1Database, cutoff: u64, limit: u64) -> ApiResult<Vec<OrderRow>> {
+pub async fn pending_before(db: &Db, cutoff: u64, limit: u64) -> ApiResult<Vec<OrderRow>> {
     all(
         db,
         &format!(
@@ -295,14 +310,15 @@ pub async fn pending_before(db: &D1Database, cutoff: u64, limit: u64) -> ApiResu
 }
 
 /// Applies `from → to` if and only if the order is still in `from`, and
-/// records the transition in the history, in one transaction. Returns
-/// whether this call's update applied.
+/// records the transition in the history (and `notified`, the notification
+/// that proved it, if any), in one transaction. Returns whether this call's
+/// update applied.
 pub async fn transition(
-    db: &D1Database,
+    db: &Db,
     charge_code: &str,
-    from: OrderStatus,
-    to: OrderStatus,
+    (from, to): (OrderStatus, OrderStatus),
     source: EventSource,
+    notified: Option<&Notified<'_>>,
     now: u64,
 ) -> ApiResult<bool> {
     // The first transition into a state holding money stamps when (paid_at)
@@ -339,8 +355,15 @@ pub async fn transition(
     )?;
     // The merchant's event, in the same transaction (transactional outbox).
     let event = outbox::transition_event(db, charge_code, to, now)?;
-    let results = db.batch(vec![update, history, event]).await.stored()?;
-    outbox::note_written(results.get(2));
+    let mut statements = vec![update, history, event];
+    if let Some(notified) = notified {
+        // Right after the update: its condition reads the update's changes().
+        let name = Transition::Applied { from, to }.name();
+        statements.insert(1, notification_statement(db, notified, name, true, now)?);
+    }
+    let written = statements.len() - 1;
+    let results = db.batch(statements).await.stored()?;
+    outbox::note_written(results.get(written));
     let first = results
         .first()
         .ok_or_else(|| ApiError::Storage("empty batch result".into()))?;
@@ -349,7 +372,7 @@ pub async fn transition(
 
 /// Marks an attempt a duplicate payment of `kept`, once: returns whether
 /// this call marked it (a concurrent decider that lost must not refund).
-pub async fn mark_duplicate(db: &D1Database, charge_code: &str, kept: &str) -> ApiResult<bool> {
+pub async fn mark_duplicate(db: &Db, charge_code: &str, kept: &str) -> ApiResult<bool> {
     let result = prepare(
         db,
         "UPDATE orders SET duplicate_of = ?2 WHERE charge_code = ?1 AND duplicate_of IS NULL",
@@ -363,7 +386,7 @@ pub async fn mark_duplicate(db: &D1Database, charge_code: &str, kept: &str) -> A
 
 /// Asks the reconciler to re-check an attempt until `until` (unix seconds),
 /// whatever its state (extends, never shortens, a window already set).
-pub async fn set_recheck(db: &D1Database, charge_code: &str, until: u64) -> ApiResult<()> {
+pub async fn set_recheck(db: &Db, charge_code: &str, until: u64) -> ApiResult<()> {
     prepare(
         db,
         "UPDATE orders SET recheck_until = MAX(COALESCE(recheck_until, 0), ?2) \
@@ -377,7 +400,7 @@ pub async fn set_recheck(db: &D1Database, charge_code: &str, until: u64) -> ApiR
 }
 
 /// Settled attempts inside their re-check window, least recently queried first.
-pub async fn recheck_due(db: &D1Database, now: u64, limit: u64) -> ApiResult<Vec<OrderRow>> {
+pub async fn recheck_due(db: &Db, now: u64, limit: u64) -> ApiResult<Vec<OrderRow>> {
     all(
         db,
         &format!(
@@ -389,39 +412,64 @@ pub async fn recheck_due(db: &D1Database, now: u64, limit: u64) -> ApiResult<Vec
     .await
 }
 
-/// Counts a verified notification (per order and gateway state).
-pub async fn record_notification(
-    db: &D1Database,
-    charge_code: &str,
-    gateway_state: &str,
-    amount_fen: u64,
+/// A verified notification, as counted (per order and gateway state).
+pub struct Notified<'a> {
+    /// Its `CHARGE_CODE`.
+    pub charge_code: &'a str,
+    /// The gateway's state code it reported.
+    pub gateway_state: &'a str,
+    /// Its `AMT`, fen.
+    pub amount_fen: u64,
+}
+
+/// The statement counting a notification with what it did (`outcome`).
+/// `after_change`: only if the statement just before it in the batch (the
+/// transition's conditional update) changed a row, so a transition that
+/// lost a race records nothing and the retry records once.
+fn notification_statement<'d>(
+    db: &'d Db,
+    notified: &Notified<'_>,
     outcome: &str,
+    after_change: bool,
     now: u64,
-) -> ApiResult<()> {
+) -> ApiResult<Stmt<'d>> {
+    let condition = if after_change { "changes() = 1" } else { "1" };
     prepare(
         db,
-        "INSERT INTO notifications (charge_code, gateway_state, amount_fen, outcome, received, \
-         first_at, last_at) VALUES (?1, ?2, ?3, ?4, 1, ?5, ?5) \
-         ON CONFLICT (charge_code, gateway_state) DO UPDATE SET received = received + 1, \
-         last_at = excluded.last_at",
+        &format!(
+            "INSERT INTO notifications (charge_code, gateway_state, amount_fen, outcome, \
+             received, first_at, last_at) SELECT ?1, ?2, ?3, ?4, 1, ?5, ?5 WHERE {condition} \
+             ON CONFLICT (charge_code, gateway_state) DO UPDATE SET received = received + 1, \
+             last_at = excluded.last_at"
+        ),
         &[
-            t(charge_code),
-            t(gateway_state),
-            n(amount_fen),
+            t(notified.charge_code),
+            t(notified.gateway_state),
+            n(notified.amount_fen),
             t(outcome),
             n(now),
         ],
-    )?
-    .run()
-    .await
-    .stored()?;
+    )
+}
+
+/// Counts a verified notification that changed no state.
+pub async fn record_notification(
+    db: &Db,
+    notified: &Notified<'_>,
+    outcome: &str,
+    now: u64,
+) -> ApiResult<()> {
+    notification_statement(db, notified, outcome, false, now)?
+        .run()
+        .await
+        .stored()?;
     Ok(())
 }
 
 /// Claims the right to `query` the gateway for a pending order: succeeds for
 /// one caller per `min_interval` seconds (the per-order rate limit).
 pub async fn claim_query_slot(
-    db: &D1Database,
+    db: &Db,
     charge_code: &str,
     now: u64,
     min_interval: u64,
@@ -439,7 +487,7 @@ pub async fn claim_query_slot(
 }
 
 /// The state history of an order, oldest first.
-pub async fn events(db: &D1Database, charge_code: &str) -> ApiResult<Vec<OrderEvent>> {
+pub async fn events(db: &Db, charge_code: &str) -> ApiResult<Vec<OrderEvent>> {
     all(
         db,
         "SELECT from_state, to_state, source, at FROM order_events WHERE charge_code = ?1 \
@@ -450,10 +498,7 @@ pub async fn events(db: &D1Database, charge_code: &str) -> ApiResult<Vec<OrderEv
 }
 
 /// The processed notifications of an order.
-pub async fn notifications(
-    db: &D1Database,
-    charge_code: &str,
-) -> ApiResult<Vec<NotificationRecord>> {
+pub async fn notifications(db: &Db, charge_code: &str) -> ApiResult<Vec<NotificationRecord>> {
     all(
         db,
         "SELECT gateway_state, amount_fen, outcome, received, first_at, last_at \
@@ -478,7 +523,7 @@ pub struct NewRefund<'a> {
 /// Reserves a refund: inserts it as pending only if the paid amount minus
 /// every non-failed refund still covers it (one atomic statement, so two
 /// concurrent refunds cannot overdraw). Returns false when it does not fit.
-pub async fn reserve_refund(db: &D1Database, r: &NewRefund<'_>, now: u64) -> ApiResult<bool> {
+pub async fn reserve_refund(db: &Db, r: &NewRefund<'_>, now: u64) -> ApiResult<bool> {
     let result = prepare(
         db,
         "INSERT OR IGNORE INTO refunds (out_refund_no, charge_code, amount_fen, reason, state, \
@@ -501,7 +546,7 @@ pub async fn reserve_refund(db: &D1Database, r: &NewRefund<'_>, now: u64) -> Api
 }
 
 /// Whether a refund number is taken, by any order (numbers are unique).
-pub async fn refund_number_taken(db: &D1Database, out_refund_no: &str) -> ApiResult<bool> {
+pub async fn refund_number_taken(db: &Db, out_refund_no: &str) -> ApiResult<bool> {
     #[derive(Deserialize)]
     struct Row {
         n: u64,
@@ -511,14 +556,14 @@ pub async fn refund_number_taken(db: &D1Database, out_refund_no: &str) -> ApiRes
         "SELECT COUNT(*) AS n FROM refunds WHERE out_refund_no = ?1",
         &[t(out_refund_no)],
     )?
-    .first::<Row>(None)
+    .first::<Row>()
     .await
     .stored()?;
     Ok(row.is_some_and(|r| r.n > 0))
 }
 
 /// What is still refundable: paid amount minus non-failed refunds, fen.
-pub async fn refundable(db: &D1Database, charge_code: &str) -> ApiResult<u64> {
+pub async fn refundable(db: &Db, charge_code: &str) -> ApiResult<u64> {
     #[derive(Deserialize)]
     struct Row {
         remaining: i64,
@@ -530,7 +575,7 @@ pub async fn refundable(db: &D1Database, charge_code: &str) -> ApiResult<u64> {
          WHERE o.charge_code = ?1",
         &[t(charge_code)],
     )?
-    .first::<Row>(None)
+    .first::<Row>()
     .await
     .stored()?;
     Ok(row.map(|r| r.remaining.max(0) as u64).unwrap_or(0))
@@ -547,7 +592,7 @@ pub enum RefundEnd<'a> {
 /// Settles a reserved refund and, when it succeeded, the order's refunded
 /// total; returns that total, fen.
 pub async fn finish_refund(
-    db: &D1Database,
+    db: &Db,
     out_refund_no: &str,
     charge_code: &str,
     end: RefundEnd<'_>,
@@ -591,7 +636,7 @@ pub async fn finish_refund(
 }
 
 /// The refunds of an order, oldest first.
-pub async fn refunds(db: &D1Database, charge_code: &str) -> ApiResult<Vec<RefundRecord>> {
+pub async fn refunds(db: &Db, charge_code: &str) -> ApiResult<Vec<RefundRecord>> {
     all(
         db,
         "SELECT out_refund_no, charge_code, amount_fen, reason, state, gateway_code, created_at \
@@ -606,7 +651,7 @@ pub async fn refunds(db: &D1Database, charge_code: &str) -> ApiResult<Vec<Refund
 /// duplicates that share their link with another such attempt (a link paid
 /// twice where nobody decided yet), and attempts judged duplicates whose
 /// `dup-` refund was never reserved (the task was lost in between).
-pub async fn rival_payments(db: &D1Database, cutoff: u64, limit: u64) -> ApiResult<Vec<OrderRow>> {
+pub async fn rival_payments(db: &Db, cutoff: u64, limit: u64) -> ApiResult<Vec<OrderRow>> {
     all(
         db,
         &format!(
@@ -630,7 +675,7 @@ pub async fn rival_payments(db: &D1Database, cutoff: u64, limit: u64) -> ApiResu
 /// the merchant's and duplicate-payment ones alike, last touched before
 /// `cutoff`, oldest first.
 pub async fn pending_refunds_before(
-    db: &D1Database,
+    db: &Db,
     cutoff: u64,
     limit: u64,
 ) -> ApiResult<Vec<RefundRecord>> {
@@ -646,7 +691,7 @@ pub async fn pending_refunds_before(
 /// Claims the right to retry a pending refund: succeeds for one caller
 /// until the refund is touched again (it is stamped `now`).
 pub async fn claim_refund_retry(
-    db: &D1Database,
+    db: &Db,
     out_refund_no: &str,
     now: u64,
     cutoff: u64,
@@ -663,33 +708,13 @@ pub async fn claim_refund_retry(
     Ok(changes(&result)? == 1)
 }
 
-/// Creation times (unix seconds) of a link's attempts created after
-/// `since`: what the per-link rate limit of `POST /api/pay` counts.
-pub async fn attempt_times_since(
-    db: &D1Database,
-    link_id: &str,
-    since: u64,
-) -> ApiResult<Vec<u64>> {
-    #[derive(Deserialize)]
-    struct Row {
-        created_at: u64,
-    }
-    let rows: Vec<Row> = all(
-        db,
-        "SELECT created_at FROM orders WHERE link_id = ?1 AND created_at > ?2",
-        &[t(link_id), n(since)],
-    )
-    .await?;
-    Ok(rows.into_iter().map(|r| r.created_at).collect())
-}
-
 // ------------------------------------------------------- idempotency keys
 // One row per key (`migrations/0003_idempotency.sql`); decisions in
 // `checkout::idempotency`.
 
 /// A stored idempotency key as `checkout::idempotency::decide` reads it.
 pub async fn idempotency_record(
-    db: &D1Database,
+    db: &Db,
     key_id: &str,
 ) -> ApiResult<Option<checkout::idempotency::Record>> {
     #[derive(Deserialize)]
@@ -706,7 +731,7 @@ pub async fn idempotency_record(
          WHERE key_id = ?1",
         &[t(key_id)],
     )?
-    .first::<Row>(None)
+    .first::<Row>()
     .await
     .stored()?;
     Ok(row.map(|r| checkout::idempotency::Record {
@@ -723,7 +748,7 @@ pub async fn idempotency_record(
 /// Claims a free key for a request (one atomic INSERT): true when this
 /// call created the row, false when the key already exists.
 pub async fn claim_idempotency_key(
-    db: &D1Database,
+    db: &Db,
     key_id: &str,
     fingerprint: &str,
     now: u64,
@@ -745,7 +770,7 @@ pub async fn claim_idempotency_key(
 /// never wiped). An expired key starts a new 24 h; an abandoned one keeps
 /// its first claim's time.
 pub async fn take_over_idempotency_key(
-    db: &D1Database,
+    db: &Db,
     key_id: &str,
     fingerprint: &str,
     now: u64,
@@ -778,7 +803,7 @@ pub async fn take_over_idempotency_key(
 
 /// Stores the answer of the run that claimed the key at `locked_at`.
 pub async fn store_idempotent_answer(
-    db: &D1Database,
+    db: &Db,
     key_id: &str,
     locked_at: u64,
     status: u16,
@@ -797,11 +822,7 @@ pub async fn store_idempotent_answer(
 }
 
 /// Releases the key claimed at `locked_at` (a 5xx outcome: the retry runs again).
-pub async fn release_idempotency_key(
-    db: &D1Database,
-    key_id: &str,
-    locked_at: u64,
-) -> ApiResult<()> {
+pub async fn release_idempotency_key(db: &Db, key_id: &str, locked_at: u64) -> ApiResult<()> {
     prepare(
         db,
         "DELETE FROM idempotency_keys WHERE key_id = ?1 AND locked_at = ?2 AND status IS NULL",
@@ -814,7 +835,7 @@ pub async fn release_idempotency_key(
 }
 
 /// Deletes keys claimed at or before `cutoff` (the cron); returns how many.
-pub async fn purge_idempotency_keys(db: &D1Database, cutoff: u64) -> ApiResult<usize> {
+pub async fn purge_idempotency_keys(db: &Db, cutoff: u64) -> ApiResult<usize> {
     let result = prepare(
         db,
         "DELETE FROM idempotency_keys WHERE created_at <= ?1",
@@ -828,7 +849,7 @@ pub async fn purge_idempotency_keys(db: &D1Database, cutoff: u64) -> ApiResult<u
 
 /// Records a sign-in `state` before the shopper goes to the wallet.
 pub async fn insert_oauth_state(
-    db: &D1Database,
+    db: &Db,
     nonce: &str,
     wallet: &str,
     link_id: &str,
@@ -868,7 +889,7 @@ pub enum OauthClaim {
 
 /// Claims a state once, atomically (`UPDATE ... WHERE used_at IS NULL
 /// RETURNING`), so two callbacks with one state cannot both proceed.
-pub async fn claim_oauth_state(db: &D1Database, nonce: &str, now: u64) -> ApiResult<OauthClaim> {
+pub async fn claim_oauth_state(db: &Db, nonce: &str, now: u64) -> ApiResult<OauthClaim> {
     // RETURNING gives the row as updated, so the token is erased by a
     // second statement of the same batch (one transaction).
     let results = db
@@ -911,7 +932,7 @@ pub async fn claim_oauth_state(db: &D1Database, nonce: &str, now: u64) -> ApiRes
 }
 
 /// Deletes sign-in states that expired before `cutoff`; returns how many.
-pub async fn purge_oauth_states(db: &D1Database, cutoff: u64) -> ApiResult<usize> {
+pub async fn purge_oauth_states(db: &Db, cutoff: u64) -> ApiResult<usize> {
     let result = prepare(
         db,
         "DELETE FROM oauth_states WHERE expires_at < ?1",

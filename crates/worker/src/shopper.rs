@@ -22,7 +22,7 @@ use crate::context::Cx;
 use crate::error::{ApiError, ApiResult};
 use crate::http::read_json;
 use crate::log::now_secs;
-use crate::repo::{self, NewOrder, OrderRow};
+use crate::repo::{self, NewLink, NewOrder, OrderRow};
 use crate::{gateway, orders};
 
 /// `TIME_EXPIRE` of `creatOrder` (the document's minimum is 120 s).
@@ -81,7 +81,7 @@ pub async fn checkout_view(cx: &Cx, token: &str) -> ApiResult<CheckoutView> {
         .as_deref()
         .and_then(|code| attempts.iter().find(|a| a.charge_code == code))
     {
-        view.return_url = crate::events::signed_return_url(cx, order).await?;
+        view.return_url = crate::events::signed_return_url(cx, order, Some(&payload)).await?;
     }
     Ok(view)
 }
@@ -141,8 +141,9 @@ pub async fn pay(cx: &Cx, mut req: Request) -> ApiResult<PayResponse> {
     // Fixed here, before any I/O: a refused amount never reaches the gateway.
     let amount = payload.amount.charge(body.amount.as_deref())?;
     let link_id = link::link_id(&body.token);
-    let db = cx.db()?;
-    let attempts = repo::link_attempts(db, &link_id).await?;
+    // One read serves the rate limit and the already-paid check.
+    let attempts = repo::link_attempts(cx.db()?, &link_id).await?;
+    crate::guard::limit_pay(cx, &attempts, now)?;
     if let Some(paid) = kept_payment(&attempts)? {
         cx.log.set("charge_code", paid.as_str());
         return Err(ApiError::AlreadyPaid);
@@ -165,7 +166,11 @@ pub async fn pay(cx: &Cx, mut req: Request) -> ApiResult<PayResponse> {
         client_ip: client_ip(&req),
     };
 
-    repo::insert_link(db, &link_id, &body.token, &payload, now).await?;
+    let link = NewLink {
+        link_id: &link_id,
+        token: &body.token,
+        payload: &payload,
+    };
     let order = NewOrder {
         charge_code: &charge_code,
         link_id: Some(&link_id),
@@ -176,7 +181,14 @@ pub async fn pay(cx: &Cx, mut req: Request) -> ApiResult<PayResponse> {
         subject: &payload.subject,
         return_url: payload.return_url.as_deref(),
     };
-    let resp = attempt::create(cx, &order, now, create_at_gateway(cx, &attempt)).await?;
+    let resp = attempt::create(
+        cx,
+        Some(&link),
+        &order,
+        now,
+        create_at_gateway(cx, &attempt),
+    )
+    .await?;
     let action = pay_action(method, &resp)?;
     cx.log.set("outcome", "attempt_created");
     Ok(PayResponse {
@@ -370,11 +382,16 @@ pub async fn order_view(cx: &Cx, charge_code: &str, req: &Request) -> ApiResult<
     let order = repo::get_order(cx.db()?, charge_code)
         .await?
         .ok_or(ApiError::NotFound("order"))?;
-    crate::guard::check_link(req, &order)?;
+    let token = crate::guard::check_link(req, &order)?;
     cx.log.set("charge_code", charge_code);
     let order = orders::confirm_if_due(cx, order, EventSource::Poll).await?;
     cx.log.set("outcome", order.state.as_str());
     let mut seen = order.view()?;
-    seen.return_url = crate::events::signed_return_url(cx, &order).await?;
+    // The page's own token, verified, names the link's merchant_ref.
+    let link = match token {
+        Some(token) => cx.settings.link_keys()?.verify_ignoring_expiry(&token).ok(),
+        None => None,
+    };
+    seen.return_url = crate::events::signed_return_url(cx, &order, link.as_ref()).await?;
     Ok(seen)
 }

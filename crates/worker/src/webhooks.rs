@@ -22,12 +22,13 @@ use futures_util::future::{join_all, select, Either};
 use serde::{Deserialize, Serialize};
 use worker::wasm_bindgen::JsValue;
 use worker::{
-    AbortController, D1Database, Delay, Fetch, Headers, Message, MessageBatch, MessageExt,
+    AbortController, Delay, Fetch, Headers, Message, MessageBatch, MessageExt,
     QueueRetryOptionsBuilder, Request, RequestInit,
 };
 
 use crate::config::Settings;
 use crate::context::Cx;
+use crate::db::Db;
 use crate::error::ApiResult;
 use crate::log::{now_ms, now_secs, random_hex, Level, RequestLog};
 use crate::repo::{all, changes, n, prepare, t, Stored};
@@ -74,13 +75,13 @@ pub struct EventRow {
 }
 
 /// One event by row number.
-pub async fn get(db: &D1Database, seq: u64) -> ApiResult<Option<EventRow>> {
+pub async fn get(db: &Db, seq: u64) -> ApiResult<Option<EventRow>> {
     prepare(
         db,
         &format!("SELECT {EVENT_COLUMNS} FROM webhook_events WHERE seq = ?1"),
         &[n(seq)],
     )?
-    .first::<EventRow>(None)
+    .first::<EventRow>()
     .await
     .stored()
 }
@@ -88,11 +89,7 @@ pub async fn get(db: &D1Database, seq: u64) -> ApiResult<Option<EventRow>> {
 /// Claims up to [`BATCH`] pending events for the queue (one atomic UPDATE,
 /// so concurrent flushers hand out disjoint sets): the never-enqueued ones,
 /// and with `overdue_before` also those due before it. Returns their rows.
-async fn claim_for_queue(
-    db: &D1Database,
-    now: u64,
-    overdue_before: Option<u64>,
-) -> ApiResult<Vec<u64>> {
+async fn claim_for_queue(db: &Db, now: u64, overdue_before: Option<u64>) -> ApiResult<Vec<u64>> {
     #[derive(Deserialize)]
     struct Row {
         seq: u64,
@@ -284,7 +281,7 @@ async fn enqueue_next_of_order(cx: &Cx, seq: u64) -> ApiResult<()> {
 /// Claims event `seq` for one attempt: only while it is pending, not
 /// claimed, and no older event of its order is pending (per-order order;
 /// that one enqueues it when it is done).
-async fn claim(db: &D1Database, seq: u64, now: u64) -> ApiResult<bool> {
+async fn claim(db: &Db, seq: u64, now: u64) -> ApiResult<bool> {
     let claim = prepare(
         db,
         "UPDATE webhook_events SET locked_until = ?2 WHERE seq = ?1 AND delivery = 'pending' \
@@ -345,7 +342,7 @@ async fn deliver(cx: &Cx, seq: u64) -> ApiResult<Outcome> {
 
 /// Records an attempt and its consequence on the event, in one batch.
 async fn record(
-    db: &D1Database,
+    db: &Db,
     seq: u64,
     now: u64,
     answer: &Answer,
