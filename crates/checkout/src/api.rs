@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use soushou::Fen;
 
 use crate::amount::parse_api_amount;
-use crate::link::{self, LinkAmount, LinkPayload};
+use crate::link::{self, LinkAmount, LinkGoods, LinkPayload};
 use crate::merchant::{PosChannel, ScanKind};
 use crate::settle::{self, Verdict};
 pub use crate::vocab::{
@@ -351,7 +351,7 @@ impl CheckoutView {
             state,
             charge_code,
             return_url: link.return_url.clone(),
-            goods: link.goods.clone(),
+            goods: link.goods.iter().map(LinkGoods::to_line).collect(),
             channel: link.channel,
         }
     }
@@ -430,6 +430,45 @@ pub enum PayAction {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         svg: Option<String>,
     },
+}
+
+impl PayAction {
+    /// What the page must do for `method`, from the gateway's order answer.
+    /// `Err` names the field the gateway left out or empty (the Worker
+    /// answers `gateway_incomplete`): without it the page could not pay.
+    pub fn from_gateway(method: PayMethod, resp: &OrderResp) -> Result<PayAction, &'static str> {
+        fn need<'a>(v: &'a Option<String>, name: &'static str) -> Result<String, &'static str> {
+            v.as_deref()
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .ok_or(name)
+        }
+        Ok(match method {
+            PayMethod::WechatJsapi => PayAction::WechatJsapi {
+                params: WechatPayParams {
+                    app_id: need(&resp.app_id, "appId")?,
+                    time_stamp: need(&resp.time_stamp, "timeStamp")?,
+                    nonce_str: need(&resp.nonce_str, "nonceStr")?,
+                    package: need(&resp.package_data, "packageData")?,
+                    sign_type: need(&resp.sign_type, "signType")?,
+                    pay_sign: need(&resp.sign, "sign")?,
+                },
+            },
+            PayMethod::AlipayJsapi => PayAction::AlipayTradePay {
+                trade_no: need(&resp.charge_third_code, "CHARGE_THIRD_CODE")?,
+            },
+            PayMethod::Wap => PayAction::Redirect {
+                url: need(&resp.bar_code, "BAR_CODE")?,
+            },
+            PayMethod::Native => {
+                let content = need(&resp.bar_code, "BAR_CODE")?;
+                PayAction::Qr {
+                    svg: crate::qr::svg(&content),
+                    content,
+                }
+            }
+        })
+    }
 }
 
 /// `POST /api/pay` → 200.
@@ -930,6 +969,128 @@ pub struct HealthResponse {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// A gateway answer with every field any method needs.
+    fn full_order_resp() -> OrderResp {
+        let some = |s: &str| Some(s.to_owned());
+        OrderResp {
+            app_id: some("wx123"),
+            time_stamp: some("1795600000"),
+            nonce_str: some("nonce"),
+            package_data: some("prepay_id=wx42"),
+            sign_type: some("RSA"),
+            sign: some("c2lnbg=="),
+            charge_third_code: some("2026120222001"),
+            bar_code: some("weixin://wxpay/bizpayurl?pr=abc"),
+            ..OrderResp::default()
+        }
+    }
+
+    #[test]
+    fn pay_action_takes_each_methods_fields_from_the_gateway() {
+        let resp = full_order_resp();
+        let cases: Vec<(PayMethod, PayAction)> = vec![
+            (
+                PayMethod::WechatJsapi,
+                PayAction::WechatJsapi {
+                    params: WechatPayParams {
+                        app_id: "wx123".into(),
+                        time_stamp: "1795600000".into(),
+                        nonce_str: "nonce".into(),
+                        package: "prepay_id=wx42".into(),
+                        sign_type: "RSA".into(),
+                        pay_sign: "c2lnbg==".into(),
+                    },
+                },
+            ),
+            (
+                PayMethod::AlipayJsapi,
+                PayAction::AlipayTradePay {
+                    trade_no: "2026120222001".into(),
+                },
+            ),
+            (
+                PayMethod::Wap,
+                PayAction::Redirect {
+                    url: "weixin://wxpay/bizpayurl?pr=abc".into(),
+                },
+            ),
+            (
+                PayMethod::Native,
+                PayAction::Qr {
+                    content: "weixin://wxpay/bizpayurl?pr=abc".into(),
+                    svg: crate::qr::svg("weixin://wxpay/bizpayurl?pr=abc"),
+                },
+            ),
+        ];
+        for (method, want) in cases {
+            assert_eq!(
+                PayAction::from_gateway(method, &resp),
+                Ok(want),
+                "{method:?}"
+            );
+        }
+        let Ok(PayAction::Qr { svg: Some(svg), .. }) =
+            PayAction::from_gateway(PayMethod::Native, &resp)
+        else {
+            panic!("a short BAR_CODE must get an SVG");
+        };
+        assert!(svg.starts_with("<svg"), "{svg}");
+    }
+
+    #[test]
+    fn pay_action_names_the_missing_or_empty_gateway_field() {
+        type Blank = fn(&mut OrderResp);
+        let cases: [(PayMethod, Blank, &str); 8] = [
+            (PayMethod::WechatJsapi, |r| r.app_id = None, "appId"),
+            (
+                PayMethod::WechatJsapi,
+                |r| r.time_stamp = Some(String::new()),
+                "timeStamp",
+            ),
+            (PayMethod::WechatJsapi, |r| r.nonce_str = None, "nonceStr"),
+            (
+                PayMethod::WechatJsapi,
+                |r| r.package_data = None,
+                "packageData",
+            ),
+            (PayMethod::WechatJsapi, |r| r.sign_type = None, "signType"),
+            (
+                PayMethod::WechatJsapi,
+                |r| r.sign = Some(String::new()),
+                "sign",
+            ),
+            (
+                PayMethod::AlipayJsapi,
+                |r| r.charge_third_code = None,
+                "CHARGE_THIRD_CODE",
+            ),
+            (
+                PayMethod::Wap,
+                |r| r.bar_code = Some(String::new()),
+                "BAR_CODE",
+            ),
+        ];
+        for (method, blank, field) in cases {
+            let mut resp = full_order_resp();
+            blank(&mut resp);
+            assert_eq!(
+                PayAction::from_gateway(method, &resp),
+                Err(field),
+                "{method:?}"
+            );
+        }
+        let mut resp = full_order_resp();
+        resp.bar_code = None;
+        assert_eq!(
+            PayAction::from_gateway(PayMethod::Native, &resp),
+            Err("BAR_CODE")
+        );
+        // A method takes only its own fields: WAP does not need WeChat's.
+        resp = full_order_resp();
+        resp.app_id = None;
+        assert!(PayAction::from_gateway(PayMethod::Wap, &resp).is_ok());
+    }
 
     #[test]
     fn error_codes_spell_and_answer_as_api_md_says() {

@@ -22,6 +22,7 @@ use base64::Engine as _;
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use soushou::model::GoodsItem;
 use soushou::Fen;
 use subtle::ConstantTimeEq;
 
@@ -68,7 +69,7 @@ pub struct LinkPayload {
     pub return_url: Option<String>,
     /// Goods lines to show and to send as `GOODS_DETAIL`.
     #[serde(rename = "g", default, skip_serializing_if = "Vec::is_empty")]
-    pub goods: Vec<GoodsLine>,
+    pub goods: Vec<LinkGoods>,
     /// Restricts the link to one payment app.
     #[serde(rename = "c", default, skip_serializing_if = "Option::is_none")]
     pub channel: Option<LinkChannel>,
@@ -138,6 +139,66 @@ impl LinkAmount {
     }
 }
 
+/// A goods line inside a signed link: the request's [`GoodsLine`] after its
+/// price was parsed once, so nothing downstream re-parses a yuan string.
+/// The keys and the price's yuan string (`"6.25"`) are those of
+/// [`GoodsLine`], so tokens issued before the price was typed still verify
+/// and decode.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkGoods {
+    /// Merchant's product id.
+    pub id: String,
+    /// Product name.
+    pub name: String,
+    /// Unit price.
+    #[serde(with = "fen_yuan")]
+    pub price: Fen,
+    /// Quantity (at least 1).
+    pub quantity: u32,
+}
+
+impl LinkGoods {
+    /// The line as the page shows it (`CheckoutView.goods`).
+    pub fn to_line(&self) -> GoodsLine {
+        GoodsLine {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            price: self.price.to_yuan(),
+            quantity: self.quantity,
+        }
+    }
+
+    /// The line as the gateway's `GOODS_DETAIL` item.
+    pub fn to_gateway(&self) -> GoodsItem {
+        GoodsItem {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            class: "goods".to_owned(),
+            price: self.price,
+            subject: self.name.clone(),
+            quantity: self.quantity,
+            show_url: None,
+        }
+    }
+}
+
+/// `Fen` as the yuan string links have always carried for goods prices
+/// (`"6.25"`): written with `Fen::to_yuan`, read with `Fen`'s tolerant
+/// parser, so old and new tokens decode alike.
+mod fen_yuan {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use soushou::Fen;
+
+    pub fn serialize<S: Serializer>(fen: &Fen, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&fen.to_yuan())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Fen, D::Error> {
+        let yuan = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        yuan.parse::<Fen>().map_err(serde::de::Error::custom)
+    }
+}
+
 /// `Fen` as a plain integer inside the token, independent of how `soushou`
 /// chooses to (de)serialise money on the gateway's wire.
 mod fen_int {
@@ -154,6 +215,11 @@ mod fen_int {
 }
 
 impl LinkPayload {
+    /// The goods as the gateway's `GOODS_DETAIL` lines.
+    pub fn goods_detail(&self) -> Vec<GoodsItem> {
+        self.goods.iter().map(LinkGoods::to_gateway).collect()
+    }
+
     /// Whether the link has expired at `now`: the link is payable while
     /// `now < expires_at`, so at `now == expires_at` it is already expired
     /// (like a JWT's `exp`, "on or after which" it must not be accepted).
@@ -218,7 +284,7 @@ pub(crate) fn return_url(url: &str) -> Result<String, Error> {
     Ok(url.to_owned())
 }
 
-pub(crate) fn goods_line(g: &GoodsLine) -> Result<GoodsLine, Error> {
+pub(crate) fn goods_line(g: &GoodsLine) -> Result<LinkGoods, Error> {
     let price = parse_api_amount(&g.price).map_err(|e| match e {
         Error::InvalidAmount { reason } => Error::InvalidRequest {
             field: "goods.price",
@@ -232,10 +298,10 @@ pub(crate) fn goods_line(g: &GoodsLine) -> Result<GoodsLine, Error> {
             reason: "must be at least 1",
         });
     }
-    Ok(GoodsLine {
+    Ok(LinkGoods {
         id: text("goods.id", &g.id, MAX_GOODS_TEXT_CHARS)?,
         name: text("goods.name", &g.name, MAX_GOODS_TEXT_CHARS)?,
-        price: price.to_yuan(),
+        price,
         quantity: g.quantity,
     })
 }
@@ -432,15 +498,113 @@ mod tests {
             merchant_ref: Some("ORDER-42".into()),
             expires_at: NOW + 3600,
             return_url: Some("https://shop.example/done?o=42".into()),
-            goods: vec![GoodsLine {
+            goods: vec![LinkGoods {
                 id: "g1".into(),
                 name: "Oolong".into(),
-                price: "6.25".into(),
+                price: Fen::from_fen(625),
                 quantity: 2,
             }],
             channel: Some(LinkChannel::Wechat),
             nonce: "n0nce-AAAA".into(),
         }
+    }
+
+    /// Issued before goods prices were typed (prices as yuan strings in the
+    /// payload); must still verify and decode to the same lines.
+    const PRE_TYPED_GOODS_TOKEN: &str = "eyJhIjoxMjUwLCJzIjoiT29sb25nIiwiZSI6MTc5NTYwMzYwMCwiZyI6W3siaWQiOiJnMSIsIm5hbWUiOiJPb2xvbmciLCJwcmljZSI6IjYuMjUiLCJxdWFudGl0eSI6Mn0seyJpZCI6ImcyIiwibmFtZSI6IkN1cCIsInByaWNlIjoiMzAuMDAiLCJxdWFudGl0eSI6MX1dLCJuIjoibjBuY2UifQ.3rrOhbJL1T7w_ywVwjnrMeuQ67Pvta_H_elhwR54D24";
+
+    #[test]
+    fn tokens_with_yuan_string_prices_still_verify_and_reissue_byte_for_byte() {
+        let p = verify(PRE_TYPED_GOODS_TOKEN, SECRET, NOW).unwrap();
+        let prices: Vec<(&str, Fen, u32)> = p
+            .goods
+            .iter()
+            .map(|g| (g.id.as_str(), g.price, g.quantity))
+            .collect();
+        assert_eq!(
+            prices,
+            [
+                ("g1", Fen::from_fen(625), 2),
+                ("g2", Fen::from_fen(3000), 1)
+            ]
+        );
+        // Same payload, same bytes: the typed price writes the old yuan string.
+        assert_eq!(issue(&p, SECRET), PRE_TYPED_GOODS_TOKEN);
+    }
+
+    #[test]
+    fn goods_prices_are_yuan_strings_inside_the_token() {
+        let cases = [
+            (1, "0.01"),
+            (10, "0.10"),
+            (625, "6.25"),
+            (3000, "30.00"),
+            (1_000_000_000, "10000000.00"),
+        ];
+        for (fen, yuan) in cases {
+            let g = LinkGoods {
+                id: "g".into(),
+                name: "n".into(),
+                price: Fen::from_fen(fen),
+                quantity: 1,
+            };
+            let json = serde_json::to_value(&g).unwrap();
+            assert_eq!(json["price"], yuan, "{fen}");
+            assert_eq!(serde_json::from_value::<LinkGoods>(json).unwrap(), g);
+        }
+        // Tolerant reader: what `Fen` parses, a token may carry.
+        for (yuan, fen) in [("2", 200), ("2.5", 250), ("0.05", 5)] {
+            let g: LinkGoods = serde_json::from_value(serde_json::json!(
+                {"id": "g", "name": "n", "price": yuan, "quantity": 1}
+            ))
+            .unwrap();
+            assert_eq!(g.price, Fen::from_fen(fen), "{yuan}");
+        }
+        for bad in ["", "abc", "-1.00", "1.234"] {
+            let r = serde_json::from_value::<LinkGoods>(serde_json::json!(
+                {"id": "g", "name": "n", "price": bad, "quantity": 1}
+            ));
+            assert!(r.is_err(), "{bad:?} must not decode");
+        }
+    }
+
+    #[test]
+    fn goods_lines_become_page_lines_and_gateway_items() {
+        let g = LinkGoods {
+            id: "g1".into(),
+            name: "Oolong".into(),
+            price: Fen::from_fen(650),
+            quantity: 3,
+        };
+        assert_eq!(
+            g.to_line(),
+            GoodsLine {
+                id: "g1".into(),
+                name: "Oolong".into(),
+                price: "6.50".into(),
+                quantity: 3
+            }
+        );
+        let item = g.to_gateway();
+        assert_eq!(
+            (
+                item.id.as_str(),
+                item.name.as_str(),
+                item.class.as_str(),
+                item.subject.as_str()
+            ),
+            ("g1", "Oolong", "goods", "Oolong")
+        );
+        assert_eq!(
+            (item.price, item.quantity, item.show_url),
+            (Fen::from_fen(650), 3, None)
+        );
+        let mut p = payload();
+        p.goods.push(g);
+        let detail = p.goods_detail();
+        assert_eq!(detail.len(), 2);
+        assert_eq!(detail[0].price, Fen::from_fen(625));
+        assert_eq!(detail[1].quantity, 3);
     }
 
     #[test]
@@ -765,7 +929,7 @@ mod tests {
         assert_eq!(p.merchant_ref.as_deref(), Some("ORDER-42"));
         assert_eq!(p.expires_at, NOW + DEFAULT_EXPIRES_IN);
         assert_eq!(p.return_url.as_deref(), Some("https://shop.example/done"));
-        assert_eq!(p.goods[0].price, "6.50");
+        assert_eq!(p.goods[0].price, Fen::from_fen(650));
         assert_eq!(p.channel, Some(LinkChannel::Alipay));
         assert_eq!(p.nonce, "nonce");
 
@@ -1029,12 +1193,12 @@ mod tests {
         );
     }
 
-    fn arb_goods() -> impl Strategy<Value = GoodsLine> {
-        (".{0,12}", ".{0,12}", "[0-9]{1,6}\\.[0-9]{2}", any::<u32>()).prop_map(
-            |(id, name, price, quantity)| GoodsLine {
+    fn arb_goods() -> impl Strategy<Value = LinkGoods> {
+        (".{0,12}", ".{0,12}", 0..u64::MAX / 1000, any::<u32>()).prop_map(
+            |(id, name, price, quantity)| LinkGoods {
                 id,
                 name,
-                price,
+                price: Fen::from_fen(price),
                 quantity,
             },
         )

@@ -3,16 +3,13 @@
 
 use checkout::api::{
     CheckoutView, LinkState, OrderStatus, OrderView, PayAction, PayMethod, PayRequest, PayResponse,
-    WechatPayParams,
 };
 use checkout::link::{self, LinkPayload};
 use checkout::oauth::{self, ShopperId, Wallet};
 use checkout::routing::{self, Route, Shopper};
 use checkout::settle;
 use checkout::vocab::{EventSource, OrderKind};
-use soushou::model::{
-    CreatOrderRequest, GoodsItem, OrderRequest, OrderResp, SceneInfo, WapOrderRequest,
-};
+use soushou::model::{CreatOrderRequest, OrderRequest, OrderResp, SceneInfo, WapOrderRequest};
 use soushou::types::{ChannelType, TradeType};
 use soushou::Fen;
 use worker::Request;
@@ -84,28 +81,6 @@ pub async fn checkout_view(cx: &Cx, token: &str) -> ApiResult<CheckoutView> {
         view.return_url = crate::events::signed_return_url(cx, order, Some(&payload)).await?;
     }
     Ok(view)
-}
-
-/// The link's goods as `GOODS_DETAIL` lines (validated when the link was issued).
-fn goods_detail(payload: &LinkPayload) -> ApiResult<Vec<GoodsItem>> {
-    payload
-        .goods
-        .iter()
-        .map(|g| {
-            Ok(GoodsItem {
-                id: g.id.clone(),
-                name: g.name.clone(),
-                class: "goods".to_owned(),
-                price: g
-                    .price
-                    .parse::<Fen>()
-                    .map_err(|_| ApiError::InvalidRequest("goods price".into()))?,
-                subject: g.name.clone(),
-                quantity: g.quantity,
-                show_url: None,
-            })
-        })
-        .collect()
 }
 
 /// The shopper's IP for `SPBILL_CREATE_IP`.
@@ -189,7 +164,7 @@ pub async fn pay(cx: &Cx, mut req: Request) -> ApiResult<PayResponse> {
         create_at_gateway(cx, &attempt),
     )
     .await?;
-    let action = pay_action(method, &resp)?;
+    let action = PayAction::from_gateway(method, &resp).map_err(ApiError::GatewayIncomplete)?;
     cx.log.set("outcome", "attempt_created");
     Ok(PayResponse {
         charge_code,
@@ -279,7 +254,7 @@ async fn create_at_gateway(cx: &Cx, a: &Attempt<'_>) -> ApiResult<OrderResp> {
     let (common, amt, channel_type) = (cfg.common(), a.amount, a.channel.clone());
     let charge_code = a.charge_code.to_owned();
     let pay_subject = a.payload.subject.clone();
-    let goods_detail = goods_detail(a.payload)?;
+    let goods_detail = a.payload.goods_detail();
     match a.method {
         PayMethod::WechatJsapi | PayMethod::Native => {
             let jsapi = a.method == PayMethod::WechatJsapi;
@@ -340,40 +315,6 @@ async fn create_at_gateway(cx: &Cx, a: &Attempt<'_>) -> ApiResult<OrderResp> {
             gateway::call(cx, &cfg, &r).await
         }
     }
-}
-
-/// What the page must do, from the gateway's answer.
-fn pay_action(method: PayMethod, resp: &OrderResp) -> ApiResult<PayAction> {
-    fn need<'a>(v: &'a Option<String>, name: &'static str) -> ApiResult<&'a str> {
-        v.as_deref()
-            .filter(|s| !s.is_empty())
-            .ok_or(ApiError::GatewayIncomplete(name))
-    }
-    Ok(match method {
-        PayMethod::WechatJsapi => PayAction::WechatJsapi {
-            params: WechatPayParams {
-                app_id: need(&resp.app_id, "appId")?.to_owned(),
-                time_stamp: need(&resp.time_stamp, "timeStamp")?.to_owned(),
-                nonce_str: need(&resp.nonce_str, "nonceStr")?.to_owned(),
-                package: need(&resp.package_data, "packageData")?.to_owned(),
-                sign_type: need(&resp.sign_type, "signType")?.to_owned(),
-                pay_sign: need(&resp.sign, "sign")?.to_owned(),
-            },
-        },
-        PayMethod::AlipayJsapi => PayAction::AlipayTradePay {
-            trade_no: need(&resp.charge_third_code, "CHARGE_THIRD_CODE")?.to_owned(),
-        },
-        PayMethod::Wap => PayAction::Redirect {
-            url: need(&resp.bar_code, "BAR_CODE")?.to_owned(),
-        },
-        PayMethod::Native => {
-            let content = need(&resp.bar_code, "BAR_CODE")?;
-            PayAction::Qr {
-                svg: checkout::qr::svg(content),
-                content: content.to_owned(),
-            }
-        }
-    })
 }
 
 /// `GET /api/orders/{charge_code}[?token=]` (with the page's token, an
