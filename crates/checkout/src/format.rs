@@ -63,6 +63,48 @@ pub fn link_amount(view: &CheckoutView) -> String {
     }
 }
 
+/// A calendar date and time of day (proleptic Gregorian, no leap seconds).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Civil {
+    /// Year, e.g. 2026.
+    pub year: u64,
+    /// Month, 1–12.
+    pub month: u64,
+    /// Day of the month, 1–31.
+    pub day: u64,
+    /// Hour, 0–23.
+    pub hour: u64,
+    /// Minute, 0–59.
+    pub minute: u64,
+    /// Second, 0–59.
+    pub second: u64,
+}
+
+/// Unix seconds as a calendar date and time in the zone `offset_secs` east
+/// of UTC. One implementation for every timestamp the crate writes (Standard
+/// Webhooks' RFC 3339 in UTC, Alipay's China time), so none drifts.
+pub fn civil(unix_secs: u64, offset_secs: u64) -> Civil {
+    let secs = unix_secs + offset_secs;
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    // Howard Hinnant's civil_from_days for days since 1970-01-01, unsigned:
+    // no date before the epoch reaches here.
+    let z = days + 719_468;
+    let (era, doe) = (z / 146_097, z % 146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    Civil {
+        year: yoe + era * 400 + u64::from(month <= 2),
+        month,
+        day,
+        hour: rem / 3600,
+        minute: rem % 3600 / 60,
+        second: rem % 60,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

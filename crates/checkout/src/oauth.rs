@@ -338,23 +338,10 @@ pub fn wechat_openid(body: &[u8]) -> Result<String, Error> {
 
 /// Alipay's `timestamp`: `yyyy-MM-dd HH:mm:ss`, China time (UTC+8).
 pub fn alipay_timestamp(unix_secs: u64) -> String {
-    let secs = unix_secs + 8 * 3600;
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    // Civil date from days since 1970-01-01 (Hinnant), unsigned: no dates
-    // before the epoch reach here.
-    let z = days + 719_468;
-    let (era, doe) = (z / 146_097, z % 146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + u64::from(month <= 2);
+    let c = crate::format::civil(unix_secs, 8 * 3600);
     format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+        c.year, c.month, c.day, c.hour, c.minute, c.second
     )
 }
 
