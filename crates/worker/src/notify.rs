@@ -49,6 +49,18 @@ fn mismatch(m: Mismatch, order: &repo::OrderRow) -> ApiError {
     }
 }
 
+/// Refuses a notification signed outside the replay window around `now`: a
+/// captured notification replayed later must not move an order again.
+fn fresh(signed_at: u64, now: u64, window: u64) -> ApiResult<()> {
+    if signed_at.abs_diff(now) > window {
+        return Err(reject(
+            ErrorCode::StaleNotification,
+            format!("sign timestamp {signed_at} is outside the {window}s window around {now}"),
+        ));
+    }
+    Ok(())
+}
+
 /// Handles one notification; `Ok` means "answer 200 SUCCESS".
 pub async fn handle(cx: &Cx, mut req: Request, ctx: &Context) -> ApiResult<()> {
     let (settings, log) = (&cx.settings, &cx.log);
@@ -71,14 +83,7 @@ pub async fn handle(cx: &Cx, mut req: Request, ctx: &Context) -> ApiResult<()> {
     log.set("sign_rule", format!("{:?}", verified.rule));
 
     let now = now_secs();
-    let window = settings.replay_window_secs()?;
-    let signed_at = verified.unix_seconds();
-    if signed_at.abs_diff(now) > window {
-        return Err(reject(
-            ErrorCode::StaleNotification,
-            format!("sign timestamp {signed_at} is outside the {window}s window around {now}"),
-        ));
-    }
+    fresh(verified.unix_seconds(), now, settings.replay_window_secs()?)?;
     let db = cx.db()?;
     let order = repo::get_order(db, &notify.charge_code)
         .await?
