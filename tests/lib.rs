@@ -328,6 +328,29 @@ impl E2e {
             .collect()
     }
 
+    /// Every event of the events API, oldest first (all pages).
+    pub fn all_events(&self) -> Vec<Value> {
+        let mut out = Vec::new();
+        let mut after = String::new();
+        loop {
+            let path = if after.is_empty() {
+                "/v1/events?limit=200".to_owned()
+            } else {
+                format!("/v1/events?limit=200&after={after}")
+            };
+            let (status, page) = self.admin(reqwest::Method::GET, &path, None);
+            assert_eq!(status, 200, "{page}");
+            out.extend(page["data"].as_array().expect("data").iter().cloned());
+            if page["has_more"] != true {
+                return out;
+            }
+            after = match &page["next_after"] {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+        }
+    }
+
     /// Sets a fault on a sandbox interface (`order`, `query`, `notify`, ...);
     /// the guard clears all faults when dropped, even when the test fails.
     pub fn fault(&self, interface: &str, mode: &str) -> FaultGuard {

@@ -246,3 +246,119 @@ fn a_duplicate_refund_left_pending_by_a_fault_is_settled_by_the_cron_sweep() {
         .iter()
         .any(|l| l["details"]["charge_code"] == later.as_str()));
 }
+
+/// The gateway refuses the refund of the later payment (`AMT_ERROR`, once).
+/// A refusal is the gateway's word that the try did nothing, so the money
+/// is still the shopper's: the refused try stays on record as failed, the
+/// merchant hears `refund.failed`, and the cron tries again under
+/// `dup-{code}-2` once `REFUND_RETRY_AFTER_SECS` passed. The link stays paid
+/// by the first payment and the gateway ends with one net payment.
+/// (Before, the refused refund was never tried again: the link kept two
+/// payments.)
+#[test]
+fn a_refused_duplicate_refund_is_tried_again_under_a_new_number() {
+    let e = E2e::from_env();
+    let (token, later, kept) = two_payable_attempts(&e);
+    e.sandbox_pay_and_wait(&kept, "the attempt paid first is paid");
+    let first_no = format!("dup-{later}");
+    let second_no = format!("dup-{later}-2");
+    {
+        let _refused = e.fault_times("refund", "reject:AMT_ERROR", 1);
+        let resp = e
+            .http()
+            .post(format!("{}/sandbox/pay/{later}", e.sandbox))
+            .send()
+            .expect("sandbox reachable");
+        assert!(resp.status().is_success(), "the other attempt is payable");
+        e.eventually("the refused try is recorded", || {
+            e.merchant_order_stored(&later)
+                .refunds
+                .iter()
+                .any(|r| r.out_refund_no == first_no && r.state.as_str() == "failed")
+        });
+    }
+    let gw = sandbox_order(&e, &later);
+    assert_eq!(gw["state"], 1, "the gateway still holds it: {gw}");
+    let deadline = Instant::now() + Duration::from_secs(180);
+    loop {
+        e.run_cron();
+        if e.merchant_order_stored(&later).order.state.as_str() == "refunded" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the cron never tried the refused refund again"
+        );
+        thread::sleep(Duration::from_secs(1));
+    }
+    let order = e.merchant_order_stored(&later);
+    let refunds: Vec<(&str, &str, Option<&str>, u64)> = order
+        .refunds
+        .iter()
+        .map(|r| {
+            (
+                r.out_refund_no.as_str(),
+                r.state.as_str(),
+                r.gateway_code.as_deref(),
+                r.amount_fen,
+            )
+        })
+        .collect();
+    assert_eq!(
+        refunds,
+        vec![
+            (first_no.as_str(), "failed", Some("AMT_ERROR"), 333),
+            (second_no.as_str(), "succeeded", None, 333),
+        ],
+        "{order:?}"
+    );
+    assert_eq!(order.refunded_fen, 333, "{order:?}");
+    // The retry waited out REFUND_RETRY_AFTER_SECS after the refusal.
+    assert!(
+        order.refunds[1].created_at >= order.refunds[0].updated_at + 2,
+        "{order:?}"
+    );
+    let gw = sandbox_order(&e, &later);
+    assert_eq!(gw["state"], 5, "{gw}");
+    let listed = gw["refunds"].as_array().expect("refunds");
+    assert_eq!(listed.len(), 1, "{gw}");
+    assert_eq!(listed[0]["refund_code"], second_no.as_str(), "{gw}");
+    assert_eq!(listed[0]["amount_fen"], 333, "{gw}");
+    assert_eq!(e.order_state(&kept), "paid");
+    let (status, view) = e.get(&format!("/api/checkout/{token}"));
+    assert_eq!(status, 200, "{view}");
+    assert_eq!(view["state"], "paid", "{view}");
+
+    // The merchant heard of both: the refusal, then the duplicate refunded.
+    let events: Vec<(String, String)> = e
+        .all_events()
+        .into_iter()
+        .filter(|v| v["payload"]["data"]["charge_code"] == later.as_str())
+        .filter_map(|v| {
+            let no = v["payload"]["data"]["refund"]["out_refund_no"]
+                .as_str()?
+                .to_owned();
+            Some((v["type"].as_str()?.to_owned(), no))
+        })
+        .collect();
+    assert_eq!(
+        events,
+        vec![
+            ("refund.failed".to_owned(), first_no.clone()),
+            ("payment.duplicate_refunded".to_owned(), second_no.clone()),
+        ]
+    );
+
+    // More cron runs refund nothing more.
+    let before = clean_cron_runs();
+    e.run_cron();
+    e.eventually("the cron run is logged as clean", || {
+        clean_cron_runs() > before
+    });
+    let refund_calls = e
+        .requests_for(&later)
+        .iter()
+        .filter(|r| r["interface"] == "refund")
+        .count();
+    assert_eq!(refund_calls, 2, "one refused try, one refund");
+}

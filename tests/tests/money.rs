@@ -377,6 +377,17 @@ fn a_merchant_refund_left_pending_is_resumed_and_reconciled() {
     );
     assert_eq!(status, 400, "{body}");
     assert_eq!(body["error"]["code"], "INVALID_REQUEST", "{body}");
+    // `dup-` numbers are the Worker's refunds of duplicate payments.
+    let (status, body) = e.admin(
+        reqwest::Method::POST,
+        &format!("/v1/orders/{code2}/refunds"),
+        Some(
+            &json!({"amount": "1.00", "reason": "test", "out_refund_no": format!("dup-{code2}-2")}),
+        ),
+    );
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["code"], "INVALID_REQUEST", "{body}");
+    assert_eq!(calls(&e, &code2, "refund"), 1);
 }
 
 /// Defects 3 + 4: a POS charge retried with its `Idempotency-Key` after an

@@ -32,26 +32,6 @@ fn text(v: &Value) -> String {
     }
 }
 
-/// Every event of the events API, oldest first.
-fn all_events(e: &E2e) -> Vec<Value> {
-    let mut out = Vec::new();
-    let mut after = String::new();
-    loop {
-        let path = if after.is_empty() {
-            "/v1/events?limit=200".to_owned()
-        } else {
-            format!("/v1/events?limit=200&after={after}")
-        };
-        let (status, page) = e.admin(Method::GET, &path, None);
-        assert_eq!(status, 200, "{page}");
-        out.extend(page["data"].as_array().expect("data").iter().cloned());
-        if page["has_more"] != true {
-            return out;
-        }
-        after = text(&page["next_after"]);
-    }
-}
-
 #[test]
 fn an_open_amount_link_is_paid_with_the_shoppers_amount() {
     let e = E2e::from_env();
@@ -114,7 +94,8 @@ fn an_open_amount_link_is_paid_with_the_shoppers_amount() {
 
     // The webhook event (its body is the event's `payload`) carries the
     // attempt's amount.
-    let paid: Vec<Value> = all_events(&e)
+    let paid: Vec<Value> = e
+        .all_events()
         .into_iter()
         .map(|ev| ev["payload"].clone())
         .filter(|p| p["type"] == "order.paid" && p["data"]["charge_code"] == code.as_str())

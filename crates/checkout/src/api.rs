@@ -437,7 +437,7 @@ impl PayAction {
     /// `Err` names the field the gateway left out or empty (the Worker
     /// answers `gateway_incomplete`): without it the page could not pay.
     pub fn from_gateway(method: PayMethod, resp: &OrderResp) -> Result<PayAction, &'static str> {
-        fn need<'a>(v: &'a Option<String>, name: &'static str) -> Result<String, &'static str> {
+        fn need(v: &Option<String>, name: &'static str) -> Result<String, &'static str> {
             v.as_deref()
                 .filter(|s| !s.is_empty())
                 .map(str::to_owned)
@@ -726,6 +726,9 @@ pub struct RefundRecord {
     pub gateway_code: Option<String>,
     /// Unix seconds.
     pub created_at: u64,
+    /// Unix seconds it last changed (settled, refused or retried).
+    #[serde(default)]
+    pub updated_at: u64,
 }
 
 /// The gateway's word on an order (`query`, or a `preOrder`'s answer):

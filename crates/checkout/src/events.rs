@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use soushou::Fen;
 
 use crate::api::OrderStatus;
-use crate::settle::duplicate_refund_no;
+use crate::settle::duplicate_refund_try;
 
 /// What happened.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -82,9 +82,11 @@ impl EventType {
     }
 
     /// The event a settled refund makes: the refund of a duplicate payment
-    /// (numbered `settle::duplicate_refund_no`) that succeeded is news of its own.
+    /// (any try numbered by `settle::duplicate_refund_no`) that succeeded is
+    /// news of its own.
     pub fn for_refund(succeeded: bool, out_refund_no: &str, charge_code: &str) -> EventType {
-        match (succeeded, out_refund_no == duplicate_refund_no(charge_code)) {
+        let duplicate = duplicate_refund_try(charge_code, out_refund_no).is_some();
+        match (succeeded, duplicate) {
             (false, _) => EventType::RefundFailed,
             (true, true) => EventType::PaymentDuplicateRefunded,
             (true, false) => EventType::RefundSucceeded,
@@ -418,6 +420,8 @@ mod tests {
             (false, "r-1", "L1", "refund.failed"),
             (true, "dup-L1", "L1", "payment.duplicate_refunded"),
             (false, "dup-L1", "L1", "refund.failed"),
+            (true, "dup-L1-2", "L1", "payment.duplicate_refunded"),
+            (false, "dup-L1-2", "L1", "refund.failed"),
             // Another attempt's duplicate number is an ordinary refund here.
             (true, "dup-L2", "L1", "refund.succeeded"),
         ];

@@ -48,11 +48,19 @@ pub fn refund_reason(reason: &str) -> Result<&str, Error> {
 }
 
 /// The merchant's own `out_refund_no`, if given: 1 to
-/// [`MAX_REFUND_NO_BYTES`] of `[A-Za-z0-9_-]`. `None` (absent or blank)
-/// means the Worker picks one.
+/// [`MAX_REFUND_NO_BYTES`] of `[A-Za-z0-9_-]`, not starting with `dup-`
+/// (any case): those numbers are the Worker's refunds of duplicate payments
+/// (`settle::duplicate_refund_no`), and a merchant refund under one would
+/// be taken for one. `None` (absent or blank) means the Worker picks one.
 pub fn out_refund_no(given: Option<&str>) -> Result<Option<String>, Error> {
     match given.map(str::trim) {
         None | Some("") => Ok(None),
+        Some(s) if s.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("dup-")) => {
+            Err(Error::InvalidRequest {
+                field: "out_refund_no",
+                reason: "must not start with dup- (reserved for refunds of duplicate payments)",
+            })
+        }
         Some(s)
             if s.len() <= MAX_REFUND_NO_BYTES
                 && s.bytes()
@@ -172,6 +180,9 @@ mod tests {
         assert!(out_refund_no(Some("R 1")).is_err());
         assert!(out_refund_no(Some(&"a".repeat(65))).is_err());
         assert!(out_refund_no(Some(&"a".repeat(64))).is_ok());
+        assert!(out_refund_no(Some("dup-C1")).is_err());
+        assert!(out_refund_no(Some("DUP-C1")).is_err());
+        assert_eq!(out_refund_no(Some("dupe-1")), Ok(Some("dupe-1".into())));
     }
 
     #[test]

@@ -44,7 +44,7 @@ use soushou::Fen;
 use soushou::model::{OrderResp, QueryResp};
 
 use crate::state::{from_gateway, Transition};
-use crate::vocab::OrderStatus;
+use crate::vocab::{OrderStatus, RefundState};
 
 /// What a non-success `RESULT.CODE` says about the request's effect.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -384,10 +384,126 @@ pub fn is_new_money(t: &Transition) -> bool {
         if !holds_money(*from) && holds_money(*to))
 }
 
-/// The `OUT_REFUND_NO` of the refund of a duplicate payment: one per
-/// attempt, so however often the duplicate is noticed it is refunded once.
-pub fn duplicate_refund_no(charge_code: &str) -> String {
-    format!("dup-{charge_code}")
+/// The `OUT_REFUND_NO` of try `n` (from 1) of the refund of a duplicate
+/// payment: `dup-{charge code}`, then `dup-{charge code}-{n}` after a
+/// refusal. One number per try, so however often the duplicate is noticed
+/// each try is made once, and the gateway's ledger tells the tries apart.
+pub fn duplicate_refund_no(charge_code: &str, n: u32) -> String {
+    match n {
+        0 | 1 => format!("dup-{charge_code}"),
+        n => format!("dup-{charge_code}-{n}"),
+    }
+}
+
+/// Which try of `charge_code`'s duplicate refund `out_refund_no` is (the
+/// inverse of [`duplicate_refund_no`]); `None` for any other number.
+pub fn duplicate_refund_try(charge_code: &str, out_refund_no: &str) -> Option<u32> {
+    let rest = out_refund_no
+        .strip_prefix("dup-")?
+        .strip_prefix(charge_code)?;
+    if rest.is_empty() {
+        return Some(1);
+    }
+    let n: u32 = rest.strip_prefix('-')?.parse().ok()?;
+    (n >= 2 && rest == format!("-{n}")).then_some(n)
+}
+
+/// How often, and how patiently, a refused duplicate refund is tried again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DuplicateRefundPolicy {
+    /// The wait after the first refusal; it doubles after each further one
+    /// (`REFUND_RETRY_AFTER_SECS`).
+    pub retry_after_secs: u64,
+    /// Tries in all before the duplicate is left to the merchant.
+    pub max_tries: u32,
+}
+
+impl DuplicateRefundPolicy {
+    /// Eight tries: with the production minute that is about four hours of
+    /// doubling waits, long enough to outlast a gateway or channel outage
+    /// and short enough that the merchant hears of a stuck one the same day.
+    pub fn new(retry_after_secs: u64) -> Self {
+        DuplicateRefundPolicy {
+            retry_after_secs,
+            max_tries: 8,
+        }
+    }
+}
+
+/// One earlier try of a duplicate payment's refund, as stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DuplicateRefundTry<'a> {
+    /// Its `OUT_REFUND_NO`.
+    pub out_refund_no: &'a str,
+    /// Where it stands.
+    pub state: RefundState,
+    /// Unix seconds it last changed (for a refused one: when it was refused).
+    pub updated_at: u64,
+}
+
+/// What to do next about the refund of a payment judged a duplicate.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DuplicateRefundStep {
+    /// A try succeeded, or one is pending (the pending-refund retry settles
+    /// it under its own number): nothing to send.
+    Nothing,
+    /// Send a try under this number (the first, or the next after a refusal
+    /// once its wait is over).
+    Send {
+        /// The try's `OUT_REFUND_NO`.
+        out_refund_no: String,
+    },
+    /// The last try was refused; the next may go at this unix second.
+    Wait {
+        /// Unix seconds.
+        until: u64,
+    },
+    /// Refused `max_tries` times: stop, and leave it to the merchant, who
+    /// heard of every refusal (`refund.failed`).
+    GiveUp,
+}
+
+/// Decides the next step of a duplicate payment's refund from its earlier
+/// tries (`refunds` may hold the attempt's other refunds too; only its
+/// `dup-` numbers count).
+///
+/// A refusal is the gateway's word that that try did nothing, so a new try
+/// under a new number can never refund twice; the money of a duplicate is
+/// the shopper's, so a refusal is never the end of it until the merchant is
+/// told. A pending try blocks a new one: its outcome is unknown, and a
+/// second try could refund the same money twice.
+pub fn duplicate_refund_step(
+    policy: &DuplicateRefundPolicy,
+    charge_code: &str,
+    refunds: &[DuplicateRefundTry<'_>],
+    now: u64,
+) -> DuplicateRefundStep {
+    let tries: Vec<(u32, &DuplicateRefundTry<'_>)> = refunds
+        .iter()
+        .filter_map(|r| Some((duplicate_refund_try(charge_code, r.out_refund_no)?, r)))
+        .collect();
+    if tries.iter().any(|(_, r)| r.state != RefundState::Failed) {
+        return DuplicateRefundStep::Nothing;
+    }
+    let Some((last, last_try)) = tries.iter().max_by_key(|(n, _)| *n) else {
+        return DuplicateRefundStep::Send {
+            out_refund_no: duplicate_refund_no(charge_code, 1),
+        };
+    };
+    let refused = tries.len() as u32;
+    if refused >= policy.max_tries {
+        return DuplicateRefundStep::GiveUp;
+    }
+    let wait = policy
+        .retry_after_secs
+        .saturating_mul(1u64 << (refused - 1).min(32));
+    let until = last_try.updated_at.saturating_add(wait);
+    if now < until {
+        return DuplicateRefundStep::Wait { until };
+    }
+    DuplicateRefundStep::Send {
+        out_refund_no: duplicate_refund_no(charge_code, last + 1),
+    }
 }
 
 #[cfg(test)]
@@ -408,7 +524,134 @@ mod tests {
             current: Paid,
             event: Pending
         }));
-        assert_eq!(duplicate_refund_no("abc"), "dup-abc");
+    }
+
+    #[test]
+    fn duplicate_refund_numbers_round_trip() {
+        let cases = [
+            ("abc", 1, "dup-abc"),
+            ("abc", 2, "dup-abc-2"),
+            ("abc", 8, "dup-abc-8"),
+            ("a-1", 3, "dup-a-1-3"),
+        ];
+        for (code, n, no) in cases {
+            assert_eq!(duplicate_refund_no(code, n), no);
+            assert_eq!(duplicate_refund_try(code, no), Some(n), "{no}");
+        }
+        // Not this attempt's tries: another attempt, a merchant number,
+        // a try number that is not canonical.
+        let others = [
+            ("abc", "dup-abd"),
+            ("abc", "dup-abcd"),
+            ("abc", "dup-abc-"),
+            ("abc", "dup-abc-1"),
+            ("abc", "dup-abc-02"),
+            ("abc", "dup-abc-x"),
+            ("abc", "dup-abc-2-2"),
+            ("abc", "R-abc"),
+            ("a", "dup-a-1-3"),
+        ];
+        for (code, no) in others {
+            assert_eq!(duplicate_refund_try(code, no), None, "{code} {no}");
+        }
+    }
+
+    #[test]
+    fn duplicate_refund_steps() {
+        use DuplicateRefundStep::*;
+        use RefundState::{Failed, Pending, Succeeded};
+        let policy = DuplicateRefundPolicy {
+            retry_after_secs: 60,
+            max_tries: 4,
+        };
+        let t = |no: &'static str, state, updated_at| DuplicateRefundTry {
+            out_refund_no: no,
+            state,
+            updated_at,
+        };
+        let send = |no: &str| Send {
+            out_refund_no: no.into(),
+        };
+        let cases: Vec<(&str, Vec<DuplicateRefundTry<'_>>, u64, DuplicateRefundStep)> = vec![
+            ("never tried", vec![], 1000, send("dup-C")),
+            (
+                "a merchant refund is not a try",
+                vec![t("R-1", Failed, 10)],
+                1000,
+                send("dup-C"),
+            ),
+            ("pending", vec![t("dup-C", Pending, 10)], 1000, Nothing),
+            ("done", vec![t("dup-C", Succeeded, 10)], 1000, Nothing),
+            (
+                "refused once, waiting",
+                vec![t("dup-C", Failed, 1000)],
+                1059,
+                Wait { until: 1060 },
+            ),
+            (
+                "refused once, wait over",
+                vec![t("dup-C", Failed, 1000)],
+                1060,
+                send("dup-C-2"),
+            ),
+            (
+                "refused twice: the wait doubles",
+                vec![t("dup-C", Failed, 900), t("dup-C-2", Failed, 1000)],
+                1119,
+                Wait { until: 1120 },
+            ),
+            (
+                "refused twice, then succeeded",
+                vec![
+                    t("dup-C", Failed, 900),
+                    t("dup-C-2", Failed, 950),
+                    t("dup-C-3", Succeeded, 1000),
+                ],
+                5000,
+                Nothing,
+            ),
+            (
+                "a retry in flight blocks the next",
+                vec![t("dup-C", Failed, 900), t("dup-C-2", Pending, 950)],
+                5000,
+                Nothing,
+            ),
+            (
+                "refused three times: waits four times as long",
+                vec![
+                    t("dup-C", Failed, 100),
+                    t("dup-C-2", Failed, 200),
+                    t("dup-C-3", Failed, 1000),
+                ],
+                1240,
+                send("dup-C-4"),
+            ),
+            (
+                "refused max_tries times",
+                vec![
+                    t("dup-C", Failed, 100),
+                    t("dup-C-2", Failed, 200),
+                    t("dup-C-3", Failed, 300),
+                    t("dup-C-4", Failed, 400),
+                ],
+                1_000_000,
+                GiveUp,
+            ),
+            (
+                "another attempt's tries do not count",
+                vec![t("dup-D", Pending, 10), t("dup-C", Failed, 10)],
+                1000,
+                send("dup-C-2"),
+            ),
+        ];
+        for (name, tries, now, want) in cases {
+            assert_eq!(
+                duplicate_refund_step(&policy, "C", &tries, now),
+                want,
+                "{name}"
+            );
+        }
+        assert_eq!(DuplicateRefundPolicy::new(60).max_tries, 8);
     }
 
     #[test]

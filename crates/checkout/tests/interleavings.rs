@@ -8,7 +8,9 @@
 //! 1. every attempt's stored state equals the gateway's;
 //! 2. a link is paid ⇔ the gateway holds exactly one payment of it that is
 //!    not refunded as a duplicate, and that one is the link's kept payment;
-//! 3. every other payment of a link is refunded in full, once;
+//! 3. every other payment of a link is refunded in full, once — however
+//!    often the gateway refuses that refund first — unless the gateway
+//!    refused it `max_tries` times, when it is left to the merchant;
 //! 4. the money the gateway holds (captured − returned − refunded) equals
 //!    what the books say.
 //!
@@ -23,9 +25,11 @@ use std::collections::BTreeMap;
 
 use checkout::api::OrderStatus as S;
 use checkout::settle::{
-    self, Evidence, Expected, ListedRefund, MoneyDecision, RefundEvidence, Report, Verdict,
+    self, DuplicateRefundPolicy, DuplicateRefundStep, DuplicateRefundTry, Evidence, Expected,
+    ListedRefund, MoneyDecision, RefundEvidence, Report, Verdict,
 };
 use checkout::state;
+use checkout::vocab::RefundState as R;
 use soushou::types::{OrderState as G, ResultCode};
 use soushou::Fen;
 
@@ -50,6 +54,11 @@ impl Rng {
 
 const BUSI: &str = "B1";
 const AMOUNT: u64 = 1000;
+/// Short waits and few tries, so schedules reach the give-up too.
+const DUP_POLICY: DuplicateRefundPolicy = DuplicateRefundPolicy {
+    retry_after_secs: 2,
+    max_tries: 3,
+};
 
 /// The gateway's record of one order.
 #[derive(Clone, Debug)]
@@ -78,8 +87,8 @@ struct Row {
     paid_seq: Option<u64>,
     duplicate: bool,
     recheck: bool,
-    /// out_refund_no → (amount, state: pending/succeeded/failed).
-    refunds: BTreeMap<String, (u64, &'static str)>,
+    /// out_refund_no → (amount, state, last change).
+    refunds: BTreeMap<String, (u64, R, u64)>,
 }
 
 #[derive(Default)]
@@ -91,6 +100,11 @@ struct World {
     next_code: u64,
     next_seq: u64,
     links: usize,
+    /// The clock, unix seconds: one per step.
+    now: u64,
+    /// How many of the next refunds the gateway refuses (a fault, e.g. a
+    /// channel outage or `AMT_ERROR`), whatever they are.
+    refuse_next: u32,
     log: Vec<String>,
 }
 
@@ -143,22 +157,47 @@ impl World {
         if let MoneyDecision::RefundDuplicate { .. } = decision {
             self.rows.get_mut(code).expect("row").duplicate = true;
         }
-        let row = &self.rows[code];
-        if row.duplicate && !row.refunds.contains_key(&format!("dup-{code}")) {
+        if !self.rows[code].duplicate {
+            return;
+        }
+        if let DuplicateRefundStep::Send { out_refund_no } = self.duplicate_step(code) {
             let left = AMOUNT - self.reserved(code);
             if left > 0 {
-                self.refund(code, &format!("dup-{code}"), left, false);
+                self.log.push(format!("duplicate refund {out_refund_no}"));
+                self.refund(code, &out_refund_no, left, false);
             }
         }
+    }
+
+    fn duplicate_step(&self, code: &str) -> DuplicateRefundStep {
+        let tries: Vec<DuplicateRefundTry<'_>> = self.rows[code]
+            .refunds
+            .iter()
+            .map(|(no, (_, state, at))| DuplicateRefundTry {
+                out_refund_no: no,
+                state: *state,
+                updated_at: *at,
+            })
+            .collect();
+        settle::duplicate_refund_step(&DUP_POLICY, code, &tries, self.now)
     }
 
     fn reserved(&self, code: &str) -> u64 {
         self.rows[code]
             .refunds
             .values()
-            .filter(|(_, s)| *s != "failed")
-            .map(|(a, _)| a)
+            .filter(|(_, s, _)| *s != R::Failed)
+            .map(|(a, _, _)| a)
             .sum()
+    }
+
+    /// Stores a refund's new state, stamped now.
+    fn mark_refund(&mut self, code: &str, no: &str, state: R) {
+        let now = self.now;
+        let r = self.rows.get_mut(code).expect("row");
+        let r = r.refunds.get_mut(no).expect("refund");
+        r.1 = state;
+        r.2 = now;
     }
 
     /// `orders::refund` with the gateway's `refund`; `lose` loses the answer.
@@ -172,17 +211,21 @@ impl World {
         if state::check_refund(row.status, paid, reserved, Fen::from_fen(amount)).is_err() {
             return;
         }
+        let now = self.now;
         self.rows
             .get_mut(code)
             .expect("row")
             .refunds
-            .insert(no.to_owned(), (amount, "pending"));
+            .insert(no.to_owned(), (amount, R::Pending, now));
         self.send_refund(code, no, amount, lose);
     }
 
     fn send_refund(&mut self, code: &str, no: &str, amount: u64, lose: bool) {
+        let fault = self.refuse_next > 0;
+        self.refuse_next = self.refuse_next.saturating_sub(1);
         let gw = self.gw.get_mut(code).expect("gateway order");
-        let ok = matches!(gw.state, G::Paid | G::PartiallyRefunded)
+        let ok = !fault
+            && matches!(gw.state, G::Paid | G::PartiallyRefunded)
             && gw.refunded() + amount <= gw.captured - gw.returned
             && !gw.refunds.contains_key(no);
         if ok {
@@ -202,28 +245,24 @@ impl World {
             // A refusal (FAIL / AREADY_REVOKED / AMT_ERROR).
             let code_ = if gw.state == G::Revoked {
                 ResultCode::AreadyRevoked
+            } else if fault {
+                ResultCode::AmtError
             } else {
                 ResultCode::Fail
             };
             assert_eq!(settle::classify(&code_), Verdict::Refused);
-            self.rows
-                .get_mut(code)
-                .expect("row")
-                .refunds
-                .get_mut(no)
-                .expect("refund")
-                .1 = "failed";
+            self.mark_refund(code, no, R::Failed);
+            self.log.push(format!("gateway refuses refund {no}"));
         }
     }
 
     fn settle_refund(&mut self, code: &str, no: &str) {
-        let row = self.rows.get_mut(code).expect("row");
-        row.refunds.get_mut(no).expect("refund").1 = "succeeded";
-        let total: u64 = row
+        self.mark_refund(code, no, R::Succeeded);
+        let total: u64 = self.rows[code]
             .refunds
             .values()
-            .filter(|(_, s)| *s == "succeeded")
-            .map(|(a, _)| a)
+            .filter(|(_, s, _)| *s == R::Succeeded)
+            .map(|(a, _, _)| a)
             .sum();
         let target = state::after_refund(Fen::from_fen(AMOUNT), Fen::from_fen(total));
         self.apply(code, target);
@@ -231,8 +270,8 @@ impl World {
 
     /// The cron's `retry_pending_refunds` for one refund.
     fn retry_refund(&mut self, code: &str, no: &str) {
-        let (amount, st) = self.rows[code].refunds[no];
-        if st != "pending" {
+        let (amount, st, _) = self.rows[code].refunds[no];
+        if st != R::Pending {
             return;
         }
         let gw = &self.gw[code];
@@ -280,11 +319,12 @@ impl World {
 
     /// One random step (a step whose preconditions do not hold does nothing).
     fn step(&mut self, rng: &mut Rng) {
+        self.now += 1;
         let codes: Vec<String> = self.rows.keys().cloned().collect();
         let pick = |rng: &mut Rng| -> Option<String> {
             (!codes.is_empty()).then(|| codes[rng.below(codes.len())].clone())
         };
-        match rng.below(10) {
+        match rng.below(11) {
             // The shopper taps pay on a link (a new attempt).
             0 | 1 => {
                 let link = rng.below(self.links);
@@ -426,7 +466,16 @@ impl World {
                 ));
                 self.refund(&code, &no, 300, lose);
             }
-            // The cron: pending refunds retried, missed duplicates caught.
+            // The gateway will refuse the next one to three refunds.
+            9 => {
+                self.refuse_next = 1 + rng.below(3) as u32;
+                self.log.push(format!(
+                    "gateway refuses the next {} refunds",
+                    self.refuse_next
+                ));
+            }
+            // The cron: pending refunds retried, missed duplicates caught,
+            // refused duplicate refunds tried again.
             _ => {
                 self.cron();
                 self.log.push("cron".into());
@@ -441,7 +490,7 @@ impl World {
             .flat_map(|(c, r)| {
                 r.refunds
                     .iter()
-                    .filter(|(_, (_, s))| *s == "pending")
+                    .filter(|(_, (_, s, _))| *s == R::Pending)
                     .map(move |(no, _)| (c.clone(), no.clone()))
             })
             .collect();
@@ -461,10 +510,13 @@ impl World {
 
     /// Delivers everything and reconciles until nothing changes.
     fn settle_all(&mut self) {
+        self.refuse_next = 0;
         for (code, st) in std::mem::take(&mut self.inbox) {
             self.report(&code, &st);
         }
         for _ in 0..4 {
+            // Cron runs far enough apart that every refusal's wait is over.
+            self.now += 1000;
             let codes: Vec<String> = self.rows.keys().cloned().collect();
             for code in &codes {
                 let row = &self.rows[code];
@@ -500,8 +552,8 @@ impl World {
                 let refunded: u64 = row
                     .refunds
                     .values()
-                    .filter(|(_, s)| *s == "succeeded")
-                    .map(|(a, _)| a)
+                    .filter(|(_, s, _)| *s == R::Succeeded)
+                    .map(|(a, _, _)| a)
                     .sum();
                 if refunded != gw.refunded() {
                     return Err(format!(
@@ -509,7 +561,7 @@ impl World {
                         gw.refunded()
                     ));
                 }
-                if row.refunds.values().any(|(_, s)| *s == "pending") {
+                if row.refunds.values().any(|(_, s, _)| *s == R::Pending) {
                     return Err(format!("{code}: a refund still pending"));
                 }
                 if settle::holds_money(row.status) {
@@ -533,23 +585,47 @@ impl World {
                 })
                 .map(|(c, _)| c)
                 .collect();
-            let dups: Vec<&&String> = paid
+            let dup_refunds = |c: &str| -> Vec<u64> {
+                self.gw[c]
+                    .refunds
+                    .iter()
+                    .filter(|(no, _)| settle::duplicate_refund_try(c, no).is_some())
+                    .map(|(_, a)| *a)
+                    .collect()
+            };
+            let dups: Vec<&&String> = paid.iter().filter(|c| !dup_refunds(c).is_empty()).collect();
+            // Duplicates whose refund the gateway refused max_tries times:
+            // the Worker stopped, and the merchant heard of every refusal.
+            let abandoned: Vec<&&String> = paid
                 .iter()
-                .filter(|c| self.gw[**c].refunds.contains_key(&format!("dup-{c}")))
+                .filter(|c| {
+                    self.rows[**c].duplicate
+                        && dup_refunds(c).is_empty()
+                        && self.duplicate_step(c) == DuplicateRefundStep::GiveUp
+                })
                 .collect();
             let kept = self.link_paid_by(link);
-            if paid.len() - dups.len() > 1 {
-                return Err(format!(
-                    "link {link}: {} payments kept",
-                    paid.len() - dups.len()
-                ));
+            let held = paid.len() - dups.len() - abandoned.len();
+            if held > 1 {
+                return Err(format!("link {link}: {held} payments kept"));
             }
-            if kept.is_some() != (paid.len() > dups.len()) {
-                return Err(format!("link {link}: books say paid by {kept:?}; gateway payments {paid:?}, duplicates {dups:?}"));
+            if kept.is_some() != (held == 1) {
+                return Err(format!("link {link}: books say paid by {kept:?}; gateway payments {paid:?}, duplicates {dups:?}, abandoned {abandoned:?}"));
             }
             for d in &dups {
-                if self.gw[**d].refunds[&format!("dup-{d}")] == 0 {
-                    return Err(format!("{d}: empty duplicate refund"));
+                if dup_refunds(d)
+                    != [AMOUNT
+                        - self.gw[**d]
+                            .refunds
+                            .iter()
+                            .filter(|(no, _)| settle::duplicate_refund_try(d, no).is_none())
+                            .map(|(_, a)| a)
+                            .sum::<u64>()]
+                {
+                    return Err(format!(
+                        "{d}: duplicate refunds {:?}, not one refund of what was left",
+                        dup_refunds(d)
+                    ));
                 }
                 if Some((**d).clone()) == kept {
                     return Err(format!("{d}: the kept payment was refunded as a duplicate"));
@@ -560,7 +636,17 @@ impl World {
     }
 }
 
-fn run(seed: u64, steps: usize) -> Result<(), (String, Vec<String>)> {
+/// What a schedule reached, summed over the search so the output shows the
+/// refusal paths were exercised.
+#[derive(Default)]
+struct Reached {
+    /// Duplicates refunded by a try after the first (the first was refused).
+    retried: usize,
+    /// Duplicates left to the merchant after `max_tries` refusals.
+    abandoned: usize,
+}
+
+fn run(seed: u64, steps: usize, reached: &mut Reached) -> Result<(), (String, Vec<String>)> {
     let mut rng = Rng(seed);
     let mut w = World {
         links: 1 + rng.below(3),
@@ -570,7 +656,20 @@ fn run(seed: u64, steps: usize) -> Result<(), (String, Vec<String>)> {
         w.step(&mut rng);
     }
     w.settle_all();
-    w.check().map_err(|e| (e, w.log))
+    w.check().map_err(|e| (e, w.log.clone()))?;
+    for (code, row) in &w.rows {
+        reached.retried += row
+            .refunds
+            .iter()
+            .filter(|(no, (_, s, _))| {
+                *s == R::Succeeded && settle::duplicate_refund_try(code, no) > Some(1)
+            })
+            .count();
+        if row.duplicate && w.duplicate_step(code) == DuplicateRefundStep::GiveUp {
+            reached.abandoned += 1;
+        }
+    }
+    Ok(())
 }
 
 #[test]
@@ -586,16 +685,28 @@ fn books_equal_the_ledger_after_any_interleaving() {
         Some(seed) => vec![seed],
         None => (0..runs).map(|i| 0x5eed_0000 + i).collect(),
     };
+    let schedules = seeds.len();
     let mut steps_total = 0;
+    let mut reached = Reached::default();
     for seed in seeds {
         let steps = 10 + (seed % 50) as usize;
         steps_total += steps;
-        if let Err((e, log)) = run(seed, steps) {
+        if let Err((e, log)) = run(seed, steps, &mut reached) {
             panic!(
                 "seed {seed}: {e}\nreplay: INTERLEAVINGS_SEED={seed} cargo test -p checkout --test interleavings\nschedule:\n  {}",
                 log.join("\n  ")
             );
         }
     }
-    println!("interleavings: {runs} schedules, {steps_total} steps, 0 mismatches");
+    println!(
+        "interleavings: {schedules} schedules, {steps_total} steps, 0 mismatches; \
+         {} duplicate refunds succeeded after a refusal, {} left to the merchant",
+        reached.retried, reached.abandoned
+    );
+    if schedules >= 1000 {
+        assert!(
+            reached.retried > 0 && reached.abandoned > 0,
+            "the search never reached a refused duplicate refund"
+        );
+    }
 }

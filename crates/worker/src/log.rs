@@ -38,6 +38,9 @@ pub enum Level {
     Info,
     /// Unexpected: someone should look (amount mismatch, stale state, failed reconciliation).
     Warn,
+    /// The Worker stopped trying: a person must act (a shopper's duplicate
+    /// payment the gateway would not refund).
+    Error,
 }
 
 impl Level {
@@ -45,6 +48,7 @@ impl Level {
         match self {
             Level::Info => "info",
             Level::Warn => "warn",
+            Level::Error => "error",
         }
     }
 }
@@ -136,6 +140,7 @@ impl RequestLog {
         match level {
             Level::Info => worker::console_log!("{}", line),
             Level::Warn => worker::console_warn!("{}", line),
+            Level::Error => worker::console_error!("{}", line),
         }
     }
 

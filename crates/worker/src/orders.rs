@@ -9,7 +9,8 @@
 
 use checkout::api::RefundRecord;
 use checkout::settle::{
-    self, Evidence, Expected, ListedRefund, MoneyDecision, RefundEvidence, Report,
+    self, DuplicateRefundPolicy, DuplicateRefundStep, DuplicateRefundTry, Evidence, Expected,
+    ListedRefund, MoneyDecision, RefundEvidence, Report,
 };
 use checkout::state::{self, Transition};
 use checkout::vocab::{EventSource, OrderStatus, RefundState};
@@ -567,14 +568,16 @@ async fn retry_refund(cx: &Cx, refund: &RefundRecord) -> ApiResult<Refunded> {
 /// The cron sweep's catch-up for duplicate payments nobody dealt with: the
 /// check after `/notify` runs in a `ctx.wait_until` task, and if that task
 /// is lost (Worker evicted, storage error) before it marked the duplicate
-/// or reserved its refund, nothing else would notice. Finds such attempts
+/// or reserved its refund, nothing else would notice; and a refund of a
+/// duplicate the gateway refused must be tried again. Finds such attempts
 /// ([`repo::rival_payments`]) whose money is at least
 /// `REFUND_RETRY_AFTER_SECS` old (so it does not race the background task)
 /// and runs [`refund_if_duplicate`] on each, a bounded batch per run.
 /// Returns how many were examined.
 pub async fn refund_missed_duplicates(cx: &Cx) -> ApiResult<usize> {
-    let cutoff = now_secs().saturating_sub(cx.settings.refund_retry_after_secs()?);
-    let rivals = repo::rival_payments(cx.db()?, cutoff, 20).await?;
+    let policy = DuplicateRefundPolicy::new(cx.settings.refund_retry_after_secs()?);
+    let cutoff = now_secs().saturating_sub(policy.retry_after_secs);
+    let rivals = repo::rival_payments(cx.db()?, cutoff, policy.max_tries, 20).await?;
     for order in &rivals {
         cx.log.event(
             Level::Warn,
@@ -591,15 +594,16 @@ pub async fn refund_missed_duplicates(cx: &Cx) -> ApiResult<usize> {
 /// superseded attempt paid late, or money arrived on an attempt we thought
 /// closed or failed), marks it a duplicate and refunds it in full. The
 /// payment itself stays recorded; the refund shows in the order's refunds
-/// and moves it to `refunded`. Never fails: every outcome is logged, and a
-/// refund that did not complete stays reserved for the cron sweep.
+/// and moves it to `refunded`. Never fails: every outcome is logged; a try
+/// that did not complete stays reserved for the cron's pending-refund
+/// retry, and a refused one is tried again by the cron under a new number
+/// ([`settle::duplicate_refund_step`]).
 pub async fn refund_if_duplicate(cx: &Cx, charge_code: &str) {
     if let Err(e) = try_refund_duplicate(cx, charge_code).await {
         cx.log.event(
             Level::Warn,
             "duplicate_refund_failed",
             serde_json::json!({"charge_code": charge_code,
-                "out_refund_no": settle::duplicate_refund_no(charge_code),
                 "error": e.code().as_str(), "detail": e.to_string()}),
         );
     }
@@ -614,7 +618,8 @@ async fn try_refund_duplicate(cx: &Cx, charge_code: &str) -> ApiResult<()> {
         return Ok(());
     };
     let kept = match &order.duplicate_of {
-        // Judged before, but its refund may never have been reserved.
+        // Judged before, but its refund may never have been reserved, or
+        // the gateway refused it.
         Some(kept) => kept.clone(),
         None => {
             let attempts = repo::link_attempts(db, link_id).await?;
@@ -632,15 +637,25 @@ async fn try_refund_duplicate(cx: &Cx, charge_code: &str) -> ApiResult<()> {
             kept
         }
     };
-    let out_refund_no = settle::duplicate_refund_no(charge_code);
-    if repo::refunds(db, charge_code)
-        .await?
+    let policy = DuplicateRefundPolicy::new(cx.settings.refund_retry_after_secs()?);
+    let refunds = repo::refunds(db, charge_code).await?;
+    let tries: Vec<DuplicateRefundTry<'_>> = refunds
         .iter()
-        .any(|r| r.out_refund_no == out_refund_no)
-    {
-        // Reserved already; the cron retries it while it is pending.
-        return Ok(());
-    }
+        .map(|r| DuplicateRefundTry {
+            out_refund_no: &r.out_refund_no,
+            state: r.state,
+            updated_at: r.updated_at,
+        })
+        .collect();
+    let out_refund_no =
+        match settle::duplicate_refund_step(&policy, charge_code, &tries, now_secs()) {
+            DuplicateRefundStep::Send { out_refund_no } => out_refund_no,
+            // A try is pending (the pending-refund retry settles it) or done,
+            // or the last refusal's wait is not over.
+            DuplicateRefundStep::Nothing | DuplicateRefundStep::Wait { .. } => return Ok(()),
+            // Logged when the last try was refused (below).
+            DuplicateRefundStep::GiveUp => return Ok(()),
+        };
     cx.log.event(
         Level::Warn,
         "duplicate_payment",
@@ -653,7 +668,7 @@ async fn try_refund_duplicate(cx: &Cx, charge_code: &str) -> ApiResult<()> {
         return Ok(());
     }
     let reason = format!("duplicate payment; link already paid by {kept}");
-    let done = refund(
+    let sent = refund(
         cx,
         &RefundOrder {
             order: &order,
@@ -662,7 +677,19 @@ async fn try_refund_duplicate(cx: &Cx, charge_code: &str) -> ApiResult<()> {
             reason: &reason,
         },
     )
-    .await?;
+    .await;
+    let last = settle::duplicate_refund_try(charge_code, &out_refund_no) == Some(policy.max_tries);
+    if last && sent.as_ref().is_err_and(ApiError::is_refusal) {
+        // The merchant heard of each refusal (`refund.failed`); from here
+        // on the shopper's money waits for a person.
+        cx.log.event(
+            Level::Error,
+            "duplicate_refund_abandoned",
+            serde_json::json!({"charge_code": charge_code, "kept": kept,
+                "tries": policy.max_tries}),
+        );
+    }
+    let done = sent?;
     cx.log.event(
         Level::Info,
         "duplicate_refunded",

@@ -639,7 +639,7 @@ pub async fn finish_refund(
 pub async fn refunds(db: &Db, charge_code: &str) -> ApiResult<Vec<RefundRecord>> {
     all(
         db,
-        "SELECT out_refund_no, charge_code, amount_fen, reason, state, gateway_code, created_at \
+        "SELECT out_refund_no, charge_code, amount_fen, reason, state, gateway_code, created_at, updated_at \
          FROM refunds WHERE charge_code = ?1 ORDER BY created_at, rowid",
         &[t(charge_code)],
     )
@@ -649,9 +649,18 @@ pub async fn refunds(db: &Db, charge_code: &str) -> ApiResult<Vec<RefundRecord>>
 /// Payments of links that may need a duplicate refund, money older than
 /// `cutoff`, oldest money first: attempts holding money and not judged
 /// duplicates that share their link with another such attempt (a link paid
-/// twice where nobody decided yet), and attempts judged duplicates whose
-/// `dup-` refund was never reserved (the task was lost in between).
-pub async fn rival_payments(db: &Db, cutoff: u64, limit: u64) -> ApiResult<Vec<OrderRow>> {
+/// twice where nobody decided yet), and attempts judged duplicates, not yet
+/// refunded, none of whose `dup-` tries is pending or succeeded and fewer
+/// than `max_tries` refused (the task was lost before the first try, or the
+/// gateway refused the last one; `settle::duplicate_refund_step` decides
+/// whether its wait is over). Those whose last refusal is oldest come
+/// first, so one waiting out a long pause cannot starve the others.
+pub async fn rival_payments(
+    db: &Db,
+    cutoff: u64,
+    max_tries: u32,
+    limit: u64,
+) -> ApiResult<Vec<OrderRow>> {
     all(
         db,
         &format!(
@@ -663,10 +672,14 @@ pub async fn rival_payments(db: &Db, cutoff: u64, limit: u64) -> ApiResult<Vec<O
                    AND p.state IN ('paid', 'partially_refunded', 'refunded'))) \
                OR (o.duplicate_of IS NOT NULL AND o.state != 'refunded' \
                    AND NOT EXISTS (SELECT 1 FROM refunds r WHERE r.charge_code = o.charge_code \
-                   AND r.out_refund_no = 'dup-' || o.charge_code))) \
-             ORDER BY o.paid_seq LIMIT ?2"
+                   AND r.out_refund_no LIKE 'dup-%' AND r.state != 'failed') \
+                   AND (SELECT COUNT(*) FROM refunds r WHERE r.charge_code = o.charge_code \
+                   AND r.out_refund_no LIKE 'dup-%') < ?3)) \
+             ORDER BY (SELECT MAX(r.updated_at) FROM refunds r \
+                       WHERE r.charge_code = o.charge_code AND r.out_refund_no LIKE 'dup-%'), \
+                      o.paid_seq LIMIT ?2"
         ),
-        &[n(cutoff), n(limit)],
+        &[n(cutoff), n(limit), n(u64::from(max_tries))],
     )
     .await
 }
@@ -681,7 +694,7 @@ pub async fn pending_refunds_before(
 ) -> ApiResult<Vec<RefundRecord>> {
     all(
         db,
-        "SELECT out_refund_no, charge_code, amount_fen, reason, state, gateway_code, created_at \
+        "SELECT out_refund_no, charge_code, amount_fen, reason, state, gateway_code, created_at, updated_at \
          FROM refunds WHERE state = 'pending' AND updated_at <= ?1 ORDER BY updated_at LIMIT ?2",
         &[n(cutoff), n(limit)],
     )
