@@ -22,6 +22,7 @@
 //! not returned by a revocation, and not refunded as a duplicate (a refund
 //! numbered `dup-{charge_code}`). A link is paid ⇔ it has exactly one.
 
+use checkout::settle;
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -409,8 +410,9 @@ fn compare_refunds(a: &WorkerAttempt, o: &GatewayOrder, out: &mut Vec<Mismatch>)
             }
             _ => {}
         }
-        if let Some(paid) = r.out_refund_no.strip_prefix(DUP_PREFIX) {
-            if paid != a.charge_code || r.amount_fen != o.amount_fen {
+        if r.out_refund_no.starts_with(DUP_PREFIX) {
+            let ours = settle::duplicate_refund_try(&a.charge_code, &r.out_refund_no).is_some();
+            if !ours || r.amount_fen != o.amount_fen {
                 push(
                     "duplicate refund of the wrong attempt or amount",
                     &r.out_refund_no,
@@ -601,6 +603,43 @@ mod tests {
             "paid",
         );
         assert_eq!(compare(&b).mismatches, vec![]);
+    }
+
+    #[test]
+    fn a_duplicate_refunded_on_its_second_try_agrees() {
+        // The first try was refused (the gateway lists no refund for it),
+        // the second succeeded.
+        let mut refused = worker("B", "refunded", &[("dup-B-2", 100)]);
+        refused.refunds.insert(
+            0,
+            WorkerRefund {
+                out_refund_no: "dup-B".into(),
+                amount_fen: 100,
+                state: "failed".into(),
+            },
+        );
+        let b = books(
+            vec![
+                gw("A", 1, 100, 0, &[]),
+                gw("B", 5, 100, 0, &[("dup-B-2", 100)]),
+            ],
+            vec![worker("A", "paid", &[]), refused],
+            "paid",
+        );
+        assert_eq!(compare(&b).mismatches, vec![]);
+        // A try numbered for another attempt is not this one's refund.
+        let b = books(
+            vec![
+                gw("A", 1, 100, 0, &[]),
+                gw("B", 5, 100, 0, &[("dup-A-2", 100)]),
+            ],
+            vec![
+                worker("A", "paid", &[]),
+                worker("B", "refunded", &[("dup-A-2", 100)]),
+            ],
+            "paid",
+        );
+        assert!(kinds(&b).contains(&"duplicate refund of the wrong attempt or amount"));
     }
 
     #[test]

@@ -106,6 +106,7 @@ pub fn ensure_all() -> Result<Tools> {
         })?;
     }
     ensure_npm()?;
+    patch_wrangler_proxy()?;
     let chromium = ensure_chromium()?;
     Ok(Tools {
         wasm_bindgen,
@@ -168,6 +169,59 @@ fn ensure_npm() -> Result<()> {
         },
     )?;
     std::fs::write(stamp, lock)?;
+    Ok(())
+}
+
+/// The dev server's ProxyWorker (wrangler 4.86.0), as npm installs it.
+const PROXY_WORKER: &str = "node_modules/wrangler/wrangler-dist/ProxyWorker.js";
+/// Its one line that forwards a request to the Worker.
+const PROXY_FETCH: &str =
+    "      void fetch(userWorkerUrl, new Request(request, { headers })).then(async (res) => {\n";
+/// What forwards it instead.
+const PROXY_FETCH_RETRIED: &str =
+    "      void fetchUserWorkerRetried(userWorkerUrl, request, headers).then(async (res) => {\n";
+/// The function that does, appended to the file.
+const PROXY_RETRY_FN: &str = r#"
+// Added by `cargo xtask` (xtask/src/tools.rs), cloudflare/workers-sdk#14641:
+// the ProxyWorker's pooled connection to the Worker and the Worker's server
+// both drop an idle keep-alive connection after 5 s, and a request written
+// at that moment fails before the Worker reads it. Unpatched, a POST then
+// answers 503 "Your worker restarted mid-request" (it never did) and a GET
+// waits until some other request arrives. Send it again on a new connection;
+// the body is buffered so a POST can be.
+async function fetchUserWorkerRetried(url, request, headers) {
+  const body = request.method === "GET" || request.method === "HEAD" ? undefined : await request.arrayBuffer();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fetch(url, new Request(request, { headers, body }));
+    } catch (error) {
+      if (attempt >= 3) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 10 * attempt));
+    }
+  }
+}
+"#;
+
+/// Patches the dev server's ProxyWorker so a request that meets a closing
+/// keep-alive connection is sent again instead of failing or hanging
+/// ([`PROXY_RETRY_FN`]). Only the local dev hop in front of the Worker
+/// changes; the Worker, workerd and D1 are untouched. Idempotent, and it
+/// fails loudly if a new wrangler no longer has the line it replaces.
+fn patch_wrangler_proxy() -> Result<()> {
+    let path = root().join(PROXY_WORKER);
+    let text = std::fs::read_to_string(&path)?;
+    if text.contains(PROXY_FETCH_RETRIED) {
+        return Ok(());
+    }
+    if !text.contains(PROXY_FETCH) {
+        return Err(fail!(
+            "{PROXY_WORKER} no longer forwards requests the way wrangler 4.86.0 did; \
+             check whether workers-sdk#14641 is fixed in it and drop or redo the patch"
+        ));
+    }
+    let patched = text.replacen(PROXY_FETCH, PROXY_FETCH_RETRIED, 1) + PROXY_RETRY_FN;
+    std::fs::write(&path, patched)?;
+    step("patched wrangler's dev ProxyWorker to resend requests cut by a closing keep-alive connection (workers-sdk#14641)");
     Ok(())
 }
 
