@@ -103,8 +103,9 @@ fn request_line(e: &E2e, what: &str, pick: impl Fn(&Value) -> bool) -> Value {
 
 /// Every request line counts its D1 round trips (`"d1": {"calls", "ms"}`,
 /// from the counted handle every query goes through), and the shopper's
-/// routes and `/notify` stay within issue 12's round trips: pay 3 (the
-/// link's attempts; link and attempt in one batch; the gateway's serials),
+/// routes and `/notify` stay within issue 12's round trips: pay 2 (link,
+/// attempt and the link's attempts in one batch; the gateway's serials), a
+/// pay refused as already paid 2 (that batch; the unsent attempt deleted),
 /// a checkout view 1, a notification that applies 2 (the attempt; the
 /// transition, its event and the count in one batch), a duplicate 2.
 #[test]
@@ -137,7 +138,7 @@ fn each_request_logs_its_d1_round_trips() {
     assert_eq!(e.send_notification(&n).0, 200, "the duplicate");
 
     let pay = request_line(&e, "the pay line", |l| l["request_id"] == pay_id.as_str());
-    assert_eq!(pay["d1"]["calls"], 3, "{pay}");
+    assert_eq!(pay["d1"]["calls"], 2, "{pay}");
     assert!(pay["d1"]["ms"].as_u64().is_some(), "{pay}");
     let view = request_line(&e, "the view line", |l| l["request_id"] == view_id.as_str());
     assert_eq!(view["d1"]["calls"], 1, "{view}");
@@ -150,6 +151,19 @@ fn each_request_logs_its_d1_round_trips() {
     assert_eq!(applied["d1"]["calls"], 2, "{applied}");
     let duplicate = notify("duplicate");
     assert_eq!(duplicate["d1"]["calls"], 2, "{duplicate}");
+    let resp = e
+        .pay_request(UA_DESKTOP)
+        .json(&json!({"token": token, "method": "native"}))
+        .send()
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 409);
+    let refused_id = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let refused = request_line(&e, "the refused pay line", |l| {
+        l["request_id"] == refused_id.as_str()
+    });
+    assert_eq!(refused["error_code"], "ALREADY_PAID", "{refused}");
+    assert_eq!(refused["charge_code"], code.as_str(), "{refused}");
+    assert_eq!(refused["d1"]["calls"], 2, "{refused}");
     // Counted once each, the first as the transition that paid the order.
     let order = e.merchant_order(&code);
     assert_eq!(order.order.state, checkout::api::OrderStatus::Paid);

@@ -283,7 +283,6 @@ pub async fn pos_charge(cx: &Cx, mut req: Request) -> ApiResult<PosChargeRespons
     let timeout = Duration::from_millis(cx.settings.pos_gateway_timeout_ms()?);
     let sent = attempt::create(
         cx,
-        None,
         &order,
         now,
         gateway::call_within(cx, &cfg, &gw, timeout),
@@ -346,7 +345,7 @@ pub async fn qr_order(cx: &Cx, mut req: Request) -> ApiResult<QrOrderResponse> {
         goods_detail: Vec::new(),
     };
     let send = gateway::call(cx, &cfg, &gw);
-    let resp = attempt::create(cx, None, &order, now_secs(), send).await?;
+    let resp = attempt::create(cx, &order, now_secs(), send).await?;
     let qr = resp
         .bar_code
         .filter(|s| !s.is_empty())

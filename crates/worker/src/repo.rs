@@ -213,15 +213,9 @@ pub async fn insert_link(db: &Db, link: &NewLink<'_>, now: u64) -> ApiResult<()>
     Ok(())
 }
 
-/// Inserts a new pending attempt, and with `link` the link it pays, in one
-/// round trip (one batch: both or neither).
-pub async fn insert_attempt(
-    db: &Db,
-    link: Option<&NewLink<'_>>,
-    o: &NewOrder<'_>,
-    now: u64,
-) -> ApiResult<()> {
-    let order = prepare(
+/// The INSERT of a new pending attempt.
+fn insert_attempt_statement<'d>(db: &'d Db, o: &NewOrder<'_>, now: u64) -> ApiResult<Stmt<'d>> {
+    prepare(
         db,
         "INSERT INTO orders (charge_code, link_id, kind, method, channel_type, amount_fen, \
          subject, state, return_url, created_at, updated_at) \
@@ -237,16 +231,52 @@ pub async fn insert_attempt(
             ot(o.return_url),
             n(now),
         ],
-    )?;
-    match link {
-        Some(link) => {
-            let link = insert_link_statement(db, link, now)?;
-            db.batch(vec![link, order]).await.stored()?;
-        }
-        None => {
-            order.run().await.stored()?;
-        }
-    }
+    )
+}
+
+/// Inserts a new pending attempt that pays no link.
+pub async fn insert_attempt(db: &Db, o: &NewOrder<'_>, now: u64) -> ApiResult<()> {
+    insert_attempt_statement(db, o, now)?.run().await.stored()?;
+    Ok(())
+}
+
+/// Inserts the link (if new) and a new pending attempt of it, and reads the
+/// link's attempts (the new one among them, newest first): one round trip,
+/// one batch, so the writes happen both or neither.
+pub async fn insert_link_attempt(
+    db: &Db,
+    link: &NewLink<'_>,
+    o: &NewOrder<'_>,
+    now: u64,
+) -> ApiResult<Vec<OrderRow>> {
+    let read = prepare(db, &link_attempts_sql(), &[t(link.link_id)])?;
+    let results = db
+        .batch(vec![
+            insert_link_statement(db, link, now)?,
+            insert_attempt_statement(db, o, now)?,
+            read,
+        ])
+        .await
+        .stored()?;
+    results
+        .last()
+        .ok_or_else(|| ApiError::Storage("the batch returned no result for its read".into()))?
+        .results::<OrderRow>()
+        .stored()
+}
+
+/// Deletes an attempt that was stored but never sent to the gateway (its
+/// link refused it): only while it is still pending with no gateway serial.
+pub async fn delete_unsent_attempt(db: &Db, charge_code: &str) -> ApiResult<()> {
+    prepare(
+        db,
+        "DELETE FROM orders WHERE charge_code = ?1 AND state = 'pending' \
+         AND charge_down_code IS NULL",
+        &[t(charge_code)],
+    )?
+    .run()
+    .await
+    .stored()?;
     Ok(())
 }
 
@@ -283,15 +313,15 @@ pub async fn get_order(db: &Db, charge_code: &str) -> ApiResult<Option<OrderRow>
 
 /// All attempts of a link, newest first.
 pub async fn link_attempts(db: &Db, link_id: &str) -> ApiResult<Vec<OrderRow>> {
-    all(
-        db,
-        &format!(
-            "SELECT {ORDER_COLUMNS} FROM orders WHERE link_id = ?1 \
-             ORDER BY created_at DESC, rowid DESC"
-        ),
-        &[t(link_id)],
+    all(db, &link_attempts_sql(), &[t(link_id)]).await
+}
+
+/// A link's attempts (`?1`), newest first.
+fn link_attempts_sql() -> String {
+    format!(
+        "SELECT {ORDER_COLUMNS} FROM orders WHERE link_id = ?1 \
+         ORDER BY created_at DESC, rowid DESC"
     )
-    .await
 }
 
 /// Attempts pending since before `cutoff` (unix seconds), least recently

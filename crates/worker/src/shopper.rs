@@ -116,13 +116,6 @@ pub async fn pay(cx: &Cx, mut req: Request) -> ApiResult<PayResponse> {
     // Fixed here, before any I/O: a refused amount never reaches the gateway.
     let amount = payload.amount.charge(body.amount.as_deref())?;
     let link_id = link::link_id(&body.token);
-    // One read serves the rate limit and the already-paid check.
-    let attempts = repo::link_attempts(cx.db()?, &link_id).await?;
-    crate::guard::limit_pay(cx, &attempts, now)?;
-    if let Some(paid) = kept_payment(&attempts)? {
-        cx.log.set("charge_code", paid.as_str());
-        return Err(ApiError::AlreadyPaid);
-    }
     let ids = ShopperIds::read(&cx.settings, &body, &link_id, now)?;
     let buyer_id = ids.buyer_id.clone();
     let (method, shopper) = choose_method(&req, &body, &payload, ids)?;
@@ -156,11 +149,22 @@ pub async fn pay(cx: &Cx, mut req: Request) -> ApiResult<PayResponse> {
         subject: &payload.subject,
         return_url: payload.return_url.as_deref(),
     };
-    let resp = attempt::create(
+    // The link's other attempts serve the rate limit and the already-paid
+    // check; they are read in the round trip that stores this attempt.
+    let admit = |others: &[OrderRow]| {
+        crate::guard::limit_pay(cx, others, now)?;
+        if let Some(paid) = kept_payment(others)? {
+            cx.log.set("charge_code", paid.as_str());
+            return Err(ApiError::AlreadyPaid);
+        }
+        Ok(())
+    };
+    let resp = attempt::create_for_link(
         cx,
-        Some(&link),
+        &link,
         &order,
         now,
+        admit,
         create_at_gateway(cx, &attempt),
     )
     .await?;
