@@ -426,3 +426,39 @@ fn a_pos_charge_retried_with_its_key_is_never_sent_twice() {
     assert!(resp.status().is_client_error(), "{}", resp.status());
     assert_eq!(pre_orders(), 1);
 }
+
+/// A cancel answered `AREADY_REVOKED` by a gateway that revoked nothing
+/// (the sandbox's `reject` fault: a refusal that did not act) is not booked
+/// on its word: the Worker asks `query`, which reports the payment still
+/// held, so the order and its link stay paid, as in the ledger, and the
+/// merchant gets the refusal with its code. (Before, the order was booked
+/// `revoked` while the gateway kept the money: chaos seed 271764461.)
+#[test]
+fn a_false_already_revoked_is_checked_against_the_ledger() {
+    let e = E2e::from_env();
+    let token = e.create_link("7.70", "cancel refused in error");
+    let (_, code) = e.pay_ok(&token, "native", UA_DESKTOP, json!({}));
+    e.sandbox_pay_and_wait(&code, "paid");
+    let queries = calls(&e, &code, "query");
+    let (status, body) = {
+        let _lie = e.fault_times("cancelTrade", "reject:AREADY_REVOKED", 1);
+        e.admin(
+            reqwest::Method::POST,
+            &format!("/v1/orders/{code}/cancel"),
+            Some(&json!({"apply": false})),
+        )
+    };
+    assert_eq!(status, 502, "{body}");
+    assert_eq!(body["error"]["code"], "GATEWAY_REJECTED", "{body}");
+    assert_eq!(body["error"]["gateway_code"], "AREADY_REVOKED", "{body}");
+    assert!(calls(&e, &code, "query") > queries, "the ledger was asked");
+    let stored = e.merchant_order_stored(&code);
+    assert_eq!(stored.order.state, OrderStatus::Paid, "{stored:?}");
+    assert!(
+        !history(&stored).iter().any(|(_, to, _)| to == "revoked"),
+        "{stored:?}"
+    );
+    let (_, view) = e.get(&format!("/api/checkout/{token}"));
+    assert_eq!(view["state"], "paid", "{view}");
+    assert_eq!(e.ledger(&code)["net_fen"], 770);
+}

@@ -307,6 +307,42 @@ pub fn refund_evidence(
     }
 }
 
+/// What a `cancelTrade` answer lets the books record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CancelEvidence {
+    /// The gateway revoked it on this request: record `revoked`.
+    Revoked,
+    /// The gateway says it was revoked before, but with a refusal code:
+    /// this request did nothing, and whether an earlier one did is for the
+    /// ledger to say. Ask `query` now and record what it reports.
+    AskQuery,
+    /// Nothing to record now; the re-check window's queries settle it.
+    Nothing,
+}
+
+/// Decides what a `cancelTrade` answer proves. `applied_for`: the request
+/// only applied for a revocation (`opType=ACO`); `answer`: `Ok` for a
+/// `SUCCESS`, else the non-success `RESULT.CODE` if the gateway gave one
+/// (`Err(None)`: a fault — timeout, HTTP error, garbage — that says nothing).
+///
+/// A real-time `SUCCESS` is the gateway acting on this request. An
+/// `AREADY_REVOKED` is a refusal, so it is never booked on its word: a
+/// revocation that is not in the ledger would show the link unpaid while
+/// the gateway holds the money (a gateway answering it in error, or a
+/// revocation of another attempt confused with this one). Any other answer
+/// — an applied-for revocation, a refusal, an outcome-unknown code — says
+/// nothing yet.
+pub fn cancel_evidence(
+    applied_for: bool,
+    answer: Result<(), Option<&ResultCode>>,
+) -> CancelEvidence {
+    match answer {
+        Ok(()) if !applied_for => CancelEvidence::Revoked,
+        Err(Some(ResultCode::AreadyRevoked)) => CancelEvidence::AskQuery,
+        _ => CancelEvidence::Nothing,
+    }
+}
+
 /// The reconciler's pacing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ReconcilePolicy {
@@ -681,6 +717,33 @@ mod tests {
             current: Paid,
             event: Pending
         }));
+    }
+
+    #[test]
+    fn what_a_cancel_answer_proves() {
+        use CancelEvidence::*;
+        let code = |c| Err(Some(c));
+        let cases = [
+            (false, Ok(()), Revoked),
+            (true, Ok(()), Nothing),
+            (false, code(ResultCode::AreadyRevoked), AskQuery),
+            (true, code(ResultCode::AreadyRevoked), AskQuery),
+            (false, code(ResultCode::Fail), Nothing),
+            (false, code(ResultCode::ChargeNonexistent), Nothing),
+            (false, code(ResultCode::Exception), Nothing),
+            // A timeout or a garbled answer proves nothing: the re-check
+            // window's queries settle it.
+            (false, Err(None), Nothing),
+            (true, Err(None), Nothing),
+        ];
+        for (applied_for, answer, want) in cases {
+            let answer = answer.as_ref().map(|_| ()).map_err(Option::as_ref);
+            assert_eq!(
+                cancel_evidence(applied_for, answer),
+                want,
+                "{applied_for} {answer:?}"
+            );
+        }
     }
 
     #[test]

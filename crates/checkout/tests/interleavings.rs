@@ -25,9 +25,9 @@ use std::collections::BTreeMap;
 
 use checkout::api::OrderStatus as S;
 use checkout::settle::{
-    self, DuplicateRefundPolicy, DuplicateRefundStep, DuplicateRefundTry, Evidence, Expected,
-    ListedRefund, MoneyDecision, Notice, NotifyOutcome, NotifyPlan, RefundEvidence, Report,
-    StoredAttempt, Verdict,
+    self, CancelEvidence, DuplicateRefundPolicy, DuplicateRefundStep, DuplicateRefundTry, Evidence,
+    Expected, ListedRefund, MoneyDecision, Notice, NotifyOutcome, NotifyPlan, RefundEvidence,
+    Report, StoredAttempt, Verdict,
 };
 use checkout::state;
 use checkout::vocab::RefundState as R;
@@ -482,29 +482,45 @@ impl World {
                     }
                 }
             }
-            // A merchant revokes an attempt in real time; the answer may be lost.
+            // A merchant revokes an attempt in real time; the answer may be
+            // lost, or be a false AREADY_REVOKED (a gateway fault: nothing
+            // was revoked).
             7 => {
                 let Some(code) = pick(rng) else { return };
                 let lose = rng.chance(50);
+                let lie = rng.chance(15);
                 self.rows.get_mut(&code).expect("row").recheck = true;
                 let Some(gw) = self.gw.get_mut(&code) else {
                     return;
                 };
-                let done = match gw.state {
-                    G::Pending => true,
-                    G::Paid | G::PartiallyRefunded => {
-                        gw.returned = gw.captured - gw.refunded();
-                        true
+                let refusal = if lie {
+                    Some(ResultCode::AreadyRevoked)
+                } else {
+                    match gw.state {
+                        G::Pending => None,
+                        G::Paid | G::PartiallyRefunded => {
+                            gw.returned = gw.captured - gw.refunded();
+                            None
+                        }
+                        G::Revoked => Some(ResultCode::AreadyRevoked),
+                        _ => Some(ResultCode::Fail),
                     }
-                    _ => false,
                 };
-                if done {
+                if refusal.is_none() {
                     gw.state = G::Revoked;
                 }
-                self.log
-                    .push(format!("merchant revokes {code} (answer lost: {lose})"));
-                if done && !lose {
-                    self.apply(&code, S::Revoked);
+                self.log.push(format!(
+                    "merchant revokes {code}: {refusal:?} (false: {lie}, answer lost: {lose})"
+                ));
+                if !lose {
+                    let answer = refusal.as_ref().map_or(Ok(()), |c| Err(Some(c)));
+                    match settle::cancel_evidence(false, answer) {
+                        CancelEvidence::Revoked => {
+                            self.apply(&code, S::Revoked);
+                        }
+                        CancelEvidence::AskQuery => self.query(&code),
+                        CancelEvidence::Nothing => {}
+                    }
                 }
             }
             // A merchant refunds part of an attempt; the answer may be lost.

@@ -9,8 +9,8 @@
 
 use checkout::api::RefundRecord;
 use checkout::settle::{
-    self, DuplicateRefundPolicy, DuplicateRefundStep, DuplicateRefundTry, Evidence, Expected,
-    ListedRefund, MoneyDecision, RefundEvidence, Report,
+    self, CancelEvidence, DuplicateRefundPolicy, DuplicateRefundStep, DuplicateRefundTry, Evidence,
+    Expected, ListedRefund, MoneyDecision, RefundEvidence, Report,
 };
 use checkout::state::{self, Transition};
 use checkout::vocab::{EventSource, OrderStatus, RefundState};
@@ -249,10 +249,11 @@ pub async fn query_and_apply(
 /// The attempt is put under re-check first, so whatever happens next — a
 /// slow revocation, a lost answer, this Worker evicted — the reconciler
 /// queries it until the window ends and records the gateway's final state.
-/// A real-time `SUCCESS` and `AREADY_REVOKED` are the gateway's word that
-/// the money (if any) went back: `revoked`, never `closed` (the latter is
-/// still returned as the refusal it is). Returns the stored state after the
-/// call.
+/// What the answer proves is [`settle::cancel_evidence`]'s decision: a
+/// real-time `SUCCESS` is booked `revoked` (never `closed`); an
+/// `AREADY_REVOKED` is booked only as `query` then reports the attempt (and
+/// is still returned as the refusal it is). Returns the stored state after
+/// the call.
 pub async fn revoke(
     cx: &Cx,
     order: &OrderRow,
@@ -269,23 +270,32 @@ pub async fn revoke(
         charge_code: order.charge_code.clone(),
         mode,
     };
-    match gateway::call(cx, &cfg, &req).await {
-        // Applied for: gateway state 3 says nothing yet; the re-check settles it.
-        Ok(_) if apply => Ok(order.state),
-        Ok(_) => Ok(
+    let answer = gateway::call(cx, &cfg, &req).await;
+    let result = answer
+        .as_ref()
+        .map(|_| ())
+        .map_err(ApiError::gateway_result);
+    let state = match settle::cancel_evidence(apply, result) {
+        CancelEvidence::Revoked => {
             apply_event(db, &order.charge_code, OrderStatus::Revoked, source, now)
                 .await?
-                .state(),
-        ),
-        Err(e) => {
-            // Still the gateway's word that the money went back: record it,
-            // and keep the refusal's code for the caller.
-            if e.gateway_result() == Some(&ResultCode::AreadyRevoked) {
-                apply_event(db, &order.charge_code, OrderStatus::Revoked, source, now).await?;
-            }
-            Err(e)
+                .state()
         }
-    }
+        CancelEvidence::AskQuery => {
+            // A failed query leaves it to the re-check window.
+            if let Err(e) = query_and_apply(cx, &cfg, order, source).await {
+                cx.log.event(
+                    Level::Warn,
+                    "reconcile_failed",
+                    serde_json::json!({"charge_code": order.charge_code,
+                        "error": e.code().as_str()}),
+                );
+            }
+            order.state
+        }
+        CancelEvidence::Nothing => order.state,
+    };
+    answer.map(|_| state)
 }
 
 /// A refund the gateway confirmed.
