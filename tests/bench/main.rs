@@ -84,9 +84,15 @@ fn direct_order(cfg: &Config, n: usize) -> OrderRequest {
 fn pay_overhead(e: &E2e) {
     let cfg = gateway_config(e);
     let http = e.http();
-    let (mut worker, mut direct) = (Vec::new(), Vec::new());
+    let (mut worker, mut direct, mut hop) = (Vec::new(), Vec::new(), Vec::new());
     let mut failures = 0;
     for i in 0..PAY_RUNS {
+        // The cost of reaching the Worker at all: no D1, no gateway.
+        let t = Instant::now();
+        match http.get(format!("{}/healthz", e.worker)).send() {
+            Ok(r) if r.status().is_success() => hop.push(ms(t.elapsed())),
+            _ => failures += 1,
+        }
         let token = e.create_link("12.50", "bench");
         let t = Instant::now();
         let (status, body) = e.pay(&token, "native", UA_DESKTOP, json!({}));
@@ -122,7 +128,7 @@ fn pay_overhead(e: &E2e) {
             }
         }
     }
-    let (w, d) = (p50(&mut worker), p50(&mut direct));
+    let (w, d, h) = (p50(&mut worker), p50(&mut direct), p50(&mut hop));
     println!(
         "POST /api/pay (NATIVE), {} runs interleaved, {failures} failed",
         PAY_RUNS
@@ -136,6 +142,15 @@ fn pay_overhead(e: &E2e) {
         "  {:<44} {:>8.1} ms",
         "Worker overhead (difference of p50s)",
         w - d
+    );
+    println!(
+        "  {:<44} {:>8.1} ms",
+        "of which reaching the Worker (GET /healthz p50)", h
+    );
+    println!(
+        "  {:<44} {:>8.1} ms",
+        "overhead past the Worker's door",
+        w - d - h
     );
 }
 

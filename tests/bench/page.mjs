@@ -125,6 +125,7 @@ async function run(browser, base, counter, kind, i) {
   } catch (err) {
     const seen = await page.evaluate(() => ({ bench: window.__bench, main: document.body.innerText.slice(0, 300) }));
     console.error(`${kind} run ${i + 1}: ${JSON.stringify(seen)}; requests: ${counter.requests.join(' | ')}; problems: ${page.problems}`);
+    await page.context().close();
     throw err;
   }
   if (i === 0) {
@@ -179,19 +180,26 @@ async function main() {
   const results = { mobile: [], desktop: [] };
   try {
     for (const kind of ['mobile', 'desktop']) {
-      for (let i = 0; i < RUNS; i++) results[kind].push(await run(browser, url, counter, kind, i));
+      for (let i = 0; i < RUNS; i++) {
+        // A failed run is reported with the others, never the end of the bench.
+        results[kind].push(await run(browser, url, counter, kind, i).catch((err) => ({ failed: String(err.message ?? err).split('\n')[0] })));
+      }
       await htmlOnlyShot(browser, url, kind);
     }
   } finally {
     await browser.close();
     server.close();
   }
-  const m = results.mobile;
-  const d = results.desktop;
-  const row = (label, xs, f = fmt) => console.log(`  ${label.padEnd(46)} p50 ${f(p50(xs)).padStart(10)}   runs: ${xs.map(f).join(', ')}`);
+  const failed = [...results.mobile, ...results.desktop].filter((r) => r.failed);
+  const m = results.mobile.filter((r) => !r.failed);
+  const d = results.desktop.filter((r) => !r.failed);
+  const row = (label, xs, f = fmt) => console.log(xs.length
+    ? `  ${label.padEnd(46)} p50 ${f(p50(xs)).padStart(10)}   runs: ${xs.map(f).join(', ')}`
+    : `  ${label.padEnd(46)} no successful run`);
   console.log(`\npage under Slow 4G (150 ms RTT, 1.6 Mbps down, 750 kbps up, CPU 4×), ${RUNS} cold runs each, brotli edge`);
   row('first load, brotli bytes (mobile, all bodies)', m.map((r) => r.bytes), (x) => `${x} B`);
-  console.log(`    requests of mobile run 1: ${m[0].requests.join(' | ')}`);
+  if (failed.length) console.log(`  failed runs: ${failed.length} of ${2 * RUNS} (left out of the figures): ${failed.map((r) => r.failed).join('; ')}`);
+  if (m.length) console.log(`    requests of mobile run 1: ${m[0].requests.join(' | ')}`);
   row('first contentful paint (mobile)', m.map((r) => r.fcp ?? NaN));
   row('merchant and amount visible (mobile)', m.map((r) => r.content));
   row('mobile: pay button enabled', m.map((r) => r.pay));

@@ -70,7 +70,7 @@ test('a second visit takes the hashed assets from the cache', async () => {
     await t.screen(page, 'ready');
     assert.equal(await t.text(page, '#subject'), subject);
     const loaded = [...seen.values()].map(([p]) => p.split('/').pop()).sort();
-    assert.deepEqual(loaded, ['app.css', 'boot.js', 'checkout_page.js', 'checkout_page_bg.wasm'], subject);
+    assert.deepEqual(loaded, ['boot.js', 'checkout_page.js', 'checkout_page_bg.wasm'], subject);
     const cached = [...seen.values()].every(([, c]) => c);
     assert.equal(cached, subject === 'Second visit', `${subject}: ${JSON.stringify([...seen.values()])}`);
   }

@@ -60,6 +60,28 @@ fn clean_cron_runs() -> usize {
         .count()
 }
 
+/// How many `refund` requests for `code` reached the sandbox.
+fn refund_calls(e: &E2e, code: &str) -> usize {
+    e.requests_for(code)
+        .iter()
+        .filter(|r| r["interface"] == "refund")
+        .count()
+}
+
+/// Runs the cron every second until `code` is refunded (3 minutes at most;
+/// its retries wait `REFUND_RETRY_AFTER_SECS`, 2 s under the test stack).
+fn cron_until_refunded(e: &E2e, code: &str, never: &str) {
+    let deadline = Instant::now() + Duration::from_secs(180);
+    loop {
+        e.run_cron();
+        if e.merchant_order_stored(code).order.state.as_str() == "refunded" {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{never}");
+        thread::sleep(Duration::from_secs(1));
+    }
+}
+
 /// A link with two attempts that are both still payable at the gateway:
 /// (token, superseded, current). Attempt B supersedes attempt A, and the
 /// Worker sends no `cancelTrade` for A.
@@ -146,12 +168,11 @@ fn a_link_paid_twice_refunds_the_later_payment_once() {
     let order = e.merchant_order(&later);
     assert_eq!(order.order.state.as_str(), "refunded", "{order:?}");
     assert_eq!(order.refunds.len(), 1, "{order:?}");
-    let refund_calls = e
-        .requests_for(&later)
-        .iter()
-        .filter(|r| r["interface"] == "refund")
-        .count();
-    assert_eq!(refund_calls, 1, "one refund reached the gateway");
+    assert_eq!(
+        refund_calls(&e, &later),
+        1,
+        "one refund reached the gateway"
+    );
     assert_eq!(
         sandbox_order(&e, &later)["refunds"]
             .as_array()
@@ -181,12 +202,11 @@ fn a_link_paid_twice_refunds_the_later_payment_once() {
     assert!(!logged_events("duplicate_refund_missed")
         .iter()
         .any(|l| l["details"]["charge_code"] == later.as_str()));
-    let refund_calls = e
-        .requests_for(&later)
-        .iter()
-        .filter(|r| r["interface"] == "refund")
-        .count();
-    assert_eq!(refund_calls, 1, "the cron sweep refunded nothing more");
+    assert_eq!(
+        refund_calls(&e, &later),
+        1,
+        "the cron sweep refunded nothing more"
+    );
 }
 
 /// The later payment is found by the poll's reconciler (its notification is
@@ -213,27 +233,11 @@ fn a_duplicate_refund_left_pending_by_a_fault_is_settled_by_the_cron_sweep() {
     }
     // The retry waits until the refund has been pending for
     // REFUND_RETRY_AFTER_SECS (2 s under the test stack).
-    let deadline = Instant::now() + Duration::from_secs(180);
-    loop {
-        e.run_cron();
-        if e.merchant_order_stored(&later).order.state.as_str() == "refunded" {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the cron sweep never settled the refund"
-        );
-        thread::sleep(Duration::from_secs(2));
-    }
+    cron_until_refunded(&e, &later, "the cron sweep never settled the refund");
     let order = e.merchant_order_stored(&later);
     assert_eq!(order.refunds[0].state.as_str(), "succeeded", "{order:?}");
     assert_eq!(order.refunded_fen, 333, "{order:?}");
-    let refund_calls = e
-        .requests_for(&later)
-        .iter()
-        .filter(|r| r["interface"] == "refund")
-        .count();
-    assert_eq!(refund_calls, 1, "the refund was not sent twice");
+    assert_eq!(refund_calls(&e, &later), 1, "the refund was not sent twice");
     assert!(e
         .requests_for(&later)
         .iter()
@@ -264,12 +268,7 @@ fn a_refused_duplicate_refund_is_tried_again_under_a_new_number() {
     let second_no = format!("dup-{later}-2");
     {
         let _refused = e.fault_times("refund", "reject:AMT_ERROR", 1);
-        let resp = e
-            .http()
-            .post(format!("{}/sandbox/pay/{later}", e.sandbox))
-            .send()
-            .expect("sandbox reachable");
-        assert!(resp.status().is_success(), "the other attempt is payable");
+        e.sandbox_pay(&later);
         e.eventually("the refused try is recorded", || {
             e.merchant_order_stored(&later)
                 .refunds
@@ -279,18 +278,7 @@ fn a_refused_duplicate_refund_is_tried_again_under_a_new_number() {
     }
     let gw = sandbox_order(&e, &later);
     assert_eq!(gw["state"], 1, "the gateway still holds it: {gw}");
-    let deadline = Instant::now() + Duration::from_secs(180);
-    loop {
-        e.run_cron();
-        if e.merchant_order_stored(&later).order.state.as_str() == "refunded" {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the cron never tried the refused refund again"
-        );
-        thread::sleep(Duration::from_secs(1));
-    }
+    cron_until_refunded(&e, &later, "the cron never tried the refused refund again");
     let order = e.merchant_order_stored(&later);
     let refunds: Vec<(&str, &str, Option<&str>, u64)> = order
         .refunds
@@ -355,10 +343,5 @@ fn a_refused_duplicate_refund_is_tried_again_under_a_new_number() {
     e.eventually("the cron run is logged as clean", || {
         clean_cron_runs() > before
     });
-    let refund_calls = e
-        .requests_for(&later)
-        .iter()
-        .filter(|r| r["interface"] == "refund")
-        .count();
-    assert_eq!(refund_calls, 2, "one refused try, one refund");
+    assert_eq!(refund_calls(&e, &later), 2, "one refused try, one refund");
 }

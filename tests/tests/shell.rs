@@ -50,6 +50,25 @@ fn the_page_carries_the_summary_and_the_checkout_answer() {
         "{csp}"
     );
     assert!(!csp.contains("unsafe-inline"), "{csp}");
+    // The CSS is inlined (no stylesheet round trip before the first paint)
+    // and allowed by the SHA-256 of exactly that block.
+    assert!(!html.contains(r#"rel="stylesheet""#), "{html}");
+    assert_eq!(html.matches("<style>").count(), 1, "{html}");
+    let css = html
+        .split_once("<style>")
+        .and_then(|(_, rest)| rest.split_once("</style>"))
+        .map(|(css, _)| css)
+        .expect("a style block");
+    assert!(css.contains(".spinner"), "the page's own CSS: {css}");
+    let hash = {
+        use base64::Engine as _;
+        use sha2::{Digest, Sha256};
+        base64::engine::general_purpose::STANDARD.encode(Sha256::digest(css.as_bytes()))
+    };
+    assert!(
+        csp.contains(&format!("style-src 'self' 'sha256-{hash}';")),
+        "{csp}"
+    );
     assert_eq!(
         html.matches("<script").count(),
         2,
@@ -89,12 +108,7 @@ fn assets_have_content_hashed_names_served_immutable() {
     let (_, _, html) = get(&e, &format!("/c/{token}"), "Cache-Control");
     let assets: Vec<&str> = html.split('"').filter(|s| s.starts_with("/a/")).collect();
     let names: Vec<&str> = assets.iter().filter_map(|a| a.rsplit('/').next()).collect();
-    for want in [
-        "app.css",
-        "checkout_page.js",
-        "checkout_page_bg.wasm",
-        "boot.js",
-    ] {
+    for want in ["checkout_page.js", "checkout_page_bg.wasm", "boot.js"] {
         assert!(names.contains(&want), "{want} not referenced: {assets:?}");
     }
     for path in assets {
@@ -102,6 +116,6 @@ fn assets_have_content_hashed_names_served_immutable() {
         assert_eq!(status, 200, "{path}");
         assert_eq!(cache, "public, max-age=31536000, immutable", "{path}");
     }
-    let (status, _, _) = get(&e, "/a/0000/app.css", "Cache-Control");
+    let (status, _, _) = get(&e, "/a/0000/boot.js", "Cache-Control");
     assert_eq!(status, 404);
 }

@@ -70,8 +70,7 @@ pub fn report(_tools: &Tools) -> Result<()> {
     let mut total = (0, 0, 0);
     let assets = build::hashed_assets_dir()?;
     let files = [
-        ("index.html", page.join("index.html")),
-        ("app.css", assets.join("app.css")),
+        ("index.html (CSS inlined)", page.join("index.html")),
         ("boot.js", assets.join("boot.js")),
         ("checkout_page.js", assets.join("checkout_page.js")),
         (

@@ -16,18 +16,16 @@ use crate::log::now_secs;
 /// names it after their contents), served `immutable`.
 const HASHED_PREFIX: &str = "/a/";
 
-/// The page's Content-Security-Policy: only our own scripts, styles and
-/// wasm, no framing, no third-party connections.
-const CSP: &str = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; \
-    img-src 'self' data:; connect-src 'self'; font-src 'self'; base-uri 'none'; \
-    form-action 'self'; frame-ancestors 'none'";
-
-/// Security headers of every HTML answer: the strict CSP (framing refused
-/// twice, `X-Frame-Options` for old browsers), no MIME sniffing, no
-/// referrer (the path holds the link token), HTTPS only for a year (ignored
-/// by browsers over plain-http localhost), and no powerful features.
-pub(crate) fn set_html_headers(headers: &Headers) -> worker::Result<()> {
-    headers.set("Content-Security-Policy", CSP)?;
+/// Security headers of every HTML answer: the strict CSP for `html`
+/// (`checkout::shell::content_security_policy`; framing refused twice,
+/// `X-Frame-Options` for old browsers), no MIME sniffing, no referrer (the
+/// path holds the link token), HTTPS only for a year (ignored by browsers
+/// over plain-http localhost), and no powerful features.
+pub(crate) fn set_html_headers(headers: &Headers, html: &str) -> worker::Result<()> {
+    headers.set(
+        "Content-Security-Policy",
+        &checkout::shell::content_security_policy(html),
+    )?;
     headers.set("X-Content-Type-Options", "nosniff")?;
     headers.set("Referrer-Policy", "no-referrer")?;
     headers.set("X-Frame-Options", "DENY")?;
@@ -67,7 +65,7 @@ pub async fn page(cx: &Cx, req: &Request, token: &str) -> ApiResult<Response> {
     let headers = Headers::new();
     headers.set("Content-Type", "text/html; charset=utf-8")?;
     headers.set("Cache-Control", "no-store")?;
-    set_html_headers(&headers)?;
+    set_html_headers(&headers, &String::from_utf8_lossy(&body))?;
     Ok(Response::from_bytes(body)?
         .with_status(status)
         .with_headers(headers))
@@ -77,7 +75,7 @@ pub async fn page(cx: &Cx, req: &Request, token: &str) -> ApiResult<Response> {
 /// the security headers (the assets' own headers are immutable, so copied).
 pub async fn static_file(settings: &Settings, req: Request) -> ApiResult<Response> {
     let hashed = req.path().starts_with(HASHED_PREFIX);
-    let resp = settings.env().assets("ASSETS")?.fetch_request(req).await?;
+    let mut resp = settings.env().assets("ASSETS")?.fetch_request(req).await?;
     let headers = resp.headers().clone();
     if hashed && resp.status_code() == 200 {
         // A content-hashed name never changes content: cache it for good.
@@ -87,9 +85,14 @@ pub async fn static_file(settings: &Settings, req: Request) -> ApiResult<Respons
         .get("Content-Type")?
         .is_some_and(|t| t.to_ascii_lowercase().starts_with("text/html"));
     if html {
-        set_html_headers(&headers)?;
-    } else {
-        headers.set("X-Content-Type-Options", "nosniff")?;
+        // The policy names the document's inline style: read it (small).
+        let status = resp.status_code();
+        let text = resp.text().await?;
+        set_html_headers(&headers, &text)?;
+        return Ok(Response::ok(text)?
+            .with_status(status)
+            .with_headers(headers));
     }
+    headers.set("X-Content-Type-Options", "nosniff")?;
     Ok(resp.with_headers(headers))
 }

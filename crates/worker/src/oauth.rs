@@ -335,8 +335,8 @@ fn screen(status: u16, which: &Screen<'_>, error: &checkout::Error) -> ApiResult
          <h1>{title}</h1>{body}</main></body></html>",
         error.code().as_str()
     );
-    let resp = Response::from_html(html)?.with_status(status);
-    crate::assets::set_html_headers(resp.headers())?;
+    let resp = Response::from_html(&html)?.with_status(status);
+    crate::assets::set_html_headers(resp.headers(), &html)?;
     resp.headers().set("Cache-Control", "no-store")?;
     Ok(resp)
 }
