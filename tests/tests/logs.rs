@@ -106,8 +106,10 @@ fn request_line(e: &E2e, what: &str, pick: impl Fn(&Value) -> bool) -> Value {
 /// routes and `/notify` stay within issue 12's round trips: pay 2 (link,
 /// attempt and the link's attempts in one batch; the gateway's serials), a
 /// pay refused as already paid 2 (that batch; the unsent attempt deleted),
-/// a checkout view 1, a notification that applies 2 (the attempt; the
-/// transition, its event and the count in one batch), a duplicate 2.
+/// a checkout view 1, a notification 1 whatever it does (the attempt read
+/// and the conditional transition, its history, its event and the count in
+/// one batch): one that applies, a duplicate, and one with a wrong amount
+/// (refused, not counted).
 #[test]
 fn each_request_logs_its_d1_round_trips() {
     let e = E2e::from_env();
@@ -136,6 +138,12 @@ fn each_request_logs_its_d1_round_trips() {
     );
     assert_eq!(e.send_notification(&n).0, 200);
     assert_eq!(e.send_notification(&n).0, 200, "the duplicate");
+    let forged = e.signed_now(
+        &e.pay_notify(&code, 114, soushou::types::OrderState::Paid),
+        "_type=json&encrypt=3DES",
+    );
+    let (status, body) = e.send_notification(&forged);
+    assert_eq!(status, 400, "{body}");
 
     let pay = request_line(&e, "the pay line", |l| l["request_id"] == pay_id.as_str());
     assert_eq!(pay["d1"]["calls"], 2, "{pay}");
@@ -148,9 +156,15 @@ fn each_request_logs_its_d1_round_trips() {
         })
     };
     let applied = notify("applied");
-    assert_eq!(applied["d1"]["calls"], 2, "{applied}");
+    assert_eq!(applied["d1"]["calls"], 1, "{applied}");
     let duplicate = notify("duplicate");
-    assert_eq!(duplicate["d1"]["calls"], 2, "{duplicate}");
+    assert_eq!(duplicate["d1"]["calls"], 1, "{duplicate}");
+    let mismatch = request_line(&e, "the wrong amount", |l| {
+        l["path"] == "/notify"
+            && l["charge_code"] == code.as_str()
+            && l["error_code"] == "AMOUNT_MISMATCH"
+    });
+    assert_eq!(mismatch["d1"]["calls"], 1, "{mismatch}");
     let resp = e
         .pay_request(UA_DESKTOP)
         .json(&json!({"token": token, "method": "native"}))

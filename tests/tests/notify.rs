@@ -169,3 +169,98 @@ fn a_late_pending_notification_never_moves_a_paid_order_back() {
     assert_eq!(e.send_notification(&pending).0, 200);
     assert_eq!(e.order_state(&code), "paid");
 }
+
+/// What each notification did, as the merchant's `notifications[]` and
+/// `history[]` record it: a closed attempt is paid by money (money wins),
+/// redelivered money is a duplicate, a late pending is stale, a
+/// transitional state (3, revocation applied for) is counted as ignored, a
+/// revocation is applied and money after it is stale (revoked is final), and
+/// a wrong amount is refused without being counted or changing anything.
+#[test]
+fn every_outcome_is_counted_and_only_allowed_transitions_apply() {
+    let e = E2e::from_env();
+    let (_, code) = e.pending_attempt("5.00");
+    let send = |amt: u64, state: OrderState| {
+        let n = e.signed_now(&e.pay_notify(&code, amt, state), "_type=json");
+        e.send_notification(&n)
+    };
+    let steps = [
+        (OrderState::Closed, "closed"),
+        (OrderState::Paid, "paid"),
+        (OrderState::Paid, "paid"),
+        (OrderState::Pending, "paid"),
+        (OrderState::RevocationApplied, "paid"),
+        (OrderState::Revoked, "revoked"),
+        (OrderState::Paid, "revoked"),
+    ];
+    for (state, after) in steps {
+        let (status, body) = send(500, state.clone());
+        assert_eq!(status, 200, "{state:?}: {body}");
+        assert_eq!(e.order_state(&code), after, "after {state:?}");
+        let (status, body) = send(499, OrderState::Refunded);
+        assert_eq!(status, 400, "{body}");
+        assert!(body.contains("AMOUNT_MISMATCH"), "{body}");
+    }
+    let order = e.merchant_order(&code);
+    let transitions: Vec<(String, String, String)> = history(&order);
+    let notify = |from: &str, to: &str| (from.to_owned(), to.to_owned(), "notify".to_owned());
+    assert_eq!(
+        transitions,
+        vec![
+            notify("pending", "closed"),
+            notify("closed", "paid"),
+            notify("paid", "revoked")
+        ],
+        "{order:?}"
+    );
+    let mut counted: Vec<(String, String, u64, u64)> = order
+        .notifications
+        .iter()
+        .map(|n| {
+            (
+                n.gateway_state.clone(),
+                n.outcome.clone(),
+                n.received,
+                n.amount_fen,
+            )
+        })
+        .collect();
+    counted.sort();
+    let mut expected = vec![
+        (OrderState::Closed, "applied", 1),
+        (OrderState::Paid, "applied", 3),
+        (OrderState::Pending, "stale", 1),
+        (OrderState::RevocationApplied, "ignored", 1),
+        (OrderState::Revoked, "applied", 1),
+    ]
+    .into_iter()
+    .map(|(s, o, r)| (s.code().to_owned(), o.to_owned(), r, 500))
+    .collect::<Vec<_>>();
+    expected.sort();
+    assert_eq!(counted, expected, "{order:?}");
+    assert!(order.order.paid_at.is_some(), "{order:?}");
+    // One merchant event per applied transition, none for the others.
+    let mut events = Vec::new();
+    let mut after = String::new();
+    loop {
+        let (status, page) = e.admin(
+            reqwest::Method::GET,
+            &format!("/v1/events?limit=200{after}"),
+            None,
+        );
+        assert_eq!(status, 200, "{page}");
+        for event in page["data"].as_array().expect("data") {
+            if event["payload"].to_string().contains(code.as_str()) {
+                events.push(event["type"].as_str().unwrap_or_default().to_owned());
+            }
+        }
+        if page["has_more"] != true {
+            break;
+        }
+        after = format!(
+            "&after={}",
+            page["next_after"].as_str().expect("next_after")
+        );
+    }
+    assert_eq!(events, ["order.closed", "order.paid", "order.revoked"]);
+}

@@ -384,6 +384,163 @@ pub fn is_new_money(t: &Transition) -> bool {
         if !holds_money(*from) && holds_money(*to))
 }
 
+/// A verified notification: what it reports, every field present (the
+/// envelope requires them).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Notice<'a> {
+    /// `CHARGE_CODE`: the attempt it is about.
+    pub charge_code: &'a str,
+    /// `BUSI_ID`.
+    pub busi_id: &'a str,
+    /// `AMT`.
+    pub amount: Fen,
+    /// `STATE`.
+    pub state: &'a OrderState,
+}
+
+impl<'a> Notice<'a> {
+    /// The report the notification makes.
+    pub fn report(&self) -> Report<'a> {
+        Report {
+            charge_code: Some(self.charge_code),
+            busi_id: Some(self.busi_id),
+            amount: Some(self.amount),
+            state: Some(self.state),
+        }
+    }
+}
+
+/// What a notification's one D1 batch writes, decided before the attempt
+/// is read.
+///
+/// Of everything [`evidence`] checks, only the attempt's amount is in the
+/// store (the charge code names the row; `BUSI_ID` is ours): so the plan is
+/// the evidence the notice would be were the stored amount the notified
+/// one, and every write is conditional in SQL on the attempt existing with
+/// `amount_fen = AMT`. A notice that fails the other checks writes nothing;
+/// one whose amount differs finds every condition false.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NotifyPlan {
+    /// Apply the event: the update from any of `state::sources(event)`, its
+    /// history row and outbox event, and count the notification under
+    /// [`notify_count_outcome`] of the state found.
+    Apply(OrderStatus),
+    /// It says nothing definite: count it (`ignored`).
+    Count,
+    /// Write nothing; the read tells an unknown attempt from a distrusted
+    /// notice.
+    Nothing,
+}
+
+/// The writes a notification asks for (see [`NotifyPlan`]).
+pub fn notify_plan(busi_id: &str, notice: &Notice<'_>) -> NotifyPlan {
+    let assumed = Expected {
+        charge_code: notice.charge_code,
+        busi_id,
+        amount: notice.amount,
+    };
+    match evidence(&assumed, &notice.report()) {
+        Evidence::Apply(event) => NotifyPlan::Apply(event),
+        Evidence::Silent => NotifyPlan::Count,
+        Evidence::Distrust(_) => NotifyPlan::Nothing,
+    }
+}
+
+/// The outcome a notification is counted under, given the state its batch
+/// finds the attempt in: what applying its event does there, or `ignored`.
+/// The Worker writes it as a `CASE state WHEN …` built from this function
+/// over every state, so the stored record says what [`notify_outcome`]
+/// decides.
+pub fn notify_count_outcome(plan: NotifyPlan, found: OrderStatus) -> Option<&'static str> {
+    match plan {
+        NotifyPlan::Apply(event) => Some(crate::state::apply(found, event).name()),
+        NotifyPlan::Count => Some(NotifyOutcome::Ignored.name()),
+        NotifyPlan::Nothing => None,
+    }
+}
+
+/// An attempt as a notification's batch read it, before its writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StoredAttempt {
+    /// The state.
+    pub state: OrderStatus,
+    /// The amount.
+    pub amount: Fen,
+}
+
+/// What a notification did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NotifyOutcome {
+    /// No attempt has its `CHARGE_CODE`: nothing written.
+    Unknown,
+    /// It does not match its attempt: nothing written, not counted.
+    Distrusted(Mismatch),
+    /// It says nothing definite: counted, nothing else.
+    Ignored,
+    /// Its event: applied (with history, outbox event and count), or a
+    /// duplicate or stale one (counted, nothing else).
+    Event(Transition),
+}
+
+impl NotifyOutcome {
+    /// The name logged and counted (`applied`, `duplicate`, `stale`,
+    /// `ignored`; the refusals are named by their error).
+    pub fn name(&self) -> &'static str {
+        match self {
+            NotifyOutcome::Unknown => "unknown",
+            NotifyOutcome::Distrusted(m) => m.name(),
+            NotifyOutcome::Ignored => "ignored",
+            NotifyOutcome::Event(t) => t.name(),
+        }
+    }
+}
+
+/// The batch's results contradict the rules: the read says the update
+/// should (not) have applied and D1 says otherwise. Never expected (the
+/// batch is one transaction); a storage fault, so the gateway retries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Inconsistent;
+
+/// Decides what a notification's batch did from what D1 returned: `stored`,
+/// the attempt read in the batch's transaction before its writes (`None`:
+/// no such charge code), and `updated`, whether its conditional update
+/// changed the row.
+///
+/// The decision is [`evidence`] against the row read, then
+/// `state::apply` — the same as reading first and writing after — and the
+/// update's result must agree with it: the update ran in the same
+/// transaction under the same rule (`state::sources`, `amount_fen = AMT`),
+/// so a disagreement means the store is not what we think, not a race.
+pub fn notify_outcome(
+    busi_id: &str,
+    notice: &Notice<'_>,
+    stored: Option<StoredAttempt>,
+    updated: bool,
+) -> Result<NotifyOutcome, Inconsistent> {
+    let outcome = match stored {
+        None => NotifyOutcome::Unknown,
+        Some(row) => {
+            let expected = Expected {
+                charge_code: notice.charge_code,
+                busi_id,
+                amount: row.amount,
+            };
+            match evidence(&expected, &notice.report()) {
+                Evidence::Apply(event) => {
+                    NotifyOutcome::Event(crate::state::apply(row.state, event))
+                }
+                Evidence::Silent => NotifyOutcome::Ignored,
+                Evidence::Distrust(m) => NotifyOutcome::Distrusted(m),
+            }
+        }
+    };
+    let applied = matches!(outcome, NotifyOutcome::Event(Transition::Applied { .. }));
+    if applied != updated {
+        return Err(Inconsistent);
+    }
+    Ok(outcome)
+}
+
 /// The `OUT_REFUND_NO` of try `n` (from 1) of the refund of a duplicate
 /// payment: `dup-{charge code}`, then `dup-{charge code}-{n}` after a
 /// refusal. One number per try, so however often the duplicate is noticed
@@ -1022,6 +1179,283 @@ mod tests {
         ];
         for (i, want) in cases {
             assert_eq!(reconcile_action(&p, &i), want, "{i:?}");
+        }
+    }
+
+    fn notice(busi: &'static str, amt: u64, state: &'static OrderState) -> Notice<'static> {
+        Notice {
+            charge_code: "C1",
+            busi_id: busi,
+            amount: f(amt),
+            state,
+        }
+    }
+
+    fn stored(state: OrderStatus, amt: u64) -> Option<StoredAttempt> {
+        Some(StoredAttempt {
+            state,
+            amount: f(amt),
+        })
+    }
+
+    #[test]
+    fn notify_outcome_table() {
+        use NotifyOutcome as O;
+        use OrderState as G;
+        let applied = |from, to| O::Event(Transition::Applied { from, to });
+        type Case = (
+            &'static str,
+            Notice<'static>,
+            Option<StoredAttempt>,
+            bool,
+            Result<NotifyOutcome, Inconsistent>,
+        );
+        let cases: &[Case] = &[
+            (
+                "unknown charge code",
+                notice("B1", 1250, &G::Paid),
+                None,
+                false,
+                Ok(O::Unknown),
+            ),
+            (
+                "paid",
+                notice("B1", 1250, &G::Paid),
+                stored(Pending, 1250),
+                true,
+                Ok(applied(Pending, Paid)),
+            ),
+            (
+                "money wins over closed",
+                notice("B1", 1250, &G::Paid),
+                stored(Closed, 1250),
+                true,
+                Ok(applied(Closed, Paid)),
+            ),
+            (
+                "money wins over failed",
+                notice("B1", 1250, &G::Paid),
+                stored(Failed, 1250),
+                true,
+                Ok(applied(Failed, Paid)),
+            ),
+            (
+                "redelivered",
+                notice("B1", 1250, &G::Paid),
+                stored(Paid, 1250),
+                false,
+                Ok(O::Event(Transition::Duplicate(Paid))),
+            ),
+            (
+                "revoked is final",
+                notice("B1", 1250, &G::Paid),
+                stored(Revoked, 1250),
+                false,
+                Ok(O::Event(Transition::Stale {
+                    current: Revoked,
+                    event: Paid,
+                })),
+            ),
+            (
+                "a refund state proves the payment only",
+                notice("B1", 1250, &G::Refunded),
+                stored(PartiallyRefunded, 1250),
+                false,
+                Ok(O::Event(Transition::Stale {
+                    current: PartiallyRefunded,
+                    event: Paid,
+                })),
+            ),
+            (
+                "late pending",
+                notice("B1", 1250, &G::Pending),
+                stored(Paid, 1250),
+                false,
+                Ok(O::Event(Transition::Stale {
+                    current: Paid,
+                    event: Pending,
+                })),
+            ),
+            (
+                "closed",
+                notice("B1", 1250, &G::Closed),
+                stored(Pending, 1250),
+                true,
+                Ok(applied(Pending, Closed)),
+            ),
+            (
+                "revocation applied for: silent",
+                notice("B1", 1250, &G::RevocationApplied),
+                stored(Paid, 1250),
+                false,
+                Ok(O::Ignored),
+            ),
+            (
+                "amount differs",
+                notice("B1", 1, &G::Paid),
+                stored(Pending, 1250),
+                false,
+                Ok(O::Distrusted(Mismatch::Amount {
+                    expected: f(1250),
+                    reported: f(1),
+                })),
+            ),
+            (
+                "amount differs, silent state",
+                notice("B1", 1, &G::Refunding),
+                stored(Pending, 1250),
+                false,
+                Ok(O::Distrusted(Mismatch::Amount {
+                    expected: f(1250),
+                    reported: f(1),
+                })),
+            ),
+            (
+                "another merchant",
+                notice("B2", 1250, &G::Paid),
+                stored(Pending, 1250),
+                false,
+                Ok(O::Distrusted(Mismatch::BusiId)),
+            ),
+            (
+                "another merchant, unknown attempt",
+                notice("B2", 1250, &G::Paid),
+                None,
+                false,
+                Ok(O::Unknown),
+            ),
+            // The update and the read disagree: never trusted.
+            (
+                "updated a missing row",
+                notice("B1", 1250, &G::Paid),
+                None,
+                true,
+                Err(Inconsistent),
+            ),
+            (
+                "did not update a pending row",
+                notice("B1", 1250, &G::Paid),
+                stored(Pending, 1250),
+                false,
+                Err(Inconsistent),
+            ),
+            (
+                "updated a paid row",
+                notice("B1", 1250, &G::Paid),
+                stored(Paid, 1250),
+                true,
+                Err(Inconsistent),
+            ),
+            (
+                "updated despite the amount",
+                notice("B1", 1, &G::Paid),
+                stored(Pending, 1250),
+                true,
+                Err(Inconsistent),
+            ),
+        ];
+        for (name, n, row, updated, want) in cases {
+            assert_eq!(notify_outcome("B1", n, *row, *updated), *want, "{name}");
+        }
+    }
+
+    #[test]
+    fn notify_plans() {
+        use OrderState as G;
+        let plan = |busi, state| notify_plan("B1", &notice(busi, 1250, state));
+        assert_eq!(plan("B1", &G::Paid), NotifyPlan::Apply(Paid));
+        assert_eq!(plan("B1", &G::Refunded), NotifyPlan::Apply(Paid));
+        assert_eq!(plan("B1", &G::Closed), NotifyPlan::Apply(Closed));
+        assert_eq!(plan("B1", &G::Pending), NotifyPlan::Apply(Pending));
+        assert_eq!(plan("B1", &G::Refunding), NotifyPlan::Count);
+        assert_eq!(plan("B2", &G::Paid), NotifyPlan::Nothing);
+        assert_eq!(plan("B2", &G::Refunding), NotifyPlan::Nothing);
+        assert_eq!(
+            notify_count_outcome(NotifyPlan::Apply(Paid), Pending),
+            Some("applied")
+        );
+        assert_eq!(
+            notify_count_outcome(NotifyPlan::Apply(Paid), Paid),
+            Some("duplicate")
+        );
+        assert_eq!(
+            notify_count_outcome(NotifyPlan::Apply(Paid), Revoked),
+            Some("stale")
+        );
+        assert_eq!(
+            notify_count_outcome(NotifyPlan::Count, Paid),
+            Some("ignored")
+        );
+        assert_eq!(notify_count_outcome(NotifyPlan::Nothing, Paid), None);
+    }
+
+    /// The one-batch notification decides exactly as reading first and
+    /// writing after did (`evidence` on the row, then `state::apply`), for
+    /// every stored state, notified state, amount, merchant and missing row:
+    /// the batch is modelled as its SQL is written (every write conditional
+    /// on the row with `amount_fen = AMT`; the update also on
+    /// `state IN sources(event)`; the count labelled by
+    /// `notify_count_outcome` of the state found), and what it wrote must
+    /// be what the decision says.
+    #[test]
+    fn one_batch_decides_as_read_then_write() {
+        use OrderState as G;
+        const GATEWAY: [G; 12] = [
+            G::Pending,
+            G::Paid,
+            G::RevocationApplied,
+            G::Revoked,
+            G::PartiallyRefunded,
+            G::Refunded,
+            G::Closed,
+            G::Reserved,
+            G::Refunding,
+            G::RefundFailed,
+            G::RefundPending,
+            G::RefundSucceeded,
+        ];
+        for g in &GATEWAY {
+            for busi in ["B1", "B2"] {
+                for amt in [1250, 1249] {
+                    let n = notice(busi, amt, g);
+                    let plan = notify_plan("B1", &n);
+                    let rows = OrderStatus::ALL.map(|s| stored(s, 1250));
+                    for row in rows.into_iter().chain([None]) {
+                        // The batch, as SQL runs it.
+                        let matched = row.filter(|r| r.amount == n.amount);
+                        let updated = match (plan, matched) {
+                            (NotifyPlan::Apply(e), Some(r)) => {
+                                crate::state::sources(e).any(|s| s == r.state)
+                            }
+                            _ => false,
+                        };
+                        let counted = matched.and_then(|r| notify_count_outcome(plan, r.state));
+                        // Reading first, then writing (the old way).
+                        let old = match row {
+                            None => NotifyOutcome::Unknown,
+                            Some(r) => {
+                                let exp = Expected {
+                                    charge_code: "C1",
+                                    busi_id: "B1",
+                                    amount: r.amount,
+                                };
+                                match evidence(&exp, &n.report()) {
+                                    Evidence::Apply(e) => {
+                                        NotifyOutcome::Event(crate::state::apply(r.state, e))
+                                    }
+                                    Evidence::Silent => NotifyOutcome::Ignored,
+                                    Evidence::Distrust(m) => NotifyOutcome::Distrusted(m),
+                                }
+                            }
+                        };
+                        let case = format!("{g:?} {busi} {amt} {row:?}");
+                        assert_eq!(notify_outcome("B1", &n, row, updated), Ok(old), "{case}");
+                        let recorded =
+                            matches!(old, NotifyOutcome::Ignored | NotifyOutcome::Event(_));
+                        assert_eq!(counted, recorded.then(|| old.name()), "{case}");
+                    }
+                }
+            }
         }
     }
 }

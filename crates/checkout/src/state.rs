@@ -80,6 +80,16 @@ pub fn can_transition(from: OrderStatus, to: OrderStatus) -> bool {
     }
 }
 
+/// The states an order may move to `to` from (those `can_transition`
+/// allows), for a write that applies `to` in one conditional statement
+/// (`UPDATE … WHERE state IN (…)`): the list comes from this table, so the
+/// SQL never restates the rules.
+pub fn sources(to: OrderStatus) -> impl Iterator<Item = OrderStatus> {
+    OrderStatus::ALL
+        .into_iter()
+        .filter(move |&from| can_transition(from, to))
+}
+
 /// Apply an event to the stored state; monotone and idempotent.
 pub fn apply(current: OrderStatus, event: OrderStatus) -> Transition {
     if current == event {
@@ -236,6 +246,29 @@ mod tests {
             }
         }
         assert_eq!(applied, ALLOWED.len());
+    }
+
+    /// The from-states of a one-statement transition are exactly the
+    /// hand-written edges into the target, and every state is listed once.
+    #[test]
+    fn sources_are_the_edges_into_a_state() {
+        assert_eq!(OrderStatus::ALL.len(), ALL.len());
+        for s in ALL {
+            assert!(OrderStatus::ALL.contains(&s), "{s:?}");
+        }
+        for to in ALL {
+            let mut expected: Vec<_> = ALLOWED
+                .iter()
+                .filter(|(_, t)| *t == to)
+                .map(|(from, _)| *from)
+                .collect();
+            let mut got: Vec<_> = sources(to).collect();
+            expected.sort_by_key(|s| s.as_str());
+            got.sort_by_key(|s| s.as_str());
+            assert_eq!(got, expected, "{to:?}");
+        }
+        assert_eq!(sources(Pending).count(), 0);
+        assert_eq!(sources(Paid).collect::<Vec<_>>(), [Pending, Closed, Failed]);
     }
 
     #[test]

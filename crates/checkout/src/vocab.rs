@@ -118,6 +118,18 @@ pub enum OrderStatus {
 }
 
 impl OrderStatus {
+    /// Every state, for tables derived from the rules (the allowed
+    /// from-states a conditional update carries, `state::sources`).
+    pub const ALL: [OrderStatus; 7] = [
+        OrderStatus::Pending,
+        OrderStatus::Paid,
+        OrderStatus::Closed,
+        OrderStatus::Revoked,
+        OrderStatus::Refunded,
+        OrderStatus::PartiallyRefunded,
+        OrderStatus::Failed,
+    ];
+
     /// The wire spelling (`"partially_refunded"`), also the D1 column value.
     pub fn as_str(self) -> &'static str {
         match self {

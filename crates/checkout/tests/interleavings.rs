@@ -26,7 +26,8 @@ use std::collections::BTreeMap;
 use checkout::api::OrderStatus as S;
 use checkout::settle::{
     self, DuplicateRefundPolicy, DuplicateRefundStep, DuplicateRefundTry, Evidence, Expected,
-    ListedRefund, MoneyDecision, RefundEvidence, Report, Verdict,
+    ListedRefund, MoneyDecision, Notice, NotifyOutcome, NotifyPlan, RefundEvidence, Report,
+    StoredAttempt, Verdict,
 };
 use checkout::state;
 use checkout::vocab::RefundState as R;
@@ -111,19 +112,65 @@ struct World {
 impl World {
     /// `apply_event` + the paid_seq stamp the store does.
     fn apply(&mut self, code: &str, event: S) -> state::Transition {
-        let row = self.rows.get_mut(code).expect("row");
-        let t = state::apply(row.status, event);
+        let t = state::apply(self.rows[code].status, event);
         if let state::Transition::Applied { to, .. } = t {
-            row.status = to;
-            if settle::holds_money(to) && row.paid_seq.is_none() {
-                self.next_seq += 1;
-                row.paid_seq = Some(self.next_seq);
-            }
+            self.write(code, to);
         }
         t
     }
 
-    /// The Worker receives a report about `code` (notification or query).
+    /// A transition's update: the state, and the paid_seq stamp.
+    fn write(&mut self, code: &str, to: S) {
+        let row = self.rows.get_mut(code).expect("row");
+        row.status = to;
+        if settle::holds_money(to) && row.paid_seq.is_none() {
+            self.next_seq += 1;
+            row.paid_seq = Some(self.next_seq);
+        }
+    }
+
+    /// `/notify` (`repo::notify`): its one batch as the SQL runs it — every
+    /// write conditional on the attempt holding the notified amount, the
+    /// update also on the state being one of `state::sources(event)` — then
+    /// the Worker's decision from what the batch read and whether the
+    /// update applied (`settle::notify_outcome`).
+    fn notify(&mut self, code: &str, state: &G, amount: u64) {
+        let notice = Notice {
+            charge_code: code,
+            busi_id: BUSI,
+            amount: Fen::from_fen(amount),
+            state,
+        };
+        let plan = settle::notify_plan(BUSI, &notice);
+        let stored = StoredAttempt {
+            state: self.rows[code].status,
+            amount: Fen::from_fen(AMOUNT),
+        };
+        let updated = match plan {
+            NotifyPlan::Apply(event)
+                if amount == AMOUNT && state::sources(event).any(|s| s == stored.state) =>
+            {
+                self.write(code, event);
+                true
+            }
+            _ => false,
+        };
+        match settle::notify_outcome(BUSI, &notice, Some(stored), updated) {
+            Ok(NotifyOutcome::Event(t)) => {
+                assert_eq!(t.state(), self.rows[code].status, "{code}: {t:?}");
+                if settle::is_new_money(&t) {
+                    self.duplicate_check(code);
+                }
+            }
+            Ok(NotifyOutcome::Ignored) => {}
+            Ok(NotifyOutcome::Distrusted(_)) if amount != AMOUNT => {
+                assert_eq!(self.rows[code].status, stored.state, "{code}");
+            }
+            other => panic!("{code} {state:?} {amount}: {other:?}"),
+        }
+    }
+
+    /// The Worker receives a `query` answer about `code`.
     fn report(&mut self, code: &str, state: &G) {
         let amount = Some(Fen::from_fen(AMOUNT));
         let report = Report {
@@ -391,23 +438,27 @@ impl World {
                 }
                 let i = rng.below(self.inbox.len());
                 let (code, st) = self.inbox[i].clone();
-                match rng.below(4) {
+                match rng.below(5) {
                     0 => {
                         self.inbox.swap_remove(i);
                         self.log.push(format!("notify {code} dropped"));
                     }
                     1 => {
-                        self.report(&code, &G::Pending);
+                        self.notify(&code, &G::Pending, AMOUNT);
                         self.log.push(format!("notify {code} stale pending"));
                     }
                     2 => {
-                        self.report(&code, &st);
+                        self.notify(&code, &st, AMOUNT);
                         self.log
                             .push(format!("notify {code} delivered, kept for a retry"));
                     }
+                    3 => {
+                        self.notify(&code, &st, AMOUNT + 1);
+                        self.log.push(format!("notify {code} forged amount"));
+                    }
                     _ => {
                         self.inbox.swap_remove(i);
-                        self.report(&code, &st);
+                        self.notify(&code, &st, AMOUNT);
                         self.log.push(format!("notify {code} delivered"));
                     }
                 }
@@ -512,7 +563,7 @@ impl World {
     fn settle_all(&mut self) {
         self.refuse_next = 0;
         for (code, st) in std::mem::take(&mut self.inbox) {
-            self.report(&code, &st);
+            self.notify(&code, &st, AMOUNT);
         }
         for _ in 0..4 {
             // Cron runs far enough apart that every refusal's wait is over.

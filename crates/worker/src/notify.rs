@@ -1,19 +1,21 @@
 //! `POST /notify`: the gateway's asynchronous payment notification.
 //!
-//! Decrypt and verify (soushou), check the timestamp window, check the
-//! message against the stored attempt (`checkout::settle::evidence`:
-//! `BUSI_ID` and `AMT` must match), apply the state idempotently,
-//! record the notification (in the transition's own D1 batch when one
-//! applies: two round trips, the read and the write), and only then answer
-//! 200 `SUCCESS`. Every refusal is a 4xx with nothing changed and a log
-//! line saying why; a storage failure is a 5xx so the gateway retries. A
-//! payment that paid a link a second time is refunded after the answer
-//! (`ctx.wait_until`), so the refund can neither delay nor fail the
-//! notification.
+//! Decrypt and verify (soushou), check the timestamp window, then one D1
+//! round trip (`repo::notify`: one batch, one transaction) that reads the
+//! attempt and writes what the notification proves — the conditional
+//! transition (its history and outbox event) and the notification's count,
+//! every write conditional on the attempt holding the notified amount — and
+//! decide from what it read and whether the update applied
+//! (`checkout::settle::notify_outcome`: the message must match the stored
+//! attempt, `BUSI_ID` and `AMT`, and the state moves only as
+//! `checkout::state` allows). Only then answer 200 `SUCCESS`. Every
+//! refusal is a 4xx with nothing changed and a log line saying why; a
+//! storage failure is a 5xx so the gateway retries. A payment that paid a
+//! link a second time is refunded after the answer (`ctx.wait_until`), so
+//! the refund can neither delay nor fail the notification.
 
 use checkout::api::ErrorCode;
-use checkout::settle::{self, Mismatch, Report};
-use checkout::state::Transition;
+use checkout::settle::{self, Expected, Mismatch, Notice, NotifyOutcome};
 use checkout::vocab::EventSource;
 use soushou::envelope;
 use worker::{Context, Request};
@@ -32,15 +34,15 @@ fn reject(code: ErrorCode, reason: impl Into<String>) -> ApiError {
 }
 
 /// The rejection of a notification that does not match its attempt.
-fn mismatch(m: Mismatch, order: &repo::OrderRow) -> ApiError {
+fn mismatch(m: Mismatch) -> ApiError {
     match m {
         Mismatch::BusiId => reject(ErrorCode::BusiIdMismatch, "BUSI_ID is not this merchant's"),
-        Mismatch::Amount { reported, .. } => reject(
+        Mismatch::Amount { reported, expected } => reject(
             ErrorCode::AmountMismatch,
             format!(
                 "AMT {} fen differs from the attempt's {} fen",
                 reported.fen(),
-                order.amount_fen
+                expected.fen()
             ),
         ),
         Mismatch::ChargeCode | Mismatch::MissingAmount => {
@@ -84,46 +86,34 @@ pub async fn handle(cx: &Cx, mut req: Request, ctx: &Context) -> ApiResult<()> {
 
     let now = now_secs();
     fresh(verified.unix_seconds(), now, settings.replay_window_secs()?)?;
-    let db = cx.db()?;
-    let order = repo::get_order(db, &notify.charge_code)
-        .await?
-        .ok_or_else(|| reject(ErrorCode::NotFound, "unknown CHARGE_CODE"))?;
-    let report = Report {
-        charge_code: Some(&notify.charge_code),
-        busi_id: Some(&notify.busi_id),
-        amount: Some(notify.amt),
-        state: Some(&notify.state),
-    };
-    let expected = orders::expected(&cfg, &order);
-    let notified = repo::Notified {
+    let notice = Notice {
         charge_code: &notify.charge_code,
-        gateway_state: notify.state.code(),
-        amount_fen: notify.amt.fen(),
+        busi_id: &notify.busi_id,
+        amount: notify.amt,
+        state: &notify.state,
     };
-    // The row was read just now: its state spares apply a second read, and
-    // a transition records the notification in its own batch.
-    let applied = orders::apply_report(
-        cx,
-        (&expected, &report),
-        EventSource::Notify,
-        Some(order.state),
-        Some(&notified),
-        now,
-    )
-    .await?;
-    // An applied transition recorded the notification in its batch.
-    let (outcome, new_money, recorded) = match applied {
-        orders::Applied::Event(t) => (
-            t.name(),
-            settle::is_new_money(&t),
-            matches!(t, Transition::Applied { .. }),
-        ),
-        orders::Applied::Silent => ("ignored", false, false),
-        orders::Applied::Distrusted(m) => return Err(mismatch(m, &order)),
+    let plan = settle::notify_plan(&cfg.busi_id, &notice);
+    let (stored, updated) = repo::notify(cx.db()?, &notice, plan, now).await?;
+    let outcome = settle::notify_outcome(&cfg.busi_id, &notice, stored, updated)
+        .map_err(|_| ApiError::Storage("notification batch contradicts its read".into()))?;
+    let new_money = match outcome {
+        NotifyOutcome::Unknown => return Err(reject(ErrorCode::NotFound, "unknown CHARGE_CODE")),
+        NotifyOutcome::Distrusted(m) => {
+            let expected = Expected {
+                charge_code: &notify.charge_code,
+                busi_id: &cfg.busi_id,
+                amount: stored.map_or(notify.amt, |s| s.amount),
+            };
+            orders::log_distrust(cx, (&expected, &notice.report()), EventSource::Notify, m);
+            return Err(mismatch(m));
+        }
+        NotifyOutcome::Ignored => false,
+        NotifyOutcome::Event(t) => {
+            orders::log_stale(cx, &notify.charge_code, EventSource::Notify, &t);
+            settle::is_new_money(&t)
+        }
     };
-    if !recorded {
-        repo::record_notification(db, &notified, outcome, now).await?;
-    }
+    let outcome = outcome.name();
     log.set("outcome", outcome);
     if new_money {
         let settings = settings.clone();

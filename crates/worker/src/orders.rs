@@ -27,7 +27,7 @@ use crate::db::Db;
 use crate::error::{ApiError, ApiResult};
 use crate::gateway;
 use crate::log::{now_secs, Level};
-use crate::repo::{self, NewRefund, Notified, OrderRow, RefundEnd};
+use crate::repo::{self, NewRefund, OrderRow, RefundEnd};
 
 /// How long an attempt the gateway has never heard of may stay pending
 /// before the reconciler marks it failed (the `pay` call that should have
@@ -42,40 +42,17 @@ pub async fn apply_event(
     source: EventSource,
     now: u64,
 ) -> ApiResult<Transition> {
-    apply_known(db, charge_code, None, event, source, None, now).await
-}
-
-/// [`apply_event`] with what the caller knows: `known`, the state it read
-/// just before (spares the first read: the conditional update checks it
-/// anyway, and a lost race reads again), and `notified`, the notification
-/// to record in the transition's batch. When the result is
-/// [`Transition::Applied`], `notified` was recorded with it; otherwise
-/// recording it is the caller's.
-async fn apply_known(
-    db: &Db,
-    charge_code: &str,
-    mut known: Option<OrderStatus>,
-    event: OrderStatus,
-    source: EventSource,
-    notified: Option<&Notified<'_>>,
-    now: u64,
-) -> ApiResult<Transition> {
     // A lost race re-reads the new state and decides again; the state order
     // is finite and monotone, so this ends within a few rounds.
     for _ in 0..8 {
-        let current = match known.take() {
-            Some(state) => state,
-            None => {
-                repo::get_order(db, charge_code)
-                    .await?
-                    .ok_or(ApiError::NotFound("order"))?
-                    .state
-            }
-        };
+        let current = repo::get_order(db, charge_code)
+            .await?
+            .ok_or(ApiError::NotFound("order"))?
+            .state;
         let transition = state::apply(current, event);
         match transition {
             Transition::Applied { from, to } => {
-                if repo::transition(db, charge_code, (from, to), source, notified, now).await? {
+                if repo::transition(db, charge_code, (from, to), source, now).await? {
                     return Ok(transition);
                 }
             }
@@ -154,51 +131,59 @@ pub enum Applied {
     /// The report said nothing definite.
     Silent,
     /// The report did not match the attempt.
-    Distrusted(settle::Mismatch),
+    Distrusted,
 }
 
 /// Checks a report against the attempt ([`settle::evidence`]) and applies
-/// what it proves ([`apply_known`]: `known` is the attempt's state if just
-/// read, `notified` the notification to record with a transition). A
-/// distrusted report is logged and changes nothing. The caller runs
-/// [`refund_if_duplicate`] when the result [`settle::is_new_money`].
+/// what it proves ([`apply_event`]). A stale or distrusted report is logged.
 pub async fn apply_report(
     cx: &Cx,
     (expected, report): (&Expected<'_>, &Report<'_>),
     source: EventSource,
-    known: Option<OrderStatus>,
-    notified: Option<&Notified<'_>>,
     now: u64,
 ) -> ApiResult<Applied> {
-    let log = &cx.log;
     Ok(match settle::evidence(expected, report) {
         Evidence::Apply(status) => {
             let db = cx.db()?;
-            let code = expected.charge_code;
-            let t = apply_known(db, code, known, status, source, notified, now).await?;
-            if let Transition::Stale { current, event } = t {
-                log.event(
-                    Level::Info,
-                    "stale_report",
-                    serde_json::json!({"charge_code": expected.charge_code, "source": source,
-                        "current": current.as_str(), "event": event.as_str()}),
-                );
-            }
+            let t = apply_event(db, expected.charge_code, status, source, now).await?;
+            log_stale(cx, expected.charge_code, source, &t);
             Applied::Event(t)
         }
         Evidence::Silent => Applied::Silent,
         Evidence::Distrust(m) => {
-            log.event(
-                Level::Warn,
-                m.name(),
-                serde_json::json!({"charge_code": expected.charge_code, "source": source,
-                    "expected_fen": expected.amount.fen(),
-                    "reported_fen": report.amount.map(|a| a.fen()),
-                    "reported_charge_code": report.charge_code}),
-            );
-            Applied::Distrusted(m)
+            log_distrust(cx, (expected, report), source, m);
+            Applied::Distrusted
         }
     })
+}
+
+/// Logs a report older than the stored state (nothing changed).
+pub fn log_stale(cx: &Cx, charge_code: &str, source: EventSource, t: &Transition) {
+    if let Transition::Stale { current, event } = t {
+        cx.log.event(
+            Level::Info,
+            "stale_report",
+            serde_json::json!({"charge_code": charge_code, "source": source,
+                "current": current.as_str(), "event": event.as_str()}),
+        );
+    }
+}
+
+/// Logs a report that does not match its attempt (nothing changed).
+pub fn log_distrust(
+    cx: &Cx,
+    (expected, report): (&Expected<'_>, &Report<'_>),
+    source: EventSource,
+    m: settle::Mismatch,
+) {
+    cx.log.event(
+        Level::Warn,
+        m.name(),
+        serde_json::json!({"charge_code": expected.charge_code, "source": source,
+            "expected_fen": expected.amount.fen(),
+            "reported_fen": report.amount.map(|a| a.fen()),
+            "reported_charge_code": report.charge_code}),
+    );
 }
 
 /// Asks the gateway about an order and applies what it proves (see
@@ -248,15 +233,7 @@ pub async fn query_and_apply(
         Err(e) => return Err(e),
     };
     let report = Report::of_query(&resp);
-    let applied = apply_report(
-        cx,
-        (&expected(cfg, order), &report),
-        source,
-        None,
-        None,
-        now,
-    )
-    .await?;
+    let applied = apply_report(cx, (&expected(cfg, order), &report), source, now).await?;
     if let Applied::Event(t) = &applied {
         log.set("reconcile", t.name());
         if settle::is_new_money(t) {

@@ -57,11 +57,14 @@ const INSERT: &str = "INSERT OR IGNORE INTO webhook_events (dedupe_key, kind, ch
     created_at, next_attempt_at)";
 
 /// The event of `charge_code` entering `to` (none for `pending`: a no-op
-/// statement keeps the batch shape).
+/// statement keeps the batch shape). `after_update`: only if the statement
+/// just before it in the batch (the transition's update) changed a row, for
+/// a batch whose update may find nothing to do.
 pub fn transition_event<'d>(
     db: &'d Db,
     charge_code: &str,
     to: OrderStatus,
+    after_update: bool,
     now: u64,
 ) -> ApiResult<Stmt<'d>> {
     let Some(kind) = EventType::for_transition(to) else {
@@ -73,7 +76,12 @@ pub fn transition_event<'d>(
             "{INSERT} SELECT ?1, ?2, o.charge_code, o.link_id, l.merchant_ref, o.amount_fen, \
              o.refunded_fen, o.state, NULL, NULL, ?4, ?4 \
              FROM orders o LEFT JOIN links l ON l.link_id = o.link_id \
-             WHERE o.charge_code = ?3 AND o.state = ?5"
+             WHERE o.charge_code = ?3 AND o.state = ?5{}",
+            if after_update {
+                " AND changes() = 1"
+            } else {
+                ""
+            }
         ),
         &[
             Text(&events::dedupe_key_transition(charge_code, to)),

@@ -44,18 +44,11 @@ pub async fn charge(
             let order = stored(cx, code).await?;
             let expected = orders::expected(&cfg, &order);
             let report = Report::of_pre_order(&resp);
-            let seen = match orders::apply_report(
-                cx,
-                (&expected, &report),
-                EventSource::Pay,
-                None,
-                None,
-                now,
-            )
-            .await?
+            let seen = match orders::apply_report(cx, (&expected, &report), EventSource::Pay, now)
+                .await?
             {
                 Applied::Event(t) => Observed::State(t.state()),
-                Applied::Silent | Applied::Distrusted(_) => Observed::Unknown,
+                Applied::Silent | Applied::Distrusted => Observed::Unknown,
             };
             (Some(resp), seen)
         }

@@ -1,16 +1,17 @@
 //! D1 persistence: links, attempts (orders), state history, processed
 //! notifications and refunds. Schema in `migrations/`.
 //!
-//! State changes are conditional updates (`... WHERE state = ?from`) run in a
-//! batch (one transaction) with the history insert, so two concurrent
-//! notifications cannot both apply a transition, and a caller learns whether
-//! its write was the one that applied.
+//! State changes are conditional updates (`... WHERE state = ?from`, or for
+//! a notification `... WHERE state IN (?from, …)` with the read in the same
+//! batch) run in a batch (one transaction) with the history insert, so two
+//! concurrent notifications cannot both apply a transition, and a caller
+//! learns whether its write was the one that applied.
 
 use crate::db::{Db, Stmt};
 use checkout::api::{NotificationRecord, OrderEvent, OrderView, RefundRecord};
 use checkout::link::LinkPayload;
-use checkout::settle::{self, LinkAttempt, ReconcileInput};
-use checkout::state::Transition;
+use checkout::settle::{self, LinkAttempt, Notice, NotifyPlan, ReconcileInput, StoredAttempt};
+use checkout::state;
 use checkout::vocab::{EventSource, OrderKind, OrderMethod, OrderStatus, RefundState};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -339,36 +340,38 @@ pub async fn pending_before(db: &Db, cutoff: u64, limit: u64) -> ApiResult<Vec<O
     .await
 }
 
+/// What a transition into `?2` sets besides the state (`?3`: now, `?4`: 1
+/// if the new state holds money). The first transition into a state holding
+/// money stamps when (paid_at) and in which order (paid_seq, one more than
+/// any before: SQLite runs the statement alone, so the numbers are unique)
+/// the money arrived; later ones keep both.
+const TRANSITION_SET: &str = "SET state = ?2, updated_at = ?3, \
+    paid_at = CASE WHEN ?4 = 1 THEN COALESCE(paid_at, ?3) ELSE paid_at END, \
+    paid_seq = CASE WHEN ?4 = 1 THEN COALESCE(paid_seq, \
+      (SELECT COALESCE(MAX(paid_seq), 0) + 1 FROM orders)) ELSE paid_seq END";
+
+/// The parameters `?1`–`?4` of [`TRANSITION_SET`]'s update of `charge_code`.
+fn transition_params(charge_code: &str, to: OrderStatus, now: u64) -> Vec<JsValue> {
+    let money = if settle::holds_money(to) { 1 } else { 0 };
+    vec![t(charge_code), t(to.as_str()), n(now), n(money)]
+}
+
 /// Applies `from → to` if and only if the order is still in `from`, and
-/// records the transition in the history (and `notified`, the notification
-/// that proved it, if any), in one transaction. Returns whether this call's
-/// update applied.
+/// records the transition in the history, in one transaction. Returns
+/// whether this call's update applied.
 pub async fn transition(
     db: &Db,
     charge_code: &str,
     (from, to): (OrderStatus, OrderStatus),
     source: EventSource,
-    notified: Option<&Notified<'_>>,
     now: u64,
 ) -> ApiResult<bool> {
-    // The first transition into a state holding money stamps when (paid_at)
-    // and in which order (paid_seq, one more than any before: SQLite runs the
-    // statement alone, so the numbers are unique) the money arrived.
-    let money = if settle::holds_money(to) { 1 } else { 0 };
+    let mut params = transition_params(charge_code, to, now);
+    params.push(t(from.as_str()));
     let update = prepare(
         db,
-        "UPDATE orders SET state = ?3, updated_at = ?4, \
-         paid_at = CASE WHEN ?5 = 1 THEN COALESCE(paid_at, ?4) ELSE paid_at END, \
-         paid_seq = CASE WHEN ?5 = 1 THEN COALESCE(paid_seq, \
-           (SELECT COALESCE(MAX(paid_seq), 0) + 1 FROM orders)) ELSE paid_seq END \
-         WHERE charge_code = ?1 AND state = ?2",
-        &[
-            t(charge_code),
-            t(from.as_str()),
-            t(to.as_str()),
-            n(now),
-            n(money),
-        ],
+        &format!("UPDATE orders {TRANSITION_SET} WHERE charge_code = ?1 AND state = ?5"),
+        &params,
     )?;
     let history = prepare(
         db,
@@ -384,16 +387,9 @@ pub async fn transition(
         ],
     )?;
     // The merchant's event, in the same transaction (transactional outbox).
-    let event = outbox::transition_event(db, charge_code, to, now)?;
-    let mut statements = vec![update, history, event];
-    if let Some(notified) = notified {
-        // Right after the update: its condition reads the update's changes().
-        let name = Transition::Applied { from, to }.name();
-        statements.insert(1, notification_statement(db, notified, name, true, now)?);
-    }
-    let written = statements.len() - 1;
-    let results = db.batch(statements).await.stored()?;
-    outbox::note_written(results.get(written));
+    let event = outbox::transition_event(db, charge_code, to, false, now)?;
+    let results = db.batch(vec![update, history, event]).await.stored()?;
+    outbox::note_written(results.get(2));
     let first = results
         .first()
         .ok_or_else(|| ApiError::Storage("empty batch result".into()))?;
@@ -442,58 +438,142 @@ pub async fn recheck_due(db: &Db, now: u64, limit: u64) -> ApiResult<Vec<OrderRo
     .await
 }
 
-/// A verified notification, as counted (per order and gateway state).
-pub struct Notified<'a> {
-    /// Its `CHARGE_CODE`.
-    pub charge_code: &'a str,
-    /// The gateway's state code it reported.
-    pub gateway_state: &'a str,
-    /// Its `AMT`, fen.
-    pub amount_fen: u64,
+/// An attempt's state and amount, as a notification's batch reads them.
+#[derive(Deserialize)]
+struct StoredRow {
+    state: OrderStatus,
+    amount_fen: u64,
 }
 
-/// The statement counting a notification with what it did (`outcome`).
-/// `after_change`: only if the statement just before it in the batch (the
-/// transition's conditional update) changed a row, so a transition that
-/// lost a race records nothing and the retry records once.
-fn notification_statement<'d>(
-    db: &'d Db,
-    notified: &Notified<'_>,
-    outcome: &str,
-    after_change: bool,
-    now: u64,
-) -> ApiResult<Stmt<'d>> {
-    let condition = if after_change { "changes() = 1" } else { "1" };
-    prepare(
-        db,
-        &format!(
-            "INSERT INTO notifications (charge_code, gateway_state, amount_fen, outcome, \
-             received, first_at, last_at) SELECT ?1, ?2, ?3, ?4, 1, ?5, ?5 WHERE {condition} \
-             ON CONFLICT (charge_code, gateway_state) DO UPDATE SET received = received + 1, \
-             last_at = excluded.last_at"
-        ),
-        &[
-            t(notified.charge_code),
-            t(notified.gateway_state),
-            n(notified.amount_fen),
-            t(outcome),
-            n(now),
-        ],
-    )
-}
-
-/// Counts a verified notification that changed no state.
-pub async fn record_notification(
+/// Runs a notification in one round trip (one D1 batch, one transaction)
+/// and returns what it read — the attempt before the writes (`None`: no
+/// such charge code) — and whether its conditional update applied, for
+/// `settle::notify_outcome` to decide from.
+///
+/// What `plan` asks for, each write conditional on the attempt holding
+/// the notified amount (`amount_fen = AMT`, the evidence the store holds),
+/// in this order:
+/// 1. the read;
+/// 2. the count (per order and gateway state), first recorded with the
+///    outcome `settle::notify_count_outcome` gives for the state found;
+/// 3. the history row, from the state found, if it is one of
+///    `state::sources(event)`;
+/// 4. the update, under the same condition as the history row;
+/// 5. the merchant's event, only if that update changed the row.
+///
+/// Reads and writes see one state: D1 runs a batch as one transaction, so
+/// no other writer comes between them (no lost race to retry).
+pub async fn notify(
     db: &Db,
-    notified: &Notified<'_>,
-    outcome: &str,
+    notice: &Notice<'_>,
+    plan: NotifyPlan,
     now: u64,
-) -> ApiResult<()> {
-    notification_statement(db, notified, outcome, false, now)?
-        .run()
-        .await
+) -> ApiResult<(Option<StoredAttempt>, bool)> {
+    let code = notice.charge_code;
+    let amount = notice.amount.fen();
+    let mut statements = vec![prepare(
+        db,
+        "SELECT state, amount_fen FROM orders WHERE charge_code = ?1",
+        &[t(code)],
+    )?];
+    if plan != NotifyPlan::Nothing {
+        // One `WHEN` per state, so the label is the pure function's.
+        let (mut cases, mut params) = (String::new(), vec![t(code), n(amount), n(now)]);
+        params.push(t(notice.state.code()));
+        for found in OrderStatus::ALL {
+            if let Some(outcome) = settle::notify_count_outcome(plan, found) {
+                cases.push_str(&format!(
+                    " WHEN ?{} THEN ?{}",
+                    params.len() + 1,
+                    params.len() + 2
+                ));
+                params.extend([t(found.as_str()), t(outcome)]);
+            }
+        }
+        // A state without a label fails NOT NULL: the batch rolls back, 500.
+        let count = prepare(
+            db,
+            &format!(
+                "INSERT INTO notifications (charge_code, gateway_state, amount_fen, outcome, \
+                 received, first_at, last_at) \
+                 SELECT charge_code, ?4, amount_fen, CASE state{cases} END, 1, ?3, ?3 \
+                 FROM orders WHERE charge_code = ?1 AND amount_fen = ?2 \
+                 ON CONFLICT (charge_code, gateway_state) DO UPDATE SET \
+                 received = received + 1, last_at = excluded.last_at"
+            ),
+            &params,
+        )?;
+        statements.push(count);
+        if let NotifyPlan::Apply(event) = plan {
+            // The count goes first: it labels the state before the update.
+            statements.extend(transition_from_any(db, code, event, amount, now)?);
+        }
+    }
+    let applies = statements.len() > 2;
+    let results = db.batch(statements).await.stored()?;
+    let read = results
+        .first()
+        .ok_or_else(|| ApiError::Storage("empty batch result".into()))?
+        .results::<StoredRow>()
         .stored()?;
-    Ok(())
+    let stored = read.into_iter().next().map(|r| StoredAttempt {
+        state: r.state,
+        amount: Fen::from_fen(r.amount_fen),
+    });
+    let updated = match results.get(3) {
+        Some(update) if applies => changes(update)? == 1,
+        _ => false,
+    };
+    if applies {
+        outbox::note_written(results.get(4));
+    }
+    Ok((stored, updated))
+}
+
+/// The history row, update and outbox event that move `charge_code` to `to`
+/// from whichever state it is in, if `state::can_transition` allows it and
+/// the attempt holds `amount_fen` (none when no state may move to `to`).
+/// The history row comes before the update, so it records the state the
+/// update moves from; the event is written only if the update changed the row.
+fn transition_from_any<'d>(
+    db: &'d Db,
+    charge_code: &str,
+    to: OrderStatus,
+    amount_fen: u64,
+    now: u64,
+) -> ApiResult<Vec<Stmt<'d>>> {
+    let from: Vec<JsValue> = state::sources(to).map(|s| t(s.as_str())).collect();
+    if from.is_empty() {
+        return Ok(Vec::new());
+    }
+    // `?1` the charge code, `?5` the amount, `?6…` the allowed from-states.
+    let list: Vec<String> = (6..6 + from.len()).map(|i| format!("?{i}")).collect();
+    let condition = format!(
+        "charge_code = ?1 AND amount_fen = ?5 AND state IN ({})",
+        list.join(", ")
+    );
+    let mut history = vec![t(charge_code), t(to.as_str()), n(now)];
+    history.extend([t(EventSource::Notify.as_str()), n(amount_fen)]);
+    history.extend(from.iter().cloned());
+    let mut update = transition_params(charge_code, to, now);
+    update.push(n(amount_fen));
+    update.extend(from);
+    Ok(vec![
+        prepare(
+            db,
+            &format!(
+                "INSERT OR IGNORE INTO order_events (charge_code, from_state, to_state, \
+                 source, at) SELECT charge_code, state, ?2, ?4, ?3 FROM orders WHERE {condition}"
+            ),
+            &history,
+        )?,
+        prepare(
+            db,
+            &format!("UPDATE orders {TRANSITION_SET} WHERE {condition}"),
+            &update,
+        )?,
+        outbox::transition_event(db, charge_code, to, true, now)?,
+    ])
 }
 
 /// Claims the right to `query` the gateway for a pending order: succeeds for
