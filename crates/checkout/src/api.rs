@@ -10,6 +10,7 @@ use crate::amount::parse_api_amount;
 use crate::link::{self, LinkAmount, LinkGoods, LinkPayload};
 use crate::merchant::{PosChannel, ScanKind};
 use crate::settle::{self, Verdict};
+use crate::vocab::Spelled;
 pub use crate::vocab::{
     EventSource, GoodsLine, LinkChannel, LinkState, OrderKind, OrderMethod, OrderStatus, PayMethod,
     RefundState,
@@ -251,6 +252,48 @@ impl ErrorCode {
             C::SigninFailed => "SIGNIN_FAILED",
             C::Unknown => "UNKNOWN",
         }
+    }
+}
+
+/// A reader that finds no variant for a spelling takes [`ErrorCode::Unknown`],
+/// as the serde derive's `#[serde(other)]` does.
+impl Spelled for ErrorCode {
+    const ALL: &'static [Self] = {
+        use ErrorCode as C;
+        &[
+            C::InvalidLink,
+            C::LinkExpired,
+            C::InvalidAmount,
+            C::InvalidRequest,
+            C::RefundExceeds,
+            C::NotRefundable,
+            C::AlreadyPaid,
+            C::NotFound,
+            C::Unauthorized,
+            C::GatewayTimeout,
+            C::GatewayUnavailable,
+            C::GatewayRejected,
+            C::GatewayBadSignature,
+            C::GatewayUnsafeRedirect,
+            C::StorageError,
+            C::InternalError,
+            C::Misconfigured,
+            C::PayloadTooLarge,
+            C::RateLimited,
+            C::IdempotencyKeyReused,
+            C::IdempotencyKeyInUse,
+            C::InvalidSignature,
+            C::MalformedNotification,
+            C::StaleNotification,
+            C::BusiIdMismatch,
+            C::AmountMismatch,
+            C::SigninInvalid,
+            C::SigninFailed,
+            C::Unknown,
+        ]
+    };
+    fn spelling(self) -> &'static str {
+        self.as_str()
     }
 }
 

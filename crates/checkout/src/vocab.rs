@@ -6,6 +6,23 @@
 
 use serde::{Deserialize, Serialize};
 
+/// A unit enum with one wire spelling per variant, so that a reader can
+/// decode it without serde's generic machinery: the page does
+/// (`checkout_page::decode`), because serde's visitors and their error
+/// formatting cost it about a kilobyte of brotli'd wasm. Every impl is
+/// held to the type's serde derive by the tests (`spellings_are_serdes`):
+/// `ALL` lists exactly serde's variants and each spelling is serde's.
+pub trait Spelled: Copy + 'static {
+    /// Every variant, in declaration order.
+    const ALL: &'static [Self];
+    /// The wire spelling.
+    fn spelling(self) -> &'static str;
+    /// The variant spelled `wire`, if any.
+    fn from_spelling(wire: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|v| v.spelling() == wire)
+    }
+}
+
 /// State of a checkout link as `GET /api/checkout/{token}` reports it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -16,6 +33,17 @@ pub enum LinkState {
     Paid,
     /// The link's expiry has passed.
     Expired,
+}
+
+impl Spelled for LinkState {
+    const ALL: &'static [Self] = &[LinkState::Open, LinkState::Paid, LinkState::Expired];
+    fn spelling(self) -> &'static str {
+        match self {
+            LinkState::Open => "open",
+            LinkState::Paid => "paid",
+            LinkState::Expired => "expired",
+        }
+    }
 }
 
 /// One goods line of a link, shown on the page and sent as `GOODS_DETAIL`.
@@ -54,6 +82,18 @@ impl PayMethod {
             PayMethod::Wap => "wap",
             PayMethod::Native => "native",
         }
+    }
+}
+
+impl Spelled for PayMethod {
+    const ALL: &'static [Self] = &[
+        PayMethod::WechatJsapi,
+        PayMethod::AlipayJsapi,
+        PayMethod::Wap,
+        PayMethod::Native,
+    ];
+    fn spelling(self) -> &'static str {
+        self.as_str()
     }
 }
 
@@ -104,6 +144,21 @@ impl OrderStatus {
     }
 }
 
+impl Spelled for OrderStatus {
+    const ALL: &'static [Self] = &[
+        OrderStatus::Pending,
+        OrderStatus::Paid,
+        OrderStatus::Closed,
+        OrderStatus::Revoked,
+        OrderStatus::Refunded,
+        OrderStatus::PartiallyRefunded,
+        OrderStatus::Failed,
+    ];
+    fn spelling(self) -> &'static str {
+        self.as_str()
+    }
+}
+
 /// The payment app a link or a QR order is restricted to.
 ///
 /// An extension of API.md: a merchant can issue a link that only WeChat Pay
@@ -124,6 +179,13 @@ impl LinkChannel {
             LinkChannel::Wechat => "wechat",
             LinkChannel::Alipay => "alipay",
         }
+    }
+}
+
+impl Spelled for LinkChannel {
+    const ALL: &'static [Self] = &[LinkChannel::Wechat, LinkChannel::Alipay];
+    fn spelling(self) -> &'static str {
+        self.as_str()
     }
 }
 
@@ -256,6 +318,64 @@ impl RefundState {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// A deserializer that only records the variant names a serde derive
+    /// offers (`deserialize_enum`'s list): the one place serde states every
+    /// spelling it accepts.
+    struct Variants(&'static [&'static str]);
+
+    impl<'de> serde::Deserializer<'de> for &mut Variants {
+        type Error = serde::de::value::Error;
+
+        fn deserialize_enum<V: serde::de::Visitor<'de>>(
+            self,
+            _name: &'static str,
+            variants: &'static [&'static str],
+            _visitor: V,
+        ) -> Result<V::Value, Self::Error> {
+            self.0 = variants;
+            Err(serde::de::Error::custom("variants recorded"))
+        }
+
+        fn deserialize_any<V: serde::de::Visitor<'de>>(
+            self,
+            _visitor: V,
+        ) -> Result<V::Value, Self::Error> {
+            Err(serde::de::Error::custom("not a unit enum"))
+        }
+
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+            bytes byte_buf option unit unit_struct newtype_struct seq tuple
+            tuple_struct map struct identifier ignored_any
+        }
+    }
+
+    /// `T::ALL` spells exactly serde's variants, in serde's spelling, and
+    /// `from_spelling` reads back what serde writes.
+    fn assert_spelled_as_serde<T>()
+    where
+        T: Spelled + Serialize + for<'de> Deserialize<'de> + PartialEq + std::fmt::Debug,
+    {
+        let mut variants = Variants(&[]);
+        assert!(T::deserialize(&mut variants).is_err());
+        let ours: Vec<&str> = T::ALL.iter().map(|v| v.spelling()).collect();
+        assert_eq!(ours, variants.0, "{}", std::any::type_name::<T>());
+        for &v in T::ALL {
+            assert_eq!(serde_json::to_value(v).unwrap(), json!(v.spelling()));
+            assert_eq!(T::from_spelling(v.spelling()), Some(v));
+        }
+        assert_eq!(T::from_spelling("no such spelling"), None);
+    }
+
+    #[test]
+    fn spellings_are_serdes() {
+        assert_spelled_as_serde::<LinkState>();
+        assert_spelled_as_serde::<PayMethod>();
+        assert_spelled_as_serde::<OrderStatus>();
+        assert_spelled_as_serde::<LinkChannel>();
+        assert_spelled_as_serde::<crate::api::ErrorCode>();
+    }
 
     /// The stored spellings are what the rows hold and the merchant API
     /// shows: serde and `as_str` must agree on each.

@@ -1,16 +1,16 @@
 //! The Worker's shopper API (`shared/design/API.md`), typed with the shared
-//! `checkout::api` structs: requests are serialised by their serde derive,
-//! answers decoded into them by [`crate::decode`] (checked against that
-//! derive in the host tests).
+//! `checkout::api` structs: requests are encoded by [`crate::encode`],
+//! answers decoded into them by [`crate::decode`] (both checked against the
+//! types' serde derive in the host tests).
 
 use checkout::api::{CheckoutView, OrderView, PayRequest, PayResponse};
-use serde::Serialize;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Headers, Request, RequestInit, Response};
 
 use crate::decode::{self, Json};
-use crate::js::{describe, window};
+use crate::encode;
+use crate::js::{self, describe, window};
 use crate::Error;
 
 /// `GET /api/checkout/{token}`.
@@ -22,7 +22,14 @@ pub async fn checkout(token: &str) -> Result<CheckoutView, Error> {
 
 /// `POST /api/pay`.
 pub async fn pay(request: &PayRequest) -> Result<PayResponse, Error> {
-    decode::pay_response(&fetch_json("POST", "/api/pay", Some(to_json(request)?)).await?)
+    decode::pay_response(
+        &fetch_json(
+            "POST",
+            "/api/pay",
+            Some(to_json(&encode::pay_request(request))?),
+        )
+        .await?,
+    )
 }
 
 /// `GET /api/orders/{charge_code}?token={token}`: with the page's own
@@ -41,13 +48,9 @@ fn encode(segment: &str) -> String {
     js_sys::encode_uri_component(segment).into()
 }
 
-/// Serialises with serde-wasm-bindgen in its JSON-compatible mode and lets
-/// the browser's `JSON.stringify` write the text (no JSON library in the bundle).
-fn to_json<T: Serialize>(value: &T) -> Result<String, Error> {
-    let js = value
-        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .map_err(|e| Error::Decode(e.to_string()))?;
-    js_sys::JSON::stringify(&js)
+/// Lets the browser's `JSON.stringify` write the text (no JSON library in the bundle).
+fn to_json(members: &encode::Members<'_>) -> Result<String, Error> {
+    js_sys::JSON::stringify(&js::object(members))
         .map(String::from)
         .map_err(|e| Error::Decode(describe(&e)))
 }

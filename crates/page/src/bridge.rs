@@ -7,18 +7,18 @@
 //!
 //! Each bridge is injected by its app, possibly after the page's script
 //! runs; the app then fires `WeixinJSBridgeReady` / `AlipayJSBridgeReady` on
-//! the document. Arguments are the typed API structs serialised with
-//! serde-wasm-bindgen, so the parameter names are those of
-//! `checkout::api::WechatPayParams`, never retyped here.
+//! the document. Arguments are built by [`crate::encode`], whose host tests
+//! hold the parameter names to `checkout::api::WechatPayParams`' serde
+//! derive.
 
 use checkout::api::WechatPayParams;
 use js_sys::{Function, Promise, Reflect};
-use serde::Serialize;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::AddEventListenerOptions;
 
-use crate::js::{describe, document, window};
+use crate::encode;
+use crate::js::{describe, document, object, window};
 use crate::outcome::{self, BridgeOutcome};
 use crate::Error;
 
@@ -26,17 +26,10 @@ use crate::Error;
 /// the wallet is not available here.
 const READY_TIMEOUT_MS: i32 = 15_000;
 
-/// `tradePay`'s argument object.
-#[derive(Serialize)]
-struct TradePay<'a> {
-    #[serde(rename = "tradeNO")]
-    trade_no: &'a str,
-}
-
 /// Shows WeChat's payment sheet and returns what it answered.
 pub async fn wechat_pay(params: &WechatPayParams) -> Result<BridgeOutcome, Error> {
     let bridge = ready("WeixinJSBridge", "WeixinJSBridgeReady").await?;
-    let args = to_js(params)?;
+    let args = object(&encode::wechat_pay_params(params));
     let res = invoke(&bridge, "invoke", "getBrandWCPayRequest", &args).await?;
     let err_msg = field(&res, "err_msg")
         .and_then(|v| v.as_string())
@@ -47,7 +40,7 @@ pub async fn wechat_pay(params: &WechatPayParams) -> Result<BridgeOutcome, Error
 /// Shows Alipay's payment sheet for `trade_no` and returns what it answered.
 pub async fn alipay_trade_pay(trade_no: &str) -> Result<BridgeOutcome, Error> {
     let bridge = ready("AlipayJSBridge", "AlipayJSBridgeReady").await?;
-    let args = to_js(&TradePay { trade_no })?;
+    let args = object(&encode::trade_pay(trade_no));
     let res = invoke(&bridge, "call", "tradePay", &args).await?;
     let code = field(&res, "resultCode")
         .and_then(|v| {
@@ -56,12 +49,6 @@ pub async fn alipay_trade_pay(trade_no: &str) -> Result<BridgeOutcome, Error> {
         })
         .unwrap_or_default();
     Ok(outcome::alipay(&code))
-}
-
-fn to_js<T: Serialize>(value: &T) -> Result<JsValue, Error> {
-    value
-        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .map_err(|e| Error::Bridge(e.to_string()))
 }
 
 fn field(obj: &JsValue, name: &str) -> Option<JsValue> {

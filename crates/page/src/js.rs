@@ -27,6 +27,15 @@ pub fn describe(value: &JsValue) -> String {
         .unwrap_or_else(|| "unknown error".to_owned())
 }
 
+/// A browser object with the given string members ([`crate::encode`]).
+pub fn object(members: &crate::encode::Members<'_>) -> JsValue {
+    let object = Object::new();
+    for (name, value) in members {
+        let _ = Reflect::set(&object, &JsValue::from_str(name), &JsValue::from_str(value));
+    }
+    object.into()
+}
+
 /// Waits `ms` milliseconds without blocking the page.
 pub async fn sleep(ms: u32) {
     let promise = Promise::new(&mut |resolve, _| {

@@ -10,6 +10,7 @@
 #![warn(missing_docs)]
 
 pub mod decode;
+pub mod encode;
 pub mod error;
 /// Money and time-left formatting, shared with the Worker's HTML shell.
 pub use checkout::format;
