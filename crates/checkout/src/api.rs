@@ -1320,15 +1320,7 @@ mod tests {
                 "amount_fen": 1250, "paid_at": 1_795_650_000u64, "return_url": null})
         );
         assert_eq!(serde_json::from_value::<OrderView>(v).unwrap(), view);
-        for s in [
-            OrderStatus::Pending,
-            OrderStatus::Paid,
-            OrderStatus::Closed,
-            OrderStatus::Revoked,
-            OrderStatus::Refunded,
-            OrderStatus::PartiallyRefunded,
-            OrderStatus::Failed,
-        ] {
+        for s in OrderStatus::ALL {
             assert_eq!(
                 serde_json::to_value(s).unwrap(),
                 json!(s.as_str()),

@@ -145,15 +145,8 @@ impl OrderStatus {
 }
 
 impl Spelled for OrderStatus {
-    const ALL: &'static [Self] = &[
-        OrderStatus::Pending,
-        OrderStatus::Paid,
-        OrderStatus::Closed,
-        OrderStatus::Revoked,
-        OrderStatus::Refunded,
-        OrderStatus::PartiallyRefunded,
-        OrderStatus::Failed,
-    ];
+    // The inherent list (inherent items win over the trait's in a path).
+    const ALL: &'static [Self] = &OrderStatus::ALL;
     fn spelling(self) -> &'static str {
         self.as_str()
     }

@@ -252,15 +252,7 @@ mod tests {
 
     #[test]
     fn order_views_round_trip_every_state() {
-        for state in [
-            OrderStatus::Pending,
-            OrderStatus::Paid,
-            OrderStatus::Closed,
-            OrderStatus::Revoked,
-            OrderStatus::Refunded,
-            OrderStatus::PartiallyRefunded,
-            OrderStatus::Failed,
-        ] {
+        for state in OrderStatus::ALL {
             for (paid_at, return_url) in [
                 (None, None),
                 (Some(1_795_650_001), Some("https://r/".to_owned())),
