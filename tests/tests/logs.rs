@@ -29,18 +29,24 @@ fn json_lines(text: &str) -> Vec<Value> {
         .collect()
 }
 
-#[test]
-fn each_request_logs_one_json_line_with_id_charge_code_and_outcome() {
-    let e = E2e::from_env();
-    let token = e.create_link("1.11", "logged");
+/// A desktop NATIVE pay of `token`: (status, the answer's `x-request-id`, body).
+fn pay_native(e: &E2e, token: &str) -> (u16, String, Value) {
     let resp = e
         .pay_request(UA_DESKTOP)
         .json(&json!({"token": token, "method": "native"}))
         .send()
         .unwrap();
-    assert_eq!(resp.status().as_u16(), 200);
-    let request_id = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
-    let body: Value = resp.json().unwrap();
+    let status = resp.status().as_u16();
+    let id = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+    (status, id, resp.json().unwrap())
+}
+
+#[test]
+fn each_request_logs_one_json_line_with_id_charge_code_and_outcome() {
+    let e = E2e::from_env();
+    let token = e.create_link("1.11", "logged");
+    let (status, request_id, body) = pay_native(&e, &token);
+    assert_eq!(status, 200);
     let code = body["charge_code"].as_str().unwrap().to_owned();
 
     let mut line = None;
@@ -114,17 +120,9 @@ fn request_line(e: &E2e, what: &str, pick: impl Fn(&Value) -> bool) -> Value {
 fn each_request_logs_its_d1_round_trips() {
     let e = E2e::from_env();
     let token = e.create_link("1.13", "d1 counted");
-    let resp = e
-        .pay_request(UA_DESKTOP)
-        .json(&json!({"token": token, "method": "native"}))
-        .send()
-        .unwrap();
-    assert_eq!(resp.status().as_u16(), 200);
-    let pay_id = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
-    let code = resp.json::<Value>().unwrap()["charge_code"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (status, pay_id, body) = pay_native(&e, &token);
+    assert_eq!(status, 200);
+    let code = body["charge_code"].as_str().unwrap().to_owned();
     let resp = e
         .http()
         .get(format!("{}/api/checkout/{token}", e.worker))
@@ -165,13 +163,8 @@ fn each_request_logs_its_d1_round_trips() {
             && l["error_code"] == "AMOUNT_MISMATCH"
     });
     assert_eq!(mismatch["d1"]["calls"], 1, "{mismatch}");
-    let resp = e
-        .pay_request(UA_DESKTOP)
-        .json(&json!({"token": token, "method": "native"}))
-        .send()
-        .unwrap();
-    assert_eq!(resp.status().as_u16(), 409);
-    let refused_id = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let (status, refused_id, _) = pay_native(&e, &token);
+    assert_eq!(status, 409);
     let refused = request_line(&e, "the refused pay line", |l| {
         l["request_id"] == refused_id.as_str()
     });
