@@ -144,8 +144,8 @@ fn minify_names(tools: &Tools, pkg: &Path) -> Result<()> {
             .arg("-o")
             .arg(&bg),
     )?;
-    let map: serde_json::Value = serde_json::from_str(&map)
-        .map_err(|e| fail!("wasm-opt's name map is not JSON: {e}"))?;
+    let map: serde_json::Value =
+        serde_json::from_str(&map).map_err(|e| fail!("wasm-opt's name map is not JSON: {e}"))?;
     let glue = pkg.join("checkout_page.js");
     let js = rename_in_glue(&std::fs::read_to_string(&glue)?, &map)?;
     std::fs::write(glue, js)?;
@@ -170,7 +170,11 @@ fn rename_in_glue(js: &str, map: &serde_json::Value) -> Result<String> {
             .map(|entry| {
                 entry
                     .as_array()
-                    .map(|e| e.iter().filter_map(|n| n.as_str().map(str::to_owned)).collect())
+                    .map(|e| {
+                        e.iter()
+                            .filter_map(|n| n.as_str().map(str::to_owned))
+                            .collect()
+                    })
                     .ok_or_else(|| fail!("bad `{key}` entry in wasm-opt's name map: {entry}"))
             })
             .collect()
@@ -499,7 +503,10 @@ function after() {}
         assert!(js.contains("        a: import0,"), "{js}");
         // Whole member names only: `start2` is another export.
         assert!(js.contains("wasm.zb();\n    wasm.start2();"), "{js}");
-        assert!(!js.contains("de4a31ed2fb252be") && !js.contains("checkout_page_bg.js"), "{js}");
+        assert!(
+            !js.contains("de4a31ed2fb252be") && !js.contains("checkout_page_bg.js"),
+            "{js}"
+        );
     }
 
     #[test]
