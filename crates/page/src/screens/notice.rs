@@ -15,7 +15,7 @@ pub fn Invalid() -> impl IntoView {
     view! {
         <div class="notice bad">
             <div class="icon" aria-hidden="true">"!"</div>
-            <Title>{t.invalid_title}</Title>
+            <Title text=t.invalid_title/>
             <p>{t.invalid_body}</p>
         </div>
     }
@@ -29,7 +29,7 @@ pub fn Expired() -> impl IntoView {
     view! {
         <div class="notice bad">
             <div class="icon" aria-hidden="true">"⏱"</div>
-            <Title>{t.expired_title}</Title>
+            <Title text=t.expired_title/>
             <p>{t.expired_body}</p>
         </div>
         <Summary/>
@@ -41,7 +41,7 @@ pub fn Expired() -> impl IntoView {
 pub fn AlreadyPaid() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let t = ctx.t();
-    let link = ctx.link.get_untracked();
+    let link = ctx.with(|s| s.link.clone());
     let code = link.as_ref().and_then(|l| l.charge_code.clone());
     let back = link
         .as_ref()
@@ -49,7 +49,7 @@ pub fn AlreadyPaid() -> impl IntoView {
     view! {
         <div class="notice good">
             <div class="icon" aria-hidden="true">"✓"</div>
-            <Title>{t.already_paid_title}</Title>
+            <Title text=t.already_paid_title/>
             <p>{t.already_paid_body}</p>
         </div>
         <Summary compact=true/>
@@ -68,7 +68,7 @@ pub fn OpenInBrowser() -> impl IntoView {
     view! {
         <div class="notice">
             <div class="icon" aria-hidden="true">"↗"</div>
-            <Title>{t.browser_title}</Title>
+            <Title text=t.browser_title/>
             <p>{t.browser_body}</p>
         </div>
         <Summary/>
@@ -82,7 +82,7 @@ pub fn LoadFailed(error: Error) -> impl IntoView {
     let t = ctx.t();
     view! {
         <div class="notice">
-            <Title>{t.error_title}</Title>
+            <Title text=t.error_title/>
         </div>
         <ErrorBox error/>
         <button type="button" class="btn primary" id="retry" on:click=move |_| load(ctx)>

@@ -19,7 +19,7 @@ pub fn WalletOpening(wallet: Wallet) -> impl IntoView {
     view! {
         <div class="notice" role="status" aria-live="polite">
             <Spinner/>
-            <Title>{text}</Title>
+            <Title text=text/>
         </div>
         <Summary/>
     }
@@ -33,7 +33,7 @@ pub fn Redirecting(charge_code: String, url: String) -> impl IntoView {
     view! {
         <div class="notice" role="status" aria-live="polite">
             <Spinner/>
-            <Title>{t.redirecting}</Title>
+            <Title text=t.redirecting/>
         </div>
         <a class="btn secondary" id="redirect-link" href=url>{t.redirect_link}</a>
         <PollLine charge_code=charge_code.clone()/>
@@ -54,7 +54,7 @@ pub fn Confirm(charge_code: String, outcome: Option<BridgeOutcome>) -> impl Into
     };
     view! {
         <div class="notice" class:bad=retry>
-            <Title>{title}</Title>
+            <Title text=title/>
             {cancelled.then_some(view! { <p>{t.cancelled_body}</p> })}
         </div>
         <Summary compact=true/>
