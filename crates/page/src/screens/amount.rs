@@ -21,7 +21,11 @@ pub fn AmountInput() -> impl IntoView {
                 inputmode="decimal"
                 autocomplete="off"
                 placeholder=bounds.min_amount
-                prop:value=ctx.with(|s| s.typed_amount.clone())
+                // The attribute (the field's initial value), not the
+                // property: a new field shows what was typed before, and a
+                // redraw in place never overwrites what is being typed
+                // (and needs no property-setting code in the wasm).
+                value=ctx.with(|s| s.typed_amount.clone())
                 on:input=move |ev| ctx.type_amount(event_target_value(&ev))
                 on:keydown=move |ev| {
                     if ev.key() == "Enter" {

@@ -79,6 +79,24 @@ fn Title(text: &'static str) -> impl IntoView {
     view! { <h1 tabindex="-1">{text}</h1> }
 }
 
+/// The head of a screen that explains something: an icon, the title and
+/// a sentence (one component for them all: one set of rendering code).
+#[component]
+fn Notice(
+    class: &'static str,
+    icon: &'static str,
+    title: &'static str,
+    body: &'static str,
+) -> impl IntoView {
+    view! {
+        <div class=class>
+            <div class="icon" aria-hidden="true">{icon}</div>
+            <Title text=title/>
+            <p>{body}</p>
+        </div>
+    }
+}
+
 /// A busy indicator (decorative: the text next to it says what is happening).
 #[component]
 fn Spinner() -> impl IntoView {

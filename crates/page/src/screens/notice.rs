@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use super::{ErrorBox, OrderNo, Summary, Title};
+use super::{ErrorBox, Notice, OrderNo, Summary, Title};
 use crate::location::safe_return_url;
 use crate::state::{load, Ctx};
 use crate::Error;
@@ -13,11 +13,7 @@ pub fn Invalid() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let t = ctx.t();
     view! {
-        <div class="notice bad">
-            <div class="icon" aria-hidden="true">"!"</div>
-            <Title text=t.invalid_title/>
-            <p>{t.invalid_body}</p>
-        </div>
+        <Notice class="notice bad" icon="!" title=t.invalid_title body=t.invalid_body/>
     }
 }
 
@@ -27,11 +23,7 @@ pub fn Expired() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let t = ctx.t();
     view! {
-        <div class="notice bad">
-            <div class="icon" aria-hidden="true">"⏱"</div>
-            <Title text=t.expired_title/>
-            <p>{t.expired_body}</p>
-        </div>
+        <Notice class="notice bad" icon="⏱" title=t.expired_title body=t.expired_body/>
         <Summary/>
     }
 }
@@ -47,11 +39,7 @@ pub fn AlreadyPaid() -> impl IntoView {
         .as_ref()
         .and_then(|l| safe_return_url(l.return_url.as_deref()).map(str::to_owned));
     view! {
-        <div class="notice good">
-            <div class="icon" aria-hidden="true">"✓"</div>
-            <Title text=t.already_paid_title/>
-            <p>{t.already_paid_body}</p>
-        </div>
+        <Notice class="notice good" icon="✓" title=t.already_paid_title body=t.already_paid_body/>
         <Summary compact=true/>
         {code.map(|charge_code| view! { <OrderNo charge_code/> })}
         {back.map(|href| view! {
@@ -66,11 +54,7 @@ pub fn OpenInBrowser() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let t = ctx.t();
     view! {
-        <div class="notice">
-            <div class="icon" aria-hidden="true">"↗"</div>
-            <Title text=t.browser_title/>
-            <p>{t.browser_body}</p>
-        </div>
+        <Notice class="notice" icon="↗" title=t.browser_title body=t.browser_body/>
         <Summary/>
     }
 }

@@ -31,7 +31,7 @@ pub fn Summary(#[prop(optional)] compact: bool) -> impl IntoView {
                         view! {
                             <li>
                                 <span class="name">{g.name.clone()}</span>
-                                <span class="qty">"×" {g.quantity}</span>
+                                <span class="qty">"×" {g.quantity.to_string()}</span>
                                 <span class="price">{price}</span>
                             </li>
                         }
@@ -49,7 +49,7 @@ pub fn Summary(#[prop(optional)] compact: bool) -> impl IntoView {
                         <span id="merchant">{link.merchant.clone()}</span>
                     </p>
                     <p class="subject" id="subject">{link.subject.clone()}</p>
-                    <p class="amount" class:small=compact>
+                    <p class=if compact { "amount small" } else { "amount" }>
                         <span class="visually-hidden">{t.amount}</span>
                         <span id="amount">{amount}</span>
                     </p>
