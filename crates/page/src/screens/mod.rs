@@ -15,7 +15,7 @@ use checkout::routing::Route;
 use leptos::prelude::*;
 
 use crate::i18n::Strings;
-use crate::state::{pay, watch, Ctx, Screen};
+use crate::state::{load, pay, watch, Ctx, Screen};
 use crate::Error;
 
 pub use amount::AmountInput;
@@ -37,7 +37,7 @@ pub fn Header() -> impl IntoView {
                 class="lang"
                 lang=other.tag()
                 title=t.switch_label
-                on:click=move |_| ctx.switch_language()
+                on:click=click(ctx, Action::SwitchLanguage)
             >
                 {other.t().own_name}
             </button>
@@ -70,6 +70,27 @@ pub fn Body(screen: Screen) -> impl IntoView {
         Screen::Done(order) => view! { <done::Done order/> }.into_any(),
     };
     view! { <div class="screen" data-screen=name data-state=state>{content}</div> }
+}
+
+/// What a button does.
+enum Action {
+    SwitchLanguage,
+    Pay,
+    /// Load the link again.
+    Reload,
+    /// Ask the Worker about this attempt again.
+    Watch(String),
+}
+
+/// The click handler of every button: one closure type for them all, as
+/// each distinct handler closure is its own event-listener code in the wasm.
+fn click(ctx: Ctx, action: Action) -> impl Fn(leptos::ev::MouseEvent) + 'static {
+    move |_| match &action {
+        Action::SwitchLanguage => ctx.switch_language(),
+        Action::Pay => pay(ctx),
+        Action::Reload => load(ctx),
+        Action::Watch(charge_code) => watch(ctx, charge_code.clone()),
+    }
 }
 
 /// The screen's heading; `tabindex="-1"` lets it take focus when a new
@@ -150,7 +171,7 @@ fn PayButton(#[prop(optional)] again: bool) -> impl IntoView {
             class="btn primary"
             disabled=busy
             aria-busy=if busy { "true" } else { "false" }
-            on:click=move |_| pay(ctx)
+            on:click=click(ctx, Action::Pay)
         >
             {busy.then(|| view! { <Spinner/> })}
             <span>{label}</span>
@@ -186,7 +207,7 @@ fn PollLine(charge_code: String) -> impl IntoView {
                 type="button"
                 class="btn link"
                 id="check-again"
-                on:click=move |_| watch(ctx, charge_code.clone())
+                on:click=click(ctx, Action::Watch(charge_code))
             >
                 {t.check_again}
             </button>

@@ -2,9 +2,9 @@
 
 use leptos::prelude::*;
 
-use super::{ErrorBox, Notice, OrderNo, Summary, Title};
+use super::{click, Action, ErrorBox, Notice, OrderNo, Summary, Title};
 use crate::location::safe_return_url;
-use crate::state::{load, Ctx};
+use crate::state::Ctx;
 use crate::Error;
 
 /// The token does not verify (tampered, truncated, not a link at all).
@@ -69,7 +69,7 @@ pub fn LoadFailed(error: Error) -> impl IntoView {
             <Title text=t.error_title/>
         </div>
         <ErrorBox error/>
-        <button type="button" class="btn primary" id="retry" on:click=move |_| load(ctx)>
+        <button type="button" class="btn primary" id="retry" on:click=click(ctx, Action::Reload)>
             {t.retry}
         </button>
     }
