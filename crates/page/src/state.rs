@@ -98,7 +98,6 @@ pub struct PollState {
 }
 
 /// Things fixed once the page has read its address and the link.
-#[derive(Clone, Debug)]
 struct Session {
     token: Option<String>,
     openid: Option<String>,
@@ -111,7 +110,6 @@ struct Session {
 }
 
 /// Everything the page knows.
-#[derive(Clone)]
 pub struct State {
     /// Current language.
     pub lang: Lang,
