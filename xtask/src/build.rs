@@ -80,6 +80,7 @@ pub fn page(tools: &Tools) -> Result<()> {
             .arg(out.join("pkg"))
             .arg(&wasm),
     )?;
+    minify_glue(tools, &out.join("pkg/checkout_page.js"))?;
     let bg = out.join("pkg/checkout_page_bg.wasm");
     proc::run(
         Command::new(&tools.wasm_opt)
@@ -95,6 +96,25 @@ pub fn page(tools: &Tools) -> Result<()> {
     eprintln!("    assets under /{ASSETS_PREFIX}{hash}/ (immutable)");
     eprintln!("    page built in {:.0?} → {PAGE_DIR}/", t.elapsed());
     Ok(())
+}
+
+/// Minifies wasm-bindgen's JS glue in place with esbuild (wrangler's
+/// pinned copy, already used for the Worker): 43.7 → 19.5 KB raw,
+/// 6,665 → 4,988 B brotli (issue 12). No `--target`: the syntax stays as
+/// wasm-bindgen wrote it, only whitespace and local names change (the
+/// wasm's import names are object keys, which esbuild keeps).
+fn minify_glue(tools: &Tools, glue: &Path) -> Result<()> {
+    proc::run(
+        Command::new(&tools.esbuild)
+            .arg(glue)
+            .args([
+                "--minify",
+                "--format=esm",
+                "--allow-overwrite",
+                "--log-level=warning",
+            ])
+            .arg(format!("--outfile={}", glue.display())),
+    )
 }
 
 /// Where the content-hashed assets go under the page: the Worker serves

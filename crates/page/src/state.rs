@@ -337,8 +337,7 @@ pub fn pay(ctx: Ctx) {
 /// Worker checks again and decides. A refused amount is shown as the pay
 /// error; an accepted one becomes the amount the next screens show.
 fn typed_amount(ctx: Ctx) -> Result<Option<String>, ()> {
-    let Some(bounds) = ctx.with(|s| s.link.as_ref().and_then(|l| l.open_amount.clone()))
-    else {
+    let Some(bounds) = ctx.with(|s| s.link.as_ref().and_then(|l| l.open_amount.clone())) else {
         return Ok(None);
     };
     match bounds.parse(&ctx.with(|s| s.typed_amount.clone())) {

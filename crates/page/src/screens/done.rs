@@ -17,9 +17,10 @@ pub fn Done(order: OrderView) -> impl IntoView {
     let t = ctx.t();
     let verdict = Verdict::of(order.state);
     let amount = yuan(order.money.fen());
-    let back = order.return_url.clone().or_else(|| {
-        ctx.with(|s| s.link.as_ref().and_then(|l| l.return_url.clone()))
-    });
+    let back = order
+        .return_url
+        .clone()
+        .or_else(|| ctx.with(|s| s.link.as_ref().and_then(|l| l.return_url.clone())));
     let back = safe_return_url(back.as_deref()).map(str::to_owned);
     let (icon, class) = match verdict {
         Verdict::Paid => ("✓", "notice good"),
