@@ -315,6 +315,10 @@ fn per_route() {
 
 fn main() {
     let e = E2e::from_env();
+    // xtask runs this against two stacks and says which one this is.
+    if let Ok(label) = std::env::var("BENCH_LABEL") {
+        println!("\n== Worker {label}, {}", e.worker);
+    }
     println!();
     pay_overhead(&e);
     println!();
