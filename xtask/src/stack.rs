@@ -378,6 +378,9 @@ impl Stack {
             ("E2E_RUN_DIR", self.run_dir.display().to_string()),
             ("E2E_WEBHOOK_URL", self.webhook_url.clone()),
             ("E2E_WEBHOOK_SECRET", self.webhook_secret.clone()),
+            // The Worker's process group (wrangler or node, and their
+            // workerd processes): the bench reads its CPU time.
+            ("E2E_WORKER_PGID", self.worker.pid().to_string()),
         ];
         if let Some(s) = &self.sandbox_url {
             env.push(("E2E_SANDBOX_URL", s.clone()));
@@ -403,14 +406,16 @@ impl Stack {
 /// `bench`, run from `target/debug/{bin}`), then starts a quiet stack with
 /// test tuning named after it. The page and the Worker must have been built.
 pub fn for_driver(bin: &'static str, sandbox_args: &'static [&'static str]) -> Result<Stack> {
-    for_driver_on(bin, sandbox_args, Runner::WranglerDev)
+    for_driver_on(bin, sandbox_args, Runner::WranglerDev, None)
 }
 
-/// [`for_driver`] with the Worker run by `runner`.
+/// [`for_driver`] with the Worker run by `runner`, its webhooks sent to
+/// `webhook_url` (`None`: a free port nobody listens on).
 pub fn for_driver_on(
     bin: &'static str,
     sandbox_args: &'static [&'static str],
     runner: Runner,
+    webhook_url: Option<String>,
 ) -> Result<Stack> {
     step(&format!("building the {bin} driver"));
     proc::run(
@@ -429,7 +434,7 @@ pub fn for_driver_on(
         sandbox_args,
         // Drivers send made-up openids and buyer ids straight to /api/pay.
         wallets: false,
-        webhook_url: None,
+            webhook_url,
         },
         runner,
     )
