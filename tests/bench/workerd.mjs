@@ -11,7 +11,9 @@
 // usage: node tests/bench/workerd.mjs <port> <persist dir> <bindings.json>
 // bindings.json: {"NAME": "value", ...} (vars and this run's throwaway secrets).
 // Prints `workerd ready on http://127.0.0.1:<port>` once it answers; the
-// Worker's console output follows on stdout/stderr.
+// Worker's console output follows on stdout/stderr. With
+// WORKERD_INSPECTOR_PORT set, workerd's DevTools inspector listens there
+// (127.0.0.1) for profiling.
 
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -30,6 +32,9 @@ const mf = new Miniflare({
   host: "127.0.0.1",
   port: Number(port),
   log: new Log(LogLevel.WARN),
+  inspectorPort: process.env.WORKERD_INSPECTOR_PORT
+    ? Number(process.env.WORKERD_INSPECTOR_PORT)
+    : undefined,
   // wrangler dev's layout under --persist-to: <dir>/v3/<plugin>.
   d1Persist: join(persist, "v3", "d1"),
   kvPersist: join(persist, "v3", "kv"),
