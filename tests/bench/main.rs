@@ -327,6 +327,8 @@ fn per_route() {
         d1_ms: Vec<f64>,
     }
     let mut routes: BTreeMap<String, Route> = BTreeMap::new();
+    // The webhook consumer's invocations: messages handled, D1 round trips.
+    let (mut messages, mut consumer_d1) = (0.0, 0.0);
     for line in log.lines() {
         let Some(start) = line.find('{') else {
             continue;
@@ -334,6 +336,11 @@ fn per_route() {
         let Ok(v) = serde_json::from_str::<Value>(&line[start..]) else {
             continue;
         };
+        if v["kind"] == "queue" && v["path"] == "soushou-webhooks" {
+            messages += v["messages"].as_f64().unwrap_or(0.0);
+            consumer_d1 += v["d1"]["calls"].as_f64().unwrap_or(f64::NAN);
+            continue;
+        }
         if v["kind"] != "http" || v["status"] != 200 {
             continue;
         }
@@ -384,6 +391,10 @@ fn per_route() {
             d1_ms
         );
     }
+    println!(
+        "  webhook consumer: {messages:.0} messages, {:.2} D1 round trips per message",
+        consumer_d1 / messages
+    );
 }
 
 fn main() {
