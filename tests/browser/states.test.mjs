@@ -247,6 +247,13 @@ test('language: from the browser, switchable, and ?lang= wins', async () => {
   assert.equal(await page.getAttribute('html', 'lang'), 'zh-CN');
   assert.equal(await t.text(page, '#pay'), '显示付款二维码');
   assert.match(await t.text(page, '#expiry'), /请在.*内完成支付/);
+  // The expiry time reads as the browser's own Intl writes it (the page
+  // formats it itself, in the browser's zone).
+  const intl = (tag) => page.evaluate(async ({ tag, token }) => {
+    const { expires_at: secs } = await (await fetch(`/api/checkout/${token}`)).json();
+    return new Date(secs * 1000).toLocaleString(tag, { dateStyle: 'medium', timeStyle: 'short' });
+  }, { tag, token: link.token });
+  assert.equal(await t.text(page, '#expiry time'), await intl('zh-CN'));
   assert.equal(await t.text(page, '#amount'), '¥1234.05');
   assert.equal(await t.text(page, '#lang'), 'English');
   await t.shot(page, 'ready-zh');
@@ -254,6 +261,7 @@ test('language: from the browser, switchable, and ?lang= wins', async () => {
   await page.waitForFunction(() => document.documentElement.lang === 'en');
   assert.equal(await t.text(page, '#pay'), 'Show payment QR code');
   assert.match(await t.text(page, '#expiry'), /Pay within/);
+  assert.equal(await t.text(page, '#expiry time'), await intl('en'));
   assert.equal(await t.text(page, '#lang'), '中文');
   assert.equal(await page.evaluate(() => document.activeElement?.id), 'lang', 'focus stays on the switch');
   await page.click('#lang');

@@ -119,3 +119,27 @@ fn assets_have_content_hashed_names_served_immutable() {
     let (status, _, _) = get(&e, "/a/0000/boot.js", "Cache-Control");
     assert_eq!(status, 404);
 }
+
+#[test]
+fn the_page_names_its_code_in_a_link_header() {
+    let e = E2e::from_env();
+    let token = e.create_link("1.00", "shell preload");
+    let (status, link, html) = get(&e, &format!("/c/{token}"), "Link");
+    assert_eq!(status, 200);
+    // The same content-hashed files the HTML preloads, so the download
+    // starts when the headers arrive and each file is fetched once.
+    let wasm = html
+        .split('"')
+        .find(|s| s.starts_with("/a/") && s.ends_with("_bg.wasm"))
+        .expect("the HTML preloads the wasm");
+    let js = html
+        .split('"')
+        .find(|s| s.starts_with("/a/") && s.ends_with("checkout_page.js"))
+        .expect("the HTML preloads the glue");
+    assert_eq!(
+        link,
+        format!(
+            r#"<{js}>; rel=modulepreload, <{wasm}>; rel=preload; as="fetch"; type="application/wasm"; crossorigin"#
+        )
+    );
+}

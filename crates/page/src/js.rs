@@ -49,13 +49,13 @@ pub fn now_secs() -> u64 {
     (Date::now() / 1000.0) as u64
 }
 
-/// A unix time as local date and time in the page's language.
+/// A unix time as local date and time in the page's language
+/// ([`Lang::datetime`], in the browser's zone at that instant).
 pub fn local_datetime(secs: u64, lang: Lang) -> String {
     let date = Date::new(&JsValue::from_f64(secs as f64 * 1000.0));
-    let options = Object::new();
-    let _ = Reflect::set(&options, &"dateStyle".into(), &"medium".into());
-    let _ = Reflect::set(&options, &"timeStyle".into(), &"short".into());
-    date.to_locale_string(lang.tag(), &options).into()
+    // getTimezoneOffset is minutes west of UTC (China: -480).
+    let offset_east_secs = -(date.get_timezone_offset() as i64) * 60;
+    lang.datetime(secs, offset_east_secs)
 }
 
 /// The page's user agent string.

@@ -20,8 +20,13 @@ const HASHED_PREFIX: &str = "/a/";
 /// (`checkout::shell::content_security_policy`; framing refused twice,
 /// `X-Frame-Options` for old browsers), no MIME sniffing, no referrer (the
 /// path holds the link token), HTTPS only for a year (ignored by browsers
-/// over plain-http localhost), and no powerful features.
+/// over plain-http localhost), and no powerful features. The document's
+/// preloads also go out as a `Link` header (`checkout::shell::preload_header`),
+/// so the wasm's download starts when the headers arrive.
 pub(crate) fn set_html_headers(headers: &Headers, html: &str) -> worker::Result<()> {
+    if let Some(link) = checkout::shell::preload_header(html) {
+        headers.set("Link", &link)?;
+    }
     headers.set(
         "Content-Security-Policy",
         &checkout::shell::content_security_policy(html),
