@@ -62,12 +62,10 @@ pub fn run(args: &[String]) -> Result<()> {
         // adding D1 work to the very runs being measured.
         let dir = build::target_dir().join("xtask");
         std::fs::create_dir_all(&dir)?;
-        let receiver = crate::receiver::start(&dir.join(format!(
-            "bench-webhooks-{}.log",
-            std::process::id()
-        )))?;
-        let stack =
-            crate::stack::for_driver_on("bench", &[], runner, Some(receiver.url.clone()))?;
+        let receiver = crate::receiver::start(
+            &dir.join(format!("bench-webhooks-{}.log", std::process::id())),
+        )?;
+        let stack = crate::stack::for_driver_on("bench", &[], runner, Some(receiver.url.clone()))?;
         let env = stack.env();
         step(&format!(
             "Worker {}: pay overhead, /notify intake, per-route figures",

@@ -343,7 +343,13 @@ impl Stack {
                     .arg(&persist)
                     .arg(&file)
                     .current_dir(&root);
-                start_worker("workerd", &mut node, &run_dir, opts.echo, "workerd ready on")?
+                start_worker(
+                    "workerd",
+                    &mut node,
+                    &run_dir,
+                    opts.echo,
+                    "workerd ready on",
+                )?
             }
         };
         http::wait_ok(&format!("{worker_url}/healthz"), Duration::from_secs(60))?;
@@ -425,15 +431,15 @@ pub fn for_driver_on(
     )?;
     Stack::start_on(
         Options {
-        gateway: Gateway::Sandbox,
-        port: None,
-        public_url: None,
-        fast: true,
-        echo: false,
-        name: bin,
-        sandbox_args,
-        // Drivers send made-up openids and buyer ids straight to /api/pay.
-        wallets: false,
+            gateway: Gateway::Sandbox,
+            port: None,
+            public_url: None,
+            fast: true,
+            echo: false,
+            name: bin,
+            sandbox_args,
+            // Drivers send made-up openids and buyer ids straight to /api/pay.
+            wallets: false,
             webhook_url,
         },
         runner,
@@ -479,7 +485,9 @@ fn start_worker(
     let log = run_dir.join("wrangler.log");
     let mut worker = Service::start(name, cmd, &log, echo)?;
     worker
-        .wait_for_line(Duration::from_secs(120), |l| l.contains(ready).then_some(()))
+        .wait_for_line(Duration::from_secs(120), |l| {
+            l.contains(ready).then_some(())
+        })
         .map_err(|e| fail!("{e}; see {}", log.display()))?;
     Ok(worker)
 }

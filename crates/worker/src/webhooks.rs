@@ -22,8 +22,8 @@ use futures_util::future::{join_all, select, Either};
 use serde::{Deserialize, Serialize};
 use worker::wasm_bindgen::JsValue;
 use worker::{
-    AbortController, Delay, Fetch, Headers, Message, MessageBatch, MessageExt,
-    D1Result, QueueRetryOptionsBuilder, Request, RequestInit,
+    AbortController, D1Result, Delay, Fetch, Headers, Message, MessageBatch, MessageExt,
+    QueueRetryOptionsBuilder, Request, RequestInit,
 };
 
 use crate::config::Settings;
@@ -257,7 +257,10 @@ async fn mark_failed(cx: &Cx, seq: u64) -> ApiResult<()> {
          WHERE seq = ?1 AND delivery = 'pending'",
         &[n(seq)],
     )?;
-    let results = db.batch(vec![failed, next_of_order(db, seq)?]).await.stored()?;
+    let results = db
+        .batch(vec![failed, next_of_order(db, seq)?])
+        .await
+        .stored()?;
     enqueue_next_of_order(cx, results.get(1)).await
 }
 
@@ -391,7 +394,11 @@ async fn record(
         statements.push(next_of_order(db, seq)?);
     }
     let mut results = db.batch(statements).await.stored()?;
-    Ok(if results.len() == 3 { results.pop() } else { None })
+    Ok(if results.len() == 3 {
+        results.pop()
+    } else {
+        None
+    })
 }
 
 /// POSTs one signed event; the HTTP status, or why there was none.
