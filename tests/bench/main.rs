@@ -45,6 +45,62 @@ fn percentile(v: &mut [f64], q: f64) -> f64 {
     v[((v.len() - 1) as f64 * q).round() as usize]
 }
 
+/// CPU time (ms) used so far by the Worker's processes (the process group
+/// `E2E_WORKER_PGID`: wrangler or node and their workerd), per program
+/// name, from /proc; `None` where that is not readable. Ticks are 10 ms:
+/// read it around many requests, never one.
+fn worker_cpu_ms() -> Option<BTreeMap<String, f64>> {
+    let pgid = std::env::var("E2E_WORKER_PGID").ok()?;
+    let mut by_name = BTreeMap::new();
+    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        // `pid (comm) state ppid pgrp …`, utime and stime 12th and 13th after `)`.
+        let (Some((head, rest)), Some(open)) = (stat.rsplit_once(')'), stat.find('(')) else {
+            continue;
+        };
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        if fields.get(2) == Some(&pgid.as_str()) {
+            let tick = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok());
+            // USER_HZ is 100 on every Linux the bench runs on.
+            let ms = (tick(11).unwrap_or(0.0) + tick(12).unwrap_or(0.0)) * 10.0;
+            *by_name.entry(head[open + 1..].to_owned()).or_insert(0.0) += ms;
+        }
+    }
+    Some(by_name)
+}
+
+/// Adds what each program used between `before` and `after` to `sum`.
+fn add_cpu(
+    sum: &mut Option<BTreeMap<String, f64>>,
+    before: Option<BTreeMap<String, f64>>,
+    after: Option<BTreeMap<String, f64>>,
+) {
+    let (Some(s), Some(before), Some(after)) = (sum.as_mut(), before, after) else {
+        *sum = None;
+        return;
+    };
+    for (name, ms) in after {
+        *s.entry(name.clone()).or_insert(0.0) += ms - before.get(&name).copied().unwrap_or(0.0);
+    }
+}
+
+/// CPU ms per request, in all and per program, from readings around `n` requests.
+fn cpu_per(total: Option<BTreeMap<String, f64>>, n: usize) -> String {
+    match total {
+        Some(by_name) if n > 0 => {
+            let all: f64 = by_name.values().sum();
+            let parts: Vec<String> = by_name
+                .iter()
+                .map(|(name, ms)| format!("{name} {:.1}", ms / n as f64))
+                .collect();
+            format!("{:>8.1} ms ({})", all / n as f64, parts.join(", "))
+        }
+        _ => "     n/a".to_owned(),
+    }
+}
+
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
@@ -86,6 +142,7 @@ fn pay_overhead(e: &E2e) {
     let http = e.http();
     let (mut worker, mut direct, mut hop) = (Vec::new(), Vec::new(), Vec::new());
     let mut failures = 0;
+    let mut cpu = Some(BTreeMap::new());
     for i in 0..PAY_RUNS {
         // The cost of reaching the Worker at all: no D1, no gateway.
         let t = Instant::now();
@@ -94,10 +151,13 @@ fn pay_overhead(e: &E2e) {
             _ => failures += 1,
         }
         let token = e.create_link("12.50", "bench");
+        let cpu_before = worker_cpu_ms();
         let t = Instant::now();
         let (status, body) = e.pay(&token, "native", UA_DESKTOP, json!({}));
+        let elapsed = ms(t.elapsed());
+        add_cpu(&mut cpu, cpu_before, worker_cpu_ms());
         if status == 200 {
-            worker.push(ms(t.elapsed()));
+            worker.push(elapsed);
         } else {
             failures += 1;
             eprintln!("pay {status}: {body}");
@@ -152,6 +212,11 @@ fn pay_overhead(e: &E2e) {
         "overhead past the Worker's door",
         w - d - h
     );
+    println!(
+        "  {:<44} {}",
+        "Worker processes' CPU per pay (mean)",
+        cpu_per(cpu, PAY_RUNS)
+    );
 }
 
 /// 16 senders, every order notified three times, shuffled; then the books.
@@ -178,6 +243,7 @@ fn notify_intake(e: &E2e) {
         notes.swap(i, (seed % (i as u64 + 1)) as usize);
     }
     let next = AtomicUsize::new(0);
+    let cpu_before = worker_cpu_ms();
     let t = Instant::now();
     let statuses: Vec<u16> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..NOTIFY_SENDERS)
@@ -200,6 +266,8 @@ fn notify_intake(e: &E2e) {
             .collect()
     });
     let secs = t.elapsed().as_secs_f64();
+    let mut cpu = Some(BTreeMap::new());
+    add_cpu(&mut cpu, cpu_before, worker_cpu_ms());
     let ok = statuses.iter().filter(|s| **s == 200).count();
     let (mut paid_once, mut wrong) = (0, Vec::new());
     for code in &orders {
@@ -226,6 +294,11 @@ fn notify_intake(e: &E2e) {
         "  {:<44} {:>8.0} /s",
         "throughput",
         notes.len() as f64 / secs
+    );
+    println!(
+        "  {:<44} {}",
+        "Worker processes' CPU per notification (mean)",
+        cpu_per(cpu, notes.len())
     );
     println!("  {:<44} {:>8} / {}", "answered 200", ok, notes.len());
     println!(
@@ -254,6 +327,8 @@ fn per_route() {
         d1_ms: Vec<f64>,
     }
     let mut routes: BTreeMap<String, Route> = BTreeMap::new();
+    // The webhook consumer's invocations: messages handled, D1 round trips.
+    let (mut messages, mut consumer_d1) = (0.0, 0.0);
     for line in log.lines() {
         let Some(start) = line.find('{') else {
             continue;
@@ -261,6 +336,11 @@ fn per_route() {
         let Ok(v) = serde_json::from_str::<Value>(&line[start..]) else {
             continue;
         };
+        if v["kind"] == "queue" && v["path"] == "soushou-webhooks" {
+            messages += v["messages"].as_f64().unwrap_or(0.0);
+            consumer_d1 += v["d1"]["calls"].as_f64().unwrap_or(f64::NAN);
+            continue;
+        }
         if v["kind"] != "http" || v["status"] != 200 {
             continue;
         }
@@ -311,10 +391,18 @@ fn per_route() {
             d1_ms
         );
     }
+    println!(
+        "  webhook consumer: {messages:.0} messages, {:.2} D1 round trips per message",
+        consumer_d1 / messages
+    );
 }
 
 fn main() {
     let e = E2e::from_env();
+    // xtask runs this against two stacks and says which one this is.
+    if let Ok(label) = std::env::var("BENCH_LABEL") {
+        println!("\n== Worker {label}, {}", e.worker);
+    }
     println!();
     pay_overhead(&e);
     println!();

@@ -24,6 +24,8 @@ test('expired link: its own screen, no pay button', async () => {
     await page.goto(t.pageUrl(link.token));
     await t.screen(page, 'expired');
     assert.match(await t.text(page, 'h1'), /This payment link has expired/);
+    // A new screen's heading takes focus, so screen readers announce it.
+    await page.waitForFunction(() => document.activeElement?.tagName === 'H1', null, { timeout: 5_000 });
     assert.equal(await page.locator('#pay').count(), 0);
     await t.shot(page, 'expired');
     await t.finish(page);

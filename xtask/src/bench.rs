@@ -4,46 +4,96 @@
 //!
 //! 1. the Worker figures (`tests/bench/main.rs`): pay overhead against a
 //!    direct gateway call, `/notify` intake with duplicates and the
-//!    paid-exactly-once check, per-route gateway and D1 figures;
+//!    paid-exactly-once check, per-route gateway and D1 figures; twice:
+//!    straight to the Worker's workerd (`tests/bench/workerd.mjs`), then
+//!    through `wrangler dev` and its ProxyWorker;
 //! 2. the page under Slow 4G in headless Chromium (`tests/bench/page.mjs`);
 //! 3. the first-load sizes (`size::report`);
 //! 4. the protocol micro-bench (`cargo bench -p soushou --bench wire`).
 
+use crate::stack::Runner;
 use crate::{build, proc, root, size, step, Result};
 use std::process::Command;
 
-/// `cargo xtask bench [--no-build]`: `--no-build` measures the page and
-/// the Worker as they were last built (e.g. an older commit's).
+/// `cargo xtask bench [--no-build] [--worker-only]`: `--no-build` measures
+/// the page and the Worker as they were last built (e.g. an older
+/// commit's); `--worker-only` prints the Worker's figures and stops.
 pub fn run(args: &[String]) -> Result<()> {
     let tools = crate::tools::ensure_all()?;
-    match args.first().map(String::as_str) {
-        None => build::all(&tools)?,
-        Some("--no-build") => {}
-        Some(other) => return Err(crate::fail!("unknown argument `{other}` (--no-build)")),
+    let (mut build_first, mut worker_only) = (true, false);
+    for arg in args {
+        match arg.as_str() {
+            "--no-build" => build_first = false,
+            "--worker-only" => worker_only = true,
+            other => {
+                return Err(crate::fail!(
+                    "unknown argument `{other}` (--no-build, --worker-only)"
+                ))
+            }
+        }
     }
-    let stack = crate::stack::for_driver("bench", &[])?;
-    let env = stack.env();
+    if build_first {
+        build::all(&tools)?;
+    }
     // Timings on a shared machine move with its load: print it with them.
     let load = || std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     println!("load average at start: {}", load().trim());
 
-    step("Worker: pay overhead, /notify intake, per-route figures");
-    proc::run(
-        Command::new(build::target_dir().join("debug/bench"))
-            .envs(env.iter().map(|(k, v)| (*k, v)))
-            .current_dir(root()),
-    )?;
-
-    step("page under Slow 4G in headless Chromium (5 cold runs per profile)");
+    step("the floor: one D1 round trip in this workerd, no Worker code");
+    let scratch = build::target_dir()
+        .join("xtask")
+        .join(format!("d1floor-{}", std::process::id()));
     proc::run(
         Command::new("node")
-            .arg("tests/bench/page.mjs")
-            .env("CHROMIUM_PATH", &tools.chromium)
-            .envs(env.iter().map(|(k, v)| (*k, v)))
+            .arg("tests/bench/d1floor.mjs")
+            .arg(&scratch)
             .current_dir(root()),
     )?;
-    drop(stack);
-    println!("load average at end: {}", load().trim());
+    std::fs::remove_dir_all(&scratch)?;
+
+    // The Worker's figures twice, each on a fresh stack (own D1): straight
+    // to the Worker's workerd, without the ProxyWorker's hop, then through
+    // wrangler dev as developers and the tests run it (whose stack the
+    // page is measured on).
+    for runner in [Runner::Workerd, Runner::WranglerDev] {
+        // A merchant endpoint that takes every webhook (204), as a live
+        // merchant's does: without one, each paid order's event would be
+        // delivered, fail and be retried within seconds (test tuning),
+        // adding D1 work to the very runs being measured.
+        let dir = build::target_dir().join("xtask");
+        std::fs::create_dir_all(&dir)?;
+        let receiver = crate::receiver::start(
+            &dir.join(format!("bench-webhooks-{}.log", std::process::id())),
+        )?;
+        let stack = crate::stack::for_driver_on("bench", &[], runner, Some(receiver.url.clone()))?;
+        let env = stack.env();
+        step(&format!(
+            "Worker {}: pay overhead, /notify intake, per-route figures",
+            runner.label()
+        ));
+        proc::run(
+            Command::new(build::target_dir().join("debug/bench"))
+                .envs(env.iter().map(|(k, v)| (*k, v)))
+                .env("BENCH_LABEL", runner.label())
+                .current_dir(root()),
+        )?;
+        println!("load average: {}", load().trim());
+        if runner == Runner::Workerd || worker_only {
+            continue;
+        }
+        step("page under Slow 4G in headless Chromium (5 cold runs per profile)");
+        proc::run(
+            Command::new("node")
+                .arg("tests/bench/page.mjs")
+                .env("CHROMIUM_PATH", &tools.chromium)
+                .envs(env.iter().map(|(k, v)| (*k, v)))
+                .current_dir(root()),
+        )?;
+        println!("load average at end: {}", load().trim());
+    }
+    if worker_only {
+        return Ok(());
+    }
 
     size::report(&tools)?;
 

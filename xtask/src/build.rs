@@ -219,7 +219,12 @@ fn replace_member(js: &str, from: &str, to: &str) -> String {
     out
 }
 
-/// Minifies the page's JS and CSS with esbuild (wrangler's pinned copy):
+/// The browsers the page's wasm needs anyway (reference types, bulk
+/// memory): esbuild writes no newer syntax than they read.
+const BROWSERS: &str = "--target=chrome96,safari15";
+
+/// Minifies the page's JS and CSS with esbuild (wrangler's pinned copy,
+/// already used for the Worker), for [`BROWSERS`]:
 /// the wasm-bindgen glue 6,778 → 4,983 B brotli, 4,709 without the stream
 /// classes ([`minify_js`]); `boot.js` 293 → 197; the inlined CSS 258 B
 /// less in `index.html`.
@@ -230,7 +235,12 @@ fn minify(tools: &Tools, out: &Path) -> Result<()> {
         proc::run(
             Command::new(&tools.esbuild)
                 .arg(&path)
-                .args(["--minify", "--charset=utf8", "--log-level=warning"])
+                .args([
+                    "--minify",
+                    "--charset=utf8",
+                    BROWSERS,
+                    "--log-level=warning",
+                ])
                 .args(extra)
                 .arg("--allow-overwrite")
                 .arg(format!("--outfile={}", path.display())),
@@ -258,6 +268,7 @@ fn minify_js(tools: &Tools, pkg: &Path) -> Result<()> {
                 "--minify",
                 "--format=esm",
                 "--charset=utf8",
+                BROWSERS,
                 "--log-level=warning",
             ])
             .arg(format!("--outfile={}", min.display())),

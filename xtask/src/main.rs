@@ -81,8 +81,10 @@ commands:
   build [page|worker|all]
                       build the page and/or the Worker (release)
   stack               start sandbox + Worker and print their environment (Ctrl-C stops)
-  bench [--no-build]  the issue-12 numbers: page under Slow 4G, Worker pay overhead,
-                      /notify intake, D1 and gateway per route, protocol bench
+  bench [--no-build] [--worker-only]
+                      the issue-12 numbers: page under Slow 4G, Worker pay overhead,
+                      /notify intake, D1 and gateway per route (direct to workerd and
+                      through wrangler dev, with the D1 floor), protocol bench
   size                print the page's first-load transfer size and the Worker bundle size
   house               print the ten longest non-test functions and the import
                       cycles between modules (issue 13's figures)

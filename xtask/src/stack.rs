@@ -28,6 +28,29 @@ pub enum Gateway {
     },
 }
 
+/// What runs the Worker.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Runner {
+    /// `wrangler dev --local`: what developers and the tests use. Requests
+    /// pass wrangler's ProxyWorker (a second workerd) before the Worker's.
+    WranglerDev,
+    /// The Worker's workerd under Miniflare from Node
+    /// (`tests/bench/workerd.mjs`), the bindings wrangler derives from
+    /// wrangler.toml, no ProxyWorker: what the Worker itself costs, for
+    /// `cargo xtask bench`. No cron trigger endpoint.
+    Workerd,
+}
+
+impl Runner {
+    /// How the bench labels figures measured through this runner.
+    pub fn label(self) -> &'static str {
+        match self {
+            Runner::WranglerDev => "through wrangler dev (ProxyWorker in front)",
+            Runner::Workerd => "direct to the Worker's workerd (Miniflare, no ProxyWorker)",
+        }
+    }
+}
+
 /// How to start the stack.
 pub struct Options {
     /// The gateway.
@@ -125,9 +148,14 @@ fn base64_of(bytes: &[u8]) -> String {
 }
 
 impl Stack {
-    /// Start the gateway (if sandbox) and the Worker; return once both answer.
-    /// The page and the Worker must have been built.
+    /// Start the gateway (if sandbox) and the Worker under `wrangler dev`;
+    /// return once both answer. The page and the Worker must have been built.
     pub fn start(opts: Options) -> Result<Stack> {
+        Stack::start_on(opts, Runner::WranglerDev)
+    }
+
+    /// [`Stack::start`] with the Worker run by `runner`.
+    pub fn start_on(opts: Options, runner: Runner) -> Result<Stack> {
         let root = root();
         let run_dir = crate::build::target_dir().join("xtask").join(format!(
             "{}-{}",
@@ -266,39 +294,64 @@ impl Stack {
             vars.push(("WEBHOOK_RETRY_CAP_SECS", "4".into()));
             vars.push(("WEBHOOK_MAX_ATTEMPTS", "5".into()));
         }
-        step(&format!(
-            "starting the Worker under wrangler dev on {worker_url}"
-        ));
-        let mut cmd = wrangler_cmd(&wrangler);
-        cmd.args([
-            "dev",
-            "--local",
-            "--ip",
-            "127.0.0.1",
-            "--port",
-            &port.to_string(),
-        ])
-        .args(["--inspector-port", &proc::free_port()?.to_string()])
-        .arg("--persist-to")
-        .arg(&persist)
-        .arg("--env-file")
-        .arg(&dev_vars)
-        .args(["--test-scheduled", "--show-interactive-dev-session=false"])
-        .current_dir(&root);
-        for (k, v) in &vars {
-            cmd.arg("--var").arg(format!("{k}:{v}"));
-        }
-        let mut worker = Service::start(
-            "wrangler",
-            &mut cmd,
-            &run_dir.join("wrangler.log"),
-            opts.echo,
-        )?;
-        worker
-            .wait_for_line(Duration::from_secs(120), |l| {
-                l.contains("Ready on").then_some(())
-            })
-            .map_err(|e| fail!("{e}; see {}", run_dir.join("wrangler.log").display()))?;
+        let mut worker = match runner {
+            Runner::WranglerDev => {
+                step(&format!(
+                    "starting the Worker under wrangler dev on {worker_url}"
+                ));
+                let mut cmd = wrangler_cmd(&wrangler);
+                cmd.args([
+                    "dev",
+                    "--local",
+                    "--ip",
+                    "127.0.0.1",
+                    "--port",
+                    &port.to_string(),
+                ])
+                .args(["--inspector-port", &proc::free_port()?.to_string()])
+                .arg("--persist-to")
+                .arg(&persist)
+                .arg("--env-file")
+                .arg(&dev_vars)
+                .args(["--test-scheduled", "--show-interactive-dev-session=false"])
+                .current_dir(&root);
+                for (k, v) in &vars {
+                    cmd.arg("--var").arg(format!("{k}:{v}"));
+                }
+                start_worker("wrangler", &mut cmd, &run_dir, opts.echo, "Ready on")?
+            }
+            Runner::Workerd => {
+                step(&format!(
+                    "starting the Worker's workerd directly (Miniflare) on {worker_url}"
+                ));
+                // The same bindings as the .dev.vars and --var flags above,
+                // in one JSON object (this run's folder only).
+                let secrets = std::fs::read_to_string(&dev_vars)?;
+                let mut bindings = serde_json::Map::new();
+                for (k, v) in dotenv_pairs(&secrets) {
+                    bindings.insert(k.to_owned(), v.into());
+                }
+                for (k, v) in &vars {
+                    bindings.insert((*k).to_owned(), v.clone().into());
+                }
+                let file = run_dir.join("bindings.json");
+                std::fs::write(&file, serde_json::Value::Object(bindings).to_string())?;
+                let mut node = Command::new("node");
+                quiet_wrangler(&mut node)
+                    .arg("tests/bench/workerd.mjs")
+                    .arg(port.to_string())
+                    .arg(&persist)
+                    .arg(&file)
+                    .current_dir(&root);
+                start_worker(
+                    "workerd",
+                    &mut node,
+                    &run_dir,
+                    opts.echo,
+                    "workerd ready on",
+                )?
+            }
+        };
         http::wait_ok(&format!("{worker_url}/healthz"), Duration::from_secs(60))?;
         worker.check_alive()?;
 
@@ -331,6 +384,9 @@ impl Stack {
             ("E2E_RUN_DIR", self.run_dir.display().to_string()),
             ("E2E_WEBHOOK_URL", self.webhook_url.clone()),
             ("E2E_WEBHOOK_SECRET", self.webhook_secret.clone()),
+            // The Worker's process group (wrangler or node, and their
+            // workerd processes): the bench reads its CPU time.
+            ("E2E_WORKER_PGID", self.worker.pid().to_string()),
         ];
         if let Some(s) = &self.sandbox_url {
             env.push(("E2E_SANDBOX_URL", s.clone()));
@@ -356,34 +412,84 @@ impl Stack {
 /// `bench`, run from `target/debug/{bin}`), then starts a quiet stack with
 /// test tuning named after it. The page and the Worker must have been built.
 pub fn for_driver(bin: &'static str, sandbox_args: &'static [&'static str]) -> Result<Stack> {
+    for_driver_on(bin, sandbox_args, Runner::WranglerDev, None)
+}
+
+/// [`for_driver`] with the Worker run by `runner`, its webhooks sent to
+/// `webhook_url` (`None`: a free port nobody listens on).
+pub fn for_driver_on(
+    bin: &'static str,
+    sandbox_args: &'static [&'static str],
+    runner: Runner,
+    webhook_url: Option<String>,
+) -> Result<Stack> {
     step(&format!("building the {bin} driver"));
     proc::run(
         Command::new("cargo")
             .args(["build", "--quiet", "-p", "e2e", "--bin", bin])
             .current_dir(root()),
     )?;
-    Stack::start(Options {
-        gateway: Gateway::Sandbox,
-        port: None,
-        public_url: None,
-        fast: true,
-        echo: false,
-        name: bin,
-        sandbox_args,
-        // Drivers send made-up openids and buyer ids straight to /api/pay.
-        wallets: false,
-        webhook_url: None,
-    })
+    Stack::start_on(
+        Options {
+            gateway: Gateway::Sandbox,
+            port: None,
+            public_url: None,
+            fast: true,
+            echo: false,
+            name: bin,
+            sandbox_args,
+            // Drivers send made-up openids and buyer ids straight to /api/pay.
+            wallets: false,
+            webhook_url,
+        },
+        runner,
+    )
 }
 
 /// wrangler with metrics and the cf-fetch off: tests must not reach out.
 pub fn wrangler_cmd(wrangler: &std::path::Path) -> Command {
     let mut cmd = Command::new(wrangler);
+    quiet_wrangler(&mut cmd);
+    cmd
+}
+
+/// The environment that keeps wrangler (as a CLI or as a library) local and quiet.
+fn quiet_wrangler(cmd: &mut Command) -> &mut Command {
     cmd.env("WRANGLER_SEND_METRICS", "false")
         .env("CLOUDFLARE_CF_FETCH_ENABLED", "false")
         .env("CI", "true")
-        .env("NO_COLOR", "1");
-    cmd
+        .env("NO_COLOR", "1")
+}
+
+/// The `NAME="value"` lines of the .dev.vars file [`Stack::start_on`]
+/// writes (values never contain quotes: hex, base64 and PEM-less keys).
+fn dotenv_pairs(text: &str) -> Vec<(&str, &str)> {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| {
+            let (k, v) = l.split_once('=')?;
+            Some((k.trim(), v.trim().trim_matches('"')))
+        })
+        .collect()
+}
+
+/// Start the Worker's process (logging to the run's `wrangler.log`, the
+/// name the e2e tests read whichever runner wrote it) and wait for `ready`.
+fn start_worker(
+    name: &str,
+    cmd: &mut Command,
+    run_dir: &std::path::Path,
+    echo: bool,
+    ready: &str,
+) -> Result<Service> {
+    let log = run_dir.join("wrangler.log");
+    let mut worker = Service::start(name, cmd, &log, echo)?;
+    worker
+        .wait_for_line(Duration::from_secs(120), |l| {
+            l.contains(ready).then_some(())
+        })
+        .map_err(|e| fail!("{e}; see {}", log.display()))?;
+    Ok(worker)
 }
 
 /// Wait for Ctrl-C (or SIGTERM).
@@ -422,7 +528,13 @@ pub fn run_foreground() -> Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::base64_of;
+    use super::{base64_of, dotenv_pairs};
+
+    #[test]
+    fn dotenv_pairs_reads_the_generated_dev_vars() {
+        let text = "# comment\nA=\"1\"\nB_C=\"whsec_ab+/=\"\n\n";
+        assert_eq!(dotenv_pairs(text), vec![("A", "1"), ("B_C", "whsec_ab+/=")]);
+    }
 
     #[test]
     fn base64_matches_rfc4648_vectors() {

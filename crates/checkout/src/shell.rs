@@ -382,6 +382,9 @@ mod tests {
         // The template the Worker serves: the header must name what it preloads.
         let html = include_str!("../../../www/index.html");
         let header = preload_header(html).unwrap_or_default();
-        assert!(header.contains("rel=modulepreload") && header.contains(r#"as="fetch""#), "{header}");
+        assert!(
+            header.contains("rel=modulepreload") && header.contains(r#"as="fetch""#),
+            "{header}"
+        );
     }
 }

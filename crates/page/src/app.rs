@@ -1,7 +1,10 @@
 //! The page's root component: creates the state ([`crate::state::Ctx`]),
 //! loads the link and renders the screen the state names.
 
+use std::cell::Cell;
+
 use leptos::prelude::*;
+use leptos::task::spawn_local;
 
 use crate::js;
 use crate::screens::{Body, Header};
@@ -12,22 +15,29 @@ use crate::state::{load, watch, Ctx, Screen};
 pub fn App() -> impl IntoView {
     let ctx = Ctx::new();
     provide_context(ctx);
-    Effect::new(move |_| js::set_language(ctx.lang.get()));
     // Back from the wallet app: ask the Worker now instead of at the next
     // (possibly backed-off, possibly given-up) poll.
     js::on_visible(move || {
         if let Screen::Qr { charge_code, .. }
         | Screen::Confirm { charge_code, .. }
-        | Screen::Redirecting { charge_code, .. } = ctx.screen.get_untracked()
+        | Screen::Redirecting { charge_code, .. } = ctx.with(|s| s.screen.clone())
         {
             watch(ctx, charge_code);
         }
     });
     load(ctx);
+    let shown = Cell::new("");
     move || {
-        // Rebuild everything when the language or the screen changes.
-        let _ = ctx.lang.get();
-        let screen = ctx.screen.get();
+        // The one reactive view: any change redraws it all, and tachys
+        // updates the DOM in place while the screen stays the same (focus
+        // and the amount field's caret stay where they are).
+        let screen = ctx.track(|s| s.screen.clone());
+        let (name, _) = screen.name();
+        if shown.replace(name) != name {
+            // A new screen: its heading takes focus so screen readers
+            // announce the change (after it is mounted, hence a task).
+            spawn_local(async { js::focus_heading() });
+        }
         view! {
             <Header/>
             <main id="main" class="main">

@@ -59,8 +59,8 @@ impl Lang {
             ),
             Lang::En => {
                 const MONTHS: [&str; 12] = [
-                    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
-                    "Nov", "Dec",
+                    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov",
+                    "Dec",
                 ];
                 let month = MONTHS[(c.month as usize).saturating_sub(1) % 12];
                 let (hour, half) = match c.hour {
@@ -442,7 +442,11 @@ mod tests {
             (1_764_633_600, -5 * 3600, Lang::ZhCn, "2025年12月1日 19:00"),
         ];
         for (secs, offset, lang, want) in cases {
-            assert_eq!(lang.datetime(secs, offset), want, "{secs} {offset} {lang:?}");
+            assert_eq!(
+                lang.datetime(secs, offset),
+                want,
+                "{secs} {offset} {lang:?}"
+            );
         }
     }
 }

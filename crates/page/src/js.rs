@@ -118,6 +118,16 @@ pub fn set_language(lang: Lang) {
     doc.set_title(lang.t().title);
 }
 
+/// Focuses the current screen's heading (a `Title`: `tabindex="-1"`), if
+/// it has one, so screen readers announce the new screen.
+pub fn focus_heading() {
+    if let Ok(Some(heading)) = document().query_selector("#main h1[tabindex]") {
+        if let Some(heading) = heading.dyn_ref::<web_sys::HtmlElement>() {
+            let _ = heading.focus();
+        }
+    }
+}
+
 /// Removes the static loading skeleton of index.html once the app mounts.
 pub fn remove_boot_skeleton() {
     if let Some(el) = document().get_element_by_id("boot") {

@@ -67,6 +67,27 @@ pub enum Screen {
     Done(OrderView),
 }
 
+impl Screen {
+    /// The screen's name and, for results, the order's state: the
+    /// `data-screen` and `data-state` the browser tests wait for.
+    pub fn name(&self) -> (&'static str, &'static str) {
+        match self {
+            Screen::Loading => ("loading", ""),
+            Screen::LoadFailed(_) => ("load-failed", ""),
+            Screen::Invalid => ("invalid", ""),
+            Screen::Expired => ("expired", ""),
+            Screen::AlreadyPaid => ("already-paid", ""),
+            Screen::OpenInBrowser => ("open-in-browser", ""),
+            Screen::Ready => ("ready", ""),
+            Screen::Wallet(_) => ("wallet", ""),
+            Screen::Redirecting { .. } => ("redirecting", ""),
+            Screen::Qr { .. } => ("qr", ""),
+            Screen::Confirm { .. } => ("confirm", ""),
+            Screen::Done(order) => ("done", order.state.as_str()),
+        }
+    }
+}
+
 /// The live state of order polling, shown under waiting screens.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct PollState {
@@ -77,7 +98,6 @@ pub struct PollState {
 }
 
 /// Things fixed once the page has read its address and the link.
-#[derive(Clone, Debug)]
 struct Session {
     token: Option<String>,
     openid: Option<String>,
@@ -89,98 +109,144 @@ struct Session {
     generation: u64,
 }
 
-/// Shared page state (all fields are `Copy` handles).
+/// Everything the page knows.
+pub struct State {
+    /// Current language.
+    pub lang: Lang,
+    /// Current screen.
+    pub screen: Screen,
+    /// The link, once loaded.
+    pub link: Option<CheckoutView>,
+    /// A pay request is in flight: pay buttons are disabled.
+    pub busy: bool,
+    /// Why the last pay attempt did not start.
+    pub pay_error: Option<Error>,
+    /// What the shopper typed as the amount of an open-amount link.
+    pub typed_amount: String,
+    /// Polling status.
+    pub poll: PollState,
+    session: Session,
+}
+
+/// The page state behind one signal (a `Copy` handle). One signal and one
+/// reactive view over it, redrawn as a whole (tachys updates the DOM in
+/// place where the screen stays the same), instead of a signal and a
+/// reactive closure per detail: each of those is its own set of generic
+/// reactive and rendering functions in the wasm (issue 12).
 #[derive(Clone, Copy)]
 pub struct Ctx {
-    /// Current language.
-    pub lang: RwSignal<Lang>,
-    /// Current screen.
-    pub screen: RwSignal<Screen>,
-    /// The link, once loaded.
-    pub link: RwSignal<Option<CheckoutView>>,
-    /// A pay request is in flight: pay buttons are disabled.
-    pub busy: RwSignal<bool>,
-    /// Why the last pay attempt did not start.
-    pub pay_error: RwSignal<Option<Error>>,
-    /// What the shopper typed as the amount of an open-amount link.
-    pub typed_amount: RwSignal<String>,
-    /// Polling status.
-    pub poll: RwSignal<PollState>,
-    /// Whether the next heading to mount takes focus (not after a language switch).
-    pub focus_heading: StoredValue<bool>,
-    session: StoredValue<Session>,
+    state: RwSignal<State>,
 }
 
 impl Ctx {
     pub(crate) fn new() -> Ctx {
         let params = js::page_params();
         let lang = i18n::detect(params.lang.as_deref(), &js::browser_languages());
+        js::set_language(lang);
         Ctx {
-            lang: RwSignal::new(lang),
-            screen: RwSignal::new(Screen::Loading),
-            link: RwSignal::new(None),
-            busy: RwSignal::new(false),
-            pay_error: RwSignal::new(None),
-            typed_amount: RwSignal::new(String::new()),
-            poll: RwSignal::new(PollState::default()),
-            focus_heading: StoredValue::new(true),
-            session: StoredValue::new(Session {
-                token: params.token,
-                openid: params.openid,
-                buyer_id: params.buyer_id,
-                resume: params.charge_code,
-                env: routing::detect_with(&js::user_agent(), js::environment_flags()),
-                generation: 0,
+            state: RwSignal::new(State {
+                lang,
+                screen: Screen::Loading,
+                link: None,
+                busy: false,
+                pay_error: None,
+                typed_amount: String::new(),
+                poll: PollState::default(),
+                session: Session {
+                    token: params.token,
+                    openid: params.openid,
+                    buyer_id: params.buyer_id,
+                    resume: params.charge_code,
+                    env: routing::detect_with(&js::user_agent(), js::environment_flags()),
+                    generation: 0,
+                },
             }),
         }
     }
 
-    /// The current language's strings. Untracked: the whole screen is
-    /// rebuilt when the language changes (one reactive scope instead of one
-    /// per string keeps the wasm small).
-    pub fn t(self) -> &'static i18n::Strings {
-        self.lang.get_untracked().t()
+    /// Reads the state and redraws when it changes (the page's one view).
+    pub fn track<R>(self, f: impl FnOnce(&State) -> R) -> R {
+        self.state.with(f)
     }
 
-    /// Switches language without moving focus to the screen's heading.
+    /// Reads the state without subscribing: the screens are drawn inside
+    /// the one view that [`Ctx::track`]s it.
+    pub fn with<R>(self, f: impl FnOnce(&State) -> R) -> R {
+        self.state.with_untracked(f)
+    }
+
+    /// Changes what the page shows (redraws).
+    fn set(self, f: impl FnOnce(&mut State)) {
+        self.state.update(f);
+    }
+
+    /// Changes what no screen shows as it changes (the typed amount, the
+    /// loaded link, the poll generation): no redraw.
+    fn set_quietly(self, f: impl FnOnce(&mut State)) {
+        self.state.update_untracked(f);
+    }
+
+    fn show(self, screen: Screen) {
+        self.set(|s| s.screen = screen);
+    }
+
+    /// The current language's strings.
+    pub fn t(self) -> &'static i18n::Strings {
+        self.with(|s| s.lang.t())
+    }
+
+    /// Switches language (focus stays on the switch: the screen is
+    /// updated in place).
     pub fn switch_language(self) {
-        self.focus_heading.set_value(false);
-        self.lang.update(|l| *l = l.other());
+        self.set(|s| s.lang = s.lang.other());
+        js::set_language(self.with(|s| s.lang));
+    }
+
+    /// Keeps what the shopper types into the amount field.
+    pub fn type_amount(self, text: String) {
+        self.set_quietly(|s| s.typed_amount = text);
     }
 
     /// Where checkout's routing sends this shopper for this link.
     pub fn route(self) -> Route {
-        let session = self.session.get_value();
-        let shopper = Shopper {
-            env: session.env,
-            openid: session.openid,
-            buyer_id: session.buyer_id,
-        };
-        let channel = self
-            .link
-            .with_untracked(|l| l.as_ref().and_then(|l| l.channel));
-        routing::route(&shopper, channel)
+        self.with(State::route)
     }
 
     fn next_generation(self) -> u64 {
-        self.session.update_value(|s| s.generation += 1);
-        self.session.with_value(|s| s.generation)
+        self.set_quietly(|s| s.session.generation += 1);
+        self.with(|s| s.session.generation)
     }
 
     fn is_current(self, generation: u64) -> bool {
-        self.session.with_value(|s| s.generation == generation)
+        self.with(|s| s.session.generation == generation)
+    }
+
+    fn token(self) -> Option<String> {
+        self.with(|s| s.session.token.clone())
+    }
+}
+
+impl State {
+    /// Where checkout's routing sends this shopper for this link.
+    pub fn route(&self) -> Route {
+        let shopper = Shopper {
+            env: self.session.env,
+            openid: self.session.openid.clone(),
+            buyer_id: self.session.buyer_id.clone(),
+        };
+        routing::route(&shopper, self.link.as_ref().and_then(|l| l.channel))
     }
 }
 
 /// Shows the link's screen (or resumes watching an order): from the answer
 /// the Worker embedded in the page on the first load, fetched otherwise.
 pub fn load(ctx: Ctx) {
-    ctx.screen.set(Screen::Loading);
-    let Some(token) = ctx.session.with_value(|s| s.token.clone()) else {
-        ctx.screen.set(Screen::Invalid);
+    ctx.show(Screen::Loading);
+    let Some(token) = ctx.token() else {
+        ctx.show(Screen::Invalid);
         return;
     };
-    let resume = ctx.session.with_value(|s| s.resume.clone());
+    let resume = ctx.with(|s| s.session.resume.clone());
     let embedded = js::take_embedded_checkout().and_then(|v| decode::checkout_view(&v).ok());
     if let Some(link) = embedded {
         loaded(ctx, link, resume);
@@ -191,9 +257,9 @@ pub fn load(ctx: Ctx) {
             Ok(link) => loaded(ctx, link, resume),
             Err(e) => match (e.problem(), resume) {
                 (Problem::LinkExpired, Some(code)) => confirm(ctx, code, None),
-                (Problem::InvalidLink, _) => ctx.screen.set(Screen::Invalid),
-                (Problem::LinkExpired, None) => ctx.screen.set(Screen::Expired),
-                _ => ctx.screen.set(Screen::LoadFailed(e)),
+                (Problem::InvalidLink, _) => ctx.show(Screen::Invalid),
+                (Problem::LinkExpired, None) => ctx.show(Screen::Expired),
+                _ => ctx.show(Screen::LoadFailed(e)),
             },
         }
     });
@@ -201,7 +267,7 @@ pub fn load(ctx: Ctx) {
 
 /// The link is known: resume watching the attempt in the address, or show it.
 fn loaded(ctx: Ctx, link: CheckoutView, resume: Option<String>) {
-    ctx.link.set(Some(link.clone()));
+    ctx.set_quietly(|s| s.link = Some(link.clone()));
     match resume {
         Some(code) => confirm(ctx, code, None),
         None => show_link(ctx, &link),
@@ -209,7 +275,7 @@ fn loaded(ctx: Ctx, link: CheckoutView, resume: Option<String>) {
 }
 
 fn show_link(ctx: Ctx, link: &CheckoutView) {
-    ctx.screen.set(match link.state {
+    ctx.show(match link.state {
         LinkState::Paid => Screen::AlreadyPaid,
         LinkState::Expired => Screen::Expired,
         LinkState::Open => match ctx.route() {
@@ -222,26 +288,28 @@ fn show_link(ctx: Ctx, link: &CheckoutView) {
 /// Starts a payment attempt with the routed method. Ignored while another
 /// is in flight, so a double tap creates one order.
 pub fn pay(ctx: Ctx) {
-    if ctx.busy.get_untracked() {
+    if ctx.with(|s| s.busy) {
         return;
     }
     let Route::Pay(method) = ctx.route() else {
-        ctx.screen.set(Screen::OpenInBrowser);
+        ctx.show(Screen::OpenInBrowser);
         return;
     };
-    let Some(token) = ctx.session.with_value(|s| s.token.clone()) else {
-        ctx.screen.set(Screen::Invalid);
+    let Some(token) = ctx.token() else {
+        ctx.show(Screen::Invalid);
         return;
     };
     let Ok(amount) = typed_amount(ctx) else {
         return;
     };
-    ctx.busy.set(true);
-    ctx.pay_error.set(None);
+    ctx.set(|s| {
+        s.busy = true;
+        s.pay_error = None;
+    });
     let generation = ctx.next_generation();
-    let (openid, buyer_id) = ctx.session.with_value(|s| match method {
-        PayMethod::WechatJsapi => (s.openid.clone(), None),
-        PayMethod::AlipayJsapi => (None, s.buyer_id.clone()),
+    let (openid, buyer_id) = ctx.with(|s| match method {
+        PayMethod::WechatJsapi => (s.session.openid.clone(), None),
+        PayMethod::AlipayJsapi => (None, s.session.buyer_id.clone()),
         _ => (None, None),
     });
     let request = PayRequest {
@@ -260,7 +328,7 @@ pub fn pay(ctx: Ctx) {
                 Err(e) => pay_failed(ctx, e),
             }
         }
-        ctx.busy.set(false);
+        ctx.set(|s| s.busy = false);
     });
 }
 
@@ -269,23 +337,20 @@ pub fn pay(ctx: Ctx) {
 /// Worker checks again and decides. A refused amount is shown as the pay
 /// error; an accepted one becomes the amount the next screens show.
 fn typed_amount(ctx: Ctx) -> Result<Option<String>, ()> {
-    let Some(bounds) = ctx
-        .link
-        .with_untracked(|l| l.as_ref().and_then(|l| l.open_amount.clone()))
-    else {
+    let Some(bounds) = ctx.with(|s| s.link.as_ref().and_then(|l| l.open_amount.clone())) else {
         return Ok(None);
     };
-    match bounds.parse(&ctx.typed_amount.get_untracked()) {
+    match bounds.parse(&ctx.with(|s| s.typed_amount.clone())) {
         Ok(fen) => {
-            ctx.link.update(|l| {
-                if let Some(l) = l {
+            ctx.set_quietly(|s| {
+                if let Some(l) = &mut s.link {
                     l.money = Money::from(fen);
                 }
             });
             Ok(Some(fen.to_yuan()))
         }
         Err(e) => {
-            ctx.pay_error.set(Some(Error::Amount(e)));
+            ctx.set(|s| s.pay_error = Some(Error::Amount(e)));
             Err(())
         }
     }
@@ -294,11 +359,13 @@ fn typed_amount(ctx: Ctx) -> Result<Option<String>, ()> {
 fn pay_failed(ctx: Ctx, error: Error) {
     match error.problem() {
         Problem::AlreadyPaid => load(ctx),
-        Problem::LinkExpired => ctx.screen.set(Screen::Expired),
-        Problem::InvalidLink => ctx.screen.set(Screen::Invalid),
+        Problem::LinkExpired => ctx.show(Screen::Expired),
+        Problem::InvalidLink => ctx.show(Screen::Invalid),
         _ => {
-            ctx.pay_error.set(Some(error));
-            ctx.screen.set(Screen::Ready);
+            ctx.set(|s| {
+                s.pay_error = Some(error);
+                s.screen = Screen::Ready;
+            });
         }
     }
 }
@@ -308,7 +375,7 @@ async fn act(ctx: Ctx, charge_code: String, action: PayAction) {
     match action {
         // The Worker draws the QR (`checkout::qr::svg`), so the page carries no encoder.
         PayAction::Qr { svg: Some(svg), .. } => {
-            ctx.screen.set(Screen::Qr {
+            ctx.show(Screen::Qr {
                 charge_code: charge_code.clone(),
                 svg,
             });
@@ -322,7 +389,7 @@ async fn act(ctx: Ctx, charge_code: String, action: PayAction) {
         }
         PayAction::Redirect { url } => {
             js::remember_charge_code(&charge_code);
-            ctx.screen.set(Screen::Redirecting {
+            ctx.show(Screen::Redirecting {
                 charge_code: charge_code.clone(),
                 url: url.clone(),
             });
@@ -330,14 +397,14 @@ async fn act(ctx: Ctx, charge_code: String, action: PayAction) {
             js::navigate(&url);
         }
         PayAction::WechatJsapi { params } => {
-            ctx.screen.set(Screen::Wallet(Wallet::WeChat));
+            ctx.show(Screen::Wallet(Wallet::WeChat));
             match bridge::wechat_pay(&params).await {
                 Ok(outcome) => confirm(ctx, charge_code, Some(outcome)),
                 Err(e) => pay_failed(ctx, e),
             }
         }
         PayAction::AlipayTradePay { trade_no } => {
-            ctx.screen.set(Screen::Wallet(Wallet::Alipay));
+            ctx.show(Screen::Wallet(Wallet::Alipay));
             match bridge::alipay_trade_pay(&trade_no).await {
                 Ok(outcome) => confirm(ctx, charge_code, Some(outcome)),
                 Err(e) => pay_failed(ctx, e),
@@ -347,7 +414,7 @@ async fn act(ctx: Ctx, charge_code: String, action: PayAction) {
 }
 
 fn confirm(ctx: Ctx, charge_code: String, outcome: Option<BridgeOutcome>) {
-    ctx.screen.set(Screen::Confirm {
+    ctx.show(Screen::Confirm {
         charge_code: charge_code.clone(),
         outcome,
     });
@@ -358,12 +425,9 @@ fn confirm(ctx: Ctx, charge_code: String, outcome: Option<BridgeOutcome>) {
 /// another attempt starts, or [`poll::MAX_POLLS`] is reached.
 pub fn watch(ctx: Ctx, charge_code: String) {
     let generation = ctx.next_generation();
-    ctx.poll.set(PollState::default());
+    ctx.set(|s| s.poll = PollState::default());
     // Every page has a token (without one it shows "invalid" and never watches).
-    let token = ctx
-        .session
-        .with_value(|s| s.token.clone())
-        .unwrap_or_default();
+    let token = ctx.token().unwrap_or_default();
     spawn_local(async move {
         let mut attempt = 0;
         loop {
@@ -373,24 +437,26 @@ pub fn watch(ctx: Ctx, charge_code: String) {
             }
             match result {
                 Ok(order) => {
-                    ctx.poll.update(|p| p.trouble = None);
+                    if ctx.with(|s| s.poll.trouble.is_some()) {
+                        ctx.set(|s| s.poll.trouble = None);
+                    }
                     if Verdict::of(order.state).is_final() {
-                        ctx.screen.set(Screen::Done(order));
+                        ctx.show(Screen::Done(order));
                         return;
                     }
                 }
                 Err(e) if e.problem() == Problem::NotFound => {
-                    ctx.pay_error.set(Some(e));
-                    match ctx.link.get_untracked() {
+                    ctx.set_quietly(|s| s.pay_error = Some(e));
+                    match ctx.with(|s| s.link.clone()) {
                         Some(link) => show_link(ctx, &link),
-                        None => ctx.screen.set(Screen::Invalid),
+                        None => ctx.show(Screen::Invalid),
                     }
                     return;
                 }
-                Err(e) => ctx.poll.update(|p| p.trouble = Some(e)),
+                Err(e) => ctx.set(|s| s.poll.trouble = Some(e)),
             }
             if attempt >= poll::MAX_POLLS {
-                ctx.poll.update(|p| p.gave_up = true);
+                ctx.set(|s| s.poll.gave_up = true);
                 return;
             }
             js::sleep(poll::delay_ms(attempt)).await;

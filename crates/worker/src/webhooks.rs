@@ -22,14 +22,14 @@ use futures_util::future::{join_all, select, Either};
 use serde::{Deserialize, Serialize};
 use worker::wasm_bindgen::JsValue;
 use worker::{
-    AbortController, Delay, Fetch, Headers, Message, MessageBatch, MessageExt,
+    AbortController, D1Result, Delay, Fetch, Headers, Message, MessageBatch, MessageExt,
     QueueRetryOptionsBuilder, Request, RequestInit,
 };
 
 use crate::config::Settings;
 use crate::context::Cx;
-use crate::db::Db;
-use crate::error::ApiResult;
+use crate::db::{Db, Stmt};
+use crate::error::{ApiError, ApiResult};
 use crate::log::{now_ms, now_secs, random_hex, Level, RequestLog};
 use crate::repo::{all, changes, n, prepare, t, Stored};
 
@@ -247,53 +247,67 @@ async fn handle(cx: &Cx, msg: &Message<Delivery>, dead: bool) {
     }
 }
 
-/// A dead-lettered event: `failed`, then the next event of its order may go.
+/// A dead-lettered event: `failed`, then the next event of its order may
+/// go (read in the same batch, so one round trip).
 async fn mark_failed(cx: &Cx, seq: u64) -> ApiResult<()> {
-    prepare(
-        cx.db()?,
+    let db = cx.db()?;
+    let failed = prepare(
+        db,
         "UPDATE webhook_events SET delivery = 'failed', locked_until = NULL \
          WHERE seq = ?1 AND delivery = 'pending'",
         &[n(seq)],
-    )?
-    .run()
-    .await
-    .stored()?;
-    enqueue_next_of_order(cx, seq).await
+    )?;
+    let results = db
+        .batch(vec![failed, next_of_order(db, seq)?])
+        .await
+        .stored()?;
+    enqueue_next_of_order(cx, results.get(1)).await
 }
 
-/// Enqueues the oldest pending event of the same order after `seq`.
-async fn enqueue_next_of_order(cx: &Cx, seq: u64) -> ApiResult<()> {
-    #[derive(Deserialize)]
-    struct Row {
-        seq: u64,
-    }
-    let next: Vec<Row> = all(
-        cx.db()?,
+/// The oldest pending event of the same order after `seq` (none or one row
+/// of `seq`): put last in the batch that finishes `seq`, it reads the state
+/// that batch leaves.
+fn next_of_order<'d>(db: &'d Db, seq: u64) -> ApiResult<Stmt<'d>> {
+    prepare(
+        db,
         "SELECT n.seq FROM webhook_events e JOIN webhook_events n ON n.charge_code = e.charge_code \
          WHERE e.seq = ?1 AND n.seq > ?1 AND n.delivery = 'pending' ORDER BY n.seq LIMIT 1",
         &[n(seq)],
     )
-    .await?;
-    let seqs: Vec<u64> = next.into_iter().map(|r| r.seq).collect();
+}
+
+/// Enqueues the event [`next_of_order`] read, if any.
+async fn enqueue_next_of_order(cx: &Cx, read: Option<&D1Result>) -> ApiResult<()> {
+    #[derive(Deserialize)]
+    struct Row {
+        seq: u64,
+    }
+    let rows: Vec<Row> = match read {
+        Some(result) => result.results().stored()?,
+        None => return Err(ApiError::Storage("batch result missing".into())),
+    };
+    let seqs: Vec<u64> = rows.into_iter().map(|r| r.seq).collect();
     enqueue(cx, &seqs).await
 }
 
-/// Claims event `seq` for one attempt: only while it is pending, not
-/// claimed, and no older event of its order is pending (per-order order;
-/// that one enqueues it when it is done).
-async fn claim(db: &Db, seq: u64, now: u64) -> ApiResult<bool> {
-    let claim = prepare(
+/// Claims event `seq` for one attempt and returns it: only while it is
+/// pending, not claimed, and no older event of its order is pending
+/// (per-order order; that one enqueues it when it is done). One round trip:
+/// the claim returns the row it claimed.
+async fn claim(db: &Db, seq: u64, now: u64) -> ApiResult<Option<EventRow>> {
+    prepare(
         db,
-        "UPDATE webhook_events SET locked_until = ?2 WHERE seq = ?1 AND delivery = 'pending' \
-         AND COALESCE(locked_until, 0) < ?3 AND NOT EXISTS (SELECT 1 FROM webhook_events o \
-         WHERE o.charge_code = webhook_events.charge_code AND o.seq < ?1 \
-         AND o.delivery = 'pending')",
+        &format!(
+            "UPDATE webhook_events SET locked_until = ?2 WHERE seq = ?1 AND delivery = 'pending' \
+             AND COALESCE(locked_until, 0) < ?3 AND NOT EXISTS (SELECT 1 FROM webhook_events o \
+             WHERE o.charge_code = webhook_events.charge_code AND o.seq < ?1 \
+             AND o.delivery = 'pending') RETURNING {EVENT_COLUMNS}"
+        ),
         &[n(seq), n(now + CLAIM_SECS), n(now)],
     )?
-    .run()
+    .first::<EventRow>()
     .await
-    .stored()?;
-    Ok(changes(&claim)? == 1)
+    .stored()
 }
 
 /// One attempt's answer: the HTTP status or why there was none, and how long it took.
@@ -307,10 +321,7 @@ struct Answer {
 async fn deliver(cx: &Cx, seq: u64) -> ApiResult<Outcome> {
     let db = cx.db()?;
     let now = now_secs();
-    if !claim(db, seq, now).await? {
-        return Ok(Outcome::Ack);
-    }
-    let Some(event) = get(db, seq).await? else {
+    let Some(event) = claim(db, seq, now).await? else {
         return Ok(Outcome::Ack);
     };
     let url = cx.settings.webhook_url()?;
@@ -329,10 +340,10 @@ async fn deliver(cx: &Cx, seq: u64) -> ApiResult<Outcome> {
         event.round_failures,
         answer.status,
     );
-    record(db, seq, now, &answer, &after, event.round_failures).await?;
+    let next = record(db, seq, now, &answer, &after, event.round_failures).await?;
     Ok(match after {
         AfterAttempt::Delivered => {
-            enqueue_next_of_order(cx, seq).await?;
+            enqueue_next_of_order(cx, next.as_ref()).await?;
             Outcome::Ack
         }
         AfterAttempt::Retry { in_secs, .. } => Outcome::Retry(in_secs),
@@ -340,7 +351,9 @@ async fn deliver(cx: &Cx, seq: u64) -> ApiResult<Outcome> {
     })
 }
 
-/// Records an attempt and its consequence on the event, in one batch.
+/// Records an attempt and its consequence on the event, in one batch;
+/// once delivered, the batch also reads the order's next event
+/// ([`next_of_order`]), which is returned.
 async fn record(
     db: &Db,
     seq: u64,
@@ -348,7 +361,7 @@ async fn record(
     answer: &Answer,
     after: &AfterAttempt,
     earlier_failures: u64,
-) -> ApiResult<()> {
+) -> ApiResult<Option<D1Result>> {
     let attempt = prepare(
         db,
         "INSERT INTO webhook_attempts (event_seq, at, status, latency_ms, error) \
@@ -376,8 +389,16 @@ async fn record(
             n(now),
         ],
     )?;
-    db.batch(vec![attempt, update]).await.stored()?;
-    Ok(())
+    let mut statements = vec![attempt, update];
+    if *after == AfterAttempt::Delivered {
+        statements.push(next_of_order(db, seq)?);
+    }
+    let mut results = db.batch(statements).await.stored()?;
+    Ok(if results.len() == 3 {
+        results.pop()
+    } else {
+        None
+    })
 }
 
 /// POSTs one signed event; the HTTP status, or why there was none.

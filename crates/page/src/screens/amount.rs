@@ -11,9 +11,7 @@ use crate::state::Ctx;
 pub fn AmountInput() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let t = ctx.t();
-    let bounds = ctx
-        .link
-        .with_untracked(|l| l.as_ref().and_then(|l| l.open_amount.clone()))?;
+    let bounds = ctx.with(|s| s.link.as_ref().and_then(|l| l.open_amount.clone()))?;
     Some(view! {
         <p class="card open-amount">
             <label for="amount-input">{t.amount_to_pay}</label>
@@ -23,8 +21,12 @@ pub fn AmountInput() -> impl IntoView {
                 inputmode="decimal"
                 autocomplete="off"
                 placeholder=bounds.min_amount
-                prop:value=move || ctx.typed_amount.get()
-                on:input=move |ev| ctx.typed_amount.set(event_target_value(&ev))
+                // The attribute (the field's initial value), not the
+                // property: a new field shows what was typed before, and a
+                // redraw in place never overwrites what is being typed
+                // (and needs no property-setting code in the wasm).
+                value=ctx.with(|s| s.typed_amount.clone())
+                on:input=move |ev| ctx.type_amount(event_target_value(&ev))
                 on:keydown=move |ev| {
                     if ev.key() == "Enter" {
                         crate::state::pay(ctx);

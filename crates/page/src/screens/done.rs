@@ -17,10 +17,10 @@ pub fn Done(order: OrderView) -> impl IntoView {
     let t = ctx.t();
     let verdict = Verdict::of(order.state);
     let amount = yuan(order.money.fen());
-    let back = order.return_url.clone().or_else(|| {
-        ctx.link
-            .with_untracked(|l| l.as_ref().and_then(|l| l.return_url.clone()))
-    });
+    let back = order
+        .return_url
+        .clone()
+        .or_else(|| ctx.with(|s| s.link.as_ref().and_then(|l| l.return_url.clone())));
     let back = safe_return_url(back.as_deref()).map(str::to_owned);
     let (icon, class) = match verdict {
         Verdict::Paid => ("✓", "notice good"),
@@ -47,13 +47,13 @@ pub fn Done(order: OrderView) -> impl IntoView {
     view! {
         <div class=class>
             <div class="icon" aria-hidden="true">{icon}</div>
-            <Title>{title}</Title>
+            <Title text=title/>
             <p class="amount" id="result-amount">{amount}</p>
             <p>{body}</p>
             {paid_at.map(|at| view! {
                 <p class="muted" id="paid-at">
                     {t.paid_at} " "
-                    <time>{js::local_datetime(at, ctx.lang.get_untracked())}</time>
+                    <time>{js::local_datetime(at, ctx.with(|s| s.lang))}</time>
                 </p>
             })}
             <OrderNo charge_code=order.charge_code.clone()/>

@@ -15,7 +15,7 @@ use checkout::routing::Route;
 use leptos::prelude::*;
 
 use crate::i18n::Strings;
-use crate::state::{pay, watch, Ctx, Screen};
+use crate::state::{load, pay, watch, Ctx, Screen};
 use crate::Error;
 
 pub use amount::AmountInput;
@@ -27,7 +27,7 @@ pub use summary::Summary;
 pub fn Header() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let t = ctx.t();
-    let other = ctx.lang.get_untracked().other();
+    let other = ctx.with(|s| s.lang).other();
     view! {
         <header class="bar">
             <span class="brand">{t.title}</span>
@@ -37,7 +37,7 @@ pub fn Header() -> impl IntoView {
                 class="lang"
                 lang=other.tag()
                 title=t.switch_label
-                on:click=move |_| ctx.switch_language()
+                on:click=click(ctx, Action::SwitchLanguage)
             >
                 {other.t().own_name}
             </button>
@@ -49,20 +49,7 @@ pub fn Header() -> impl IntoView {
 /// and `data-state` for results) for the browser tests.
 #[component]
 pub fn Body(screen: Screen) -> impl IntoView {
-    let (name, state) = match &screen {
-        Screen::Loading => ("loading", ""),
-        Screen::LoadFailed(_) => ("load-failed", ""),
-        Screen::Invalid => ("invalid", ""),
-        Screen::Expired => ("expired", ""),
-        Screen::AlreadyPaid => ("already-paid", ""),
-        Screen::OpenInBrowser => ("open-in-browser", ""),
-        Screen::Ready => ("ready", ""),
-        Screen::Wallet(_) => ("wallet", ""),
-        Screen::Redirecting { .. } => ("redirecting", ""),
-        Screen::Qr { .. } => ("qr", ""),
-        Screen::Confirm { .. } => ("confirm", ""),
-        Screen::Done(order) => ("done", order.state.as_str()),
-    };
+    let (name, state) = screen.name();
     let content = match screen {
         Screen::Loading => view! { <loading::Loading/> }.into_any(),
         Screen::LoadFailed(error) => view! { <notice::LoadFailed error/> }.into_any(),
@@ -85,26 +72,50 @@ pub fn Body(screen: Screen) -> impl IntoView {
     view! { <div class="screen" data-screen=name data-state=state>{content}</div> }
 }
 
-/// The screen's heading; takes focus when a new screen appears so screen
-/// readers announce the change (but not after a language switch, which
-/// leaves focus on the switch).
+/// What a button does.
+enum Action {
+    SwitchLanguage,
+    Pay,
+    /// Load the link again.
+    Reload,
+    /// Ask the Worker about this attempt again.
+    Watch(String),
+}
+
+/// The click handler of every button: one closure type for them all, as
+/// each distinct handler closure is its own event-listener code in the wasm.
+fn click(ctx: Ctx, action: Action) -> impl Fn(leptos::ev::MouseEvent) + 'static {
+    move |_| match &action {
+        Action::SwitchLanguage => ctx.switch_language(),
+        Action::Pay => pay(ctx),
+        Action::Reload => load(ctx),
+        Action::Watch(charge_code) => watch(ctx, charge_code.clone()),
+    }
+}
+
+/// The screen's heading; `tabindex="-1"` lets it take focus when a new
+/// screen appears ([`crate::js::focus_heading`]).
 #[component]
-fn Title(children: Children) -> impl IntoView {
-    let ctx = expect_context::<Ctx>();
-    let node = NodeRef::<leptos::html::H1>::new();
-    node.on_load(move |el| {
-        if ctx.focus_heading.get_value() {
-            let _ = el.focus();
-        } else {
-            ctx.focus_heading.set_value(true);
-            if let Some(lang) = crate::js::document().get_element_by_id("lang") {
-                if let Some(lang) = wasm_bindgen::JsCast::dyn_ref::<web_sys::HtmlElement>(&lang) {
-                    let _ = lang.focus();
-                }
-            }
-        }
-    });
-    view! { <h1 node_ref=node tabindex="-1">{children()}</h1> }
+fn Title(text: &'static str) -> impl IntoView {
+    view! { <h1 tabindex="-1">{text}</h1> }
+}
+
+/// The head of a screen that explains something: an icon, the title and
+/// a sentence (one component for them all: one set of rendering code).
+#[component]
+fn Notice(
+    class: &'static str,
+    icon: &'static str,
+    title: &'static str,
+    body: &'static str,
+) -> impl IntoView {
+    view! {
+        <div class=class>
+            <div class="icon" aria-hidden="true">{icon}</div>
+            <Title text=title/>
+            <p>{body}</p>
+        </div>
+    }
 }
 
 /// A busy indicator (decorative: the text next to it says what is happening).
@@ -141,29 +152,28 @@ fn method_label(t: &'static Strings, route: Route) -> &'static str {
 fn PayButton(#[prop(optional)] again: bool) -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let t = ctx.t();
-    let label = move || {
-        if ctx.busy.get() {
+    let (busy, label) = ctx.with(|s| {
+        let label = if s.busy {
             t.creating
         } else if again {
             t.pay_again
-        } else if ctx.pay_error.with(Option::is_some) {
+        } else if s.pay_error.is_some() {
             t.retry
         } else {
-            method_label(t, ctx.route())
-        }
-    };
+            method_label(t, s.route())
+        };
+        (s.busy, label)
+    });
     view! {
         <button
             type="button"
             id="pay"
             class="btn primary"
-            disabled=move || ctx.busy.get()
-            aria-busy=move || if ctx.busy.get() { "true" } else { "false" }
-            on:click=move |_| pay(ctx)
+            disabled=busy
+            aria-busy=if busy { "true" } else { "false" }
+            on:click=click(ctx, Action::Pay)
         >
-            <Show when=move || ctx.busy.get()>
-                <Spinner/>
-            </Show>
+            {busy.then(|| view! { <Spinner/> })}
             <span>{label}</span>
         </button>
     }
@@ -188,39 +198,37 @@ fn OrderNo(charge_code: String) -> impl IntoView {
 fn PollLine(charge_code: String) -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let t = ctx.t();
+    let (gave_up, trouble) = ctx.with(|s| (s.poll.gave_up, s.poll.trouble.is_some()));
+    let line = if gave_up {
+        view! {
+            <span>{t.gave_up}</span>
+            " "
+            <button
+                type="button"
+                class="btn link"
+                id="check-again"
+                on:click=click(ctx, Action::Watch(charge_code))
+            >
+                {t.check_again}
+            </button>
+        }
+        .into_any()
+    } else if trouble {
+        view! {
+            <Spinner/>
+            <span class="warn">{t.poll_trouble}</span>
+        }
+        .into_any()
+    } else {
+        view! {
+            <Spinner/>
+            <span>{t.waiting}</span>
+        }
+        .into_any()
+    };
     view! {
         <p class="status" id="poll-status" role="status" aria-live="polite">
-            {move || {
-                let poll = ctx.poll.get();
-                if poll.gave_up {
-                    let code = charge_code.clone();
-                    view! {
-                        <span>{t.gave_up}</span>
-                        " "
-                        <button
-                            type="button"
-                            class="btn link"
-                            id="check-again"
-                            on:click=move |_| watch(ctx, code.clone())
-                        >
-                            {t.check_again}
-                        </button>
-                    }
-                        .into_any()
-                } else if poll.trouble.is_some() {
-                    view! {
-                        <Spinner/>
-                        <span class="warn">{t.poll_trouble}</span>
-                    }
-                        .into_any()
-                } else {
-                    view! {
-                        <Spinner/>
-                        <span>{t.waiting}</span>
-                    }
-                        .into_any()
-                }
-            }}
+            {line}
         </p>
     }
 }

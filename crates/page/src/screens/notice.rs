@@ -2,9 +2,9 @@
 
 use leptos::prelude::*;
 
-use super::{ErrorBox, OrderNo, Summary, Title};
+use super::{click, Action, ErrorBox, Notice, OrderNo, Summary, Title};
 use crate::location::safe_return_url;
-use crate::state::{load, Ctx};
+use crate::state::Ctx;
 use crate::Error;
 
 /// The token does not verify (tampered, truncated, not a link at all).
@@ -13,11 +13,7 @@ pub fn Invalid() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let t = ctx.t();
     view! {
-        <div class="notice bad">
-            <div class="icon" aria-hidden="true">"!"</div>
-            <Title>{t.invalid_title}</Title>
-            <p>{t.invalid_body}</p>
-        </div>
+        <Notice class="notice bad" icon="!" title=t.invalid_title body=t.invalid_body/>
     }
 }
 
@@ -27,11 +23,7 @@ pub fn Expired() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let t = ctx.t();
     view! {
-        <div class="notice bad">
-            <div class="icon" aria-hidden="true">"⏱"</div>
-            <Title>{t.expired_title}</Title>
-            <p>{t.expired_body}</p>
-        </div>
+        <Notice class="notice bad" icon="⏱" title=t.expired_title body=t.expired_body/>
         <Summary/>
     }
 }
@@ -41,17 +33,13 @@ pub fn Expired() -> impl IntoView {
 pub fn AlreadyPaid() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let t = ctx.t();
-    let link = ctx.link.get_untracked();
+    let link = ctx.with(|s| s.link.clone());
     let code = link.as_ref().and_then(|l| l.charge_code.clone());
     let back = link
         .as_ref()
         .and_then(|l| safe_return_url(l.return_url.as_deref()).map(str::to_owned));
     view! {
-        <div class="notice good">
-            <div class="icon" aria-hidden="true">"✓"</div>
-            <Title>{t.already_paid_title}</Title>
-            <p>{t.already_paid_body}</p>
-        </div>
+        <Notice class="notice good" icon="✓" title=t.already_paid_title body=t.already_paid_body/>
         <Summary compact=true/>
         {code.map(|charge_code| view! { <OrderNo charge_code/> })}
         {back.map(|href| view! {
@@ -66,11 +54,7 @@ pub fn OpenInBrowser() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let t = ctx.t();
     view! {
-        <div class="notice">
-            <div class="icon" aria-hidden="true">"↗"</div>
-            <Title>{t.browser_title}</Title>
-            <p>{t.browser_body}</p>
-        </div>
+        <Notice class="notice" icon="↗" title=t.browser_title body=t.browser_body/>
         <Summary/>
     }
 }
@@ -82,10 +66,10 @@ pub fn LoadFailed(error: Error) -> impl IntoView {
     let t = ctx.t();
     view! {
         <div class="notice">
-            <Title>{t.error_title}</Title>
+            <Title text=t.error_title/>
         </div>
         <ErrorBox error/>
-        <button type="button" class="btn primary" id="retry" on:click=move |_| load(ctx)>
+        <button type="button" class="btn primary" id="retry" on:click=click(ctx, Action::Reload)>
             {t.retry}
         </button>
     }

@@ -11,13 +11,12 @@ pub fn QrScreen(charge_code: String, svg: String) -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let t = ctx.t();
     let amount = {
-        ctx.link
-            .with_untracked(|l| l.as_ref().map(|l| crate::format::yuan(l.money.fen())))
+        ctx.with(|s| s.link.as_ref().map(|l| crate::format::yuan(l.money.fen())))
             .unwrap_or_default()
     };
     view! {
         <div class="qr-box">
-            <Title>{t.scan_title}</Title>
+            <Title text=t.scan_title/>
             <p class="amount" id="qr-amount">{amount}</p>
             <div class="qr" id="qr" role="img" aria-label=t.scan_title inner_html=svg></div>
             <p class="hint">{t.scan_hint}</p>

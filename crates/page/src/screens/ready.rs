@@ -14,7 +14,7 @@ pub fn Ready() -> impl IntoView {
         <h1 class="visually-hidden">{t.title}</h1>
         <Summary/>
         <AmountInput/>
-        {move || ctx.pay_error.get().map(|error| view! { <ErrorBox error/> })}
+        {ctx.with(|s| s.pay_error.clone()).map(|error| view! { <ErrorBox error/> })}
         <PayButton/>
     }
 }

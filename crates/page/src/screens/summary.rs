@@ -13,7 +13,7 @@ use crate::state::Ctx;
 pub fn Summary(#[prop(optional)] compact: bool) -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let t = ctx.t();
-    ctx.link.get_untracked().map(|link| {
+    ctx.with(|s| s.link.clone()).map(|link| {
             // The compact screens show the amount being paid, also the
             // shopper's own for an open-amount link.
             let amount = if compact {
@@ -31,7 +31,7 @@ pub fn Summary(#[prop(optional)] compact: bool) -> impl IntoView {
                         view! {
                             <li>
                                 <span class="name">{g.name.clone()}</span>
-                                <span class="qty">"×" {g.quantity}</span>
+                                <span class="qty">"×" {g.quantity.to_string()}</span>
                                 <span class="price">{price}</span>
                             </li>
                         }
@@ -49,7 +49,7 @@ pub fn Summary(#[prop(optional)] compact: bool) -> impl IntoView {
                         <span id="merchant">{link.merchant.clone()}</span>
                     </p>
                     <p class="subject" id="subject">{link.subject.clone()}</p>
-                    <p class="amount" class:small=compact>
+                    <p class=if compact { "amount small" } else { "amount" }>
                         <span class="visually-hidden">{t.amount}</span>
                         <span id="amount">{amount}</span>
                     </p>
@@ -60,7 +60,7 @@ pub fn Summary(#[prop(optional)] compact: bool) -> impl IntoView {
                             <span class="muted">
                                 {t.expires_at}
                                 " "
-                                <time>{js::local_datetime(expires_at, ctx.lang.get_untracked())}</time>
+                                <time>{js::local_datetime(expires_at, ctx.with(|s| s.lang))}</time>
                             </span>
                         </p>
                     })}

@@ -7,6 +7,17 @@ use super::{OrderNo, PayButton, PollLine, Spinner, Summary, Title};
 use crate::outcome::BridgeOutcome;
 use crate::state::{Ctx, Wallet};
 
+/// The head of a waiting screen: a spinner and the title, announced politely.
+#[component]
+fn Busy(title: &'static str) -> impl IntoView {
+    view! {
+        <div class="notice" role="status" aria-live="polite">
+            <Spinner/>
+            <Title text=title/>
+        </div>
+    }
+}
+
 /// Waiting for WeChat's or Alipay's payment sheet.
 #[component]
 pub fn WalletOpening(wallet: Wallet) -> impl IntoView {
@@ -17,10 +28,7 @@ pub fn WalletOpening(wallet: Wallet) -> impl IntoView {
         Wallet::Alipay => t.opening_alipay,
     };
     view! {
-        <div class="notice" role="status" aria-live="polite">
-            <Spinner/>
-            <Title>{text}</Title>
-        </div>
+        <Busy title=text/>
         <Summary/>
     }
 }
@@ -31,10 +39,7 @@ pub fn Redirecting(charge_code: String, url: String) -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let t = ctx.t();
     view! {
-        <div class="notice" role="status" aria-live="polite">
-            <Spinner/>
-            <Title>{t.redirecting}</Title>
-        </div>
+        <Busy title=t.redirecting/>
         <a class="btn secondary" id="redirect-link" href=url>{t.redirect_link}</a>
         <PollLine charge_code=charge_code.clone()/>
         <OrderNo charge_code/>
@@ -53,8 +58,8 @@ pub fn Confirm(charge_code: String, outcome: Option<BridgeOutcome>) -> impl Into
         None => t.confirming,
     };
     view! {
-        <div class="notice" class:bad=retry>
-            <Title>{title}</Title>
+        <div class=if retry { "notice bad" } else { "notice" }>
+            <Title text=title/>
             {cancelled.then_some(view! { <p>{t.cancelled_body}</p> })}
         </div>
         <Summary compact=true/>
