@@ -37,18 +37,24 @@ const WASM_FEATURES: &[&str] = &[
 /// `--always-inline-max-function-size=6` (binaryen's default 2): −377 B
 /// (−159 B on that other layout) and 7 KB less raw wasm to compile; 4 gave
 /// −321 B, 8 +167 B, 12 +797 B.
+/// Then `--flatten --rereloop -Oz`: the control flow rebuilt by binaryen's
+/// relooper and shrunk again, −429 B (76,711 → 76,282; −277 B on the
+/// page before its one-signal rework) for 6 s more of wasm-opt.
 /// Measured and not kept: `-Os` (+3.8 KB), `--gufa` (+77 B),
 /// `--zero-filled-memory`, `--strip-debug`/`--strip-producers` (±0: wasm-opt
 /// writes neither without `-g`), `-O3` first (+174 B),
 /// `--merge-similar-functions` (+202 B), `--ignore-implicit-traps` (−43 B)
 /// and `--traps-never-happen` (−194 B: not worth assuming a Rust panic can
-/// never happen), `--flatten --rereloop -Oz` (−277 B, doubles the time).
+/// never happen).
 const PAGE_OPT: &[&str] = &[
     "-Oz",
     "--converge",
     "--low-memory-unused",
     "--one-caller-inline-max-function-size=20",
     "--always-inline-max-function-size=6",
+    "--flatten",
+    "--rereloop",
+    "-Oz",
 ];
 
 /// Exports wasm-opt removes before [`PAGE_OPT`] runs, so the code only they
