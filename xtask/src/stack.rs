@@ -299,26 +299,39 @@ impl Stack {
                 step(&format!(
                     "starting the Worker under wrangler dev on {worker_url}"
                 ));
-                let mut cmd = wrangler_cmd(&wrangler);
-                cmd.args([
-                    "dev",
-                    "--local",
-                    "--ip",
-                    "127.0.0.1",
-                    "--port",
-                    &port.to_string(),
-                ])
-                .args(["--inspector-port", &proc::free_port()?.to_string()])
-                .arg("--persist-to")
-                .arg(&persist)
-                .arg("--env-file")
-                .arg(&dev_vars)
-                .args(["--test-scheduled", "--show-interactive-dev-session=false"])
-                .current_dir(&root);
-                for (k, v) in &vars {
-                    cmd.arg("--var").arg(format!("{k}:{v}"));
+                // A port picked free can be taken before wrangler binds it
+                // (its inspector port here, its internal ports in workerd):
+                // start again on fresh ones rather than fail the run.
+                let mut tries = 1;
+                loop {
+                    let mut cmd = wrangler_cmd(&wrangler);
+                    cmd.args([
+                        "dev",
+                        "--local",
+                        "--ip",
+                        "127.0.0.1",
+                        "--port",
+                        &port.to_string(),
+                    ])
+                    .args(["--inspector-port", &proc::free_port()?.to_string()])
+                    .arg("--persist-to")
+                    .arg(&persist)
+                    .arg("--env-file")
+                    .arg(&dev_vars)
+                    .args(["--test-scheduled", "--show-interactive-dev-session=false"])
+                    .current_dir(&root);
+                    for (k, v) in &vars {
+                        cmd.arg("--var").arg(format!("{k}:{v}"));
+                    }
+                    match start_worker("wrangler", &mut cmd, &run_dir, opts.echo, "Ready on") {
+                        Ok(worker) => break worker,
+                        Err(e) if tries < 3 && port_taken(&run_dir) => {
+                            eprintln!("    wrangler dev lost a port race ({e}); starting it again");
+                            tries += 1;
+                        }
+                        Err(e) => return Err(e),
+                    }
                 }
-                start_worker("wrangler", &mut cmd, &run_dir, opts.echo, "Ready on")?
             }
             Runner::Workerd => {
                 step(&format!(
@@ -492,6 +505,13 @@ fn start_worker(
     Ok(worker)
 }
 
+/// Whether the Worker's last start failed because a port it was to listen
+/// on was taken (workerd's `bind` error in `wrangler.log`).
+fn port_taken(run_dir: &std::path::Path) -> bool {
+    std::fs::read_to_string(run_dir.join("wrangler.log"))
+        .is_ok_and(|log| log.contains("Address already in use"))
+}
+
 /// Wait for Ctrl-C (or SIGTERM).
 pub fn wait_for_ctrl_c() -> Result<()> {
     let (tx, rx) = std::sync::mpsc::channel();
@@ -528,7 +548,7 @@ pub fn run_foreground() -> Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::{base64_of, dotenv_pairs};
+    use super::{base64_of, dotenv_pairs, port_taken};
 
     #[test]
     fn dotenv_pairs_reads_the_generated_dev_vars() {
@@ -551,5 +571,18 @@ mod tests {
             assert_eq!(base64_of(input), want);
         }
         assert_eq!(base64_of(&[0xff, 0xfe]), "//4=");
+    }
+
+    #[test]
+    fn a_lost_port_race_is_told_from_other_failures() {
+        let dir = std::env::temp_dir().join(format!("xtask-port-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let log = dir.join("wrangler.log");
+        assert!(!port_taken(&dir), "no log yet");
+        std::fs::write(&log, "*** Fatal uncaught kj::Exception: kj/async-io-unix.c++:945: failed: ::bind(sockfd, &addr.generic, addrlen): Address already in use; toString() = 127.0.0.1:36499\n").unwrap();
+        assert!(port_taken(&dir));
+        std::fs::write(&log, "X [ERROR] Build failed with 1 error\n").unwrap();
+        assert!(!port_taken(&dir));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
