@@ -41,8 +41,8 @@ const WASM_FEATURES: &[&str] = &[
 /// relooper and shrunk again, −429 B (76,711 → 76,282; −277 B on the
 /// page before its one-signal rework) for 6 s more of wasm-opt.
 /// Measured and not kept: `-Os` (+3.8 KB), `--gufa` (+77 B),
-/// `--zero-filled-memory`, `--strip-debug`/`--strip-producers` (±0: wasm-opt
-/// writes neither without `-g`), `-O3` first (+174 B),
+/// `--zero-filled-memory`, `--strip-debug` (±0: wasm-opt writes no debug
+/// info without `-g`), `-O3` first (+174 B),
 /// `--merge-similar-functions` (+202 B), `--ignore-implicit-traps` (−43 B)
 /// and `--traps-never-happen` (−194 B: not worth assuming a Rust panic can
 /// never happen).
@@ -145,6 +145,9 @@ fn minify_names(tools: &Tools, pkg: &Path) -> Result<()> {
     let map = proc::output(
         Command::new(&tools.wasm_opt)
             .arg("--minify-imports-and-exports-and-modules")
+            // rustc's `producers` and `target_features` custom sections:
+            // browsers ignore both (−194 B brotli).
+            .args(["--strip-producers", "--strip-target-features"])
             .args(WASM_FEATURES)
             .arg(&bg)
             .arg("-o")
