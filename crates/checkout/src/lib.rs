@@ -14,6 +14,7 @@ pub mod amount;
 pub mod api;
 pub mod error;
 pub mod events;
+pub mod flow;
 pub mod format;
 pub mod guard;
 pub mod idempotency;

@@ -1,0 +1,596 @@
+//! The money flows as plans: `decide(snapshot, input, now, policy) -> Plan`.
+//!
+//! Why: a money flow used to bounce between the Worker, the store and the
+//! decisions (`settle`, `state`), so what it did was only visible by reading
+//! the Worker, which has no host tests. Here each flow is one pure function
+//! per flow module ([`notify`], [`reconcile`], [`refund`], [`duplicate`],
+//! [`cancel`]); it composes the decisions of [`crate::settle`] and
+//! [`crate::state`] into a [`Plan`] — plain data the Worker executes
+//! mechanically, and the interleavings search executes against an
+//! in-memory store (`tests/interleavings.rs`), so a schedule runs exactly
+//! what the Worker runs.
+//!
+//! # The executor's contract
+//!
+//! For one flow run with an input:
+//!
+//! 1. **Load the snapshot** the flow's `decide` takes (its doc says which
+//!    rows), and call `decide(snapshot, input, now, policy)`.
+//! 2. **Write [`Plan::writes`] as one D1 batch**, in order (D1 runs a batch
+//!    as one transaction). Every write is conditional, as its SQL is (see
+//!    [`Write`]): a write whose condition no longer holds changes nothing,
+//!    so a plan decided from a snapshot another writer has since changed
+//!    never moves a state backwards, overdraws a refund or reuses a number.
+//!    The merchant's events ([`Write::Event`]) are in the same batch as the
+//!    change they report (the transactional outbox): an event exists if and
+//!    only if its change committed.
+//! 3. **If a claim lost** (a write for which [`Write::is_claim`] holds
+//!    changed no row: a concurrent request got there first), skip step 4
+//!    and go back to 1 with the same input (at most [`MAX_ROUNDS`] rounds,
+//!    then a storage error): the fresh snapshot shows what the winner did,
+//!    and `decide` answers from it.
+//! 4. **Follow [`Plan::next`]**: [`Next::Call`] — send the request (already
+//!    built), then go back to 1 with the gateway's answer (or the fault:
+//!    timeout, garbage, an outcome-unknown code) as the flow's input for
+//!    that call's answer (e.g. [`refund::Input::Sent`] for
+//!    [`Call::Refund`]); [`Next::Again`] — go back to 1
+//!    with the same input; [`Next::Done`] — give the answer to the caller.
+//! 5. **Log** [`Plan::log`] at every round (fields on the request's log
+//!    line, events as their own lines).
+//! 6. **After the answer**, run each of [`Plan::after`] as a flow of its
+//!    own (a fresh run from step 1): in the background (`wait_until`) where
+//!    the answer must not wait, e.g. a notification's duplicate check.
+//!
+//! Why this order is crash-safe: the batch commits before the gateway is
+//! called, so whatever the gateway may do is already reserved in the store
+//! (a refund is `pending` under its number, a revocation has its re-check
+//! window, a query slot is claimed). If the Worker dies between the call and
+//! the next batch, the gateway's effect is unknown to the store but never
+//! lost: the reconciler (`query` inside the window), the pending-refund
+//! retry (`refundQuery` under the same number) and the duplicate catch-up
+//! find every such row and run the same flows from their snapshot. A
+//! repeated round is harmless: every write is idempotent under its
+//! condition, and every follow-up `decide` reads the store afresh.
+
+use serde_json::Value;
+use soushou::model::{CancelTradeRequest, QueryRequest, RefundQueryRequest, RefundRequest};
+use soushou::types::{OrderState, ResultCode, SerType};
+use soushou::Fen;
+
+use crate::events::{self, EventType};
+use crate::settle::{self, Verdict};
+use crate::vocab::{EventSource, OrderStatus, RefundState};
+
+pub mod cancel;
+pub mod duplicate;
+pub mod notify;
+pub mod reconcile;
+pub mod refund;
+
+/// How many rounds a flow run may take before the executor gives up with a
+/// storage error: every flow settles in a handful (a lost claim, a write
+/// then its follow-up); more means the store is not what the plan thinks.
+pub const MAX_ROUNDS: usize = 8;
+
+/// What the executor does with one decision. `A` is the flow's answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Plan<A> {
+    /// One D1 batch, in this order.
+    pub writes: Vec<Write>,
+    /// What to do once the batch committed.
+    pub next: Next<A>,
+    /// What to log.
+    pub log: Vec<Log>,
+    /// Flows to run after the answer, each as its own run.
+    pub after: Vec<FollowUp>,
+}
+
+impl<A> Plan<A> {
+    /// A plan that writes nothing and answers `answer`.
+    pub fn done(answer: A) -> Self {
+        Plan::with_next(Next::Done(answer))
+    }
+
+    /// A plan that writes nothing and sends `call`.
+    pub fn call(call: Call) -> Self {
+        Plan::with_next(Next::Call(call))
+    }
+
+    fn with_next(next: Next<A>) -> Self {
+        Plan {
+            writes: Vec::new(),
+            next,
+            log: Vec::new(),
+            after: Vec::new(),
+        }
+    }
+
+    /// The same plan writing `writes` first.
+    pub fn writing(mut self, writes: Vec<Write>) -> Self {
+        self.writes = writes;
+        self
+    }
+
+    /// The same plan logging `log` too.
+    pub fn logging(mut self, log: Log) -> Self {
+        self.log.push(log);
+        self
+    }
+
+    /// The same plan running `flow` after its answer.
+    pub fn then(mut self, flow: FollowUp) -> Self {
+        self.after.push(flow);
+        self
+    }
+
+    /// A plan that writes `writes`, then decides again.
+    pub fn again(writes: Vec<Write>) -> Self {
+        Plan::with_next(Next::Again).writing(writes)
+    }
+}
+
+/// What follows a plan's batch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Next<A> {
+    /// Send this request; its answer is the next input.
+    Call(Call),
+    /// Decide again, same input, fresh snapshot (the batch changed what
+    /// the next step depends on).
+    Again,
+    /// The flow is over: answer the caller.
+    Done(A),
+}
+
+/// A gateway request, built.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Call {
+    /// `query`.
+    Query(QueryRequest),
+    /// `refund`.
+    Refund(RefundRequest),
+    /// `refundQuery`.
+    RefundQuery(RefundQueryRequest),
+    /// `cancelTrade`.
+    Cancel(CancelTradeRequest),
+}
+
+impl Call {
+    /// `query` of our `CHARGE_CODE`.
+    pub fn query(charge_code: &str) -> Call {
+        Call::Query(QueryRequest {
+            code: charge_code.to_owned(),
+            ser_type: SerType::Merchant,
+        })
+    }
+
+    /// `refundQuery` of our `CHARGE_CODE`.
+    pub fn refund_query(charge_code: &str) -> Call {
+        Call::RefundQuery(RefundQueryRequest {
+            code: charge_code.to_owned(),
+            ser_type: SerType::Merchant,
+        })
+    }
+}
+
+/// The gateway's answer to a call: its decoded success, or the fault.
+pub type Reply<T> = Result<T, Fault>;
+
+/// A gateway call that did not succeed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// The gateway answered with a non-success `RESULT.CODE`.
+    Code(ResultCode),
+    /// No usable answer: a timeout, an unreachable gateway, HTTP 5xx,
+    /// garbage, bad encryption. Says nothing about the outcome.
+    NoAnswer,
+}
+
+impl Fault {
+    /// Whether the gateway refused the request, which did nothing
+    /// ([`settle::classify`]); every other fault may have taken effect.
+    pub fn is_refusal(&self) -> bool {
+        matches!(self, Fault::Code(c) if settle::classify(c) == Verdict::Refused)
+    }
+
+    /// The `RESULT.CODE`, if the gateway gave one.
+    pub fn code(&self) -> Option<&ResultCode> {
+        match self {
+            Fault::Code(c) => Some(c),
+            Fault::NoAnswer => None,
+        }
+    }
+}
+
+/// A flow to run after an answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FollowUp {
+    /// [`duplicate::decide`] for this attempt (money was just recorded on it).
+    DuplicateCheck {
+        /// The attempt.
+        charge_code: String,
+    },
+    /// [`reconcile::decide`] with [`reconcile::Input::Query`] now.
+    Query {
+        /// The attempt.
+        charge_code: String,
+        /// Who asks (the state history's source).
+        source: EventSource,
+    },
+    /// [`refund::decide`] with [`refund::Input::Request`].
+    Refund {
+        /// The refunded attempt.
+        charge_code: String,
+        /// The refund.
+        request: refund::Request,
+    },
+}
+
+/// One write of a plan's batch. Each is conditional as described: a write
+/// whose condition fails changes nothing, and the batch goes on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Write {
+    /// Move the attempt to `to` from whichever state it is in, if
+    /// `state::sources(to)` holds it (and, with `amount`, only if it holds
+    /// that amount): the history row (from the state found, before the
+    /// update), then the update (stamping `paid_at` and, on the first
+    /// money, the store's next `paid_seq`). Monotone by its condition, so
+    /// a stale snapshot cannot move a state backwards.
+    Transition {
+        /// The attempt.
+        charge_code: String,
+        /// The new state.
+        to: OrderStatus,
+        /// What caused it (the history's source).
+        source: EventSource,
+        /// Only if the attempt's amount is this (a notification's `AMT`).
+        amount: Option<Fen>,
+    },
+    /// A merchant event into the outbox, a snapshot of the order (and
+    /// refund) as the transaction left it; keyed by `dedupe_key`, so a
+    /// repeat adds nothing.
+    Event(OutboxEvent),
+    /// Count a notification per (attempt, gateway state): first recorded
+    /// with the label `outcomes` gives for the state the attempt is found
+    /// in (a state with no label fails the batch), then counted up. Only
+    /// if the attempt holds `amount`.
+    CountNotification {
+        /// The attempt.
+        charge_code: String,
+        /// The notified `STATE`.
+        gateway_state: OrderState,
+        /// The notified `AMT`.
+        amount: Fen,
+        /// The outcome label per state found (`settle::notify_count_outcome`).
+        outcomes: Vec<(OrderStatus, &'static str)>,
+    },
+    /// Claim: mark the attempt a duplicate payment of `kept`, if it is not
+    /// marked yet.
+    MarkDuplicate {
+        /// The attempt.
+        charge_code: String,
+        /// The kept payment of its link.
+        kept: String,
+    },
+    /// Re-check the attempt until `until` whatever its state (extends,
+    /// never shortens).
+    SetRecheck {
+        /// The attempt.
+        charge_code: String,
+        /// Unix seconds.
+        until: u64,
+    },
+    /// Claim: the right to `query` the attempt, if its last query is at
+    /// least `min_interval_secs` old (stamps `last_query_at = now`).
+    ClaimQuerySlot {
+        /// The attempt.
+        charge_code: String,
+        /// Unix seconds.
+        now: u64,
+        /// The reconciler's rest between queries.
+        min_interval_secs: u64,
+    },
+    /// Claim: insert the refund as `pending`, only if the number is free
+    /// and the attempt's amount minus its non-failed refunds covers it.
+    ReserveRefund {
+        /// `OUT_REFUND_NO`.
+        out_refund_no: String,
+        /// The attempt.
+        charge_code: String,
+        /// The amount.
+        amount: Fen,
+        /// `REFUND_SUBJECT`.
+        reason: String,
+        /// Unix seconds.
+        now: u64,
+    },
+    /// Claim: the right to retry a pending refund, if it was last touched
+    /// at or before `cutoff` (stamps it `now`).
+    ClaimRefundRetry {
+        /// `OUT_REFUND_NO`.
+        out_refund_no: String,
+        /// Unix seconds.
+        now: u64,
+        /// Unix seconds.
+        cutoff: u64,
+    },
+    /// Settle a pending refund (only if still pending), then store the
+    /// attempt's refunded total (the sum of its succeeded refunds).
+    FinishRefund {
+        /// `OUT_REFUND_NO`.
+        out_refund_no: String,
+        /// The attempt.
+        charge_code: String,
+        /// `Succeeded` or `Failed`.
+        state: RefundState,
+        /// The refusal's `RESULT.CODE`, when the gateway gave one.
+        gateway_code: Option<ResultCode>,
+        /// Unix seconds.
+        now: u64,
+    },
+}
+
+impl Write {
+    /// Whether the flow depends on this write having changed a row (see
+    /// the contract, step 3).
+    pub fn is_claim(&self) -> bool {
+        matches!(
+            self,
+            Write::MarkDuplicate { .. }
+                | Write::ClaimQuerySlot { .. }
+                | Write::ReserveRefund { .. }
+                | Write::ClaimRefundRetry { .. }
+        )
+    }
+}
+
+/// A merchant event to write into the outbox.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutboxEvent {
+    /// The event's type.
+    pub kind: EventType,
+    /// `events::dedupe_key_*`.
+    pub dedupe_key: String,
+    /// The attempt.
+    pub charge_code: String,
+    /// What the event reports; it is written only if that is what the
+    /// transaction left.
+    pub of: EventOf,
+}
+
+/// What an outbox event reports.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EventOf {
+    /// The attempt entered `state` (written only if the attempt is in it,
+    /// and, with `if_changed`, only if the write just before changed it).
+    Transition {
+        /// The state entered.
+        state: OrderStatus,
+        /// Only if the preceding transition changed the row.
+        if_changed: bool,
+    },
+    /// A refund settled (written only if it is in `state`).
+    Refund {
+        /// `OUT_REFUND_NO`.
+        out_refund_no: String,
+        /// `Succeeded` or `Failed`.
+        state: RefundState,
+    },
+}
+
+/// The transition to `to` and its merchant event (none for `pending`).
+pub fn transition(
+    charge_code: &str,
+    to: OrderStatus,
+    source: EventSource,
+    amount: Option<Fen>,
+) -> Vec<Write> {
+    let mut writes = vec![Write::Transition {
+        charge_code: charge_code.to_owned(),
+        to,
+        source,
+        amount,
+    }];
+    if let Some(kind) = EventType::for_transition(to) {
+        writes.push(Write::Event(OutboxEvent {
+            kind,
+            dedupe_key: events::dedupe_key_transition(charge_code, to),
+            charge_code: charge_code.to_owned(),
+            of: EventOf::Transition {
+                state: to,
+                if_changed: amount.is_some(),
+            },
+        }));
+    }
+    writes
+}
+
+/// A refund's settlement and its merchant event.
+pub fn finish_refund(
+    charge_code: &str,
+    out_refund_no: &str,
+    end: Result<(), Option<ResultCode>>,
+    now: u64,
+) -> Vec<Write> {
+    let (state, gateway_code) = match end {
+        Ok(()) => (RefundState::Succeeded, None),
+        Err(code) => (RefundState::Failed, code),
+    };
+    let succeeded = state == RefundState::Succeeded;
+    vec![
+        Write::FinishRefund {
+            out_refund_no: out_refund_no.to_owned(),
+            charge_code: charge_code.to_owned(),
+            state,
+            gateway_code,
+            now,
+        },
+        Write::Event(OutboxEvent {
+            kind: EventType::for_refund(succeeded, out_refund_no, charge_code),
+            dedupe_key: events::dedupe_key_refund(out_refund_no),
+            charge_code: charge_code.to_owned(),
+            of: EventOf::Refund {
+                out_refund_no: out_refund_no.to_owned(),
+                state,
+            },
+        }),
+    ]
+}
+
+/// A log line's level.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Level {
+    /// Normal, worth a line.
+    Info,
+    /// Unusual; the books stay right.
+    Warn,
+    /// A person must look.
+    Error,
+}
+
+/// What a plan logs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Log {
+    /// A field of the request's log line.
+    Field(&'static str, Value),
+    /// A log line of its own.
+    Event {
+        /// Its level.
+        level: Level,
+        /// Its name.
+        name: &'static str,
+        /// Its fields (a JSON object).
+        fields: Value,
+    },
+}
+
+impl Log {
+    /// A field of the request's line.
+    pub fn field(key: &'static str, value: impl Into<Value>) -> Log {
+        Log::Field(key, value.into())
+    }
+
+    /// A line of its own.
+    pub fn event(level: Level, name: &'static str, fields: Value) -> Log {
+        Log::Event {
+            level,
+            name,
+            fields,
+        }
+    }
+}
+
+/// One payment attempt, as stored (the `orders` row, typed).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Attempt {
+    /// `CHARGE_CODE`.
+    pub charge_code: String,
+    /// The link it pays, if any.
+    pub link_id: Option<String>,
+    /// Its amount.
+    pub amount: Fen,
+    /// The sum of its succeeded refunds.
+    pub refunded: Fen,
+    /// Its state.
+    pub state: OrderStatus,
+    /// The gateway's serial number.
+    pub charge_down_code: Option<String>,
+    /// Unix seconds.
+    pub created_at: u64,
+    /// Unix seconds of the last reconciliation `query`.
+    pub last_query_at: Option<u64>,
+    /// Order in which money first arrived on attempts.
+    pub paid_seq: Option<u64>,
+    /// The kept payment this one is a duplicate of.
+    pub duplicate_of: Option<String>,
+    /// Until when the reconciler re-checks it whatever its state.
+    pub recheck_until: Option<u64>,
+}
+
+impl Attempt {
+    /// The attempt as the link decisions see it.
+    pub fn link_attempt(&self) -> settle::LinkAttempt<'_> {
+        settle::LinkAttempt {
+            charge_code: &self.charge_code,
+            status: self.state,
+            paid_seq: self.paid_seq,
+            duplicate: self.duplicate_of.is_some(),
+        }
+    }
+
+    /// What the gateway's messages about it must match.
+    pub fn expected<'a>(&'a self, busi_id: &'a str) -> settle::Expected<'a> {
+        settle::Expected {
+            charge_code: &self.charge_code,
+            busi_id,
+            amount: self.amount,
+        }
+    }
+}
+
+/// One refund, as stored (the `refunds` row, typed).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refund {
+    /// `OUT_REFUND_NO`.
+    pub out_refund_no: String,
+    /// The refunded attempt.
+    pub charge_code: String,
+    /// The amount.
+    pub amount: Fen,
+    /// `REFUND_SUBJECT`.
+    pub reason: String,
+    /// Where it stands.
+    pub state: RefundState,
+    /// The refusal's code, for a failed one.
+    pub gateway_code: Option<String>,
+    /// Unix seconds it last changed.
+    pub updated_at: u64,
+}
+
+/// What is reserved of an attempt: the sum of its refunds not failed.
+pub fn reserved(refunds: &[Refund]) -> Fen {
+    sum(refunds.iter().filter(|r| r.state != RefundState::Failed))
+}
+
+/// What is refunded of an attempt: the sum of its succeeded refunds.
+pub fn refunded(refunds: &[Refund]) -> Fen {
+    sum(refunds.iter().filter(|r| r.state == RefundState::Succeeded))
+}
+
+fn sum<'a>(refunds: impl Iterator<Item = &'a Refund>) -> Fen {
+    refunds.fold(Fen::ZERO, |total, r| {
+        total.checked_add(r.amount).unwrap_or(total)
+    })
+}
+
+/// Logs a report older than the stored state (nothing changed).
+fn log_stale(charge_code: &str, source: EventSource, t: &crate::state::Transition) -> Option<Log> {
+    let crate::state::Transition::Stale { current, event } = t else {
+        return None;
+    };
+    Some(Log::event(
+        Level::Info,
+        "stale_report",
+        serde_json::json!({"charge_code": charge_code, "source": source.as_str(),
+            "current": current.as_str(), "event": event.as_str()}),
+    ))
+}
+
+/// Logs a report that does not match its attempt (nothing changed).
+fn log_distrust(
+    expected: &settle::Expected<'_>,
+    report: &settle::Report<'_>,
+    source: EventSource,
+    m: settle::Mismatch,
+) -> Log {
+    Log::event(
+        Level::Warn,
+        m.name(),
+        serde_json::json!({"charge_code": expected.charge_code, "source": source.as_str(),
+            "expected_fen": expected.amount.fen(),
+            "reported_fen": report.amount.map(|a| a.fen()),
+            "reported_charge_code": report.charge_code}),
+    )
+}
+
+#[cfg(test)]
+pub(crate) mod testing;
