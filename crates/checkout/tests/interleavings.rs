@@ -1,10 +1,10 @@
-//! A seeded search over interleavings of the money decisions.
+//! A seeded search over interleavings of the money flows.
 //!
 //! The invariant comes first: **after any interleaving of shopper taps,
 //! late, duplicate and dropped notifications, gateway faults (lost answers,
-//! outcome-unknown codes), merchant cancels and refunds, and reconciler
-//! runs, once everything is delivered and reconciled the books equal the
-//! gateway's ledger**:
+//! outcome-unknown codes, requests that never arrive), merchant cancels and
+//! refunds, lost background tasks and reconciler runs, once everything is
+//! delivered and reconciled the books equal the gateway's ledger**:
 //! 1. every attempt's stored state equals the gateway's;
 //! 2. a link is paid ⇔ the gateway holds exactly one payment of it that is
 //!    not refunded as a duplicate, and that one is the link's kept payment;
@@ -12,26 +12,36 @@
 //!    often the gateway refuses that refund first — unless the gateway
 //!    refused it `max_tries` times, when it is left to the merchant;
 //! 4. the money the gateway holds (captured − returned − refunded) equals
-//!    what the books say.
+//!    what the books say;
+//! 5. every state an attempt is in, and every settled refund, has its
+//!    merchant event in the outbox.
 //!
-//! The world here is a small model of the gateway (the ledger) and of the
-//! Worker's stored rows, and every decision the Worker makes is the real
-//! function from `checkout::settle` / `checkout::state`. Each schedule is a
-//! sequence of random steps from a seed; a failing seed prints itself and
-//! replays exactly (`INTERLEAVINGS_SEED=N cargo test -p checkout --test
-//! interleavings`). `INTERLEAVINGS_RUNS` sets how many schedules to try.
+//! The world is a model of the gateway (the ledger) and an in-memory store
+//! (the Worker's rows, typed as `checkout::flow` reads them). Every step
+//! runs the real flows: [`World::run`] is the executor of the contract in
+//! `checkout::flow` — load the snapshot, `decide`, apply the plan's writes
+//! as the SQL does (each under its condition), send its call to the ledger
+//! model, decide again with the answer, then run the follow-ups — so a
+//! schedule exercises exactly what the Worker does.
+//!
+//! Each schedule is a sequence of random steps from a seed; a failing seed
+//! prints itself and replays exactly (`INTERLEAVINGS_SEED=N cargo test -p
+//! checkout --test interleavings`). `INTERLEAVINGS_RUNS` sets how many
+//! schedules to try (20,000 by default; the release run:
+//! `INTERLEAVINGS_RUNS=200000 cargo test --release -p checkout --test
+//! interleavings`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
-use checkout::api::OrderStatus as S;
-use checkout::settle::{
-    self, CancelEvidence, DuplicateRefundPolicy, DuplicateRefundStep, DuplicateRefundTry, Evidence,
-    Expected, ListedRefund, MoneyDecision, Notice, NotifyOutcome, NotifyPlan, RefundEvidence,
-    Report, StoredAttempt, Verdict,
+use checkout::events;
+use checkout::flow::{
+    self, cancel, duplicate, notify, reconcile, refund, Attempt, Call, EventOf, Fault, FollowUp,
+    Next, Plan, Refund, Write,
 };
-use checkout::state;
-use checkout::vocab::RefundState as R;
-use soushou::types::{OrderState as G, ResultCode};
+use checkout::settle::{self, DuplicateRefundPolicy, DuplicateRefundStep, DuplicateRefundTry};
+use checkout::vocab::{EventSource, OrderStatus as S, RefundState as R};
+use soushou::model::{CancelTradeResp, QueryResp, RefundQueryResp, RefundResp, RefundTrade};
+use soushou::types::{CancelMode, OrderState as G, ResultCode};
 use soushou::Fen;
 
 /// splitmix64: small, seedable, the same everywhere.
@@ -61,6 +71,44 @@ const DUP_POLICY: DuplicateRefundPolicy = DuplicateRefundPolicy {
     max_tries: 3,
 };
 
+/// The flows' settings, as the Worker's config would give them.
+struct Policies {
+    notify: notify::Policy,
+    reconcile: reconcile::Policy,
+    refund: refund::Policy,
+    cancel: cancel::Policy,
+}
+
+fn policies() -> Policies {
+    Policies {
+        notify: notify::Policy {
+            busi_id: BUSI.into(),
+            replay_window_secs: 300,
+        },
+        reconcile: reconcile::Policy {
+            busi_id: BUSI.into(),
+            pacing: settle::ReconcilePolicy {
+                after_secs: 0,
+                min_interval_secs: 0,
+            },
+            unknown_attempt_fails_after_secs: 600,
+        },
+        refund: refund::Policy {
+            merchant: refund::Merchant {
+                busi_id: BUSI.into(),
+                oper_id: "O1".into(),
+                dev_id: "D1".into(),
+            },
+            duplicates: DUP_POLICY,
+            retry_after_secs: DUP_POLICY.retry_after_secs,
+        },
+        // Long enough to outlast every schedule: the re-check always settles.
+        cancel: cancel::Policy {
+            recheck_window_secs: 1_000_000,
+        },
+    }
+}
+
 /// The gateway's record of one order.
 #[derive(Clone, Debug)]
 struct GwOrder {
@@ -80,344 +128,635 @@ impl GwOrder {
     }
 }
 
-/// The Worker's stored row of one attempt.
-#[derive(Clone, Debug)]
-struct Row {
-    link: usize,
-    status: S,
-    paid_seq: Option<u64>,
-    duplicate: bool,
-    recheck: bool,
-    /// out_refund_no → (amount, state, last change).
-    refunds: BTreeMap<String, (u64, R, u64)>,
+/// The Worker's rows, as D1 holds them.
+#[derive(Default)]
+struct Store {
+    attempts: BTreeMap<String, Attempt>,
+    /// Oldest first; numbers are unique.
+    refunds: Vec<Refund>,
+    /// The outbox's dedupe keys.
+    events: BTreeSet<String>,
+    /// (charge code, gateway state) → (first outcome, received).
+    notifications: BTreeMap<(String, String), (&'static str, u32)>,
+    next_seq: u64,
+}
+
+impl Store {
+    fn refunds_of(&self, code: &str) -> Vec<Refund> {
+        self.refunds
+            .iter()
+            .filter(|r| r.charge_code == code)
+            .cloned()
+            .collect()
+    }
+
+    fn refund_mut(&mut self, no: &str) -> Option<&mut Refund> {
+        self.refunds.iter_mut().find(|r| r.out_refund_no == no)
+    }
+
+    /// Runs a plan's writes as one batch, each under its condition as its
+    /// SQL has it; returns whether each changed a row.
+    fn batch(&mut self, writes: &[Write]) -> Vec<bool> {
+        let mut changed = Vec::with_capacity(writes.len());
+        for w in writes {
+            let last = changed.last().copied().unwrap_or(false);
+            changed.push(self.write(w, last));
+        }
+        changed
+    }
+
+    fn write(&mut self, w: &Write, last_changed: bool) -> bool {
+        match w {
+            Write::Transition {
+                charge_code,
+                to,
+                amount,
+                ..
+            } => {
+                let Some(a) = self.attempts.get_mut(charge_code) else {
+                    return false;
+                };
+                let allowed = checkout::state::sources(*to).any(|s| s == a.state);
+                if !allowed || amount.is_some_and(|amt| amt != a.amount) {
+                    return false;
+                }
+                a.state = *to;
+                if settle::holds_money(*to) && a.paid_seq.is_none() {
+                    self.next_seq += 1;
+                    a.paid_seq = Some(self.next_seq);
+                }
+                true
+            }
+            Write::Event(e) => {
+                let holds = match &e.of {
+                    EventOf::Transition { state, if_changed } => {
+                        self.attempts
+                            .get(&e.charge_code)
+                            .is_some_and(|a| a.state == *state)
+                            && (!if_changed || last_changed)
+                    }
+                    EventOf::Refund {
+                        out_refund_no,
+                        state,
+                    } => self
+                        .refunds
+                        .iter()
+                        .any(|r| &r.out_refund_no == out_refund_no && r.state == *state),
+                };
+                holds && self.events.insert(e.dedupe_key.clone())
+            }
+            Write::CountNotification {
+                charge_code,
+                gateway_state,
+                amount,
+                outcomes,
+            } => {
+                let Some(a) = self
+                    .attempts
+                    .get(charge_code)
+                    .filter(|a| a.amount == *amount)
+                else {
+                    return false;
+                };
+                let label = outcomes
+                    .iter()
+                    .find(|(s, _)| *s == a.state)
+                    .map(|(_, l)| *l)
+                    .expect("a state without a label fails the batch");
+                let key = (charge_code.clone(), gateway_state.code().to_owned());
+                self.notifications.entry(key).or_insert((label, 0)).1 += 1;
+                true
+            }
+            Write::MarkDuplicate { charge_code, kept } => {
+                match self.attempts.get_mut(charge_code) {
+                    Some(a) if a.duplicate_of.is_none() => {
+                        a.duplicate_of = Some(kept.clone());
+                        true
+                    }
+                    _ => false,
+                }
+            }
+            Write::SetRecheck { charge_code, until } => {
+                let Some(a) = self.attempts.get_mut(charge_code) else {
+                    return false;
+                };
+                a.recheck_until = Some(a.recheck_until.unwrap_or(0).max(*until));
+                true
+            }
+            Write::ClaimQuerySlot {
+                charge_code,
+                now,
+                min_interval_secs,
+            } => match self.attempts.get_mut(charge_code) {
+                Some(a)
+                    if a.last_query_at
+                        .is_none_or(|at| at <= now.saturating_sub(*min_interval_secs)) =>
+                {
+                    a.last_query_at = Some(*now);
+                    true
+                }
+                _ => false,
+            },
+            Write::ReserveRefund {
+                out_refund_no,
+                charge_code,
+                amount,
+                reason,
+                now,
+            } => {
+                let Some(a) = self.attempts.get(charge_code) else {
+                    return false;
+                };
+                let reserved = flow::reserved(&self.refunds_of(charge_code));
+                let fits = a.amount.fen() - reserved.fen().min(a.amount.fen()) >= amount.fen();
+                let free = !self
+                    .refunds
+                    .iter()
+                    .any(|r| &r.out_refund_no == out_refund_no);
+                if !(fits && free) {
+                    return false;
+                }
+                self.refunds.push(Refund {
+                    out_refund_no: out_refund_no.clone(),
+                    charge_code: charge_code.clone(),
+                    amount: *amount,
+                    reason: reason.clone(),
+                    state: R::Pending,
+                    gateway_code: None,
+                    updated_at: *now,
+                });
+                true
+            }
+            Write::ClaimRefundRetry {
+                out_refund_no,
+                now,
+                cutoff,
+            } => match self.refund_mut(out_refund_no) {
+                Some(r) if r.state == R::Pending && r.updated_at <= *cutoff => {
+                    r.updated_at = *now;
+                    true
+                }
+                _ => false,
+            },
+            Write::FinishRefund {
+                out_refund_no,
+                charge_code,
+                state,
+                gateway_code,
+                now,
+            } => {
+                let settled = match self.refund_mut(out_refund_no) {
+                    Some(r) if r.state == R::Pending => {
+                        r.state = *state;
+                        r.gateway_code = gateway_code.as_ref().map(|c| c.as_str().to_owned());
+                        r.updated_at = *now;
+                        true
+                    }
+                    _ => false,
+                };
+                let total = flow::refunded(&self.refunds_of(charge_code));
+                if let Some(a) = self.attempts.get_mut(charge_code) {
+                    a.refunded = total;
+                }
+                settled
+            }
+        }
+    }
+}
+
+/// A gateway answer, to whichever call was sent.
+enum Answer {
+    Query(flow::Reply<QueryResp>),
+    Refund(flow::Reply<RefundResp>),
+    RefundQuery(flow::Reply<RefundQueryResp>),
+    Cancel(flow::Reply<CancelTradeResp>),
 }
 
 #[derive(Default)]
 struct World {
     gw: BTreeMap<String, GwOrder>,
-    rows: BTreeMap<String, Row>,
+    store: Store,
+    link_of: BTreeMap<String, usize>,
     /// Notifications in flight: (charge code, state), any order.
     inbox: Vec<(String, G)>,
     next_code: u64,
-    next_seq: u64,
     links: usize,
     /// The clock, unix seconds: one per step.
     now: u64,
     /// How many of the next refunds the gateway refuses (a fault, e.g. a
     /// channel outage or `AMT_ERROR`), whatever they are.
     refuse_next: u32,
+    /// The next call's answer is lost (the gateway acted).
+    lose_next: bool,
+    /// The next `cancelTrade` is answered with a false `AREADY_REVOKED`.
+    lie_next: bool,
+    /// The next run's follow-ups are lost (the Worker evicted).
+    drop_after: bool,
+    /// Attempts whose `pay` never reached the gateway.
+    never_reached: BTreeSet<String>,
     log: Vec<String>,
 }
 
 impl World {
-    /// `apply_event` + the paid_seq stamp the store does.
-    fn apply(&mut self, code: &str, event: S) -> state::Transition {
-        let t = state::apply(self.rows[code].status, event);
-        if let state::Transition::Applied { to, .. } = t {
-            self.write(code, to);
+    /// The executor: the contract of `checkout::flow`, step by step.
+    fn run<I, A>(
+        &mut self,
+        mut input: I,
+        decide: impl Fn(&World, &I) -> Plan<A>,
+        answered: impl Fn(&I, Answer) -> I,
+    ) -> A {
+        for _ in 0..flow::MAX_ROUNDS {
+            let plan = decide(self, &input);
+            let changed = self.store.batch(&plan.writes);
+            let lost_claim = plan
+                .writes
+                .iter()
+                .zip(&changed)
+                .any(|(w, changed)| w.is_claim() && !changed);
+            if lost_claim {
+                continue;
+            }
+            match plan.next {
+                Next::Call(call) => {
+                    let answer = self.gateway(&call);
+                    input = answered(&input, answer);
+                }
+                Next::Again => {}
+                Next::Done(answer) => {
+                    self.follow_up(plan.after);
+                    return answer;
+                }
+            }
         }
-        t
+        panic!("a flow did not settle in {} rounds", flow::MAX_ROUNDS)
     }
 
-    /// A transition's update: the state, and the paid_seq stamp.
-    fn write(&mut self, code: &str, to: S) {
-        let row = self.rows.get_mut(code).expect("row");
-        row.status = to;
-        if settle::holds_money(to) && row.paid_seq.is_none() {
-            self.next_seq += 1;
-            row.paid_seq = Some(self.next_seq);
+    fn follow_up(&mut self, after: Vec<FollowUp>) {
+        if std::mem::take(&mut self.drop_after) && !after.is_empty() {
+            self.log.push(format!("follow-ups lost: {after:?}"));
+            return;
+        }
+        for f in after {
+            match f {
+                FollowUp::DuplicateCheck { charge_code } => self.duplicate_check(&charge_code),
+                FollowUp::Query {
+                    charge_code,
+                    source,
+                } => {
+                    self.query(&charge_code, reconcile::Input::Query(source));
+                }
+                FollowUp::Refund {
+                    charge_code,
+                    request,
+                } => {
+                    let no = request.out_refund_no.clone();
+                    let answer = self.refund(&charge_code, refund::Input::Request(request));
+                    self.log
+                        .push(format!("  refund {no} of {charge_code} → {answer:?}"));
+                }
+            }
         }
     }
 
-    /// `/notify` (`repo::notify`): its one batch as the SQL runs it — every
-    /// write conditional on the attempt holding the notified amount, the
-    /// update also on the state being one of `state::sources(event)` — then
-    /// the Worker's decision from what the batch read and whether the
-    /// update applied (`settle::notify_outcome`).
-    fn notify(&mut self, code: &str, state: &G, amount: u64) {
-        let notice = Notice {
-            charge_code: code,
-            busi_id: BUSI,
+    fn attempt(&self, code: &str) -> Attempt {
+        self.store.attempts[code].clone()
+    }
+
+    /// `/notify` after the envelope: the flow's two decisions around its
+    /// one batch, which reads the attempt before its writes.
+    fn notify(&mut self, code: &str, state: &G, amount: u64) -> notify::Answer {
+        let input = notify::Input {
+            charge_code: code.into(),
+            busi_id: BUSI.into(),
             amount: Fen::from_fen(amount),
-            state,
+            state: state.clone(),
+            signed_at: self.now,
         };
-        let plan = settle::notify_plan(BUSI, &notice);
-        let stored = StoredAttempt {
-            state: self.rows[code].status,
-            amount: Fen::from_fen(AMOUNT),
-        };
-        let updated = match plan {
-            NotifyPlan::Apply(event)
-                if amount == AMOUNT && state::sources(event).any(|s| s == stored.state) =>
-            {
-                self.write(code, event);
-                true
-            }
-            _ => false,
-        };
-        match settle::notify_outcome(BUSI, &notice, Some(stored), updated) {
-            Ok(NotifyOutcome::Event(t)) => {
-                assert_eq!(t.state(), self.rows[code].status, "{code}: {t:?}");
-                if settle::is_new_money(&t) {
-                    self.duplicate_check(code);
-                }
-            }
-            Ok(NotifyOutcome::Ignored) => {}
-            Ok(NotifyOutcome::Distrusted(_)) if amount != AMOUNT => {
-                assert_eq!(self.rows[code].status, stored.state, "{code}");
-            }
-            other => panic!("{code} {state:?} {amount}: {other:?}"),
-        }
-    }
-
-    /// The Worker receives a `query` answer about `code`.
-    fn report(&mut self, code: &str, state: &G) {
-        let amount = Some(Fen::from_fen(AMOUNT));
-        let report = Report {
-            charge_code: Some(code),
-            busi_id: Some(BUSI),
-            amount,
-            state: Some(state),
-        };
-        let exp = Expected {
-            charge_code: code,
-            busi_id: BUSI,
-            amount: Fen::from_fen(AMOUNT),
-        };
-        match settle::evidence(&exp, &report) {
-            Evidence::Apply(event) => {
-                let t = self.apply(code, event);
-                let new_money = matches!(t, state::Transition::Applied { from, to }
-                    if !settle::holds_money(from) && settle::holds_money(to));
-                if new_money {
-                    self.duplicate_check(code);
-                }
-            }
-            Evidence::Silent => {}
-            Evidence::Distrust(m) => panic!("the model's reports always match: {m:?}"),
-        }
-    }
-
-    /// `orders::refund_if_duplicate`.
-    fn duplicate_check(&mut self, code: &str) {
-        let decision = settle::on_money(&self.link_view(self.rows[code].link), code);
-        if let MoneyDecision::RefundDuplicate { .. } = decision {
-            self.rows.get_mut(code).expect("row").duplicate = true;
-        }
-        if !self.rows[code].duplicate {
-            return;
-        }
-        if let DuplicateRefundStep::Send { out_refund_no } = self.duplicate_step(code) {
-            let left = AMOUNT - self.reserved(code);
-            if left > 0 {
-                self.log.push(format!("duplicate refund {out_refund_no}"));
-                self.refund(code, &out_refund_no, left, false);
-            }
-        }
-    }
-
-    fn duplicate_step(&self, code: &str) -> DuplicateRefundStep {
-        let tries: Vec<DuplicateRefundTry<'_>> = self.rows[code]
-            .refunds
+        let p = policies().notify;
+        let plan = notify::decide(None, &input, self.now, &p);
+        assert_eq!(plan.next, Next::Again, "{code}: fresh notices are batched");
+        let stored = self
+            .store
+            .attempts
+            .get(code)
+            .map(|a| settle::StoredAttempt {
+                state: a.state,
+                amount: a.amount,
+            });
+        let changed = self.store.batch(&plan.writes);
+        let updated = plan
+            .writes
             .iter()
-            .map(|(no, (_, state, at))| DuplicateRefundTry {
-                out_refund_no: no,
-                state: *state,
-                updated_at: *at,
-            })
-            .collect();
-        settle::duplicate_refund_step(&DUP_POLICY, code, &tries, self.now)
+            .zip(&changed)
+            .any(|(w, c)| matches!(w, Write::Transition { .. }) && *c);
+        let batch = notify::Batch { stored, updated };
+        let plan = notify::decide(Some(&batch), &input, self.now, &p);
+        let Next::Done(answer) = plan.next else {
+            panic!("{code}: a notification is answered after its batch");
+        };
+        self.follow_up(plan.after);
+        answer
     }
 
-    fn reserved(&self, code: &str) -> u64 {
-        self.rows[code]
-            .refunds
-            .values()
-            .filter(|(_, s, _)| *s != R::Failed)
-            .map(|(a, _, _)| a)
-            .sum()
+    /// A query of `code` ([`reconcile::decide`]).
+    fn query(&mut self, code: &str, input: reconcile::Input) -> reconcile::Answer {
+        let p = policies().reconcile;
+        let code = code.to_owned();
+        self.run(
+            input,
+            |w, i| reconcile::decide(&w.attempt(&code), i, w.now, &p),
+            |i, a| match (i, a) {
+                (reconcile::Input::IfDue(s) | reconcile::Input::Query(s), Answer::Query(r)) => {
+                    reconcile::Input::Answered(*s, Box::new(r))
+                }
+                _ => panic!("query answered out of turn"),
+            },
+        )
     }
 
-    /// Stores a refund's new state, stamped now.
-    fn mark_refund(&mut self, code: &str, no: &str, state: R) {
-        let now = self.now;
-        let r = self.rows.get_mut(code).expect("row");
-        let r = r.refunds.get_mut(no).expect("refund");
-        r.1 = state;
-        r.2 = now;
+    /// A refund of `code` ([`refund::decide`]).
+    fn refund(&mut self, code: &str, input: refund::Input) -> refund::Answer {
+        let p = policies().refund;
+        let code = code.to_owned();
+        self.run(
+            input,
+            |w, i| {
+                let number = match i {
+                    refund::Input::Request(r) => Some(&r.out_refund_no),
+                    _ => None,
+                };
+                let snapshot = refund::Snapshot {
+                    attempt: w.store.attempts.get(&code).cloned(),
+                    refunds: w.store.refunds_of(&code),
+                    number_elsewhere: w
+                        .store
+                        .refunds
+                        .iter()
+                        .any(|r| Some(&r.out_refund_no) == number && r.charge_code != code),
+                };
+                refund::decide(&snapshot, i, w.now, &p)
+            },
+            |i, a| {
+                let no = match i {
+                    refund::Input::Request(r) => r.out_refund_no.clone(),
+                    refund::Input::Retry { out_refund_no }
+                    | refund::Input::Sent(out_refund_no, _)
+                    | refund::Input::Listed(out_refund_no, _) => out_refund_no.clone(),
+                };
+                match a {
+                    Answer::Refund(r) => refund::Input::Sent(no, Box::new(r)),
+                    Answer::RefundQuery(r) => refund::Input::Listed(no, Box::new(r)),
+                    _ => panic!("refund answered out of turn"),
+                }
+            },
+        )
     }
 
-    /// `orders::refund` with the gateway's `refund`; `lose` loses the answer.
-    fn refund(&mut self, code: &str, no: &str, amount: u64, lose: bool) {
-        let row = &self.rows[code];
-        if row.refunds.contains_key(no) {
-            return;
-        }
-        let paid = Fen::from_fen(AMOUNT);
-        let reserved = Fen::from_fen(self.reserved(code));
-        if state::check_refund(row.status, paid, reserved, Fen::from_fen(amount)).is_err() {
-            return;
-        }
-        let now = self.now;
-        self.rows
-            .get_mut(code)
-            .expect("row")
-            .refunds
-            .insert(no.to_owned(), (amount, R::Pending, now));
-        self.send_refund(code, no, amount, lose);
+    /// The duplicate check of `code` ([`duplicate::decide`]).
+    fn duplicate_check(&mut self, code: &str) {
+        let code = code.to_owned();
+        self.run(
+            (),
+            |w, ()| {
+                let attempt = w.attempt(&code);
+                let link = w
+                    .store
+                    .attempts
+                    .values()
+                    .filter(|a| a.link_id.is_some() && a.link_id == attempt.link_id)
+                    .cloned()
+                    .collect();
+                let snapshot = duplicate::Snapshot {
+                    attempt,
+                    link,
+                    refunds: w.store.refunds_of(&code),
+                };
+                duplicate::decide(&snapshot, w.now, &DUP_POLICY)
+            },
+            |(), _| panic!("the duplicate check calls nobody"),
+        );
     }
 
-    fn send_refund(&mut self, code: &str, no: &str, amount: u64, lose: bool) {
+    /// A merchant's real-time revocation ([`cancel::decide`]).
+    fn cancel(&mut self, code: &str) -> cancel::Answer {
+        let p = policies().cancel;
+        let code = code.to_owned();
+        self.run(
+            cancel::Input::Request(CancelMode::RealTime, EventSource::Cancel),
+            |w, i| cancel::decide(&w.attempt(&code), i, w.now, &p),
+            |i, a| match (i, a) {
+                (cancel::Input::Request(mode, source), Answer::Cancel(r)) => {
+                    cancel::Input::Answered(*mode, *source, r)
+                }
+                _ => panic!("cancel answered out of turn"),
+            },
+        )
+    }
+
+    /// The gateway: acts on a call as its ledger says, and answers (or
+    /// loses the answer).
+    fn gateway(&mut self, call: &Call) -> Answer {
+        let lose = std::mem::take(&mut self.lose_next);
+        let lost = |a: Answer| -> Answer {
+            if !lose {
+                return a;
+            }
+            match a {
+                Answer::Query(_) => Answer::Query(Err(Fault::NoAnswer)),
+                Answer::Refund(_) => Answer::Refund(Err(Fault::NoAnswer)),
+                Answer::RefundQuery(_) => Answer::RefundQuery(Err(Fault::NoAnswer)),
+                Answer::Cancel(_) => Answer::Cancel(Err(Fault::NoAnswer)),
+            }
+        };
+        let unknown = Fault::Code(ResultCode::ChargeNonexistent);
+        lost(match call {
+            Call::Query(q) => Answer::Query(match self.gw.get(&q.code) {
+                None => Err(unknown),
+                Some(gw) => Ok(QueryResp {
+                    charge_code: Some(q.code.clone()),
+                    busi_id: Some(BUSI.into()),
+                    amt: Some(Fen::from_fen(AMOUNT)),
+                    state: Some(gw.state.clone()),
+                    ..QueryResp::default()
+                }),
+            }),
+            Call::RefundQuery(q) => Answer::RefundQuery(match self.gw.get(&q.code) {
+                None => Err(unknown),
+                Some(gw) => Ok(RefundQueryResp {
+                    refund_trade_list: gw
+                        .refunds
+                        .iter()
+                        .map(|(no, amt)| RefundTrade {
+                            refund_code: Some(no.clone()),
+                            refund_amt: Some(Fen::from_fen(*amt)),
+                            state: Some(G::RefundSucceeded),
+                            ..RefundTrade::default()
+                        })
+                        .collect(),
+                    ..RefundQueryResp::default()
+                }),
+            }),
+            Call::Refund(r) => Answer::Refund(self.gw_refund(r)),
+            Call::Cancel(c) => Answer::Cancel(self.gw_cancel(&c.charge_code)),
+        })
+    }
+
+    fn gw_refund(&mut self, r: &soushou::model::RefundRequest) -> flow::Reply<RefundResp> {
         let fault = self.refuse_next > 0;
         self.refuse_next = self.refuse_next.saturating_sub(1);
-        let gw = self.gw.get_mut(code).expect("gateway order");
+        let no = r.out_refund_no.clone().expect("our refunds are numbered");
+        let amount = r.charge_refund_fee.fen();
+        let Some(gw) = self.gw.get_mut(&r.charge_code) else {
+            return Err(Fault::Code(ResultCode::ChargeNonexistent));
+        };
         let ok = !fault
             && matches!(gw.state, G::Paid | G::PartiallyRefunded)
             && gw.refunded() + amount <= gw.captured - gw.returned
-            && !gw.refunds.contains_key(no);
-        if ok {
-            gw.refunds.insert(no.to_owned(), amount);
-            gw.state = if gw.refunded() == gw.captured {
-                G::Refunded
-            } else {
-                G::PartiallyRefunded
-            };
-        }
-        if lose {
-            return; // the refund stays pending: the cron settles it
-        }
-        if ok {
-            self.settle_refund(code, no);
-        } else {
+            && !gw.refunds.contains_key(&no);
+        if !ok {
             // A refusal (FAIL / AREADY_REVOKED / AMT_ERROR).
-            let code_ = if gw.state == G::Revoked {
+            let code = if gw.state == G::Revoked {
                 ResultCode::AreadyRevoked
             } else if fault {
                 ResultCode::AmtError
             } else {
                 ResultCode::Fail
             };
-            assert_eq!(settle::classify(&code_), Verdict::Refused);
-            self.mark_refund(code, no, R::Failed);
             self.log.push(format!("gateway refuses refund {no}"));
+            return Err(Fault::Code(code));
         }
+        gw.refunds.insert(no, amount);
+        gw.state = if gw.refunded() == gw.captured {
+            G::Refunded
+        } else {
+            G::PartiallyRefunded
+        };
+        Ok(RefundResp::default())
     }
 
-    fn settle_refund(&mut self, code: &str, no: &str) {
-        self.mark_refund(code, no, R::Succeeded);
-        let total: u64 = self.rows[code]
-            .refunds
-            .values()
-            .filter(|(_, s, _)| *s == R::Succeeded)
-            .map(|(a, _, _)| a)
-            .sum();
-        let target = state::after_refund(Fen::from_fen(AMOUNT), Fen::from_fen(total));
-        self.apply(code, target);
-    }
-
-    /// The cron's `retry_pending_refunds` for one refund.
-    fn retry_refund(&mut self, code: &str, no: &str) {
-        let (amount, st, _) = self.rows[code].refunds[no];
-        if st != R::Pending {
-            return;
-        }
-        let gw = &self.gw[code];
-        let listed: Vec<(String, u64)> = gw.refunds.iter().map(|(k, v)| (k.clone(), *v)).collect();
-        let trades: Vec<ListedRefund<'_>> = listed
-            .iter()
-            .map(|(k, v)| ListedRefund {
-                refund_code: Some(k),
-                amount: Some(Fen::from_fen(*v)),
-                state: Some(&G::RefundSucceeded),
-            })
-            .collect();
-        match settle::refund_evidence(no, Fen::from_fen(amount), &trades) {
-            RefundEvidence::Done => self.settle_refund(code, no),
-            RefundEvidence::Absent => self.send_refund(code, no, amount, false),
-            other => panic!("the model lists only done refunds: {other:?}"),
-        }
-    }
-
-    /// `query_and_apply`.
-    fn query(&mut self, code: &str) {
-        if let Some(gw) = self.gw.get(code) {
-            let st = gw.state.clone();
-            self.report(code, &st);
+    fn gw_cancel(&mut self, code: &str) -> flow::Reply<CancelTradeResp> {
+        let lie = std::mem::take(&mut self.lie_next);
+        let Some(gw) = self.gw.get_mut(code) else {
+            return Err(Fault::Code(ResultCode::ChargeNonexistent));
+        };
+        let refusal = if lie {
+            Some(ResultCode::AreadyRevoked)
+        } else {
+            match gw.state {
+                G::Pending => None,
+                G::Paid | G::PartiallyRefunded => {
+                    gw.returned = gw.captured - gw.refunded();
+                    None
+                }
+                G::Revoked => Some(ResultCode::AreadyRevoked),
+                _ => Some(ResultCode::Fail),
+            }
+        };
+        match refusal {
+            None => {
+                gw.state = G::Revoked;
+                Ok(CancelTradeResp::default())
+            }
+            Some(c) => Err(Fault::Code(c)),
         }
     }
 
     /// A link's attempts as the link decisions see them.
-    fn link_view(&self, link: usize) -> Vec<settle::LinkAttempt<'_>> {
-        self.rows
-            .iter()
-            .filter(|(_, r)| r.link == link)
-            .map(|(c, r)| settle::LinkAttempt {
-                charge_code: c,
-                status: r.status,
-                paid_seq: r.paid_seq,
-                duplicate: r.duplicate,
-            })
-            .collect()
+    fn link_paid_by(&self, link: usize) -> Option<String> {
+        let view: Vec<_> = self
+            .store
+            .attempts
+            .values()
+            .filter(|a| self.link_of[&a.charge_code] == link)
+            .map(Attempt::link_attempt)
+            .collect();
+        settle::kept_payment(&view).map(|a| a.charge_code.to_owned())
     }
 
-    fn link_paid_by(&self, link: usize) -> Option<String> {
-        settle::kept_payment(&self.link_view(link)).map(|a| a.charge_code.to_owned())
+    fn duplicate_step(&self, code: &str) -> DuplicateRefundStep {
+        let refunds = self.store.refunds_of(code);
+        let tries: Vec<DuplicateRefundTry<'_>> = refunds
+            .iter()
+            .map(|r| DuplicateRefundTry {
+                out_refund_no: &r.out_refund_no,
+                state: r.state,
+                updated_at: r.updated_at,
+            })
+            .collect();
+        settle::duplicate_refund_step(&DUP_POLICY, code, &tries, self.now)
+    }
+
+    /// The shopper taps pay on a link: a new attempt, and the gateway
+    /// creates it (answer ok, lost, or an outcome-unknown code), refuses it
+    /// without acting, or never gets the request.
+    fn pay(&mut self, rng: &mut Rng) {
+        let link = rng.below(self.links);
+        if self.link_paid_by(link).is_some() {
+            return; // ALREADY_PAID
+        }
+        self.next_code += 1;
+        let code = format!("C{}", self.next_code);
+        self.link_of.insert(code.clone(), link);
+        self.store.attempts.insert(
+            code.clone(),
+            Attempt {
+                charge_code: code.clone(),
+                link_id: Some(format!("L{link}")),
+                amount: Fen::from_fen(AMOUNT),
+                refunded: Fen::ZERO,
+                state: S::Pending,
+                charge_down_code: None,
+                created_at: self.now,
+                last_query_at: None,
+                paid_seq: None,
+                duplicate_of: None,
+                recheck_until: None,
+            },
+        );
+        match rng.below(10) {
+            0 => {
+                // A final refusal fails the attempt.
+                let refused = Fault::Code(ResultCode::IllegalParameter);
+                assert!(refused.is_refusal());
+                let writes = flow::transition(&code, S::Failed, EventSource::Pay, None);
+                self.store.batch(&writes);
+                self.log.push(format!("pay {code} link {link}: refused"));
+            }
+            1 => {
+                // The request never arrived: the reconciler finds the
+                // gateway never heard of it and, once old, fails it.
+                self.never_reached.insert(code.clone());
+                self.log
+                    .push(format!("pay {code} link {link}: never reached the gateway"));
+            }
+            n => {
+                self.gw.insert(
+                    code.clone(),
+                    GwOrder {
+                        state: G::Pending,
+                        captured: 0,
+                        returned: 0,
+                        refunds: BTreeMap::new(),
+                    },
+                );
+                if n == 2 {
+                    let unknown = Fault::Code(ResultCode::Exception);
+                    assert!(!unknown.is_refusal());
+                }
+                self.log.push(format!("pay {code} link {link}: created"));
+            }
+        }
     }
 
     /// One random step (a step whose preconditions do not hold does nothing).
     fn step(&mut self, rng: &mut Rng) {
         self.now += 1;
-        let codes: Vec<String> = self.rows.keys().cloned().collect();
+        let codes: Vec<String> = self.store.attempts.keys().cloned().collect();
         let pick = |rng: &mut Rng| -> Option<String> {
             (!codes.is_empty()).then(|| codes[rng.below(codes.len())].clone())
         };
         match rng.below(11) {
-            // The shopper taps pay on a link (a new attempt).
-            0 | 1 => {
-                let link = rng.below(self.links);
-                if self.link_paid_by(link).is_some() {
-                    return; // ALREADY_PAID
-                }
-                self.next_code += 1;
-                let code = format!("C{}", self.next_code);
-                self.rows.insert(
-                    code.clone(),
-                    Row {
-                        link,
-                        status: S::Pending,
-                        paid_seq: None,
-                        duplicate: false,
-                        recheck: false,
-                        refunds: BTreeMap::new(),
-                    },
-                );
-                // The gateway: creates it (answer ok, lost, or an
-                // outcome-unknown code), or refuses without acting.
-                match rng.below(10) {
-                    0 => {
-                        let refused = ResultCode::IllegalParameter;
-                        assert_eq!(settle::classify(&refused), Verdict::Refused);
-                        self.apply(&code, S::Failed);
-                        self.log.push(format!("pay {code} link {link}: refused"));
-                    }
-                    n => {
-                        self.gw.insert(
-                            code.clone(),
-                            GwOrder {
-                                state: G::Pending,
-                                captured: 0,
-                                returned: 0,
-                                refunds: BTreeMap::new(),
-                            },
-                        );
-                        if n == 1 {
-                            let unknown = ResultCode::Exception;
-                            assert_eq!(settle::classify(&unknown), Verdict::Unknown);
-                        }
-                        self.log.push(format!("pay {code} link {link}: created"));
-                    }
-                }
-            }
+            0 | 1 => self.pay(rng),
             // The shopper pays an attempt in the wallet.
             2 | 3 => {
                 let Some(code) = pick(rng) else { return };
@@ -430,47 +769,55 @@ impl World {
                     }
                 }
             }
-            // A notification is delivered (maybe again later), or dropped,
-            // or a stale one (pending) arrives.
+            // A notification is delivered (maybe again later, maybe with
+            // its background duplicate check lost), or dropped, or a stale
+            // one (pending) or a forged one arrives.
             4 => {
                 if self.inbox.is_empty() {
                     return;
                 }
                 let i = rng.below(self.inbox.len());
                 let (code, st) = self.inbox[i].clone();
-                match rng.below(5) {
+                self.drop_after = rng.chance(10);
+                let answer = match rng.below(5) {
                     0 => {
                         self.inbox.swap_remove(i);
                         self.log.push(format!("notify {code} dropped"));
+                        Ok(())
                     }
                     1 => {
-                        self.notify(&code, &G::Pending, AMOUNT);
                         self.log.push(format!("notify {code} stale pending"));
+                        self.notify(&code, &G::Pending, AMOUNT)
                     }
                     2 => {
-                        self.notify(&code, &st, AMOUNT);
                         self.log
                             .push(format!("notify {code} delivered, kept for a retry"));
+                        self.notify(&code, &st, AMOUNT)
                     }
                     3 => {
-                        self.notify(&code, &st, AMOUNT + 1);
                         self.log.push(format!("notify {code} forged amount"));
+                        let answer = self.notify(&code, &st, AMOUNT + 1);
+                        assert!(
+                            matches!(&answer, Err(notify::Refusal::Rejected { code, .. })
+                                if *code == checkout::api::ErrorCode::AmountMismatch),
+                            "{answer:?}"
+                        );
+                        Ok(())
                     }
                     _ => {
                         self.inbox.swap_remove(i);
-                        self.notify(&code, &st, AMOUNT);
                         self.log.push(format!("notify {code} delivered"));
+                        self.notify(&code, &st, AMOUNT)
                     }
-                }
+                };
+                self.drop_after = false;
+                assert_eq!(answer, Ok(()), "{code}");
             }
-            // The reconciler queries an attempt it is due to query.
+            // The reconciler queries an attempt if it is due.
             5 => {
                 let Some(code) = pick(rng) else { return };
-                let row = &self.rows[&code];
-                if row.status == S::Pending || row.recheck {
-                    self.query(&code);
-                    self.log.push(format!("query {code}"));
-                }
+                self.log.push(format!("query {code}"));
+                self.query(&code, reconcile::Input::IfDue(EventSource::Cron));
             }
             // The shopper's wallet gives up: the gateway closes it.
             6 => {
@@ -487,51 +834,31 @@ impl World {
             // was revoked).
             7 => {
                 let Some(code) = pick(rng) else { return };
-                let lose = rng.chance(50);
-                let lie = rng.chance(15);
-                self.rows.get_mut(&code).expect("row").recheck = true;
-                let Some(gw) = self.gw.get_mut(&code) else {
-                    return;
-                };
-                let refusal = if lie {
-                    Some(ResultCode::AreadyRevoked)
-                } else {
-                    match gw.state {
-                        G::Pending => None,
-                        G::Paid | G::PartiallyRefunded => {
-                            gw.returned = gw.captured - gw.refunded();
-                            None
-                        }
-                        G::Revoked => Some(ResultCode::AreadyRevoked),
-                        _ => Some(ResultCode::Fail),
-                    }
-                };
-                if refusal.is_none() {
-                    gw.state = G::Revoked;
-                }
+                self.lose_next = rng.chance(50);
+                self.lie_next = rng.chance(15);
                 self.log.push(format!(
-                    "merchant revokes {code}: {refusal:?} (false: {lie}, answer lost: {lose})"
+                    "merchant revokes {code} (false AREADY_REVOKED: {}, answer lost: {})",
+                    self.lie_next, self.lose_next
                 ));
-                if !lose {
-                    let answer = refusal.as_ref().map_or(Ok(()), |c| Err(Some(c)));
-                    match settle::cancel_evidence(false, answer) {
-                        CancelEvidence::Revoked => {
-                            self.apply(&code, S::Revoked);
-                        }
-                        CancelEvidence::AskQuery => self.query(&code),
-                        CancelEvidence::Nothing => {}
-                    }
-                }
+                let answer = self.cancel(&code);
+                self.log.push(format!("  → {answer:?}"));
             }
             // A merchant refunds part of an attempt; the answer may be lost.
             8 => {
                 let Some(code) = pick(rng) else { return };
                 let no = format!("m-{code}-{}", rng.below(3));
-                let lose = rng.chance(30);
+                self.lose_next = rng.chance(30);
                 self.log.push(format!(
-                    "merchant refunds 300 of {code} as {no} (lost: {lose})"
+                    "merchant refunds 300 of {code} as {no} (lost: {})",
+                    self.lose_next
                 ));
-                self.refund(&code, &no, 300, lose);
+                let request = refund::Request {
+                    out_refund_no: no,
+                    amount: Fen::from_fen(300),
+                    reason: "merchant".into(),
+                };
+                let answer = self.refund(&code, refund::Input::Request(request));
+                self.log.push(format!("  → {answer:?}"));
             }
             // The gateway will refuse the next one to three refunds.
             9 => {
@@ -544,31 +871,39 @@ impl World {
             // The cron: pending refunds retried, missed duplicates caught,
             // refused duplicate refunds tried again.
             _ => {
-                self.cron();
                 self.log.push("cron".into());
+                self.cron();
             }
         }
+        // A step's loss flags never outlive it.
+        self.lose_next = false;
+        self.lie_next = false;
     }
 
+    /// The cron's `retry_pending_refunds` and `refund_missed_duplicates`.
     fn cron(&mut self) {
         let pending: Vec<(String, String)> = self
-            .rows
+            .store
+            .refunds
             .iter()
-            .flat_map(|(c, r)| {
-                r.refunds
-                    .iter()
-                    .filter(|(_, (_, s, _))| *s == R::Pending)
-                    .map(move |(no, _)| (c.clone(), no.clone()))
-            })
+            .filter(|r| r.state == R::Pending)
+            .map(|r| (r.charge_code.clone(), r.out_refund_no.clone()))
             .collect();
         for (code, no) in pending {
-            self.retry_refund(&code, &no);
+            let answer = self.refund(
+                &code,
+                refund::Input::Retry {
+                    out_refund_no: no.clone(),
+                },
+            );
+            self.log.push(format!("  retry {no} → {answer:?}"));
         }
         let money: Vec<String> = self
-            .rows
-            .iter()
-            .filter(|(_, r)| settle::holds_money(r.status))
-            .map(|(c, _)| c.clone())
+            .store
+            .attempts
+            .values()
+            .filter(|a| settle::holds_money(a.state))
+            .map(|a| a.charge_code.clone())
             .collect();
         for code in money {
             self.duplicate_check(&code);
@@ -579,17 +914,14 @@ impl World {
     fn settle_all(&mut self) {
         self.refuse_next = 0;
         for (code, st) in std::mem::take(&mut self.inbox) {
-            self.notify(&code, &st, AMOUNT);
+            assert_eq!(self.notify(&code, &st, AMOUNT), Ok(()), "{code}");
         }
         for _ in 0..4 {
             // Cron runs far enough apart that every refusal's wait is over.
             self.now += 1000;
-            let codes: Vec<String> = self.rows.keys().cloned().collect();
+            let codes: Vec<String> = self.store.attempts.keys().cloned().collect();
             for code in &codes {
-                let row = &self.rows[code];
-                if row.status == S::Pending || row.recheck {
-                    self.query(code);
-                }
+                self.query(code, reconcile::Input::IfDue(EventSource::Cron));
             }
             self.cron();
         }
@@ -598,7 +930,7 @@ impl World {
     fn check(&self) -> Result<(), String> {
         let mut gw_money = 0;
         let mut books_money = 0;
-        for (code, row) in &self.rows {
+        for (code, row) in &self.store.attempts {
             let want = match self.gw.get(code) {
                 None => S::Failed,
                 Some(gw) => match gw.state {
@@ -611,27 +943,40 @@ impl World {
                     ref other => return Err(format!("{code}: gateway state {other:?}")),
                 },
             };
-            if row.status != want {
-                return Err(format!("{code}: books {:?}, gateway {want:?}", row.status));
+            if row.state != want {
+                return Err(format!("{code}: books {:?}, gateway {want:?}", row.state));
+            }
+            let refunds = self.store.refunds_of(code);
+            if row.state != S::Pending
+                && !self
+                    .store
+                    .events
+                    .contains(&events::dedupe_key_transition(code, row.state))
+            {
+                return Err(format!("{code}: no event for {:?}", row.state));
+            }
+            if let Some(r) = refunds.iter().find(|r| r.state != R::Pending).filter(|r| {
+                !self
+                    .store
+                    .events
+                    .contains(&events::dedupe_key_refund(&r.out_refund_no))
+            }) {
+                return Err(format!("{code}: no event for refund {}", r.out_refund_no));
             }
             if let Some(gw) = self.gw.get(code) {
                 gw_money += gw.net();
-                let refunded: u64 = row
-                    .refunds
-                    .values()
-                    .filter(|(_, s, _)| *s == R::Succeeded)
-                    .map(|(a, _, _)| a)
-                    .sum();
-                if refunded != gw.refunded() {
+                let refunded = flow::refunded(&refunds).fen();
+                if refunded != gw.refunded() || row.refunded.fen() != refunded {
                     return Err(format!(
-                        "{code}: books refunded {refunded}, gateway {}",
+                        "{code}: books refunded {refunded} (row {}), gateway {}",
+                        row.refunded.fen(),
                         gw.refunded()
                     ));
                 }
-                if row.refunds.values().any(|(_, s, _)| *s == R::Pending) {
+                if refunds.iter().any(|r| r.state == R::Pending) {
                     return Err(format!("{code}: a refund still pending"));
                 }
-                if settle::holds_money(row.status) {
+                if settle::holds_money(row.state) {
                     books_money += AMOUNT - refunded;
                 }
             }
@@ -641,16 +986,16 @@ impl World {
         }
         for link in 0..self.links {
             let paid: Vec<&String> = self
-                .rows
-                .iter()
-                .filter(|(c, r)| {
-                    r.link == link
+                .store
+                .attempts
+                .keys()
+                .filter(|c| {
+                    self.link_of[*c] == link
                         && self
                             .gw
                             .get(*c)
                             .is_some_and(|g| g.captured > 0 && g.returned == 0)
                 })
-                .map(|(c, _)| c)
                 .collect();
             let dup_refunds = |c: &str| -> Vec<u64> {
                 self.gw[c]
@@ -666,7 +1011,7 @@ impl World {
             let abandoned: Vec<&&String> = paid
                 .iter()
                 .filter(|c| {
-                    self.rows[**c].duplicate
+                    self.store.attempts[**c].duplicate_of.is_some()
                         && dup_refunds(c).is_empty()
                         && self.duplicate_step(c) == DuplicateRefundStep::GiveUp
                 })
@@ -710,6 +1055,8 @@ struct Reached {
     retried: usize,
     /// Duplicates left to the merchant after `max_tries` refusals.
     abandoned: usize,
+    /// Attempts the gateway never heard of, failed by the reconciler.
+    unknown_failed: usize,
 }
 
 fn run(seed: u64, steps: usize, reached: &mut Reached) -> Result<(), (String, Vec<String>)> {
@@ -723,18 +1070,22 @@ fn run(seed: u64, steps: usize, reached: &mut Reached) -> Result<(), (String, Ve
     }
     w.settle_all();
     w.check().map_err(|e| (e, w.log.clone()))?;
-    for (code, row) in &w.rows {
-        reached.retried += row
-            .refunds
+    for (code, a) in &w.store.attempts {
+        reached.retried += w
+            .store
+            .refunds_of(code)
             .iter()
-            .filter(|(no, (_, s, _))| {
-                *s == R::Succeeded && settle::duplicate_refund_try(code, no) > Some(1)
+            .filter(|r| {
+                r.state == R::Succeeded
+                    && settle::duplicate_refund_try(code, &r.out_refund_no) > Some(1)
             })
             .count();
-        if row.duplicate && w.duplicate_step(code) == DuplicateRefundStep::GiveUp {
+        if a.duplicate_of.is_some() && w.duplicate_step(code) == DuplicateRefundStep::GiveUp {
             reached.abandoned += 1;
         }
     }
+    // `check` proved each of them failed.
+    reached.unknown_failed += w.never_reached.len();
     Ok(())
 }
 
@@ -766,13 +1117,14 @@ fn books_equal_the_ledger_after_any_interleaving() {
     }
     println!(
         "interleavings: {schedules} schedules, {steps_total} steps, 0 mismatches; \
-         {} duplicate refunds succeeded after a refusal, {} left to the merchant",
-        reached.retried, reached.abandoned
+         {} duplicate refunds succeeded after a refusal, {} left to the merchant, \
+         {} attempts the gateway never heard of failed",
+        reached.retried, reached.abandoned, reached.unknown_failed
     );
     if schedules >= 1000 {
         assert!(
-            reached.retried > 0 && reached.abandoned > 0,
-            "the search never reached a refused duplicate refund"
+            reached.retried > 0 && reached.abandoned > 0 && reached.unknown_failed > 0,
+            "the search never reached a refused duplicate refund or an unknown attempt"
         );
     }
 }
