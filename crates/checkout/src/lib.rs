@@ -15,6 +15,7 @@ pub mod api;
 pub mod error;
 pub mod events;
 pub mod format;
+pub mod gateway;
 pub mod guard;
 pub mod idempotency;
 pub mod link;
