@@ -27,6 +27,8 @@
 //! Shared inputs: [`Merchant`] (the gateway identity on every body),
 //! [`notify_url`], [`channel_type`], [`Charge`].
 
+pub mod answers;
 pub mod requests;
 
+pub use answers::*;
 pub use requests::*;
