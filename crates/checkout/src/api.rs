@@ -7,16 +7,15 @@ use serde::{Deserialize, Serialize};
 use soushou::Fen;
 
 use crate::amount::parse_api_amount;
+use crate::gateway::{classify, Verdict};
 use crate::link::{self, LinkAmount, LinkGoods, LinkPayload};
 use crate::merchant::{PosChannel, ScanKind};
-use crate::settle::{self, Verdict};
 use crate::vocab::Spelled;
 pub use crate::vocab::{
     EventSource, GoodsLine, LinkChannel, LinkState, OrderKind, OrderMethod, OrderStatus, PayMethod,
     RefundState,
 };
 use crate::Error;
-use soushou::model::{OrderResp, QueryResp, RefundResp};
 
 /// Money as the API shows it where it is read: the exact yuan string and the
 /// integer fen, side by side (`"amount": "12.50", "amount_fen": 1250`).
@@ -154,6 +153,7 @@ impl Error {
             Error::SignInInvalid { .. } => ErrorCode::SigninInvalid,
             Error::SignInFailed { .. } => ErrorCode::SigninFailed,
             Error::InvalidSignature { .. } => ErrorCode::InvalidSignature,
+            Error::GatewayIncomplete { .. } => ErrorCode::GatewayUnavailable,
         }
     }
 }
@@ -164,13 +164,13 @@ impl ErrorCode {
     /// Faults of the gateway (5xx, HTML, garbage, truncated or
     /// undecryptable bodies, an outcome-unknown `RESULT.CODE` such as
     /// `SERVICE_UNAVAILABLE`) are `GATEWAY_UNAVAILABLE`; a final refusal is
-    /// `GATEWAY_REJECTED` (`settle::classify`); a request we could not even
+    /// `GATEWAY_REJECTED` (`gateway::classify`); a request we could not even
     /// build (a method-specific field missing) is the caller's
     /// `INVALID_REQUEST`. None of them is ever "paid".
     pub fn of_gateway(e: &soushou::Error) -> ErrorCode {
         use soushou::Error as E;
         match e {
-            E::Gateway { code, .. } => match settle::classify(code) {
+            E::Gateway { code, .. } => match classify(code) {
                 Verdict::Refused => ErrorCode::GatewayRejected,
                 // The gateway failed rather than declined: the shopper may retry.
                 Verdict::Unknown => ErrorCode::GatewayUnavailable,
@@ -475,45 +475,6 @@ pub enum PayAction {
     },
 }
 
-impl PayAction {
-    /// What the page must do for `method`, from the gateway's order answer.
-    /// `Err` names the field the gateway left out or empty (the Worker
-    /// answers `gateway_incomplete`): without it the page could not pay.
-    pub fn from_gateway(method: PayMethod, resp: &OrderResp) -> Result<PayAction, &'static str> {
-        fn need(v: &Option<String>, name: &'static str) -> Result<String, &'static str> {
-            v.as_deref()
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-                .ok_or(name)
-        }
-        Ok(match method {
-            PayMethod::WechatJsapi => PayAction::WechatJsapi {
-                params: WechatPayParams {
-                    app_id: need(&resp.app_id, "appId")?,
-                    time_stamp: need(&resp.time_stamp, "timeStamp")?,
-                    nonce_str: need(&resp.nonce_str, "nonceStr")?,
-                    package: need(&resp.package_data, "packageData")?,
-                    sign_type: need(&resp.sign_type, "signType")?,
-                    pay_sign: need(&resp.sign, "sign")?,
-                },
-            },
-            PayMethod::AlipayJsapi => PayAction::AlipayTradePay {
-                trade_no: need(&resp.charge_third_code, "CHARGE_THIRD_CODE")?,
-            },
-            PayMethod::Wap => PayAction::Redirect {
-                url: need(&resp.bar_code, "BAR_CODE")?,
-            },
-            PayMethod::Native => {
-                let content = need(&resp.bar_code, "BAR_CODE")?;
-                PayAction::Qr {
-                    svg: crate::qr::svg(&content),
-                    content,
-                }
-            }
-        })
-    }
-}
-
 /// `POST /api/pay` → 200.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PayResponse {
@@ -794,34 +755,6 @@ pub struct GatewayOrder {
     pub end_time: Option<String>,
 }
 
-impl From<&QueryResp> for GatewayOrder {
-    fn from(r: &QueryResp) -> Self {
-        GatewayOrder {
-            state: r.state.as_ref().map(|s| s.code().to_owned()),
-            amount: r.amt.map(|a| a.to_yuan()),
-            amount_fen: r.amt.map(Fen::fen),
-            channel_type: r.channel_type.as_ref().map(|c| c.code().to_owned()),
-            charge_down_code: r.charge_down_code.clone(),
-            charge_third_code: None,
-            end_time: r.end_time.clone(),
-        }
-    }
-}
-
-impl From<&OrderResp> for GatewayOrder {
-    fn from(r: &OrderResp) -> Self {
-        GatewayOrder {
-            state: None,
-            amount: r.amt.map(|a| a.to_yuan()),
-            amount_fen: r.amt.map(Fen::fen),
-            channel_type: r.channel_type.as_ref().map(|c| c.code().to_owned()),
-            charge_down_code: r.charge_down_code.clone(),
-            charge_third_code: r.charge_third_code.clone(),
-            end_time: r.end_time.clone(),
-        }
-    }
-}
-
 /// The live part of `GET /v1/orders/{code}`: the gateway's answer, or why
 /// there is none.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -890,23 +823,6 @@ pub struct GatewayRefund {
     pub channel_type: Option<String>,
     /// What went back to which source, when the gateway said.
     pub fund_bills: Vec<FundPart>,
-}
-
-impl From<&RefundResp> for GatewayRefund {
-    fn from(r: &RefundResp) -> Self {
-        GatewayRefund {
-            channel_type: r.channel_type.as_ref().map(|c| c.code().to_owned()),
-            fund_bills: r
-                .fund_bill_list
-                .iter()
-                .map(|b| FundPart {
-                    fund_channel: b.fund_channel.code().to_owned(),
-                    amount: b.amount.to_yuan(),
-                    amount_fen: b.amount.fen(),
-                })
-                .collect(),
-        }
-    }
 }
 
 /// `POST /v1/orders/{charge_code}/refunds` → 200.
@@ -1015,128 +931,6 @@ pub struct HealthResponse {
 mod tests {
     use super::*;
     use serde_json::json;
-
-    /// A gateway answer with every field any method needs.
-    fn full_order_resp() -> OrderResp {
-        let some = |s: &str| Some(s.to_owned());
-        OrderResp {
-            app_id: some("wx123"),
-            time_stamp: some("1795600000"),
-            nonce_str: some("nonce"),
-            package_data: some("prepay_id=wx42"),
-            sign_type: some("RSA"),
-            sign: some("c2lnbg=="),
-            charge_third_code: some("2026120222001"),
-            bar_code: some("weixin://wxpay/bizpayurl?pr=abc"),
-            ..OrderResp::default()
-        }
-    }
-
-    #[test]
-    fn pay_action_takes_each_methods_fields_from_the_gateway() {
-        let resp = full_order_resp();
-        let cases: Vec<(PayMethod, PayAction)> = vec![
-            (
-                PayMethod::WechatJsapi,
-                PayAction::WechatJsapi {
-                    params: WechatPayParams {
-                        app_id: "wx123".into(),
-                        time_stamp: "1795600000".into(),
-                        nonce_str: "nonce".into(),
-                        package: "prepay_id=wx42".into(),
-                        sign_type: "RSA".into(),
-                        pay_sign: "c2lnbg==".into(),
-                    },
-                },
-            ),
-            (
-                PayMethod::AlipayJsapi,
-                PayAction::AlipayTradePay {
-                    trade_no: "2026120222001".into(),
-                },
-            ),
-            (
-                PayMethod::Wap,
-                PayAction::Redirect {
-                    url: "weixin://wxpay/bizpayurl?pr=abc".into(),
-                },
-            ),
-            (
-                PayMethod::Native,
-                PayAction::Qr {
-                    content: "weixin://wxpay/bizpayurl?pr=abc".into(),
-                    svg: crate::qr::svg("weixin://wxpay/bizpayurl?pr=abc"),
-                },
-            ),
-        ];
-        for (method, want) in cases {
-            assert_eq!(
-                PayAction::from_gateway(method, &resp),
-                Ok(want),
-                "{method:?}"
-            );
-        }
-        let Ok(PayAction::Qr { svg: Some(svg), .. }) =
-            PayAction::from_gateway(PayMethod::Native, &resp)
-        else {
-            panic!("a short BAR_CODE must get an SVG");
-        };
-        assert!(svg.starts_with("<svg"), "{svg}");
-    }
-
-    #[test]
-    fn pay_action_names_the_missing_or_empty_gateway_field() {
-        type Blank = fn(&mut OrderResp);
-        let cases: [(PayMethod, Blank, &str); 8] = [
-            (PayMethod::WechatJsapi, |r| r.app_id = None, "appId"),
-            (
-                PayMethod::WechatJsapi,
-                |r| r.time_stamp = Some(String::new()),
-                "timeStamp",
-            ),
-            (PayMethod::WechatJsapi, |r| r.nonce_str = None, "nonceStr"),
-            (
-                PayMethod::WechatJsapi,
-                |r| r.package_data = None,
-                "packageData",
-            ),
-            (PayMethod::WechatJsapi, |r| r.sign_type = None, "signType"),
-            (
-                PayMethod::WechatJsapi,
-                |r| r.sign = Some(String::new()),
-                "sign",
-            ),
-            (
-                PayMethod::AlipayJsapi,
-                |r| r.charge_third_code = None,
-                "CHARGE_THIRD_CODE",
-            ),
-            (
-                PayMethod::Wap,
-                |r| r.bar_code = Some(String::new()),
-                "BAR_CODE",
-            ),
-        ];
-        for (method, blank, field) in cases {
-            let mut resp = full_order_resp();
-            blank(&mut resp);
-            assert_eq!(
-                PayAction::from_gateway(method, &resp),
-                Err(field),
-                "{method:?}"
-            );
-        }
-        let mut resp = full_order_resp();
-        resp.bar_code = None;
-        assert_eq!(
-            PayAction::from_gateway(PayMethod::Native, &resp),
-            Err("BAR_CODE")
-        );
-        // A method takes only its own fields: WAP does not need WeChat's.
-        resp = full_order_resp();
-        resp.app_id = None;
-        assert!(PayAction::from_gateway(PayMethod::Wap, &resp).is_ok());
-    }
 
     #[test]
     fn error_codes_spell_and_answer_as_api_md_says() {

@@ -71,6 +71,15 @@ pub enum Error {
         /// What the provider did, without ids or codes.
         reason: &'static str,
     },
+    /// The gateway answered `SUCCESS` without a field the caller cannot
+    /// work without (WeChat's JSAPI parameters, Alipay's trade number, a
+    /// `BAR_CODE`): the attempt exists, but the shopper cannot be sent to
+    /// pay it. A fault of the gateway, so the shopper may try again.
+    #[error("the gateway's answer lacks `{field}`")]
+    GatewayIncomplete {
+        /// The field's wire name, e.g. `BAR_CODE`.
+        field: &'static str,
+    },
     /// A webhook or return-URL signature does not verify (wrong key, altered
     /// message, or a timestamp outside the tolerance).
     #[error("invalid signature: {reason}")]
@@ -130,6 +139,11 @@ mod tests {
                 Error::InvalidSignature { reason: "stale" },
                 "INVALID_SIGNATURE",
                 401,
+            ),
+            (
+                Error::GatewayIncomplete { field: "BAR_CODE" },
+                "GATEWAY_UNAVAILABLE",
+                502,
             ),
         ];
         for (err, code, status) in cases {

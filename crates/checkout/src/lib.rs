@@ -16,6 +16,7 @@ pub mod error;
 pub mod events;
 pub mod flow;
 pub mod format;
+pub mod gateway;
 pub mod guard;
 pub mod idempotency;
 pub mod link;

@@ -16,6 +16,20 @@
 //!   `alipay.system.oauth.token` request parameters, sign content (RSA2 is
 //!   signed over it) and answer, whose signature covers the raw JSON text of
 //!   the response node.
+//!
+//! This module is the wallets' translation room, as `crate::gateway` is
+//! SOUSHOU's: every request to WeChat's and Alipay's sign-in endpoints is
+//! built here and every answer read here (the Worker adds only the fetch
+//! and WebCrypto's RSA2), each with its table test:
+//!
+//! | exchange | builder | answer mapping |
+//! |---|---|---|
+//! | WeChat authorize page | [`authorize_url`] ([`redirect_uri`], [`new_state`]) | callback: [`StateParts`] (`code` in [`Wallet::code_param`]) |
+//! | WeChat `sns/oauth2/access_token` | [`wechat_token_url`] | [`wechat_openid`] → openid or [`Error::SignInFailed`] |
+//! | Alipay authorize page | [`authorize_url`] ([`redirect_uri`], [`new_state`]) | callback: [`StateParts`] (`auth_code`) |
+//! | Alipay `alipay.system.oauth.token` | [`alipay_token_params`] → [`sign_content`] (RSA2 by the Worker) → [`form_body`] | [`alipay_answer`] → [`AlipaySigned`] (verify [`AlipaySigned::content`], then [`AlipaySigned::buyer_id`]) |
+//! | the keys of both | [`key_der`] (PEM or bare base64) | — |
+//! | back to the page | [`sign_id`] | [`read_id`] → [`ShopperId`] |
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine as _;
@@ -683,7 +697,7 @@ mod tests {
 
     #[test]
     fn wechat_answers() {
-        let cases: [(&str, Result<&str, &str>); 7] = [
+        let cases: [(&str, Result<&str, &str>); 9] = [
             (
                 r#"{"access_token":"AT","expires_in":7200,"refresh_token":"RT","openid":"oX1","scope":"snsapi_base"}"#,
                 Ok("oX1"),
@@ -705,6 +719,8 @@ mod tests {
                 Err("provider error"),
             ),
             (r#"{"access_token":"AT"}"#, Err("answer without openid")),
+            (r#"{"errcode":0,"errmsg":"ok","openid":"oX2"}"#, Ok("oX2")),
+            (r#"{"openid":""}"#, Err("answer without openid")),
             ("<html>", Err("unreadable answer")),
         ];
         for (body, want) in cases {
@@ -758,6 +774,37 @@ mod tests {
         );
     }
 
+    /// The token request exactly as it goes on the wire: the documented
+    /// parameters in order, then `sign`, form-encoded.
+    #[test]
+    fn alipay_token_request() {
+        let mut params = alipay_token_params("2021", "CODE+1", 1_444_768_994);
+        let want: Vec<(&str, String)> = [
+            ("app_id", "2021"),
+            ("method", "alipay.system.oauth.token"),
+            ("format", "JSON"),
+            ("charset", "utf-8"),
+            ("sign_type", "RSA2"),
+            ("timestamp", "2015-10-14 04:43:14"),
+            ("version", "1.0"),
+            ("grant_type", "authorization_code"),
+            ("code", "CODE+1"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k, v.to_owned()))
+        .collect();
+        assert_eq!(params, want);
+        params.push(("sign", "c2ln/+=".to_owned()));
+        assert_eq!(
+            form_body(&params),
+            "app_id=2021&method=alipay.system.oauth.token&format=JSON&charset=utf-8\
+             &sign_type=RSA2&timestamp=2015-10-14%2004%3A43%3A14&version=1.0\
+             &grant_type=authorization_code&code=CODE%2B1&sign=c2ln%2F%2B%3D"
+        );
+        // The signature never signs itself.
+        assert!(!sign_content(&params).contains("sign="));
+    }
+
     #[test]
     fn alipay_answers() {
         let node = r#"{"access_token":"AT","alipay_user_id":"X","expires_in":1296000,"user_id":"2088102150477652"}"#;
@@ -778,6 +825,11 @@ mod tests {
         assert_eq!(
             alipay_answer(&body).unwrap().buyer_id(true).as_deref(),
             Ok("2088102150477652")
+        );
+        let code_10000 = r#"{"alipay_system_oauth_token_response":{"code":"10000","user_id":"2088"},"sign":"AAEC"}"#;
+        assert_eq!(
+            alipay_answer(code_10000).unwrap().buyer_id(true).as_deref(),
+            Ok("2088")
         );
         let open_id =
             r#"{"alipay_system_oauth_token_response":{"open_id":"074a1CcTG1"},"sign":"AAEC"}"#;

@@ -12,8 +12,9 @@
 //! ([`LinkChannel`]): a WeChat-only link never produces an Alipay method and
 //! vice versa.
 
-use soushou::types::ChannelType;
-
+// The method → `CHANNEL_TYPE` mapping lives in the gateway room; routing
+// callers keep reaching it here.
+pub use crate::gateway::channel_type;
 use crate::vocab::{LinkChannel, PayMethod};
 
 /// Where the shopper opened the link.
@@ -179,28 +180,10 @@ pub fn resolve(
     }
 }
 
-/// The gateway's `CHANNEL_TYPE` (appendix 2) for a method.
-///
-/// - `wechat_jsapi` → 2 (WeChat), `alipay_jsapi` → 1 (Alipay).
-/// - `wap` → 34 (Alipay mobile web pay), except on WeChat-only links, where
-///   it is 2: `wapOrder` with WeChat is WeChat's H5 payment (its sample
-///   answer is a `weixin://` link). Alipay is the default because WeChat H5
-///   needs a separately approved domain, while Alipay WAP works anywhere.
-/// - `native` → 1 on Alipay-only links, else 2 (WeChat's QR is the one a
-///   Chinese shopper is most likely to scan).
-pub fn channel_type(method: PayMethod, link_channel: Option<LinkChannel>) -> ChannelType {
-    match (method, link_channel) {
-        (PayMethod::WechatJsapi, _) => ChannelType::WeChat,
-        (PayMethod::AlipayJsapi, _) => ChannelType::Alipay,
-        (PayMethod::Wap, Some(LinkChannel::Wechat)) => ChannelType::WeChat,
-        (PayMethod::Wap, _) => ChannelType::AlipayWap,
-        (PayMethod::Native, Some(LinkChannel::Alipay)) => ChannelType::Alipay,
-        (PayMethod::Native, _) => ChannelType::WeChat,
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use soushou::types::ChannelType;
+
     use super::*;
     use Environment as E;
     use PayMethod as M;
@@ -373,26 +356,6 @@ mod tests {
             resolve(M::Native, &wx, Some(LinkChannel::Alipay)),
             Route::Pay(M::Native)
         );
-    }
-
-    #[test]
-    fn gateway_channel_types() {
-        use LinkChannel::{Alipay as LA, Wechat as LW};
-        let cases = [
-            (M::WechatJsapi, None, ChannelType::WeChat),
-            (M::WechatJsapi, Some(LW), ChannelType::WeChat),
-            (M::AlipayJsapi, None, ChannelType::Alipay),
-            (M::AlipayJsapi, Some(LA), ChannelType::Alipay),
-            (M::Wap, None, ChannelType::AlipayWap),
-            (M::Wap, Some(LA), ChannelType::AlipayWap),
-            (M::Wap, Some(LW), ChannelType::WeChat),
-            (M::Native, None, ChannelType::WeChat),
-            (M::Native, Some(LW), ChannelType::WeChat),
-            (M::Native, Some(LA), ChannelType::Alipay),
-        ];
-        for (m, link, ct) in cases {
-            assert_eq!(channel_type(m, link), ct, "{m:?} {link:?}");
-        }
     }
 
     /// A restricted link never leads to the other app's channel.

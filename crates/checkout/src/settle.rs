@@ -38,54 +38,18 @@
 //!    gateway reports it, then re-checked by the reconciler for a while
 //!    ([`reconcile_action`]).
 
-use soushou::types::{OrderState, ResultCode};
+use soushou::types::OrderState;
 use soushou::Fen;
 
-use soushou::model::{OrderResp, QueryResp};
-
-use crate::state::{from_gateway, Transition};
+// What the gateway's answers say is read in the gateway room; these
+// decisions and the Worker keep naming them here.
+use crate::gateway::status_of;
+pub use crate::gateway::{
+    cancel_evidence, classify, refund_evidence, CancelEvidence, ListedRefund, RefundEvidence,
+    Verdict,
+};
+use crate::state::Transition;
 use crate::vocab::{OrderStatus, RefundState};
-
-/// What a non-success `RESULT.CODE` says about the request's effect.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Verdict {
-    /// The gateway refused the request; it did nothing (appendix 5:
-    /// parameter, signature, amount, contract, merchant, state refusals).
-    Refused,
-    /// The outcome is unknown: the gateway (or a system behind it) failed
-    /// while handling the request, which may or may not have taken effect.
-    Unknown,
-}
-
-/// Classifies a non-success `RESULT.CODE` (appendix 5).
-///
-/// `SERIAL_REPEAT` is unknown, not a refusal: our serials are fresh random
-/// numbers, so the gateway knowing one means an earlier delivery of this
-/// very request reached it — whose outcome is what we do not know. Codes
-/// this version does not know are unknown too (the safe side: `query`
-/// settles them, whereas a wrong refusal loses track of money).
-pub fn classify(code: &ResultCode) -> Verdict {
-    use ResultCode as C;
-    match code {
-        C::Fail
-        | C::IllegalParameter
-        | C::InvalidSign
-        | C::AmtError
-        | C::InvalidContract
-        | C::UnregisteredBusi
-        | C::ChargeNonexistent
-        | C::AreadyRevoked => Verdict::Refused,
-        C::Success
-        | C::DatabaseError
-        | C::Exception
-        | C::ServiceUnavailable
-        | C::HttpException
-        | C::IoException
-        | C::CreateSecurityConnectionError
-        | C::SerialRepeat
-        | C::Unknown(_) => Verdict::Unknown,
-    }
-}
 
 /// Whether a state means the shopper's money is held (paid, possibly
 /// refunded since): the states that make a link paid.
@@ -188,7 +152,7 @@ pub fn evidence(expected: &Expected<'_>, report: &Report<'_>) -> Evidence {
             });
         }
     }
-    let Some(status) = report.state.and_then(from_gateway) else {
+    let Some(status) = report.state.and_then(status_of) else {
         return Evidence::Silent;
     };
     if holds_money(status) {
@@ -261,88 +225,6 @@ pub fn on_money(attempts: &[LinkAttempt<'_>], me: &str) -> MoneyDecision {
     }
 }
 
-/// One refund as `refundQuery` lists it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ListedRefund<'a> {
-    /// `REFUND_CODE` (our `OUT_REFUND_NO`).
-    pub refund_code: Option<&'a str>,
-    /// `REFUND_AMT`, fen.
-    pub amount: Option<Fen>,
-    /// `STATE`: 10 pending, 11 succeeded, 9 failed.
-    pub state: Option<&'a OrderState>,
-}
-
-/// What `refundQuery` says about one of our refunds.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RefundEvidence {
-    /// Listed as succeeded with our amount: the refund is done.
-    Done,
-    /// Listed as failed: it did not happen.
-    Failed,
-    /// Listed, but not (yet) in a final state: ask again later.
-    InProgress,
-    /// Not listed: the gateway never made it; sending it again under the
-    /// same number is safe (a repeat is refused as `SERIAL_REPEAT`).
-    Absent,
-    /// Listed with another amount: never count it; log it for a person.
-    Distrust,
-}
-
-/// Finds our refund `out_refund_no` of `amount` among the listed ones.
-pub fn refund_evidence(
-    out_refund_no: &str,
-    amount: Fen,
-    listed: &[ListedRefund<'_>],
-) -> RefundEvidence {
-    let Some(r) = listed.iter().find(|r| r.refund_code == Some(out_refund_no)) else {
-        return RefundEvidence::Absent;
-    };
-    if r.amount != Some(amount) {
-        return RefundEvidence::Distrust;
-    }
-    match r.state {
-        Some(OrderState::RefundSucceeded) | Some(OrderState::Refunded) => RefundEvidence::Done,
-        Some(OrderState::RefundFailed) => RefundEvidence::Failed,
-        _ => RefundEvidence::InProgress,
-    }
-}
-
-/// What a `cancelTrade` answer lets the books record.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CancelEvidence {
-    /// The gateway revoked it on this request: record `revoked`.
-    Revoked,
-    /// The gateway says it was revoked before, but with a refusal code:
-    /// this request did nothing, and whether an earlier one did is for the
-    /// ledger to say. Ask `query` now and record what it reports.
-    AskQuery,
-    /// Nothing to record now; the re-check window's queries settle it.
-    Nothing,
-}
-
-/// Decides what a `cancelTrade` answer proves. `applied_for`: the request
-/// only applied for a revocation (`opType=ACO`); `answer`: `Ok` for a
-/// `SUCCESS`, else the non-success `RESULT.CODE` if the gateway gave one
-/// (`Err(None)`: a fault — timeout, HTTP error, garbage — that says nothing).
-///
-/// A real-time `SUCCESS` is the gateway acting on this request. An
-/// `AREADY_REVOKED` is a refusal, so it is never booked on its word: a
-/// revocation that is not in the ledger would show the link unpaid while
-/// the gateway holds the money (a gateway answering it in error, or a
-/// revocation of another attempt confused with this one). Any other answer
-/// — an applied-for revocation, a refusal, an outcome-unknown code — says
-/// nothing yet.
-pub fn cancel_evidence(
-    applied_for: bool,
-    answer: Result<(), Option<&ResultCode>>,
-) -> CancelEvidence {
-    match answer {
-        Ok(()) if !applied_for => CancelEvidence::Revoked,
-        Err(Some(ResultCode::AreadyRevoked)) => CancelEvidence::AskQuery,
-        _ => CancelEvidence::Nothing,
-    }
-}
-
 /// The reconciler's pacing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ReconcilePolicy {
@@ -385,31 +267,6 @@ pub fn reconcile_action(policy: &ReconcilePolicy, a: &ReconcileInput) -> bool {
         .last_query_at
         .is_none_or(|at| a.now.saturating_sub(at) >= policy.min_interval_secs);
     due && rested
-}
-
-impl<'a> Report<'a> {
-    /// The report a `query` answer makes.
-    pub fn of_query(resp: &'a QueryResp) -> Self {
-        Report {
-            charge_code: resp.charge_code.as_deref(),
-            busi_id: resp.busi_id.as_deref(),
-            amount: resp.amt,
-            state: resp.state.as_ref(),
-        }
-    }
-
-    /// The report a `preOrder` answer makes. It has no `STATE`: a `SUCCESS`
-    /// with fund bills is the gateway saying the money was taken; one
-    /// without (the shopper still typing a password) says nothing yet.
-    pub fn of_pre_order(resp: &'a OrderResp) -> Self {
-        const PAID: &OrderState = &OrderState::Paid;
-        Report {
-            charge_code: resp.charge_code.as_deref(),
-            busi_id: None,
-            amount: resp.amt,
-            state: (!resp.fund_bill_list.is_empty()).then_some(PAID),
-        }
-    }
 }
 
 /// Whether a transition is the one that recorded money on an attempt
@@ -720,33 +577,6 @@ mod tests {
     }
 
     #[test]
-    fn what_a_cancel_answer_proves() {
-        use CancelEvidence::*;
-        let code = |c| Err(Some(c));
-        let cases = [
-            (false, Ok(()), Revoked),
-            (true, Ok(()), Nothing),
-            (false, code(ResultCode::AreadyRevoked), AskQuery),
-            (true, code(ResultCode::AreadyRevoked), AskQuery),
-            (false, code(ResultCode::Fail), Nothing),
-            (false, code(ResultCode::ChargeNonexistent), Nothing),
-            (false, code(ResultCode::Exception), Nothing),
-            // A timeout or a garbled answer proves nothing: the re-check
-            // window's queries settle it.
-            (false, Err(None), Nothing),
-            (true, Err(None), Nothing),
-        ];
-        for (applied_for, answer, want) in cases {
-            let answer = answer.as_ref().map(|_| ()).map_err(Option::as_ref);
-            assert_eq!(
-                cancel_evidence(applied_for, answer),
-                want,
-                "{applied_for} {answer:?}"
-            );
-        }
-    }
-
-    #[test]
     fn duplicate_refund_numbers_round_trip() {
         let cases = [
             ("abc", 1, "dup-abc"),
@@ -874,69 +704,10 @@ mod tests {
         assert_eq!(DuplicateRefundPolicy::new(60).max_tries, 8);
     }
 
-    #[test]
-    fn a_pre_order_answer_reports_paid_only_with_fund_bills() {
-        let mut resp = OrderResp {
-            charge_code: Some("c1".into()),
-            amt: Some(Fen::from_fen(100)),
-            ..OrderResp::default()
-        };
-        let r = Report::of_pre_order(&resp);
-        assert_eq!(
-            (r.charge_code, r.amount, r.state),
-            (Some("c1"), Some(Fen::from_fen(100)), None)
-        );
-        resp.fund_bill_list = vec![soushou::model::FundBill {
-            fund_channel: soushou::types::FundChannel::Unknown("11".into()),
-            amount: Fen::from_fen(100),
-        }];
-        assert_eq!(Report::of_pre_order(&resp).state, Some(&OrderState::Paid));
-        let q = QueryResp {
-            charge_code: Some("c1".into()),
-            busi_id: Some("b".into()),
-            state: Some(OrderState::Paid),
-            ..QueryResp::default()
-        };
-        let r = Report::of_query(&q);
-        assert_eq!((r.busi_id, r.state), (Some("b"), Some(&OrderState::Paid)));
-    }
     use OrderStatus::*;
 
     fn f(n: u64) -> Fen {
         Fen::from_fen(n)
-    }
-
-    #[test]
-    fn every_appendix_5_code_is_classified() {
-        // Written out by hand from appendix 5, not derived from the code.
-        let table: &[(&str, Verdict)] = &[
-            ("FAIL", Verdict::Refused),
-            ("ILLEGAL_PARAMETER", Verdict::Refused),
-            ("INVALID_SIGN", Verdict::Refused),
-            ("AMT_ERROR", Verdict::Refused),
-            ("DATABASE_ERROR", Verdict::Unknown),
-            ("INVALID_CONTRACT", Verdict::Refused),
-            ("UNREGISTERED_BUSI", Verdict::Refused),
-            ("EXCEPTION", Verdict::Unknown),
-            ("CHARGE_NONEXISTENT", Verdict::Refused),
-            ("SERVICE_UNAVAILABLE", Verdict::Unknown),
-            ("HTTP_EXCEPTION", Verdict::Unknown),
-            ("IO_EXCEPTION", Verdict::Unknown),
-            ("CREATE_SECURITY_CONNECTION_ERROR", Verdict::Unknown),
-            ("AREADY_REVOKED", Verdict::Refused),
-            ("SERIAL_REPEAT", Verdict::Unknown),
-            ("SOMETHING_NEW", Verdict::Unknown),
-            ("", Verdict::Unknown),
-        ];
-        for (code, verdict) in table {
-            assert_eq!(classify(&ResultCode::from_code(code)), *verdict, "{code}");
-        }
-        for code in ResultCode::APPENDIX_5 {
-            assert!(
-                table.iter().any(|(c, _)| *c == code.as_str()),
-                "{code:?} not in the table"
-            );
-        }
     }
 
     const EXP: Expected<'static> = Expected {
@@ -1161,54 +932,6 @@ mod tests {
                 .filter(|me| on_money(&[x, y], me) != MoneyDecision::Keep)
                 .count();
             assert_eq!(refunded, 1);
-        }
-    }
-
-    #[test]
-    fn refund_evidence_table() {
-        use OrderState as S;
-        let l = |code: &'static str, amt: u64, state: &'static OrderState| ListedRefund {
-            refund_code: Some(code),
-            amount: Some(f(amt)),
-            state: Some(state),
-        };
-        let cases: &[(&[ListedRefund<'static>], RefundEvidence)] = &[
-            (&[], RefundEvidence::Absent),
-            (
-                &[l("other", 500, &S::RefundSucceeded)],
-                RefundEvidence::Absent,
-            ),
-            (&[l("R1", 500, &S::RefundSucceeded)], RefundEvidence::Done),
-            (&[l("R1", 500, &S::Refunded)], RefundEvidence::Done),
-            (
-                &[l("R1", 499, &S::RefundSucceeded)],
-                RefundEvidence::Distrust,
-            ),
-            (
-                &[l("R1", 500, &S::RefundPending)],
-                RefundEvidence::InProgress,
-            ),
-            (&[l("R1", 500, &S::Refunding)], RefundEvidence::InProgress),
-            (&[l("R1", 500, &S::RefundFailed)], RefundEvidence::Failed),
-            (
-                &[ListedRefund {
-                    refund_code: Some("R1"),
-                    amount: None,
-                    state: Some(&S::RefundSucceeded),
-                }],
-                RefundEvidence::Distrust,
-            ),
-            (
-                &[ListedRefund {
-                    refund_code: Some("R1"),
-                    amount: Some(f(500)),
-                    state: None,
-                }],
-                RefundEvidence::InProgress,
-            ),
-        ];
-        for (listed, want) in cases {
-            assert_eq!(refund_evidence("R1", f(500), listed), *want, "{listed:?}");
         }
     }
 

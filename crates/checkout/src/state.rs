@@ -24,7 +24,6 @@
 //! (`crate::settle` rule 3). `revoked` is only recorded on the gateway's
 //! word that the money went back, so a paid report after it is stale.
 
-use soushou::types::OrderState;
 use soushou::Fen;
 
 use crate::error::Error;
@@ -101,31 +100,6 @@ pub fn apply(current: OrderStatus, event: OrderStatus) -> Transition {
         }
     } else {
         Transition::Stale { current, event }
-    }
-}
-
-/// The API status a gateway order state (appendix 4) stands for.
-///
-/// `None` for states that say nothing definite about the payment: 3
-/// (revocation applied for, not yet done), 7 (reserved), 8 (refund in
-/// progress), 9 (a refund failed; the order keeps its state), the refund
-/// record states 10 and 11 (use [`after_refund`] with the totals instead),
-/// and values this version does not know.
-pub fn from_gateway(state: &OrderState) -> Option<OrderStatus> {
-    match state {
-        OrderState::Pending => Some(OrderStatus::Pending),
-        OrderState::Paid => Some(OrderStatus::Paid),
-        OrderState::Revoked => Some(OrderStatus::Revoked),
-        OrderState::PartiallyRefunded => Some(OrderStatus::PartiallyRefunded),
-        OrderState::Refunded => Some(OrderStatus::Refunded),
-        OrderState::Closed => Some(OrderStatus::Closed),
-        OrderState::RevocationApplied
-        | OrderState::Reserved
-        | OrderState::Refunding
-        | OrderState::RefundFailed
-        | OrderState::RefundPending
-        | OrderState::RefundSucceeded
-        | OrderState::Unknown(_) => None,
     }
 }
 
@@ -349,28 +323,6 @@ mod tests {
         assert_eq!(apply(Revoked, Paid).state(), Revoked);
         assert_eq!(apply(PartiallyRefunded, Revoked).state(), Revoked);
         assert_eq!(apply(Refunded, Revoked).state(), Refunded);
-    }
-
-    #[test]
-    fn gateway_states() {
-        let cases = [
-            (OrderState::Pending, Some(Pending)),
-            (OrderState::Paid, Some(Paid)),
-            (OrderState::Revoked, Some(Revoked)),
-            (OrderState::RevocationApplied, None),
-            (OrderState::PartiallyRefunded, Some(PartiallyRefunded)),
-            (OrderState::Refunded, Some(Refunded)),
-            (OrderState::Closed, Some(Closed)),
-            (OrderState::Reserved, None),
-            (OrderState::Refunding, None),
-            (OrderState::RefundFailed, None),
-            (OrderState::RefundPending, None),
-            (OrderState::RefundSucceeded, None),
-            (OrderState::Unknown("42".into()), None),
-        ];
-        for (g, s) in cases {
-            assert_eq!(from_gateway(&g), s, "{g:?}");
-        }
     }
 
     #[test]
