@@ -94,10 +94,11 @@ fn policies() -> Policies {
             unknown_attempt_fails_after_secs: 600,
         },
         refund: refund::Policy {
-            merchant: refund::Merchant {
+            merchant: checkout::gateway::Merchant {
                 busi_id: BUSI.into(),
                 oper_id: "O1".into(),
                 dev_id: "D1".into(),
+                register_id: None,
             },
             duplicates: DUP_POLICY,
             retry_after_secs: DUP_POLICY.retry_after_secs,

@@ -10,11 +10,11 @@
 //! `AREADY_REVOKED` is a refusal, booked only as a `query` then reports the
 //! attempt (a [`FollowUp::Query`]); anything else books nothing now.
 
-use soushou::model::{CancelTradeRequest, CancelTradeResp};
+use soushou::model::CancelTradeResp;
 use soushou::types::CancelMode;
 
-use super::{transition, Attempt, Call, Fault, FollowUp, Log, Plan, Reply, Write};
-use crate::settle::{self, CancelEvidence};
+use super::{outcome, transition, Attempt, Call, Fault, FollowUp, Log, Plan, Reply, Write};
+use crate::gateway::{self, CancelEvidence};
 use crate::state;
 use crate::vocab::{EventSource, OrderStatus};
 
@@ -44,24 +44,19 @@ pub type Answer = Result<OrderStatus, Fault>;
 pub fn decide(attempt: &Attempt, input: &Input, now: u64, policy: &Policy) -> Plan<Answer> {
     let code = &attempt.charge_code;
     match input {
-        Input::Request(mode, _) => {
-            let request = CancelTradeRequest {
-                charge_code: code.clone(),
-                mode: *mode,
-            };
-            Plan::call(Call::Cancel(request)).writing(vec![Write::SetRecheck {
+        Input::Request(mode, _) => Plan::call(Call::Cancel(gateway::cancel_trade(code, *mode)))
+            .writing(vec![Write::SetRecheck {
                 charge_code: code.clone(),
                 until: now.saturating_add(policy.recheck_window_secs),
-            }])
-        }
+            }]),
         Input::Answered(mode, source, answer) => {
             let applied_for = *mode == CancelMode::Apply;
-            let result = answer.as_ref().map(|_| ()).map_err(Fault::code);
-            let outcome = match mode {
+            let result = outcome(answer);
+            let name = match mode {
                 CancelMode::Apply => "revocation_applied",
                 CancelMode::RealTime => "revoked",
             };
-            let plan = match settle::cancel_evidence(applied_for, result) {
+            let plan = match gateway::cancel_evidence(applied_for, result) {
                 CancelEvidence::Revoked => {
                     let t = state::apply(attempt.state, OrderStatus::Revoked);
                     let mut plan = Plan::done(Ok(t.state()));
@@ -78,7 +73,7 @@ pub fn decide(attempt: &Attempt, input: &Input, now: u64, policy: &Policy) -> Pl
                 }
                 CancelEvidence::Nothing => Plan::done(answer.clone().map(|_| attempt.state)),
             };
-            plan.logging(Log::field("outcome", outcome))
+            plan.logging(Log::field("outcome", name))
         }
     }
 }
@@ -87,6 +82,7 @@ pub fn decide(attempt: &Attempt, input: &Input, now: u64, policy: &Policy) -> Pl
 mod tests {
     use super::*;
     use crate::flow::testing::attempt;
+    use soushou::model::CancelTradeRequest;
     use soushou::types::ResultCode;
     use OrderStatus::*;
 

@@ -5,7 +5,8 @@
 //! the Worker, which has no host tests. Here each flow is one pure function
 //! per flow module ([`notify`], [`reconcile`], [`refund`], [`duplicate`],
 //! [`cancel`]); it composes the decisions of [`crate::settle`] and
-//! [`crate::state`] into a [`Plan`] — plain data the Worker executes
+//! [`crate::state`], and the gateway room's builders and answer mappings
+//! ([`crate::gateway`]), into a [`Plan`] — plain data the Worker executes
 //! mechanically, and the interleavings search executes against an
 //! in-memory store (`tests/interleavings.rs`), so a schedule runs exactly
 //! what the Worker runs.
@@ -54,11 +55,12 @@
 
 use serde_json::Value;
 use soushou::model::{CancelTradeRequest, QueryRequest, RefundQueryRequest, RefundRequest};
-use soushou::types::{OrderState, ResultCode, SerType};
+use soushou::types::{OrderState, ResultCode};
 use soushou::Fen;
 
 use crate::events::{self, EventType};
-use crate::settle::{self, Verdict};
+use crate::gateway;
+use crate::settle;
 use crate::vocab::{EventSource, OrderStatus, RefundState};
 
 pub mod cancel;
@@ -154,24 +156,6 @@ pub enum Call {
     Cancel(CancelTradeRequest),
 }
 
-impl Call {
-    /// `query` of our `CHARGE_CODE`.
-    pub fn query(charge_code: &str) -> Call {
-        Call::Query(QueryRequest {
-            code: charge_code.to_owned(),
-            ser_type: SerType::Merchant,
-        })
-    }
-
-    /// `refundQuery` of our `CHARGE_CODE`.
-    pub fn refund_query(charge_code: &str) -> Call {
-        Call::RefundQuery(RefundQueryRequest {
-            code: charge_code.to_owned(),
-            ser_type: SerType::Merchant,
-        })
-    }
-}
-
 /// The gateway's answer to a call: its decoded success, or the fault.
 pub type Reply<T> = Result<T, Fault>;
 
@@ -187,9 +171,9 @@ pub enum Fault {
 
 impl Fault {
     /// Whether the gateway refused the request, which did nothing
-    /// ([`settle::classify`]); every other fault may have taken effect.
+    /// ([`gateway::verdict`]); every other fault may have taken effect.
     pub fn is_refusal(&self) -> bool {
-        matches!(self, Fault::Code(c) if settle::classify(c) == Verdict::Refused)
+        gateway::verdict(self.code()) == gateway::Verdict::Refused
     }
 
     /// The `RESULT.CODE`, if the gateway gave one.
@@ -199,6 +183,11 @@ impl Fault {
             Fault::NoAnswer => None,
         }
     }
+}
+
+/// A reply as the gateway room's mappings read it ([`gateway::Outcome`]).
+pub fn outcome<T>(reply: &Reply<T>) -> gateway::Outcome<'_> {
+    reply.as_ref().map(|_| ()).map_err(Fault::code)
 }
 
 /// A flow to run after an answer.

@@ -18,6 +18,7 @@ use super::{
     log_distrust, log_stale, transition, Attempt, Call, Fault, FollowUp, Level, Log, Plan, Reply,
     Write,
 };
+use crate::gateway;
 use crate::settle::{self, Evidence, ReconcilePolicy, Report};
 use crate::state;
 use crate::vocab::{EventSource, OrderStatus};
@@ -81,13 +82,13 @@ pub fn decide(attempt: &Attempt, input: &Input, now: u64, policy: &Policy) -> Pl
             if !settle::reconcile_action(&policy.pacing, &due) {
                 return Plan::done(Answer::NotDue);
             }
-            Plan::call(Call::query(code)).writing(vec![Write::ClaimQuerySlot {
+            Plan::call(Call::Query(gateway::query(code))).writing(vec![Write::ClaimQuerySlot {
                 charge_code: code.clone(),
                 now,
                 min_interval_secs: policy.pacing.min_interval_secs,
             }])
         }
-        Input::Query(_) => Plan::call(Call::query(code)),
+        Input::Query(_) => Plan::call(Call::Query(gateway::query(code))),
         Input::Answered(source, reply) => match &**reply {
             Ok(resp) => answered(attempt, *source, resp, policy),
             Err(fault) => failed(attempt, *source, fault, now, policy),
@@ -141,7 +142,7 @@ fn failed(
 ) -> Plan<Answer> {
     let code = &attempt.charge_code;
     let mut plan = Plan::done(Answer::Failed(fault.clone()));
-    let unknown = fault.code() == Some(&ResultCode::ChargeNonexistent)
+    let unknown = gateway::never_heard_of(fault.code())
         && attempt.state == OrderStatus::Pending
         && now.saturating_sub(attempt.created_at) >= policy.unknown_attempt_fails_after_secs;
     if unknown {
@@ -200,7 +201,7 @@ mod tests {
     fn when_to_ask() {
         let src = EventSource::Cron;
         let claim = |now| {
-            Plan::call(Call::query("C1")).writing(vec![Write::ClaimQuerySlot {
+            Plan::call(Call::Query(gateway::query("C1"))).writing(vec![Write::ClaimQuerySlot {
                 charge_code: "C1".into(),
                 now,
                 min_interval_secs: 10,
@@ -258,7 +259,7 @@ mod tests {
                 attempt("C1", OrderStatus::Paid),
                 Input::Query(src),
                 1000,
-                Plan::call(Call::query("C1")),
+                Plan::call(Call::Query(gateway::query("C1"))),
             ),
         ];
         for (name, a, input, now, want) in cases {

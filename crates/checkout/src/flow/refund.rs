@@ -8,7 +8,7 @@
 //! settles it and then moves the attempt to the state its refunded total
 //! implies (read back after the settlement, so two refunds settling at once
 //! both count); a refusal marks it failed; any other fault leaves it
-//! pending for the cron, which asks `refundQuery` (`settle::refund_evidence`)
+//! pending for the cron, which asks `refundQuery` (`gateway::refund_evidence`)
 //! and sends it again only if the gateway does not list it.
 //!
 //! A number seen before resumes its refund instead ([`resume`]): done →
@@ -23,31 +23,21 @@ use super::{
     finish_refund, refunded, reserved, transition, Attempt, Call, Fault, Level, Log, Plan, Reply,
     Write,
 };
-use crate::settle::{self, DuplicateRefundPolicy, ListedRefund, RefundEvidence};
+use crate::gateway::{self, RefundEvidence};
+use crate::settle::{self, DuplicateRefundPolicy};
 use crate::state;
 use crate::vocab::{EventSource, OrderStatus, RefundState};
 
 /// What the refund flow needs to know.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Policy {
-    /// `BUSI_ID`, `OPER_ID`, `DEV_ID` for the `refund` request.
-    pub merchant: Merchant,
+    /// Who sends the `refund` request.
+    pub merchant: gateway::Merchant,
     /// The duplicate refunds' tries (to say when the last one was refused).
     pub duplicates: DuplicateRefundPolicy,
     /// A pending refund last touched this long ago is retried by the cron
     /// (`REFUND_RETRY_AFTER_SECS`).
     pub retry_after_secs: u64,
-}
-
-/// The merchant's ids the gateway's `refund` carries.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Merchant {
-    /// `BUSI_ID`.
-    pub busi_id: String,
-    /// `OPER_ID`.
-    pub oper_id: String,
-    /// `DEV_ID`.
-    pub dev_id: String,
 }
 
 /// The refund asked for.
@@ -154,7 +144,10 @@ pub fn decide(snapshot: &Snapshot, input: &Input, now: u64, policy: &Policy) -> 
                     now,
                     cutoff: now.saturating_sub(policy.retry_after_secs),
                 };
-                Plan::call(Call::refund_query(&attempt.charge_code)).writing(vec![claim])
+                Plan::call(Call::RefundQuery(gateway::refund_query(
+                    &attempt.charge_code,
+                )))
+                .writing(vec![claim])
             }
             _ => Plan::done(Err(Failure::NotDue)),
         },
@@ -173,10 +166,10 @@ pub fn decide(snapshot: &Snapshot, input: &Input, now: u64, policy: &Policy) -> 
 }
 
 /// A `refund` that failed: a refusal fails it; anything else leaves it
-/// pending for the cron.
+/// pending for the cron ([`gateway::refund_after`]).
 fn sent_fault(code: &str, no: &str, fault: &Fault, now: u64, policy: &Policy) -> Plan<Answer> {
     let mut plan = Plan::done(Err(Failure::Gateway(fault.clone())));
-    if fault.is_refusal() {
+    if gateway::refund_after(Err(fault.code())) == Some(RefundState::Failed) {
         plan = plan.writing(finish_refund(code, no, Err(fault.code().cloned()), now));
         plan.log.extend(abandoned(code, no, policy));
     }
@@ -232,7 +225,9 @@ fn resume(
             state: attempt.state,
             gateway: None,
         })),
-        RefundState::Pending => Plan::call(Call::refund_query(&attempt.charge_code)),
+        RefundState::Pending => Plan::call(Call::RefundQuery(gateway::refund_query(
+            &attempt.charge_code,
+        ))),
         RefundState::Failed => {
             Plan::done(Err(Failure::RefusedBefore(existing.gateway_code.clone())))
         }
@@ -241,17 +236,14 @@ fn resume(
 
 /// The gateway's `refund` for `r`.
 fn refund_request(attempt: &Attempt, r: &Request, policy: &Policy) -> RefundRequest {
-    let m = &policy.merchant;
-    RefundRequest {
-        busi_id: m.busi_id.clone(),
-        oper_id: m.oper_id.clone(),
-        dev_id: m.dev_id.clone(),
-        charge_refund_fee: r.amount,
-        refund_subject: r.reason.clone(),
-        charge_code: attempt.charge_code.clone(),
-        charge_down_code: attempt.charge_down_code.clone(),
-        out_refund_no: Some(r.out_refund_no.clone()),
-    }
+    let refund = gateway::Refund {
+        charge_code: &attempt.charge_code,
+        charge_down_code: attempt.charge_down_code.as_deref(),
+        out_refund_no: &r.out_refund_no,
+        amount: r.amount,
+        reason: &r.reason,
+    };
+    gateway::refund(&policy.merchant, &refund)
 }
 
 /// The gateway confirmed refund `no` (its answer, or `refundQuery` listing
@@ -313,16 +305,8 @@ fn listed_refund(
         }
         RefundState::Pending => {}
     }
-    let trades: Vec<ListedRefund<'_>> = listed
-        .refund_trade_list
-        .iter()
-        .map(|r| ListedRefund {
-            refund_code: r.refund_code.as_deref(),
-            amount: r.refund_amt,
-            state: r.state.as_ref(),
-        })
-        .collect();
-    match settle::refund_evidence(no, refund.amount, &trades) {
+    let trades = gateway::listed_refunds(listed);
+    match gateway::refund_evidence(no, refund.amount, &trades) {
         RefundEvidence::Done => confirmed(attempt, snapshot, no, None, now),
         RefundEvidence::Absent => {
             let again = Request {
@@ -376,10 +360,11 @@ mod tests {
 
     fn policy() -> Policy {
         Policy {
-            merchant: Merchant {
+            merchant: gateway::Merchant {
                 busi_id: "B1".into(),
                 oper_id: "O1".into(),
                 dev_id: "D1".into(),
+                register_id: None,
             },
             duplicates: DuplicateRefundPolicy {
                 retry_after_secs: 60,
@@ -510,7 +495,7 @@ mod tests {
                 "known number, pending: ask refundQuery",
                 snap(Paid, vec![rf("R1", 300, R::Pending)]),
                 ask("R1", 300),
-                Plan::call(Call::refund_query("C1")).logging(field("R1")),
+                Plan::call(Call::RefundQuery(gateway::refund_query("C1"))).logging(field("R1")),
             ),
             (
                 "known number, refused",
@@ -674,11 +659,13 @@ mod tests {
                 pending(),
                 retry.clone(),
                 160,
-                Plan::call(Call::refund_query("C1")).writing(vec![Write::ClaimRefundRetry {
-                    out_refund_no: "R1".into(),
-                    now: 160,
-                    cutoff: 100,
-                }]),
+                Plan::call(Call::RefundQuery(gateway::refund_query("C1"))).writing(vec![
+                    Write::ClaimRefundRetry {
+                        out_refund_no: "R1".into(),
+                        now: 160,
+                        cutoff: 100,
+                    },
+                ]),
             ),
             (
                 "touched too recently",
