@@ -38,10 +38,13 @@ use checkout::flow::{
     self, cancel, duplicate, notify, reconcile, refund, Attempt, Call, EventOf, Fault, FollowUp,
     Next, Plan, Refund, Write,
 };
+use checkout::gateway;
 use checkout::settle::{self, DuplicateRefundPolicy, DuplicateRefundStep, DuplicateRefundTry};
-use checkout::vocab::{EventSource, OrderStatus as S, RefundState as R};
-use soushou::model::{CancelTradeResp, QueryResp, RefundQueryResp, RefundResp, RefundTrade};
-use soushou::types::{CancelMode, OrderState as G, ResultCode};
+use checkout::vocab::{EventSource, OrderKind, OrderMethod, OrderStatus as S, RefundState as R};
+use soushou::model::{
+    CancelTradeResp, OrderResp, QueryResp, RefundQueryResp, RefundResp, RefundTrade,
+};
+use soushou::types::{CancelMode, ChannelType, OrderState as G, ResultCode};
 use soushou::Fen;
 
 /// splitmix64: small, seedable, the same everywhere.
@@ -168,6 +171,46 @@ impl Store {
 
     fn write(&mut self, w: &Write, last_changed: bool) -> bool {
         match w {
+            Write::InsertLink { .. } => true,
+            Write::InsertAttempt { attempt, now } => {
+                let a = Attempt {
+                    charge_code: attempt.charge_code.clone(),
+                    link_id: attempt.link.as_ref().map(|l| l.link_id.clone()),
+                    amount: attempt.amount,
+                    refunded: Fen::ZERO,
+                    state: S::Pending,
+                    charge_down_code: None,
+                    created_at: *now,
+                    last_query_at: None,
+                    paid_seq: None,
+                    duplicate_of: None,
+                    recheck_until: None,
+                };
+                let fresh = !self.attempts.contains_key(&a.charge_code);
+                assert!(fresh, "a charge code inserted twice fails the batch");
+                self.attempts.insert(a.charge_code.clone(), a);
+                true
+            }
+            Write::DeleteUnsentAttempt { charge_code } => {
+                let unsent = self
+                    .attempts
+                    .get(charge_code)
+                    .is_some_and(|a| a.state == S::Pending && a.charge_down_code.is_none());
+                unsent && self.attempts.remove(charge_code).is_some()
+            }
+            Write::SetGatewayCodes {
+                charge_code,
+                charge_down_code,
+                ..
+            } => match self.attempts.get_mut(charge_code) {
+                Some(a) => {
+                    if charge_down_code.is_some() {
+                        a.charge_down_code = charge_down_code.clone();
+                    }
+                    true
+                }
+                None => false,
+            },
             Write::Transition {
                 charge_code,
                 to,
@@ -327,17 +370,38 @@ impl Store {
 
 /// A gateway answer, to whichever call was sent.
 enum Answer {
+    Created(flow::Reply<OrderResp>),
     Query(flow::Reply<QueryResp>),
     Refund(flow::Reply<RefundResp>),
     RefundQuery(flow::Reply<RefundQueryResp>),
     Cancel(flow::Reply<CancelTradeResp>),
 }
 
+/// What the gateway does with a creating call.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum PayMode {
+    /// Creates it and answers.
+    #[default]
+    Created,
+    /// Creates it; the answer is lost.
+    Lost,
+    /// Creates it; answers an outcome-unknown code.
+    Unknown,
+    /// Refuses it without acting.
+    Refused,
+    /// Never gets the request.
+    NeverArrives,
+}
+
+/// The model's link ids.
+fn link_id(link: usize) -> String {
+    format!("L{link}")
+}
+
 #[derive(Default)]
 struct World {
     gw: BTreeMap<String, GwOrder>,
     store: Store,
-    link_of: BTreeMap<String, usize>,
     /// Notifications in flight: (charge code, state), any order.
     inbox: Vec<(String, G)>,
     next_code: u64,
@@ -355,6 +419,8 @@ struct World {
     drop_after: bool,
     /// Attempts whose `pay` never reached the gateway.
     never_reached: BTreeSet<String>,
+    /// What the gateway does with the next creating call.
+    pay_mode: PayMode,
     log: Vec<String>,
 }
 
@@ -567,6 +633,7 @@ impl World {
                 Answer::Refund(_) => Answer::Refund(Err(Fault::NoAnswer)),
                 Answer::RefundQuery(_) => Answer::RefundQuery(Err(Fault::NoAnswer)),
                 Answer::Cancel(_) => Answer::Cancel(Err(Fault::NoAnswer)),
+                Answer::Created(_) => Answer::Created(Err(Fault::NoAnswer)),
             }
         };
         let unknown = Fault::Code(ResultCode::ChargeNonexistent);
@@ -599,7 +666,37 @@ impl World {
             }),
             Call::Refund(r) => Answer::Refund(self.gw_refund(r)),
             Call::Cancel(c) => Answer::Cancel(self.gw_cancel(&c.charge_code)),
+            Call::Create(gateway::CreateRequest::Order(r)) => {
+                Answer::Created(self.gw_create(&r.charge_code))
+            }
+            Call::Create(_) | Call::PreOrder(_) => panic!("the model pays by NATIVE order"),
         })
+    }
+
+    fn gw_create(&mut self, code: &str) -> flow::Reply<OrderResp> {
+        let mode = self.pay_mode;
+        if matches!(mode, PayMode::Refused | PayMode::NeverArrives) {
+            return Err(match mode {
+                PayMode::Refused => Fault::Code(ResultCode::IllegalParameter),
+                _ => Fault::NoAnswer,
+            });
+        }
+        let order = GwOrder {
+            state: G::Pending,
+            captured: 0,
+            returned: 0,
+            refunds: BTreeMap::new(),
+        };
+        self.gw.insert(code.to_owned(), order);
+        match mode {
+            PayMode::Unknown => Err(Fault::Code(ResultCode::Exception)),
+            PayMode::Lost => Err(Fault::NoAnswer),
+            _ => Ok(OrderResp {
+                charge_code: Some(code.to_owned()),
+                charge_down_code: Some(format!("down-{code}")),
+                ..OrderResp::default()
+            }),
+        }
     }
 
     fn gw_refund(&mut self, r: &soushou::model::RefundRequest) -> flow::Reply<RefundResp> {
@@ -668,7 +765,7 @@ impl World {
             .store
             .attempts
             .values()
-            .filter(|a| self.link_of[&a.charge_code] == link)
+            .filter(|a| a.link_id == Some(link_id(link)))
             .map(Attempt::link_attempt)
             .collect();
         settle::kept_payment(&view).map(|a| a.charge_code.to_owned())
@@ -687,66 +784,84 @@ impl World {
         settle::duplicate_refund_step(&DUP_POLICY, code, &tries, self.now)
     }
 
-    /// The shopper taps pay on a link: a new attempt, and the gateway
-    /// creates it (answer ok, lost, or an outcome-unknown code), refuses it
-    /// without acting, or never gets the request.
+    /// The shopper taps pay on a link: the pay flow stores the attempt,
+    /// judges it against the link's others, and sends it; the gateway
+    /// creates it (answer ok, lost, or an outcome-unknown code), refuses
+    /// it without acting, or never gets the request.
     fn pay(&mut self, rng: &mut Rng) {
         let link = rng.below(self.links);
-        if self.link_paid_by(link).is_some() {
-            return; // ALREADY_PAID
-        }
         self.next_code += 1;
         let code = format!("C{}", self.next_code);
-        self.link_of.insert(code.clone(), link);
-        self.store.attempts.insert(
-            code.clone(),
-            Attempt {
-                charge_code: code.clone(),
-                link_id: Some(format!("L{link}")),
+        self.pay_mode = match rng.below(10) {
+            0 => PayMode::Refused,
+            1 => PayMode::NeverArrives,
+            2 => PayMode::Unknown,
+            3 => PayMode::Lost,
+            _ => PayMode::Created,
+        };
+        let new = flow::pay::NewAttempt {
+            charge_code: code.clone(),
+            link: Some(flow::pay::NewLink {
+                link_id: link_id(link),
+                token: format!("token-{link}"),
                 amount: Fen::from_fen(AMOUNT),
-                refunded: Fen::ZERO,
-                state: S::Pending,
-                charge_down_code: None,
-                created_at: self.now,
-                last_query_at: None,
-                paid_seq: None,
-                duplicate_of: None,
-                recheck_until: None,
+                subject: "tea".into(),
+                merchant_ref: None,
+                return_url: None,
+                expires_at: u64::MAX,
+            }),
+            kind: OrderKind::Link,
+            method: OrderMethod::Native,
+            channel_type: ChannelType::WeChat,
+            amount: Fen::from_fen(AMOUNT),
+            subject: "tea".into(),
+            return_url: None,
+        };
+        let charge = gateway::Charge {
+            charge_code: &code,
+            amount: Fen::from_fen(AMOUNT),
+            channel: ChannelType::WeChat,
+            subject: "tea",
+            goods: &[],
+        };
+        let merchant = policies().refund.merchant;
+        let request = gateway::order_native(&merchant, &charge, "https://checkout.test/notify");
+        let input = flow::pay::Input::Create(
+            Box::new(new),
+            flow::pay::Create::Order(gateway::CreateRequest::Order(request)),
+        );
+        let p = flow::pay::Policy {
+            rate_limit: checkout::guard::RateLimit {
+                limit: 3,
+                window_secs: 10,
+            },
+        };
+        let answer = self.run(
+            input,
+            |w, i| {
+                let snapshot = w.store.attempts.contains_key(&code).then(|| {
+                    w.store
+                        .attempts
+                        .values()
+                        .filter(|a| a.link_id == Some(link_id(link)))
+                        .cloned()
+                        .collect()
+                });
+                flow::pay::decide(&snapshot, &code, i, w.now, &p)
+            },
+            |_, a| match a {
+                Answer::Created(r) => flow::pay::Input::Created(Box::new(r)),
+                _ => panic!("pay answered out of turn"),
             },
         );
-        match rng.below(10) {
-            0 => {
-                // A final refusal fails the attempt.
-                let refused = Fault::Code(ResultCode::IllegalParameter);
-                assert!(refused.is_refusal());
-                let writes = flow::transition(&code, S::Failed, EventSource::Pay, None);
-                self.store.batch(&writes);
-                self.log.push(format!("pay {code} link {link}: refused"));
-            }
-            1 => {
-                // The request never arrived: the reconciler finds the
-                // gateway never heard of it and, once old, fails it.
-                self.never_reached.insert(code.clone());
-                self.log
-                    .push(format!("pay {code} link {link}: never reached the gateway"));
-            }
-            n => {
-                self.gw.insert(
-                    code.clone(),
-                    GwOrder {
-                        state: G::Pending,
-                        captured: 0,
-                        returned: 0,
-                        refunds: BTreeMap::new(),
-                    },
-                );
-                if n == 2 {
-                    let unknown = Fault::Code(ResultCode::Exception);
-                    assert!(!unknown.is_refusal());
-                }
-                self.log.push(format!("pay {code} link {link}: created"));
-            }
+        if self.pay_mode == PayMode::NeverArrives && self.store.attempts.contains_key(&code) {
+            self.never_reached.insert(code.clone());
         }
+        self.log.push(format!(
+            "pay {code} link {link} ({:?}): {:?}",
+            self.pay_mode,
+            answer.as_ref().map(|_| "created")
+        ));
     }
 
     /// One random step (a step whose preconditions do not hold does nothing).
@@ -991,7 +1106,7 @@ impl World {
                 .attempts
                 .keys()
                 .filter(|c| {
-                    self.link_of[*c] == link
+                    self.store.attempts[*c].link_id == Some(link_id(link))
                         && self
                             .gw
                             .get(*c)

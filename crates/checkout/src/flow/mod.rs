@@ -54,7 +54,9 @@
 //! condition, and every follow-up `decide` reads the store afresh.
 
 use serde_json::Value;
-use soushou::model::{CancelTradeRequest, QueryRequest, RefundQueryRequest, RefundRequest};
+use soushou::model::{
+    CancelTradeRequest, PreOrderRequest, QueryRequest, RefundQueryRequest, RefundRequest,
+};
 use soushou::types::{OrderState, ResultCode};
 use soushou::Fen;
 
@@ -66,6 +68,7 @@ use crate::vocab::{EventSource, OrderStatus, RefundState};
 pub mod cancel;
 pub mod duplicate;
 pub mod notify;
+pub mod pay;
 pub mod reconcile;
 pub mod refund;
 
@@ -154,6 +157,10 @@ pub enum Call {
     RefundQuery(RefundQueryRequest),
     /// `cancelTrade`.
     Cancel(CancelTradeRequest),
+    /// `order`, `creatOrder` or `wapOrder` (answered with `ORDER_RESP`).
+    Create(gateway::CreateRequest),
+    /// `preOrder` (answered with `ORDER_RESP`).
+    PreOrder(PreOrderRequest),
 }
 
 /// The gateway's answer to a call: its decoded success, or the fault.
@@ -218,6 +225,36 @@ pub enum FollowUp {
 /// whose condition fails changes nothing, and the batch goes on.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Write {
+    /// Record a link, if new (the token is the link).
+    InsertLink {
+        /// The link.
+        link: Box<pay::NewLink>,
+        /// Unix seconds.
+        now: u64,
+    },
+    /// Insert a new attempt, `pending`, created `now`.
+    InsertAttempt {
+        /// The attempt.
+        attempt: Box<pay::NewAttempt>,
+        /// Unix seconds.
+        now: u64,
+    },
+    /// Delete an attempt its link refused, only while it is still pending
+    /// with no gateway serial (it was never sent).
+    DeleteUnsentAttempt {
+        /// The attempt.
+        charge_code: String,
+    },
+    /// Store the gateway's and the channel's serial numbers of an attempt
+    /// (each only if given; never erased).
+    SetGatewayCodes {
+        /// The attempt.
+        charge_code: String,
+        /// `CHARGE_DOWN_CODE`.
+        charge_down_code: Option<String>,
+        /// `CHARGE_THIRD_CODE`.
+        charge_third_code: Option<String>,
+    },
     /// Move the attempt to `to` from whichever state it is in, if
     /// `state::sources(to)` holds it (and, with `amount`, only if it holds
     /// that amount): the history row (from the state found, before the
