@@ -444,7 +444,7 @@ impl World {
                 continue;
             }
             match plan.next {
-                Next::Call(call) => {
+                Next::Call(call) | Next::CallAfter(_, call) => {
                     let answer = self.gateway(&call);
                     input = answered(&input, answer);
                 }
@@ -666,10 +666,11 @@ impl World {
             }),
             Call::Refund(r) => Answer::Refund(self.gw_refund(r)),
             Call::Cancel(c) => Answer::Cancel(self.gw_cancel(&c.charge_code)),
-            Call::Create(gateway::CreateRequest::Order(r)) => {
-                Answer::Created(self.gw_create(&r.charge_code))
-            }
-            Call::Create(_) | Call::PreOrder(_) => panic!("the model pays by NATIVE order"),
+            Call::Create(create) => match &**create {
+                gateway::CreateRequest::Order(r) => Answer::Created(self.gw_create(&r.charge_code)),
+                _ => panic!("the model pays by NATIVE order"),
+            },
+            Call::PreOrder(_) => panic!("the model has no POS"),
         })
     }
 
@@ -828,7 +829,9 @@ impl World {
         let request = gateway::order_native(&merchant, &charge, "https://checkout.test/notify");
         let input = flow::pay::Input::Create(
             Box::new(new),
-            flow::pay::Create::Order(gateway::CreateRequest::Order(request)),
+            Box::new(flow::pay::Create::Order(gateway::CreateRequest::Order(
+                request,
+            ))),
         );
         let p = flow::pay::Policy {
             rate_limit: checkout::guard::RateLimit {

@@ -31,7 +31,7 @@
 //!    then a storage error): the fresh snapshot shows what the winner did,
 //!    and `decide` answers from it.
 //! 4. **Follow [`Plan::next`]**: [`Next::Call`] — send the request (already
-//!    built), then go back to 1 with the gateway's answer (or the fault:
+//!    built; [`Next::CallAfter`]: after the pause), then go back to 1 with the gateway's answer (or the fault:
 //!    timeout, garbage, an outcome-unknown code) as the flow's input for
 //!    that call's answer (e.g. [`refund::Input::Sent`] for
 //!    [`Call::Refund`]); [`Next::Again`] — go back to 1
@@ -69,6 +69,7 @@ pub mod cancel;
 pub mod duplicate;
 pub mod notify;
 pub mod pay;
+pub mod pos;
 pub mod reconcile;
 pub mod refund;
 
@@ -132,6 +133,35 @@ impl<A> Plan<A> {
     pub fn again(writes: Vec<Write>) -> Self {
         Plan::with_next(Next::Again).writing(writes)
     }
+
+    /// The same plan for a flow with another answer, while it is not done
+    /// (`Err` with the answer when it is): a flow that starts another
+    /// flow's step as its own.
+    pub fn retyped<B>(self) -> Result<Plan<B>, A> {
+        let next = match self.next {
+            Next::Call(call) => Next::Call(call),
+            Next::CallAfter(ms, call) => Next::CallAfter(ms, call),
+            Next::Again => Next::Again,
+            Next::Done(answer) => return Err(answer),
+        };
+        Ok(Plan {
+            writes: self.writes,
+            next,
+            log: self.log,
+            after: self.after,
+        })
+    }
+
+    /// This plan's writes, logs and follow-ups, then `then`'s: a flow
+    /// that composes another flow's decision with its own next step.
+    pub fn followed_by<B>(self, then: Plan<B>) -> Plan<B> {
+        Plan {
+            writes: [self.writes, then.writes].concat(),
+            next: then.next,
+            log: [self.log, then.log].concat(),
+            after: [self.after, then.after].concat(),
+        }
+    }
 }
 
 /// What follows a plan's batch.
@@ -139,6 +169,9 @@ impl<A> Plan<A> {
 pub enum Next<A> {
     /// Send this request; its answer is the next input.
     Call(Call),
+    /// Wait this many milliseconds, then send this request (a POS
+    /// charge's polling).
+    CallAfter(u64, Call),
     /// Decide again, same input, fresh snapshot (the batch changed what
     /// the next step depends on).
     Again,
@@ -158,9 +191,9 @@ pub enum Call {
     /// `cancelTrade`.
     Cancel(CancelTradeRequest),
     /// `order`, `creatOrder` or `wapOrder` (answered with `ORDER_RESP`).
-    Create(gateway::CreateRequest),
+    Create(Box<gateway::CreateRequest>),
     /// `preOrder` (answered with `ORDER_RESP`).
-    PreOrder(PreOrderRequest),
+    PreOrder(Box<PreOrderRequest>),
 }
 
 /// The gateway's answer to a call: its decoded success, or the fault.

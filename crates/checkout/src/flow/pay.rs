@@ -83,7 +83,7 @@ pub enum Create {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Input {
     /// Store the attempt and send its creating request.
-    Create(Box<NewAttempt>, Create),
+    Create(Box<NewAttempt>, Box<Create>),
     /// The creating call's answer.
     Created(Box<Reply<OrderResp>>),
 }
@@ -147,8 +147,8 @@ pub fn decide(
 
 fn call(request: &Create) -> Call {
     match request {
-        Create::Order(r) => Call::Create(r.clone()),
-        Create::PreOrder(r) => Call::PreOrder(r.clone()),
+        Create::Order(r) => Call::Create(Box::new(r.clone())),
+        Create::PreOrder(r) => Call::PreOrder(Box::new(r.clone())),
     }
 }
 
@@ -291,9 +291,9 @@ mod tests {
 
     #[test]
     fn creating_an_attempt() {
-        let create = |link| Input::Create(new_attempt(link), request());
+        let create = |link| Input::Create(new_attempt(link), Box::new(request()));
         let field = Log::field("charge_code", "C2");
-        let sent = Plan::call(Call::Create(native()));
+        let sent = Plan::call(Call::Create(Box::new(native())));
         let deleted = |failure, log| {
             Plan::done(Err(failure))
                 .writing(vec![Write::DeleteUnsentAttempt {
