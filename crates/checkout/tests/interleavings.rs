@@ -172,6 +172,9 @@ impl Store {
     fn write(&mut self, w: &Write, last_changed: bool) -> bool {
         match w {
             Write::InsertLink { .. } => true,
+            Write::RecordWebhookAttempt { .. }
+            | Write::SetDelivery { .. }
+            | Write::MarkEventFailed { .. } => panic!("the model delivers no webhooks"),
             Write::InsertAttempt { attempt, now } => {
                 let a = Attempt {
                     charge_code: attempt.charge_code.clone(),
@@ -670,7 +673,7 @@ impl World {
                 gateway::CreateRequest::Order(r) => Answer::Created(self.gw_create(&r.charge_code)),
                 _ => panic!("the model pays by NATIVE order"),
             },
-            Call::PreOrder(_) => panic!("the model has no POS"),
+            Call::PreOrder(_) | Call::Webhook(_) => panic!("the model has no POS nor webhooks"),
         })
     }
 

@@ -3,8 +3,10 @@
 //! Why: a money flow used to bounce between the Worker, the store and the
 //! decisions (`settle`, `state`), so what it did was only visible by reading
 //! the Worker, which has no host tests. Here each flow is one pure function
-//! per flow module ([`notify`], [`reconcile`], [`refund`], [`duplicate`],
-//! [`cancel`]); it composes the decisions of [`crate::settle`] and
+//! per flow module ([`pay`], [`notify`], [`reconcile`] (the page's poll,
+//! the merchant's query, the cron sweep), [`refund`] (the merchant's, the
+//! cron's retry), [`duplicate`], [`cancel`], [`pos`], [`webhook`]
+//! delivery); it composes the decisions of [`crate::settle`] and
 //! [`crate::state`], and the gateway room's builders and answer mappings
 //! ([`crate::gateway`]), into a [`Plan`] — plain data the Worker executes
 //! mechanically, and the interleavings search executes against an
@@ -72,6 +74,7 @@ pub mod pay;
 pub mod pos;
 pub mod reconcile;
 pub mod refund;
+pub mod webhook;
 
 /// How many rounds a flow run may take before the executor gives up with a
 /// storage error: every flow settles in a handful (a lost claim, a write
@@ -194,6 +197,9 @@ pub enum Call {
     Create(Box<gateway::CreateRequest>),
     /// `preOrder` (answered with `ORDER_RESP`).
     PreOrder(Box<PreOrderRequest>),
+    /// The signed POST of a merchant event (not the gateway: the
+    /// merchant's endpoint; answered with an HTTP status or none).
+    Webhook(webhook::Post),
 }
 
 /// The gateway's answer to a call: its decoded success, or the fault.
@@ -385,6 +391,37 @@ pub enum Write {
         gateway_code: Option<ResultCode>,
         /// Unix seconds.
         now: u64,
+    },
+    /// Record one delivery attempt of a merchant event.
+    RecordWebhookAttempt {
+        /// The event's row.
+        seq: u64,
+        /// Unix seconds.
+        at: u64,
+        /// The HTTP status (`None`: no answer).
+        status: Option<u16>,
+        /// How long it took.
+        latency_ms: u64,
+        /// Why there was no answer.
+        error: Option<String>,
+    },
+    /// After an attempt: count it, release the claim, set when it is due
+    /// again, and (with `delivered_at`) mark it delivered.
+    SetDelivery {
+        /// The event's row.
+        seq: u64,
+        /// Failed attempts of the round after this one.
+        round_failures: u64,
+        /// Unix seconds.
+        next_attempt_at: u64,
+        /// Unix seconds, if delivered.
+        delivered_at: Option<u64>,
+    },
+    /// Mark a dead-lettered event failed (only while it is pending), and
+    /// release its claim.
+    MarkEventFailed {
+        /// The event's row.
+        seq: u64,
     },
 }
 

@@ -1,0 +1,282 @@
+//! One delivery of a merchant event (a queue message names its outbox
+//! row): the signed POST to `MERCHANT_WEBHOOK_URL`, then the attempt
+//! recorded and what follows it (`events::AfterAttempt`): delivered (the
+//! order's next event may go), retried after the policy's delay, or
+//! dead-lettered; a dead-lettered event is marked failed.
+//!
+//! The snapshot is the event's row: for [`Input::Deliver`], as the claim
+//! returned it (the executor's load is the claim — pending, not claimed,
+//! no older event of its order pending — so `None` means another consumer
+//! has it, it is done, or it must wait its turn); for the other inputs, as
+//! read.
+
+use super::{Plan, Write};
+use crate::events::{self, AfterAttempt, EventRecord, RetryPolicy};
+use crate::webhook::{self, Key};
+
+/// The delivery's settings.
+#[derive(Clone, Copy, Debug)]
+pub struct Policy<'a> {
+    /// `MERCHANT_WEBHOOK_URL`.
+    pub url: &'a str,
+    /// The signing keys (`WEBHOOK_SECRETS` / `WEBHOOK_SECRET`).
+    pub keys: &'a [Key],
+    /// When to retry and when to give up (`WEBHOOK_RETRY_*`).
+    pub retry: RetryPolicy,
+}
+
+/// An event's row with its delivery state.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Event {
+    /// The payload snapshot.
+    pub record: EventRecord,
+    /// Failed attempts since created or redelivered.
+    pub round_failures: u64,
+}
+
+/// One step of a delivery.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Input {
+    /// Deliver event `seq` (a queue message).
+    Deliver(u64),
+    /// The merchant's answer to the POST of event `seq`.
+    Posted(u64, Posted),
+    /// Event `seq` came from the dead-letter queue.
+    DeadLettered(u64),
+}
+
+/// What the merchant's endpoint did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Posted {
+    /// The HTTP status (`None`: no answer).
+    pub status: Option<u16>,
+    /// Why there was no answer (`timeout`, `unreachable`, …).
+    pub error: Option<String>,
+    /// How long it took.
+    pub latency_ms: u64,
+}
+
+/// The signed POST of one event.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Post {
+    /// Where.
+    pub url: String,
+    /// `webhook-id` (`events::event_id`).
+    pub id: String,
+    /// `webhook-timestamp`.
+    pub timestamp: u64,
+    /// `webhook-signature`.
+    pub signature: String,
+    /// The JSON body.
+    pub body: String,
+}
+
+/// What to tell the queue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Answer {
+    /// Acknowledge the message; with `next_of_order`, read the oldest
+    /// pending event of that event's order after it (last in the batch)
+    /// and enqueue it.
+    Ack {
+        /// The event whose order's next event may go now.
+        next_of_order: Option<u64>,
+    },
+    /// Bring the message back after this many seconds.
+    Retry(u64),
+    /// Send it to the dead-letter queue.
+    DeadLetter,
+}
+
+/// Decides one step of delivering an event.
+pub fn decide(
+    snapshot: Option<&Event>,
+    input: &Input,
+    now: u64,
+    policy: &Policy<'_>,
+) -> Plan<Answer> {
+    let not_ours = Answer::Ack {
+        next_of_order: None,
+    };
+    match (input, snapshot) {
+        (Input::DeadLettered(seq), _) => Plan::done(Answer::Ack {
+            next_of_order: Some(*seq),
+        })
+        .writing(vec![Write::MarkEventFailed { seq: *seq }]),
+        (_, None) => Plan::done(not_ours),
+        (Input::Deliver(seq), Some(event)) => {
+            let id = events::event_id(*seq);
+            let body = events::body(&event.record);
+            let signature = webhook::sign(policy.keys, &id, now, body.as_bytes());
+            Plan::call(super::Call::Webhook(Post {
+                url: policy.url.to_owned(),
+                id,
+                timestamp: now,
+                signature,
+                body,
+            }))
+        }
+        (Input::Posted(seq, posted), Some(event)) => {
+            let earlier = event.round_failures;
+            let after = AfterAttempt::decide(&policy.retry, earlier, posted.status);
+            let delivered = after == AfterAttempt::Delivered;
+            let answer = match after {
+                AfterAttempt::Delivered => Answer::Ack {
+                    next_of_order: Some(*seq),
+                },
+                AfterAttempt::Retry { in_secs, .. } => Answer::Retry(in_secs),
+                AfterAttempt::DeadLetter { .. } => Answer::DeadLetter,
+            };
+            Plan::done(answer).writing(vec![
+                Write::RecordWebhookAttempt {
+                    seq: *seq,
+                    at: now,
+                    status: posted.status,
+                    latency_ms: posted.latency_ms,
+                    error: posted.error.clone(),
+                },
+                Write::SetDelivery {
+                    seq: *seq,
+                    round_failures: after.failures(earlier),
+                    next_attempt_at: now + after.due_in(),
+                    delivered_at: delivered.then_some(now),
+                },
+            ])
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flow::Call;
+
+    fn record() -> EventRecord {
+        EventRecord {
+            seq: 7,
+            kind: "order.paid".into(),
+            charge_code: "C1".into(),
+            link_id: None,
+            merchant_ref: None,
+            amount_fen: 1000,
+            refunded_fen: 0,
+            state: "paid".into(),
+            out_refund_no: None,
+            refund_fen: None,
+            created_at: 100,
+        }
+    }
+
+    fn event(round_failures: u64) -> Event {
+        Event {
+            record: record(),
+            round_failures,
+        }
+    }
+
+    fn posted(status: Option<u16>) -> Input {
+        Input::Posted(
+            7,
+            Posted {
+                status,
+                error: status.is_none().then(|| "timeout".to_owned()),
+                latency_ms: 12,
+            },
+        )
+    }
+
+    fn recorded(status: Option<u16>, failures: u64, due_in: u64, delivered: bool) -> Vec<Write> {
+        vec![
+            Write::RecordWebhookAttempt {
+                seq: 7,
+                at: 1000,
+                status,
+                latency_ms: 12,
+                error: status.is_none().then(|| "timeout".to_owned()),
+            },
+            Write::SetDelivery {
+                seq: 7,
+                round_failures: failures,
+                next_attempt_at: 1000 + due_in,
+                delivered_at: delivered.then_some(1000),
+            },
+        ]
+    }
+
+    #[test]
+    fn one_delivery() {
+        let key = Key::parse("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").expect("key");
+        let keys = [key];
+        let policy = Policy {
+            url: "https://merchant.test/hooks",
+            keys: &keys,
+            retry: RetryPolicy {
+                base_secs: 5,
+                factor: 6,
+                cap_secs: 100,
+                max_attempts: 3,
+            },
+        };
+        let body = events::body(&record());
+        let post = Post {
+            url: "https://merchant.test/hooks".into(),
+            id: "evt_7".into(),
+            timestamp: 1000,
+            signature: webhook::sign(&keys, "evt_7", 1000, body.as_bytes()),
+            body,
+        };
+        let ack = |next| Answer::Ack {
+            next_of_order: next,
+        };
+        let cases: Vec<(&str, Option<Event>, Input, Plan<Answer>)> = vec![
+            (
+                "claimed: signed and sent",
+                Some(event(0)),
+                Input::Deliver(7),
+                Plan::call(Call::Webhook(post)),
+            ),
+            (
+                "not claimed: acknowledged",
+                None,
+                Input::Deliver(7),
+                Plan::done(ack(None)),
+            ),
+            (
+                "2xx: delivered, the order's next may go",
+                Some(event(1)),
+                posted(Some(204)),
+                Plan::done(ack(Some(7))).writing(recorded(Some(204), 1, 0, true)),
+            ),
+            (
+                "5xx: retried after the policy's first wait",
+                Some(event(0)),
+                posted(Some(500)),
+                Plan::done(Answer::Retry(5)).writing(recorded(Some(500), 1, 5, false)),
+            ),
+            (
+                "no answer, second failure: the wait grows",
+                Some(event(1)),
+                posted(None),
+                Plan::done(Answer::Retry(30)).writing(recorded(None, 2, 30, false)),
+            ),
+            (
+                "the schedule spent: dead-lettered",
+                Some(event(2)),
+                posted(Some(410)),
+                Plan::done(Answer::DeadLetter).writing(recorded(Some(410), 3, 0, false)),
+            ),
+            (
+                "dead-lettered: failed, the order's next may go",
+                None,
+                Input::DeadLettered(7),
+                Plan::done(ack(Some(7))).writing(vec![Write::MarkEventFailed { seq: 7 }]),
+            ),
+        ];
+        for (name, snapshot, input, want) in cases {
+            assert_eq!(
+                decide(snapshot.as_ref(), &input, 1000, &policy),
+                want,
+                "{name}"
+            );
+        }
+    }
+}
