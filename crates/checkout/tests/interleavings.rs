@@ -39,7 +39,7 @@ use checkout::flow::{
     Next, Plan, Refund, Write,
 };
 use checkout::gateway;
-use checkout::settle::{self, DuplicateRefundPolicy, DuplicateRefundStep, DuplicateRefundTry};
+use checkout::settle::{self, DuplicateRefundPolicy, DuplicateRefundStep};
 use checkout::vocab::{EventSource, OrderKind, OrderMethod, OrderStatus as S, RefundState as R};
 use soushou::model::{
     CancelTradeResp, OrderResp, QueryResp, RefundQueryResp, RefundResp, RefundTrade,
@@ -777,14 +777,7 @@ impl World {
 
     fn duplicate_step(&self, code: &str) -> DuplicateRefundStep {
         let refunds = self.store.refunds_of(code);
-        let tries: Vec<DuplicateRefundTry<'_>> = refunds
-            .iter()
-            .map(|r| DuplicateRefundTry {
-                out_refund_no: &r.out_refund_no,
-                state: r.state,
-                updated_at: r.updated_at,
-            })
-            .collect();
+        let tries = duplicate::tries(&refunds);
         settle::duplicate_refund_step(&DUP_POLICY, code, &tries, self.now)
     }
 

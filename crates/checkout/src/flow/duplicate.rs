@@ -13,6 +13,7 @@ use super::{reserved, Attempt, FollowUp, Level, Log, Plan, Refund, Write};
 use crate::settle::{
     self, DuplicateRefundPolicy, DuplicateRefundStep, DuplicateRefundTry, MoneyDecision,
 };
+use crate::vocab::RefundState;
 
 /// What the check reads.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -28,6 +29,18 @@ pub struct Snapshot {
 /// The check is over (what it did is logged, and the refund, if any, is
 /// a flow of its own).
 pub type Answer = ();
+
+/// An attempt's refunds as `settle::duplicate_refund_step` reads them.
+pub fn tries(refunds: &[Refund]) -> Vec<DuplicateRefundTry<'_>> {
+    refunds
+        .iter()
+        .map(|r| DuplicateRefundTry {
+            out_refund_no: &r.out_refund_no,
+            state: r.state,
+            updated_at: r.updated_at,
+        })
+        .collect()
+}
 
 /// Decides the duplicate check of `snapshot.attempt`.
 pub fn decide(snapshot: &Snapshot, now: u64, policy: &DuplicateRefundPolicy) -> Plan<Answer> {
@@ -48,15 +61,7 @@ pub fn decide(snapshot: &Snapshot, now: u64, policy: &DuplicateRefundPolicy) -> 
             }]),
         };
     };
-    let tries: Vec<DuplicateRefundTry<'_>> = snapshot
-        .refunds
-        .iter()
-        .map(|r| DuplicateRefundTry {
-            out_refund_no: &r.out_refund_no,
-            state: r.state,
-            updated_at: r.updated_at,
-        })
-        .collect();
+    let tries = tries(&snapshot.refunds);
     let out_refund_no = match settle::duplicate_refund_step(policy, code, &tries, now) {
         DuplicateRefundStep::Send { out_refund_no } => out_refund_no,
         // A try pending (the pending-refund retry settles it) or done, the
@@ -66,7 +71,18 @@ pub fn decide(snapshot: &Snapshot, now: u64, policy: &DuplicateRefundPolicy) -> 
         | DuplicateRefundStep::Wait { .. }
         | DuplicateRefundStep::GiveUp => return Plan::done(()),
     };
-    // In full: whatever the merchant has not refunded of it already.
+    // In full: whatever the merchant has not refunded of it already. A
+    // merchant refund still pending is waited for (the pending-refund retry
+    // settles it, and the cron's catch-up comes back here): were it sized
+    // against a pending refund that then failed, the rest of the shopper's
+    // money would stay held, with the duplicate's refund done.
+    if snapshot
+        .refunds
+        .iter()
+        .any(|r| r.state == RefundState::Pending)
+    {
+        return Plan::done(());
+    }
     let left = me
         .amount
         .checked_sub(reserved(&snapshot.refunds))
@@ -183,6 +199,16 @@ mod tests {
                 ),
                 0,
                 send("dup-C2", 700),
+            ),
+            (
+                "a merchant refund pending: waited for",
+                snap(
+                    marked.clone(),
+                    vec![kept.clone()],
+                    vec![refund("C2", "R1", 300, R::Pending)],
+                ),
+                0,
+                Plan::done(()),
             ),
             (
                 "the merchant refunded it all",

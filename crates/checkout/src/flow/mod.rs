@@ -18,7 +18,12 @@
 //! For one flow run with an input:
 //!
 //! 1. **Load the snapshot** the flow's `decide` takes (its doc says which
-//!    rows), and call `decide(snapshot, input, now, policy)`.
+//!    rows), and call `decide(snapshot, input, now, policy)`. Two flows
+//!    save a round trip by writing before they read: [`notify`] and a link
+//!    attempt's [`pay`] decide first with no snapshot, and their batch
+//!    reads the rows after its writes (in the same transaction); that read
+//!    is the snapshot of their next decision. A webhook delivery's load is
+//!    its claim ([`webhook`]).
 //! 2. **Write [`Plan::writes`] as one D1 batch**, in order (D1 runs a batch
 //!    as one transaction). Every write is conditional, as its SQL is (see
 //!    [`Write`]): a write whose condition no longer holds changes nothing,
@@ -33,16 +38,19 @@
 //!    then a storage error): the fresh snapshot shows what the winner did,
 //!    and `decide` answers from it.
 //! 4. **Follow [`Plan::next`]**: [`Next::Call`] — send the request (already
-//!    built; [`Next::CallAfter`]: after the pause), then go back to 1 with the gateway's answer (or the fault:
-//!    timeout, garbage, an outcome-unknown code) as the flow's input for
-//!    that call's answer (e.g. [`refund::Input::Sent`] for
-//!    [`Call::Refund`]); [`Next::Again`] — go back to 1
-//!    with the same input; [`Next::Done`] — give the answer to the caller.
+//!    built; [`Next::CallAfter`]: after the pause), then go back to 1 with
+//!    the answer (or the fault: a timeout, garbage, an outcome-unknown
+//!    code: [`Fault`]) as the flow's input for that call's answer (e.g.
+//!    [`refund::Input::Sent`] for [`Call::Refund`]; [`pos::Input::answered`]
+//!    carries a POS charge's progress); [`Next::Again`] — go back to 1 with
+//!    the same input; [`Next::Done`] — give the answer to the caller.
 //! 5. **Log** [`Plan::log`] at every round (fields on the request's log
 //!    line, events as their own lines).
 //! 6. **After the answer**, run each of [`Plan::after`] as a flow of its
 //!    own (a fresh run from step 1): in the background (`wait_until`) where
-//!    the answer must not wait, e.g. a notification's duplicate check.
+//!    the answer must not wait, e.g. a notification's duplicate check. A
+//!    follow-up's failure is logged, never surfaced: the cron's catch-ups
+//!    (pending refunds, missed duplicates, the re-check window) redo it.
 //!
 //! Why this order is crash-safe: the batch commits before the gateway is
 //! called, so whatever the gateway may do is already reserved in the store
