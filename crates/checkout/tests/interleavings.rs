@@ -3,7 +3,8 @@
 //! The invariant comes first: **after any interleaving of shopper taps,
 //! late, duplicate and dropped notifications, gateway faults (lost answers,
 //! outcome-unknown codes, requests that never arrive), merchant cancels and
-//! refunds, lost background tasks and reconciler runs, once everything is
+//! refunds, POS charges (paid at once, while polled, or revoked), lost
+//! background tasks and reconciler runs, once everything is
 //! delivered and reconciled the books equal the gateway's ledger**:
 //! 1. every attempt's stored state equals the gateway's;
 //! 2. a link is paid ⇔ the gateway holds exactly one payment of it that is
@@ -14,7 +15,9 @@
 //! 4. the money the gateway holds (captured − returned − refunded) equals
 //!    what the books say;
 //! 5. every state an attempt is in, and every settled refund, has its
-//!    merchant event in the outbox.
+//!    merchant event in the outbox;
+//! 6. a cashier is told the state the books hold (or `pending`, when even
+//!    the revocation's outcome is unknown).
 //!
 //! The world is a model of the gateway (the ledger) and an in-memory store
 //! (the Worker's rows, typed as `checkout::flow` reads them). Every step
@@ -42,9 +45,9 @@ use checkout::gateway;
 use checkout::settle::{self, DuplicateRefundPolicy, DuplicateRefundStep};
 use checkout::vocab::{EventSource, OrderKind, OrderMethod, OrderStatus as S, RefundState as R};
 use soushou::model::{
-    CancelTradeResp, OrderResp, QueryResp, RefundQueryResp, RefundResp, RefundTrade,
+    CancelTradeResp, FundBill, OrderResp, QueryResp, RefundQueryResp, RefundResp, RefundTrade,
 };
-use soushou::types::{CancelMode, ChannelType, OrderState as G, ResultCode};
+use soushou::types::{CancelMode, ChannelType, FundChannel, OrderState as G, ResultCode};
 use soushou::Fen;
 
 /// splitmix64: small, seedable, the same everywhere.
@@ -424,6 +427,13 @@ struct World {
     never_reached: BTreeSet<String>,
     /// What the gateway does with the next creating call.
     pay_mode: PayMode,
+    /// Milliseconds the current step has paused (a POS charge's polls).
+    pause_ms: u64,
+    /// POS charges the shopper confirms at the `n`th query.
+    confirms_at_query: BTreeMap<String, u32>,
+    /// POS charges by what the cashier was told, and how many polls.
+    pos_told: BTreeMap<&'static str, usize>,
+    pos_polls: usize,
     log: Vec<String>,
 }
 
@@ -435,7 +445,9 @@ impl World {
         decide: impl Fn(&World, &I) -> Plan<A>,
         answered: impl Fn(&I, Answer) -> I,
     ) -> A {
-        for _ in 0..flow::MAX_ROUNDS {
+        let mut idle = 0;
+        while idle < flow::MAX_ROUNDS {
+            idle += 1;
             let plan = decide(self, &input);
             let changed = self.store.batch(&plan.writes);
             let lost_claim = plan
@@ -447,7 +459,14 @@ impl World {
                 continue;
             }
             match plan.next {
-                Next::Call(call) | Next::CallAfter(_, call) => {
+                Next::Call(call) => {
+                    idle = 0;
+                    let answer = self.gateway(&call);
+                    input = answered(&input, answer);
+                }
+                Next::CallAfter(ms, call) => {
+                    idle = 0;
+                    self.pause_ms += ms;
                     let answer = self.gateway(&call);
                     input = answered(&input, answer);
                 }
@@ -458,7 +477,7 @@ impl World {
                 }
             }
         }
-        panic!("a flow did not settle in {} rounds", flow::MAX_ROUNDS)
+        panic!("a flow made {} rounds without a call", flow::MAX_ROUNDS)
     }
 
     fn follow_up(&mut self, after: Vec<FollowUp>) {
@@ -641,15 +660,18 @@ impl World {
         };
         let unknown = Fault::Code(ResultCode::ChargeNonexistent);
         lost(match call {
-            Call::Query(q) => Answer::Query(match self.gw.get(&q.code) {
-                None => Err(unknown),
-                Some(gw) => Ok(QueryResp {
-                    charge_code: Some(q.code.clone()),
-                    busi_id: Some(BUSI.into()),
-                    amt: Some(Fen::from_fen(AMOUNT)),
-                    state: Some(gw.state.clone()),
-                    ..QueryResp::default()
-                }),
+            Call::Query(q) => Answer::Query({
+                self.confirm_on_query(&q.code);
+                match self.gw.get(&q.code) {
+                    None => Err(unknown),
+                    Some(gw) => Ok(QueryResp {
+                        charge_code: Some(q.code.clone()),
+                        busi_id: Some(BUSI.into()),
+                        amt: Some(Fen::from_fen(AMOUNT)),
+                        state: Some(gw.state.clone()),
+                        ..QueryResp::default()
+                    }),
+                }
             }),
             Call::RefundQuery(q) => Answer::RefundQuery(match self.gw.get(&q.code) {
                 None => Err(unknown),
@@ -673,8 +695,25 @@ impl World {
                 gateway::CreateRequest::Order(r) => Answer::Created(self.gw_create(&r.charge_code)),
                 _ => panic!("the model pays by NATIVE order"),
             },
-            Call::PreOrder(_) | Call::Webhook(_) => panic!("the model has no POS nor webhooks"),
+            Call::PreOrder(r) => Answer::Created(self.gw_create(&r.charge_code)),
+            Call::Webhook(_) => panic!("the model delivers no webhooks"),
         })
+    }
+
+    /// A POS shopper confirming on the gateway's screen while we poll.
+    fn confirm_on_query(&mut self, code: &str) {
+        let Some(n) = self.confirms_at_query.get_mut(code) else {
+            return;
+        };
+        *n = n.saturating_sub(1);
+        if *n == 0 {
+            self.confirms_at_query.remove(code);
+            if let Some(gw) = self.gw.get_mut(code).filter(|g| g.state == G::Pending) {
+                gw.state = G::Paid;
+                gw.captured = AMOUNT;
+                self.log.push(format!("the shopper confirms {code}"));
+            }
+        }
     }
 
     fn gw_create(&mut self, code: &str) -> flow::Reply<OrderResp> {
@@ -692,12 +731,28 @@ impl World {
             refunds: BTreeMap::new(),
         };
         self.gw.insert(code.to_owned(), order);
+        // A POS shopper who confirms at once: paid in the answer.
+        let pos_paid = code.starts_with('P') && !self.confirms_at_query.contains_key(code);
+        if pos_paid {
+            let gw = self.gw.get_mut(code).expect("just created");
+            gw.state = G::Paid;
+            gw.captured = AMOUNT;
+        }
         match mode {
             PayMode::Unknown => Err(Fault::Code(ResultCode::Exception)),
             PayMode::Lost => Err(Fault::NoAnswer),
             _ => Ok(OrderResp {
                 charge_code: Some(code.to_owned()),
                 charge_down_code: Some(format!("down-{code}")),
+                amt: Some(Fen::from_fen(AMOUNT)),
+                fund_bill_list: if pos_paid {
+                    vec![FundBill {
+                        fund_channel: FundChannel::Unknown("11".into()),
+                        amount: Fen::from_fen(AMOUNT),
+                    }]
+                } else {
+                    Vec::new()
+                },
                 ..OrderResp::default()
             }),
         }
@@ -863,6 +918,109 @@ impl World {
         ));
     }
 
+    /// The cashier scans a shopper's code: the pay flow stores the attempt
+    /// and sends the `preOrder` (the shopper confirms at once, at the
+    /// `n`th query, or never), then the POS flow polls and revokes until
+    /// the charge is settled; the cashier is told what the books hold.
+    fn pos_charge(&mut self, rng: &mut Rng) {
+        self.next_code += 1;
+        let code = format!("P{}", self.next_code);
+        self.pay_mode = match rng.below(10) {
+            0 => PayMode::Refused,
+            1 => PayMode::NeverArrives,
+            2 => PayMode::Unknown,
+            3 => PayMode::Lost,
+            _ => PayMode::Created,
+        };
+        if !rng.chance(40) {
+            // Up to 15 queries: some after the polling window.
+            let n = 1 + rng.below(15) as u32;
+            self.confirms_at_query.insert(code.clone(), n);
+        }
+        let new = flow::pay::NewAttempt {
+            charge_code: code.clone(),
+            link: None,
+            kind: OrderKind::Pos,
+            method: OrderMethod::Pos,
+            channel_type: ChannelType::WeChat,
+            amount: Fen::from_fen(AMOUNT),
+            subject: "tea".into(),
+            return_url: None,
+        };
+        let charge = gateway::Charge {
+            charge_code: &code,
+            amount: Fen::from_fen(AMOUNT),
+            channel: ChannelType::WeChat,
+            subject: "tea",
+            goods: &[],
+        };
+        let merchant = policies().refund.merchant;
+        let scan = checkout::merchant::ScanKind::Barcode;
+        let request = gateway::pre_order(&merchant, &charge, scan, "134567890123456789");
+        let input = flow::pay::Input::Create(
+            Box::new(new),
+            Box::new(flow::pay::Create::PreOrder(request)),
+        );
+        let p = flow::pay::Policy {
+            rate_limit: checkout::guard::RateLimit::default(),
+        };
+        let created = self.run(
+            input,
+            |w, i| flow::pay::decide(&None, &code, i, w.now, &p),
+            |_, a| match a {
+                Answer::Created(r) => flow::pay::Input::Created(Box::new(r)),
+                _ => panic!("preOrder answered out of turn"),
+            },
+        );
+        let reply = match created {
+            Ok(resp) => Ok(*resp),
+            Err(flow::pay::Failure::Gateway(fault)) => Err(fault),
+            Err(other) => panic!("{code}: {other:?}"),
+        };
+        if matches!(&reply, Err(f) if f.is_refusal()) {
+            self.log.push(format!("pos {code}: refused"));
+            return;
+        }
+        if self.pay_mode == PayMode::NeverArrives {
+            self.never_reached.insert(code.clone());
+        }
+        self.pause_ms = 0;
+        let progress = flow::pos::Progress {
+            started_ms: self.now * 1000,
+            polls: 0,
+        };
+        let p = flow::pos::Policy {
+            polling: checkout::pos::PosPolicy::default(),
+            reconcile: policies().reconcile,
+            cancel: policies().cancel,
+        };
+        let answer = self.run(
+            flow::pos::Input::PreOrdered(progress, Box::new(reply)),
+            |w, i| flow::pos::decide(&w.attempt(&code), i, w.now * 1000 + w.pause_ms, &p),
+            |i, a| match a {
+                Answer::Query(r) => i.answered(flow::pos::Answered::Query(Box::new(r))),
+                Answer::Cancel(r) => i.answered(flow::pos::Answered::Cancel(r)),
+                _ => panic!("pos answered out of turn"),
+            },
+        );
+        self.pause_ms = 0;
+        let books = self.store.attempts[&code].state;
+        self.log.push(format!(
+            "pos {code} ({:?}): {answer:?}, books {books:?}",
+            self.pay_mode
+        ));
+        let charged = answer.expect("only a refused preOrder is an error");
+        let told = charged.state;
+        *self.pos_told.entry(told.as_str()).or_default() += 1;
+        self.pos_polls += charged.polls as usize;
+        // Told pending only when even the revocation's outcome is unknown
+        // (the re-check settles it).
+        assert!(
+            told == books || told == S::Pending,
+            "{code}: told {told:?}, books {books:?}"
+        );
+    }
+
     /// One random step (a step whose preconditions do not hold does nothing).
     fn step(&mut self, rng: &mut Rng) {
         self.now += 1;
@@ -870,8 +1028,9 @@ impl World {
         let pick = |rng: &mut Rng| -> Option<String> {
             (!codes.is_empty()).then(|| codes[rng.below(codes.len())].clone())
         };
-        match rng.below(11) {
+        match rng.below(12) {
             0 | 1 => self.pay(rng),
+            11 => self.pos_charge(rng),
             // The shopper pays an attempt in the wallet.
             2 | 3 => {
                 let Some(code) = pick(rng) else { return };
@@ -1172,6 +1331,10 @@ struct Reached {
     abandoned: usize,
     /// Attempts the gateway never heard of, failed by the reconciler.
     unknown_failed: usize,
+    /// POS charges by what the cashier was told.
+    pos_told: BTreeMap<&'static str, usize>,
+    /// Their polls.
+    pos_polls: usize,
 }
 
 fn run(seed: u64, steps: usize, reached: &mut Reached) -> Result<(), (String, Vec<String>)> {
@@ -1201,6 +1364,10 @@ fn run(seed: u64, steps: usize, reached: &mut Reached) -> Result<(), (String, Ve
     }
     // `check` proved each of them failed.
     reached.unknown_failed += w.never_reached.len();
+    for (state, n) in &w.pos_told {
+        *reached.pos_told.entry(state).or_default() += n;
+    }
+    reached.pos_polls += w.pos_polls;
     Ok(())
 }
 
@@ -1233,13 +1400,22 @@ fn books_equal_the_ledger_after_any_interleaving() {
     println!(
         "interleavings: {schedules} schedules, {steps_total} steps, 0 mismatches; \
          {} duplicate refunds succeeded after a refusal, {} left to the merchant, \
-         {} attempts the gateway never heard of failed",
-        reached.retried, reached.abandoned, reached.unknown_failed
+         {} attempts the gateway never heard of failed; POS charges told {:?} after {} polls",
+        reached.retried,
+        reached.abandoned,
+        reached.unknown_failed,
+        reached.pos_told,
+        reached.pos_polls
     );
     if schedules >= 1000 {
         assert!(
-            reached.retried > 0 && reached.abandoned > 0 && reached.unknown_failed > 0,
-            "the search never reached a refused duplicate refund or an unknown attempt"
+            reached.retried > 0
+                && reached.abandoned > 0
+                && reached.unknown_failed > 0
+                && reached.pos_told.get("paid") > Some(&0)
+                && reached.pos_told.get("revoked") > Some(&0),
+            "the search never reached a refused duplicate refund, an unknown attempt, \
+             or a POS charge paid or revoked"
         );
     }
 }

@@ -34,9 +34,9 @@
 //!    only if its change committed.
 //! 3. **If a claim lost** (a write for which [`Write::is_claim`] holds
 //!    changed no row: a concurrent request got there first), skip step 4
-//!    and go back to 1 with the same input (at most [`MAX_ROUNDS`] rounds,
-//!    then a storage error): the fresh snapshot shows what the winner did,
-//!    and `decide` answers from it.
+//!    and go back to 1 with the same input (at most [`MAX_ROUNDS`] rounds
+//!    without a call, then a storage error): the fresh snapshot shows what
+//!    the winner did, and `decide` answers from it.
 //! 4. **Follow [`Plan::next`]**: [`Next::Call`] — send the request (already
 //!    built; [`Next::CallAfter`]: after the pause), then go back to 1 with
 //!    the answer (or the fault: a timeout, garbage, an outcome-unknown
@@ -84,9 +84,11 @@ pub mod reconcile;
 pub mod refund;
 pub mod webhook;
 
-/// How many rounds a flow run may take before the executor gives up with a
-/// storage error: every flow settles in a handful (a lost claim, a write
-/// then its follow-up); more means the store is not what the plan thinks.
+/// How many rounds in a row without a call (a lost claim, [`Next::Again`])
+/// a flow run may take before the executor gives up with a storage error:
+/// every flow needs a handful at most between two calls (a lost claim, a
+/// write then its follow-up); more means the store is not what the plan
+/// thinks. (A POS charge's polls are calls: they do not count.)
 pub const MAX_ROUNDS: usize = 8;
 
 /// What the executor does with one decision. `A` is the flow's answer.
