@@ -1,11 +1,13 @@
 //! The shopper's checkout page: a Leptos client-side-rendered app compiled
 //! to wasm and served by the Worker at `/c/{token}`.
 //!
-//! Pure logic (formatting, the polling schedule, wallet result mapping,
-//! error wording, QR drawing, address parsing) lives in plain modules with
-//! host unit tests; the browser-only parts (`api`, `bridge`, `js`, `app`,
-//! `screens`) compile for `wasm32` only. Method selection is
-//! `checkout::routing`'s, never the page's own.
+//! Pure logic (the screen logic as a reducer in [`state`], the polling
+//! schedule, wallet result mapping, error wording, address parsing) lives
+//! in plain modules with host unit tests; the browser-only parts (`api`,
+//! `bridge`, `js`, `app`, `screens`) compile for `wasm32` only and decide
+//! nothing: `app` runs the effects [`state::step`] asks for, `screens`
+//! draw its [`state::Page`]. Method selection is `checkout::routing`'s,
+//! never the page's own.
 
 #![warn(missing_docs)]
 
@@ -18,6 +20,7 @@ pub mod i18n;
 pub mod location;
 pub mod outcome;
 pub mod poll;
+pub mod state;
 
 pub use error::Error;
 
@@ -31,8 +34,6 @@ mod bridge;
 mod js;
 #[cfg(target_arch = "wasm32")]
 mod screens;
-#[cfg(target_arch = "wasm32")]
-mod state;
 
 /// Entry point, run by `init()` in `boot.js`: swaps the static skeleton for the app.
 #[cfg(target_arch = "wasm32")]

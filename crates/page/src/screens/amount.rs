@@ -3,9 +3,10 @@
 
 use leptos::prelude::*;
 
-use crate::state::Ctx;
+use crate::app::Ctx;
+use crate::state::Event;
 
-/// A decimal-keypad field bound to `Ctx::typed_amount`; nothing for a
+/// A decimal-keypad field bound to `Page::typed_amount`; nothing for a
 /// fixed-amount link. Enter pays, like the button.
 #[component]
 pub fn AmountInput() -> impl IntoView {
@@ -26,10 +27,10 @@ pub fn AmountInput() -> impl IntoView {
                 // redraw in place never overwrites what is being typed
                 // (and needs no property-setting code in the wasm).
                 value=ctx.with(|s| s.typed_amount.clone())
-                on:input=move |ev| ctx.type_amount(event_target_value(&ev))
+                on:input=move |ev| ctx.dispatch(Event::TypeAmount(event_target_value(&ev)))
                 on:keydown=move |ev| {
                     if ev.key() == "Enter" {
-                        crate::state::pay(ctx);
+                        ctx.dispatch(Event::PayTapped);
                     }
                 }
             />

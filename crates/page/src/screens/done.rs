@@ -4,11 +4,10 @@ use checkout::api::OrderView;
 use leptos::prelude::*;
 
 use super::{OrderNo, PayButton, Summary, Title};
+use crate::app::Ctx;
 use crate::format::yuan;
 use crate::js;
-use crate::location::safe_return_url;
 use crate::poll::Verdict;
-use crate::state::Ctx;
 
 /// The result screen.
 #[component]
@@ -17,11 +16,7 @@ pub fn Done(order: OrderView) -> impl IntoView {
     let t = ctx.t();
     let verdict = Verdict::of(order.state);
     let amount = yuan(order.money.fen());
-    let back = order
-        .return_url
-        .clone()
-        .or_else(|| ctx.with(|s| s.link.as_ref().and_then(|l| l.return_url.clone())));
-    let back = safe_return_url(back.as_deref()).map(str::to_owned);
+    let back = ctx.with(|s| s.return_url().map(str::to_owned));
     let (icon, class) = match verdict {
         Verdict::Paid => ("✓", "notice good"),
         Verdict::Refunded => ("↺", "notice"),
@@ -58,7 +53,7 @@ pub fn Done(order: OrderView) -> impl IntoView {
             })}
             <OrderNo charge_code=order.charge_code.clone()/>
         </div>
-        {(verdict == Verdict::Paid).then_some(back).flatten().map(|href| view! {
+        {back.map(|href| view! {
             <a class="btn primary" id="return" href=href>{t.return_merchant}</a>
         })}
         {verdict.offers_pay_again().then(|| view! { <PayButton again=true/> })}

@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 
 use super::Spinner;
-use crate::state::Ctx;
+use crate::app::Ctx;
 
 /// The loading screen.
 #[component]

@@ -14,8 +14,9 @@ use checkout::api::PayMethod;
 use checkout::routing::Route;
 use leptos::prelude::*;
 
+use crate::app::Ctx;
 use crate::i18n::Strings;
-use crate::state::{load, pay, watch, Ctx, Screen};
+use crate::state::{Event, Screen};
 use crate::Error;
 
 pub use amount::AmountInput;
@@ -58,7 +59,7 @@ pub fn Body(screen: Screen) -> impl IntoView {
         Screen::AlreadyPaid => view! { <notice::AlreadyPaid/> }.into_any(),
         Screen::OpenInBrowser => view! { <notice::OpenInBrowser/> }.into_any(),
         Screen::Ready => view! { <ready::Ready/> }.into_any(),
-        Screen::Wallet(wallet) => view! { <waiting::WalletOpening wallet/> }.into_any(),
+        Screen::Wallet { wallet, .. } => view! { <waiting::WalletOpening wallet/> }.into_any(),
         Screen::Redirecting { charge_code, url } => {
             view! { <waiting::Redirecting charge_code url/> }.into_any()
         }
@@ -73,23 +74,24 @@ pub fn Body(screen: Screen) -> impl IntoView {
 }
 
 /// What a button does.
+#[derive(Clone, Copy)]
 enum Action {
     SwitchLanguage,
     Pay,
     /// Load the link again.
     Reload,
-    /// Ask the Worker about this attempt again.
-    Watch(String),
+    /// Ask the Worker about the watched attempt again.
+    Recheck,
 }
 
 /// The click handler of every button: one closure type for them all, as
 /// each distinct handler closure is its own event-listener code in the wasm.
 fn click(ctx: Ctx, action: Action) -> impl Fn(leptos::ev::MouseEvent) + 'static {
-    move |_| match &action {
-        Action::SwitchLanguage => ctx.switch_language(),
-        Action::Pay => pay(ctx),
-        Action::Reload => load(ctx),
-        Action::Watch(charge_code) => watch(ctx, charge_code.clone()),
+    move |_| match action {
+        Action::SwitchLanguage => ctx.dispatch(Event::SwitchLanguage),
+        Action::Pay => ctx.dispatch(Event::PayTapped),
+        Action::Reload => ctx.load(),
+        Action::Recheck => ctx.dispatch(Event::Recheck),
     }
 }
 
@@ -195,7 +197,7 @@ fn OrderNo(charge_code: String) -> impl IntoView {
 
 /// The live polling status line, with "Check again" after polling gave up.
 #[component]
-fn PollLine(charge_code: String) -> impl IntoView {
+fn PollLine() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let t = ctx.t();
     let (gave_up, trouble) = ctx.with(|s| (s.poll.gave_up, s.poll.trouble.is_some()));
@@ -207,7 +209,7 @@ fn PollLine(charge_code: String) -> impl IntoView {
                 type="button"
                 class="btn link"
                 id="check-again"
-                on:click=click(ctx, Action::Watch(charge_code))
+                on:click=click(ctx, Action::Recheck)
             >
                 {t.check_again}
             </button>

@@ -3,8 +3,7 @@
 use leptos::prelude::*;
 
 use super::{click, Action, ErrorBox, Notice, OrderNo, Summary, Title};
-use crate::location::safe_return_url;
-use crate::state::Ctx;
+use crate::app::Ctx;
 use crate::Error;
 
 /// The token does not verify (tampered, truncated, not a link at all).
@@ -35,9 +34,7 @@ pub fn AlreadyPaid() -> impl IntoView {
     let t = ctx.t();
     let link = ctx.with(|s| s.link.clone());
     let code = link.as_ref().and_then(|l| l.charge_code.clone());
-    let back = link
-        .as_ref()
-        .and_then(|l| safe_return_url(l.return_url.as_deref()).map(str::to_owned));
+    let back = ctx.with(|s| s.return_url().map(str::to_owned));
     view! {
         <Notice class="notice good" icon="✓" title=t.already_paid_title body=t.already_paid_body/>
         <Summary compact=true/>

@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 
 use super::{OrderNo, PollLine, Summary, Title};
-use crate::state::Ctx;
+use crate::app::Ctx;
 
 /// The QR screen; `svg` is markup made by [`checkout::qr::svg`] in Rust.
 #[component]
@@ -20,7 +20,7 @@ pub fn QrScreen(charge_code: String, svg: String) -> impl IntoView {
             <p class="amount" id="qr-amount">{amount}</p>
             <div class="qr" id="qr" role="img" aria-label=t.scan_title inner_html=svg></div>
             <p class="hint">{t.scan_hint}</p>
-            <PollLine charge_code=charge_code.clone()/>
+            <PollLine/>
             <OrderNo charge_code/>
         </div>
         <Summary compact=true/>

@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 
 use super::{AmountInput, ErrorBox, PayButton, Summary};
-use crate::state::Ctx;
+use crate::app::Ctx;
 
 /// The main checkout screen.
 #[component]

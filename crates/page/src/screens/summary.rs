@@ -2,9 +2,9 @@
 
 use leptos::prelude::*;
 
+use crate::app::Ctx;
 use crate::format::{goods_price, link_amount, time_left, yuan};
 use crate::js;
-use crate::state::Ctx;
 
 /// The summary card of the loaded link (nothing before it loads).
 /// `compact` (result and waiting screens, which show the amount themselves)

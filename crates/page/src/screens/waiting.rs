@@ -4,8 +4,9 @@
 use leptos::prelude::*;
 
 use super::{OrderNo, PayButton, PollLine, Spinner, Summary, Title};
+use crate::app::Ctx;
 use crate::outcome::BridgeOutcome;
-use crate::state::{Ctx, Wallet};
+use crate::state::Wallet;
 
 /// The head of a waiting screen: a spinner and the title, announced politely.
 #[component]
@@ -41,7 +42,7 @@ pub fn Redirecting(charge_code: String, url: String) -> impl IntoView {
     view! {
         <Busy title=t.redirecting/>
         <a class="btn secondary" id="redirect-link" href=url>{t.redirect_link}</a>
-        <PollLine charge_code=charge_code.clone()/>
+        <PollLine/>
         <OrderNo charge_code/>
     }
 }
@@ -64,7 +65,7 @@ pub fn Confirm(charge_code: String, outcome: Option<BridgeOutcome>) -> impl Into
         </div>
         <Summary compact=true/>
         {retry.then(|| view! { <PayButton again=true/> })}
-        <PollLine charge_code=charge_code.clone()/>
+        <PollLine/>
         <OrderNo charge_code/>
     }
 }
