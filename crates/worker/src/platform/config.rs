@@ -17,7 +17,7 @@ use soushou::envelope;
 use soushou::MerchantKey;
 use worker::Env;
 
-use crate::error::{ApiError, ApiResult};
+use crate::platform::error::{ApiError, ApiResult};
 
 /// A secret string whose `Debug`/`Display` print a mask, so it cannot leak
 /// into a log line by accident.
