@@ -12,21 +12,22 @@ use super::refund::{refund, RefundOrder};
 use crate::platform::context::Cx;
 use crate::platform::error::{ApiError, ApiResult};
 use crate::platform::log::{now_secs, Level};
-use crate::store::{self};
+use crate::store::attempts::{self, OrderRow};
+use crate::store::refunds;
 
 /// The cron sweep's catch-up for duplicate payments nobody dealt with: the
 /// check after `/notify` runs in a `ctx.wait_until` task, and if that task
 /// is lost (Worker evicted, storage error) before it marked the duplicate
 /// or reserved its refund, nothing else would notice; and a refund of a
 /// duplicate the gateway refused must be tried again. Finds such attempts
-/// ([`store::attempts::rival_payments`]) whose money is at least
+/// ([`attempts::rival_payments`]) whose money is at least
 /// `REFUND_RETRY_AFTER_SECS` old (so it does not race the background task)
 /// and runs [`refund_if_duplicate`] on each, a bounded batch per run.
 /// Returns how many were examined.
 pub async fn refund_missed_duplicates(cx: &Cx) -> ApiResult<usize> {
     let policy = DuplicateRefundPolicy::new(cx.settings.refund_retry_after_secs()?);
     let cutoff = now_secs().saturating_sub(policy.retry_after_secs);
-    let rivals = store::attempts::rival_payments(cx.db()?, cutoff, policy.max_tries, 20).await?;
+    let rivals = attempts::rival_payments(cx.db()?, cutoff, policy.max_tries, 20).await?;
     for order in &rivals {
         cx.log.event(
             Level::Warn,
@@ -60,51 +61,16 @@ pub async fn refund_if_duplicate(cx: &Cx, charge_code: &str) {
 
 async fn try_refund_duplicate(cx: &Cx, charge_code: &str) -> ApiResult<()> {
     let db = cx.db()?;
-    let order = store::attempts::get_order(db, charge_code)
+    let order = attempts::get_order(db, charge_code)
         .await?
         .ok_or(ApiError::NotFound("order"))?;
-    let Some(link_id) = order.link_id.as_deref() else {
+    let Some(kept) = judge(cx, &order).await? else {
         return Ok(());
     };
-    let kept = match &order.duplicate_of {
-        // Judged before, but its refund may never have been reserved, or
-        // the gateway refused it.
-        Some(kept) => kept.clone(),
-        None => {
-            let attempts = store::attempts::link_attempts(db, link_id).await?;
-            let view = store::attempts::link_view(&attempts);
-            let MoneyDecision::RefundDuplicate { kept } = settle::on_money(&view, charge_code)
-            else {
-                return Ok(());
-            };
-            // Marked once, before the refund is reserved: from here on the
-            // attempt never makes its link paid, and a concurrent decider
-            // stops here.
-            if !store::attempts::mark_duplicate(db, charge_code, &kept).await? {
-                return Ok(());
-            }
-            kept
-        }
-    };
     let policy = DuplicateRefundPolicy::new(cx.settings.refund_retry_after_secs()?);
-    let refunds = store::refunds::refunds(db, charge_code).await?;
-    let tries: Vec<DuplicateRefundTry<'_>> = refunds
-        .iter()
-        .map(|r| DuplicateRefundTry {
-            out_refund_no: &r.out_refund_no,
-            state: r.state,
-            updated_at: r.updated_at,
-        })
-        .collect();
-    let out_refund_no =
-        match settle::duplicate_refund_step(&policy, charge_code, &tries, now_secs()) {
-            DuplicateRefundStep::Send { out_refund_no } => out_refund_no,
-            // A try is pending (the pending-refund retry settles it) or done,
-            // or the last refusal's wait is not over.
-            DuplicateRefundStep::Nothing | DuplicateRefundStep::Wait { .. } => return Ok(()),
-            // Logged when the last try was refused (below).
-            DuplicateRefundStep::GiveUp => return Ok(()),
-        };
+    let Some(out_refund_no) = next_try(cx, &policy, charge_code).await? else {
+        return Ok(());
+    };
     cx.log.event(
         Level::Warn,
         "duplicate_payment",
@@ -112,7 +78,7 @@ async fn try_refund_duplicate(cx: &Cx, charge_code: &str) -> ApiResult<()> {
             "out_refund_no": out_refund_no}),
     );
     // In full: whatever the merchant has not refunded of it already.
-    let amount = Fen::from_fen(store::refunds::refundable(db, charge_code).await?);
+    let amount = Fen::from_fen(refunds::refundable(db, charge_code).await?);
     if amount == Fen::ZERO {
         return Ok(());
     }
@@ -146,4 +112,58 @@ async fn try_refund_duplicate(cx: &Cx, charge_code: &str) -> ApiResult<()> {
             "order_state": done.state.as_str()}),
     );
     Ok(())
+}
+
+/// The kept payment `order` duplicates, if it does: judged before (its
+/// refund may never have been reserved, or the gateway refused it), or
+/// judged now from its link's attempts (`settle::on_money`) and marked.
+async fn judge(cx: &Cx, order: &OrderRow) -> ApiResult<Option<String>> {
+    let Some(link_id) = order.link_id.as_deref() else {
+        return Ok(None);
+    };
+    if let Some(kept) = &order.duplicate_of {
+        return Ok(Some(kept.clone()));
+    }
+    let db = cx.db()?;
+    let link_attempts = attempts::link_attempts(db, link_id).await?;
+    let view = attempts::link_view(&link_attempts);
+    let MoneyDecision::RefundDuplicate { kept } = settle::on_money(&view, &order.charge_code)
+    else {
+        return Ok(None);
+    };
+    // Marked once, before the refund is reserved: from here on the
+    // attempt never makes its link paid, and a concurrent decider stops
+    // here.
+    if !attempts::mark_duplicate(db, &order.charge_code, &kept).await? {
+        return Ok(None);
+    }
+    Ok(Some(kept))
+}
+
+/// The number of the next refund try of a duplicate
+/// (`settle::duplicate_refund_step`), if one is due now.
+async fn next_try(
+    cx: &Cx,
+    policy: &DuplicateRefundPolicy,
+    charge_code: &str,
+) -> ApiResult<Option<String>> {
+    let tries = refunds::refunds(cx.db()?, charge_code).await?;
+    let tries: Vec<DuplicateRefundTry<'_>> = tries
+        .iter()
+        .map(|r| DuplicateRefundTry {
+            out_refund_no: &r.out_refund_no,
+            state: r.state,
+            updated_at: r.updated_at,
+        })
+        .collect();
+    Ok(
+        match settle::duplicate_refund_step(policy, charge_code, &tries, now_secs()) {
+            DuplicateRefundStep::Send { out_refund_no } => Some(out_refund_no),
+            // A try is pending (the pending-refund retry settles it) or done,
+            // or the last refusal's wait is not over.
+            DuplicateRefundStep::Nothing | DuplicateRefundStep::Wait { .. } => None,
+            // Logged when the last try was refused (in the caller).
+            DuplicateRefundStep::GiveUp => None,
+        },
+    )
 }

@@ -8,6 +8,7 @@
 
 use std::time::Duration;
 
+use checkout::link;
 use checkout::oauth::{self as pure, StateParts, Wallet};
 use worker::RequestInit;
 
@@ -16,7 +17,7 @@ use crate::platform::context::Cx;
 use crate::platform::crypto::{base64_encode, rsa2_sign, rsa2_verify};
 use crate::platform::error::{ApiError, ApiResult};
 use crate::platform::gateway::{fetch_within, post_init, Transport};
-use crate::platform::log::now_secs;
+use crate::platform::log::{now_secs, random_hex};
 use crate::store::signin::{self, OauthClaim};
 
 /// Checks the callback's `state` and claims it: the link token to return to.
@@ -37,6 +38,42 @@ pub async fn claim(cx: &Cx, state: Option<String>, wallet: Wallet) -> ApiResult<
     }
     parts.check_bound(&cx.settings.link_keys()?, wallet, &row.link_id)?;
     Ok(row.token)
+}
+
+/// Starts a sign-in at `wallet` (`(oauth_base, app_id)` from its settings)
+/// for the link `token`: records a fresh `state` in D1 (claimed once by the
+/// callback) and returns the wallet's authorize URL.
+pub async fn begin(
+    cx: &Cx,
+    wallet: Wallet,
+    (oauth_base, app_id): (&str, &str),
+    token: &str,
+    now: u64,
+) -> ApiResult<String> {
+    let keys = cx.settings.link_keys()?;
+    let link_id = link::link_id(token);
+    let nonce = random_hex(12);
+    let state = pure::new_state(&keys, wallet, &link_id, &nonce, now);
+    let expires_at = now + pure::STATE_TTL_SECS;
+    signin::insert_oauth_state(
+        cx.db()?,
+        &nonce,
+        wallet.as_str(),
+        &link_id,
+        token,
+        expires_at,
+    )
+    .await?;
+    cx.log.set("signin", wallet.as_str());
+    cx.log.set("outcome", "signin_redirect");
+    let redirect_uri = pure::redirect_uri(&cx.settings.public_base_url()?, wallet);
+    Ok(pure::authorize_url(
+        wallet,
+        oauth_base,
+        app_id,
+        &redirect_uri,
+        &state,
+    ))
 }
 
 /// The shopper's id from the wallet for `code`: WeChat's `openid` or

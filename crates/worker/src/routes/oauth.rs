@@ -27,8 +27,7 @@ use crate::flows::signin;
 use crate::platform::context::Cx;
 use crate::platform::error::{ApiError, ApiResult};
 use crate::platform::http::set_html_headers;
-use crate::platform::log::{now_secs, random_hex};
-use crate::store;
+use crate::platform::log::now_secs;
 
 /// A query parameter of the request, non-blank.
 fn param(req: &Request, name: &str) -> ApiResult<Option<String>> {
@@ -100,21 +99,7 @@ pub async fn entry(cx: &Cx, req: &Request, token: &str) -> ApiResult<Option<Resp
         // `sign_in` only picks a configured wallet.
         _ => return Ok(None),
     };
-    let nonce = random_hex(12);
-    let state = pure::new_state(&keys, wallet, &link_id, &nonce, now);
-    store::signin::insert_oauth_state(
-        cx.db()?,
-        &nonce,
-        wallet.as_str(),
-        &link_id,
-        token,
-        now + pure::STATE_TTL_SECS,
-    )
-    .await?;
-    cx.log.set("signin", wallet.as_str());
-    cx.log.set("outcome", "signin_redirect");
-    let redirect_uri = pure::redirect_uri(&settings.public_base_url()?, wallet);
-    let url = pure::authorize_url(wallet, oauth_base, app_id, &redirect_uri, &state);
+    let url = signin::begin(cx, wallet, (oauth_base, app_id), token, now).await?;
     redirect(&url).map(Some)
 }
 

@@ -387,33 +387,7 @@ pub async fn notify(
         &[t(code)],
     )?];
     if plan != NotifyPlan::Nothing {
-        // One `WHEN` per state, so the label is the pure function's.
-        let (mut cases, mut params) = (String::new(), vec![t(code), n(amount), n(now)]);
-        params.push(t(notice.state.code()));
-        for found in OrderStatus::ALL {
-            if let Some(outcome) = settle::notify_count_outcome(plan, found) {
-                cases.push_str(&format!(
-                    " WHEN ?{} THEN ?{}",
-                    params.len() + 1,
-                    params.len() + 2
-                ));
-                params.extend([t(found.as_str()), t(outcome)]);
-            }
-        }
-        // A state without a label fails NOT NULL: the batch rolls back, 500.
-        let count = prepare(
-            db,
-            &format!(
-                "INSERT INTO notifications (charge_code, gateway_state, amount_fen, outcome, \
-                 received, first_at, last_at) \
-                 SELECT charge_code, ?4, amount_fen, CASE state{cases} END, 1, ?3, ?3 \
-                 FROM orders WHERE charge_code = ?1 AND amount_fen = ?2 \
-                 ON CONFLICT (charge_code, gateway_state) DO UPDATE SET \
-                 received = received + 1, last_at = excluded.last_at"
-            ),
-            &params,
-        )?;
-        statements.push(count);
+        statements.push(notification_count(db, notice, plan, now)?);
         if let NotifyPlan::Apply(event) = plan {
             // The count goes first: it labels the state before the update.
             statements.extend(transition_from_any(db, code, event, amount, now)?);
@@ -438,6 +412,44 @@ pub async fn notify(
         outbox::note_written(results.get(4));
     }
     Ok((stored, updated))
+}
+
+/// The notification's count (per order and gateway state), first recorded
+/// with the outcome `settle::notify_count_outcome` gives for the state the
+/// attempt is in, only if it holds the notified amount.
+fn notification_count<'d>(
+    db: &'d Db,
+    notice: &Notice<'_>,
+    plan: NotifyPlan,
+    now: u64,
+) -> ApiResult<Stmt<'d>> {
+    let (code, amount) = (notice.charge_code, notice.amount.fen());
+    // One `WHEN` per state, so the label is the pure function's.
+    let (mut cases, mut params) = (String::new(), vec![t(code), n(amount), n(now)]);
+    params.push(t(notice.state.code()));
+    for found in OrderStatus::ALL {
+        if let Some(outcome) = settle::notify_count_outcome(plan, found) {
+            cases.push_str(&format!(
+                " WHEN ?{} THEN ?{}",
+                params.len() + 1,
+                params.len() + 2
+            ));
+            params.extend([t(found.as_str()), t(outcome)]);
+        }
+    }
+    // A state without a label fails NOT NULL: the batch rolls back, 500.
+    prepare(
+        db,
+        &format!(
+            "INSERT INTO notifications (charge_code, gateway_state, amount_fen, outcome, \
+             received, first_at, last_at) \
+             SELECT charge_code, ?4, amount_fen, CASE state{cases} END, 1, ?3, ?3 \
+             FROM orders WHERE charge_code = ?1 AND amount_fen = ?2 \
+             ON CONFLICT (charge_code, gateway_state) DO UPDATE SET \
+             received = received + 1, last_at = excluded.last_at"
+        ),
+        &params,
+    )
 }
 
 /// The history row, update and outbox event that move `charge_code` to `to`
