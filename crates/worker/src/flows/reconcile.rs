@@ -18,11 +18,6 @@ use crate::platform::gateway;
 use crate::platform::log::{now_secs, Level};
 use crate::store::{self, attempts::OrderRow};
 
-/// How long an attempt the gateway has never heard of may stay pending
-/// before the reconciler marks it failed (the `pay` call that should have
-/// created it timed out or never arrived).
-const UNKNOWN_ATTEMPT_FAILS_AFTER_SECS: u64 = 600;
-
 /// Asks the gateway about an order and applies what it proves (see
 /// [`apply_report`]); a new payment is checked for being a duplicate of its
 /// link at once. `source` names the caller in the state history (`poll`,
@@ -46,7 +41,8 @@ pub async fn query_and_apply(
             info,
         })) => {
             if order.state == OrderStatus::Pending
-                && now.saturating_sub(order.created_at) >= UNKNOWN_ATTEMPT_FAILS_AFTER_SECS
+                && now.saturating_sub(order.created_at)
+                    >= cx.settings.unknown_attempt_fail_after_secs()?
             {
                 let t = apply_event(
                     cx.db()?,

@@ -4,7 +4,7 @@
 //! The path of an event: written in its change's batch (`store::events`); handed
 //! to the `WEBHOOKS` queue when the request ends ([`flush`]) or by the cron
 //! ([`reenqueue`]: never enqueued, or overdue); the consumer ([`consume`])
-//! claims it, POSTs it (10 s), records the attempt, and either marks it
+//! claims it, POSTs it (`WEBHOOK_TIMEOUT_MS`, 10 s), records the attempt, and either marks it
 //! delivered (2xx) or asks the queue to bring it back after
 //! `checkout::events::RetryPolicy`'s delay; once the policy gives up the
 //! message goes to the `WEBHOOKS_DLQ` queue, whose consumer marks the event
@@ -35,14 +35,10 @@ use crate::store::events::{self as outbox, Attempt};
 pub const QUEUE: &str = "WEBHOOKS";
 /// The dead-letter queue binding.
 pub const DEAD_LETTERS: &str = "WEBHOOKS_DLQ";
-/// How long the merchant has to answer one delivery.
-const ANSWER_WITHIN: Duration = Duration::from_secs(10);
-/// How long a claim on an event lasts: above [`ANSWER_WITHIN`], so a
-/// second consumer never sends an event that is being sent.
-const CLAIM_SECS: u64 = 30;
-/// How far past its due time a pending event must be before the cron
-/// hands it to the queue again (it was lost, or its consumer died).
-pub const OVERDUE_SECS: u64 = 120;
+/// How much longer a claim on an event lasts than the merchant has to
+/// answer (`WEBHOOK_TIMEOUT_MS`), so a second consumer never sends an
+/// event that is being sent.
+const CLAIM_MARGIN_SECS: u64 = 20;
 /// Events handed to the queue per flush or cron run.
 const BATCH: u64 = 100;
 
@@ -98,9 +94,8 @@ pub async fn reenqueue(cx: &Cx) -> ApiResult<usize> {
         return Ok(0);
     }
     let now = now_secs();
-    let seqs =
-        outbox::claim_for_queue(cx.db()?, now, Some(now.saturating_sub(OVERDUE_SECS)), BATCH)
-            .await?;
+    let overdue_before = now.saturating_sub(cx.settings.webhook_overdue_secs()?);
+    let seqs = outbox::claim_for_queue(cx.db()?, now, Some(overdue_before), BATCH).await?;
     enqueue(cx, &seqs).await?;
     Ok(seqs.len())
 }
@@ -193,7 +188,9 @@ async fn mark_failed(cx: &Cx, seq: u64) -> ApiResult<()> {
 async fn deliver(cx: &Cx, seq: u64) -> ApiResult<Outcome> {
     let db = cx.db()?;
     let now = now_secs();
-    let Some(event) = outbox::claim(db, seq, now, CLAIM_SECS).await? else {
+    let timeout = Duration::from_millis(cx.settings.webhook_timeout_ms()?);
+    let claim_secs = timeout.as_secs().saturating_add(CLAIM_MARGIN_SECS);
+    let Some(event) = outbox::claim(db, seq, now, claim_secs).await? else {
         return Ok(Outcome::Ack);
     };
     let url = cx.settings.webhook_url()?;
@@ -201,7 +198,7 @@ async fn deliver(cx: &Cx, seq: u64) -> ApiResult<Outcome> {
     let id = events::event_id(seq);
     let signature = webhook::sign(cx.settings.webhook_keys()?.all(), &id, now, body.as_bytes());
     let started = now_ms();
-    let sent = post(&url, &id, now, &signature, &body).await;
+    let sent = post(&url, (&id, now, &signature), &body, timeout).await;
     let answer = Attempt {
         status: sent.ok(),
         error: sent.err(),
@@ -224,12 +221,12 @@ async fn deliver(cx: &Cx, seq: u64) -> ApiResult<Outcome> {
 }
 
 /// POSTs one signed event; the HTTP status, or why there was none.
+/// `(id, timestamp, signature)`: the Standard Webhooks headers.
 async fn post(
     url: &str,
-    id: &str,
-    timestamp: u64,
-    signature: &str,
+    (id, timestamp, signature): (&str, u64, &str),
     body: &str,
+    timeout: Duration,
 ) -> Result<u16, &'static str> {
     let controller = AbortController::default();
     let signal = controller.signal();
@@ -257,7 +254,7 @@ async fn post(
         let _ = response.bytes().await;
         Ok(response.status_code())
     };
-    match select(Box::pin(exchange), Box::pin(Delay::from(ANSWER_WITHIN))).await {
+    match select(Box::pin(exchange), Box::pin(Delay::from(timeout))).await {
         Either::Left((result, _)) => result,
         Either::Right(((), _)) => {
             controller.abort();
