@@ -10,7 +10,6 @@ use checkout::state::{self, Transition};
 use checkout::vocab::{EventSource, OrderStatus};
 use soushou::envelope;
 use soushou::model::OrderResp;
-use soushou::Fen;
 
 use crate::platform::context::Cx;
 use crate::platform::db::Db;
@@ -104,7 +103,7 @@ pub fn expected<'a>(cfg: &'a envelope::Config, order: &'a OrderRow) -> Expected<
     Expected {
         charge_code: &order.charge_code,
         busi_id: &cfg.busi_id,
-        amount: Fen::from_fen(order.amount_fen),
+        amount: order.amount,
     }
 }
 

@@ -78,7 +78,7 @@ async fn try_refund_duplicate(cx: &Cx, charge_code: &str) -> ApiResult<()> {
             "out_refund_no": out_refund_no}),
     );
     // In full: whatever the merchant has not refunded of it already.
-    let amount = Fen::from_fen(refunds::refundable(db, charge_code).await?);
+    let amount = refunds::refundable(db, charge_code).await?;
     if amount == Fen::ZERO {
         return Ok(());
     }

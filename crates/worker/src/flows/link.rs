@@ -6,7 +6,6 @@ use checkout::api::{CheckoutView, LinkState, OrderStatus};
 use checkout::link::{self, LinkPayload};
 use checkout::settle;
 use checkout::webhook::ReturnParams;
-use soushou::Fen;
 
 use crate::platform::context::Cx;
 use crate::platform::error::ApiResult;
@@ -52,7 +51,7 @@ pub async fn checkout_view(cx: &Cx, token: &str) -> ApiResult<CheckoutView> {
     let attempt_amount = charge_code
         .as_deref()
         .and_then(|code| attempts.iter().find(|a| a.charge_code == code))
-        .map(|a| Fen::from_fen(a.amount_fen));
+        .map(|a| a.amount);
     let mut view = CheckoutView::from_link(
         cx.settings.merchant_name(),
         &payload,
@@ -98,7 +97,7 @@ pub async fn signed_return_url(
         charge_code: &order.charge_code,
         merchant_ref: merchant_ref.as_deref().unwrap_or(""),
         state: order.state.as_str(),
-        amount_fen: order.amount_fen,
+        amount_fen: order.amount.fen(),
         ts: now_secs(),
     };
     Ok(Some(params.append_to(url, keys.primary())))

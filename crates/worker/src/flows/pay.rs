@@ -102,8 +102,8 @@ async fn store_and_send(cx: &Cx, a: &Attempt<'_>, now: u64) -> ApiResult<OrderRe
         link_id: Some(a.link_id),
         kind: OrderKind::Link,
         method: a.method.into(),
-        channel_type: a.channel.code(),
-        amount_fen: a.amount.fen(),
+        channel_type: &a.channel,
+        amount: a.amount,
         subject: &a.payload.subject,
         return_url: a.payload.return_url.as_deref(),
     };

@@ -2,7 +2,6 @@
 //! before, and the cron's retry of refunds a gateway fault left pending
 //! (`refundQuery`). The refund of a duplicate payment goes through here too.
 
-use checkout::api::RefundRecord;
 use checkout::settle::{self, ListedRefund, RefundEvidence};
 use checkout::state::{self};
 use checkout::vocab::{EventSource, OrderStatus, RefundState};
@@ -16,12 +15,14 @@ use crate::platform::db::Db;
 use crate::platform::error::{ApiError, ApiResult};
 use crate::platform::gateway;
 use crate::platform::log::{now_secs, Level};
-use crate::store::{self, attempts::OrderRow, refunds::NewRefund, refunds::RefundEnd};
+use crate::store::attempts::OrderRow;
+use crate::store::refunds::{NewRefund, RefundEnd, RefundRow};
+use crate::store::{self};
 
 /// A refund the gateway confirmed.
 pub struct Refunded {
-    /// Sum of the order's succeeded refunds after this one, fen.
-    pub total_fen: u64,
+    /// Sum of the order's succeeded refunds after this one.
+    pub total: Fen,
     /// The order's state after it.
     pub state: OrderStatus,
     /// The gateway's answer (none when a retry found the refund already done).
@@ -62,13 +63,9 @@ pub async fn refund(cx: &Cx, r: &RefundOrder<'_>) -> ApiResult<Refunded> {
     {
         return resume_refund(cx, r, &existing).await;
     }
-    let paid = Fen::from_fen(r.order.amount_fen);
-    let reserved = Fen::from_fen(
-        r.order.amount_fen
-            - store::refunds::refundable(db, charge_code)
-                .await?
-                .min(r.order.amount_fen),
-    );
+    let paid = r.order.amount;
+    let left = store::refunds::refundable(db, charge_code).await?;
+    let reserved = Fen::from_fen(paid.fen() - left.min(paid).fen());
     // The domain check (state, amount) first; then the atomic reservation,
     // which also stops two concurrent refunds from overdrawing.
     state::check_refund(r.order.state, paid, reserved, r.amount)?;
@@ -86,19 +83,15 @@ pub async fn refund(cx: &Cx, r: &RefundOrder<'_>) -> ApiResult<Refunded> {
                 r.out_refund_no
             )));
         }
-        let left = Fen::from_fen(store::refunds::refundable(db, charge_code).await?);
+        let left = store::refunds::refundable(db, charge_code).await?;
         return Err(checkout::Error::RefundExceeds { refundable: left }.into());
     }
     send_refund(cx, r).await
 }
 
 /// A refund number seen before: answer for it without a second refund.
-async fn resume_refund(
-    cx: &Cx,
-    r: &RefundOrder<'_>,
-    existing: &RefundRecord,
-) -> ApiResult<Refunded> {
-    if existing.amount_fen != r.amount.fen() {
+async fn resume_refund(cx: &Cx, r: &RefundOrder<'_>, existing: &RefundRow) -> ApiResult<Refunded> {
+    if existing.amount != r.amount {
         return Err(ApiError::InvalidRequest(format!(
             "out_refund_no {} was used for another amount",
             r.out_refund_no
@@ -110,7 +103,7 @@ async fn resume_refund(
                 .await?
                 .ok_or(ApiError::NotFound("order"))?;
             Ok(Refunded {
-                total_fen: order.refunded_fen,
+                total: order.refunded,
                 state: order.state,
                 gateway: None,
             })
@@ -153,9 +146,9 @@ async fn send_refund(cx: &Cx, r: &RefundOrder<'_>) -> ApiResult<Refunded> {
             return Err(e);
         }
     };
-    let (total_fen, state) = settle_refund(db, r.order, r.out_refund_no, now).await?;
+    let (total, state) = settle_refund(db, r.order, r.out_refund_no, now).await?;
     Ok(Refunded {
-        total_fen,
+        total,
         state,
         gateway: Some(resp),
     })
@@ -168,12 +161,12 @@ async fn settle_refund(
     order: &OrderRow,
     out_refund_no: &str,
     now: u64,
-) -> ApiResult<(u64, OrderStatus)> {
+) -> ApiResult<(Fen, OrderStatus)> {
     let charge_code = order.charge_code.as_str();
     let total =
         store::refunds::finish_refund(db, out_refund_no, charge_code, RefundEnd::Succeeded, now)
             .await?;
-    let target = state::after_refund(Fen::from_fen(order.amount_fen), Fen::from_fen(total));
+    let target = state::after_refund(order.amount, total);
     let t = apply_event(db, charge_code, target, EventSource::Refund, now).await?;
     Ok((total, t.state()))
 }
@@ -213,7 +206,7 @@ pub async fn retry_pending_refunds(cx: &Cx) -> ApiResult<usize> {
 /// Settles a pending refund from `refundQuery`'s list
 /// ([`settle::refund_evidence`]), sending it again only if the gateway
 /// does not list it.
-async fn retry_refund(cx: &Cx, refund: &RefundRecord) -> ApiResult<Refunded> {
+async fn retry_refund(cx: &Cx, refund: &RefundRow) -> ApiResult<Refunded> {
     let db = cx.db()?;
     let order = store::attempts::get_order(db, &refund.charge_code)
         .await?
@@ -233,13 +226,13 @@ async fn retry_refund(cx: &Cx, refund: &RefundRecord) -> ApiResult<Refunded> {
             state: r.state.as_ref(),
         })
         .collect();
-    let amount = Fen::from_fen(refund.amount_fen);
+    let amount = refund.amount;
     let now = now_secs();
     match settle::refund_evidence(&refund.out_refund_no, amount, &trades) {
         RefundEvidence::Done => {
-            let (total_fen, state) = settle_refund(db, &order, &refund.out_refund_no, now).await?;
+            let (total, state) = settle_refund(db, &order, &refund.out_refund_no, now).await?;
             Ok(Refunded {
-                total_fen,
+                total,
                 state,
                 gateway: None,
             })

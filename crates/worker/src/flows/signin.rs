@@ -33,7 +33,7 @@ pub async fn claim(cx: &Cx, state: Option<String>, wallet: Wallet) -> ApiResult<
         OauthClaim::Unknown => return Err(invalid("forged")),
     };
     cx.log.set("link_id", row.link_id.as_str());
-    if row.wallet != wallet.as_str() {
+    if row.wallet != wallet {
         return Err(invalid("forged"));
     }
     parts.check_bound(&cx.settings.link_keys()?, wallet, &row.link_id)?;
@@ -55,15 +55,7 @@ pub async fn begin(
     let nonce = random_hex(12);
     let state = pure::new_state(&keys, wallet, &link_id, &nonce, now);
     let expires_at = now + pure::STATE_TTL_SECS;
-    signin::insert_oauth_state(
-        cx.db()?,
-        &nonce,
-        wallet.as_str(),
-        &link_id,
-        token,
-        expires_at,
-    )
-    .await?;
+    signin::insert_oauth_state(cx.db()?, &nonce, wallet, &link_id, token, expires_at).await?;
     cx.log.set("signin", wallet.as_str());
     cx.log.set("outcome", "signin_redirect");
     let redirect_uri = pure::redirect_uri(&cx.settings.public_base_url()?, wallet);

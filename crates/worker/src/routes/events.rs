@@ -22,7 +22,7 @@ fn view(row: &EventRow, attempts: Option<Vec<AttemptView>>) -> ApiResult<EventVi
         id: events::event_id(row.record.seq),
         kind: row.record.kind.clone(),
         created_at: row.record.created_at,
-        delivery: row.delivery.clone(),
+        delivery: row.delivery.as_str().to_owned(),
         attempt_count: row.attempt_count,
         payload: serde_json::from_str(&body)
             .map_err(|e| ApiError::Storage(format!("event body: {e}")))?,

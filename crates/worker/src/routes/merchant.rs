@@ -7,7 +7,8 @@ use checkout::amount::parse_api_amount;
 use checkout::api::{
     CancelRequest, CancelResponse, CreateLinkRequest, CreateLinkResponse, GatewayOrder,
     GatewayRefund, GatewayRefundLine, LiveQuery, MerchantOrder, PayMethod, PosChargeRequest,
-    PosChargeResponse, QrOrderRequest, QrOrderResponse, RefundList, RefundRequest, RefundResponse,
+    PosChargeResponse, QrOrderRequest, QrOrderResponse, RefundList, RefundRecord, RefundRequest,
+    RefundResponse,
 };
 use checkout::link;
 use checkout::merchant;
@@ -25,7 +26,9 @@ use crate::platform::error::{ApiError, ApiResult};
 use crate::platform::gateway;
 use crate::platform::http::read_json;
 use crate::platform::log::{now_secs, random_hex};
-use crate::store::{self, attempts::NewOrder, attempts::OrderRow};
+use crate::store::attempts::{NewOrder, OrderRow};
+use crate::store::refunds::RefundRow;
+use crate::store::{self};
 
 /// Checks `Authorization: Bearer ADMIN_TOKEN` in constant time
 /// (`checkout::merchant::bearer_matches`).
@@ -60,8 +63,8 @@ fn merchant_order<'a>(
         link_id: None,
         kind,
         method,
-        channel_type: channel.code(),
-        amount_fen: amount.fen(),
+        channel_type: channel,
+        amount,
         subject,
         return_url: None,
     }
@@ -99,19 +102,24 @@ async fn stored(cx: &Cx, order: &OrderRow, gateway: Option<LiveQuery>) -> ApiRes
         order: order.view()?,
         kind: order.kind,
         method: order.method,
-        channel_type: order.channel_type.clone(),
+        channel_type: order.channel_type.code().to_owned(),
         subject: order.subject.clone(),
-        refunded: Fen::from_fen(order.refunded_fen).to_yuan(),
-        refunded_fen: order.refunded_fen,
+        refunded: order.refunded.to_yuan(),
+        refunded_fen: order.refunded.fen(),
         charge_down_code: order.charge_down_code.clone(),
         charge_third_code: order.charge_third_code.clone(),
         created_at: order.created_at,
         updated_at: order.updated_at,
         history: store::attempts::events(db, &order.charge_code).await?,
         notifications: store::attempts::notifications(db, &order.charge_code).await?,
-        refunds: store::refunds::refunds(db, &order.charge_code).await?,
+        refunds: records(store::refunds::refunds(db, &order.charge_code).await?),
         gateway,
     })
+}
+
+/// The stored refunds as the merchant API shows them.
+fn records(rows: Vec<RefundRow>) -> Vec<RefundRecord> {
+    rows.iter().map(RefundRow::record).collect()
 }
 
 /// `GET /v1/orders/{charge_code}`: the stored order plus the gateway's live
@@ -169,8 +177,8 @@ pub async fn refund(cx: &Cx, charge_code: &str, mut req: Request) -> ApiResult<R
         amount_fen: amount.fen(),
         state: RefundState::Succeeded,
         order_state: done.state,
-        refunded: Fen::from_fen(done.total_fen).to_yuan(),
-        refunded_fen: done.total_fen,
+        refunded: done.total.to_yuan(),
+        refunded_fen: done.total.fen(),
         gateway: done.gateway.as_ref().map(GatewayRefund::from),
     })
 }
@@ -199,11 +207,11 @@ pub async fn refunds(cx: &Cx, charge_code: &str) -> ApiResult<RefundList> {
     cx.log.set("outcome", "listed");
     Ok(RefundList {
         charge_code: charge_code.to_owned(),
-        amount: Fen::from_fen(order.amount_fen).to_yuan(),
-        amount_fen: order.amount_fen,
-        refunded: Fen::from_fen(order.refunded_fen).to_yuan(),
-        refunded_fen: order.refunded_fen,
-        refunds: store::refunds::refunds(cx.db()?, charge_code).await?,
+        amount: order.amount.to_yuan(),
+        amount_fen: order.amount.fen(),
+        refunded: order.refunded.to_yuan(),
+        refunded_fen: order.refunded.fen(),
+        refunds: records(store::refunds::refunds(cx.db()?, charge_code).await?),
         gateway_refund_count: resp.refund_count,
         gateway_refunds,
     })
@@ -249,7 +257,7 @@ pub async fn pos_charge(cx: &Cx, mut req: Request) -> ApiResult<PosChargeRespons
     // the attempt and settles it, and never sends a second preOrder.
     let charge_code = idempotency::derived_charge_code(&req).unwrap_or_else(new_charge_code);
     if let Some(existing) = store::attempts::get_order(cx.db()?, &charge_code).await? {
-        if existing.kind != OrderKind::Pos || existing.amount_fen != amount.fen() {
+        if existing.kind != OrderKind::Pos || existing.amount != amount {
             return Err(ApiError::InvalidRequest(
                 "this Idempotency-Key was used for another charge".into(),
             ));

@@ -8,7 +8,8 @@ use checkout::api::{NotificationRecord, OrderEvent, OrderView};
 use checkout::settle::{self, LinkAttempt, Notice, NotifyPlan, ReconcileInput, StoredAttempt};
 use checkout::state;
 use checkout::vocab::{EventSource, OrderKind, OrderMethod, OrderStatus};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
+use soushou::types::ChannelType;
 use soushou::Fen;
 use worker::wasm_bindgen::JsValue;
 
@@ -17,8 +18,9 @@ use super::{all, changes, events as outbox, n, ot, prepare, t, Stored};
 use crate::platform::db::{Db, Stmt};
 use crate::platform::error::{ApiError, ApiResult};
 
-/// One payment attempt (one `CHARGE_CODE`).
-#[derive(Clone, Debug, Deserialize, Serialize)]
+/// One payment attempt (one `CHARGE_CODE`). A stored state or kind this
+/// build does not know fails the read (a storage error), never a panic.
+#[derive(Clone, Debug, Deserialize)]
 pub struct OrderRow {
     /// The attempt's `CHARGE_CODE` (ours, unique).
     pub charge_code: String,
@@ -28,12 +30,14 @@ pub struct OrderRow {
     pub kind: OrderKind,
     /// Payment method.
     pub method: OrderMethod,
-    /// Gateway `CHANNEL_TYPE` code.
-    pub channel_type: String,
-    /// Amount in fen.
-    pub amount_fen: u64,
-    /// Sum of succeeded refunds, fen.
-    pub refunded_fen: u64,
+    /// Gateway `CHANNEL_TYPE` (stored as its code).
+    pub channel_type: ChannelType,
+    /// The amount.
+    #[serde(rename = "amount_fen", with = "soushou::money::serde_fen")]
+    pub amount: Fen,
+    /// Sum of succeeded refunds.
+    #[serde(rename = "refunded_fen", with = "soushou::money::serde_fen")]
+    pub refunded: Fen,
     /// `PAY_SUBJECT`.
     pub subject: String,
     /// Current state.
@@ -67,7 +71,7 @@ impl OrderRow {
         Ok(OrderView {
             charge_code: self.charge_code.clone(),
             state: self.state,
-            money: Fen::from_fen(self.amount_fen).into(),
+            money: self.amount.into(),
             paid_at: self.paid_at,
             return_url: self.return_url.clone(),
         })
@@ -110,10 +114,10 @@ pub struct NewOrder<'a> {
     pub kind: OrderKind,
     /// Payment method.
     pub method: OrderMethod,
-    /// `CHANNEL_TYPE` code.
-    pub channel_type: &'a str,
-    /// Amount, fen.
-    pub amount_fen: u64,
+    /// `CHANNEL_TYPE`.
+    pub channel_type: &'a ChannelType,
+    /// The amount.
+    pub amount: Fen,
     /// `PAY_SUBJECT`.
     pub subject: &'a str,
     /// Return URL of the link.
@@ -136,8 +140,8 @@ fn insert_attempt_statement<'d>(db: &'d Db, o: &NewOrder<'_>, now: u64) -> ApiRe
             ot(o.link_id),
             t(o.kind.as_str()),
             t(o.method.as_str()),
-            t(o.channel_type),
-            n(o.amount_fen),
+            t(o.channel_type.code()),
+            n(o.amount.fen()),
             t(o.subject),
             ot(o.return_url),
             n(now),
@@ -352,7 +356,8 @@ pub async fn recheck_due(db: &Db, now: u64, limit: u64) -> ApiResult<Vec<OrderRo
 #[derive(Deserialize)]
 struct StoredRow {
     state: OrderStatus,
-    amount_fen: u64,
+    #[serde(with = "soushou::money::serde_fen")]
+    amount_fen: Fen,
 }
 
 /// Runs a notification in one round trip (one D1 batch, one transaction)
@@ -402,7 +407,7 @@ pub async fn notify(
         .stored()?;
     let stored = read.into_iter().next().map(|r| StoredAttempt {
         state: r.state,
-        amount: Fen::from_fen(r.amount_fen),
+        amount: r.amount_fen,
     });
     let updated = match results.get(3) {
         Some(update) if applies => changes(update)? == 1,

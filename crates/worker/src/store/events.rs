@@ -134,12 +134,36 @@ pub struct EventRow {
     /// The payload snapshot.
     #[serde(flatten)]
     pub record: EventRecord,
-    /// `pending`, `delivered` or `failed`.
-    pub delivery: String,
+    /// Where its delivery stands.
+    pub delivery: DeliveryState,
     /// Attempts so far.
     pub attempt_count: u64,
     /// Failed attempts since created or redelivered.
     pub round_failures: u64,
+}
+
+/// Where an event's delivery stands (`webhook_events.delivery`); a stored
+/// value this build does not know fails the read (a storage error).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeliveryState {
+    /// Not delivered yet; retried.
+    Pending,
+    /// The merchant answered 2xx.
+    Delivered,
+    /// The retry schedule gave up (dead-lettered); redeliverable.
+    Failed,
+}
+
+impl DeliveryState {
+    /// The stored and API spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryState::Pending => "pending",
+            DeliveryState::Delivered => "delivered",
+            DeliveryState::Failed => "failed",
+        }
+    }
 }
 
 /// One event by row number.

@@ -7,6 +7,45 @@ use serde::Deserialize;
 use soushou::Fen;
 
 use super::attempts::get_order;
+
+/// One refund as stored. A stored state this build does not know fails the
+/// read (a storage error).
+#[derive(Clone, Debug, Deserialize)]
+pub struct RefundRow {
+    /// `OUT_REFUND_NO` (unique).
+    pub out_refund_no: String,
+    /// The refunded attempt.
+    pub charge_code: String,
+    /// The amount.
+    #[serde(rename = "amount_fen", with = "soushou::money::serde_fen")]
+    pub amount: Fen,
+    /// `REFUND_SUBJECT`.
+    pub reason: String,
+    /// Pending (reserved), succeeded or failed.
+    pub state: RefundState,
+    /// The gateway's refusal code, when it gave one.
+    pub gateway_code: Option<String>,
+    /// Unix seconds.
+    pub created_at: u64,
+    /// Unix seconds (the cron's retry claim stamps it too).
+    pub updated_at: u64,
+}
+
+impl RefundRow {
+    /// The refund as the merchant API shows it.
+    pub fn record(&self) -> RefundRecord {
+        RefundRecord {
+            out_refund_no: self.out_refund_no.clone(),
+            charge_code: self.charge_code.clone(),
+            amount_fen: self.amount.fen(),
+            reason: self.reason.clone(),
+            state: self.state,
+            gateway_code: self.gateway_code.clone(),
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        }
+    }
+}
 use super::{all, changes, events as outbox, n, ot, prepare, t, Stored};
 use crate::platform::db::Db;
 use crate::platform::error::ApiResult;
@@ -65,8 +104,9 @@ pub async fn refund_number_taken(db: &Db, out_refund_no: &str) -> ApiResult<bool
     Ok(row.is_some_and(|r| r.n > 0))
 }
 
-/// What is still refundable: paid amount minus non-failed refunds, fen.
-pub async fn refundable(db: &Db, charge_code: &str) -> ApiResult<u64> {
+/// What is still refundable: paid amount minus non-failed refunds (zero
+/// for an unknown attempt).
+pub async fn refundable(db: &Db, charge_code: &str) -> ApiResult<Fen> {
     #[derive(Deserialize)]
     struct Row {
         remaining: i64,
@@ -81,7 +121,7 @@ pub async fn refundable(db: &Db, charge_code: &str) -> ApiResult<u64> {
     .first::<Row>()
     .await
     .stored()?;
-    Ok(row.map(|r| r.remaining.max(0) as u64).unwrap_or(0))
+    Ok(Fen::from_fen(row.map_or(0, |r| r.remaining.max(0) as u64)))
 }
 
 /// How the gateway ended a reserved refund.
@@ -93,14 +133,14 @@ pub enum RefundEnd<'a> {
 }
 
 /// Settles a reserved refund and, when it succeeded, the order's refunded
-/// total; returns that total, fen.
+/// total; returns that total.
 pub async fn finish_refund(
     db: &Db,
     out_refund_no: &str,
     charge_code: &str,
     end: RefundEnd<'_>,
     now: u64,
-) -> ApiResult<u64> {
+) -> ApiResult<Fen> {
     let (state, gateway_code) = match end {
         RefundEnd::Succeeded => (RefundState::Succeeded, None),
         RefundEnd::Failed(code) => (RefundState::Failed, code),
@@ -134,12 +174,11 @@ pub async fn finish_refund(
     outbox::note_written(results.get(2));
     Ok(get_order(db, charge_code)
         .await?
-        .map(|o| o.refunded_fen)
-        .unwrap_or(0))
+        .map_or(Fen::ZERO, |o| o.refunded))
 }
 
 /// The refunds of an order, oldest first.
-pub async fn refunds(db: &Db, charge_code: &str) -> ApiResult<Vec<RefundRecord>> {
+pub async fn refunds(db: &Db, charge_code: &str) -> ApiResult<Vec<RefundRow>> {
     all(
         db,
         "SELECT out_refund_no, charge_code, amount_fen, reason, state, gateway_code, created_at, updated_at \
@@ -152,11 +191,7 @@ pub async fn refunds(db: &Db, charge_code: &str) -> ApiResult<Vec<RefundRecord>>
 /// Refunds still pending (reserved, outcome unknown after a gateway fault),
 /// the merchant's and duplicate-payment ones alike, last touched before
 /// `cutoff`, oldest first.
-pub async fn pending_refunds_before(
-    db: &Db,
-    cutoff: u64,
-    limit: u64,
-) -> ApiResult<Vec<RefundRecord>> {
+pub async fn pending_refunds_before(db: &Db, cutoff: u64, limit: u64) -> ApiResult<Vec<RefundRow>> {
     all(
         db,
         "SELECT out_refund_no, charge_code, amount_fen, reason, state, gateway_code, created_at, updated_at \

@@ -1,7 +1,8 @@
 //! Sign-in states (`oauth_states`): recorded before the shopper goes to
 //! the wallet, claimed once by the callback.
 
-use serde::Deserialize;
+use checkout::oauth::Wallet;
+use serde::{Deserialize, Deserializer};
 
 use super::{all, changes, n, prepare, t};
 use crate::platform::db::Db;
@@ -11,7 +12,7 @@ use crate::platform::error::ApiResult;
 pub async fn insert_oauth_state(
     db: &Db,
     nonce: &str,
-    wallet: &str,
+    wallet: Wallet,
     link_id: &str,
     token: &str,
     expires_at: u64,
@@ -19,7 +20,7 @@ pub async fn insert_oauth_state(
     prepare(
         db,
         "INSERT INTO oauth_states (nonce, wallet, link_id, token, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-        &[t(nonce), t(wallet), t(link_id), t(token), n(expires_at)],
+        &[t(nonce), t(wallet.as_str()), t(link_id), t(token), n(expires_at)],
     )?
     .run()
     .await?;
@@ -29,8 +30,9 @@ pub async fn insert_oauth_state(
 /// A sign-in state claimed by its callback.
 #[derive(Debug, Deserialize)]
 pub struct OauthStateRow {
-    /// `wechat` | `alipay`.
-    pub wallet: String,
+    /// The wallet it was recorded for.
+    #[serde(deserialize_with = "wallet")]
+    pub wallet: Wallet,
     /// The link the sign-in started from.
     pub link_id: String,
     /// Its token (the callback returns there).
@@ -101,4 +103,13 @@ pub async fn purge_oauth_states(db: &Db, cutoff: u64) -> ApiResult<usize> {
     .run()
     .await?;
     changes(&result)
+}
+
+/// A stored wallet name (`Wallet::as_str`); any other is a storage error.
+fn wallet<'de, D: Deserializer<'de>>(d: D) -> Result<Wallet, D::Error> {
+    let name = String::deserialize(d)?;
+    [Wallet::Wechat, Wallet::Alipay]
+        .into_iter()
+        .find(|w| w.as_str() == name)
+        .ok_or_else(|| serde::de::Error::custom(format!("unknown wallet {name:?}")))
 }
