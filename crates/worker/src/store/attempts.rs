@@ -33,10 +33,10 @@ pub struct OrderRow {
     /// Gateway `CHANNEL_TYPE` (stored as its code).
     pub channel_type: ChannelType,
     /// The amount.
-    #[serde(rename = "amount_fen", with = "soushou::money::serde_fen")]
+    #[serde(rename = "amount_fen", deserialize_with = "super::fen")]
     pub amount: Fen,
     /// Sum of succeeded refunds.
-    #[serde(rename = "refunded_fen", with = "soushou::money::serde_fen")]
+    #[serde(rename = "refunded_fen", deserialize_with = "super::fen")]
     pub refunded: Fen,
     /// `PAY_SUBJECT`.
     pub subject: String,
@@ -356,7 +356,7 @@ pub async fn recheck_due(db: &Db, now: u64, limit: u64) -> ApiResult<Vec<OrderRo
 #[derive(Deserialize)]
 struct StoredRow {
     state: OrderStatus,
-    #[serde(with = "soushou::money::serde_fen")]
+    #[serde(deserialize_with = "super::fen")]
     amount_fen: Fen,
 }
 

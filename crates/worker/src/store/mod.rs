@@ -28,6 +28,15 @@ use worker::wasm_bindgen::JsValue;
 use crate::platform::db::{Db, Stmt};
 use crate::platform::error::{ApiError, ApiResult};
 
+/// Reads a stored integer fen amount. Not `soushou::money::serde_fen`: D1
+/// rows arrive through `serde_wasm_bindgen`, which hands every safe integer
+/// to `visit_i64`, and the wire reader refuses a signed amount; `u64`'s own
+/// reader takes a non-negative one and refuses the rest (a storage error).
+pub(crate) fn fen<'de, D: serde::Deserializer<'de>>(d: D) -> Result<soushou::Fen, D::Error> {
+    use serde::Deserialize;
+    u64::deserialize(d).map(soushou::Fen::from_fen)
+}
+
 /// A text parameter.
 pub(crate) fn t(s: &str) -> JsValue {
     JsValue::from_str(s)

@@ -17,7 +17,7 @@ pub struct RefundRow {
     /// The refunded attempt.
     pub charge_code: String,
     /// The amount.
-    #[serde(rename = "amount_fen", with = "soushou::money::serde_fen")]
+    #[serde(rename = "amount_fen", deserialize_with = "super::fen")]
     pub amount: Fen,
     /// `REFUND_SUBJECT`.
     pub reason: String,
