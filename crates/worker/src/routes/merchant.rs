@@ -26,7 +26,7 @@ use crate::platform::error::{ApiError, ApiResult};
 use crate::platform::gateway;
 use crate::platform::http::read_json;
 use crate::platform::log::{now_secs, random_hex};
-use crate::store::attempts::{NewOrder, OrderRow};
+use crate::store::attempts::{NewOrder, NotificationRow, OrderRow};
 use crate::store::refunds::RefundRow;
 use crate::store::{self};
 
@@ -111,7 +111,11 @@ async fn stored(cx: &Cx, order: &OrderRow, gateway: Option<LiveQuery>) -> ApiRes
         created_at: order.created_at,
         updated_at: order.updated_at,
         history: store::attempts::events(db, &order.charge_code).await?,
-        notifications: store::attempts::notifications(db, &order.charge_code).await?,
+        notifications: store::attempts::notifications(db, &order.charge_code)
+            .await?
+            .iter()
+            .map(NotificationRow::record)
+            .collect(),
         refunds: records(store::refunds::refunds(db, &order.charge_code).await?),
         gateway,
     })

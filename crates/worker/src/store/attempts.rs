@@ -9,7 +9,7 @@ use checkout::settle::{self, LinkAttempt, Notice, NotifyPlan, ReconcileInput, St
 use checkout::state;
 use checkout::vocab::{EventSource, OrderKind, OrderMethod, OrderStatus};
 use serde::Deserialize;
-use soushou::types::ChannelType;
+use soushou::types::{ChannelType, OrderState};
 use soushou::Fen;
 use worker::wasm_bindgen::JsValue;
 
@@ -534,8 +534,41 @@ pub async fn events(db: &Db, charge_code: &str) -> ApiResult<Vec<OrderEvent>> {
     .await
 }
 
+/// One gateway state's notifications of an attempt, as counted.
+#[derive(Clone, Debug, Deserialize)]
+pub struct NotificationRow {
+    /// The gateway's state (appendix 4) the notifications carried; a code
+    /// this build does not know is kept as `Unknown`, as the gateway sent it.
+    pub gateway_state: OrderState,
+    /// The amount they notified (the attempt's: others are refused).
+    #[serde(rename = "amount_fen", deserialize_with = "super::fen")]
+    pub amount: Fen,
+    /// How the first was judged (`settle::notify_count_outcome`'s label).
+    pub outcome: String,
+    /// How many arrived.
+    pub received: u64,
+    /// Unix seconds of the first.
+    pub first_at: u64,
+    /// Unix seconds of the last.
+    pub last_at: u64,
+}
+
+impl NotificationRow {
+    /// The count as the merchant API shows it.
+    pub fn record(&self) -> NotificationRecord {
+        NotificationRecord {
+            gateway_state: self.gateway_state.code().to_owned(),
+            amount_fen: self.amount.fen(),
+            outcome: self.outcome.clone(),
+            received: self.received,
+            first_at: self.first_at,
+            last_at: self.last_at,
+        }
+    }
+}
+
 /// The processed notifications of an order.
-pub async fn notifications(db: &Db, charge_code: &str) -> ApiResult<Vec<NotificationRecord>> {
+pub async fn notifications(db: &Db, charge_code: &str) -> ApiResult<Vec<NotificationRow>> {
     all(
         db,
         "SELECT gateway_state, amount_fen, outcome, received, first_at, last_at \
