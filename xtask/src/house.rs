@@ -1,6 +1,10 @@
-//! `cargo xtask house`: the figures issue 13 asks for, measured the same way
-//! every time — the longest non-test functions of `crates/*/src` and the
-//! import cycles between the modules of each crate.
+//! `cargo xtask house`: the figures issues 13 and 19 ask for, measured the
+//! same way every time — the longest non-test functions of `crates/*/src`,
+//! the import cycles between the modules of each crate, and the Worker's
+//! layers: routes that import routes, SQL outside `store/`, and per flow
+//! the call sites into `checkout` and into the store. The run fails (and
+//! so does its host test) on a cycle, a route importing a route, or SQL
+//! outside the store.
 //!
 //! A text reading, not a compiler's: comments and string literals are
 //! blanked out, then braces and `crate::` / `super::` paths are read from
@@ -18,6 +22,9 @@ use crate::{root, Result};
 
 /// How many functions `house` lists.
 const LONGEST: usize = 10;
+
+/// The crate whose layers `house` checks (`crates/worker`).
+const WORKER: &str = "worker";
 
 /// `cargo xtask house`.
 pub fn run(args: &[String]) -> Result<()> {
@@ -38,6 +45,9 @@ pub fn run(args: &[String]) -> Result<()> {
     for (lines, name) in fns.iter().take(LONGEST) {
         println!("  {lines:4}  {name}");
     }
+    if let Some((lines, name)) = fns.iter().find(|(_, n)| n.starts_with("worker ")) {
+        println!("longest worker function: {lines} lines ({name}; at most 60)");
+    }
     let mut total = 0;
     println!("import cycles between modules:");
     for (name, files) in &crates {
@@ -47,21 +57,61 @@ pub fn run(args: &[String]) -> Result<()> {
         }
     }
     println!("cycles: {total}");
+    let worker = crates.get(WORKER).map(Vec::as_slice).unwrap_or_default();
+    let routes = route_imports(worker);
+    println!("worker routes importing routes: {}", routes.len());
+    for (from, to) in &routes {
+        println!("  {from} -> {to}");
+    }
+    let sql = sql_outside_store(worker);
+    println!("worker SQL outside store/: {}", sql.len());
+    for (module, line) in &sql {
+        println!("  {module}: {line}");
+    }
+    println!("worker flows, call sites into checkout / store:");
+    for (flow, (into_checkout, into_store)) in flow_calls(worker) {
+        println!("  {flow:24} {into_checkout:3} {into_store:3}");
+    }
+    if total > 0 || !routes.is_empty() || !sql.is_empty() {
+        return Err(crate::fail!(
+            "house: {total} cycles, {} route imports, {} SQL literals outside store/",
+            routes.len(),
+            sql.len()
+        ));
+    }
     Ok(())
 }
 
-/// One source file: its module path and its text with comments, strings
-/// and test code blanked out.
+/// One source file: its module path, its text with comments, strings
+/// and test code blanked out, and its string literals outside comments and
+/// test code (with their line numbers).
 pub struct Source {
     module: String,
     code: String,
+    literals: Vec<(usize, String)>,
 }
 
-/// Every crate under `crates/`, with its source files.
+impl Source {
+    /// A file's source, read from its text.
+    fn new(module: String, text: &str) -> Self {
+        let code = without_tests(&blank(text));
+        let literals = literals(text, &code);
+        Source {
+            module,
+            code,
+            literals,
+        }
+    }
+}
+
+/// Every crate under `crates/`, and `xtask`, with its source files.
 fn crates(root: &Path) -> Result<BTreeMap<String, Vec<Source>>> {
     let mut out = BTreeMap::new();
+    let mut dirs = vec![root.join("xtask")];
     for entry in fs::read_dir(root.join("crates"))? {
-        let dir = entry?.path();
+        dirs.push(entry?.path());
+    }
+    for dir in dirs {
         let src = dir.join("src");
         if !src.is_dir() {
             continue;
@@ -88,10 +138,7 @@ fn collect(src: &Path, dir: &Path, out: &mut Vec<Source>) -> Result<()> {
         } else if path.extension().is_some_and(|e| e == "rs") {
             let rel = path.strip_prefix(src).unwrap_or(&path);
             let text = fs::read_to_string(&path)?;
-            out.push(Source {
-                module: module_name(rel),
-                code: without_tests(&blank(&text)),
-            });
+            out.push(Source::new(module_name(rel), &text));
         }
     }
     Ok(())
@@ -477,15 +524,394 @@ fn cycles(files: &[Source]) -> Vec<Vec<String>> {
     out
 }
 
+/// The string literals of `text` that `code` (its [`blank`]ed,
+/// [`without_tests`] form) still shows as `"…"`: a literal's quotes survive
+/// blanking, its inside and comments do not, and blanking keeps every
+/// character's place, so the original between two surviving quotes is the
+/// literal. With the line it starts on.
+fn literals(text: &str, code: &str) -> Vec<(usize, String)> {
+    let original: Vec<char> = text.chars().collect();
+    let blanked: Vec<char> = code.chars().collect();
+    if original.len() != blanked.len() {
+        return Vec::new();
+    }
+    let quotes: Vec<usize> = (0..blanked.len()).filter(|&i| blanked[i] == '"').collect();
+    quotes
+        .chunks(2)
+        .filter(|pair| pair.len() == 2)
+        .map(|pair| {
+            let line = 1 + original[..pair[0]].iter().filter(|&&c| c == '\n').count();
+            (line, original[pair[0] + 1..pair[1]].iter().collect())
+        })
+        .collect()
+}
+
+/// Whether a string literal is SQL: upper-case keywords in SQL's order —
+/// `SELECT … FROM|WHERE`, `INSERT [OR …] INTO`, `UPDATE <table> SET`,
+/// `DELETE FROM`. Upper case only, as the Worker writes its SQL, so prose
+/// in a message ("select a method", "update the link") is not SQL; a
+/// `format!` piece (`"{INSERT} SELECT ?1 … FROM …"`) still is.
+pub fn is_sql(literal: &str) -> bool {
+    let words: Vec<&str> = literal
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| !w.is_empty())
+        .collect();
+    let after = |i: usize, w: &str| words[i + 1..].contains(&w);
+    words.iter().enumerate().any(|(i, &w)| match w {
+        "SELECT" => after(i, "FROM") || after(i, "WHERE"),
+        "INSERT" => match words.get(i + 1) {
+            Some(&"INTO") => true,
+            Some(&"OR") => words.get(i + 3) == Some(&"INTO"),
+            _ => false,
+        },
+        "UPDATE" => words.get(i + 2) == Some(&"SET"),
+        "DELETE" => words.get(i + 1) == Some(&"FROM"),
+        _ => false,
+    })
+}
+
+/// Issue 19: SQL lives in the Worker's `store` modules only. Every SQL
+/// literal ([`is_sql`]) of another module, as (module, line).
+fn sql_outside_store(files: &[Source]) -> Vec<(String, usize)> {
+    files
+        .iter()
+        .filter(|f| f.module != "store" && !f.module.starts_with("store::"))
+        .flat_map(|f| {
+            f.literals
+                .iter()
+                .filter(|(_, l)| is_sql(l))
+                .map(|(line, _)| (f.module.clone(), *line))
+        })
+        .collect()
+}
+
+/// Issue 19: a route module (`routes::x`) never imports another route
+/// module; what two routes share belongs in a flow or the platform. The
+/// router table (`routes`, i.e. `routes/mod.rs`) names them all and is
+/// exempt. Every offending edge, as (from, to).
+fn route_imports(files: &[Source]) -> Vec<(String, String)> {
+    let is_route = |m: &str| m.starts_with("routes::");
+    edges(files)
+        .into_iter()
+        .filter(|(from, _)| is_route(from))
+        .flat_map(|(from, to)| {
+            to.into_iter()
+                .filter(|t| t == "routes" || is_route(t))
+                .map(move |t| (from.clone(), t))
+        })
+        .collect()
+}
+
+/// Per module under `flows::`, its call sites into `checkout` and into the
+/// Worker's store.
+///
+/// A static reading: the names a file binds by `use checkout::…` and by
+/// `use crate::store::…` (a leaf, `self` as its module's name, or its
+/// `as` alias) are that side's. A call site is a path followed by `(` (or a
+/// turbofish, then `(`) whose first segment is `checkout`, `crate::store`
+/// or such a name, and whose last segment is lower case (a function, not a
+/// tuple variant in a pattern). Method calls (`.x(`) and calls through a
+/// helper of another flow do not count; each site counts once however
+/// often it runs.
+fn flow_calls(files: &[Source]) -> BTreeMap<String, (usize, usize)> {
+    files
+        .iter()
+        .filter(|f| f.module.starts_with("flows::"))
+        .map(|f| (f.module.clone(), call_sites(&f.code)))
+        .collect()
+}
+
+/// (into `checkout`, into the store) of one file's code; see [`flow_calls`].
+pub fn call_sites(code: &str) -> (usize, usize) {
+    let (mut into_checkout, mut into_store) = (BTreeSet::new(), BTreeSet::new());
+    let mut body = String::with_capacity(code.len());
+    for statement in code.split_inclusive(';') {
+        // A `use` after an item's closing brace still starts its statement.
+        let trimmed = statement.trim_start_matches(|c: char| c.is_whitespace() || c == '}');
+        let is_use = trimmed.starts_with("use ") || trimmed.starts_with("pub use ");
+        if !is_use {
+            body.push_str(statement);
+            continue;
+        }
+        let path = trimmed
+            .trim_start_matches("pub ")
+            .trim_start_matches("use ");
+        let (root, side) = if path.starts_with("checkout::") {
+            ("checkout", &mut into_checkout)
+        } else if path.starts_with("crate::store") {
+            ("crate", &mut into_store)
+        } else {
+            body.push_str(&" ".repeat(statement.len()));
+            continue;
+        };
+        side.extend(bindings(path.trim_end_matches(';'), root));
+        body.push_str(&" ".repeat(statement.len()));
+    }
+    let c: Vec<char> = body.chars().collect();
+    let (mut to_checkout, mut to_store) = (0, 0);
+    let mut i = 0;
+    while i < c.len() {
+        if !is_ident(c[i]) || (i > 0 && (is_ident(c[i - 1]) || c[i - 1] == '.' || c[i - 1] == ':'))
+        {
+            i += 1;
+            continue;
+        }
+        let (segments, end) = path_at(&c, i);
+        i = end.max(i + 1);
+        let mut j = end;
+        while c.get(j).is_some_and(|ch| ch.is_whitespace()) {
+            j += 1;
+        }
+        let called = c.get(j) == Some(&'(');
+        let last = segments.last().map(String::as_str).unwrap_or("");
+        if !called || last.starts_with(|ch: char| ch.is_uppercase()) {
+            continue;
+        }
+        let first = segments[0].as_str();
+        if first == "checkout" || into_checkout.contains(first) {
+            to_checkout += 1;
+        } else if first == "crate" && segments.get(1).map(String::as_str) == Some("store")
+            || into_store.contains(first)
+        {
+            to_store += 1;
+        }
+    }
+    (to_checkout, to_store)
+}
+
+/// The names a `use` path binds (`checkout::settle::{self, Report as R}`
+/// binds `settle` and `R`), read from its tree.
+fn bindings(path: &str, root: &str) -> Vec<String> {
+    let c: Vec<char> = path.chars().collect();
+    let mut out = Vec::new();
+    bind_tree(&c, 0, &[root.to_owned()], &mut out);
+    out
+}
+
+/// Reads one use tree at `i` under `prefix`; returns where it ends.
+fn bind_tree(c: &[char], mut i: usize, prefix: &[String], out: &mut Vec<String>) -> usize {
+    let mut segments: Vec<String> = Vec::new();
+    loop {
+        while c.get(i).is_some_and(|ch| ch.is_whitespace()) {
+            i += 1;
+        }
+        if c.get(i) == Some(&'{') {
+            i += 1;
+            let mut inner = prefix.to_vec();
+            inner.extend(segments.iter().cloned());
+            loop {
+                i = bind_tree(c, i, &inner, out);
+                while c.get(i).is_some_and(|ch| ch.is_whitespace() || *ch == ',') {
+                    i += 1;
+                }
+                if c.get(i) == Some(&'}') || i >= c.len() {
+                    return i + 1;
+                }
+            }
+        }
+        let ident: String = c[i.min(c.len())..]
+            .iter()
+            .take_while(|&&ch| is_ident(ch))
+            .collect();
+        i += ident.chars().count();
+        if ident.is_empty() {
+            return i;
+        }
+        if c.get(i) == Some(&':') && c.get(i + 1) == Some(&':') {
+            segments.push(ident);
+            i += 2;
+            continue;
+        }
+        let mut name = if ident == "self" {
+            segments
+                .last()
+                .or(prefix.last())
+                .cloned()
+                .unwrap_or_default()
+        } else {
+            ident
+        };
+        let rest: String = c[i..].iter().collect();
+        let rest = rest.trim_start();
+        if let Some(alias) = rest.strip_prefix("as ") {
+            let alias: String = alias
+                .trim_start()
+                .chars()
+                .take_while(|&ch| is_ident(ch))
+                .collect();
+            i = c.len() - alias_rest(rest, &alias);
+            name = alias;
+        }
+        if name != "crate" && name != "checkout" {
+            out.push(name);
+        }
+        return i;
+    }
+}
+
+/// How many characters are left after `as alias` in `rest`.
+fn alias_rest(rest: &str, alias: &str) -> usize {
+    let after_as = rest["as ".len()..].trim_start();
+    after_as[alias.len()..].chars().count()
+}
+
+/// The path (`a::b::c`, turbofish skipped) starting at `i`: its segments
+/// and where it ends.
+fn path_at(c: &[char], mut i: usize) -> (Vec<String>, usize) {
+    let mut segments = Vec::new();
+    loop {
+        let ident: String = c[i..].iter().take_while(|&&ch| is_ident(ch)).collect();
+        i += ident.chars().count();
+        segments.push(ident);
+        if c.get(i) == Some(&':') && c.get(i + 1) == Some(&':') {
+            i += 2;
+            if c.get(i) == Some(&'<') {
+                // A turbofish: skip to its closing `>`.
+                let mut depth = 0;
+                while let Some(&ch) = c.get(i) {
+                    i += 1;
+                    match ch {
+                        '<' => depth += 1,
+                        '>' => {
+                            depth -= 1;
+                            if depth == 0 {
+                                break;
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                return (segments, i);
+            }
+            if !c.get(i).is_some_and(|&ch| is_ident(ch)) {
+                return (segments, i);
+            }
+        } else {
+            return (segments, i);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn src(module: &str, text: &str) -> Source {
-        Source {
-            module: module.into(),
-            code: without_tests(&blank(text)),
+        Source::new(module.into(), text)
+    }
+
+    fn worker() -> Vec<Source> {
+        crates(&root()).unwrap().remove(WORKER).unwrap()
+    }
+
+    /// Issue 19: the Worker's layers hold — no route imports a route, no
+    /// SQL outside `store/`.
+    #[test]
+    fn worker_layers_hold() {
+        let files = worker();
+        assert!(files.iter().any(|f| f.module.starts_with("routes::")));
+        assert_eq!(route_imports(&files), Vec::<(String, String)>::new());
+        assert_eq!(sql_outside_store(&files), Vec::<(String, usize)>::new());
+        assert!(
+            files
+                .iter()
+                .filter(|f| f.module.starts_with("store"))
+                .any(|f| f.literals.iter().any(|(_, l)| is_sql(l))),
+            "the rule must see the store's own SQL"
+        );
+    }
+
+    /// Issue 19: no Worker function is over 60 lines.
+    #[test]
+    fn worker_functions_fit_in_sixty_lines() {
+        let long: Vec<(String, usize)> = worker()
+            .iter()
+            .flat_map(|f| {
+                functions(&f.code)
+                    .into_iter()
+                    .map(move |(name, lines)| (format!("{}::{name}", f.module), lines))
+            })
+            .filter(|(_, lines)| *lines > 60)
+            .collect();
+        assert_eq!(long, Vec::new());
+    }
+
+    #[test]
+    fn a_route_importing_a_route_is_found() {
+        let files = [
+            src("routes", "use crate::routes::a; mod a; mod b;"),
+            src("routes::a", "use crate::flows::x; fn f() { super::b::g() }"),
+            src("routes::b", "use crate::platform::http::json;"),
+            src("flows::x", "use crate::store::s;"),
+            src("platform::http", ""),
+            src("store::s", ""),
+        ];
+        assert_eq!(
+            route_imports(&files),
+            vec![("routes::a".to_owned(), "routes::b".to_owned())]
+        );
+    }
+
+    #[test]
+    fn sql_is_upper_case_keywords_in_order() {
+        for sql in [
+            "SELECT state FROM orders WHERE charge_code = ?1",
+            "SELECT 0 WHERE 0",
+            "{INSERT} SELECT ?1, ?2 FROM orders o",
+            "INSERT INTO refunds (a) VALUES (?1)",
+            "INSERT OR IGNORE INTO links (a) VALUES (?1)",
+            "UPDATE orders SET state = ?2",
+            "DELETE FROM idempotency_keys WHERE created_at <= ?1",
+        ] {
+            assert!(is_sql(sql), "{sql}");
         }
+        for prose in [
+            "select a method",
+            "update the link from the page",
+            "SELECT",
+            "INSERT",
+            "the UPDATE of a link",
+            "DELETE the key",
+            "orders",
+        ] {
+            assert!(!is_sql(prose), "{prose}");
+        }
+    }
+
+    #[test]
+    fn sql_outside_the_store_is_found_in_code_only() {
+        let files = [
+            src(
+                "flows::a",
+                "fn f() {\n    // \"SELECT x FROM t\"\n    g(\"DELETE FROM t\");\n}\n#[cfg(test)]\nmod tests { const Q: &str = \"UPDATE t SET a = 1\"; }\n",
+            ),
+            src("store::b", "const Q: &str = r#\"SELECT a FROM \"t\"\"#;"),
+            src("routes::c", "fn h() { x(r\"INSERT INTO t VALUES (1)\") }"),
+        ];
+        assert_eq!(
+            sql_outside_store(&files),
+            vec![("flows::a".to_owned(), 3), ("routes::c".to_owned(), 1)]
+        );
+    }
+
+    #[test]
+    fn flow_call_sites_count_calls_through_imported_names() {
+        let code = without_tests(&blank(
+            "use checkout::settle::{self, Report as R};\n\
+             use checkout::state;\n\
+             use crate::store::attempts::{self, get_order};\n\
+             use crate::platform::log::now_secs;\n\
+             fn f() {\n\
+                 let r = R::of_query(&q);\n\
+                 match settle::evidence(&e, &r) { settle::Evidence::Apply(s) => {} }\n\
+                 let o = get_order(db, c);\n\
+                 attempts::transition::<u8>(db);\n\
+                 crate::store::refunds::refunds(db);\n\
+                 checkout::link::link_id(t);\n\
+                 o.view(); now_secs(); state::Transition::Applied;\n\
+             }\n",
+        ));
+        assert_eq!(call_sites(&code), (3, 3));
     }
 
     /// Issue 13: no crate has an import cycle between its modules. A

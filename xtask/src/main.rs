@@ -18,6 +18,8 @@ mod house;
 mod http;
 mod proc;
 mod receiver;
+#[cfg(test)]
+mod settings;
 mod size;
 mod stack;
 mod test;

@@ -1,23 +1,19 @@
 //! The events API and printable links (merchant routes, bearer
 //! `ADMIN_TOKEN`): `GET /v1/events?after=&limit=`, `GET /v1/events/{id}`,
-//! `POST /v1/events/{id}/redeliver`, `GET /v1/links/{id}/qr.svg`; and the
-//! signed return URL the shopper's page follows.
+//! `POST /v1/events/{id}/redeliver`, `GET /v1/links/{id}/qr.svg`.
 //!
 //! A merchant whose endpoint was down catches up from its last seen id:
 //! ids are ordered like the outbox rows and rows commit in that order
 //! (D1 serialises writes), so paging with `after` has no gaps.
 
 use checkout::events::{self, AttemptView, EventList, EventView};
-use checkout::link::LinkPayload;
-use checkout::webhook::ReturnParams;
-use serde::Deserialize;
 use worker::{Request, Response};
 
-use crate::context::Cx;
-use crate::error::{ApiError, ApiResult};
-use crate::log::now_secs;
-use crate::repo::{all, n, prepare, t, OrderRow, Stored};
-use crate::webhooks::{self, EventRow, EVENT_COLUMNS};
+use crate::flows::webhook;
+use crate::platform::context::Cx;
+use crate::platform::error::{ApiError, ApiResult};
+use crate::store::events::{self as outbox, EventRow};
+use crate::store::links;
 
 /// The API view of a stored event.
 fn view(row: &EventRow, attempts: Option<Vec<AttemptView>>) -> ApiResult<EventView> {
@@ -26,7 +22,7 @@ fn view(row: &EventRow, attempts: Option<Vec<AttemptView>>) -> ApiResult<EventVi
         id: events::event_id(row.record.seq),
         kind: row.record.kind.clone(),
         created_at: row.record.created_at,
-        delivery: row.delivery.clone(),
+        delivery: row.delivery.as_str().to_owned(),
         attempt_count: row.attempt_count,
         payload: serde_json::from_str(&body)
             .map_err(|e| ApiError::Storage(format!("event body: {e}")))?,
@@ -59,12 +55,7 @@ pub async fn list(cx: &Cx, req: &Request) -> ApiResult<EventList> {
         }
     }
     let limit = events::page_limit(limit);
-    let mut rows: Vec<EventRow> = all(
-        cx.db()?,
-        &format!("SELECT {EVENT_COLUMNS} FROM webhook_events WHERE seq > ?1 ORDER BY seq LIMIT ?2"),
-        &[n(after), n(limit + 1)],
-    )
-    .await?;
+    let mut rows = outbox::list(cx.db()?, after, limit + 1).await?;
     let has_more = rows.len() as u64 > limit;
     rows.truncate(limit as usize);
     cx.log.set("events", rows.len());
@@ -87,23 +78,17 @@ pub async fn list(cx: &Cx, req: &Request) -> ApiResult<EventList> {
 pub async fn get(cx: &Cx, id: &str) -> ApiResult<EventView> {
     let seq = seq_of(id)?;
     let db = cx.db()?;
-    let row = webhooks::get(db, seq)
+    let row = outbox::get(db, seq)
         .await?
         .ok_or(ApiError::NotFound("event"))?;
-    let attempts: Vec<AttemptView> = all(
-        db,
-        "SELECT at, status, latency_ms, error FROM webhook_attempts WHERE event_seq = ?1 \
-         ORDER BY id",
-        &[n(seq)],
-    )
-    .await?;
+    let attempts = outbox::attempts(db, seq).await?;
     view(&row, Some(attempts))
 }
 
 /// `POST /v1/events/{id}/redeliver`: pending again, a new round of retries.
 pub async fn redeliver(cx: &Cx, id: &str) -> ApiResult<EventView> {
     let seq = seq_of(id)?;
-    if !webhooks::redeliver(cx, seq).await? {
+    if !webhook::redeliver(cx, seq).await? {
         return Err(ApiError::NotFound("event"));
     }
     cx.log.set("outcome", "redelivery_queued");
@@ -113,21 +98,11 @@ pub async fn redeliver(cx: &Cx, id: &str) -> ApiResult<EventView> {
 /// `GET /v1/links/{id}/qr.svg`: the link's checkout URL as a printable QR
 /// (`checkout::qr::svg`), one code every wallet's scanner opens.
 pub async fn link_qr(cx: &Cx, link_id: &str) -> ApiResult<Response> {
-    #[derive(Deserialize)]
-    struct Row {
-        token: Option<String>,
-    }
-    let row = prepare(
-        cx.db()?,
-        "SELECT token FROM links WHERE link_id = ?1",
-        &[t(link_id)],
-    )?
-    .first::<Row>()
-    .await
-    .stored()?
-    .ok_or(ApiError::NotFound("link"))?;
+    let token = links::token(cx.db()?, link_id)
+        .await?
+        .ok_or(ApiError::NotFound("link"))?;
     // Links issued before the token was stored cannot be drawn.
-    let token = row.token.ok_or(ApiError::NotFound("link token"))?;
+    let token = token.ok_or(ApiError::NotFound("link token"))?;
     let url = checkout::link::url(&cx.settings.public_base_url()?, &token);
     let svg = checkout::qr::svg(&url)
         .ok_or_else(|| ApiError::InvalidRequest("the link is too long for a QR code".into()))?;
@@ -135,50 +110,4 @@ pub async fn link_qr(cx: &Cx, link_id: &str) -> ApiResult<Response> {
     resp.headers().set("Content-Type", "image/svg+xml")?;
     resp.headers().set("Cache-Control", "no-store")?;
     Ok(resp)
-}
-
-/// The order's `return_url` with the trusted-return parameters appended
-/// (`checkout::webhook::ReturnParams`), once the attempt is settled and a
-/// webhook secret is configured; otherwise as stored. `link`: the verified
-/// payload of the order's link when the caller has it; its `merchant_ref`
-/// is the stored one (the link row is written from it), so no D1 read.
-pub async fn signed_return_url(
-    cx: &Cx,
-    order: &OrderRow,
-    link: Option<&LinkPayload>,
-) -> ApiResult<Option<String>> {
-    #[derive(Deserialize)]
-    struct Row {
-        merchant_ref: Option<String>,
-    }
-    let Some(url) = order.return_url.as_deref() else {
-        return Ok(None);
-    };
-    let Ok(keys) = cx.settings.webhook_keys() else {
-        return Ok(Some(url.to_owned()));
-    };
-    if order.state == checkout::api::OrderStatus::Pending {
-        return Ok(Some(url.to_owned()));
-    }
-    let merchant_ref = match (link, order.link_id.as_deref()) {
-        (Some(link), _) => link.merchant_ref.clone(),
-        (None, Some(link_id)) => prepare(
-            cx.db()?,
-            "SELECT merchant_ref FROM links WHERE link_id = ?1",
-            &[t(link_id)],
-        )?
-        .first::<Row>()
-        .await
-        .stored()?
-        .and_then(|r| r.merchant_ref),
-        (None, None) => None,
-    };
-    let params = ReturnParams {
-        charge_code: &order.charge_code,
-        merchant_ref: merchant_ref.as_deref().unwrap_or(""),
-        state: order.state.as_str(),
-        amount_fen: order.amount_fen,
-        ts: now_secs(),
-    };
-    Ok(Some(params.append_to(url, keys.primary())))
 }

@@ -15,11 +15,11 @@ use checkout::idempotency::{self, Answer, Decision};
 use serde_json::json;
 use worker::{Method, Request, Response};
 
-use crate::context::Cx;
-use crate::error::{ApiError, ApiResult};
-use crate::guard::peek_body;
-use crate::log::{now_secs, Level};
-use crate::repo;
+use crate::platform::context::Cx;
+use crate::platform::error::{ApiError, ApiResult};
+use crate::platform::guard::peek_body;
+use crate::platform::log::{now_secs, Level};
+use crate::store;
 
 /// The request header.
 const HEADER: &str = "Idempotency-Key";
@@ -83,18 +83,26 @@ pub async fn begin(cx: &Cx, req: &Request, method: &Method, path: &str) -> ApiRe
     // Two rounds: a claim can lose a race to a concurrent claim or purge
     // once; losing twice means another request holds the key right now.
     for _ in 0..2 {
-        if repo::claim_idempotency_key(db, &key_id, &fingerprint, now).await? {
+        if store::idempotency::claim_idempotency_key(db, &key_id, &fingerprint, now).await? {
             log.set("idempotency", "claimed");
             return Ok(Begin::Claimed(Claim {
                 key_id,
                 locked_at: now,
             }));
         }
-        let stored = repo::idempotency_record(db, &key_id).await?;
+        let stored = store::idempotency::idempotency_record(db, &key_id).await?;
         match idempotency::decide(stored.as_ref(), &fingerprint, now) {
             Decision::Proceed => {
                 let Some(seen) = stored else { continue };
-                if repo::take_over_idempotency_key(db, &key_id, &fingerprint, now, &seen).await? {
+                if store::idempotency::take_over_idempotency_key(
+                    db,
+                    &key_id,
+                    &fingerprint,
+                    now,
+                    &seen,
+                )
+                .await?
+                {
                     log.set("idempotency", "taken_over");
                     return Ok(Begin::Claimed(Claim {
                         key_id,
@@ -151,9 +159,16 @@ impl Claim {
             let db = cx.db()?;
             if idempotency::should_store(status) {
                 let body = String::from_utf8_lossy(&body);
-                repo::store_idempotent_answer(db, &self.key_id, self.locked_at, status, &body).await
+                store::idempotency::store_idempotent_answer(
+                    db,
+                    &self.key_id,
+                    self.locked_at,
+                    status,
+                    &body,
+                )
+                .await
             } else {
-                repo::release_idempotency_key(db, &self.key_id, self.locked_at).await
+                store::idempotency::release_idempotency_key(db, &self.key_id, self.locked_at).await
             }
         }
         .await;
@@ -170,5 +185,6 @@ impl Claim {
 
 /// The cron's clean-up: deletes keys older than 24 h; returns how many.
 pub async fn purge(cx: &Cx) -> ApiResult<usize> {
-    repo::purge_idempotency_keys(cx.db()?, idempotency::purge_cutoff(now_secs())).await
+    store::idempotency::purge_idempotency_keys(cx.db()?, idempotency::purge_cutoff(now_secs()))
+        .await
 }

@@ -11,11 +11,12 @@ use soushou::model::OrderResp;
 use soushou::types::{CancelMode, ResultCode};
 use worker::Delay;
 
-use crate::context::Cx;
-use crate::error::{ApiError, ApiResult};
-use crate::log::{now_ms, now_secs, Level};
-use crate::orders::{self, Applied};
-use crate::repo;
+use super::apply::{self, Applied};
+use super::{cancel, reconcile};
+use crate::platform::context::Cx;
+use crate::platform::error::{ApiError, ApiResult};
+use crate::platform::log::{now_ms, now_secs, Level};
+use crate::store;
 
 /// How a POS charge ended.
 pub struct Charged {
@@ -29,7 +30,7 @@ pub struct Charged {
 }
 
 /// Follows [`checkout::pos::next`] from the `preOrder`'s `answer` (the
-/// attempt already created and settled by `attempt::create`) until the
+/// attempt already created and settled by `pay::create`) until the
 /// charge is settled or revoked. A final refusal of the `preOrder` itself
 /// is returned as an error (nothing was charged; the attempt is failed).
 pub async fn charge(
@@ -42,14 +43,13 @@ pub async fn charge(
         Ok(resp) => {
             let cfg = cx.settings.gateway()?;
             let order = stored(cx, code).await?;
-            let expected = orders::expected(&cfg, &order);
+            let expected = apply::expected(&cfg, &order);
             let report = Report::of_pre_order(&resp);
-            let seen = match orders::apply_report(cx, (&expected, &report), EventSource::Pay, now)
-                .await?
-            {
-                Applied::Event(t) => Observed::State(t.state()),
-                Applied::Silent | Applied::Distrusted => Observed::Unknown,
-            };
+            let seen =
+                match apply::apply_report(cx, (&expected, &report), EventSource::Pay, now).await? {
+                    Applied::Event(t) => Observed::State(t.state()),
+                    Applied::Silent | Applied::Distrusted => Observed::Unknown,
+                };
             (Some(resp), seen)
         }
         Err(e) if e.is_refusal() => return Err(e),
@@ -94,7 +94,7 @@ async fn settle(
                 Delay::from(Duration::from_millis(after_ms)).await;
                 polls += 1;
                 let order = stored(cx, code).await?;
-                seen = match orders::query_and_apply(cx, &cfg, &order, EventSource::Pos).await {
+                seen = match reconcile::query_and_apply(cx, &cfg, &order, EventSource::Pos).await {
                     Ok(_) => Observed::State(stored(cx, code).await?.state),
                     Err(_) => Observed::Unknown,
                 };
@@ -115,7 +115,7 @@ async fn settle(
 /// knowing it means the `preOrder` never arrived: nothing was charged.
 async fn cancel(cx: &Cx, code: &str) -> ApiResult<OrderStatus> {
     let order = stored(cx, code).await?;
-    let outcome = orders::revoke(cx, &order, CancelMode::RealTime, EventSource::Pos).await;
+    let outcome = cancel::revoke(cx, &order, CancelMode::RealTime, EventSource::Pos).await;
     cx.log.event(
         Level::Warn,
         "pos_charge_revoked",
@@ -125,7 +125,7 @@ async fn cancel(cx: &Cx, code: &str) -> ApiResult<OrderStatus> {
     match outcome {
         Ok(state) => Ok(state),
         Err(e) if e.gateway_result() == Some(&ResultCode::ChargeNonexistent) => {
-            Ok(orders::apply_event(
+            Ok(apply::apply_event(
                 cx.db()?,
                 code,
                 OrderStatus::Failed,
@@ -142,8 +142,8 @@ async fn cancel(cx: &Cx, code: &str) -> ApiResult<OrderStatus> {
     }
 }
 
-async fn stored(cx: &Cx, code: &str) -> ApiResult<repo::OrderRow> {
-    repo::get_order(cx.db()?, code)
+async fn stored(cx: &Cx, code: &str) -> ApiResult<store::attempts::OrderRow> {
+    store::attempts::get_order(cx.db()?, code)
         .await?
         .ok_or(ApiError::NotFound("order"))
 }

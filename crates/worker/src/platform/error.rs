@@ -80,7 +80,7 @@ pub enum ApiError {
 }
 
 /// A runtime failure outside D1. D1's own failures are
-/// [`ApiError::Storage`], mapped where D1 is called (`repo`), so that only
+/// [`ApiError::Storage`], mapped where D1 is called (`store`), so that only
 /// they say "storage, retry".
 impl From<worker::Error> for ApiError {
     fn from(e: worker::Error) -> Self {

@@ -8,9 +8,9 @@ use futures_util::future::{select, Either};
 use soushou::envelope::{self, GatewayRequest, Method};
 use worker::{AbortController, Delay, Fetch, Headers, Request, RequestInit};
 
-use crate::context::Cx;
-use crate::error::{ApiError, ApiResult};
-use crate::log::now_ms;
+use crate::platform::context::Cx;
+use crate::platform::error::{ApiError, ApiResult};
+use crate::platform::log::now_ms;
 
 /// What went wrong at the transport level, before the protocol layer sees a body.
 pub(crate) enum Transport {

@@ -1,79 +1,26 @@
-//! D1 persistence: links, attempts (orders), state history, processed
-//! notifications and refunds. Schema in `migrations/`.
+//! Payment attempts (`orders`), their state history (`order_events`) and
+//! processed notifications (`notifications`).
 //!
-//! State changes are conditional updates (`... WHERE state = ?from`, or for
-//! a notification `... WHERE state IN (?from, …)` with the read in the same
-//! batch) run in a batch (one transaction) with the history insert, so two
-//! concurrent notifications cannot both apply a transition, and a caller
-//! learns whether its write was the one that applied.
+//! State changes are conditional updates run in one batch with the history
+//! insert and the merchant's event (the outbox, [`super::events`]).
 
-use crate::db::{Db, Stmt};
-use checkout::api::{NotificationRecord, OrderEvent, OrderView, RefundRecord};
-use checkout::link::LinkPayload;
+use checkout::api::{NotificationRecord, OrderEvent, OrderView};
 use checkout::settle::{self, LinkAttempt, Notice, NotifyPlan, ReconcileInput, StoredAttempt};
 use checkout::state;
-use checkout::vocab::{EventSource, OrderKind, OrderMethod, OrderStatus, RefundState};
-use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use checkout::vocab::{EventSource, OrderKind, OrderMethod, OrderStatus};
+use serde::Deserialize;
+use soushou::types::{ChannelType, OrderState};
 use soushou::Fen;
 use worker::wasm_bindgen::JsValue;
 
-use crate::error::{ApiError, ApiResult};
-use crate::outbox;
+use super::links::{insert_link_statement, NewLink};
+use super::{all, changes, events as outbox, n, ot, prepare, t, Stored};
+use crate::platform::db::{Db, Stmt};
+use crate::platform::error::{ApiError, ApiResult};
 
-/// A text parameter.
-pub(crate) fn t(s: &str) -> JsValue {
-    JsValue::from_str(s)
-}
-
-/// An integer parameter (D1 numbers are f64: exact below 2^53, far above any fen or time here).
-pub(crate) fn n(v: u64) -> JsValue {
-    JsValue::from_f64(v as f64)
-}
-
-/// An optional text parameter.
-fn ot(s: Option<&str>) -> JsValue {
-    s.map(t).unwrap_or(JsValue::NULL)
-}
-
-/// D1's failures are storage errors (the caller may retry), unlike the
-/// runtime's other failures (`From<worker::Error>` in `error`).
-pub(crate) trait Stored<T> {
-    /// The result, a failure as [`ApiError::Storage`].
-    fn stored(self) -> ApiResult<T>;
-}
-
-impl<T> Stored<T> for worker::Result<T> {
-    fn stored(self) -> ApiResult<T> {
-        self.map_err(|e| ApiError::Storage(e.to_string()))
-    }
-}
-
-pub(crate) fn prepare<'d>(db: &'d Db, sql: &str, params: &[JsValue]) -> ApiResult<Stmt<'d>> {
-    db.prepare(sql).bind(params).stored()
-}
-
-/// Every row a query returns.
-pub(crate) async fn all<T: DeserializeOwned>(
-    db: &Db,
-    sql: &str,
-    params: &[JsValue],
-) -> ApiResult<Vec<T>> {
-    prepare(db, sql, params)?
-        .all()
-        .await
-        .stored()?
-        .results::<T>()
-        .stored()
-}
-
-/// Rows changed by a write, from the result metadata.
-pub(crate) fn changes(result: &worker::D1Result) -> ApiResult<usize> {
-    Ok(result.meta().stored()?.and_then(|m| m.changes).unwrap_or(0))
-}
-
-/// One payment attempt (one `CHARGE_CODE`).
-#[derive(Clone, Debug, Deserialize, Serialize)]
+/// One payment attempt (one `CHARGE_CODE`). A stored state or kind this
+/// build does not know fails the read (a storage error), never a panic.
+#[derive(Clone, Debug, Deserialize)]
 pub struct OrderRow {
     /// The attempt's `CHARGE_CODE` (ours, unique).
     pub charge_code: String,
@@ -83,12 +30,14 @@ pub struct OrderRow {
     pub kind: OrderKind,
     /// Payment method.
     pub method: OrderMethod,
-    /// Gateway `CHANNEL_TYPE` code.
-    pub channel_type: String,
-    /// Amount in fen.
-    pub amount_fen: u64,
-    /// Sum of succeeded refunds, fen.
-    pub refunded_fen: u64,
+    /// Gateway `CHANNEL_TYPE` (stored as its code).
+    pub channel_type: ChannelType,
+    /// The amount.
+    #[serde(rename = "amount_fen", deserialize_with = "super::fen")]
+    pub amount: Fen,
+    /// Sum of succeeded refunds.
+    #[serde(rename = "refunded_fen", deserialize_with = "super::fen")]
+    pub refunded: Fen,
     /// `PAY_SUBJECT`.
     pub subject: String,
     /// Current state.
@@ -122,7 +71,7 @@ impl OrderRow {
         Ok(OrderView {
             charge_code: self.charge_code.clone(),
             state: self.state,
-            money: Fen::from_fen(self.amount_fen).into(),
+            money: self.amount.into(),
             paid_at: self.paid_at,
             return_url: self.return_url.clone(),
         })
@@ -165,10 +114,10 @@ pub struct NewOrder<'a> {
     pub kind: OrderKind,
     /// Payment method.
     pub method: OrderMethod,
-    /// `CHANNEL_TYPE` code.
-    pub channel_type: &'a str,
-    /// Amount, fen.
-    pub amount_fen: u64,
+    /// `CHANNEL_TYPE`.
+    pub channel_type: &'a ChannelType,
+    /// The amount.
+    pub amount: Fen,
     /// `PAY_SUBJECT`.
     pub subject: &'a str,
     /// Return URL of the link.
@@ -178,41 +127,6 @@ pub struct NewOrder<'a> {
 const ORDER_COLUMNS: &str = "charge_code, link_id, kind, method, channel_type, amount_fen, \
     refunded_fen, subject, state, return_url, charge_down_code, charge_third_code, created_at, \
     updated_at, paid_at, last_query_at, paid_seq, duplicate_of, recheck_until";
-
-/// An issued link as stored: its id, token and payload.
-pub struct NewLink<'a> {
-    /// `checkout::link::link_id` of the token.
-    pub link_id: &'a str,
-    /// The token (the link itself).
-    pub token: &'a str,
-    /// What the token says.
-    pub payload: &'a LinkPayload,
-}
-
-/// The statement recording an issued link (idempotent: the token is the link).
-fn insert_link_statement<'d>(db: &'d Db, l: &NewLink<'_>, now: u64) -> ApiResult<Stmt<'d>> {
-    prepare(
-        db,
-        "INSERT OR IGNORE INTO links (link_id, amount_fen, subject, merchant_ref, return_url, \
-         expires_at, created_at, token) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        &[
-            t(l.link_id),
-            n(l.payload.amount.ceiling().fen()),
-            t(&l.payload.subject),
-            ot(l.payload.merchant_ref.as_deref()),
-            ot(l.payload.return_url.as_deref()),
-            n(l.payload.expires_at),
-            n(now),
-            t(l.token),
-        ],
-    )
-}
-
-/// Records an issued link (idempotent: the token is the link).
-pub async fn insert_link(db: &Db, link: &NewLink<'_>, now: u64) -> ApiResult<()> {
-    insert_link_statement(db, link, now)?.run().await.stored()?;
-    Ok(())
-}
 
 /// The INSERT of a new pending attempt.
 fn insert_attempt_statement<'d>(db: &'d Db, o: &NewOrder<'_>, now: u64) -> ApiResult<Stmt<'d>> {
@@ -226,8 +140,8 @@ fn insert_attempt_statement<'d>(db: &'d Db, o: &NewOrder<'_>, now: u64) -> ApiRe
             ot(o.link_id),
             t(o.kind.as_str()),
             t(o.method.as_str()),
-            t(o.channel_type),
-            n(o.amount_fen),
+            t(o.channel_type.code()),
+            n(o.amount.fen()),
             t(o.subject),
             ot(o.return_url),
             n(now),
@@ -442,7 +356,8 @@ pub async fn recheck_due(db: &Db, now: u64, limit: u64) -> ApiResult<Vec<OrderRo
 #[derive(Deserialize)]
 struct StoredRow {
     state: OrderStatus,
-    amount_fen: u64,
+    #[serde(deserialize_with = "super::fen")]
+    amount_fen: Fen,
 }
 
 /// Runs a notification in one round trip (one D1 batch, one transaction)
@@ -477,33 +392,7 @@ pub async fn notify(
         &[t(code)],
     )?];
     if plan != NotifyPlan::Nothing {
-        // One `WHEN` per state, so the label is the pure function's.
-        let (mut cases, mut params) = (String::new(), vec![t(code), n(amount), n(now)]);
-        params.push(t(notice.state.code()));
-        for found in OrderStatus::ALL {
-            if let Some(outcome) = settle::notify_count_outcome(plan, found) {
-                cases.push_str(&format!(
-                    " WHEN ?{} THEN ?{}",
-                    params.len() + 1,
-                    params.len() + 2
-                ));
-                params.extend([t(found.as_str()), t(outcome)]);
-            }
-        }
-        // A state without a label fails NOT NULL: the batch rolls back, 500.
-        let count = prepare(
-            db,
-            &format!(
-                "INSERT INTO notifications (charge_code, gateway_state, amount_fen, outcome, \
-                 received, first_at, last_at) \
-                 SELECT charge_code, ?4, amount_fen, CASE state{cases} END, 1, ?3, ?3 \
-                 FROM orders WHERE charge_code = ?1 AND amount_fen = ?2 \
-                 ON CONFLICT (charge_code, gateway_state) DO UPDATE SET \
-                 received = received + 1, last_at = excluded.last_at"
-            ),
-            &params,
-        )?;
-        statements.push(count);
+        statements.push(notification_count(db, notice, plan, now)?);
         if let NotifyPlan::Apply(event) = plan {
             // The count goes first: it labels the state before the update.
             statements.extend(transition_from_any(db, code, event, amount, now)?);
@@ -518,7 +407,7 @@ pub async fn notify(
         .stored()?;
     let stored = read.into_iter().next().map(|r| StoredAttempt {
         state: r.state,
-        amount: Fen::from_fen(r.amount_fen),
+        amount: r.amount_fen,
     });
     let updated = match results.get(3) {
         Some(update) if applies => changes(update)? == 1,
@@ -528,6 +417,44 @@ pub async fn notify(
         outbox::note_written(results.get(4));
     }
     Ok((stored, updated))
+}
+
+/// The notification's count (per order and gateway state), first recorded
+/// with the outcome `settle::notify_count_outcome` gives for the state the
+/// attempt is in, only if it holds the notified amount.
+fn notification_count<'d>(
+    db: &'d Db,
+    notice: &Notice<'_>,
+    plan: NotifyPlan,
+    now: u64,
+) -> ApiResult<Stmt<'d>> {
+    let (code, amount) = (notice.charge_code, notice.amount.fen());
+    // One `WHEN` per state, so the label is the pure function's.
+    let (mut cases, mut params) = (String::new(), vec![t(code), n(amount), n(now)]);
+    params.push(t(notice.state.code()));
+    for found in OrderStatus::ALL {
+        if let Some(outcome) = settle::notify_count_outcome(plan, found) {
+            cases.push_str(&format!(
+                " WHEN ?{} THEN ?{}",
+                params.len() + 1,
+                params.len() + 2
+            ));
+            params.extend([t(found.as_str()), t(outcome)]);
+        }
+    }
+    // A state without a label fails NOT NULL: the batch rolls back, 500.
+    prepare(
+        db,
+        &format!(
+            "INSERT INTO notifications (charge_code, gateway_state, amount_fen, outcome, \
+             received, first_at, last_at) \
+             SELECT charge_code, ?4, amount_fen, CASE state{cases} END, 1, ?3, ?3 \
+             FROM orders WHERE charge_code = ?1 AND amount_fen = ?2 \
+             ON CONFLICT (charge_code, gateway_state) DO UPDATE SET \
+             received = received + 1, last_at = excluded.last_at"
+        ),
+        &params,
+    )
 }
 
 /// The history row, update and outbox event that move `charge_code` to `to`
@@ -607,150 +534,45 @@ pub async fn events(db: &Db, charge_code: &str) -> ApiResult<Vec<OrderEvent>> {
     .await
 }
 
+/// One gateway state's notifications of an attempt, as counted.
+#[derive(Clone, Debug, Deserialize)]
+pub struct NotificationRow {
+    /// The gateway's state (appendix 4) the notifications carried; a code
+    /// this build does not know is kept as `Unknown`, as the gateway sent it.
+    pub gateway_state: OrderState,
+    /// The amount they notified (the attempt's: others are refused).
+    #[serde(rename = "amount_fen", deserialize_with = "super::fen")]
+    pub amount: Fen,
+    /// How the first was judged (`settle::notify_count_outcome`'s label).
+    pub outcome: String,
+    /// How many arrived.
+    pub received: u64,
+    /// Unix seconds of the first.
+    pub first_at: u64,
+    /// Unix seconds of the last.
+    pub last_at: u64,
+}
+
+impl NotificationRow {
+    /// The count as the merchant API shows it.
+    pub fn record(&self) -> NotificationRecord {
+        NotificationRecord {
+            gateway_state: self.gateway_state.code().to_owned(),
+            amount_fen: self.amount.fen(),
+            outcome: self.outcome.clone(),
+            received: self.received,
+            first_at: self.first_at,
+            last_at: self.last_at,
+        }
+    }
+}
+
 /// The processed notifications of an order.
-pub async fn notifications(db: &Db, charge_code: &str) -> ApiResult<Vec<NotificationRecord>> {
+pub async fn notifications(db: &Db, charge_code: &str) -> ApiResult<Vec<NotificationRow>> {
     all(
         db,
         "SELECT gateway_state, amount_fen, outcome, received, first_at, last_at \
          FROM notifications WHERE charge_code = ?1 ORDER BY first_at",
-        &[t(charge_code)],
-    )
-    .await
-}
-
-/// A refund to reserve.
-pub struct NewRefund<'a> {
-    /// `OUT_REFUND_NO`.
-    pub out_refund_no: &'a str,
-    /// The refunded attempt.
-    pub charge_code: &'a str,
-    /// The amount.
-    pub amount: Fen,
-    /// `REFUND_SUBJECT`.
-    pub reason: &'a str,
-}
-
-/// Reserves a refund: inserts it as pending only if the paid amount minus
-/// every non-failed refund still covers it (one atomic statement, so two
-/// concurrent refunds cannot overdraw). Returns false when it does not fit.
-pub async fn reserve_refund(db: &Db, r: &NewRefund<'_>, now: u64) -> ApiResult<bool> {
-    let result = prepare(
-        db,
-        "INSERT OR IGNORE INTO refunds (out_refund_no, charge_code, amount_fen, reason, state, \
-         created_at, updated_at) \
-         SELECT ?1, ?2, ?3, ?4, 'pending', ?5, ?5 FROM orders o WHERE o.charge_code = ?2 \
-         AND o.amount_fen - (SELECT COALESCE(SUM(r.amount_fen), 0) FROM refunds r \
-                             WHERE r.charge_code = ?2 AND r.state != 'failed') >= ?3",
-        &[
-            t(r.out_refund_no),
-            t(r.charge_code),
-            n(r.amount.fen()),
-            t(r.reason),
-            n(now),
-        ],
-    )?
-    .run()
-    .await
-    .stored()?;
-    Ok(changes(&result)? == 1)
-}
-
-/// Whether a refund number is taken, by any order (numbers are unique).
-pub async fn refund_number_taken(db: &Db, out_refund_no: &str) -> ApiResult<bool> {
-    #[derive(Deserialize)]
-    struct Row {
-        n: u64,
-    }
-    let row = prepare(
-        db,
-        "SELECT COUNT(*) AS n FROM refunds WHERE out_refund_no = ?1",
-        &[t(out_refund_no)],
-    )?
-    .first::<Row>()
-    .await
-    .stored()?;
-    Ok(row.is_some_and(|r| r.n > 0))
-}
-
-/// What is still refundable: paid amount minus non-failed refunds, fen.
-pub async fn refundable(db: &Db, charge_code: &str) -> ApiResult<u64> {
-    #[derive(Deserialize)]
-    struct Row {
-        remaining: i64,
-    }
-    let row = prepare(
-        db,
-        "SELECT o.amount_fen - (SELECT COALESCE(SUM(r.amount_fen), 0) FROM refunds r \
-         WHERE r.charge_code = ?1 AND r.state != 'failed') AS remaining FROM orders o \
-         WHERE o.charge_code = ?1",
-        &[t(charge_code)],
-    )?
-    .first::<Row>()
-    .await
-    .stored()?;
-    Ok(row.map(|r| r.remaining.max(0) as u64).unwrap_or(0))
-}
-
-/// How the gateway ended a reserved refund.
-pub enum RefundEnd<'a> {
-    /// Done: the money went back.
-    Succeeded,
-    /// Refused, with the gateway's code when it gave one.
-    Failed(Option<&'a str>),
-}
-
-/// Settles a reserved refund and, when it succeeded, the order's refunded
-/// total; returns that total, fen.
-pub async fn finish_refund(
-    db: &Db,
-    out_refund_no: &str,
-    charge_code: &str,
-    end: RefundEnd<'_>,
-    now: u64,
-) -> ApiResult<u64> {
-    let (state, gateway_code) = match end {
-        RefundEnd::Succeeded => (RefundState::Succeeded, None),
-        RefundEnd::Failed(code) => (RefundState::Failed, code),
-    };
-    let settle = prepare(
-        db,
-        "UPDATE refunds SET state = ?2, gateway_code = ?3, updated_at = ?4 \
-         WHERE out_refund_no = ?1 AND state = 'pending'",
-        &[
-            t(out_refund_no),
-            t(state.as_str()),
-            ot(gateway_code),
-            n(now),
-        ],
-    )?;
-    let total = prepare(
-        db,
-        "UPDATE orders SET refunded_fen = (SELECT COALESCE(SUM(amount_fen), 0) FROM refunds \
-         WHERE charge_code = ?1 AND state = 'succeeded'), updated_at = ?2 WHERE charge_code = ?1",
-        &[t(charge_code), n(now)],
-    )?;
-    // The merchant's event, in the same transaction (transactional outbox).
-    let event = outbox::refund_event(
-        db,
-        out_refund_no,
-        charge_code,
-        state == RefundState::Succeeded,
-        now,
-    )?;
-    let results = db.batch(vec![settle, total, event]).await.stored()?;
-    outbox::note_written(results.get(2));
-    Ok(get_order(db, charge_code)
-        .await?
-        .map(|o| o.refunded_fen)
-        .unwrap_or(0))
-}
-
-/// The refunds of an order, oldest first.
-pub async fn refunds(db: &Db, charge_code: &str) -> ApiResult<Vec<RefundRecord>> {
-    all(
-        db,
-        "SELECT out_refund_no, charge_code, amount_fen, reason, state, gateway_code, created_at, updated_at \
-         FROM refunds WHERE charge_code = ?1 ORDER BY created_at, rowid",
         &[t(charge_code)],
     )
     .await
@@ -792,276 +614,4 @@ pub async fn rival_payments(
         &[n(cutoff), n(limit), n(u64::from(max_tries))],
     )
     .await
-}
-
-/// Refunds still pending (reserved, outcome unknown after a gateway fault),
-/// the merchant's and duplicate-payment ones alike, last touched before
-/// `cutoff`, oldest first.
-pub async fn pending_refunds_before(
-    db: &Db,
-    cutoff: u64,
-    limit: u64,
-) -> ApiResult<Vec<RefundRecord>> {
-    all(
-        db,
-        "SELECT out_refund_no, charge_code, amount_fen, reason, state, gateway_code, created_at, updated_at \
-         FROM refunds WHERE state = 'pending' AND updated_at <= ?1 ORDER BY updated_at LIMIT ?2",
-        &[n(cutoff), n(limit)],
-    )
-    .await
-}
-
-/// Claims the right to retry a pending refund: succeeds for one caller
-/// until the refund is touched again (it is stamped `now`).
-pub async fn claim_refund_retry(
-    db: &Db,
-    out_refund_no: &str,
-    now: u64,
-    cutoff: u64,
-) -> ApiResult<bool> {
-    let result = prepare(
-        db,
-        "UPDATE refunds SET updated_at = ?2 WHERE out_refund_no = ?1 AND state = 'pending' \
-         AND updated_at <= ?3",
-        &[t(out_refund_no), n(now), n(cutoff)],
-    )?
-    .run()
-    .await
-    .stored()?;
-    Ok(changes(&result)? == 1)
-}
-
-// ------------------------------------------------------- idempotency keys
-// One row per key (`migrations/0003_idempotency.sql`); decisions in
-// `checkout::idempotency`.
-
-/// A stored idempotency key as `checkout::idempotency::decide` reads it.
-pub async fn idempotency_record(
-    db: &Db,
-    key_id: &str,
-) -> ApiResult<Option<checkout::idempotency::Record>> {
-    #[derive(Deserialize)]
-    struct Row {
-        fingerprint: String,
-        status: Option<u16>,
-        body: Option<String>,
-        created_at: u64,
-        locked_at: u64,
-    }
-    let row = prepare(
-        db,
-        "SELECT fingerprint, status, body, created_at, locked_at FROM idempotency_keys \
-         WHERE key_id = ?1",
-        &[t(key_id)],
-    )?
-    .first::<Row>()
-    .await
-    .stored()?;
-    Ok(row.map(|r| checkout::idempotency::Record {
-        fingerprint: r.fingerprint,
-        created_at: r.created_at,
-        locked_at: r.locked_at,
-        answer: r.status.map(|status| checkout::idempotency::Answer {
-            status,
-            body: r.body.unwrap_or_default(),
-        }),
-    }))
-}
-
-/// Claims a free key for a request (one atomic INSERT): true when this
-/// call created the row, false when the key already exists.
-pub async fn claim_idempotency_key(
-    db: &Db,
-    key_id: &str,
-    fingerprint: &str,
-    now: u64,
-) -> ApiResult<bool> {
-    let result = prepare(
-        db,
-        "INSERT INTO idempotency_keys (key_id, fingerprint, created_at, locked_at) \
-         VALUES (?1, ?2, ?3, ?3) ON CONFLICT (key_id) DO NOTHING",
-        &[t(key_id), t(fingerprint), n(now)],
-    )?
-    .run()
-    .await
-    .stored()?;
-    Ok(changes(&result)? == 1)
-}
-
-/// Takes over an expired or abandoned key, only if the row is still exactly
-/// as `seen` (so of two takers one wins, and an answer stored meanwhile is
-/// never wiped). An expired key starts a new 24 h; an abandoned one keeps
-/// its first claim's time.
-pub async fn take_over_idempotency_key(
-    db: &Db,
-    key_id: &str,
-    fingerprint: &str,
-    now: u64,
-    seen: &checkout::idempotency::Record,
-) -> ApiResult<bool> {
-    let seen_status = seen
-        .answer
-        .as_ref()
-        .map_or(JsValue::NULL, |a| n(u64::from(a.status)));
-    let result = prepare(
-        db,
-        "UPDATE idempotency_keys SET fingerprint = ?2, status = NULL, body = NULL, \
-         created_at = CASE WHEN created_at <= ?6 THEN ?3 ELSE created_at END, locked_at = ?3 \
-         WHERE key_id = ?1 AND created_at = ?4 AND locked_at = ?5 AND status IS ?7",
-        &[
-            t(key_id),
-            t(fingerprint),
-            n(now),
-            n(seen.created_at),
-            n(seen.locked_at),
-            n(checkout::idempotency::purge_cutoff(now)),
-            seen_status,
-        ],
-    )?
-    .run()
-    .await
-    .stored()?;
-    Ok(changes(&result)? == 1)
-}
-
-/// Stores the answer of the run that claimed the key at `locked_at`.
-pub async fn store_idempotent_answer(
-    db: &Db,
-    key_id: &str,
-    locked_at: u64,
-    status: u16,
-    body: &str,
-) -> ApiResult<()> {
-    prepare(
-        db,
-        "UPDATE idempotency_keys SET status = ?3, body = ?4 \
-         WHERE key_id = ?1 AND locked_at = ?2 AND status IS NULL",
-        &[t(key_id), n(locked_at), n(u64::from(status)), t(body)],
-    )?
-    .run()
-    .await
-    .stored()?;
-    Ok(())
-}
-
-/// Releases the key claimed at `locked_at` (a 5xx outcome: the retry runs again).
-pub async fn release_idempotency_key(db: &Db, key_id: &str, locked_at: u64) -> ApiResult<()> {
-    prepare(
-        db,
-        "DELETE FROM idempotency_keys WHERE key_id = ?1 AND locked_at = ?2 AND status IS NULL",
-        &[t(key_id), n(locked_at)],
-    )?
-    .run()
-    .await
-    .stored()?;
-    Ok(())
-}
-
-/// Deletes keys claimed at or before `cutoff` (the cron); returns how many.
-pub async fn purge_idempotency_keys(db: &Db, cutoff: u64) -> ApiResult<usize> {
-    let result = prepare(
-        db,
-        "DELETE FROM idempotency_keys WHERE created_at <= ?1",
-        &[n(cutoff)],
-    )?
-    .run()
-    .await
-    .stored()?;
-    changes(&result)
-}
-
-/// Records a sign-in `state` before the shopper goes to the wallet.
-pub async fn insert_oauth_state(
-    db: &Db,
-    nonce: &str,
-    wallet: &str,
-    link_id: &str,
-    token: &str,
-    expires_at: u64,
-) -> ApiResult<()> {
-    prepare(
-        db,
-        "INSERT INTO oauth_states (nonce, wallet, link_id, token, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-        &[t(nonce), t(wallet), t(link_id), t(token), n(expires_at)],
-    )?
-    .run()
-    .await?;
-    Ok(())
-}
-
-/// A sign-in state claimed by its callback.
-#[derive(Debug, Deserialize)]
-pub struct OauthStateRow {
-    /// `wechat` | `alipay`.
-    pub wallet: String,
-    /// The link the sign-in started from.
-    pub link_id: String,
-    /// Its token (the callback returns there).
-    pub token: String,
-}
-
-/// What claiming a state found.
-pub enum OauthClaim {
-    /// First use: the row, its token now erased.
-    Claimed(OauthStateRow),
-    /// Used before.
-    Used,
-    /// Never recorded (or purged).
-    Unknown,
-}
-
-/// Claims a state once, atomically (`UPDATE ... WHERE used_at IS NULL
-/// RETURNING`), so two callbacks with one state cannot both proceed.
-pub async fn claim_oauth_state(db: &Db, nonce: &str, now: u64) -> ApiResult<OauthClaim> {
-    // RETURNING gives the row as updated, so the token is erased by a
-    // second statement of the same batch (one transaction).
-    let results = db
-        .batch(vec![
-            prepare(
-                db,
-                "UPDATE oauth_states SET used_at = ?2 \
-                 WHERE nonce = ?1 AND used_at IS NULL RETURNING wallet, link_id, token",
-                &[t(nonce), n(now)],
-            )?,
-            prepare(
-                db,
-                "UPDATE oauth_states SET token = NULL WHERE nonce = ?1",
-                &[t(nonce)],
-            )?,
-        ])
-        .await?;
-    let claimed: Vec<OauthStateRow> = match results.first() {
-        Some(r) => r.results()?,
-        None => Vec::new(),
-    };
-    if let Some(row) = claimed.into_iter().next() {
-        return Ok(OauthClaim::Claimed(row));
-    }
-    #[derive(Deserialize)]
-    struct Count {
-        n: u64,
-    }
-    let seen: Vec<Count> = all(
-        db,
-        "SELECT COUNT(*) AS n FROM oauth_states WHERE nonce = ?1",
-        &[t(nonce)],
-    )
-    .await?;
-    Ok(if seen.first().is_some_and(|c| c.n > 0) {
-        OauthClaim::Used
-    } else {
-        OauthClaim::Unknown
-    })
-}
-
-/// Deletes sign-in states that expired before `cutoff`; returns how many.
-pub async fn purge_oauth_states(db: &Db, cutoff: u64) -> ApiResult<usize> {
-    let result = prepare(
-        db,
-        "DELETE FROM oauth_states WHERE expires_at < ?1",
-        &[n(cutoff)],
-    )?
-    .run()
-    .await?;
-    changes(&result)
 }

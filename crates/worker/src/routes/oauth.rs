@@ -18,23 +18,16 @@
 //! Ids, codes, states and secrets are never logged: only the wallet, the
 //! link id and the outcome.
 
-use std::time::Duration;
-
 use checkout::link;
-use checkout::oauth::{self as pure, StateParts, Wallet};
+use checkout::oauth::{self as pure, Wallet};
 use checkout::routing;
-use worker::js_sys::{Array, Object, Reflect, Uint8Array};
-use worker::wasm_bindgen::{JsCast, JsValue};
-use worker::wasm_bindgen_futures::JsFuture;
-use worker::web_sys::{Crypto, CryptoKey, SubtleCrypto};
-use worker::{Request, RequestInit, Response};
+use worker::{Request, Response};
 
-use crate::config::{AlipayOauth, Settings, WechatOauth};
-use crate::context::Cx;
-use crate::error::{ApiError, ApiResult};
-use crate::gateway::{fetch_within, post_init, Transport};
-use crate::log::{now_secs, random_hex};
-use crate::repo::{self, OauthClaim};
+use crate::flows::signin;
+use crate::platform::context::Cx;
+use crate::platform::error::{ApiError, ApiResult};
+use crate::platform::http::set_html_headers;
+use crate::platform::log::now_secs;
 
 /// A query parameter of the request, non-blank.
 fn param(req: &Request, name: &str) -> ApiResult<Option<String>> {
@@ -106,21 +99,7 @@ pub async fn entry(cx: &Cx, req: &Request, token: &str) -> ApiResult<Option<Resp
         // `sign_in` only picks a configured wallet.
         _ => return Ok(None),
     };
-    let nonce = random_hex(12);
-    let state = pure::new_state(&keys, wallet, &link_id, &nonce, now);
-    repo::insert_oauth_state(
-        cx.db()?,
-        &nonce,
-        wallet.as_str(),
-        &link_id,
-        token,
-        now + pure::STATE_TTL_SECS,
-    )
-    .await?;
-    cx.log.set("signin", wallet.as_str());
-    cx.log.set("outcome", "signin_redirect");
-    let redirect_uri = pure::redirect_uri(&settings.public_base_url()?, wallet);
-    let url = pure::authorize_url(wallet, oauth_base, app_id, &redirect_uri, &state);
+    let url = signin::begin(cx, wallet, (oauth_base, app_id), token, now).await?;
     redirect(&url).map(Some)
 }
 
@@ -128,7 +107,7 @@ pub async fn entry(cx: &Cx, req: &Request, token: &str) -> ApiResult<Option<Resp
 pub async fn callback(cx: &Cx, req: &Request, wallet: Wallet) -> ApiResult<Response> {
     let (settings, log) = (&cx.settings, &cx.log);
     log.set("signin", wallet.as_str());
-    let token = match claim(cx, req, wallet).await {
+    let token = match signin::claim(cx, param(req, "state")?, wallet).await {
         Ok(token) => token,
         Err(ApiError::Domain(e @ checkout::Error::SignInInvalid { reason })) => {
             log.set("outcome", format!("signin_{reason}"));
@@ -142,16 +121,7 @@ pub async fn callback(cx: &Cx, req: &Request, wallet: Wallet) -> ApiResult<Respo
         let (k, v) = pure::SKIP_PARAM;
         return redirect(&format!("{page}?{k}={v}"));
     };
-    let exchanged = match wallet {
-        Wallet::Wechat => match settings.wechat_oauth()? {
-            Some(w) => wechat_openid(settings, &w, &code).await,
-            None => Err(ApiError::Misconfigured("WECHAT_APPID")),
-        },
-        Wallet::Alipay => match settings.alipay_oauth()? {
-            Some(a) => alipay_buyer_id(settings, &a, &code).await,
-            None => Err(ApiError::Misconfigured("ALIPAY_APP_ID")),
-        },
-    };
+    let exchanged = signin::exchange(settings, wallet, &code).await;
     match exchanged {
         Ok(id) => {
             log.set("outcome", "signed_in");
@@ -177,116 +147,6 @@ pub async fn callback(cx: &Cx, req: &Request, wallet: Wallet) -> ApiResult<Respo
         }
         Err(e) => Err(e),
     }
-}
-
-/// Checks the callback's `state` and claims it: the link token to return to.
-async fn claim(cx: &Cx, req: &Request, wallet: Wallet) -> ApiResult<String> {
-    let invalid = |reason| ApiError::from(checkout::Error::SignInInvalid { reason });
-    let state = param(req, "state")?.ok_or_else(|| invalid("forged"))?;
-    let parts = StateParts::parse(&state)?;
-    let now = now_secs();
-    parts.check_fresh(now)?;
-    let row = match repo::claim_oauth_state(cx.db()?, &parts.nonce, now).await? {
-        OauthClaim::Claimed(row) => row,
-        OauthClaim::Used => return Err(invalid("replayed")),
-        OauthClaim::Unknown => return Err(invalid("forged")),
-    };
-    cx.log.set("link_id", row.link_id.as_str());
-    if row.wallet != wallet.as_str() {
-        return Err(invalid("forged"));
-    }
-    parts.check_bound(&cx.settings.link_keys()?, wallet, &row.link_id)?;
-    Ok(row.token)
-}
-
-/// The provider's answer body, or why there is none.
-async fn fetch(settings: &Settings, url: &str, init: RequestInit) -> ApiResult<Vec<u8>> {
-    let timeout = Duration::from_millis(settings.gateway_timeout_ms()?);
-    let failed = |reason| ApiError::from(checkout::Error::SignInFailed { reason });
-    match fetch_within(url, init, timeout).await {
-        Ok((200, body)) => Ok(body),
-        Ok(_) => Err(failed("provider HTTP error")),
-        Err(Transport::Timeout) => Err(failed("provider timeout")),
-        Err(Transport::Failed) => Err(failed("provider unreachable")),
-    }
-}
-
-async fn wechat_openid(settings: &Settings, w: &WechatOauth, code: &str) -> ApiResult<String> {
-    let url = pure::wechat_token_url(&w.api_base, &w.app_id, w.secret.expose(), code);
-    let mut init = RequestInit::new();
-    init.with_method(worker::Method::Get);
-    let body = fetch(settings, &url, init).await?;
-    Ok(pure::wechat_openid(&body)?)
-}
-
-async fn alipay_buyer_id(settings: &Settings, a: &AlipayOauth, code: &str) -> ApiResult<String> {
-    let misconfigured = ApiError::Misconfigured;
-    let private =
-        pure::key_der(a.private_key.expose()).ok_or(misconfigured("ALIPAY_APP_PRIVATE_KEY"))?;
-    let public = pure::key_der(&a.public_key).ok_or(misconfigured("ALIPAY_PUBLIC_KEY"))?;
-    let mut params: Vec<(&str, String)> = pure::alipay_token_params(&a.app_id, code, now_secs());
-    let signature = rsa2_sign(&private, pure::sign_content(&params).as_bytes())
-        .await
-        .map_err(|_| misconfigured("ALIPAY_APP_PRIVATE_KEY"))?;
-    params.push(("sign", base64_encode(&signature)));
-    let mut init = RequestInit::new();
-    post_init(
-        &mut init,
-        "application/x-www-form-urlencoded;charset=utf-8",
-        pure::form_body(&params),
-    )
-    .map_err(|_| checkout::Error::SignInFailed {
-        reason: "provider unreachable",
-    })?;
-    let body = fetch(settings, &a.gateway_url, init).await?;
-    let text = String::from_utf8_lossy(&body);
-    let answer = pure::alipay_answer(&text)?;
-    let valid = rsa2_verify(&public, &answer.signature, answer.content.as_bytes())
-        .await
-        .map_err(|_| misconfigured("ALIPAY_PUBLIC_KEY"))?;
-    Ok(answer.buyer_id(valid)?)
-}
-
-fn base64_encode(bytes: &[u8]) -> String {
-    use base64::Engine as _;
-    base64::engine::general_purpose::STANDARD.encode(bytes)
-}
-
-/// The runtime's WebCrypto (`crypto.subtle`).
-fn subtle() -> Result<SubtleCrypto, JsValue> {
-    let crypto = Reflect::get(&worker::js_sys::global(), &JsValue::from_str("crypto"))?;
-    Ok(crypto.unchecked_into::<Crypto>().subtle())
-}
-
-/// `{name: "RSASSA-PKCS1-v1_5", hash: "SHA-256"}`: Alipay's RSA2.
-fn rsa2() -> Result<Object, JsValue> {
-    let algorithm = Object::new();
-    Reflect::set(&algorithm, &"name".into(), &"RSASSA-PKCS1-v1_5".into())?;
-    Reflect::set(&algorithm, &"hash".into(), &"SHA-256".into())?;
-    Ok(algorithm)
-}
-
-async fn import(format: &str, der: &[u8], usage: &str) -> Result<CryptoKey, JsValue> {
-    let data = Uint8Array::from(der);
-    let usages = Array::of1(&JsValue::from_str(usage));
-    let promise = subtle()?.import_key_with_object(format, &data, &rsa2()?, false, &usages)?;
-    Ok(JsFuture::from(promise).await?.unchecked_into())
-}
-
-/// RSA2 signature of `data` with a PKCS#8 private key, by WebCrypto.
-async fn rsa2_sign(pkcs8: &[u8], data: &[u8]) -> Result<Vec<u8>, JsValue> {
-    let key = import("pkcs8", pkcs8, "sign").await?;
-    let promise = subtle()?.sign_with_object_and_u8_array(&rsa2()?, &key, data)?;
-    let signature = JsFuture::from(promise).await?;
-    Ok(Uint8Array::new(&signature).to_vec())
-}
-
-/// Whether `signature` is RSA2 of `data` under an SPKI public key, by WebCrypto.
-async fn rsa2_verify(spki: &[u8], signature: &[u8], data: &[u8]) -> Result<bool, JsValue> {
-    let key = import("spki", spki, "verify").await?;
-    let promise =
-        subtle()?.verify_with_object_and_u8_array_and_u8_array(&rsa2()?, &key, signature, data)?;
-    Ok(JsFuture::from(promise).await?.as_bool().unwrap_or(false))
 }
 
 /// The Worker's own sign-in screens (the page is not loaded yet).
@@ -336,12 +196,7 @@ fn screen(status: u16, which: &Screen<'_>, error: &checkout::Error) -> ApiResult
         error.code().as_str()
     );
     let resp = Response::from_html(&html)?.with_status(status);
-    crate::assets::set_html_headers(resp.headers(), &html)?;
+    set_html_headers(resp.headers(), &html)?;
     resp.headers().set("Cache-Control", "no-store")?;
     Ok(resp)
-}
-
-/// Deletes sign-in states that expired more than a day ago.
-pub async fn purge(cx: &Cx) -> ApiResult<usize> {
-    repo::purge_oauth_states(cx.db()?, now_secs().saturating_sub(86_400)).await
 }

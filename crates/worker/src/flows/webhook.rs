@@ -1,10 +1,10 @@
 //! Webhook delivery: outbox rows → Cloudflare Queue → the merchant's
 //! `MERCHANT_WEBHOOK_URL`, signed per Standard Webhooks (`checkout::webhook`).
 //!
-//! The path of an event: written in its change's batch (`outbox`); handed
+//! The path of an event: written in its change's batch (`store::events`); handed
 //! to the `WEBHOOKS` queue when the request ends ([`flush`]) or by the cron
 //! ([`reenqueue`]: never enqueued, or overdue); the consumer ([`consume`])
-//! claims it, POSTs it (10 s), records the attempt, and either marks it
+//! claims it, POSTs it (`WEBHOOK_TIMEOUT_MS`, 10 s), records the attempt, and either marks it
 //! delivered (2xx) or asks the queue to bring it back after
 //! `checkout::events::RetryPolicy`'s delay; once the policy gives up the
 //! message goes to the `WEBHOOKS_DLQ` queue, whose consumer marks the event
@@ -16,35 +16,29 @@
 
 use std::time::Duration;
 
-use checkout::events::{self, AfterAttempt, EventRecord};
+use checkout::events::{self, AfterAttempt};
 use checkout::webhook;
 use futures_util::future::{join_all, select, Either};
 use serde::{Deserialize, Serialize};
-use worker::wasm_bindgen::JsValue;
 use worker::{
-    AbortController, D1Result, Delay, Fetch, Headers, Message, MessageBatch, MessageExt,
+    AbortController, Delay, Fetch, Headers, Message, MessageBatch, MessageExt,
     QueueRetryOptionsBuilder, Request, RequestInit,
 };
 
-use crate::config::Settings;
-use crate::context::Cx;
-use crate::db::{Db, Stmt};
-use crate::error::{ApiError, ApiResult};
-use crate::log::{now_ms, now_secs, random_hex, Level, RequestLog};
-use crate::repo::{all, changes, n, prepare, t, Stored};
+use crate::platform::config::Settings;
+use crate::platform::context::Cx;
+use crate::platform::error::ApiResult;
+use crate::platform::log::{now_ms, now_secs, random_hex, Level, RequestLog};
+use crate::store::events::{self as outbox, Attempt};
 
 /// The queue binding events are delivered through.
 pub const QUEUE: &str = "WEBHOOKS";
 /// The dead-letter queue binding.
 pub const DEAD_LETTERS: &str = "WEBHOOKS_DLQ";
-/// How long the merchant has to answer one delivery.
-const ANSWER_WITHIN: Duration = Duration::from_secs(10);
-/// How long a claim on an event lasts: above [`ANSWER_WITHIN`], so a
-/// second consumer never sends an event that is being sent.
-const CLAIM_SECS: u64 = 30;
-/// How far past its due time a pending event must be before the cron
-/// hands it to the queue again (it was lost, or its consumer died).
-pub const OVERDUE_SECS: u64 = 120;
+/// How much longer a claim on an event lasts than the merchant has to
+/// answer (`WEBHOOK_TIMEOUT_MS`), so a second consumer never sends an
+/// event that is being sent.
+const CLAIM_MARGIN_SECS: u64 = 20;
 /// Events handed to the queue per flush or cron run.
 const BATCH: u64 = 100;
 
@@ -53,62 +47,6 @@ const BATCH: u64 = 100;
 pub struct Delivery {
     /// `webhook_events.seq`.
     pub seq: u64,
-}
-
-/// The stored columns of an event besides its payload snapshot.
-pub const EVENT_COLUMNS: &str = "seq, kind, charge_code, link_id, merchant_ref, amount_fen, \
-    refunded_fen, state, out_refund_no, refund_fen, created_at, delivery, attempt_count, \
-    round_failures";
-
-/// An outbox row with its delivery state.
-#[derive(Debug, Deserialize)]
-pub struct EventRow {
-    /// The payload snapshot.
-    #[serde(flatten)]
-    pub record: EventRecord,
-    /// `pending`, `delivered` or `failed`.
-    pub delivery: String,
-    /// Attempts so far.
-    pub attempt_count: u64,
-    /// Failed attempts since created or redelivered.
-    pub round_failures: u64,
-}
-
-/// One event by row number.
-pub async fn get(db: &Db, seq: u64) -> ApiResult<Option<EventRow>> {
-    prepare(
-        db,
-        &format!("SELECT {EVENT_COLUMNS} FROM webhook_events WHERE seq = ?1"),
-        &[n(seq)],
-    )?
-    .first::<EventRow>()
-    .await
-    .stored()
-}
-
-/// Claims up to [`BATCH`] pending events for the queue (one atomic UPDATE,
-/// so concurrent flushers hand out disjoint sets): the never-enqueued ones,
-/// and with `overdue_before` also those due before it. Returns their rows.
-async fn claim_for_queue(db: &Db, now: u64, overdue_before: Option<u64>) -> ApiResult<Vec<u64>> {
-    #[derive(Deserialize)]
-    struct Row {
-        seq: u64,
-    }
-    let overdue = match overdue_before {
-        Some(_) => "OR (next_attempt_at <= ?2 AND COALESCE(locked_until, 0) < ?1)",
-        None => "",
-    };
-    let rows: Vec<Row> = all(
-        db,
-        &format!(
-            "UPDATE webhook_events SET enqueued_at = ?1, next_attempt_at = ?1 WHERE seq IN \
-             (SELECT seq FROM webhook_events WHERE delivery = 'pending' \
-              AND (enqueued_at IS NULL {overdue}) ORDER BY seq LIMIT ?3) RETURNING seq"
-        ),
-        &[n(now), n(overdue_before.unwrap_or(0)), n(BATCH)],
-    )
-    .await?;
-    Ok(rows.into_iter().map(|r| r.seq).collect())
 }
 
 /// Sends rows to the delivery queue.
@@ -134,7 +72,7 @@ pub async fn flush(settings: Settings) {
         RequestLog::new(random_hex(8), "webhooks", "-", "flush"),
     );
     let result = async {
-        let seqs = claim_for_queue(cx.db()?, now_secs(), None).await?;
+        let seqs = outbox::claim_for_queue(cx.db()?, now_secs(), None, BATCH).await?;
         enqueue(&cx, &seqs).await
     }
     .await;
@@ -156,7 +94,8 @@ pub async fn reenqueue(cx: &Cx) -> ApiResult<usize> {
         return Ok(0);
     }
     let now = now_secs();
-    let seqs = claim_for_queue(cx.db()?, now, Some(now.saturating_sub(OVERDUE_SECS))).await?;
+    let overdue_before = now.saturating_sub(cx.settings.webhook_overdue_secs()?);
+    let seqs = outbox::claim_for_queue(cx.db()?, now, Some(overdue_before), BATCH).await?;
     enqueue(cx, &seqs).await?;
     Ok(seqs.len())
 }
@@ -165,16 +104,7 @@ pub async fn reenqueue(cx: &Cx) -> ApiResult<usize> {
 /// a new round of the retry schedule, delivered or dead-lettered alike.
 pub async fn redeliver(cx: &Cx, seq: u64) -> ApiResult<bool> {
     let now = now_secs();
-    let result = prepare(
-        cx.db()?,
-        "UPDATE webhook_events SET delivery = 'pending', round_failures = 0, enqueued_at = ?2, \
-         next_attempt_at = ?2, locked_until = NULL WHERE seq = ?1",
-        &[n(seq), n(now)],
-    )?
-    .run()
-    .await
-    .stored()?;
-    if changes(&result)? == 0 {
+    if !outbox::mark_pending(cx.db()?, seq, now).await? {
         return Ok(false);
     }
     enqueue(cx, &[seq]).await?;
@@ -250,78 +180,17 @@ async fn handle(cx: &Cx, msg: &Message<Delivery>, dead: bool) {
 /// A dead-lettered event: `failed`, then the next event of its order may
 /// go (read in the same batch, so one round trip).
 async fn mark_failed(cx: &Cx, seq: u64) -> ApiResult<()> {
-    let db = cx.db()?;
-    let failed = prepare(
-        db,
-        "UPDATE webhook_events SET delivery = 'failed', locked_until = NULL \
-         WHERE seq = ?1 AND delivery = 'pending'",
-        &[n(seq)],
-    )?;
-    let results = db
-        .batch(vec![failed, next_of_order(db, seq)?])
-        .await
-        .stored()?;
-    enqueue_next_of_order(cx, results.get(1)).await
-}
-
-/// The oldest pending event of the same order after `seq` (none or one row
-/// of `seq`): put last in the batch that finishes `seq`, it reads the state
-/// that batch leaves.
-fn next_of_order<'d>(db: &'d Db, seq: u64) -> ApiResult<Stmt<'d>> {
-    prepare(
-        db,
-        "SELECT n.seq FROM webhook_events e JOIN webhook_events n ON n.charge_code = e.charge_code \
-         WHERE e.seq = ?1 AND n.seq > ?1 AND n.delivery = 'pending' ORDER BY n.seq LIMIT 1",
-        &[n(seq)],
-    )
-}
-
-/// Enqueues the event [`next_of_order`] read, if any.
-async fn enqueue_next_of_order(cx: &Cx, read: Option<&D1Result>) -> ApiResult<()> {
-    #[derive(Deserialize)]
-    struct Row {
-        seq: u64,
-    }
-    let rows: Vec<Row> = match read {
-        Some(result) => result.results().stored()?,
-        None => return Err(ApiError::Storage("batch result missing".into())),
-    };
-    let seqs: Vec<u64> = rows.into_iter().map(|r| r.seq).collect();
-    enqueue(cx, &seqs).await
-}
-
-/// Claims event `seq` for one attempt and returns it: only while it is
-/// pending, not claimed, and no older event of its order is pending
-/// (per-order order; that one enqueues it when it is done). One round trip:
-/// the claim returns the row it claimed.
-async fn claim(db: &Db, seq: u64, now: u64) -> ApiResult<Option<EventRow>> {
-    prepare(
-        db,
-        &format!(
-            "UPDATE webhook_events SET locked_until = ?2 WHERE seq = ?1 AND delivery = 'pending' \
-             AND COALESCE(locked_until, 0) < ?3 AND NOT EXISTS (SELECT 1 FROM webhook_events o \
-             WHERE o.charge_code = webhook_events.charge_code AND o.seq < ?1 \
-             AND o.delivery = 'pending') RETURNING {EVENT_COLUMNS}"
-        ),
-        &[n(seq), n(now + CLAIM_SECS), n(now)],
-    )?
-    .first::<EventRow>()
-    .await
-    .stored()
-}
-
-/// One attempt's answer: the HTTP status or why there was none, and how long it took.
-struct Answer {
-    status: Option<u16>,
-    error: Option<&'static str>,
-    latency_ms: u64,
+    let next = outbox::mark_failed(cx.db()?, seq).await?;
+    enqueue(cx, &next).await
 }
 
 /// One delivery attempt of event `seq`.
 async fn deliver(cx: &Cx, seq: u64) -> ApiResult<Outcome> {
     let db = cx.db()?;
     let now = now_secs();
-    let Some(event) = claim(db, seq, now).await? else {
+    let timeout = Duration::from_millis(cx.settings.webhook_timeout_ms()?);
+    let claim_secs = timeout.as_secs().saturating_add(CLAIM_MARGIN_SECS);
+    let Some(event) = outbox::claim(db, seq, now, claim_secs).await? else {
         return Ok(Outcome::Ack);
     };
     let url = cx.settings.webhook_url()?;
@@ -329,8 +198,8 @@ async fn deliver(cx: &Cx, seq: u64) -> ApiResult<Outcome> {
     let id = events::event_id(seq);
     let signature = webhook::sign(cx.settings.webhook_keys()?.all(), &id, now, body.as_bytes());
     let started = now_ms();
-    let sent = post(&url, &id, now, &signature, &body).await;
-    let answer = Answer {
+    let sent = post(&url, (&id, now, &signature), &body, timeout).await;
+    let answer = Attempt {
         status: sent.ok(),
         error: sent.err(),
         latency_ms: now_ms().saturating_sub(started),
@@ -340,10 +209,10 @@ async fn deliver(cx: &Cx, seq: u64) -> ApiResult<Outcome> {
         event.round_failures,
         answer.status,
     );
-    let next = record(db, seq, now, &answer, &after, event.round_failures).await?;
+    let next = outbox::record(db, seq, now, &answer, &after, event.round_failures).await?;
     Ok(match after {
         AfterAttempt::Delivered => {
-            enqueue_next_of_order(cx, next.as_ref()).await?;
+            enqueue(cx, &next).await?;
             Outcome::Ack
         }
         AfterAttempt::Retry { in_secs, .. } => Outcome::Retry(in_secs),
@@ -351,63 +220,13 @@ async fn deliver(cx: &Cx, seq: u64) -> ApiResult<Outcome> {
     })
 }
 
-/// Records an attempt and its consequence on the event, in one batch;
-/// once delivered, the batch also reads the order's next event
-/// ([`next_of_order`]), which is returned.
-async fn record(
-    db: &Db,
-    seq: u64,
-    now: u64,
-    answer: &Answer,
-    after: &AfterAttempt,
-    earlier_failures: u64,
-) -> ApiResult<Option<D1Result>> {
-    let attempt = prepare(
-        db,
-        "INSERT INTO webhook_attempts (event_seq, at, status, latency_ms, error) \
-         VALUES (?1, ?2, ?3, ?4, ?5)",
-        &[
-            n(seq),
-            n(now),
-            answer.status.map_or(JsValue::NULL, |s| n(u64::from(s))),
-            n(answer.latency_ms),
-            answer.error.map_or(JsValue::NULL, t),
-        ],
-    )?;
-    let delivered = u64::from(*after == AfterAttempt::Delivered);
-    let update = prepare(
-        db,
-        "UPDATE webhook_events SET attempt_count = attempt_count + 1, round_failures = ?2, \
-         locked_until = NULL, next_attempt_at = ?3, \
-         delivery = CASE WHEN ?4 = 1 THEN 'delivered' ELSE delivery END, \
-         delivered_at = CASE WHEN ?4 = 1 THEN ?5 ELSE delivered_at END WHERE seq = ?1",
-        &[
-            n(seq),
-            n(after.failures(earlier_failures)),
-            n(now + after.due_in()),
-            n(delivered),
-            n(now),
-        ],
-    )?;
-    let mut statements = vec![attempt, update];
-    if *after == AfterAttempt::Delivered {
-        statements.push(next_of_order(db, seq)?);
-    }
-    let mut results = db.batch(statements).await.stored()?;
-    Ok(if results.len() == 3 {
-        results.pop()
-    } else {
-        None
-    })
-}
-
 /// POSTs one signed event; the HTTP status, or why there was none.
+/// `(id, timestamp, signature)`: the Standard Webhooks headers.
 async fn post(
     url: &str,
-    id: &str,
-    timestamp: u64,
-    signature: &str,
+    (id, timestamp, signature): (&str, u64, &str),
     body: &str,
+    timeout: Duration,
 ) -> Result<u16, &'static str> {
     let controller = AbortController::default();
     let signal = controller.signal();
@@ -435,7 +254,7 @@ async fn post(
         let _ = response.bytes().await;
         Ok(response.status_code())
     };
-    match select(Box::pin(exchange), Box::pin(Delay::from(ANSWER_WITHIN))).await {
+    match select(Box::pin(exchange), Box::pin(Delay::from(timeout))).await {
         Either::Left((result, _)) => result,
         Either::Right(((), _)) => {
             controller.abort();

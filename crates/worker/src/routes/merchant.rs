@@ -7,7 +7,8 @@ use checkout::amount::parse_api_amount;
 use checkout::api::{
     CancelRequest, CancelResponse, CreateLinkRequest, CreateLinkResponse, GatewayOrder,
     GatewayRefund, GatewayRefundLine, LiveQuery, MerchantOrder, PayMethod, PosChargeRequest,
-    PosChargeResponse, QrOrderRequest, QrOrderResponse, RefundList, RefundRequest, RefundResponse,
+    PosChargeResponse, QrOrderRequest, QrOrderResponse, RefundList, RefundRecord, RefundRequest,
+    RefundResponse,
 };
 use checkout::link;
 use checkout::merchant;
@@ -17,14 +18,17 @@ use soushou::types::{CancelMode, ChannelType, DynamicIdType, SerType, TradeType}
 use soushou::Fen;
 use worker::Request;
 
-use crate::attempt::{self, new_charge_code};
-use crate::config::Settings;
-use crate::context::Cx;
-use crate::error::{ApiError, ApiResult};
-use crate::http::read_json;
-use crate::log::{now_secs, random_hex};
-use crate::repo::{self, NewOrder, OrderRow};
-use crate::{gateway, idempotency, orders, pos};
+use crate::flows::pay::{self, new_charge_code};
+use crate::flows::{cancel, idempotency, pos, reconcile, refund};
+use crate::platform::config::Settings;
+use crate::platform::context::Cx;
+use crate::platform::error::{ApiError, ApiResult};
+use crate::platform::gateway;
+use crate::platform::http::read_json;
+use crate::platform::log::{now_secs, random_hex};
+use crate::store::attempts::{NewOrder, NotificationRow, OrderRow};
+use crate::store::refunds::RefundRow;
+use crate::store::{self};
 
 /// Checks `Authorization: Bearer ADMIN_TOKEN` in constant time
 /// (`checkout::merchant::bearer_matches`).
@@ -40,7 +44,7 @@ pub fn authorize(settings: &Settings, req: &Request) -> ApiResult<()> {
 
 async fn load_order(cx: &Cx, charge_code: &str) -> ApiResult<OrderRow> {
     cx.log.set("charge_code", charge_code);
-    repo::get_order(cx.db()?, charge_code)
+    store::attempts::get_order(cx.db()?, charge_code)
         .await?
         .ok_or(ApiError::NotFound("order"))
 }
@@ -59,8 +63,8 @@ fn merchant_order<'a>(
         link_id: None,
         kind,
         method,
-        channel_type: channel.code(),
-        amount_fen: amount.fen(),
+        channel_type: channel,
+        amount,
         subject,
         return_url: None,
     }
@@ -75,12 +79,12 @@ pub async fn create_link(cx: &Cx, mut req: Request) -> ApiResult<CreateLinkRespo
     let base = cx.settings.public_base_url()?;
     let token = keys.issue(&payload);
     let link_id = link::link_id(&token);
-    let link = repo::NewLink {
+    let link = store::links::NewLink {
         link_id: &link_id,
         token: &token,
         payload: &payload,
     };
-    repo::insert_link(cx.db()?, &link, now).await?;
+    store::links::insert_link(cx.db()?, &link, now).await?;
     cx.log.set("outcome", "link_created");
     Ok(CreateLinkResponse {
         url: link::url(&base, &token),
@@ -98,19 +102,28 @@ async fn stored(cx: &Cx, order: &OrderRow, gateway: Option<LiveQuery>) -> ApiRes
         order: order.view()?,
         kind: order.kind,
         method: order.method,
-        channel_type: order.channel_type.clone(),
+        channel_type: order.channel_type.code().to_owned(),
         subject: order.subject.clone(),
-        refunded: Fen::from_fen(order.refunded_fen).to_yuan(),
-        refunded_fen: order.refunded_fen,
+        refunded: order.refunded.to_yuan(),
+        refunded_fen: order.refunded.fen(),
         charge_down_code: order.charge_down_code.clone(),
         charge_third_code: order.charge_third_code.clone(),
         created_at: order.created_at,
         updated_at: order.updated_at,
-        history: repo::events(db, &order.charge_code).await?,
-        notifications: repo::notifications(db, &order.charge_code).await?,
-        refunds: repo::refunds(db, &order.charge_code).await?,
+        history: store::attempts::events(db, &order.charge_code).await?,
+        notifications: store::attempts::notifications(db, &order.charge_code)
+            .await?
+            .iter()
+            .map(NotificationRow::record)
+            .collect(),
+        refunds: records(store::refunds::refunds(db, &order.charge_code).await?),
         gateway,
     })
+}
+
+/// The stored refunds as the merchant API shows them.
+fn records(rows: Vec<RefundRow>) -> Vec<RefundRecord> {
+    rows.iter().map(RefundRow::record).collect()
 }
 
 /// `GET /v1/orders/{charge_code}`: the stored order plus the gateway's live
@@ -124,7 +137,7 @@ pub async fn get_order(cx: &Cx, charge_code: &str, req: &Request) -> ApiResult<M
         .all(|(k, v)| k != "live" || v != "false");
     let live = if live {
         let cfg = cx.settings.gateway()?;
-        match orders::query_and_apply(cx, &cfg, &order, EventSource::MerchantQuery).await {
+        match reconcile::query_and_apply(cx, &cfg, &order, EventSource::MerchantQuery).await {
             Ok(resp) => Some(LiveQuery::Answered(GatewayOrder::from(&resp))),
             Err(e) => Some(LiveQuery::Failed {
                 error: e.body().error,
@@ -150,9 +163,9 @@ pub async fn refund(cx: &Cx, charge_code: &str, mut req: Request) -> ApiResult<R
         }
     };
     let order = load_order(cx, charge_code).await?;
-    let done = orders::refund(
+    let done = refund::refund(
         cx,
-        &orders::RefundOrder {
+        &refund::RefundOrder {
             order: &order,
             out_refund_no: &out_refund_no,
             amount,
@@ -168,8 +181,8 @@ pub async fn refund(cx: &Cx, charge_code: &str, mut req: Request) -> ApiResult<R
         amount_fen: amount.fen(),
         state: RefundState::Succeeded,
         order_state: done.state,
-        refunded: Fen::from_fen(done.total_fen).to_yuan(),
-        refunded_fen: done.total_fen,
+        refunded: done.total.to_yuan(),
+        refunded_fen: done.total.fen(),
         gateway: done.gateway.as_ref().map(GatewayRefund::from),
     })
 }
@@ -198,11 +211,11 @@ pub async fn refunds(cx: &Cx, charge_code: &str) -> ApiResult<RefundList> {
     cx.log.set("outcome", "listed");
     Ok(RefundList {
         charge_code: charge_code.to_owned(),
-        amount: Fen::from_fen(order.amount_fen).to_yuan(),
-        amount_fen: order.amount_fen,
-        refunded: Fen::from_fen(order.refunded_fen).to_yuan(),
-        refunded_fen: order.refunded_fen,
-        refunds: repo::refunds(cx.db()?, charge_code).await?,
+        amount: order.amount.to_yuan(),
+        amount_fen: order.amount.fen(),
+        refunded: order.refunded.to_yuan(),
+        refunded_fen: order.refunded.fen(),
+        refunds: records(store::refunds::refunds(cx.db()?, charge_code).await?),
         gateway_refund_count: resp.refund_count,
         gateway_refunds,
     })
@@ -219,7 +232,7 @@ pub async fn cancel(cx: &Cx, charge_code: &str, mut req: Request) -> ApiResult<C
     };
     // A real-time revocation is recorded when the gateway says it is done;
     // an applied-for one (gateway state 3) is settled by the re-check.
-    let state = orders::revoke(cx, &order, mode, EventSource::Cancel).await?;
+    let state = cancel::revoke(cx, &order, mode, EventSource::Cancel).await?;
     cx.log.set(
         "outcome",
         if body.apply {
@@ -247,8 +260,8 @@ pub async fn pos_charge(cx: &Cx, mut req: Request) -> ApiResult<PosChargeRespons
     // whose first answer was lost (a 5xx, the Worker evicted mid-poll) finds
     // the attempt and settles it, and never sends a second preOrder.
     let charge_code = idempotency::derived_charge_code(&req).unwrap_or_else(new_charge_code);
-    if let Some(existing) = repo::get_order(cx.db()?, &charge_code).await? {
-        if existing.kind != OrderKind::Pos || existing.amount_fen != amount.fen() {
+    if let Some(existing) = store::attempts::get_order(cx.db()?, &charge_code).await? {
+        if existing.kind != OrderKind::Pos || existing.amount != amount {
             return Err(ApiError::InvalidRequest(
                 "this Idempotency-Key was used for another charge".into(),
             ));
@@ -281,7 +294,7 @@ pub async fn pos_charge(cx: &Cx, mut req: Request) -> ApiResult<PosChargeRespons
     };
     let now = now_secs();
     let timeout = Duration::from_millis(cx.settings.pos_gateway_timeout_ms()?);
-    let sent = attempt::create(
+    let sent = pay::create(
         cx,
         &order,
         now,
@@ -345,7 +358,7 @@ pub async fn qr_order(cx: &Cx, mut req: Request) -> ApiResult<QrOrderResponse> {
         goods_detail: Vec::new(),
     };
     let send = gateway::call(cx, &cfg, &gw);
-    let resp = attempt::create(cx, &order, now_secs(), send).await?;
+    let resp = pay::create(cx, &order, now_secs(), send).await?;
     let qr = resp
         .bar_code
         .filter(|s| !s.is_empty())

@@ -7,39 +7,16 @@
 
 use worker::{Headers, Request, Response};
 
-use crate::config::Settings;
-use crate::context::Cx;
-use crate::error::ApiResult;
-use crate::log::now_secs;
+use crate::flows::link;
+use crate::platform::config::Settings;
+use crate::platform::context::Cx;
+use crate::platform::error::ApiResult;
+use crate::platform::http::set_html_headers;
+use crate::platform::log::now_secs;
 
 /// The folder of the page's content-hashed assets (`cargo xtask build page`
 /// names it after their contents), served `immutable`.
 const HASHED_PREFIX: &str = "/a/";
-
-/// Security headers of every HTML answer: the strict CSP for `html`
-/// (`checkout::shell::content_security_policy`; framing refused twice,
-/// `X-Frame-Options` for old browsers), no MIME sniffing, no referrer (the
-/// path holds the link token), HTTPS only for a year (ignored by browsers
-/// over plain-http localhost), and no powerful features. The document's
-/// preloads also go out as a `Link` header (`checkout::shell::preload_header`),
-/// so the wasm's download starts when the headers arrive.
-pub(crate) fn set_html_headers(headers: &Headers, html: &str) -> worker::Result<()> {
-    if let Some(link) = checkout::shell::preload_header(html) {
-        headers.set("Link", &link)?;
-    }
-    headers.set(
-        "Content-Security-Policy",
-        &checkout::shell::content_security_policy(html),
-    )?;
-    headers.set("X-Content-Type-Options", "nosniff")?;
-    headers.set("Referrer-Policy", "no-referrer")?;
-    headers.set("X-Frame-Options", "DENY")?;
-    headers.set("Strict-Transport-Security", "max-age=31536000")?;
-    headers.set(
-        "Permissions-Policy",
-        "camera=(), microphone=(), geolocation=(), usb=()",
-    )
-}
 
 /// `GET /c/{token}`: the checkout page, with the link's summary and its
 /// `GET /api/checkout` answer filled in (`checkout::shell`) so the first
@@ -61,7 +38,7 @@ pub async fn page(cx: &Cx, req: &Request, token: &str) -> ApiResult<Response> {
     let mut body = upstream.bytes().await?;
     if status == 200 {
         if let (Ok(view), Ok(template)) = (
-            crate::shopper::checkout_view(cx, token).await,
+            link::checkout_view(cx, token).await,
             std::str::from_utf8(&body),
         ) {
             body = checkout::shell::fill(template, &view, now_secs()).into_bytes();

@@ -1,7 +1,7 @@
-//! `POST /notify`: the gateway's asynchronous payment notification.
+//! Notify: the gateway's asynchronous payment notification (`POST /notify`).
 //!
 //! Decrypt and verify (soushou), check the timestamp window, then one D1
-//! round trip (`repo::notify`: one batch, one transaction) that reads the
+//! round trip (`store::attempts::notify`: one batch, one transaction) that reads the
 //! attempt and writes what the notification proves — the conditional
 //! transition (its history and outbox event) and the notification's count,
 //! every write conditional on the attempt holding the notified amount — and
@@ -18,13 +18,13 @@ use checkout::api::ErrorCode;
 use checkout::settle::{self, Expected, Mismatch, Notice, NotifyOutcome};
 use checkout::vocab::EventSource;
 use soushou::envelope;
-use worker::{Context, Request};
+use worker::Context;
 
-use crate::context::Cx;
-use crate::error::{ApiError, ApiResult};
-use crate::log::{now_secs, RequestLog};
-use crate::orders;
-use crate::repo;
+use super::{apply, duplicate};
+use crate::platform::context::Cx;
+use crate::platform::error::{ApiError, ApiResult};
+use crate::platform::log::{now_secs, RequestLog};
+use crate::store::attempts;
 
 fn reject(code: ErrorCode, reason: impl Into<String>) -> ApiError {
     ApiError::NotifyRejected {
@@ -64,15 +64,15 @@ fn fresh(signed_at: u64, now: u64, window: u64) -> ApiResult<()> {
 }
 
 /// Handles one notification; `Ok` means "answer 200 SUCCESS".
-pub async fn handle(cx: &Cx, mut req: Request, ctx: &Context) -> ApiResult<()> {
+///
+/// `query`: the request's query string; `body`: its (capped) body.
+pub async fn handle(cx: &Cx, query: &str, body: &[u8], ctx: &Context) -> ApiResult<()> {
     let (settings, log) = (&cx.settings, &cx.log);
-    let url = req.url()?;
-    let query = envelope::parse_query(url.query().unwrap_or(""));
-    let body = crate::guard::read_body(&mut req).await?;
+    let query = envelope::parse_query(query);
     let key = settings.merchant_key()?;
     let cfg = settings.gateway()?;
 
-    let (notify, verified) = envelope::open_notification(&query, &body, &key).map_err(|e| {
+    let (notify, verified) = envelope::open_notification(&query, body, &key).map_err(|e| {
         use soushou::Error as E;
         match e {
             E::MissingSign | E::MalformedSign(_) | E::SignMismatch => {
@@ -93,7 +93,7 @@ pub async fn handle(cx: &Cx, mut req: Request, ctx: &Context) -> ApiResult<()> {
         state: &notify.state,
     };
     let plan = settle::notify_plan(&cfg.busi_id, &notice);
-    let (stored, updated) = repo::notify(cx.db()?, &notice, plan, now).await?;
+    let (stored, updated) = attempts::notify(cx.db()?, &notice, plan, now).await?;
     let outcome = settle::notify_outcome(&cfg.busi_id, &notice, stored, updated)
         .map_err(|_| ApiError::Storage("notification batch contradicts its read".into()))?;
     let new_money = match outcome {
@@ -104,25 +104,32 @@ pub async fn handle(cx: &Cx, mut req: Request, ctx: &Context) -> ApiResult<()> {
                 busi_id: &cfg.busi_id,
                 amount: stored.map_or(notify.amt, |s| s.amount),
             };
-            orders::log_distrust(cx, (&expected, &notice.report()), EventSource::Notify, m);
+            apply::log_distrust(cx, (&expected, &notice.report()), EventSource::Notify, m);
             return Err(mismatch(m));
         }
         NotifyOutcome::Ignored => false,
         NotifyOutcome::Event(t) => {
-            orders::log_stale(cx, &notify.charge_code, EventSource::Notify, &t);
+            apply::log_stale(cx, &notify.charge_code, EventSource::Notify, &t);
             settle::is_new_money(&t)
         }
     };
     let outcome = outcome.name();
     log.set("outcome", outcome);
     if new_money {
-        let settings = settings.clone();
-        let charge_code = notify.charge_code.clone();
-        let request_id = log.request_id().to_owned();
-        ctx.wait_until(async move {
-            let log = RequestLog::new(request_id, "duplicate_check", "-", "-");
-            orders::refund_if_duplicate(&Cx::with_settings(settings, log), &charge_code).await;
-        });
+        check_duplicate_after(cx, ctx, &notify.charge_code);
     }
     Ok(())
+}
+
+/// New money on an attempt: after the answer (`ctx.wait_until`), checks
+/// whether it paid its link a second time (`duplicate::refund_if_duplicate`),
+/// so the refund can neither delay nor fail the notification.
+fn check_duplicate_after(cx: &Cx, ctx: &Context, charge_code: &str) {
+    let settings = cx.settings.clone();
+    let charge_code = charge_code.to_owned();
+    let request_id = cx.log.request_id().to_owned();
+    ctx.wait_until(async move {
+        let log = RequestLog::new(request_id, "duplicate_check", "-", "-");
+        duplicate::refund_if_duplicate(&Cx::with_settings(settings, log), &charge_code).await;
+    });
 }

@@ -14,7 +14,7 @@ use serde::de::DeserializeOwned;
 use worker::wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement, D1Result};
 
-use crate::log::{now_ms, Tally};
+use crate::platform::log::{now_ms, Tally};
 
 /// The `DB` binding, counted.
 pub struct Db {

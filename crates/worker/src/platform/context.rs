@@ -6,10 +6,10 @@ use std::cell::OnceCell;
 
 use worker::Env;
 
-use crate::config::Settings;
-use crate::db::Db;
-use crate::error::{ApiError, ApiResult};
-use crate::log::RequestLog;
+use crate::platform::config::Settings;
+use crate::platform::db::Db;
+use crate::platform::error::{ApiError, ApiResult};
+use crate::platform::log::RequestLog;
 
 /// What one request (or cron run, or background task) works with.
 pub struct Cx {

@@ -17,7 +17,7 @@ use soushou::envelope;
 use soushou::MerchantKey;
 use worker::Env;
 
-use crate::error::{ApiError, ApiResult};
+use crate::platform::error::{ApiError, ApiResult};
 
 /// A secret string whose `Debug`/`Display` print a mask, so it cannot leak
 /// into a log line by accident.
@@ -256,6 +256,15 @@ impl Settings {
         self.num("RECHECK_WINDOW_SECS", 600)
     }
 
+    /// How long an attempt the gateway has never heard of
+    /// (`CHARGE_NONEXISTENT`) may stay pending before the reconciler marks
+    /// it failed: the `pay` call that should have created it timed out or
+    /// never arrived, and a gateway slower than this to register an order
+    /// is not expected.
+    pub fn unknown_attempt_fail_after_secs(&self) -> ApiResult<u64> {
+        self.num("UNKNOWN_ATTEMPT_FAIL_AFTER_SECS", 600)
+    }
+
     /// How long a refund left pending by a gateway fault waits before the
     /// cron asks `refundQuery` and resends it (so a retry never races the
     /// first call still in flight).
@@ -293,6 +302,18 @@ impl Settings {
             raw("WEBHOOK_SECRET").as_deref(),
         )
         .map_err(ApiError::Misconfigured)
+    }
+
+    /// How long the merchant has to answer one webhook delivery.
+    pub fn webhook_timeout_ms(&self) -> ApiResult<u64> {
+        self.num("WEBHOOK_TIMEOUT_MS", 10_000)
+    }
+
+    /// How far past its due time a pending webhook event must be before the
+    /// cron hands it to the queue again (its enqueue was lost, or its
+    /// consumer died).
+    pub fn webhook_overdue_secs(&self) -> ApiResult<u64> {
+        self.num("WEBHOOK_OVERDUE_SECS", 120)
     }
 
     /// The webhook retry schedule (`WEBHOOK_RETRY_BASE_SECS`, `_FACTOR`,

@@ -1,0 +1,24 @@
+//! The money flows the routes call, one module each: [`pay`] (a new
+//! attempt at the gateway), [`notify`], [`refund`], [`duplicate`]
+//! (refunding a second payment of a link), [`reconcile`] (polling and the
+//! cron sweep), [`pos`] (a POS charge), [`cancel`] and [`webhook`]
+//! (delivery), plus what they share: [`apply`] (the gateway's word applied
+//! to a stored attempt), [`link`] (what a link shows), [`signin`] (the
+//! wallets' sign-in exchanges) and [`idempotency`] (`Idempotency-Key`
+//! around `/v1` POSTs).
+//!
+//! A flow reads the store (`crate::store`), asks `checkout` what to do and
+//! does it; `cargo xtask house` counts, per flow, its call sites into both.
+
+pub mod apply;
+pub mod cancel;
+pub mod duplicate;
+pub mod idempotency;
+pub mod link;
+pub mod notify;
+pub mod pay;
+pub mod pos;
+pub mod reconcile;
+pub mod refund;
+pub mod signin;
+pub mod webhook;

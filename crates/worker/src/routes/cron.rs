@@ -1,0 +1,77 @@
+//! The cron trigger (every minute): the reconciler's sweep, the retry of
+//! pending refunds, missed duplicate refunds, the purges of idempotency
+//! keys and sign-in states, and the re-enqueue of webhook events; one log
+//! line for the run.
+
+use worker::Env;
+
+use crate::flows::{duplicate, idempotency, reconcile, refund, signin, webhook};
+use crate::platform::context::Cx;
+use crate::platform::error::{ApiError, ApiResult};
+use crate::platform::log::{random_hex, RequestLog};
+
+/// One cron run.
+pub async fn handle(env: Env) {
+    let cx = Cx::new(
+        env,
+        RequestLog::new(random_hex(8), "cron", "-", "reconcile"),
+    );
+    let log = &cx.log;
+    let swept = reconcile::sweep(&cx).await;
+    // Refund retries run even when the sweep failed part-way.
+    let retried = refund::retry_pending_refunds(&cx).await;
+    // Duplicates whose background refund was lost before it reserved a row.
+    let missed = duplicate::refund_missed_duplicates(&cx).await;
+    housekeeping(&cx).await;
+    match swept.and_then(|n| retried.and_then(|r| missed.map(|m| (n, r, m)))) {
+        Ok((n, r, m)) => {
+            log.set("outcome", "swept");
+            log.set("reconciled", n);
+            log.set("refunds_settled", r);
+            log.set("duplicate_refunds_missed", m);
+            log.finish(200, None);
+        }
+        Err(e) => {
+            let (status, code) = (e.status(), e.code().as_str());
+            if let ApiError::Storage(detail) | ApiError::Internal(detail) = &e {
+                log.set("reason", detail.as_str());
+            }
+            log.finish(status, Some(code));
+        }
+    }
+}
+
+/// The purges and the webhook catch-up; each failure is logged and retried
+/// next minute.
+async fn housekeeping(cx: &Cx) {
+    // Idempotency keys live 24 h.
+    note(
+        cx,
+        "idempotency_keys_purged",
+        "idempotency_purge_error",
+        idempotency::purge(cx).await,
+    );
+    // Sign-in states are kept a day past expiry, so a late replay still
+    // reads "already used" rather than "unknown".
+    note(
+        cx,
+        "oauth_states_purged",
+        "oauth_purge_error",
+        signin::purge(cx).await,
+    );
+    // Webhook events never enqueued or overdue (a lost enqueue) go again.
+    note(
+        cx,
+        "webhooks_enqueued",
+        "webhooks_enqueue_error",
+        webhook::reenqueue(cx).await,
+    );
+}
+
+/// Logs a count under `done`, or the error's code under `failed`.
+fn note(cx: &Cx, done: &str, failed: &str, result: ApiResult<usize>) {
+    match result {
+        Ok(n) => cx.log.set(done, n),
+        Err(e) => cx.log.set(failed, e.code().as_str()),
+    }
+}

@@ -1,0 +1,84 @@
+//! Shopper-facing routes (no auth; the page calls these):
+//! `GET /api/checkout/{token}`, `POST /api/pay`, `GET /api/orders/{code}`.
+
+use checkout::api::{CheckoutView, OrderView, PayRequest, PayResponse};
+use checkout::guard;
+use checkout::vocab::EventSource;
+use worker::Request;
+
+use crate::flows::pay::{self, PayInput};
+use crate::flows::{link, reconcile};
+use crate::platform::context::Cx;
+use crate::platform::error::{ApiError, ApiResult};
+use crate::platform::http::read_json;
+use crate::store::attempts::{self, OrderRow};
+
+/// `GET /api/checkout/{token}`.
+pub async fn checkout_view(cx: &Cx, token: &str) -> ApiResult<CheckoutView> {
+    link::checkout_view(cx, token).await
+}
+
+/// `POST /api/pay` (`flows::pay::pay_link`); a redirect the page must not
+/// follow is refused (`GATEWAY_UNSAFE_REDIRECT`).
+pub async fn pay(cx: &Cx, mut req: Request) -> ApiResult<PayResponse> {
+    let body: PayRequest = read_json(&mut req).await?;
+    let user_agent = req
+        .headers()
+        .get("User-Agent")
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    let input = PayInput {
+        body,
+        user_agent,
+        client_ip: client_ip(&req),
+    };
+    pay::pay_link(cx, input)
+        .await
+        .and_then(pay::safe_pay_response)
+}
+
+/// The shopper's IP for `SPBILL_CREATE_IP`.
+fn client_ip(req: &Request) -> String {
+    req.headers()
+        .get("CF-Connecting-IP")
+        .ok()
+        .flatten()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "127.0.0.1".to_owned())
+}
+
+/// `GET /api/orders/{charge_code}[?token=]` (with the page's token, an
+/// attempt of another link is not found: [`check_link`]).
+pub async fn order_view(cx: &Cx, charge_code: &str, req: &Request) -> ApiResult<OrderView> {
+    let order = attempts::get_order(cx.db()?, charge_code)
+        .await?
+        .ok_or(ApiError::NotFound("order"))?;
+    let token = check_link(req, &order)?;
+    cx.log.set("charge_code", charge_code);
+    let order = reconcile::confirm_if_due(cx, order, EventSource::Poll).await?;
+    cx.log.set("outcome", order.state.as_str());
+    let mut seen = order.view()?;
+    // The page's own token, verified, names the link's merchant_ref.
+    let link = match token {
+        Some(token) => cx.settings.link_keys()?.verify_ignoring_expiry(&token).ok(),
+        None => None,
+    };
+    seen.return_url = link::signed_return_url(cx, &order, link.as_ref()).await?;
+    Ok(seen)
+}
+
+/// With `?token=`, an attempt of another link is "not found" (the page
+/// always asks with its own token, so `?charge_code=` of another link's
+/// order cannot show that order's receipt). Without a token the route
+/// answers as before. Returns the token when it is the order's link's.
+pub fn check_link(req: &Request, order: &OrderRow) -> ApiResult<Option<String>> {
+    let url = req.url()?;
+    match url.query_pairs().find(|(k, _)| k == "token") {
+        Some((_, token)) if guard::attempt_of_link(order.link_id.as_deref(), &token) => {
+            Ok(Some(token.into_owned()))
+        }
+        Some(_) => Err(ApiError::NotFound("order")),
+        None => Ok(None),
+    }
+}

@@ -1,0 +1,366 @@
+//! Merchant events (`webhook_events`, `webhook_attempts`): the
+//! transactional outbox — the statement that writes an event, for
+//! [`super::attempts`] and [`super::refunds`] to run in the same D1 batch as the change it reports.
+//!
+//! Why in the batch: an event must exist if and only if its change
+//! committed. The insert copies the order as the transaction left it, only
+//! if the order is now in the target state (a refund: settled as said), and
+//! is keyed by `checkout::events::dedupe_key_*`, so a writer that lost the
+//! race, or a repeated settlement, adds nothing.
+//!
+//! Enqueueing happens after the commit: [`note_written`] marks that this
+//! isolate wrote an event, and the request that wrote it hands new events
+//! to the queue when it ends (`flows::webhook::flush`). If that is lost, the cron
+//! re-enqueues (`flows::webhook::reenqueue`), so an event is never lost.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use checkout::api::OrderStatus;
+use checkout::events::{self, AfterAttempt, AttemptView, EventRecord, EventType};
+use serde::Deserialize;
+use worker::wasm_bindgen::JsValue;
+use worker::D1Result;
+
+use super::{all, changes, n, prepare, t, Stored};
+use crate::platform::db::{Db, Stmt};
+use crate::platform::error::{ApiError, ApiResult};
+
+/// Whether an event was written since the last [`take_written`]: set after
+/// the commit, cleared before the read that enqueues, so no event written
+/// by this isolate waits for the cron.
+static WRITTEN: AtomicBool = AtomicBool::new(false);
+
+/// The columns every event insert fills; the order's snapshot comes from
+/// `orders` joined with its link.
+const INSERT: &str = "INSERT OR IGNORE INTO webhook_events (dedupe_key, kind, charge_code, \
+    link_id, merchant_ref, amount_fen, refunded_fen, state, out_refund_no, refund_fen, \
+    created_at, next_attempt_at)";
+
+/// The event of `charge_code` entering `to` (none for `pending`: a no-op
+/// statement keeps the batch shape). `after_update`: only if the statement
+/// just before it in the batch (the transition's update) changed a row, for
+/// a batch whose update may find nothing to do.
+pub fn transition_event<'d>(
+    db: &'d Db,
+    charge_code: &str,
+    to: OrderStatus,
+    after_update: bool,
+    now: u64,
+) -> ApiResult<Stmt<'d>> {
+    let Some(kind) = EventType::for_transition(to) else {
+        return prepare(db, "SELECT 0 WHERE 0", &[]);
+    };
+    prepare(
+        db,
+        &format!(
+            "{INSERT} SELECT ?1, ?2, o.charge_code, o.link_id, l.merchant_ref, o.amount_fen, \
+             o.refunded_fen, o.state, NULL, NULL, ?4, ?4 \
+             FROM orders o LEFT JOIN links l ON l.link_id = o.link_id \
+             WHERE o.charge_code = ?3 AND o.state = ?5{}",
+            if after_update {
+                " AND changes() = 1"
+            } else {
+                ""
+            }
+        ),
+        &[
+            t(&events::dedupe_key_transition(charge_code, to)),
+            t(kind.as_str()),
+            t(charge_code),
+            n(now),
+            t(to.as_str()),
+        ],
+    )
+}
+
+/// The event of a refund settling (`succeeded` or not), carrying the
+/// refund's state and the order's refunded total after it.
+pub fn refund_event<'d>(
+    db: &'d Db,
+    out_refund_no: &str,
+    charge_code: &str,
+    succeeded: bool,
+    now: u64,
+) -> ApiResult<Stmt<'d>> {
+    let kind = EventType::for_refund(succeeded, out_refund_no, charge_code);
+    let state = if succeeded { "succeeded" } else { "failed" };
+    prepare(
+        db,
+        &format!(
+            "{INSERT} SELECT ?1, ?2, o.charge_code, o.link_id, l.merchant_ref, o.amount_fen, \
+             o.refunded_fen, r.state, r.out_refund_no, r.amount_fen, ?4, ?4 \
+             FROM refunds r JOIN orders o ON o.charge_code = r.charge_code \
+             LEFT JOIN links l ON l.link_id = o.link_id \
+             WHERE r.out_refund_no = ?3 AND r.state = ?5"
+        ),
+        &[
+            t(&events::dedupe_key_refund(out_refund_no)),
+            t(kind.as_str()),
+            t(out_refund_no),
+            n(now),
+            t(state),
+        ],
+    )
+}
+
+/// Records that the batch's event statement inserted a row.
+pub fn note_written(result: Option<&D1Result>) {
+    let inserted = result
+        .and_then(|r| r.meta().ok().flatten())
+        .and_then(|m| m.changes)
+        .unwrap_or(0);
+    if inserted > 0 {
+        WRITTEN.store(true, Ordering::SeqCst);
+    }
+}
+
+/// Whether events were written since the last call (and clears the mark).
+pub fn take_written() -> bool {
+    WRITTEN.swap(false, Ordering::SeqCst)
+}
+
+// ------------------------------------------------------- delivery state
+// The outbox rows' delivery columns and their attempts
+// (`webhook_attempts`), for `flows::webhook` and the events API.
+
+/// The stored columns of an event besides its payload snapshot.
+pub const EVENT_COLUMNS: &str = "seq, kind, charge_code, link_id, merchant_ref, amount_fen, \
+    refunded_fen, state, out_refund_no, refund_fen, created_at, delivery, attempt_count, \
+    round_failures";
+
+/// An outbox row with its delivery state.
+#[derive(Debug, Deserialize)]
+pub struct EventRow {
+    /// The payload snapshot.
+    #[serde(flatten)]
+    pub record: EventRecord,
+    /// Where its delivery stands.
+    pub delivery: DeliveryState,
+    /// Attempts so far.
+    pub attempt_count: u64,
+    /// Failed attempts since created or redelivered.
+    pub round_failures: u64,
+}
+
+/// Where an event's delivery stands (`webhook_events.delivery`); a stored
+/// value this build does not know fails the read (a storage error).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeliveryState {
+    /// Not delivered yet; retried.
+    Pending,
+    /// The merchant answered 2xx.
+    Delivered,
+    /// The retry schedule gave up (dead-lettered); redeliverable.
+    Failed,
+}
+
+impl DeliveryState {
+    /// The stored and API spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryState::Pending => "pending",
+            DeliveryState::Delivered => "delivered",
+            DeliveryState::Failed => "failed",
+        }
+    }
+}
+
+/// One event by row number.
+pub async fn get(db: &Db, seq: u64) -> ApiResult<Option<EventRow>> {
+    prepare(
+        db,
+        &format!("SELECT {EVENT_COLUMNS} FROM webhook_events WHERE seq = ?1"),
+        &[n(seq)],
+    )?
+    .first::<EventRow>()
+    .await
+    .stored()
+}
+
+/// Claims up to `batch` pending events for the queue (one atomic UPDATE,
+/// so concurrent flushers hand out disjoint sets): the never-enqueued ones,
+/// and with `overdue_before` also those due before it. Returns their rows.
+pub async fn claim_for_queue(
+    db: &Db,
+    now: u64,
+    overdue_before: Option<u64>,
+    batch: u64,
+) -> ApiResult<Vec<u64>> {
+    #[derive(Deserialize)]
+    struct Row {
+        seq: u64,
+    }
+    let overdue = match overdue_before {
+        Some(_) => "OR (next_attempt_at <= ?2 AND COALESCE(locked_until, 0) < ?1)",
+        None => "",
+    };
+    let rows: Vec<Row> = all(
+        db,
+        &format!(
+            "UPDATE webhook_events SET enqueued_at = ?1, next_attempt_at = ?1 WHERE seq IN \
+             (SELECT seq FROM webhook_events WHERE delivery = 'pending' \
+              AND (enqueued_at IS NULL {overdue}) ORDER BY seq LIMIT ?3) RETURNING seq"
+        ),
+        &[n(now), n(overdue_before.unwrap_or(0)), n(batch)],
+    )
+    .await?;
+    Ok(rows.into_iter().map(|r| r.seq).collect())
+}
+
+/// Marks an event pending again for a new round of the retry schedule;
+/// false when there is no such event.
+pub async fn mark_pending(db: &Db, seq: u64, now: u64) -> ApiResult<bool> {
+    let result = prepare(
+        db,
+        "UPDATE webhook_events SET delivery = 'pending', round_failures = 0, enqueued_at = ?2, \
+         next_attempt_at = ?2, locked_until = NULL WHERE seq = ?1",
+        &[n(seq), n(now)],
+    )?
+    .run()
+    .await
+    .stored()?;
+    Ok(changes(&result)? > 0)
+}
+
+/// A dead-lettered event: `failed`, and in the same batch the next
+/// pending event of its order ([`next_of_order`]), returned.
+pub async fn mark_failed(db: &Db, seq: u64) -> ApiResult<Vec<u64>> {
+    let failed = prepare(
+        db,
+        "UPDATE webhook_events SET delivery = 'failed', locked_until = NULL \
+         WHERE seq = ?1 AND delivery = 'pending'",
+        &[n(seq)],
+    )?;
+    let results = db
+        .batch(vec![failed, next_of_order(db, seq)?])
+        .await
+        .stored()?;
+    next_seqs(results.get(1))
+}
+
+/// The oldest pending event of the same order after `seq` (none or one row
+/// of `seq`): put last in the batch that finishes `seq`, it reads the state
+/// that batch leaves.
+fn next_of_order<'d>(db: &'d Db, seq: u64) -> ApiResult<Stmt<'d>> {
+    prepare(
+        db,
+        "SELECT n.seq FROM webhook_events e JOIN webhook_events n ON n.charge_code = e.charge_code \
+         WHERE e.seq = ?1 AND n.seq > ?1 AND n.delivery = 'pending' ORDER BY n.seq LIMIT 1",
+        &[n(seq)],
+    )
+}
+
+/// The rows [`next_of_order`] read, if any.
+fn next_seqs(read: Option<&D1Result>) -> ApiResult<Vec<u64>> {
+    #[derive(Deserialize)]
+    struct Row {
+        seq: u64,
+    }
+    let rows: Vec<Row> = match read {
+        Some(result) => result.results().stored()?,
+        None => return Err(ApiError::Storage("batch result missing".into())),
+    };
+    Ok(rows.into_iter().map(|r| r.seq).collect())
+}
+
+/// Claims event `seq` for one attempt and returns it: only while it is
+/// pending, not claimed, and no older event of its order is pending
+/// (per-order order; that one enqueues it when it is done). One round trip:
+/// the claim returns the row it claimed.
+pub async fn claim(db: &Db, seq: u64, now: u64, claim_secs: u64) -> ApiResult<Option<EventRow>> {
+    prepare(
+        db,
+        &format!(
+            "UPDATE webhook_events SET locked_until = ?2 WHERE seq = ?1 AND delivery = 'pending' \
+             AND COALESCE(locked_until, 0) < ?3 AND NOT EXISTS (SELECT 1 FROM webhook_events o \
+             WHERE o.charge_code = webhook_events.charge_code AND o.seq < ?1 \
+             AND o.delivery = 'pending') RETURNING {EVENT_COLUMNS}"
+        ),
+        &[n(seq), n(now + claim_secs), n(now)],
+    )?
+    .first::<EventRow>()
+    .await
+    .stored()
+}
+
+/// One delivery attempt's answer: the HTTP status or why there was none,
+/// and how long it took.
+pub struct Attempt {
+    /// The HTTP status, if the merchant answered.
+    pub status: Option<u16>,
+    /// Why there was no answer.
+    pub error: Option<&'static str>,
+    /// How long the attempt took.
+    pub latency_ms: u64,
+}
+
+/// Records an attempt and its consequence on the event, in one batch;
+/// once delivered, the batch also reads the order's next event
+/// ([`next_of_order`]), which is returned (empty otherwise).
+pub async fn record(
+    db: &Db,
+    seq: u64,
+    now: u64,
+    answer: &Attempt,
+    after: &AfterAttempt,
+    earlier_failures: u64,
+) -> ApiResult<Vec<u64>> {
+    let attempt = prepare(
+        db,
+        "INSERT INTO webhook_attempts (event_seq, at, status, latency_ms, error) \
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        &[
+            n(seq),
+            n(now),
+            answer.status.map_or(JsValue::NULL, |s| n(u64::from(s))),
+            n(answer.latency_ms),
+            answer.error.map_or(JsValue::NULL, t),
+        ],
+    )?;
+    let delivered = u64::from(*after == AfterAttempt::Delivered);
+    let update = prepare(
+        db,
+        "UPDATE webhook_events SET attempt_count = attempt_count + 1, round_failures = ?2, \
+         locked_until = NULL, next_attempt_at = ?3, \
+         delivery = CASE WHEN ?4 = 1 THEN 'delivered' ELSE delivery END, \
+         delivered_at = CASE WHEN ?4 = 1 THEN ?5 ELSE delivered_at END WHERE seq = ?1",
+        &[
+            n(seq),
+            n(after.failures(earlier_failures)),
+            n(now + after.due_in()),
+            n(delivered),
+            n(now),
+        ],
+    )?;
+    let mut statements = vec![attempt, update];
+    if *after == AfterAttempt::Delivered {
+        statements.push(next_of_order(db, seq)?);
+    }
+    let results = db.batch(statements).await.stored()?;
+    match results.get(2) {
+        Some(read) => next_seqs(Some(read)),
+        None => Ok(Vec::new()),
+    }
+}
+
+/// Events after `after`, oldest first, at most `limit`.
+pub async fn list(db: &Db, after: u64, limit: u64) -> ApiResult<Vec<EventRow>> {
+    all(
+        db,
+        &format!("SELECT {EVENT_COLUMNS} FROM webhook_events WHERE seq > ?1 ORDER BY seq LIMIT ?2"),
+        &[n(after), n(limit)],
+    )
+    .await
+}
+
+/// Every delivery attempt of an event, oldest first.
+pub async fn attempts(db: &Db, seq: u64) -> ApiResult<Vec<AttemptView>> {
+    all(
+        db,
+        "SELECT at, status, latency_ms, error FROM webhook_attempts WHERE event_seq = ?1 \
+         ORDER BY id",
+        &[n(seq)],
+    )
+    .await
+}

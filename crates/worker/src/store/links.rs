@@ -1,0 +1,83 @@
+//! Issued links (`links`): recorded when first paid or created by the
+//! merchant; read for their token (printable QR) and merchant reference.
+
+use checkout::link::LinkPayload;
+use serde::Deserialize;
+
+use super::{n, ot, prepare, t, Stored};
+use crate::platform::db::{Db, Stmt};
+use crate::platform::error::ApiResult;
+
+/// An issued link as stored: its id, token and payload.
+pub struct NewLink<'a> {
+    /// `checkout::link::link_id` of the token.
+    pub link_id: &'a str,
+    /// The token (the link itself).
+    pub token: &'a str,
+    /// What the token says.
+    pub payload: &'a LinkPayload,
+}
+
+/// The statement recording an issued link (idempotent: the token is the link).
+pub(super) fn insert_link_statement<'d>(
+    db: &'d Db,
+    l: &NewLink<'_>,
+    now: u64,
+) -> ApiResult<Stmt<'d>> {
+    prepare(
+        db,
+        "INSERT OR IGNORE INTO links (link_id, amount_fen, subject, merchant_ref, return_url, \
+         expires_at, created_at, token) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        &[
+            t(l.link_id),
+            n(l.payload.amount.ceiling().fen()),
+            t(&l.payload.subject),
+            ot(l.payload.merchant_ref.as_deref()),
+            ot(l.payload.return_url.as_deref()),
+            n(l.payload.expires_at),
+            n(now),
+            t(l.token),
+        ],
+    )
+}
+
+/// Records an issued link (idempotent: the token is the link).
+pub async fn insert_link(db: &Db, link: &NewLink<'_>, now: u64) -> ApiResult<()> {
+    insert_link_statement(db, link, now)?.run().await.stored()?;
+    Ok(())
+}
+
+/// The link's token, `None` for an unknown link; `Some(None)` for a link
+/// issued before migration `0004` stored tokens.
+pub async fn token(db: &Db, link_id: &str) -> ApiResult<Option<Option<String>>> {
+    #[derive(Deserialize)]
+    struct Row {
+        token: Option<String>,
+    }
+    let row = prepare(
+        db,
+        "SELECT token FROM links WHERE link_id = ?1",
+        &[t(link_id)],
+    )?
+    .first::<Row>()
+    .await
+    .stored()?;
+    Ok(row.map(|r| r.token))
+}
+
+/// The link's `merchant_ref`, if the link is stored and has one.
+pub async fn merchant_ref(db: &Db, link_id: &str) -> ApiResult<Option<String>> {
+    #[derive(Deserialize)]
+    struct Row {
+        merchant_ref: Option<String>,
+    }
+    let row = prepare(
+        db,
+        "SELECT merchant_ref FROM links WHERE link_id = ?1",
+        &[t(link_id)],
+    )?
+    .first::<Row>()
+    .await
+    .stored()?;
+    Ok(row.and_then(|r| r.merchant_ref))
+}
