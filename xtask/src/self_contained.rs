@@ -13,6 +13,8 @@
 use std::fs;
 use std::path::{Component, Path, PathBuf};
 
+use crate::root;
+
 /// Paths into the shared design folder, spelled so that this file does not
 /// contain them itself.
 const SHARED: [&str; 2] = [concat!("..", "/shared"), concat!("/work", "/shared")];
@@ -29,13 +31,6 @@ const SKIPPED_DIRS: [&str; 9] = [
     "corpus",
     "coverage",
 ];
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("xtask sits in the repository root")
-        .to_path_buf()
-}
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
     for entry in fs::read_dir(dir).expect("readable folder") {
@@ -117,7 +112,7 @@ fn problems(root: &Path, path: &Path, text: &str) -> Vec<String> {
 
 #[test]
 fn no_file_reads_outside_the_repository() {
-    let root = repo_root();
+    let root = root();
     let mut files = Vec::new();
     walk(&root, &mut files);
     assert!(files.len() > 100, "only {} files read", files.len());
