@@ -18,6 +18,11 @@ mod house;
 mod http;
 mod proc;
 mod receiver;
+/// Issue 19's host test: no file reads outside the repository (a test
+/// module, not `xtask/tests/`: an integration test makes `cargo test`
+/// rebuild the running `xtask` binary under `cargo xtask test`).
+#[cfg(test)]
+mod self_contained;
 #[cfg(test)]
 mod settings;
 mod size;

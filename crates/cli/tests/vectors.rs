@@ -1,4 +1,4 @@
-//! Every vector of /work/shared/vectors/wire.json (computed with the JDK's
+//! Every vector of `spec/vectors/wire.json` (computed with the JDK's
 //! MessageDigest and DESede) through `soushou sign`, `verify`, `encrypt`
 //! and `decrypt`, as a merchant would run them.
 
@@ -7,16 +7,10 @@ mod common;
 use common::{run, run_cmd, soushou, Dir};
 use serde_json::Value;
 
-/// The same file, by the same relative path, as `crates/soushou/tests/vectors.rs`.
+/// The repository's vendored vectors, as `crates/soushou/tests/vectors.rs` reads them.
 fn vectors() -> Value {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/vectors/wire.json"
-    );
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| {
-        panic!("test vectors missing at {path}: {e} (they live in /work/shared/vectors/wire.json)")
-    });
-    serde_json::from_str(&text).expect("wire.json is valid JSON")
+    serde_json::from_str(include_str!("../../../spec/vectors/wire.json"))
+        .expect("wire.json is valid JSON")
 }
 
 fn list<'a>(v: &'a Value, name: &str) -> &'a [Value] {

@@ -35,8 +35,8 @@ use crate::error::Error;
 use crate::faults::{self, FaultMode, FaultTarget};
 use crate::log::{self, RequestRecord};
 use crate::state::{self, NewOrder, Order, RefundInput};
+use crate::wallet::Wallet;
 use crate::{ids, App, Merchant};
-use checkout::oauth::Wallet;
 
 /// Where the gateway interfaces live.
 const BASE: &str = "/openGateway/openService";

@@ -4,7 +4,8 @@
 //! Plain HTML and inline CSS only: no JavaScript, no external assets, so the pages work
 //! offline, behind a tunnel and in a headless browser alike.
 
-/// Percent-encodes one URL path segment (RFC 3986 unreserved characters pass through).
+/// Percent-encodes one URL path segment or query value (RFC 3986
+/// unreserved characters pass through, every other byte is `%XX`).
 pub fn encode_segment(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
@@ -17,9 +18,29 @@ pub fn encode_segment(s: &str) -> String {
     out
 }
 
-/// Escapes text for HTML content and attribute values: the one escaper of
-/// the workspace, also the Worker's for the checkout page's HTML shell.
-pub use checkout::shell::escape;
+/// Escapes text for HTML content and for double- or single-quoted attribute
+/// values: the five characters that can end a text run or an attribute
+/// (`&`, `<`, `>`, `"`, `'`) become character references. The sandbox keeps
+/// its own rather than the Worker's, so it stays independent of our checkout
+/// code.
+pub fn escape(text: &str) -> String {
+    text.chars()
+        .fold(String::with_capacity(text.len()), |mut out, c| {
+            let reference = match c {
+                '&' => "&amp;",
+                '<' => "&lt;",
+                '>' => "&gt;",
+                '"' => "&quot;",
+                '\'' => "&#39;",
+                _ => {
+                    out.push(c);
+                    return out;
+                }
+            };
+            out.push_str(reference);
+            out
+        })
+}
 
 /// The text with its first letter upper-cased ("paid" → "Paid"), for headings.
 pub fn capitalised(s: &str) -> String {
@@ -82,6 +103,8 @@ mod tests {
             escape("<a href=\"x\">&'"),
             "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
         );
+        assert_eq!(escape("plain 文字 é"), "plain 文字 é");
+        assert_eq!(escape("&amp;"), "&amp;amp;");
         assert_eq!(capitalised("paid"), "Paid");
     }
 

@@ -21,6 +21,7 @@ pub mod notifier;
 pub mod oauth;
 pub mod shopper;
 pub mod state;
+pub mod wallet;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

@@ -15,19 +15,20 @@
 //!   `subOpenid` issued for its app and `creatOrder` only a `buyerId` that
 //!   signed in here (when the wallet is configured at all).
 //!
-//! The `oauth_token` fault applies to both code exchanges.
+//! The `oauth_token` fault applies to both code exchanges. The wallets'
+//! rules themselves are in [`crate::wallet`], written from the providers'
+//! documentation; this module is their HTTP side and the codes' store.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::extract::{Query, RawForm, State};
+use axum::extract::{Query, RawForm, RawQuery, State};
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
-use checkout::oauth::{self as pure, Wallet};
 use rsa::pkcs1v15::{Signature, SigningKey, VerifyingKey};
 use rsa::pkcs8::{DecodePrivateKey, DecodePublicKey};
 use rsa::signature::{SignatureEncoding, Signer, Verifier};
@@ -38,7 +39,8 @@ use sha2::Sha256;
 use crate::clock::Stamp;
 use crate::error::Error;
 use crate::faults::{FaultMode, FaultTarget};
-use crate::html::{self, escape, Layout};
+use crate::html::{self, encode_segment as encode, escape, Layout};
+use crate::wallet::{self, AlipayError, Authorize, CodeError, Wallet};
 use crate::{ids, lock, App};
 
 /// How long a code may wait for its exchange (WeChat: five minutes).
@@ -162,17 +164,6 @@ pub fn rsa2_valid(key: &RsaPublicKey, content: &str, signature_b64: &str) -> boo
         .is_ok()
 }
 
-/// Why a code exchange fails.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CodeError {
-    /// Never issued, or issued to another app or wallet.
-    Unknown,
-    /// Exchanged before.
-    Used,
-    /// Older than [`CODE_TTL_MS`].
-    Expired,
-}
-
 #[derive(Debug)]
 struct Code {
     wallet: Wallet,
@@ -220,7 +211,7 @@ impl Store {
             },
         );
         self.issued.push(Issued {
-            wallet: wallet.as_str(),
+            wallet: wallet.name(),
             app_id: app_id.to_owned(),
             id: shopper.clone(),
         });
@@ -253,7 +244,7 @@ impl Store {
     /// Whether `id` signed in with `wallet` (to `app_id`, when given).
     pub fn issued(&self, wallet: Wallet, id: &str, app_id: Option<&str>) -> bool {
         self.issued.iter().any(|i| {
-            i.wallet == wallet.as_str() && i.id == id && app_id.is_none_or(|a| a == i.app_id)
+            i.wallet == wallet.name() && i.id == id && app_id.is_none_or(|a| a == i.app_id)
         })
     }
 }
@@ -270,23 +261,6 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/sandbox/oauth/{wallet}/shoppers", post(mint))
 }
 
-#[derive(Deserialize)]
-struct WechatAuthorize {
-    appid: String,
-    redirect_uri: String,
-    response_type: Option<String>,
-    scope: Option<String>,
-    state: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct AlipayAuthorize {
-    app_id: String,
-    redirect_uri: String,
-    scope: Option<String>,
-    state: Option<String>,
-}
-
 fn error_page(status: StatusCode, message: &str) -> Response {
     let main = format!("<p class=\"state\">{}</p>", escape(message));
     (
@@ -301,79 +275,48 @@ fn error_page(status: StatusCode, message: &str) -> Response {
         .into_response()
 }
 
-async fn wechat_authorize(
-    State(app): State<Arc<App>>,
-    Query(q): Query<WechatAuthorize>,
-) -> Response {
-    if q.response_type.as_deref() != Some("code") || q.scope.as_deref() != Some("snsapi_base") {
-        return error_page(
-            StatusCode::BAD_REQUEST,
-            "response_type=code and scope=snsapi_base expected",
-        );
-    }
-    consent(
-        &app,
-        Wallet::Wechat,
-        &q.appid,
-        &q.redirect_uri,
-        q.state.as_deref(),
-    )
+/// The query's pairs in the order sent (WeChat checks the order).
+fn query_pairs(raw: Option<&str>) -> Vec<(String, String)> {
+    serde_urlencoded::from_str(raw.unwrap_or("")).unwrap_or_default()
 }
 
-async fn alipay_authorize(
-    State(app): State<Arc<App>>,
-    Query(q): Query<AlipayAuthorize>,
-) -> Response {
-    if q.scope.as_deref() != Some("auth_base") {
-        return error_page(StatusCode::BAD_REQUEST, "scope=auth_base expected");
+async fn wechat_authorize(State(app): State<Arc<App>>, RawQuery(q): RawQuery) -> Response {
+    match wallet::wechat_authorize(&query_pairs(q.as_deref())) {
+        Ok(asked) => consent(&app, Wallet::Wechat, &asked),
+        Err(why) => error_page(StatusCode::BAD_REQUEST, why),
     }
-    consent(
-        &app,
-        Wallet::Alipay,
-        &q.app_id,
-        &q.redirect_uri,
-        q.state.as_deref(),
-    )
+}
+
+async fn alipay_authorize(State(app): State<Arc<App>>, RawQuery(q): RawQuery) -> Response {
+    match wallet::alipay_authorize(&query_pairs(q.as_deref())) {
+        Ok(asked) => consent(&app, Wallet::Alipay, &asked),
+        Err(why) => error_page(StatusCode::BAD_REQUEST, why),
+    }
 }
 
 /// The authorize page: who asks, and the two choices.
-fn consent(
-    app: &App,
-    wallet: Wallet,
-    app_id: &str,
-    redirect_uri: &str,
-    state: Option<&str>,
-) -> Response {
-    if !app.oauth.knows(wallet, app_id) {
+fn consent(app: &App, wallet: Wallet, asked: &Authorize) -> Response {
+    if !app.oauth.knows(wallet, &asked.app_id) {
         return error_page(
             StatusCode::BAD_REQUEST,
-            &format!("unknown {} app {app_id}", wallet.as_str()),
-        );
-    }
-    if !(redirect_uri.starts_with("http://") || redirect_uri.starts_with("https://")) {
-        return error_page(
-            StatusCode::BAD_REQUEST,
-            "redirect_uri must be an http(s) URL",
+            &format!("unknown {} app {}", wallet.name(), asked.app_id),
         );
     }
     let choice = |choice: &str| {
         format!(
             "/sandbox/oauth/decide?wallet={}&app_id={}&redirect_uri={}&state={}&choice={choice}",
-            wallet.as_str(),
-            pure::encode(app_id),
-            pure::encode(redirect_uri),
-            pure::encode(state.unwrap_or("")),
+            wallet.name(),
+            encode(&asked.app_id),
+            encode(&asked.redirect_uri),
+            encode(&asked.state),
         )
     };
-    let name = match wallet {
-        Wallet::Wechat => "WeChat",
-        Wallet::Alipay => "Alipay",
-    };
+    let name = wallet.title();
     let main = format!(
         "<p class=\"state\">{name} sign-in</p><p class=\"meta\">App {} asks who you are \
          (silent scope).</p><a class=\"pay\" id=\"allow\" href=\"{}\">Allow</a> \
          <a class=\"cancel\" id=\"deny\" href=\"{}\">Deny</a>",
-        escape(app_id),
+        escape(&asked.app_id),
         escape(&choice("allow")),
         escape(&choice("deny")),
     );
@@ -395,41 +338,22 @@ struct Decision {
     choice: String,
 }
 
-fn wallet_named(name: &str) -> Option<Wallet> {
-    [Wallet::Wechat, Wallet::Alipay]
-        .into_iter()
-        .find(|w| w.as_str() == name)
-}
-
 /// Back to the merchant: with a fresh code when allowed, with the state only when denied.
 async fn decide(State(app): State<Arc<App>>, Query(d): Query<Decision>) -> Response {
-    let Some(wallet) = wallet_named(&d.wallet).filter(|w| app.oauth.knows(*w, &d.app_id)) else {
+    let Some(wallet) = Wallet::named(&d.wallet).filter(|w| app.oauth.knows(*w, &d.app_id)) else {
         return error_page(StatusCode::BAD_REQUEST, "unknown app");
     };
-    let sep = if d.redirect_uri.contains('?') {
-        '&'
-    } else {
-        '?'
+    let code = (d.choice == "allow").then(|| {
+        lock(&app.oauth_store)
+            .issue(wallet, &d.app_id, Stamp::now().unix_ms)
+            .0
+    });
+    let asked = Authorize {
+        app_id: d.app_id,
+        redirect_uri: d.redirect_uri,
+        state: d.state,
     };
-    let state = pure::encode(&d.state);
-    let target = if d.choice == "allow" {
-        let (code, _) = lock(&app.oauth_store).issue(wallet, &d.app_id, Stamp::now().unix_ms);
-        let extra = match wallet {
-            Wallet::Wechat => String::new(),
-            Wallet::Alipay => format!(
-                "&app_id={}&source=alipay_wallet&scope=auth_base",
-                pure::encode(&d.app_id)
-            ),
-        };
-        format!(
-            "{}{sep}{}={code}&state={state}{extra}",
-            d.redirect_uri,
-            wallet.code_param()
-        )
-    } else {
-        format!("{}{sep}state={state}", d.redirect_uri)
-    };
-    Redirect::to(&target).into_response()
+    Redirect::to(&wallet::callback(wallet, &asked, code.as_deref())).into_response()
 }
 
 /// Applies the `oauth_token` fault; `Some` is the answer to send instead.
@@ -470,19 +394,18 @@ async fn wechat_token(State(app): State<Arc<App>>, Query(q): Query<WechatToken>)
     if let Some(resp) = token_fault(&app).await {
         return resp;
     }
-    let app_id = q.appid.unwrap_or_default();
-    match app.oauth.wechat.get(&app_id) {
-        None => return wechat_error(40013, "invalid appid"),
-        Some(secret) if Some(secret) != q.secret.as_ref() => {
-            return wechat_error(40125, "invalid appsecret")
-        }
-        Some(_) => {}
+    let req = wallet::WechatToken {
+        app_id: q.appid.as_deref().unwrap_or(""),
+        secret: q.secret.as_deref().unwrap_or(""),
+        grant_type: q.grant_type.as_deref().unwrap_or(""),
+    };
+    if let Some((errcode, errmsg)) =
+        wallet::wechat_refusal(req, |app_id| app.oauth.wechat.get(app_id).cloned())
+    {
+        return wechat_error(errcode, errmsg);
     }
-    if q.grant_type.as_deref() != Some("authorization_code") {
-        return wechat_error(40002, "invalid grant_type");
-    }
-    let code = q.code.unwrap_or_default();
-    match lock(&app.oauth_store).redeem(Wallet::Wechat, &app_id, &code, Stamp::now().unix_ms) {
+    let code = q.code.as_deref().unwrap_or("");
+    match lock(&app.oauth_store).redeem(Wallet::Wechat, req.app_id, code, Stamp::now().unix_ms) {
         Ok(openid) => Json(serde_json::json!({
             "access_token": ids::hex(32),
             "expires_in": 7200,
@@ -491,9 +414,10 @@ async fn wechat_token(State(app): State<Arc<App>>, Query(q): Query<WechatToken>)
             "scope": "snsapi_base",
         }))
         .into_response(),
-        Err(CodeError::Unknown) => wechat_error(40029, "invalid code"),
-        Err(CodeError::Used) => wechat_error(40163, "code been used"),
-        Err(CodeError::Expired) => wechat_error(42003, "code expired"),
+        Err(e) => {
+            let (errcode, errmsg) = wallet::wechat_code_error(e);
+            wechat_error(errcode, errmsg)
+        }
     }
 }
 
@@ -512,15 +436,15 @@ fn alipay_answer(app: &App, node_name: &str, node: serde_json::Value) -> Respons
         .into_response()
 }
 
-fn alipay_error(app: &App, sub_code: &str, sub_msg: &str) -> Response {
+fn alipay_error(app: &App, e: AlipayError) -> Response {
     alipay_answer(
         app,
         "error_response",
         serde_json::json!({
-            "code": "40002",
-            "msg": "Invalid Arguments",
-            "sub_code": sub_code,
-            "sub_msg": sub_msg,
+            "code": e.code,
+            "msg": e.msg,
+            "sub_code": e.sub_code,
+            "sub_msg": e.sub_msg,
         }),
     )
 }
@@ -530,42 +454,7 @@ async fn alipay_gateway(State(app): State<Arc<App>>, RawForm(body): RawForm) -> 
     if let Some(resp) = token_fault(&app).await {
         return resp;
     }
-    let params: Vec<(String, String)> = match serde_urlencoded::from_bytes(&body) {
-        Ok(p) => p,
-        Err(_) => return alipay_error(&app, "isv.invalid-arguments", "unreadable form"),
-    };
-    let get = |name: &str| {
-        params
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-            .unwrap_or("")
-    };
-    let Some(app_key) = app.oauth.alipay.get(get("app_id")) else {
-        return alipay_error(&app, "isv.invalid-app-id", "unknown app_id");
-    };
-    if get("sign_type") != "RSA2" || !rsa2_valid(app_key, &pure::sign_content(&params), get("sign"))
-    {
-        return alipay_error(
-            &app,
-            "isv.invalid-signature",
-            "RSA2 signature does not verify",
-        );
-    }
-    if get("method") != "alipay.system.oauth.token" || get("grant_type") != "authorization_code" {
-        return alipay_error(
-            &app,
-            "isv.invalid-method",
-            "only alipay.system.oauth.token with authorization_code",
-        );
-    }
-    let redeemed = lock(&app.oauth_store).redeem(
-        Wallet::Alipay,
-        get("app_id"),
-        get("code"),
-        Stamp::now().unix_ms,
-    );
-    match redeemed {
+    match alipay_token(&app, &body) {
         Ok(user_id) => alipay_answer(
             &app,
             "alipay_system_oauth_token_response",
@@ -579,16 +468,38 @@ async fn alipay_gateway(State(app): State<Arc<App>>, RawForm(body): RawForm) -> 
                 "user_id": user_id,
             }),
         ),
-        Err(e) => alipay_error(
-            &app,
-            "isv.code-invalid",
-            match e {
-                CodeError::Unknown => "auth_code invalid",
-                CodeError::Used => "auth_code used",
-                CodeError::Expired => "auth_code expired",
-            },
-        ),
+        Err(e) => alipay_error(&app, e),
     }
+}
+
+/// The user id for a signed `alipay.system.oauth.token` form, in the
+/// gateway's order: public parameters, the app, its signature, the method,
+/// then the code.
+fn alipay_token(app: &App, body: &[u8]) -> Result<String, AlipayError> {
+    let params: Vec<(String, String)> = serde_urlencoded::from_bytes(body)
+        .map_err(|_| AlipayError::invalid("isv.invalid-arguments", "unreadable form"))?;
+    let get = |name| wallet::value(&params, name).unwrap_or("");
+    wallet::check_public(&params)?;
+    let app_key = app
+        .oauth
+        .alipay
+        .get(get("app_id"))
+        .ok_or_else(|| AlipayError::invalid("isv.invalid-app-id", "unknown app_id"))?;
+    if !rsa2_valid(app_key, &wallet::sign_content(&params), get("sign")) {
+        return Err(AlipayError::invalid(
+            "isv.invalid-signature",
+            "RSA2 signature does not verify",
+        ));
+    }
+    wallet::check_token_request(&params)?;
+    lock(&app.oauth_store)
+        .redeem(
+            Wallet::Alipay,
+            get("app_id"),
+            get("code"),
+            Stamp::now().unix_ms,
+        )
+        .map_err(wallet::alipay_code_error)
 }
 
 async fn list_issued(State(app): State<Arc<App>>) -> Response {
@@ -608,7 +519,7 @@ async fn mint(
     axum::extract::Path(wallet): axum::extract::Path<String>,
     Query(m): Query<Mint>,
 ) -> Response {
-    let Some(wallet) = wallet_named(&wallet).filter(|w| app.oauth.knows(*w, &m.app_id)) else {
+    let Some(wallet) = Wallet::named(&wallet).filter(|w| app.oauth.knows(*w, &m.app_id)) else {
         return (
             StatusCode::NOT_FOUND,
             Json(serde_json::json!({"error": "unknown wallet or app"})),
@@ -632,12 +543,21 @@ mod tests {
     /// independently (`tests/fixtures/rsa2/README`).
     #[test]
     fn rsa2_matches_openssl() {
-        let params = pure::alipay_token_params(
-            "2021000000000001",
-            "4b203fe6c11548bcabd8da5bb087a83b",
-            1_444_768_994,
-        );
-        assert_eq!(pure::sign_content(&params), CONTENT);
+        let params: Vec<(String, String)> = [
+            ("sign", "left out"),
+            ("version", "1.0"),
+            ("method", "alipay.system.oauth.token"),
+            ("code", "4b203fe6c11548bcabd8da5bb087a83b"),
+            ("app_id", "2021000000000001"),
+            ("timestamp", "2015-10-14 04:43:14"),
+            ("format", "JSON"),
+            ("grant_type", "authorization_code"),
+            ("charset", "utf-8"),
+            ("sign_type", "RSA2"),
+        ]
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .into();
+        assert_eq!(wallet::sign_content(&params), CONTENT);
         let providers = Providers {
             alipay_key: Some(SigningKey::new(
                 RsaPrivateKey::from_pkcs8_pem(PRIVATE).unwrap(),
