@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use crate::app::Ctx;
+use crate::ctx::Ctx;
 use crate::state::Event;
 
 /// A decimal-keypad field bound to `Page::typed_amount`; nothing for a

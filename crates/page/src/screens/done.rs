@@ -4,7 +4,7 @@ use checkout::api::OrderView;
 use leptos::prelude::*;
 
 use super::{OrderNo, PayButton, Summary, Title};
-use crate::app::Ctx;
+use crate::ctx::Ctx;
 use crate::format::yuan;
 use crate::js;
 use crate::poll::Verdict;

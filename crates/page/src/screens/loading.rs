@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 
 use super::Spinner;
-use crate::app::Ctx;
+use crate::ctx::Ctx;
 
 /// The loading screen.
 #[component]

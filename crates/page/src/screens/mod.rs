@@ -14,7 +14,7 @@ use checkout::api::PayMethod;
 use checkout::routing::Route;
 use leptos::prelude::*;
 
-use crate::app::Ctx;
+use crate::ctx::Ctx;
 use crate::i18n::Strings;
 use crate::state::{Event, Screen};
 use crate::Error;

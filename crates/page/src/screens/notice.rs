@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 
 use super::{click, Action, ErrorBox, Notice, OrderNo, Summary, Title};
-use crate::app::Ctx;
+use crate::ctx::Ctx;
 use crate::Error;
 
 /// The token does not verify (tampered, truncated, not a link at all).

@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 
 use super::{OrderNo, PollLine, Summary, Title};
-use crate::app::Ctx;
+use crate::ctx::Ctx;
 
 /// The QR screen; `svg` is markup made by [`checkout::qr::svg`] in Rust.
 #[component]

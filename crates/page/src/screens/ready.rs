@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 
 use super::{AmountInput, ErrorBox, PayButton, Summary};
-use crate::app::Ctx;
+use crate::ctx::Ctx;
 
 /// The main checkout screen.
 #[component]

@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use crate::app::Ctx;
+use crate::ctx::Ctx;
 use crate::format::{goods_price, link_amount, time_left, yuan};
 use crate::js;
 

@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 
 use super::{OrderNo, PayButton, PollLine, Spinner, Summary, Title};
-use crate::app::Ctx;
+use crate::ctx::Ctx;
 use crate::outcome::BridgeOutcome;
 use crate::state::Wallet;
 
