@@ -96,6 +96,7 @@ pub fn run(args: &[String]) -> Result<()> {
     }
 
     size::report(&tools)?;
+    size::contributors()?;
 
     step("protocol micro-bench");
     proc::run(

@@ -57,6 +57,24 @@ const PAGE_OPT: &[&str] = &[
     "-Oz",
 ];
 
+/// wasm-opt passes for the Worker (worker-build's own pass is off, see
+/// crates/worker/Cargo.toml), each kept for the gzip bytes it saves on
+/// the Worker's wasm (README, "The Worker's size", has the table): `-O`,
+/// worker-build's own choice, beats `-Oz` here (−0.7 KB; `-Oz --converge`
+/// +0.9 KB more), the opposite of the page; `--low-memory-unused` and
+/// `--one-caller-inline-max-function-size=20`, for the page's reasons
+/// (see [`PAGE_OPT`]), −4.1 KB together.
+const WORKER_OPT: &[&str] = &[
+    "-O",
+    "--low-memory-unused",
+    "--one-caller-inline-max-function-size=20",
+];
+
+/// The Worker's wasm with its name section, kept beside the target for
+/// twiggy (`cargo xtask size`): the shipped copy has no names, and twiggy
+/// without them can only say "code[1234]".
+pub const WORKER_NAMED_WASM: &str = "xtask/worker-named.wasm";
+
 /// Exports wasm-opt removes before [`PAGE_OPT`] runs, so the code only they
 /// reach goes too. Leptos always enables server_fn's `browser` feature,
 /// which links wasm-streams, whose `#[wasm_bindgen]` classes (readable and
@@ -413,11 +431,38 @@ pub fn worker(tools: &Tools) -> Result<()> {
             .env("ESBUILD_BIN", &tools.esbuild)
             .env("CARGO_TARGET_DIR", target_dir()),
     )?;
+    shrink_worker(tools)?;
     eprintln!(
         "    Worker built in {:.0?} → crates/worker/build/",
         t.elapsed()
     );
     Ok(())
+}
+
+/// Run [`WORKER_OPT`] over worker-build's unoptimised wasm, keeping the
+/// names (`--debuginfo`) in [`WORKER_NAMED_WASM`], then ship that wasm
+/// without its name section (`--strip-debug`). A panic's message and
+/// location still reach the log (they are strings in the data, not
+/// names); only a trap's wasm backtrace shows function indices instead of
+/// names, which the named copy translates back.
+fn shrink_worker(tools: &Tools) -> Result<()> {
+    let wasm = root().join("crates/worker/build/index_bg.wasm");
+    let named = target_dir().join(WORKER_NAMED_WASM);
+    std::fs::create_dir_all(named.parent().expect("a file has a parent"))?;
+    let opt = |args: &[&str], from: &Path, to: &Path| {
+        proc::run(
+            Command::new(&tools.wasm_opt)
+                .args(args)
+                .args(WASM_FEATURES)
+                // wasm-bindgen's catch wrappers, as worker-build enables.
+                .arg("--enable-exception-handling")
+                .arg(from)
+                .arg("-o")
+                .arg(to),
+        )
+    };
+    opt(&[WORKER_OPT, &["--debuginfo"]].concat(), &wasm, &named)?;
+    opt(&["--strip-debug"], &named, &wasm)
 }
 
 /// The workspace's cargo target directory.

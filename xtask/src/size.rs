@@ -1,6 +1,7 @@
 //! Size reports: numbers printed, never asserted. The page's first-load
 //! transfer (HTML + CSS + JS + wasm, gzip and brotli) and the Worker bundle
-//! that `wrangler deploy --dry-run` would upload.
+//! that `wrangler deploy --dry-run` would upload, and (`cargo xtask size`,
+//! `cargo xtask bench`) where the Worker's wasm bytes come from.
 
 use crate::tools::Tools;
 use crate::{build, fail, proc, root, Result};
@@ -12,25 +13,39 @@ pub fn run() -> Result<()> {
     let tools = crate::tools::ensure_all()?;
     build::all(&tools)?;
     dry_run(&tools)?;
-    report(&tools)
+    report(&tools)?;
+    contributors()
 }
 
 fn bundle_dir() -> PathBuf {
     build::target_dir().join("xtask/bundle")
 }
 
-/// `wrangler deploy --dry-run --outdir`: proves the Worker bundles for upload.
+/// `wrangler deploy --dry-run --outdir`: proves the Worker bundles for
+/// upload. Its "Total Upload: … KiB / gzip: … KiB" line is the figure the
+/// bundle goal is about; it is kept for [`report`].
 pub fn dry_run(tools: &Tools) -> Result<()> {
     let out = bundle_dir();
     if out.exists() {
         std::fs::remove_dir_all(&out)?;
     }
-    proc::run(
+    let log = proc::output(
         crate::stack::wrangler_cmd(&tools.wrangler)
             .args(["deploy", "--dry-run", "--outdir"])
             .arg(&out)
             .current_dir(root()),
-    )
+    )?;
+    print!("{log}");
+    let total = log
+        .lines()
+        .find(|l| l.contains("Total Upload"))
+        .ok_or_else(|| fail!("wrangler's dry run printed no \"Total Upload\" line"))?;
+    std::fs::write(total_upload_file(), total.trim())?;
+    Ok(())
+}
+
+fn total_upload_file() -> PathBuf {
+    build::target_dir().join("xtask/bundle-total.txt")
 }
 
 /// Compressed size of a file with a compressor reading stdin (gzip -9, brotli via node's zlib).
@@ -100,6 +115,132 @@ pub fn report(_tools: &Tools) -> Result<()> {
                 row(&e.file_name().to_string_lossy(), &e.path())?;
             }
         }
+        if let Ok(total) = std::fs::read_to_string(total_upload_file()) {
+            println!("wrangler: {total}");
+        }
     }
     Ok(())
+}
+
+/// How many functions and crates [`contributors`] prints.
+const TOP: usize = 20;
+
+/// The Worker's wasm by function, by crate and by dominator (what each
+/// function keeps alive), from twiggy on the copy the build keeps with its
+/// name section ([`build::WORKER_NAMED_WASM`]): the shipped wasm has none,
+/// and without names twiggy can only say `code[1234]`. The copy is the
+/// shipped code byte for byte plus the names, whose own rows are left out.
+pub fn contributors() -> Result<()> {
+    let twiggy = crate::tools::ensure_twiggy()?;
+    let named = build::target_dir().join(build::WORKER_NAMED_WASM);
+    let json = proc::output(
+        Command::new(&twiggy)
+            .args(["top", "-n", "1000000", "-f", "json"])
+            .arg(&named),
+    )?;
+    let rows: Vec<serde_json::Value> =
+        serde_json::from_str(&json).map_err(|e| fail!("twiggy's top is not JSON: {e}"))?;
+    let items = rows
+        .iter()
+        .map(|r| match (r["name"].as_str(), r["shallow_size"].as_u64()) {
+            (Some(name), Some(shallow_size)) => Ok(Item {
+                name: name.to_string(),
+                shallow_size,
+            }),
+            _ => Err(fail!("bad row in twiggy's top: {r}")),
+        })
+        .filter(|i| !matches!(i, Ok(i) if i.name.ends_with("names\" subsection")))
+        .collect::<Result<Vec<_>>>()?;
+    let total: u64 = items.iter().map(|i| i.shallow_size).sum();
+    println!();
+    println!("Worker wasm: {total} B of code and data (names left out)");
+    println!("{TOP} largest functions and data segments (bytes, twiggy top):");
+    for i in items.iter().take(TOP) {
+        println!("{:>9}  {}", i.shallow_size, i.name);
+    }
+    println!("{TOP} largest crates (bytes, functions summed by their path's first segment):");
+    for (krate, bytes) in by_crate(&items).into_iter().take(TOP) {
+        println!("{bytes:>9}  {krate}");
+    }
+    println!("largest dominators (bytes a function keeps alive, twiggy dominators):");
+    proc::run(
+        Command::new(&twiggy)
+            .args(["dominators", "-d", "6", "-r", "24"])
+            .arg(&named),
+    )
+}
+
+/// One row of `twiggy top -f json`.
+struct Item {
+    name: String,
+    shallow_size: u64,
+}
+
+/// Bytes by crate, largest first: a function counts for the first path
+/// segment of its name (`serde_json::de::…` → `serde_json`,
+/// `<serde_json::Value as …>` → `serde_json`, `<f64 as core::…>` → `core`),
+/// a data segment for `data`, anything else (tables, imports) for `<other>`.
+fn by_crate(items: &[Item]) -> Vec<(String, u64)> {
+    let mut sums = std::collections::BTreeMap::<String, u64>::new();
+    for i in items {
+        *sums.entry(crate_of(&i.name)).or_default() += i.shallow_size;
+    }
+    let mut v: Vec<_> = sums.into_iter().collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    v
+}
+
+fn crate_of(name: &str) -> String {
+    if name.starts_with("data segment") {
+        return "data".into();
+    }
+    let path = name
+        .trim_start_matches(['<', '&'])
+        .trim_start_matches("mut ");
+    let path = path.strip_prefix("dyn ").unwrap_or(path);
+    let Some((first, _)) = path.split_once("::") else {
+        return "<other>".into();
+    };
+    // `<f64 as core[c5930c85a12de822]::fmt::Display>`: a primitive's impl
+    // counts for the trait's crate; std's crates carry their hash.
+    let first = first.rsplit(" as ").next().unwrap_or(first);
+    let first = first.split('[').next().unwrap_or(first);
+    if !first.is_empty() && first.chars().all(|c| c.is_alphanumeric() || c == '_') {
+        first.to_string()
+    } else {
+        "<other>".into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(name: &str, shallow_size: u64) -> Item {
+        Item {
+            name: name.into(),
+            shallow_size,
+        }
+    }
+
+    #[test]
+    fn functions_count_for_their_crate() {
+        let items = [
+            item("serde_json::de::from_str::h1", 10),
+            item("<serde_json::Value as core::fmt::Debug>::fmt::h2", 5),
+            item("<f64 as core[c5930c85a12de822]::fmt::Display>::fmt", 7),
+            item("core[c5930c85a12de822]::panicking::panic::h3", 1),
+            item("data segment \".rodata.65\"", 40),
+            item("elem[0]", 2),
+        ];
+        assert_eq!(
+            by_crate(&items),
+            [
+                ("data".to_string(), 40),
+                ("serde_json".to_string(), 15),
+                ("core".to_string(), 8),
+                ("<other>".to_string(), 2),
+            ]
+        );
+    }
 }

@@ -11,6 +11,9 @@ use std::time::Instant;
 const WORKER_BUILD_VERSION: &str = "0.8.7";
 /// cargo-fuzz, pinned; only `cargo xtask fuzz` needs it.
 const CARGO_FUZZ_VERSION: &str = "0.13.2";
+/// twiggy, pinned; only the Worker's size breakdown (`cargo xtask size`,
+/// `cargo xtask bench`) needs it.
+const TWIGGY_VERSION: &str = "0.8.0";
 /// Debian packages the browser tests need.
 const APT_PACKAGES: &[&str] = &["chromium", "chromium-driver", "fonts-wqy-microhei"];
 
@@ -121,21 +124,34 @@ pub fn ensure_all() -> Result<Tools> {
 /// cargo-fuzz for `cargo xtask fuzz`, installed `--locked` when missing.
 /// Kept out of [`ensure_all`]: the demo and the tests do not fuzz.
 pub fn ensure_cargo_fuzz() -> Result<()> {
-    if version_of(&cargo_bin("cargo-fuzz"))
-        .is_some_and(|v| v.ends_with(&format!(" {CARGO_FUZZ_VERSION}")))
-    {
-        return Ok(());
+    ensure_cargo_tool("cargo-fuzz", CARGO_FUZZ_VERSION).map(|_| ())
+}
+
+/// twiggy for the Worker's wasm by crate and by function, installed
+/// `--locked` when missing. Kept out of [`ensure_all`]: the tests do not
+/// need it. Returns its path.
+pub fn ensure_twiggy() -> Result<PathBuf> {
+    ensure_cargo_tool("twiggy", TWIGGY_VERSION)
+}
+
+/// `cargo install NAME --version VERSION --locked` unless `NAME --version`
+/// already ends with that version.
+fn ensure_cargo_tool(name: &str, version: &str) -> Result<PathBuf> {
+    let bin = cargo_bin(name);
+    if version_of(&bin).is_some_and(|v| v.ends_with(&format!(" {version}"))) {
+        return Ok(bin);
     }
-    timed(&format!("cargo-fuzz {CARGO_FUZZ_VERSION}"), || {
+    timed(&format!("{name} {version}"), || {
         proc::run(Command::new("cargo").args([
             "install",
-            "cargo-fuzz",
+            name,
             "--version",
-            CARGO_FUZZ_VERSION,
+            version,
             "--locked",
             "--force",
         ]))
-    })
+    })?;
+    Ok(bin)
 }
 
 fn ensure_wasm_target() -> Result<()> {
