@@ -10,6 +10,7 @@ use checkout::api::{
     PosChargeResponse, QrOrderRequest, QrOrderResponse, RefundList, RefundRecord, RefundRequest,
     RefundResponse,
 };
+use checkout::flow::pos::Charged;
 use checkout::link;
 use checkout::merchant;
 use checkout::vocab::{EventSource, OrderKind, OrderMethod, RefundState};
@@ -162,17 +163,13 @@ pub async fn refund(cx: &Cx, charge_code: &str, mut req: Request) -> ApiResult<R
             idempotency::derived_refund_no(&req).unwrap_or_else(|| format!("R{}", random_hex(15)))
         }
     };
-    let order = load_order(cx, charge_code).await?;
-    let done = refund::refund(
-        cx,
-        &refund::RefundOrder {
-            order: &order,
-            out_refund_no: &out_refund_no,
-            amount,
-            reason,
-        },
-    )
-    .await?;
+    cx.log.set("charge_code", charge_code);
+    let request = checkout::flow::refund::Request {
+        out_refund_no: out_refund_no.clone(),
+        amount,
+        reason: reason.to_owned(),
+    };
+    let done = refund::refund(cx, charge_code, request).await?;
     cx.log.set("outcome", "refunded");
     Ok(RefundResponse {
         out_refund_no,
@@ -183,7 +180,7 @@ pub async fn refund(cx: &Cx, charge_code: &str, mut req: Request) -> ApiResult<R
         order_state: done.state,
         refunded: done.total.to_yuan(),
         refunded_fen: done.total.fen(),
-        gateway: done.gateway.as_ref().map(GatewayRefund::from),
+        gateway: done.gateway.as_deref().map(GatewayRefund::from),
     })
 }
 
@@ -224,7 +221,7 @@ pub async fn refunds(cx: &Cx, charge_code: &str) -> ApiResult<RefundList> {
 /// `POST /v1/orders/{charge_code}/cancel` (`apply`: opType=ACO, else real time).
 pub async fn cancel(cx: &Cx, charge_code: &str, mut req: Request) -> ApiResult<CancelResponse> {
     let body: CancelRequest = read_json(&mut req).await?;
-    let order = load_order(cx, charge_code).await?;
+    cx.log.set("charge_code", charge_code);
     let mode = if body.apply {
         CancelMode::Apply
     } else {
@@ -232,15 +229,7 @@ pub async fn cancel(cx: &Cx, charge_code: &str, mut req: Request) -> ApiResult<C
     };
     // A real-time revocation is recorded when the gateway says it is done;
     // an applied-for one (gateway state 3) is settled by the re-check.
-    let state = cancel::revoke(cx, &order, mode, EventSource::Cancel).await?;
-    cx.log.set(
-        "outcome",
-        if body.apply {
-            "revocation_applied"
-        } else {
-            "revoked"
-        },
-    );
+    let state = cancel::revoke(cx, charge_code, mode, EventSource::Cancel).await?;
     Ok(CancelResponse {
         charge_code: charge_code.to_owned(),
         mode: if body.apply { "apply" } else { "real_time" }.to_owned(),
@@ -267,12 +256,8 @@ pub async fn pos_charge(cx: &Cx, mut req: Request) -> ApiResult<PosChargeRespons
             ));
         }
         cx.log.set("charge_code", charge_code.as_str());
-        return pos_answer(
-            cx,
-            &charge_code,
-            amount,
-            pos::resume(cx, &charge_code).await?,
-        );
+        let charged = pos::resume(cx, &charge_code).await?;
+        return pos_answer(cx, &charge_code, amount, charged, None);
     }
     let order = merchant_order(
         &charge_code,
@@ -301,20 +286,22 @@ pub async fn pos_charge(cx: &Cx, mut req: Request) -> ApiResult<PosChargeRespons
         gateway::call_within(cx, &cfg, &gw, timeout),
     )
     .await;
-    let charged = pos::charge(cx, &charge_code, now, sent).await?;
-    pos_answer(cx, &charge_code, amount, charged)
+    let gateway = sent.as_ref().ok().map(GatewayOrder::from);
+    let charged = pos::charge(cx, &charge_code, sent).await?;
+    pos_answer(cx, &charge_code, amount, charged, gateway)
 }
 
-/// The cashier's answer: the charge code and its final state.
+/// The cashier's answer: the charge code and its final state; `gateway`:
+/// the `preOrder`'s answer, when one arrived.
 fn pos_answer(
     cx: &Cx,
     charge_code: &str,
     amount: Fen,
-    charged: pos::Charged,
+    charged: Charged,
+    gateway: Option<GatewayOrder>,
 ) -> ApiResult<PosChargeResponse> {
     cx.log.set("outcome", charged.state.as_str());
     cx.log.set("pos_polls", charged.polls);
-    let gateway = charged.answer.as_ref().map(GatewayOrder::from);
     let seen = gateway.clone().unwrap_or_default();
     Ok(PosChargeResponse {
         charge_code: charge_code.to_owned(),

@@ -124,7 +124,7 @@ pub struct NewOrder<'a> {
     pub return_url: Option<&'a str>,
 }
 
-const ORDER_COLUMNS: &str = "charge_code, link_id, kind, method, channel_type, amount_fen, \
+pub(crate) const ORDER_COLUMNS: &str = "charge_code, link_id, kind, method, channel_type, amount_fen, \
     refunded_fen, subject, state, return_url, charge_down_code, charge_third_code, created_at, \
     updated_at, paid_at, last_query_at, paid_seq, duplicate_of, recheck_until";
 

@@ -242,7 +242,7 @@ pub async fn mark_failed(db: &Db, seq: u64) -> ApiResult<Vec<u64>> {
 /// The oldest pending event of the same order after `seq` (none or one row
 /// of `seq`): put last in the batch that finishes `seq`, it reads the state
 /// that batch leaves.
-fn next_of_order<'d>(db: &'d Db, seq: u64) -> ApiResult<Stmt<'d>> {
+pub(crate) fn next_of_order<'d>(db: &'d Db, seq: u64) -> ApiResult<Stmt<'d>> {
     prepare(
         db,
         "SELECT n.seq FROM webhook_events e JOIN webhook_events n ON n.charge_code = e.charge_code \

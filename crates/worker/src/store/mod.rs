@@ -21,6 +21,7 @@ pub mod idempotency;
 pub mod links;
 pub mod refunds;
 pub mod signin;
+pub mod snapshots;
 
 use serde::de::DeserializeOwned;
 use worker::wasm_bindgen::JsValue;

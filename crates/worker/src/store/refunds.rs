@@ -177,15 +177,14 @@ pub async fn finish_refund(
         .map_or(Fen::ZERO, |o| o.refunded))
 }
 
+/// The refunds of an order (`?1`), oldest first.
+pub(crate) const REFUNDS_OF: &str = "SELECT out_refund_no, charge_code, amount_fen, reason, \
+    state, gateway_code, created_at, updated_at FROM refunds WHERE charge_code = ?1 \
+    ORDER BY created_at, rowid";
+
 /// The refunds of an order, oldest first.
 pub async fn refunds(db: &Db, charge_code: &str) -> ApiResult<Vec<RefundRow>> {
-    all(
-        db,
-        "SELECT out_refund_no, charge_code, amount_fen, reason, state, gateway_code, created_at, updated_at \
-         FROM refunds WHERE charge_code = ?1 ORDER BY created_at, rowid",
-        &[t(charge_code)],
-    )
-    .await
+    all(db, REFUNDS_OF, &[t(charge_code)]).await
 }
 
 /// Refunds still pending (reserved, outcome unknown after a gateway fault),
