@@ -7,7 +7,7 @@ use soushou::model::CancelTradeRequest;
 use soushou::types::CancelMode;
 
 use super::apply::apply_event;
-use super::reconcile::query_and_apply;
+use super::reconcile::query;
 use crate::platform::context::Cx;
 use crate::platform::error::{ApiError, ApiResult};
 use crate::platform::gateway;
@@ -54,7 +54,7 @@ pub async fn revoke(
         }
         CancelEvidence::AskQuery => {
             // A failed query leaves it to the re-check window.
-            if let Err(e) = query_and_apply(cx, &cfg, order, source).await {
+            if let Err(e) = query(cx, &order.charge_code, source, Some(order)).await {
                 cx.log.event(
                     Level::Warn,
                     "reconcile_failed",

@@ -13,6 +13,7 @@
 pub mod apply;
 pub mod cancel;
 pub mod duplicate;
+pub mod exec;
 pub mod idempotency;
 pub mod link;
 pub mod notify;

@@ -77,7 +77,6 @@ async fn settle(
     mut seen: Observed,
     answer: Option<OrderResp>,
 ) -> ApiResult<Charged> {
-    let cfg = cx.settings.gateway()?;
     let policy = cx.settings.pos_policy()?;
     let started = now_ms();
     let mut polls = 0;
@@ -94,7 +93,7 @@ async fn settle(
                 Delay::from(Duration::from_millis(after_ms)).await;
                 polls += 1;
                 let order = stored(cx, code).await?;
-                seen = match reconcile::query_and_apply(cx, &cfg, &order, EventSource::Pos).await {
+                seen = match reconcile::query(cx, code, EventSource::Pos, Some(&order)).await {
                     Ok(_) => Observed::State(stored(cx, code).await?.state),
                     Err(_) => Observed::Unknown,
                 };

@@ -47,7 +47,7 @@ impl RefundRow {
     }
 }
 use super::{all, changes, events as outbox, n, ot, prepare, t, Stored};
-use crate::platform::db::Db;
+use crate::platform::db::{Db, Stmt};
 use crate::platform::error::ApiResult;
 
 /// A refund to reserve.
@@ -66,7 +66,17 @@ pub struct NewRefund<'a> {
 /// every non-failed refund still covers it (one atomic statement, so two
 /// concurrent refunds cannot overdraw). Returns false when it does not fit.
 pub async fn reserve_refund(db: &Db, r: &NewRefund<'_>, now: u64) -> ApiResult<bool> {
-    let result = prepare(
+    let result = reserve_statement(db, r, now)?.run().await.stored()?;
+    Ok(changes(&result)? == 1)
+}
+
+/// The statement of [`reserve_refund`].
+pub(super) fn reserve_statement<'d>(
+    db: &'d Db,
+    r: &NewRefund<'_>,
+    now: u64,
+) -> ApiResult<Stmt<'d>> {
+    prepare(
         db,
         "INSERT OR IGNORE INTO refunds (out_refund_no, charge_code, amount_fen, reason, state, \
          created_at, updated_at) \
@@ -80,11 +90,7 @@ pub async fn reserve_refund(db: &Db, r: &NewRefund<'_>, now: u64) -> ApiResult<b
             t(r.reason),
             n(now),
         ],
-    )?
-    .run()
-    .await
-    .stored()?;
-    Ok(changes(&result)? == 1)
+    )
 }
 
 /// Whether a refund number is taken, by any order (numbers are unique).
@@ -145,6 +151,32 @@ pub async fn finish_refund(
         RefundEnd::Succeeded => (RefundState::Succeeded, None),
         RefundEnd::Failed(code) => (RefundState::Failed, code),
     };
+    let mut statements =
+        finish_statements(db, (out_refund_no, charge_code), state, gateway_code, now)?;
+    // The merchant's event, in the same transaction (transactional outbox).
+    statements.push(outbox::refund_event(
+        db,
+        out_refund_no,
+        charge_code,
+        state == RefundState::Succeeded,
+        now,
+    )?);
+    let results = db.batch(statements).await.stored()?;
+    outbox::note_written(results.get(2));
+    Ok(get_order(db, charge_code)
+        .await?
+        .map_or(Fen::ZERO, |o| o.refunded))
+}
+
+/// Settles a pending refund (only if still pending; the first statement's
+/// changes say whether it did), then stores the attempt's refunded total.
+pub(super) fn finish_statements<'d>(
+    db: &'d Db,
+    (out_refund_no, charge_code): (&str, &str),
+    state: RefundState,
+    gateway_code: Option<&str>,
+    now: u64,
+) -> ApiResult<Vec<Stmt<'d>>> {
     let settle = prepare(
         db,
         "UPDATE refunds SET state = ?2, gateway_code = ?3, updated_at = ?4 \
@@ -162,19 +194,7 @@ pub async fn finish_refund(
          WHERE charge_code = ?1 AND state = 'succeeded'), updated_at = ?2 WHERE charge_code = ?1",
         &[t(charge_code), n(now)],
     )?;
-    // The merchant's event, in the same transaction (transactional outbox).
-    let event = outbox::refund_event(
-        db,
-        out_refund_no,
-        charge_code,
-        state == RefundState::Succeeded,
-        now,
-    )?;
-    let results = db.batch(vec![settle, total, event]).await.stored()?;
-    outbox::note_written(results.get(2));
-    Ok(get_order(db, charge_code)
-        .await?
-        .map_or(Fen::ZERO, |o| o.refunded))
+    Ok(vec![settle, total])
 }
 
 /// The refunds of an order, oldest first.
@@ -209,14 +229,24 @@ pub async fn claim_refund_retry(
     now: u64,
     cutoff: u64,
 ) -> ApiResult<bool> {
-    let result = prepare(
+    let result = retry_claim_statement(db, out_refund_no, now, cutoff)?
+        .run()
+        .await
+        .stored()?;
+    Ok(changes(&result)? == 1)
+}
+
+/// The statement of [`claim_refund_retry`].
+pub(super) fn retry_claim_statement<'d>(
+    db: &'d Db,
+    out_refund_no: &str,
+    now: u64,
+    cutoff: u64,
+) -> ApiResult<Stmt<'d>> {
+    prepare(
         db,
         "UPDATE refunds SET updated_at = ?2 WHERE out_refund_no = ?1 AND state = 'pending' \
          AND updated_at <= ?3",
         &[t(out_refund_no), n(now), n(cutoff)],
-    )?
-    .run()
-    .await
-    .stored()?;
-    Ok(changes(&result)? == 1)
+    )
 }
