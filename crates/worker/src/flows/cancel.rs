@@ -6,6 +6,7 @@ use checkout::flow::{cancel, Attempt, Plan};
 use checkout::vocab::{EventSource, OrderStatus};
 use soushou::types::CancelMode;
 
+use super::after;
 use super::exec::{self, Answered, Flow};
 use crate::platform::context::Cx;
 use crate::platform::error::{ApiError, ApiResult};
@@ -62,7 +63,7 @@ pub async fn revoke(
     let input = cancel::Input::Request(mode, source);
     let done = exec::run(cx, &flow, input).await?;
     // The `query` after an `AREADY_REVOKED` books it before the answer.
-    exec::follow_up_now(cx, done.after).await;
+    after::now(cx, done.after).await;
     done.answer
         .map_err(|fault| exec::fault_error(fault, done.fault))
 }

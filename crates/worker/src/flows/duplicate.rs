@@ -2,10 +2,11 @@
 //! refunds every other in full (`checkout::flow::duplicate`), right after
 //! the money is recorded and, for anything lost on the way, from the cron.
 
-use checkout::flow::{duplicate, Plan};
+use checkout::flow::{duplicate, FollowUp, Plan};
 use checkout::settle::DuplicateRefundPolicy;
 
 use super::exec::{self, Answered, Flow};
+use super::refund;
 use crate::platform::context::Cx;
 use crate::platform::error::{ApiError, ApiResult};
 use crate::platform::log::{now_secs, Level};
@@ -86,8 +87,25 @@ async fn check(cx: &Cx, charge_code: &str) -> ApiResult<()> {
         charge_code: charge_code.to_owned(),
         policy: DuplicateRefundPolicy::new(cx.settings.refund_retry_after_secs()?),
     };
-    for refund in exec::run(cx, &flow, ()).await?.after {
-        exec::follow_up(cx, refund).await?;
+    for f in exec::run(cx, &flow, ()).await?.after {
+        if let FollowUp::Refund {
+            charge_code,
+            request,
+        } = f
+        {
+            refund::refund(cx, &charge_code, request).await?;
+        }
     }
     Ok(())
+}
+
+/// Runs the duplicate checks a flow that recorded money asks for after
+/// its answer (`FollowUp::DuplicateCheck`, the only follow-up of the
+/// reconciler's flow).
+pub async fn after_money(cx: &Cx, after: Vec<FollowUp>) {
+    for f in after {
+        if let FollowUp::DuplicateCheck { charge_code } = f {
+            refund_if_duplicate(cx, &charge_code).await;
+        }
+    }
 }

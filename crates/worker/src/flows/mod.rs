@@ -10,6 +10,7 @@
 //! A flow reads the store (`crate::store`), asks `checkout` what to do and
 //! does it; `cargo xtask house` counts, per flow, its call sites into both.
 
+pub mod after;
 pub mod apply;
 pub mod cancel;
 pub mod duplicate;

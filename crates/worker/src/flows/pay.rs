@@ -18,6 +18,7 @@
 use std::future::Future;
 
 use checkout::api::{PayAction, PayMethod, PayRequest, PayResponse};
+use checkout::flow::pay::{NewAttempt, NewLink};
 use checkout::guard;
 use checkout::link::{self, LinkPayload};
 use checkout::oauth::{self, ShopperId, Wallet};
@@ -35,8 +36,7 @@ use crate::platform::context::Cx;
 use crate::platform::error::{ApiError, ApiResult};
 use crate::platform::gateway;
 use crate::platform::log::{now_secs, random_hex};
-use crate::store::attempts::{self, NewOrder, OrderRow};
-use crate::store::links::NewLink;
+use crate::store::attempts::{self, OrderRow};
 
 /// What the route read of a `POST /api/pay`.
 pub struct PayInput {
@@ -92,20 +92,16 @@ pub async fn pay_link(cx: &Cx, input: PayInput) -> ApiResult<PayResponse> {
 /// (the rate limit, already paid) and sends the attempt to the gateway
 /// ([`create_for_link`]).
 async fn store_and_send(cx: &Cx, a: &Attempt<'_>, now: u64) -> ApiResult<OrderResp> {
-    let link = NewLink {
-        link_id: a.link_id,
-        token: a.token,
-        payload: a.payload,
-    };
-    let order = NewOrder {
-        charge_code: a.charge_code,
-        link_id: Some(a.link_id),
+    let link = NewLink::of(a.link_id, a.token, a.payload);
+    let order = NewAttempt {
+        charge_code: a.charge_code.to_owned(),
+        link: Some(link.clone()),
         kind: OrderKind::Link,
         method: a.method.into(),
-        channel_type: &a.channel,
+        channel_type: a.channel.clone(),
         amount: a.amount,
-        subject: &a.payload.subject,
-        return_url: a.payload.return_url.as_deref(),
+        subject: a.payload.subject.clone(),
+        return_url: a.payload.return_url.clone(),
     };
     // The link's other attempts serve the rate limit and the already-paid
     // check; they are read in the round trip that stores this attempt.
@@ -331,13 +327,13 @@ pub fn new_charge_code() -> String {
 /// returned.
 pub async fn create(
     cx: &Cx,
-    order: &NewOrder<'_>,
+    order: &NewAttempt,
     now: u64,
     send: impl Future<Output = ApiResult<OrderResp>>,
 ) -> ApiResult<OrderResp> {
-    cx.log.set("charge_code", order.charge_code);
+    cx.log.set("charge_code", order.charge_code.as_str());
     attempts::insert_attempt(cx.db()?, order, now).await?;
-    apply::settle_pay(cx, order.charge_code, now, send.await).await
+    apply::settle_pay(cx, &order.charge_code, now, send.await).await
 }
 
 /// [`create`] for an attempt of `link`, in two D1 round trips: the link,
@@ -353,8 +349,8 @@ pub async fn create(
 /// (the reconciler waits `RECONCILE_AFTER_SECS`).
 pub async fn create_for_link(
     cx: &Cx,
-    link: &NewLink<'_>,
-    order: &NewOrder<'_>,
+    link: &NewLink,
+    order: &NewAttempt,
     now: u64,
     admit: impl FnOnce(&[OrderRow]) -> ApiResult<()>,
     send: impl Future<Output = ApiResult<OrderResp>>,
@@ -363,9 +359,9 @@ pub async fn create_for_link(
     let mut attempts = attempts::insert_link_attempt(db, link, order, now).await?;
     attempts.retain(|a| a.charge_code != order.charge_code);
     if let Err(refused) = admit(&attempts) {
-        attempts::delete_unsent_attempt(db, order.charge_code).await?;
+        attempts::delete_unsent_attempt(db, &order.charge_code).await?;
         return Err(refused);
     }
-    cx.log.set("charge_code", order.charge_code);
-    apply::settle_pay(cx, order.charge_code, now, send.await).await
+    cx.log.set("charge_code", order.charge_code.as_str());
+    apply::settle_pay(cx, &order.charge_code, now, send.await).await
 }

@@ -3,10 +3,11 @@
 //! polling window is over), run by the plan executor ([`super::exec`]),
 //! whose `CallAfter` pauses between polls.
 
-use checkout::flow::pos::{self, Answered, Charged, Input, Progress};
+use checkout::flow::pos::{self, Charged, Input, Progress};
 use checkout::flow::{cancel, reconcile, Attempt, Plan};
 use soushou::model::OrderResp;
 
+use super::after;
 use super::exec::{self, Answered, Flow};
 use crate::platform::context::Cx;
 use crate::platform::error::{ApiError, ApiResult};
@@ -36,8 +37,8 @@ impl Flow for Pos {
 
     fn answered(&self, input: &Input, reply: Answered) -> ApiResult<Input> {
         match reply {
-            Answered::Query(r) => Ok(input.answered(Answered::Query(Box::new(r)))),
-            Answered::Cancel(r) => Ok(input.answered(Answered::Cancel(r))),
+            Answered::Query(r) => Ok(input.answered(pos::Answered::Query(Box::new(r)))),
+            Answered::Cancel(r) => Ok(input.answered(pos::Answered::Cancel(r))),
             _ => Err(exec::out_of_turn("POS charge")),
         }
     }
@@ -84,7 +85,7 @@ async fn run(
         polls: 0,
     };
     let done = exec::run(cx, &flow, first(progress)).await?;
-    exec::follow_up_now(cx, done.after).await;
+    after::now(cx, done.after).await;
     done.answer
         .map_err(|fault| exec::fault_error(fault, done.fault.or(error)))
 }

@@ -89,8 +89,8 @@ async fn run(
         charge_code: charge_code.to_owned(),
         policy: policy(cx)?,
     };
+    // A refund has no follow-ups (`refund::decide` asks for none).
     let done = exec::run(cx, &flow, input).await?;
-    exec::follow_up_now(cx, done.after).await;
     Ok((done.answer, done.fault))
 }
 

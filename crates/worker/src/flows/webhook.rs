@@ -5,7 +5,7 @@
 //! to the `WEBHOOKS` queue when the request ends ([`flush`]) or by the cron
 //! ([`reenqueue`]: never enqueued, or overdue); the consumer ([`consume`])
 //! runs `checkout::flow::webhook` through the plan executor
-//! ([`super::exec`]): claims it, POSTs it ([`post`], `WEBHOOK_TIMEOUT_MS`,
+//! ([`super::exec`]): claims it, POSTs it (`platform::webhook`, `WEBHOOK_TIMEOUT_MS`,
 //! 10 s), records the attempt, and either marks it delivered (2xx) or asks
 //! the queue to bring it back after `checkout::events::RetryPolicy`'s
 //! delay; once the policy gives up the message goes to the `WEBHOOKS_DLQ`
@@ -16,23 +16,18 @@
 //! of its order is still pending, and each finished event enqueues the next
 //! one of its order. Receivers dedupe on the stable `webhook-id`.
 
-use std::time::Duration;
-
-use checkout::flow::webhook::{self as delivery, Answer, Event, Input, Post, Posted};
+use checkout::flow::webhook::{self as delivery, Answer, Event, Input};
 use checkout::flow::Plan;
 use checkout::webhook::Key;
-use futures_util::future::{join_all, select, Either};
+use futures_util::future::join_all;
 use serde::{Deserialize, Serialize};
-use worker::{
-    AbortController, Delay, Fetch, Headers, Message, MessageBatch, MessageExt,
-    QueueRetryOptionsBuilder, Request, RequestInit,
-};
+use worker::{Message, MessageBatch, MessageExt, QueueRetryOptionsBuilder};
 
+use super::exec::{self, Answered, Flow};
 use crate::platform::config::Settings;
 use crate::platform::context::Cx;
-use super::exec::{self, Answered, Flow};
 use crate::platform::error::ApiResult;
-use crate::platform::log::{now_ms, now_secs, random_hex, Level, RequestLog};
+use crate::platform::log::{now_secs, random_hex, Level, RequestLog};
 use crate::store::{self, events as outbox};
 
 /// The queue binding events are delivered through.
@@ -239,54 +234,4 @@ async fn deliver(cx: &Cx, input: Input) -> ApiResult<Answer> {
         enqueue(cx, next.as_slice()).await?;
     }
     Ok(answer)
-}
-
-/// POSTs one signed event (the executor's `Call::Webhook`), under
-/// `WEBHOOK_TIMEOUT_MS`: the HTTP status, or why there was none.
-pub async fn post(cx: &Cx, event: &Post) -> ApiResult<Posted> {
-    let timeout = Duration::from_millis(cx.settings.webhook_timeout_ms()?);
-    let started = now_ms();
-    let sent = send(event, timeout).await;
-    Ok(Posted {
-        status: sent.ok(),
-        error: sent.err().map(str::to_owned),
-        latency_ms: now_ms().saturating_sub(started),
-    })
-}
-
-/// Sends the POST with the Standard Webhooks headers.
-async fn send(event: &Post, timeout: Duration) -> Result<u16, &'static str> {
-    let controller = AbortController::default();
-    let signal = controller.signal();
-    let exchange = async move {
-        let headers = Headers::new();
-        for (name, value) in [
-            ("Content-Type", "application/json"),
-            ("User-Agent", "soushou-checkout-webhooks/1"),
-            ("webhook-id", &event.id),
-            ("webhook-timestamp", &event.timestamp.to_string()),
-            ("webhook-signature", &event.signature),
-        ] {
-            headers.set(name, value).map_err(|_| "bad header")?;
-        }
-        let mut init = RequestInit::new();
-        init.with_method(worker::Method::Post)
-            .with_headers(headers)
-            .with_body(Some(event.body.as_str().into()));
-        let request = Request::new_with_init(&event.url, &init).map_err(|_| "bad url")?;
-        let mut response = Fetch::Request(request)
-            .send_with_signal(&signal)
-            .await
-            .map_err(|_| "unreachable")?;
-        // Read (and drop) the answer so the connection is released.
-        let _ = response.bytes().await;
-        Ok(response.status_code())
-    };
-    match select(Box::pin(exchange), Box::pin(Delay::from(timeout))).await {
-        Either::Left((result, _)) => result,
-        Either::Right(((), _)) => {
-            controller.abort();
-            Err("timeout")
-        }
-    }
 }

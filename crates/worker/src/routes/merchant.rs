@@ -10,6 +10,7 @@ use checkout::api::{
     PosChargeResponse, QrOrderRequest, QrOrderResponse, RefundList, RefundRecord, RefundRequest,
     RefundResponse,
 };
+use checkout::flow::pay::{NewAttempt, NewLink};
 use checkout::flow::pos::Charged;
 use checkout::link;
 use checkout::merchant;
@@ -27,7 +28,7 @@ use crate::platform::error::{ApiError, ApiResult};
 use crate::platform::gateway;
 use crate::platform::http::read_json;
 use crate::platform::log::{now_secs, random_hex};
-use crate::store::attempts::{NewOrder, NotificationRow, OrderRow};
+use crate::store::attempts::{NotificationRow, OrderRow};
 use crate::store::refunds::RefundRow;
 use crate::store::{self};
 
@@ -51,22 +52,22 @@ async fn load_order(cx: &Cx, charge_code: &str) -> ApiResult<OrderRow> {
 }
 
 /// A merchant attempt (`pos` or `qr`: no link, no return page) to store.
-fn merchant_order<'a>(
-    charge_code: &'a str,
+fn merchant_order(
+    charge_code: &str,
     kind: OrderKind,
     method: OrderMethod,
-    channel: &'a ChannelType,
+    channel: &ChannelType,
     amount: Fen,
-    subject: &'a str,
-) -> NewOrder<'a> {
-    NewOrder {
-        charge_code,
-        link_id: None,
+    subject: &str,
+) -> NewAttempt {
+    NewAttempt {
+        charge_code: charge_code.to_owned(),
+        link: None,
         kind,
         method,
-        channel_type: channel,
+        channel_type: channel.clone(),
         amount,
-        subject,
+        subject: subject.to_owned(),
         return_url: None,
     }
 }
@@ -80,11 +81,7 @@ pub async fn create_link(cx: &Cx, mut req: Request) -> ApiResult<CreateLinkRespo
     let base = cx.settings.public_base_url()?;
     let token = keys.issue(&payload);
     let link_id = link::link_id(&token);
-    let link = store::links::NewLink {
-        link_id: &link_id,
-        token: &token,
-        payload: &payload,
-    };
+    let link = NewLink::of(&link_id, &token, &payload);
     store::links::insert_link(cx.db()?, &link, now).await?;
     cx.log.set("outcome", "link_created");
     Ok(CreateLinkResponse {
@@ -137,8 +134,7 @@ pub async fn get_order(cx: &Cx, charge_code: &str, req: &Request) -> ApiResult<M
         .query_pairs()
         .all(|(k, v)| k != "live" || v != "false");
     let live = if live {
-        let cfg = cx.settings.gateway()?;
-        match reconcile::query_and_apply(cx, &cfg, &order, EventSource::MerchantQuery).await {
+        match reconcile::query(cx, charge_code, EventSource::MerchantQuery, Some(&order)).await {
             Ok(resp) => Some(LiveQuery::Answered(GatewayOrder::from(&resp))),
             Err(e) => Some(LiveQuery::Failed {
                 error: e.body().error,

@@ -19,6 +19,7 @@ pub mod attempts;
 pub mod events;
 pub mod idempotency;
 pub mod links;
+pub mod plan;
 pub mod refunds;
 pub mod signin;
 pub mod snapshots;

@@ -15,26 +15,6 @@ use super::{prepare, t, Stored};
 use crate::platform::db::Db;
 use crate::platform::error::{ApiError, ApiResult};
 
-
-impl OrderRow {
-    /// The attempt as the flows see it.
-    pub fn flow_attempt(&self) -> flow::Attempt {
-        flow::Attempt {
-            charge_code: self.charge_code.clone(),
-            link_id: self.link_id.clone(),
-            amount: self.amount,
-            refunded: self.refunded,
-            state: self.state,
-            charge_down_code: self.charge_down_code.clone(),
-            created_at: self.created_at,
-            last_query_at: self.last_query_at,
-            paid_seq: self.paid_seq,
-            duplicate_of: self.duplicate_of.clone(),
-            recheck_until: self.recheck_until,
-        }
-    }
-}
-
 impl RefundRow {
     /// The refund as the flows see it.
     pub fn flow_refund(&self) -> flow::Refund {
@@ -52,9 +32,7 @@ impl RefundRow {
 
 /// One attempt (the cancel and POS flows' snapshot).
 pub async fn attempt(db: &Db, charge_code: &str) -> ApiResult<Option<flow::Attempt>> {
-    Ok(get_order(db, charge_code)
-        .await?
-        .map(|o| o.flow_attempt()))
+    Ok(get_order(db, charge_code).await?.map(|o| o.attempt()))
 }
 
 /// The refund flow's snapshot of `charge_code`: the attempt, its refunds,
@@ -79,11 +57,10 @@ pub async fn refund(
         "SELECT COUNT(*) AS n FROM refunds WHERE out_refund_no = ?1 AND charge_code != ?2",
         &[t(number.unwrap_or("")), t(charge_code)],
     )?;
-    let results = db
-        .batch(vec![order, refunds, elsewhere])
-        .await
-        .stored()?;
-    let attempt = rows::<OrderRow>(results.first())?.first().map(OrderRow::flow_attempt);
+    let results = db.batch(vec![order, refunds, elsewhere]).await.stored()?;
+    let attempt = rows::<OrderRow>(results.first())?
+        .first()
+        .map(OrderRow::attempt);
     let refunds = rows::<RefundRow>(results.get(1))?;
     let elsewhere = rows::<Count>(results.get(2))?;
     Ok(refund::Snapshot {
@@ -113,7 +90,9 @@ pub async fn duplicate(db: &Db, charge_code: &str) -> ApiResult<Option<duplicate
     )?;
     let refunds = prepare(db, REFUNDS_OF, &[t(charge_code)])?;
     let results = db.batch(vec![order, link, refunds]).await.stored()?;
-    let Some(attempt) = rows::<OrderRow>(results.first())?.first().map(OrderRow::flow_attempt)
+    let Some(attempt) = rows::<OrderRow>(results.first())?
+        .first()
+        .map(OrderRow::attempt)
     else {
         return Ok(None);
     };
@@ -121,7 +100,7 @@ pub async fn duplicate(db: &Db, charge_code: &str) -> ApiResult<Option<duplicate
     let refunds = rows::<RefundRow>(results.get(2))?;
     Ok(Some(duplicate::Snapshot {
         attempt,
-        link: link.iter().map(OrderRow::flow_attempt).collect(),
+        link: link.iter().map(OrderRow::attempt).collect(),
         refunds: refunds.iter().map(RefundRow::flow_refund).collect(),
     }))
 }
