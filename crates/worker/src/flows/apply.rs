@@ -9,7 +9,6 @@ use checkout::settle::{self, Evidence, Expected, Report};
 use checkout::state::{self, Transition};
 use checkout::vocab::{EventSource, OrderStatus};
 use soushou::envelope;
-use soushou::model::OrderResp;
 
 use crate::platform::context::Cx;
 use crate::platform::db::Db;
@@ -45,57 +44,6 @@ pub async fn apply_event(
     Err(ApiError::Storage(
         "state transition kept losing races".into(),
     ))
-}
-
-/// Passes a creating call's result (`order`, `creatOrder`, `wapOrder`,
-/// `preOrder`) through, first settling the attempt it was for: a final
-/// refusal fails it; any other failure (a timeout, a fault, an
-/// outcome-unknown code) may have created it, so it stays pending for
-/// `query` to settle.
-async fn fail_if_refused<T>(
-    cx: &Cx,
-    charge_code: &str,
-    now: u64,
-    result: ApiResult<T>,
-) -> ApiResult<T> {
-    if let Err(e) = &result {
-        if e.is_refusal() {
-            apply_event(
-                cx.db()?,
-                charge_code,
-                OrderStatus::Failed,
-                EventSource::Pay,
-                now,
-            )
-            .await?;
-        } else {
-            cx.log.event(
-                Level::Warn,
-                "outcome_unknown",
-                serde_json::json!({"charge_code": charge_code, "error": e.code().as_str(),
-                    "gateway_code": e.gateway_result().map(|c| c.as_str().to_owned())}),
-            );
-        }
-    }
-    result
-}
-
-/// [`fail_if_refused`], then, on an answer, stores the gateway's and the
-/// channel's serial numbers so later queries, refunds and notifications
-/// can name the payment.
-pub async fn settle_pay(
-    cx: &Cx,
-    charge_code: &str,
-    now: u64,
-    result: ApiResult<OrderResp>,
-) -> ApiResult<OrderResp> {
-    let resp = fail_if_refused(cx, charge_code, now, result).await?;
-    let (down, third) = (
-        resp.charge_down_code.as_deref(),
-        resp.charge_third_code.as_deref(),
-    );
-    store::attempts::set_gateway_codes(cx.db()?, charge_code, down, third).await?;
-    Ok(resp)
 }
 
 /// What the gateway's message must match for `order`.

@@ -7,6 +7,7 @@ use soushou::model::CancelTradeRequest;
 use soushou::types::CancelMode;
 
 use super::apply::apply_event;
+use super::follow_up;
 use super::reconcile::query;
 use crate::platform::context::Cx;
 use crate::platform::error::{ApiError, ApiResult};
@@ -54,7 +55,9 @@ pub async fn revoke(
         }
         CancelEvidence::AskQuery => {
             // A failed query leaves it to the re-check window.
-            if let Err(e) = query(cx, &order.charge_code, source, Some(order)).await {
+            let (queried, after) = query(cx, &order.charge_code, source, Some(order)).await;
+            follow_up::now(cx, after).await;
+            if let Err(e) = queried {
                 cx.log.event(
                     Level::Warn,
                     "reconcile_failed",

@@ -4,7 +4,8 @@
 //! (`store::plan`), decide again when a claim lost (at most
 //! `flow::MAX_ROUNDS` rounds without a call), follow `Next` (a gateway
 //! call through `platform::gateway`, its answer the flow's next input),
-//! log, and hand back the answer and the follow-ups.
+//! log, and hand back the answer and the follow-ups (which the caller
+//! runs with `flows::follow_up`, now or in the background).
 //!
 //! Why one executor: the flows' decisions are pure and table-tested in
 //! `checkout`, and the interleavings search runs the same plans against an
@@ -13,19 +14,18 @@
 //! per round.
 
 use std::future::Future;
-use std::pin::Pin;
 use std::time::Duration;
 
 use checkout::flow::{self, Call, Fault, FollowUp, Log, Next, Plan, Reply, Write};
 use checkout::gateway::CreateRequest;
 use soushou::model::{CancelTradeResp, OrderResp, QueryResp, RefundQueryResp, RefundResp};
-use worker::{Context, Delay};
+use worker::Delay;
 
 use crate::platform::context::Cx;
 use crate::platform::db::Db;
 use crate::platform::error::{ApiError, ApiResult};
 use crate::platform::gateway;
-use crate::platform::log::{now_secs, Level, RequestLog};
+use crate::platform::log::{now_secs, Level};
 use crate::store::plan::{self as batch, Ran, Read};
 
 /// A gateway call's answer, whichever call it was.
@@ -57,7 +57,7 @@ pub trait Flow {
     type Answer;
 
     /// Reads the snapshot for deciding `input` (a write-then-read flow
-    /// reads none before its first batch: see [`Flow::from_batch`]).
+    /// reads none before its first batch: see [`Flow::batch_snapshot`]).
     fn load(&self, cx: &Cx, input: &Self::Input)
         -> impl Future<Output = ApiResult<Self::Snapshot>>;
 
@@ -74,7 +74,7 @@ pub trait Flow {
 
     /// The next snapshot, taken from what a batch read and did (`None`:
     /// load it afresh).
-    fn from_batch(&self, _ran: &Ran, _writes: &[Write]) -> ApiResult<Option<Self::Snapshot>> {
+    fn batch_snapshot(&self, _ran: &Ran, _writes: &[Write]) -> ApiResult<Option<Self::Snapshot>> {
         Ok(None)
     }
 
@@ -94,7 +94,7 @@ pub trait Flow {
 pub struct Outcome<A> {
     /// The flow's answer.
     pub answer: A,
-    /// The flows to run after the answer ([`follow_up`]).
+    /// The flows to run after the answer (`flows::follow_up`).
     pub after: Vec<FollowUp>,
     /// The error of the last call that failed, for a route that answers
     /// with it (the fault keeps only the gateway's code).
@@ -122,7 +122,7 @@ pub async fn run_from<F: Flow>(
         let plan = flow.decide(&snapshot, &input, now);
         let ran = batch::run(db, &plan.writes, flow.read(db, &input, &plan.next)?, now).await?;
         log(cx, &plan.log);
-        let from_batch = flow.from_batch(&ran, &plan.writes)?;
+        let batch_snapshot = flow.batch_snapshot(&ran, &plan.writes)?;
         let lost = (plan.writes.iter().zip(&ran.changed)).any(|(w, c)| w.is_claim() && !c);
         if !lost {
             let call = match plan.next {
@@ -147,7 +147,7 @@ pub async fn run_from<F: Flow>(
                 input = flow.answered(&input, answer)?;
             }
         }
-        snapshot = match from_batch {
+        snapshot = match batch_snapshot {
             Some(s) if !lost => s,
             _ => flow.load(cx, &input).await?,
         };
@@ -233,71 +233,4 @@ fn reply<T>(
         (Err(e), Some(fault)) => Ok((answered(Err(fault)), Some(e))),
         (Err(e), None) => Err(e),
     }
-}
-
-/// Runs the follow-ups of an answer after it, in the background
-/// (`ctx.wait_until`), each with its own log line: the answer does not
-/// wait, and a failure is logged, never surfaced (the cron's catch-ups
-/// redo it).
-pub fn follow_up_after(cx: &Cx, ctx: &Context, after: Vec<FollowUp>) {
-    if after.is_empty() {
-        return;
-    }
-    let settings = cx.settings.clone();
-    let request_id = cx.log.request_id().to_owned();
-    ctx.wait_until(async move {
-        for f in after {
-            let log = RequestLog::new(request_id.clone(), follow_up_kind(&f), "-", "-");
-            let cx = Cx::with_settings(settings.clone(), log);
-            follow_up_logged(&cx, f).await;
-        }
-    });
-}
-
-/// Runs the follow-ups now, in this request (the caller waits).
-pub async fn follow_up_now(cx: &Cx, after: Vec<FollowUp>) {
-    for f in after {
-        follow_up_logged(cx, f).await;
-    }
-}
-
-fn follow_up_kind(f: &FollowUp) -> &'static str {
-    match f {
-        FollowUp::DuplicateCheck { .. } => "duplicate_check",
-        FollowUp::Query { .. } => "query",
-        FollowUp::Refund { .. } => "refund",
-    }
-}
-
-async fn follow_up_logged(cx: &Cx, f: FollowUp) {
-    let kind = follow_up_kind(&f);
-    if let Err(e) = follow_up(cx, f).await {
-        cx.log.event(
-            Level::Warn,
-            "follow_up_failed",
-            serde_json::json!({"flow": kind, "error": e.code().as_str()}),
-        );
-    }
-}
-
-/// Runs one follow-up as a flow of its own (boxed: a follow-up's flow may
-/// have follow-ups).
-pub fn follow_up(cx: &Cx, f: FollowUp) -> Pin<Box<dyn Future<Output = ApiResult<()>> + '_>> {
-    Box::pin(async move {
-        match f {
-            FollowUp::DuplicateCheck { charge_code } => {
-                super::duplicate::refund_if_duplicate(cx, &charge_code).await;
-                Ok(())
-            }
-            FollowUp::Query {
-                charge_code,
-                source,
-            } => super::reconcile::query(cx, &charge_code, source, None)
-                .await
-                .map(drop),
-            FollowUp::Refund { charge_code, .. } => Err(ApiError::Internal(format!(
-                "the refund follow-up of {charge_code} runs with the refund flow"
-            ))),
-        }
-    })
 }

@@ -14,6 +14,7 @@ pub mod apply;
 pub mod cancel;
 pub mod duplicate;
 pub mod exec;
+pub mod follow_up;
 pub mod idempotency;
 pub mod link;
 pub mod notify;

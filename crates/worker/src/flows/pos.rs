@@ -12,7 +12,7 @@ use soushou::types::{CancelMode, ResultCode};
 use worker::Delay;
 
 use super::apply::{self, Applied};
-use super::{cancel, reconcile};
+use super::{cancel, follow_up, reconcile};
 use crate::platform::context::Cx;
 use crate::platform::error::{ApiError, ApiResult};
 use crate::platform::log::{now_ms, now_secs, Level};
@@ -93,7 +93,10 @@ async fn settle(
                 Delay::from(Duration::from_millis(after_ms)).await;
                 polls += 1;
                 let order = stored(cx, code).await?;
-                seen = match reconcile::query(cx, code, EventSource::Pos, Some(&order)).await {
+                let (queried, after) =
+                    reconcile::query(cx, code, EventSource::Pos, Some(&order)).await;
+                follow_up::now(cx, after).await;
+                seen = match queried {
                     Ok(_) => Observed::State(stored(cx, code).await?.state),
                     Err(_) => Observed::Unknown,
                 };

@@ -5,7 +5,7 @@
 //! insert and the merchant's event (the outbox, [`super::events`]).
 
 use checkout::api::{NotificationRecord, OrderEvent, OrderView};
-use checkout::flow::pay::{NewAttempt, NewLink};
+use checkout::flow::pay::NewAttempt;
 use checkout::flow::Attempt;
 use checkout::settle::{self, LinkAttempt, StoredAttempt};
 use checkout::state;
@@ -15,7 +15,6 @@ use soushou::types::{ChannelType, OrderState};
 use soushou::Fen;
 use worker::wasm_bindgen::JsValue;
 
-use super::links::insert_link_statement;
 use super::{all, changes, events as outbox, n, ot, prepare, t, Stored};
 use crate::platform::db::{Db, Stmt};
 use crate::platform::error::{ApiError, ApiResult};
@@ -141,48 +140,8 @@ pub(super) fn insert_attempt_statement<'d>(
     )
 }
 
-/// Inserts a new pending attempt that pays no link.
-pub async fn insert_attempt(db: &Db, o: &NewAttempt, now: u64) -> ApiResult<()> {
-    insert_attempt_statement(db, o, now)?.run().await.stored()?;
-    Ok(())
-}
-
-/// Inserts the link (if new) and a new pending attempt of it, and reads the
-/// link's attempts (the new one among them, newest first): one round trip,
-/// one batch, so the writes happen both or neither.
-pub async fn insert_link_attempt(
-    db: &Db,
-    link: &NewLink,
-    o: &NewAttempt,
-    now: u64,
-) -> ApiResult<Vec<OrderRow>> {
-    let read = prepare(db, &link_attempts_sql(), &[t(&link.link_id)])?;
-    let results = db
-        .batch(vec![
-            insert_link_statement(db, link, now)?,
-            insert_attempt_statement(db, o, now)?,
-            read,
-        ])
-        .await
-        .stored()?;
-    results
-        .last()
-        .ok_or_else(|| ApiError::Storage("the batch returned no result for its read".into()))?
-        .results::<OrderRow>()
-        .stored()
-}
-
 /// Deletes an attempt that was stored but never sent to the gateway (its
 /// link refused it): only while it is still pending with no gateway serial.
-pub async fn delete_unsent_attempt(db: &Db, charge_code: &str) -> ApiResult<()> {
-    delete_unsent_statement(db, charge_code)?
-        .run()
-        .await
-        .stored()?;
-    Ok(())
-}
-
-/// The statement of [`delete_unsent_attempt`].
 pub(super) fn delete_unsent_statement<'d>(db: &'d Db, charge_code: &str) -> ApiResult<Stmt<'d>> {
     prepare(
         db,
@@ -192,21 +151,8 @@ pub(super) fn delete_unsent_statement<'d>(db: &'d Db, charge_code: &str) -> ApiR
     )
 }
 
-/// Stores the gateway's serial numbers of an attempt once known.
-pub async fn set_gateway_codes(
-    db: &Db,
-    charge_code: &str,
-    down: Option<&str>,
-    third: Option<&str>,
-) -> ApiResult<()> {
-    gateway_codes_statement(db, charge_code, down, third)?
-        .run()
-        .await
-        .stored()?;
-    Ok(())
-}
-
-/// The statement of [`set_gateway_codes`].
+/// Stores the gateway's serial numbers of an attempt once known (each
+/// only if given; never erased).
 pub(super) fn gateway_codes_statement<'d>(
     db: &'d Db,
     charge_code: &str,
@@ -236,6 +182,18 @@ pub async fn get_order(db: &Db, charge_code: &str) -> ApiResult<Option<OrderRow>
 /// All attempts of a link, newest first.
 pub async fn link_attempts(db: &Db, link_id: &str) -> ApiResult<Vec<OrderRow>> {
     all(db, &link_attempts_sql(), &[t(link_id)]).await
+}
+
+/// The read of a link's attempts (newest first), for a batch (a link
+/// attempt's, after its writes).
+pub fn link_attempts_read<'d>(db: &'d Db, link_id: &str) -> ApiResult<Stmt<'d>> {
+    prepare(db, &link_attempts_sql(), &[t(link_id)])
+}
+
+/// The attempts [`link_attempts_read`] read, as the flows read them.
+pub fn read_attempts(read: &worker::D1Result) -> ApiResult<Vec<Attempt>> {
+    let rows = read.results::<OrderRow>().stored()?;
+    Ok(rows.iter().map(OrderRow::attempt).collect())
 }
 
 /// A link's attempts (`?1`), newest first.
