@@ -6,8 +6,8 @@ use checkout::flow::{cancel, Attempt, Plan};
 use checkout::vocab::{EventSource, OrderStatus};
 use soushou::types::CancelMode;
 
-use super::after;
 use super::exec::{self, Answered, Flow};
+use super::follow_up;
 use crate::platform::context::Cx;
 use crate::platform::error::{ApiError, ApiResult};
 use crate::store;
@@ -63,7 +63,7 @@ pub async fn revoke(
     let input = cancel::Input::Request(mode, source);
     let done = exec::run(cx, &flow, input).await?;
     // The `query` after an `AREADY_REVOKED` books it before the answer.
-    after::now(cx, done.after).await;
+    follow_up::now(cx, done.after).await;
     done.answer
         .map_err(|fault| exec::fault_error(fault, done.fault))
 }

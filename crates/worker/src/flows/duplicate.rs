@@ -98,14 +98,3 @@ async fn check(cx: &Cx, charge_code: &str) -> ApiResult<()> {
     }
     Ok(())
 }
-
-/// Runs the duplicate checks a flow that recorded money asks for after
-/// its answer (`FollowUp::DuplicateCheck`, the only follow-up of the
-/// reconciler's flow).
-pub async fn after_money(cx: &Cx, after: Vec<FollowUp>) {
-    for f in after {
-        if let FollowUp::DuplicateCheck { charge_code } = f {
-            refund_if_duplicate(cx, &charge_code).await;
-        }
-    }
-}

@@ -4,7 +4,8 @@
 //! (`store::plan`), decide again when a claim lost (at most
 //! `flow::MAX_ROUNDS` rounds without a call), follow `Next` (a gateway
 //! call through `platform::gateway`, its answer the flow's next input),
-//! log, and hand back the answer and the follow-ups.
+//! log, and hand back the answer and the follow-ups (which the caller
+//! runs with `flows::follow_up`, now or in the background).
 //!
 //! Why one executor: the flows' decisions are pure and table-tested in
 //! `checkout`, and the interleavings search runs the same plans against an
@@ -30,7 +31,6 @@ use crate::store::plan::{self as batch, Ran, Read};
 /// A call's answer, whichever call it was.
 pub enum Answered {
     /// `order`, `creatOrder`, `wapOrder` or `preOrder`.
-    #[expect(dead_code, reason = "read by the pay flow")]
     Created(Reply<OrderResp>),
     /// `query`.
     Query(Reply<QueryResp>),
@@ -55,7 +55,7 @@ pub trait Flow {
     type Answer;
 
     /// Reads the snapshot for deciding `input` (a write-then-read flow
-    /// reads none before its first batch: see [`Flow::from_batch`]).
+    /// reads none before its first batch: see [`Flow::batch_snapshot`]).
     fn load(&self, cx: &Cx, input: &Self::Input)
         -> impl Future<Output = ApiResult<Self::Snapshot>>;
 
@@ -72,7 +72,7 @@ pub trait Flow {
 
     /// The next snapshot, taken from what a batch read and did (`None`:
     /// load it afresh).
-    fn from_batch(&self, _ran: &Ran, _writes: &[Write]) -> ApiResult<Option<Self::Snapshot>> {
+    fn batch_snapshot(&self, _ran: &Ran, _writes: &[Write]) -> ApiResult<Option<Self::Snapshot>> {
         Ok(None)
     }
 
@@ -92,7 +92,7 @@ pub trait Flow {
 pub struct Outcome<A> {
     /// The flow's answer.
     pub answer: A,
-    /// The flows to run after the answer (`flows::after`).
+    /// The flows to run after the answer (`flows::follow_up`).
     pub after: Vec<FollowUp>,
     /// The error of the last call that failed, for a route that answers
     /// with it (the fault keeps only the gateway's code).
@@ -120,7 +120,7 @@ pub async fn run_from<F: Flow>(
         let plan = flow.decide(&snapshot, &input, now);
         let ran = batch::run(db, &plan.writes, flow.read(db, &input, &plan.next)?, now).await?;
         log(cx, &plan.log);
-        let from_batch = flow.from_batch(&ran, &plan.writes)?;
+        let batch_snapshot = flow.batch_snapshot(&ran, &plan.writes)?;
         let lost = (plan.writes.iter().zip(&ran.changed)).any(|(w, c)| w.is_claim() && !c);
         if !lost {
             let call = match plan.next {
@@ -145,7 +145,7 @@ pub async fn run_from<F: Flow>(
                 input = flow.answered(&input, answer)?;
             }
         }
-        snapshot = match from_batch {
+        snapshot = match batch_snapshot {
             Some(s) if !lost => s,
             _ => flow.load(cx, &input).await?,
         };

@@ -20,8 +20,8 @@ use checkout::flow::{Next, Plan, Write};
 use soushou::envelope;
 use worker::Context;
 
-use super::after;
 use super::exec::{self, Answered, Flow};
+use super::follow_up;
 use crate::platform::context::Cx;
 use crate::platform::db::Db;
 use crate::platform::error::{ApiError, ApiResult};
@@ -60,7 +60,7 @@ impl Flow for Notify {
         })
     }
 
-    fn from_batch(&self, ran: &Ran, writes: &[Write]) -> ApiResult<Option<Option<Batch>>> {
+    fn batch_snapshot(&self, ran: &Ran, writes: &[Write]) -> ApiResult<Option<Option<Batch>>> {
         let Some(read) = &ran.read else {
             return Ok(None);
         };
@@ -109,7 +109,7 @@ pub async fn handle(cx: &Cx, query: &str, body: &[u8], ctx: &Context) -> ApiResu
         signed_at: verified.unix_seconds(),
     };
     let done = exec::run(cx, &Notify(policy), input).await?;
-    after::later(cx, ctx, done.after);
+    follow_up::later(cx, ctx, done.after);
     done.answer.map_err(|refusal| match refusal {
         Refusal::Rejected { code, reason } => reject(code, reason),
         Refusal::Inconsistent => {

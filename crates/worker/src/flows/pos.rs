@@ -7,8 +7,8 @@ use checkout::flow::pos::{self, Charged, Input, Progress};
 use checkout::flow::{cancel, reconcile, Attempt, Plan};
 use soushou::model::OrderResp;
 
-use super::after;
 use super::exec::{self, Answered, Flow};
+use super::follow_up;
 use crate::platform::context::Cx;
 use crate::platform::error::{ApiError, ApiResult};
 use crate::platform::log::now_ms;
@@ -85,7 +85,7 @@ async fn run(
         polls: 0,
     };
     let done = exec::run(cx, &flow, first(progress)).await?;
-    after::now(cx, done.after).await;
+    follow_up::now(cx, done.after).await;
     done.answer
         .map_err(|fault| exec::fault_error(fault, done.fault.or(error)))
 }

@@ -1,14 +1,15 @@
 //! The reconciler: the polling path ([`confirm_if_due`]: a page asks about
 //! a pending attempt), the merchant's live query and a POS charge's or a
 //! revocation's query ([`query`]), and the cron sweep ([`sweep`]), all
-//! running `checkout::flow::reconcile` through the executor.
+//! running `checkout::flow::reconcile` through the executor. Each hands
+//! its follow-ups back for the caller to run (`flows::follow_up`: this
+//! module runs none, so the follow-ups may run queries).
 
 use checkout::flow::reconcile::{self, Answer, Input};
-use checkout::flow::{Attempt, Plan};
+use checkout::flow::{Attempt, FollowUp, Plan};
 use checkout::vocab::EventSource;
 use soushou::model::QueryResp;
 
-use super::duplicate;
 use super::exec::{self, Answered, Flow};
 use crate::platform::context::Cx;
 use crate::platform::error::{ApiError, ApiResult};
@@ -60,63 +61,73 @@ impl Flow for Reconcile<'_> {
     }
 }
 
-/// Asks the gateway about an attempt now and applies what it proves; new
-/// money is checked for being a duplicate of its link at once. `source`
-/// names the caller in the state history (`merchant_query`, `pos`, …);
-/// `order`: its row, if already read. Returns the gateway's answer, or the
-/// call's error.
+/// Asks the gateway about an attempt now and applies what it proves.
+/// `source` names the caller in the state history (`merchant_query`,
+/// `pos`, …); `order`: its row, if already read. Returns the gateway's
+/// answer, or the call's (or the store's) error, and the follow-ups (new
+/// money's duplicate check) for the caller to run (`flows::follow_up`).
 pub async fn query(
     cx: &Cx,
     charge_code: &str,
     source: EventSource,
     order: Option<&OrderRow>,
-) -> ApiResult<QueryResp> {
-    let flow = Reconcile::new(cx, charge_code)?;
+) -> (ApiResult<QueryResp>, Vec<FollowUp>) {
     let input = Input::Query(source);
-    let done = match order {
-        Some(order) => exec::run_from(cx, &flow, input, order.attempt()).await?,
-        None => exec::run(cx, &flow, input).await?,
+    let run = async {
+        let flow = Reconcile::new(cx, charge_code)?;
+        match order {
+            Some(order) => exec::run_from(cx, &flow, input, order.attempt()).await,
+            None => exec::run(cx, &flow, input).await,
+        }
     };
-    duplicate::after_money(cx, done.after).await;
-    match done.answer {
+    let done = match run.await {
+        Ok(done) => done,
+        Err(e) => return (Err(e), Vec::new()),
+    };
+    let answer = match done.answer {
         Answer::Queried { resp, .. } => Ok(*resp),
         Answer::Failed(_) | Answer::NotDue => Err(done
             .fault
             .unwrap_or_else(|| ApiError::Internal("a query ended unanswered".into()))),
-    }
+    };
+    (answer, done.after)
 }
 
 /// The polling path: confirms an attempt with `query` when the reconciler's
 /// rule says so (pending long enough, or inside a re-check window), at
 /// most once per interval per attempt (a claim). Gateway trouble is
 /// logged, not surfaced: the poll still answers with the stored state.
-pub async fn confirm_if_due(cx: &Cx, order: OrderRow, source: EventSource) -> ApiResult<OrderRow> {
+/// Returns the attempt as stored after, and the follow-ups.
+pub async fn confirm_if_due(
+    cx: &Cx,
+    order: OrderRow,
+    source: EventSource,
+) -> ApiResult<(OrderRow, Vec<FollowUp>)> {
     let flow = Reconcile::new(cx, &order.charge_code)?;
     let input = Input::IfDue(source);
     let done = exec::run_from(cx, &flow, input, order.attempt()).await?;
-    duplicate::after_money(cx, done.after).await;
     if done.answer == Answer::NotDue {
-        return Ok(order);
+        return Ok((order, done.after));
     }
-    Ok(store::attempts::get_order(cx.db()?, &order.charge_code)
-        .await?
-        .unwrap_or(order))
+    let after = store::attempts::get_order(cx.db()?, &order.charge_code).await?;
+    Ok((after.unwrap_or(order), done.after))
 }
 
 /// The cron sweep: confirms attempts pending for longer than
 /// `RECONCILE_AFTER_SECS` and re-checks attempts inside a re-check window
 /// (least recently queried first, bounded per run). Returns how many
-/// changed state.
-pub async fn sweep(cx: &Cx) -> ApiResult<usize> {
+/// changed state, and the follow-ups.
+pub async fn sweep(cx: &Cx) -> ApiResult<(usize, Vec<FollowUp>)> {
     let db = cx.db()?;
     let now = now_secs();
     let cutoff = now.saturating_sub(cx.settings.reconcile_after_secs()?);
     let mut due = store::attempts::pending_before(db, cutoff, 25).await?;
     due.extend(store::attempts::recheck_due(db, now, 25).await?);
-    let mut changed = 0;
+    let (mut changed, mut follow_ups) = (0, Vec::new());
     for order in due {
         let (code, before) = (order.charge_code.clone(), order.state);
-        let after = confirm_if_due(cx, order, EventSource::Cron).await?;
+        let (after, more) = confirm_if_due(cx, order, EventSource::Cron).await?;
+        follow_ups.extend(more);
         if after.state != before {
             changed += 1;
             cx.log.event(
@@ -126,5 +137,5 @@ pub async fn sweep(cx: &Cx) -> ApiResult<usize> {
             );
         }
     }
-    Ok(changed)
+    Ok((changed, follow_ups))
 }

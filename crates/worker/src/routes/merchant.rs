@@ -1,8 +1,6 @@
 //! Merchant-facing routes (`Authorization: Bearer ADMIN_TOKEN`): links,
 //! order query, refunds, refund query, cancel, POS charges, NATIVE QR orders.
 
-use std::time::Duration;
-
 use checkout::amount::parse_api_amount;
 use checkout::api::{
     CancelRequest, CancelResponse, CreateLinkRequest, CreateLinkResponse, GatewayOrder,
@@ -10,8 +8,9 @@ use checkout::api::{
     PosChargeResponse, QrOrderRequest, QrOrderResponse, RefundList, RefundRecord, RefundRequest,
     RefundResponse,
 };
-use checkout::flow::pay::{NewAttempt, NewLink};
+use checkout::flow::pay::{Create, NewAttempt, NewLink};
 use checkout::flow::pos::Charged;
+use checkout::gateway::CreateRequest;
 use checkout::link;
 use checkout::merchant;
 use checkout::vocab::{EventSource, OrderKind, OrderMethod, RefundState};
@@ -21,7 +20,7 @@ use soushou::Fen;
 use worker::Request;
 
 use crate::flows::pay::{self, new_charge_code};
-use crate::flows::{cancel, idempotency, pos, reconcile, refund};
+use crate::flows::{cancel, follow_up, idempotency, pos, reconcile, refund};
 use crate::platform::config::Settings;
 use crate::platform::context::Cx;
 use crate::platform::error::{ApiError, ApiResult};
@@ -134,7 +133,10 @@ pub async fn get_order(cx: &Cx, charge_code: &str, req: &Request) -> ApiResult<M
         .query_pairs()
         .all(|(k, v)| k != "live" || v != "false");
     let live = if live {
-        match reconcile::query(cx, charge_code, EventSource::MerchantQuery, Some(&order)).await {
+        let source = EventSource::MerchantQuery;
+        let (queried, after) = reconcile::query(cx, charge_code, source, Some(&order)).await;
+        follow_up::now(cx, after).await;
+        match queried {
             Ok(resp) => Some(LiveQuery::Answered(GatewayOrder::from(&resp))),
             Err(e) => Some(LiveQuery::Failed {
                 error: e.body().error,
@@ -273,15 +275,7 @@ pub async fn pos_charge(cx: &Cx, mut req: Request) -> ApiResult<PosChargeRespons
         pay_subject: subject.clone(),
         goods_detail: Vec::new(),
     };
-    let now = now_secs();
-    let timeout = Duration::from_millis(cx.settings.pos_gateway_timeout_ms()?);
-    let sent = pay::create(
-        cx,
-        &order,
-        now,
-        gateway::call_within(cx, &cfg, &gw, timeout),
-    )
-    .await;
+    let sent = pay::create(cx, order, Create::PreOrder(gw)).await;
     let gateway = sent.as_ref().ok().map(GatewayOrder::from);
     let charged = pos::charge(cx, &charge_code, sent).await?;
     pos_answer(cx, &charge_code, amount, charged, gateway)
@@ -340,8 +334,7 @@ pub async fn qr_order(cx: &Cx, mut req: Request) -> ApiResult<QrOrderResponse> {
         pay_subject: subject.clone(),
         goods_detail: Vec::new(),
     };
-    let send = gateway::call(cx, &cfg, &gw);
-    let resp = pay::create(cx, &order, now_secs(), send).await?;
+    let resp = pay::create(cx, order, Create::Order(CreateRequest::Order(gw))).await?;
     let qr = resp
         .bar_code
         .filter(|s| !s.is_empty())

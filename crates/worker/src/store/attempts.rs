@@ -5,7 +5,7 @@
 //! insert and the merchant's event (the outbox, [`super::events`]).
 
 use checkout::api::{NotificationRecord, OrderEvent, OrderView};
-use checkout::flow::pay::{NewAttempt, NewLink};
+use checkout::flow::pay::NewAttempt;
 use checkout::flow::Attempt;
 use checkout::settle::{self, LinkAttempt, StoredAttempt};
 use checkout::state;
@@ -15,10 +15,9 @@ use soushou::types::{ChannelType, OrderState};
 use soushou::Fen;
 use worker::wasm_bindgen::JsValue;
 
-use super::links::insert_link_statement;
-use super::{all, changes, events as outbox, n, ot, prepare, t, Stored};
+use super::{all, n, ot, prepare, t, Stored};
 use crate::platform::db::{Db, Stmt};
-use crate::platform::error::{ApiError, ApiResult};
+use crate::platform::error::ApiResult;
 
 /// One payment attempt (one `CHARGE_CODE`). A stored state or kind this
 /// build does not know fails the read (a storage error), never a panic.
@@ -142,48 +141,8 @@ pub(super) fn insert_attempt_statement<'d>(
     )
 }
 
-/// Inserts a new pending attempt that pays no link.
-pub async fn insert_attempt(db: &Db, o: &NewAttempt, now: u64) -> ApiResult<()> {
-    insert_attempt_statement(db, o, now)?.run().await.stored()?;
-    Ok(())
-}
-
-/// Inserts the link (if new) and a new pending attempt of it, and reads the
-/// link's attempts (the new one among them, newest first): one round trip,
-/// one batch, so the writes happen both or neither.
-pub async fn insert_link_attempt(
-    db: &Db,
-    link: &NewLink,
-    o: &NewAttempt,
-    now: u64,
-) -> ApiResult<Vec<OrderRow>> {
-    let read = prepare(db, &link_attempts_sql(), &[t(&link.link_id)])?;
-    let results = db
-        .batch(vec![
-            insert_link_statement(db, link, now)?,
-            insert_attempt_statement(db, o, now)?,
-            read,
-        ])
-        .await
-        .stored()?;
-    results
-        .last()
-        .ok_or_else(|| ApiError::Storage("the batch returned no result for its read".into()))?
-        .results::<OrderRow>()
-        .stored()
-}
-
 /// Deletes an attempt that was stored but never sent to the gateway (its
 /// link refused it): only while it is still pending with no gateway serial.
-pub async fn delete_unsent_attempt(db: &Db, charge_code: &str) -> ApiResult<()> {
-    delete_unsent_statement(db, charge_code)?
-        .run()
-        .await
-        .stored()?;
-    Ok(())
-}
-
-/// The statement of [`delete_unsent_attempt`].
 pub(super) fn delete_unsent_statement<'d>(db: &'d Db, charge_code: &str) -> ApiResult<Stmt<'d>> {
     prepare(
         db,
@@ -193,21 +152,8 @@ pub(super) fn delete_unsent_statement<'d>(db: &'d Db, charge_code: &str) -> ApiR
     )
 }
 
-/// Stores the gateway's serial numbers of an attempt once known.
-pub async fn set_gateway_codes(
-    db: &Db,
-    charge_code: &str,
-    down: Option<&str>,
-    third: Option<&str>,
-) -> ApiResult<()> {
-    gateway_codes_statement(db, charge_code, down, third)?
-        .run()
-        .await
-        .stored()?;
-    Ok(())
-}
-
-/// The statement of [`set_gateway_codes`].
+/// Stores the gateway's serial numbers of an attempt once known (each
+/// only if given; never erased).
 pub(super) fn gateway_codes_statement<'d>(
     db: &'d Db,
     charge_code: &str,
@@ -237,6 +183,18 @@ pub async fn get_order(db: &Db, charge_code: &str) -> ApiResult<Option<OrderRow>
 /// All attempts of a link, newest first.
 pub async fn link_attempts(db: &Db, link_id: &str) -> ApiResult<Vec<OrderRow>> {
     all(db, &link_attempts_sql(), &[t(link_id)]).await
+}
+
+/// The read of a link's attempts (newest first), for a batch (a link
+/// attempt's, after its writes).
+pub fn link_attempts_read<'d>(db: &'d Db, link_id: &str) -> ApiResult<Stmt<'d>> {
+    prepare(db, &link_attempts_sql(), &[t(link_id)])
+}
+
+/// The attempts [`link_attempts_read`] read, as the flows read them.
+pub fn read_attempts(read: &worker::D1Result) -> ApiResult<Vec<Attempt>> {
+    let rows = read.results::<OrderRow>().stored()?;
+    Ok(rows.iter().map(OrderRow::attempt).collect())
 }
 
 /// A link's attempts (`?1`), newest first.
@@ -276,46 +234,6 @@ const TRANSITION_SET: &str = "SET state = ?2, updated_at = ?3, \
 fn transition_params(charge_code: &str, to: OrderStatus, now: u64) -> Vec<JsValue> {
     let money = if settle::holds_money(to) { 1 } else { 0 };
     vec![t(charge_code), t(to.as_str()), n(now), n(money)]
-}
-
-/// Applies `from → to` if and only if the order is still in `from`, and
-/// records the transition in the history, in one transaction. Returns
-/// whether this call's update applied.
-pub async fn transition(
-    db: &Db,
-    charge_code: &str,
-    (from, to): (OrderStatus, OrderStatus),
-    source: EventSource,
-    now: u64,
-) -> ApiResult<bool> {
-    let mut params = transition_params(charge_code, to, now);
-    params.push(t(from.as_str()));
-    let update = prepare(
-        db,
-        &format!("UPDATE orders {TRANSITION_SET} WHERE charge_code = ?1 AND state = ?5"),
-        &params,
-    )?;
-    let history = prepare(
-        db,
-        "INSERT OR IGNORE INTO order_events (charge_code, from_state, to_state, source, at) \
-         SELECT ?1, ?2, ?3, ?4, ?5 WHERE EXISTS \
-         (SELECT 1 FROM orders WHERE charge_code = ?1 AND state = ?3)",
-        &[
-            t(charge_code),
-            t(from.as_str()),
-            t(to.as_str()),
-            t(source.as_str()),
-            n(now),
-        ],
-    )?;
-    // The merchant's event, in the same transaction (transactional outbox).
-    let event = outbox::transition_event(db, charge_code, to, false, now)?;
-    let results = db.batch(vec![update, history, event]).await.stored()?;
-    outbox::note_written(results.get(2));
-    let first = results
-        .first()
-        .ok_or_else(|| ApiError::Storage("empty batch result".into()))?;
-    Ok(changes(first)? == 1)
 }
 
 /// The statement of [`mark_duplicate`].

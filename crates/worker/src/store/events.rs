@@ -15,10 +15,8 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use checkout::api::OrderStatus;
 use checkout::events::{AttemptView, EventRecord};
-use checkout::flow::{EventOf, OutboxEvent, Write};
-use checkout::vocab::EventSource;
+use checkout::flow::{EventOf, OutboxEvent};
 use serde::Deserialize;
 use worker::wasm_bindgen::JsValue;
 use worker::D1Result;
@@ -84,32 +82,6 @@ pub fn event_statement<'d>(db: &'d Db, e: &OutboxEvent, now: u64) -> ApiResult<S
                 t(state.as_str()),
             ],
         ),
-    }
-}
-
-/// The event of `charge_code` entering `to` (none for `pending`: a no-op
-/// statement keeps the batch shape). `after_update`: only if the statement
-/// just before it in the batch (the transition's update) changed a row.
-pub fn transition_event<'d>(
-    db: &'d Db,
-    charge_code: &str,
-    to: OrderStatus,
-    after_update: bool,
-    now: u64,
-) -> ApiResult<Stmt<'d>> {
-    let writes = checkout::flow::transition(charge_code, to, EventSource::Cron, None);
-    match writes.get(1) {
-        Some(Write::Event(e)) => {
-            let e = OutboxEvent {
-                of: EventOf::Transition {
-                    state: to,
-                    if_changed: after_update,
-                },
-                ..e.clone()
-            };
-            event_statement(db, &e, now)
-        }
-        _ => prepare(db, "SELECT 0 WHERE 0", &[]),
     }
 }
 

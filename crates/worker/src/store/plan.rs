@@ -9,7 +9,6 @@
 //! after them, the rows they left. One round trip either way.
 
 use checkout::flow::Write;
-use checkout::vocab::RefundState;
 use worker::D1Result;
 
 use super::refunds::NewRefund;
@@ -91,29 +90,70 @@ pub async fn run(db: &Db, writes: &[Write], read: Read<'_>, now: u64) -> ApiResu
     Ok(Ran { changed, read })
 }
 
-/// One write's statements and which of them (by index) says whether it
-/// changed a row (`None`: it has no statement, e.g. a transition no state
-/// may take).
-fn statements<'d>(db: &'d Db, w: &Write, now: u64) -> ApiResult<(Vec<Stmt<'d>>, Option<usize>)> {
-    let one = |s: ApiResult<Stmt<'d>>| s.map(|s| (vec![s], Some(0)));
+/// A write's statements, and which of them (by index) says whether it
+/// changed a row (`None`: it has none, e.g. a transition no state may take).
+type Statements<'d> = (Vec<Stmt<'d>>, Option<usize>);
+
+/// One write's statements, by table family (this match is exhaustive: a
+/// new write does not compile until it has its statements).
+fn statements<'d>(db: &'d Db, w: &Write, now: u64) -> ApiResult<Statements<'d>> {
     match w {
-        Write::InsertLink { link, now } => one(links::insert_link_statement(db, link, *now)),
+        Write::InsertLink { .. }
+        | Write::InsertAttempt { .. }
+        | Write::DeleteUnsentAttempt { .. }
+        | Write::SetGatewayCodes { .. }
+        | Write::CountNotification { .. } => rows(db, w, now),
+        Write::Transition { .. }
+        | Write::MarkDuplicate { .. }
+        | Write::SetRecheck { .. }
+        | Write::ClaimQuerySlot { .. } => states(db, w, now),
+        Write::ReserveRefund { .. }
+        | Write::ClaimRefundRetry { .. }
+        | Write::FinishRefund { .. } => money(db, w),
+        Write::Event(_)
+        | Write::RecordWebhookAttempt { .. }
+        | Write::SetDelivery { .. }
+        | Write::MarkEventFailed { .. } => outbox(db, w, now),
+    }
+}
+
+/// A write [`statements`] sent to the wrong family.
+fn misrouted<T>(w: &Write) -> ApiResult<T> {
+    Err(ApiError::Internal(format!("no statements for {w:?} here")))
+}
+
+fn one(s: Stmt<'_>) -> Statements<'_> {
+    (vec![s], Some(0))
+}
+
+/// Links, new attempts and their notification counts.
+fn rows<'d>(db: &'d Db, w: &Write, now: u64) -> ApiResult<Statements<'d>> {
+    Ok(one(match w {
+        Write::InsertLink { link, now } => links::insert_link_statement(db, link, *now)?,
         Write::InsertAttempt { attempt, now } => {
-            one(attempts::insert_attempt_statement(db, attempt, *now))
+            attempts::insert_attempt_statement(db, attempt, *now)?
         }
         Write::DeleteUnsentAttempt { charge_code } => {
-            one(attempts::delete_unsent_statement(db, charge_code))
+            attempts::delete_unsent_statement(db, charge_code)?
         }
         Write::SetGatewayCodes {
-            charge_code,
-            charge_down_code,
-            charge_third_code,
-        } => one(attempts::gateway_codes_statement(
-            db,
-            charge_code,
-            charge_down_code.as_deref(),
-            charge_third_code.as_deref(),
-        )),
+            charge_code: code,
+            charge_down_code: down,
+            charge_third_code: third,
+        } => attempts::gateway_codes_statement(db, code, down.as_deref(), third.as_deref())?,
+        Write::CountNotification {
+            charge_code: code,
+            gateway_state: state,
+            amount,
+            outcomes,
+        } => attempts::notification_count(db, (code, state, *amount), outcomes, now)?,
+        _ => return misrouted(w),
+    }))
+}
+
+/// An attempt's state and its marks (duplicate, re-check, query slot).
+fn states<'d>(db: &'d Db, w: &Write, now: u64) -> ApiResult<Statements<'d>> {
+    Ok(one(match w {
         Write::Transition {
             charge_code,
             to,
@@ -122,36 +162,26 @@ fn statements<'d>(db: &'d Db, w: &Write, now: u64) -> ApiResult<(Vec<Stmt<'d>>, 
         } => {
             let s = attempts::transition_from_any(db, (charge_code, *to), *source, *amount, now)?;
             let mark = s.len().checked_sub(1);
-            Ok((s, mark))
+            return Ok((s, mark));
         }
-        Write::Event(e) => one(events::event_statement(db, e, now)),
-        Write::CountNotification {
-            charge_code,
-            gateway_state,
-            amount,
-            outcomes,
-        } => one(attempts::notification_count(
-            db,
-            (charge_code, gateway_state, *amount),
-            outcomes,
-            now,
-        )),
         Write::MarkDuplicate { charge_code, kept } => {
-            one(attempts::mark_duplicate_statement(db, charge_code, kept))
+            attempts::mark_duplicate_statement(db, charge_code, kept)?
         }
         Write::SetRecheck { charge_code, until } => {
-            one(attempts::recheck_statement(db, charge_code, *until))
+            attempts::recheck_statement(db, charge_code, *until)?
         }
         Write::ClaimQuerySlot {
-            charge_code,
+            charge_code: code,
             now,
-            min_interval_secs,
-        } => one(attempts::query_slot_statement(
-            db,
-            charge_code,
-            *now,
-            *min_interval_secs,
-        )),
+            min_interval_secs: rest,
+        } => attempts::query_slot_statement(db, code, *now, *rest)?,
+        _ => return misrouted(w),
+    }))
+}
+
+/// Refunds: reserved, claimed for a retry, settled.
+fn money<'d>(db: &'d Db, w: &Write) -> ApiResult<Statements<'d>> {
+    Ok(one(match w {
         Write::ReserveRefund {
             out_refund_no,
             charge_code,
@@ -165,56 +195,46 @@ fn statements<'d>(db: &'d Db, w: &Write, now: u64) -> ApiResult<(Vec<Stmt<'d>>, 
                 amount: *amount,
                 reason,
             };
-            one(refunds::reserve_statement(db, &r, *now))
+            refunds::reserve_statement(db, &r, *now)?
         }
         Write::ClaimRefundRetry {
-            out_refund_no,
+            out_refund_no: no,
             now,
             cutoff,
-        } => one(refunds::retry_claim_statement(
-            db,
-            out_refund_no,
-            *now,
-            *cutoff,
-        )),
+        } => refunds::retry_claim_statement(db, no, *now, *cutoff)?,
         Write::FinishRefund {
-            out_refund_no,
-            charge_code,
+            out_refund_no: no,
+            charge_code: code,
             state,
             gateway_code,
             now,
         } => {
-            let state: RefundState = *state;
-            let code = gateway_code.as_ref().map(|c| c.as_str());
-            let s =
-                refunds::finish_statements(db, (out_refund_no, charge_code), state, code, *now)?;
-            Ok((s, Some(0)))
+            let code_given = gateway_code.as_ref().map(|c| c.as_str());
+            let s = refunds::finish_statements(db, (no, code), *state, code_given, *now)?;
+            return Ok((s, Some(0)));
         }
+        _ => return misrouted(w),
+    }))
+}
+
+/// The merchant's events and their delivery.
+fn outbox<'d>(db: &'d Db, w: &Write, now: u64) -> ApiResult<Statements<'d>> {
+    Ok(one(match w {
+        Write::Event(e) => events::event_statement(db, e, now)?,
         Write::RecordWebhookAttempt {
             seq,
             at,
             status,
-            latency_ms,
+            latency_ms: ms,
             error,
-        } => one(events::attempt_statement(
-            db,
-            (*seq, *at),
-            *status,
-            *latency_ms,
-            error.as_deref(),
-        )),
+        } => events::attempt_statement(db, (*seq, *at), *status, *ms, error.as_deref())?,
         Write::SetDelivery {
             seq,
-            round_failures,
-            next_attempt_at,
-            delivered_at,
-        } => one(events::delivery_statement(
-            db,
-            *seq,
-            *round_failures,
-            *next_attempt_at,
-            *delivered_at,
-        )),
-        Write::MarkEventFailed { seq } => one(events::failed_statement(db, *seq)),
-    }
+            round_failures: failures,
+            next_attempt_at: next,
+            delivered_at: delivered,
+        } => events::delivery_statement(db, *seq, *failures, *next, *delivered)?,
+        Write::MarkEventFailed { seq } => events::failed_statement(db, *seq)?,
+        _ => return misrouted(w),
+    }))
 }
