@@ -138,17 +138,11 @@ async fn handle(cx: &Cx, msg: &Message<Delivery>, dead: bool) {
                 .with_delay_seconds(u32::try_from(secs).unwrap_or(u32::MAX))
                 .build(),
         ),
-        Ok(Answer::DeadLetter) => {
-            let sent = match cx.settings.env().queue(DEAD_LETTERS) {
-                Ok(q) => q.send(Delivery { seq }).await,
-                Err(e) => Err(e),
-            };
-            match sent {
-                Ok(()) => msg.ack(),
-                // The queue's own max_retries dead-letters it in the end.
-                Err(_) => msg.retry(),
-            }
-        }
+        Ok(Answer::DeadLetter) => match dead_letter(cx, seq).await {
+            Ok(()) => msg.ack(),
+            // The queue's own max_retries dead-letters it in the end.
+            Err(_) => msg.retry(),
+        },
         Err(e) => {
             cx.log.event(
                 Level::Warn,
@@ -163,6 +157,15 @@ async fn handle(cx: &Cx, msg: &Message<Delivery>, dead: bool) {
             );
         }
     }
+}
+
+/// Sends event `seq` to the dead-letter queue.
+async fn dead_letter(cx: &Cx, seq: u64) -> worker::Result<()> {
+    cx.settings
+        .env()
+        .queue(DEAD_LETTERS)?
+        .send(Delivery { seq })
+        .await
 }
 
 /// The delivery flow of one event.
