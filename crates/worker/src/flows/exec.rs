@@ -112,48 +112,75 @@ pub async fn run_from<F: Flow>(
     mut input: F::Input,
     mut snapshot: F::Snapshot,
 ) -> ApiResult<Outcome<F::Answer>> {
-    let db = cx.db()?;
     let (mut fault, mut idle) = (None, 0);
     while idle < flow::MAX_ROUNDS {
         idle += 1;
-        let now = now_secs();
-        let plan = flow.decide(&snapshot, &input, now);
-        let ran = batch::run(db, &plan.writes, flow.read(db, &input, &plan.next)?, now).await?;
-        log(cx, &plan.log);
-        let batch_snapshot = flow.batch_snapshot(&ran, &plan.writes)?;
-        let lost = (plan.writes.iter().zip(&ran.changed)).any(|(w, c)| w.is_claim() && !c);
-        if !lost {
-            let call = match plan.next {
-                Next::Done(answer) => {
-                    return Ok(Outcome {
-                        answer,
-                        after: plan.after,
-                        fault,
-                    })
-                }
-                Next::Again => None,
-                Next::Call(call) => Some(call),
-                Next::CallAfter(ms, call) => {
-                    Delay::from(Duration::from_millis(ms)).await;
-                    Some(call)
-                }
-            };
-            if let Some(call) = call {
+        let (step, read) = round(cx, flow, &snapshot, &input).await?;
+        match step {
+            Step::Done(answer, after) => {
+                return Ok(Outcome {
+                    answer,
+                    after,
+                    fault,
+                })
+            }
+            Step::Again => {}
+            Step::Call(call) => {
                 idle = 0;
                 let (answer, failed) = send(cx, call).await?;
                 fault = failed;
                 input = flow.answered(&input, answer)?;
             }
         }
-        snapshot = match batch_snapshot {
-            Some(s) if !lost => s,
-            _ => flow.load(cx, &input).await?,
+        snapshot = match read {
+            Some(read) => read,
+            None => flow.load(cx, &input).await?,
         };
     }
     Err(ApiError::Storage(format!(
         "a flow made {} rounds without a call",
         flow::MAX_ROUNDS
     )))
+}
+
+/// What follows a round.
+enum Step<A> {
+    /// Answer, then run these follow-ups.
+    Done(A, Vec<FollowUp>),
+    /// Send this call (after its pause, if any).
+    Call(Call),
+    /// Decide again (a lost claim, or the plan said so).
+    Again,
+}
+
+/// One round: decide, write the plan's batch, log. Returns what follows
+/// and the next snapshot when the batch read it (`None`: load it; always
+/// after a lost claim, which skips the plan's next step).
+async fn round<F: Flow>(
+    cx: &Cx,
+    flow: &F,
+    snapshot: &F::Snapshot,
+    input: &F::Input,
+) -> ApiResult<(Step<F::Answer>, Option<F::Snapshot>)> {
+    let (db, now) = (cx.db()?, now_secs());
+    let plan = flow.decide(snapshot, input, now);
+    let ran = batch::run(db, &plan.writes, flow.read(db, input, &plan.next)?, now).await?;
+    log(cx, &plan.log);
+    let lost = (plan.writes.iter().zip(&ran.changed)).any(|(w, c)| w.is_claim() && !c);
+    if lost {
+        return Ok((Step::Again, None));
+    }
+    let read = flow.batch_snapshot(&ran, &plan.writes)?;
+    let step = match plan.next {
+        Next::Done(answer) => Step::Done(answer, plan.after),
+        Next::Again => Step::Again,
+        Next::Call(call) => Step::Call(call),
+        Next::CallAfter(ms, call) => {
+            Delay::from(Duration::from_millis(ms)).await;
+            Step::Call(call)
+        }
+    };
+    Ok((step, read))
 }
 
 /// Logs a plan's fields on the request's line and its events as lines.

@@ -260,7 +260,11 @@ pub async fn create(cx: &Cx, attempt: NewAttempt, request: Create) -> ApiResult<
     let done = exec::run(cx, &flow, input).await?;
     match done.answer {
         Ok(resp) => Ok(*resp),
-        Err(Failure::AlreadyPaid(_)) => Err(ApiError::AlreadyPaid),
+        Err(Failure::AlreadyPaid(paid)) => {
+            // The request line names the payment that paid the link.
+            cx.log.set("charge_code", paid);
+            Err(ApiError::AlreadyPaid)
+        }
         Err(Failure::RateLimited(retry_after)) => Err(ApiError::RateLimited { retry_after }),
         Err(Failure::Gateway(_)) => Err(done
             .fault
