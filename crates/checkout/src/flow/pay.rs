@@ -48,6 +48,21 @@ pub struct NewLink {
     pub expires_at: u64,
 }
 
+impl NewLink {
+    /// The link of `token` (its id `link_id`), as `payload` says.
+    pub fn of(link_id: &str, token: &str, payload: &crate::link::LinkPayload) -> Self {
+        NewLink {
+            link_id: link_id.to_owned(),
+            token: token.to_owned(),
+            amount: payload.amount.ceiling(),
+            subject: payload.subject.clone(),
+            merchant_ref: payload.merchant_ref.clone(),
+            return_url: payload.return_url.clone(),
+            expires_at: payload.expires_at,
+        }
+    }
+}
+
 /// A new attempt, stored `pending`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NewAttempt {

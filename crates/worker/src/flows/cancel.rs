@@ -1,70 +1,69 @@
 //! Cancel: revoking an attempt with `cancelTrade`
-//! (`POST /v1/orders/{code}/cancel`, and a POS charge's own cancel).
+//! (`POST /v1/orders/{code}/cancel`): `checkout::flow::cancel`, run by the
+//! plan executor ([`super::exec`]).
 
-use checkout::settle::{self, CancelEvidence};
+use checkout::flow::{cancel, Attempt, Plan};
 use checkout::vocab::{EventSource, OrderStatus};
-use soushou::model::CancelTradeRequest;
 use soushou::types::CancelMode;
 
-use super::apply::apply_event;
-use super::reconcile::query_and_apply;
+use super::exec::{self, Answered, Flow};
+use super::follow_up;
 use crate::platform::context::Cx;
 use crate::platform::error::{ApiError, ApiResult};
-use crate::platform::gateway;
-use crate::platform::log::{now_secs, Level};
-use crate::store::{self, attempts::OrderRow};
+use crate::store;
+
+/// The revocation of one attempt.
+struct Cancel {
+    charge_code: String,
+    policy: cancel::Policy,
+}
+
+impl Flow for Cancel {
+    type Snapshot = Attempt;
+    type Input = cancel::Input;
+    type Answer = cancel::Answer;
+
+    async fn load(&self, cx: &Cx, _: &cancel::Input) -> ApiResult<Attempt> {
+        store::snapshots::attempt(cx.db()?, &self.charge_code)
+            .await?
+            .ok_or(ApiError::NotFound("order"))
+    }
+
+    fn decide(&self, attempt: &Attempt, input: &cancel::Input, now: u64) -> Plan<cancel::Answer> {
+        cancel::decide(attempt, input, now, &self.policy)
+    }
+
+    fn answered(&self, input: &cancel::Input, reply: Answered) -> ApiResult<cancel::Input> {
+        match (input, reply) {
+            (cancel::Input::Request(mode, source), Answered::Cancel(r)) => {
+                Ok(cancel::Input::Answered(*mode, *source, r))
+            }
+            _ => Err(exec::out_of_turn("cancel")),
+        }
+    }
+}
 
 /// Revokes an attempt with `cancelTrade` (`mode`: real time, or applied for
-/// with `opType=ACO`) and records what the gateway says.
-///
-/// The attempt is put under re-check first, so whatever happens next — a
-/// slow revocation, a lost answer, this Worker evicted — the reconciler
-/// queries it until the window ends and records the gateway's final state.
-/// What the answer proves is [`settle::cancel_evidence`]'s decision: a
-/// real-time `SUCCESS` is booked `revoked` (never `closed`); an
-/// `AREADY_REVOKED` is booked only as `query` then reports the attempt (and
-/// is still returned as the refusal it is). Returns the stored state after
-/// the call.
+/// with `opType=ACO`; `cancel::decide`: under re-check first, then what the
+/// answer proves is booked; an `AREADY_REVOKED` is booked by the `query`
+/// that follows, and still returned as the refusal it is). Returns the
+/// stored state after the call.
 pub async fn revoke(
     cx: &Cx,
-    order: &OrderRow,
+    charge_code: &str,
     mode: CancelMode,
     source: EventSource,
 ) -> ApiResult<OrderStatus> {
-    let cfg = cx.settings.gateway()?;
-    let db = cx.db()?;
-    let now = now_secs();
-    let until = now + cx.settings.recheck_window_secs()?;
-    store::attempts::set_recheck(db, &order.charge_code, until).await?;
-    let apply = mode == CancelMode::Apply;
-    let req = CancelTradeRequest {
-        charge_code: order.charge_code.clone(),
-        mode,
+    let flow = Cancel {
+        charge_code: charge_code.to_owned(),
+        policy: cancel::Policy {
+            recheck_window_secs: cx.settings.recheck_window_secs()?,
+        },
     };
-    let answer = gateway::call(cx, &cfg, &req).await;
-    let result = answer
-        .as_ref()
-        .map(|_| ())
-        .map_err(ApiError::gateway_result);
-    let state = match settle::cancel_evidence(apply, result) {
-        CancelEvidence::Revoked => {
-            apply_event(db, &order.charge_code, OrderStatus::Revoked, source, now)
-                .await?
-                .state()
-        }
-        CancelEvidence::AskQuery => {
-            // A failed query leaves it to the re-check window.
-            if let Err(e) = query_and_apply(cx, &cfg, order, source).await {
-                cx.log.event(
-                    Level::Warn,
-                    "reconcile_failed",
-                    serde_json::json!({"charge_code": order.charge_code,
-                        "error": e.code().as_str()}),
-                );
-            }
-            order.state
-        }
-        CancelEvidence::Nothing => order.state,
-    };
-    answer.map(|_| state)
+    let input = cancel::Input::Request(mode, source);
+    let done = exec::run(cx, &flow, input).await?;
+    // The `query` after an `AREADY_REVOKED` books it before the answer.
+    follow_up::now(cx, done.after).await;
+    done.answer
+        .map_err(|fault| exec::fault_error(fault, done.fault))
 }

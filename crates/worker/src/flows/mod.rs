@@ -2,17 +2,19 @@
 //! attempt at the gateway), [`notify`], [`refund`], [`duplicate`]
 //! (refunding a second payment of a link), [`reconcile`] (polling and the
 //! cron sweep), [`pos`] (a POS charge), [`cancel`] and [`webhook`]
-//! (delivery), plus what they share: [`apply`] (the gateway's word applied
-//! to a stored attempt), [`link`] (what a link shows), [`signin`] (the
-//! wallets' sign-in exchanges) and [`idempotency`] (`Idempotency-Key`
-//! around `/v1` POSTs).
+//! (delivery), each `checkout::flow`'s decisions run by [`exec`] (the
+//! plan executor) with their follow-ups ([`follow_up`]); plus [`link`]
+//! (what a link shows), [`signin`] (the wallets' sign-in exchanges) and
+//! [`idempotency`] (`Idempotency-Key` around `/v1` POSTs).
 //!
-//! A flow reads the store (`crate::store`), asks `checkout` what to do and
-//! does it; `cargo xtask house` counts, per flow, its call sites into both.
+//! A flow loads its snapshot (`crate::store`), asks `checkout` what to do
+//! and has the executor do it; `cargo xtask house` counts, per flow, its
+//! call sites into both.
 
-pub mod apply;
 pub mod cancel;
 pub mod duplicate;
+pub mod exec;
+pub mod follow_up;
 pub mod idempotency;
 pub mod link;
 pub mod notify;

@@ -15,16 +15,18 @@
 //! the refund can neither delay nor fail the notification.
 
 use checkout::api::ErrorCode;
-use checkout::settle::{self, Expected, Mismatch, Notice, NotifyOutcome};
-use checkout::vocab::EventSource;
+use checkout::flow::notify::{self, Batch, Input, Refusal};
+use checkout::flow::{Next, Plan, Write};
 use soushou::envelope;
 use worker::Context;
 
-use super::{apply, duplicate};
+use super::exec::{self, Answered, Flow};
+use super::follow_up;
 use crate::platform::context::Cx;
+use crate::platform::db::Db;
 use crate::platform::error::{ApiError, ApiResult};
-use crate::platform::log::{now_secs, RequestLog};
 use crate::store::attempts;
+use crate::store::plan::{Ran, Read};
 
 fn reject(code: ErrorCode, reason: impl Into<String>) -> ApiError {
     ApiError::NotifyRejected {
@@ -33,45 +35,57 @@ fn reject(code: ErrorCode, reason: impl Into<String>) -> ApiError {
     }
 }
 
-/// The rejection of a notification that does not match its attempt.
-fn mismatch(m: Mismatch) -> ApiError {
-    match m {
-        Mismatch::BusiId => reject(ErrorCode::BusiIdMismatch, "BUSI_ID is not this merchant's"),
-        Mismatch::Amount { reported, expected } => reject(
-            ErrorCode::AmountMismatch,
-            format!(
-                "AMT {} fen differs from the attempt's {} fen",
-                reported.fen(),
-                expected.fen()
-            ),
-        ),
-        Mismatch::ChargeCode | Mismatch::MissingAmount => {
-            reject(ErrorCode::MalformedNotification, m.name())
-        }
-    }
-}
+/// The notify flow (`checkout::flow::notify`): decided before its batch
+/// (no snapshot), which reads the attempt first; decided again from that.
+struct Notify(notify::Policy);
 
-/// Refuses a notification signed outside the replay window around `now`: a
-/// captured notification replayed later must not move an order again.
-fn fresh(signed_at: u64, now: u64, window: u64) -> ApiResult<()> {
-    if signed_at.abs_diff(now) > window {
-        return Err(reject(
-            ErrorCode::StaleNotification,
-            format!("sign timestamp {signed_at} is outside the {window}s window around {now}"),
-        ));
+impl Flow for Notify {
+    type Snapshot = Option<Batch>;
+    type Input = Input;
+    type Answer = notify::Answer;
+
+    async fn load(&self, _cx: &Cx, _input: &Input) -> ApiResult<Option<Batch>> {
+        Ok(None)
     }
-    Ok(())
+
+    fn read<'d>(
+        &self,
+        db: &'d Db,
+        input: &Input,
+        next: &Next<notify::Answer>,
+    ) -> ApiResult<Read<'d>> {
+        Ok(match next {
+            Next::Again => Read::Before(attempts::notify_read(db, &input.charge_code)?),
+            _ => Read::None,
+        })
+    }
+
+    fn batch_snapshot(&self, ran: &Ran, writes: &[Write]) -> ApiResult<Option<Option<Batch>>> {
+        let Some(read) = &ran.read else {
+            return Ok(None);
+        };
+        let updated = (writes.iter().zip(&ran.changed))
+            .any(|(w, changed)| matches!(w, Write::Transition { .. }) && *changed);
+        let stored = attempts::notify_stored(read)?;
+        Ok(Some(Some(Batch { stored, updated })))
+    }
+
+    fn decide(&self, batch: &Option<Batch>, input: &Input, now: u64) -> Plan<notify::Answer> {
+        notify::decide(batch.as_ref(), input, now, &self.0)
+    }
+
+    fn answered(&self, _input: &Input, _answer: Answered) -> ApiResult<Input> {
+        Err(ApiError::Internal("a notification calls nothing".into()))
+    }
 }
 
 /// Handles one notification; `Ok` means "answer 200 SUCCESS".
 ///
 /// `query`: the request's query string; `body`: its (capped) body.
 pub async fn handle(cx: &Cx, query: &str, body: &[u8], ctx: &Context) -> ApiResult<()> {
-    let (settings, log) = (&cx.settings, &cx.log);
+    let settings = &cx.settings;
     let query = envelope::parse_query(query);
     let key = settings.merchant_key()?;
-    let cfg = settings.gateway()?;
-
     let (notify, verified) = envelope::open_notification(&query, body, &key).map_err(|e| {
         use soushou::Error as E;
         match e {
@@ -81,55 +95,25 @@ pub async fn handle(cx: &Cx, query: &str, body: &[u8], ctx: &Context) -> ApiResu
             other => reject(ErrorCode::MalformedNotification, other.to_string()),
         }
     })?;
-    log.set("charge_code", notify.charge_code.as_str());
-    log.set("sign_rule", format!("{:?}", verified.rule));
-
-    let now = now_secs();
-    fresh(verified.unix_seconds(), now, settings.replay_window_secs()?)?;
-    let notice = Notice {
-        charge_code: &notify.charge_code,
-        busi_id: &notify.busi_id,
+    cx.log.set("charge_code", notify.charge_code.as_str());
+    cx.log.set("sign_rule", format!("{:?}", verified.rule));
+    let policy = notify::Policy {
+        busi_id: settings.gateway()?.busi_id,
+        replay_window_secs: settings.replay_window_secs()?,
+    };
+    let input = Input {
+        charge_code: notify.charge_code,
+        busi_id: notify.busi_id,
         amount: notify.amt,
-        state: &notify.state,
+        state: notify.state,
+        signed_at: verified.unix_seconds(),
     };
-    let plan = settle::notify_plan(&cfg.busi_id, &notice);
-    let (stored, updated) = attempts::notify(cx.db()?, &notice, plan, now).await?;
-    let outcome = settle::notify_outcome(&cfg.busi_id, &notice, stored, updated)
-        .map_err(|_| ApiError::Storage("notification batch contradicts its read".into()))?;
-    let new_money = match outcome {
-        NotifyOutcome::Unknown => return Err(reject(ErrorCode::NotFound, "unknown CHARGE_CODE")),
-        NotifyOutcome::Distrusted(m) => {
-            let expected = Expected {
-                charge_code: &notify.charge_code,
-                busi_id: &cfg.busi_id,
-                amount: stored.map_or(notify.amt, |s| s.amount),
-            };
-            apply::log_distrust(cx, (&expected, &notice.report()), EventSource::Notify, m);
-            return Err(mismatch(m));
+    let done = exec::run(cx, &Notify(policy), input).await?;
+    follow_up::later(cx, ctx, done.after);
+    done.answer.map_err(|refusal| match refusal {
+        Refusal::Rejected { code, reason } => reject(code, reason),
+        Refusal::Inconsistent => {
+            ApiError::Storage("notification batch contradicts its read".into())
         }
-        NotifyOutcome::Ignored => false,
-        NotifyOutcome::Event(t) => {
-            apply::log_stale(cx, &notify.charge_code, EventSource::Notify, &t);
-            settle::is_new_money(&t)
-        }
-    };
-    let outcome = outcome.name();
-    log.set("outcome", outcome);
-    if new_money {
-        check_duplicate_after(cx, ctx, &notify.charge_code);
-    }
-    Ok(())
-}
-
-/// New money on an attempt: after the answer (`ctx.wait_until`), checks
-/// whether it paid its link a second time (`duplicate::refund_if_duplicate`),
-/// so the refund can neither delay nor fail the notification.
-fn check_duplicate_after(cx: &Cx, ctx: &Context, charge_code: &str) {
-    let settings = cx.settings.clone();
-    let charge_code = charge_code.to_owned();
-    let request_id = cx.log.request_id().to_owned();
-    ctx.wait_until(async move {
-        let log = RequestLog::new(request_id, "duplicate_check", "-", "-");
-        duplicate::refund_if_duplicate(&Cx::with_settings(settings, log), &charge_code).await;
-    });
+    })
 }

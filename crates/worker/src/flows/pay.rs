@@ -1,42 +1,42 @@
 //! Pay: creating a payment attempt at the gateway — a link payment
 //! ([`pay_link`], `POST /api/pay`), a POS charge and a QR order
-//! ([`create`]).
+//! ([`create`]) — by running `checkout::flow::pay` through the executor.
 //!
 //! The attempt is stored as pending before the gateway hears of it, so a
 //! fast notification or a timed-out call can always be matched and
-//! reconciled; the creating call's answer then settles it
-//! (`apply::settle_pay`: a final refusal fails it, anything else unclear
-//! leaves it pending for `query`).
+//! reconciled; the creating call's answer then settles it (a final refusal
+//! fails it, anything unclear leaves it pending for `query`). A link
+//! attempt is stored with its link in the batch that reads the link's
+//! attempts (one round trip): the flow then admits it (the rate limit, the
+//! link not already paid) or deletes it unsent.
 //!
 //! Earlier attempts of a link are left as they are, on purpose: a
 //! real-time `cancelTrade` is a revocation, and a payment landing between
 //! our read of the attempts and the cancel would be handed back while the
 //! shopper sees "paid". A superseded attempt that is paid late is a
-//! duplicate payment, refunded in full (`duplicate::refund_if_duplicate`);
-//! one never paid stays pending until it expires at the gateway.
-
-use std::future::Future;
+//! duplicate payment, refunded in full (the duplicate check); one never
+//! paid stays pending until it expires at the gateway.
 
 use checkout::api::{PayAction, PayMethod, PayRequest, PayResponse};
+use checkout::flow::pay::{self, Create, Failure, Input, NewAttempt, NewLink};
+use checkout::flow::{Next, Plan, Write};
+use checkout::gateway::{self as room, Charge, Merchant, Payer, Site};
 use checkout::guard;
 use checkout::link::{self, LinkPayload};
 use checkout::oauth::{self, ShopperId, Wallet};
 use checkout::routing::{self, Route, Shopper};
 use checkout::vocab::OrderKind;
-use soushou::envelope;
-use soushou::model::{CreatOrderRequest, OrderRequest, OrderResp, SceneInfo, WapOrderRequest};
-use soushou::types::{ChannelType, TradeType};
+use soushou::model::OrderResp;
 use soushou::Fen;
 
-use super::apply;
-use super::link::kept_payment;
+use super::exec::{self, Answered, Flow};
 use crate::platform::config::Settings;
 use crate::platform::context::Cx;
+use crate::platform::db::Db;
 use crate::platform::error::{ApiError, ApiResult};
-use crate::platform::gateway;
 use crate::platform::log::{now_secs, random_hex};
-use crate::store::attempts::{self, NewOrder, OrderRow};
-use crate::store::links::NewLink;
+use crate::store::attempts;
+use crate::store::plan::{Ran, Read};
 
 /// What the route read of a `POST /api/pay`.
 pub struct PayInput {
@@ -65,22 +65,18 @@ pub async fn pay_link(cx: &Cx, input: PayInput) -> ApiResult<PayResponse> {
     let (method, shopper) = choose_method(&user_agent, &body, &payload, ids)?;
     cx.log.set("pay_method", method.as_str());
     let charge_code = new_charge_code();
-    let attempt = Attempt {
-        charge_code: &charge_code,
-        link_id: &link_id,
-        method,
-        channel: routing::channel_type(method, payload.channel),
-        payload: &payload,
-        amount,
-        token: &body.token,
-        shopper: &shopper,
-        buyer_id,
-        buyer_logon_id: non_empty(&body.buyer_logon_id),
-        client_ip,
+    let buyer_logon_id = non_empty(&body.buyer_logon_id);
+    let payer = Payer {
+        openid: shopper.openid.as_deref(),
+        buyer_id: buyer_id.as_deref(),
+        buyer_logon_id: buyer_logon_id.as_deref(),
+        client_ip: &client_ip,
     };
-    let resp = store_and_send(cx, &attempt, now).await?;
+    let link = (body.token.as_str(), link_id.as_str(), &payload);
+    let (attempt, request) =
+        link_attempt(&cx.settings, link, (method, &charge_code, amount), &payer)?;
+    let resp = create(cx, attempt, request).await?;
     let action = PayAction::from_gateway(method, &resp).map_err(ApiError::GatewayIncomplete)?;
-    cx.log.set("outcome", "attempt_created");
     Ok(PayResponse {
         charge_code,
         method,
@@ -88,51 +84,45 @@ pub async fn pay_link(cx: &Cx, input: PayInput) -> ApiResult<PayResponse> {
     })
 }
 
-/// Stores the link and the attempt, judges the link's other attempts
-/// (the rate limit, already paid) and sends the attempt to the gateway
-/// ([`create_for_link`]).
-async fn store_and_send(cx: &Cx, a: &Attempt<'_>, now: u64) -> ApiResult<OrderResp> {
-    let link = NewLink {
-        link_id: a.link_id,
-        token: a.token,
-        payload: a.payload,
+/// The attempt of a link (`token`, its id, what it says) paid with
+/// `method`, and its creating request (`checkout::gateway::link_attempt`,
+/// with the Worker's settings).
+fn link_attempt(
+    settings: &Settings,
+    (token, link_id, payload): (&str, &str, &LinkPayload),
+    (method, charge_code, amount): (PayMethod, &str, Fen),
+    payer: &Payer<'_>,
+) -> ApiResult<(NewAttempt, Create)> {
+    let cfg = settings.gateway()?;
+    let (notify_url, base) = (settings.notify_url(&cfg)?, settings.public_base_url()?);
+    let (name, sub_appid) = (settings.merchant_name(), settings.wechat_sub_appid());
+    let site = Site {
+        notify_url: &notify_url,
+        public_base_url: &base,
+        merchant_name: &name,
+        wechat_sub_appid: sub_appid.as_deref(),
     };
-    let order = NewOrder {
-        charge_code: a.charge_code,
-        link_id: Some(a.link_id),
+    let channel = routing::channel_type(method, payload.channel);
+    let goods = payload.goods_detail();
+    let charge = Charge {
+        charge_code,
+        amount,
+        channel: channel.clone(),
+        subject: &payload.subject,
+        goods: &goods,
+    };
+    let request = room::link_attempt(&Merchant::from(&cfg), &site, method, &charge, token, payer);
+    let attempt = NewAttempt {
+        charge_code: charge_code.to_owned(),
+        link: Some(NewLink::of(link_id, token, payload)),
         kind: OrderKind::Link,
-        method: a.method.into(),
-        channel_type: &a.channel,
-        amount: a.amount,
-        subject: &a.payload.subject,
-        return_url: a.payload.return_url.as_deref(),
+        method: method.into(),
+        channel_type: channel,
+        amount,
+        subject: payload.subject.clone(),
+        return_url: payload.return_url.clone(),
     };
-    // The link's other attempts serve the rate limit and the already-paid
-    // check; they are read in the round trip that stores this attempt.
-    let admit = |others: &[OrderRow]| {
-        limit_pay(cx, others, now)?;
-        if let Some(paid) = kept_payment(others)? {
-            cx.log.set("charge_code", paid.as_str());
-            return Err(ApiError::AlreadyPaid);
-        }
-        Ok(())
-    };
-    create_for_link(cx, &link, &order, now, admit, create_at_gateway(cx, a)).await
-}
-
-/// `PAY_RATE_LIMIT` / `PAY_RATE_WINDOW_SECS` for `POST /api/pay`: refuses
-/// with 429 `RATE_LIMITED` (and `Retry-After`) once the link already has
-/// that many attempts in the window. Counted from the stored attempts
-/// (`attempts`, the link's attempts `pay` reads anyway: no round trip of its
-/// own), so it holds across Worker instances; two requests racing at the
-/// limit may both pass (a soft limit: it bounds abuse, not money).
-pub fn limit_pay(cx: &Cx, attempts: &[OrderRow], now: u64) -> ApiResult<()> {
-    let limit = cx.settings.pay_rate_limit()?;
-    let times: Vec<u64> = attempts.iter().map(|a| a.created_at).collect();
-    limit.check(&times, now).map_err(|retry_after| {
-        cx.log.set("rate_limited_attempts", times.len());
-        ApiError::RateLimited { retry_after }
-    })
+    Ok((attempt, Create::Order(request)))
 }
 
 /// Refuses to hand the page a redirect the page must not follow
@@ -198,174 +188,86 @@ fn choose_method(
         )),
     }
 }
-
-/// One link attempt, as the gateway must hear of it.
-struct Attempt<'a> {
-    charge_code: &'a str,
-    link_id: &'a str,
-    method: PayMethod,
-    channel: ChannelType,
-    payload: &'a LinkPayload,
-    /// This attempt's amount (`LinkAmount::charge`), as stored on its row.
-    amount: Fen,
-    /// The link token (the wap return page is the checkout page again).
-    token: &'a str,
-    shopper: &'a Shopper,
-    /// Alipay's `buyerId` and `buyerLogonId`, as the page sent them.
-    buyer_id: Option<String>,
-    buyer_logon_id: Option<String>,
-    client_ip: String,
-}
-
-/// `TIME_EXPIRE` of `creatOrder` (the document's minimum is 120 s).
-const ALIPAY_JSAPI_EXPIRE_SECS: u32 = 900;
-/// `TIME_EXPIRE` of `wapOrder` (the document's minimum is 300 s).
-const WAP_EXPIRE_SECS: u32 = 900;
-
-/// Creates the attempt at the gateway with the method's interface:
-/// `order` (JSAPI / NATIVE), `creatOrder` (Alipay) or `wapOrder`.
-async fn create_at_gateway(cx: &Cx, a: &Attempt<'_>) -> ApiResult<OrderResp> {
-    let settings = &cx.settings;
-    let cfg = settings.gateway()?;
-    let notify_url = settings.notify_url(&cfg)?;
-    match a.method {
-        PayMethod::WechatJsapi | PayMethod::Native => {
-            let r = order_request(settings, &cfg, a, notify_url);
-            gateway::call(cx, &cfg, &r).await
-        }
-        PayMethod::AlipayJsapi => {
-            let r = creat_order_request(&cfg, a, notify_url);
-            gateway::call(cx, &cfg, &r).await
-        }
-        PayMethod::Wap => {
-            let r = wap_order_request(settings, &cfg, a, notify_url)?;
-            gateway::call(cx, &cfg, &r).await
-        }
-    }
-}
-
-/// `order` (WeChat JSAPI with the shopper's `openid`, or NATIVE).
-fn order_request(
-    settings: &Settings,
-    cfg: &envelope::Config,
-    a: &Attempt<'_>,
-    notify_url: String,
-) -> OrderRequest {
-    let jsapi = a.method == PayMethod::WechatJsapi;
-    OrderRequest {
-        common: cfg.common(),
-        amt: a.amount,
-        channel_type: a.channel.clone(),
-        trade_type: Some(if jsapi {
-            TradeType::Jsapi
-        } else {
-            TradeType::Native
-        }),
-        sub_appid: jsapi.then(|| settings.wechat_sub_appid()).flatten(),
-        sub_openid: jsapi.then(|| a.shopper.openid.clone()).flatten(),
-        charge_code: a.charge_code.to_owned(),
-        nodify_url: Some(notify_url),
-        pay_subject: a.payload.subject.clone(),
-        goods_detail: a.payload.goods_detail(),
-    }
-}
-
-/// `creatOrder` (Alipay inside Alipay).
-fn creat_order_request(
-    cfg: &envelope::Config,
-    a: &Attempt<'_>,
-    notify_url: String,
-) -> CreatOrderRequest {
-    CreatOrderRequest {
-        common: cfg.common(),
-        amt: a.amount,
-        channel_type: a.channel.clone(),
-        time_expire: Some(ALIPAY_JSAPI_EXPIRE_SECS),
-        buyer_logon_id: a.buyer_logon_id.clone(),
-        buyer_id: a.buyer_id.clone(),
-        charge_code: a.charge_code.to_owned(),
-        nodify_url: Some(notify_url),
-        pay_subject: a.payload.subject.clone(),
-        goods_detail: a.payload.goods_detail(),
-    }
-}
-
-/// `wapOrder` (a mobile browser); it returns to the checkout page.
-fn wap_order_request(
-    settings: &Settings,
-    cfg: &envelope::Config,
-    a: &Attempt<'_>,
-    notify_url: String,
-) -> ApiResult<WapOrderRequest> {
-    let base = settings.public_base_url()?;
-    Ok(WapOrderRequest {
-        common: cfg.common(),
-        amt: a.amount,
-        channel_type: a.channel.clone(),
-        time_expire: Some(WAP_EXPIRE_SECS),
-        scene_info: SceneInfo::Wap {
-            wap_url: base.clone(),
-            wap_name: settings.merchant_name(),
-        },
-        nodify_url: Some(notify_url),
-        return_url: Some(format!(
-            "{base}/c/{}?charge_code={}",
-            a.token, a.charge_code
-        )),
-        spbill_create_ip: a.client_ip.clone(),
-        charge_code: a.charge_code.to_owned(),
-        pay_subject: a.payload.subject.clone(),
-        goods_detail: a.payload.goods_detail(),
-    })
-}
-
 /// A new `CHARGE_CODE`: 32 hex digits of crypto randomness (unique per
 /// attempt: the gateway refuses reused serials).
 pub fn new_charge_code() -> String {
     random_hex(16)
 }
 
-/// Stores `order` (a POS charge or a QR order) as pending at `now`, then
-/// awaits `send` (the creating gateway call for it, not yet started:
-/// futures are lazy) and settles the attempt from the answer, which is
-/// returned.
-pub async fn create(
-    cx: &Cx,
-    order: &NewOrder<'_>,
-    now: u64,
-    send: impl Future<Output = ApiResult<OrderResp>>,
-) -> ApiResult<OrderResp> {
-    cx.log.set("charge_code", order.charge_code);
-    attempts::insert_attempt(cx.db()?, order, now).await?;
-    apply::settle_pay(cx, order.charge_code, now, send.await).await
+/// The pay flow of one attempt: a link attempt's batch reads the link's
+/// attempts after its writes (the snapshot of its next decision); nothing
+/// else is read.
+struct Pay {
+    charge_code: String,
+    link_id: Option<String>,
+    policy: pay::Policy,
 }
 
-/// [`create`] for an attempt of `link`, in two D1 round trips: the link,
-/// the pending attempt and a read of the link's attempts go in one batch;
-/// `admit` then judges the link's other attempts (already paid, too many
-/// tries). A refusal deletes the attempt again — the gateway never heard of
-/// it, so no money can be tied to it — and is returned; otherwise `send`
-/// goes out and the answer is stored (the second round trip).
-///
-/// Inserting before judging, rather than reading first, saves a round trip
-/// on every payment and changes no decision: an attempt that is not sent
-/// holds no money and no other request acts on a pending attempt this young
-/// (the reconciler waits `RECONCILE_AFTER_SECS`).
-pub async fn create_for_link(
-    cx: &Cx,
-    link: &NewLink<'_>,
-    order: &NewOrder<'_>,
-    now: u64,
-    admit: impl FnOnce(&[OrderRow]) -> ApiResult<()>,
-    send: impl Future<Output = ApiResult<OrderResp>>,
-) -> ApiResult<OrderResp> {
-    let db = cx.db()?;
-    let mut attempts = attempts::insert_link_attempt(db, link, order, now).await?;
-    attempts.retain(|a| a.charge_code != order.charge_code);
-    if let Err(refused) = admit(&attempts) {
-        attempts::delete_unsent_attempt(db, order.charge_code).await?;
-        return Err(refused);
+impl Flow for Pay {
+    type Snapshot = pay::Snapshot;
+    type Input = Input;
+    type Answer = pay::Answer;
+
+    async fn load(&self, _cx: &Cx, _input: &Input) -> ApiResult<pay::Snapshot> {
+        Ok(None)
     }
-    cx.log.set("charge_code", order.charge_code);
-    apply::settle_pay(cx, order.charge_code, now, send.await).await
+
+    fn read<'d>(
+        &self,
+        db: &'d Db,
+        _input: &Input,
+        next: &Next<pay::Answer>,
+    ) -> ApiResult<Read<'d>> {
+        Ok(match (next, &self.link_id) {
+            (Next::Again, Some(link_id)) => Read::After(attempts::link_attempts_read(db, link_id)?),
+            _ => Read::None,
+        })
+    }
+
+    fn batch_snapshot(&self, ran: &Ran, _writes: &[Write]) -> ApiResult<Option<pay::Snapshot>> {
+        match &ran.read {
+            Some(read) => Ok(Some(Some(attempts::read_attempts(read)?))),
+            None => Ok(None),
+        }
+    }
+
+    fn decide(&self, snapshot: &pay::Snapshot, input: &Input, now: u64) -> Plan<pay::Answer> {
+        pay::decide(snapshot, &self.charge_code, input, now, &self.policy)
+    }
+
+    fn answered(&self, _input: &Input, answer: Answered) -> ApiResult<Input> {
+        match answer {
+            Answered::Created(reply) => Ok(Input::Created(Box::new(reply))),
+            _ => Err(ApiError::Internal(
+                "a creating call answered out of turn".into(),
+            )),
+        }
+    }
+}
+
+/// Stores `attempt` as pending and sends `request` for it (a link
+/// attempt only if its link admits it); returns the gateway's answer, or
+/// why there is none (the call's own error when it failed).
+pub async fn create(cx: &Cx, attempt: NewAttempt, request: Create) -> ApiResult<OrderResp> {
+    let flow = Pay {
+        charge_code: attempt.charge_code.clone(),
+        link_id: attempt.link.as_ref().map(|l| l.link_id.clone()),
+        policy: pay::Policy {
+            rate_limit: cx.settings.pay_rate_limit()?,
+        },
+    };
+    let input = Input::Create(Box::new(attempt), Box::new(request));
+    let done = exec::run(cx, &flow, input).await?;
+    match done.answer {
+        Ok(resp) => Ok(*resp),
+        Err(Failure::AlreadyPaid(paid)) => {
+            // The request line names the payment that paid the link.
+            cx.log.set("charge_code", paid);
+            Err(ApiError::AlreadyPaid)
+        }
+        Err(Failure::RateLimited(retry_after)) => Err(ApiError::RateLimited { retry_after }),
+        Err(Failure::Gateway(_)) => Err(done
+            .fault
+            .unwrap_or_else(|| ApiError::Internal("a creating call failed unseen".into()))),
+    }
 }

@@ -4,32 +4,31 @@
 //! The path of an event: written in its change's batch (`store::events`); handed
 //! to the `WEBHOOKS` queue when the request ends ([`flush`]) or by the cron
 //! ([`reenqueue`]: never enqueued, or overdue); the consumer ([`consume`])
-//! claims it, POSTs it (`WEBHOOK_TIMEOUT_MS`, 10 s), records the attempt, and either marks it
-//! delivered (2xx) or asks the queue to bring it back after
-//! `checkout::events::RetryPolicy`'s delay; once the policy gives up the
-//! message goes to the `WEBHOOKS_DLQ` queue, whose consumer marks the event
-//! `failed` (redeliverable through the events API).
+//! runs `checkout::flow::webhook` through the plan executor
+//! ([`super::exec`]): claims it, POSTs it (`platform::webhook`, `WEBHOOK_TIMEOUT_MS`,
+//! 10 s), records the attempt, and either marks it delivered (2xx) or asks
+//! the queue to bring it back after `checkout::events::RetryPolicy`'s
+//! delay; once the policy gives up the message goes to the `WEBHOOKS_DLQ`
+//! queue, whose consumer marks the event `failed` (redeliverable through
+//! the events API).
 //!
 //! At least once, in order per order: an event waits while an older event
 //! of its order is still pending, and each finished event enqueues the next
 //! one of its order. Receivers dedupe on the stable `webhook-id`.
 
-use std::time::Duration;
-
-use checkout::events::{self, AfterAttempt};
-use checkout::webhook;
-use futures_util::future::{join_all, select, Either};
+use checkout::flow::webhook::{self as delivery, Answer, Event, Input};
+use checkout::flow::Plan;
+use checkout::webhook::Key;
+use futures_util::future::join_all;
 use serde::{Deserialize, Serialize};
-use worker::{
-    AbortController, Delay, Fetch, Headers, Message, MessageBatch, MessageExt,
-    QueueRetryOptionsBuilder, Request, RequestInit,
-};
+use worker::{Message, MessageBatch, MessageExt, QueueRetryOptionsBuilder};
 
+use super::exec::{self, Answered, Flow};
 use crate::platform::config::Settings;
 use crate::platform::context::Cx;
 use crate::platform::error::ApiResult;
-use crate::platform::log::{now_ms, now_secs, random_hex, Level, RequestLog};
-use crate::store::events::{self as outbox, Attempt};
+use crate::platform::log::{now_secs, random_hex, Level, RequestLog};
+use crate::store::{self, events as outbox};
 
 /// The queue binding events are delivered through.
 pub const QUEUE: &str = "WEBHOOKS";
@@ -111,17 +110,6 @@ pub async fn redeliver(cx: &Cx, seq: u64) -> ApiResult<bool> {
     Ok(true)
 }
 
-/// What to do with a queue message after handling it.
-enum Outcome {
-    /// Done with it (delivered, not pending any more, or waiting behind an
-    /// older event of its order, which enqueues it when it finishes).
-    Ack,
-    /// Bring it back after this many seconds.
-    Retry(u64),
-    /// The retry schedule is spent: to the dead-letter queue.
-    DeadLetter,
-}
-
 /// The queue consumer of both queues.
 pub async fn consume(settings: Settings, batch: MessageBatch<Delivery>) -> worker::Result<()> {
     let dead_letters = batch.queue().ends_with("-dlq");
@@ -138,29 +126,23 @@ pub async fn consume(settings: Settings, batch: MessageBatch<Delivery>) -> worke
 
 async fn handle(cx: &Cx, msg: &Message<Delivery>, dead: bool) {
     let seq = msg.body().seq;
-    let outcome = if dead {
-        mark_failed(cx, seq).await.map(|_| Outcome::Ack)
+    let input = if dead {
+        Input::DeadLettered(seq)
     } else {
-        deliver(cx, seq).await
+        Input::Deliver(seq)
     };
-    match outcome {
-        Ok(Outcome::Ack) => msg.ack(),
-        Ok(Outcome::Retry(secs)) => msg.retry_with_options(
+    match deliver(cx, input).await {
+        Ok(Answer::Ack { .. }) => msg.ack(),
+        Ok(Answer::Retry(secs)) => msg.retry_with_options(
             &QueueRetryOptionsBuilder::new()
                 .with_delay_seconds(u32::try_from(secs).unwrap_or(u32::MAX))
                 .build(),
         ),
-        Ok(Outcome::DeadLetter) => {
-            let sent = match cx.settings.env().queue(DEAD_LETTERS) {
-                Ok(q) => q.send(Delivery { seq }).await,
-                Err(e) => Err(e),
-            };
-            match sent {
-                Ok(()) => msg.ack(),
-                // The queue's own max_retries dead-letters it in the end.
-                Err(_) => msg.retry(),
-            }
-        }
+        Ok(Answer::DeadLetter) => match dead_letter(cx, seq).await {
+            Ok(()) => msg.ack(),
+            // The queue's own max_retries dead-letters it in the end.
+            Err(_) => msg.retry(),
+        },
         Err(e) => {
             cx.log.event(
                 Level::Warn,
@@ -177,88 +159,82 @@ async fn handle(cx: &Cx, msg: &Message<Delivery>, dead: bool) {
     }
 }
 
-/// A dead-lettered event: `failed`, then the next event of its order may
-/// go (read in the same batch, so one round trip).
-async fn mark_failed(cx: &Cx, seq: u64) -> ApiResult<()> {
-    let next = outbox::mark_failed(cx.db()?, seq).await?;
-    enqueue(cx, &next).await
+/// Sends event `seq` to the dead-letter queue.
+async fn dead_letter(cx: &Cx, seq: u64) -> worker::Result<()> {
+    cx.settings
+        .env()
+        .queue(DEAD_LETTERS)?
+        .send(Delivery { seq })
+        .await
 }
 
-/// One delivery attempt of event `seq`.
-async fn deliver(cx: &Cx, seq: u64) -> ApiResult<Outcome> {
-    let db = cx.db()?;
-    let now = now_secs();
-    let timeout = Duration::from_millis(cx.settings.webhook_timeout_ms()?);
-    let claim_secs = timeout.as_secs().saturating_add(CLAIM_MARGIN_SECS);
-    let Some(event) = outbox::claim(db, seq, now, claim_secs).await? else {
-        return Ok(Outcome::Ack);
-    };
-    let url = cx.settings.webhook_url()?;
-    let body = events::body(&event.record);
-    let id = events::event_id(seq);
-    let signature = webhook::sign(cx.settings.webhook_keys()?.all(), &id, now, body.as_bytes());
-    let started = now_ms();
-    let sent = post(&url, (&id, now, &signature), &body, timeout).await;
-    let answer = Attempt {
-        status: sent.ok(),
-        error: sent.err(),
-        latency_ms: now_ms().saturating_sub(started),
-    };
-    let after = AfterAttempt::decide(
-        &cx.settings.webhook_retry_policy()?,
-        event.round_failures,
-        answer.status,
-    );
-    let next = outbox::record(db, seq, now, &answer, &after, event.round_failures).await?;
-    Ok(match after {
-        AfterAttempt::Delivered => {
-            enqueue(cx, &next).await?;
-            Outcome::Ack
-        }
-        AfterAttempt::Retry { in_secs, .. } => Outcome::Retry(in_secs),
-        AfterAttempt::DeadLetter { .. } => Outcome::DeadLetter,
-    })
+/// The delivery flow of one event.
+struct Deliver {
+    url: String,
+    keys: Vec<Key>,
+    retry: checkout::events::RetryPolicy,
+    claim_secs: u64,
 }
 
-/// POSTs one signed event; the HTTP status, or why there was none.
-/// `(id, timestamp, signature)`: the Standard Webhooks headers.
-async fn post(
-    url: &str,
-    (id, timestamp, signature): (&str, u64, &str),
-    body: &str,
-    timeout: Duration,
-) -> Result<u16, &'static str> {
-    let controller = AbortController::default();
-    let signal = controller.signal();
-    let exchange = async move {
-        let headers = Headers::new();
-        for (name, value) in [
-            ("Content-Type", "application/json"),
-            ("User-Agent", "soushou-checkout-webhooks/1"),
-            ("webhook-id", id),
-            ("webhook-timestamp", &timestamp.to_string()),
-            ("webhook-signature", signature),
-        ] {
-            headers.set(name, value).map_err(|_| "bad header")?;
-        }
-        let mut init = RequestInit::new();
-        init.with_method(worker::Method::Post)
-            .with_headers(headers)
-            .with_body(Some(body.into()));
-        let request = Request::new_with_init(url, &init).map_err(|_| "bad url")?;
-        let mut response = Fetch::Request(request)
-            .send_with_signal(&signal)
-            .await
-            .map_err(|_| "unreachable")?;
-        // Read (and drop) the answer so the connection is released.
-        let _ = response.bytes().await;
-        Ok(response.status_code())
-    };
-    match select(Box::pin(exchange), Box::pin(Delay::from(timeout))).await {
-        Either::Left((result, _)) => result,
-        Either::Right(((), _)) => {
-            controller.abort();
-            Err("timeout")
+impl Flow for Deliver {
+    type Snapshot = Option<Event>;
+    type Input = Input;
+    type Answer = Answer;
+
+    async fn load(&self, cx: &Cx, input: &Input) -> ApiResult<Option<Event>> {
+        let db = cx.db()?;
+        match input {
+            Input::Deliver(seq) => {
+                store::snapshots::claim_event(db, *seq, now_secs(), self.claim_secs).await
+            }
+            Input::Posted(seq, _) => store::snapshots::event(db, *seq).await,
+            Input::DeadLettered(_) => Ok(None),
         }
     }
+
+    fn decide(&self, event: &Option<Event>, input: &Input, now: u64) -> Plan<Answer> {
+        let policy = delivery::Policy {
+            url: &self.url,
+            keys: &self.keys,
+            retry: self.retry,
+        };
+        delivery::decide(event.as_ref(), input, now, &policy)
+    }
+
+    fn answered(&self, input: &Input, reply: Answered) -> ApiResult<Input> {
+        match (input, reply) {
+            (Input::Deliver(seq), Answered::Webhook(posted)) => Ok(Input::Posted(*seq, posted)),
+            _ => Err(exec::out_of_turn("webhook delivery")),
+        }
+    }
+}
+
+/// One delivery attempt of an event, or a dead-lettered one marked
+/// failed; either way, once it is finished, the next event of its order
+/// goes to the queue.
+async fn deliver(cx: &Cx, input: Input) -> ApiResult<Answer> {
+    let dead = matches!(input, Input::DeadLettered(_));
+    // A dead letter needs neither the endpoint nor the keys.
+    let (url, keys) = if dead {
+        (String::new(), Vec::new())
+    } else {
+        let keys = cx.settings.webhook_keys()?.all().to_vec();
+        (cx.settings.webhook_url()?, keys)
+    };
+    let timeout_secs = cx.settings.webhook_timeout_ms()? / 1000;
+    let flow = Deliver {
+        url,
+        keys,
+        retry: cx.settings.webhook_retry_policy()?,
+        claim_secs: timeout_secs.saturating_add(CLAIM_MARGIN_SECS),
+    };
+    let answer = exec::run(cx, &flow, input).await?.answer;
+    if let Answer::Ack {
+        next_of_order: Some(seq),
+    } = answer
+    {
+        let next = store::snapshots::next_event_of_order(cx.db()?, seq).await?;
+        enqueue(cx, next.as_slice()).await?;
+    }
+    Ok(answer)
 }

@@ -7,7 +7,6 @@
 //! the HTTP status is the code's ([`ErrorCode::status`]).
 
 use checkout::api::{ErrorBody, ErrorCode, ErrorDetail};
-use checkout::settle::{self, Verdict};
 use soushou::types::ResultCode;
 
 /// Everything a request can fail with.
@@ -124,14 +123,6 @@ impl ApiError {
             ApiError::Gateway(soushou::Error::Gateway { code, .. }) => Some(code),
             _ => None,
         }
-    }
-
-    /// Whether the failed gateway call is known to have done nothing: a
-    /// final refusal (`checkout::settle::classify`). Every other failure — a
-    /// timeout, a fault, an outcome-unknown code — may have taken effect.
-    pub fn is_refusal(&self) -> bool {
-        self.gateway_result()
-            .is_some_and(|c| settle::classify(c) == Verdict::Refused)
     }
 
     /// The public message: storage and runtime details stay in the log,

@@ -3,7 +3,8 @@
 //! JSON log lines ([`log`]), the one error enum and its HTTP mapping
 //! ([`error`]), Fetch with a timeout around `soushou::envelope`
 //! ([`gateway`]), the JSON and HTML edges of a response ([`http`]), capped
-//! body reads ([`guard`]) and WebCrypto ([`crypto`]).
+//! body reads ([`guard`]), WebCrypto ([`crypto`]) and the merchant's
+//! webhook endpoint ([`webhook`]).
 
 pub mod config;
 pub mod context;
@@ -14,3 +15,4 @@ pub mod gateway;
 pub mod guard;
 pub mod http;
 pub mod log;
+pub mod webhook;

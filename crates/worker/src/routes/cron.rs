@@ -5,7 +5,7 @@
 
 use worker::Env;
 
-use crate::flows::{duplicate, idempotency, reconcile, refund, signin, webhook};
+use crate::flows::{duplicate, follow_up, idempotency, reconcile, refund, signin, webhook};
 use crate::platform::context::Cx;
 use crate::platform::error::{ApiError, ApiResult};
 use crate::platform::log::{random_hex, RequestLog};
@@ -17,7 +17,13 @@ pub async fn handle(env: Env) {
         RequestLog::new(random_hex(8), "cron", "-", "reconcile"),
     );
     let log = &cx.log;
-    let swept = reconcile::sweep(&cx).await;
+    let swept = match reconcile::sweep(&cx).await {
+        Ok((changed, after)) => {
+            follow_up::now(&cx, after).await;
+            Ok(changed)
+        }
+        Err(e) => Err(e),
+    };
     // Refund retries run even when the sweep failed part-way.
     let retried = refund::retry_pending_refunds(&cx).await;
     // Duplicates whose background refund was lost before it reserved a row.

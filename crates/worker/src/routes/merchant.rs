@@ -1,8 +1,6 @@
 //! Merchant-facing routes (`Authorization: Bearer ADMIN_TOKEN`): links,
 //! order query, refunds, refund query, cancel, POS charges, NATIVE QR orders.
 
-use std::time::Duration;
-
 use checkout::amount::parse_api_amount;
 use checkout::api::{
     CancelRequest, CancelResponse, CreateLinkRequest, CreateLinkResponse, GatewayOrder,
@@ -10,6 +8,9 @@ use checkout::api::{
     PosChargeResponse, QrOrderRequest, QrOrderResponse, RefundList, RefundRecord, RefundRequest,
     RefundResponse,
 };
+use checkout::flow::pay::{Create, NewAttempt, NewLink};
+use checkout::flow::pos::Charged;
+use checkout::gateway::CreateRequest;
 use checkout::link;
 use checkout::merchant;
 use checkout::vocab::{EventSource, OrderKind, OrderMethod, RefundState};
@@ -19,14 +20,14 @@ use soushou::Fen;
 use worker::Request;
 
 use crate::flows::pay::{self, new_charge_code};
-use crate::flows::{cancel, idempotency, pos, reconcile, refund};
+use crate::flows::{cancel, follow_up, idempotency, pos, reconcile, refund};
 use crate::platform::config::Settings;
 use crate::platform::context::Cx;
 use crate::platform::error::{ApiError, ApiResult};
 use crate::platform::gateway;
 use crate::platform::http::read_json;
 use crate::platform::log::{now_secs, random_hex};
-use crate::store::attempts::{NewOrder, NotificationRow, OrderRow};
+use crate::store::attempts::{NotificationRow, OrderRow};
 use crate::store::refunds::RefundRow;
 use crate::store::{self};
 
@@ -50,22 +51,22 @@ async fn load_order(cx: &Cx, charge_code: &str) -> ApiResult<OrderRow> {
 }
 
 /// A merchant attempt (`pos` or `qr`: no link, no return page) to store.
-fn merchant_order<'a>(
-    charge_code: &'a str,
+fn merchant_order(
+    charge_code: &str,
     kind: OrderKind,
     method: OrderMethod,
-    channel: &'a ChannelType,
+    channel: &ChannelType,
     amount: Fen,
-    subject: &'a str,
-) -> NewOrder<'a> {
-    NewOrder {
-        charge_code,
-        link_id: None,
+    subject: &str,
+) -> NewAttempt {
+    NewAttempt {
+        charge_code: charge_code.to_owned(),
+        link: None,
         kind,
         method,
-        channel_type: channel,
+        channel_type: channel.clone(),
         amount,
-        subject,
+        subject: subject.to_owned(),
         return_url: None,
     }
 }
@@ -79,11 +80,7 @@ pub async fn create_link(cx: &Cx, mut req: Request) -> ApiResult<CreateLinkRespo
     let base = cx.settings.public_base_url()?;
     let token = keys.issue(&payload);
     let link_id = link::link_id(&token);
-    let link = store::links::NewLink {
-        link_id: &link_id,
-        token: &token,
-        payload: &payload,
-    };
+    let link = NewLink::of(&link_id, &token, &payload);
     store::links::insert_link(cx.db()?, &link, now).await?;
     cx.log.set("outcome", "link_created");
     Ok(CreateLinkResponse {
@@ -136,8 +133,10 @@ pub async fn get_order(cx: &Cx, charge_code: &str, req: &Request) -> ApiResult<M
         .query_pairs()
         .all(|(k, v)| k != "live" || v != "false");
     let live = if live {
-        let cfg = cx.settings.gateway()?;
-        match reconcile::query_and_apply(cx, &cfg, &order, EventSource::MerchantQuery).await {
+        let source = EventSource::MerchantQuery;
+        let (queried, after) = reconcile::query(cx, charge_code, source, Some(&order)).await;
+        follow_up::now(cx, after).await;
+        match queried {
             Ok(resp) => Some(LiveQuery::Answered(GatewayOrder::from(&resp))),
             Err(e) => Some(LiveQuery::Failed {
                 error: e.body().error,
@@ -162,17 +161,13 @@ pub async fn refund(cx: &Cx, charge_code: &str, mut req: Request) -> ApiResult<R
             idempotency::derived_refund_no(&req).unwrap_or_else(|| format!("R{}", random_hex(15)))
         }
     };
-    let order = load_order(cx, charge_code).await?;
-    let done = refund::refund(
-        cx,
-        &refund::RefundOrder {
-            order: &order,
-            out_refund_no: &out_refund_no,
-            amount,
-            reason,
-        },
-    )
-    .await?;
+    cx.log.set("charge_code", charge_code);
+    let request = checkout::flow::refund::Request {
+        out_refund_no: out_refund_no.clone(),
+        amount,
+        reason: reason.to_owned(),
+    };
+    let done = refund::refund(cx, charge_code, request).await?;
     cx.log.set("outcome", "refunded");
     Ok(RefundResponse {
         out_refund_no,
@@ -183,7 +178,7 @@ pub async fn refund(cx: &Cx, charge_code: &str, mut req: Request) -> ApiResult<R
         order_state: done.state,
         refunded: done.total.to_yuan(),
         refunded_fen: done.total.fen(),
-        gateway: done.gateway.as_ref().map(GatewayRefund::from),
+        gateway: done.gateway.as_deref().map(GatewayRefund::from),
     })
 }
 
@@ -224,7 +219,7 @@ pub async fn refunds(cx: &Cx, charge_code: &str) -> ApiResult<RefundList> {
 /// `POST /v1/orders/{charge_code}/cancel` (`apply`: opType=ACO, else real time).
 pub async fn cancel(cx: &Cx, charge_code: &str, mut req: Request) -> ApiResult<CancelResponse> {
     let body: CancelRequest = read_json(&mut req).await?;
-    let order = load_order(cx, charge_code).await?;
+    cx.log.set("charge_code", charge_code);
     let mode = if body.apply {
         CancelMode::Apply
     } else {
@@ -232,15 +227,7 @@ pub async fn cancel(cx: &Cx, charge_code: &str, mut req: Request) -> ApiResult<C
     };
     // A real-time revocation is recorded when the gateway says it is done;
     // an applied-for one (gateway state 3) is settled by the re-check.
-    let state = cancel::revoke(cx, &order, mode, EventSource::Cancel).await?;
-    cx.log.set(
-        "outcome",
-        if body.apply {
-            "revocation_applied"
-        } else {
-            "revoked"
-        },
-    );
+    let state = cancel::revoke(cx, charge_code, mode, EventSource::Cancel).await?;
     Ok(CancelResponse {
         charge_code: charge_code.to_owned(),
         mode: if body.apply { "apply" } else { "real_time" }.to_owned(),
@@ -267,12 +254,8 @@ pub async fn pos_charge(cx: &Cx, mut req: Request) -> ApiResult<PosChargeRespons
             ));
         }
         cx.log.set("charge_code", charge_code.as_str());
-        return pos_answer(
-            cx,
-            &charge_code,
-            amount,
-            pos::resume(cx, &charge_code).await?,
-        );
+        let charged = pos::resume(cx, &charge_code).await?;
+        return pos_answer(cx, &charge_code, amount, charged, None);
     }
     let order = merchant_order(
         &charge_code,
@@ -292,29 +275,23 @@ pub async fn pos_charge(cx: &Cx, mut req: Request) -> ApiResult<PosChargeRespons
         pay_subject: subject.clone(),
         goods_detail: Vec::new(),
     };
-    let now = now_secs();
-    let timeout = Duration::from_millis(cx.settings.pos_gateway_timeout_ms()?);
-    let sent = pay::create(
-        cx,
-        &order,
-        now,
-        gateway::call_within(cx, &cfg, &gw, timeout),
-    )
-    .await;
-    let charged = pos::charge(cx, &charge_code, now, sent).await?;
-    pos_answer(cx, &charge_code, amount, charged)
+    let sent = pay::create(cx, order, Create::PreOrder(gw)).await;
+    let gateway = sent.as_ref().ok().map(GatewayOrder::from);
+    let charged = pos::charge(cx, &charge_code, sent).await?;
+    pos_answer(cx, &charge_code, amount, charged, gateway)
 }
 
-/// The cashier's answer: the charge code and its final state.
+/// The cashier's answer: the charge code and its final state; `gateway`:
+/// the `preOrder`'s answer, when one arrived.
 fn pos_answer(
     cx: &Cx,
     charge_code: &str,
     amount: Fen,
-    charged: pos::Charged,
+    charged: Charged,
+    gateway: Option<GatewayOrder>,
 ) -> ApiResult<PosChargeResponse> {
     cx.log.set("outcome", charged.state.as_str());
     cx.log.set("pos_polls", charged.polls);
-    let gateway = charged.answer.as_ref().map(GatewayOrder::from);
     let seen = gateway.clone().unwrap_or_default();
     Ok(PosChargeResponse {
         charge_code: charge_code.to_owned(),
@@ -357,8 +334,7 @@ pub async fn qr_order(cx: &Cx, mut req: Request) -> ApiResult<QrOrderResponse> {
         pay_subject: subject.clone(),
         goods_detail: Vec::new(),
     };
-    let send = gateway::call(cx, &cfg, &gw);
-    let resp = pay::create(cx, &order, now_secs(), send).await?;
+    let resp = pay::create(cx, order, Create::Order(CreateRequest::Order(gw))).await?;
     let qr = resp
         .bar_code
         .filter(|s| !s.is_empty())

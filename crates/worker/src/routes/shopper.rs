@@ -7,7 +7,7 @@ use checkout::vocab::EventSource;
 use worker::Request;
 
 use crate::flows::pay::{self, PayInput};
-use crate::flows::{link, reconcile};
+use crate::flows::{follow_up, link, reconcile};
 use crate::platform::context::Cx;
 use crate::platform::error::{ApiError, ApiResult};
 use crate::platform::http::read_json;
@@ -56,7 +56,8 @@ pub async fn order_view(cx: &Cx, charge_code: &str, req: &Request) -> ApiResult<
         .ok_or(ApiError::NotFound("order"))?;
     let token = check_link(req, &order)?;
     cx.log.set("charge_code", charge_code);
-    let order = reconcile::confirm_if_due(cx, order, EventSource::Poll).await?;
+    let (order, after) = reconcile::confirm_if_due(cx, order, EventSource::Poll).await?;
+    follow_up::now(cx, after).await;
     cx.log.set("outcome", order.state.as_str());
     let mut seen = order.view()?;
     // The page's own token, verified, names the link's merchant_ref.

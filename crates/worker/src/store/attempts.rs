@@ -5,7 +5,9 @@
 //! insert and the merchant's event (the outbox, [`super::events`]).
 
 use checkout::api::{NotificationRecord, OrderEvent, OrderView};
-use checkout::settle::{self, LinkAttempt, Notice, NotifyPlan, ReconcileInput, StoredAttempt};
+use checkout::flow::pay::NewAttempt;
+use checkout::flow::Attempt;
+use checkout::settle::{self, LinkAttempt, StoredAttempt};
 use checkout::state;
 use checkout::vocab::{EventSource, OrderKind, OrderMethod, OrderStatus};
 use serde::Deserialize;
@@ -13,10 +15,9 @@ use soushou::types::{ChannelType, OrderState};
 use soushou::Fen;
 use worker::wasm_bindgen::JsValue;
 
-use super::links::{insert_link_statement, NewLink};
-use super::{all, changes, events as outbox, n, ot, prepare, t, Stored};
+use super::{all, n, ot, prepare, t, Stored};
 use crate::platform::db::{Db, Stmt};
-use crate::platform::error::{ApiError, ApiResult};
+use crate::platform::error::ApiResult;
 
 /// One payment attempt (one `CHARGE_CODE`). A stored state or kind this
 /// build does not know fails the read (a storage error), never a panic.
@@ -87,14 +88,20 @@ impl OrderRow {
         }
     }
 
-    /// What the reconciler knows about the attempt at `now`.
-    pub fn reconcile_input(&self, now: u64) -> ReconcileInput {
-        ReconcileInput {
-            status: self.state,
+    /// The attempt as the flows read it.
+    pub fn attempt(&self) -> Attempt {
+        Attempt {
+            charge_code: self.charge_code.clone(),
+            link_id: self.link_id.clone(),
+            amount: self.amount,
+            refunded: self.refunded,
+            state: self.state,
+            charge_down_code: self.charge_down_code.clone(),
             created_at: self.created_at,
             last_query_at: self.last_query_at,
+            paid_seq: self.paid_seq,
+            duplicate_of: self.duplicate_of.clone(),
             recheck_until: self.recheck_until,
-            now,
         }
     }
 }
@@ -104,114 +111,61 @@ pub fn link_view(attempts: &[OrderRow]) -> Vec<LinkAttempt<'_>> {
     attempts.iter().map(OrderRow::link_attempt).collect()
 }
 
-/// A new attempt to insert (state `pending`).
-pub struct NewOrder<'a> {
-    /// `CHARGE_CODE`.
-    pub charge_code: &'a str,
-    /// Link id for link attempts.
-    pub link_id: Option<&'a str>,
-    /// What creates the attempt.
-    pub kind: OrderKind,
-    /// Payment method.
-    pub method: OrderMethod,
-    /// `CHANNEL_TYPE`.
-    pub channel_type: &'a ChannelType,
-    /// The amount.
-    pub amount: Fen,
-    /// `PAY_SUBJECT`.
-    pub subject: &'a str,
-    /// Return URL of the link.
-    pub return_url: Option<&'a str>,
-}
-
-const ORDER_COLUMNS: &str = "charge_code, link_id, kind, method, channel_type, amount_fen, \
+pub(crate) const ORDER_COLUMNS: &str =
+    "charge_code, link_id, kind, method, channel_type, amount_fen, \
     refunded_fen, subject, state, return_url, charge_down_code, charge_third_code, created_at, \
     updated_at, paid_at, last_query_at, paid_seq, duplicate_of, recheck_until";
 
 /// The INSERT of a new pending attempt.
-fn insert_attempt_statement<'d>(db: &'d Db, o: &NewOrder<'_>, now: u64) -> ApiResult<Stmt<'d>> {
+pub(super) fn insert_attempt_statement<'d>(
+    db: &'d Db,
+    o: &NewAttempt,
+    now: u64,
+) -> ApiResult<Stmt<'d>> {
     prepare(
         db,
         "INSERT INTO orders (charge_code, link_id, kind, method, channel_type, amount_fen, \
          subject, state, return_url, created_at, updated_at) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending', ?8, ?9, ?9)",
         &[
-            t(o.charge_code),
-            ot(o.link_id),
+            t(&o.charge_code),
+            ot(o.link.as_ref().map(|l| l.link_id.as_str())),
             t(o.kind.as_str()),
             t(o.method.as_str()),
             t(o.channel_type.code()),
             n(o.amount.fen()),
-            t(o.subject),
-            ot(o.return_url),
+            t(&o.subject),
+            ot(o.return_url.as_deref()),
             n(now),
         ],
     )
 }
 
-/// Inserts a new pending attempt that pays no link.
-pub async fn insert_attempt(db: &Db, o: &NewOrder<'_>, now: u64) -> ApiResult<()> {
-    insert_attempt_statement(db, o, now)?.run().await.stored()?;
-    Ok(())
-}
-
-/// Inserts the link (if new) and a new pending attempt of it, and reads the
-/// link's attempts (the new one among them, newest first): one round trip,
-/// one batch, so the writes happen both or neither.
-pub async fn insert_link_attempt(
-    db: &Db,
-    link: &NewLink<'_>,
-    o: &NewOrder<'_>,
-    now: u64,
-) -> ApiResult<Vec<OrderRow>> {
-    let read = prepare(db, &link_attempts_sql(), &[t(link.link_id)])?;
-    let results = db
-        .batch(vec![
-            insert_link_statement(db, link, now)?,
-            insert_attempt_statement(db, o, now)?,
-            read,
-        ])
-        .await
-        .stored()?;
-    results
-        .last()
-        .ok_or_else(|| ApiError::Storage("the batch returned no result for its read".into()))?
-        .results::<OrderRow>()
-        .stored()
-}
-
 /// Deletes an attempt that was stored but never sent to the gateway (its
 /// link refused it): only while it is still pending with no gateway serial.
-pub async fn delete_unsent_attempt(db: &Db, charge_code: &str) -> ApiResult<()> {
+pub(super) fn delete_unsent_statement<'d>(db: &'d Db, charge_code: &str) -> ApiResult<Stmt<'d>> {
     prepare(
         db,
         "DELETE FROM orders WHERE charge_code = ?1 AND state = 'pending' \
          AND charge_down_code IS NULL",
         &[t(charge_code)],
-    )?
-    .run()
-    .await
-    .stored()?;
-    Ok(())
+    )
 }
 
-/// Stores the gateway's serial numbers of an attempt once known.
-pub async fn set_gateway_codes(
-    db: &Db,
+/// Stores the gateway's serial numbers of an attempt once known (each
+/// only if given; never erased).
+pub(super) fn gateway_codes_statement<'d>(
+    db: &'d Db,
     charge_code: &str,
     down: Option<&str>,
     third: Option<&str>,
-) -> ApiResult<()> {
+) -> ApiResult<Stmt<'d>> {
     prepare(
         db,
         "UPDATE orders SET charge_down_code = COALESCE(?2, charge_down_code), \
          charge_third_code = COALESCE(?3, charge_third_code) WHERE charge_code = ?1",
         &[t(charge_code), ot(down), ot(third)],
-    )?
-    .run()
-    .await
-    .stored()?;
-    Ok(())
+    )
 }
 
 /// One attempt by charge code.
@@ -229,6 +183,18 @@ pub async fn get_order(db: &Db, charge_code: &str) -> ApiResult<Option<OrderRow>
 /// All attempts of a link, newest first.
 pub async fn link_attempts(db: &Db, link_id: &str) -> ApiResult<Vec<OrderRow>> {
     all(db, &link_attempts_sql(), &[t(link_id)]).await
+}
+
+/// The read of a link's attempts (newest first), for a batch (a link
+/// attempt's, after its writes).
+pub fn link_attempts_read<'d>(db: &'d Db, link_id: &str) -> ApiResult<Stmt<'d>> {
+    prepare(db, &link_attempts_sql(), &[t(link_id)])
+}
+
+/// The attempts [`link_attempts_read`] read, as the flows read them.
+pub fn read_attempts(read: &worker::D1Result) -> ApiResult<Vec<Attempt>> {
+    let rows = read.results::<OrderRow>().stored()?;
+    Ok(rows.iter().map(OrderRow::attempt).collect())
 }
 
 /// A link's attempts (`?1`), newest first.
@@ -270,73 +236,31 @@ fn transition_params(charge_code: &str, to: OrderStatus, now: u64) -> Vec<JsValu
     vec![t(charge_code), t(to.as_str()), n(now), n(money)]
 }
 
-/// Applies `from → to` if and only if the order is still in `from`, and
-/// records the transition in the history, in one transaction. Returns
-/// whether this call's update applied.
-pub async fn transition(
-    db: &Db,
+/// The statement of [`mark_duplicate`].
+pub(super) fn mark_duplicate_statement<'d>(
+    db: &'d Db,
     charge_code: &str,
-    (from, to): (OrderStatus, OrderStatus),
-    source: EventSource,
-    now: u64,
-) -> ApiResult<bool> {
-    let mut params = transition_params(charge_code, to, now);
-    params.push(t(from.as_str()));
-    let update = prepare(
-        db,
-        &format!("UPDATE orders {TRANSITION_SET} WHERE charge_code = ?1 AND state = ?5"),
-        &params,
-    )?;
-    let history = prepare(
-        db,
-        "INSERT OR IGNORE INTO order_events (charge_code, from_state, to_state, source, at) \
-         SELECT ?1, ?2, ?3, ?4, ?5 WHERE EXISTS \
-         (SELECT 1 FROM orders WHERE charge_code = ?1 AND state = ?3)",
-        &[
-            t(charge_code),
-            t(from.as_str()),
-            t(to.as_str()),
-            t(source.as_str()),
-            n(now),
-        ],
-    )?;
-    // The merchant's event, in the same transaction (transactional outbox).
-    let event = outbox::transition_event(db, charge_code, to, false, now)?;
-    let results = db.batch(vec![update, history, event]).await.stored()?;
-    outbox::note_written(results.get(2));
-    let first = results
-        .first()
-        .ok_or_else(|| ApiError::Storage("empty batch result".into()))?;
-    Ok(changes(first)? == 1)
-}
-
-/// Marks an attempt a duplicate payment of `kept`, once: returns whether
-/// this call marked it (a concurrent decider that lost must not refund).
-pub async fn mark_duplicate(db: &Db, charge_code: &str, kept: &str) -> ApiResult<bool> {
-    let result = prepare(
+    kept: &str,
+) -> ApiResult<Stmt<'d>> {
+    prepare(
         db,
         "UPDATE orders SET duplicate_of = ?2 WHERE charge_code = ?1 AND duplicate_of IS NULL",
         &[t(charge_code), t(kept)],
-    )?
-    .run()
-    .await
-    .stored()?;
-    Ok(changes(&result)? == 1)
+    )
 }
 
-/// Asks the reconciler to re-check an attempt until `until` (unix seconds),
-/// whatever its state (extends, never shortens, a window already set).
-pub async fn set_recheck(db: &Db, charge_code: &str, until: u64) -> ApiResult<()> {
+/// The statement of [`set_recheck`].
+pub(super) fn recheck_statement<'d>(
+    db: &'d Db,
+    charge_code: &str,
+    until: u64,
+) -> ApiResult<Stmt<'d>> {
     prepare(
         db,
         "UPDATE orders SET recheck_until = MAX(COALESCE(recheck_until, 0), ?2) \
          WHERE charge_code = ?1",
         &[t(charge_code), n(until)],
-    )?
-    .run()
-    .await
-    .stored()?;
-    Ok(())
+    )
 }
 
 /// Settled attempts inside their re-check window, least recently queried first.
@@ -360,87 +284,44 @@ struct StoredRow {
     amount_fen: Fen,
 }
 
-/// Runs a notification in one round trip (one D1 batch, one transaction)
-/// and returns what it read — the attempt before the writes (`None`: no
-/// such charge code) — and whether its conditional update applied, for
-/// `settle::notify_outcome` to decide from.
-///
-/// What `plan` asks for, each write conditional on the attempt holding
-/// the notified amount (`amount_fen = AMT`, the evidence the store holds),
-/// in this order:
-/// 1. the read;
-/// 2. the count (per order and gateway state), first recorded with the
-///    outcome `settle::notify_count_outcome` gives for the state found;
-/// 3. the history row, from the state found, if it is one of
-///    `state::sources(event)`;
-/// 4. the update, under the same condition as the history row;
-/// 5. the merchant's event, only if that update changed the row.
-///
-/// Reads and writes see one state: D1 runs a batch as one transaction, so
-/// no other writer comes between them (no lost race to retry).
-pub async fn notify(
-    db: &Db,
-    notice: &Notice<'_>,
-    plan: NotifyPlan,
-    now: u64,
-) -> ApiResult<(Option<StoredAttempt>, bool)> {
-    let code = notice.charge_code;
-    let amount = notice.amount.fen();
-    let mut statements = vec![prepare(
+/// A notification's read of its attempt, first in its batch (the state
+/// and amount before the writes).
+pub fn notify_read<'d>(db: &'d Db, charge_code: &str) -> ApiResult<Stmt<'d>> {
+    prepare(
         db,
         "SELECT state, amount_fen FROM orders WHERE charge_code = ?1",
-        &[t(code)],
-    )?];
-    if plan != NotifyPlan::Nothing {
-        statements.push(notification_count(db, notice, plan, now)?);
-        if let NotifyPlan::Apply(event) = plan {
-            // The count goes first: it labels the state before the update.
-            statements.extend(transition_from_any(db, code, event, amount, now)?);
-        }
-    }
-    let applies = statements.len() > 2;
-    let results = db.batch(statements).await.stored()?;
-    let read = results
-        .first()
-        .ok_or_else(|| ApiError::Storage("empty batch result".into()))?
-        .results::<StoredRow>()
-        .stored()?;
-    let stored = read.into_iter().next().map(|r| StoredAttempt {
+        &[t(charge_code)],
+    )
+}
+
+/// What [`notify_read`] read (`None`: no such charge code).
+pub fn notify_stored(read: &worker::D1Result) -> ApiResult<Option<StoredAttempt>> {
+    let rows = read.results::<StoredRow>().stored()?;
+    Ok(rows.into_iter().next().map(|r| StoredAttempt {
         state: r.state,
         amount: r.amount_fen,
-    });
-    let updated = match results.get(3) {
-        Some(update) if applies => changes(update)? == 1,
-        _ => false,
-    };
-    if applies {
-        outbox::note_written(results.get(4));
-    }
-    Ok((stored, updated))
+    }))
 }
 
 /// The notification's count (per order and gateway state), first recorded
-/// with the outcome `settle::notify_count_outcome` gives for the state the
-/// attempt is in, only if it holds the notified amount.
-fn notification_count<'d>(
+/// with the label `outcomes` gives for the state the attempt is in
+/// (`settle::notify_count_outcome`), only if it holds the notified amount.
+pub(super) fn notification_count<'d>(
     db: &'d Db,
-    notice: &Notice<'_>,
-    plan: NotifyPlan,
+    (charge_code, gateway_state, amount): (&str, &OrderState, Fen),
+    outcomes: &[(OrderStatus, &str)],
     now: u64,
 ) -> ApiResult<Stmt<'d>> {
-    let (code, amount) = (notice.charge_code, notice.amount.fen());
     // One `WHEN` per state, so the label is the pure function's.
-    let (mut cases, mut params) = (String::new(), vec![t(code), n(amount), n(now)]);
-    params.push(t(notice.state.code()));
-    for found in OrderStatus::ALL {
-        if let Some(outcome) = settle::notify_count_outcome(plan, found) {
-            cases.push_str(&format!(
-                " WHEN ?{} THEN ?{}",
-                params.len() + 1,
-                params.len() + 2
-            ));
-            params.extend([t(found.as_str()), t(outcome)]);
-        }
+    let (mut cases, mut params) = (String::new(), vec![t(charge_code), n(amount.fen()), n(now)]);
+    params.push(t(gateway_state.code()));
+    for (found, outcome) in outcomes {
+        cases.push_str(&format!(
+            " WHEN ?{} THEN ?{}",
+            params.len() + 1,
+            params.len() + 2
+        ));
+        params.extend([t(found.as_str()), t(outcome)]);
     }
     // A state without a label fails NOT NULL: the batch rolls back, 500.
     prepare(
@@ -457,33 +338,35 @@ fn notification_count<'d>(
     )
 }
 
-/// The history row, update and outbox event that move `charge_code` to `to`
-/// from whichever state it is in, if `state::can_transition` allows it and
-/// the attempt holds `amount_fen` (none when no state may move to `to`).
-/// The history row comes before the update, so it records the state the
-/// update moves from; the event is written only if the update changed the row.
-fn transition_from_any<'d>(
+/// The history row and update that move `charge_code` to `to` from
+/// whichever state it is in, if `state::sources(to)` holds it (and, with
+/// `amount`, only if the attempt holds it); none when no state may move to
+/// `to`. The history row comes before the update, so it records the state
+/// the update moves from; the update is the last statement (its changes
+/// say whether the transition applied).
+pub(super) fn transition_from_any<'d>(
     db: &'d Db,
-    charge_code: &str,
-    to: OrderStatus,
-    amount_fen: u64,
+    (charge_code, to): (&str, OrderStatus),
+    source: EventSource,
+    amount: Option<Fen>,
     now: u64,
 ) -> ApiResult<Vec<Stmt<'d>>> {
     let from: Vec<JsValue> = state::sources(to).map(|s| t(s.as_str())).collect();
     if from.is_empty() {
         return Ok(Vec::new());
     }
-    // `?1` the charge code, `?5` the amount, `?6…` the allowed from-states.
+    // `?1` the charge code, `?5` the amount (NULL: any), `?6…` the allowed from-states.
     let list: Vec<String> = (6..6 + from.len()).map(|i| format!("?{i}")).collect();
     let condition = format!(
-        "charge_code = ?1 AND amount_fen = ?5 AND state IN ({})",
+        "charge_code = ?1 AND (?5 IS NULL OR amount_fen = ?5) AND state IN ({})",
         list.join(", ")
     );
+    let amount = amount.map_or(JsValue::NULL, |a| n(a.fen()));
     let mut history = vec![t(charge_code), t(to.as_str()), n(now)];
-    history.extend([t(EventSource::Notify.as_str()), n(amount_fen)]);
+    history.extend([t(source.as_str()), amount.clone()]);
     history.extend(from.iter().cloned());
     let mut update = transition_params(charge_code, to, now);
-    update.push(n(amount_fen));
+    update.push(amount);
     update.extend(from);
     Ok(vec![
         prepare(
@@ -499,28 +382,23 @@ fn transition_from_any<'d>(
             &format!("UPDATE orders {TRANSITION_SET} WHERE {condition}"),
             &update,
         )?,
-        outbox::transition_event(db, charge_code, to, true, now)?,
     ])
 }
 
 /// Claims the right to `query` the gateway for a pending order: succeeds for
 /// one caller per `min_interval` seconds (the per-order rate limit).
-pub async fn claim_query_slot(
-    db: &Db,
+pub(super) fn query_slot_statement<'d>(
+    db: &'d Db,
     charge_code: &str,
     now: u64,
     min_interval: u64,
-) -> ApiResult<bool> {
-    let result = prepare(
+) -> ApiResult<Stmt<'d>> {
+    prepare(
         db,
         "UPDATE orders SET last_query_at = ?2 WHERE charge_code = ?1 \
          AND (last_query_at IS NULL OR last_query_at <= ?3)",
         &[t(charge_code), n(now), n(now.saturating_sub(min_interval))],
-    )?
-    .run()
-    .await
-    .stored()?;
-    Ok(changes(&result)? == 1)
+    )
 }
 
 /// The state history of an order, oldest first.

@@ -15,15 +15,15 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use checkout::api::OrderStatus;
-use checkout::events::{self, AfterAttempt, AttemptView, EventRecord, EventType};
+use checkout::events::{AttemptView, EventRecord};
+use checkout::flow::{EventOf, OutboxEvent};
 use serde::Deserialize;
 use worker::wasm_bindgen::JsValue;
 use worker::D1Result;
 
 use super::{all, changes, n, prepare, t, Stored};
 use crate::platform::db::{Db, Stmt};
-use crate::platform::error::{ApiError, ApiResult};
+use crate::platform::error::ApiResult;
 
 /// Whether an event was written since the last [`take_written`]: set after
 /// the commit, cleared before the read that enqueues, so no event written
@@ -36,71 +36,53 @@ const INSERT: &str = "INSERT OR IGNORE INTO webhook_events (dedupe_key, kind, ch
     link_id, merchant_ref, amount_fen, refunded_fen, state, out_refund_no, refund_fen, \
     created_at, next_attempt_at)";
 
-/// The event of `charge_code` entering `to` (none for `pending`: a no-op
-/// statement keeps the batch shape). `after_update`: only if the statement
-/// just before it in the batch (the transition's update) changed a row, for
-/// a batch whose update may find nothing to do.
-pub fn transition_event<'d>(
-    db: &'d Db,
-    charge_code: &str,
-    to: OrderStatus,
-    after_update: bool,
-    now: u64,
-) -> ApiResult<Stmt<'d>> {
-    let Some(kind) = EventType::for_transition(to) else {
-        return prepare(db, "SELECT 0 WHERE 0", &[]);
-    };
-    prepare(
-        db,
-        &format!(
-            "{INSERT} SELECT ?1, ?2, o.charge_code, o.link_id, l.merchant_ref, o.amount_fen, \
-             o.refunded_fen, o.state, NULL, NULL, ?4, ?4 \
-             FROM orders o LEFT JOIN links l ON l.link_id = o.link_id \
-             WHERE o.charge_code = ?3 AND o.state = ?5{}",
-            if after_update {
-                " AND changes() = 1"
-            } else {
-                ""
-            }
+/// The statement writing `e` into the outbox (a snapshot of the order,
+/// and refund, as the transaction left it), only if the order or refund
+/// is in the state `e.of` names; with `if_changed`, only if the statement
+/// just before it in the batch (the transition's update) changed a row.
+pub fn event_statement<'d>(db: &'d Db, e: &OutboxEvent, now: u64) -> ApiResult<Stmt<'d>> {
+    let head = [t(&e.dedupe_key), t(e.kind.as_str())];
+    match &e.of {
+        EventOf::Transition { state, if_changed } => {
+            prepare(
+                db,
+                &format!(
+                "{INSERT} SELECT ?1, ?2, o.charge_code, o.link_id, l.merchant_ref, o.amount_fen, \
+                 o.refunded_fen, o.state, NULL, NULL, ?4, ?4 \
+                 FROM orders o LEFT JOIN links l ON l.link_id = o.link_id \
+                 WHERE o.charge_code = ?3 AND o.state = ?5{}",
+                if *if_changed { " AND changes() = 1" } else { "" }
+            ),
+                &[
+                    head[0].clone(),
+                    head[1].clone(),
+                    t(&e.charge_code),
+                    n(now),
+                    t(state.as_str()),
+                ],
+            )
+        }
+        EventOf::Refund {
+            out_refund_no,
+            state,
+        } => prepare(
+            db,
+            &format!(
+                "{INSERT} SELECT ?1, ?2, o.charge_code, o.link_id, l.merchant_ref, o.amount_fen, \
+                 o.refunded_fen, r.state, r.out_refund_no, r.amount_fen, ?4, ?4 \
+                 FROM refunds r JOIN orders o ON o.charge_code = r.charge_code \
+                 LEFT JOIN links l ON l.link_id = o.link_id \
+                 WHERE r.out_refund_no = ?3 AND r.state = ?5"
+            ),
+            &[
+                head[0].clone(),
+                head[1].clone(),
+                t(out_refund_no),
+                n(now),
+                t(state.as_str()),
+            ],
         ),
-        &[
-            t(&events::dedupe_key_transition(charge_code, to)),
-            t(kind.as_str()),
-            t(charge_code),
-            n(now),
-            t(to.as_str()),
-        ],
-    )
-}
-
-/// The event of a refund settling (`succeeded` or not), carrying the
-/// refund's state and the order's refunded total after it.
-pub fn refund_event<'d>(
-    db: &'d Db,
-    out_refund_no: &str,
-    charge_code: &str,
-    succeeded: bool,
-    now: u64,
-) -> ApiResult<Stmt<'d>> {
-    let kind = EventType::for_refund(succeeded, out_refund_no, charge_code);
-    let state = if succeeded { "succeeded" } else { "failed" };
-    prepare(
-        db,
-        &format!(
-            "{INSERT} SELECT ?1, ?2, o.charge_code, o.link_id, l.merchant_ref, o.amount_fen, \
-             o.refunded_fen, r.state, r.out_refund_no, r.amount_fen, ?4, ?4 \
-             FROM refunds r JOIN orders o ON o.charge_code = r.charge_code \
-             LEFT JOIN links l ON l.link_id = o.link_id \
-             WHERE r.out_refund_no = ?3 AND r.state = ?5"
-        ),
-        &[
-            t(&events::dedupe_key_refund(out_refund_no)),
-            t(kind.as_str()),
-            t(out_refund_no),
-            n(now),
-            t(state),
-        ],
-    )
+    }
 }
 
 /// Records that the batch's event statement inserted a row.
@@ -223,45 +205,27 @@ pub async fn mark_pending(db: &Db, seq: u64, now: u64) -> ApiResult<bool> {
     Ok(changes(&result)? > 0)
 }
 
-/// A dead-lettered event: `failed`, and in the same batch the next
-/// pending event of its order ([`next_of_order`]), returned.
-pub async fn mark_failed(db: &Db, seq: u64) -> ApiResult<Vec<u64>> {
-    let failed = prepare(
+/// Marks a dead-lettered event failed (only while pending) and releases
+/// its claim.
+pub(super) fn failed_statement<'d>(db: &'d Db, seq: u64) -> ApiResult<Stmt<'d>> {
+    prepare(
         db,
         "UPDATE webhook_events SET delivery = 'failed', locked_until = NULL \
          WHERE seq = ?1 AND delivery = 'pending'",
         &[n(seq)],
-    )?;
-    let results = db
-        .batch(vec![failed, next_of_order(db, seq)?])
-        .await
-        .stored()?;
-    next_seqs(results.get(1))
+    )
 }
 
 /// The oldest pending event of the same order after `seq` (none or one row
 /// of `seq`): put last in the batch that finishes `seq`, it reads the state
 /// that batch leaves.
-fn next_of_order<'d>(db: &'d Db, seq: u64) -> ApiResult<Stmt<'d>> {
+pub(crate) fn next_of_order<'d>(db: &'d Db, seq: u64) -> ApiResult<Stmt<'d>> {
     prepare(
         db,
         "SELECT n.seq FROM webhook_events e JOIN webhook_events n ON n.charge_code = e.charge_code \
          WHERE e.seq = ?1 AND n.seq > ?1 AND n.delivery = 'pending' ORDER BY n.seq LIMIT 1",
         &[n(seq)],
     )
-}
-
-/// The rows [`next_of_order`] read, if any.
-fn next_seqs(read: Option<&D1Result>) -> ApiResult<Vec<u64>> {
-    #[derive(Deserialize)]
-    struct Row {
-        seq: u64,
-    }
-    let rows: Vec<Row> = match read {
-        Some(result) => result.results().stored()?,
-        None => return Err(ApiError::Storage("batch result missing".into())),
-    };
-    Ok(rows.into_iter().map(|r| r.seq).collect())
 }
 
 /// Claims event `seq` for one attempt and returns it: only while it is
@@ -284,42 +248,38 @@ pub async fn claim(db: &Db, seq: u64, now: u64, claim_secs: u64) -> ApiResult<Op
     .stored()
 }
 
-/// One delivery attempt's answer: the HTTP status or why there was none,
-/// and how long it took.
-pub struct Attempt {
-    /// The HTTP status, if the merchant answered.
-    pub status: Option<u16>,
-    /// Why there was no answer.
-    pub error: Option<&'static str>,
-    /// How long the attempt took.
-    pub latency_ms: u64,
-}
-
-/// Records an attempt and its consequence on the event, in one batch;
-/// once delivered, the batch also reads the order's next event
-/// ([`next_of_order`]), which is returned (empty otherwise).
-pub async fn record(
-    db: &Db,
-    seq: u64,
-    now: u64,
-    answer: &Attempt,
-    after: &AfterAttempt,
-    earlier_failures: u64,
-) -> ApiResult<Vec<u64>> {
-    let attempt = prepare(
+/// The row of one delivery attempt of event `seq` at `at`.
+pub(super) fn attempt_statement<'d>(
+    db: &'d Db,
+    (seq, at): (u64, u64),
+    status: Option<u16>,
+    latency_ms: u64,
+    error: Option<&str>,
+) -> ApiResult<Stmt<'d>> {
+    prepare(
         db,
         "INSERT INTO webhook_attempts (event_seq, at, status, latency_ms, error) \
          VALUES (?1, ?2, ?3, ?4, ?5)",
         &[
             n(seq),
-            n(now),
-            answer.status.map_or(JsValue::NULL, |s| n(u64::from(s))),
-            n(answer.latency_ms),
-            answer.error.map_or(JsValue::NULL, t),
+            n(at),
+            status.map_or(JsValue::NULL, |s| n(u64::from(s))),
+            n(latency_ms),
+            error.map_or(JsValue::NULL, t),
         ],
-    )?;
-    let delivered = u64::from(*after == AfterAttempt::Delivered);
-    let update = prepare(
+    )
+}
+
+/// After an attempt: counts it, releases the claim, sets when it is due
+/// again and, with `delivered_at`, marks it delivered.
+pub(super) fn delivery_statement<'d>(
+    db: &'d Db,
+    seq: u64,
+    round_failures: u64,
+    next_attempt_at: u64,
+    delivered_at: Option<u64>,
+) -> ApiResult<Stmt<'d>> {
+    prepare(
         db,
         "UPDATE webhook_events SET attempt_count = attempt_count + 1, round_failures = ?2, \
          locked_until = NULL, next_attempt_at = ?3, \
@@ -327,21 +287,12 @@ pub async fn record(
          delivered_at = CASE WHEN ?4 = 1 THEN ?5 ELSE delivered_at END WHERE seq = ?1",
         &[
             n(seq),
-            n(after.failures(earlier_failures)),
-            n(now + after.due_in()),
-            n(delivered),
-            n(now),
+            n(round_failures),
+            n(next_attempt_at),
+            n(u64::from(delivered_at.is_some())),
+            n(delivered_at.unwrap_or(0)),
         ],
-    )?;
-    let mut statements = vec![attempt, update];
-    if *after == AfterAttempt::Delivered {
-        statements.push(next_of_order(db, seq)?);
-    }
-    let results = db.batch(statements).await.stored()?;
-    match results.get(2) {
-        Some(read) => next_seqs(Some(read)),
-        None => Ok(Vec::new()),
-    }
+    )
 }
 
 /// Events after `after`, oldest first, at most `limit`.

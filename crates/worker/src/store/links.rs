@@ -1,48 +1,34 @@
 //! Issued links (`links`): recorded when first paid or created by the
 //! merchant; read for their token (printable QR) and merchant reference.
 
-use checkout::link::LinkPayload;
+use checkout::flow::pay::NewLink;
 use serde::Deserialize;
 
 use super::{n, ot, prepare, t, Stored};
 use crate::platform::db::{Db, Stmt};
 use crate::platform::error::ApiResult;
 
-/// An issued link as stored: its id, token and payload.
-pub struct NewLink<'a> {
-    /// `checkout::link::link_id` of the token.
-    pub link_id: &'a str,
-    /// The token (the link itself).
-    pub token: &'a str,
-    /// What the token says.
-    pub payload: &'a LinkPayload,
-}
-
 /// The statement recording an issued link (idempotent: the token is the link).
-pub(super) fn insert_link_statement<'d>(
-    db: &'d Db,
-    l: &NewLink<'_>,
-    now: u64,
-) -> ApiResult<Stmt<'d>> {
+pub(super) fn insert_link_statement<'d>(db: &'d Db, l: &NewLink, now: u64) -> ApiResult<Stmt<'d>> {
     prepare(
         db,
         "INSERT OR IGNORE INTO links (link_id, amount_fen, subject, merchant_ref, return_url, \
          expires_at, created_at, token) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         &[
-            t(l.link_id),
-            n(l.payload.amount.ceiling().fen()),
-            t(&l.payload.subject),
-            ot(l.payload.merchant_ref.as_deref()),
-            ot(l.payload.return_url.as_deref()),
-            n(l.payload.expires_at),
+            t(&l.link_id),
+            n(l.amount.fen()),
+            t(&l.subject),
+            ot(l.merchant_ref.as_deref()),
+            ot(l.return_url.as_deref()),
+            n(l.expires_at),
             n(now),
-            t(l.token),
+            t(&l.token),
         ],
     )
 }
 
 /// Records an issued link (idempotent: the token is the link).
-pub async fn insert_link(db: &Db, link: &NewLink<'_>, now: u64) -> ApiResult<()> {
+pub async fn insert_link(db: &Db, link: &NewLink, now: u64) -> ApiResult<()> {
     insert_link_statement(db, link, now)?.run().await.stored()?;
     Ok(())
 }

@@ -19,8 +19,10 @@ pub mod attempts;
 pub mod events;
 pub mod idempotency;
 pub mod links;
+pub mod plan;
 pub mod refunds;
 pub mod signin;
+pub mod snapshots;
 
 use serde::de::DeserializeOwned;
 use worker::wasm_bindgen::JsValue;

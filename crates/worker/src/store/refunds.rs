@@ -6,8 +6,6 @@ use checkout::vocab::RefundState;
 use serde::Deserialize;
 use soushou::Fen;
 
-use super::attempts::get_order;
-
 /// One refund as stored. A stored state this build does not know fails the
 /// read (a storage error).
 #[derive(Clone, Debug, Deserialize)]
@@ -46,8 +44,8 @@ impl RefundRow {
         }
     }
 }
-use super::{all, changes, events as outbox, n, ot, prepare, t, Stored};
-use crate::platform::db::Db;
+use super::{all, n, ot, prepare, t};
+use crate::platform::db::{Db, Stmt};
 use crate::platform::error::ApiResult;
 
 /// A refund to reserve.
@@ -62,11 +60,13 @@ pub struct NewRefund<'a> {
     pub reason: &'a str,
 }
 
-/// Reserves a refund: inserts it as pending only if the paid amount minus
-/// every non-failed refund still covers it (one atomic statement, so two
-/// concurrent refunds cannot overdraw). Returns false when it does not fit.
-pub async fn reserve_refund(db: &Db, r: &NewRefund<'_>, now: u64) -> ApiResult<bool> {
-    let result = prepare(
+/// The statement of [`reserve_refund`].
+pub(super) fn reserve_statement<'d>(
+    db: &'d Db,
+    r: &NewRefund<'_>,
+    now: u64,
+) -> ApiResult<Stmt<'d>> {
+    prepare(
         db,
         "INSERT OR IGNORE INTO refunds (out_refund_no, charge_code, amount_fen, reason, state, \
          created_at, updated_at) \
@@ -80,71 +80,18 @@ pub async fn reserve_refund(db: &Db, r: &NewRefund<'_>, now: u64) -> ApiResult<b
             t(r.reason),
             n(now),
         ],
-    )?
-    .run()
-    .await
-    .stored()?;
-    Ok(changes(&result)? == 1)
+    )
 }
 
-/// Whether a refund number is taken, by any order (numbers are unique).
-pub async fn refund_number_taken(db: &Db, out_refund_no: &str) -> ApiResult<bool> {
-    #[derive(Deserialize)]
-    struct Row {
-        n: u64,
-    }
-    let row = prepare(
-        db,
-        "SELECT COUNT(*) AS n FROM refunds WHERE out_refund_no = ?1",
-        &[t(out_refund_no)],
-    )?
-    .first::<Row>()
-    .await
-    .stored()?;
-    Ok(row.is_some_and(|r| r.n > 0))
-}
-
-/// What is still refundable: paid amount minus non-failed refunds (zero
-/// for an unknown attempt).
-pub async fn refundable(db: &Db, charge_code: &str) -> ApiResult<Fen> {
-    #[derive(Deserialize)]
-    struct Row {
-        remaining: i64,
-    }
-    let row = prepare(
-        db,
-        "SELECT o.amount_fen - (SELECT COALESCE(SUM(r.amount_fen), 0) FROM refunds r \
-         WHERE r.charge_code = ?1 AND r.state != 'failed') AS remaining FROM orders o \
-         WHERE o.charge_code = ?1",
-        &[t(charge_code)],
-    )?
-    .first::<Row>()
-    .await
-    .stored()?;
-    Ok(Fen::from_fen(row.map_or(0, |r| r.remaining.max(0) as u64)))
-}
-
-/// How the gateway ended a reserved refund.
-pub enum RefundEnd<'a> {
-    /// Done: the money went back.
-    Succeeded,
-    /// Refused, with the gateway's code when it gave one.
-    Failed(Option<&'a str>),
-}
-
-/// Settles a reserved refund and, when it succeeded, the order's refunded
-/// total; returns that total.
-pub async fn finish_refund(
-    db: &Db,
-    out_refund_no: &str,
-    charge_code: &str,
-    end: RefundEnd<'_>,
+/// Settles a pending refund (only if still pending; the first statement's
+/// changes say whether it did), then stores the attempt's refunded total.
+pub(super) fn finish_statements<'d>(
+    db: &'d Db,
+    (out_refund_no, charge_code): (&str, &str),
+    state: RefundState,
+    gateway_code: Option<&str>,
     now: u64,
-) -> ApiResult<Fen> {
-    let (state, gateway_code) = match end {
-        RefundEnd::Succeeded => (RefundState::Succeeded, None),
-        RefundEnd::Failed(code) => (RefundState::Failed, code),
-    };
+) -> ApiResult<Vec<Stmt<'d>>> {
     let settle = prepare(
         db,
         "UPDATE refunds SET state = ?2, gateway_code = ?3, updated_at = ?4 \
@@ -162,30 +109,17 @@ pub async fn finish_refund(
          WHERE charge_code = ?1 AND state = 'succeeded'), updated_at = ?2 WHERE charge_code = ?1",
         &[t(charge_code), n(now)],
     )?;
-    // The merchant's event, in the same transaction (transactional outbox).
-    let event = outbox::refund_event(
-        db,
-        out_refund_no,
-        charge_code,
-        state == RefundState::Succeeded,
-        now,
-    )?;
-    let results = db.batch(vec![settle, total, event]).await.stored()?;
-    outbox::note_written(results.get(2));
-    Ok(get_order(db, charge_code)
-        .await?
-        .map_or(Fen::ZERO, |o| o.refunded))
+    Ok(vec![settle, total])
 }
+
+/// The refunds of an order (`?1`), oldest first.
+pub(crate) const REFUNDS_OF: &str = "SELECT out_refund_no, charge_code, amount_fen, reason, \
+    state, gateway_code, created_at, updated_at FROM refunds WHERE charge_code = ?1 \
+    ORDER BY created_at, rowid";
 
 /// The refunds of an order, oldest first.
 pub async fn refunds(db: &Db, charge_code: &str) -> ApiResult<Vec<RefundRow>> {
-    all(
-        db,
-        "SELECT out_refund_no, charge_code, amount_fen, reason, state, gateway_code, created_at, updated_at \
-         FROM refunds WHERE charge_code = ?1 ORDER BY created_at, rowid",
-        &[t(charge_code)],
-    )
-    .await
+    all(db, REFUNDS_OF, &[t(charge_code)]).await
 }
 
 /// Refunds still pending (reserved, outcome unknown after a gateway fault),
@@ -201,22 +135,17 @@ pub async fn pending_refunds_before(db: &Db, cutoff: u64, limit: u64) -> ApiResu
     .await
 }
 
-/// Claims the right to retry a pending refund: succeeds for one caller
-/// until the refund is touched again (it is stamped `now`).
-pub async fn claim_refund_retry(
-    db: &Db,
+/// The statement of [`claim_refund_retry`].
+pub(super) fn retry_claim_statement<'d>(
+    db: &'d Db,
     out_refund_no: &str,
     now: u64,
     cutoff: u64,
-) -> ApiResult<bool> {
-    let result = prepare(
+) -> ApiResult<Stmt<'d>> {
+    prepare(
         db,
         "UPDATE refunds SET updated_at = ?2 WHERE out_refund_no = ?1 AND state = 'pending' \
          AND updated_at <= ?3",
         &[t(out_refund_no), n(now), n(cutoff)],
-    )?
-    .run()
-    .await
-    .stored()?;
-    Ok(changes(&result)? == 1)
+    )
 }

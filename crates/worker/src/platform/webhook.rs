@@ -1,0 +1,63 @@
+//! The merchant's webhook endpoint: one signed POST of an event (the
+//! executor's `Call::Webhook`, built by `checkout::flow::webhook`) under
+//! `WEBHOOK_TIMEOUT_MS`, with the Standard Webhooks headers.
+
+use std::time::Duration;
+
+use checkout::flow::webhook::{Post, Posted};
+use futures_util::future::{select, Either};
+use worker::{AbortController, Delay, Fetch, Headers, Request, RequestInit};
+
+use crate::platform::context::Cx;
+use crate::platform::error::ApiResult;
+use crate::platform::log::now_ms;
+
+/// POSTs one signed event: the HTTP status, or why there was none, and
+/// how long it took.
+pub async fn post(cx: &Cx, event: &Post) -> ApiResult<Posted> {
+    let timeout = Duration::from_millis(cx.settings.webhook_timeout_ms()?);
+    let started = now_ms();
+    let sent = send(event, timeout).await;
+    Ok(Posted {
+        status: sent.ok(),
+        error: sent.err().map(str::to_owned),
+        latency_ms: now_ms().saturating_sub(started),
+    })
+}
+
+/// Sends the POST with the Standard Webhooks headers.
+async fn send(event: &Post, timeout: Duration) -> Result<u16, &'static str> {
+    let controller = AbortController::default();
+    let signal = controller.signal();
+    let exchange = async move {
+        let headers = Headers::new();
+        for (name, value) in [
+            ("Content-Type", "application/json"),
+            ("User-Agent", "soushou-checkout-webhooks/1"),
+            ("webhook-id", &event.id),
+            ("webhook-timestamp", &event.timestamp.to_string()),
+            ("webhook-signature", &event.signature),
+        ] {
+            headers.set(name, value).map_err(|_| "bad header")?;
+        }
+        let mut init = RequestInit::new();
+        init.with_method(worker::Method::Post)
+            .with_headers(headers)
+            .with_body(Some(event.body.as_str().into()));
+        let request = Request::new_with_init(&event.url, &init).map_err(|_| "bad url")?;
+        let mut response = Fetch::Request(request)
+            .send_with_signal(&signal)
+            .await
+            .map_err(|_| "unreachable")?;
+        // Read (and drop) the answer so the connection is released.
+        let _ = response.bytes().await;
+        Ok(response.status_code())
+    };
+    match select(Box::pin(exchange), Box::pin(Delay::from(timeout))).await {
+        Either::Left((result, _)) => result,
+        Either::Right(((), _)) => {
+            controller.abort();
+            Err("timeout")
+        }
+    }
+}
