@@ -14,6 +14,7 @@ use soushou::Fen;
 
 use crate::api::OrderStatus;
 use crate::settle::duplicate_refund_try;
+use crate::vocab::RefundState;
 
 /// What happened.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -65,6 +66,23 @@ impl EventType {
             EventType::RefundFailed => "refund.failed",
             EventType::PaymentDuplicateRefunded => "payment.duplicate_refunded",
         }
+    }
+
+    /// The event type spelled `wire` (a stored `kind`); `None` for a name
+    /// this build does not know.
+    pub fn parse(wire: &str) -> Option<EventType> {
+        ALL.into_iter().find(|e| e.as_str() == wire)
+    }
+
+    /// Whether the event reports a refund (its row carries the refund's
+    /// state and amount) rather than an order's transition.
+    pub fn is_refund(self) -> bool {
+        matches!(
+            self,
+            EventType::RefundSucceeded
+                | EventType::RefundFailed
+                | EventType::PaymentDuplicateRefunded
+        )
     }
 
     /// The event an order transition into `to` makes: one per state an
@@ -120,30 +138,74 @@ pub fn parse_event_id(id: &str) -> Option<u64> {
     digits.parse().ok().filter(|&n| n > 0)
 }
 
+/// The `state` an event carries: an order event the order's state after
+/// the change, a refund event the refund's (`succeeded`/`failed`). The
+/// spellings overlap (`failed`, `pending`), so which one a stored value is
+/// follows from the event's kind ([`EventState::parse`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EventState {
+    /// The order's state (order events).
+    Order(OrderStatus),
+    /// The refund's state (refund events).
+    Refund(RefundState),
+}
+
+impl EventState {
+    /// The stored and webhook spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventState::Order(s) => s.as_str(),
+            EventState::Refund(s) => s.as_str(),
+        }
+    }
+
+    /// The stored `state` of an event of `kind`; `None` for a spelling
+    /// that is not a state of that kind of event.
+    pub fn parse(kind: EventType, wire: &str) -> Option<EventState> {
+        if kind.is_refund() {
+            [
+                RefundState::Pending,
+                RefundState::Succeeded,
+                RefundState::Failed,
+            ]
+            .into_iter()
+            .find(|s| s.as_str() == wire)
+            .map(EventState::Refund)
+        } else {
+            OrderStatus::ALL
+                .into_iter()
+                .find(|s| s.as_str() == wire)
+                .map(EventState::Order)
+        }
+    }
+}
+
 /// An outbox row as stored (`migrations/0004_webhook_events.sql`): a
-/// snapshot of the order taken in the transaction of the change.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// snapshot of the order taken in the transaction of the change. Typed:
+/// the Worker's store parses the stored spellings ([`EventType::parse`],
+/// [`EventState::parse`]) and refuses a row it does not know.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EventRecord {
     /// Row number (the id is [`event_id`] of it).
     pub seq: u64,
-    /// [`EventType::as_str`].
-    pub kind: String,
+    /// What happened.
+    pub kind: EventType,
     /// The attempt.
     pub charge_code: String,
     /// The link paid by the attempt, if any.
     pub link_id: Option<String>,
     /// The link's `ref`, the merchant's own reference.
     pub merchant_ref: Option<String>,
-    /// The attempt's amount, fen.
-    pub amount_fen: u64,
-    /// Refunded so far, fen.
-    pub refunded_fen: u64,
-    /// The order state after the change.
-    pub state: String,
+    /// The attempt's amount.
+    pub amount: Fen,
+    /// Refunded so far.
+    pub refunded: Fen,
+    /// The order's state after the change, or the refund's.
+    pub state: EventState,
     /// For refund events: the refund's number.
     pub out_refund_no: Option<String>,
-    /// For refund events: the refund's amount, fen.
-    pub refund_fen: Option<u64>,
+    /// For refund events: the refund's amount.
+    pub refund: Option<Fen>,
     /// When the change committed, unix seconds.
     pub created_at: u64,
 }
@@ -188,23 +250,23 @@ struct Payload<'a> {
 pub fn body(e: &EventRecord) -> String {
     let payload = Payload {
         id: event_id(e.seq),
-        kind: &e.kind,
+        kind: e.kind.as_str(),
         timestamp: rfc3339(e.created_at),
         data: Data {
             charge_code: &e.charge_code,
             merchant_ref: e.merchant_ref.as_deref(),
             link_id: e.link_id.as_deref(),
-            state: &e.state,
-            amount: Fen::from_fen(e.amount_fen).to_yuan(),
-            amount_fen: e.amount_fen,
-            refunded: Fen::from_fen(e.refunded_fen).to_yuan(),
-            refunded_fen: e.refunded_fen,
+            state: e.state.as_str(),
+            amount: e.amount.to_yuan(),
+            amount_fen: e.amount.fen(),
+            refunded: e.refunded.to_yuan(),
+            refunded_fen: e.refunded.fen(),
             refund: e.out_refund_no.as_deref().map(|no| {
-                let fen = e.refund_fen.unwrap_or(0);
+                let fen = e.refund.unwrap_or(Fen::ZERO);
                 RefundData {
                     out_refund_no: no,
-                    amount: Fen::from_fen(fen).to_yuan(),
-                    amount_fen: fen,
+                    amount: fen.to_yuan(),
+                    amount_fen: fen.fen(),
                 }
             }),
             created_at: e.created_at,
@@ -461,15 +523,15 @@ mod tests {
     fn record() -> EventRecord {
         EventRecord {
             seq: 7,
-            kind: "order.paid".into(),
+            kind: EventType::OrderPaid,
             charge_code: "L1abc".into(),
             link_id: Some("lnk".into()),
             merchant_ref: Some("order-42".into()),
-            amount_fen: 1250,
-            refunded_fen: 0,
-            state: "paid".into(),
+            amount: Fen::from_fen(1250),
+            refunded: Fen::ZERO,
+            state: EventState::Order(OrderStatus::Paid),
             out_refund_no: None,
-            refund_fen: None,
+            refund: None,
             created_at: 1_700_000_000,
         }
     }
@@ -482,11 +544,11 @@ mod tests {
             r#"{"id":"evt_7","type":"order.paid","timestamp":"2023-11-14T22:13:20Z","data":{"charge_code":"L1abc","ref":"order-42","link_id":"lnk","state":"paid","amount":"12.50","amount_fen":1250,"refunded":"0.00","refunded_fen":0,"created_at":1700000000}}"#
         );
         let refund = EventRecord {
-            kind: "refund.succeeded".into(),
-            state: "partially_refunded".into(),
-            refunded_fen: 300,
+            kind: EventType::RefundSucceeded,
+            state: EventState::Refund(RefundState::Succeeded),
+            refunded: Fen::from_fen(300),
             out_refund_no: Some("r-1".into()),
-            refund_fen: Some(300),
+            refund: Some(Fen::from_fen(300)),
             merchant_ref: None,
             ..record()
         };
@@ -495,6 +557,74 @@ mod tests {
         assert_eq!(v["data"]["refund"]["out_refund_no"], "r-1");
         assert_eq!(v["data"]["refunded_fen"], 300);
         assert!(v["data"]["ref"].is_null());
+    }
+
+    #[test]
+    fn each_state_kind_serializes_as_before() {
+        // The bytes the untyped row (`state: "failed"`, amounts in u64) gave.
+        let order_failed = EventRecord {
+            kind: EventType::OrderFailed,
+            state: EventState::Order(OrderStatus::Failed),
+            ..record()
+        };
+        assert_eq!(
+            body(&order_failed),
+            r#"{"id":"evt_7","type":"order.failed","timestamp":"2023-11-14T22:13:20Z","data":{"charge_code":"L1abc","ref":"order-42","link_id":"lnk","state":"failed","amount":"12.50","amount_fen":1250,"refunded":"0.00","refunded_fen":0,"created_at":1700000000}}"#
+        );
+        let refund_failed = EventRecord {
+            kind: EventType::RefundFailed,
+            state: EventState::Refund(RefundState::Failed),
+            refunded: Fen::from_fen(250),
+            out_refund_no: Some("r-2".into()),
+            refund: Some(Fen::from_fen(1005)),
+            ..record()
+        };
+        assert_eq!(
+            body(&refund_failed),
+            r#"{"id":"evt_7","type":"refund.failed","timestamp":"2023-11-14T22:13:20Z","data":{"charge_code":"L1abc","ref":"order-42","link_id":"lnk","state":"failed","amount":"12.50","amount_fen":1250,"refunded":"2.50","refunded_fen":250,"refund":{"out_refund_no":"r-2","amount":"10.05","amount_fen":1005},"created_at":1700000000}}"#
+        );
+    }
+
+    #[test]
+    fn stored_kinds_and_states_parse_by_kind() {
+        for kind in ALL {
+            assert_eq!(EventType::parse(kind.as_str()), Some(kind));
+        }
+        assert_eq!(EventType::parse("order.shipped"), None);
+        assert_eq!(EventType::parse("ORDER.PAID"), None);
+        let cases = [
+            (
+                EventType::OrderFailed,
+                "failed",
+                Some(EventState::Order(OrderStatus::Failed)),
+            ),
+            (
+                EventType::OrderPartiallyRefunded,
+                "partially_refunded",
+                Some(EventState::Order(OrderStatus::PartiallyRefunded)),
+            ),
+            (
+                EventType::RefundFailed,
+                "failed",
+                Some(EventState::Refund(RefundState::Failed)),
+            ),
+            (
+                EventType::PaymentDuplicateRefunded,
+                "succeeded",
+                Some(EventState::Refund(RefundState::Succeeded)),
+            ),
+            // A refund's state on an order event, and the other way round.
+            (EventType::OrderPaid, "succeeded", None),
+            (EventType::RefundSucceeded, "paid", None),
+            (EventType::OrderPaid, "", None),
+        ];
+        for (kind, wire, want) in cases {
+            let got = EventState::parse(kind, wire);
+            assert_eq!(got, want, "{kind:?} {wire}");
+            if let Some(state) = got {
+                assert_eq!(state.as_str(), wire);
+            }
+        }
     }
 
     #[test]

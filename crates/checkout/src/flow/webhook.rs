@@ -153,15 +153,15 @@ mod tests {
     fn record() -> EventRecord {
         EventRecord {
             seq: 7,
-            kind: "order.paid".into(),
+            kind: events::EventType::OrderPaid,
             charge_code: "C1".into(),
             link_id: None,
             merchant_ref: None,
-            amount_fen: 1000,
-            refunded_fen: 0,
-            state: "paid".into(),
+            amount: soushou::Fen::from_fen(1000),
+            refunded: soushou::Fen::ZERO,
+            state: events::EventState::Order(crate::vocab::OrderStatus::Paid),
             out_refund_no: None,
-            refund_fen: None,
+            refund: None,
             created_at: 100,
         }
     }

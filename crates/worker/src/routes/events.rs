@@ -20,7 +20,7 @@ fn view(row: &EventRow, attempts: Option<Vec<AttemptView>>) -> ApiResult<EventVi
     let body = events::body(&row.record);
     Ok(EventView {
         id: events::event_id(row.record.seq),
-        kind: row.record.kind.clone(),
+        kind: row.record.kind.as_str().to_owned(),
         created_at: row.record.created_at,
         delivery: row.delivery.as_str().to_owned(),
         attempt_count: row.attempt_count,

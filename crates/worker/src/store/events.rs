@@ -15,9 +15,10 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use checkout::events::{AttemptView, EventRecord};
+use checkout::events::{AttemptView, EventRecord, EventState, EventType};
 use checkout::flow::{EventOf, OutboxEvent};
 use serde::Deserialize;
+use soushou::Fen;
 use worker::wasm_bindgen::JsValue;
 use worker::D1Result;
 
@@ -110,11 +111,13 @@ pub const EVENT_COLUMNS: &str = "seq, kind, charge_code, link_id, merchant_ref, 
     refunded_fen, state, out_refund_no, refund_fen, created_at, delivery, attempt_count, \
     round_failures";
 
-/// An outbox row with its delivery state.
+/// An outbox row with its delivery state. Read through [`StoredEvent`]: a
+/// kind or state this build does not know fails the read (a storage
+/// error), never a panic.
 #[derive(Debug, Deserialize)]
+#[serde(try_from = "StoredEvent")]
 pub struct EventRow {
     /// The payload snapshot.
-    #[serde(flatten)]
     pub record: EventRecord,
     /// Where its delivery stands.
     pub delivery: DeliveryState,
@@ -122,6 +125,63 @@ pub struct EventRow {
     pub attempt_count: u64,
     /// Failed attempts since created or redelivered.
     pub round_failures: u64,
+}
+
+/// An outbox row as D1 hands it ([`EVENT_COLUMNS`]): the kind and state
+/// as their spellings (which state enum a `state` is follows from the
+/// kind), money through [`super::fen`].
+#[derive(Deserialize)]
+struct StoredEvent {
+    seq: u64,
+    kind: String,
+    charge_code: String,
+    link_id: Option<String>,
+    merchant_ref: Option<String>,
+    #[serde(deserialize_with = "super::fen")]
+    amount_fen: Fen,
+    #[serde(deserialize_with = "super::fen")]
+    refunded_fen: Fen,
+    state: String,
+    out_refund_no: Option<String>,
+    #[serde(deserialize_with = "super::opt_fen")]
+    refund_fen: Option<Fen>,
+    created_at: u64,
+    delivery: DeliveryState,
+    attempt_count: u64,
+    round_failures: u64,
+}
+
+impl TryFrom<StoredEvent> for EventRow {
+    type Error = String;
+
+    fn try_from(r: StoredEvent) -> Result<Self, String> {
+        let kind = EventType::parse(&r.kind)
+            .ok_or_else(|| format!("event {}: unknown kind {:?}", r.seq, r.kind))?;
+        let state = EventState::parse(kind, &r.state).ok_or_else(|| {
+            format!(
+                "event {}: unknown state {:?} of {:?}",
+                r.seq, r.state, r.kind
+            )
+        })?;
+        Ok(EventRow {
+            record: EventRecord {
+                seq: r.seq,
+                kind,
+                charge_code: r.charge_code,
+                link_id: r.link_id,
+                merchant_ref: r.merchant_ref,
+                amount: r.amount_fen,
+                refunded: r.refunded_fen,
+                state,
+                out_refund_no: r.out_refund_no,
+                refund: r.refund_fen,
+                created_at: r.created_at,
+            },
+            delivery: r.delivery,
+            attempt_count: r.attempt_count,
+            round_failures: r.round_failures,
+        })
+    }
 }
 
 /// Where an event's delivery stands (`webhook_events.delivery`); a stored

@@ -39,6 +39,14 @@ pub(crate) fn fen<'de, D: serde::Deserializer<'de>>(d: D) -> Result<soushou::Fen
     u64::deserialize(d).map(soushou::Fen::from_fen)
 }
 
+/// [`fen`] of a nullable column.
+pub(crate) fn opt_fen<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<soushou::Fen>, D::Error> {
+    use serde::Deserialize;
+    Option::<u64>::deserialize(d).map(|o| o.map(soushou::Fen::from_fen))
+}
+
 /// A text parameter.
 pub(crate) fn t(s: &str) -> JsValue {
     JsValue::from_str(s)
