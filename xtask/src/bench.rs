@@ -2,6 +2,8 @@
 //! asserted. Builds once, starts its own stack (sandbox + Worker under
 //! wrangler dev, local D1), then:
 //!
+//! 0. the cron sweep under a backlog (issue 24): cron runs until 100 lost
+//!    payments among 10,000 pending attempts are found, before and after;
 //! 1. the Worker figures (`tests/bench/main.rs`): pay overhead against a
 //!    direct gateway call, `/notify` intake with duplicates and the
 //!    paid-exactly-once check, per-route gateway and D1 figures; twice:
@@ -38,6 +40,23 @@ pub fn run(args: &[String]) -> Result<()> {
     // Timings on a shared machine move with its load: print it with them.
     let load = || std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     println!("load average at start: {}", load().trim());
+
+    step("the cron sweep under a backlog (model of checkout::sweep, no stack)");
+    proc::run(
+        Command::new("cargo")
+            .args([
+                "run",
+                "--quiet",
+                "--release",
+                "-p",
+                "e2e",
+                "--bin",
+                "bench",
+                "--",
+                "--backlog",
+            ])
+            .current_dir(root()),
+    )?;
 
     step("the floor: one D1 round trip in this workerd, no Worker code");
     let scratch = build::target_dir()

@@ -28,6 +28,7 @@ pub mod routing;
 pub mod settle;
 pub mod shell;
 pub mod state;
+pub mod sweep;
 pub mod vocab;
 pub mod webhook;
 

@@ -182,6 +182,7 @@ impl Store {
                 let a = Attempt {
                     charge_code: attempt.charge_code.clone(),
                     link_id: attempt.link.as_ref().map(|l| l.link_id.clone()),
+                    method: attempt.method,
                     amount: attempt.amount,
                     refunded: Fen::ZERO,
                     state: S::Pending,
@@ -297,6 +298,7 @@ impl Store {
                 charge_code,
                 now,
                 min_interval_secs,
+                ..
             } => match self.attempts.get_mut(charge_code) {
                 Some(a)
                     if a.last_query_at

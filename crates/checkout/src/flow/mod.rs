@@ -73,7 +73,7 @@ use soushou::Fen;
 use crate::events::{self, EventType};
 use crate::gateway;
 use crate::settle;
-use crate::vocab::{EventSource, OrderStatus, RefundState};
+use crate::vocab::{EventSource, OrderMethod, OrderStatus, RefundState};
 
 pub mod cancel;
 pub mod duplicate;
@@ -355,7 +355,8 @@ pub enum Write {
         until: u64,
     },
     /// Claim: the right to `query` the attempt, if its last query is at
-    /// least `min_interval_secs` old (stamps `last_query_at = now`).
+    /// least `min_interval_secs` old (stamps `last_query_at = now` and when
+    /// the cron sweep should ask next, `sweep_at`).
     ClaimQuerySlot {
         /// The attempt.
         charge_code: String,
@@ -363,6 +364,8 @@ pub enum Write {
         now: u64,
         /// The reconciler's rest between queries.
         min_interval_secs: u64,
+        /// Unix seconds: `checkout::sweep::next_sweep_at`.
+        sweep_at: u64,
     },
     /// Claim: insert the refund as `pending`, only if the number is free
     /// and the attempt's amount minus its non-failed refunds covers it.
@@ -592,6 +595,9 @@ pub struct Attempt {
     pub charge_code: String,
     /// The link it pays, if any.
     pub link_id: Option<String>,
+    /// How it is paid (how long the gateway may still take its payment:
+    /// `checkout::sweep`).
+    pub method: OrderMethod,
     /// Its amount.
     pub amount: Fen,
     /// The sum of its succeeded refunds.

@@ -21,6 +21,7 @@ use super::{
 use crate::gateway;
 use crate::settle::{self, Evidence, ReconcilePolicy, Report};
 use crate::state;
+use crate::sweep;
 use crate::vocab::{EventSource, OrderStatus};
 
 /// The reconciler's settings.
@@ -86,6 +87,12 @@ pub fn decide(attempt: &Attempt, input: &Input, now: u64, policy: &Policy) -> Pl
                 charge_code: code.clone(),
                 now,
                 min_interval_secs: policy.pacing.min_interval_secs,
+                sweep_at: sweep::next_sweep_at(
+                    &policy.pacing,
+                    attempt.method,
+                    attempt.created_at,
+                    now,
+                ),
             }])
         }
         Input::Query(_) => Plan::call(Call::Query(gateway::query(code))),
@@ -205,6 +212,8 @@ mod tests {
                 charge_code: "C1".into(),
                 now,
                 min_interval_secs: 10,
+                // A NATIVE attempt 1000 s old: the longest backoff, 300 s.
+                sweep_at: now + 300,
             }])
         };
         let mut rested = attempt("C1", OrderStatus::Pending);

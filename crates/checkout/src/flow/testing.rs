@@ -3,13 +3,14 @@
 use soushou::Fen;
 
 use super::{Attempt, Refund};
-use crate::vocab::{OrderStatus, RefundState};
+use crate::vocab::{OrderMethod, OrderStatus, RefundState};
 
 /// An attempt of 1000 fen created at 0, nothing else set.
 pub fn attempt(code: &str, state: OrderStatus) -> Attempt {
     Attempt {
         charge_code: code.into(),
         link_id: None,
+        method: OrderMethod::Native,
         amount: Fen::from_fen(1000),
         refunded: Fen::ZERO,
         state,

@@ -114,14 +114,15 @@ pub async fn confirm_if_due(
 }
 
 /// The cron sweep: confirms attempts pending for longer than
-/// `RECONCILE_AFTER_SECS` and re-checks attempts inside a re-check window
-/// (least recently queried first, bounded per run). Returns how many
-/// changed state, and the follow-ups.
+/// `RECONCILE_AFTER_SECS` whose next sweep is due, the youngest first
+/// (`checkout::sweep`: what can still change first), and re-checks
+/// attempts inside a re-check window (least recently queried first);
+/// bounded per run. Returns how many changed state, and the follow-ups.
 pub async fn sweep(cx: &Cx) -> ApiResult<(usize, Vec<FollowUp>)> {
     let db = cx.db()?;
     let now = now_secs();
     let cutoff = now.saturating_sub(cx.settings.reconcile_after_secs()?);
-    let mut due = store::attempts::pending_before(db, cutoff, 25).await?;
+    let mut due = store::attempts::pending_due(db, cutoff, now, 25).await?;
     due.extend(store::attempts::recheck_due(db, now, 25).await?);
     let (mut changed, mut follow_ups) = (0, Vec::new());
     for order in due {

@@ -93,6 +93,7 @@ impl OrderRow {
         Attempt {
             charge_code: self.charge_code.clone(),
             link_id: self.link_id.clone(),
+            method: self.method,
             amount: self.amount,
             refunded: self.refunded,
             state: self.state,
@@ -205,17 +206,22 @@ fn link_attempts_sql() -> String {
     )
 }
 
-/// Attempts pending since before `cutoff` (unix seconds), least recently
-/// queried first, so attempts the gateway keeps calling pending cannot
-/// starve newer ones out of a bounded sweep.
-pub async fn pending_before(db: &Db, cutoff: u64, limit: u64) -> ApiResult<Vec<OrderRow>> {
+/// Attempts pending since before `cutoff` (unix seconds) whose `sweep_at`
+/// has come (`now`; never asked: due), the youngest first: the SQL of
+/// `checkout::sweep::pick`, so a backlog of old attempts the gateway keeps
+/// calling pending cannot hide a young one's lost payment. The index
+/// `orders_sweep` (state, created_at, sweep_at) serves the walk from the
+/// youngest and the due test without reading the rows it skips.
+pub async fn pending_due(db: &Db, cutoff: u64, now: u64, limit: u64) -> ApiResult<Vec<OrderRow>> {
     all(
         db,
         &format!(
-            "SELECT {ORDER_COLUMNS} FROM orders WHERE state = 'pending' AND created_at <= ?1 \
-             ORDER BY COALESCE(last_query_at, 0), created_at LIMIT ?2"
+            "SELECT {ORDER_COLUMNS} FROM orders INDEXED BY orders_sweep \
+             WHERE state = 'pending' AND created_at <= ?1 \
+             AND COALESCE(sweep_at, created_at) <= ?2 \
+             ORDER BY created_at DESC LIMIT ?3"
         ),
-        &[n(cutoff), n(limit)],
+        &[n(cutoff), n(now), n(limit)],
     )
     .await
 }
@@ -392,12 +398,18 @@ pub(super) fn query_slot_statement<'d>(
     charge_code: &str,
     now: u64,
     min_interval: u64,
+    sweep_at: u64,
 ) -> ApiResult<Stmt<'d>> {
     prepare(
         db,
-        "UPDATE orders SET last_query_at = ?2 WHERE charge_code = ?1 \
+        "UPDATE orders SET last_query_at = ?2, sweep_at = ?4 WHERE charge_code = ?1 \
          AND (last_query_at IS NULL OR last_query_at <= ?3)",
-        &[t(charge_code), n(now), n(now.saturating_sub(min_interval))],
+        &[
+            t(charge_code),
+            n(now),
+            n(now.saturating_sub(min_interval)),
+            n(sweep_at),
+        ],
     )
 }
 

@@ -174,7 +174,8 @@ fn states<'d>(db: &'d Db, w: &Write, now: u64) -> ApiResult<Statements<'d>> {
             charge_code: code,
             now,
             min_interval_secs: rest,
-        } => attempts::query_slot_statement(db, code, *now, *rest)?,
+            sweep_at,
+        } => attempts::query_slot_statement(db, code, *now, *rest, *sweep_at)?,
         _ => return misrouted(w),
     }))
 }
