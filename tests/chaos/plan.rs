@@ -174,6 +174,42 @@ pub enum Step {
     /// Actions started together while `preOrder` waits for the shopper's
     /// password (setting `pre_order_pending`, reset after).
     PasswordNeeded(Vec<Action>),
+    /// The Worker's runtime is killed (SIGKILL) inside `window` while the
+    /// actions run, and started again on the same D1 (`--crash`).
+    Crash {
+        /// Where the crash falls.
+        window: Window,
+        /// The action the crash interrupts (none for [`Window::Webhook`]).
+        actions: Vec<Action>,
+    },
+}
+
+/// Where a crash of the Worker's runtime falls (`--crash`, issue 24).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Window {
+    /// A shopper's pay: after the gateway created the order, before its
+    /// answer reached the Worker (a one-shot `timeout` fault holds it).
+    Pay,
+    /// A paid notification, a seeded few milliseconds after it was sent.
+    Notify,
+    /// A merchant refund: after the gateway refunded, before its answer
+    /// reached the Worker (a one-shot `timeout` fault holds it).
+    Refund,
+    /// A webhook delivery: after the merchant's endpoint received it,
+    /// before its answer reached the Worker (the receiver holds it).
+    Webhook,
+}
+
+impl Window {
+    /// Its name in the report.
+    pub fn name(self) -> &'static str {
+        match self {
+            Window::Pay => "pay: gateway call → store write",
+            Window::Notify => "inside /notify",
+            Window::Refund => "refund: gateway call → store write",
+            Window::Webhook => "webhook delivery: POST → record",
+        }
+    }
 }
 
 impl Step {
@@ -183,7 +219,8 @@ impl Step {
             Step::One(a) => std::slice::from_ref(a),
             Step::Together(v)
             | Step::SlowRevocation { actions: v, .. }
-            | Step::PasswordNeeded(v) => v,
+            | Step::PasswordNeeded(v)
+            | Step::Crash { actions: v, .. } => v,
         }
     }
 }
@@ -227,6 +264,49 @@ enum Item {
     Later(Action, u64),
     /// Delivered only after the last step.
     AtEnd(Action),
+}
+
+/// Turns some steps of `plan` into crashes (`--crash`), from `seed` on a
+/// stream of its own, so the plan without crashes stays what it was: a
+/// pay or a refund in about 1 of 80 and 1 of 10, a paid notification in
+/// 1 of 50, and a crash inside the webhook delivery that follows a paid
+/// notification in 1 of 30 — about 10 of each per 1,000 payments.
+pub fn add_crashes(plan: &mut Plan, seed: u64) {
+    let mut rng = Rng::new(seed ^ 0xC4A5_11ED_0000_0024);
+    let steps = std::mem::take(&mut plan.steps);
+    for step in steps {
+        let window = match &step {
+            Step::One(Action::Pay { .. }) if rng.range(0, 79) == 0 => Some(Window::Pay),
+            Step::One(Action::Notify {
+                kind: NotifyKind::Paid,
+                ..
+            }) if rng.chance(2) => Some(Window::Notify),
+            Step::One(Action::Refund { .. }) if rng.chance(10) => Some(Window::Refund),
+            _ => None,
+        };
+        // After a paid notification its order's event is being delivered.
+        let delivering = window.is_none()
+            && matches!(
+                step,
+                Step::One(Action::Notify {
+                    kind: NotifyKind::Paid,
+                    ..
+                })
+            );
+        plan.steps.push(match window {
+            Some(window) => Step::Crash {
+                window,
+                actions: step.actions().to_vec(),
+            },
+            None => step,
+        });
+        if delivering && rng.range(0, 29) == 0 {
+            plan.steps.push(Step::Crash {
+                window: Window::Webhook,
+                actions: Vec::new(),
+            });
+        }
+    }
 }
 
 /// Generates the plan of `payments` attempts from `seed`.
@@ -604,6 +684,31 @@ mod tests {
             .iter()
             .flat_map(Step::actions)
             .chain(plan.at_end.iter())
+    }
+
+    #[test]
+    fn crashes_fall_in_every_window_and_change_nothing_else() {
+        for seed in [1, 2, 3] {
+            let plain = generate(seed, 1000);
+            let mut crashed = plain.clone();
+            add_crashes(&mut crashed, seed);
+            let mut per_window = std::collections::BTreeMap::new();
+            for s in &crashed.steps {
+                if let Step::Crash { window, .. } = s {
+                    *per_window.entry(*window).or_insert(0) += 1;
+                }
+            }
+            eprintln!("seed {seed}: {per_window:?}");
+            for w in [Window::Pay, Window::Notify, Window::Refund, Window::Webhook] {
+                assert!(
+                    per_window.get(&w).is_some_and(|&n| n >= 3),
+                    "{w:?}: {per_window:?}"
+                );
+            }
+            assert!(per_window.values().sum::<i32>() <= 80, "{per_window:?}");
+            // The same actions in the same order, crashes aside.
+            assert!(actions(&plain).eq(actions(&crashed)));
+        }
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! are made here, the books are compared by [`crate::books`].
 
 use crate::books::{self, Books, Ledger, Mismatch, WorkerAttempt, WorkerLink};
-use crate::plan::{self, Action, Method, NotifyKind, Step};
+use crate::plan::{self, Action, Method, NotifyKind, Step, Window};
 use e2e::{E2e, UA_ALIPAY, UA_DESKTOP, UA_MOBILE, UA_WECHAT};
 use reqwest::blocking::RequestBuilder;
 use reqwest::Method as Http;
@@ -19,6 +19,16 @@ use std::time::{Duration, Instant};
 /// An answer: status and JSON body, or a transport error.
 type Answer = Result<(u16, Value), String>;
 
+/// The run's folder (`E2E_RUN_DIR`), where xtask keeps `worker.pgid`.
+fn run_dir() -> String {
+    std::env::var("E2E_RUN_DIR").unwrap_or_default()
+}
+
+/// The crash run's webhook receiver log (`E2E_WEBHOOK_LOG`).
+fn webhook_log() -> Option<std::path::PathBuf> {
+    std::env::var_os("E2E_WEBHOOK_LOG").map(Into::into)
+}
+
 /// What happened during the run, for the report.
 #[derive(Debug, Default)]
 pub struct Tally {
@@ -30,6 +40,10 @@ pub struct Tally {
     pub idempotency: BTreeMap<&'static str, u64>,
     /// Violations seen at the moment they happened.
     pub mismatches: Vec<Mismatch>,
+    /// Crashes of the Worker's runtime injected, by window (`--crash`);
+    /// a crash whose window did not open (e.g. no webhook in flight)
+    /// counts under the window with " (idle)".
+    pub crashes: BTreeMap<String, u64>,
 }
 
 /// The driver's memory of a run: the numbers of the plan mapped to what
@@ -221,6 +235,198 @@ impl Driver {
                 self.setting("pre_order_pending", json!(true));
                 self.together(actions);
                 self.setting("pre_order_pending", json!(false));
+            }
+            Step::Crash { window, actions } => self.crash(i, *window, actions),
+        }
+    }
+
+    /// Kills the Worker's runtime inside `window` while `actions` run, and
+    /// waits until the supervisor (xtask) has started it again on the same
+    /// D1. Pay and refund: a one-shot `timeout` fault makes the sandbox
+    /// carry out the call and hold its answer (4 s, longer than the
+    /// Worker's 3 s gateway timeout); the kill comes once the sandbox has
+    /// taken the call (the fault used up). Notify: a seeded 0–39 ms after
+    /// the notification was sent; after the restart it is sent again, as
+    /// the gateway retries an unanswered one. Webhook: once the receiver
+    /// has logged a new delivery (it holds its answer 150 ms).
+    fn crash(&self, i: usize, window: Window, actions: &[Action]) {
+        let held = |interface: &str| {
+            let answer = self.sandbox(
+                Http::PUT,
+                &format!("/sandbox/faults/{interface}"),
+                Some(json!({"mode": "timeout", "times": 1})),
+            );
+            matches!(answer, Ok((s, _)) if (200..300).contains(&s))
+        };
+        let opened = std::thread::scope(|s| {
+            let opened = match (window, actions) {
+                (Window::Pay, [a @ Action::Pay { method, .. }]) => {
+                    let interface = method.interface();
+                    held(interface) && {
+                        s.spawn(move || self.act(a));
+                        self.fault_used(interface)
+                    }
+                }
+                (Window::Refund, [a @ Action::Refund { .. }]) => {
+                    held("refund") && {
+                        s.spawn(move || self.act(a));
+                        self.fault_used("refund")
+                    }
+                }
+                (Window::Notify, [a @ Action::Notify { .. }]) => {
+                    s.spawn(move || self.act(a));
+                    let ms = (self.seed ^ (i as u64).wrapping_mul(0x9E37_79B9)) % 40;
+                    std::thread::sleep(Duration::from_millis(ms));
+                    true
+                }
+                (Window::Webhook, []) => self.webhook_in_flight(),
+                _ => false,
+            };
+            self.kill_and_wait();
+            opened
+        });
+        // Whatever the crash left in the sandbox's fault table goes (an
+        // unused one-shot fault would hit a later, unplanned call).
+        if !opened && matches!(window, Window::Pay | Window::Refund) {
+            let _ = self.sandbox(Http::DELETE, "/sandbox/faults", None);
+        }
+        if let (Window::Notify, [a]) = (window, actions) {
+            self.act(a);
+        }
+        let name = if opened {
+            window.name().to_owned()
+        } else {
+            format!("{} (idle)", window.name())
+        };
+        *self.tally.lock().unwrap().crashes.entry(name).or_default() += 1;
+    }
+
+    /// Waits (up to 5 s) until the one-shot fault on `interface` was used.
+    fn fault_used(&self, interface: &str) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok((200, faults)) = self.sandbox(Http::GET, "/sandbox/faults", None) {
+                if faults.get(interface).is_none() {
+                    // The gateway has carried the call out; its answer is held.
+                    std::thread::sleep(Duration::from_millis(100));
+                    return true;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+
+    /// Waits (up to 5 s) until the receiver logs a new delivery.
+    fn webhook_in_flight(&self) -> bool {
+        let Some(log) = webhook_log() else {
+            return false;
+        };
+        let size = |p: &std::path::Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+        let before = size(&log);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if size(&log) > before {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        false
+    }
+
+    /// SIGKILL to the Worker's process group (wrangler dev and workerd),
+    /// then wait for the supervisor's restart (a new group, `/healthz` 200).
+    fn kill_and_wait(&self) {
+        let pgid_file = std::path::Path::new(&run_dir()).join("worker.pgid");
+        let pgid = std::fs::read_to_string(&pgid_file).unwrap_or_default();
+        let pgid = pgid.trim().to_owned();
+        let killed = std::process::Command::new("kill")
+            .args(["-KILL", "--", &format!("-{pgid}")])
+            .status()
+            .is_ok_and(|s| s.success());
+        if !killed {
+            self.record("crash", format!("could not kill process group {pgid}"));
+            return;
+        }
+        let deadline = Instant::now() + Duration::from_secs(300);
+        while Instant::now() < deadline {
+            let restarted = std::fs::read_to_string(&pgid_file)
+                .is_ok_and(|p| p.trim() != pgid && !p.trim().is_empty());
+            if restarted {
+                let health = send(self.e.http().get(format!("{}/healthz", self.e.worker)));
+                if matches!(health, Ok((200, _))) {
+                    return;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        self.record("crash", "the Worker did not come back in 300 s");
+    }
+
+    /// Every event of the Worker's outbox must have reached the merchant's
+    /// endpoint at least once under its `webhook-id` and none may be
+    /// dead-lettered (`--crash`: the receiver always answers 204). Waits
+    /// up to `secs` for the outbox to drain (running the cron, which sends
+    /// overdue deliveries lost with a killed runtime again); the
+    /// violations are mismatches. Returns (events, deliveries received).
+    pub fn check_webhooks(&self, secs: u64) -> Result<(usize, usize), String> {
+        let log = webhook_log().ok_or("E2E_WEBHOOK_LOG is not set")?;
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        let events = loop {
+            let _ = self.cron();
+            let events = self.events()?;
+            let undelivered = events
+                .iter()
+                .filter(|e| e["delivery"] != "delivered")
+                .count();
+            if undelivered == 0 || Instant::now() >= deadline {
+                break events;
+            }
+            std::thread::sleep(Duration::from_secs(2));
+        };
+        let text = std::fs::read_to_string(&log).map_err(|e| format!("{}: {e}", log.display()))?;
+        let received: Vec<String> = text
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter_map(|v| v["headers"]["webhook-id"].as_str().map(str::to_owned))
+            .collect();
+        let ids: BTreeSet<&str> = received.iter().map(String::as_str).collect();
+        for e in &events {
+            let id = e["id"].as_str().unwrap_or("?");
+            let what = format!("{id} {}", e["type"].as_str().unwrap_or("?"));
+            if !ids.contains(id) {
+                self.mismatch(
+                    "webhook never received",
+                    &what,
+                    format!("delivery {}", e["delivery"]),
+                    "the merchant's endpoint has no delivery with this webhook-id".into(),
+                );
+            } else if e["delivery"] == "failed" {
+                self.mismatch(
+                    "webhook dead-lettered",
+                    &what,
+                    "failed".into(),
+                    "received, yet dead-lettered".into(),
+                );
+            }
+        }
+        Ok((events.len(), received.len()))
+    }
+
+    /// Every event of the events API, oldest first.
+    fn events(&self) -> Result<Vec<Value>, String> {
+        let mut out = Vec::new();
+        let mut after = String::new();
+        loop {
+            let path = format!("/v1/events?limit=200&after={after}");
+            let page = match read(|| self.e.admin_request(Http::GET, &path)) {
+                Ok((200, v)) => v,
+                other => return Err(format!("GET {path}: {}", label(&other))),
+            };
+            out.extend(page["data"].as_array().cloned().unwrap_or_default());
+            match page["next_after"].as_str() {
+                Some(next) if page["has_more"] == true => after = next.to_owned(),
+                _ => return Ok(out),
             }
         }
     }

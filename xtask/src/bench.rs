@@ -84,7 +84,13 @@ pub fn run(args: &[String]) -> Result<()> {
         let receiver = crate::receiver::start(
             &dir.join(format!("bench-webhooks-{}.log", std::process::id())),
         )?;
-        let stack = crate::stack::for_driver_on("bench", &[], runner, Some(receiver.url.clone()))?;
+        let stack = crate::stack::for_driver_on(
+            "bench",
+            &[],
+            runner,
+            Some(receiver.url.clone()),
+            Vec::new(),
+        )?;
         let env = stack.env();
         step(&format!(
             "Worker {}: pay overhead, /notify intake, per-route figures",

@@ -1,5 +1,6 @@
-//! `cargo xtask chaos [--seed N] [--payments N]`: the money-safety run of
-//! issue 9 on a stack of its own, and its CI-sized stage in `cargo xtask test`.
+//! `cargo xtask chaos [--seed N] [--payments N] [--crash]`: the
+//! money-safety run of issue 9 on a stack of its own, and its CI-sized
+//! stage (with crashes) in `cargo xtask test`.
 //!
 //! The driver is the `chaos` program of the e2e crate (`tests/chaos/`): it
 //! shares the end-to-end helpers and the `soushou` types, and xtask stays a
@@ -7,9 +8,19 @@
 //! switches the sandbox to manual notifications, slow revocations and
 //! pending preOrders, which would break the other suites, and because its
 //! reconciliation must see only its own attempts.
+//!
+//! With `--crash` (issue 24) the driver also kills the Worker's runtime
+//! (wrangler dev and its workerd, SIGKILL to the process group named in the
+//! run's `worker.pgid`) at seeded moments; this process is its supervisor:
+//! whenever the Worker has died it starts it again on the same port and
+//! the same local D1, as the platform starts a new isolate. The Worker's
+//! webhooks go to a receiver of ours that holds each answer a moment (so a
+//! crash can fall inside a delivery) and logs every delivery, which the
+//! driver checks every event against at the end.
 
-use crate::{build, fail, proc, root, step, Result};
+use crate::{build, fail, root, step, Result};
 use std::process::Command;
+use std::time::Duration;
 
 /// Payments of the run inside `cargo xtask test` (well under 3 minutes).
 pub const CI_PAYMENTS: &str = "120";
@@ -19,6 +30,10 @@ pub const CI_PAYMENTS: &str = "120";
 /// fault holds a connection a little longer than the Worker's 3 s gateway
 /// timeout of the fast stack, not the default 10 minutes.
 const SANDBOX_ARGS: &[&str] = &["--history", "200000", "--timeout-hold-ms", "4000"];
+
+/// How long the crash run's webhook receiver holds each answer: the
+/// window a crash during a delivery falls into.
+const RECEIVER_HOLD: Duration = Duration::from_millis(150);
 
 /// `cargo xtask chaos`.
 pub fn run(args: &[String]) -> Result<()> {
@@ -36,13 +51,15 @@ pub fn run(args: &[String]) -> Result<()> {
 }
 
 /// The stage of `cargo xtask test`: a random seed (printed, with the
-/// command that replays it), [`CI_PAYMENTS`] payments.
+/// command that replays it), [`CI_PAYMENTS`] payments, with crashes.
 pub fn stage() -> Result<(u64, u64)> {
-    Ok(if drive(&["--payments".into(), CI_PAYMENTS.into()])? {
-        (1, 0)
-    } else {
-        (0, 1)
-    })
+    Ok(
+        if drive(&["--payments".into(), CI_PAYMENTS.into(), "--crash".into()])? {
+            (1, 0)
+        } else {
+            (0, 1)
+        },
+    )
 }
 
 /// Only the driver's flags, each with a number, so a typo fails before
@@ -50,9 +67,12 @@ pub fn stage() -> Result<(u64, u64)> {
 fn check_args(args: &[String]) -> Result<()> {
     let mut it = args.iter();
     while let Some(a) = it.next() {
+        if a == "--crash" {
+            continue;
+        }
         if !["--seed", "--payments", "--settle-secs"].contains(&a.as_str()) {
             return Err(fail!(
-                "unknown argument `{a}`; usage: cargo xtask chaos [--seed N] [--payments N] [--settle-secs N]"
+                "unknown argument `{a}`; usage: cargo xtask chaos [--seed N] [--payments N] [--settle-secs N] [--crash]"
             ));
         }
         if it.next().and_then(|n| n.parse::<u64>().ok()).is_none() {
@@ -65,17 +85,47 @@ fn check_args(args: &[String]) -> Result<()> {
 /// Builds the driver, starts a stack for it, runs it; `Ok(true)` when the
 /// books agreed. The page and the Worker must have been built.
 fn drive(args: &[String]) -> Result<bool> {
-    let stack = crate::stack::for_driver("chaos", SANDBOX_ARGS)?;
+    let crash = args.iter().any(|a| a == "--crash");
+    let receiver = if crash {
+        let dir = build::target_dir().join("xtask");
+        std::fs::create_dir_all(&dir)?;
+        let log = dir.join(format!("chaos-webhooks-{}.log", std::process::id()));
+        Some(crate::receiver::start_holding(&log, RECEIVER_HOLD)?)
+    } else {
+        None
+    };
+    let mut stack = crate::stack::for_driver_on(
+        "chaos",
+        SANDBOX_ARGS,
+        crate::stack::Runner::WranglerDev,
+        receiver.as_ref().map(|r| r.url.clone()),
+        Vec::new(),
+    )?;
     step(&format!(
         "chaos run against the Worker and the sandbox; logs in {}",
         stack.run_dir.display()
     ));
-    let status = proc::status(
-        Command::new(build::target_dir().join("debug/chaos"))
-            .args(args)
-            .envs(stack.env())
-            .current_dir(root()),
-    )?;
+    let mut cmd = Command::new(build::target_dir().join("debug/chaos"));
+    cmd.args(args).envs(stack.env()).current_dir(root());
+    if let Some(r) = &receiver {
+        cmd.env("E2E_WEBHOOK_LOG", &r.log);
+    }
+    let mut driver = cmd
+        .spawn()
+        .map_err(|e| fail!("cannot start the chaos driver: {e}"))?;
+    // The supervisor: the driver kills the Worker, we start it again.
+    let status = loop {
+        if let Some(status) = driver.try_wait()? {
+            break status;
+        }
+        if crash {
+            if let Err(e) = stack.restart_worker_if_dead() {
+                let _ = driver.kill();
+                return Err(e);
+            }
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
     match status.code() {
         Some(0) => Ok(true),
         Some(1) => Ok(false),
@@ -98,5 +148,6 @@ mod tests {
         assert!(a(&["--seed"]).is_err());
         assert!(a(&["--seed", "x"]).is_err());
         assert!(a(&["--fast"]).is_err());
+        assert!(a(&["--crash", "--seed", "7"]).is_ok());
     }
 }

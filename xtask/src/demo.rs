@@ -128,6 +128,7 @@ pub fn run(opts: Options) -> Result<()> {
             .webhook_url
             .clone()
             .or_else(|| receiver.as_ref().map(|r| r.url.clone())),
+        settings: Vec::new(),
     })?;
     let link = create_link(&stack)?;
     let api = format!("{}/v1", stack.worker_url);

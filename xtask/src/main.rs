@@ -3,7 +3,8 @@
 //! - `cargo xtask demo`  — install what is missing, build once, start the sandbox
 //!   gateway and the Worker under `wrangler dev`, create a checkout link, print it.
 //! - `cargo xtask test`  — every test the project has, with one summary line.
-//! - `cargo xtask chaos` — the money-safety run (issue 9), see `chaos.rs`.
+//! - `cargo xtask chaos` — the money-safety run (issue 9, `--crash`: issue
+//!   24), see `chaos.rs`; `cargo xtask outage` (issue 24), see `outage.rs`.
 //!
 //! Plumbing a developer may call directly: `tools`, `build [page|worker|all]`,
 //! `stack` (start the services and print their environment), `size`, `bench`, `fuzz`, `house` (issue 13's figures).
@@ -16,6 +17,7 @@ mod demo;
 mod fuzz;
 mod house;
 mod http;
+mod outage;
 mod proc;
 mod receiver;
 /// Issue 19's host test: no file reads outside the repository (a test
@@ -80,10 +82,14 @@ commands:
                       build everything once, run sandbox + Worker, print a checkout link;
                       webhooks go to URL, or to a receiver of its own that logs them
   test                run every test (unit, property, integration, browser, demo, chaos)
-  chaos [--seed N] [--payments N]
+  chaos [--seed N] [--payments N] [--crash]
                       the money-safety run: a seeded random schedule of payments,
                       notifications, faults and merchant actions (default 1000),
-                      then the Worker's books compared with the sandbox's ledger
+                      then the Worker's books compared with the sandbox's ledger;
+                      --crash also kills the Worker's runtime (SIGKILL) at seeded
+                      moments and checks every event reached the merchant
+  outage              the merchant's webhook endpoint down for a compressed day:
+                      every event delivered afterwards, in order, none dead-lettered
   tools               install the pinned tools that are missing
   build [page|worker|all]
                       build the page and/or the Worker (release)
@@ -108,6 +114,7 @@ fn main() -> ExitCode {
         "demo" => demo::Options::parse(rest).and_then(demo::run),
         "test" => test::run(rest),
         "chaos" => chaos::run(rest),
+        "outage" => outage::run(rest),
         "tools" => tools::ensure_all().map(|_| ()),
         "build" => build::run(rest),
         "stack" => stack::run_foreground(),

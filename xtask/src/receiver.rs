@@ -30,6 +30,13 @@ impl Drop for Receiver {
 
 /// Starts the receiver on a free port, logging to `log`.
 pub fn start(log: &Path) -> Result<Receiver> {
+    start_holding(log, Duration::ZERO)
+}
+
+/// [`start`], each delivery logged as soon as it is read and answered
+/// `hold` later (the chaos run's crash window inside a delivery); each
+/// connection on its own thread, so holding does not queue deliveries.
+pub fn start_holding(log: &Path, hold: Duration) -> Result<Receiver> {
     let listener = TcpListener::bind("127.0.0.1:0")?;
     listener.set_nonblocking(true)?;
     let url = format!("http://{}/webhook", listener.local_addr()?);
@@ -40,7 +47,8 @@ pub fn start(log: &Path) -> Result<Receiver> {
         while !flag.load(Ordering::SeqCst) {
             match listener.accept() {
                 Ok((stream, _)) => {
-                    let _ = serve(stream, &path);
+                    let path = path.clone();
+                    std::thread::spawn(move || serve(stream, &path, hold));
                 }
                 Err(_) => std::thread::sleep(Duration::from_millis(50)),
             }
@@ -53,8 +61,8 @@ pub fn start(log: &Path) -> Result<Receiver> {
     })
 }
 
-/// Reads one request, logs it, answers 204.
-fn serve(stream: TcpStream, log: &Path) -> Result<()> {
+/// Reads one request, logs it, answers 204 after `hold`.
+fn serve(stream: TcpStream, log: &Path, hold: Duration) -> Result<()> {
     stream.set_nonblocking(false)?;
     stream.set_read_timeout(Some(Duration::from_secs(10)))?;
     let mut reader = BufReader::new(stream.try_clone()?);
@@ -85,8 +93,12 @@ fn serve(stream: TcpStream, log: &Path) -> Result<()> {
         "headers": headers,
         "body": serde_json::from_str::<serde_json::Value>(&body).unwrap_or(body.into()),
     });
+    // One write per line: deliveries are served side by side, and an
+    // appending write is atomic only as a whole.
     let mut file = std::fs::OpenOptions::new().append(true).open(log)?;
-    writeln!(file, "{entry}")?;
+    file.write_all(format!("{entry}\n").as_bytes())?;
+    drop(file);
+    std::thread::sleep(hold);
     let mut stream = stream;
     stream.write_all(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n")?;
     Ok(())

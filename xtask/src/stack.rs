@@ -73,6 +73,9 @@ pub struct Options {
     /// Where the Worker sends webhooks (`None`: a free 127.0.0.1 port the
     /// tests' receiver listens on, `E2E_WEBHOOK_URL`).
     pub webhook_url: Option<String>,
+    /// Settings that replace the test tuning's (e.g. the outage run's
+    /// retry schedule).
+    pub settings: Vec<(&'static str, String)>,
 }
 
 /// The sandbox's default merchant (public test data printed by the sandbox itself).
@@ -86,6 +89,10 @@ pub const SANDBOX_KEY: &str = "98SDKFUO432HNODS098EEE07U9DUOIUE";
 pub struct Stack {
     // Field order is drop order: the Worker stops before the gateway.
     worker: Service,
+    /// How the Worker was started (to start it again on the same D1).
+    launch: Launch,
+    /// How many times [`Stack::restart_worker_if_dead`] started it again.
+    restarts: u32,
     sandbox: Option<Service>,
     /// The Worker's origin, e.g. `http://127.0.0.1:8787`.
     pub worker_url: String,
@@ -294,82 +301,25 @@ impl Stack {
             vars.push(("WEBHOOK_RETRY_CAP_SECS", "4".into()));
             vars.push(("WEBHOOK_MAX_ATTEMPTS", "5".into()));
         }
-        let mut worker = match runner {
-            Runner::WranglerDev => {
-                step(&format!(
-                    "starting the Worker under wrangler dev on {worker_url}"
-                ));
-                // A port picked free can be taken before wrangler binds it
-                // (its inspector port here, its internal ports in workerd):
-                // start again on fresh ones rather than fail the run.
-                let mut tries = 1;
-                loop {
-                    let mut cmd = wrangler_cmd(&wrangler);
-                    cmd.args([
-                        "dev",
-                        "--local",
-                        "--ip",
-                        "127.0.0.1",
-                        "--port",
-                        &port.to_string(),
-                    ])
-                    .args(["--inspector-port", &proc::free_port()?.to_string()])
-                    .arg("--persist-to")
-                    .arg(&persist)
-                    .arg("--env-file")
-                    .arg(&dev_vars)
-                    .args(["--test-scheduled", "--show-interactive-dev-session=false"])
-                    .current_dir(&root);
-                    for (k, v) in &vars {
-                        cmd.arg("--var").arg(format!("{k}:{v}"));
-                    }
-                    match start_worker("wrangler", &mut cmd, &run_dir, opts.echo, "Ready on") {
-                        Ok(worker) => break worker,
-                        Err(e) if tries < 3 && port_taken(&run_dir) => {
-                            eprintln!("    wrangler dev lost a port race ({e}); starting it again");
-                            tries += 1;
-                        }
-                        Err(e) => return Err(e),
-                    }
-                }
-            }
-            Runner::Workerd => {
-                step(&format!(
-                    "starting the Worker's workerd directly (Miniflare) on {worker_url}"
-                ));
-                // The same bindings as the .dev.vars and --var flags above,
-                // in one JSON object (this run's folder only).
-                let secrets = std::fs::read_to_string(&dev_vars)?;
-                let mut bindings = serde_json::Map::new();
-                for (k, v) in dotenv_pairs(&secrets) {
-                    bindings.insert(k.to_owned(), v.into());
-                }
-                for (k, v) in &vars {
-                    bindings.insert((*k).to_owned(), v.clone().into());
-                }
-                let file = run_dir.join("bindings.json");
-                std::fs::write(&file, serde_json::Value::Object(bindings).to_string())?;
-                let mut node = Command::new("node");
-                quiet_wrangler(&mut node)
-                    .arg("tests/bench/workerd.mjs")
-                    .arg(port.to_string())
-                    .arg(&persist)
-                    .arg(&file)
-                    .current_dir(&root);
-                start_worker(
-                    "workerd",
-                    &mut node,
-                    &run_dir,
-                    opts.echo,
-                    "workerd ready on",
-                )?
-            }
+        vars.retain(|(k, _)| opts.settings.iter().all(|(s, _)| s != k));
+        vars.extend(opts.settings.iter().cloned());
+        let launch = Launch {
+            runner,
+            port,
+            persist,
+            dev_vars,
+            vars,
+            echo: opts.echo,
         };
+        let mut worker = launch.start(&run_dir, "wrangler.log")?;
         http::wait_ok(&format!("{worker_url}/healthz"), Duration::from_secs(60))?;
         worker.check_alive()?;
 
+        std::fs::write(run_dir.join("worker.pgid"), worker.pid().to_string())?;
         Ok(Stack {
             worker,
+            launch,
+            restarts: 0,
             sandbox,
             worker_url,
             sandbox_url,
@@ -411,6 +361,25 @@ impl Stack {
         env
     }
 
+    /// Starts the Worker again on the same port and local D1 if it has
+    /// died (a crash run kills it with SIGKILL); its new process group id
+    /// goes to `worker.pgid` in the run folder, where the crash driver
+    /// reads whom to kill. `Ok(true)` when it was restarted.
+    pub fn restart_worker_if_dead(&mut self) -> Result<bool> {
+        if self.worker.check_alive().is_ok() {
+            return Ok(false);
+        }
+        // Whatever of its group is left goes too (the old Service's drop).
+        self.restarts += 1;
+        let log = format!("wrangler-restart-{}.log", self.restarts);
+        self.worker = self.launch.start(&self.run_dir, &log)?;
+        std::fs::write(
+            self.run_dir.join("worker.pgid"),
+            self.worker.pid().to_string(),
+        )?;
+        Ok(true)
+    }
+
     /// Fail if either service has died.
     pub fn check_alive(&mut self) -> Result<()> {
         self.worker.check_alive()?;
@@ -421,20 +390,111 @@ impl Stack {
     }
 }
 
-/// Builds the e2e crate's program `bin` (a driver such as `chaos` or
-/// `bench`, run from `target/debug/{bin}`), then starts a quiet stack with
-/// test tuning named after it. The page and the Worker must have been built.
-pub fn for_driver(bin: &'static str, sandbox_args: &'static [&'static str]) -> Result<Stack> {
-    for_driver_on(bin, sandbox_args, Runner::WranglerDev, None)
+/// How the Worker is started: kept by the [`Stack`] so a crash run can
+/// start it again on the same port and the same local D1 (`--persist-to`).
+struct Launch {
+    runner: Runner,
+    port: u16,
+    persist: PathBuf,
+    dev_vars: PathBuf,
+    vars: Vec<(&'static str, String)>,
+    echo: bool,
 }
 
-/// [`for_driver`] with the Worker run by `runner`, its webhooks sent to
-/// `webhook_url` (`None`: a free port nobody listens on).
+impl Launch {
+    /// Starts the Worker, its output in `run_dir/log`; returns once it is ready.
+    fn start(&self, run_dir: &std::path::Path, log: &str) -> Result<Service> {
+        let root = root();
+        let wrangler = root.join("node_modules/.bin/wrangler");
+        match self.runner {
+            Runner::WranglerDev => {
+                step(&format!(
+                    "starting the Worker under wrangler dev on 127.0.0.1:{}",
+                    self.port
+                ));
+                // A port picked free can be taken before wrangler binds it
+                // (its inspector port here, its internal ports in workerd):
+                // start again on fresh ones rather than fail the run.
+                let mut tries = 1;
+                loop {
+                    let mut cmd = wrangler_cmd(&wrangler);
+                    cmd.args([
+                        "dev",
+                        "--local",
+                        "--ip",
+                        "127.0.0.1",
+                        "--port",
+                        &self.port.to_string(),
+                    ])
+                    .args(["--inspector-port", &proc::free_port()?.to_string()])
+                    .arg("--persist-to")
+                    .arg(&self.persist)
+                    .arg("--env-file")
+                    .arg(&self.dev_vars)
+                    .args(["--test-scheduled", "--show-interactive-dev-session=false"])
+                    .current_dir(&root);
+                    for (k, v) in &self.vars {
+                        cmd.arg("--var").arg(format!("{k}:{v}"));
+                    }
+                    match start_worker("wrangler", &mut cmd, run_dir, log, self.echo, "Ready on") {
+                        Ok(worker) => break Ok(worker),
+                        Err(e) if tries < 3 && port_taken(&run_dir.join(log)) => {
+                            eprintln!("    wrangler dev lost a port race ({e}); starting it again");
+                            tries += 1;
+                        }
+                        Err(e) => break Err(e),
+                    }
+                }
+            }
+            Runner::Workerd => {
+                step(&format!(
+                    "starting the Worker's workerd directly (Miniflare) on 127.0.0.1:{}",
+                    self.port
+                ));
+                // The same bindings as the .dev.vars and --var flags above,
+                // in one JSON object (this run's folder only).
+                let secrets = std::fs::read_to_string(&self.dev_vars)?;
+                let mut bindings = serde_json::Map::new();
+                for (k, v) in dotenv_pairs(&secrets) {
+                    bindings.insert(k.to_owned(), v.into());
+                }
+                for (k, v) in &self.vars {
+                    bindings.insert((*k).to_owned(), v.clone().into());
+                }
+                let file = run_dir.join("bindings.json");
+                std::fs::write(&file, serde_json::Value::Object(bindings).to_string())?;
+                let mut node = Command::new("node");
+                quiet_wrangler(&mut node)
+                    .arg("tests/bench/workerd.mjs")
+                    .arg(self.port.to_string())
+                    .arg(&self.persist)
+                    .arg(&file)
+                    .current_dir(&root);
+                start_worker(
+                    "workerd",
+                    &mut node,
+                    run_dir,
+                    log,
+                    self.echo,
+                    "workerd ready on",
+                )
+            }
+        }
+    }
+}
+
+/// Builds the e2e crate's program `bin` (a driver such as `chaos` or
+/// `bench`, run from `target/debug/{bin}`), then starts a quiet stack with
+/// test tuning named after it, the Worker run by `runner`, its webhooks
+/// sent to `webhook_url` (`None`: a free port nobody listens on), with
+/// `settings` over the test tuning. The page and the Worker must have
+/// been built.
 pub fn for_driver_on(
     bin: &'static str,
     sandbox_args: &'static [&'static str],
     runner: Runner,
     webhook_url: Option<String>,
+    settings: Vec<(&'static str, String)>,
 ) -> Result<Stack> {
     step(&format!("building the {bin} driver"));
     proc::run(
@@ -454,6 +514,7 @@ pub fn for_driver_on(
             // Drivers send made-up openids and buyer ids straight to /api/pay.
             wallets: false,
             webhook_url,
+            settings,
         },
         runner,
     )
@@ -486,16 +547,18 @@ fn dotenv_pairs(text: &str) -> Vec<(&str, &str)> {
         .collect()
 }
 
-/// Start the Worker's process (logging to the run's `wrangler.log`, the
-/// name the e2e tests read whichever runner wrote it) and wait for `ready`.
+/// Start the Worker's process (logging to the run's `log`: `wrangler.log`,
+/// the name the e2e tests read whichever runner wrote it, except after a
+/// crash run's restart) and wait for `ready`.
 fn start_worker(
     name: &str,
     cmd: &mut Command,
     run_dir: &std::path::Path,
+    log: &str,
     echo: bool,
     ready: &str,
 ) -> Result<Service> {
-    let log = run_dir.join("wrangler.log");
+    let log = run_dir.join(log);
     let mut worker = Service::start(name, cmd, &log, echo)?;
     worker
         .wait_for_line(Duration::from_secs(120), |l| {
@@ -506,10 +569,9 @@ fn start_worker(
 }
 
 /// Whether the Worker's last start failed because a port it was to listen
-/// on was taken (workerd's `bind` error in `wrangler.log`).
-fn port_taken(run_dir: &std::path::Path) -> bool {
-    std::fs::read_to_string(run_dir.join("wrangler.log"))
-        .is_ok_and(|log| log.contains("Address already in use"))
+/// on was taken (workerd's `bind` error in its `log`).
+fn port_taken(log: &std::path::Path) -> bool {
+    std::fs::read_to_string(log).is_ok_and(|log| log.contains("Address already in use"))
 }
 
 /// Wait for Ctrl-C (or SIGTERM).
@@ -538,6 +600,7 @@ pub fn run_foreground() -> Result<()> {
         sandbox_args: &[],
         wallets: true,
         webhook_url: None,
+        settings: Vec::new(),
     })?;
     println!("# stack is up; paste into a shell to run `cargo test -p e2e` or the browser tests:");
     for (k, v) in stack.env() {
@@ -578,11 +641,11 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("xtask-port-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let log = dir.join("wrangler.log");
-        assert!(!port_taken(&dir), "no log yet");
+        assert!(!port_taken(&log), "no log yet");
         std::fs::write(&log, "*** Fatal uncaught kj::Exception: kj/async-io-unix.c++:945: failed: ::bind(sockfd, &addr.generic, addrlen): Address already in use; toString() = 127.0.0.1:36499\n").unwrap();
-        assert!(port_taken(&dir));
+        assert!(port_taken(&log));
         std::fs::write(&log, "X [ERROR] Build failed with 1 error\n").unwrap();
-        assert!(!port_taken(&dir));
+        assert!(!port_taken(&log));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -230,6 +230,7 @@ pub fn run(args: &[String]) -> Result<()> {
             sandbox_args: &[],
             wallets: true,
             webhook_url: None,
+            settings: Vec::new(),
         }) {
             Err(e) => {
                 report.record("stack", t, Err(e));
@@ -264,6 +265,10 @@ pub fn run(args: &[String]) -> Result<()> {
         step("chaos: a seeded random schedule, then the Worker's books against the ledger");
         let t = Instant::now();
         report.record("chaos", t, crate::chaos::stage());
+
+        step("outage: the merchant's endpoint down for a compressed day");
+        let t = Instant::now();
+        report.record("outage", t, crate::outage::stage());
 
         step("the demo's start-up path, paid in Chromium");
         let t = Instant::now();

@@ -62,6 +62,40 @@
 //! find every such row and run the same flows from their snapshot. A
 //! repeated round is harmless: every write is idempotent under its
 //! condition, and every follow-up `decide` reads the store afresh.
+//!
+//! # Crash windows
+//!
+//! `cargo xtask chaos --crash` (issue 24) kills the Worker's runtime with
+//! SIGKILL inside each of these windows at seeded moments, starts it again
+//! on the same local D1 and checks the books against the gateway's ledger
+//! and every event against what the merchant's endpoint received:
+//!
+//! - **Pay: between the gateway call and the store write of its answer.**
+//!   The attempt was inserted `pending` (with its link's guard) in the
+//!   batch before the call; the gateway has the order. Lost: the answer
+//!   (the QR, the wallet parameters) and the shopper's response. Safe: the
+//!   attempt is pending in the store, so the reconciler's `query` (the
+//!   page's poll, the cron sweep, the merchant's live view) books whatever
+//!   the gateway holds — a payment made on it later is new money checked
+//!   for being a duplicate, as for any attempt.
+//! - **Inside `/notify`.** The notification's writes are one batch: the
+//!   crash lands before it (nothing written, no 200 answered: the gateway
+//!   sends it again, and the sweep's `query` finds the payment anyway) or
+//!   after it (the state, its history entry and its event committed
+//!   together; a repeat is a no-op under the state rule). A duplicate check
+//!   lost with the runtime after the batch is redone by the cron's
+//!   duplicate catch-up.
+//! - **Refund: between the gateway call and the store write.** The refund
+//!   was reserved `pending` under its `OUT_REFUND_NO` before the call; the
+//!   cron's pending-refund retry settles it from `refundQuery` under the
+//!   same number (sending it again under that number only if the gateway
+//!   never got it), so the money moves at most once and the books learn it.
+//! - **Webhook delivery: between the POST and its record.** The event was
+//!   claimed with a deadline (`CLAIM_MARGIN_SECS` after the merchant's
+//!   timeout) and stays `pending`; the queue message may be lost with the
+//!   runtime, so the cron sends events overdue by `WEBHOOK_OVERDUE_SECS`
+//!   again under the same `webhook-id`. The merchant may receive it twice (at least once):
+//!   receivers dedupe on `webhook-id`.
 
 use serde_json::Value;
 use soushou::model::{
