@@ -273,11 +273,26 @@ impl Driver {
                         self.fault_used("refund")
                     }
                 }
-                (Window::Notify, [a @ Action::Notify { .. }]) => {
-                    s.spawn(move || self.act(a));
-                    let ms = (self.seed ^ (i as u64).wrapping_mul(0x9E37_79B9)) % 40;
-                    std::thread::sleep(Duration::from_millis(ms));
-                    true
+                (
+                    Window::Notify,
+                    [Action::Notify {
+                        attempt, copies, ..
+                    }],
+                ) => {
+                    // Sent once, unchecked: its answer dies with the runtime
+                    // (the full send with its checks follows the restart).
+                    let paid = self.wallet_paid.lock().unwrap().contains(attempt);
+                    match self.code(*attempt).filter(|_| paid) {
+                        Some(code) => {
+                            let body = json!({"state": 1, "copies": copies});
+                            let path = format!("/sandbox/notify/{code}");
+                            s.spawn(move || self.sandbox(Http::POST, &path, Some(body)));
+                            let ms = (self.seed ^ (i as u64).wrapping_mul(0x9E37_79B9)) % 40;
+                            std::thread::sleep(Duration::from_millis(ms));
+                            true
+                        }
+                        None => false,
+                    }
                 }
                 (Window::Webhook, []) => self.webhook_in_flight(),
                 _ => false,

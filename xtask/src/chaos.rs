@@ -38,8 +38,16 @@ const RECEIVER_HOLD: Duration = Duration::from_millis(150);
 /// `cargo xtask chaos`.
 pub fn run(args: &[String]) -> Result<()> {
     check_args(args)?;
-    let tools = crate::tools::ensure_all()?;
-    build::all(&tools)?;
+    // `--no-build`: the page and the Worker as last built, e.g. for runs of
+    // several seeds side by side (a build would rewrite the Worker another
+    // run's wrangler dev is serving).
+    let (skip, args): (Vec<String>, Vec<String>) =
+        args.iter().cloned().partition(|a| a == "--no-build");
+    if skip.is_empty() {
+        let tools = crate::tools::ensure_all()?;
+        build::all(&tools)?;
+    }
+    let args = &args[..];
     // Ctrl-C stops the driver (same process group); this process must live
     // on to stop the stack's services, which run in groups of their own.
     ctrlc::set_handler(|| {}).map_err(|e| fail!("cannot install the Ctrl-C handler: {e}"))?;
@@ -67,12 +75,12 @@ pub fn stage() -> Result<(u64, u64)> {
 fn check_args(args: &[String]) -> Result<()> {
     let mut it = args.iter();
     while let Some(a) = it.next() {
-        if a == "--crash" {
+        if a == "--crash" || a == "--no-build" {
             continue;
         }
         if !["--seed", "--payments", "--settle-secs"].contains(&a.as_str()) {
             return Err(fail!(
-                "unknown argument `{a}`; usage: cargo xtask chaos [--seed N] [--payments N] [--settle-secs N] [--crash]"
+                "unknown argument `{a}`; usage: cargo xtask chaos [--seed N] [--payments N] [--settle-secs N] [--crash] [--no-build]"
             ));
         }
         if it.next().and_then(|n| n.parse::<u64>().ok()).is_none() {
@@ -148,6 +156,6 @@ mod tests {
         assert!(a(&["--seed"]).is_err());
         assert!(a(&["--seed", "x"]).is_err());
         assert!(a(&["--fast"]).is_err());
-        assert!(a(&["--crash", "--seed", "7"]).is_ok());
+        assert!(a(&["--crash", "--seed", "7", "--no-build"]).is_ok());
     }
 }

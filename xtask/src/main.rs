@@ -82,12 +82,13 @@ commands:
                       build everything once, run sandbox + Worker, print a checkout link;
                       webhooks go to URL, or to a receiver of its own that logs them
   test                run every test (unit, property, integration, browser, demo, chaos)
-  chaos [--seed N] [--payments N] [--crash]
+  chaos [--seed N] [--payments N] [--crash] [--no-build]
                       the money-safety run: a seeded random schedule of payments,
                       notifications, faults and merchant actions (default 1000),
                       then the Worker's books compared with the sandbox's ledger;
                       --crash also kills the Worker's runtime (SIGKILL) at seeded
-                      moments and checks every event reached the merchant
+                      moments and checks every event reached the merchant;
+                      --no-build runs the page and Worker as last built
   outage              the merchant's webhook endpoint down for a compressed day:
                       every event delivered afterwards, in order, none dead-lettered
   tools               install the pinned tools that are missing

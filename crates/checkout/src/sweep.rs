@@ -17,9 +17,10 @@
 //!   and ten times `RECONCILE_AFTER_SECS`): a young attempt, where
 //!   payments happen, is asked often, an old one rarely;
 //! - once the window is over it is asked once more (the gateway has closed
-//!   it or holds its money by then: that answer settles it) and afterwards
-//!   once a day only, a safety net for a gateway that answers `pending`
-//!   past its own expiry;
+//!   it or holds its money by then: that answer settles it); a gateway
+//!   that still answers `pending` (its closing lags its expiry) is asked
+//!   again at the longest backoff for [`CLOSING_GRACE_SECS`], and
+//!   afterwards once a day only;
 //! - of the attempts due ([`next_sweep_at`] passed), the youngest are asked
 //!   first ([`pick`]): the attempts that can change are the young ones, so
 //!   a backlog of old ones only gets the budget the young ones leave.
@@ -39,8 +40,13 @@ use crate::vocab::OrderMethod;
 /// NATIVE): two hours.
 pub const WECHAT_DEFAULT_EXPIRE_SECS: u64 = 2 * 3600;
 
-/// How often an attempt past its payable window (and asked about once
-/// after it) is still asked about: once a day.
+/// How long after its payable window an attempt the gateway still calls
+/// pending is asked about at the longest backoff (the gateway closes
+/// expired trades on its own schedule, not to the second).
+pub const CLOSING_GRACE_SECS: u64 = 3600;
+
+/// How often an attempt past its payable window and the grace after it is
+/// still asked about: once a day.
 pub const SETTLED_RECHECK_SECS: u64 = 24 * 3600;
 
 /// How long after its creation the gateway may still take an attempt's
@@ -68,11 +74,14 @@ pub fn next_sweep_at(
     let closes = created_at
         .saturating_add(payable_for_secs(method))
         .saturating_add(pacing.after_secs);
-    if queried_at >= closes {
-        return queried_at.saturating_add(SETTLED_RECHECK_SECS);
-    }
     let rest = pacing.min_interval_secs.max(1);
     let longest = pacing.after_secs.saturating_mul(10).max(rest);
+    if queried_at >= closes.saturating_add(CLOSING_GRACE_SECS) {
+        return queried_at.saturating_add(SETTLED_RECHECK_SECS);
+    }
+    if queried_at >= closes {
+        return queried_at.saturating_add(longest);
+    }
     let backoff = (queried_at.saturating_sub(created_at) / 2).clamp(rest, longest);
     queried_at.saturating_add(backoff).min(closes)
 }
@@ -274,9 +283,14 @@ mod tests {
             (AlipayJsapi, 800, 130),
             (Pos, 900, 30),
             (WechatJsapi, 7100, 130),
-            // Asked after the window: once a day.
-            (Wap, 930, SETTLED_RECHECK_SECS),
-            (Native, 7230, SETTLED_RECHECK_SECS),
+            // Asked after the window and still pending: the gateway's
+            // closing may lag; at the longest backoff for an hour.
+            (Wap, 930, 300),
+            (Native, 7230, 300),
+            (Native, 7230 + 3599, 300),
+            // Then once a day.
+            (Wap, 930 + 3600, SETTLED_RECHECK_SECS),
+            (Native, 7230 + 3600, SETTLED_RECHECK_SECS),
             (Native, 100_000, SETTLED_RECHECK_SECS),
         ];
         for (method, age, after) in cases {
