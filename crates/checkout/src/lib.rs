@@ -20,6 +20,7 @@ pub mod gateway;
 pub mod guard;
 pub mod idempotency;
 pub mod link;
+pub mod list;
 pub mod merchant;
 pub mod oauth;
 pub mod pos;
