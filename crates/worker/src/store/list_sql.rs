@@ -97,6 +97,16 @@ impl Where {
         }
     }
 
+    /// Rows below a known key (an export's next chunk: the key of its
+    /// last row, which stays a valid position even if that row is deleted
+    /// meanwhile, as an unsent attempt may be).
+    fn below(&mut self, id: &str, key: (u64, &str)) {
+        let at = self.bind(Param::Int(key.0));
+        let code = self.bind(Param::Text(key.1.to_owned()));
+        self.terms
+            .push(format!("(created_at, {id}) < ({at}, {code})"));
+    }
+
     /// The finished statement.
     fn select(mut self, head: String, id: &str, limit: u32) -> Query {
         let mut sql = head;
@@ -116,12 +126,12 @@ impl Where {
 /// A page of orders, with one row more than the page (it says whether
 /// more follow).
 pub fn orders_page(plan: &OrderPlan) -> Query {
-    orders_rows(plan, plan.page.limit + 1)
+    orders_rows(plan, plan.page.limit + 1, None)
 }
 
-/// Up to `rows` orders of the plan's filter below its cursor (an export
-/// reads its chunks with it).
-pub fn orders_rows(plan: &OrderPlan, rows: u32) -> Query {
+/// Up to `rows` orders of the plan's filter below `key` (an export's
+/// chunks), or below its cursor.
+pub fn orders_rows(plan: &OrderPlan, rows: u32, key: Option<(u64, &str)>) -> Query {
     let f = &plan.filter;
     let mut w = Where::new();
     w.created(&f.created);
@@ -142,7 +152,10 @@ pub fn orders_rows(plan: &OrderPlan, rows: u32) -> Query {
         let terms = ["charge_code", "merchant_ref", "subject"].map(|c| w.prefix(c, q));
         w.terms.push(format!("({})", terms.join(" OR ")));
     }
-    w.after("orders", "charge_code", plan.page.starting_after.as_deref());
+    match key {
+        Some(key) => w.below("charge_code", key),
+        None => w.after("orders", "charge_code", plan.page.starting_after.as_deref()),
+    }
     let indexed = match plan.index.name() {
         Some(name) => format!(" INDEXED BY {name}"),
         None => String::new(),

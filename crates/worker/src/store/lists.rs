@@ -149,11 +149,15 @@ pub async fn orders(db: &Db, plan: &OrderPlan) -> ApiResult<List<OrderItem>> {
     Ok(List::from_rows(items, plan.page.limit))
 }
 
-/// Up to `chunk` orders of the plan's filter after its cursor (an export's
-/// next chunk; the cursor is the last row of the previous chunk, so it
-/// exists).
-pub async fn orders_chunk(db: &Db, plan: &OrderPlan, chunk: u32) -> ApiResult<Vec<OrderItem>> {
-    let q = list_sql::orders_rows(plan, chunk);
+/// Up to `chunk` orders of the plan's filter below `key`, the key of the
+/// previous chunk's last row (an export's next chunk).
+pub async fn orders_chunk(
+    db: &Db,
+    plan: &OrderPlan,
+    chunk: u32,
+    key: Option<(u64, &str)>,
+) -> ApiResult<Vec<OrderItem>> {
+    let q = list_sql::orders_rows(plan, chunk, key);
     let rows: Vec<OrderItemRow> = rows(db, &q, None).await?;
     Ok(rows.into_iter().map(OrderItem::from).collect())
 }
