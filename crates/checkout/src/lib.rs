@@ -30,6 +30,7 @@ pub mod routing;
 pub mod settle;
 pub mod shell;
 pub mod state;
+pub mod statement;
 pub mod vocab;
 pub mod webhook;
 
