@@ -23,7 +23,8 @@
 use soushou::Fen;
 
 use crate::format::civil;
-use crate::list::OrderItem;
+use crate::list::{Channel, OrderItem};
+use crate::statement::Movement;
 
 /// UTF-8's byte order mark, the first thing of every export.
 pub const BOM: &str = "\u{FEFF}";
@@ -169,6 +170,62 @@ pub fn order_row(o: &OrderItem) -> String {
     ])
 }
 
+/// The columns of `GET /v1/statements/{date}.csv`.
+pub const STATEMENT_COLUMNS: [&str; 9] = [
+    "type",
+    "time",
+    "charge_code",
+    "out_refund_no",
+    "channel",
+    "method",
+    "amount",
+    "subject",
+    "ref",
+];
+
+/// One money movement of a statement's day.
+#[derive(Clone, Copy, Debug)]
+pub struct Line<'a> {
+    /// Payment, refund or duplicate refund.
+    pub movement: Movement,
+    /// When the money moved.
+    pub at: u64,
+    /// The order.
+    pub charge_code: &'a str,
+    /// The refund, for a refund.
+    pub out_refund_no: Option<&'a str>,
+    /// The wallet.
+    pub channel: Channel,
+    /// The order's method.
+    pub method: &'a str,
+    /// The money moved (never negative: `type` says its direction).
+    pub amount: Fen,
+    /// The order's subject.
+    pub subject: &'a str,
+    /// The order's merchant reference.
+    pub reference: Option<&'a str>,
+}
+
+/// A movement as a row of [`STATEMENT_COLUMNS`].
+pub fn statement_row(l: &Line) -> String {
+    let kind = match l.movement {
+        Movement::Payment => "payment",
+        Movement::Refund => "refund",
+        Movement::DuplicateRefund => "duplicate_refund",
+    };
+    row(&[
+        Cell::Text(kind),
+        Cell::Time(l.at),
+        Cell::Code(l.charge_code),
+        opt_code(l.out_refund_no),
+        Cell::Text(l.channel.as_str()),
+        Cell::Text(l.method),
+        Cell::Amount(l.amount),
+        Cell::Text(l.subject),
+        opt_code(l.reference),
+    ])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -259,6 +316,26 @@ mod tests {
              12.30,1.00,\"咖啡, 大杯\",'=1+1,\"=\"\"ab12\"\"\",link,wap,alipay,\r\n"
         );
         assert_eq!(ORDER_COLUMNS.len(), order_row(&o).matches(',').count());
+    }
+
+    #[test]
+    fn a_statement_row() {
+        let l = Line {
+            movement: Movement::DuplicateRefund,
+            at: 1_765_065_600,
+            charge_code: "C1",
+            out_refund_no: Some("dup-C1"),
+            channel: Channel::Wechat,
+            method: "wechat_jsapi",
+            amount: Fen::from_fen(250),
+            subject: "-奶茶",
+            reference: None,
+        };
+        assert_eq!(
+            statement_row(&l),
+            "duplicate_refund,2025-12-07T08:00:00+08:00,\"=\"\"C1\"\"\",\"=\"\"dup-C1\"\"\",\
+             wechat,wechat_jsapi,2.50,'-奶茶,\r\n"
+        );
     }
 
     /// Whatever a text holds, its cell parses back (RFC 4180) to the text,

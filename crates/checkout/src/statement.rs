@@ -32,6 +32,8 @@ use soushou::Fen;
 use crate::csv::BEIJING_OFFSET_SECS;
 use crate::format::civil;
 use crate::list::Channel;
+use crate::vocab::OrderStatus;
+use soushou::types::OrderState;
 
 /// The time zone every statement is in.
 pub const TIMEZONE: &str = "Asia/Shanghai";
@@ -114,6 +116,46 @@ pub fn due_days(now: u64, delay: i64, back: u32) -> Vec<Day> {
     days
 }
 
+/// The statements `GET /v1/statements?from&to` lists: both days
+/// inclusive; `to` defaults to the day before `now`'s, `from` to 30 days
+/// before `to`; at most 366 days.
+pub fn range(from: Option<&str>, to: Option<&str>, now: u64) -> Result<(Day, Day), crate::Error> {
+    let bad = |field: &'static str| crate::Error::InvalidRequest {
+        field,
+        reason: "must be a date YYYY-MM-DD",
+    };
+    let to = match to {
+        Some(s) => Day::parse(s).ok_or(bad("to"))?,
+        None => Day::of(now).prev(),
+    };
+    let from = match from {
+        Some(s) => Day::parse(s).ok_or(bad("from"))?,
+        None => Day(to.0.saturating_sub(30).max(1)),
+    };
+    if from > to {
+        return Err(crate::Error::InvalidRequest {
+            field: "from",
+            reason: "must not be after to",
+        });
+    }
+    if to.0 - from.0 >= 366 {
+        return Err(crate::Error::InvalidRequest {
+            field: "from",
+            reason: "at most 366 days from to",
+        });
+    }
+    Ok((from, to))
+}
+
+/// What a refund is in a statement: a duplicate payment's refund, or the
+/// merchant's.
+pub fn refund_movement(charge_code: &str, out_refund_no: &str) -> Movement {
+    match crate::settle::duplicate_refund_try(charge_code, out_refund_no) {
+        Some(_) => Movement::DuplicateRefund,
+        None => Movement::Refund,
+    }
+}
+
 /// What a money movement is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -193,6 +235,31 @@ pub struct Difference {
     pub ours: String,
     /// The gateway's, or why it is not known.
     pub gateway: String,
+}
+
+/// Whether an order of the day that was pending when the build began
+/// still disagrees with the gateway after the build queried it: `ours` is
+/// its state after the query, `gateway` the state the query answered, or
+/// the error code of a query that failed. An order pending on both sides
+/// (a shopper who never paid) agrees: it moved no money.
+pub fn difference(
+    charge_code: &str,
+    ours: OrderStatus,
+    gateway: Result<Option<OrderState>, &str>,
+) -> Option<Difference> {
+    let gateway = match gateway {
+        // Settled meanwhile (the query's answer applied, or a notification).
+        _ if ours != OrderStatus::Pending => return None,
+        Ok(Some(OrderState::Pending)) => return None,
+        Ok(Some(state)) => format!("state {}", state.code()),
+        Ok(None) => "no state".to_owned(),
+        Err(code) => format!("unknown ({code})"),
+    };
+    Some(Difference {
+        charge_code: charge_code.to_owned(),
+        ours: ours.as_str().to_owned(),
+        gateway,
+    })
 }
 
 /// What a statement says: the figures, per channel, and the differences.
@@ -391,6 +458,52 @@ mod tests {
             1
         );
         assert_eq!(json["differences"], serde_json::json!([]));
+    }
+
+    #[test]
+    fn ranges() {
+        let now = Day::parse("2025-12-07").unwrap().start() + 3600;
+        let day = |s| Day::parse(s).unwrap();
+        assert_eq!(
+            range(None, None, now),
+            Ok((day("2025-11-06"), day("2025-12-06")))
+        );
+        assert_eq!(
+            range(Some("2025-12-01"), Some("2025-12-01"), now),
+            Ok((day("2025-12-01"), day("2025-12-01")))
+        );
+        assert!(range(Some("2025-12-02"), Some("2025-12-01"), now).is_err());
+        assert!(range(Some("2024-11-30"), Some("2025-12-01"), now).is_err());
+        assert!(range(Some("2024-12-01"), Some("2025-12-01"), now).is_ok());
+        assert!(range(Some("yesterday"), None, now).is_err());
+        assert_eq!(refund_movement("C1", "dup-C1"), Movement::DuplicateRefund);
+        assert_eq!(refund_movement("C1", "dup-C1-2"), Movement::DuplicateRefund);
+        assert_eq!(refund_movement("C1", "dup-C2"), Movement::Refund);
+        assert_eq!(refund_movement("C1", "R-1"), Movement::Refund);
+    }
+
+    #[test]
+    fn differences() {
+        use OrderStatus as S;
+        let d = |ours, gw: Result<Option<OrderState>, &str>| {
+            difference("C", ours, gw).map(|d| (d.ours, d.gateway))
+        };
+        assert_eq!(d(S::Pending, Ok(Some(OrderState::Pending))), None);
+        assert_eq!(d(S::Paid, Ok(Some(OrderState::Paid))), None);
+        assert_eq!(d(S::Closed, Ok(None)), None);
+        assert_eq!(d(S::Paid, Err("GATEWAY_TIMEOUT")), None);
+        assert_eq!(
+            d(S::Pending, Ok(Some(OrderState::Paid))),
+            Some(("pending".into(), "state 1".into()))
+        );
+        assert_eq!(
+            d(S::Pending, Ok(None)),
+            Some(("pending".into(), "no state".into()))
+        );
+        assert_eq!(
+            d(S::Pending, Err("GATEWAY_TIMEOUT")),
+            Some(("pending".into(), "unknown (GATEWAY_TIMEOUT)".into()))
+        );
     }
 
     #[test]
