@@ -26,7 +26,7 @@ CREATE INDEX orders_by_state ON orders (state, created_at, charge_code);
 -- orders_by_ref; of the subject: this one).
 CREATE INDEX orders_by_subject ON orders (subject);
 -- The statement of a day: the payments whose money arrived in it.
-CREATE INDEX orders_by_paid ON orders (paid_at) WHERE paid_at IS NOT NULL;
+CREATE INDEX orders_by_paid ON orders (paid_at, charge_code) WHERE paid_at IS NOT NULL;
 
 -- GET /v1/refunds: no filter, state=, order= (a superset of the old
 -- refunds_by_order (charge_code)).
@@ -36,7 +36,7 @@ DROP INDEX IF EXISTS refunds_by_order;
 CREATE INDEX refunds_by_order ON refunds (charge_code, created_at, out_refund_no);
 -- The statement of a day: the refunds that settled in it (a refund's
 -- updated_at is its settlement once it is no longer pending).
-CREATE INDEX refunds_by_settled ON refunds (state, updated_at);
+CREATE INDEX refunds_by_settled ON refunds (state, updated_at, out_refund_no);
 
 -- Daily statements (Beijing days). Never rewritten: a later build whose
 -- figures differ is a new revision with its reason; GET answers the

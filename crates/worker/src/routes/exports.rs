@@ -1,5 +1,5 @@
 //! The merchant's CSV exports (bearer `ADMIN_TOKEN`): `GET
-//! /v1/orders.csv?<order filters>` (and the statements' CSV, in
+//! /v1/orders.csv?<order filters>` (a statement's CSV is in
 //! [`super::statements`]). Cells encoded by `checkout::csv`; the body is
 //! streamed, read from D1 in chunks of [`CHUNK`] rows by the keyset of
 //! the lists (`store::lists`), so neither the Worker's memory nor one D1

@@ -1,7 +1,7 @@
 //! All SQL of the Worker, one module per table family (schema in
 //! `migrations/`): [`links`], [`attempts`] (orders, their state history and
 //! processed notifications), [`refunds`], [`idempotency`] (keys),
-//! [`signin`] (`oauth_states`), [`lists`] (the merchant's lists and
+//! [`signin`] (`oauth_states`), [`statements`] (daily statements), [`lists`] (the merchant's lists and
 //! exports, their SQL built in [`list_sql`]) and [`events`] (the webhook outbox, its
 //! delivery state and attempts). `cargo xtask house` fails on SQL
 //! anywhere else.
@@ -26,6 +26,7 @@ pub mod plan;
 pub mod refunds;
 pub mod signin;
 pub mod snapshots;
+pub mod statements;
 
 use serde::de::DeserializeOwned;
 use worker::wasm_bindgen::JsValue;
