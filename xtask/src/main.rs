@@ -22,6 +22,7 @@ mod receiver;
 /// module, not `xtask/tests/`: an integration test makes `cargo test`
 /// rebuild the running `xtask` binary under `cargo xtask test`).
 #[cfg(test)]
+mod seed;
 mod self_contained;
 #[cfg(test)]
 mod settings;
