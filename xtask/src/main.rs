@@ -18,11 +18,11 @@ mod house;
 mod http;
 mod proc;
 mod receiver;
+mod seed;
 /// Issue 19's host test: no file reads outside the repository (a test
 /// module, not `xtask/tests/`: an integration test makes `cargo test`
 /// rebuild the running `xtask` binary under `cargo xtask test`).
 #[cfg(test)]
-mod seed;
 mod self_contained;
 #[cfg(test)]
 mod settings;
