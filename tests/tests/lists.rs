@@ -176,28 +176,37 @@ fn order_lists_filter_and_page() {
     assert!(codes(&list(&e, &format!("/v1/orders?q={}", &q[1..]))).is_empty());
 
     // Pages of one while orders are being created: every order of the
-    // marker once, newest first; the ones created meanwhile are above the
-    // cursor and not pulled onto later pages.
+    // marker once, newest first. One created meanwhile lands above the
+    // cursor (not seen) or, in the cursor's own second with a lower code,
+    // below it (seen once, in its place): never a gap, never a repeat.
     let newest_first = codes(&list(&e, &format!("/v1/orders?q={q}")));
-    let mut seen = Vec::new();
+    let (mut seen, mut meanwhile) = (Vec::new(), Vec::new());
     let mut path = format!("/v1/orders?q={q}&limit=1");
     loop {
         let page = list(&e, &path);
         let page_codes = codes(&page);
         assert!(page_codes.len() <= 1);
         seen.extend(page_codes.iter().cloned());
-        qr_order(&e, "2.00", &format!("{q} meanwhile"), "wechat");
+        meanwhile.push(qr_order(&e, "2.00", &format!("{q} meanwhile"), "wechat"));
         if page["has_more"] == json!(false) {
             break;
         }
         path = format!("/v1/orders?q={q}&limit=1&starting_after={}", page_codes[0]);
     }
-    assert_eq!(seen, newest_first, "pages crossed while inserting");
-    let all = list(&e, &format!("/v1/orders?q={q}&limit=100"));
-    // The three, and one created after each of the three pages.
-    assert_eq!(codes(&all).len(), 3 + 3, "{all}");
-    let unique: BTreeSet<_> = codes(&all).into_iter().collect();
-    assert_eq!(unique.len(), 6);
+    let unique: BTreeSet<_> = seen.iter().cloned().collect();
+    assert_eq!(unique.len(), seen.len(), "a repeat: {seen:?}");
+    let first: Vec<String> = seen
+        .iter()
+        .filter(|c| !meanwhile.contains(c))
+        .cloned()
+        .collect();
+    assert_eq!(first, newest_first, "a gap: {seen:?}");
+    let all = codes(&list(&e, &format!("/v1/orders?q={q}&limit=100")));
+    // The three, and one created after each page; the pages saw them in
+    // the list's own order.
+    assert_eq!(all.len(), 3 + meanwhile.len(), "{all:?}");
+    let in_order: Vec<String> = all.iter().filter(|c| seen.contains(c)).cloned().collect();
+    assert_eq!(in_order, seen);
 
     // Refused, with the field named.
     for (query, words) in [
