@@ -65,7 +65,8 @@ fn d1_bytes(state: &Path) -> u64 {
 
 /// Seeds `rows` orders and runs the driver.
 pub fn run(rows: u64) -> Result<()> {
-    let stack = crate::stack::for_driver_on("bench-lists", &[], Runner::Workerd, None)?;
+    // wrangler dev: its `/__scheduled` runs the cron (the statement build).
+    let stack = crate::stack::for_driver_on("bench-lists", &[], Runner::WranglerDev, None)?;
     let state = stack.run_dir.join("state");
     let wrangler = root().join("node_modules/.bin/wrangler");
     let now = std::time::SystemTime::now()
