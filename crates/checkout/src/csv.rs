@@ -22,15 +22,12 @@
 
 use soushou::Fen;
 
-use crate::format::civil;
+use crate::format::{civil, BEIJING_OFFSET_SECS};
 use crate::list::{Channel, OrderItem};
 use crate::statement::Movement;
 
 /// UTF-8's byte order mark, the first thing of every export.
 pub const BOM: &str = "\u{FEFF}";
-
-/// Beijing time's offset east of UTC (China has one zone, no summer time).
-pub const BEIJING_OFFSET_SECS: u64 = 8 * 3600;
 
 /// One cell of a row.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -29,8 +29,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use soushou::Fen;
 
-use crate::csv::BEIJING_OFFSET_SECS;
-use crate::format::civil;
+use crate::format::{civil, BEIJING_OFFSET_SECS};
 use crate::list::Channel;
 use crate::vocab::OrderStatus;
 use soushou::types::OrderState;

@@ -12,7 +12,7 @@ use soushou::types::ChannelType;
 use soushou::Fen;
 
 use super::{all, changes, n, prepare, t, Stored};
-use crate::platform::db::Db;
+use crate::platform::db::{Db, Stmt};
 use crate::platform::error::{ApiError, ApiResult};
 
 /// The states of an order whose money the merchant got (a revoked one's
@@ -74,9 +74,45 @@ pub struct DayRead {
 
 /// Reads everything a build of `day` needs, in one round trip.
 pub async fn read_day(db: &Db, day: Day) -> ApiResult<DayRead> {
-    let (start, end, date) = (n(day.start()), n(day.end()), t(&day.to_string()));
-    let range = [start.clone(), end.clone()];
-    let statements = vec![
+    let results = db.batch(day_reads(db, day)?).await.stored()?;
+    let [paid, refunded, pending, pending_refunds, latest] = results.as_slice() else {
+        return Err(ApiError::Storage(
+            "a statement read of five answered otherwise".into(),
+        ));
+    };
+    let mut groups = Vec::new();
+    for (result, refunds) in [(paid, false), (refunded, true)] {
+        for g in result.results::<GroupRow>().stored()? {
+            groups.push(Group {
+                movement: match (refunds, g.dup) {
+                    (false, _) => Movement::Payment,
+                    (true, Some(1)) => Movement::DuplicateRefund,
+                    (true, _) => Movement::Refund,
+                },
+                channel: Channel::of(&g.channel_type),
+                count: g.count,
+                amount: g.amount_fen,
+            });
+        }
+    }
+    let latest = match latest.results::<BodyRow>().stored()?.into_iter().next() {
+        Some(row) => Some(parse(&row.body)?),
+        None => None,
+    };
+    Ok(DayRead {
+        groups,
+        pending: pending.results().stored()?,
+        pending_refunds: pending_refunds.results().stored()?,
+        latest,
+    })
+}
+
+/// The five reads of [`read_day`]: payments and refunds summed per
+/// channel (through the indexes on `paid_at` and the refunds'
+/// settlement), the pending orders and refunds, the latest revision.
+fn day_reads(db: &Db, day: Day) -> ApiResult<Vec<Stmt<'_>>> {
+    let range = [n(day.start()), n(day.end())];
+    Ok(vec![
         prepare(
             db,
             &format!(
@@ -118,40 +154,9 @@ pub async fn read_day(db: &Db, day: Day) -> ApiResult<DayRead> {
         prepare(
             db,
             "SELECT body FROM statements WHERE date = ?1 ORDER BY revision DESC LIMIT 1",
-            &[date],
+            &[t(&day.to_string())],
         )?,
-    ];
-    let results = db.batch(statements).await.stored()?;
-    let [paid, refunded, pending, pending_refunds, latest] = results.as_slice() else {
-        return Err(ApiError::Storage(
-            "a statement read of five answered otherwise".into(),
-        ));
-    };
-    let mut groups = Vec::new();
-    for (result, movement) in [(paid, None), (refunded, Some(()))] {
-        for g in result.results::<GroupRow>().stored()? {
-            groups.push(Group {
-                movement: match (movement, g.dup) {
-                    (None, _) => Movement::Payment,
-                    (Some(()), Some(1)) => Movement::DuplicateRefund,
-                    (Some(()), _) => Movement::Refund,
-                },
-                channel: Channel::of(&g.channel_type),
-                count: g.count,
-                amount: g.amount_fen,
-            });
-        }
-    }
-    let latest = match latest.results::<BodyRow>().stored()?.into_iter().next() {
-        Some(row) => Some(parse(&row.body)?),
-        None => None,
-    };
-    Ok(DayRead {
-        groups,
-        pending: pending.results().stored()?,
-        pending_refunds: pending_refunds.results().stored()?,
-        latest,
-    })
+    ])
 }
 
 /// A stored statement body.
