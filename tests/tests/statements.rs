@@ -9,25 +9,10 @@
 use std::collections::BTreeMap;
 
 use checkout::statement::Day;
+use e2e::rng::Rng;
 use e2e::{now_ms, E2e};
 use reqwest::Method;
 use serde_json::json;
-
-/// SplitMix64, so a failing seed replays.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
 
 fn qr_order(e: &E2e, fen: u64, channel: &str) -> String {
     let amount = format!("{}.{:02}", fen / 100, fen % 100);
@@ -89,23 +74,23 @@ fn a_statement_equals_the_ledger_and_is_revised_not_rewritten() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(now_ms());
     println!("statement run seed {seed} (STATEMENT_SEED={seed} replays it)");
-    let mut rng = Rng(seed);
+    let mut rng = Rng::new(seed);
     let started = now_ms() / 1000;
 
     // The run: orders paid or not, refunded in part or in full, revoked.
     let mut mine = Vec::new();
     for i in 0..12 {
         let channel = if i % 2 == 0 { "wechat" } else { "alipay" };
-        let amount = 100 + rng.below(100_000);
+        let amount = rng.range(100, 100_099);
         let code = qr_order(&e, amount, channel);
         mine.push(code.clone());
-        if rng.below(4) == 0 {
+        if rng.chance(25) {
             continue; // never paid
         }
         e.sandbox_pay_and_wait(&code, "paid");
-        match rng.below(4) {
+        match rng.range(0, 3) {
             0 => {
-                let part = 1 + rng.below(amount - 1);
+                let part = rng.range(1, amount - 1);
                 let yuan = format!("{}.{:02}", part / 100, part % 100);
                 let (status, body) = e.admin(
                     Method::POST,

@@ -226,10 +226,12 @@ impl Settings {
     /// (`STATEMENT_DELAY_SECS`, default 600: late notifications first).
     /// Signed: the tests set minus a day, so the current day is built.
     pub fn statement_delay_secs(&self) -> ApiResult<i64> {
-        const NAME: &str = "STATEMENT_DELAY_SECS";
-        match self.opt_var(NAME) {
+        match self.opt_var("STATEMENT_DELAY_SECS") {
             None => Ok(600),
-            Some(s) => s.trim().parse().map_err(|_| ApiError::Misconfigured(NAME)),
+            Some(s) => s
+                .trim()
+                .parse()
+                .map_err(|_| ApiError::Misconfigured("STATEMENT_DELAY_SECS")),
         }
     }
 
