@@ -7,6 +7,11 @@
 //! message: an end-to-end suite that silently passes without the system
 //! under test would prove nothing.
 
+/// The chaos run's seeded generator (SplitMix64), for the other seeded
+/// end-to-end runs (the statement test).
+#[path = "chaos/rng.rs"]
+pub mod rng;
+
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use checkout::api::MerchantOrder;

@@ -17,25 +17,39 @@ use crate::stack::Runner;
 use crate::{build, proc, root, size, step, Result};
 use std::process::Command;
 
-/// `cargo xtask bench [--no-build] [--worker-only]`: `--no-build` measures
-/// the page and the Worker as they were last built (e.g. an older
-/// commit's); `--worker-only` prints the Worker's figures and stops.
+/// `cargo xtask bench [--no-build] [--worker-only] [--lists N]`:
+/// `--no-build` measures the page and the Worker as they were last built
+/// (e.g. an older commit's); `--worker-only` prints the Worker's figures
+/// and stops; `--lists N` seeds N orders and prints the lists, statement
+/// and CSV figures only (`seed`; issue 21: N = 100000, 1000000).
 pub fn run(args: &[String]) -> Result<()> {
     let tools = crate::tools::ensure_all()?;
-    let (mut build_first, mut worker_only) = (true, false);
-    for arg in args {
+    let (mut build_first, mut worker_only, mut lists) = (true, false, None);
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
         match arg.as_str() {
             "--no-build" => build_first = false,
             "--worker-only" => worker_only = true,
+            "--lists" => {
+                lists = Some(
+                    args.next()
+                        .and_then(|n| n.parse::<u64>().ok())
+                        .filter(|n| *n > 0)
+                        .ok_or_else(|| crate::fail!("--lists takes a number of orders"))?,
+                )
+            }
             other => {
                 return Err(crate::fail!(
-                    "unknown argument `{other}` (--no-build, --worker-only)"
+                    "unknown argument `{other}` (--no-build, --worker-only, --lists N)"
                 ))
             }
         }
     }
     if build_first {
         build::all(&tools)?;
+    }
+    if let Some(rows) = lists {
+        return crate::seed::run(rows);
     }
     // Timings on a shared machine move with its load: print it with them.
     let load = || std::fs::read_to_string("/proc/loadavg").unwrap_or_default();

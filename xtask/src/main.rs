@@ -20,6 +20,7 @@ mod http;
 mod outage;
 mod proc;
 mod receiver;
+mod seed;
 /// Issue 19's host test: no file reads outside the repository (a test
 /// module, not `xtask/tests/`: an integration test makes `cargo test`
 /// rebuild the running `xtask` binary under `cargo xtask test`).

@@ -63,6 +63,10 @@ pub fn link_amount(view: &CheckoutView) -> String {
     }
 }
 
+/// Beijing time's offset east of UTC (China has one zone, no summer
+/// time): the CSV exports' times and the statements' days.
+pub const BEIJING_OFFSET_SECS: u64 = 8 * 3600;
+
 /// A calendar date and time of day (proleptic Gregorian, no leap seconds).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Civil {

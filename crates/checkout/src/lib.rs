@@ -12,6 +12,7 @@
 
 pub mod amount;
 pub mod api;
+pub mod csv;
 pub mod error;
 pub mod events;
 pub mod flow;
@@ -20,6 +21,7 @@ pub mod gateway;
 pub mod guard;
 pub mod idempotency;
 pub mod link;
+pub mod list;
 pub mod merchant;
 pub mod oauth;
 pub mod pos;
@@ -28,6 +30,7 @@ pub mod routing;
 pub mod settle;
 pub mod shell;
 pub mod state;
+pub mod statement;
 pub mod sweep;
 pub mod vocab;
 pub mod webhook;

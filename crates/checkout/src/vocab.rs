@@ -246,6 +246,19 @@ impl OrderMethod {
     }
 }
 
+impl Spelled for OrderMethod {
+    const ALL: &'static [Self] = &[
+        OrderMethod::WechatJsapi,
+        OrderMethod::AlipayJsapi,
+        OrderMethod::Wap,
+        OrderMethod::Native,
+        OrderMethod::Pos,
+    ];
+    fn spelling(self) -> &'static str {
+        self.as_str()
+    }
+}
+
 /// What caused a state change (the `source` of an order's history entry).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -304,6 +317,17 @@ impl RefundState {
             RefundState::Succeeded => "succeeded",
             RefundState::Failed => "failed",
         }
+    }
+}
+
+impl Spelled for RefundState {
+    const ALL: &'static [Self] = &[
+        RefundState::Pending,
+        RefundState::Succeeded,
+        RefundState::Failed,
+    ];
+    fn spelling(self) -> &'static str {
+        self.as_str()
     }
 }
 
@@ -367,6 +391,8 @@ mod tests {
         assert_spelled_as_serde::<PayMethod>();
         assert_spelled_as_serde::<OrderStatus>();
         assert_spelled_as_serde::<LinkChannel>();
+        assert_spelled_as_serde::<OrderMethod>();
+        assert_spelled_as_serde::<RefundState>();
         assert_spelled_as_serde::<crate::api::ErrorCode>();
     }
 

@@ -23,4 +23,5 @@ pub mod pos;
 pub mod reconcile;
 pub mod refund;
 pub mod signin;
+pub mod statement;
 pub mod webhook;

@@ -222,6 +222,19 @@ impl Settings {
         self.num("NOTIFY_REPLAY_WINDOW_SECS", 900)
     }
 
+    /// How long after a Beijing day ends the cron builds its statement
+    /// (`STATEMENT_DELAY_SECS`, default 600: late notifications first).
+    /// Signed: the tests set minus a day, so the current day is built.
+    pub fn statement_delay_secs(&self) -> ApiResult<i64> {
+        match self.opt_var("STATEMENT_DELAY_SECS") {
+            None => Ok(600),
+            Some(s) => s
+                .trim()
+                .parse()
+                .map_err(|_| ApiError::Misconfigured("STATEMENT_DELAY_SECS")),
+        }
+    }
+
     /// How long an attempt stays pending before polling confirms it with `query`.
     pub fn reconcile_after_secs(&self) -> ApiResult<u64> {
         self.num("RECONCILE_AFTER_SECS", 30)

@@ -51,3 +51,59 @@ pub fn set_html_headers(headers: &Headers, html: &str) -> worker::Result<()> {
         "camera=(), microphone=(), geolocation=(), usb=()",
     )
 }
+
+/// A CSV download streamed as it is read (`Response::from_stream`, a
+/// `ReadableStream`): `head` (the BOM and the header row) first, then each
+/// chunk `next` makes of its state, until it answers `None`. Memory stays
+/// at one chunk whatever the export's size. A failure after the head has
+/// gone out can only cut the body short (the status is sent): it is logged
+/// by `next`'s caller and the stream ends with an error, so the client
+/// sees a broken download, never a silently short file that looks whole.
+pub fn csv_download<S, F, Fut>(
+    filename: &str,
+    head: String,
+    state: S,
+    mut next: F,
+) -> ApiResult<Response>
+where
+    S: 'static,
+    F: FnMut(S) -> Fut + 'static,
+    Fut: std::future::Future<Output = ApiResult<Option<(String, S)>>> + 'static,
+{
+    enum Step<S> {
+        Head(S),
+        Body(S),
+        Done,
+    }
+    let body = futures_util::stream::unfold(Step::Head(state), move |step| {
+        let fut = match step {
+            Step::Head(s) => Either::Head(Some((head.clone(), s))),
+            Step::Body(s) => Either::Body(next(s)),
+            Step::Done => Either::Head(None),
+        };
+        async move {
+            let item = match fut {
+                Either::Head(item) => Ok(item),
+                Either::Body(fut) => fut.await,
+            };
+            match item {
+                Ok(Some((chunk, s))) => Some((Ok(chunk.into_bytes()), Step::Body(s))),
+                Ok(None) => None,
+                Err(e) => Some((Err(worker::Error::RustError(e.to_string())), Step::Done)),
+            }
+        }
+    });
+    enum Either<S, Fut> {
+        Head(Option<(String, S)>),
+        Body(Fut),
+    }
+    let resp = Response::from_stream(body)?;
+    let headers = resp.headers();
+    headers.set("Content-Type", "text/csv; charset=utf-8")?;
+    headers.set(
+        "Content-Disposition",
+        &format!("attachment; filename=\"{filename}\""),
+    )?;
+    headers.set("Cache-Control", "no-store")?;
+    Ok(resp)
+}

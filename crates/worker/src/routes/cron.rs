@@ -1,11 +1,13 @@
 //! The cron trigger (every minute): the reconciler's sweep, the retry of
-//! pending refunds, missed duplicate refunds, the purges of idempotency
+//! pending refunds, missed duplicate refunds, the daily statements, the purges of idempotency
 //! keys and sign-in states, and the re-enqueue of webhook events; one log
 //! line for the run.
 
 use worker::Env;
 
-use crate::flows::{duplicate, follow_up, idempotency, reconcile, refund, signin, webhook};
+use crate::flows::{
+    duplicate, follow_up, idempotency, reconcile, refund, signin, statement, webhook,
+};
 use crate::platform::context::Cx;
 use crate::platform::error::{ApiError, ApiResult};
 use crate::platform::log::{random_hex, RequestLog};
@@ -28,6 +30,13 @@ pub async fn handle(env: Env) {
     let retried = refund::retry_pending_refunds(&cx).await;
     // Duplicates whose background refund was lost before it reserved a row.
     let missed = duplicate::refund_missed_duplicates(&cx).await;
+    // Statements of the ended days, after this run settled what it could.
+    note(
+        &cx,
+        "statements_stored",
+        "statements_error",
+        statement::run(&cx).await,
+    );
     housekeeping(&cx).await;
     match swept.and_then(|n| retried.and_then(|r| missed.map(|m| (n, r, m)))) {
         Ok((n, r, m)) => {

@@ -12,19 +12,25 @@
 //! | `GET /api/checkout/{token}`, `POST /api/pay`, `GET /api/orders/{code}` | [`shopper`] |
 //! | `POST /notify` | [`notify`] |
 //! | `/v1/...` (bearer `ADMIN_TOKEN`, `Idempotency-Key`) | [`merchant`] |
+//! | `GET /v1/orders`, `GET /v1/refunds` | [`lists`] |
+//! | `GET /v1/orders.csv` | [`exports`] |
+//! | `GET /v1/statements`, `GET /v1/statements/{date}`, `GET /v1/statements/{date}.csv` | [`statements`] |
 //! | `GET /v1/events`, `GET /v1/events/{id}`, `POST /v1/events/{id}/redeliver`, `GET /v1/links/{id}/qr.svg` | [`events`] |
 //! | cron trigger | [`cron`] |
 //! | queue consumer (`WEBHOOKS`, `WEBHOOKS_DLQ`) | [`queue`] |
 
 pub mod cron;
 pub mod events;
+pub mod exports;
 pub mod healthz;
+pub mod lists;
 pub mod merchant;
 pub mod notify;
 pub mod oauth;
 pub mod page;
 pub mod queue;
 pub mod shopper;
+pub mod statements;
 
 use checkout::oauth::Wallet;
 use worker::{Context, Env, Method, Request, Response};
@@ -133,6 +139,11 @@ async fn merchant_route(
 ) -> ApiResult<Response> {
     match (method, rest) {
         (Method::Post, ["links"]) => ok(merchant::create_link(cx, req).await),
+        (Method::Get, ["orders"]) => ok(lists::orders(cx, &req).await),
+        (Method::Get, ["orders.csv"]) => exports::orders_csv(cx, &req).await,
+        (Method::Get, ["refunds"]) => ok(lists::refunds(cx, &req).await),
+        (Method::Get, ["statements"]) => ok(statements::list(cx, &req).await),
+        (Method::Get, ["statements", date]) => statements::get(cx, &req, date).await,
         (Method::Get, ["orders", code]) => ok(merchant::get_order(cx, code, &req).await),
         (Method::Post, ["orders", code, "refunds"]) => ok(merchant::refund(cx, code, req).await),
         (Method::Get, ["orders", code, "refunds"]) => ok(merchant::refunds(cx, code).await),

@@ -117,7 +117,8 @@ pub(crate) const ORDER_COLUMNS: &str =
     refunded_fen, subject, state, return_url, charge_down_code, charge_third_code, created_at, \
     updated_at, paid_at, last_query_at, paid_seq, duplicate_of, recheck_until";
 
-/// The INSERT of a new pending attempt.
+/// The INSERT of a new pending attempt, with its link's merchant
+/// reference copied (the lists filter orders by it without a join).
 pub(super) fn insert_attempt_statement<'d>(
     db: &'d Db,
     o: &NewAttempt,
@@ -126,8 +127,9 @@ pub(super) fn insert_attempt_statement<'d>(
     prepare(
         db,
         "INSERT INTO orders (charge_code, link_id, kind, method, channel_type, amount_fen, \
-         subject, state, return_url, created_at, updated_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending', ?8, ?9, ?9)",
+         subject, state, return_url, created_at, updated_at, merchant_ref) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending', ?8, ?9, ?9, \
+         (SELECT merchant_ref FROM links WHERE link_id = ?2))",
         &[
             t(&o.charge_code),
             ot(o.link.as_ref().map(|l| l.link_id.as_str())),

@@ -1,7 +1,8 @@
 //! All SQL of the Worker, one module per table family (schema in
 //! `migrations/`): [`links`], [`attempts`] (orders, their state history and
 //! processed notifications), [`refunds`], [`idempotency`] (keys),
-//! [`signin`] (`oauth_states`) and [`events`] (the webhook outbox, its
+//! [`signin`] (`oauth_states`), [`statements`] (daily statements), [`lists`] (the merchant's lists and
+//! exports, their SQL built in [`list_sql`]) and [`events`] (the webhook outbox, its
 //! delivery state and attempts). `cargo xtask house` fails on SQL
 //! anywhere else.
 //!
@@ -19,10 +20,13 @@ pub mod attempts;
 pub mod events;
 pub mod idempotency;
 pub mod links;
+pub mod list_sql;
+pub mod lists;
 pub mod plan;
 pub mod refunds;
 pub mod signin;
 pub mod snapshots;
+pub mod statements;
 
 use serde::de::DeserializeOwned;
 use worker::wasm_bindgen::JsValue;
