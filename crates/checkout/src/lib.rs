@@ -12,6 +12,7 @@
 
 pub mod amount;
 pub mod api;
+pub mod epay;
 pub mod error;
 pub mod events;
 pub mod flow;
