@@ -20,6 +20,7 @@
 use std::collections::BTreeMap;
 
 use md5::{Digest, Md5};
+use soushou::types::ChannelType;
 use soushou::Fen;
 use subtle::ConstantTimeEq;
 
@@ -151,6 +152,25 @@ pub fn authenticate<'m>(params: &Params, merchants: &'m [Merchant]) -> Result<&'
     Ok(merchant)
 }
 
+/// The app calling `api.php`: `pid` with its `key` as the protocol's
+/// queries send it (compared in constant time), or else `pid` with a valid
+/// `sign` ([`authenticate`]).
+pub fn authenticate_api<'m>(
+    params: &Params,
+    merchants: &'m [Merchant],
+) -> Result<&'m Merchant, Error> {
+    let Some(key) = optional(params, "key") else {
+        return authenticate(params, merchants);
+    };
+    let pid = required(params, "pid")?;
+    merchants
+        .iter()
+        .find(|m| m.pid == pid && bool::from(m.key.as_bytes().ct_eq(key.as_bytes())))
+        .ok_or(Error::InvalidSignature {
+            reason: "pid and key do not match",
+        })
+}
+
 fn required<'p>(params: &'p Params, field: &'static str) -> Result<&'p str, Error> {
     params
         .get(field)
@@ -207,6 +227,21 @@ impl PayType {
             PayType::Alipay => LinkChannel::Alipay,
             PayType::Wxpay => LinkChannel::Wechat,
         }
+    }
+
+    /// The type the app is told of: the wallet that paid (the gateway
+    /// channel of the paying attempt), else the one asked for, else Alipay.
+    pub fn paid(asked: Option<PayType>, channel: &ChannelType) -> PayType {
+        match channel {
+            ChannelType::Alipay => PayType::Alipay,
+            ChannelType::WeChat => PayType::Wxpay,
+            _ => asked.unwrap_or(PayType::Alipay),
+        }
+    }
+
+    /// The spelling as stored and sent; `None` for anything else.
+    pub fn parse_stored(s: &str) -> Option<PayType> {
+        PayType::parse(Some(s)).ok().flatten()
     }
 
     /// The type a link restriction stands for.
@@ -466,6 +501,42 @@ pub fn acknowledged(status: Option<u16>, body: &str) -> bool {
             .eq_ignore_ascii_case("success")
 }
 
+/// The interface's pages, under the configured prefix.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Endpoint {
+    /// `submit.php`: the page-jump payment.
+    Submit,
+    /// `mapi.php`: the API payment.
+    Mapi,
+    /// `api.php`: queries and refunds.
+    Api,
+    /// `return`: the shopper's way back to the app (ours, not the protocol's).
+    Return,
+}
+
+/// Which page `path` is, under `prefix` (without slashes). The app's API
+/// URL works with and without its trailing slash: `{prefix}submit.php` (an
+/// app that glued the two) is `submit.php` too.
+pub fn endpoint(prefix: &str, path: &str) -> Option<Endpoint> {
+    let rest = path.trim_start_matches('/').strip_prefix(prefix)?;
+    match rest.trim_start_matches('/') {
+        "submit.php" => Some(Endpoint::Submit),
+        "mapi.php" => Some(Endpoint::Mapi),
+        "api.php" => Some(Endpoint::Api),
+        "return" => Some(Endpoint::Return),
+        _ => None,
+    }
+}
+
+/// `2024-01-02 03:04:05` (UTC), the reference implementation's time format.
+pub fn time(secs: u64) -> String {
+    let c = crate::format::civil(secs, 0);
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+        c.year, c.month, c.day, c.hour, c.minute, c.second
+    )
+}
+
 /// The out_refund_no of an `act=refund`: the app's own `out_refund_no` when
 /// it sends one (`E` + it, so it never collides with ours), else derived
 /// from the trade and the amount, so a retried call is the same refund —
@@ -615,6 +686,20 @@ mod tests {
     }
 
     #[test]
+    fn api_authentication() {
+        let m = merchants_1();
+        let ok = p(&[("pid", "1001"), ("key", KEY), ("act", "order")]);
+        assert!(authenticate_api(&ok, &m).is_ok());
+        let wrong = p(&[("pid", "1001"), ("key", "x"), ("act", "order")]);
+        assert!(authenticate_api(&wrong, &m).is_err());
+        let other_pid = p(&[("pid", "1002"), ("key", KEY)]);
+        assert!(authenticate_api(&other_pid, &m).is_err());
+        let signed_query = signed(&[("pid", "1001"), ("act", "order")]);
+        assert!(authenticate_api(&signed_query, &m).is_ok());
+        assert!(authenticate_api(&p(&[("pid", "1001")]), &m).is_err());
+    }
+
+    #[test]
     fn configuration() {
         let k = "k".repeat(16);
         let two = format!("{k},{k}");
@@ -732,6 +817,13 @@ mod tests {
     fn type_and_device() {
         assert_eq!(PayType::Wxpay.channel(), LinkChannel::Wechat);
         assert_eq!(PayType::of_channel(LinkChannel::Alipay), PayType::Alipay);
+        let asked = Some(PayType::Wxpay);
+        assert_eq!(PayType::paid(asked, &ChannelType::Alipay), PayType::Alipay);
+        assert_eq!(PayType::paid(None, &ChannelType::WeChat), PayType::Wxpay);
+        assert_eq!(PayType::paid(asked, &ChannelType::Auto), PayType::Wxpay);
+        assert_eq!(PayType::paid(None, &ChannelType::Auto), PayType::Alipay);
+        assert_eq!(PayType::parse_stored("wxpay"), Some(PayType::Wxpay));
+        assert_eq!(PayType::parse_stored("usdt"), None);
         let cases = [
             (None, PayAnswer::QrCode),
             (Some("pc"), PayAnswer::QrCode),
@@ -818,6 +910,28 @@ mod tests {
         for (status, body, want) in cases {
             assert_eq!(acknowledged(status, body), want, "{status:?} {body:?}");
         }
+    }
+
+    #[test]
+    fn endpoints() {
+        let cases = [
+            ("/epay/submit.php", Some(Endpoint::Submit)),
+            ("/epay//mapi.php", Some(Endpoint::Mapi)),
+            ("/epayapi.php", Some(Endpoint::Api)),
+            ("/epay/return", Some(Endpoint::Return)),
+            ("/epay/", None),
+            ("/epay/other.php", None),
+            ("/c/epay", None),
+            ("/api/pay", None),
+        ];
+        for (path, want) in cases {
+            assert_eq!(endpoint("epay", path), want, "{path}");
+        }
+        assert_eq!(
+            endpoint("pay/epay", "/pay/epay/submit.php"),
+            Some(Endpoint::Submit)
+        );
+        assert_eq!(time(0), "1970-01-01 00:00:00");
     }
 
     #[test]
