@@ -230,6 +230,7 @@ pub fn run(args: &[String]) -> Result<()> {
             sandbox_args: &[],
             wallets: true,
             webhook_url: None,
+            epay: None,
         }) {
             Err(e) => {
                 report.record("stack", t, Err(e));
