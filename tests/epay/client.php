@@ -29,8 +29,15 @@ function epay_signed(array $params, string $key): array {
     return $params;
 }
 
+// Verification as v2board/Xboard do it, stricter than the SDK's: every
+// received field but sign/sign_type is signed, empty ones too, so a
+// notification carrying an empty field would fail here.
 function epay_verify(array $params, string $pid, string $key): bool {
-    return hash_equals(epay_sign($params, $key), (string)($params['sign'] ?? ''))
+    $given = (string)($params['sign'] ?? '');
+    unset($params['sign'], $params['sign_type']);
+    ksort($params);
+    $expected = md5(stripslashes(urldecode(http_build_query($params))) . $key);
+    return hash_equals($expected, $given)
         && ($params['pid'] ?? '') === $pid
         && ($params['trade_status'] ?? '') === 'TRADE_SUCCESS';
 }

@@ -101,8 +101,10 @@ pub struct NewTrade<'a> {
 }
 
 /// Records a trade and its link in one batch, unless `(pid, out_trade_no)`
-/// is taken (then neither is written), and returns the trade now stored
-/// under that number: ours, or the one a concurrent request recorded first.
+/// is taken, and returns the trade now stored under that number: ours, or
+/// the one a concurrent request recorded first (whose token is the one
+/// handed out; the loser's link row is recorded but its token never leaves
+/// the Worker, so it is never paid).
 pub async fn insert(db: &Db, trade: &NewTrade<'_>, now: u64) -> ApiResult<TradeRow> {
     let l = trade.link;
     let insert = prepare(
@@ -126,7 +128,6 @@ pub async fn insert(db: &Db, trade: &NewTrade<'_>, now: u64) -> ApiResult<TradeR
             n(now),
         ],
     )?;
-    // The link only with its trade (the trade number is the link's id).
     let link = insert_link_statement(db, l, now)?;
     let read = by_number_statement(db, trade.pid, trade.out_trade_no)?;
     let results = db.batch(vec![insert, link, read]).await.stored()?;
