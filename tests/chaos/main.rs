@@ -14,6 +14,7 @@
 //! the run itself could not be carried out.
 
 mod books;
+mod epay;
 mod plan;
 mod rng;
 mod run;
@@ -104,7 +105,7 @@ fn run(args: &Args) -> Result<bool, String> {
         plan.steps.len(),
         plan.steps.iter().filter(|s| s.actions().len() > 1).count()
     );
-    let d = Driver::new(e2e::E2e::from_env(), args.seed);
+    let d = Driver::new(e2e::E2e::from_env(), args.seed, epay::App::start()?);
     // Notifications are the driver's to send; preOrders left pending
     // revoke themselves quickly so the run stays short.
     d.settings(json!({"notify_mode": "manual", "revoke_delay_ms": 0,
@@ -189,9 +190,35 @@ fn run(args: &Args) -> Result<bool, String> {
             Err(e) => eprintln!("cannot write {}: {e}", path.display()),
         }
     }
+    // The epay app heard of every paid trade exactly once (deliveries
+    // are asynchronous: up to a minute for the last ones).
+    let epay_mismatches = match &d.epay {
+        None => Vec::new(),
+        Some(app) => {
+            let waited = Instant::now();
+            loop {
+                let states: BTreeMap<usize, String> = d
+                    .link_states()?
+                    .into_iter()
+                    .map(|l| (l.link, l.state))
+                    .collect();
+                let found = app.check(&states);
+                if found.is_empty() || waited.elapsed() >= Duration::from_secs(60) {
+                    println!(
+                        "epay: {} trades opened through mapi.php; {} notification mismatches",
+                        app.trades(),
+                        found.len()
+                    );
+                    break found;
+                }
+                std::thread::sleep(Duration::from_secs(2));
+            }
+        }
+    };
     let tally = d.tally.lock().unwrap();
     let mut mismatches = tally.mismatches.clone();
     mismatches.extend(comparison.mismatches.iter().cloned());
+    mismatches.extend(epay_mismatches);
     report(args, &plan, &tally, &comparison, &mismatches, rounds);
     println!(
         "before the live queries (cron only): {} mismatches{}",

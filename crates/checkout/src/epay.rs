@@ -466,27 +466,9 @@ pub fn result_params(trade: &Trade<'_>, key: &str) -> Params {
 }
 
 /// `url` with `params` appended to its query (before any `#fragment`),
-/// names and values percent-encoded.
+/// values percent-encoded.
 pub fn with_query(url: &str, params: &Params) -> String {
-    let (base, fragment) = match url.split_once('#') {
-        Some((b, f)) => (b, Some(f)),
-        None => (url, None),
-    };
-    let sep = match base.contains('?') {
-        false => "?",
-        true if base.ends_with('?') || base.ends_with('&') => "",
-        true => "&",
-    };
-    let query: Vec<String> = params
-        .iter()
-        .map(|(k, v)| format!("{}={}", crate::oauth::encode(k), crate::oauth::encode(v)))
-        .collect();
-    let mut out = format!("{base}{sep}{}", query.join("&"));
-    if let Some(f) = fragment {
-        out.push('#');
-        out.push_str(f);
-    }
-    out
+    crate::webhook::append_query(url, params.iter().map(|(k, v)| (k.as_str(), v.as_str())))
 }
 
 /// Whether the app's answer to a notification acknowledges it: the body is

@@ -395,6 +395,25 @@ mod tests {
         let url = trade.notify_url("0123456789abcdef");
         assert!(url.starts_with("https://app.test/notify?"), "{url}");
         assert!(url.contains("trade_status=TRADE_SUCCESS"), "{url}");
+        // The attempt recorded with the app's answer, then its delivery state.
+        let recorded = |error: Option<&str>, failures, due_in, delivered: bool| {
+            vec![
+                Write::RecordWebhookAttempt {
+                    seq: 7,
+                    at: 1000,
+                    status: Some(200),
+                    latency_ms: 12,
+                    error: error.map(str::to_owned),
+                },
+                Write::SetDelivery {
+                    seq: 7,
+                    round_failures: failures,
+                    next_attempt_at: 1000 + due_in,
+                    delivered_at: delivered.then_some(1000),
+                },
+            ]
+        };
+        let fail = Some("answered \"fail\"");
         let cases: Vec<(&str, Event, Input, Plan<Answer>)> = vec![
             (
                 "signed GET to the app",
@@ -421,61 +440,19 @@ mod tests {
                 Plan::done(Answer::Ack {
                     next_of_order: Some(7),
                 })
-                .writing(vec![
-                    Write::RecordWebhookAttempt {
-                        seq: 7,
-                        at: 1000,
-                        status: Some(200),
-                        latency_ms: 12,
-                        error: None,
-                    },
-                    Write::SetDelivery {
-                        seq: 7,
-                        round_failures: 0,
-                        next_attempt_at: 1000,
-                        delivered_at: Some(1000),
-                    },
-                ]),
+                .writing(recorded(None, 0, 0, true)),
             ),
             (
                 "200 with `fail`: retried",
                 notice(Some(trade.clone()), 0),
-                answered(Some(200), Some("answered \"fail\"")),
-                Plan::done(Answer::Retry(5)).writing(vec![
-                    Write::RecordWebhookAttempt {
-                        seq: 7,
-                        at: 1000,
-                        status: Some(200),
-                        latency_ms: 12,
-                        error: Some("answered \"fail\"".into()),
-                    },
-                    Write::SetDelivery {
-                        seq: 7,
-                        round_failures: 1,
-                        next_attempt_at: 1005,
-                        delivered_at: None,
-                    },
-                ]),
+                answered(Some(200), fail),
+                Plan::done(Answer::Retry(5)).writing(recorded(fail, 1, 5, false)),
             ),
             (
                 "`fail` to the end: dead-lettered",
                 notice(Some(trade), 2),
-                answered(Some(200), Some("answered \"fail\"")),
-                Plan::done(Answer::DeadLetter).writing(vec![
-                    Write::RecordWebhookAttempt {
-                        seq: 7,
-                        at: 1000,
-                        status: Some(200),
-                        latency_ms: 12,
-                        error: Some("answered \"fail\"".into()),
-                    },
-                    Write::SetDelivery {
-                        seq: 7,
-                        round_failures: 3,
-                        next_attempt_at: 1000,
-                        delivered_at: None,
-                    },
-                ]),
+                answered(Some(200), fail),
+                Plan::done(Answer::DeadLetter).writing(recorded(fail, 3, 0, false)),
             ),
             (
                 "a merchant event without MERCHANT_WEBHOOK_URL waits",

@@ -257,7 +257,10 @@ async fn deliver(cx: &Cx, input: Input) -> ApiResult<Answer> {
             Some(_) => cx.settings.webhook_keys()?.all().to_vec(),
             None => Vec::new(),
         };
-        (url, keys, cx.settings.epay_merchants()?.unwrap_or_default())
+        // A misconfigured EPAY_KEY must not stop merchant webhooks; epay
+        // notifications then find no key and dead-letter (redeliverable).
+        let epay = cx.settings.epay_merchants().ok().flatten();
+        (url, keys, epay.unwrap_or_default())
     };
     let timeout_secs = cx.settings.webhook_timeout_ms()? / 1000;
     let flow = Deliver {
