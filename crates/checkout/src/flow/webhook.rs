@@ -396,7 +396,7 @@ mod tests {
         assert!(url.starts_with("https://app.test/notify?"), "{url}");
         assert!(url.contains("trade_status=TRADE_SUCCESS"), "{url}");
         // The attempt recorded with the app's answer, then its delivery state.
-        let recorded = |error: Option<&str>, failures, due_in, delivered: bool| {
+        let recorded = |error: Option<&str>, failures: u64, due_in: u64, delivered: bool| {
             vec![
                 Write::RecordWebhookAttempt {
                     seq: 7,
