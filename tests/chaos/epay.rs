@@ -109,9 +109,15 @@ impl App {
         Ok(token)
     }
 
-    /// How many trades were opened.
-    pub fn trades(&self) -> usize {
-        self.trades.lock().unwrap().len()
+    /// How many trades were opened, and how many were notified (once or more).
+    pub fn counts(&self) -> (usize, usize) {
+        let received = self.received.lock().unwrap();
+        let trades = self.trades.lock().unwrap();
+        let notified = trades
+            .values()
+            .filter(|no| received.contains_key(*no))
+            .count();
+        (trades.len(), notified)
     }
 
     /// The epay rule against the links' final states (`paid` or not): a

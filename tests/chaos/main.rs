@@ -204,9 +204,10 @@ fn run(args: &Args) -> Result<bool, String> {
                     .collect();
                 let found = app.check(&states);
                 if found.is_empty() || waited.elapsed() >= Duration::from_secs(60) {
+                    let (opened, notified) = app.counts();
                     println!(
-                        "epay: {} trades opened through mapi.php; {} notification mismatches",
-                        app.trades(),
+                        "epay: {opened} trades opened through mapi.php, {notified} notified \
+                         to the app; {} notification mismatches",
                         found.len()
                     );
                     break found;
