@@ -14,6 +14,7 @@
 //! the run itself could not be carried out.
 
 mod books;
+mod epay;
 mod plan;
 mod rng;
 mod run;
@@ -117,7 +118,7 @@ fn run(args: &Args) -> Result<bool, String> {
         plan.steps.len(),
         plan.steps.iter().filter(|s| s.actions().len() > 1).count()
     );
-    let d = Driver::new(e2e::E2e::from_env(), args.seed);
+    let d = Driver::new(e2e::E2e::from_env(), args.seed, epay::App::start()?);
     // Notifications are the driver's to send; preOrders left pending
     // revoke themselves quickly so the run stays short.
     d.settings(json!({"notify_mode": "manual", "revoke_delay_ms": 0,
@@ -213,9 +214,36 @@ fn run(args: &Args) -> Result<bool, String> {
     } else {
         None
     };
+    // The epay app heard of every paid trade exactly once (deliveries
+    // are asynchronous: up to a minute for the last ones).
+    let epay_mismatches = match &d.epay {
+        None => Vec::new(),
+        Some(app) => {
+            let waited = Instant::now();
+            loop {
+                let states: BTreeMap<usize, String> = d
+                    .link_states()?
+                    .into_iter()
+                    .map(|l| (l.link, l.state))
+                    .collect();
+                let found = app.check(&states);
+                if found.is_empty() || waited.elapsed() >= Duration::from_secs(60) {
+                    let (opened, notified) = app.counts();
+                    println!(
+                        "epay: {opened} trades opened through mapi.php, {notified} notified \
+                         to the app; {} notification mismatches",
+                        found.len()
+                    );
+                    break found;
+                }
+                std::thread::sleep(Duration::from_secs(2));
+            }
+        }
+    };
     let tally = d.tally.lock().unwrap();
     let mut mismatches = tally.mismatches.clone();
     mismatches.extend(comparison.mismatches.iter().cloned());
+    mismatches.extend(epay_mismatches);
     report(args, &plan, &tally, &comparison, &mismatches, rounds);
     if let Some((events, received)) = webhooks {
         println!(

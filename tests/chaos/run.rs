@@ -59,6 +59,8 @@ pub struct Driver {
     /// The tally.
     pub tally: Mutex<Tally>,
     trace: Mutex<Vec<String>>,
+    /// The epay app opening some of the links, when the stack has one.
+    pub epay: Option<crate::epay::App>,
 }
 
 fn yuan(fen: u64) -> String {
@@ -121,8 +123,9 @@ pub fn par_map<T: Sync, R: Send>(
 
 impl Driver {
     /// A driver for the stack in the `E2E_*` environment.
-    pub fn new(e: E2e, seed: u64) -> Driver {
+    pub fn new(e: E2e, seed: u64, epay: Option<crate::epay::App>) -> Driver {
         Driver {
+            epay,
             e,
             seed,
             links: Mutex::default(),
@@ -470,6 +473,27 @@ impl Driver {
                 amount_fen,
                 idempotency,
             } => {
+                if let Some(app) = &self.epay {
+                    if crate::epay::is_epay(*link, *idempotency) {
+                        let subject = books::link_subject(*link);
+                        let opened =
+                            app.open(&self.e, self.seed, *link, &yuan(*amount_fen), &subject);
+                        self.record(
+                            "create link",
+                            match &opened {
+                                Ok(_) => "epay mapi.php 200".to_owned(),
+                                Err(e) => format!("epay mapi.php: {e}"),
+                            },
+                        );
+                        if let Ok(token) = opened {
+                            self.links
+                                .lock()
+                                .unwrap()
+                                .insert(*link, (token, *amount_fen));
+                        }
+                        return;
+                    }
+                }
                 let body = json!({"amount": yuan(*amount_fen), "subject": books::link_subject(*link),
                     "ref": "chaos", "expires_in": 86_400});
                 let answer = if *idempotency {
@@ -881,6 +905,16 @@ impl Driver {
                 other => return Err(format!("GET /v1/orders/{code}: {}", label(&other))),
             }
         }
+        Ok(Books {
+            ledger,
+            attempts,
+            unknown_to_worker,
+            links: self.link_states()?,
+        })
+    }
+
+    /// Every link's state as the page shows it (`GET /api/checkout`).
+    pub fn link_states(&self) -> Result<Vec<WorkerLink>, String> {
         let links: Vec<(usize, String)> = self
             .links
             .lock()
@@ -906,11 +940,6 @@ impl Driver {
             };
             worker_links.push(WorkerLink { link, state });
         }
-        Ok(Books {
-            ledger,
-            attempts,
-            unknown_to_worker,
-            links: worker_links,
-        })
+        Ok(worker_links)
     }
 }

@@ -17,6 +17,10 @@ pub struct Options {
     prebuilt: bool,
     /// Where the Worker sends webhooks; `None`: the demo's own receiver.
     webhook_url: Option<String>,
+    /// `--epay-pid`.
+    epay_pid: Option<String>,
+    /// `--epay-key-file`.
+    epay_key_file: Option<String>,
 }
 
 impl Options {
@@ -32,6 +36,8 @@ impl Options {
             public_url: None,
             prebuilt: false,
             webhook_url: None,
+            epay_pid: None,
+            epay_key_file: None,
         };
         let mut it = args.iter();
         while let Some(flag) = it.next() {
@@ -56,10 +62,31 @@ impl Options {
                 "--public-url" => o.public_url = Some(value()?),
                 "--prebuilt" => o.prebuilt = true,
                 "--webhook-url" => o.webhook_url = Some(value()?),
+                "--epay-pid" => o.epay_pid = Some(value()?),
+                "--epay-key-file" => o.epay_key_file = Some(value()?),
                 other => return Err(fail!("unknown demo option `{other}`")),
             }
         }
         Ok(o)
+    }
+
+    /// The epay app of `--epay-pid PID --epay-key-file FILE` (both or
+    /// neither); `None`: the stack makes one up.
+    fn epay(&self) -> Result<Option<(String, String)>> {
+        match (&self.epay_pid, &self.epay_key_file) {
+            (None, None) => Ok(None),
+            (Some(pid), Some(file)) => {
+                let key = std::fs::read_to_string(file)
+                    .map_err(|e| fail!("cannot read {file}: {e}"))?
+                    .trim()
+                    .to_string();
+                if key.len() < 16 {
+                    return Err(fail!("{file}: the epay key needs at least 16 characters"));
+                }
+                Ok(Some((pid.clone(), key)))
+            }
+            _ => Err(fail!("--epay-pid and --epay-key-file go together")),
+        }
     }
 
     fn gateway(&self) -> Result<Gateway> {
@@ -98,6 +125,7 @@ impl Options {
 /// Run the demo until Ctrl-C.
 pub fn run(opts: Options) -> Result<()> {
     let gateway = opts.gateway()?;
+    let epay = opts.epay()?;
     if !opts.prebuilt {
         let tools = crate::tools::ensure_all()?;
         crate::build::all(&tools)?;
@@ -129,6 +157,7 @@ pub fn run(opts: Options) -> Result<()> {
             .clone()
             .or_else(|| receiver.as_ref().map(|r| r.url.clone())),
         settings: Vec::new(),
+        epay,
     })?;
     let link = create_link(&stack)?;
     let api = format!("{}/v1", stack.worker_url);
@@ -181,6 +210,10 @@ pub fn run(opts: Options) -> Result<()> {
     println!(
         "  events: curl -s -H 'Authorization: Bearer {}' {api}/events",
         stack.admin_token
+    );
+    println!(
+        "Epay (易支付) apps: API URL {}/epay/  pid {}  key {} (set these three in the app)",
+        stack.worker_url, stack.epay_pid, stack.epay_key
     );
     println!("Logs: {}", stack.run_dir.display());
     println!();

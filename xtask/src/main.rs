@@ -80,8 +80,10 @@ const USAGE: &str = "usage: cargo xtask <command>
 commands:
   demo [--gateway URL --busi-code CODE --busi-id ID --merchant-key-file FILE]
        [--no-encrypt] [--port P] [--public-url URL] [--webhook-url URL]
+       [--epay-pid PID --epay-key-file FILE]
                       build everything once, run sandbox + Worker, print a checkout link;
-                      webhooks go to URL, or to a receiver of its own that logs them
+                      webhooks go to URL, or to a receiver of its own that logs them;
+                      prints the epay app settings (API URL, pid, key; its own or yours)
   test                run every test (unit, property, integration, browser, demo, chaos)
   chaos [--seed N] [--payments N] [--crash] [--no-build]
                       the money-safety run: a seeded random schedule of payments,

@@ -231,6 +231,7 @@ pub fn run(args: &[String]) -> Result<()> {
             wallets: true,
             webhook_url: None,
             settings: Vec::new(),
+            epay: None,
         }) {
             Err(e) => {
                 report.record("stack", t, Err(e));

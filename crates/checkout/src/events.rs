@@ -37,6 +37,10 @@ pub enum EventType {
     RefundFailed,
     /// A second payment of a paid link was refunded to the shopper.
     PaymentDuplicateRefunded,
+    /// An epay trade was paid: the app hears of it at its `notify_url`
+    /// (`checkout::epay`), not at the merchant's webhook endpoint. Not part
+    /// of the webhook contract ([`ALL`]), but an outbox row like the others.
+    EpayNotify,
 }
 
 /// Every event type (the webhook contract, in documentation order).
@@ -65,13 +69,22 @@ impl EventType {
             EventType::RefundSucceeded => "refund.succeeded",
             EventType::RefundFailed => "refund.failed",
             EventType::PaymentDuplicateRefunded => "payment.duplicate_refunded",
+            EventType::EpayNotify => "epay.notify",
         }
     }
 
     /// The event type spelled `wire` (a stored `kind`); `None` for a name
     /// this build does not know.
     pub fn parse(wire: &str) -> Option<EventType> {
-        ALL.into_iter().find(|e| e.as_str() == wire)
+        ALL.into_iter()
+            .chain([EventType::EpayNotify])
+            .find(|e| e.as_str() == wire)
+    }
+
+    /// Whether the event goes to an epay app's `notify_url` (its own
+    /// delivery stream, never blocked by the merchant's webhooks).
+    pub fn is_epay(self) -> bool {
+        self == EventType::EpayNotify
     }
 
     /// Whether the event reports a refund (its row carries the refund's

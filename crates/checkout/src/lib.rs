@@ -13,6 +13,7 @@
 pub mod amount;
 pub mod api;
 pub mod csv;
+pub mod epay;
 pub mod error;
 pub mod events;
 pub mod flow;

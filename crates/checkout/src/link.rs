@@ -258,12 +258,13 @@ pub(crate) fn text(field: &'static str, s: &str, max_chars: usize) -> Result<Str
 }
 
 pub(crate) fn return_url(url: &str) -> Result<String, Error> {
-    let invalid = |reason| {
-        Err(Error::InvalidRequest {
-            field: "return_url",
-            reason,
-        })
-    };
+    http_url("return_url", url)
+}
+
+/// An absolute `http(s)://` URL naming a host (a return or notify address:
+/// never `javascript:` or another scheme), at most [`MAX_RETURN_URL_CHARS`].
+pub(crate) fn http_url(field: &'static str, url: &str) -> Result<String, Error> {
+    let invalid = |reason| Err(Error::InvalidRequest { field, reason });
     if url.chars().count() > MAX_RETURN_URL_CHARS {
         return invalid("too long");
     }

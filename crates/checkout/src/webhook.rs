@@ -193,35 +193,20 @@ impl ReturnParams<'_> {
     /// `sig` appended to its query (before any `#fragment`), values
     /// percent-encoded.
     pub fn append_to(&self, url: &str, key: &Key) -> String {
-        let (base, fragment) = match url.split_once('#') {
-            Some((b, f)) => (b, Some(f)),
-            None => (url, None),
-        };
-        let sep = match base.contains('?') {
-            false => "?",
-            true if base.ends_with('?') || base.ends_with('&') => "",
-            true => "&",
-        };
         let amount = self.amount_fen.to_string();
         let ts = self.ts.to_string();
         let sig = self.sign(key);
-        let query: Vec<String> = [
-            ("charge_code", self.charge_code),
-            ("ref", self.merchant_ref),
-            ("state", self.state),
-            ("amount_fen", &amount),
-            ("ts", &ts),
-            ("sig", &sig),
-        ]
-        .iter()
-        .map(|(k, v)| format!("{k}={}", percent_encode(v)))
-        .collect();
-        let mut out = format!("{base}{sep}{}", query.join("&"));
-        if let Some(f) = fragment {
-            out.push('#');
-            out.push_str(f);
-        }
-        out
+        append_query(
+            url,
+            [
+                ("charge_code", self.charge_code),
+                ("ref", self.merchant_ref),
+                ("state", self.state),
+                ("amount_fen", &amount),
+                ("ts", &ts),
+                ("sig", &sig),
+            ],
+        )
     }
 
     /// Checks a `sig` as the merchant's thank-you page would: the signature
@@ -238,6 +223,33 @@ impl ReturnParams<'_> {
         }
         Ok(())
     }
+}
+
+/// `url` with `pairs` appended to its query (before any `#fragment`), the
+/// values percent-encoded; the names are the caller's fixed ASCII names.
+pub(crate) fn append_query<'a>(
+    url: &str,
+    pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> String {
+    let (base, fragment) = match url.split_once('#') {
+        Some((b, f)) => (b, Some(f)),
+        None => (url, None),
+    };
+    let sep = match base.contains('?') {
+        false => "?",
+        true if base.ends_with('?') || base.ends_with('&') => "",
+        true => "&",
+    };
+    let query: Vec<String> = pairs
+        .into_iter()
+        .map(|(k, v)| format!("{k}={}", percent_encode(v)))
+        .collect();
+    let mut out = format!("{base}{sep}{}", query.join("&"));
+    if let Some(f) = fragment {
+        out.push('#');
+        out.push_str(f);
+    }
+    out
 }
 
 /// Percent-encodes everything but RFC 3986's unreserved characters.

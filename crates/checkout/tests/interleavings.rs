@@ -698,7 +698,7 @@ impl World {
                 _ => panic!("the model pays by NATIVE order"),
             },
             Call::PreOrder(r) => Answer::Created(self.gw_create(&r.charge_code)),
-            Call::Webhook(_) => panic!("the model delivers no webhooks"),
+            Call::Webhook(_) | Call::EpayNotify(_) => panic!("the model delivers no webhooks"),
         })
     }
 

@@ -244,6 +244,10 @@ pub enum Call {
     /// The signed POST of a merchant event (not the gateway: the
     /// merchant's endpoint; answered with an HTTP status or none).
     Webhook(webhook::Post),
+    /// The signed GET of an epay notification to the app's `notify_url`
+    /// (answered with an HTTP status or none; an answer other than
+    /// `success` comes back as an error).
+    EpayNotify(String),
 }
 
 /// The gateway's answer to a call: its decoded success, or the fault.

@@ -1,5 +1,8 @@
 //! One delivery of a merchant event (a queue message names its outbox
-//! row): the signed POST to `MERCHANT_WEBHOOK_URL`, then the attempt
+//! row): the signed POST to `MERCHANT_WEBHOOK_URL` — or, for an epay
+//! trade's `epay.notify`, the signed GET to the app's `notify_url`
+//! (`checkout::epay::result_params`), acknowledged only by a body of
+//! `success` (`checkout::epay::acknowledged`) — then the attempt
 //! recorded and what follows it (`events::AfterAttempt`): delivered (the
 //! order's next event may go), retried after the policy's delay, or
 //! dead-lettered; a dead-lettered event is marked failed.
@@ -10,19 +13,24 @@
 //! has it, it is done, or it must wait its turn); for the other inputs, as
 //! read.
 
+use soushou::Fen;
+
 use super::{Plan, Write};
+use crate::epay::{self, Merchant, PayType};
 use crate::events::{self, AfterAttempt, EventRecord, RetryPolicy};
 use crate::webhook::{self, Key};
 
 /// The delivery's settings.
 #[derive(Clone, Copy, Debug)]
 pub struct Policy<'a> {
-    /// `MERCHANT_WEBHOOK_URL`.
-    pub url: &'a str,
+    /// `MERCHANT_WEBHOOK_URL`; `None`: merchant events wait in the outbox.
+    pub url: Option<&'a str>,
     /// The signing keys (`WEBHOOK_SECRETS` / `WEBHOOK_SECRET`).
     pub keys: &'a [Key],
     /// When to retry and when to give up (`WEBHOOK_RETRY_*`).
     pub retry: RetryPolicy,
+    /// The epay apps (`EPAY_PID` / `EPAY_KEY`), whose keys sign `epay.notify`.
+    pub epay: &'a [Merchant],
 }
 
 /// An event's row with its delivery state.
@@ -32,6 +40,45 @@ pub struct Event {
     pub record: EventRecord,
     /// Failed attempts since created or redelivered.
     pub round_failures: u64,
+    /// For an `epay.notify` event: the trade the app is told of.
+    pub epay: Option<EpayTrade>,
+}
+
+/// An epay trade as stored, with the wallet that paid it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EpayTrade {
+    /// The app's merchant id.
+    pub pid: String,
+    /// Our trade number.
+    pub trade_no: String,
+    /// The app's order number.
+    pub out_trade_no: String,
+    /// The wallet that paid.
+    pub pay_type: PayType,
+    /// What was paid for, as received.
+    pub name: String,
+    /// The amount.
+    pub money: Fen,
+    /// The app's own data.
+    pub param: Option<String>,
+    /// Where the app hears of it.
+    pub notify_url: String,
+}
+
+impl EpayTrade {
+    /// The signed GET of the notification, under the app's key.
+    pub fn notify_url(&self, key: &str) -> String {
+        let trade = epay::Trade {
+            pid: &self.pid,
+            trade_no: &self.trade_no,
+            out_trade_no: &self.out_trade_no,
+            pay_type: self.pay_type,
+            name: &self.name,
+            money: self.money,
+            param: self.param.as_deref(),
+        };
+        epay::with_query(&self.notify_url, &epay::result_params(&trade, key))
+    }
 }
 
 /// One step of a delivery.
@@ -103,12 +150,25 @@ pub fn decide(
         })
         .writing(vec![Write::MarkEventFailed { seq: *seq }]),
         (_, None) => Plan::done(not_ours),
+        (Input::Deliver(_), Some(event)) if event.record.kind.is_epay() => {
+            let key = event.epay.as_ref().and_then(|t| {
+                let app = policy.epay.iter().find(|m| m.pid == t.pid)?;
+                Some(t.notify_url(&app.key))
+            });
+            match key {
+                Some(url) => Plan::call(super::Call::EpayNotify(url)),
+                // The trade's app is no longer configured: nothing can
+                // sign it; failed, redeliverable once it is back.
+                None => Plan::done(Answer::DeadLetter),
+            }
+        }
+        (Input::Deliver(_), Some(_)) if policy.url.is_none() => Plan::done(not_ours),
         (Input::Deliver(seq), Some(event)) => {
             let id = events::event_id(*seq);
             let body = events::body(&event.record);
             let signature = webhook::sign(policy.keys, &id, now, body.as_bytes());
             Plan::call(super::Call::Webhook(Post {
-                url: policy.url.to_owned(),
+                url: policy.url.unwrap_or_default().to_owned(),
                 id,
                 timestamp: now,
                 signature,
@@ -117,7 +177,12 @@ pub fn decide(
         }
         (Input::Posted(seq, posted), Some(event)) => {
             let earlier = event.round_failures;
-            let after = AfterAttempt::decide(&policy.retry, earlier, posted.status);
+            // An app that answered anything but `success` did not take it.
+            let status = match event.record.kind.is_epay() && posted.error.is_some() {
+                true => None,
+                false => posted.status,
+            };
+            let after = AfterAttempt::decide(&policy.retry, earlier, status);
             let delivered = after == AfterAttempt::Delivered;
             let answer = match after {
                 AfterAttempt::Delivered => Answer::Ack {
@@ -170,6 +235,7 @@ mod tests {
         Event {
             record: record(),
             round_failures,
+            epay: None,
         }
     }
 
@@ -207,7 +273,7 @@ mod tests {
         let key = Key::parse("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").expect("key");
         let keys = [key];
         let policy = Policy {
-            url: "https://merchant.test/hooks",
+            url: Some("https://merchant.test/hooks"),
             keys: &keys,
             retry: RetryPolicy {
                 base_secs: 5,
@@ -215,6 +281,7 @@ mod tests {
                 cap_secs: 100,
                 max_attempts: 3,
             },
+            epay: &[],
         };
         let body = events::body(&record());
         let post = Post {
@@ -274,6 +341,131 @@ mod tests {
         for (name, snapshot, input, want) in cases {
             assert_eq!(
                 decide(snapshot.as_ref(), &input, 1000, &policy),
+                want,
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn epay_notification() {
+        let apps = [Merchant {
+            pid: "1001".into(),
+            key: "0123456789abcdef".into(),
+        }];
+        let policy = Policy {
+            url: None,
+            keys: &[],
+            retry: RetryPolicy {
+                base_secs: 5,
+                factor: 6,
+                cap_secs: 100,
+                max_attempts: 3,
+            },
+            epay: &apps,
+        };
+        let trade = EpayTrade {
+            pid: "1001".into(),
+            trade_no: "T1".into(),
+            out_trade_no: "A1".into(),
+            pay_type: PayType::Wxpay,
+            name: "Plan".into(),
+            money: soushou::Fen::from_fen(1000),
+            param: None,
+            notify_url: "https://app.test/notify".into(),
+        };
+        let notice = |trade: Option<EpayTrade>, failures| Event {
+            record: EventRecord {
+                kind: events::EventType::EpayNotify,
+                ..record()
+            },
+            round_failures: failures,
+            epay: trade,
+        };
+        let answered = |status, error: Option<&str>| {
+            Input::Posted(
+                7,
+                Posted {
+                    status,
+                    error: error.map(str::to_owned),
+                    latency_ms: 12,
+                },
+            )
+        };
+        let url = trade.notify_url("0123456789abcdef");
+        assert!(url.starts_with("https://app.test/notify?"), "{url}");
+        assert!(url.contains("trade_status=TRADE_SUCCESS"), "{url}");
+        // The attempt recorded with the app's answer, then its delivery state.
+        let recorded = |error: Option<&str>, failures: u64, due_in: u64, delivered: bool| {
+            vec![
+                Write::RecordWebhookAttempt {
+                    seq: 7,
+                    at: 1000,
+                    status: Some(200),
+                    latency_ms: 12,
+                    error: error.map(str::to_owned),
+                },
+                Write::SetDelivery {
+                    seq: 7,
+                    round_failures: failures,
+                    next_attempt_at: 1000 + due_in,
+                    delivered_at: delivered.then_some(1000),
+                },
+            ]
+        };
+        let fail = Some("answered \"fail\"");
+        let cases: Vec<(&str, Event, Input, Plan<Answer>)> = vec![
+            (
+                "signed GET to the app",
+                notice(Some(trade.clone()), 0),
+                Input::Deliver(7),
+                Plan::call(Call::EpayNotify(url)),
+            ),
+            (
+                "the app is no longer configured: dead-lettered",
+                notice(
+                    Some(EpayTrade {
+                        pid: "9".into(),
+                        ..trade.clone()
+                    }),
+                    0,
+                ),
+                Input::Deliver(7),
+                Plan::done(Answer::DeadLetter),
+            ),
+            (
+                "success: delivered",
+                notice(Some(trade.clone()), 0),
+                answered(Some(200), None),
+                Plan::done(Answer::Ack {
+                    next_of_order: Some(7),
+                })
+                .writing(recorded(None, 0, 0, true)),
+            ),
+            (
+                "200 with `fail`: retried",
+                notice(Some(trade.clone()), 0),
+                answered(Some(200), fail),
+                Plan::done(Answer::Retry(5)).writing(recorded(fail, 1, 5, false)),
+            ),
+            (
+                "`fail` to the end: dead-lettered",
+                notice(Some(trade), 2),
+                answered(Some(200), fail),
+                Plan::done(Answer::DeadLetter).writing(recorded(fail, 3, 0, false)),
+            ),
+            (
+                "a merchant event without MERCHANT_WEBHOOK_URL waits",
+                event(0),
+                Input::Deliver(7),
+                Plan::done(Answer::Ack {
+                    next_of_order: None,
+                }),
+            ),
+        ];
+        for (name, snapshot, input, want) in cases {
+            assert_eq!(
+                decide(Some(&snapshot), &input, 1000, &policy),
                 want,
                 "{name}"
             );

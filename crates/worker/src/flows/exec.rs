@@ -206,9 +206,16 @@ fn log(cx: &Cx, logs: &[Log]) {
 
 /// Sends a built call; its answer, and the error when it failed.
 async fn send(cx: &Cx, call: Call) -> ApiResult<(Answered, Option<ApiError>)> {
-    if let Call::Webhook(post) = &call {
-        let posted = crate::platform::webhook::post(cx, post).await?;
-        return Ok((Answered::Webhook(posted), None));
+    match &call {
+        Call::Webhook(post) => {
+            let posted = crate::platform::webhook::post(cx, post).await?;
+            return Ok((Answered::Webhook(posted), None));
+        }
+        Call::EpayNotify(url) => {
+            let posted = crate::platform::webhook::epay_notify(cx, url).await?;
+            return Ok((Answered::Webhook(posted), None));
+        }
+        _ => {}
     }
     let cfg = cx.settings.gateway()?;
     let (answer, error) = match call {
@@ -229,7 +236,9 @@ async fn send(cx: &Cx, call: Call) -> ApiResult<(Answered, Option<ApiError>)> {
             let sent = gateway::call_within(cx, &cfg, &*r, timeout).await;
             reply(sent, Answered::Created)?
         }
-        Call::Webhook(_) => return Err(ApiError::Internal("a webhook POST sent twice".into())),
+        Call::Webhook(_) | Call::EpayNotify(_) => {
+            return Err(ApiError::Internal("a webhook sent twice".into()))
+        }
     };
     Ok((answer, error))
 }

@@ -13,6 +13,7 @@
 
 pub mod cancel;
 pub mod duplicate;
+pub mod epay;
 pub mod exec;
 pub mod follow_up;
 pub mod idempotency;

@@ -16,6 +16,7 @@
 //! of its order is still pending, and each finished event enqueues the next
 //! one of its order. Receivers dedupe on the stable `webhook-id`.
 
+use checkout::epay::Merchant;
 use checkout::flow::webhook::{self as delivery, Answer, Event, Input};
 use checkout::flow::Plan;
 use checkout::webhook::Key;
@@ -59,11 +60,21 @@ async fn enqueue(cx: &Cx, seqs: &[u64]) -> ApiResult<()> {
     Ok(())
 }
 
+/// Whether merchant events go out (`MERCHANT_WEBHOOK_URL` set), and
+/// whether anything goes out at all (that, or epay apps configured).
+fn destinations(settings: &Settings) -> (bool, bool) {
+    let merchant = settings.webhook_url().is_ok();
+    let epay = matches!(settings.epay_merchants(), Ok(Some(_)));
+    (merchant, merchant || epay)
+}
+
 /// After a request that wrote events: hands the never-enqueued ones to the
 /// queue. Failures are logged; the cron retries them. Without
-/// `MERCHANT_WEBHOOK_URL` nothing is sent: events wait in the outbox.
+/// `MERCHANT_WEBHOOK_URL` merchant events are not sent: they wait in the
+/// outbox (epay notifications still go to their apps).
 pub async fn flush(settings: Settings) {
-    if settings.webhook_url().is_err() {
+    let (merchant, any) = destinations(&settings);
+    if !any {
         return;
     }
     let cx = Cx::with_settings(
@@ -71,7 +82,7 @@ pub async fn flush(settings: Settings) {
         RequestLog::new(random_hex(8), "webhooks", "-", "flush"),
     );
     let result = async {
-        let seqs = outbox::claim_for_queue(cx.db()?, now_secs(), None, BATCH).await?;
+        let seqs = outbox::claim_for_queue(cx.db()?, now_secs(), None, BATCH, merchant).await?;
         enqueue(&cx, &seqs).await
     }
     .await;
@@ -89,12 +100,14 @@ pub async fn flush(settings: Settings) {
 /// Returns how many.
 pub async fn reenqueue(cx: &Cx) -> ApiResult<usize> {
     // Without an endpoint events wait in the outbox (and the events API).
-    if cx.settings.webhook_url().is_err() {
+    let (merchant, any) = destinations(&cx.settings);
+    if !any {
         return Ok(0);
     }
     let now = now_secs();
     let overdue_before = now.saturating_sub(cx.settings.webhook_overdue_secs()?);
-    let seqs = outbox::claim_for_queue(cx.db()?, now, Some(overdue_before), BATCH).await?;
+    let db = cx.db()?;
+    let seqs = outbox::claim_for_queue(db, now, Some(overdue_before), BATCH, merchant).await?;
     enqueue(cx, &seqs).await?;
     Ok(seqs.len())
 }
@@ -170,8 +183,9 @@ async fn dead_letter(cx: &Cx, seq: u64) -> worker::Result<()> {
 
 /// The delivery flow of one event.
 struct Deliver {
-    url: String,
+    url: Option<String>,
     keys: Vec<Key>,
+    epay: Vec<Merchant>,
     retry: checkout::events::RetryPolicy,
     claim_secs: u64,
 }
@@ -183,20 +197,25 @@ impl Flow for Deliver {
 
     async fn load(&self, cx: &Cx, input: &Input) -> ApiResult<Option<Event>> {
         let db = cx.db()?;
-        match input {
+        let event = match input {
             Input::Deliver(seq) => {
-                store::snapshots::claim_event(db, *seq, now_secs(), self.claim_secs).await
+                store::snapshots::claim_event(db, *seq, now_secs(), self.claim_secs).await?
             }
-            Input::Posted(seq, _) => store::snapshots::event(db, *seq).await,
-            Input::DeadLettered(_) => Ok(None),
+            Input::Posted(seq, _) => store::snapshots::event(db, *seq).await?,
+            Input::DeadLettered(_) => None,
+        };
+        match event {
+            Some(e) if e.record.kind.is_epay() => Ok(Some(epay_trade(cx, e).await?)),
+            other => Ok(other),
         }
     }
 
     fn decide(&self, event: &Option<Event>, input: &Input, now: u64) -> Plan<Answer> {
         let policy = delivery::Policy {
-            url: &self.url,
+            url: self.url.as_deref(),
             keys: &self.keys,
             retry: self.retry,
+            epay: &self.epay,
         };
         delivery::decide(event.as_ref(), input, now, &policy)
     }
@@ -209,22 +228,45 @@ impl Flow for Deliver {
     }
 }
 
+/// An `epay.notify` event with its trade and the wallet that paid it
+/// (`None` trade: gone, the flow dead-letters it).
+async fn epay_trade(cx: &Cx, mut event: Event) -> ApiResult<Event> {
+    let db = cx.db()?;
+    let link_id = event.record.link_id.as_deref().unwrap_or_default();
+    let trade = store::epay::by_trade_no(db, link_id).await?;
+    let order = store::attempts::get_order(db, &event.record.charge_code).await?;
+    event.epay = match (trade, order) {
+        (Some(trade), Some(order)) => Some(trade.notice(&order.channel_type)?),
+        _ => None,
+    };
+    Ok(event)
+}
+
 /// One delivery attempt of an event, or a dead-lettered one marked
 /// failed; either way, once it is finished, the next event of its order
 /// goes to the queue.
 async fn deliver(cx: &Cx, input: Input) -> ApiResult<Answer> {
     let dead = matches!(input, Input::DeadLettered(_));
-    // A dead letter needs neither the endpoint nor the keys.
-    let (url, keys) = if dead {
-        (String::new(), Vec::new())
+    // A dead letter needs neither the endpoints nor the keys; without
+    // MERCHANT_WEBHOOK_URL only epay notifications are sent.
+    let (url, keys, epay) = if dead {
+        (None, Vec::new(), Vec::new())
     } else {
-        let keys = cx.settings.webhook_keys()?.all().to_vec();
-        (cx.settings.webhook_url()?, keys)
+        let url = cx.settings.webhook_url().ok();
+        let keys = match url {
+            Some(_) => cx.settings.webhook_keys()?.all().to_vec(),
+            None => Vec::new(),
+        };
+        // A misconfigured EPAY_KEY must not stop merchant webhooks; epay
+        // notifications then find no key and dead-letter (redeliverable).
+        let epay = cx.settings.epay_merchants().ok().flatten();
+        (url, keys, epay.unwrap_or_default())
     };
     let timeout_secs = cx.settings.webhook_timeout_ms()? / 1000;
     let flow = Deliver {
         url,
         keys,
+        epay,
         retry: cx.settings.webhook_retry_policy()?,
         claim_secs: timeout_secs.saturating_add(CLAIM_MARGIN_SECS),
     };

@@ -300,6 +300,25 @@ impl Settings {
         })
     }
 
+    /// The epay apps: `EPAY_PID` (var) and `EPAY_KEY` (secret), each
+    /// comma-separated and paired by position (`checkout::epay::merchants`);
+    /// `None` while `EPAY_PID` is unset: the interface is off.
+    pub fn epay_merchants(&self) -> ApiResult<Option<Vec<checkout::epay::Merchant>>> {
+        let key = self.env.secret("EPAY_KEY").ok().map(|v| v.to_string());
+        checkout::epay::merchants(self.opt_var("EPAY_PID").as_deref(), key.as_deref())
+            .map_err(|_| ApiError::Misconfigured("EPAY_KEY"))
+    }
+
+    /// The path the epay interface lives under, without slashes:
+    /// `EPAY_PREFIX`, default `epay` (the app's API URL is
+    /// `{PUBLIC_BASE_URL}/epay/`).
+    pub fn epay_prefix(&self) -> String {
+        self.opt_var("EPAY_PREFIX")
+            .map(|p| p.trim_matches('/').to_owned())
+            .filter(|p| !p.is_empty())
+            .unwrap_or_else(|| "epay".into())
+    }
+
     /// Where webhooks go (`MERCHANT_WEBHOOK_URL`); events are stored and
     /// retried while it is unset, and delivered once it is set.
     pub fn webhook_url(&self) -> ApiResult<String> {

@@ -1,6 +1,7 @@
 //! The merchant's webhook endpoint: one signed POST of an event (the
 //! executor's `Call::Webhook`, built by `checkout::flow::webhook`) under
-//! `WEBHOOK_TIMEOUT_MS`, with the Standard Webhooks headers.
+//! `WEBHOOK_TIMEOUT_MS`, with the Standard Webhooks headers; and an epay
+//! app's `notify_url`: one signed GET (`Call::EpayNotify`), same deadline.
 
 use std::time::Duration;
 
@@ -23,6 +24,58 @@ pub async fn post(cx: &Cx, event: &Post) -> ApiResult<Posted> {
         error: sent.err().map(str::to_owned),
         latency_ms: now_ms().saturating_sub(started),
     })
+}
+
+/// GETs an epay notification: the HTTP status, and as the error anything
+/// but an acknowledgement (`checkout::epay::acknowledged`: a body of
+/// `success`), so the flow retries it.
+pub async fn epay_notify(cx: &Cx, url: &str) -> ApiResult<Posted> {
+    let timeout = Duration::from_millis(cx.settings.webhook_timeout_ms()?);
+    let started = now_ms();
+    let sent = get(url, timeout).await;
+    let (status, error) = match sent {
+        Ok((status, body)) if checkout::epay::acknowledged(Some(status), &body) => {
+            (Some(status), None)
+        }
+        Ok((status, body)) => {
+            let shown: String = body.trim().chars().take(40).collect();
+            (Some(status), Some(format!("answered {shown:?}")))
+        }
+        Err(e) => (None, Some(e.to_owned())),
+    };
+    Ok(Posted {
+        status,
+        error,
+        latency_ms: now_ms().saturating_sub(started),
+    })
+}
+
+/// Sends the GET; the status and the body's text.
+async fn get(url: &str, timeout: Duration) -> Result<(u16, String), &'static str> {
+    let controller = AbortController::default();
+    let signal = controller.signal();
+    let exchange = async move {
+        let headers = Headers::new();
+        headers
+            .set("User-Agent", "soushou-checkout-epay/1")
+            .map_err(|_| "bad header")?;
+        let mut init = RequestInit::new();
+        init.with_method(worker::Method::Get).with_headers(headers);
+        let request = Request::new_with_init(url, &init).map_err(|_| "bad url")?;
+        let mut response = Fetch::Request(request)
+            .send_with_signal(&signal)
+            .await
+            .map_err(|_| "unreachable")?;
+        let body = response.text().await.unwrap_or_default();
+        Ok((response.status_code(), body))
+    };
+    match select(Box::pin(exchange), Box::pin(Delay::from(timeout))).await {
+        Either::Left((result, _)) => result,
+        Either::Right(((), _)) => {
+            controller.abort();
+            Err("timeout")
+        }
+    }
 }
 
 /// Sends the POST with the Standard Webhooks headers.

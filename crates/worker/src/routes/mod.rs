@@ -15,11 +15,13 @@
 //! | `GET /v1/orders`, `GET /v1/refunds` | [`lists`] |
 //! | `GET /v1/orders.csv` | [`exports`] |
 //! | `GET /v1/statements`, `GET /v1/statements/{date}`, `GET /v1/statements/{date}.csv` | [`statements`] |
+//! | `{EPAY_PREFIX}/submit.php`, `mapi.php`, `api.php`, `return` (own auth: epay `pid` + `sign` / `key`, public; no API key) | [`epay`] |
 //! | `GET /v1/events`, `GET /v1/events/{id}`, `POST /v1/events/{id}/redeliver`, `GET /v1/links/{id}/qr.svg` | [`events`] |
 //! | cron trigger | [`cron`] |
 //! | queue consumer (`WEBHOOKS`, `WEBHOOKS_DLQ`) | [`queue`] |
 
 pub mod cron;
+pub mod epay;
 pub mod events;
 pub mod exports;
 pub mod healthz;
@@ -97,6 +99,12 @@ async fn route(
     method: &Method,
     path: &str,
 ) -> ApiResult<Response> {
+    // The epay interface: under a configurable prefix, own authentication.
+    if let Some(endpoint) = checkout::epay::endpoint(&cx.settings.epay_prefix(), path) {
+        if matches!(method, Method::Get | Method::Post) {
+            return epay::handle(cx, req, method, endpoint).await;
+        }
+    }
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     match (method, segments.as_slice()) {
         (Method::Get, ["healthz"]) => healthz::handle(),

@@ -222,12 +222,15 @@ pub async fn get(db: &Db, seq: u64) -> ApiResult<Option<EventRow>> {
 
 /// Claims up to `batch` pending events for the queue (one atomic UPDATE,
 /// so concurrent flushers hand out disjoint sets): the never-enqueued ones,
-/// and with `overdue_before` also those due before it. Returns their rows.
+/// and with `overdue_before` also those due before it; without
+/// `merchant_events` (no `MERCHANT_WEBHOOK_URL`) only epay notifications.
+/// Returns their rows.
 pub async fn claim_for_queue(
     db: &Db,
     now: u64,
     overdue_before: Option<u64>,
     batch: u64,
+    merchant_events: bool,
 ) -> ApiResult<Vec<u64>> {
     #[derive(Deserialize)]
     struct Row {
@@ -242,9 +245,15 @@ pub async fn claim_for_queue(
         &format!(
             "UPDATE webhook_events SET enqueued_at = ?1, next_attempt_at = ?1 WHERE seq IN \
              (SELECT seq FROM webhook_events WHERE delivery = 'pending' \
-              AND (enqueued_at IS NULL {overdue}) ORDER BY seq LIMIT ?3) RETURNING seq"
+              AND (enqueued_at IS NULL {overdue}) AND (?4 = 1 OR kind = '{EPAY}') \
+              ORDER BY seq LIMIT ?3) RETURNING seq"
         ),
-        &[n(now), n(overdue_before.unwrap_or(0)), n(batch)],
+        &[
+            n(now),
+            n(overdue_before.unwrap_or(0)),
+            n(batch),
+            n(u64::from(merchant_events)),
+        ],
     )
     .await?;
     Ok(rows.into_iter().map(|r| r.seq).collect())
@@ -276,20 +285,29 @@ pub(super) fn failed_statement<'d>(db: &'d Db, seq: u64) -> ApiResult<Stmt<'d>> 
     )
 }
 
-/// The oldest pending event of the same order after `seq` (none or one row
-/// of `seq`): put last in the batch that finishes `seq`, it reads the state
-/// that batch leaves.
+/// The `kind` of epay notifications: their own stream per order, so an
+/// app's notification never waits behind the merchant's webhooks (nor the
+/// other way round).
+const EPAY: &str = "epay.notify";
+
+/// The oldest pending event of the same order and stream after `seq` (none
+/// or one row of `seq`): put last in the batch that finishes `seq`, it
+/// reads the state that batch leaves.
 pub(crate) fn next_of_order<'d>(db: &'d Db, seq: u64) -> ApiResult<Stmt<'d>> {
     prepare(
         db,
-        "SELECT n.seq FROM webhook_events e JOIN webhook_events n ON n.charge_code = e.charge_code \
-         WHERE e.seq = ?1 AND n.seq > ?1 AND n.delivery = 'pending' ORDER BY n.seq LIMIT 1",
+        &format!(
+            "SELECT n.seq FROM webhook_events e JOIN webhook_events n ON n.charge_code = e.charge_code \
+             AND (n.kind = '{EPAY}') = (e.kind = '{EPAY}') \
+             WHERE e.seq = ?1 AND n.seq > ?1 AND n.delivery = 'pending' ORDER BY n.seq LIMIT 1"
+        ),
         &[n(seq)],
     )
 }
 
 /// Claims event `seq` for one attempt and returns it: only while it is
-/// pending, not claimed, and no older event of its order is pending
+/// pending, not claimed, and no older event of its order (and stream:
+/// merchant webhooks or epay notifications) is pending
 /// (per-order order; that one enqueues it when it is done). One round trip:
 /// the claim returns the row it claimed.
 pub async fn claim(db: &Db, seq: u64, now: u64, claim_secs: u64) -> ApiResult<Option<EventRow>> {
@@ -299,6 +317,7 @@ pub async fn claim(db: &Db, seq: u64, now: u64, claim_secs: u64) -> ApiResult<Op
             "UPDATE webhook_events SET locked_until = ?2 WHERE seq = ?1 AND delivery = 'pending' \
              AND COALESCE(locked_until, 0) < ?3 AND NOT EXISTS (SELECT 1 FROM webhook_events o \
              WHERE o.charge_code = webhook_events.charge_code AND o.seq < ?1 \
+             AND (o.kind = '{EPAY}') = (webhook_events.kind = '{EPAY}') \
              AND o.delivery = 'pending') RETURNING {EVENT_COLUMNS}"
         ),
         &[n(seq), n(now + claim_secs), n(now)],

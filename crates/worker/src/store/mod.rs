@@ -17,6 +17,7 @@
 //! learns whether its write was the one that applied.
 
 pub mod attempts;
+pub mod epay;
 pub mod events;
 pub mod idempotency;
 pub mod links;

@@ -130,6 +130,7 @@ impl EventRow {
         webhook::Event {
             record: self.record,
             round_failures: self.round_failures,
+            epay: None,
         }
     }
 }
