@@ -193,6 +193,15 @@ pub fn run(args: &[String]) -> Result<()> {
     );
     report.record("host", t, r);
 
+    step("the Worker's host tests (the router table: every merchant route's permission)");
+    let t = Instant::now();
+    let r = run_counted(
+        Command::new("cargo")
+            .args(["test", "-p", "checkout-worker", "--lib"])
+            .current_dir(&root),
+    );
+    report.record("worker-host", t, r);
+
     step("the pure crates build for wasm32-unknown-unknown");
     let t = Instant::now();
     let r = proc::run(

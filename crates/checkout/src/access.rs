@@ -445,16 +445,15 @@ pub fn cookie_name(public_base_url: &str) -> &'static str {
     }
 }
 
-/// A short tag naming the deployment (its public URL and link secret),
-/// carried in the cookie so that a cookie of another deployment on the
-/// same host (two local demos on two ports share cookies) is told apart
-/// from an unknown one.
-pub fn deployment_tag(public_base_url: &str, link_secret: &[u8]) -> String {
+/// A short tag naming the deployment (its public URL), carried in the
+/// cookie so that a cookie of another deployment on the same host (two
+/// local demos on two ports share cookies: cookies ignore ports) is told
+/// apart from an unknown one. Not a secret: the session's secret is what
+/// authenticates.
+pub fn deployment_tag(public_base_url: &str) -> String {
     let mut h = Sha256::new();
     h.update(b"soushou-console-session\n");
-    h.update(public_base_url.as_bytes());
-    h.update(b"\n");
-    h.update(link_secret);
+    h.update(public_base_url.trim_end_matches('/').as_bytes());
     hex(&h.finalize()[..4])
 }
 
@@ -561,6 +560,142 @@ impl Outcome {
             _ => Outcome::Error,
         }
     }
+}
+
+// ------------------------------------------------------- API shapes
+
+/// `POST /v1/keys` and `POST /v1/sign-in-links`: a name and a role (each
+/// read leniently and checked by [`name`] and [`role`], so a missing one is
+/// its own 400, not a parse error).
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct CreateCredential {
+    /// The person or device it is for.
+    #[serde(default)]
+    pub name: String,
+    /// One of the five roles.
+    #[serde(default)]
+    pub role: String,
+    /// Seconds until a key stops working (keys only; absent: never).
+    #[serde(default)]
+    pub expires_in: Option<i64>,
+}
+
+/// `POST /v1/keys/{id}/roll`.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct RollRequest {
+    /// How long the old key keeps working, 0 to 7 days.
+    #[serde(default)]
+    pub expires_in: Option<i64>,
+}
+
+/// A key as listed (never the key itself).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyView {
+    /// `key_…`.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// Its role.
+    pub role: Role,
+    /// `sk_` and the key's first 8 hex digits.
+    pub prefix: String,
+    /// Unix seconds.
+    pub created_at: u64,
+    /// Last authenticated request (to the minute).
+    pub last_used_at: Option<u64>,
+    /// When it stops working, if ever.
+    pub expires_at: Option<u64>,
+    /// When it was revoked.
+    pub revoked_at: Option<u64>,
+}
+
+/// A new key: the only answer that carries `key`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewKey {
+    /// `key_…`.
+    pub id: String,
+    /// The key: shown once, stored only as its hash.
+    pub key: String,
+    /// Its name.
+    pub name: String,
+    /// Its role.
+    pub role: Role,
+    /// `sk_` and its first 8 hex digits.
+    pub prefix: String,
+    /// Unix seconds.
+    pub created_at: u64,
+    /// When it stops working, if ever.
+    pub expires_at: Option<u64>,
+}
+
+/// `POST /v1/sign-in-links`' answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignInLink {
+    /// `sil_…`.
+    pub id: String,
+    /// Opens a console session once, until `expires_at`.
+    pub url: String,
+    /// Unix seconds.
+    pub expires_at: u64,
+}
+
+/// A console session as listed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionView {
+    /// `ses_…`.
+    pub id: String,
+    /// The person's name.
+    pub name: String,
+    /// Its role.
+    pub role: Role,
+    /// `signin_link`, `api_key` or `admin_token`.
+    pub via: String,
+    /// Unix seconds.
+    pub created_at: u64,
+    /// Last request (to the minute).
+    pub last_seen_at: u64,
+    /// When it ends at the latest (7 days after `created_at`).
+    pub expires_at: u64,
+    /// When it was revoked.
+    pub revoked_at: Option<u64>,
+}
+
+/// One audit entry, as the request that wrote it knew it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    /// Unix seconds.
+    pub at: u64,
+    /// Who.
+    pub actor: Actor,
+    /// The client's IP.
+    pub ip: String,
+    /// The route, e.g. `POST /v1/orders/{code}/refunds`.
+    pub action: String,
+    /// The ids the path named (a charge code, a key id), if any.
+    pub object: Option<String>,
+    /// The request's id (`X-Request-Id`).
+    pub request_id: String,
+}
+
+/// `GET /v1/audit`'s entries.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditRecord {
+    /// Increasing: the cursor of `starting_after`.
+    pub id: u64,
+    /// The entry.
+    #[serde(flatten)]
+    pub entry: AuditEntry,
+    /// How the request ended.
+    pub outcome: Outcome,
+}
+
+/// A page of a list, newest first (Stripe's list object).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Page<T> {
+    /// The entries.
+    pub data: Vec<T>,
+    /// Whether older entries follow (`starting_after` the last id).
+    pub has_more: bool,
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -781,8 +916,8 @@ mod tests {
 
     #[test]
     fn cookies_of_another_deployment_are_told_apart() {
-        let ours = deployment_tag("https://a.example", b"secret-a");
-        let theirs = deployment_tag("https://b.example", b"secret-a");
+        let ours = deployment_tag("http://127.0.0.1:8787");
+        let theirs = deployment_tag("http://127.0.0.1:8788");
         assert_ne!(ours, theirs);
         let value = cookie_value(&ours, "s3cr3t");
         assert_eq!(cookie_secret(&value, &ours), Ok("s3cr3t"));

@@ -1,8 +1,9 @@
 //! All SQL of the Worker, one module per table family (schema in
 //! `migrations/`): [`links`], [`attempts`] (orders, their state history and
 //! processed notifications), [`refunds`], [`idempotency`] (keys),
-//! [`signin`] (`oauth_states`) and [`events`] (the webhook outbox, its
-//! delivery state and attempts). `cargo xtask house` fails on SQL
+//! [`signin`] (`oauth_states`), [`events`] (the webhook outbox, its
+//! delivery state and attempts) and [`staff`] (keys, sessions, sign-in
+//! links, the audit log). `cargo xtask house` fails on SQL
 //! anywhere else.
 //!
 //! Rows are typed at this boundary: money is `soushou::Fen`, states and
@@ -23,6 +24,7 @@ pub mod plan;
 pub mod refunds;
 pub mod signin;
 pub mod snapshots;
+pub mod staff;
 
 use serde::de::DeserializeOwned;
 use worker::wasm_bindgen::JsValue;
