@@ -293,6 +293,11 @@ impl Stack {
             vars.push(("WEBHOOK_RETRY_FACTOR", "2".into()));
             vars.push(("WEBHOOK_RETRY_CAP_SECS", "4".into()));
             vars.push(("WEBHOOK_MAX_ATTEMPTS", "5".into()));
+            // Sign-in links last 3 s, console sessions idle after 4 s and
+            // end after 8 s (tests/tests/staff.rs waits them out).
+            vars.push(("SIGNIN_LINK_SECS", "3".into()));
+            vars.push(("SESSION_IDLE_SECS", "4".into()));
+            vars.push(("SESSION_MAX_SECS", "8".into()));
         }
         let mut worker = match runner {
             Runner::WranglerDev => {

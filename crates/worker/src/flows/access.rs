@@ -20,7 +20,8 @@
 //! failed (a refund the gateway refused) has its outcome corrected then.
 
 use checkout::access::{
-    self, Actor, ActorKind, AuditEntry, Outcome, Presented, Refusal, MERCHANT_ID,
+    self, Actor, ActorKind, AuditEntry, AuthLimit, Outcome, Presented, Refusal, SessionPolicy,
+    MERCHANT_ID,
 };
 use worker::Request;
 
@@ -35,67 +36,21 @@ use crate::store::staff::{self, SessionRow};
 pub async fn authenticate(cx: &Cx, req: &Request, ip: &str) -> ApiResult<Caller> {
     let limit = cx.settings.auth_limit()?;
     let now = now_secs();
-    let window = limit.window(now);
-    let db = cx.db()?;
-    let shut_out = |failures: u32| match limit.blocked(failures, now) {
-        Some(retry_after) => Err(ApiError::RateLimited { retry_after }),
-        None => Ok(()),
+    let at = Attempt {
+        ip,
+        window: limit.window(now),
+        now,
+        limit,
     };
     let authorization = req.headers().get("Authorization").ok().flatten();
     let caller = if let Some(header) = authorization {
-        let presented = match access::presented(&header) {
-            Ok(p) => p,
-            Err(refusal) => return Err(failed(cx, ip, window, refusal).await),
-        };
-        match presented {
-            Presented::Key(key) => {
-                let touch = access::SessionPolicy::default().touch_interval();
-                let checked =
-                    staff::check_key(db, &access::secret_hash(key), ip, window, now, touch).await?;
-                shut_out(checked.failures)?;
-                let Some(row) = checked.row else {
-                    return Err(failed(cx, ip, window, Refusal::Unknown).await);
-                };
-                let times = access::KeyTimes {
-                    expires_at: row.expires_at,
-                    revoked_at: row.revoked_at,
-                };
-                if let Err(refusal) = access::key_valid(times, now) {
-                    return Err(failed(cx, ip, window, refusal).await);
-                }
-                cx.log.set("key", row.prefix.as_str());
-                Caller {
-                    actor: Actor {
-                        kind: ActorKind::Key,
-                        id: row.id,
-                        name: row.name,
-                        role: Some(row.role),
-                    },
-                    session: false,
-                }
-            }
-            Presented::Token(_) => {
-                // Constant time (`checkout::merchant::bearer_matches`).
-                let matches = cx
-                    .settings
-                    .admin_token()
-                    .is_some_and(|t| checkout::merchant::bearer_matches(Some(&header), t.expose()));
-                if !matches {
-                    return Err(failed(cx, ip, window, Refusal::Unknown).await);
-                }
-                shut_out(staff::failures(db, ip, window).await?)?;
-                Caller {
-                    actor: Actor::admin_token(),
-                    session: false,
-                }
-            }
-        }
+        bearer(cx, &header, &at).await?
     } else if let Some(value) = session_cookie(cx, req)? {
         let secret = match access::cookie_secret(&value, &deployment_tag(cx)?) {
             Ok(s) => s.to_owned(),
-            Err(refusal) => return Err(failed(cx, ip, window, refusal).await),
+            Err(refusal) => return Err(at.failed(cx, refusal).await),
         };
-        let row = check_session(cx, &secret, ip, window, now, shut_out).await?;
+        let row = check_session(cx, &secret, &at).await?;
         Caller {
             actor: Actor {
                 kind: ActorKind::Session,
@@ -109,57 +64,116 @@ pub async fn authenticate(cx: &Cx, req: &Request, ip: &str) -> ApiResult<Caller>
         return Err(ApiError::Unauthorized(Refusal::Missing));
     };
     cx.log.set("actor", caller.actor.id.as_str());
+    cx.log.set("auth", caller.actor.kind.as_str());
     Ok(caller)
 }
 
-/// The session of a cookie's secret, if it still works.
-async fn check_session(
-    cx: &Cx,
-    secret: &str,
-    ip: &str,
+/// One credential check: the client's IP, the failure window, the clock.
+struct Attempt<'a> {
+    ip: &'a str,
     window: u64,
     now: u64,
-    shut_out: impl Fn(u32) -> ApiResult<()>,
-) -> ApiResult<SessionRow> {
+    limit: AuthLimit,
+}
+
+impl Attempt<'_> {
+    /// 429 while the IP's `failures` in the window are at the limit.
+    fn shut_out(&self, failures: u32) -> ApiResult<()> {
+        match self.limit.blocked(failures, self.now) {
+            Some(retry_after) => Err(ApiError::RateLimited { retry_after }),
+            None => Ok(()),
+        }
+    }
+
+    /// Counts a failed authentication of the IP; the 401 to answer.
+    async fn failed(&self, cx: &Cx, refusal: Refusal) -> ApiError {
+        let counted = async { staff::count_failure(cx.db()?, self.ip, self.window).await };
+        if let Err(e) = counted.await {
+            return e;
+        }
+        cx.log.set("auth_refused", refusal.as_str());
+        ApiError::Unauthorized(refusal)
+    }
+}
+
+/// The caller of an `Authorization: Bearer` header: an API key, or the
+/// bootstrap token while it is set.
+async fn bearer(cx: &Cx, header: &str, at: &Attempt<'_>) -> ApiResult<Caller> {
+    let db = cx.db()?;
+    let key = match access::presented(header) {
+        Ok(Presented::Key(key)) => key,
+        Ok(Presented::Token(_)) => {
+            // Constant time (`checkout::merchant::bearer_matches`).
+            let matches = cx
+                .settings
+                .admin_token()
+                .is_some_and(|t| checkout::merchant::bearer_matches(Some(header), t.expose()));
+            if !matches {
+                return Err(at.failed(cx, Refusal::Unknown).await);
+            }
+            at.shut_out(staff::failures(db, at.ip, at.window).await?)?;
+            return Ok(Caller {
+                actor: Actor::admin_token(),
+                session: false,
+            });
+        }
+        Err(refusal) => return Err(at.failed(cx, refusal).await),
+    };
+    let touch = SessionPolicy::default().touch_interval();
+    let hash = access::secret_hash(key);
+    let checked = staff::check_key(db, &hash, at.ip, at.window, at.now, touch).await?;
+    at.shut_out(checked.failures)?;
+    let Some(row) = checked.row else {
+        return Err(at.failed(cx, Refusal::Unknown).await);
+    };
+    let times = access::KeyTimes {
+        expires_at: row.expires_at,
+        revoked_at: row.revoked_at,
+    };
+    if let Err(refusal) = access::key_valid(times, at.now) {
+        return Err(at.failed(cx, refusal).await);
+    }
+    cx.log.set("key", row.prefix.as_str());
+    Ok(Caller {
+        actor: Actor {
+            kind: ActorKind::Key,
+            id: row.id,
+            name: row.name,
+            role: Some(row.role),
+        },
+        session: false,
+    })
+}
+
+/// The session of a cookie's secret, if it still works.
+async fn check_session(cx: &Cx, secret: &str, at: &Attempt<'_>) -> ApiResult<SessionRow> {
     let policy = cx.settings.session_policy()?;
     let checked = staff::check_session(
         cx.db()?,
         &access::secret_hash(secret),
-        ip,
-        window,
-        now,
-        policy.touch_interval(),
-        policy.idle_secs,
-        policy.max_secs,
+        staff::SessionCheck {
+            ip: at.ip,
+            window: at.window,
+            now: at.now,
+            touch: policy.touch_interval(),
+            idle: policy.idle_secs,
+            max: policy.max_secs,
+        },
     )
     .await?;
-    shut_out(checked.failures)?;
+    at.shut_out(checked.failures)?;
     let Some(row) = checked.row else {
-        return Err(failed(cx, ip, window, Refusal::Unknown).await);
+        return Err(at.failed(cx, Refusal::Unknown).await);
     };
     let times = access::SessionTimes {
         created_at: row.created_at,
         last_seen_at: row.last_seen_at,
         revoked_at: row.revoked_at,
     };
-    match access::session_valid(times, &policy, now) {
+    match access::session_valid(times, &policy, at.now) {
         Ok(()) => Ok(row),
-        Err(refusal) => Err(failed(cx, ip, window, refusal).await),
+        Err(refusal) => Err(at.failed(cx, refusal).await),
     }
-}
-
-/// Counts a failed authentication of `ip`; the 401 (or, past the limit,
-/// the 429) to answer.
-async fn failed(cx: &Cx, ip: &str, window: u64, refusal: Refusal) -> ApiError {
-    let db = match cx.db() {
-        Ok(db) => db,
-        Err(e) => return e,
-    };
-    if let Err(e) = staff::count_failure(db, ip, window).await {
-        return e;
-    }
-    cx.log.set("auth_refused", refusal.as_str());
-    ApiError::Unauthorized(refusal)
 }
 
 /// The session cookie's value, if the request carries one.

@@ -249,7 +249,11 @@ async fn merchant(
     let ip = client_ip(&req);
     let entry = MERCHANT_ROUTES.iter().find(|r| r.matches(method, rest));
     let mutating = !matches!(method, Method::Get | Method::Head | Method::Options);
+    // What the credential check costs, on the log line (`cargo xtask bench`).
+    let tally = cx.log.d1_tally();
+    let before = tally.calls();
     let authenticated = access::authenticate(cx, &req, &ip).await;
+    cx.log.set("auth_d1", tally.calls() - before);
     let audit = |actor: Actor| {
         if mutating {
             let action =

@@ -393,21 +393,39 @@ pub async fn revoke_session(db: &Db, id: &str, now: u64) -> ApiResult<bool> {
     first_changed(db.change(vec![stmt]).await.stored()?)
 }
 
+/// What a session check is made with.
+pub struct SessionCheck<'a> {
+    /// The client's IP.
+    pub ip: &'a str,
+    /// The failure window's start.
+    pub window: u64,
+    /// Unix seconds.
+    pub now: u64,
+    /// Rewrite `last_seen_at` when older than this.
+    pub touch: u64,
+    /// The idle limit.
+    pub idle: u64,
+    /// The absolute limit.
+    pub max: u64,
+}
+
 /// A session by its secret's hash and the IP's failures, one round trip;
 /// stamps `last_seen_at` when older than `touch` seconds, only while the
 /// session is neither revoked, idle past `idle` nor past `max` (a stamp
 /// must never revive an idle session).
-#[allow(clippy::too_many_arguments)]
 pub async fn check_session(
     db: &Db,
     hash: &str,
-    ip: &str,
-    window: u64,
-    now: u64,
-    touch: u64,
-    idle: u64,
-    max: u64,
+    c: SessionCheck<'_>,
 ) -> ApiResult<Checked<SessionRow>> {
+    let SessionCheck {
+        ip,
+        window,
+        now,
+        touch,
+        idle,
+        max,
+    } = c;
     let read = prepare(
         db,
         &format!("SELECT {SESSION_COLUMNS} FROM console_sessions WHERE secret_hash = ?1"),
