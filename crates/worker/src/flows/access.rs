@@ -80,7 +80,7 @@ impl Attempt<'_> {
     /// 429 while the IP's `failures` in the window are at the limit.
     fn shut_out(&self, failures: u32) -> ApiResult<()> {
         match self.limit.blocked(failures, self.now) {
-            Some(retry_after) => Err(ApiError::RateLimited { retry_after }),
+            Some(retry_after) => Err(ApiError::AuthRateLimited { retry_after }),
             None => Ok(()),
         }
     }

@@ -65,6 +65,13 @@ pub enum ApiError {
         /// Seconds until an attempt is allowed again (the `Retry-After` header).
         retry_after: u64,
     },
+    /// The client's IP made too many failed authentications in the window;
+    /// retry after `retry_after` seconds.
+    #[error("too many failed authentications from this address; retry in {retry_after} s")]
+    AuthRateLimited {
+        /// Seconds until the window ends (the `Retry-After` header).
+        retry_after: u64,
+    },
     /// The `Idempotency-Key` was first used with another route or body.
     #[error("this Idempotency-Key was used with a different request")]
     IdempotencyKeyReused,
@@ -106,7 +113,7 @@ impl ApiError {
             ApiError::NotifyRejected { code, .. } => *code,
             ApiError::Storage(_) => C::StorageError,
             ApiError::PayloadTooLarge => C::PayloadTooLarge,
-            ApiError::RateLimited { .. } => C::RateLimited,
+            ApiError::RateLimited { .. } | ApiError::AuthRateLimited { .. } => C::RateLimited,
             ApiError::IdempotencyKeyReused => C::IdempotencyKeyReused,
             ApiError::IdempotencyKeyInUse => C::IdempotencyKeyInUse,
             ApiError::UnsafeRedirect => C::GatewayUnsafeRedirect,

@@ -84,7 +84,7 @@ fn error_response(cx: &Cx, e: &ApiError) -> worker::Result<Response> {
         _ => {}
     }
     let resp = json(status, &e.body()).or_else(|_| Response::error(code, status))?;
-    if let ApiError::RateLimited { retry_after } = e {
+    if let ApiError::RateLimited { retry_after } | ApiError::AuthRateLimited { retry_after } = e {
         resp.headers()
             .set("Retry-After", &retry_after.to_string())?;
     }
