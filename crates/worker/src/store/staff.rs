@@ -82,11 +82,14 @@ fn opt_n(v: Option<u64>) -> JsValue {
     v.map(n).unwrap_or(JsValue::NULL)
 }
 
-fn insert_key_statement<'d>(db: &'d Db, k: &NewKeyRow<'_>) -> ApiResult<Stmt<'d>> {
+/// A key's INSERT; `guard` conditions it (a roll's `WHERE changes() = 1`).
+fn insert_key_statement<'d>(db: &'d Db, k: &NewKeyRow<'_>, guard: &str) -> ApiResult<Stmt<'d>> {
     prepare(
         db,
-        "INSERT INTO api_keys (id, merchant_id, key_hash, prefix, name, role, created_at, expires_at, rolled_from) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        &format!(
+            "INSERT INTO api_keys (id, merchant_id, key_hash, prefix, name, role, created_at, expires_at, rolled_from) \
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9{guard}"
+        ),
         &[
             t(k.id),
             t(MERCHANT_ID),
@@ -103,7 +106,7 @@ fn insert_key_statement<'d>(db: &'d Db, k: &NewKeyRow<'_>) -> ApiResult<Stmt<'d>
 
 /// Stores a new key (with the request's audit entry).
 pub async fn insert_key(db: &Db, key: &NewKeyRow<'_>) -> ApiResult<()> {
-    db.change(vec![insert_key_statement(db, key)?])
+    db.change(vec![insert_key_statement(db, key, "")?])
         .await
         .stored()?;
     Ok(())
@@ -157,22 +160,7 @@ pub async fn roll_key(
         &[t(old_id), n(old_ends), t(MERCHANT_ID)],
     )?;
     // The new key only if the old one was ended by this batch.
-    let insert = prepare(
-        db,
-        "INSERT INTO api_keys (id, merchant_id, key_hash, prefix, name, role, created_at, expires_at, rolled_from) \
-         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9 WHERE changes() = 1",
-        &[
-            t(new.id),
-            t(MERCHANT_ID),
-            t(new.hash),
-            t(new.prefix),
-            t(new.name),
-            t(new.role.as_str()),
-            n(new.now),
-            opt_n(new.expires_at),
-            ot(new.rolled_from),
-        ],
-    )?;
+    let insert = insert_key_statement(db, new, " WHERE changes() = 1")?;
     first_changed(db.change(vec![end, insert]).await.stored()?)
 }
 
