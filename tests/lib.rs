@@ -105,7 +105,8 @@ impl E2e {
         Ok((status, value))
     }
 
-    fn send(req: RequestBuilder) -> (u16, Value) {
+    /// [`E2e::try_send`], a transport error being a panic.
+    pub fn send(req: RequestBuilder) -> (u16, Value) {
         Self::try_send(req).expect("worker reachable")
     }
 
@@ -156,6 +157,29 @@ impl E2e {
         self.http
             .request(method, format!("{}{path}", self.worker))
             .bearer_auth(&self.admin_token)
+    }
+
+    /// A merchant API request with `credential` (an API key) as the bearer.
+    pub fn key_request(
+        &self,
+        credential: &str,
+        method: reqwest::Method,
+        path: &str,
+    ) -> RequestBuilder {
+        self.http
+            .request(method, format!("{}{path}", self.worker))
+            .bearer_auth(credential)
+    }
+
+    /// A new API key of `role` (created with the bootstrap token); the key.
+    pub fn key_of(&self, role: &str) -> String {
+        let (status, body) = self.admin(
+            reqwest::Method::POST,
+            "/v1/keys",
+            Some(&json!({"name": format!("e2e {role} {}", now_ms()), "role": role})),
+        );
+        assert_eq!(status, 201, "create a {role} key: {body}");
+        body["key"].as_str().expect("key").to_owned()
     }
 
     /// A merchant API call with the bearer token.

@@ -12,6 +12,9 @@
 //!   notification) — a loss or a double application is printed as such.
 //! - Per route, from the Worker's request log lines: total ms, gateway ms,
 //!   and D1 calls and ms where the build logs them.
+//! - The D1 round trips the merchant credential check adds (`auth_d1` of
+//!   the log line), per credential kind: an API key, a console session,
+//!   the bootstrap token.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -327,6 +330,8 @@ fn per_route() {
         d1_ms: Vec<f64>,
     }
     let mut routes: BTreeMap<String, Route> = BTreeMap::new();
+    // D1 round trips of the merchant credential check, per credential kind.
+    let mut auth: BTreeMap<String, Vec<f64>> = BTreeMap::new();
     // The webhook consumer's invocations: messages handled, D1 round trips.
     let (mut messages, mut consumer_d1) = (0.0, 0.0);
     for line in log.lines() {
@@ -345,12 +350,17 @@ fn per_route() {
             continue;
         }
         let path = v["path"].as_str().unwrap_or("");
+        if let (Some(kind), Some(calls)) = (v["auth"].as_str(), v["auth_d1"].as_f64()) {
+            let r = auth.entry(kind.to_owned()).or_default();
+            r.push(calls);
+        }
         let name = match (v["method"].as_str().unwrap_or(""), path) {
             ("POST", "/api/pay") => "POST /api/pay",
             ("POST", "/notify") => "POST /notify",
             ("GET", p) if p.starts_with("/api/checkout/") => "GET /api/checkout/{token}",
             ("GET", p) if p.starts_with("/api/orders/") => "GET /api/orders/{code}",
             ("GET", p) if p.starts_with("/c/") => "GET /c/{token}",
+            ("GET", p) if p.starts_with("/v1/events") => "GET /v1/events",
             _ => continue,
         };
         let r = routes.entry(name.to_owned()).or_default();
@@ -395,6 +405,46 @@ fn per_route() {
         "  webhook consumer: {messages:.0} messages, {:.2} D1 round trips per message",
         consumer_d1 / messages
     );
+    println!(
+        "D1 round trips an authenticated merchant request adds (the credential check; p50, max)"
+    );
+    for (kind, mut calls) in auth {
+        println!(
+            "  {:<28} {:>6} {:>9.0} {:>9.0}",
+            kind,
+            calls.len(),
+            p50(&mut calls),
+            percentile(&mut calls, 1.0)
+        );
+    }
+}
+
+/// Merchant reads made with each kind of credential (an API key, a
+/// console session, the bootstrap token), so the log holds what the
+/// credential check costs for each.
+fn merchant_credentials(e: &E2e) {
+    const READS: usize = 20;
+    let key = e.key_of("viewer");
+    let resp = e
+        .key_request(&key, reqwest::Method::POST, "/v1/sessions")
+        .send()
+        .expect("worker");
+    let cookie = resp
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|c| c.split(';').next())
+        .unwrap_or_default()
+        .to_owned();
+    for _ in 0..READS {
+        E2e::send(e.key_request(&key, reqwest::Method::GET, "/v1/events?limit=1"));
+        E2e::send(e.admin_request(reqwest::Method::GET, "/v1/events?limit=1"));
+        E2e::send(
+            e.http()
+                .get(format!("{}/v1/events?limit=1", e.worker))
+                .header("Cookie", &cookie),
+        );
+    }
 }
 
 /// The cron sweep under a backlog (issue 24, defect 12), in the model of
@@ -445,6 +495,7 @@ fn main() {
         let _ = e.get(&format!("/api/checkout/{token}"));
         let _ = e.get(&format!("/api/orders/{code}"));
     }
+    merchant_credentials(&e);
     // Let the last lines reach the log file.
     std::thread::sleep(Duration::from_millis(500));
     println!();

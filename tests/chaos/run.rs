@@ -46,11 +46,22 @@ pub struct Tally {
     pub crashes: BTreeMap<String, u64>,
 }
 
+/// The API keys the driver acts with, one per role its actions need
+/// (API.md v1.1): links and POS charges as a cashier, refunds and cancels
+/// as a manager, reads as a viewer; each action with the least role that
+/// may do it.
+struct Keys {
+    cashier: String,
+    manager: String,
+    viewer: String,
+}
+
 /// The driver's memory of a run: the numbers of the plan mapped to what
 /// the Worker answered.
 pub struct Driver {
     /// The Worker and the sandbox.
     pub e: E2e,
+    keys: Keys,
     seed: u64,
     links: Mutex<BTreeMap<usize, (String, u64)>>,
     attempts: Mutex<BTreeMap<usize, String>>,
@@ -124,9 +135,15 @@ pub fn par_map<T: Sync, R: Send>(
 impl Driver {
     /// A driver for the stack in the `E2E_*` environment.
     pub fn new(e: E2e, seed: u64, epay: Option<crate::epay::App>) -> Driver {
+        let keys = Keys {
+            cashier: e.key_of("cashier"),
+            manager: e.key_of("manager"),
+            viewer: e.key_of("viewer"),
+        };
         Driver {
             epay,
             e,
+            keys,
             seed,
             links: Mutex::default(),
             attempts: Mutex::default(),
@@ -134,6 +151,66 @@ impl Driver {
             known: Mutex::default(),
             tally: Mutex::default(),
             trace: Mutex::default(),
+        }
+    }
+
+    fn cashier(&self, method: Http, path: &str) -> RequestBuilder {
+        self.e.key_request(&self.keys.cashier, method, path)
+    }
+
+    fn manager(&self, method: Http, path: &str) -> RequestBuilder {
+        self.e.key_request(&self.keys.manager, method, path)
+    }
+
+    fn viewer(&self, path: &str) -> RequestBuilder {
+        self.e.key_request(&self.keys.viewer, Http::GET, path)
+    }
+
+    /// A POST to `path` by the least role that may make it.
+    fn poster(&self, path: &str) -> RequestBuilder {
+        if path.ends_with("/refunds") || path.ends_with("/cancel") {
+            self.manager(Http::POST, path)
+        } else {
+            self.cashier(Http::POST, path)
+        }
+    }
+
+    /// A cashier tries the refund a manager is about to make, under its
+    /// own refund number: it must be 403 `FORBIDDEN` (`refunds:write`),
+    /// and the gateway must never have heard of that number (the Worker
+    /// answered, so a call it made would be in the sandbox's log already).
+    fn denied_refund(&self, code: &str, link: usize, body: &Value) {
+        let number = format!("denied{}x{link}x{}", self.seed, e2e::now_ms());
+        let mut denied = body.clone();
+        denied["out_refund_no"] = json!(number);
+        let answer = send(
+            self.cashier(Http::POST, &format!("/v1/orders/{code}/refunds"))
+                .json(&denied),
+        );
+        self.record("refund by a cashier", label(&answer));
+        let forbidden = matches!(&answer, Ok((403, v))
+            if v["error"]["code"] == "FORBIDDEN" && v["error"]["permission"] == "refunds:write");
+        if !forbidden {
+            self.mismatch(
+                "a cashier's refund was not refused",
+                code,
+                label(&answer),
+                "403 FORBIDDEN refunds:write".into(),
+            );
+        }
+        let reached = self
+            .e
+            .sandbox_requests()
+            .iter()
+            .filter(|r| r["body"]["OUT_REFUND_NO"] == number.as_str())
+            .count();
+        if reached > 0 {
+            self.mismatch(
+                "a denied refund reached the gateway",
+                code,
+                format!("{reached} refund call(s) numbered {number}"),
+                "no call".into(),
+            );
         }
     }
 
@@ -501,7 +578,7 @@ impl Driver {
                     other["amount"] = json!(yuan(amount_fen + 1));
                     self.idempotent("/v1/links", &format!("link-{link}"), &body, &other)
                 } else {
-                    send(self.e.admin_request(Http::POST, "/v1/links").json(&body))
+                    send(self.cashier(Http::POST, "/v1/links").json(&body))
                 };
                 self.record("create link", label(&answer));
                 if let Ok((200, v)) = &answer {
@@ -586,8 +663,7 @@ impl Driver {
                     return self.record("merchant cancel", "skipped: no attempt");
                 };
                 let answer = send(
-                    self.e
-                        .admin_request(Http::POST, &format!("/v1/orders/{code}/cancel"))
+                    self.manager(Http::POST, &format!("/v1/orders/{code}/cancel"))
                         .json(&json!({"apply": apply})),
                 );
                 let mode = if *apply { "apply" } else { "real-time" };
@@ -611,11 +687,7 @@ impl Driver {
                     other["subject"] = json!(format!("chaos pos {pos} again"));
                     self.idempotent("/v1/pos/charges", &format!("pos-{pos}"), &body, &other)
                 } else {
-                    send(
-                        self.e
-                            .admin_request(Http::POST, "/v1/pos/charges")
-                            .json(&body),
-                    )
+                    send(self.cashier(Http::POST, "/v1/pos/charges").json(&body))
                 };
                 self.learn(Some(*attempt), &answer);
                 let outcome = match &answer {
@@ -668,14 +740,7 @@ impl Driver {
     /// moved no money twice is what the ledger comparison checks).
     fn idempotent(&self, path: &str, key: &str, body: &Value, other: &Value) -> Answer {
         let key = format!("chaos-{}-{key}", self.seed);
-        let post = |b: &Value| {
-            send(
-                self.e
-                    .admin_request(Http::POST, path)
-                    .header("Idempotency-Key", &key)
-                    .json(b),
-            )
-        };
+        let post = |b: &Value| send(self.poster(path).header("Idempotency-Key", &key).json(b));
         let first = post(body);
         let again = post(body);
         self.learn(None, &again);
@@ -775,7 +840,7 @@ impl Driver {
     /// whose source is `notify`.
     fn notify_marks(&self, code: &str) -> Option<(Value, Vec<Value>)> {
         let path = format!("/v1/orders/{code}?live=false");
-        let (_, v) = read(|| self.e.admin_request(Http::GET, &path)).ok()?;
+        let (_, v) = read(|| self.viewer(&path)).ok()?;
         let by_notify = v["history"]
             .as_array()?
             .iter()
@@ -804,11 +869,12 @@ impl Driver {
         let amount = (amount_fen * permille / 1000).max(1);
         let path = format!("/v1/orders/{code}/refunds");
         let body = json!({"amount": yuan(amount), "reason": "chaos"});
+        self.denied_refund(&code, link, &body);
         let answer = if idempotency {
             let other = json!({"amount": yuan(amount), "reason": "chaos, other body"});
             self.idempotent(&path, &format!("refund-{link}"), &body, &other)
         } else {
-            send(self.e.admin_request(Http::POST, &path).json(&body))
+            send(self.manager(Http::POST, &path).json(&body))
         };
         let share = if permille == 1000 { "full" } else { "partial" };
         self.record("merchant refund", format!("{share} {}", label(&answer)));
@@ -876,10 +942,7 @@ impl Driver {
     /// applies the answer) for each code.
     pub fn query_live(&self, codes: &[String]) {
         par_map(codes, 4, |code| {
-            let answer = send(
-                self.e
-                    .admin_request(Http::GET, &format!("/v1/orders/{code}")),
-            );
+            let answer = send(self.viewer(&format!("/v1/orders/{code}")));
             self.record("merchant live query", label(&answer));
         });
     }
@@ -889,10 +952,7 @@ impl Driver {
         let ledger = self.ledger()?;
         let views = par_map(codes, 4, |code| {
             let path = format!("/v1/orders/{code}?live=false");
-            (
-                code.clone(),
-                read(|| self.e.admin_request(Http::GET, &path)),
-            )
+            (code.clone(), read(|| self.viewer(&path)))
         });
         let mut attempts = Vec::new();
         let mut unknown_to_worker = Vec::new();

@@ -159,7 +159,8 @@ pub fn run(opts: Options) -> Result<()> {
         settings: Vec::new(),
         epay,
     })?;
-    let link = create_link(&stack)?;
+    let owner_key = create_owner_key(&stack)?;
+    let link = create_link(&stack, &owner_key)?;
     let api = format!("{}/v1", stack.worker_url);
     println!();
     println!("SOUSHOU edge checkout is running.");
@@ -189,10 +190,13 @@ pub fn run(opts: Options) -> Result<()> {
         ),
     }
     println!("Merchant API: {api}");
-    println!("Admin token: {} (local and throwaway)", stack.admin_token);
+    println!("Owner key: {owner_key} (local and throwaway; shown once by POST /v1/keys)");
     println!(
-        "  e.g. curl -s -H 'Authorization: Bearer {}' -H 'content-type: application/json' \\\n       \
-         -d '{{\"amount\":\"0.01\",\"subject\":\"Tea\"}}' {api}/links",
+        "  e.g. curl -s -H 'Authorization: Bearer {owner_key}' -H 'content-type: application/json' \\\n       \
+         -d '{{\"amount\":\"0.01\",\"subject\":\"Tea\"}}' {api}/links"
+    );
+    println!(
+        "  (bootstrap ADMIN_TOKEN: {}; a real deployment deletes it once it has an owner key)",
         stack.admin_token
     );
     println!(
@@ -207,10 +211,7 @@ pub fn run(opts: Options) -> Result<()> {
         ),
         None => println!("Webhooks: sent to {}", stack.webhook_url),
     }
-    println!(
-        "  events: curl -s -H 'Authorization: Bearer {}' {api}/events",
-        stack.admin_token
-    );
+    println!("  events: curl -s -H 'Authorization: Bearer {owner_key}' {api}/events");
     println!(
         "Epay (易支付) apps: API URL {}/epay/  pid {}  key {} (set these three in the app)",
         stack.worker_url, stack.epay_pid, stack.epay_key
@@ -225,9 +226,36 @@ pub fn run(opts: Options) -> Result<()> {
     Ok(())
 }
 
-/// Create the demo's checkout link through the merchant API.
-fn create_link(stack: &Stack) -> Result<String> {
+/// The demo's owner key, created as a merchant would: `POST /v1/keys`
+/// with the bootstrap `ADMIN_TOKEN`.
+fn create_owner_key(stack: &Stack) -> Result<String> {
     let auth = format!("Bearer {}", stack.admin_token);
+    let resp = http::request(
+        "POST",
+        &format!("{}/v1/keys", stack.worker_url),
+        &[
+            ("Authorization", &auth),
+            ("Content-Type", "application/json"),
+        ],
+        r#"{"name":"demo owner","role":"owner"}"#,
+    )?;
+    if resp.status != 201 {
+        return Err(fail!(
+            "creating the demo's owner key failed: HTTP {} {}",
+            resp.status,
+            resp.body
+        ));
+    }
+    let v: serde_json::Value = serde_json::from_str(&resp.body)?;
+    v["key"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| fail!("the key answer has no key: {}", resp.body))
+}
+
+/// Create the demo's checkout link through the merchant API, with `key`.
+fn create_link(stack: &Stack, key: &str) -> Result<String> {
+    let auth = format!("Bearer {key}");
     let resp = http::request(
         "POST",
         &format!("{}/v1/links", stack.worker_url),

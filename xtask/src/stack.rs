@@ -315,6 +315,11 @@ impl Stack {
             // by every cron run, so tests see statements without waiting
             // for midnight.
             vars.push(("STATEMENT_DELAY_SECS", "-86400".into()));
+            // Sign-in links last 3 s, console sessions idle after 4 s and
+            // end after 8 s (tests/tests/staff.rs waits them out).
+            vars.push(("SIGNIN_LINK_SECS", "3".into()));
+            vars.push(("SESSION_IDLE_SECS", "4".into()));
+            vars.push(("SESSION_MAX_SECS", "8".into()));
         }
         vars.retain(|(k, _)| opts.settings.iter().all(|(s, _)| s != k));
         vars.extend(opts.settings.iter().cloned());

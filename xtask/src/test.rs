@@ -193,6 +193,15 @@ pub fn run(args: &[String]) -> Result<()> {
     );
     report.record("host", t, r);
 
+    step("the Worker's host tests (the router table: every merchant route's permission)");
+    let t = Instant::now();
+    let r = run_counted(
+        Command::new("cargo")
+            .args(["test", "-p", "checkout-worker", "--lib"])
+            .current_dir(&root),
+    );
+    report.record("worker-host", t, r);
+
     step("the pure crates build for wasm32-unknown-unknown");
     let t = Instant::now();
     let r = proc::run(
@@ -306,7 +315,7 @@ fn demo_test(tools: &crate::tools::Tools) -> Result<(u64, u64)> {
     )?;
     let mut link = None;
     let mut sandbox = None;
-    let mut admin = None;
+    let mut owner = None;
     let mut webhooks = None;
     demo.wait_for_line(Duration::from_secs(180), |l| {
         if let Some((_, path)) = l.split_once("logged to ") {
@@ -318,23 +327,32 @@ fn demo_test(tools: &crate::tools::Tools) -> Result<(u64, u64)> {
         if let Some(v) = l.strip_prefix("Sandbox gateway: ") {
             sandbox = Some(v.trim().to_string());
         }
-        if let Some(v) = l.strip_prefix("Admin token: ") {
-            admin = v.split_whitespace().next().map(str::to_string);
+        if let Some(v) = l.strip_prefix("Owner key: ") {
+            owner = v.split_whitespace().next().map(str::to_string);
         }
         l.starts_with("Press Ctrl-C").then_some(())
     })
     .map_err(|e| fail!("{e}; see {}", log.display()))?;
-    let (Some(link), Some(sandbox), Some(admin)) = (link, sandbox, admin) else {
+    let (Some(link), Some(sandbox), Some(owner)) = (link, sandbox, owner) else {
         return Err(fail!(
-            "the demo did not print link, sandbox and token; see {}",
+            "the demo did not print link, sandbox and owner key; see {}",
             log.display()
         ));
     };
+    // The printed owner key is a working owner key (it lists the keys).
+    let api = format!("http://127.0.0.1:{port}/v1/keys");
+    let keys = crate::http::request(
+        "GET",
+        &api,
+        &[("Authorization", &format!("Bearer {owner}"))],
+        "",
+    );
+    let owner_works = matches!(&keys, Ok(r) if r.status == 200 && r.body.contains("demo owner"));
     let counts = run_counted(
         node_test_cmd("tests/demo")?
             .env("DEMO_LINK", &link)
             .env("DEMO_SANDBOX_URL", &sandbox)
-            .env("DEMO_ADMIN_TOKEN", &admin)
+            .env("DEMO_OWNER_KEY", &owner)
             .env("CHROMIUM", &tools.chromium),
     );
     // The payment reached the demo's own webhook receiver, signed.
@@ -367,6 +385,16 @@ fn demo_test(tools: &crate::tools::Tools) -> Result<(u64, u64)> {
         std::thread::sleep(Duration::from_millis(100));
     }
     let (mut passed, mut failed) = counts?;
+    if owner_works {
+        passed += 1;
+    } else {
+        let got = match &keys {
+            Ok(r) => format!("HTTP {} {}", r.status, r.body),
+            Err(e) => e.to_string(),
+        };
+        eprintln!("the demo's owner key does not list the keys: {got}");
+        failed += 1;
+    }
     match webhook {
         Some(true) => passed += 1,
         Some(false) => {

@@ -61,6 +61,13 @@ pub struct ErrorDetail {
     /// The gateway's `RESULT.CODE` when the gateway refused the request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gateway_code: Option<String>,
+    /// The permission a 403 `FORBIDDEN` lacked, e.g. `refunds:write`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permission: Option<String>,
+    /// Why a 401 `UNAUTHORIZED` refused the credential
+    /// (`checkout::access::Refusal`: `revoked`, `expired`, `idle`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// The stable error codes of every error body (`error.code`), and the one
@@ -132,6 +139,24 @@ pub enum ErrorCode {
     /// WeChat or Alipay did not give the shopper's id (error, bad
     /// signature, timeout); the shopper may retry or pay another way.
     SigninFailed,
+    /// The credential's role lacks the route's permission (`error.permission`).
+    Forbidden,
+    /// A mutating console request without the deployment's own `Origin`.
+    CrossSite,
+    /// A role that is not one of the five.
+    InvalidRole,
+    /// A key's or sign-in link's name that is empty or too long.
+    InvalidName,
+    /// An `expires_in` out of range.
+    InvalidExpiresIn,
+    /// Rolling a revoked or expired key.
+    KeyRevoked,
+    /// Revoking a key or session twice.
+    AlreadyRevoked,
+    /// A sign-in link opened a second time.
+    SigninLinkUsed,
+    /// A sign-in link opened after its expiry.
+    SigninLinkExpired,
     /// A code this build does not know (a newer Worker): read, never written.
     #[serde(other)]
     Unknown,
@@ -154,6 +179,15 @@ impl Error {
             Error::SignInFailed { .. } => ErrorCode::SigninFailed,
             Error::InvalidSignature { .. } => ErrorCode::InvalidSignature,
             Error::GatewayIncomplete { .. } => ErrorCode::GatewayUnavailable,
+            Error::Forbidden { .. } => ErrorCode::Forbidden,
+            Error::InvalidRole => ErrorCode::InvalidRole,
+            Error::InvalidName => ErrorCode::InvalidName,
+            Error::InvalidExpiresIn { .. } => ErrorCode::InvalidExpiresIn,
+            Error::KeyRevoked => ErrorCode::KeyRevoked,
+            Error::AlreadyRevoked => ErrorCode::AlreadyRevoked,
+            Error::SigninLinkUsed => ErrorCode::SigninLinkUsed,
+            Error::SigninLinkExpired => ErrorCode::SigninLinkExpired,
+            Error::CrossSite => ErrorCode::CrossSite,
         }
     }
 }
@@ -198,14 +232,20 @@ impl ErrorCode {
             | C::StaleNotification
             | C::BusiIdMismatch
             | C::AmountMismatch
-            | C::SigninInvalid => 400,
+            | C::SigninInvalid
+            | C::InvalidRole
+            | C::InvalidName
+            | C::InvalidExpiresIn => 400,
             C::Unauthorized | C::InvalidSignature => 401,
+            C::Forbidden | C::CrossSite => 403,
             C::NotFound => 404,
             C::AlreadyPaid
             | C::NotRefundable
             | C::IdempotencyKeyReused
-            | C::IdempotencyKeyInUse => 409,
-            C::LinkExpired => 410,
+            | C::IdempotencyKeyInUse
+            | C::KeyRevoked
+            | C::AlreadyRevoked => 409,
+            C::LinkExpired | C::SigninLinkUsed | C::SigninLinkExpired => 410,
             C::PayloadTooLarge => 413,
             C::RateLimited => 429,
             C::StorageError | C::InternalError | C::Misconfigured | C::Unknown => 500,
@@ -250,6 +290,15 @@ impl ErrorCode {
             C::AmountMismatch => "AMOUNT_MISMATCH",
             C::SigninInvalid => "SIGNIN_INVALID",
             C::SigninFailed => "SIGNIN_FAILED",
+            C::Forbidden => "FORBIDDEN",
+            C::CrossSite => "CROSS_SITE",
+            C::InvalidRole => "INVALID_ROLE",
+            C::InvalidName => "INVALID_NAME",
+            C::InvalidExpiresIn => "INVALID_EXPIRES_IN",
+            C::KeyRevoked => "KEY_REVOKED",
+            C::AlreadyRevoked => "ALREADY_REVOKED",
+            C::SigninLinkUsed => "SIGNIN_LINK_USED",
+            C::SigninLinkExpired => "SIGNIN_LINK_EXPIRED",
             C::Unknown => "UNKNOWN",
         }
     }
@@ -289,6 +338,15 @@ impl Spelled for ErrorCode {
             C::AmountMismatch,
             C::SigninInvalid,
             C::SigninFailed,
+            C::Forbidden,
+            C::CrossSite,
+            C::InvalidRole,
+            C::InvalidName,
+            C::InvalidExpiresIn,
+            C::KeyRevoked,
+            C::AlreadyRevoked,
+            C::SigninLinkUsed,
+            C::SigninLinkExpired,
             C::Unknown,
         ]
     };

@@ -71,6 +71,39 @@ pub enum Error {
         /// What the provider did, without ids or codes.
         reason: &'static str,
     },
+    /// The credential's role lacks the permission the route needs.
+    #[error("this credential's role lacks the permission `{permission}`")]
+    Forbidden {
+        /// The permission, e.g. `refunds:write` (`error.permission`).
+        permission: &'static str,
+    },
+    /// A role that is not one of the five.
+    #[error("role must be one of owner, manager, cashier, accountant, viewer")]
+    InvalidRole,
+    /// A name that is empty, over 199 characters or holds control characters.
+    #[error("name must be 1-199 characters without control characters")]
+    InvalidName,
+    /// An `expires_in` outside its range.
+    #[error("expires_in must be an integer number of seconds from {range}")]
+    InvalidExpiresIn {
+        /// The allowed range, in words.
+        range: &'static str,
+    },
+    /// Rolling a key that is revoked or expired.
+    #[error("the key is revoked or expired and cannot be rolled")]
+    KeyRevoked,
+    /// Revoking a key or session a second time.
+    #[error("already revoked")]
+    AlreadyRevoked,
+    /// A sign-in link opened a second time.
+    #[error("this sign-in link has been used; ask the owner for a new one")]
+    SigninLinkUsed,
+    /// A sign-in link opened after its 15 minutes.
+    #[error("this sign-in link has expired; ask the owner for a new one")]
+    SigninLinkExpired,
+    /// A mutating request from a console session without the console's own `Origin`.
+    #[error("cross-site request refused: the Origin is not this deployment's")]
+    CrossSite,
     /// The gateway answered `SUCCESS` without a field the caller cannot
     /// work without (WeChat's JSAPI parameters, Alipay's trade number, a
     /// `BAR_CODE`): the attempt exists, but the shopper cannot be sent to

@@ -10,6 +10,7 @@
 //! format; the yuan string exists only at the API boundary ([`amount`]).
 #![deny(missing_docs)]
 
+pub mod access;
 pub mod amount;
 pub mod api;
 pub mod csv;

@@ -167,6 +167,8 @@ pub fn error_body<J: Json>(v: &J) -> Option<ErrorBody> {
                 .unwrap_or(ErrorCode::Unknown),
             message: opt_string(&e, "message").unwrap_or_default(),
             gateway_code: opt_string(&e, "gateway_code"),
+            permission: None,
+            reason: None,
         },
     })
 }
@@ -322,6 +324,8 @@ mod tests {
                     code: ErrorCode::GatewayRejected,
                     message: "m".into(),
                     gateway_code,
+                    permission: None,
+                    reason: None,
                 },
             };
             assert_eq!(error_body(&wire(&body)), Some(body));

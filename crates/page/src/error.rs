@@ -122,6 +122,8 @@ mod tests {
                 code: serde_json::from_value(serde_json::json!(code)).unwrap(),
                 message: "m".into(),
                 gateway_code: gateway_code.map(Into::into),
+                permission: None,
+                reason: None,
             },
         }
     }

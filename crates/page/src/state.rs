@@ -672,6 +672,8 @@ mod tests {
                 code,
                 message: "m".into(),
                 gateway_code: None,
+                permission: None,
+                reason: None,
             },
         }
     }

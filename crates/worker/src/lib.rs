@@ -8,9 +8,9 @@
 //!
 //! | layer | what | modules |
 //! |---|---|---|
-//! | [`routes`] | HTTP ↔ flow; the router table; cron and queue entries. A route never imports another route | `healthz`, `page`, `oauth`, `shopper`, `notify`, `merchant`, `events`, `cron`, `queue` |
-//! | [`flows`] | the money flows: read the store, ask `checkout`, call the gateway, write | `pay`, `notify`, `refund`, `duplicate`, `reconcile`, `pos`, `cancel`, `webhook`; shared: `apply`, `link`, `signin`, `idempotency` |
-//! | [`store`] | all SQL, one module per table family; rows typed (`Fen`, enums) | `links`, `attempts`, `refunds`, `idempotency`, `signin`, `events` |
+//! | [`routes`] | HTTP ↔ flow; the router table; cron and queue entries. A route never imports another route | `healthz`, `page`, `oauth`, `shopper`, `notify`, `merchant`, `events`, `staff`, `cron`, `queue` |
+//! | [`flows`] | the money flows: read the store, ask `checkout`, call the gateway, write | `pay`, `notify`, `refund`, `duplicate`, `reconcile`, `pos`, `cancel`, `webhook`; shared: `apply`, `link`, `signin`, `idempotency`, `access` |
+//! | [`store`] | all SQL, one module per table family; rows typed (`Fen`, enums) | `links`, `attempts`, `refunds`, `idempotency`, `signin`, `events`, `staff` |
 //! | [`platform`] | settings, the per-request context, the counted D1 handle, log, the error enum, Fetch with a timeout, HTTP edges, WebCrypto | `config`, `context`, `db`, `log`, `error`, `gateway`, `http`, `guard`, `crypto` |
 //!
 //! `cargo xtask house` enforces the two rules a compiler does not: no route

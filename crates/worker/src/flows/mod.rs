@@ -4,13 +4,15 @@
 //! cron sweep), [`pos`] (a POS charge), [`cancel`] and [`webhook`]
 //! (delivery), each `checkout::flow`'s decisions run by [`exec`] (the
 //! plan executor) with their follow-ups ([`follow_up`]); plus [`link`]
-//! (what a link shows), [`signin`] (the wallets' sign-in exchanges) and
-//! [`idempotency`] (`Idempotency-Key` around `/v1` POSTs).
+//! (what a link shows), [`signin`] (the wallets' sign-in exchanges),
+//! [`idempotency`] (`Idempotency-Key` around `/v1` POSTs) and [`access`]
+//! (the merchant API's caller and audit entry).
 //!
 //! A flow loads its snapshot (`crate::store`), asks `checkout` what to do
 //! and has the executor do it; `cargo xtask house` counts, per flow, its
 //! call sites into both.
 
+pub mod access;
 pub mod cancel;
 pub mod duplicate;
 pub mod epay;

@@ -6,6 +6,7 @@
 
 use std::fmt;
 
+use checkout::access::{AuthLimit, SessionPolicy};
 use checkout::events::RetryPolicy;
 use checkout::guard::RateLimit;
 use checkout::link::LinkKeys;
@@ -139,9 +140,33 @@ impl Settings {
         .map_err(ApiError::Misconfigured)
     }
 
-    /// Bearer token of the merchant API.
-    pub fn admin_token(&self) -> ApiResult<Secret> {
-        self.secret("ADMIN_TOKEN")
+    /// The bootstrap owner's bearer token, while the secret is set: once
+    /// an owner key exists the operator removes it (README).
+    pub fn admin_token(&self) -> Option<Secret> {
+        self.secret("ADMIN_TOKEN").ok()
+    }
+
+    /// Console session and sign-in link lifetimes (`SESSION_IDLE_SECS`,
+    /// default 12 h; `SESSION_MAX_SECS`, 7 days; `SIGNIN_LINK_SECS`, 15 min).
+    pub fn session_policy(&self) -> ApiResult<SessionPolicy> {
+        let d = SessionPolicy::default();
+        Ok(SessionPolicy {
+            idle_secs: self.num("SESSION_IDLE_SECS", d.idle_secs)?,
+            max_secs: self.num("SESSION_MAX_SECS", d.max_secs)?,
+            link_secs: self.num("SIGNIN_LINK_SECS", d.link_secs)?,
+        })
+    }
+
+    /// Failed authentications allowed per client IP (`AUTH_FAIL_LIMIT`,
+    /// default 20, per `AUTH_FAIL_WINDOW_SECS`, default 60).
+    pub fn auth_limit(&self) -> ApiResult<AuthLimit> {
+        let d = AuthLimit::default();
+        let failures = self.num("AUTH_FAIL_LIMIT", u64::from(d.failures))?;
+        Ok(AuthLimit {
+            failures: u32::try_from(failures)
+                .map_err(|_| ApiError::Misconfigured("AUTH_FAIL_LIMIT"))?,
+            window_secs: self.num("AUTH_FAIL_WINDOW_SECS", d.window_secs)?,
+        })
     }
 
     /// The Worker's public origin, without a trailing slash.

@@ -2,8 +2,9 @@
 //! log record and the D1 binding, looked up once per request (and only when
 //! a route needs it, so `/healthz` works without one).
 
-use std::cell::OnceCell;
+use std::cell::{OnceCell, RefCell};
 
+use checkout::access::{Actor, AuditEntry};
 use worker::Env;
 
 use crate::platform::config::Settings;
@@ -18,6 +19,21 @@ pub struct Cx {
     /// The request's log record.
     pub log: RequestLog,
     db: OnceCell<Db>,
+    /// Who is calling the merchant API (set once authenticated).
+    pub caller: OnceCell<Caller>,
+    /// The audit entry of a mutating merchant request, until the request
+    /// ends (`flows::access::finish_audit` writes it if no change did).
+    pub audit: RefCell<Option<AuditEntry>>,
+}
+
+/// An authenticated caller.
+#[derive(Clone, Debug)]
+pub struct Caller {
+    /// Who (never a secret).
+    pub actor: Actor,
+    /// Whether by a console session (cookie): its mutating requests must
+    /// come from the console's own origin.
+    pub session: bool,
 }
 
 impl Cx {
@@ -32,6 +48,8 @@ impl Cx {
             settings,
             log,
             db: OnceCell::new(),
+            caller: OnceCell::new(),
+            audit: RefCell::new(None),
         }
     }
 

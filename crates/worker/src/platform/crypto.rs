@@ -1,10 +1,20 @@
 //! WebCrypto (`crypto.subtle`) for what the Worker signs and verifies
-//! outside the gateway protocol: Alipay's RSA2 (sign-in).
+//! outside the gateway protocol: Alipay's RSA2 (sign-in); and the
+//! runtime's `crypto.getRandomValues` for API keys and session secrets.
 
 use worker::js_sys::{Array, Object, Reflect, Uint8Array};
 use worker::wasm_bindgen::{JsCast, JsValue};
 use worker::wasm_bindgen_futures::JsFuture;
 use worker::web_sys::{Crypto, CryptoKey, SubtleCrypto};
+
+/// `N` bytes from `crypto.getRandomValues` (through getrandom's `wasm_js`
+/// back end, which fails only where no crypto object exists; the Workers
+/// runtime always has one).
+pub fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut buf = [0u8; N];
+    getrandom::fill(&mut buf).expect("crypto.getRandomValues is available in Workers");
+    buf
+}
 
 /// Standard base64 with padding (Alipay's `sign`).
 pub fn base64_encode(bytes: &[u8]) -> String {

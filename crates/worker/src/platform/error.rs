@@ -6,6 +6,7 @@
 //! [`ErrorCode::of_gateway`];
 //! the HTTP status is the code's ([`ErrorCode::status`]).
 
+use checkout::access::Refusal;
 use checkout::api::{ErrorBody, ErrorCode, ErrorDetail};
 use soushou::types::ResultCode;
 
@@ -25,9 +26,10 @@ pub enum ApiError {
     /// The thing named in the path does not exist.
     #[error("{0} not found")]
     NotFound(&'static str),
-    /// The merchant API was called without the right bearer token.
-    #[error("missing or wrong bearer token")]
-    Unauthorized,
+    /// The merchant API was called without a credential that works
+    /// (`error.reason` says why).
+    #[error("missing, unknown, revoked or expired credential ({})", .0.as_str())]
+    Unauthorized(Refusal),
     /// The link already has a paid attempt.
     #[error("this checkout link has already been paid")]
     AlreadyPaid,
@@ -63,6 +65,13 @@ pub enum ApiError {
         /// Seconds until an attempt is allowed again (the `Retry-After` header).
         retry_after: u64,
     },
+    /// The client's IP made too many failed authentications in the window;
+    /// retry after `retry_after` seconds.
+    #[error("too many failed authentications from this address; retry in {retry_after} s")]
+    AuthRateLimited {
+        /// Seconds until the window ends (the `Retry-After` header).
+        retry_after: u64,
+    },
     /// The `Idempotency-Key` was first used with another route or body.
     #[error("this Idempotency-Key was used with a different request")]
     IdempotencyKeyReused,
@@ -96,7 +105,7 @@ impl ApiError {
             ApiError::Misconfigured(_) => C::Misconfigured,
             ApiError::InvalidRequest(_) => C::InvalidRequest,
             ApiError::NotFound(_) => C::NotFound,
-            ApiError::Unauthorized => C::Unauthorized,
+            ApiError::Unauthorized(_) => C::Unauthorized,
             ApiError::AlreadyPaid => C::AlreadyPaid,
             ApiError::GatewayTimeout => C::GatewayTimeout,
             ApiError::GatewayUnreachable | ApiError::GatewayIncomplete(_) => C::GatewayUnavailable,
@@ -104,7 +113,7 @@ impl ApiError {
             ApiError::NotifyRejected { code, .. } => *code,
             ApiError::Storage(_) => C::StorageError,
             ApiError::PayloadTooLarge => C::PayloadTooLarge,
-            ApiError::RateLimited { .. } => C::RateLimited,
+            ApiError::RateLimited { .. } | ApiError::AuthRateLimited { .. } => C::RateLimited,
             ApiError::IdempotencyKeyReused => C::IdempotencyKeyReused,
             ApiError::IdempotencyKeyInUse => C::IdempotencyKeyInUse,
             ApiError::UnsafeRedirect => C::GatewayUnsafeRedirect,
@@ -142,6 +151,16 @@ impl ApiError {
                 code: self.code(),
                 message: self.public_message(),
                 gateway_code: self.gateway_result().map(|c| c.as_str().to_owned()),
+                permission: match self {
+                    ApiError::Domain(checkout::Error::Forbidden { permission }) => {
+                        Some((*permission).to_owned())
+                    }
+                    _ => None,
+                },
+                reason: match self {
+                    ApiError::Unauthorized(r) => Some(r.as_str().to_owned()),
+                    _ => None,
+                },
             },
         }
     }

@@ -22,6 +22,22 @@ pub fn json<T: Serialize>(status: u16, value: &T) -> ApiResult<Response> {
     Ok(resp)
 }
 
+/// The client's IP (`CF-Connecting-IP`): the shopper's for
+/// `SPBILL_CREATE_IP`, the key of the failed-authentication limit.
+pub fn client_ip(req: &Request) -> String {
+    req.headers()
+        .get("CF-Connecting-IP")
+        .ok()
+        .flatten()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "127.0.0.1".to_owned())
+}
+
+/// A handler's result as a 201 JSON answer (a created thing).
+pub fn created<T: Serialize>(value: ApiResult<T>) -> ApiResult<Response> {
+    json(201, &value?)
+}
+
 /// A handler's result as a 200 JSON answer (errors pass through).
 pub fn ok<T: Serialize>(value: ApiResult<T>) -> ApiResult<Response> {
     json(200, &value?)

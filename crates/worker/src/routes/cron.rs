@@ -1,12 +1,12 @@
 //! The cron trigger (every minute): the reconciler's sweep, the retry of
 //! pending refunds, missed duplicate refunds, the daily statements, the purges of idempotency
-//! keys and sign-in states, and the re-enqueue of webhook events; one log
+//! keys, sign-in states and audit entries past 400 days, and the re-enqueue of webhook events; one log
 //! line for the run.
 
 use worker::Env;
 
 use crate::flows::{
-    duplicate, follow_up, idempotency, reconcile, refund, signin, statement, webhook,
+    access, duplicate, follow_up, idempotency, reconcile, refund, signin, statement, webhook,
 };
 use crate::platform::context::Cx;
 use crate::platform::error::{ApiError, ApiResult};
@@ -73,6 +73,13 @@ async fn housekeeping(cx: &Cx) {
         "oauth_states_purged",
         "oauth_purge_error",
         signin::purge(cx).await,
+    );
+    // Audit entries past 400 days, old failure counts and sign-in links.
+    note(
+        cx,
+        "audit_entries_purged",
+        "audit_purge_error",
+        access::purge(cx).await,
     );
     // Webhook events never enqueued or overdue (a lost enqueue) go again.
     note(

@@ -1,4 +1,4 @@
-//! Merchant-facing routes (`Authorization: Bearer ADMIN_TOKEN`): links,
+//! Merchant-facing routes (a key, a session or `ADMIN_TOKEN`: `routes`' table): links,
 //! order query, refunds, refund query, cancel, POS charges, NATIVE QR orders.
 
 use checkout::amount::parse_api_amount;
@@ -21,7 +21,6 @@ use worker::Request;
 
 use crate::flows::pay::{self, new_charge_code};
 use crate::flows::{cancel, follow_up, idempotency, pos, reconcile, refund};
-use crate::platform::config::Settings;
 use crate::platform::context::Cx;
 use crate::platform::error::{ApiError, ApiResult};
 use crate::platform::gateway;
@@ -30,18 +29,6 @@ use crate::platform::log::{now_secs, random_hex};
 use crate::store::attempts::{NotificationRow, OrderRow};
 use crate::store::refunds::RefundRow;
 use crate::store::{self};
-
-/// Checks `Authorization: Bearer ADMIN_TOKEN` in constant time
-/// (`checkout::merchant::bearer_matches`).
-pub fn authorize(settings: &Settings, req: &Request) -> ApiResult<()> {
-    let expected = settings.admin_token()?;
-    let header = req.headers().get("Authorization").ok().flatten();
-    if merchant::bearer_matches(header.as_deref(), expected.expose()) {
-        Ok(())
-    } else {
-        Err(ApiError::Unauthorized)
-    }
-}
 
 async fn load_order(cx: &Cx, charge_code: &str) -> ApiResult<OrderRow> {
     cx.log.set("charge_code", charge_code);

@@ -267,11 +267,12 @@ pub async fn mark_pending(db: &Db, seq: u64, now: u64) -> ApiResult<bool> {
         "UPDATE webhook_events SET delivery = 'pending', round_failures = 0, enqueued_at = ?2, \
          next_attempt_at = ?2, locked_until = NULL WHERE seq = ?1",
         &[n(seq), n(now)],
-    )?
-    .run()
-    .await
-    .stored()?;
-    Ok(changes(&result)? > 0)
+    )?;
+    let results = db.change(vec![result]).await.stored()?;
+    Ok(match results.first() {
+        Some(r) => changes(r)? > 0,
+        None => false,
+    })
 }
 
 /// Marks a dead-lettered event failed (only while pending) and releases

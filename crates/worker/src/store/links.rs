@@ -29,7 +29,9 @@ pub(super) fn insert_link_statement<'d>(db: &'d Db, l: &NewLink, now: u64) -> Ap
 
 /// Records an issued link (idempotent: the token is the link).
 pub async fn insert_link(db: &Db, link: &NewLink, now: u64) -> ApiResult<()> {
-    insert_link_statement(db, link, now)?.run().await.stored()?;
+    db.change(vec![insert_link_statement(db, link, now)?])
+        .await
+        .stored()?;
     Ok(())
 }
 

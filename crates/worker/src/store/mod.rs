@@ -2,8 +2,9 @@
 //! `migrations/`): [`links`], [`attempts`] (orders, their state history and
 //! processed notifications), [`refunds`], [`idempotency`] (keys),
 //! [`signin`] (`oauth_states`), [`statements`] (daily statements), [`lists`] (the merchant's lists and
-//! exports, their SQL built in [`list_sql`]) and [`events`] (the webhook outbox, its
-//! delivery state and attempts). `cargo xtask house` fails on SQL
+//! exports, their SQL built in [`list_sql`]), [`events`] (the webhook outbox, its
+//! delivery state and attempts) and [`staff`] (keys, sessions, sign-in
+//! links, the audit log). `cargo xtask house` fails on SQL
 //! anywhere else.
 //!
 //! Rows are typed at this boundary: money is `soushou::Fen`, states and
@@ -28,6 +29,7 @@ pub mod refunds;
 pub mod signin;
 pub mod snapshots;
 pub mod statements;
+pub mod staff;
 
 use serde::de::DeserializeOwned;
 use worker::wasm_bindgen::JsValue;

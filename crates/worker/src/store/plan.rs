@@ -65,7 +65,13 @@ pub async fn run(db: &Db, writes: &[Write], read: Read<'_>, now: u64) -> ApiResu
             read: None,
         });
     }
-    let mut results = db.batch(batch).await.stored()?;
+    // A plan that writes records a change: its batch carries the
+    // request's audit entry (`Db::change`); a read alone does not.
+    let mut results = if writes.is_empty() {
+        db.batch(batch).await.stored()?
+    } else {
+        db.change(batch).await.stored()?
+    };
     let mut changed = Vec::with_capacity(writes.len());
     for (w, mark) in writes.iter().zip(marks) {
         let result = mark.and_then(|m| results.get(m));
