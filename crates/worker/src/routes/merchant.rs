@@ -4,18 +4,16 @@
 use checkout::amount::parse_api_amount;
 use checkout::api::{
     CancelRequest, CancelResponse, CreateLinkRequest, CreateLinkResponse, GatewayOrder,
-    GatewayRefund, GatewayRefundLine, LiveQuery, MerchantOrder, PayMethod, PosChargeRequest,
-    PosChargeResponse, QrOrderRequest, QrOrderResponse, RefundList, RefundRecord, RefundRequest,
-    RefundResponse,
+    GatewayRefund, LiveQuery, MerchantOrder, PayMethod, PosChargeRequest, PosChargeResponse,
+    QrOrderRequest, QrOrderResponse, RefundList, RefundRecord, RefundRequest, RefundResponse,
 };
 use checkout::flow::pay::{Create, NewAttempt, NewLink};
 use checkout::flow::pos::Charged;
-use checkout::gateway::CreateRequest;
+use checkout::gateway::{self as room, CreateRequest, Merchant};
 use checkout::link;
 use checkout::merchant;
 use checkout::vocab::{EventSource, OrderKind, OrderMethod, RefundState};
-use soushou::model::{OrderRequest, PreOrderRequest, RefundQueryRequest};
-use soushou::types::{CancelMode, ChannelType, DynamicIdType, SerType, TradeType};
+use soushou::types::{CancelMode, ChannelType};
 use soushou::Fen;
 use worker::Request;
 
@@ -186,23 +184,8 @@ pub async fn refund(cx: &Cx, charge_code: &str, mut req: Request) -> ApiResult<R
 pub async fn refunds(cx: &Cx, charge_code: &str) -> ApiResult<RefundList> {
     let order = load_order(cx, charge_code).await?;
     let cfg = cx.settings.gateway()?;
-    let req = RefundQueryRequest {
-        code: charge_code.to_owned(),
-        ser_type: SerType::Merchant,
-    };
-    let resp = gateway::call(cx, &cfg, &req).await?;
-    let gateway_refunds = resp
-        .refund_trade_list
-        .iter()
-        .map(|r| GatewayRefundLine {
-            refund_code: r.refund_code.clone(),
-            refund_down_code: r.refund_down_code.clone(),
-            amount: r.refund_amt.map(|a| a.to_yuan()),
-            amount_fen: r.refund_amt.map(Fen::fen),
-            state: r.state.as_ref().map(|s| s.code().to_owned()),
-            end_time: r.end_time.clone(),
-        })
-        .collect();
+    let resp = gateway::call(cx, &cfg, &room::refund_query(charge_code)).await?;
+    let gateway_refunds = room::refund_lines(&resp);
     cx.log.set("outcome", "listed");
     Ok(RefundList {
         charge_code: charge_code.to_owned(),
@@ -241,7 +224,6 @@ pub async fn pos_charge(cx: &Cx, mut req: Request) -> ApiResult<PosChargeRespons
     let amount = parse_api_amount(&body.amount)?;
     let subject = merchant::subject(&body.subject)?;
     let channel = ChannelType::from(body.channel.unwrap_or_default());
-    let dynamic_id_type = DynamicIdType::from(body.dynamic_id_type.unwrap_or_default());
     let cfg = cx.settings.gateway()?;
     // With an Idempotency-Key the charge code comes from the key: a retry
     // whose first answer was lost (a 5xx, the Worker evicted mid-poll) finds
@@ -265,16 +247,18 @@ pub async fn pos_charge(cx: &Cx, mut req: Request) -> ApiResult<PosChargeRespons
         amount,
         &subject,
     );
-    let gw = PreOrderRequest {
-        common: cfg.common(),
-        amt: amount,
-        channel_type: channel.clone(),
-        dynamic_id_type,
-        dynamic_id: body.dynamic_id.trim().to_owned(),
-        charge_code: charge_code.clone(),
-        pay_subject: subject.clone(),
-        goods_detail: Vec::new(),
-    };
+    let gw = room::pre_order(
+        &Merchant::from(&cfg),
+        &room::Charge {
+            charge_code: &charge_code,
+            amount,
+            channel: channel.clone(),
+            subject: &subject,
+            goods: &[],
+        },
+        body.dynamic_id_type.unwrap_or_default(),
+        &body.dynamic_id,
+    );
     let sent = pay::create(cx, order, Create::PreOrder(gw)).await;
     let gateway = sent.as_ref().ok().map(GatewayOrder::from);
     let charged = pos::charge(cx, &charge_code, sent).await?;
@@ -322,18 +306,14 @@ pub async fn qr_order(cx: &Cx, mut req: Request) -> ApiResult<QrOrderResponse> {
         amount,
         &subject,
     );
-    let gw = OrderRequest {
-        common: cfg.common(),
-        amt: amount,
-        channel_type: channel.clone(),
-        trade_type: Some(TradeType::Native),
-        sub_appid: None,
-        sub_openid: None,
-        charge_code: charge_code.clone(),
-        nodify_url: Some(nodify_url),
-        pay_subject: subject.clone(),
-        goods_detail: Vec::new(),
+    let charge = room::Charge {
+        charge_code: &charge_code,
+        amount,
+        channel: channel.clone(),
+        subject: &subject,
+        goods: &[],
     };
+    let gw = room::order_native(&Merchant::from(&cfg), &charge, &nodify_url);
     let resp = pay::create(cx, order, Create::Order(CreateRequest::Order(gw))).await?;
     let qr = resp
         .bar_code
