@@ -148,16 +148,22 @@ pub async fn get_order(cx: &Cx, charge_code: &str, req: &Request) -> ApiResult<M
     stored(cx, &order, live).await
 }
 
-/// `POST /v1/orders/{charge_code}/refunds`.
-pub async fn refund(cx: &Cx, charge_code: &str, mut req: Request) -> ApiResult<RefundResponse> {
+/// `POST /v1/orders/{charge_code}/refunds`; `claim`: its `Idempotency-Key`.
+pub async fn refund(
+    cx: &Cx,
+    charge_code: &str,
+    mut req: Request,
+    claim: Option<&idempotency::Claim>,
+) -> ApiResult<RefundResponse> {
     let body: RefundRequest = read_json(&mut req).await?;
     let amount = parse_api_amount(&body.amount)?;
     let reason = merchant::refund_reason(&body.reason)?;
     let out_refund_no = match merchant::out_refund_no(body.out_refund_no.as_deref())? {
         Some(given) => given,
-        None => {
-            idempotency::derived_refund_no(&req).unwrap_or_else(|| format!("R{}", random_hex(15)))
-        }
+        None => claim.map_or_else(
+            || format!("R{}", random_hex(15)),
+            idempotency::Claim::refund_no,
+        ),
     };
     cx.log.set("charge_code", charge_code);
     let request = checkout::flow::refund::Request {
@@ -218,17 +224,22 @@ pub async fn cancel(cx: &Cx, charge_code: &str, mut req: Request) -> ApiResult<C
     })
 }
 
-/// `POST /v1/pos/charges`: the merchant scans the shopper's code (`preOrder`).
-pub async fn pos_charge(cx: &Cx, mut req: Request) -> ApiResult<PosChargeResponse> {
+/// `POST /v1/pos/charges`: the merchant scans the shopper's code
+/// (`preOrder`); `claim`: its `Idempotency-Key`.
+pub async fn pos_charge(
+    cx: &Cx,
+    mut req: Request,
+    claim: Option<&idempotency::Claim>,
+) -> ApiResult<PosChargeResponse> {
     let body: PosChargeRequest = read_json(&mut req).await?;
     let amount = parse_api_amount(&body.amount)?;
     let subject = merchant::subject(&body.subject)?;
     let channel = ChannelType::from(body.channel.unwrap_or_default());
     let cfg = cx.settings.gateway()?;
-    // With an Idempotency-Key the charge code comes from the key: a retry
-    // whose first answer was lost (a 5xx, the Worker evicted mid-poll) finds
-    // the attempt and settles it, and never sends a second preOrder.
-    let charge_code = idempotency::derived_charge_code(&req).unwrap_or_else(new_charge_code);
+    // With an Idempotency-Key the charge code comes from the key's claim: a
+    // retry whose first answer was lost (a 5xx, the Worker evicted mid-poll)
+    // finds the attempt and settles it, and never sends a second preOrder.
+    let charge_code = claim.map_or_else(new_charge_code, idempotency::Claim::charge_code);
     if let Some(existing) = store::attempts::get_order(cx.db()?, &charge_code).await? {
         if existing.kind != OrderKind::Pos || existing.amount != amount {
             return Err(ApiError::InvalidRequest(

@@ -111,7 +111,7 @@ async fn route(
                 idempotency::Begin::Replay(resp) => return Ok(resp),
                 idempotency::Begin::Claimed(claim) => Some(claim),
             };
-            let result = merchant_route(cx, req, method, &segments[1..]).await;
+            let result = merchant_route(cx, req, method, &segments[1..], claim.as_ref()).await;
             match claim {
                 Some(claim) => claim.finish(cx, result).await,
                 None => result,
@@ -124,20 +124,24 @@ async fn route(
     }
 }
 
-/// Dispatches `/v1/...` after authorisation.
+/// Dispatches `/v1/...` after authorisation; `claim`: the request's
+/// `Idempotency-Key`, held (the ids a POS charge or refund derive from it).
 async fn merchant_route(
     cx: &Cx,
     req: Request,
     method: &Method,
     rest: &[&str],
+    claim: Option<&idempotency::Claim>,
 ) -> ApiResult<Response> {
     match (method, rest) {
         (Method::Post, ["links"]) => ok(merchant::create_link(cx, req).await),
         (Method::Get, ["orders", code]) => ok(merchant::get_order(cx, code, &req).await),
-        (Method::Post, ["orders", code, "refunds"]) => ok(merchant::refund(cx, code, req).await),
+        (Method::Post, ["orders", code, "refunds"]) => {
+            ok(merchant::refund(cx, code, req, claim).await)
+        }
         (Method::Get, ["orders", code, "refunds"]) => ok(merchant::refunds(cx, code).await),
         (Method::Post, ["orders", code, "cancel"]) => ok(merchant::cancel(cx, code, req).await),
-        (Method::Post, ["pos", "charges"]) => ok(merchant::pos_charge(cx, req).await),
+        (Method::Post, ["pos", "charges"]) => ok(merchant::pos_charge(cx, req, claim).await),
         (Method::Post, ["qr-orders"]) => ok(merchant::qr_order(cx, req).await),
         (Method::Get, ["events"]) => ok(events::list(cx, &req).await),
         (Method::Get, ["events", id]) => ok(events::get(cx, id).await),
