@@ -368,6 +368,28 @@ fn an_attempt_is_shown_only_with_its_own_link() {
     }
 }
 
+/// Issue 24 defect 5: the shopper route answers link attempts only. A POS
+/// charge's or QR order's code derives from the merchant's request (a POS
+/// code from its `Idempotency-Key`), so the no-auth route must not tell
+/// anyone its state: 404 as for an unknown order; the merchant API still
+/// answers.
+#[test]
+fn the_shopper_route_does_not_answer_merchant_orders() {
+    let e = E2e::from_env();
+    let (status, qr) = e.admin(
+        reqwest::Method::POST,
+        "/v1/qr-orders",
+        Some(&json!({"amount": "2.50", "subject": "QR at the counter", "channel": "wechat"})),
+    );
+    assert_eq!(status, 200, "{qr}");
+    let code = qr["charge_code"].as_str().expect("charge code");
+    let (s, body) = e.get(&format!("/api/orders/{code}"));
+    assert_eq!(s, 404, "{body}");
+    assert_eq!(body["error"]["code"], "NOT_FOUND", "{body}");
+    assert!(body.get("state").is_none(), "{body}");
+    assert_eq!(e.merchant_order_stored(code).order.charge_code, code);
+}
+
 #[test]
 fn a_backslash_forgery_that_changes_the_message_is_refused() {
     let e = E2e::from_env();

@@ -3,6 +3,7 @@
 //! whether an attempt belongs to the link a page shows.
 
 use crate::link::link_id;
+use crate::vocab::OrderKind;
 
 /// Largest request body the Worker reads (`/notify` and every JSON route):
 /// 64 KiB, far above any real notification or API body (a link with 20
@@ -143,6 +144,19 @@ pub fn attempt_of_link(attempt_link_id: Option<&str>, token: &str) -> bool {
     attempt_link_id.is_some_and(|id| id == link_id(token))
 }
 
+/// Whether the no-auth shopper route (`GET /api/orders/{code}`) may answer
+/// an attempt of this kind: link attempts only. A POS charge's or QR
+/// order's code derives from the merchant's request (a POS code from its
+/// `Idempotency-Key`), and no shopper page ever polls it: the merchant API
+/// answers those (issue 24, defect 5). A refused kind is "not found", the
+/// same answer as an unknown code.
+pub fn shown_to_shoppers(kind: OrderKind) -> bool {
+    match kind {
+        OrderKind::Link => true,
+        OrderKind::Qr | OrderKind::Pos => false,
+    }
+}
+
 /// `SOUSHOU_ENCRYPT` read safely: unset means 3DES, as API.md says, so a
 /// deployment that forgets the var still encrypts; `3DES` (any case) too.
 /// Only an explicit empty value or `none` turns encryption off. Anything
@@ -159,6 +173,17 @@ pub fn encryption_setting(raw: Option<&str>) -> Option<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shoppers_see_link_attempts_only() {
+        for (kind, shown) in [
+            (OrderKind::Link, true),
+            (OrderKind::Qr, false),
+            (OrderKind::Pos, false),
+        ] {
+            assert_eq!(shown_to_shoppers(kind), shown, "{kind:?}");
+        }
+    }
 
     #[test]
     fn declared_lengths() {
