@@ -5,7 +5,7 @@
 //! timeouts, ids bound to their link, and nothing secret in the logs.
 
 use checkout::link::{link_id, LinkKeys};
-use checkout::oauth::{new_state, Wallet};
+use checkout::oauth::{new_state, Wallet, START_LIMIT};
 use e2e::{E2e, UA_ALIPAY, UA_MOBILE, UA_WECHAT};
 use reqwest::blocking::Client;
 use reqwest::redirect::Policy;
@@ -27,11 +27,27 @@ struct Hop {
 }
 
 fn get(url: &str, ua: &str) -> Hop {
+    get_from(url, ua, "127.0.0.1")
+}
+
+/// [`get`] from the client IP `ip` (`CF-Connecting-IP`, which wrangler dev
+/// passes on as the edge would set it).
+fn get_from(url: &str, ua: &str, ip: &str) -> Hop {
     let resp = manual()
         .get(url)
         .header("User-Agent", ua)
+        .header("CF-Connecting-IP", ip)
+        .header("Cookie", JAR.with(|j| j.borrow().clone()))
         .send()
         .expect("reachable");
+    if let Some(set) = resp
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+    {
+        let pair = set.split(';').next().unwrap_or_default().to_owned();
+        JAR.with(|j| *j.borrow_mut() = pair);
+    }
     let status = resp.status().as_u16();
     let location = resp
         .headers()
@@ -44,6 +60,17 @@ fn get(url: &str, ua: &str) -> Hop {
         location,
         body: resp.text().unwrap_or_default(),
     }
+}
+
+thread_local! {
+    /// This test's browser: the one cookie the Worker set last (each test
+    /// runs on its own thread, so each is its own browser).
+    static JAR: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+}
+
+/// Another browser from now on: forgets the cookie.
+fn new_browser() {
+    JAR.with(|j| j.borrow_mut().clear());
 }
 
 /// A query parameter of a URL (percent-decoded).
@@ -280,8 +307,43 @@ fn forged_and_expired_states_show_a_screen() {
     let hop = get(&at(&expired), UA_WECHAT);
     assert_screen(&hop, 400, "SIGNIN_INVALID");
     assert!(hop.body.contains("expired"), "{}", hop.body);
-    // The flipped MAC claimed the real state: it cannot be used now either.
-    assert_screen(&get(&at(&state), UA_WECHAT), 400, "SIGNIN_INVALID");
+}
+
+/// Issue 24 defect 11: a forged callback that reuses a real state's nonce
+/// with another MAC must not burn it (the MAC is checked before the state
+/// is marked used): the shopper's genuine callback then still signs in.
+/// (Before, the flipped MAC claimed the real state and the genuine callback
+/// got "already used"; `forged_and_expired_states_show_a_screen` asserted
+/// that.)
+#[test]
+fn a_forged_callback_does_not_burn_the_real_state() {
+    let e = E2e::from_env();
+    let token = e.create_link("1.21", "Forged first");
+    let callback = choose(
+        &e,
+        &start(&e, &token, Wallet::Wechat),
+        Wallet::Wechat,
+        "allow",
+    );
+    let state = param(&callback, "state").unwrap();
+    let flipped = format!(
+        "{}{}",
+        &state[..63],
+        if state.ends_with('0') { '1' } else { '0' }
+    );
+    let forged = callback.replace(&state, &flipped);
+    assert_screen(&get(&forged, UA_WECHAT), 400, "SIGNIN_INVALID");
+    let genuine = get(&callback, UA_WECHAT);
+    assert_eq!(
+        genuine.status, 302,
+        "the real state still works: {}",
+        genuine.body
+    );
+    assert!(
+        genuine.location.starts_with(&format!("/c/{token}?openid=")),
+        "{}",
+        genuine.location
+    );
 }
 
 #[test]
@@ -428,4 +490,55 @@ fn ids_codes_and_states_stay_out_of_the_logs() {
         );
     }
     assert!(!log.contains("s1."), "a signed id reached the Worker's log");
+}
+
+/// Issue 24 defect 2: every wallet visit used to record a sign-in state
+/// holding the whole token, with no limit, so a script opening a printed
+/// code with a wallet User-Agent filled D1. Starts are now counted per
+/// client IP (and per link): past `START_LIMIT.per_client` in ten minutes
+/// one IP gets the page without sign-in (nothing recorded), while a shopper
+/// on another IP still signs in.
+#[test]
+fn one_ip_starts_a_bounded_number_of_sign_ins() {
+    let e = E2e::from_env();
+    let token = e.create_link("1.06", "Flooded counter code");
+    let url = format!("{}/c/{token}", e.worker);
+    let ip = format!("198.51.100.{}", e2e::now_ms() % 250);
+    let opens = 3 * START_LIMIT.per_client;
+    let redirected = (0..opens)
+        .filter(|_| get_from(&url, UA_WECHAT, &ip).status == 302)
+        .count() as u64;
+    assert_eq!(
+        redirected, START_LIMIT.per_client,
+        "{opens} opens from one IP: sign-ins started"
+    );
+    let page = get_from(&url, UA_WECHAT, &ip);
+    assert_eq!(page.status, 200, "past the limit: the page, no sign-in");
+    let other = get_from(&url, UA_WECHAT, &format!("192.0.2.{}", e2e::now_ms() % 250));
+    assert_eq!(other.status, 302, "another shopper still signs in");
+}
+
+/// Issue 24 defect 3: a sign-in belongs to the browser that started it (a
+/// cookie set with the state, checked at the callback). A captured callback
+/// URL opened in another browser used to hand that browser the first
+/// shopper's id; now it is a "not valid" screen and the state stays usable
+/// by its own browser.
+#[test]
+fn a_captured_callback_does_not_sign_in_another_browser() {
+    let e = E2e::from_env();
+    let token = e.create_link("1.22", "Captured callback");
+    let callback = choose(
+        &e,
+        &start(&e, &token, Wallet::Wechat),
+        Wallet::Wechat,
+        "allow",
+    );
+    let shopper = JAR.with(|j| j.borrow().clone());
+    new_browser();
+    let stolen = get(&callback, UA_WECHAT);
+    assert_screen(&stolen, 400, "SIGNIN_INVALID");
+    JAR.with(|j| *j.borrow_mut() = shopper);
+    let own = get(&callback, UA_WECHAT);
+    assert_eq!(own.status, 302, "{}", own.body);
+    assert!(own.location.starts_with(&format!("/c/{token}?openid=")));
 }

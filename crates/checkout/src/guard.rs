@@ -2,7 +2,7 @@
 //! how often a link may start a payment, where the page may be sent, and
 //! whether an attempt belongs to the link a page shows.
 
-use crate::link::link_id;
+use crate::link::{link_id, LinkKeys};
 use crate::vocab::OrderKind;
 
 /// Largest request body the Worker reads (`/notify` and every JSON route):
@@ -32,7 +32,8 @@ pub fn declared(content_length: Option<&str>) -> Declared {
     }
 }
 
-/// How many payment attempts one link may start per window.
+/// How many payment attempts one device may start on a link per window
+/// (an IP and a link get multiples: [`check_attempt`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RateLimit {
     /// Attempts allowed per window (`PAY_RATE_LIMIT`, default 10).
@@ -51,6 +52,14 @@ impl Default for RateLimit {
 }
 
 impl RateLimit {
+    /// The same window with `factor` times the attempts.
+    pub fn times(&self, factor: u64) -> RateLimit {
+        RateLimit {
+            limit: self.limit.saturating_mul(factor),
+            window_secs: self.window_secs,
+        }
+    }
+
     /// The start of the window ending at `now`: attempts created strictly
     /// after it count.
     pub fn window_start(&self, now: u64) -> u64 {
@@ -81,6 +90,91 @@ impl RateLimit {
         });
         Err(wait.max(1))
     }
+}
+
+/// Who started a payment attempt or a sign-in, as the limits count it
+/// (issue 24, defect 8): keyed hashes (the link secret's HMAC), so D1 holds
+/// no IP address or User-Agent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Client {
+    /// [`client_id`] of the IP (`CF-Connecting-IP`).
+    pub ip: String,
+    /// [`client_id`] of IP and User-Agent together: one device behind an IP
+    /// (shoppers behind one carrier NAT share an IP, rarely a device).
+    pub device: String,
+}
+
+impl Client {
+    /// The client of a request from `ip` with `user_agent`.
+    pub fn of(keys: &LinkKeys, ip: &str, user_agent: &str) -> Client {
+        Client {
+            ip: client_id(keys, ip),
+            device: client_id(keys, &format!("{ip}\n{user_agent}")),
+        }
+    }
+}
+
+/// 16 hex digits of the link secret's HMAC of `who` (an IP, or an IP and a
+/// User-Agent): stable per client, unreadable in the store.
+pub fn client_id(keys: &LinkKeys, who: &str) -> String {
+    keys.mac(&format!("client\n{who}"), 8)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The limits of one new attempt of a link, judged on the link's other
+/// attempts (`(who started it, unix seconds)`; attempts stored before
+/// clients were recorded have none and count as one client). The device
+/// gets `limit` per window, its IP `IP_FACTOR` times that (a household or
+/// an office), the link `LINK_FACTOR` times that from everybody together
+/// (what bounds the gateway calls of a flood from many addresses). A script
+/// on one device spends its own allowance only: a shopper on another device
+/// still pays. `Err(retry_after)` as [`RateLimit::check`].
+pub fn check_attempt(
+    limit: &RateLimit,
+    others: &[(Option<&Client>, u64)],
+    me: Option<&Client>,
+    now: u64,
+) -> Result<(), u64> {
+    let times = |same: &dyn Fn(Option<&Client>) -> bool| -> Vec<u64> {
+        others
+            .iter()
+            .filter(|(c, _)| same(*c))
+            .map(|&(_, t)| t)
+            .collect()
+    };
+    let device = times(&|c| c.map(|c| &c.device) == me.map(|m| &m.device));
+    let ip = times(&|c| c.map(|c| &c.ip) == me.map(|m| &m.ip));
+    let all = times(&|_| true);
+    limit.check(&device, now)?;
+    limit.times(IP_FACTOR).check(&ip, now)?;
+    limit.times(LINK_FACTOR).check(&all, now)
+}
+
+/// One IP's attempts on a link per window, in units of the device limit.
+pub const IP_FACTOR: u64 = 3;
+/// A link's attempts per window from everybody, in units of the device limit.
+pub const LINK_FACTOR: u64 = 10;
+
+/// Secret values published where anybody can read them: the examples of
+/// `.dev.vars.example` and the Standard Webhooks specification's test
+/// secret (its base64, with or without `whsec_`). A deployment that copied
+/// one signs links, answers the merchant API or signs webhooks with a key
+/// that is not secret (issue 24, defect 6).
+const PUBLISHED_SECRETS: &[&str] = &[
+    "change-me-to-at-least-32-random-bytes-openssl-rand-hex-32",
+    "change-me-to-a-long-random-token",
+    "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+];
+
+/// Whether a configured secret is a known placeholder: a published value
+/// ([`PUBLISHED_SECRETS`]) or anything still saying "change me". The
+/// configuration checks refuse it like a missing secret (`MISCONFIGURED`).
+pub fn is_placeholder_secret(value: &str) -> bool {
+    let v = value.trim();
+    let bare = v.strip_prefix("whsec_").unwrap_or(v);
+    PUBLISHED_SECRETS.contains(&bare) || v.to_ascii_lowercase().contains("change-me")
 }
 
 /// Whether the page may be sent to `url` (a gateway's `BAR_CODE` for the
@@ -173,6 +267,128 @@ pub fn encryption_setting(raw: Option<&str>) -> Option<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_device_spends_its_own_allowance_only() {
+        let keys = LinkKeys::from_config(None, Some("k".repeat(32).as_str())).unwrap();
+        let script = Client::of(&keys, "198.51.100.7", "curl/8");
+        let script_other_ua = Client::of(&keys, "198.51.100.7", "python");
+        let shopper = Client::of(&keys, "192.0.2.1", "MicroMessenger");
+        let third = Client::of(&keys, "198.51.100.7", "third");
+        assert_ne!(script.device, script_other_ua.device);
+        assert_eq!(script.ip, script_other_ua.ip);
+        assert!(!script.ip.contains("198"), "no IP in the store");
+        let limit = RateLimit {
+            limit: 2,
+            window_secs: 60,
+        };
+        let now = 1_000;
+        let from = |c: &Client, n: usize| vec![(Some(c.clone()), now - 5); n];
+        let view = |v: &[(Option<Client>, u64)]| -> Vec<(Option<Client>, u64)> { v.to_vec() };
+        let check = |others: &[(Option<Client>, u64)], me: &Client| {
+            let others: Vec<(Option<&Client>, u64)> =
+                others.iter().map(|(c, t)| (c.as_ref(), *t)).collect();
+            check_attempt(&limit, &others, Some(me), now)
+        };
+        let cases: Vec<(&str, Vec<(Option<Client>, u64)>, &Client, Result<(), u64>)> = vec![
+            ("a fresh link", vec![], &script, Ok(())),
+            (
+                "the device at its limit",
+                from(&script, 2),
+                &script,
+                Err(55),
+            ),
+            (
+                "another device, same link",
+                from(&script, 2),
+                &shopper,
+                Ok(()),
+            ),
+            (
+                "same IP, another UA, under 3x",
+                from(&script, 2),
+                &script_other_ua,
+                Ok(()),
+            ),
+            (
+                "the IP at 3x",
+                view(&[from(&script, 2), from(&script_other_ua, 4)].concat()),
+                &third,
+                Err(55),
+            ),
+            (
+                "the link at 10x from everybody",
+                from(&shopper, 20),
+                &script,
+                Err(55),
+            ),
+            (
+                "old rows without a client count together",
+                vec![(None, now - 5); 2],
+                &script,
+                Ok(()),
+            ),
+            (
+                "outside the window",
+                vec![(Some(script.clone()), now - 60); 2],
+                &script,
+                Ok(()),
+            ),
+        ];
+        for (name, others, me, want) in cases {
+            assert_eq!(check(&others, me), want, "{name}");
+        }
+    }
+
+    /// Issue 24 defect 6: the example secrets of `.dev.vars.example` (the
+    /// `WEBHOOK_SECRET` there is the Standard Webhooks spec's public test
+    /// secret; the example `LINK_SECRET` is long enough) must not pass the
+    /// configuration checks, or a deployment that copied the file signs with
+    /// keys anybody can read.
+    #[test]
+    fn example_secrets_are_refused() {
+        let example = include_str!("../../../.dev.vars.example");
+        let value = |name: &str| -> String {
+            example
+                .lines()
+                .find_map(|l| l.strip_prefix(&format!("{name}=")))
+                .unwrap_or_else(|| panic!("{name} in .dev.vars.example"))
+                .trim_matches('"')
+                .to_owned()
+        };
+        let link = value("LINK_SECRET");
+        assert!(link.len() >= 32, "long enough to pass the length check");
+        assert_eq!(
+            LinkKeys::from_config(None, Some(&link)).err(),
+            Some("LINK_SECRET")
+        );
+        assert_eq!(
+            LinkKeys::from_config(Some(&format!("{}, {link}", "k".repeat(32))), None).err(),
+            Some("LINK_SECRETS")
+        );
+        let spec = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+        for webhook in [
+            value("WEBHOOK_SECRET"),
+            spec.to_owned(),
+            spec[6..].to_owned(),
+        ] {
+            assert_eq!(
+                crate::webhook::Keys::from_config(None, Some(&webhook)).err(),
+                Some("WEBHOOK_SECRET"),
+                "{webhook}"
+            );
+        }
+        assert!(is_placeholder_secret(&value("ADMIN_TOKEN")));
+        assert!(is_placeholder_secret(" Change-Me-please-0123456789 "));
+        // Real secrets pass.
+        assert!(!is_placeholder_secret(&"ab12".repeat(16)));
+        assert!(LinkKeys::from_config(None, Some(&"ab12".repeat(16))).is_ok());
+        assert!(crate::webhook::Keys::from_config(
+            None,
+            Some("whsec_yN6pDR7vbtaWwumymT4Vkjw9PP9bJEw0S81FpW7EVi4=")
+        )
+        .is_ok());
+    }
 
     #[test]
     fn shoppers_see_link_attempts_only() {

@@ -429,7 +429,11 @@ impl LinkKeys {
                 Some(list) => ("LINK_SECRETS", list.split(',').map(str::trim).collect()),
                 None => ("LINK_SECRET", link_secret.into_iter().collect()),
             };
-        if keys.is_empty() || keys.iter().any(|k| k.len() < MIN_SECRET_BYTES) {
+        if keys.is_empty()
+            || keys
+                .iter()
+                .any(|k| k.len() < MIN_SECRET_BYTES || crate::guard::is_placeholder_secret(k))
+        {
             return Err(name);
         }
         Ok(LinkKeys {

@@ -51,6 +51,75 @@ pub const ID_TTL_SECS: u64 = 2 * 3600;
 /// chose another way to pay after a failure), so no redirect loop is possible.
 pub const SKIP_PARAM: (&str, &str) = ("signin", "skip");
 
+/// How many sign-ins may start per [`STATE_TTL_SECS`] window (issue 24,
+/// defect 2): every start records one `oauth_states` row, so a script
+/// opening a printed counter code inside a wallet User-Agent must not be
+/// able to fill D1. Past a limit the page is served without sign-in (the
+/// shopper can still pay by QR or in the browser); nothing is written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StartLimit {
+    /// Starts per link per window, from all clients together.
+    pub per_link: u64,
+    /// Starts per client ([`crate::guard::client_id`] of its IP) per
+    /// window, all links together.
+    pub per_client: u64,
+}
+
+/// The limits the Worker applies: a shopper needs one or two starts per
+/// visit; a counter code at rush hour sees a few dozen shoppers per ten
+/// minutes. At most `per_link` rows per link per window whatever the flood,
+/// and one IP alone reaches only `per_client`.
+pub const START_LIMIT: StartLimit = StartLimit {
+    per_link: 100,
+    per_client: 10,
+};
+
+/// Rows the cron's purge deletes per run: bounded, so one run never holds
+/// D1 for long; a minute's cron at this size outpaces any creation rate
+/// [`START_LIMIT`] allows.
+pub const PURGE_BATCH: u64 = 1000;
+
+/// Starts counted for a limit at `now`: those recorded after this.
+pub fn window_start(now: u64) -> u64 {
+    now.saturating_sub(STATE_TTL_SECS)
+}
+
+/// The cookie that binds a sign-in to the browser that started it (issue
+/// 24, defect 3): set with the redirect to the wallet, checked at the
+/// callback, so a captured callback URL opened in another browser signs
+/// nobody in. `Path=/oauth`, `HttpOnly`, `SameSite=Lax` (the wallet sends
+/// the shopper back with a top-level GET, which carries Lax cookies).
+pub const BROWSER_COOKIE: &str = "signin";
+
+/// The cookie's value for the state with `nonce`: the link secret's MAC of
+/// the nonce. The nonce travels in the callback URL; the MAC does not, and
+/// only the Worker can make it, so knowing the URL is not enough.
+fn browser_proof(keys: &LinkKeys, nonce: &str) -> Vec<u8> {
+    keys.mac(&format!("oauth-browser\n{nonce}"), 16)
+}
+
+/// The `Set-Cookie` value for a sign-in started with `nonce`; `secure`
+/// when the Worker is served over https (`PUBLIC_BASE_URL`).
+pub fn browser_cookie(keys: &LinkKeys, nonce: &str, secure: bool) -> String {
+    format!(
+        "{BROWSER_COOKIE}={}; Path=/oauth; Max-Age={STATE_TTL_SECS}; HttpOnly; SameSite=Lax{}",
+        hex(&browser_proof(keys, nonce)),
+        if secure { "; Secure" } else { "" }
+    )
+}
+
+/// Whether the callback's `Cookie` header carries the proof for `nonce`
+/// (under any link key, so a secret rotation mid-sign-in does not fail it).
+pub fn same_browser(keys: &LinkKeys, cookie_header: Option<&str>, nonce: &str) -> bool {
+    cookie_header
+        .unwrap_or_default()
+        .split(';')
+        .filter_map(|c| c.trim().split_once('='))
+        .filter(|(name, _)| *name == BROWSER_COOKIE)
+        .filter_map(|(_, value)| unhex(value))
+        .any(|mac| keys.mac_matches(&format!("oauth-browser\n{nonce}"), &mac))
+}
+
 /// Bytes of the nonce in a `state` (hex in the parameter).
 const NONCE_BYTES: usize = 12;
 /// Bytes of HMAC kept in a `state` (hex): WeChat allows 128 characters of
@@ -521,6 +590,62 @@ mod tests {
 
     fn keys() -> LinkKeys {
         LinkKeys::from_config(None, Some("k".repeat(32).as_str())).unwrap()
+    }
+
+    #[test]
+    fn a_sign_in_belongs_to_the_browser_that_started_it() {
+        let k = keys();
+        let set = browser_cookie(&k, NONCE, false);
+        assert!(set.starts_with("signin="), "{set}");
+        assert!(
+            set.contains("; Path=/oauth;") && set.contains("HttpOnly"),
+            "{set}"
+        );
+        assert!(
+            set.contains("SameSite=Lax") && !set.contains("Secure"),
+            "{set}"
+        );
+        assert!(browser_cookie(&k, NONCE, true).ends_with("; Secure"));
+        let pair = set.split(';').next().unwrap();
+        let other_nonce = "ffffffffffffffffffffffff";
+        let cases = [
+            ("its own browser", Some(pair.to_owned()), NONCE, true),
+            (
+                "among other cookies",
+                Some(format!("a=1; {pair}; b=2")),
+                NONCE,
+                true,
+            ),
+            ("no cookie: another browser", None, NONCE, false),
+            (
+                "another sign-in's cookie",
+                Some(pair.to_owned()),
+                other_nonce,
+                false,
+            ),
+            (
+                "a made-up value",
+                Some("signin=00112233".to_owned()),
+                NONCE,
+                false,
+            ),
+            (
+                "the nonce itself",
+                Some(format!("signin={NONCE}")),
+                NONCE,
+                false,
+            ),
+        ];
+        for (name, cookie, nonce, same) in cases {
+            assert_eq!(same_browser(&k, cookie.as_deref(), nonce), same, "{name}");
+        }
+    }
+
+    #[test]
+    fn sign_in_starts_are_counted_per_link_and_per_client() {
+        assert!(START_LIMIT.per_client < START_LIMIT.per_link);
+        assert_eq!(window_start(1_000), 400);
+        assert_eq!(window_start(5), 0);
     }
 
     const NONCE: &str = "0123456789abcdef01234567";

@@ -191,6 +191,7 @@ impl Store {
                     paid_seq: None,
                     duplicate_of: None,
                     recheck_until: None,
+                    client: attempt.client.clone(),
                 };
                 let fresh = !self.attempts.contains_key(&a.charge_code);
                 assert!(fresh, "a charge code inserted twice fails the batch");
@@ -868,6 +869,7 @@ impl World {
             amount: Fen::from_fen(AMOUNT),
             subject: "tea".into(),
             return_url: None,
+            client: None,
         };
         let charge = gateway::Charge {
             charge_code: &code,
@@ -946,6 +948,7 @@ impl World {
             amount: Fen::from_fen(AMOUNT),
             subject: "tea".into(),
             return_url: None,
+            client: None,
         };
         let charge = gateway::Charge {
             charge_code: &code,

@@ -610,6 +610,10 @@ pub struct Attempt {
     pub duplicate_of: Option<String>,
     /// Until when the reconciler re-checks it whatever its state.
     pub recheck_until: Option<u64>,
+    /// Who started it (a link attempt; `None` for merchant orders and
+    /// attempts stored before clients were recorded): the pay limits count
+    /// per device and per IP (`guard::check_attempt`).
+    pub client: Option<crate::guard::Client>,
 }
 
 impl Attempt {

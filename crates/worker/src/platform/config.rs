@@ -139,9 +139,14 @@ impl Settings {
         .map_err(ApiError::Misconfigured)
     }
 
-    /// Bearer token of the merchant API.
+    /// Bearer token of the merchant API (a known placeholder, e.g. the
+    /// example's, is refused as `MISCONFIGURED`: `checkout::guard::is_placeholder_secret`).
     pub fn admin_token(&self) -> ApiResult<Secret> {
-        self.secret("ADMIN_TOKEN")
+        let token = self.secret("ADMIN_TOKEN")?;
+        if checkout::guard::is_placeholder_secret(token.expose()) {
+            return Err(ApiError::Misconfigured("ADMIN_TOKEN"));
+        }
+        Ok(token)
     }
 
     /// The Worker's public origin, without a trailing slash.
@@ -227,7 +232,7 @@ impl Settings {
         self.num("RECONCILE_AFTER_SECS", 30)
     }
 
-    /// How many attempts one link may start per window (`PAY_RATE_LIMIT`,
+    /// How many attempts one device may start on a link per window (`PAY_RATE_LIMIT`,
     /// default 10, per `PAY_RATE_WINDOW_SECS`, default 600).
     pub fn pay_rate_limit(&self) -> ApiResult<RateLimit> {
         let default = RateLimit::default();

@@ -66,6 +66,7 @@ fn merchant_order(
         amount,
         subject: subject.to_owned(),
         return_url: None,
+        client: None,
     }
 }
 
