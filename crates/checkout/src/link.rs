@@ -432,7 +432,7 @@ impl LinkKeys {
         if keys.is_empty()
             || keys
                 .iter()
-                .any(|k| k.len() < MIN_SECRET_BYTES || crate::guard::is_placeholder_secret(k))
+                .any(|k| k.len() < MIN_SECRET_BYTES || crate::secret::is_placeholder_secret(k))
         {
             return Err(name);
         }

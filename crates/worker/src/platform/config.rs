@@ -140,10 +140,10 @@ impl Settings {
     }
 
     /// Bearer token of the merchant API (a known placeholder, e.g. the
-    /// example's, is refused as `MISCONFIGURED`: `checkout::guard::is_placeholder_secret`).
+    /// example's, is refused as `MISCONFIGURED`: `checkout::secret::is_placeholder_secret`).
     pub fn admin_token(&self) -> ApiResult<Secret> {
         let token = self.secret("ADMIN_TOKEN")?;
-        if checkout::guard::is_placeholder_secret(token.expose()) {
+        if checkout::secret::is_placeholder_secret(token.expose()) {
             return Err(ApiError::Misconfigured("ADMIN_TOKEN"));
         }
         Ok(token)
@@ -293,9 +293,16 @@ impl Settings {
     }
 
     /// Where webhooks go (`MERCHANT_WEBHOOK_URL`); events are stored and
-    /// retried while it is unset, and delivered once it is set.
+    /// retried while it is unset, and delivered once it is set. Only
+    /// `https:` (or `http:` to a loopback host, the local stacks' receiver:
+    /// `checkout::guard::is_webhook_endpoint`); anything else is
+    /// `MISCONFIGURED`, and events wait in the outbox.
     pub fn webhook_url(&self) -> ApiResult<String> {
-        self.var("MERCHANT_WEBHOOK_URL")
+        let url = self.var("MERCHANT_WEBHOOK_URL")?;
+        if !checkout::guard::is_webhook_endpoint(&url) {
+            return Err(ApiError::Misconfigured("MERCHANT_WEBHOOK_URL"));
+        }
+        Ok(url)
     }
 
     /// The webhook signing keys: `WEBHOOK_SECRETS` (comma-separated, all

@@ -51,3 +51,15 @@ pub fn set_html_headers(headers: &Headers, html: &str) -> worker::Result<()> {
         "camera=(), microphone=(), geolocation=(), usb=()",
     )
 }
+
+/// The client's IP (`CF-Connecting-IP`, set by Cloudflare's edge): the
+/// shopper's for `SPBILL_CREATE_IP`, and who the pay and sign-in limits
+/// count (`checkout::guard::Client`).
+pub fn client_ip(req: &Request) -> String {
+    req.headers()
+        .get("CF-Connecting-IP")
+        .ok()
+        .flatten()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "127.0.0.1".to_owned())
+}

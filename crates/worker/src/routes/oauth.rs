@@ -29,7 +29,7 @@ use worker::{Request, Response};
 use crate::flows::signin;
 use crate::platform::context::Cx;
 use crate::platform::error::{ApiError, ApiResult};
-use crate::platform::http::set_html_headers;
+use crate::platform::http::{client_ip, set_html_headers};
 use crate::platform::log::now_secs;
 
 /// A query parameter of the request, non-blank.
@@ -102,10 +102,7 @@ pub async fn entry(cx: &Cx, req: &Request, token: &str) -> ApiResult<Option<Resp
         // `sign_in` only picks a configured wallet.
         _ => return Ok(None),
     };
-    let client_ip = req
-        .headers()
-        .get("CF-Connecting-IP")?
-        .unwrap_or_else(|| "127.0.0.1".to_owned());
+    let client_ip = client_ip(req);
     let start = signin::Start {
         wallet,
         app: (oauth_base, app_id),
@@ -113,14 +110,18 @@ pub async fn entry(cx: &Cx, req: &Request, token: &str) -> ApiResult<Option<Resp
         payload: &payload,
         client_ip: &client_ip,
     };
-    match signin::begin(cx, &start, now).await? {
-        Some(started) => {
-            let resp = redirect(&started.url)?;
-            resp.headers().set("Set-Cookie", &started.cookie)?;
-            Ok(Some(resp))
-        }
-        None => Ok(None),
-    }
+    signin::begin(cx, &start, now)
+        .await?
+        .map(to_wallet)
+        .transpose()
+}
+
+/// The 302 to the wallet's authorize page, with the cookie that binds the
+/// sign-in to this browser.
+fn to_wallet(started: signin::Started) -> ApiResult<Response> {
+    let resp = redirect(&started.url)?;
+    resp.headers().set("Set-Cookie", &started.cookie)?;
+    Ok(resp)
 }
 
 /// `GET /oauth/{wallet}`: back from the wallet.

@@ -10,7 +10,7 @@ use crate::flows::pay::{self, PayInput};
 use crate::flows::{follow_up, link, reconcile};
 use crate::platform::context::Cx;
 use crate::platform::error::{ApiError, ApiResult};
-use crate::platform::http::read_json;
+use crate::platform::http::{client_ip, read_json};
 use crate::store::attempts::{self, OrderRow};
 
 /// `GET /api/checkout/{token}`.
@@ -36,16 +36,6 @@ pub async fn pay(cx: &Cx, mut req: Request) -> ApiResult<PayResponse> {
     pay::pay_link(cx, input)
         .await
         .and_then(pay::safe_pay_response)
-}
-
-/// The shopper's IP for `SPBILL_CREATE_IP`.
-fn client_ip(req: &Request) -> String {
-    req.headers()
-        .get("CF-Connecting-IP")
-        .ok()
-        .flatten()
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| "127.0.0.1".to_owned())
 }
 
 /// `GET /api/orders/{charge_code}[?token=]` (with the page's token, an
