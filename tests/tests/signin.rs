@@ -4,6 +4,8 @@
 //! ways), forged / expired / replayed states, denial, provider errors and
 //! timeouts, ids bound to their link, and nothing secret in the logs.
 
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
 use checkout::link::{link_id, LinkKeys};
 use checkout::oauth::{new_state, Wallet, START_LIMIT};
 use e2e::{E2e, UA_ALIPAY, UA_MOBILE, UA_WECHAT};
@@ -191,7 +193,7 @@ fn wechat_sign_in_round_trip_pays_with_that_openid() {
     );
     let (_, back) = sign_in(&e, &token, Wallet::Wechat);
     assert!(
-        back.starts_with(&format!("/c/{token}?openid=s1.")),
+        back.starts_with(&format!("/c/{token}?openid=s2.")),
         "{back}"
     );
     let openid = last_issued(&e, Wallet::Wechat);
@@ -199,6 +201,15 @@ fn wechat_sign_in_round_trip_pays_with_that_openid() {
         !back.contains(&openid),
         "the id travels signed, not in clear"
     );
+    // Issue 24 defect 4: nor readable (no part of it decodes to the id).
+    let carried = param(&format!("{}{back}", e.worker), "openid").unwrap();
+    for part in carried.split('.') {
+        let decoded = URL_SAFE_NO_PAD.decode(part).unwrap_or_default();
+        assert!(
+            !String::from_utf8_lossy(&decoded).contains(&openid),
+            "{carried}"
+        );
+    }
     // Back on the link: the page, no second sign-in.
     let page = get(&format!("{}{back}", e.worker), UA_WECHAT);
     assert_eq!(page.status, 200);
@@ -229,7 +240,7 @@ fn alipay_sign_in_round_trip_pays_with_that_buyer_id() {
     // sandbox, and the sandbox's signed answer verified by the Worker.
     let (_, back) = sign_in(&e, &token, Wallet::Alipay);
     assert!(
-        back.starts_with(&format!("/c/{token}?buyer_id=s1.")),
+        back.starts_with(&format!("/c/{token}?buyer_id=s2.")),
         "{back}"
     );
     let buyer = last_issued(&e, Wallet::Alipay);
@@ -495,7 +506,7 @@ fn ids_codes_and_states_stay_out_of_the_logs() {
             "a sign-in value reached the Worker's log"
         );
     }
-    assert!(!log.contains("s1."), "a signed id reached the Worker's log");
+    assert!(!log.contains("s2."), "a signed id reached the Worker's log");
 }
 
 /// Issue 24 defect 2: every wallet visit used to record a sign-in state

@@ -10,8 +10,9 @@
 //!   the link secret, bound to the link and the wallet, short-lived; the
 //!   Worker also records its nonce so that it is used once.
 //! - [`sign_id`] / [`read_id`]: the shopper id handed back to the page as
-//!   `?openid=` / `?buyer_id=`, signed and bound to the link, so the Worker
-//!   can tell a verified id from one merely typed into the URL.
+//!   `?openid=` / `?buyer_id=`, encrypted, signed and bound to the link, so
+//!   the Worker can tell a verified id from one merely typed into the URL
+//!   and the URL never shows it (the page then removes it from the address bar).
 //! - WeChat's `sns/oauth2/access_token` URL and answer; Alipay's
 //!   `alipay.system.oauth.token` request parameters, sign content (RSA2 is
 //!   signed over it) and answer, whose signature covers the raw JSON text of
@@ -127,7 +128,7 @@ const NONCE_BYTES: usize = 12;
 /// `[a-zA-Z0-9]`, and 128 bits is plenty for a value that lives ten minutes.
 const STATE_MAC_BYTES: usize = 16;
 /// Prefix of a signed shopper id; raw openids and Alipay ids never contain `.`.
-const SIGNED_ID_PREFIX: &str = "s1.";
+const SIGNED_ID_PREFIX: &str = "s2.";
 
 /// The wallet whose sign-in this is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -311,18 +312,50 @@ impl StateParts {
     }
 }
 
-fn id_message(wallet: Wallet, link_id: &str, exp: u64, id: &str) -> String {
-    format!("oauth-id\n{}\n{link_id}\n{exp}\n{id}", wallet.as_str())
+fn id_message(wallet: Wallet, link_id: &str, exp: u64, nonce: &str, sealed: &str) -> String {
+    format!(
+        "oauth-id2\n{}\n{link_id}\n{exp}\n{nonce}\n{sealed}",
+        wallet.as_str()
+    )
 }
 
-/// The verified shopper id as the page carries it (`s1.{id}.{exp}.{mac}`,
-/// base64url parts): usable on `link_id` only, for [`ID_TTL_SECS`].
-pub fn sign_id(keys: &LinkKeys, wallet: Wallet, link_id: &str, id: &str, now: u64) -> String {
+/// `id` XOR a keystream of HMAC-SHA256 blocks under key `index` over the
+/// nonce and the block number: encryption and decryption alike. The nonce
+/// is fresh per signed id, so no two ids share a keystream.
+fn keystream_xor(keys: &LinkKeys, index: usize, nonce: &str, data: &[u8]) -> Vec<u8> {
+    data.chunks(32)
+        .enumerate()
+        .flat_map(|(block, chunk)| {
+            let stream = keys.mac_with(index, &format!("oauth-id-stream\n{nonce}\n{block}"));
+            chunk
+                .iter()
+                .zip(stream)
+                .map(|(b, s)| b ^ s)
+                .collect::<Vec<u8>>()
+        })
+        .collect()
+}
+
+/// The verified shopper id as the page carries it:
+/// `s2.{nonce}.{sealed}.{exp}.{mac}`, the id encrypted (`sealed`, base64url
+/// of the id XOR an HMAC keystream of the link secret) and the whole MACed
+/// (encrypt-then-MAC): usable on `link_id` only, for [`ID_TTL_SECS`], and
+/// unreadable in the URL, the platform's request log and anything a share
+/// sends on (issue 24, defect 4). `nonce_hex`: 16 random hex digits from
+/// the caller.
+pub fn sign_id(
+    keys: &LinkKeys,
+    wallet: Wallet,
+    link_id: &str,
+    id: &str,
+    now: u64,
+    nonce_hex: &str,
+) -> String {
     let exp = now + ID_TTL_SECS;
-    let mac = keys.mac(&id_message(wallet, link_id, exp, id), 32);
+    let sealed = URL_SAFE_NO_PAD.encode(keystream_xor(keys, 0, nonce_hex, id.as_bytes()));
+    let mac = keys.mac(&id_message(wallet, link_id, exp, nonce_hex, &sealed), 32);
     format!(
-        "{SIGNED_ID_PREFIX}{}.{exp}.{}",
-        URL_SAFE_NO_PAD.encode(id),
+        "{SIGNED_ID_PREFIX}{nonce_hex}.{sealed}.{exp}.{}",
         URL_SAFE_NO_PAD.encode(mac)
     )
 }
@@ -347,7 +380,9 @@ impl ShopperId {
 }
 
 /// Reads a shopper id: a signed one must be this wallet's, this link's and
-/// unexpired ([`Error::SignInInvalid`] otherwise); anything else is unsigned.
+/// unexpired ([`Error::SignInInvalid`] otherwise); anything else is
+/// unsigned. The readable `s1.` ids of before are refused as expired (they
+/// lived two hours; the shopper signs in again).
 pub fn read_id(
     keys: &LinkKeys,
     value: &str,
@@ -355,29 +390,33 @@ pub fn read_id(
     link_id: &str,
     now: u64,
 ) -> Result<ShopperId, Error> {
+    if value.starts_with("s1.") {
+        return Err(Error::SignInInvalid { reason: "expired" });
+    }
     let Some(rest) = value.strip_prefix(SIGNED_ID_PREFIX) else {
         return Ok(ShopperId::Unsigned(value.to_owned()));
     };
     let forged = Error::SignInInvalid { reason: "forged" };
     let mut parts = rest.split('.');
-    let (Some(id), Some(exp), Some(mac), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
+    let (Some(nonce), Some(sealed), Some(exp), Some(mac), None) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
         return Err(forged);
     };
-    let id = URL_SAFE_NO_PAD
-        .decode(id)
-        .ok()
-        .and_then(|b| String::from_utf8(b).ok())
-        .ok_or(forged.clone())?;
     let exp: u64 = exp.parse().map_err(|_| forged.clone())?;
     let mac = URL_SAFE_NO_PAD.decode(mac).map_err(|_| forged.clone())?;
-    if !keys.mac_matches(&id_message(wallet, link_id, exp, &id), &mac) {
-        return Err(forged);
-    }
+    let key = keys
+        .key_of(&id_message(wallet, link_id, exp, nonce, sealed), &mac)
+        .ok_or(forged.clone())?;
     if now >= exp {
         return Err(Error::SignInInvalid { reason: "expired" });
     }
+    let sealed = URL_SAFE_NO_PAD.decode(sealed).map_err(|_| forged.clone())?;
+    let id = String::from_utf8(keystream_xor(keys, key, nonce, &sealed)).map_err(|_| forged)?;
     Ok(ShopperId::Verified(id))
 }
 
@@ -650,6 +689,7 @@ mod tests {
     }
 
     const NONCE: &str = "0123456789abcdef01234567";
+    const NONCE16: &str = "0123456789abcdef";
 
     #[test]
     fn sign_in_only_inside_a_configured_wallet_once() {
@@ -779,6 +819,35 @@ mod tests {
         }
     }
 
+    /// Issue 24 defect 4: the signed id travels in the page's URL (the
+    /// callback's redirect, which the platform's request log records, and
+    /// WeChat's share): no part of it may decode to the shopper's id.
+    #[test]
+    fn a_signed_id_does_not_show_the_id() {
+        let id = "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o";
+        let v = sign_id(&keys(), Wallet::Wechat, "link1", id, 1_000, NONCE16);
+        let other = sign_id(
+            &keys(),
+            Wallet::Wechat,
+            "link1",
+            id,
+            1_000,
+            "fedcba9876543210",
+        );
+        assert_ne!(
+            v.split('.').nth(2),
+            other.split('.').nth(2),
+            "a fresh keystream"
+        );
+        for part in v.split('.') {
+            let decoded = URL_SAFE_NO_PAD.decode(part).unwrap_or_default();
+            assert!(
+                !String::from_utf8_lossy(&decoded).contains(id) && !part.contains(id),
+                "{v}: {part} shows the id"
+            );
+        }
+    }
+
     #[test]
     fn signed_ids_are_bound_to_link_wallet_and_time() {
         let k = keys();
@@ -788,8 +857,9 @@ mod tests {
             "link1",
             "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o",
             1_000,
+            NONCE16,
         );
-        assert!(v.starts_with("s1."));
+        assert!(v.starts_with("s2."));
         let ok = Ok(ShopperId::Verified("oUpF8uMuAJO_M2pxb1Q9zNjWeS6o".into()));
         let forged = Err(Error::SignInInvalid { reason: "forged" });
         assert_eq!(read_id(&k, &v, Wallet::Wechat, "link1", 1_000), ok);
@@ -799,16 +869,33 @@ mod tests {
             read_id(&k, &v, Wallet::Wechat, "link1", 1_000 + ID_TTL_SECS),
             Err(Error::SignInInvalid { reason: "expired" })
         );
-        let swapped = v.replacen(
-            &URL_SAFE_NO_PAD.encode("oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"),
-            &URL_SAFE_NO_PAD.encode("oAttacker"),
-            1,
-        );
+        let sealed = v.split('.').nth(2).unwrap();
+        let mut flipped = URL_SAFE_NO_PAD.decode(sealed).unwrap();
+        flipped[0] ^= 1;
+        let swapped = v.replacen(sealed, &URL_SAFE_NO_PAD.encode(flipped), 1);
         assert_eq!(
             read_id(&k, &swapped, Wallet::Wechat, "link1", 1_000),
             forged
         );
-        for bad in ["s1.", "s1.a.b", "s1.a.1.c.d", "s1.!!.1.AAAA"] {
+        // Signed before a rotation: still read (and decrypted) with the old key.
+        let rotated = LinkKeys::from_config(
+            Some(&format!("{},{}", "n".repeat(32), "k".repeat(32))),
+            None,
+        )
+        .unwrap();
+        assert_eq!(read_id(&rotated, &v, Wallet::Wechat, "link1", 1_000), ok);
+        // The readable ids of before: sign in again.
+        assert_eq!(
+            read_id(&k, "s1.b1g.8200.AAAA", Wallet::Wechat, "link1", 1_000),
+            Err(Error::SignInInvalid { reason: "expired" })
+        );
+        for bad in [
+            "s2.",
+            "s2.a.b",
+            "s2.a.b.1.c.d",
+            "s2.n.!!.1.AAAA",
+            "s2.n.AAAA.x.AAAA",
+        ] {
             assert_eq!(
                 read_id(&k, bad, Wallet::Wechat, "link1", 1_000),
                 forged,

@@ -30,7 +30,7 @@ use crate::flows::signin;
 use crate::platform::context::Cx;
 use crate::platform::error::{ApiError, ApiResult};
 use crate::platform::http::{client_ip, set_html_headers};
-use crate::platform::log::now_secs;
+use crate::platform::log::{now_secs, random_hex};
 
 /// A query parameter of the request, non-blank.
 fn param(req: &Request, name: &str) -> ApiResult<Option<String>> {
@@ -148,7 +148,8 @@ pub async fn callback(cx: &Cx, req: &Request, wallet: Wallet) -> ApiResult<Respo
         Ok(id) => {
             log.set("outcome", "signed_in");
             let keys = settings.link_keys()?;
-            let signed = pure::sign_id(&keys, wallet, &link::link_id(&token), &id, now_secs());
+            let link_id = link::link_id(&token);
+            let signed = pure::sign_id(&keys, wallet, &link_id, &id, now_secs(), &random_hex(8));
             redirect(&format!(
                 "{page}?{}={}",
                 wallet.id_param(),
