@@ -132,6 +132,17 @@ fn choose(e: &E2e, authorize: &str, wallet: Wallet, choice: &str) -> String {
     decide.location
 }
 
+/// The callback URL of an allowed WeChat sign-in on `token`, not yet opened.
+fn allowed_callback(e: &E2e, token: &str) -> String {
+    choose(e, &start(e, token, Wallet::Wechat), Wallet::Wechat, "allow")
+}
+
+/// `state` with its last MAC digit changed: the real nonce, a forged MAC.
+fn flip_mac(state: &str) -> String {
+    let last = if state.ends_with('0') { '1' } else { '0' };
+    format!("{}{last}", &state[..63])
+}
+
 /// A whole allowed sign-in: the callback URL used, and where it sent the shopper.
 fn sign_in(e: &E2e, token: &str, wallet: Wallet) -> (String, String) {
     let callback = choose(e, &start(e, token, wallet), wallet, "allow");
@@ -289,21 +300,12 @@ fn replayed_state_shows_a_screen_and_orders_nothing() {
 fn forged_and_expired_states_show_a_screen() {
     let e = E2e::from_env();
     let token = e.create_link("1.20", "Forged");
-    let callback = choose(
-        &e,
-        &start(&e, &token, Wallet::Wechat),
-        Wallet::Wechat,
-        "allow",
-    );
+    let callback = allowed_callback(&e, &token);
     let state = param(&callback, "state").unwrap();
     let code = param(&callback, "code").unwrap();
     let at = |state: &str| format!("{}/oauth/wechat?code={code}&state={state}", e.worker);
     // Another MAC, a made-up nonce, none at all, the wrong wallet's callback.
-    let flipped = format!(
-        "{}{}",
-        &state[..63],
-        if state.ends_with('0') { '1' } else { '0' }
-    );
+    let flipped = flip_mac(&state);
     for bad in [
         at(&flipped),
         at(&"ab".repeat(32)),
@@ -336,19 +338,9 @@ fn forged_and_expired_states_show_a_screen() {
 fn a_forged_callback_does_not_burn_the_real_state() {
     let e = E2e::from_env();
     let token = e.create_link("1.21", "Forged first");
-    let callback = choose(
-        &e,
-        &start(&e, &token, Wallet::Wechat),
-        Wallet::Wechat,
-        "allow",
-    );
+    let callback = allowed_callback(&e, &token);
     let state = param(&callback, "state").unwrap();
-    let flipped = format!(
-        "{}{}",
-        &state[..63],
-        if state.ends_with('0') { '1' } else { '0' }
-    );
-    let forged = callback.replace(&state, &flipped);
+    let forged = callback.replace(&state, &flip_mac(&state));
     assert_screen(&get(&forged, UA_WECHAT), 400, "SIGNIN_INVALID");
     let genuine = get(&callback, UA_WECHAT);
     assert_eq!(
@@ -388,7 +380,7 @@ fn denial_returns_to_the_other_ways_to_pay_once() {
 
 /// A fresh WeChat sign-in whose callback presents `code` instead of its own.
 fn with_code(e: &E2e, token: &str, code: &str) -> Hop {
-    let callback = choose(e, &start(e, token, Wallet::Wechat), Wallet::Wechat, "allow");
+    let callback = allowed_callback(e, token);
     let state = param(&callback, "state").unwrap();
     get(
         &format!("{}/oauth/wechat?code={code}&state={state}", e.worker),
@@ -544,12 +536,7 @@ fn one_ip_starts_a_bounded_number_of_sign_ins() {
 fn a_captured_callback_does_not_sign_in_another_browser() {
     let e = E2e::from_env();
     let token = e.create_link("1.22", "Captured callback");
-    let callback = choose(
-        &e,
-        &start(&e, &token, Wallet::Wechat),
-        Wallet::Wechat,
-        "allow",
-    );
+    let callback = allowed_callback(&e, &token);
     let shopper = JAR.with(|j| j.borrow().clone());
     new_browser();
     let stolen = get(&callback, UA_WECHAT);
