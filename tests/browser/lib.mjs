@@ -309,5 +309,5 @@ export async function assertReturnLink(page, returnUrl, code) {
   assert.equal(href.origin + href.pathname, returnUrl);
   assert.equal(href.searchParams.get('charge_code'), code);
   assert.equal(href.searchParams.get('state'), 'paid');
-  assert.match(href.searchParams.get('sig'), /^[A-Za-z0-9_-]{43}$/);
+  assert.match(href.searchParams.get('sig'), /^[A-Za-z0-9_-]{43}(\.[A-Za-z0-9_-]{43})*$/);
 }

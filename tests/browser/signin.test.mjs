@@ -24,8 +24,12 @@ async function openInWallet(wallet, answers, fields = {}) {
     initArg: { answers },
   });
   page.callbacks = [];
+  page.backs = [];
   page.on('request', (r) => {
     if (r.url().includes(`/oauth/${wallet}?`)) page.callbacks.push(r.url());
+  });
+  page.on('response', (r) => {
+    if (r.url().includes(`/oauth/${wallet}?`)) page.backs.push(r.headers().location ?? '');
   });
   await page.goto(t.pageUrl(link.token));
   return { link, page };
@@ -50,7 +54,9 @@ test('WeChat: link → sandbox sign-in → JSAPI with that openid → paid', asy
   await t.screen(page, 'ready');
   const url = new URL(page.url());
   assert.equal(url.pathname, `/c/${link.token}`);
-  assert.match(url.searchParams.get('openid'), /^s1\./, 'the openid comes back signed');
+  const back = new URL(page.backs[0], t.env().worker);
+  assert.match(back.searchParams.get('openid'), /^s2\./, 'the openid comes back encrypted and signed');
+  assert.equal(url.searchParams.get('openid'), null, 'the page removed it from the address bar');
   assert.equal(page.callbacks.length, 1, 'one sign-in round trip');
   assert.equal(await t.text(page, '#pay'), 'Pay with WeChat Pay');
   const pay = await t.clickPay(page);
@@ -76,7 +82,8 @@ test('Alipay: link → sandbox sign-in (RSA2 both ways) → tradePay with that b
   await t.screen(page, 'ready');
   const url = new URL(page.url());
   assert.equal(url.pathname, `/c/${link.token}`);
-  assert.match(url.searchParams.get('buyer_id'), /^s1\./);
+  assert.match(new URL(page.backs[0], t.env().worker).searchParams.get('buyer_id'), /^s2\./);
+  assert.equal(url.searchParams.get('buyer_id'), null, 'removed from the address bar');
   assert.equal(page.callbacks.length, 1);
   assert.equal(await t.text(page, '#pay'), 'Pay with Alipay');
   const pay = await t.clickPay(page);

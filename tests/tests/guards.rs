@@ -330,6 +330,73 @@ fn a_link_starts_at_most_ten_attempts_per_window() {
     e.pending_attempt("1.10");
 }
 
+/// Issue 24 defect 8: the limit used to be per link only, so anyone holding
+/// a link (a counter code many shoppers share) could spend its attempts
+/// and lock every real shopper out. The limit is per client IP on a link:
+/// one IP past it gets 429, a shopper on another IP still pays.
+#[test]
+fn one_client_cannot_lock_a_link_for_everybody() {
+    let e = E2e::from_env();
+    let subject = format!("shared counter {}", now_ms());
+    let token = e.create_link("1.12", &subject);
+    let pay_from = |ip: &str| {
+        e.pay_request(UA_DESKTOP)
+            .header("CF-Connecting-IP", ip)
+            .json(&json!({"token": token, "method": "native"}))
+            .send()
+            .expect("worker reachable")
+            .status()
+            .as_u16()
+    };
+    let script = format!("198.51.100.{}", now_ms() % 250);
+    let statuses: Vec<u16> = (0..12).map(|_| pay_from(&script)).collect();
+    assert_eq!(
+        statuses.iter().filter(|&&s| s == 200).count(),
+        10,
+        "{statuses:?}"
+    );
+    assert_eq!(statuses[10..], [429, 429], "{statuses:?}");
+    let shopper = format!("192.0.2.{}", now_ms() % 250);
+    assert_eq!(
+        pay_from(&shopper),
+        200,
+        "a real shopper on another device still pays"
+    );
+    assert_eq!(gateway_calls(&e, "order", &subject), 11);
+}
+
+/// Issue 24 defect 9: two pays racing at the limit never both pass. Each
+/// attempt is stored first and the decision reads the link's attempts after
+/// the write, so of two racing attempts each sees the other: at most one is
+/// admitted (possibly neither; the shopper's retry after `Retry-After`
+/// passes), and the gateway never hears of more than the limit.
+#[test]
+fn two_pays_racing_at_the_limit_never_both_pass() {
+    let e = E2e::from_env();
+    let subject = format!("racing at the limit {}", now_ms());
+    let token = e.create_link("1.13", &subject);
+    for _ in 0..9 {
+        e.pay_ok(&token, "native", UA_DESKTOP, json!({}));
+    }
+    let race = || {
+        e.pay_request(UA_DESKTOP)
+            .json(&json!({"token": token, "method": "native"}))
+            .send()
+            .expect("worker reachable")
+            .status()
+            .as_u16()
+    };
+    let (a, b) = std::thread::scope(|s| {
+        let a = s.spawn(race);
+        let b = s.spawn(race);
+        (a.join().expect("a"), b.join().expect("b"))
+    });
+    let passed = [a, b].iter().filter(|&&s| s == 200).count();
+    assert!(passed <= 1, "both racing pays passed: {a} {b}");
+    assert!([a, b].iter().all(|s| [200, 429].contains(s)), "{a} {b}");
+    assert_eq!(gateway_calls(&e, "order", &subject), 9 + passed);
+}
+
 #[test]
 fn an_unsafe_redirect_from_the_gateway_is_never_handed_out() {
     let e = E2e::from_env();
@@ -366,6 +433,28 @@ fn an_attempt_is_shown_only_with_its_own_link() {
         );
         assert!(body.get("state").is_none(), "{body}");
     }
+}
+
+/// Issue 24 defect 5: the shopper route answers link attempts only. A POS
+/// charge's or QR order's code derives from the merchant's request (a POS
+/// code from its `Idempotency-Key`), so the no-auth route must not tell
+/// anyone its state: 404 as for an unknown order; the merchant API still
+/// answers.
+#[test]
+fn the_shopper_route_does_not_answer_merchant_orders() {
+    let e = E2e::from_env();
+    let (status, qr) = e.admin(
+        reqwest::Method::POST,
+        "/v1/qr-orders",
+        Some(&json!({"amount": "2.50", "subject": "QR at the counter", "channel": "wechat"})),
+    );
+    assert_eq!(status, 200, "{qr}");
+    let code = qr["charge_code"].as_str().expect("charge code");
+    let (s, body) = e.get(&format!("/api/orders/{code}"));
+    assert_eq!(s, 404, "{body}");
+    assert_eq!(body["error"]["code"], "NOT_FOUND", "{body}");
+    assert!(body.get("state").is_none(), "{body}");
+    assert_eq!(e.merchant_order_stored(code).order.charge_code, code);
 }
 
 #[test]

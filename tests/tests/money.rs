@@ -427,6 +427,32 @@ fn a_pos_charge_retried_with_its_key_is_never_sent_twice() {
     assert_eq!(pre_orders(), 1);
 }
 
+/// Issue 24 defect 1: an id derived from an `Idempotency-Key` must not
+/// outlive the key's claim. After a 5xx released the key, the same key on
+/// another charge (a till whose keys repeat: the next customer) used to run
+/// again, find the first charge under the same derived code and answer its
+/// state with no `preOrder` sent. A released key now keeps its claim (its
+/// generation): the same request resumes, another is refused with 409
+/// `IDEMPOTENCY_KEY_REUSED`; after 24 h a new claim derives new codes.
+#[test]
+fn a_released_key_does_not_answer_another_charge_with_the_first_ones_state() {
+    let e = E2e::from_env();
+    let key = format!("pos-till-{}", e2e::now_ms());
+    let subject = format!("Dumplings {key}");
+    let first = json!({"dynamic_id": "130730865806264051", "amount": "4.40", "subject": subject});
+    let refused = {
+        let _refused = e.fault_times("preOrder", "reject:FAIL", 1);
+        e.merchant_post("/v1/pos/charges", &first, Some(&key))
+    };
+    assert_eq!(refused.status().as_u16(), 502);
+    let next = json!({"dynamic_id": "130730865806264052", "amount": "4.40", "subject": subject});
+    let resp = e.merchant_post("/v1/pos/charges", &next, Some(&key));
+    let status = resp.status().as_u16();
+    let body: Value = resp.json().expect("JSON");
+    assert_eq!(status, 409, "another charge under a released key: {body}");
+    assert_eq!(body["error"]["code"], "IDEMPOTENCY_KEY_REUSED", "{body}");
+}
+
 /// A cancel answered `AREADY_REVOKED` by a gateway that revoked nothing
 /// (the sandbox's `reject` fault: a refusal that did not act) is not booked
 /// on its word: the Worker asks `query`, which reports the payment still

@@ -4,8 +4,10 @@
 //! ways), forged / expired / replayed states, denial, provider errors and
 //! timeouts, ids bound to their link, and nothing secret in the logs.
 
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
 use checkout::link::{link_id, LinkKeys};
-use checkout::oauth::{new_state, Wallet};
+use checkout::oauth::{new_state, Wallet, START_LIMIT};
 use e2e::{E2e, UA_ALIPAY, UA_MOBILE, UA_WECHAT};
 use reqwest::blocking::Client;
 use reqwest::redirect::Policy;
@@ -27,11 +29,27 @@ struct Hop {
 }
 
 fn get(url: &str, ua: &str) -> Hop {
+    get_from(url, ua, &IP.with(Clone::clone))
+}
+
+/// [`get`] from the client IP `ip` (`CF-Connecting-IP`, which wrangler dev
+/// passes on as the edge would set it).
+fn get_from(url: &str, ua: &str, ip: &str) -> Hop {
     let resp = manual()
         .get(url)
         .header("User-Agent", ua)
+        .header("CF-Connecting-IP", ip)
+        .header("Cookie", JAR.with(|j| j.borrow().clone()))
         .send()
         .expect("reachable");
+    if let Some(set) = resp
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+    {
+        let pair = set.split(';').next().unwrap_or_default().to_owned();
+        JAR.with(|j| *j.borrow_mut() = pair);
+    }
     let status = resp.status().as_u16();
     let location = resp
         .headers()
@@ -44,6 +62,23 @@ fn get(url: &str, ua: &str) -> Hop {
         location,
         body: resp.text().unwrap_or_default(),
     }
+}
+
+thread_local! {
+    /// This test's browser: the one cookie the Worker set last (each test
+    /// runs on its own thread, so each is its own browser).
+    static JAR: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+    /// This test's IP: its own, so the suite's sign-ins are not counted
+    /// against one client (`START_LIMIT`).
+    static IP: String = {
+        let n = e2e::now_ms() ^ (u64::from(std::process::id()) << 20);
+        format!("10.{}.{}.{}", (n >> 16) % 256, (n >> 8) % 256, n % 256)
+    };
+}
+
+/// Another browser from now on: forgets the cookie.
+fn new_browser() {
+    JAR.with(|j| j.borrow_mut().clear());
 }
 
 /// A query parameter of a URL (percent-decoded).
@@ -95,6 +130,17 @@ fn choose(e: &E2e, authorize: &str, wallet: Wallet, choice: &str) -> String {
         decide.location
     );
     decide.location
+}
+
+/// The callback URL of an allowed WeChat sign-in on `token`, not yet opened.
+fn allowed_callback(e: &E2e, token: &str) -> String {
+    choose(e, &start(e, token, Wallet::Wechat), Wallet::Wechat, "allow")
+}
+
+/// `state` with its last MAC digit changed: the real nonce, a forged MAC.
+fn flip_mac(state: &str) -> String {
+    let last = if state.ends_with('0') { '1' } else { '0' };
+    format!("{}{last}", &state[..63])
 }
 
 /// A whole allowed sign-in: the callback URL used, and where it sent the shopper.
@@ -158,7 +204,7 @@ fn wechat_sign_in_round_trip_pays_with_that_openid() {
     );
     let (_, back) = sign_in(&e, &token, Wallet::Wechat);
     assert!(
-        back.starts_with(&format!("/c/{token}?openid=s1.")),
+        back.starts_with(&format!("/c/{token}?openid=s2.")),
         "{back}"
     );
     let openid = last_issued(&e, Wallet::Wechat);
@@ -166,6 +212,15 @@ fn wechat_sign_in_round_trip_pays_with_that_openid() {
         !back.contains(&openid),
         "the id travels signed, not in clear"
     );
+    // Issue 24 defect 4: nor readable (no part of it decodes to the id).
+    let carried = param(&format!("{}{back}", e.worker), "openid").unwrap();
+    for part in carried.split('.') {
+        let decoded = URL_SAFE_NO_PAD.decode(part).unwrap_or_default();
+        assert!(
+            !String::from_utf8_lossy(&decoded).contains(&openid),
+            "{carried}"
+        );
+    }
     // Back on the link: the page, no second sign-in.
     let page = get(&format!("{}{back}", e.worker), UA_WECHAT);
     assert_eq!(page.status, 200);
@@ -196,7 +251,7 @@ fn alipay_sign_in_round_trip_pays_with_that_buyer_id() {
     // sandbox, and the sandbox's signed answer verified by the Worker.
     let (_, back) = sign_in(&e, &token, Wallet::Alipay);
     assert!(
-        back.starts_with(&format!("/c/{token}?buyer_id=s1.")),
+        back.starts_with(&format!("/c/{token}?buyer_id=s2.")),
         "{back}"
     );
     let buyer = last_issued(&e, Wallet::Alipay);
@@ -245,21 +300,12 @@ fn replayed_state_shows_a_screen_and_orders_nothing() {
 fn forged_and_expired_states_show_a_screen() {
     let e = E2e::from_env();
     let token = e.create_link("1.20", "Forged");
-    let callback = choose(
-        &e,
-        &start(&e, &token, Wallet::Wechat),
-        Wallet::Wechat,
-        "allow",
-    );
+    let callback = allowed_callback(&e, &token);
     let state = param(&callback, "state").unwrap();
     let code = param(&callback, "code").unwrap();
     let at = |state: &str| format!("{}/oauth/wechat?code={code}&state={state}", e.worker);
     // Another MAC, a made-up nonce, none at all, the wrong wallet's callback.
-    let flipped = format!(
-        "{}{}",
-        &state[..63],
-        if state.ends_with('0') { '1' } else { '0' }
-    );
+    let flipped = flip_mac(&state);
     for bad in [
         at(&flipped),
         at(&"ab".repeat(32)),
@@ -280,8 +326,33 @@ fn forged_and_expired_states_show_a_screen() {
     let hop = get(&at(&expired), UA_WECHAT);
     assert_screen(&hop, 400, "SIGNIN_INVALID");
     assert!(hop.body.contains("expired"), "{}", hop.body);
-    // The flipped MAC claimed the real state: it cannot be used now either.
-    assert_screen(&get(&at(&state), UA_WECHAT), 400, "SIGNIN_INVALID");
+}
+
+/// Issue 24 defect 11: a forged callback that reuses a real state's nonce
+/// with another MAC must not burn it (the MAC is checked before the state
+/// is marked used): the shopper's genuine callback then still signs in.
+/// (Before, the flipped MAC claimed the real state and the genuine callback
+/// got "already used"; `forged_and_expired_states_show_a_screen` asserted
+/// that.)
+#[test]
+fn a_forged_callback_does_not_burn_the_real_state() {
+    let e = E2e::from_env();
+    let token = e.create_link("1.21", "Forged first");
+    let callback = allowed_callback(&e, &token);
+    let state = param(&callback, "state").unwrap();
+    let forged = callback.replace(&state, &flip_mac(&state));
+    assert_screen(&get(&forged, UA_WECHAT), 400, "SIGNIN_INVALID");
+    let genuine = get(&callback, UA_WECHAT);
+    assert_eq!(
+        genuine.status, 302,
+        "the real state still works: {}",
+        genuine.body
+    );
+    assert!(
+        genuine.location.starts_with(&format!("/c/{token}?openid=")),
+        "{}",
+        genuine.location
+    );
 }
 
 #[test]
@@ -309,7 +380,7 @@ fn denial_returns_to_the_other_ways_to_pay_once() {
 
 /// A fresh WeChat sign-in whose callback presents `code` instead of its own.
 fn with_code(e: &E2e, token: &str, code: &str) -> Hop {
-    let callback = choose(e, &start(e, token, Wallet::Wechat), Wallet::Wechat, "allow");
+    let callback = allowed_callback(e, token);
     let state = param(&callback, "state").unwrap();
     get(
         &format!("{}/oauth/wechat?code={code}&state={state}", e.worker),
@@ -427,5 +498,51 @@ fn ids_codes_and_states_stay_out_of_the_logs() {
             "a sign-in value reached the Worker's log"
         );
     }
-    assert!(!log.contains("s1."), "a signed id reached the Worker's log");
+    assert!(!log.contains("s2."), "a signed id reached the Worker's log");
+}
+
+/// Issue 24 defect 2: every wallet visit used to record a sign-in state
+/// holding the whole token, with no limit, so a script opening a printed
+/// code with a wallet User-Agent filled D1. Starts are now counted per
+/// client IP (and per link): past `START_LIMIT.per_client` in ten minutes
+/// one IP gets the page without sign-in (nothing recorded), while a shopper
+/// on another IP still signs in.
+#[test]
+fn one_ip_starts_a_bounded_number_of_sign_ins() {
+    let e = E2e::from_env();
+    let token = e.create_link("1.06", "Flooded counter code");
+    let url = format!("{}/c/{token}", e.worker);
+    let ip = format!("198.51.100.{}", e2e::now_ms() % 250);
+    let opens = 3 * START_LIMIT.per_client;
+    let redirected = (0..opens)
+        .filter(|_| get_from(&url, UA_WECHAT, &ip).status == 302)
+        .count() as u64;
+    assert_eq!(
+        redirected, START_LIMIT.per_client,
+        "{opens} opens from one IP: sign-ins started"
+    );
+    let page = get_from(&url, UA_WECHAT, &ip);
+    assert_eq!(page.status, 200, "past the limit: the page, no sign-in");
+    let other = get_from(&url, UA_WECHAT, &format!("192.0.2.{}", e2e::now_ms() % 250));
+    assert_eq!(other.status, 302, "another shopper still signs in");
+}
+
+/// Issue 24 defect 3: a sign-in belongs to the browser that started it (a
+/// cookie set with the state, checked at the callback). A captured callback
+/// URL opened in another browser used to hand that browser the first
+/// shopper's id; now it is a "not valid" screen and the state stays usable
+/// by its own browser.
+#[test]
+fn a_captured_callback_does_not_sign_in_another_browser() {
+    let e = E2e::from_env();
+    let token = e.create_link("1.22", "Captured callback");
+    let callback = allowed_callback(&e, &token);
+    let shopper = JAR.with(|j| j.borrow().clone());
+    new_browser();
+    let stolen = get(&callback, UA_WECHAT);
+    assert_screen(&stolen, 400, "SIGNIN_INVALID");
+    JAR.with(|j| *j.borrow_mut() = shopper);
+    let own = get(&callback, UA_WECHAT);
+    assert_eq!(own.status, 302, "{}", own.body);
+    assert!(own.location.starts_with(&format!("/c/{token}?openid=")));
 }

@@ -14,6 +14,7 @@ mod bench;
 mod build;
 mod chaos;
 mod demo;
+mod flood;
 mod fuzz;
 mod house;
 mod http;
@@ -102,6 +103,9 @@ commands:
                       the issue-12 numbers: page under Slow 4G, Worker pay overhead,
                       /notify intake, D1 and gateway per route (direct to workerd and
                       through wrangler dev, with the D1 floor), protocol bench
+  flood [--size N]    issue 24's abuse figures: N page opens with wallet User-Agents and
+                      N pays from one IP on one link (default 1000), D1 rows and gateway
+                      calls printed, then a shopper on another device pays
   size                print the page's first-load transfer size and the Worker bundle size
   house               print the ten longest non-test functions and the import
                       cycles between modules (issue 13's figures)
@@ -125,6 +129,7 @@ fn main() -> ExitCode {
         "size" => size::run(),
         "bench" => bench::run(rest),
         "fuzz" => fuzz::run(rest),
+        "flood" => flood::run(rest),
         "house" => house::run(rest),
         "-h" | "--help" | "help" => {
             println!("{USAGE}");

@@ -61,7 +61,8 @@ pub enum Error {
     /// expired: nothing is ordered, the shopper opens the link again.
     #[error("the wallet sign-in is not valid ({reason}); open the checkout link again")]
     SignInInvalid {
-        /// `forged`, `expired` or `replayed`.
+        /// `forged`, `expired`, `replayed` or `wrong_browser` (a callback
+        /// opened in another browser than the one that started it).
         reason: &'static str,
     },
     /// WeChat or Alipay did not give the shopper's id (an error answer, a

@@ -2,7 +2,8 @@
 //! how often a link may start a payment, where the page may be sent, and
 //! whether an attempt belongs to the link a page shows.
 
-use crate::link::link_id;
+use crate::link::{link_id, LinkKeys};
+use crate::vocab::OrderKind;
 
 /// Largest request body the Worker reads (`/notify` and every JSON route):
 /// 64 KiB, far above any real notification or API body (a link with 20
@@ -31,7 +32,8 @@ pub fn declared(content_length: Option<&str>) -> Declared {
     }
 }
 
-/// How many payment attempts one link may start per window.
+/// How many payment attempts one device may start on a link per window
+/// (an IP and a link get multiples: [`check_attempt`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RateLimit {
     /// Attempts allowed per window (`PAY_RATE_LIMIT`, default 10).
@@ -50,6 +52,14 @@ impl Default for RateLimit {
 }
 
 impl RateLimit {
+    /// The same window with `factor` times the attempts.
+    pub fn times(&self, factor: u64) -> RateLimit {
+        RateLimit {
+            limit: self.limit.saturating_mul(factor),
+            window_secs: self.window_secs,
+        }
+    }
+
     /// The start of the window ending at `now`: attempts created strictly
     /// after it count.
     pub fn window_start(&self, now: u64) -> u64 {
@@ -82,6 +92,71 @@ impl RateLimit {
     }
 }
 
+/// Who started a payment attempt or a sign-in, as the limits count it
+/// (issue 24, defect 8): keyed hashes (the link secret's HMAC), so D1 holds
+/// no IP address or User-Agent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Client {
+    /// [`client_id`] of the IP (`CF-Connecting-IP`).
+    pub ip: String,
+    /// [`client_id`] of IP and User-Agent together: one device behind an IP
+    /// (shoppers behind one carrier NAT share an IP, rarely a device).
+    pub device: String,
+}
+
+impl Client {
+    /// The client of a request from `ip` with `user_agent`.
+    pub fn of(keys: &LinkKeys, ip: &str, user_agent: &str) -> Client {
+        Client {
+            ip: client_id(keys, ip),
+            device: client_id(keys, &format!("{ip}\n{user_agent}")),
+        }
+    }
+}
+
+/// 16 hex digits of the link secret's HMAC of `who` (an IP, or an IP and a
+/// User-Agent): stable per client, unreadable in the store.
+pub fn client_id(keys: &LinkKeys, who: &str) -> String {
+    keys.mac(&format!("client\n{who}"), 8)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The limits of one new attempt of a link, judged on the link's other
+/// attempts (`(who started it, unix seconds)`; attempts stored before
+/// clients were recorded have none and count as one client). The device
+/// gets `limit` per window, its IP `IP_FACTOR` times that (a household or
+/// an office), the link `LINK_FACTOR` times that from everybody together
+/// (what bounds the gateway calls of a flood from many addresses). A script
+/// on one device spends its own allowance only: a shopper on another device
+/// still pays. `Err(retry_after)` as [`RateLimit::check`].
+pub fn check_attempt(
+    limit: &RateLimit,
+    others: &[(Option<&Client>, u64)],
+    me: Option<&Client>,
+    now: u64,
+) -> Result<(), u64> {
+    let times = |same: &dyn Fn(Option<&Client>) -> bool| -> Vec<u64> {
+        others
+            .iter()
+            .filter(|(c, _)| same(*c))
+            .map(|&(_, t)| t)
+            .collect()
+    };
+    let device = times(&|c| c.map(|c| &c.device) == me.map(|m| &m.device));
+    let ip = times(&|c| c.map(|c| &c.ip) == me.map(|m| &m.ip));
+    let all = times(&|_| true);
+    limit.check(&device, now)?;
+    limit.times(IP_FACTOR).check(&ip, now)?;
+    limit.times(LINK_FACTOR).check(&all, now)
+}
+
+/// One IP's attempts on a link per window, in units of the device limit.
+pub const IP_FACTOR: u64 = 3;
+/// A link's attempts per window from everybody, in units of the device limit.
+pub const LINK_FACTOR: u64 = 10;
+
 /// Whether the page may be sent to `url` (a gateway's `BAR_CODE` for the
 /// app jump): `https:`, the wallets' own schemes `weixin:`, `alipays:` and
 /// `alipay:`, and `http:` only to a loopback host (`127.0.0.1`, `localhost`,
@@ -108,6 +183,31 @@ pub fn is_safe_redirect(url: &str) -> bool {
         "https" => host_of(rest).is_some_and(|h| !h.is_empty()),
         "http" => host_of(rest).is_some_and(is_loopback),
         "weixin" | "alipays" | "alipay" => !rest.is_empty(),
+        _ => false,
+    }
+}
+
+/// Whether webhooks may be POSTed to `url` (`MERCHANT_WEBHOOK_URL`):
+/// `https:` to a named host, or `http:` only to a loopback host — the
+/// receiver the local stacks and tests run on 127.0.0.1 (a Worker on
+/// Cloudflare cannot reach a loopback address, so this admits no plain
+/// HTTP in production). Signed events carry order data and the merchant
+/// ships goods on them: never over an unauthenticated connection (issue
+/// 24, defect 7). Same syntax rules as [`is_safe_redirect`].
+pub fn is_webhook_endpoint(url: &str) -> bool {
+    if url
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control() || c == '\\')
+    {
+        return false;
+    }
+    match url.split_once(':') {
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("https") => {
+            host_of(rest).is_some_and(|h| !h.is_empty())
+        }
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("http") => {
+            host_of(rest).is_some_and(is_loopback)
+        }
         _ => false,
     }
 }
@@ -143,6 +243,19 @@ pub fn attempt_of_link(attempt_link_id: Option<&str>, token: &str) -> bool {
     attempt_link_id.is_some_and(|id| id == link_id(token))
 }
 
+/// Whether the no-auth shopper route (`GET /api/orders/{code}`) may answer
+/// an attempt of this kind: link attempts only. A POS charge's or QR
+/// order's code derives from the merchant's request (a POS code from its
+/// `Idempotency-Key`), and no shopper page ever polls it: the merchant API
+/// answers those (issue 24, defect 5). A refused kind is "not found", the
+/// same answer as an unknown code.
+pub fn shown_to_shoppers(kind: OrderKind) -> bool {
+    match kind {
+        OrderKind::Link => true,
+        OrderKind::Qr | OrderKind::Pos => false,
+    }
+}
+
 /// `SOUSHOU_ENCRYPT` read safely: unset means 3DES, as API.md says, so a
 /// deployment that forgets the var still encrypts; `3DES` (any case) too.
 /// Only an explicit empty value or `none` turns encryption off. Anything
@@ -159,6 +272,115 @@ pub fn encryption_setting(raw: Option<&str>) -> Option<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_device_spends_its_own_allowance_only() {
+        let keys = LinkKeys::from_config(None, Some("k".repeat(32).as_str())).unwrap();
+        let script = Client::of(&keys, "198.51.100.7", "curl/8");
+        let script_other_ua = Client::of(&keys, "198.51.100.7", "python");
+        let shopper = Client::of(&keys, "192.0.2.1", "MicroMessenger");
+        let third = Client::of(&keys, "198.51.100.7", "third");
+        assert_ne!(script.device, script_other_ua.device);
+        assert_eq!(script.ip, script_other_ua.ip);
+        assert!(!script.ip.contains("198"), "no IP in the store");
+        let limit = RateLimit {
+            limit: 2,
+            window_secs: 60,
+        };
+        let now = 1_000;
+        let from = |c: &Client, n: usize| vec![(Some(c.clone()), now - 5); n];
+        let view = |v: &[(Option<Client>, u64)]| -> Vec<(Option<Client>, u64)> { v.to_vec() };
+        let check = |others: &[(Option<Client>, u64)], me: &Client| {
+            let others: Vec<(Option<&Client>, u64)> =
+                others.iter().map(|(c, t)| (c.as_ref(), *t)).collect();
+            check_attempt(&limit, &others, Some(me), now)
+        };
+        type Case<'a> = (
+            &'a str,
+            Vec<(Option<Client>, u64)>,
+            &'a Client,
+            Result<(), u64>,
+        );
+        let cases: Vec<Case> = vec![
+            ("a fresh link", vec![], &script, Ok(())),
+            (
+                "the device at its limit",
+                from(&script, 2),
+                &script,
+                Err(55),
+            ),
+            (
+                "another device, same link",
+                from(&script, 2),
+                &shopper,
+                Ok(()),
+            ),
+            (
+                "same IP, another UA, under 3x",
+                from(&script, 2),
+                &script_other_ua,
+                Ok(()),
+            ),
+            (
+                "the IP at 3x",
+                view(&[from(&script, 2), from(&script_other_ua, 4)].concat()),
+                &third,
+                Err(55),
+            ),
+            (
+                "the link at 10x from everybody",
+                from(&shopper, 20),
+                &script,
+                Err(55),
+            ),
+            (
+                "old rows without a client count together",
+                vec![(None, now - 5); 2],
+                &script,
+                Ok(()),
+            ),
+            (
+                "outside the window",
+                vec![(Some(script.clone()), now - 60); 2],
+                &script,
+                Ok(()),
+            ),
+        ];
+        for (name, others, me, want) in cases {
+            assert_eq!(check(&others, me), want, "{name}");
+        }
+    }
+
+    #[test]
+    fn webhooks_go_over_https_or_to_loopback_only() {
+        for (url, ok) in [
+            ("https://shop.example/webhook", true),
+            ("HTTPS://shop.example:8443/hooks?x=1", true),
+            ("http://127.0.0.1:43287/webhook", true),
+            ("http://localhost/webhook", true),
+            ("http://[::1]:9/webhook", true),
+            ("http://shop.example/webhook", false),
+            ("http://127.0.0.1.evil.example/webhook", false),
+            ("https://user:pw@shop.example/webhook", false),
+            ("https:///nohost", false),
+            ("ftp://shop.example/webhook", false),
+            ("https://shop.example/web hook", false),
+            ("", false),
+        ] {
+            assert_eq!(is_webhook_endpoint(url), ok, "{url}");
+        }
+    }
+
+    #[test]
+    fn shoppers_see_link_attempts_only() {
+        for (kind, shown) in [
+            (OrderKind::Link, true),
+            (OrderKind::Qr, false),
+            (OrderKind::Pos, false),
+        ] {
+            assert_eq!(shown_to_shoppers(kind), shown, "{kind:?}");
+        }
+    }
 
     #[test]
     fn declared_lengths() {

@@ -15,6 +15,17 @@
 //! `OUT_REFUND_NO` ([`refund_no`] derives one from the key when the
 //! merchant gave none), and an order query settles what a timeout left open.
 //!
+//! Derived ids never outlive their key (issue 24, defect 1). A key's
+//! *generation* is the time its row was first claimed ([`Record::created_at`]):
+//! [`charge_code`] and [`refund_no`] hash the key *and* the generation. A
+//! release keeps the row and its generation (it only marks the run as
+//! abandoned, [`RELEASED`]), so the same request resumes its own charge or
+//! refund, and another body under the key is refused ([`Decision::Reused`])
+//! instead of finding the first one's charge and answering its state. A key
+//! used again after its 24 h is a new claim with a new generation: a till
+//! whose keys repeat daily makes a new charge for the new customer, as a
+//! merchant expects of an expired key (Stripe's semantics).
+//!
 //! Everything here is pure; the Worker does the storage (one conditional
 //! INSERT claims a key atomically) and calls [`decide`] on what it finds.
 
@@ -30,6 +41,11 @@ pub const LOCK_SECS: u64 = 300;
 
 /// Longest key, in bytes (Stripe's limit).
 pub const MAX_KEY_LEN: usize = 255;
+
+/// `locked_at` of a key whose run ended in a 5xx: no run holds it, and the
+/// row keeps its generation (`created_at`) and fingerprint, so the same
+/// request may take it over at once and another is refused.
+pub const RELEASED: u64 = 0;
 
 /// Whether a header value is a usable key: 1–255 printable ASCII
 /// characters (space to `~`). Anything else is refused with 400 rather than
@@ -56,26 +72,31 @@ pub fn fingerprint(method: &str, route: &str, body: &[u8]) -> String {
     hex(&h.finalize())
 }
 
-/// An `OUT_REFUND_NO` derived from the idempotency key, for a refund whose
-/// merchant gave none: a retry after a timeout then resumes the same refund
-/// at the gateway instead of starting a second one. `K` + 31 hex digits
-/// (the random numbers are `R` + 30, duplicate refunds `dup-…`).
-pub fn refund_no(key: &str) -> String {
-    format!("K{}", derived(b"out_refund_no", key, 31))
+/// An `OUT_REFUND_NO` derived from the idempotency key and its claim's
+/// `generation`, for a refund whose merchant gave none: a retry after a
+/// timeout then resumes the same refund at the gateway instead of starting
+/// a second one, and the key used again after it expired makes a new
+/// refund. `K` + 31 hex digits (the random numbers are `R` + 30, duplicate
+/// refunds `dup-…`).
+pub fn refund_no(key: &str, generation: u64) -> String {
+    format!("K{}", derived(b"out_refund_no", key, generation, 31))
 }
 
-/// A POS `CHARGE_CODE` derived from the idempotency key (32 hex digits,
-/// like the random ones): a charge retried after its answer was lost finds
-/// its own attempt and is resumed, never sent to the gateway a second time.
-pub fn charge_code(key: &str) -> String {
-    derived(b"charge_code", key, 32)
+/// A POS `CHARGE_CODE` derived from the idempotency key and its claim's
+/// `generation` (32 hex digits, like the random ones): a charge retried
+/// after its answer was lost finds its own attempt and is resumed, never
+/// sent to the gateway a second time; the key used again after it expired
+/// is a new charge.
+pub fn charge_code(key: &str, generation: u64) -> String {
+    derived(b"charge_code", key, generation, 32)
 }
 
-/// `len` hex digits of SHA-256 over `purpose`, a newline and the key.
-fn derived(purpose: &[u8], key: &str, len: usize) -> String {
+/// `len` hex digits of SHA-256 over `purpose`, the generation and the key,
+/// newline-separated.
+fn derived(purpose: &[u8], key: &str, generation: u64, len: usize) -> String {
     let mut h = Sha256::new();
     h.update(purpose);
-    h.update(b"\n");
+    h.update(format!("\n{generation}\n").as_bytes());
     h.update(key.as_bytes());
     let mut s = hex(&h.finalize());
     s.truncate(len);
@@ -146,6 +167,18 @@ pub fn decide(stored: Option<&Record>, fingerprint: &str, now: u64) -> Decision 
         Some(a) => Decision::Replay(a.clone()),
         None if now >= r.locked_at.saturating_add(LOCK_SECS) => Decision::Proceed,
         None => Decision::InUse,
+    }
+}
+
+/// The generation of a key this request took over from `seen` at `now`:
+/// the first claim's while the key lives (an abandoned or released run of
+/// the same request resumes its own ids), a new one once it expired (what
+/// the conditional take-over writes).
+pub fn generation_after_take_over(seen: &Record, now: u64) -> u64 {
+    if seen.created_at <= purge_cutoff(now) {
+        now
+    } else {
+        seen.created_at
     }
 }
 
@@ -293,20 +326,57 @@ mod tests {
 
     #[test]
     fn derived_numbers_are_stable_and_valid() {
-        let a = refund_no("retry-1");
-        assert_eq!(a, refund_no("retry-1"));
-        assert_ne!(a, refund_no("retry-2"));
+        let a = refund_no("retry-1", NOW);
+        assert_eq!(a, refund_no("retry-1", NOW));
+        assert_ne!(a, refund_no("retry-2", NOW));
         assert_eq!(a.len(), 32);
         assert!(a.starts_with('K'));
         assert!(a.bytes().all(|b| b.is_ascii_alphanumeric()));
-        let c = charge_code("retry-1");
-        assert_eq!(c, charge_code("retry-1"));
-        assert_ne!(c, charge_code("retry-2"));
+        let c = charge_code("retry-1", NOW);
+        assert_eq!(c, charge_code("retry-1", NOW));
+        assert_ne!(c, charge_code("retry-2", NOW));
         assert_eq!(c.len(), 32);
         assert!(c.bytes().all(|b| b.is_ascii_hexdigit()));
         assert_ne!(&a[1..], &c[..31], "the two derivations differ");
         assert_eq!(key_id("x").len(), 64);
         assert_ne!(key_id("x"), key_id("y"));
+    }
+
+    /// Issue 24 defect 1: the ids derived from a key belong to one claim
+    /// of it. A released or abandoned run taken over within the day keeps
+    /// the generation (the retry resumes its own charge); the key used again
+    /// after 24 h gets a new one, so its charge code and refund number are
+    /// new and the first day's charge is never answered for the second.
+    #[test]
+    fn derived_ids_do_not_outlive_their_key() {
+        let released_ago = |created_ago| Record {
+            locked_at: RELEASED,
+            ..record("f1", created_ago, 0, None)
+        };
+        let released = released_ago(60);
+        assert_eq!(decide(Some(&released), "f1", NOW), Decision::Proceed);
+        assert_eq!(decide(Some(&released), "f2", NOW), Decision::Reused);
+        let cases = [
+            ("released, same day", released, NOW - 60),
+            (
+                "abandoned, same day",
+                record("f1", LOCK_SECS, LOCK_SECS, None),
+                NOW - LOCK_SECS,
+            ),
+            (
+                "expired",
+                record("f1", TTL_SECS, TTL_SECS, Some(answer())),
+                NOW,
+            ),
+            ("expired, released", released_ago(TTL_SECS + 5), NOW),
+        ];
+        for (name, seen, generation) in cases {
+            assert_eq!(generation_after_take_over(&seen, NOW), generation, "{name}");
+        }
+        let (day1, day2) = (NOW - TTL_SECS, NOW);
+        assert_ne!(charge_code("till-7", day1), charge_code("till-7", day2));
+        assert_ne!(refund_no("till-7", day1), refund_no("till-7", day2));
+        assert_eq!(charge_code("till-7", day1), charge_code("till-7", day1));
     }
 
     #[test]

@@ -29,6 +29,7 @@ pub mod oauth;
 pub mod pos;
 pub mod qr;
 pub mod routing;
+pub mod secret;
 pub mod settle;
 pub mod shell;
 pub mod state;

@@ -430,7 +430,11 @@ impl LinkKeys {
                 Some(list) => ("LINK_SECRETS", list.split(',').map(str::trim).collect()),
                 None => ("LINK_SECRET", link_secret.into_iter().collect()),
             };
-        if keys.is_empty() || keys.iter().any(|k| k.len() < MIN_SECRET_BYTES) {
+        if keys.is_empty()
+            || keys
+                .iter()
+                .any(|k| k.len() < MIN_SECRET_BYTES || crate::secret::is_placeholder_secret(k))
+        {
             return Err(name);
         }
         Ok(LinkKeys {
@@ -464,10 +468,22 @@ impl LinkKeys {
     /// Whether `mac` is [`LinkKeys::mac`] of `message` under any key,
     /// compared in constant time (its length is public).
     pub(crate) fn mac_matches(&self, message: &str, mac: &[u8]) -> bool {
-        self.keys.iter().any(|key| {
+        self.key_of(message, mac).is_some()
+    }
+
+    /// Which key (its index) made `mac` of `message`, if any: what else
+    /// that key derived (an encrypted id's keystream) is derived again with
+    /// [`LinkKeys::mac_with`].
+    pub(crate) fn key_of(&self, message: &str, mac: &[u8]) -> Option<usize> {
+        self.keys.iter().position(|key| {
             let expected = tag(key, message);
             (16..=32).contains(&mac.len()) && bool::from(expected[..mac.len()].ct_eq(mac))
         })
+    }
+
+    /// HMAC-SHA256 of `message` under key `index` ([`LinkKeys::key_of`]).
+    pub(crate) fn mac_with(&self, index: usize, message: &str) -> [u8; 32] {
+        tag(&self.keys[index], message)
     }
 }
 

@@ -10,8 +10,9 @@
 //!   the link secret, bound to the link and the wallet, short-lived; the
 //!   Worker also records its nonce so that it is used once.
 //! - [`sign_id`] / [`read_id`]: the shopper id handed back to the page as
-//!   `?openid=` / `?buyer_id=`, signed and bound to the link, so the Worker
-//!   can tell a verified id from one merely typed into the URL.
+//!   `?openid=` / `?buyer_id=`, encrypted, signed and bound to the link, so
+//!   the Worker can tell a verified id from one merely typed into the URL
+//!   and the URL never shows it (the page then removes it from the address bar).
 //! - WeChat's `sns/oauth2/access_token` URL and answer; Alipay's
 //!   `alipay.system.oauth.token` request parameters, sign content (RSA2 is
 //!   signed over it) and answer, whose signature covers the raw JSON text of
@@ -51,13 +52,83 @@ pub const ID_TTL_SECS: u64 = 2 * 3600;
 /// chose another way to pay after a failure), so no redirect loop is possible.
 pub const SKIP_PARAM: (&str, &str) = ("signin", "skip");
 
+/// How many sign-ins may start per [`STATE_TTL_SECS`] window (issue 24,
+/// defect 2): every start records one `oauth_states` row, so a script
+/// opening a printed counter code inside a wallet User-Agent must not be
+/// able to fill D1. Past a limit the page is served without sign-in (the
+/// shopper can still pay by QR or in the browser); nothing is written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StartLimit {
+    /// Starts per link per window, from all clients together.
+    pub per_link: u64,
+    /// Starts per client ([`crate::guard::client_id`] of its IP) per
+    /// window, all links together.
+    pub per_client: u64,
+}
+
+/// The limits the Worker applies: a shopper needs one or two starts per
+/// visit; a counter code at rush hour sees a few dozen shoppers per ten
+/// minutes, some behind one carrier NAT. At most `per_link` rows per link
+/// per window whatever the flood, and one IP alone reaches only
+/// `per_client`.
+pub const START_LIMIT: StartLimit = StartLimit {
+    per_link: 100,
+    per_client: 30,
+};
+
+/// Rows the cron's purge deletes per run: bounded, so one run never holds
+/// D1 for long; a minute's cron at this size outpaces any creation rate
+/// [`START_LIMIT`] allows.
+pub const PURGE_BATCH: u64 = 1000;
+
+/// Starts counted for a limit at `now`: those recorded after this.
+pub fn window_start(now: u64) -> u64 {
+    now.saturating_sub(STATE_TTL_SECS)
+}
+
+/// The cookie that binds a sign-in to the browser that started it (issue
+/// 24, defect 3): set with the redirect to the wallet, checked at the
+/// callback, so a captured callback URL opened in another browser signs
+/// nobody in. `Path=/oauth`, `HttpOnly`, `SameSite=Lax` (the wallet sends
+/// the shopper back with a top-level GET, which carries Lax cookies).
+pub const BROWSER_COOKIE: &str = "signin";
+
+/// The cookie's value for the state with `nonce`: the link secret's MAC of
+/// the nonce. The nonce travels in the callback URL; the MAC does not, and
+/// only the Worker can make it, so knowing the URL is not enough.
+fn browser_proof(keys: &LinkKeys, nonce: &str) -> Vec<u8> {
+    keys.mac(&format!("oauth-browser\n{nonce}"), 16)
+}
+
+/// The `Set-Cookie` value for a sign-in started with `nonce`; `secure`
+/// when the Worker is served over https (`PUBLIC_BASE_URL`).
+pub fn browser_cookie(keys: &LinkKeys, nonce: &str, secure: bool) -> String {
+    format!(
+        "{BROWSER_COOKIE}={}; Path=/oauth; Max-Age={STATE_TTL_SECS}; HttpOnly; SameSite=Lax{}",
+        hex(&browser_proof(keys, nonce)),
+        if secure { "; Secure" } else { "" }
+    )
+}
+
+/// Whether the callback's `Cookie` header carries the proof for `nonce`
+/// (under any link key, so a secret rotation mid-sign-in does not fail it).
+pub fn same_browser(keys: &LinkKeys, cookie_header: Option<&str>, nonce: &str) -> bool {
+    cookie_header
+        .unwrap_or_default()
+        .split(';')
+        .filter_map(|c| c.trim().split_once('='))
+        .filter(|(name, _)| *name == BROWSER_COOKIE)
+        .filter_map(|(_, value)| unhex(value))
+        .any(|mac| keys.mac_matches(&format!("oauth-browser\n{nonce}"), &mac))
+}
+
 /// Bytes of the nonce in a `state` (hex in the parameter).
 const NONCE_BYTES: usize = 12;
 /// Bytes of HMAC kept in a `state` (hex): WeChat allows 128 characters of
 /// `[a-zA-Z0-9]`, and 128 bits is plenty for a value that lives ten minutes.
 const STATE_MAC_BYTES: usize = 16;
 /// Prefix of a signed shopper id; raw openids and Alipay ids never contain `.`.
-const SIGNED_ID_PREFIX: &str = "s1.";
+const SIGNED_ID_PREFIX: &str = "s2.";
 
 /// The wallet whose sign-in this is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -241,18 +312,50 @@ impl StateParts {
     }
 }
 
-fn id_message(wallet: Wallet, link_id: &str, exp: u64, id: &str) -> String {
-    format!("oauth-id\n{}\n{link_id}\n{exp}\n{id}", wallet.as_str())
+fn id_message(wallet: Wallet, link_id: &str, exp: u64, nonce: &str, sealed: &str) -> String {
+    format!(
+        "oauth-id2\n{}\n{link_id}\n{exp}\n{nonce}\n{sealed}",
+        wallet.as_str()
+    )
 }
 
-/// The verified shopper id as the page carries it (`s1.{id}.{exp}.{mac}`,
-/// base64url parts): usable on `link_id` only, for [`ID_TTL_SECS`].
-pub fn sign_id(keys: &LinkKeys, wallet: Wallet, link_id: &str, id: &str, now: u64) -> String {
+/// `id` XOR a keystream of HMAC-SHA256 blocks under key `index` over the
+/// nonce and the block number: encryption and decryption alike. The nonce
+/// is fresh per signed id, so no two ids share a keystream.
+fn keystream_xor(keys: &LinkKeys, index: usize, nonce: &str, data: &[u8]) -> Vec<u8> {
+    data.chunks(32)
+        .enumerate()
+        .flat_map(|(block, chunk)| {
+            let stream = keys.mac_with(index, &format!("oauth-id-stream\n{nonce}\n{block}"));
+            chunk
+                .iter()
+                .zip(stream)
+                .map(|(b, s)| b ^ s)
+                .collect::<Vec<u8>>()
+        })
+        .collect()
+}
+
+/// The verified shopper id as the page carries it:
+/// `s2.{nonce}.{sealed}.{exp}.{mac}`, the id encrypted (`sealed`, base64url
+/// of the id XOR an HMAC keystream of the link secret) and the whole MACed
+/// (encrypt-then-MAC): usable on `link_id` only, for [`ID_TTL_SECS`], and
+/// unreadable in the URL, the platform's request log and anything a share
+/// sends on (issue 24, defect 4). `nonce_hex`: 16 random hex digits from
+/// the caller.
+pub fn sign_id(
+    keys: &LinkKeys,
+    wallet: Wallet,
+    link_id: &str,
+    id: &str,
+    now: u64,
+    nonce_hex: &str,
+) -> String {
     let exp = now + ID_TTL_SECS;
-    let mac = keys.mac(&id_message(wallet, link_id, exp, id), 32);
+    let sealed = URL_SAFE_NO_PAD.encode(keystream_xor(keys, 0, nonce_hex, id.as_bytes()));
+    let mac = keys.mac(&id_message(wallet, link_id, exp, nonce_hex, &sealed), 32);
     format!(
-        "{SIGNED_ID_PREFIX}{}.{exp}.{}",
-        URL_SAFE_NO_PAD.encode(id),
+        "{SIGNED_ID_PREFIX}{nonce_hex}.{sealed}.{exp}.{}",
         URL_SAFE_NO_PAD.encode(mac)
     )
 }
@@ -277,7 +380,9 @@ impl ShopperId {
 }
 
 /// Reads a shopper id: a signed one must be this wallet's, this link's and
-/// unexpired ([`Error::SignInInvalid`] otherwise); anything else is unsigned.
+/// unexpired ([`Error::SignInInvalid`] otherwise); anything else is
+/// unsigned. The readable `s1.` ids of before are refused as expired (they
+/// lived two hours; the shopper signs in again).
 pub fn read_id(
     keys: &LinkKeys,
     value: &str,
@@ -285,29 +390,33 @@ pub fn read_id(
     link_id: &str,
     now: u64,
 ) -> Result<ShopperId, Error> {
+    if value.starts_with("s1.") {
+        return Err(Error::SignInInvalid { reason: "expired" });
+    }
     let Some(rest) = value.strip_prefix(SIGNED_ID_PREFIX) else {
         return Ok(ShopperId::Unsigned(value.to_owned()));
     };
     let forged = Error::SignInInvalid { reason: "forged" };
     let mut parts = rest.split('.');
-    let (Some(id), Some(exp), Some(mac), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
+    let (Some(nonce), Some(sealed), Some(exp), Some(mac), None) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
         return Err(forged);
     };
-    let id = URL_SAFE_NO_PAD
-        .decode(id)
-        .ok()
-        .and_then(|b| String::from_utf8(b).ok())
-        .ok_or(forged.clone())?;
     let exp: u64 = exp.parse().map_err(|_| forged.clone())?;
     let mac = URL_SAFE_NO_PAD.decode(mac).map_err(|_| forged.clone())?;
-    if !keys.mac_matches(&id_message(wallet, link_id, exp, &id), &mac) {
-        return Err(forged);
-    }
+    let key = keys
+        .key_of(&id_message(wallet, link_id, exp, nonce, sealed), &mac)
+        .ok_or(forged.clone())?;
     if now >= exp {
         return Err(Error::SignInInvalid { reason: "expired" });
     }
+    let sealed = URL_SAFE_NO_PAD.decode(sealed).map_err(|_| forged.clone())?;
+    let id = String::from_utf8(keystream_xor(keys, key, nonce, &sealed)).map_err(|_| forged)?;
     Ok(ShopperId::Verified(id))
 }
 
@@ -523,7 +632,64 @@ mod tests {
         LinkKeys::from_config(None, Some("k".repeat(32).as_str())).unwrap()
     }
 
+    #[test]
+    fn a_sign_in_belongs_to_the_browser_that_started_it() {
+        let k = keys();
+        let set = browser_cookie(&k, NONCE, false);
+        assert!(set.starts_with("signin="), "{set}");
+        assert!(
+            set.contains("; Path=/oauth;") && set.contains("HttpOnly"),
+            "{set}"
+        );
+        assert!(
+            set.contains("SameSite=Lax") && !set.contains("Secure"),
+            "{set}"
+        );
+        assert!(browser_cookie(&k, NONCE, true).ends_with("; Secure"));
+        let pair = set.split(';').next().unwrap();
+        let other_nonce = "ffffffffffffffffffffffff";
+        let cases = [
+            ("its own browser", Some(pair.to_owned()), NONCE, true),
+            (
+                "among other cookies",
+                Some(format!("a=1; {pair}; b=2")),
+                NONCE,
+                true,
+            ),
+            ("no cookie: another browser", None, NONCE, false),
+            (
+                "another sign-in's cookie",
+                Some(pair.to_owned()),
+                other_nonce,
+                false,
+            ),
+            (
+                "a made-up value",
+                Some("signin=00112233".to_owned()),
+                NONCE,
+                false,
+            ),
+            (
+                "the nonce itself",
+                Some(format!("signin={NONCE}")),
+                NONCE,
+                false,
+            ),
+        ];
+        for (name, cookie, nonce, same) in cases {
+            assert_eq!(same_browser(&k, cookie.as_deref(), nonce), same, "{name}");
+        }
+    }
+
+    #[test]
+    fn sign_in_starts_are_counted_per_link_and_per_client() {
+        assert_eq!((START_LIMIT.per_client, START_LIMIT.per_link), (30, 100));
+        assert_eq!(window_start(1_000), 400);
+        assert_eq!(window_start(5), 0);
+    }
+
     const NONCE: &str = "0123456789abcdef01234567";
+    const NONCE16: &str = "0123456789abcdef";
 
     #[test]
     fn sign_in_only_inside_a_configured_wallet_once() {
@@ -653,6 +819,35 @@ mod tests {
         }
     }
 
+    /// Issue 24 defect 4: the signed id travels in the page's URL (the
+    /// callback's redirect, which the platform's request log records, and
+    /// WeChat's share): no part of it may decode to the shopper's id.
+    #[test]
+    fn a_signed_id_does_not_show_the_id() {
+        let id = "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o";
+        let v = sign_id(&keys(), Wallet::Wechat, "link1", id, 1_000, NONCE16);
+        let other = sign_id(
+            &keys(),
+            Wallet::Wechat,
+            "link1",
+            id,
+            1_000,
+            "fedcba9876543210",
+        );
+        assert_ne!(
+            v.split('.').nth(2),
+            other.split('.').nth(2),
+            "a fresh keystream"
+        );
+        for part in v.split('.') {
+            let decoded = URL_SAFE_NO_PAD.decode(part).unwrap_or_default();
+            assert!(
+                !String::from_utf8_lossy(&decoded).contains(id) && !part.contains(id),
+                "{v}: {part} shows the id"
+            );
+        }
+    }
+
     #[test]
     fn signed_ids_are_bound_to_link_wallet_and_time() {
         let k = keys();
@@ -662,8 +857,9 @@ mod tests {
             "link1",
             "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o",
             1_000,
+            NONCE16,
         );
-        assert!(v.starts_with("s1."));
+        assert!(v.starts_with("s2."));
         let ok = Ok(ShopperId::Verified("oUpF8uMuAJO_M2pxb1Q9zNjWeS6o".into()));
         let forged = Err(Error::SignInInvalid { reason: "forged" });
         assert_eq!(read_id(&k, &v, Wallet::Wechat, "link1", 1_000), ok);
@@ -673,16 +869,33 @@ mod tests {
             read_id(&k, &v, Wallet::Wechat, "link1", 1_000 + ID_TTL_SECS),
             Err(Error::SignInInvalid { reason: "expired" })
         );
-        let swapped = v.replacen(
-            &URL_SAFE_NO_PAD.encode("oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"),
-            &URL_SAFE_NO_PAD.encode("oAttacker"),
-            1,
-        );
+        let sealed = v.split('.').nth(2).unwrap();
+        let mut flipped = URL_SAFE_NO_PAD.decode(sealed).unwrap();
+        flipped[0] ^= 1;
+        let swapped = v.replacen(sealed, &URL_SAFE_NO_PAD.encode(flipped), 1);
         assert_eq!(
             read_id(&k, &swapped, Wallet::Wechat, "link1", 1_000),
             forged
         );
-        for bad in ["s1.", "s1.a.b", "s1.a.1.c.d", "s1.!!.1.AAAA"] {
+        // Signed before a rotation: still read (and decrypted) with the old key.
+        let rotated = LinkKeys::from_config(
+            Some(&format!("{},{}", "n".repeat(32), "k".repeat(32))),
+            None,
+        )
+        .unwrap();
+        assert_eq!(read_id(&rotated, &v, Wallet::Wechat, "link1", 1_000), ok);
+        // The readable ids of before: sign in again.
+        assert_eq!(
+            read_id(&k, "s1.b1g.8200.AAAA", Wallet::Wechat, "link1", 1_000),
+            Err(Error::SignInInvalid { reason: "expired" })
+        );
+        for bad in [
+            "s2.",
+            "s2.a.b",
+            "s2.a.b.1.c.d",
+            "s2.n.!!.1.AAAA",
+            "s2.n.AAAA.x.AAAA",
+        ] {
             assert_eq!(
                 read_id(&k, bad, Wallet::Wechat, "link1", 1_000),
                 forged,

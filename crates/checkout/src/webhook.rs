@@ -97,16 +97,15 @@ impl Keys {
                     .collect(),
             ),
         };
-        let keys: Option<Vec<Key>> = raw.into_iter().map(Key::parse).collect();
+        // A published secret is refused like a malformed one.
+        let keys: Option<Vec<Key>> = raw
+            .into_iter()
+            .map(|s| Key::parse(s).filter(|_| !crate::secret::is_placeholder_secret(s)))
+            .collect();
         match keys {
             Some(keys) if !keys.is_empty() => Ok(Keys { keys }),
             _ => Err(name),
         }
-    }
-
-    /// The first key: the one the return URL is signed with.
-    pub fn primary(&self) -> &Key {
-        &self.keys[0]
     }
 
     /// The keys, first (current) first.
@@ -172,30 +171,47 @@ pub struct ReturnParams<'a> {
     pub ts: u64,
 }
 
+/// The first line of the trusted-return canonical string: the return
+/// signature's own label, so a MAC made for a return URL can never stand
+/// for any other message signed with the webhook secret (issue 24, defect 7).
+pub const RETURN_LABEL: &str = "soushou-trusted-return-v1";
+
 impl ReturnParams<'_> {
-    /// The documented canonical string the `sig` covers: the five values in
-    /// this order, each as `name=value`, joined by `\n` (a value cannot hold
-    /// a newline: `ref` refuses control characters, the others are ours).
+    /// The documented canonical string the `sig` covers: [`RETURN_LABEL`],
+    /// then the five values in this order, each as `name=value`, joined by
+    /// `\n` (a value cannot hold a newline: `ref` refuses control
+    /// characters, the others are ours).
     pub fn canonical(&self) -> String {
         format!(
-            "charge_code={}\nref={}\nstate={}\namount_fen={}\nts={}",
+            "{RETURN_LABEL}\ncharge_code={}\nref={}\nstate={}\namount_fen={}\nts={}",
             self.charge_code, self.merchant_ref, self.state, self.amount_fen, self.ts
         )
     }
 
-    /// `sig`: base64url (no padding) of HMAC-SHA256 over [`Self::canonical`]
-    /// with the webhook key's bytes.
-    pub fn sign(&self, key: &Key) -> String {
+    /// One signature: base64url (no padding) of HMAC-SHA256 over
+    /// [`Self::canonical`] with the key's bytes.
+    fn signature(&self, key: &Key) -> String {
         URL_SAFE_NO_PAD.encode(key.mac(&[self.canonical().as_bytes()]))
+    }
+
+    /// `sig`: one [`Self::signature`] per configured webhook key, joined by
+    /// `.` (not in base64url's alphabet), so during a rotation
+    /// (`WEBHOOK_SECRETS=new,old`) a merchant holding either secret
+    /// verifies it, as with the webhooks' own `webhook-signature`.
+    pub fn sign(&self, keys: &[Key]) -> String {
+        keys.iter()
+            .map(|k| self.signature(k))
+            .collect::<Vec<_>>()
+            .join(".")
     }
 
     /// `url` with `charge_code`, `ref`, `state`, `amount_fen`, `ts` and
     /// `sig` appended to its query (before any `#fragment`), values
     /// percent-encoded.
-    pub fn append_to(&self, url: &str, key: &Key) -> String {
+    pub fn append_to(&self, url: &str, keys: &[Key]) -> String {
         let amount = self.amount_fen.to_string();
         let ts = self.ts.to_string();
-        let sig = self.sign(key);
+        let sig = self.sign(keys);
         append_query(
             url,
             [
@@ -209,11 +225,16 @@ impl ReturnParams<'_> {
         )
     }
 
-    /// Checks a `sig` as the merchant's thank-you page would: the signature
-    /// and `ts` within `max_age_secs` before `now` (a copied URL expires).
+    /// Checks a `sig` as the merchant's thank-you page would: one of its
+    /// signatures made with `key`, and `ts` within `max_age_secs` before
+    /// `now` (a copied URL expires).
     pub fn verify(&self, key: &Key, sig: &str, now: u64, max_age_secs: u64) -> Result<(), Error> {
         let bad = |reason| Error::InvalidSignature { reason };
-        if !bool::from(self.sign(key).as_bytes().ct_eq(sig.as_bytes())) {
+        let want = self.signature(key);
+        if !sig
+            .split('.')
+            .any(|s| bool::from(want.as_bytes().ct_eq(s.as_bytes())))
+        {
             return Err(bad("return signature does not match"));
         }
         if self.ts > now.saturating_add(TOLERANCE_SECS)
@@ -408,13 +429,13 @@ mod tests {
             assert_eq!(got, want, "{secrets:?} {secret:?}");
         }
         let keys = Keys::from_config(Some(&list), None).unwrap();
-        assert_eq!(keys.primary().to_secret(), a);
+        assert_eq!(keys.all()[0].to_secret(), a);
         // Without the prefix, as the official libraries also accept.
         assert_eq!(
             Key::parse(&a["whsec_".len()..]),
-            Some(keys.primary().clone())
+            Some(keys.all()[0].clone())
         );
-        assert_eq!(format!("{:?}", keys.primary()), "Key(****)");
+        assert_eq!(format!("{:?}", keys.all()[0]), "Key(****)");
     }
 
     #[test]
@@ -429,14 +450,31 @@ mod tests {
         };
         assert_eq!(
             p.canonical(),
-            "charge_code=L1abc\nref=order-42\nstate=paid\namount_fen=1250\nts=1700000000"
+            "soushou-trusted-return-v1\n\
+             charge_code=L1abc\nref=order-42\nstate=paid\namount_fen=1250\nts=1700000000"
         );
         // Independently computed: base64url(HMAC-SHA256(key, canonical)).
         let mut mac = HmacSha256::new_from_slice(&key.0).unwrap();
         mac.update(p.canonical().as_bytes());
         let want = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
-        let sig = p.sign(&key);
+        let sig = p.sign(std::slice::from_ref(&key));
         assert_eq!(sig, want);
+        // Issue 24 defect 7: labelled (not the unlabelled MAC of before),
+        // and one signature per key during a rotation: either secret checks it.
+        let mut bare = HmacSha256::new_from_slice(&key.0).unwrap();
+        bare.update(
+            p.canonical()
+                .trim_start_matches("soushou-trusted-return-v1\n")
+                .as_bytes(),
+        );
+        assert_ne!(sig, URL_SAFE_NO_PAD.encode(bare.finalize().into_bytes()));
+        let new = Key::parse(&format!("whsec_{}", STANDARD.encode([7u8; 32]))).unwrap();
+        let rotating = p.sign(&[new.clone(), key.clone()]);
+        assert_eq!(rotating.split('.').count(), 2);
+        assert!(p.verify(&new, &rotating, p.ts, 3600).is_ok());
+        assert!(p.verify(&key, &rotating, p.ts, 3600).is_ok());
+        let stranger = Key::parse(&format!("whsec_{}", STANDARD.encode([9u8; 32]))).unwrap();
+        assert!(p.verify(&stranger, &rotating, p.ts, 3600).is_err());
         assert!(!sig.contains(['+', '/', '=']));
         let tampered = ReturnParams {
             amount_fen: 1,
@@ -473,7 +511,7 @@ mod tests {
         };
         let q = format!(
             "charge_code=L1abc&ref=a%20b%26c%3Dd%2F%C3%A9&state=paid&amount_fen=1250&ts=1700000000&sig={}",
-            p.sign(&key)
+            p.sign(std::slice::from_ref(&key))
         );
         let cases = [
             (
@@ -498,7 +536,7 @@ mod tests {
             ),
         ];
         for (url, want) in cases {
-            assert_eq!(p.append_to(url, &key), want, "{url}");
+            assert_eq!(p.append_to(url, std::slice::from_ref(&key)), want, "{url}");
         }
     }
 }

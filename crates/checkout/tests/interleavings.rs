@@ -192,6 +192,7 @@ impl Store {
                     paid_seq: None,
                     duplicate_of: None,
                     recheck_until: None,
+                    client: attempt.client.clone(),
                 };
                 let fresh = !self.attempts.contains_key(&a.charge_code);
                 assert!(fresh, "a charge code inserted twice fails the batch");
@@ -870,6 +871,7 @@ impl World {
             amount: Fen::from_fen(AMOUNT),
             subject: "tea".into(),
             return_url: None,
+            client: None,
         };
         let charge = gateway::Charge {
             charge_code: &code,
@@ -948,6 +950,7 @@ impl World {
             amount: Fen::from_fen(AMOUNT),
             subject: "tea".into(),
             return_url: None,
+            client: None,
         };
         let charge = gateway::Charge {
             charge_code: &code,

@@ -77,27 +77,42 @@ pub fn browser_languages() -> Vec<String> {
     langs
 }
 
-/// Reads token and query parameters from the page's address.
+/// Reads token and query parameters from the page's address, then removes
+/// the shopper's wallet id from it (issue 24): read once, it lives in the
+/// page's state; the address bar, a bookmark or WeChat's share never carry
+/// it on.
 pub fn page_params() -> PageParams {
     let location = window().location();
     let path = location.pathname().unwrap_or_default();
     let query = UrlSearchParams::new_with_str(&location.search().unwrap_or_default()).ok();
     let get = |name: &str| present(query.as_ref().and_then(|q| q.get(name)));
-    PageParams {
+    let params = PageParams {
         token: token_from_path(&path).map(str::to_owned),
         openid: get("openid"),
         buyer_id: get("buyer_id"),
         charge_code: get("charge_code"),
         lang: get("lang"),
+    };
+    if params.openid.is_some() || params.buyer_id.is_some() {
+        replace_query(|q| {
+            q.delete("openid");
+            q.delete("buyer_id");
+        });
     }
+    params
 }
 
 /// Puts `?charge_code=` into the current history entry before an app jump,
 /// so coming back (back button, reload) resumes watching that order.
 pub fn remember_charge_code(code: &str) {
+    replace_query(|q| q.set("charge_code", code));
+}
+
+/// Edits the current history entry's query in place (no navigation).
+fn replace_query(edit: impl FnOnce(&UrlSearchParams)) {
     let href = window().location().href().unwrap_or_default();
     if let Ok(url) = web_sys::Url::new(&href) {
-        url.search_params().set("charge_code", code);
+        edit(&url.search_params());
         if let Ok(history) = window().history() {
             let _ = history.replace_state_with_url(&JsValue::NULL, "", Some(&url.href()));
         }

@@ -60,13 +60,80 @@ pub fn sniff(bytes: &[u8]) -> Option<Format> {
     }
 }
 
+/// Most significant digits a JSON number serde_json reads as `f64` keeps
+/// exactly: any decimal with at most 15 survives the round trip through a
+/// double (`f64::DIGITS`).
+const EXACT_DIGITS: usize = 15;
+
+/// Refuses a JSON body with a number serde_json would round: one with a
+/// fraction or an exponent (or too large for `u64`/`i64`), read as `f64`,
+/// with more than [`EXACT_DIGITS`] significant digits. Such a yuan amount
+/// (`0.0100000000000000001`) would reach the amount parser already rounded
+/// (`0.01`) and be taken as what the sender never wrote (issue 24, defect
+/// 10); integers within `u64` are exact and pass, so do strings. Scans the
+/// bytes once, skipping string contents.
+fn exact_numbers(bytes: &[u8]) -> Result<(), Error> {
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+                i += 1;
+            }
+            b'-' | b'0'..=b'9' => {
+                let start = i;
+                while i < bytes.len()
+                    && matches!(bytes[i], b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9')
+                {
+                    i += 1;
+                }
+                let token = &bytes[start..i];
+                if !float_is_exact(token) {
+                    return Err(Error::InvalidAmount {
+                        input: String::from_utf8_lossy(&token[..token.len().min(40)]).into_owned(),
+                        reason:
+                            "a JSON number with more than 15 significant digits would be rounded",
+                    });
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    Ok(())
+}
+
+/// Whether serde_json reads the number `token` without rounding.
+fn float_is_exact(token: &[u8]) -> bool {
+    let integral = !token.iter().any(|b| matches!(b, b'.' | b'e' | b'E'));
+    let text = std::str::from_utf8(token).unwrap_or_default();
+    if integral && (text.parse::<u64>().is_ok() || text.parse::<i64>().is_ok()) {
+        return true;
+    }
+    let mantissa = token
+        .iter()
+        .take_while(|b| !matches!(b, b'e' | b'E'))
+        .filter(|b| b.is_ascii_digit());
+    let significant: Vec<u8> = mantissa.copied().skip_while(|&b| b == b'0').collect();
+    let trailing_zeros = significant.iter().rev().take_while(|&&b| b == b'0').count();
+    let has_exponent = token.iter().any(|b| matches!(b, b'e' | b'E'));
+    let digits = significant.len() - trailing_zeros;
+    // An exponent moves the digits: a tiny or huge number is not a yuan
+    // amount the gateway sends; refuse rather than trust the double.
+    digits <= EXACT_DIGITS && (!has_exponent || digits == 0)
+}
+
 /// Parses a body into `(format, {"ROOT": content})`.
 fn tree(bytes: &[u8]) -> Result<(Format, Map<String, Value>), Error> {
     match sniff(bytes).ok_or(Error::NotGatewayMessage)? {
-        Format::Json => match serde_json::from_slice::<Value>(bytes) {
+        Format::Json => match exact_numbers(bytes).and_then(|()| {
+            serde_json::from_slice::<Value>(bytes).map_err(|e| Error::Decode(format!("JSON: {e}")))
+        }) {
             Ok(Value::Object(m)) => Ok((Format::Json, m)),
             Ok(_) => Err(Error::Decode("JSON body is not an object".into())),
-            Err(e) => Err(Error::Decode(format!("JSON: {e}"))),
+            Err(e) => Err(e),
         },
         Format::Xml => {
             let (root, content) = xml::to_json(bytes)?;
@@ -162,6 +229,7 @@ pub fn encode_body<T: Serialize>(req: &T) -> Vec<u8> {
 pub fn decode_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
     match sniff(bytes).ok_or(Error::NotGatewayMessage)? {
         Format::Json => {
+            exact_numbers(bytes)?;
             serde_json::from_slice(bytes).map_err(|e| Error::Decode(format!("JSON: {e}")))
         }
         Format::Xml => {

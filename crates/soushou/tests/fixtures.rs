@@ -362,3 +362,42 @@ fn wrong_root_html_and_garbage_are_typed_errors() {
         Err(soushou::Error::Decode(_))
     ));
 }
+
+/// Issue 24 defect 10: a yuan JSON number with more than 15 significant
+/// digits does not survive serde_json's f64: `0.0100000000000000001` (not a
+/// valid amount: more than two decimals) became `0.01`, one fen, and
+/// `1234567890123.456789` lost its last digits. Such a number is refused,
+/// never rounded; exact ones (integers, up to 15 significant digits) and
+/// strings are read as before.
+#[test]
+fn yuan_numbers_beyond_fifteen_digits_are_refused_not_rounded() {
+    let refund = |amount: &str| {
+        let body = format!(
+            r#"{{"REFUND_RESP":{{"RESULT":{{"CODE":"SUCCESS"}},
+            "FUND_BILL_LIST":{{"TRADEFUNDBILL":{{"AMOUNT":{amount},"FUND_CHANNEL":"00"}}}}}}}}"#
+        );
+        codec::decode::<RefundResp>(body.as_bytes())
+            .map(|r| r.fund_bill_list.first().map(|b| b.amount))
+    };
+    for rounded in [
+        "0.0100000000000000001",
+        "1234567890123.456789",
+        "12.5000000000000000001",
+        "1e-20",
+    ] {
+        let read = refund(rounded);
+        assert!(
+            read.is_err(),
+            "{rounded} must be refused, was read as {read:?}"
+        );
+    }
+    for (exact, fen) in [
+        ("1.5", 150),
+        ("0.25", 25),
+        ("158", 15_800),
+        ("\"0.01\"", 1),
+        ("123456789012.34", 12_345_678_901_234),
+    ] {
+        assert_eq!(refund(exact).unwrap(), Some(Fen::from_fen(fen)), "{exact}");
+    }
+}

@@ -468,11 +468,16 @@ pub enum Write {
         /// Unix seconds, if delivered.
         delivered_at: Option<u64>,
     },
-    /// Mark a dead-lettered event failed (only while it is pending), and
-    /// release its claim.
+    /// Mark a dead-lettered event failed, and release its claim: only
+    /// while it is pending in the round that gave up (at least
+    /// `gave_up_after` failures since created or redelivered), so a
+    /// redelivery made at the same moment (a new round, failures back at
+    /// 0) is never undone (issue 24, defect 7).
     MarkEventFailed {
         /// The event's row.
         seq: u64,
+        /// The retry policy's `max_attempts`: the failures of a spent round.
+        gave_up_after: u64,
     },
 }
 
@@ -654,6 +659,10 @@ pub struct Attempt {
     pub duplicate_of: Option<String>,
     /// Until when the reconciler re-checks it whatever its state.
     pub recheck_until: Option<u64>,
+    /// Who started it (a link attempt; `None` for merchant orders and
+    /// attempts stored before clients were recorded): the pay limits count
+    /// per device and per IP (`guard::check_attempt`).
+    pub client: Option<crate::guard::Client>,
 }
 
 impl Attempt {

@@ -24,7 +24,7 @@ use soushou::Fen;
 
 use super::{outcome, transition, Attempt, Call, Fault, Level, Log, Plan, Reply, Write};
 use crate::gateway::{self, CreateRequest};
-use crate::guard::RateLimit;
+use crate::guard::{self, Client, RateLimit};
 use crate::settle;
 use crate::vocab::{EventSource, OrderKind, OrderMethod};
 
@@ -82,6 +82,8 @@ pub struct NewAttempt {
     pub subject: String,
     /// Where the page sends the shopper after payment.
     pub return_url: Option<String>,
+    /// Who starts it (link attempts), counted by the pay limits.
+    pub client: Option<crate::guard::Client>,
 }
 
 /// The creating request, built (`gateway::link_attempt`,
@@ -110,7 +112,9 @@ pub type Snapshot = Option<Vec<Attempt>>;
 /// The pay flow's settings.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Policy {
-    /// Attempts per link per window (`PAY_RATE_LIMIT`, `PAY_RATE_WINDOW_SECS`).
+    /// Attempts per device per window (`PAY_RATE_LIMIT`,
+    /// `PAY_RATE_WINDOW_SECS`); an IP gets `guard::IP_FACTOR` times that, a
+    /// link from everybody `guard::LINK_FACTOR` times.
     pub rate_limit: RateLimit,
 }
 
@@ -167,8 +171,9 @@ fn call(request: &Create) -> Call {
     }
 }
 
-/// The link's other attempts judge the new one: the rate limit, then the
-/// link being paid already. A refused attempt is deleted unsent.
+/// The link's other attempts judge the new one: the rate limits (per
+/// device, per IP, per link: `guard::check_attempt`), then the link being
+/// paid already. A refused attempt is deleted unsent.
 fn admit(
     attempts: &[Attempt],
     charge_code: &str,
@@ -180,9 +185,16 @@ fn admit(
         .iter()
         .filter(|a| a.charge_code != charge_code)
         .collect();
-    let times: Vec<u64> = others.iter().map(|a| a.created_at).collect();
+    let me = attempts
+        .iter()
+        .find(|a| a.charge_code == charge_code)
+        .and_then(|a| a.client.as_ref());
+    let times: Vec<(Option<&Client>, u64)> = others
+        .iter()
+        .map(|a| (a.client.as_ref(), a.created_at))
+        .collect();
     let view: Vec<_> = others.iter().map(|a| a.link_attempt()).collect();
-    let refusal = match policy.rate_limit.check(&times, now) {
+    let refusal = match guard::check_attempt(&policy.rate_limit, &times, me, now) {
         Err(retry_after) => Some((
             Failure::RateLimited(retry_after),
             Log::field("rate_limited_attempts", times.len()),
@@ -271,6 +283,7 @@ mod tests {
             amount: Fen::from_fen(1000),
             subject: "tea".into(),
             return_url: None,
+            client: None,
         })
     }
 

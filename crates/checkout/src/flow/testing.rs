@@ -20,6 +20,7 @@ pub fn attempt(code: &str, state: OrderStatus) -> Attempt {
         paid_seq: None,
         duplicate_of: None,
         recheck_until: None,
+        client: None,
     }
 }
 

@@ -148,7 +148,10 @@ pub fn decide(
         (Input::DeadLettered(seq), _) => Plan::done(Answer::Ack {
             next_of_order: Some(*seq),
         })
-        .writing(vec![Write::MarkEventFailed { seq: *seq }]),
+        .writing(vec![Write::MarkEventFailed {
+            seq: *seq,
+            gave_up_after: policy.retry.max_attempts,
+        }]),
         (_, None) => Plan::done(not_ours),
         (Input::Deliver(_), Some(event)) if event.record.kind.is_epay() => {
             let key = event.epay.as_ref().and_then(|t| {
@@ -332,10 +335,16 @@ mod tests {
                 Plan::done(Answer::DeadLetter).writing(recorded(Some(410), 3, 0, false)),
             ),
             (
+                // Issue 24 defect 7: only the round that gave up is marked
+                // failed; a redelivery made meanwhile (a new round, its
+                // failures back at 0) is left pending.
                 "dead-lettered: failed, the order's next may go",
                 None,
                 Input::DeadLettered(7),
-                Plan::done(ack(Some(7))).writing(vec![Write::MarkEventFailed { seq: 7 }]),
+                Plan::done(ack(Some(7))).writing(vec![Write::MarkEventFailed {
+                    seq: 7,
+                    gave_up_after: policy.retry.max_attempts,
+                }]),
             ),
         ];
         for (name, snapshot, input, want) in cases {

@@ -9,7 +9,10 @@
 //!    conditional UPDATE;
 //! 2. the handler runs;
 //! 3. [`Claim::finish`] stores an answer below 500 (status and body, byte
-//!    for byte) or deletes the row after a 5xx, so the retry runs again.
+//!    for byte) or releases the key after a 5xx (the row and its generation
+//!    stay, `checkout::idempotency::RELEASED`), so the same request runs
+//!    again and resumes the ids derived from its claim ([`Claim::charge_code`],
+//!    [`Claim::refund_no`]).
 
 use checkout::idempotency::{self, Answer, Decision};
 use serde_json::json;
@@ -36,8 +39,12 @@ pub enum Begin {
 
 /// A key this request holds.
 pub struct Claim {
+    key: String,
     key_id: String,
     locked_at: u64,
+    /// When the key's row was first claimed: the ids derived from the key
+    /// belong to this claim only (issue 24, defect 1).
+    generation: u64,
 }
 
 /// The request's key, validated; `None` when it carries none.
@@ -49,21 +56,6 @@ fn key(req: &Request) -> ApiResult<Option<String>> {
             "Idempotency-Key must be 1-255 printable ASCII characters".into(),
         )),
     }
-}
-
-/// The `OUT_REFUND_NO` a refund without one uses when the request has a
-/// key: derived from the key, so a retry resumes the same refund.
-pub fn derived_refund_no(req: &Request) -> Option<String> {
-    key(req).ok().flatten().map(|k| idempotency::refund_no(&k))
-}
-
-/// The `CHARGE_CODE` of a POS charge with a key: derived from the key, so
-/// a retry finds and resumes its own attempt.
-pub fn derived_charge_code(req: &Request) -> Option<String> {
-    key(req)
-        .ok()
-        .flatten()
-        .map(|k| idempotency::charge_code(&k))
 }
 
 /// Claims the request's key or answers from it (see the module docs).
@@ -86,8 +78,10 @@ pub async fn begin(cx: &Cx, req: &Request, method: &Method, path: &str) -> ApiRe
         if store::idempotency::claim_idempotency_key(db, &key_id, &fingerprint, now).await? {
             log.set("idempotency", "claimed");
             return Ok(Begin::Claimed(Claim {
+                key,
                 key_id,
                 locked_at: now,
+                generation: now,
             }));
         }
         let stored = store::idempotency::idempotency_record(db, &key_id).await?;
@@ -105,8 +99,10 @@ pub async fn begin(cx: &Cx, req: &Request, method: &Method, path: &str) -> ApiRe
                 {
                     log.set("idempotency", "taken_over");
                     return Ok(Begin::Claimed(Claim {
+                        key,
                         key_id,
                         locked_at: now,
+                        generation: idempotency::generation_after_take_over(&seen, now),
                     }));
                 }
             }
@@ -133,6 +129,20 @@ fn replay(answer: Answer) -> ApiResult<Response> {
 }
 
 impl Claim {
+    /// The `OUT_REFUND_NO` of a refund without one: derived from the key and
+    /// this claim, so a retry resumes the same refund and a key used again
+    /// after it expired makes a new one.
+    pub fn refund_no(&self) -> String {
+        idempotency::refund_no(&self.key, self.generation)
+    }
+
+    /// The `CHARGE_CODE` of a POS charge: derived from the key and this
+    /// claim, so a retry finds and resumes its own attempt and a key used
+    /// again after it expired makes a new charge.
+    pub fn charge_code(&self) -> String {
+        idempotency::charge_code(&self.key, self.generation)
+    }
+
     /// Stores the handler's answer under the key (below 500) or releases
     /// the key (5xx), then passes the result on unchanged. An error result
     /// is stored as the body `lib.rs` renders for it. A failure to store is

@@ -100,5 +100,5 @@ pub async fn signed_return_url(
         amount_fen: order.amount.fen(),
         ts: now_secs(),
     };
-    Ok(Some(params.append_to(url, keys.primary())))
+    Ok(Some(params.append_to(url, keys.all())))
 }

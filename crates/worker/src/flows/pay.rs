@@ -21,7 +21,7 @@ use checkout::api::{PayAction, PayMethod, PayRequest, PayResponse};
 use checkout::flow::pay::{self, Create, Failure, Input, NewAttempt, NewLink};
 use checkout::flow::{Next, Plan, Write};
 use checkout::gateway::{self as room, Charge, Merchant, Payer, Site};
-use checkout::guard;
+use checkout::guard::{self, Client};
 use checkout::link::{self, LinkPayload};
 use checkout::oauth::{self, ShopperId, Wallet};
 use checkout::routing::{self, Route, Shopper};
@@ -73,8 +73,13 @@ pub async fn pay_link(cx: &Cx, input: PayInput) -> ApiResult<PayResponse> {
         client_ip: &client_ip,
     };
     let link = (body.token.as_str(), link_id.as_str(), &payload);
-    let (attempt, request) =
+    let (mut attempt, request) =
         link_attempt(&cx.settings, link, (method, &charge_code, amount), &payer)?;
+    attempt.client = Some(Client::of(
+        &cx.settings.link_keys()?,
+        &client_ip,
+        &user_agent,
+    ));
     let resp = create(cx, attempt, request).await?;
     let action = PayAction::from_gateway(method, &resp).map_err(ApiError::GatewayIncomplete)?;
     Ok(PayResponse {
@@ -121,6 +126,7 @@ fn link_attempt(
         amount,
         subject: payload.subject.clone(),
         return_url: payload.return_url.clone(),
+        client: None,
     };
     Ok((attempt, Create::Order(request)))
 }

@@ -62,20 +62,10 @@ fn number(input: &Input) -> &str {
 fn policy(cx: &Cx) -> ApiResult<refund::Policy> {
     let retry_after_secs = cx.settings.refund_retry_after_secs()?;
     Ok(refund::Policy {
-        merchant: merchant(&cx.settings.gateway()?),
+        merchant: gateway::Merchant::from(&cx.settings.gateway()?),
         duplicates: DuplicateRefundPolicy::new(retry_after_secs),
         retry_after_secs,
     })
-}
-
-/// Our merchant identity, as the gateway room's builders take it.
-fn merchant(cfg: &soushou::envelope::Config) -> gateway::Merchant {
-    gateway::Merchant {
-        busi_id: cfg.busi_id.clone(),
-        oper_id: cfg.oper_id.clone(),
-        dev_id: cfg.dev_id.clone(),
-        register_id: cfg.register_id.clone(),
-    }
 }
 
 /// Runs the refund flow of `charge_code` from `input`: its answer, and the

@@ -8,7 +8,8 @@
 
 use std::time::Duration;
 
-use checkout::link;
+use checkout::flow::pay::NewLink;
+use checkout::link::{self, LinkPayload};
 use checkout::oauth::{self as pure, StateParts, Wallet};
 use worker::RequestInit;
 
@@ -18,54 +19,114 @@ use crate::platform::crypto::{base64_encode, rsa2_sign, rsa2_verify};
 use crate::platform::error::{ApiError, ApiResult};
 use crate::platform::gateway::{fetch_within, post_init, Transport};
 use crate::platform::log::{now_secs, random_hex};
-use crate::store::signin::{self, OauthClaim};
+use crate::store::{links, signin};
 
 /// Checks the callback's `state` and claims it: the link token to return to.
-pub async fn claim(cx: &Cx, state: Option<String>, wallet: Wallet) -> ApiResult<String> {
+///
+/// Order matters (issue 24, defect 11): expiry, then the recorded row is
+/// *read* and the MAC checked against its wallet and link, and only then is
+/// the state marked used. A forged callback that reuses a real state's
+/// nonce with another MAC is refused without touching the row, so it
+/// cannot burn the shopper's genuine callback.
+///
+/// The browser is checked with the MAC (`checkout::oauth::same_browser` on
+/// `cookie`, the callback's `Cookie` header): a captured callback URL opened
+/// elsewhere is refused and leaves the state to its own browser.
+pub async fn claim(
+    cx: &Cx,
+    state: Option<String>,
+    cookie: Option<String>,
+    wallet: Wallet,
+) -> ApiResult<String> {
     let invalid = |reason| ApiError::from(checkout::Error::SignInInvalid { reason });
     let state = state.ok_or_else(|| invalid("forged"))?;
     let parts = StateParts::parse(&state)?;
     let now = now_secs();
     parts.check_fresh(now)?;
-    let row = match signin::claim_oauth_state(cx.db()?, &parts.nonce, now).await? {
-        OauthClaim::Claimed(row) => row,
-        OauthClaim::Used => return Err(invalid("replayed")),
-        OauthClaim::Unknown => return Err(invalid("forged")),
-    };
+    let db = cx.db()?;
+    let row = signin::oauth_state(db, &parts.nonce)
+        .await?
+        .ok_or_else(|| invalid("forged"))?;
     cx.log.set("link_id", row.link_id.as_str());
     if row.wallet != wallet {
         return Err(invalid("forged"));
     }
-    parts.check_bound(&cx.settings.link_keys()?, wallet, &row.link_id)?;
-    Ok(row.token)
+    let keys = cx.settings.link_keys()?;
+    parts.check_bound(&keys, wallet, &row.link_id)?;
+    if !pure::same_browser(&keys, cookie.as_deref(), &parts.nonce) {
+        return Err(invalid("wrong_browser"));
+    }
+    if !signin::claim_oauth_state(db, &parts.nonce, now).await? {
+        return Err(invalid("replayed"));
+    }
+    match links::token(db, &row.link_id).await? {
+        Some(Some(token)) => Ok(token),
+        _ => Err(invalid("forged")),
+    }
 }
 
-/// Starts a sign-in at `wallet` (`(oauth_base, app_id)` from its settings)
-/// for the link `token`: records a fresh `state` in D1 (claimed once by the
-/// callback) and returns the wallet's authorize URL.
-pub async fn begin(
-    cx: &Cx,
-    wallet: Wallet,
-    (oauth_base, app_id): (&str, &str),
-    token: &str,
-    now: u64,
-) -> ApiResult<String> {
+/// A sign-in to start: the wallet (with `(oauth_base, app_id)` from its
+/// settings), the link and the shopper's IP.
+pub struct Start<'a> {
+    /// The wallet.
+    pub wallet: Wallet,
+    /// Its `(oauth_base, app_id)`.
+    pub app: (&'a str, &'a str),
+    /// The link token.
+    pub token: &'a str,
+    /// What the token says.
+    pub payload: &'a LinkPayload,
+    /// `CF-Connecting-IP`.
+    pub client_ip: &'a str,
+}
+
+/// Where a started sign-in goes: the wallet's authorize URL, and the
+/// `Set-Cookie` that binds it to this browser.
+pub struct Started {
+    /// The wallet's authorize URL.
+    pub url: String,
+    /// `checkout::oauth::browser_cookie`.
+    pub cookie: String,
+}
+
+/// Starts a sign-in: records a fresh `state` in D1 (claimed once by the
+/// callback) and returns where to send the shopper, or `None` when the
+/// link or the client reached `checkout::oauth::START_LIMIT` (then the page
+/// is served without sign-in and nothing is written).
+pub async fn begin(cx: &Cx, start: &Start<'_>, now: u64) -> ApiResult<Option<Started>> {
+    let Start {
+        wallet,
+        app: (oauth_base, app_id),
+        token,
+        payload,
+        client_ip,
+    } = *start;
     let keys = cx.settings.link_keys()?;
     let link_id = link::link_id(token);
     let nonce = random_hex(12);
     let state = pure::new_state(&keys, wallet, &link_id, &nonce, now);
-    let expires_at = now + pure::STATE_TTL_SECS;
-    signin::insert_oauth_state(cx.db()?, &nonce, wallet, &link_id, token, expires_at).await?;
-    cx.log.set("signin", wallet.as_str());
-    cx.log.set("outcome", "signin_redirect");
-    let redirect_uri = pure::redirect_uri(&cx.settings.public_base_url()?, wallet);
-    Ok(pure::authorize_url(
+    let link = NewLink::of(&link_id, token, payload);
+    let client = checkout::guard::client_id(&keys, client_ip);
+    let recorded = signin::NewState {
+        nonce: &nonce,
         wallet,
-        oauth_base,
-        app_id,
-        &redirect_uri,
-        &state,
-    ))
+        link: &link,
+        client: &client,
+        now,
+        expires_at: now + pure::STATE_TTL_SECS,
+    };
+    cx.log.set("signin", wallet.as_str());
+    if !signin::insert_oauth_state(cx.db()?, &recorded).await? {
+        cx.log.set("outcome", "signin_limited");
+        return Ok(None);
+    }
+    cx.log.set("outcome", "signin_redirect");
+    let base = cx.settings.public_base_url()?;
+    let redirect_uri = pure::redirect_uri(&base, wallet);
+    Ok(Some(Started {
+        url: pure::authorize_url(wallet, oauth_base, app_id, &redirect_uri, &state),
+        cookie: pure::browser_cookie(&keys, &nonce, base.starts_with("https://")),
+    }))
 }
 
 /// The shopper's id from the wallet for `code`: WeChat's `openid` or
@@ -131,7 +192,8 @@ async fn alipay_buyer_id(settings: &Settings, a: &AlipayOauth, code: &str) -> Ap
     Ok(answer.buyer_id(valid)?)
 }
 
-/// Deletes sign-in states that expired more than a day ago.
+/// Deletes sign-in states that expired more than a day ago, at most
+/// `checkout::oauth::PURGE_BATCH` per run.
 pub async fn purge(cx: &Cx) -> ApiResult<usize> {
     signin::purge_oauth_states(cx.db()?, now_secs().saturating_sub(86_400)).await
 }

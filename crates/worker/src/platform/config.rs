@@ -141,9 +141,13 @@ impl Settings {
     }
 
     /// The bootstrap owner's bearer token, while the secret is set: once
-    /// an owner key exists the operator removes it (README).
+    /// an owner key exists the operator removes it (README). A known
+    /// placeholder (e.g. the example's: `checkout::secret::is_placeholder_secret`)
+    /// counts as unset, so it never opens the API.
     pub fn admin_token(&self) -> Option<Secret> {
-        self.secret("ADMIN_TOKEN").ok()
+        self.secret("ADMIN_TOKEN")
+            .ok()
+            .filter(|t| !checkout::secret::is_placeholder_secret(t.expose()))
     }
 
     /// Console session and sign-in link lifetimes (`SESSION_IDLE_SECS`,
@@ -265,7 +269,7 @@ impl Settings {
         self.num("RECONCILE_AFTER_SECS", 30)
     }
 
-    /// How many attempts one link may start per window (`PAY_RATE_LIMIT`,
+    /// How many attempts one device may start on a link per window (`PAY_RATE_LIMIT`,
     /// default 10, per `PAY_RATE_WINDOW_SECS`, default 600).
     pub fn pay_rate_limit(&self) -> ApiResult<RateLimit> {
         let default = RateLimit::default();
@@ -345,9 +349,16 @@ impl Settings {
     }
 
     /// Where webhooks go (`MERCHANT_WEBHOOK_URL`); events are stored and
-    /// retried while it is unset, and delivered once it is set.
+    /// retried while it is unset, and delivered once it is set. Only
+    /// `https:` (or `http:` to a loopback host, the local stacks' receiver:
+    /// `checkout::guard::is_webhook_endpoint`); anything else is
+    /// `MISCONFIGURED`, and events wait in the outbox.
     pub fn webhook_url(&self) -> ApiResult<String> {
-        self.var("MERCHANT_WEBHOOK_URL")
+        let url = self.var("MERCHANT_WEBHOOK_URL")?;
+        if !checkout::guard::is_webhook_endpoint(&url) {
+            return Err(ApiError::Misconfigured("MERCHANT_WEBHOOK_URL"));
+        }
+        Ok(url)
     }
 
     /// The webhook signing keys: `WEBHOOK_SECRETS` (comma-separated, all

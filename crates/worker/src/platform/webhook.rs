@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use checkout::flow::webhook::{Post, Posted};
 use futures_util::future::{select, Either};
-use worker::{AbortController, Delay, Fetch, Headers, Request, RequestInit};
+use worker::{AbortController, Delay, Fetch, Headers, Request, RequestInit, RequestRedirect};
 
 use crate::platform::context::Cx;
 use crate::platform::error::ApiResult;
@@ -93,9 +93,13 @@ async fn send(event: &Post, timeout: Duration) -> Result<u16, &'static str> {
         ] {
             headers.set(name, value).map_err(|_| "bad header")?;
         }
+        // A redirect is not followed: its 3xx is the answer, a failed
+        // attempt retried on schedule. A signed event goes only where the
+        // merchant configured, never where an answer points (issue 24).
         let mut init = RequestInit::new();
         init.with_method(worker::Method::Post)
             .with_headers(headers)
+            .with_redirect(RequestRedirect::Manual)
             .with_body(Some(event.body.as_str().into()));
         let request = Request::new_with_init(&event.url, &init).map_err(|_| "bad url")?;
         let mut response = Fetch::Request(request)

@@ -4,18 +4,16 @@
 use checkout::amount::parse_api_amount;
 use checkout::api::{
     CancelRequest, CancelResponse, CreateLinkRequest, CreateLinkResponse, GatewayOrder,
-    GatewayRefund, GatewayRefundLine, LiveQuery, MerchantOrder, PayMethod, PosChargeRequest,
-    PosChargeResponse, QrOrderRequest, QrOrderResponse, RefundList, RefundRecord, RefundRequest,
-    RefundResponse,
+    GatewayRefund, LiveQuery, MerchantOrder, PayMethod, PosChargeRequest, PosChargeResponse,
+    QrOrderRequest, QrOrderResponse, RefundList, RefundRecord, RefundRequest, RefundResponse,
 };
 use checkout::flow::pay::{Create, NewAttempt, NewLink};
 use checkout::flow::pos::Charged;
-use checkout::gateway::CreateRequest;
+use checkout::gateway::{self as room, CreateRequest, Merchant};
 use checkout::link;
 use checkout::merchant;
 use checkout::vocab::{EventSource, OrderKind, OrderMethod, RefundState};
-use soushou::model::{OrderRequest, PreOrderRequest, RefundQueryRequest};
-use soushou::types::{CancelMode, ChannelType, DynamicIdType, SerType, TradeType};
+use soushou::types::{CancelMode, ChannelType};
 use soushou::Fen;
 use worker::Request;
 
@@ -55,6 +53,7 @@ fn merchant_order(
         amount,
         subject: subject.to_owned(),
         return_url: None,
+        client: None,
     }
 }
 
@@ -137,16 +136,22 @@ pub async fn get_order(cx: &Cx, charge_code: &str, req: &Request) -> ApiResult<M
     stored(cx, &order, live).await
 }
 
-/// `POST /v1/orders/{charge_code}/refunds`.
-pub async fn refund(cx: &Cx, charge_code: &str, mut req: Request) -> ApiResult<RefundResponse> {
+/// `POST /v1/orders/{charge_code}/refunds`; `claim`: its `Idempotency-Key`.
+pub async fn refund(
+    cx: &Cx,
+    charge_code: &str,
+    mut req: Request,
+    claim: Option<&idempotency::Claim>,
+) -> ApiResult<RefundResponse> {
     let body: RefundRequest = read_json(&mut req).await?;
     let amount = parse_api_amount(&body.amount)?;
     let reason = merchant::refund_reason(&body.reason)?;
     let out_refund_no = match merchant::out_refund_no(body.out_refund_no.as_deref())? {
         Some(given) => given,
-        None => {
-            idempotency::derived_refund_no(&req).unwrap_or_else(|| format!("R{}", random_hex(15)))
-        }
+        None => claim.map_or_else(
+            || format!("R{}", random_hex(15)),
+            idempotency::Claim::refund_no,
+        ),
     };
     cx.log.set("charge_code", charge_code);
     let request = checkout::flow::refund::Request {
@@ -173,23 +178,8 @@ pub async fn refund(cx: &Cx, charge_code: &str, mut req: Request) -> ApiResult<R
 pub async fn refunds(cx: &Cx, charge_code: &str) -> ApiResult<RefundList> {
     let order = load_order(cx, charge_code).await?;
     let cfg = cx.settings.gateway()?;
-    let req = RefundQueryRequest {
-        code: charge_code.to_owned(),
-        ser_type: SerType::Merchant,
-    };
-    let resp = gateway::call(cx, &cfg, &req).await?;
-    let gateway_refunds = resp
-        .refund_trade_list
-        .iter()
-        .map(|r| GatewayRefundLine {
-            refund_code: r.refund_code.clone(),
-            refund_down_code: r.refund_down_code.clone(),
-            amount: r.refund_amt.map(|a| a.to_yuan()),
-            amount_fen: r.refund_amt.map(Fen::fen),
-            state: r.state.as_ref().map(|s| s.code().to_owned()),
-            end_time: r.end_time.clone(),
-        })
-        .collect();
+    let resp = gateway::call(cx, &cfg, &room::refund_query(charge_code)).await?;
+    let gateway_refunds = room::refund_lines(&resp);
     cx.log.set("outcome", "listed");
     Ok(RefundList {
         charge_code: charge_code.to_owned(),
@@ -222,18 +212,22 @@ pub async fn cancel(cx: &Cx, charge_code: &str, mut req: Request) -> ApiResult<C
     })
 }
 
-/// `POST /v1/pos/charges`: the merchant scans the shopper's code (`preOrder`).
-pub async fn pos_charge(cx: &Cx, mut req: Request) -> ApiResult<PosChargeResponse> {
+/// `POST /v1/pos/charges`: the merchant scans the shopper's code
+/// (`preOrder`); `claim`: its `Idempotency-Key`.
+pub async fn pos_charge(
+    cx: &Cx,
+    mut req: Request,
+    claim: Option<&idempotency::Claim>,
+) -> ApiResult<PosChargeResponse> {
     let body: PosChargeRequest = read_json(&mut req).await?;
     let amount = parse_api_amount(&body.amount)?;
     let subject = merchant::subject(&body.subject)?;
     let channel = ChannelType::from(body.channel.unwrap_or_default());
-    let dynamic_id_type = DynamicIdType::from(body.dynamic_id_type.unwrap_or_default());
     let cfg = cx.settings.gateway()?;
-    // With an Idempotency-Key the charge code comes from the key: a retry
-    // whose first answer was lost (a 5xx, the Worker evicted mid-poll) finds
-    // the attempt and settles it, and never sends a second preOrder.
-    let charge_code = idempotency::derived_charge_code(&req).unwrap_or_else(new_charge_code);
+    // With an Idempotency-Key the charge code comes from the key's claim: a
+    // retry whose first answer was lost (a 5xx, the Worker evicted mid-poll)
+    // finds the attempt and settles it, and never sends a second preOrder.
+    let charge_code = claim.map_or_else(new_charge_code, idempotency::Claim::charge_code);
     if let Some(existing) = store::attempts::get_order(cx.db()?, &charge_code).await? {
         if existing.kind != OrderKind::Pos || existing.amount != amount {
             return Err(ApiError::InvalidRequest(
@@ -252,16 +246,18 @@ pub async fn pos_charge(cx: &Cx, mut req: Request) -> ApiResult<PosChargeRespons
         amount,
         &subject,
     );
-    let gw = PreOrderRequest {
-        common: cfg.common(),
-        amt: amount,
-        channel_type: channel.clone(),
-        dynamic_id_type,
-        dynamic_id: body.dynamic_id.trim().to_owned(),
-        charge_code: charge_code.clone(),
-        pay_subject: subject.clone(),
-        goods_detail: Vec::new(),
-    };
+    let gw = room::pre_order(
+        &Merchant::from(&cfg),
+        &room::Charge {
+            charge_code: &charge_code,
+            amount,
+            channel: channel.clone(),
+            subject: &subject,
+            goods: &[],
+        },
+        body.dynamic_id_type.unwrap_or_default(),
+        &body.dynamic_id,
+    );
     let sent = pay::create(cx, order, Create::PreOrder(gw)).await;
     let gateway = sent.as_ref().ok().map(GatewayOrder::from);
     let charged = pos::charge(cx, &charge_code, sent).await?;
@@ -309,18 +305,14 @@ pub async fn qr_order(cx: &Cx, mut req: Request) -> ApiResult<QrOrderResponse> {
         amount,
         &subject,
     );
-    let gw = OrderRequest {
-        common: cfg.common(),
-        amt: amount,
-        channel_type: channel.clone(),
-        trade_type: Some(TradeType::Native),
-        sub_appid: None,
-        sub_openid: None,
-        charge_code: charge_code.clone(),
-        nodify_url: Some(nodify_url),
-        pay_subject: subject.clone(),
-        goods_detail: Vec::new(),
+    let charge = room::Charge {
+        charge_code: &charge_code,
+        amount,
+        channel: channel.clone(),
+        subject: &subject,
+        goods: &[],
     };
+    let gw = room::order_native(&Merchant::from(&cfg), &charge, &nodify_url);
     let resp = pay::create(cx, order, Create::Order(CreateRequest::Order(gw))).await?;
     let qr = resp
         .bar_code

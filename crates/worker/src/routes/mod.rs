@@ -200,7 +200,7 @@ const STAFF: Option<Permission> = Some(Permission::Staff);
 /// [`MERCHANT_ROUTES`] (what the permission check and the audit entry
 /// read, and what the host test walks) and an arm of the dispatch `match`.
 macro_rules! merchant_routes {
-    (($cx:ident, $req:ident); $($method:ident [$($seg:tt),*] => $permission:expr, $handler:expr;)*) => {
+    (($cx:ident, $req:ident, $claim:ident); $($method:ident [$($seg:tt),*] => $permission:expr, $handler:expr;)*) => {
         /// Every merchant route (`/v1/...`) and the permission it needs.
         pub const MERCHANT_ROUTES: &[MerchantRoute] = &[
             $(MerchantRoute {
@@ -210,12 +210,15 @@ macro_rules! merchant_routes {
             },)*
         ];
 
-        /// Dispatches `/v1/...` after authentication and the permission check.
+        /// Dispatches `/v1/...` after authentication and the permission check;
+        /// `claim`: the request's `Idempotency-Key`, held (the ids a POS
+        /// charge or refund derive from it).
         async fn merchant_route(
             $cx: &Cx,
             $req: Request,
             method: &Method,
             rest: &[&str],
+            $claim: Option<&idempotency::Claim>,
         ) -> ApiResult<Response> {
             match (method, rest) {
                 $((Method::$method, [$($seg),*]) => $handler,)*
@@ -225,7 +228,7 @@ macro_rules! merchant_routes {
     };
 }
 
-merchant_routes! { (cx, req);
+merchant_routes! { (cx, req, claim);
     Post ["links"] => CHARGE, ok(merchant::create_link(cx, req).await);
     Get ["orders"] => READ, ok(lists::orders(cx, &req).await);
     Get ["orders.csv"] => STATEMENTS, exports::orders_csv(cx, &req).await;
@@ -233,10 +236,10 @@ merchant_routes! { (cx, req);
     Get ["statements"] => STATEMENTS, ok(statements::list(cx, &req).await);
     Get ["statements", date] => STATEMENTS, statements::get(cx, &req, date).await;
     Get ["orders", code] => READ, ok(merchant::get_order(cx, code, &req).await);
-    Post ["orders", code, "refunds"] => REFUND, ok(merchant::refund(cx, code, req).await);
+    Post ["orders", code, "refunds"] => REFUND, ok(merchant::refund(cx, code, req, claim).await);
     Get ["orders", code, "refunds"] => READ, ok(merchant::refunds(cx, code).await);
     Post ["orders", code, "cancel"] => REFUND, ok(merchant::cancel(cx, code, req).await);
-    Post ["pos", "charges"] => CHARGE, ok(merchant::pos_charge(cx, req).await);
+    Post ["pos", "charges"] => CHARGE, ok(merchant::pos_charge(cx, req, claim).await);
     Post ["qr-orders"] => CHARGE, ok(merchant::qr_order(cx, req).await);
     Get ["events"] => READ, ok(events::list(cx, &req).await);
     Get ["events", id] => READ, ok(events::get(cx, id).await);
@@ -265,6 +268,7 @@ async fn merchant(
     method: &Method,
     path: &str,
     rest: &[&str],
+    claim: Option<&idempotency::Claim>,
 ) -> ApiResult<Response> {
     let ip = client_ip(&req);
     let entry = MERCHANT_ROUTES.iter().find(|r| r.matches(method, rest));
@@ -309,7 +313,7 @@ async fn merchant(
         idempotency::Begin::Replay(resp) => return Ok(resp),
         idempotency::Begin::Claimed(claim) => Some(claim),
     };
-    let result = merchant_route(cx, req, method, rest).await;
+    let result = merchant_route(cx, req, method, rest, claim.as_ref()).await;
     match claim {
         Some(claim) => claim.finish(cx, result).await,
         None => result,

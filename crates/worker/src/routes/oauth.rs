@@ -3,10 +3,13 @@
 //!
 //! - [`entry`], before `GET /c/{token}` serves the page: inside a configured
 //!   wallet, without an id, once per visit → 302 to the wallet's authorize
-//!   page with a signed `state` recorded in D1.
+//!   page with a signed `state` recorded in D1 (at most
+//!   `checkout::oauth::START_LIMIT` per link and per IP in ten minutes;
+//!   past it the page is served without sign-in).
 //! - [`callback`], `GET /oauth/{wechat|alipay}`: the state is checked
-//!   (expiry, then claimed once in D1, then its MAC against the recorded
-//!   link), the code exchanged (WeChat `sns/oauth2/access_token`; Alipay
+//!   (expiry, then its MAC against the link recorded under its nonce and
+//!   the browser's cookie set with the redirect, then claimed once in D1),
+//!   the code exchanged (WeChat `sns/oauth2/access_token`; Alipay
 //!   `alipay.system.oauth.token` signed and verified with RSA2 through
 //!   WebCrypto), and the shopper returns to `/c/{token}?openid=` /
 //!   `?buyer_id=` with the id signed for that link. A bad state is a plain
@@ -26,8 +29,8 @@ use worker::{Request, Response};
 use crate::flows::signin;
 use crate::platform::context::Cx;
 use crate::platform::error::{ApiError, ApiResult};
-use crate::platform::http::set_html_headers;
-use crate::platform::log::now_secs;
+use crate::platform::http::{client_ip, set_html_headers};
+use crate::platform::log::{now_secs, random_hex};
 
 /// A query parameter of the request, non-blank.
 fn param(req: &Request, name: &str) -> ApiResult<Option<String>> {
@@ -99,15 +102,34 @@ pub async fn entry(cx: &Cx, req: &Request, token: &str) -> ApiResult<Option<Resp
         // `sign_in` only picks a configured wallet.
         _ => return Ok(None),
     };
-    let url = signin::begin(cx, wallet, (oauth_base, app_id), token, now).await?;
-    redirect(&url).map(Some)
+    let client_ip = client_ip(req);
+    let start = signin::Start {
+        wallet,
+        app: (oauth_base, app_id),
+        token,
+        payload: &payload,
+        client_ip: &client_ip,
+    };
+    signin::begin(cx, &start, now)
+        .await?
+        .map(to_wallet)
+        .transpose()
+}
+
+/// The 302 to the wallet's authorize page, with the cookie that binds the
+/// sign-in to this browser.
+fn to_wallet(started: signin::Started) -> ApiResult<Response> {
+    let resp = redirect(&started.url)?;
+    resp.headers().set("Set-Cookie", &started.cookie)?;
+    Ok(resp)
 }
 
 /// `GET /oauth/{wallet}`: back from the wallet.
 pub async fn callback(cx: &Cx, req: &Request, wallet: Wallet) -> ApiResult<Response> {
     let (settings, log) = (&cx.settings, &cx.log);
     log.set("signin", wallet.as_str());
-    let token = match signin::claim(cx, param(req, "state")?, wallet).await {
+    let cookie = req.headers().get("Cookie")?;
+    let token = match signin::claim(cx, param(req, "state")?, cookie, wallet).await {
         Ok(token) => token,
         Err(ApiError::Domain(e @ checkout::Error::SignInInvalid { reason })) => {
             log.set("outcome", format!("signin_{reason}"));
@@ -126,7 +148,8 @@ pub async fn callback(cx: &Cx, req: &Request, wallet: Wallet) -> ApiResult<Respo
         Ok(id) => {
             log.set("outcome", "signed_in");
             let keys = settings.link_keys()?;
-            let signed = pure::sign_id(&keys, wallet, &link::link_id(&token), &id, now_secs());
+            let link_id = link::link_id(&token);
+            let signed = pure::sign_id(&keys, wallet, &link_id, &id, now_secs(), &random_hex(8));
             redirect(&format!(
                 "{page}?{}={}",
                 wallet.id_param(),

@@ -39,10 +39,12 @@ pub async fn pay(cx: &Cx, mut req: Request) -> ApiResult<PayResponse> {
 }
 
 /// `GET /api/orders/{charge_code}[?token=]` (with the page's token, an
-/// attempt of another link is not found: [`check_link`]).
+/// attempt of another link is not found: [`check_link`]; a POS charge or
+/// QR order is never shown here: `checkout::guard::shown_to_shoppers`).
 pub async fn order_view(cx: &Cx, charge_code: &str, req: &Request) -> ApiResult<OrderView> {
     let order = attempts::get_order(cx.db()?, charge_code)
         .await?
+        .filter(|o| guard::shown_to_shoppers(o.kind))
         .ok_or(ApiError::NotFound("order"))?;
     let token = check_link(req, &order)?;
     cx.log.set("charge_code", charge_code);

@@ -7,6 +7,7 @@
 use checkout::api::{NotificationRecord, OrderEvent, OrderView};
 use checkout::flow::pay::NewAttempt;
 use checkout::flow::Attempt;
+use checkout::guard::Client;
 use checkout::settle::{self, LinkAttempt, StoredAttempt};
 use checkout::state;
 use checkout::vocab::{EventSource, OrderKind, OrderMethod, OrderStatus};
@@ -63,6 +64,12 @@ pub struct OrderRow {
     pub duplicate_of: Option<String>,
     /// Until when the reconciler re-checks this attempt whatever its state.
     pub recheck_until: Option<u64>,
+    /// `checkout::guard::Client::ip` of who started it (link attempts).
+    #[serde(default)]
+    pub client_ip: Option<String>,
+    /// `checkout::guard::Client::device` of who started it.
+    #[serde(default)]
+    pub client_device: Option<String>,
 }
 
 impl OrderRow {
@@ -103,6 +110,13 @@ impl OrderRow {
             paid_seq: self.paid_seq,
             duplicate_of: self.duplicate_of.clone(),
             recheck_until: self.recheck_until,
+            client: match (&self.client_ip, &self.client_device) {
+                (Some(ip), Some(device)) => Some(Client {
+                    ip: ip.clone(),
+                    device: device.clone(),
+                }),
+                _ => None,
+            },
         }
     }
 }
@@ -115,7 +129,8 @@ pub fn link_view(attempts: &[OrderRow]) -> Vec<LinkAttempt<'_>> {
 pub(crate) const ORDER_COLUMNS: &str =
     "charge_code, link_id, kind, method, channel_type, amount_fen, \
     refunded_fen, subject, state, return_url, charge_down_code, charge_third_code, created_at, \
-    updated_at, paid_at, last_query_at, paid_seq, duplicate_of, recheck_until";
+    updated_at, paid_at, last_query_at, paid_seq, duplicate_of, recheck_until, client_ip, \
+    client_device";
 
 /// The INSERT of a new pending attempt, with its link's merchant
 /// reference copied (the lists filter orders by it without a join).
@@ -127,9 +142,10 @@ pub(super) fn insert_attempt_statement<'d>(
     prepare(
         db,
         "INSERT INTO orders (charge_code, link_id, kind, method, channel_type, amount_fen, \
-         subject, state, return_url, created_at, updated_at, merchant_ref) \
+         subject, state, return_url, created_at, updated_at, merchant_ref, client_ip, \
+         client_device) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending', ?8, ?9, ?9, \
-         (SELECT merchant_ref FROM links WHERE link_id = ?2))",
+         (SELECT merchant_ref FROM links WHERE link_id = ?2), ?10, ?11)",
         &[
             t(&o.charge_code),
             ot(o.link.as_ref().map(|l| l.link_id.as_str())),
@@ -140,6 +156,8 @@ pub(super) fn insert_attempt_statement<'d>(
             t(&o.subject),
             ot(o.return_url.as_deref()),
             n(now),
+            ot(o.client.as_ref().map(|c| c.ip.as_str())),
+            ot(o.client.as_ref().map(|c| c.device.as_str())),
         ],
     )
 }

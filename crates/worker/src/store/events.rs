@@ -275,14 +275,21 @@ pub async fn mark_pending(db: &Db, seq: u64, now: u64) -> ApiResult<bool> {
     })
 }
 
-/// Marks a dead-lettered event failed (only while pending) and releases
-/// its claim.
-pub(super) fn failed_statement<'d>(db: &'d Db, seq: u64) -> ApiResult<Stmt<'d>> {
+/// Marks a dead-lettered event failed and releases its claim, only while
+/// it is pending in a spent round (`round_failures >= gave_up_after`): a
+/// redelivery that reset the round meanwhile is left alone. A message the
+/// queue dead-letters on its own before the schedule is spent (a consumer
+/// failing 20 times) also leaves the event pending: the cron re-enqueues it.
+pub(super) fn failed_statement<'d>(
+    db: &'d Db,
+    seq: u64,
+    gave_up_after: u64,
+) -> ApiResult<Stmt<'d>> {
     prepare(
         db,
         "UPDATE webhook_events SET delivery = 'failed', locked_until = NULL \
-         WHERE seq = ?1 AND delivery = 'pending'",
-        &[n(seq)],
+         WHERE seq = ?1 AND delivery = 'pending' AND round_failures >= ?2",
+        &[n(seq), n(gave_up_after)],
     )
 }
 

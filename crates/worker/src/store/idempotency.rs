@@ -117,12 +117,16 @@ pub async fn store_idempotent_answer(
     Ok(())
 }
 
-/// Releases the key claimed at `locked_at` (a 5xx outcome: the retry runs again).
+/// Releases the key claimed at `locked_at` (a 5xx outcome: the retry runs
+/// again). The row stays with its generation and fingerprint, marked
+/// `checkout::idempotency::RELEASED`, so the ids derived from the claim
+/// are resumed by the same request and never reached by another.
 pub async fn release_idempotency_key(db: &Db, key_id: &str, locked_at: u64) -> ApiResult<()> {
     prepare(
         db,
-        "DELETE FROM idempotency_keys WHERE key_id = ?1 AND locked_at = ?2 AND status IS NULL",
-        &[t(key_id), n(locked_at)],
+        "UPDATE idempotency_keys SET locked_at = ?3 \
+         WHERE key_id = ?1 AND locked_at = ?2 AND status IS NULL",
+        &[t(key_id), n(locked_at), n(checkout::idempotency::RELEASED)],
     )?
     .run()
     .await

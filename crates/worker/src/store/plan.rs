@@ -241,7 +241,9 @@ fn outbox<'d>(db: &'d Db, w: &Write, now: u64) -> ApiResult<Statements<'d>> {
             next_attempt_at: next,
             delivered_at: delivered,
         } => events::delivery_statement(db, *seq, *failures, *next, *delivered)?,
-        Write::MarkEventFailed { seq } => events::failed_statement(db, *seq)?,
+        Write::MarkEventFailed { seq, gave_up_after } => {
+            events::failed_statement(db, *seq, *gave_up_after)?
+        }
         _ => return misrouted(w),
     }))
 }

@@ -1,33 +1,73 @@
-//! Sign-in states (`oauth_states`): recorded before the shopper goes to
-//! the wallet, claimed once by the callback.
+//! Sign-in states (`oauth_states`, `migrations/0009_signin_bounded.sql`):
+//! recorded before the shopper goes to the wallet (bounded per link and
+//! per client), read and MAC-checked by the callback, then claimed once.
 
 use checkout::oauth::Wallet;
 use serde::{Deserialize, Deserializer};
 
-use super::{all, changes, n, prepare, t};
+use checkout::flow::pay::NewLink;
+
+use super::links::insert_link_statement;
+use super::{changes, n, prepare, t, Stored};
 use crate::platform::db::Db;
 use crate::platform::error::ApiResult;
 
-/// Records a sign-in `state` before the shopper goes to the wallet.
-pub async fn insert_oauth_state(
-    db: &Db,
-    nonce: &str,
-    wallet: Wallet,
-    link_id: &str,
-    token: &str,
-    expires_at: u64,
-) -> ApiResult<()> {
-    prepare(
-        db,
-        "INSERT INTO oauth_states (nonce, wallet, link_id, token, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-        &[t(nonce), t(wallet.as_str()), t(link_id), t(token), n(expires_at)],
-    )?
-    .run()
-    .await?;
-    Ok(())
+/// One sign-in start to record.
+pub struct NewState<'a> {
+    /// The state's nonce.
+    pub nonce: &'a str,
+    /// The wallet it goes to.
+    pub wallet: Wallet,
+    /// The link it starts from, recorded too (idempotent) so the callback
+    /// finds the token there.
+    pub link: &'a NewLink,
+    /// `checkout::oauth::client_id` of the shopper's IP.
+    pub client: &'a str,
+    /// Unix seconds now.
+    pub now: u64,
+    /// Unix seconds the state expires.
+    pub expires_at: u64,
 }
 
-/// A sign-in state claimed by its callback.
+/// Records a sign-in `state` before the shopper goes to the wallet, in one
+/// conditional INSERT that counts the link's and the client's starts since
+/// `checkout::oauth::window_start` against `checkout::oauth::START_LIMIT`
+/// (atomic: racing starts cannot pass a limit together). False: a limit is
+/// reached and nothing was written.
+pub async fn insert_oauth_state(db: &Db, s: &NewState<'_>) -> ApiResult<bool> {
+    let limit = checkout::oauth::START_LIMIT;
+    let results = db
+        .batch(vec![
+            insert_link_statement(db, s.link, s.now)?,
+            prepare(
+                db,
+                "INSERT INTO oauth_states (nonce, wallet, link_id, client, created_at, expires_at) \
+                 SELECT ?1, ?2, ?3, ?4, ?5, ?6 \
+                 WHERE (SELECT COUNT(*) FROM oauth_states WHERE link_id = ?3 AND created_at > ?7) < ?8 \
+                 AND (SELECT COUNT(*) FROM oauth_states WHERE client = ?4 AND created_at > ?7) < ?9",
+                &[
+                    t(s.nonce),
+                    t(s.wallet.as_str()),
+                    t(&s.link.link_id),
+                    t(s.client),
+                    n(s.now),
+                    n(s.expires_at),
+                    n(checkout::oauth::window_start(s.now)),
+                    n(limit.per_link),
+                    n(limit.per_client),
+                ],
+            )?,
+        ])
+        .await
+        .stored()?;
+    match results.get(1) {
+        Some(r) => Ok(changes(r)? == 1),
+        None => Ok(false),
+    }
+}
+
+/// A recorded sign-in state, as the callback first reads it (before
+/// anything is written: its MAC is checked against it first).
 #[derive(Debug, Deserialize)]
 pub struct OauthStateRow {
     /// The wallet it was recorded for.
@@ -35,73 +75,47 @@ pub struct OauthStateRow {
     pub wallet: Wallet,
     /// The link the sign-in started from.
     pub link_id: String,
-    /// Its token (the callback returns there).
-    pub token: String,
 }
 
-/// What claiming a state found.
-pub enum OauthClaim {
-    /// First use: the row, its token now erased.
-    Claimed(OauthStateRow),
-    /// Used before.
-    Used,
-    /// Never recorded (or purged).
-    Unknown,
-}
-
-/// Claims a state once, atomically (`UPDATE ... WHERE used_at IS NULL
-/// RETURNING`), so two callbacks with one state cannot both proceed.
-pub async fn claim_oauth_state(db: &Db, nonce: &str, now: u64) -> ApiResult<OauthClaim> {
-    // RETURNING gives the row as updated, so the token is erased by a
-    // second statement of the same batch (one transaction).
-    let results = db
-        .batch(vec![
-            prepare(
-                db,
-                "UPDATE oauth_states SET used_at = ?2 \
-                 WHERE nonce = ?1 AND used_at IS NULL RETURNING wallet, link_id, token",
-                &[t(nonce), n(now)],
-            )?,
-            prepare(
-                db,
-                "UPDATE oauth_states SET token = NULL WHERE nonce = ?1",
-                &[t(nonce)],
-            )?,
-        ])
-        .await?;
-    let claimed: Vec<OauthStateRow> = match results.first() {
-        Some(r) => r.results()?,
-        None => Vec::new(),
-    };
-    if let Some(row) = claimed.into_iter().next() {
-        return Ok(OauthClaim::Claimed(row));
-    }
-    #[derive(Deserialize)]
-    struct Count {
-        n: u64,
-    }
-    let seen: Vec<Count> = all(
+/// The state recorded under `nonce`, if any.
+pub async fn oauth_state(db: &Db, nonce: &str) -> ApiResult<Option<OauthStateRow>> {
+    prepare(
         db,
-        "SELECT COUNT(*) AS n FROM oauth_states WHERE nonce = ?1",
+        "SELECT wallet, link_id FROM oauth_states WHERE nonce = ?1",
         &[t(nonce)],
-    )
-    .await?;
-    Ok(if seen.first().is_some_and(|c| c.n > 0) {
-        OauthClaim::Used
-    } else {
-        OauthClaim::Unknown
-    })
+    )?
+    .first::<OauthStateRow>()
+    .await
+    .stored()
 }
 
-/// Deletes sign-in states that expired before `cutoff`; returns how many.
+/// Claims a state once, atomically (`UPDATE ... WHERE used_at IS NULL`),
+/// so two callbacks with one state cannot both proceed. False: used before.
+pub async fn claim_oauth_state(db: &Db, nonce: &str, now: u64) -> ApiResult<bool> {
+    let result = prepare(
+        db,
+        "UPDATE oauth_states SET used_at = ?2 WHERE nonce = ?1 AND used_at IS NULL",
+        &[t(nonce), n(now)],
+    )?
+    .run()
+    .await
+    .stored()?;
+    Ok(changes(&result)? == 1)
+}
+
+/// Deletes at most `checkout::oauth::PURGE_BATCH` sign-in states that
+/// expired before `cutoff`; returns how many (a bounded statement: a
+/// backlog is worked off over several cron runs).
 pub async fn purge_oauth_states(db: &Db, cutoff: u64) -> ApiResult<usize> {
     let result = prepare(
         db,
-        "DELETE FROM oauth_states WHERE expires_at < ?1",
-        &[n(cutoff)],
+        "DELETE FROM oauth_states WHERE nonce IN \
+         (SELECT nonce FROM oauth_states WHERE expires_at < ?1 LIMIT ?2)",
+        &[n(cutoff), n(checkout::oauth::PURGE_BATCH)],
     )?
     .run()
-    .await?;
+    .await
+    .stored()?;
     changes(&result)
 }
 
