@@ -268,7 +268,6 @@ async fn merchant(
     method: &Method,
     path: &str,
     rest: &[&str],
-    claim: Option<&idempotency::Claim>,
 ) -> ApiResult<Response> {
     let ip = client_ip(&req);
     let entry = MERCHANT_ROUTES.iter().find(|r| r.matches(method, rest));
