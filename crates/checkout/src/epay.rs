@@ -20,6 +20,7 @@
 use std::collections::BTreeMap;
 
 use md5::{Digest, Md5};
+use serde::Serialize;
 use soushou::types::ChannelType;
 use soushou::Fen;
 use subtle::ConstantTimeEq;
@@ -294,16 +295,6 @@ pub enum PayAnswer {
     QrCode,
 }
 
-impl PayAnswer {
-    /// The JSON field name.
-    pub fn field(self) -> &'static str {
-        match self {
-            PayAnswer::PayUrl => "payurl",
-            PayAnswer::QrCode => "qrcode",
-        }
-    }
-}
-
 /// What `mapi.php` answers for `device`: on a desktop a QR code to scan
 /// with the phone (its content is our page's address, which the wallet
 /// opens and pays like any link); anywhere else the page's address, which
@@ -481,6 +472,127 @@ pub fn acknowledged(status: Option<u16>, body: &str) -> bool {
             .trim_start_matches('\u{feff}')
             .trim()
             .eq_ignore_ascii_case("success")
+}
+
+/// A JSON answer of `mapi.php` / `api.php`: `code` 1 with the fields of
+/// the call, or `code` -1 with the reason in `msg` (what epay clients
+/// read; the HTTP status is 200 either way).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Answer<T: Serialize> {
+    /// 1 on success, -1 on a refusal.
+    pub code: i32,
+    /// `success`, or why not.
+    pub msg: String,
+    /// The call's fields (none for a refusal).
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub body: Option<T>,
+}
+
+impl<T: Serialize> Answer<T> {
+    /// `code` 1 with `body`.
+    pub fn ok(body: T) -> Self {
+        Answer {
+            code: 1,
+            msg: "success".into(),
+            body: Some(body),
+        }
+    }
+
+    /// `code` -1 with the reason.
+    pub fn refused(msg: String) -> Self {
+        Answer {
+            code: -1,
+            msg,
+            body: None,
+        }
+    }
+}
+
+/// `mapi.php`'s fields: the trade and the way to pay it ([`pay_answer`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Mapi {
+    /// Our trade number.
+    pub trade_no: String,
+    /// For a phone: the page's address.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payurl: Option<String>,
+    /// For a desktop: QR content (the page's address).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub qrcode: Option<String>,
+}
+
+impl Mapi {
+    /// The answer for `device`, pointing at `page`.
+    pub fn new(trade_no: String, device: Device, page: String) -> Mapi {
+        let (payurl, qrcode) = match pay_answer(device) {
+            PayAnswer::PayUrl => (Some(page), None),
+            PayAnswer::QrCode => (None, Some(page)),
+        };
+        Mapi {
+            trade_no,
+            payurl,
+            qrcode,
+        }
+    }
+}
+
+/// `api.php`'s fields, by `act`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum Api {
+    /// `act=query`: the credentials work.
+    Query {
+        /// The app's merchant id.
+        pid: String,
+        /// Always 1.
+        active: u8,
+    },
+    /// `act=order`.
+    Order(OrderView),
+    /// `act=refund`.
+    Refund {
+        /// Our trade number.
+        trade_no: String,
+        /// The app's order number.
+        out_trade_no: String,
+        /// This refund, yuan.
+        money: String,
+        /// Refunded so far, yuan.
+        refunded: String,
+    },
+}
+
+/// `act=order`: a trade as epay clients read it (`status` 1 once paid;
+/// empty strings, not nulls, where there is nothing, as they expect).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct OrderView {
+    /// Our trade number.
+    pub trade_no: String,
+    /// The app's order number.
+    pub out_trade_no: String,
+    /// Our `charge_code` of the payment, or empty.
+    pub api_trade_no: String,
+    /// `alipay` / `wxpay`.
+    #[serde(rename = "type")]
+    pub pay_type: &'static str,
+    /// The app's merchant id.
+    pub pid: String,
+    /// [`time`] of the trade.
+    pub addtime: String,
+    /// [`time`] of the payment, or empty.
+    pub endtime: String,
+    /// As received.
+    pub name: String,
+    /// Yuan.
+    pub money: String,
+    /// The app's own data, or empty.
+    pub param: String,
+    /// Never known here: empty.
+    pub buyer: String,
+    /// The shopper's IP as the app sent it, or empty.
+    pub clientip: String,
+    /// 1 paid, 0 not.
+    pub status: u8,
 }
 
 /// The interface's pages, under the configured prefix.
@@ -819,7 +931,6 @@ mod tests {
         for (device, want) in cases {
             assert_eq!(pay_answer(Device::parse(device)), want, "{device:?}");
         }
-        assert_eq!(PayAnswer::QrCode.field(), "qrcode");
     }
 
     #[test]
@@ -892,6 +1003,39 @@ mod tests {
         for (status, body, want) in cases {
             assert_eq!(acknowledged(status, body), want, "{status:?} {body:?}");
         }
+    }
+
+    #[test]
+    fn answers_as_clients_read_them() {
+        let mapi = |device| {
+            serde_json::to_value(Answer::ok(Mapi::new(
+                "T1".into(),
+                device,
+                "https://p/c/x".into(),
+            )))
+            .unwrap()
+        };
+        assert_eq!(
+            mapi(Device::Pc),
+            serde_json::json!({"code": 1, "msg": "success", "trade_no": "T1", "qrcode": "https://p/c/x"})
+        );
+        assert_eq!(
+            mapi(Device::Mobile),
+            serde_json::json!({"code": 1, "msg": "success", "trade_no": "T1", "payurl": "https://p/c/x"})
+        );
+        let refused = Answer::<Api>::refused("no".into());
+        assert_eq!(
+            serde_json::to_value(refused).unwrap(),
+            serde_json::json!({"code": -1, "msg": "no"})
+        );
+        let query = Answer::ok(Api::Query {
+            pid: "1001".into(),
+            active: 1,
+        });
+        assert_eq!(
+            serde_json::to_value(query).unwrap(),
+            serde_json::json!({"code": 1, "msg": "success", "pid": "1001", "active": 1})
+        );
     }
 
     #[test]

@@ -219,9 +219,12 @@ impl Flow for Deliver {
             Input::Posted(seq, _) => store::snapshots::event(db, *seq).await?,
             Input::DeadLettered(_) => None,
         };
-        match event {
-            Some(e) if e.record.kind.is_epay() => Ok(Some(epay_trade(cx, e).await?)),
-            other => Ok(other),
+        // Only sending needs the trade; the answer is judged on the row.
+        match (event, input) {
+            (Some(e), Input::Deliver(_)) if e.record.kind.is_epay() => {
+                Ok(Some(epay_trade(cx, e).await?))
+            }
+            (other, _) => Ok(other),
         }
     }
 

@@ -9,8 +9,8 @@
 //! plain-text error page), `mapi.php` and `api.php` JSON with `code` (1 on
 //! success) and `msg`, HTTP 200 either way.
 
-use checkout::epay::{self, Endpoint, Merchant, Params};
-use serde_json::{json, Value};
+use checkout::epay::{self, Answer, Api, Endpoint, Mapi, Merchant, OrderView, Params};
+use serde::Serialize;
 use worker::{Method, Request, Response};
 
 use crate::flows::epay as trades;
@@ -71,15 +71,15 @@ async fn read_params(req: &mut Request, method: &Method) -> ApiResult<Params> {
 /// `code` -1 with the reason as `msg`; HTTP 200 either way (epay clients
 /// read the body, not the status), but a storage or configuration fault
 /// stays a 5xx so that it is seen and retried.
-fn answer(cx: &Cx, result: ApiResult<Value>) -> ApiResult<Response> {
+fn answer<T: Serialize>(cx: &Cx, result: ApiResult<T>) -> ApiResult<Response> {
     match result {
-        Ok(v) => json_response(200, &v),
+        Ok(v) => json_response(200, &Answer::ok(v)),
         Err(e @ (ApiError::Storage(_) | ApiError::Misconfigured(_) | ApiError::Internal(_))) => {
             Err(e)
         }
         Err(e) => {
             cx.log.set("epay_error", e.code().as_str());
-            json_response(200, &json!({"code": -1, "msg": e.to_string()}))
+            json_response(200, &Answer::<T>::refused(e.to_string()))
         }
     }
 }
@@ -111,34 +111,36 @@ async fn submit(cx: &Cx, apps: &[Merchant], params: &Params) -> ApiResult<String
 }
 
 /// `mapi.php`: the trade and the way to pay it, by `device`.
-async fn mapi(cx: &Cx, apps: &[Merchant], params: &Params) -> ApiResult<Value> {
+async fn mapi(cx: &Cx, apps: &[Merchant], params: &Params) -> ApiResult<Mapi> {
     let trade = pay_trade(cx, apps, params).await?;
     let device = epay::Device::parse(params.get("device").map(String::as_str));
     let page = checkout::link::url(&cx.settings.public_base_url()?, &trade.token);
-    let mut v = json!({"code": 1, "msg": "success", "trade_no": trade.trade_no});
-    v[epay::pay_answer(device).field()] = Value::String(page);
-    Ok(v)
+    Ok(Mapi::new(trade.trade_no, device, page))
 }
 
 /// `api.php`: `act=query`, `act=order`, `act=refund`.
-async fn api(cx: &Cx, apps: &[Merchant], params: &Params) -> ApiResult<Value> {
+async fn api(cx: &Cx, apps: &[Merchant], params: &Params) -> ApiResult<Api> {
     let app = epay::authenticate_api(params, apps)?;
     let act = params.get("act").map(String::as_str).unwrap_or("");
     cx.log.set("epay_act", act);
     match act {
-        "query" => Ok(json!({"code": 1, "msg": "success", "pid": app.pid, "active": 1})),
-        "order" => order(cx, app, params).await,
+        "query" => Ok(Api::Query {
+            pid: app.pid.clone(),
+            active: 1,
+        }),
+        "order" => Ok(Api::Order(order(cx, app, params).await?)),
         "refund" => {
             let trade = trades::find(cx, app, params).await?;
             let given = params.get("money").map(String::as_str).unwrap_or("");
             let money = checkout::amount::parse_api_amount(given)?;
             let no = params.get("out_refund_no").map(String::as_str);
             let total = trades::refund(cx, &trade, money, no).await?;
-            Ok(
-                json!({"code": 1, "msg": "refund succeeded", "trade_no": trade.trade_no,
-                "out_trade_no": trade.out_trade_no, "money": money.to_yuan(),
-                "refunded": total.to_yuan()}),
-            )
+            Ok(Api::Refund {
+                trade_no: trade.trade_no,
+                out_trade_no: trade.out_trade_no,
+                money: money.to_yuan(),
+                refunded: total.to_yuan(),
+            })
         }
         _ => Err(checkout::Error::InvalidRequest {
             field: "act",
@@ -149,30 +151,35 @@ async fn api(cx: &Cx, apps: &[Merchant], params: &Params) -> ApiResult<Value> {
 }
 
 /// `act=order`: the trade, `status` 1 once paid.
-async fn order(cx: &Cx, app: &Merchant, params: &Params) -> ApiResult<Value> {
+async fn order(cx: &Cx, app: &Merchant, params: &Params) -> ApiResult<OrderView> {
     let trade = trades::find(cx, app, params).await?;
     let paid = trades::payment(cx, &trade).await?;
     let pay_type = match &paid {
         Some(p) => trade.notice(&p.channel_type)?.pay_type,
         None => trade.pay_type()?.unwrap_or(epay::PayType::Alipay),
     };
-    Ok(json!({
-        "code": 1,
-        "msg": "success",
-        "trade_no": trade.trade_no,
-        "out_trade_no": trade.out_trade_no,
-        "api_trade_no": paid.as_ref().map(|p| p.charge_code.clone()).unwrap_or_default(),
-        "type": pay_type.as_str(),
-        "pid": trade.pid,
-        "addtime": epay::time(trade.created_at),
-        "endtime": paid.as_ref().and_then(|p| p.paid_at).map(epay::time).unwrap_or_default(),
-        "name": trade.name,
-        "money": trade.money.to_yuan(),
-        "param": trade.param.clone().unwrap_or_default(),
-        "buyer": "",
-        "clientip": trade.clientip.clone().unwrap_or_default(),
-        "status": i32::from(paid.is_some()),
-    }))
+    Ok(OrderView {
+        api_trade_no: paid
+            .as_ref()
+            .map(|p| p.charge_code.clone())
+            .unwrap_or_default(),
+        pay_type: pay_type.as_str(),
+        addtime: epay::time(trade.created_at),
+        endtime: paid
+            .as_ref()
+            .and_then(|p| p.paid_at)
+            .map(epay::time)
+            .unwrap_or_default(),
+        money: trade.money.to_yuan(),
+        param: trade.param.unwrap_or_default(),
+        buyer: String::new(),
+        clientip: trade.clientip.unwrap_or_default(),
+        status: u8::from(paid.is_some()),
+        trade_no: trade.trade_no,
+        out_trade_no: trade.out_trade_no,
+        pid: trade.pid,
+        name: trade.name,
+    })
 }
 
 /// `return`: once paid, the app's `return_url` with the signed result
