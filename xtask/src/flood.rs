@@ -29,6 +29,8 @@ pub fn run(args: &[String]) -> Result<()> {
         sandbox_args: &["--history", "200000"],
         wallets: true,
         webhook_url: None,
+        settings: Vec::new(),
+        epay: None,
     })?;
     step(&format!(
         "flood of {size} page opens and {size} pays on one link; logs in {}",
