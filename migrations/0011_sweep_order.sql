@@ -5,5 +5,5 @@
 -- pending attempts from the youngest and takes the due ones: the index
 -- holds all three columns so the walk reads no row it skips.
 ALTER TABLE orders ADD COLUMN sweep_at INTEGER;
-DROP INDEX orders_pending;
+DROP INDEX IF EXISTS orders_pending;  -- 0007 dropped it already
 CREATE INDEX orders_sweep ON orders (state, created_at, sweep_at);
