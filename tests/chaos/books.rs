@@ -195,6 +195,9 @@ pub struct Books {
     pub unknown_to_worker: Vec<String>,
     /// Every link.
     pub links: Vec<WorkerLink>,
+    /// What the merchant heard (`GET /v1/events`): (type, charge code), in
+    /// order.
+    pub heard: Vec<(String, String)>,
 }
 
 /// One disagreement.
@@ -361,6 +364,7 @@ pub fn compare(b: &Books) -> Comparison {
         }
     }
     compare_links(b, &gw, &mut mismatches);
+    compare_heard(b, &gw, &mut mismatches);
     if c.gateway_net_fen != c.worker_net_fen {
         push(
             &mut mismatches,
@@ -450,6 +454,47 @@ fn compare_refunds(a: &WorkerAttempt, o: &GatewayOrder, out: &mut Vec<Mismatch>)
             ),
             _ => {}
         }
+    }
+}
+
+/// What the merchant heard against the money: `order.paid` exactly once
+/// per kept payment, and never for money refunded as a duplicate — that one
+/// is `payment.duplicate` once, then `payment.duplicate_refunded` once the
+/// gateway refunded it. (Every path that records money goes through
+/// `paid`, so "money arrived" is `paid` in the attempt's history.)
+fn compare_heard(b: &Books, gw: &BTreeMap<&str, &GatewayOrder>, out: &mut Vec<Mismatch>) {
+    for a in &b.attempts {
+        let heard = |kind: &str| {
+            b.heard
+                .iter()
+                .filter(|(k, c)| k == kind && *c == a.charge_code)
+                .count()
+        };
+        let (paid, duplicate) = (heard("order.paid"), heard("payment.duplicate"));
+        let refunded = heard("payment.duplicate_refunded");
+        let money = a.history.iter().any(|s| s == "paid");
+        let dup_refunded = gw
+            .get(a.charge_code.as_str())
+            .is_some_and(|o| o.dup_refunds().next().is_some());
+        let kind = if dup_refunded && paid > 0 {
+            "order.paid for money refunded as a duplicate"
+        } else if paid + duplicate != usize::from(money) {
+            "payment not heard exactly once"
+        } else if dup_refunded && (duplicate, refunded) != (1, 1) {
+            "duplicate refund not heard"
+        } else {
+            continue;
+        };
+        out.push(Mismatch {
+            kind,
+            code: a.charge_code.clone(),
+            worker: format!(
+                "heard order.paid {paid}, payment.duplicate {duplicate}, \
+                 payment.duplicate_refunded {refunded}; {}",
+                worker_text(a)
+            ),
+            gateway: gw_text(gw.get(a.charge_code.as_str()).copied()),
+        });
     }
 }
 
@@ -565,7 +610,30 @@ mod tests {
         }
     }
 
+    /// Books whose merchant heard what the money says.
     fn books(orders: Vec<GatewayOrder>, attempts: Vec<WorkerAttempt>, link: &str) -> Books {
+        let mut heard = Vec::new();
+        for a in &attempts {
+            let code = a.charge_code.clone();
+            let dup = orders
+                .iter()
+                .any(|o| o.charge_code == code && o.dup_refunds().next().is_some());
+            let kinds: &[&str] = match (a.history.iter().any(|s| s == "paid"), dup) {
+                (false, _) => &[],
+                (true, false) => &["order.paid"],
+                (true, true) => &["payment.duplicate", "payment.duplicate_refunded"],
+            };
+            heard.extend(kinds.iter().map(|k| (k.to_string(), code.clone())));
+        }
+        books_heard(orders, attempts, link, heard)
+    }
+
+    fn books_heard(
+        orders: Vec<GatewayOrder>,
+        attempts: Vec<WorkerAttempt>,
+        link: &str,
+        heard: Vec<(String, String)>,
+    ) -> Books {
         let net_fen = orders
             .iter()
             .map(|o| o.captured_fen as i64 - o.returned_fen as i64 - o.refunded_fen as i64)
@@ -581,6 +649,7 @@ mod tests {
                 link: 0,
                 state: link.into(),
             }],
+            heard,
         }
     }
 
@@ -588,10 +657,9 @@ mod tests {
         compare(b).mismatches.iter().map(|m| m.kind).collect()
     }
 
-    #[test]
-    fn agreeing_books_have_no_mismatch() {
-        // Paid twice: the second refunded as a duplicate, the first kept.
-        let b = books(
+    /// Paid twice: the second refunded as a duplicate, the first kept.
+    fn paid_twice() -> (Vec<GatewayOrder>, Vec<WorkerAttempt>) {
+        (
             vec![
                 gw("A", 1, 100, 0, &[]),
                 gw("B", 5, 100, 0, &[("dup-B", 100)]),
@@ -600,8 +668,53 @@ mod tests {
                 worker("A", "paid", &[]),
                 worker("B", "refunded", &[("dup-B", 100)]),
             ],
-            "paid",
+        )
+    }
+
+    #[test]
+    fn an_order_paid_for_a_duplicate_is_caught() {
+        let (paid, dup, refunded) = (
+            "order.paid",
+            "payment.duplicate",
+            "payment.duplicate_refunded",
         );
+        let cases: &[(&[(&str, &str)], &str)] = &[
+            // What the Worker said before the judge ran in the transition.
+            (
+                &[(paid, "A"), (paid, "B"), (refunded, "B")],
+                "order.paid for money refunded as a duplicate",
+            ),
+            // The kept payment heard twice, or never.
+            (
+                &[(paid, "A"), (paid, "A"), (dup, "B"), (refunded, "B")],
+                "payment not heard exactly once",
+            ),
+            (
+                &[(dup, "B"), (refunded, "B")],
+                "payment not heard exactly once",
+            ),
+            // The duplicate's refund unheard.
+            (&[(paid, "A"), (dup, "B")], "duplicate refund not heard"),
+        ];
+        for (heard, want) in cases {
+            let (orders, attempts) = paid_twice();
+            let b = books_heard(
+                orders,
+                attempts,
+                "paid",
+                heard
+                    .iter()
+                    .map(|(k, c)| (k.to_string(), c.to_string()))
+                    .collect(),
+            );
+            assert_eq!(kinds(&b), [*want], "{heard:?}");
+        }
+    }
+
+    #[test]
+    fn agreeing_books_have_no_mismatch() {
+        let (orders, attempts) = paid_twice();
+        let b = books(orders, attempts, "paid");
         assert_eq!(compare(&b).mismatches, vec![]);
     }
 

@@ -685,11 +685,22 @@ impl Driver {
             };
             worker_links.push(WorkerLink { link, state });
         }
+        let heard = self
+            .e
+            .all_events()
+            .into_iter()
+            .filter_map(|v| {
+                let kind = v["type"].as_str()?.to_owned();
+                let code = v["payload"]["data"]["charge_code"].as_str()?.to_owned();
+                Some((kind, code))
+            })
+            .collect();
         Ok(Books {
             ledger,
             attempts,
             unknown_to_worker,
             links: worker_links,
+            heard,
         })
     }
 }

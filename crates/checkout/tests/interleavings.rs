@@ -17,7 +17,10 @@
 //! 5. every state an attempt is in, and every settled refund, has its
 //!    merchant event in the outbox;
 //! 6. a cashier is told the state the books hold (or `pending`, when even
-//!    the revocation's outcome is unknown).
+//!    the revocation's outcome is unknown);
+//! 7. the merchant heard `order.paid` exactly once per kept payment, and
+//!    never for money refunded as a duplicate (that one is
+//!    `payment.duplicate`, then `payment.duplicate_refunded`).
 //!
 //! The world is a model of the gateway (the ledger) and an in-memory store
 //! (the Worker's rows, typed as `checkout::flow` reads them). Every step
@@ -143,6 +146,8 @@ struct Store {
     refunds: Vec<Refund>,
     /// The outbox's dedupe keys.
     events: BTreeSet<String>,
+    /// What the merchant heard, in outbox order: (event type, charge code).
+    heard: Vec<(events::EventType, String)>,
     /// (charge code, gateway state) → (first outcome, received).
     notifications: BTreeMap<(String, String), (&'static str, u32)>,
     next_seq: u64,
@@ -223,21 +228,40 @@ impl Store {
                 amount,
                 ..
             } => {
-                let Some(a) = self.attempts.get_mut(charge_code) else {
+                let Some(a) = self.attempts.get(charge_code) else {
                     return false;
                 };
                 let allowed = checkout::state::sources(*to).any(|s| s == a.state);
                 if !allowed || amount.is_some_and(|amt| amt != a.amount) {
                     return false;
                 }
+                let first_money = settle::holds_money(*to) && a.paid_seq.is_none();
+                // The judge runs in the same update, on the link's other
+                // attempts as the transaction sees them.
+                let others: Vec<_> = self
+                    .attempts
+                    .values()
+                    .filter(|o| {
+                        o.link_id.is_some()
+                            && o.link_id == a.link_id
+                            && o.charge_code != a.charge_code
+                    })
+                    .map(Attempt::link_attempt)
+                    .collect();
+                let judged = settle::duplicate_on_arrival(&others).map(str::to_owned);
+                let a = self.attempts.get_mut(charge_code).expect("read above");
                 a.state = *to;
-                if settle::holds_money(*to) && a.paid_seq.is_none() {
+                if first_money {
                     self.next_seq += 1;
                     a.paid_seq = Some(self.next_seq);
+                    if a.duplicate_of.is_none() {
+                        a.duplicate_of = judged;
+                    }
                 }
                 true
             }
             Write::Event(e) => {
+                let mut e = e.clone();
                 let holds = match &e.of {
                     EventOf::Transition { state, if_changed } => {
                         self.attempts
@@ -245,6 +269,15 @@ impl Store {
                             .is_some_and(|a| a.state == *state)
                             && (!if_changed || last_changed)
                     }
+                    EventOf::Payment { if_changed } => match self.attempts.get(&e.charge_code) {
+                        Some(a) if a.state == S::Paid && (!if_changed || last_changed) => {
+                            let duplicate = a.duplicate_of.is_some();
+                            (e.kind, e.dedupe_key) =
+                                events::payment_event(&e.charge_code, duplicate);
+                            true
+                        }
+                        _ => false,
+                    },
                     EventOf::Refund {
                         out_refund_no,
                         state,
@@ -253,7 +286,11 @@ impl Store {
                         .iter()
                         .any(|r| &r.out_refund_no == out_refund_no && r.state == *state),
                 };
-                holds && self.events.insert(e.dedupe_key.clone())
+                let written = holds && self.events.insert(e.dedupe_key.clone());
+                if written {
+                    self.heard.push((e.kind, e.charge_code.clone()));
+                }
+                written
             }
             Write::CountNotification {
                 charge_code,
@@ -1221,12 +1258,12 @@ impl World {
                 return Err(format!("{code}: books {:?}, gateway {want:?}", row.state));
             }
             let refunds = self.store.refunds_of(code);
-            if row.state != S::Pending
-                && !self
-                    .store
-                    .events
-                    .contains(&events::dedupe_key_transition(code, row.state))
-            {
+            // Paid, the payment's event: kept or a duplicate.
+            let key = match row.state {
+                S::Paid => events::payment_event(code, row.duplicate_of.is_some()).1,
+                state => events::dedupe_key_transition(code, state),
+            };
+            if row.state != S::Pending && !self.store.events.contains(&key) {
                 return Err(format!("{code}: no event for {:?}", row.state));
             }
             if let Some(r) = refunds.iter().find(|r| r.state != R::Pending).filter(|r| {
@@ -1258,6 +1295,7 @@ impl World {
         if gw_money != books_money {
             return Err(format!("money: gateway {gw_money}, books {books_money}"));
         }
+        self.check_heard()?;
         for link in 0..self.links {
             let paid: Vec<&String> = self
                 .store
@@ -1321,6 +1359,70 @@ impl World {
     }
 }
 
+impl World {
+    /// 7. The merchant heard `order.paid` exactly once per kept payment
+    ///    (an attempt money arrived on that was not judged a duplicate),
+    ///    and never for money refunded as a duplicate: that one is
+    ///    `payment.duplicate` once, then `payment.duplicate_refunded` once
+    ///    its refund went through.
+    fn check_heard(&self) -> Result<(), String> {
+        use events::EventType as E;
+        let heard = |kind: E, code: &str| {
+            self.store
+                .heard
+                .iter()
+                .filter(|(k, c)| *k == kind && c == code)
+                .count()
+        };
+        for (code, a) in &self.store.attempts {
+            let paid = heard(E::OrderPaid, code);
+            let duplicate = heard(E::PaymentDuplicate, code);
+            let kept = a.paid_seq.is_some() && a.duplicate_of.is_none();
+            let want = (usize::from(kept), usize::from(a.duplicate_of.is_some()));
+            if (paid, duplicate) != want {
+                return Err(format!(
+                    "{code}: heard order.paid {paid}×, payment.duplicate {duplicate}×; \
+                     kept {kept}, duplicate of {:?}",
+                    a.duplicate_of
+                ));
+            }
+            let dup_refunded = self.gw.get(code).is_some_and(|g| {
+                g.refunds
+                    .keys()
+                    .any(|no| settle::duplicate_refund_try(code, no).is_some())
+            });
+            if dup_refunded && paid > 0 {
+                return Err(format!(
+                    "{code}: order.paid for money refunded as a duplicate"
+                ));
+            }
+            if usize::from(dup_refunded) != heard(E::PaymentDuplicateRefunded, code) {
+                return Err(format!(
+                    "{code}: refunded as a duplicate {dup_refunded}, \
+                     heard payment.duplicate_refunded {}×",
+                    heard(E::PaymentDuplicateRefunded, code)
+                ));
+            }
+            if duplicate > 0 {
+                let first = |kind: E| {
+                    self.store
+                        .heard
+                        .iter()
+                        .position(|(k, c)| *k == kind && c == code)
+                };
+                if first(E::PaymentDuplicateRefunded)
+                    .is_some_and(|r| first(E::PaymentDuplicate) > Some(r))
+                {
+                    return Err(format!(
+                        "{code}: payment.duplicate_refunded before payment.duplicate"
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 /// What a schedule reached, summed over the search so the output shows the
 /// refusal paths were exercised.
 #[derive(Default)]
@@ -1335,6 +1437,9 @@ struct Reached {
     pos_told: BTreeMap<&'static str, usize>,
     /// Their polls.
     pos_polls: usize,
+    /// What the merchant heard: `order.paid`, `payment.duplicate`.
+    heard_paid: usize,
+    heard_duplicate: usize,
 }
 
 fn run(seed: u64, steps: usize, reached: &mut Reached) -> Result<(), (String, Vec<String>)> {
@@ -1368,6 +1473,13 @@ fn run(seed: u64, steps: usize, reached: &mut Reached) -> Result<(), (String, Ve
         *reached.pos_told.entry(state).or_default() += n;
     }
     reached.pos_polls += w.pos_polls;
+    for (kind, _) in &w.store.heard {
+        match kind {
+            events::EventType::OrderPaid => reached.heard_paid += 1,
+            events::EventType::PaymentDuplicate => reached.heard_duplicate += 1,
+            _ => {}
+        }
+    }
     Ok(())
 }
 
@@ -1400,12 +1512,15 @@ fn books_equal_the_ledger_after_any_interleaving() {
     println!(
         "interleavings: {schedules} schedules, {steps_total} steps, 0 mismatches; \
          {} duplicate refunds succeeded after a refusal, {} left to the merchant, \
-         {} attempts the gateway never heard of failed; POS charges told {:?} after {} polls",
+         {} attempts the gateway never heard of failed; POS charges told {:?} after {} polls; \
+         the merchant heard {} order.paid and {} payment.duplicate",
         reached.retried,
         reached.abandoned,
         reached.unknown_failed,
         reached.pos_told,
-        reached.pos_polls
+        reached.pos_polls,
+        reached.heard_paid,
+        reached.heard_duplicate
     );
     if schedules >= 1000 {
         assert!(
@@ -1413,9 +1528,10 @@ fn books_equal_the_ledger_after_any_interleaving() {
                 && reached.abandoned > 0
                 && reached.unknown_failed > 0
                 && reached.pos_told.get("paid") > Some(&0)
-                && reached.pos_told.get("revoked") > Some(&0),
+                && reached.pos_told.get("revoked") > Some(&0)
+                && reached.heard_duplicate > 0,
             "the search never reached a refused duplicate refund, an unknown attempt, \
-             or a POS charge paid or revoked"
+             a POS charge paid or revoked, or a duplicate payment"
         );
     }
 }

@@ -96,7 +96,7 @@ pub async fn signed_return_url(
     let params = ReturnParams {
         charge_code: &order.charge_code,
         merchant_ref: merchant_ref.as_deref().unwrap_or(""),
-        state: order.state.as_str(),
+        state: checkout::webhook::return_state(order.state, order.duplicate_of.is_some()),
         amount_fen: order.amount.fen(),
         ts: now_secs(),
     };

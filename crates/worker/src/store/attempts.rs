@@ -224,13 +224,42 @@ pub async fn pending_before(db: &Db, cutoff: u64, limit: u64) -> ApiResult<Vec<O
 /// if the new state holds money). The first transition into a state holding
 /// money stamps when (paid_at) and in which order (paid_seq, one more than
 /// any before: SQLite runs the statement alone, so the numbers are unique)
-/// the money arrived; later ones keep both.
-const TRANSITION_SET: &str = "SET state = ?2, updated_at = ?3, \
-    paid_at = CASE WHEN ?4 = 1 THEN COALESCE(paid_at, ?3) ELSE paid_at END, \
-    paid_seq = CASE WHEN ?4 = 1 THEN COALESCE(paid_seq, \
-      (SELECT COALESCE(MAX(paid_seq), 0) + 1 FROM orders)) ELSE paid_seq END";
+/// the money arrived, and judges it against the link's other attempts
+/// (`duplicate_of`, [`judge`]); later ones keep all three.
+fn transition_set() -> String {
+    format!(
+        "SET state = ?2, updated_at = ?3, \
+         paid_at = CASE WHEN ?4 = 1 THEN COALESCE(paid_at, ?3) ELSE paid_at END, \
+         duplicate_of = CASE WHEN ?4 = 1 AND paid_seq IS NULL \
+           THEN COALESCE(duplicate_of, {JUDGE}) ELSE duplicate_of END, \
+         paid_seq = CASE WHEN ?4 = 1 THEN COALESCE(paid_seq, \
+           (SELECT COALESCE(MAX(paid_seq), 0) + 1 FROM orders)) ELSE paid_seq END",
+        JUDGE = judge()
+    )
+}
 
-/// The parameters `?1`–`?4` of [`TRANSITION_SET`]'s update of `charge_code`.
+/// `settle::duplicate_on_arrival` in SQL, inside the update of the attempt
+/// money arrives on (its columns are `orders.*`, as before the update): the
+/// kept payment of its link among the others — holding money
+/// (`settle::holds_money`), not a duplicate, the first money
+/// (`settle::kept_payment`'s order: `paid_seq`, never-paid last, then the
+/// code) — or NULL. The update runs alone in its transaction, so two
+/// payments arriving together are judged one after the other.
+fn judge() -> String {
+    let money: Vec<String> = OrderStatus::ALL
+        .into_iter()
+        .filter(|s| settle::holds_money(*s))
+        .map(|s| format!("'{}'", s.as_str()))
+        .collect();
+    format!(
+        "(SELECT k.charge_code FROM orders k WHERE k.link_id = orders.link_id \
+         AND k.charge_code != orders.charge_code AND k.duplicate_of IS NULL \
+         AND k.state IN ({}) ORDER BY k.paid_seq IS NULL, k.paid_seq, k.charge_code LIMIT 1)",
+        money.join(", ")
+    )
+}
+
+/// The parameters `?1`–`?4` of [`transition_set`]'s update of `charge_code`.
 fn transition_params(charge_code: &str, to: OrderStatus, now: u64) -> Vec<JsValue> {
     let money = if settle::holds_money(to) { 1 } else { 0 };
     vec![t(charge_code), t(to.as_str()), n(now), n(money)]
@@ -379,7 +408,7 @@ pub(super) fn transition_from_any<'d>(
         )?,
         prepare(
             db,
-            &format!("UPDATE orders {TRANSITION_SET} WHERE {condition}"),
+            &format!("UPDATE orders {} WHERE {condition}", transition_set()),
             &update,
         )?,
     ])
