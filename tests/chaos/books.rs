@@ -181,6 +181,8 @@ pub struct WorkerLink {
     pub link: usize,
     /// `paid`, `open` or `expired`.
     pub state: String,
+    /// A counter code: every payment kept, never paid.
+    pub counter: bool,
 }
 
 /// Both sets of books at one moment.
@@ -516,6 +518,26 @@ fn compare_links(b: &Books, gw: &BTreeMap<&str, &GatewayOrder>, out: &mut Vec<Mi
                 net.push(a.charge_code.as_str());
             }
         }
+        if link.counter {
+            // Every payment of a counter code is kept: none refunded as a
+            // duplicate, and the code is never paid.
+            let refunded = attempts.iter().find(|a| {
+                gw.get(a.charge_code.as_str())
+                    .is_some_and(|o| o.dup_refunds().next().is_some())
+            });
+            let kind = match (link.state.as_str(), refunded) {
+                ("paid", _) => "counter code paid",
+                (_, Some(_)) => "counter payment refunded as a duplicate",
+                _ => continue,
+            };
+            out.push(Mismatch {
+                kind,
+                code: format!("link {}", link.link),
+                worker: link.state.clone(),
+                gateway: refunded.map_or_else(String::new, |a| a.charge_code.clone()),
+            });
+            continue;
+        }
         let paid = link.state == "paid";
         let short = |code: &str| code.get(..8).unwrap_or(code).to_owned();
         let worker = || {
@@ -648,6 +670,7 @@ mod tests {
             links: vec![WorkerLink {
                 link: 0,
                 state: link.into(),
+                counter: false,
             }],
             heard,
         }
@@ -669,6 +692,31 @@ mod tests {
                 worker("B", "refunded", &[("dup-B", 100)]),
             ],
         )
+    }
+
+    #[test]
+    fn a_counter_code_keeps_every_payment() {
+        let counter = |orders: Vec<GatewayOrder>, attempts, state: &str| {
+            let mut b = books(orders, attempts, state);
+            b.links[0].counter = true;
+            kinds(&b)
+        };
+        let two = || vec![worker("A", "paid", &[]), worker("B", "paid", &[])];
+        let held = || vec![gw("A", 1, 100, 0, &[]), gw("B", 1, 100, 0, &[])];
+        assert_eq!(counter(held(), two(), "open"), Vec::<&str>::new());
+        assert_eq!(counter(held(), two(), "paid"), ["counter code paid"]);
+        let refunded = vec![
+            gw("A", 1, 100, 0, &[]),
+            gw("B", 5, 100, 0, &[("dup-B", 100)]),
+        ];
+        let attempts = vec![
+            worker("A", "paid", &[]),
+            worker("B", "refunded", &[("dup-B", 100)]),
+        ];
+        assert_eq!(
+            counter(refunded, attempts, "open"),
+            ["counter payment refunded as a duplicate"]
+        );
     }
 
     #[test]

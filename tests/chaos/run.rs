@@ -38,7 +38,8 @@ pub struct Driver {
     /// The Worker and the sandbox.
     pub e: E2e,
     seed: u64,
-    links: Mutex<BTreeMap<usize, (String, u64)>>,
+    /// Link number → (token, amount, counter code).
+    links: Mutex<BTreeMap<usize, (String, u64, bool)>>,
     attempts: Mutex<BTreeMap<usize, String>>,
     wallet_paid: Mutex<BTreeSet<usize>>,
     known: Mutex<BTreeSet<String>>,
@@ -248,12 +249,19 @@ impl Driver {
                 link,
                 amount_fen,
                 idempotency,
+                counter,
             } => {
-                let body = json!({"amount": yuan(*amount_fen), "subject": books::link_subject(*link),
+                let mut body = json!({"amount": yuan(*amount_fen), "subject": books::link_subject(*link),
                     "ref": "chaos", "expires_in": 86_400});
+                if *counter {
+                    // Bounds of one amount: the shopper types the link's.
+                    body = json!({"kind": "counter", "min_amount": yuan(*amount_fen),
+                        "max_amount": yuan(*amount_fen), "subject": books::link_subject(*link),
+                        "ref": "chaos", "expires_in": 86_400});
+                }
                 let answer = if *idempotency {
                     let mut other = body.clone();
-                    other["amount"] = json!(yuan(amount_fen + 1));
+                    other["subject"] = json!(format!("{} (other)", books::link_subject(*link)));
                     self.idempotent("/v1/links", &format!("link-{link}"), &body, &other)
                 } else {
                     send(self.e.admin_request(Http::POST, "/v1/links").json(&body))
@@ -264,7 +272,7 @@ impl Driver {
                         self.links
                             .lock()
                             .unwrap()
-                            .insert(*link, (token.to_owned(), *amount_fen));
+                            .insert(*link, (token.to_owned(), *amount_fen, *counter));
                     }
                 }
             }
@@ -273,7 +281,9 @@ impl Driver {
                 attempt,
                 method,
             } => {
-                let Some((token, _)) = self.links.lock().unwrap().get(link).cloned() else {
+                let Some((token, amount_fen, counter)) =
+                    self.links.lock().unwrap().get(link).cloned()
+                else {
                     return self.record("pay", "skipped: no link");
                 };
                 let (ua, extra) = match method {
@@ -290,7 +300,17 @@ impl Driver {
                 body.as_object_mut()
                     .expect("object")
                     .extend(extra.as_object().expect("object").clone());
-                let answer = send(self.e.pay_request(ua).json(&body));
+                if counter {
+                    body["amount"] = json!(yuan(amount_fen));
+                }
+                // Every attempt from a device of its own: a counter code's
+                // attempt is polled by it alone.
+                let answer = send(
+                    self.e
+                        .pay_request(ua)
+                        .header("Cookie", device_cookie(*attempt))
+                        .json(&body),
+                );
                 self.learn(Some(*attempt), &answer);
                 self.record("pay", format!("{} {}", method.as_str(), label(&answer)));
             }
@@ -318,7 +338,8 @@ impl Driver {
                 let answer = send(
                     self.e
                         .http()
-                        .get(format!("{}/api/orders/{code}", self.e.worker)),
+                        .get(format!("{}/api/orders/{code}", self.e.worker))
+                        .header("Cookie", device_cookie(*attempt)),
                 );
                 let outcome = match &answer {
                     Ok((200, v)) => format!("200 {}", v["state"].as_str().unwrap_or("?")),
@@ -541,7 +562,7 @@ impl Driver {
     }
 
     fn refund(&self, link: usize, permille: u64, idempotency: bool) {
-        let Some((token, amount_fen)) = self.links.lock().unwrap().get(&link).cloned() else {
+        let Some((token, amount_fen, _)) = self.links.lock().unwrap().get(&link).cloned() else {
             return self.record("merchant refund", "skipped: no link");
         };
         let view = send(
@@ -660,19 +681,19 @@ impl Driver {
                 other => return Err(format!("GET /v1/orders/{code}: {}", label(&other))),
             }
         }
-        let links: Vec<(usize, String)> = self
+        let links: Vec<(usize, String, bool)> = self
             .links
             .lock()
             .unwrap()
             .iter()
-            .map(|(l, (t, _))| (*l, t.clone()))
+            .map(|(l, (t, _, counter))| (*l, t.clone(), *counter))
             .collect();
-        let views = par_map(&links, 4, |(link, token)| {
+        let views = par_map(&links, 4, |(link, token, counter)| {
             let url = format!("{}/api/checkout/{token}", self.e.worker);
-            (*link, read(|| self.e.http().get(&url)))
+            ((*link, *counter), read(|| self.e.http().get(&url)))
         });
         let mut worker_links = Vec::new();
-        for (link, answer) in views {
+        for ((link, counter), answer) in views {
             let state = match answer {
                 Ok((200, v)) => v["state"].as_str().unwrap_or("?").to_owned(),
                 Ok((410, _)) => "expired".into(),
@@ -683,7 +704,11 @@ impl Driver {
                     ))
                 }
             };
-            worker_links.push(WorkerLink { link, state });
+            worker_links.push(WorkerLink {
+                link,
+                state,
+                counter,
+            });
         }
         let heard = self
             .e
@@ -703,4 +728,10 @@ impl Driver {
             heard,
         })
     }
+}
+
+/// The device cookie of attempt `n`'s shopper: one device per attempt, as
+/// the Worker mints them (32 hex digits).
+fn device_cookie(n: usize) -> String {
+    format!("{}={n:032x}", checkout::guard::DEVICE_COOKIE)
 }

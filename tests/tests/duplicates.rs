@@ -60,15 +60,6 @@ fn clean_cron_runs() -> usize {
         .count()
 }
 
-/// The types of the merchant's events about `code`, in order.
-fn heard(e: &E2e, code: &str) -> Vec<String> {
-    e.all_events()
-        .into_iter()
-        .filter(|v| v["payload"]["data"]["charge_code"] == code)
-        .filter_map(|v| Some(v["type"].as_str()?.to_owned()))
-        .collect()
-}
-
 /// How many `refund` requests for `code` reached the sandbox.
 fn refund_calls(e: &E2e, code: &str) -> usize {
     e.requests_for(code)
@@ -195,9 +186,9 @@ fn a_link_paid_twice_refunds_the_later_payment_once() {
 
     // What the merchant heard: `order.paid` once, for the kept payment;
     // the later one is `payment.duplicate`, then refunded — never paid.
-    assert_eq!(heard(&e, &kept), ["order.paid"]);
+    assert_eq!(e.heard(&kept), ["order.paid"]);
     assert_eq!(
-        heard(&e, &later),
+        e.heard(&later),
         [
             "payment.duplicate",
             "order.refunded",
@@ -397,9 +388,9 @@ fn a_second_payment_is_heard_as_a_duplicate_never_as_paid() {
     e.eventually("the 1.00 payment is refunded as a duplicate", || {
         e.merchant_order_stored(&small).order.state.as_str() == "refunded"
     });
-    assert_eq!(heard(&e, &large), ["order.paid"]);
+    assert_eq!(e.heard(&large), ["order.paid"]);
     assert_eq!(
-        heard(&e, &small),
+        e.heard(&small),
         [
             "payment.duplicate",
             "order.refunded",

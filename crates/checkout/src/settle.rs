@@ -49,7 +49,7 @@ pub use crate::gateway::{
     Verdict,
 };
 use crate::state::Transition;
-use crate::vocab::{OrderStatus, RefundState};
+use crate::vocab::{LinkKind, OrderStatus, RefundState};
 
 /// Whether a state means the shopper's money is held (paid, possibly
 /// refunded since): the states that make a link paid.
@@ -225,10 +225,11 @@ pub fn on_money(attempts: &[LinkAttempt<'_>], me: &str) -> MoneyDecision {
     }
 }
 
-/// Who money arriving now on an attempt of a link is a duplicate of, given
-/// the link's other attempts (`others`, the attempt itself not among them):
-/// their kept payment ([`kept_payment`]); `None` — the payment is kept —
-/// when none of them holds money that is not a duplicate's.
+/// Who money arriving now on an attempt of a link of `kind` is a duplicate
+/// of, given the link's other attempts (`others`, the attempt itself not
+/// among them): their kept payment ([`kept_payment`]); `None` — the payment
+/// is kept — when none of them holds money that is not a duplicate's, or
+/// when the link keeps every payment (a counter code).
 ///
 /// Why at arrival: the merchant's event is written in the transaction that
 /// records the money (the outbox), so that transaction must already know
@@ -239,7 +240,10 @@ pub fn on_money(attempts: &[LinkAttempt<'_>], me: &str) -> MoneyDecision {
 /// it, whichever the gateway reported first. The answer never changes once
 /// given (money arrives on an attempt once, a mark is never erased), and
 /// [`on_money`] agrees with it afterwards.
-pub fn duplicate_on_arrival<'a>(others: &[LinkAttempt<'a>]) -> Option<&'a str> {
+pub fn duplicate_on_arrival<'a>(kind: LinkKind, others: &[LinkAttempt<'a>]) -> Option<&'a str> {
+    if kind.keeps_every_payment() {
+        return None;
+    }
     kept_payment(others).map(|kept| kept.charge_code)
 }
 
@@ -937,13 +941,17 @@ mod tests {
             ),
         ];
         for (others, want) in cases {
-            assert_eq!(duplicate_on_arrival(others), *want, "{others:?}");
+            for kind in [LinkKind::Fixed, LinkKind::Open] {
+                assert_eq!(duplicate_on_arrival(kind, others), *want, "{others:?}");
+            }
+            // A counter code keeps every payment.
+            assert_eq!(duplicate_on_arrival(LinkKind::Counter, others), None);
         }
         // It agrees with the later check: the judged payment is refunded,
         // the kept one kept.
         let a = att("A", Paid, Some(1), false);
         let b = att("B", Paid, Some(2), false);
-        assert_eq!(duplicate_on_arrival(&[a]), Some("A"));
+        assert_eq!(duplicate_on_arrival(LinkKind::Fixed, &[a]), Some("A"));
         assert_eq!(
             on_money(&[a, b], "B"),
             MoneyDecision::RefundDuplicate { kept: "A".into() }

@@ -20,7 +20,9 @@
 //!    the revocation's outcome is unknown);
 //! 7. the merchant heard `order.paid` exactly once per kept payment, and
 //!    never for money refunded as a duplicate (that one is
-//!    `payment.duplicate`, then `payment.duplicate_refunded`).
+//!    `payment.duplicate`, then `payment.duplicate_refunded`);
+//! 8. every payment of a counter code is kept (never a duplicate), and a
+//!    deactivated link takes no payment (refused before the gateway).
 //!
 //! The world is a model of the gateway (the ledger) and an in-memory store
 //! (the Worker's rows, typed as `checkout::flow` reads them). Every step
@@ -46,7 +48,9 @@ use checkout::flow::{
 };
 use checkout::gateway;
 use checkout::settle::{self, DuplicateRefundPolicy, DuplicateRefundStep};
-use checkout::vocab::{EventSource, OrderKind, OrderMethod, OrderStatus as S, RefundState as R};
+use checkout::vocab::{
+    EventSource, LinkKind, OrderKind, OrderMethod, OrderStatus as S, RefundState as R,
+};
 use soushou::model::{
     CancelTradeResp, FundBill, OrderResp, QueryResp, RefundQueryResp, RefundResp, RefundTrade,
 };
@@ -148,6 +152,9 @@ struct Store {
     events: BTreeSet<String>,
     /// What the merchant heard, in outbox order: (event type, charge code).
     heard: Vec<(events::EventType, String)>,
+    /// The links' rows: kind, and the deactivated ones.
+    link_kinds: BTreeMap<String, LinkKind>,
+    inactive: BTreeSet<String>,
     /// (charge code, gateway state) → (first outcome, received).
     notifications: BTreeMap<(String, String), (&'static str, u32)>,
     next_seq: u64,
@@ -160,6 +167,15 @@ impl Store {
             .filter(|r| r.charge_code == code)
             .cloned()
             .collect()
+    }
+
+    /// The kind of the attempt's link, as its row says (`fixed` for none:
+    /// the judge finds no other attempt then anyway).
+    fn kind_of(&self, a: &Attempt) -> LinkKind {
+        a.link_id
+            .as_ref()
+            .and_then(|l| self.link_kinds.get(l).copied())
+            .unwrap_or(LinkKind::Fixed)
     }
 
     fn refund_mut(&mut self, no: &str) -> Option<&mut Refund> {
@@ -179,7 +195,12 @@ impl Store {
 
     fn write(&mut self, w: &Write, last_changed: bool) -> bool {
         match w {
-            Write::InsertLink { .. } => true,
+            Write::InsertLink { link, .. } => {
+                self.link_kinds
+                    .entry(link.link_id.clone())
+                    .or_insert(link.kind);
+                true
+            }
             Write::RecordWebhookAttempt { .. }
             | Write::SetDelivery { .. }
             | Write::MarkEventFailed { .. } => panic!("the model delivers no webhooks"),
@@ -196,6 +217,7 @@ impl Store {
                     paid_seq: None,
                     duplicate_of: None,
                     recheck_until: None,
+                    device: attempt.device.clone(),
                 };
                 let fresh = !self.attempts.contains_key(&a.charge_code);
                 assert!(fresh, "a charge code inserted twice fails the batch");
@@ -248,7 +270,8 @@ impl Store {
                     })
                     .map(Attempt::link_attempt)
                     .collect();
-                let judged = settle::duplicate_on_arrival(&others).map(str::to_owned);
+                let kind = self.kind_of(a);
+                let judged = settle::duplicate_on_arrival(kind, &others).map(str::to_owned);
                 let a = self.attempts.get_mut(charge_code).expect("read above");
                 a.state = *to;
                 if first_money {
@@ -449,6 +472,10 @@ struct World {
     inbox: Vec<(String, G)>,
     next_code: u64,
     links: usize,
+    /// The links that are counter codes.
+    counters: BTreeSet<usize>,
+    /// Payments refused because their link was deactivated.
+    refused_inactive: usize,
     /// The clock, unix seconds: one per step.
     now: u64,
     /// How many of the next refunds the gateway refuses (a fault, e.g. a
@@ -653,6 +680,7 @@ impl World {
                     .cloned()
                     .collect();
                 let snapshot = duplicate::Snapshot {
+                    kind: attempt.link_id.as_ref().map(|_| w.store.kind_of(&attempt)),
                     attempt,
                     link,
                     refunds: w.store.refunds_of(&code),
@@ -879,6 +907,15 @@ impl World {
     /// it without acting, or never gets the request.
     fn pay(&mut self, rng: &mut Rng) {
         let link = rng.below(self.links);
+        let kind = match self.counters.contains(&link) {
+            true => LinkKind::Counter,
+            false => LinkKind::Fixed,
+        };
+        // Shoppers of a counter code pay from one of three devices.
+        let device = format!("d{}", rng.below(3));
+        if rng.chance(2) && self.store.inactive.insert(link_id(link)) {
+            self.log.push(format!("merchant deactivates link {link}"));
+        }
         self.next_code += 1;
         let code = format!("C{}", self.next_code);
         self.pay_mode = match rng.below(10) {
@@ -898,6 +935,7 @@ impl World {
                 merchant_ref: None,
                 return_url: None,
                 expires_at: u64::MAX,
+                kind,
             }),
             kind: OrderKind::Link,
             method: OrderMethod::Native,
@@ -905,6 +943,7 @@ impl World {
             amount: Fen::from_fen(AMOUNT),
             subject: "tea".into(),
             return_url: None,
+            device: kind.keeps_every_payment().then_some(device),
         };
         let charge = gateway::Charge {
             charge_code: &code,
@@ -930,14 +969,20 @@ impl World {
         let answer = self.run(
             input,
             |w, i| {
-                let snapshot = w.store.attempts.contains_key(&code).then(|| {
+                let snapshot =
                     w.store
                         .attempts
-                        .values()
-                        .filter(|a| a.link_id == Some(link_id(link)))
-                        .cloned()
-                        .collect()
-                });
+                        .contains_key(&code)
+                        .then(|| flow::pay::LinkSnapshot {
+                            attempts: w
+                                .store
+                                .attempts
+                                .values()
+                                .filter(|a| a.link_id == Some(link_id(link)))
+                                .cloned()
+                                .collect(),
+                            active: !w.store.inactive.contains(&link_id(link)),
+                        });
                 flow::pay::decide(&snapshot, &code, i, w.now, &p)
             },
             |_, a| match a {
@@ -945,6 +990,12 @@ impl World {
                 _ => panic!("pay answered out of turn"),
             },
         );
+        if self.store.inactive.contains(&link_id(link)) {
+            // A deactivated link takes no payment: refused, never sent.
+            assert_eq!(answer, Err(flow::pay::Failure::LinkInactive), "{code}");
+            assert!(!self.store.attempts.contains_key(&code), "{code} kept");
+            self.refused_inactive += 1;
+        }
         if self.pay_mode == PayMode::NeverArrives && self.store.attempts.contains_key(&code) {
             self.never_reached.insert(code.clone());
         }
@@ -983,6 +1034,7 @@ impl World {
             amount: Fen::from_fen(AMOUNT),
             subject: "tea".into(),
             return_url: None,
+            device: None,
         };
         let charge = gateway::Charge {
             charge_code: &code,
@@ -1318,6 +1370,22 @@ impl World {
                     .collect()
             };
             let dups: Vec<&&String> = paid.iter().filter(|c| !dup_refunds(c).is_empty()).collect();
+            if self.counters.contains(&link) {
+                // 8. Every payment of a counter code is kept: none is marked
+                //    a duplicate, none refunded as one, and the link is
+                //    never paid.
+                let marked = self
+                    .store
+                    .attempts
+                    .values()
+                    .find(|a| a.link_id == Some(link_id(link)) && a.duplicate_of.is_some());
+                if !dups.is_empty() || marked.is_some() {
+                    return Err(format!(
+                        "counter link {link}: duplicates {dups:?}, marked {marked:?}"
+                    ));
+                }
+                continue;
+            }
             // Duplicates whose refund the gateway refused max_tries times:
             // the Worker stopped, and the merchant heard of every refusal.
             let abandoned: Vec<&&String> = paid
@@ -1440,6 +1508,10 @@ struct Reached {
     /// What the merchant heard: `order.paid`, `payment.duplicate`.
     heard_paid: usize,
     heard_duplicate: usize,
+    /// Payments of counter codes (each kept), and payments refused by a
+    /// deactivated link.
+    counter_payments: usize,
+    refused_inactive: usize,
 }
 
 fn run(seed: u64, steps: usize, reached: &mut Reached) -> Result<(), (String, Vec<String>)> {
@@ -1448,6 +1520,7 @@ fn run(seed: u64, steps: usize, reached: &mut Reached) -> Result<(), (String, Ve
         links: 1 + rng.below(3),
         ..World::default()
     };
+    w.counters = (0..w.links).filter(|_| rng.chance(30)).collect();
     for _ in 0..steps {
         w.step(&mut rng);
     }
@@ -1473,6 +1546,18 @@ fn run(seed: u64, steps: usize, reached: &mut Reached) -> Result<(), (String, Ve
         *reached.pos_told.entry(state).or_default() += n;
     }
     reached.pos_polls += w.pos_polls;
+    reached.refused_inactive += w.refused_inactive;
+    reached.counter_payments += w
+        .store
+        .attempts
+        .values()
+        .filter(|a| {
+            a.paid_seq.is_some()
+                && a.link_id
+                    .as_ref()
+                    .is_some_and(|l| w.store.link_kinds.get(l) == Some(&LinkKind::Counter))
+        })
+        .count();
     for (kind, _) in &w.store.heard {
         match kind {
             events::EventType::OrderPaid => reached.heard_paid += 1,
@@ -1513,14 +1598,17 @@ fn books_equal_the_ledger_after_any_interleaving() {
         "interleavings: {schedules} schedules, {steps_total} steps, 0 mismatches; \
          {} duplicate refunds succeeded after a refusal, {} left to the merchant, \
          {} attempts the gateway never heard of failed; POS charges told {:?} after {} polls; \
-         the merchant heard {} order.paid and {} payment.duplicate",
+         the merchant heard {} order.paid and {} payment.duplicate; {} counter-code payments \
+         (each kept), {} payments refused by a deactivated link",
         reached.retried,
         reached.abandoned,
         reached.unknown_failed,
         reached.pos_told,
         reached.pos_polls,
         reached.heard_paid,
-        reached.heard_duplicate
+        reached.heard_duplicate,
+        reached.counter_payments,
+        reached.refused_inactive
     );
     if schedules >= 1000 {
         assert!(
@@ -1529,9 +1617,12 @@ fn books_equal_the_ledger_after_any_interleaving() {
                 && reached.unknown_failed > 0
                 && reached.pos_told.get("paid") > Some(&0)
                 && reached.pos_told.get("revoked") > Some(&0)
-                && reached.heard_duplicate > 0,
+                && reached.heard_duplicate > 0
+                && reached.counter_payments > 0
+                && reached.refused_inactive > 0,
             "the search never reached a refused duplicate refund, an unknown attempt, \
-             a POS charge paid or revoked, or a duplicate payment"
+             a POS charge paid or revoked, a duplicate payment, a counter-code payment \
+             or a deactivated link"
         );
     }
 }

@@ -633,6 +633,8 @@ pub struct Attempt {
     pub duplicate_of: Option<String>,
     /// Until when the reconciler re-checks it whatever its state.
     pub recheck_until: Option<u64>,
+    /// The device that made it (an attempt of a counter code).
+    pub device: Option<String>,
 }
 
 impl Attempt {

@@ -19,6 +19,7 @@ pub fn attempt(code: &str, state: OrderStatus) -> Attempt {
         paid_seq: None,
         duplicate_of: None,
         recheck_until: None,
+        device: None,
     }
 }
 

@@ -24,18 +24,33 @@ pub fn kept_payment(attempts: &[OrderRow]) -> ApiResult<Option<String>> {
 /// `GET /api/checkout/{token}`.
 pub async fn checkout_view(cx: &Cx, token: &str) -> ApiResult<CheckoutView> {
     let payload = cx.settings.link_keys()?.verify_ignoring_expiry(token)?;
-    let attempts = attempts::link_attempts(cx.db()?, &link::link_id(token)).await?;
+    let link_id = link::link_id(token);
+    let db = cx.db()?;
+    if links::status(db, &link_id)
+        .await?
+        .is_some_and(|(_, active)| !active)
+    {
+        return Err(checkout::Error::LinkInactive.into());
+    }
+    // A counter code's attempts are each their own shopper's: the link's
+    // view reads none of them (and is never paid).
+    let attempts = match payload.kind().keeps_every_payment() {
+        true => Vec::new(),
+        false => attempts::link_attempts(db, &link_id).await?,
+    };
     let paid = kept_payment(&attempts)?;
     let now = now_secs();
     if paid.is_none() && payload.is_expired(now) {
         return Err(checkout::Error::LinkExpired.into());
     }
-    let charge_code = paid.clone().or_else(|| {
-        attempts
-            .iter()
-            .find(|a| a.state == OrderStatus::Pending)
-            .map(|a| a.charge_code.clone())
-    });
+    let pending = attempts
+        .iter()
+        .find(|a| a.state == OrderStatus::Pending)
+        .map(|a| a.charge_code.as_str());
+    // A counter code shows no attempt: each is its own shopper's.
+    let charge_code = payload
+        .shown_attempt(paid.as_deref(), pending)
+        .map(str::to_owned);
     if let Some(code) = &charge_code {
         cx.log.set("charge_code", code.as_str());
     }

@@ -101,7 +101,7 @@ async fn route(
         (Method::Get, ["oauth", "wechat"]) => oauth::callback(cx, &req, Wallet::Wechat).await,
         (Method::Get, ["oauth", "alipay"]) => oauth::callback(cx, &req, Wallet::Alipay).await,
         (Method::Get, ["api", "checkout", token]) => ok(shopper::checkout_view(cx, token).await),
-        (Method::Post, ["api", "pay"]) => ok(shopper::pay(cx, req).await),
+        (Method::Post, ["api", "pay"]) => shopper::pay(cx, req).await,
         (Method::Get, ["api", "orders", code]) => ok(shopper::order_view(cx, code, &req).await),
         (Method::Post, ["notify"]) => notify::handle(cx, req, ctx).await,
         (_, ["v1", ..]) => {
@@ -133,6 +133,7 @@ async fn merchant_route(
 ) -> ApiResult<Response> {
     match (method, rest) {
         (Method::Post, ["links"]) => ok(merchant::create_link(cx, req).await),
+        (Method::Post, ["links", id, "deactivate"]) => ok(merchant::deactivate_link(cx, id).await),
         (Method::Get, ["orders", code]) => ok(merchant::get_order(cx, code, &req).await),
         (Method::Post, ["orders", code, "refunds"]) => ok(merchant::refund(cx, code, req).await),
         (Method::Get, ["orders", code, "refunds"]) => ok(merchant::refunds(cx, code).await),

@@ -5,11 +5,11 @@
 //! insert and the merchant's event (the outbox, [`super::events`]).
 
 use checkout::api::{NotificationRecord, OrderEvent, OrderView};
-use checkout::flow::pay::NewAttempt;
+use checkout::flow::pay::{LinkSnapshot, NewAttempt};
 use checkout::flow::Attempt;
 use checkout::settle::{self, LinkAttempt, StoredAttempt};
 use checkout::state;
-use checkout::vocab::{EventSource, OrderKind, OrderMethod, OrderStatus};
+use checkout::vocab::{EventSource, LinkKind, OrderKind, OrderMethod, OrderStatus, Spelled};
 use serde::Deserialize;
 use soushou::types::{ChannelType, OrderState};
 use soushou::Fen;
@@ -63,6 +63,8 @@ pub struct OrderRow {
     pub duplicate_of: Option<String>,
     /// Until when the reconciler re-checks this attempt whatever its state.
     pub recheck_until: Option<u64>,
+    /// The device that made it (an attempt of a counter code).
+    pub device: Option<String>,
 }
 
 impl OrderRow {
@@ -102,6 +104,7 @@ impl OrderRow {
             paid_seq: self.paid_seq,
             duplicate_of: self.duplicate_of.clone(),
             recheck_until: self.recheck_until,
+            device: self.device.clone(),
         }
     }
 }
@@ -114,7 +117,7 @@ pub fn link_view(attempts: &[OrderRow]) -> Vec<LinkAttempt<'_>> {
 pub(crate) const ORDER_COLUMNS: &str =
     "charge_code, link_id, kind, method, channel_type, amount_fen, \
     refunded_fen, subject, state, return_url, charge_down_code, charge_third_code, created_at, \
-    updated_at, paid_at, last_query_at, paid_seq, duplicate_of, recheck_until";
+    updated_at, paid_at, last_query_at, paid_seq, duplicate_of, recheck_until, device";
 
 /// The INSERT of a new pending attempt.
 pub(super) fn insert_attempt_statement<'d>(
@@ -125,8 +128,8 @@ pub(super) fn insert_attempt_statement<'d>(
     prepare(
         db,
         "INSERT INTO orders (charge_code, link_id, kind, method, channel_type, amount_fen, \
-         subject, state, return_url, created_at, updated_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending', ?8, ?9, ?9)",
+         subject, state, return_url, created_at, updated_at, device) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending', ?8, ?9, ?9, ?10)",
         &[
             t(&o.charge_code),
             ot(o.link.as_ref().map(|l| l.link_id.as_str())),
@@ -137,6 +140,7 @@ pub(super) fn insert_attempt_statement<'d>(
             t(&o.subject),
             ot(o.return_url.as_deref()),
             n(now),
+            ot(o.device.as_deref()),
         ],
     )
 }
@@ -185,16 +189,34 @@ pub async fn link_attempts(db: &Db, link_id: &str) -> ApiResult<Vec<OrderRow>> {
     all(db, &link_attempts_sql(), &[t(link_id)]).await
 }
 
-/// The read of a link's attempts (newest first), for a batch (a link
-/// attempt's, after its writes).
-pub fn link_attempts_read<'d>(db: &'d Db, link_id: &str) -> ApiResult<Stmt<'d>> {
-    prepare(db, &link_attempts_sql(), &[t(link_id)])
+/// The read of a link (its attempts, newest first, each row carrying
+/// whether the link is active) for a batch: a link attempt's, after its
+/// writes, so the admission sees the link as the insert's transaction
+/// left it.
+pub fn link_snapshot_read<'d>(db: &'d Db, link_id: &str) -> ApiResult<Stmt<'d>> {
+    prepare(
+        db,
+        &format!(
+            "SELECT {ORDER_COLUMNS}, (SELECT active FROM links WHERE link_id = ?1) AS link_active \
+             FROM orders WHERE link_id = ?1 ORDER BY created_at DESC, rowid DESC"
+        ),
+        &[t(link_id)],
+    )
 }
 
-/// The attempts [`link_attempts_read`] read, as the flows read them.
-pub fn read_attempts(read: &worker::D1Result) -> ApiResult<Vec<Attempt>> {
+/// The link [`link_snapshot_read`] read, as the pay flow reads it (a link
+/// without a row, which the batch has just inserted, is active).
+pub fn read_link_snapshot(read: &worker::D1Result) -> ApiResult<LinkSnapshot> {
+    #[derive(Deserialize)]
+    struct Active {
+        link_active: Option<u8>,
+    }
     let rows = read.results::<OrderRow>().stored()?;
-    Ok(rows.iter().map(OrderRow::attempt).collect())
+    let active = read.results::<Active>().stored()?;
+    Ok(LinkSnapshot {
+        attempts: rows.iter().map(OrderRow::attempt).collect(),
+        active: active.first().and_then(|r| r.link_active) != Some(0),
+    })
 }
 
 /// A link's attempts (`?1`), newest first.
@@ -239,8 +261,9 @@ fn transition_set() -> String {
 }
 
 /// `settle::duplicate_on_arrival` in SQL, inside the update of the attempt
-/// money arrives on (its columns are `orders.*`, as before the update): the
-/// kept payment of its link among the others — holding money
+/// money arrives on (its columns are `orders.*`, as before the update): for
+/// a link that keeps every payment (a counter code, by its row's `kind`)
+/// NULL; otherwise the kept payment of its link among the others — holding money
 /// (`settle::holds_money`), not a duplicate, the first money
 /// (`settle::kept_payment`'s order: `paid_seq`, never-paid last, then the
 /// code) — or NULL. The update runs alone in its transaction, so two
@@ -251,11 +274,19 @@ fn judge() -> String {
         .filter(|s| settle::holds_money(*s))
         .map(|s| format!("'{}'", s.as_str()))
         .collect();
+    let keep_every: Vec<String> = LinkKind::ALL
+        .iter()
+        .filter(|k| k.keeps_every_payment())
+        .map(|k| format!("'{}'", k.spelling()))
+        .collect();
     format!(
         "(SELECT k.charge_code FROM orders k WHERE k.link_id = orders.link_id \
          AND k.charge_code != orders.charge_code AND k.duplicate_of IS NULL \
-         AND k.state IN ({}) ORDER BY k.paid_seq IS NULL, k.paid_seq, k.charge_code LIMIT 1)",
-        money.join(", ")
+         AND k.state IN ({}) AND NOT EXISTS (SELECT 1 FROM links c \
+           WHERE c.link_id = orders.link_id AND c.kind IN ({})) \
+         ORDER BY k.paid_seq IS NULL, k.paid_seq, k.charge_code LIMIT 1)",
+        money.join(", "),
+        keep_every.join(", ")
     )
 }
 
