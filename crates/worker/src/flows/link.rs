@@ -24,20 +24,7 @@ pub fn kept_payment(attempts: &[OrderRow]) -> ApiResult<Option<String>> {
 /// `GET /api/checkout/{token}`.
 pub async fn checkout_view(cx: &Cx, token: &str) -> ApiResult<CheckoutView> {
     let payload = cx.settings.link_keys()?.verify_ignoring_expiry(token)?;
-    let link_id = link::link_id(token);
-    let db = cx.db()?;
-    if links::status(db, &link_id)
-        .await?
-        .is_some_and(|(_, active)| !active)
-    {
-        return Err(checkout::Error::LinkInactive.into());
-    }
-    // A counter code's attempts are each their own shopper's: the link's
-    // view reads none of them (and is never paid).
-    let attempts = match payload.kind().keeps_every_payment() {
-        true => Vec::new(),
-        false => attempts::link_attempts(db, &link_id).await?,
-    };
+    let attempts = shown_attempts(cx, token, &payload).await?;
     let paid = kept_payment(&attempts)?;
     let now = now_secs();
     if paid.is_none() && payload.is_expired(now) {
@@ -82,6 +69,24 @@ pub async fn checkout_view(cx: &Cx, token: &str) -> ApiResult<CheckoutView> {
         view.return_url = signed_return_url(cx, order, Some(&payload)).await?;
     }
     Ok(view)
+}
+
+/// The attempts a link's view is made of: 410 `LINK_INACTIVE` for a
+/// deactivated link; none for a counter code, whose attempts are each their
+/// own shopper's (its view names none and is never paid).
+async fn shown_attempts(cx: &Cx, token: &str, payload: &LinkPayload) -> ApiResult<Vec<OrderRow>> {
+    let link_id = link::link_id(token);
+    let db = cx.db()?;
+    if links::status(db, &link_id)
+        .await?
+        .is_some_and(|(_, active)| !active)
+    {
+        return Err(checkout::Error::LinkInactive.into());
+    }
+    match payload.kind().keeps_every_payment() {
+        true => Ok(Vec::new()),
+        false => attempts::link_attempts(db, &link_id).await,
+    }
 }
 
 /// The order's `return_url` with the trusted-return parameters appended
