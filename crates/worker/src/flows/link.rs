@@ -75,18 +75,13 @@ pub async fn checkout_view(cx: &Cx, token: &str) -> ApiResult<CheckoutView> {
 /// deactivated link; none for a counter code, whose attempts are each their
 /// own shopper's (its view names none and is never paid).
 async fn shown_attempts(cx: &Cx, token: &str, payload: &LinkPayload) -> ApiResult<Vec<OrderRow>> {
-    let link_id = link::link_id(token);
-    let db = cx.db()?;
-    if links::status(db, &link_id)
-        .await?
-        .is_some_and(|(_, active)| !active)
-    {
+    let counter = payload.kind().keeps_every_payment();
+    let (active, attempts) =
+        attempts::link_view_rows(cx.db()?, &link::link_id(token), !counter).await?;
+    if !active {
         return Err(checkout::Error::LinkInactive.into());
     }
-    match payload.kind().keeps_every_payment() {
-        true => Ok(Vec::new()),
-        false => attempts::link_attempts(db, &link_id).await,
-    }
+    Ok(attempts)
 }
 
 /// The order's `return_url` with the trusted-return parameters appended

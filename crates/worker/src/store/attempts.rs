@@ -184,9 +184,40 @@ pub async fn get_order(db: &Db, charge_code: &str) -> ApiResult<Option<OrderRow>
     .stored()
 }
 
-/// All attempts of a link, newest first.
-pub async fn link_attempts(db: &Db, link_id: &str) -> ApiResult<Vec<OrderRow>> {
-    all(db, &link_attempts_sql(), &[t(link_id)]).await
+/// A link's view in one round trip: whether it takes payments (`false`
+/// only when its row says it was deactivated) and, with `attempts`, its
+/// attempts newest first.
+pub async fn link_view_rows(
+    db: &Db,
+    link_id: &str,
+    attempts: bool,
+) -> ApiResult<(bool, Vec<OrderRow>)> {
+    #[derive(Deserialize)]
+    struct Active {
+        active: u8,
+    }
+    let mut batch = vec![prepare(
+        db,
+        "SELECT active FROM links WHERE link_id = ?1",
+        &[t(link_id)],
+    )?];
+    if attempts {
+        batch.push(prepare(db, &link_attempts_sql(), &[t(link_id)])?);
+    }
+    let results = db.batch(batch).await.stored()?;
+    let active = match results.first() {
+        Some(r) => r
+            .results::<Active>()
+            .stored()?
+            .first()
+            .is_none_or(|a| a.active != 0),
+        None => true,
+    };
+    let rows = match results.get(1) {
+        Some(r) => r.results::<OrderRow>().stored()?,
+        None => Vec::new(),
+    };
+    Ok((active, rows))
 }
 
 /// The read of a link (its attempts, newest first, each row carrying

@@ -3,7 +3,7 @@
 //! kind and whether they are active; deactivated by the merchant.
 
 use checkout::flow::pay::NewLink;
-use checkout::vocab::{LinkKind, Spelled};
+use checkout::vocab::Spelled;
 use serde::Deserialize;
 
 use super::{n, ot, prepare, t, Stored};
@@ -96,23 +96,4 @@ pub async fn deactivate(db: &Db, link_id: &str, now: u64) -> ApiResult<Option<St
         None => Vec::new(),
     };
     Ok(rows.into_iter().next().and_then(|r| r.token))
-}
-
-/// Whether the link takes payments, and its kind, as its row says
-/// (`None`: no row, e.g. a token minted elsewhere and never paid).
-pub async fn status(db: &Db, link_id: &str) -> ApiResult<Option<(LinkKind, bool)>> {
-    #[derive(Deserialize)]
-    struct Row {
-        kind: LinkKind,
-        active: u8,
-    }
-    let row = prepare(
-        db,
-        "SELECT kind, active FROM links WHERE link_id = ?1",
-        &[t(link_id)],
-    )?
-    .first::<Row>()
-    .await
-    .stored()?;
-    Ok(row.map(|r| (r.kind, r.active != 0)))
 }
