@@ -357,6 +357,15 @@ impl E2e {
             .collect()
     }
 
+    /// The types of the merchant's events about `code`, oldest first.
+    pub fn heard(&self, code: &str) -> Vec<String> {
+        self.all_events()
+            .into_iter()
+            .filter(|v| v["payload"]["data"]["charge_code"] == code)
+            .filter_map(|v| Some(v["type"].as_str()?.to_owned()))
+            .collect()
+    }
+
     /// Every event of the events API, oldest first (all pages).
     pub fn all_events(&self) -> Vec<Value> {
         let mut out = Vec::new();

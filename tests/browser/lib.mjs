@@ -311,3 +311,26 @@ export async function assertReturnLink(page, returnUrl, code) {
   assert.equal(href.searchParams.get('state'), 'paid');
   assert.match(href.searchParams.get('sig'), /^[A-Za-z0-9_-]{43}(\.[A-Za-z0-9_-]{43})*$/);
 }
+
+/** The merchant API (admin token): the answer's JSON, or throws. */
+export async function admin(method, path, body) {
+  const e = env();
+  const res = await fetch(`${e.worker}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${e.adminToken}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return json(res, `${method} ${path}`);
+}
+
+/** The types of the merchant's events about `code`, oldest first. */
+export async function eventsOf(code) {
+  const out = [];
+  let after = '';
+  for (;;) {
+    const page = await admin('GET', `/v1/events?limit=200${after ? `&after=${after}` : ''}`);
+    out.push(...page.data.filter((ev) => ev.payload.data.charge_code === code).map((ev) => ev.type));
+    if (!page.has_more) return out;
+    after = page.next_after;
+  }
+}

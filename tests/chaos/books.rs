@@ -181,6 +181,8 @@ pub struct WorkerLink {
     pub link: usize,
     /// `paid`, `open` or `expired`.
     pub state: String,
+    /// A counter code: every payment kept, never paid.
+    pub counter: bool,
 }
 
 /// Both sets of books at one moment.
@@ -195,6 +197,9 @@ pub struct Books {
     pub unknown_to_worker: Vec<String>,
     /// Every link.
     pub links: Vec<WorkerLink>,
+    /// What the merchant heard (`GET /v1/events`): (type, charge code), in
+    /// order.
+    pub heard: Vec<(String, String)>,
 }
 
 /// One disagreement.
@@ -361,6 +366,7 @@ pub fn compare(b: &Books) -> Comparison {
         }
     }
     compare_links(b, &gw, &mut mismatches);
+    compare_heard(b, &gw, &mut mismatches);
     if c.gateway_net_fen != c.worker_net_fen {
         push(
             &mut mismatches,
@@ -453,6 +459,47 @@ fn compare_refunds(a: &WorkerAttempt, o: &GatewayOrder, out: &mut Vec<Mismatch>)
     }
 }
 
+/// What the merchant heard against the money: `order.paid` exactly once
+/// per kept payment, and never for money refunded as a duplicate — that one
+/// is `payment.duplicate` once, then `payment.duplicate_refunded` once the
+/// gateway refunded it. (Every path that records money goes through
+/// `paid`, so "money arrived" is `paid` in the attempt's history.)
+fn compare_heard(b: &Books, gw: &BTreeMap<&str, &GatewayOrder>, out: &mut Vec<Mismatch>) {
+    for a in &b.attempts {
+        let heard = |kind: &str| {
+            b.heard
+                .iter()
+                .filter(|(k, c)| k == kind && *c == a.charge_code)
+                .count()
+        };
+        let (paid, duplicate) = (heard("order.paid"), heard("payment.duplicate"));
+        let refunded = heard("payment.duplicate_refunded");
+        let money = a.history.iter().any(|s| s == "paid");
+        let dup_refunded = gw
+            .get(a.charge_code.as_str())
+            .is_some_and(|o| o.dup_refunds().next().is_some());
+        let kind = if dup_refunded && paid > 0 {
+            "order.paid for money refunded as a duplicate"
+        } else if paid + duplicate != usize::from(money) {
+            "payment not heard exactly once"
+        } else if dup_refunded && (duplicate, refunded) != (1, 1) {
+            "duplicate refund not heard"
+        } else {
+            continue;
+        };
+        out.push(Mismatch {
+            kind,
+            code: a.charge_code.clone(),
+            worker: format!(
+                "heard order.paid {paid}, payment.duplicate {duplicate}, \
+                 payment.duplicate_refunded {refunded}; {}",
+                worker_text(a)
+            ),
+            gateway: gw_text(gw.get(a.charge_code.as_str()).copied()),
+        });
+    }
+}
+
 fn compare_links(b: &Books, gw: &BTreeMap<&str, &GatewayOrder>, out: &mut Vec<Mismatch>) {
     let mut by_link: BTreeMap<usize, Vec<&WorkerAttempt>> = BTreeMap::new();
     for a in &b.attempts {
@@ -470,6 +517,26 @@ fn compare_links(b: &Books, gw: &BTreeMap<&str, &GatewayOrder>, out: &mut Vec<Mi
             if o.kept() && o.dup_refunds().next().is_none() {
                 net.push(a.charge_code.as_str());
             }
+        }
+        if link.counter {
+            // Every payment of a counter code is kept: none refunded as a
+            // duplicate, and the code is never paid.
+            let refunded = attempts.iter().find(|a| {
+                gw.get(a.charge_code.as_str())
+                    .is_some_and(|o| o.dup_refunds().next().is_some())
+            });
+            let kind = match (link.state.as_str(), refunded) {
+                ("paid", _) => "counter code paid",
+                (_, Some(_)) => "counter payment refunded as a duplicate",
+                _ => continue,
+            };
+            out.push(Mismatch {
+                kind,
+                code: format!("link {}", link.link),
+                worker: link.state.clone(),
+                gateway: refunded.map_or_else(String::new, |a| a.charge_code.clone()),
+            });
+            continue;
         }
         let paid = link.state == "paid";
         let short = |code: &str| code.get(..8).unwrap_or(code).to_owned();
@@ -565,7 +632,30 @@ mod tests {
         }
     }
 
+    /// Books whose merchant heard what the money says.
     fn books(orders: Vec<GatewayOrder>, attempts: Vec<WorkerAttempt>, link: &str) -> Books {
+        let mut heard = Vec::new();
+        for a in &attempts {
+            let code = a.charge_code.clone();
+            let dup = orders
+                .iter()
+                .any(|o| o.charge_code == code && o.dup_refunds().next().is_some());
+            let kinds: &[&str] = match (a.history.iter().any(|s| s == "paid"), dup) {
+                (false, _) => &[],
+                (true, false) => &["order.paid"],
+                (true, true) => &["payment.duplicate", "payment.duplicate_refunded"],
+            };
+            heard.extend(kinds.iter().map(|k| (k.to_string(), code.clone())));
+        }
+        books_heard(orders, attempts, link, heard)
+    }
+
+    fn books_heard(
+        orders: Vec<GatewayOrder>,
+        attempts: Vec<WorkerAttempt>,
+        link: &str,
+        heard: Vec<(String, String)>,
+    ) -> Books {
         let net_fen = orders
             .iter()
             .map(|o| o.captured_fen as i64 - o.returned_fen as i64 - o.refunded_fen as i64)
@@ -580,7 +670,9 @@ mod tests {
             links: vec![WorkerLink {
                 link: 0,
                 state: link.into(),
+                counter: false,
             }],
+            heard,
         }
     }
 
@@ -588,10 +680,9 @@ mod tests {
         compare(b).mismatches.iter().map(|m| m.kind).collect()
     }
 
-    #[test]
-    fn agreeing_books_have_no_mismatch() {
-        // Paid twice: the second refunded as a duplicate, the first kept.
-        let b = books(
+    /// Paid twice: the second refunded as a duplicate, the first kept.
+    fn paid_twice() -> (Vec<GatewayOrder>, Vec<WorkerAttempt>) {
+        (
             vec![
                 gw("A", 1, 100, 0, &[]),
                 gw("B", 5, 100, 0, &[("dup-B", 100)]),
@@ -600,8 +691,78 @@ mod tests {
                 worker("A", "paid", &[]),
                 worker("B", "refunded", &[("dup-B", 100)]),
             ],
-            "paid",
+        )
+    }
+
+    #[test]
+    fn a_counter_code_keeps_every_payment() {
+        let counter = |orders: Vec<GatewayOrder>, attempts, state: &str| {
+            let mut b = books(orders, attempts, state);
+            b.links[0].counter = true;
+            kinds(&b)
+        };
+        let two = || vec![worker("A", "paid", &[]), worker("B", "paid", &[])];
+        let held = || vec![gw("A", 1, 100, 0, &[]), gw("B", 1, 100, 0, &[])];
+        assert_eq!(counter(held(), two(), "open"), Vec::<&str>::new());
+        assert_eq!(counter(held(), two(), "paid"), ["counter code paid"]);
+        let refunded = vec![
+            gw("A", 1, 100, 0, &[]),
+            gw("B", 5, 100, 0, &[("dup-B", 100)]),
+        ];
+        let attempts = vec![
+            worker("A", "paid", &[]),
+            worker("B", "refunded", &[("dup-B", 100)]),
+        ];
+        assert_eq!(
+            counter(refunded, attempts, "open"),
+            ["counter payment refunded as a duplicate"]
         );
+    }
+
+    #[test]
+    fn an_order_paid_for_a_duplicate_is_caught() {
+        let (paid, dup, refunded) = (
+            "order.paid",
+            "payment.duplicate",
+            "payment.duplicate_refunded",
+        );
+        let cases: &[(&[(&str, &str)], &str)] = &[
+            // What the Worker said before the judge ran in the transition.
+            (
+                &[(paid, "A"), (paid, "B"), (refunded, "B")],
+                "order.paid for money refunded as a duplicate",
+            ),
+            // The kept payment heard twice, or never.
+            (
+                &[(paid, "A"), (paid, "A"), (dup, "B"), (refunded, "B")],
+                "payment not heard exactly once",
+            ),
+            (
+                &[(dup, "B"), (refunded, "B")],
+                "payment not heard exactly once",
+            ),
+            // The duplicate's refund unheard.
+            (&[(paid, "A"), (dup, "B")], "duplicate refund not heard"),
+        ];
+        for (heard, want) in cases {
+            let (orders, attempts) = paid_twice();
+            let b = books_heard(
+                orders,
+                attempts,
+                "paid",
+                heard
+                    .iter()
+                    .map(|(k, c)| (k.to_string(), c.to_string()))
+                    .collect(),
+            );
+            assert_eq!(kinds(&b), [*want], "{heard:?}");
+        }
+    }
+
+    #[test]
+    fn agreeing_books_have_no_mismatch() {
+        let (orders, attempts) = paid_twice();
+        let b = books(orders, attempts, "paid");
         assert_eq!(compare(&b).mismatches, vec![]);
     }
 

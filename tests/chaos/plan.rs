@@ -78,6 +78,9 @@ pub enum Action {
         amount_fen: u64,
         /// Probe `Idempotency-Key`.
         idempotency: bool,
+        /// A counter code (`"kind": "counter"`, bounds both its amount):
+        /// every payment kept, never paid.
+        counter: bool,
     },
     /// The shopper taps pay: `POST /api/pay` (a new attempt, superseding
     /// the link's pending ones).
@@ -432,10 +435,12 @@ impl Gen {
         let mut items = Vec::new();
         let amount_fen = self.amount();
         let idempotency = self.rng.chance(10);
+        let counter = self.rng.chance(20);
         items.push(Item::Now(Step::One(Action::CreateLink {
             link,
             amount_fen,
             idempotency,
+            counter,
         })));
         let taps = match self.rng.range(0, 99) {
             0..=54 => 1,
@@ -787,6 +792,10 @@ mod tests {
             &|a| matches!(a, Action::Fault { mode, .. } if mode == "timeout")
         ));
         assert!(has(&|a| matches!(a, Action::PosPassword { .. })));
+        assert!(has(&|a| matches!(
+            a,
+            Action::CreateLink { counter: true, .. }
+        )));
         assert!(has(&|a| matches!(
             a,
             Action::Refund {

@@ -63,7 +63,8 @@ pub struct Driver {
     pub e: E2e,
     keys: Keys,
     seed: u64,
-    links: Mutex<BTreeMap<usize, (String, u64)>>,
+    /// Link number → (token, amount, counter code).
+    links: Mutex<BTreeMap<usize, (String, u64, bool)>>,
     attempts: Mutex<BTreeMap<usize, String>>,
     wallet_paid: Mutex<BTreeSet<usize>>,
     known: Mutex<BTreeSet<String>>,
@@ -549,6 +550,7 @@ impl Driver {
                 link,
                 amount_fen,
                 idempotency,
+                counter,
             } => {
                 if let Some(app) = &self.epay {
                     if crate::epay::is_epay(*link, *idempotency) {
@@ -566,16 +568,22 @@ impl Driver {
                             self.links
                                 .lock()
                                 .unwrap()
-                                .insert(*link, (token, *amount_fen));
+                                .insert(*link, (token, *amount_fen, false));
                         }
                         return;
                     }
                 }
-                let body = json!({"amount": yuan(*amount_fen), "subject": books::link_subject(*link),
+                let mut body = json!({"amount": yuan(*amount_fen), "subject": books::link_subject(*link),
                     "ref": "chaos", "expires_in": 86_400});
+                if *counter {
+                    // Bounds of one amount: the shopper types the link's.
+                    body = json!({"kind": "counter", "min_amount": yuan(*amount_fen),
+                        "max_amount": yuan(*amount_fen), "subject": books::link_subject(*link),
+                        "ref": "chaos", "expires_in": 86_400});
+                }
                 let answer = if *idempotency {
                     let mut other = body.clone();
-                    other["amount"] = json!(yuan(amount_fen + 1));
+                    other["subject"] = json!(format!("{} (other)", books::link_subject(*link)));
                     self.idempotent("/v1/links", &format!("link-{link}"), &body, &other)
                 } else {
                     send(self.cashier(Http::POST, "/v1/links").json(&body))
@@ -586,7 +594,7 @@ impl Driver {
                         self.links
                             .lock()
                             .unwrap()
-                            .insert(*link, (token.to_owned(), *amount_fen));
+                            .insert(*link, (token.to_owned(), *amount_fen, *counter));
                     }
                 }
             }
@@ -595,7 +603,9 @@ impl Driver {
                 attempt,
                 method,
             } => {
-                let Some((token, _)) = self.links.lock().unwrap().get(link).cloned() else {
+                let Some((token, amount_fen, counter)) =
+                    self.links.lock().unwrap().get(link).cloned()
+                else {
                     return self.record("pay", "skipped: no link");
                 };
                 let (ua, extra) = match method {
@@ -612,7 +622,17 @@ impl Driver {
                 body.as_object_mut()
                     .expect("object")
                     .extend(extra.as_object().expect("object").clone());
-                let answer = send(self.e.pay_request(ua).json(&body));
+                if counter {
+                    body["amount"] = json!(yuan(amount_fen));
+                }
+                // Every attempt from a device of its own: a counter code's
+                // attempt is polled by it alone.
+                let answer = send(
+                    self.e
+                        .pay_request(ua)
+                        .header("Cookie", device_cookie(*attempt))
+                        .json(&body),
+                );
                 self.learn(Some(*attempt), &answer);
                 self.record("pay", format!("{} {}", method.as_str(), label(&answer)));
             }
@@ -640,7 +660,8 @@ impl Driver {
                 let answer = send(
                     self.e
                         .http()
-                        .get(format!("{}/api/orders/{code}", self.e.worker)),
+                        .get(format!("{}/api/orders/{code}", self.e.worker))
+                        .header("Cookie", device_cookie(*attempt)),
                 );
                 let outcome = match &answer {
                     Ok((200, v)) => format!("200 {}", v["state"].as_str().unwrap_or("?")),
@@ -851,7 +872,7 @@ impl Driver {
     }
 
     fn refund(&self, link: usize, permille: u64, idempotency: bool) {
-        let Some((token, amount_fen)) = self.links.lock().unwrap().get(&link).cloned() else {
+        let Some((token, amount_fen, _)) = self.links.lock().unwrap().get(&link).cloned() else {
             return self.record("merchant refund", "skipped: no link");
         };
         let view = send(
@@ -965,29 +986,40 @@ impl Driver {
                 other => return Err(format!("GET /v1/orders/{code}: {}", label(&other))),
             }
         }
+        let heard = self
+            .e
+            .all_events()
+            .into_iter()
+            .filter_map(|v| {
+                let kind = v["type"].as_str()?.to_owned();
+                let code = v["payload"]["data"]["charge_code"].as_str()?.to_owned();
+                Some((kind, code))
+            })
+            .collect();
         Ok(Books {
             ledger,
             attempts,
             unknown_to_worker,
             links: self.link_states()?,
+            heard,
         })
     }
 
     /// Every link's state as the page shows it (`GET /api/checkout`).
     pub fn link_states(&self) -> Result<Vec<WorkerLink>, String> {
-        let links: Vec<(usize, String)> = self
+        let links: Vec<(usize, String, bool)> = self
             .links
             .lock()
             .unwrap()
             .iter()
-            .map(|(l, (t, _))| (*l, t.clone()))
+            .map(|(l, (t, _, counter))| (*l, t.clone(), *counter))
             .collect();
-        let views = par_map(&links, 4, |(link, token)| {
+        let views = par_map(&links, 4, |(link, token, counter)| {
             let url = format!("{}/api/checkout/{token}", self.e.worker);
-            (*link, read(|| self.e.http().get(&url)))
+            ((*link, *counter), read(|| self.e.http().get(&url)))
         });
         let mut worker_links = Vec::new();
-        for (link, answer) in views {
+        for ((link, counter), answer) in views {
             let state = match answer {
                 Ok((200, v)) => v["state"].as_str().unwrap_or("?").to_owned(),
                 Ok((410, _)) => "expired".into(),
@@ -998,8 +1030,18 @@ impl Driver {
                     ))
                 }
             };
-            worker_links.push(WorkerLink { link, state });
+            worker_links.push(WorkerLink {
+                link,
+                state,
+                counter,
+            });
         }
         Ok(worker_links)
     }
+}
+
+/// The device cookie of attempt `n`'s shopper: one device per attempt, as
+/// the Worker mints them (32 hex digits).
+fn device_cookie(n: usize) -> String {
+    format!("{}={n:032x}", checkout::guard::DEVICE_COOKIE)
 }

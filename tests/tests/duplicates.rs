@@ -60,6 +60,28 @@ fn clean_cron_runs() -> usize {
         .count()
 }
 
+/// The merchant heard of `code` as a duplicate: `payment.duplicate` first,
+/// `payment.duplicate_refunded` once, never `order.paid` (the order's own
+/// `order.refunded` lands whenever the reconciler sees the refund).
+fn heard_as_a_duplicate(e: &E2e, code: &str) {
+    let heard = e.heard(code);
+    let count = |kind: &str| heard.iter().filter(|k| *k == kind).count();
+    assert_eq!(
+        heard.first().map(String::as_str),
+        Some("payment.duplicate"),
+        "{heard:?}"
+    );
+    assert_eq!(
+        (
+            count("payment.duplicate"),
+            count("payment.duplicate_refunded"),
+            count("order.paid")
+        ),
+        (1, 1, 0),
+        "{heard:?}"
+    );
+}
+
 /// How many `refund` requests for `code` reached the sandbox.
 fn refund_calls(e: &E2e, code: &str) -> usize {
     e.requests_for(code)
@@ -183,6 +205,11 @@ fn a_link_paid_twice_refunds_the_later_payment_once() {
             .len(),
         1
     );
+
+    // What the merchant heard: `order.paid` once, for the kept payment;
+    // the later one is `payment.duplicate`, then refunded — never paid.
+    assert_eq!(e.heard(&kept), ["order.paid"]);
+    heard_as_a_duplicate(&e, &later);
 
     let warned = logged_events("duplicate_payment");
     assert!(
@@ -347,4 +374,45 @@ fn a_refused_duplicate_refund_is_tried_again_under_a_new_number() {
         clean_cron_runs() > before
     });
     assert_eq!(refund_calls(&e, &later), 2, "one refused try, one refund");
+}
+
+/// Issue 21's case: on an open-amount link a shopper pays 1.00, then 500.00
+/// on a second attempt, and that second payment's notification arrives
+/// first. The merchant hears exactly one `order.paid` — for the payment
+/// recorded first, as the transition judged it — and `payment.duplicate`
+/// then `payment.duplicate_refunded` for the other, whose signed return URL
+/// says `duplicate`, never `paid`. (Before, both were `order.paid`.)
+#[test]
+fn a_second_payment_is_heard_as_a_duplicate_never_as_paid() {
+    let e = E2e::from_env();
+    let (status, body) = e.admin(
+        reqwest::Method::POST,
+        "/v1/links",
+        Some(
+            &json!({"min_amount": "1", "max_amount": "500.00", "subject": "paid twice, open",
+            "ref": "twice", "return_url": "https://shop.example/thanks"}),
+        ),
+    );
+    assert_eq!(status, 200, "{body}");
+    let token = body["token"].as_str().expect("token").to_owned();
+    let (_, small) = e.pay_ok(&token, "native", UA_DESKTOP, json!({"amount": "1.00"}));
+    let (_, large) = e.pay_ok(&token, "native", UA_DESKTOP, json!({"amount": "500.00"}));
+    // The 500.00 payment is recorded first: it is the kept one.
+    e.sandbox_pay_and_wait(&large, "the 500.00 payment is paid");
+    e.sandbox_pay(&small);
+    e.eventually("the 1.00 payment is refunded as a duplicate", || {
+        e.merchant_order_stored(&small).order.state.as_str() == "refunded"
+    });
+    assert_eq!(e.heard(&large), ["order.paid"]);
+    heard_as_a_duplicate(&e, &small);
+    let (status, seen) = e.get(&format!("/api/orders/{small}?token={token}"));
+    assert_eq!(status, 200, "{seen}");
+    let url = seen["return_url"].as_str().unwrap_or_default();
+    assert!(
+        url.contains("state=duplicate") && url.contains("sig="),
+        "{seen}"
+    );
+    let (_, seen) = e.get(&format!("/api/orders/{large}?token={token}"));
+    let url = seen["return_url"].as_str().unwrap_or_default();
+    assert!(url.contains("state=paid"), "{seen}");
 }

@@ -495,6 +495,7 @@ fn expired_and_foreign_links_are_refused() {
         return_url: None,
         goods: Vec::new(),
         channel: None,
+        many: false,
         nonce: format!("{}", e2e::now_ms()),
     };
     // Signed with the Worker's secret: accepted while valid, 410 once expired.

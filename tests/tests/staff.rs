@@ -89,6 +89,7 @@ fn table() -> Vec<(Method, &'static str, Option<Value>, &'static str)> {
     let none = || Some(json!({}));
     vec![
         (Method::POST, "/v1/links", none(), "charges:write"),
+        (Method::POST, "/v1/links/nope/deactivate", None, "charges:write"),
         (
             Method::GET,
             "/v1/orders/NOPE?live=false",

@@ -12,8 +12,8 @@ use crate::link::{self, LinkAmount, LinkGoods, LinkPayload};
 use crate::merchant::{PosChannel, ScanKind};
 use crate::vocab::Spelled;
 pub use crate::vocab::{
-    EventSource, GoodsLine, LinkChannel, LinkState, OrderKind, OrderMethod, OrderStatus, PayMethod,
-    RefundState,
+    EventSource, GoodsLine, LinkChannel, LinkKind, LinkState, OrderKind, OrderMethod, OrderStatus,
+    PayMethod, RefundState,
 };
 use crate::Error;
 
@@ -85,6 +85,8 @@ pub enum ErrorCode {
     InvalidLink,
     /// The link's expiry has passed.
     LinkExpired,
+    /// The merchant deactivated the link: it takes no more payments.
+    LinkInactive,
     /// An API amount is malformed or out of range.
     InvalidAmount,
     /// The request body or a parameter is unusable.
@@ -169,6 +171,7 @@ impl Error {
         match self {
             Error::InvalidLink => ErrorCode::InvalidLink,
             Error::LinkExpired => ErrorCode::LinkExpired,
+            Error::LinkInactive => ErrorCode::LinkInactive,
             Error::InvalidAmount { .. } | Error::AmountOutOfRange { .. } => {
                 ErrorCode::InvalidAmount
             }
@@ -245,7 +248,7 @@ impl ErrorCode {
             | C::IdempotencyKeyInUse
             | C::KeyRevoked
             | C::AlreadyRevoked => 409,
-            C::LinkExpired | C::SigninLinkUsed | C::SigninLinkExpired => 410,
+            C::LinkExpired | C::LinkInactive | C::SigninLinkUsed | C::SigninLinkExpired => 410,
             C::PayloadTooLarge => 413,
             C::RateLimited => 429,
             C::StorageError | C::InternalError | C::Misconfigured | C::Unknown => 500,
@@ -264,6 +267,7 @@ impl ErrorCode {
         match self {
             C::InvalidLink => "INVALID_LINK",
             C::LinkExpired => "LINK_EXPIRED",
+            C::LinkInactive => "LINK_INACTIVE",
             C::InvalidAmount => "INVALID_AMOUNT",
             C::InvalidRequest => "INVALID_REQUEST",
             C::RefundExceeds => "REFUND_EXCEEDS",
@@ -312,6 +316,7 @@ impl Spelled for ErrorCode {
         &[
             C::InvalidLink,
             C::LinkExpired,
+            C::LinkInactive,
             C::InvalidAmount,
             C::InvalidRequest,
             C::RefundExceeds,
@@ -597,6 +602,11 @@ pub struct CreateLinkRequest {
     /// Restrict the link to one payment app (extension).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub channel: Option<LinkChannel>,
+    /// `fixed` (the default with `amount`), `open` (the default with
+    /// bounds) or `counter` (bounds; many payments; no expiry unless
+    /// `expires_in` is given).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<LinkKind>,
 }
 
 impl CreateLinkRequest {
@@ -629,17 +639,35 @@ impl CreateLinkRequest {
             .as_deref()
             .map(|r| text("ref", r, link::MAX_REF_CHARS))
             .transpose()?;
-        let expires_in = req.expires_in.unwrap_or(link::DEFAULT_EXPIRES_IN);
-        if expires_in == 0 || expires_in > link::MAX_EXPIRES_IN {
-            return Err(Error::InvalidRequest {
-                field: "expires_in",
-                reason: "must be between 1 and 2592000 seconds",
-            });
-        }
-        let expires_at = now.checked_add(expires_in).ok_or(Error::InvalidRequest {
-            field: "expires_in",
-            reason: "expiry out of range",
-        })?;
+        let many = match (req.kind, amount) {
+            (None, _) => false,
+            (Some(LinkKind::Fixed), LinkAmount::Fixed { .. })
+            | (Some(LinkKind::Open), LinkAmount::Open { .. }) => false,
+            (Some(LinkKind::Counter), LinkAmount::Open { .. }) => true,
+            (Some(_), _) => {
+                return Err(Error::InvalidRequest {
+                    field: "kind",
+                    reason: "fixed takes amount; open and counter take min_amount and max_amount",
+                })
+            }
+        };
+        let expires_at = match (req.expires_in, many) {
+            // A printed counter code lasts until deactivated.
+            (None, true) => link::NEVER,
+            (given, _) => {
+                let expires_in = given.unwrap_or(link::DEFAULT_EXPIRES_IN);
+                if expires_in == 0 || expires_in > link::MAX_EXPIRES_IN {
+                    return Err(Error::InvalidRequest {
+                        field: "expires_in",
+                        reason: "must be between 1 and 2592000 seconds",
+                    });
+                }
+                now.checked_add(expires_in).ok_or(Error::InvalidRequest {
+                    field: "expires_in",
+                    reason: "expiry out of range",
+                })?
+            }
+        };
         let return_url = req.return_url.as_deref().map(return_url).transpose()?;
         if req.goods.len() > link::MAX_GOODS {
             return Err(Error::InvalidRequest {
@@ -660,23 +688,51 @@ impl CreateLinkRequest {
             return_url,
             goods,
             channel: req.channel,
+            many,
             nonce,
         })
     }
 }
 
-/// `POST /v1/links` → 200.
+/// A link as the merchant API answers it (`POST /v1/links` → 200, `POST
+/// /v1/links/{id}/deactivate`): contract v1.1's `id`, `kind`, `url`,
+/// `active`, and v1's `token`, `expires_at` and `link_id`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CreateLinkResponse {
+    /// The link's id (`checkout::link::link_id`).
+    #[serde(default)]
+    pub id: String,
+    /// Its kind.
+    pub kind: LinkKind,
     /// The checkout page's URL to hand to the shopper (`{PUBLIC_BASE_URL}/c/{token}`).
     pub url: String,
     /// The signed token itself.
     pub token: String,
-    /// Unix seconds from which the link can no longer be paid.
-    pub expires_at: u64,
-    /// The link's id (`checkout::link::link_id`), for `GET /v1/links/{id}/qr.svg`.
+    /// Unix seconds from which the link can no longer be paid; `null` for
+    /// a counter code without expiry.
+    pub expires_at: Option<u64>,
+    /// Whether it accepts payments (not deactivated).
+    pub active: bool,
+    /// The same as `id` (v1's name), for `GET /v1/links/{id}/qr.svg`.
     #[serde(default)]
     pub link_id: String,
+}
+
+impl CreateLinkResponse {
+    /// The answer for the link `token` (with its `url`), which says
+    /// `payload`, `active` or not.
+    pub fn of(payload: &LinkPayload, token: String, url: String, active: bool) -> Self {
+        let id = link::link_id(&token);
+        CreateLinkResponse {
+            link_id: id.clone(),
+            id,
+            kind: payload.kind(),
+            url,
+            token,
+            expires_at: (payload.expires_at != link::NEVER).then_some(payload.expires_at),
+            active,
+        }
+    }
 }
 
 /// `POST /v1/orders/{charge_code}/refunds` body.
@@ -996,6 +1052,7 @@ mod tests {
         let table = [
             (C::InvalidLink, "INVALID_LINK", 400),
             (C::LinkExpired, "LINK_EXPIRED", 410),
+            (C::LinkInactive, "LINK_INACTIVE", 410),
             (C::InvalidAmount, "INVALID_AMOUNT", 400),
             (C::InvalidRequest, "INVALID_REQUEST", 400),
             (C::RefundExceeds, "REFUND_EXCEEDS", 400),
@@ -1146,13 +1203,17 @@ mod tests {
         );
         assert_eq!(
             serde_json::to_value(CreateLinkResponse {
+                id: "l".into(),
+                kind: LinkKind::Fixed,
                 url: "u".into(),
                 token: "t".into(),
-                expires_at: 5,
+                expires_at: Some(5),
+                active: true,
                 link_id: "l".into(),
             })
             .unwrap(),
-            json!({"url": "u", "token": "t", "expires_at": 5, "link_id": "l"})
+            json!({"id": "l", "kind": "fixed", "url": "u", "token": "t", "expires_at": 5,
+                "active": true, "link_id": "l"})
         );
     }
 
@@ -1193,6 +1254,7 @@ mod tests {
             return_url: Some("https://shop.example/".into()),
             goods: vec![],
             channel: Some(LinkChannel::Alipay),
+            many: false,
             nonce: "n".into(),
         };
         let view = CheckoutView::from_link("Shop", &link, LinkState::Open, None, None);
@@ -1238,6 +1300,7 @@ mod tests {
             return_url: None,
             goods: vec![],
             channel: None,
+            many: false,
             nonce: "n".into(),
         };
         let before = CheckoutView::from_link("Shop", &link, LinkState::Open, None, None);

@@ -22,6 +22,9 @@ pub enum Error {
     /// The link is authentic but its expiry has passed (`now >= expires_at`).
     #[error("the checkout link has expired")]
     LinkExpired,
+    /// The merchant deactivated the link: it accepts no more payments.
+    #[error("this code no longer accepts payments")]
+    LinkInactive,
     /// An API amount is not a positive yuan string with at most two decimals up to 10,000,000.00.
     #[error("invalid amount: {reason}")]
     InvalidAmount {
@@ -132,6 +135,7 @@ mod tests {
         let cases = [
             (Error::InvalidLink, "INVALID_LINK", 400),
             (Error::LinkExpired, "LINK_EXPIRED", 410),
+            (Error::LinkInactive, "LINK_INACTIVE", 410),
             (
                 Error::InvalidAmount { reason: "zero" },
                 "INVALID_AMOUNT",

@@ -35,6 +35,9 @@ pub enum EventType {
     RefundSucceeded,
     /// A refund was refused by the gateway.
     RefundFailed,
+    /// A payment that is not its link's kept payment (a second payment of
+    /// a paid link) arrived: it is refunded, never `order.paid`.
+    PaymentDuplicate,
     /// A second payment of a paid link was refunded to the shopper.
     PaymentDuplicateRefunded,
     /// An epay trade was paid: the app hears of it at its `notify_url`
@@ -44,7 +47,7 @@ pub enum EventType {
 }
 
 /// Every event type (the webhook contract, in documentation order).
-pub const ALL: [EventType; 9] = [
+pub const ALL: [EventType; 10] = [
     EventType::OrderPaid,
     EventType::OrderPartiallyRefunded,
     EventType::OrderRefunded,
@@ -53,6 +56,7 @@ pub const ALL: [EventType; 9] = [
     EventType::OrderFailed,
     EventType::RefundSucceeded,
     EventType::RefundFailed,
+    EventType::PaymentDuplicate,
     EventType::PaymentDuplicateRefunded,
 ];
 
@@ -68,6 +72,7 @@ impl EventType {
             EventType::OrderFailed => "order.failed",
             EventType::RefundSucceeded => "refund.succeeded",
             EventType::RefundFailed => "refund.failed",
+            EventType::PaymentDuplicate => "payment.duplicate",
             EventType::PaymentDuplicateRefunded => "payment.duplicate_refunded",
             EventType::EpayNotify => "epay.notify",
         }
@@ -129,6 +134,25 @@ impl EventType {
 /// each state at most once, a refund settles once.
 pub fn dedupe_key_transition(charge_code: &str, to: OrderStatus) -> String {
     format!("order:{charge_code}:{}", to.as_str())
+}
+
+/// The event money arriving on an attempt makes, by whether the
+/// transaction that recorded it judged it a duplicate
+/// (`settle::duplicate_on_arrival`): `order.paid` for a kept payment,
+/// `payment.duplicate` for one that is refunded — never both, since a
+/// payment is judged once. With its outbox key.
+pub fn payment_event(charge_code: &str, duplicate: bool) -> (EventType, String) {
+    if duplicate {
+        (
+            EventType::PaymentDuplicate,
+            format!("payment:{charge_code}:duplicate"),
+        )
+    } else {
+        (
+            EventType::OrderPaid,
+            dedupe_key_transition(charge_code, OrderStatus::Paid),
+        )
+    }
 }
 
 /// [`dedupe_key_transition`] for a settled refund.
@@ -531,6 +555,18 @@ mod tests {
             "order:L1:partially_refunded"
         );
         assert_eq!(dedupe_key_refund("dup-L1"), "refund:dup-L1");
+        // A payment is kept or not: two kinds, two keys, one written.
+        assert_eq!(
+            payment_event("L1", false),
+            (EventType::OrderPaid, "order:L1:paid".to_owned())
+        );
+        assert_eq!(
+            payment_event("L1", true),
+            (
+                EventType::PaymentDuplicate,
+                "payment:L1:duplicate".to_owned()
+            )
+        );
     }
 
     fn record() -> EventRecord {

@@ -256,6 +256,42 @@ pub fn shown_to_shoppers(kind: OrderKind) -> bool {
     }
 }
 
+/// The cookie naming the shopper's device: a random id the Worker sets on
+/// the first payment of a counter code from a browser without one. Two
+/// shoppers scanning the same counter code at once are told apart by it.
+pub const DEVICE_COOKIE: &str = "soushou_device";
+
+/// The device id in a `Cookie` header: [`DEVICE_COOKIE`]'s value if it is
+/// 32 lowercase hex digits (what the Worker mints), else `None` — a forged
+/// or garbled value is no device, so it matches no attempt.
+pub fn device_of(cookie_header: Option<&str>) -> Option<&str> {
+    cookie_header?
+        .split(';')
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == DEVICE_COOKIE)
+        .map(|(_, value)| value)
+        .filter(|v| v.len() == 32 && v.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
+}
+
+/// The `Set-Cookie` value handing a browser its device id: for every path,
+/// a year, not readable by scripts, sent on same-site requests only, and
+/// only over HTTPS when the Worker is served over HTTPS.
+pub fn device_cookie(id: &str, https: bool) -> String {
+    let secure = if https { "; Secure" } else { "" };
+    format!("{DEVICE_COOKIE}={id}; Path=/; Max-Age=31536000; HttpOnly; SameSite=Lax{secure}")
+}
+
+/// Whether the device `asked` may see, resume or poll an attempt made by
+/// `made_by`. Only a counter code's attempts are bound to their device
+/// (many shoppers pay the same code, each must see only their own); an
+/// attempt made without a device is anyone's who holds its link, as before.
+pub fn may_watch(made_by: Option<&str>, asked: Option<&str>) -> bool {
+    match made_by {
+        None => true,
+        Some(device) => asked == Some(device),
+    }
+}
+
 /// `SOUSHOU_ENCRYPT` read safely: unset means 3DES, as API.md says, so a
 /// deployment that forgets the var still encrypts; `3DES` (any case) too.
 /// Only an explicit empty value or `none` turns encryption off. Anything
@@ -266,6 +302,51 @@ pub fn encryption_setting(raw: Option<&str>) -> Option<bool> {
         Some(v) if v.eq_ignore_ascii_case("3DES") => Some(true),
         Some(v) if v.is_empty() || v.eq_ignore_ascii_case("none") => Some(false),
         Some(_) => None,
+    }
+}
+
+#[cfg(test)]
+mod device_tests {
+    use super::*;
+
+    const ID: &str = "0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn the_device_cookie() {
+        let header = format!("a=1; {DEVICE_COOKIE}={ID}; b=2");
+        let cases: Vec<(Option<&str>, Option<&str>)> = vec![
+            (None, None),
+            (Some(""), None),
+            (Some(header.as_str()), Some(ID)),
+            (Some("soushou_device=0123"), None),
+            (
+                Some("soushou_device=0123456789ABCDEF0123456789ABCDEF"),
+                None,
+            ),
+            (
+                Some("xsoushou_device=0123456789abcdef0123456789abcdef"),
+                None,
+            ),
+        ];
+        for (h, want) in cases {
+            assert_eq!(device_of(h), want, "{h:?}");
+        }
+        // What the Worker sets reads back.
+        let set = device_cookie(ID, true);
+        let pair = set.split(';').next().unwrap();
+        assert_eq!(device_of(Some(pair)), Some(ID));
+        assert!(set.ends_with("HttpOnly; SameSite=Lax; Secure"), "{set}");
+        assert!(!device_cookie(ID, false).contains("Secure"));
+    }
+
+    #[test]
+    fn only_the_device_that_made_a_counter_attempt_watches_it() {
+        let other = "ffffffffffffffffffffffffffffffff";
+        assert!(may_watch(None, None));
+        assert!(may_watch(None, Some(ID)));
+        assert!(may_watch(Some(ID), Some(ID)));
+        assert!(!may_watch(Some(ID), Some(other)));
+        assert!(!may_watch(Some(ID), None));
     }
 }
 

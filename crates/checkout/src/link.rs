@@ -28,7 +28,7 @@ use subtle::ConstantTimeEq;
 
 use crate::amount::{parse_api_amount, parse_in_range};
 use crate::error::Error;
-use crate::vocab::{GoodsLine, LinkChannel, LinkState};
+use crate::vocab::{GoodsLine, LinkChannel, LinkKind, LinkState};
 
 /// Link lifetime when the merchant gives no `expires_in`: one day (API.md).
 pub const DEFAULT_EXPIRES_IN: u64 = 86_400;
@@ -73,6 +73,11 @@ pub struct LinkPayload {
     /// Restricts the link to one payment app.
     #[serde(rename = "c", default, skip_serializing_if = "Option::is_none")]
     pub channel: Option<LinkChannel>,
+    /// A counter code (`"kind": "counter"`): many payments, each kept.
+    /// Absent (false) in every other token, so fixed and open tokens are
+    /// spelled as before kinds existed.
+    #[serde(rename = "m", default, skip_serializing_if = "std::ops::Not::not")]
+    pub many: bool,
     /// Caller-supplied randomness: two links for the same amount and subject
     /// get different tokens (and different [`link_id`]s), so paying one does
     /// not mark the other as paid.
@@ -214,7 +219,26 @@ mod fen_int {
     }
 }
 
+/// The expiry of a counter code created without `expires_in`: none, spelled
+/// as the last second of year 9999 (`expires_at` is an integer everywhere,
+/// in D1 and in JSON, and this one is exact in both).
+pub const NEVER: u64 = 253_402_300_799;
+
+/// The base64url spelling of `{"lo":`, which starts every open-amount
+/// token's payload (its bounds are its first keys) and no other's: what
+/// migration 0006 backfills stored links' `kind` by.
+pub const OPEN_TOKEN_PREFIX: &str = "eyJsbyI6";
+
 impl LinkPayload {
+    /// The link's kind: a counter code says so; otherwise its amount does.
+    pub fn kind(&self) -> LinkKind {
+        match (self.many, self.amount) {
+            (true, _) => LinkKind::Counter,
+            (false, LinkAmount::Fixed { .. }) => LinkKind::Fixed,
+            (false, LinkAmount::Open { .. }) => LinkKind::Open,
+        }
+    }
+
     /// The goods as the gateway's `GOODS_DETAIL` lines.
     pub fn goods_detail(&self) -> Vec<GoodsItem> {
         self.goods.iter().map(LinkGoods::to_gateway).collect()
@@ -227,11 +251,26 @@ impl LinkPayload {
         now >= self.expires_at
     }
 
+    /// The attempt a link's page is shown (`CheckoutView.charge_code`):
+    /// the kept payment, else the latest `pending` attempt — none for a
+    /// counter code, whose attempts are each their own shopper's (a page
+    /// resumes its own from its address, polled with its device).
+    pub fn shown_attempt<'a>(
+        &self,
+        kept: Option<&'a str>,
+        pending: Option<&'a str>,
+    ) -> Option<&'a str> {
+        if self.kind().keeps_every_payment() {
+            return None;
+        }
+        kept.or(pending)
+    }
+
     /// The link's state for `GET /api/checkout/{token}`. A paid link stays
     /// `paid` after its expiry: the shopper who paid must see the receipt,
     /// not "expired".
     pub fn state(&self, now: u64, paid: bool) -> LinkState {
-        if paid {
+        if paid && !self.kind().keeps_every_payment() {
             LinkState::Paid
         } else if self.is_expired(now) {
             LinkState::Expired
@@ -522,6 +561,7 @@ mod tests {
                 quantity: 2,
             }],
             channel: Some(LinkChannel::Wechat),
+            many: false,
             nonce: "n0nce-AAAA".into(),
         }
     }
@@ -660,6 +700,7 @@ mod tests {
             return_url: None,
             goods: vec![],
             channel: None,
+            many: false,
             nonce: String::new(),
         };
         let token = issue(&p, SECRET);
@@ -821,6 +862,7 @@ mod tests {
     fn nonce_makes_tokens_unique() {
         let a = payload();
         let b = LinkPayload {
+            many: false,
             nonce: "n0nce-BBBB".into(),
             ..payload()
         };
@@ -921,6 +963,7 @@ mod tests {
                 quantity: 2,
             }],
             channel: Some(LinkChannel::Alipay),
+            kind: None,
         }
     }
 
@@ -1003,6 +1046,99 @@ mod tests {
         let p = r.to_payload(NOW, "n".into()).unwrap();
         assert_eq!(p.amount, open.amount);
         assert_eq!(p.amount.ceiling(), Fen::from_fen(50_000));
+    }
+
+    #[test]
+    fn kinds_and_the_open_token_prefix() {
+        let open = LinkPayload {
+            amount: LinkAmount::Open {
+                min: Fen::from_fen(100),
+                max: Fen::from_fen(50_000),
+            },
+            ..payload()
+        };
+        let counter = LinkPayload {
+            many: true,
+            ..open.clone()
+        };
+        assert_eq!(payload().kind(), LinkKind::Fixed);
+        assert_eq!(open.kind(), LinkKind::Open);
+        assert_eq!(counter.kind(), LinkKind::Counter);
+        // Migration 0006 tells stored open tokens by their first characters.
+        for (p, open_prefix) in [(&payload(), false), (&open, true), (&counter, true)] {
+            let token = issue(p, SECRET);
+            assert_eq!(token.starts_with(OPEN_TOKEN_PREFIX), open_prefix, "{p:?}");
+        }
+        // A counter code is never paid, however many payments it took,
+        // and its page never shows another shopper's attempt.
+        assert_eq!(counter.state(NOW, true), LinkState::Open);
+        assert_eq!(counter.shown_attempt(Some("K"), Some("P")), None);
+        assert_eq!(open.shown_attempt(Some("K"), Some("P")), Some("K"));
+        assert_eq!(open.shown_attempt(None, Some("P")), Some("P"));
+        assert_eq!(open.state(NOW, true), LinkState::Paid);
+        // Its flag is spelled only where set: older tokens are unchanged.
+        assert!(serde_json::to_value(&open).unwrap().get("m").is_none());
+        assert_eq!(serde_json::to_value(&counter).unwrap()["m"], true);
+    }
+
+    #[test]
+    fn kinds_in_requests() {
+        let bounds = |kind| CreateLinkRequest {
+            amount: None,
+            min_amount: Some("1".into()),
+            max_amount: Some("500".into()),
+            kind,
+            goods: vec![],
+            ..request()
+        };
+        let counter = bounds(Some(LinkKind::Counter))
+            .to_payload(NOW, "n".into())
+            .unwrap();
+        assert_eq!(counter.kind(), LinkKind::Counter);
+        // No expiry unless asked for; with expires_in, as any link.
+        assert_eq!(counter.expires_at, NEVER);
+        let answer = crate::api::CreateLinkResponse::of(&counter, "t".into(), "u".into(), true);
+        assert_eq!((answer.kind, answer.expires_at), (LinkKind::Counter, None));
+        let brief = CreateLinkRequest {
+            expires_in: Some(60),
+            ..bounds(Some(LinkKind::Counter))
+        };
+        assert_eq!(
+            brief.to_payload(NOW, "n".into()).unwrap().expires_at,
+            NOW + 60
+        );
+        assert_eq!(
+            bounds(None).to_payload(NOW, "n".into()).unwrap().kind(),
+            LinkKind::Open
+        );
+        let open = bounds(Some(LinkKind::Open))
+            .to_payload(NOW, "n".into())
+            .unwrap();
+        assert_eq!(
+            (open.kind(), open.expires_at),
+            (LinkKind::Open, NOW + DEFAULT_EXPIRES_IN)
+        );
+        let fixed = CreateLinkRequest {
+            kind: Some(LinkKind::Fixed),
+            goods: vec![],
+            ..request()
+        };
+        assert_eq!(
+            fixed.to_payload(NOW, "n".into()).unwrap().kind(),
+            LinkKind::Fixed
+        );
+        // A kind that does not fit the amount fields.
+        assert_eq!(field_error(&bounds(Some(LinkKind::Fixed))), "kind");
+        let fixed_counter = CreateLinkRequest {
+            kind: Some(LinkKind::Counter),
+            ..request()
+        };
+        assert_eq!(field_error(&fixed_counter), "kind");
+        let fixed_open = CreateLinkRequest {
+            kind: Some(LinkKind::Open),
+            ..request()
+        };
+        assert_eq!(field_error(&fixed_open), "kind");
     }
 
     #[test]
@@ -1253,6 +1389,8 @@ mod tests {
                         return_url,
                         goods,
                         channel,
+                        // Both spellings: counter codes and the others.
+                        many: nonce.len() % 2 == 1,
                         nonce,
                     }
                 },

@@ -49,7 +49,7 @@ pub use crate::gateway::{
     Verdict,
 };
 use crate::state::Transition;
-use crate::vocab::{OrderStatus, RefundState};
+use crate::vocab::{LinkKind, OrderStatus, RefundState};
 
 /// Whether a state means the shopper's money is held (paid, possibly
 /// refunded since): the states that make a link paid.
@@ -223,6 +223,28 @@ pub fn on_money(attempts: &[LinkAttempt<'_>], me: &str) -> MoneyDecision {
         },
         _ => MoneyDecision::Keep,
     }
+}
+
+/// Who money arriving now on an attempt of a link of `kind` is a duplicate
+/// of, given the link's other attempts (`others`, the attempt itself not
+/// among them): their kept payment ([`kept_payment`]); `None` — the payment
+/// is kept — when none of them holds money that is not a duplicate's, or
+/// when the link keeps every payment (a counter code).
+///
+/// Why at arrival: the merchant's event is written in the transaction that
+/// records the money (the outbox), so that transaction must already know
+/// whether the payment is kept (`order.paid`) or not (`payment.duplicate`).
+/// The store evaluates this inside the transition's conditional update, on
+/// the rows as that transaction sees them: of two payments arriving
+/// together the one committed first is kept and the other judged against
+/// it, whichever the gateway reported first. The answer never changes once
+/// given (money arrives on an attempt once, a mark is never erased), and
+/// [`on_money`] agrees with it afterwards.
+pub fn duplicate_on_arrival<'a>(kind: LinkKind, others: &[LinkAttempt<'a>]) -> Option<&'a str> {
+    if kind.keeps_every_payment() {
+        return None;
+    }
+    kept_payment(others).map(|kept| kept.charge_code)
 }
 
 /// The reconciler's pacing.
@@ -888,6 +910,52 @@ mod tests {
                 "{attempts:?}"
             );
         }
+    }
+
+    #[test]
+    fn duplicate_on_arrival_table() {
+        let cases: &[(&[LinkAttempt<'static>], Option<&str>)] = &[
+            // The first payment of a link is kept.
+            (&[], None),
+            (&[att("A", Pending, None, false)], None),
+            (&[att("A", Closed, None, false)], None),
+            // Money already on the link: a duplicate of it.
+            (&[att("A", Paid, Some(1), false)], Some("A")),
+            (&[att("A", Refunded, Some(1), false)], Some("A")),
+            // Of the kept one, not of an earlier duplicate.
+            (
+                &[
+                    att("B", Refunded, Some(2), true),
+                    att("A", PartiallyRefunded, Some(1), false),
+                ],
+                Some("A"),
+            ),
+            // Revoked money is gone, and a duplicate is never kept.
+            (&[att("A", Revoked, Some(1), false)], None),
+            (
+                &[
+                    att("A", Revoked, Some(1), false),
+                    att("B", Refunded, Some(2), true),
+                ],
+                None,
+            ),
+        ];
+        for (others, want) in cases {
+            for kind in [LinkKind::Fixed, LinkKind::Open] {
+                assert_eq!(duplicate_on_arrival(kind, others), *want, "{others:?}");
+            }
+            // A counter code keeps every payment.
+            assert_eq!(duplicate_on_arrival(LinkKind::Counter, others), None);
+        }
+        // It agrees with the later check: the judged payment is refunded,
+        // the kept one kept.
+        let a = att("A", Paid, Some(1), false);
+        let b = att("B", Paid, Some(2), false);
+        assert_eq!(duplicate_on_arrival(LinkKind::Fixed, &[a]), Some("A"));
+        assert_eq!(
+            on_money(&[a, b], "B"),
+            MoneyDecision::RefundDuplicate { kept: "A".into() }
+        );
     }
 
     #[test]

@@ -46,6 +46,38 @@ impl Spelled for LinkState {
     }
 }
 
+/// What kind of link (contract v1.1, *Links: kinds, deactivation*).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkKind {
+    /// One payment of the merchant's amount.
+    Fixed,
+    /// One payment of the shopper's amount, within bounds.
+    Open,
+    /// A shop's printed code: many payments of the shoppers' amounts, each
+    /// its own order and each kept; the link never becomes paid.
+    Counter,
+}
+
+impl LinkKind {
+    /// Whether every payment of such a link is kept (none is a duplicate,
+    /// the link never becomes paid).
+    pub fn keeps_every_payment(self) -> bool {
+        self == LinkKind::Counter
+    }
+}
+
+impl Spelled for LinkKind {
+    const ALL: &'static [Self] = &[LinkKind::Fixed, LinkKind::Open, LinkKind::Counter];
+    fn spelling(self) -> &'static str {
+        match self {
+            LinkKind::Fixed => "fixed",
+            LinkKind::Open => "open",
+            LinkKind::Counter => "counter",
+        }
+    }
+}
+
 /// One goods line of a link, shown on the page and sent as `GOODS_DETAIL`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GoodsLine {
@@ -388,6 +420,7 @@ mod tests {
     #[test]
     fn spellings_are_serdes() {
         assert_spelled_as_serde::<LinkState>();
+        assert_spelled_as_serde::<LinkKind>();
         assert_spelled_as_serde::<PayMethod>();
         assert_spelled_as_serde::<OrderStatus>();
         assert_spelled_as_serde::<LinkChannel>();

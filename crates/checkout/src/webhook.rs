@@ -18,6 +18,7 @@ use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
 use crate::error::Error;
+use crate::vocab::OrderStatus;
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -151,6 +152,18 @@ pub fn verify(
         Ok(())
     } else {
         Err(bad("no v1 signature matches"))
+    }
+}
+
+/// The `state` a trusted return carries for an attempt in `state`:
+/// `duplicate` for a payment judged a duplicate (`duplicate_of` set; it is
+/// refunded, so the shop must not thank the shopper for it as paid),
+/// otherwise the order's state.
+pub fn return_state(state: OrderStatus, duplicate: bool) -> &'static str {
+    if duplicate {
+        "duplicate"
+    } else {
+        state.as_str()
     }
 }
 
@@ -436,6 +449,24 @@ mod tests {
             Some(keys.all()[0].clone())
         );
         assert_eq!(format!("{:?}", keys.all()[0]), "Key(****)");
+    }
+
+    #[test]
+    fn a_duplicate_payment_never_returns_paid() {
+        let cases = [
+            (OrderStatus::Paid, false, "paid"),
+            (OrderStatus::Refunded, false, "refunded"),
+            (OrderStatus::Paid, true, "duplicate"),
+            (OrderStatus::PartiallyRefunded, true, "duplicate"),
+            (OrderStatus::Refunded, true, "duplicate"),
+        ];
+        for (state, duplicate, want) in cases {
+            assert_eq!(
+                return_state(state, duplicate),
+                want,
+                "{state:?} {duplicate}"
+            );
+        }
     }
 
     #[test]

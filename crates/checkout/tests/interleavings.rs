@@ -17,7 +17,12 @@
 //! 5. every state an attempt is in, and every settled refund, has its
 //!    merchant event in the outbox;
 //! 6. a cashier is told the state the books hold (or `pending`, when even
-//!    the revocation's outcome is unknown).
+//!    the revocation's outcome is unknown);
+//! 7. the merchant heard `order.paid` exactly once per kept payment, and
+//!    never for money refunded as a duplicate (that one is
+//!    `payment.duplicate`, then `payment.duplicate_refunded`);
+//! 8. every payment of a counter code is kept (never a duplicate), and a
+//!    deactivated link takes no payment (refused before the gateway).
 //!
 //! The world is a model of the gateway (the ledger) and an in-memory store
 //! (the Worker's rows, typed as `checkout::flow` reads them). Every step
@@ -43,7 +48,9 @@ use checkout::flow::{
 };
 use checkout::gateway;
 use checkout::settle::{self, DuplicateRefundPolicy, DuplicateRefundStep};
-use checkout::vocab::{EventSource, OrderKind, OrderMethod, OrderStatus as S, RefundState as R};
+use checkout::vocab::{
+    EventSource, LinkKind, OrderKind, OrderMethod, OrderStatus as S, RefundState as R,
+};
 use soushou::model::{
     CancelTradeResp, FundBill, OrderResp, QueryResp, RefundQueryResp, RefundResp, RefundTrade,
 };
@@ -143,6 +150,11 @@ struct Store {
     refunds: Vec<Refund>,
     /// The outbox's dedupe keys.
     events: BTreeSet<String>,
+    /// What the merchant heard, in outbox order: (event type, charge code).
+    heard: Vec<(events::EventType, String)>,
+    /// The links' rows: kind, and the deactivated ones.
+    link_kinds: BTreeMap<String, LinkKind>,
+    inactive: BTreeSet<String>,
     /// (charge code, gateway state) → (first outcome, received).
     notifications: BTreeMap<(String, String), (&'static str, u32)>,
     next_seq: u64,
@@ -155,6 +167,15 @@ impl Store {
             .filter(|r| r.charge_code == code)
             .cloned()
             .collect()
+    }
+
+    /// The kind of the attempt's link, as its row says (`fixed` for none:
+    /// the judge finds no other attempt then anyway).
+    fn kind_of(&self, a: &Attempt) -> LinkKind {
+        a.link_id
+            .as_ref()
+            .and_then(|l| self.link_kinds.get(l).copied())
+            .unwrap_or(LinkKind::Fixed)
     }
 
     fn refund_mut(&mut self, no: &str) -> Option<&mut Refund> {
@@ -174,7 +195,12 @@ impl Store {
 
     fn write(&mut self, w: &Write, last_changed: bool) -> bool {
         match w {
-            Write::InsertLink { .. } => true,
+            Write::InsertLink { link, .. } => {
+                self.link_kinds
+                    .entry(link.link_id.clone())
+                    .or_insert(link.kind);
+                true
+            }
             Write::RecordWebhookAttempt { .. }
             | Write::SetDelivery { .. }
             | Write::MarkEventFailed { .. } => panic!("the model delivers no webhooks"),
@@ -193,6 +219,7 @@ impl Store {
                     duplicate_of: None,
                     recheck_until: None,
                     client: attempt.client.clone(),
+                    device: attempt.device.clone(),
                 };
                 let fresh = !self.attempts.contains_key(&a.charge_code);
                 assert!(fresh, "a charge code inserted twice fails the batch");
@@ -225,21 +252,41 @@ impl Store {
                 amount,
                 ..
             } => {
-                let Some(a) = self.attempts.get_mut(charge_code) else {
+                let Some(a) = self.attempts.get(charge_code) else {
                     return false;
                 };
                 let allowed = checkout::state::sources(*to).any(|s| s == a.state);
                 if !allowed || amount.is_some_and(|amt| amt != a.amount) {
                     return false;
                 }
+                let first_money = settle::holds_money(*to) && a.paid_seq.is_none();
+                // The judge runs in the same update, on the link's other
+                // attempts as the transaction sees them.
+                let others: Vec<_> = self
+                    .attempts
+                    .values()
+                    .filter(|o| {
+                        o.link_id.is_some()
+                            && o.link_id == a.link_id
+                            && o.charge_code != a.charge_code
+                    })
+                    .map(Attempt::link_attempt)
+                    .collect();
+                let kind = self.kind_of(a);
+                let judged = settle::duplicate_on_arrival(kind, &others).map(str::to_owned);
+                let a = self.attempts.get_mut(charge_code).expect("read above");
                 a.state = *to;
-                if settle::holds_money(*to) && a.paid_seq.is_none() {
+                if first_money {
                     self.next_seq += 1;
                     a.paid_seq = Some(self.next_seq);
+                    if a.duplicate_of.is_none() {
+                        a.duplicate_of = judged;
+                    }
                 }
                 true
             }
             Write::Event(e) => {
+                let mut e = e.clone();
                 let holds = match &e.of {
                     EventOf::Transition { state, if_changed } => {
                         self.attempts
@@ -247,6 +294,15 @@ impl Store {
                             .is_some_and(|a| a.state == *state)
                             && (!if_changed || last_changed)
                     }
+                    EventOf::Payment { if_changed } => match self.attempts.get(&e.charge_code) {
+                        Some(a) if a.state == S::Paid && (!if_changed || last_changed) => {
+                            let duplicate = a.duplicate_of.is_some();
+                            (e.kind, e.dedupe_key) =
+                                events::payment_event(&e.charge_code, duplicate);
+                            true
+                        }
+                        _ => false,
+                    },
                     EventOf::Refund {
                         out_refund_no,
                         state,
@@ -255,7 +311,11 @@ impl Store {
                         .iter()
                         .any(|r| &r.out_refund_no == out_refund_no && r.state == *state),
                 };
-                holds && self.events.insert(e.dedupe_key.clone())
+                let written = holds && self.events.insert(e.dedupe_key.clone());
+                if written {
+                    self.heard.push((e.kind, e.charge_code.clone()));
+                }
+                written
             }
             Write::CountNotification {
                 charge_code,
@@ -415,6 +475,10 @@ struct World {
     inbox: Vec<(String, G)>,
     next_code: u64,
     links: usize,
+    /// The links that are counter codes.
+    counters: BTreeSet<usize>,
+    /// Payments refused because their link was deactivated.
+    refused_inactive: usize,
     /// The clock, unix seconds: one per step.
     now: u64,
     /// How many of the next refunds the gateway refuses (a fault, e.g. a
@@ -619,6 +683,7 @@ impl World {
                     .cloned()
                     .collect();
                 let snapshot = duplicate::Snapshot {
+                    kind: attempt.link_id.as_ref().map(|_| w.store.kind_of(&attempt)),
                     attempt,
                     link,
                     refunds: w.store.refunds_of(&code),
@@ -845,6 +910,15 @@ impl World {
     /// it without acting, or never gets the request.
     fn pay(&mut self, rng: &mut Rng) {
         let link = rng.below(self.links);
+        let kind = match self.counters.contains(&link) {
+            true => LinkKind::Counter,
+            false => LinkKind::Fixed,
+        };
+        // Shoppers of a counter code pay from one of three devices.
+        let device = format!("d{}", rng.below(3));
+        if rng.chance(2) && self.store.inactive.insert(link_id(link)) {
+            self.log.push(format!("merchant deactivates link {link}"));
+        }
         self.next_code += 1;
         let code = format!("C{}", self.next_code);
         self.pay_mode = match rng.below(10) {
@@ -864,6 +938,7 @@ impl World {
                 merchant_ref: None,
                 return_url: None,
                 expires_at: u64::MAX,
+                kind,
             }),
             kind: OrderKind::Link,
             method: OrderMethod::Native,
@@ -872,6 +947,7 @@ impl World {
             subject: "tea".into(),
             return_url: None,
             client: None,
+            device: kind.keeps_every_payment().then_some(device),
         };
         let charge = gateway::Charge {
             charge_code: &code,
@@ -897,14 +973,20 @@ impl World {
         let answer = self.run(
             input,
             |w, i| {
-                let snapshot = w.store.attempts.contains_key(&code).then(|| {
+                let snapshot =
                     w.store
                         .attempts
-                        .values()
-                        .filter(|a| a.link_id == Some(link_id(link)))
-                        .cloned()
-                        .collect()
-                });
+                        .contains_key(&code)
+                        .then(|| flow::pay::LinkSnapshot {
+                            attempts: w
+                                .store
+                                .attempts
+                                .values()
+                                .filter(|a| a.link_id == Some(link_id(link)))
+                                .cloned()
+                                .collect(),
+                            active: !w.store.inactive.contains(&link_id(link)),
+                        });
                 flow::pay::decide(&snapshot, &code, i, w.now, &p)
             },
             |_, a| match a {
@@ -912,6 +994,12 @@ impl World {
                 _ => panic!("pay answered out of turn"),
             },
         );
+        if self.store.inactive.contains(&link_id(link)) {
+            // A deactivated link takes no payment: refused, never sent.
+            assert_eq!(answer, Err(flow::pay::Failure::LinkInactive), "{code}");
+            assert!(!self.store.attempts.contains_key(&code), "{code} kept");
+            self.refused_inactive += 1;
+        }
         if self.pay_mode == PayMode::NeverArrives && self.store.attempts.contains_key(&code) {
             self.never_reached.insert(code.clone());
         }
@@ -951,6 +1039,7 @@ impl World {
             subject: "tea".into(),
             return_url: None,
             client: None,
+            device: None,
         };
         let charge = gateway::Charge {
             charge_code: &code,
@@ -1226,12 +1315,12 @@ impl World {
                 return Err(format!("{code}: books {:?}, gateway {want:?}", row.state));
             }
             let refunds = self.store.refunds_of(code);
-            if row.state != S::Pending
-                && !self
-                    .store
-                    .events
-                    .contains(&events::dedupe_key_transition(code, row.state))
-            {
+            // Paid, the payment's event: kept or a duplicate.
+            let key = match row.state {
+                S::Paid => events::payment_event(code, row.duplicate_of.is_some()).1,
+                state => events::dedupe_key_transition(code, state),
+            };
+            if row.state != S::Pending && !self.store.events.contains(&key) {
                 return Err(format!("{code}: no event for {:?}", row.state));
             }
             if let Some(r) = refunds.iter().find(|r| r.state != R::Pending).filter(|r| {
@@ -1263,6 +1352,7 @@ impl World {
         if gw_money != books_money {
             return Err(format!("money: gateway {gw_money}, books {books_money}"));
         }
+        self.check_heard()?;
         for link in 0..self.links {
             let paid: Vec<&String> = self
                 .store
@@ -1285,6 +1375,22 @@ impl World {
                     .collect()
             };
             let dups: Vec<&&String> = paid.iter().filter(|c| !dup_refunds(c).is_empty()).collect();
+            if self.counters.contains(&link) {
+                // 8. Every payment of a counter code is kept: none is marked
+                //    a duplicate, none refunded as one, and the link is
+                //    never paid.
+                let marked = self
+                    .store
+                    .attempts
+                    .values()
+                    .find(|a| a.link_id == Some(link_id(link)) && a.duplicate_of.is_some());
+                if !dups.is_empty() || marked.is_some() {
+                    return Err(format!(
+                        "counter link {link}: duplicates {dups:?}, marked {marked:?}"
+                    ));
+                }
+                continue;
+            }
             // Duplicates whose refund the gateway refused max_tries times:
             // the Worker stopped, and the merchant heard of every refusal.
             let abandoned: Vec<&&String> = paid
@@ -1326,6 +1432,70 @@ impl World {
     }
 }
 
+impl World {
+    /// 7. The merchant heard `order.paid` exactly once per kept payment
+    ///    (an attempt money arrived on that was not judged a duplicate),
+    ///    and never for money refunded as a duplicate: that one is
+    ///    `payment.duplicate` once, then `payment.duplicate_refunded` once
+    ///    its refund went through.
+    fn check_heard(&self) -> Result<(), String> {
+        use events::EventType as E;
+        let heard = |kind: E, code: &str| {
+            self.store
+                .heard
+                .iter()
+                .filter(|(k, c)| *k == kind && c == code)
+                .count()
+        };
+        for (code, a) in &self.store.attempts {
+            let paid = heard(E::OrderPaid, code);
+            let duplicate = heard(E::PaymentDuplicate, code);
+            let kept = a.paid_seq.is_some() && a.duplicate_of.is_none();
+            let want = (usize::from(kept), usize::from(a.duplicate_of.is_some()));
+            if (paid, duplicate) != want {
+                return Err(format!(
+                    "{code}: heard order.paid {paid}×, payment.duplicate {duplicate}×; \
+                     kept {kept}, duplicate of {:?}",
+                    a.duplicate_of
+                ));
+            }
+            let dup_refunded = self.gw.get(code).is_some_and(|g| {
+                g.refunds
+                    .keys()
+                    .any(|no| settle::duplicate_refund_try(code, no).is_some())
+            });
+            if dup_refunded && paid > 0 {
+                return Err(format!(
+                    "{code}: order.paid for money refunded as a duplicate"
+                ));
+            }
+            if usize::from(dup_refunded) != heard(E::PaymentDuplicateRefunded, code) {
+                return Err(format!(
+                    "{code}: refunded as a duplicate {dup_refunded}, \
+                     heard payment.duplicate_refunded {}×",
+                    heard(E::PaymentDuplicateRefunded, code)
+                ));
+            }
+            if duplicate > 0 {
+                let first = |kind: E| {
+                    self.store
+                        .heard
+                        .iter()
+                        .position(|(k, c)| *k == kind && c == code)
+                };
+                if first(E::PaymentDuplicateRefunded)
+                    .is_some_and(|r| first(E::PaymentDuplicate) > Some(r))
+                {
+                    return Err(format!(
+                        "{code}: payment.duplicate_refunded before payment.duplicate"
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 /// What a schedule reached, summed over the search so the output shows the
 /// refusal paths were exercised.
 #[derive(Default)]
@@ -1340,6 +1510,13 @@ struct Reached {
     pos_told: BTreeMap<&'static str, usize>,
     /// Their polls.
     pos_polls: usize,
+    /// What the merchant heard: `order.paid`, `payment.duplicate`.
+    heard_paid: usize,
+    heard_duplicate: usize,
+    /// Payments of counter codes (each kept), and payments refused by a
+    /// deactivated link.
+    counter_payments: usize,
+    refused_inactive: usize,
 }
 
 fn run(seed: u64, steps: usize, reached: &mut Reached) -> Result<(), (String, Vec<String>)> {
@@ -1348,6 +1525,7 @@ fn run(seed: u64, steps: usize, reached: &mut Reached) -> Result<(), (String, Ve
         links: 1 + rng.below(3),
         ..World::default()
     };
+    w.counters = (0..w.links).filter(|_| rng.chance(30)).collect();
     for _ in 0..steps {
         w.step(&mut rng);
     }
@@ -1373,6 +1551,25 @@ fn run(seed: u64, steps: usize, reached: &mut Reached) -> Result<(), (String, Ve
         *reached.pos_told.entry(state).or_default() += n;
     }
     reached.pos_polls += w.pos_polls;
+    reached.refused_inactive += w.refused_inactive;
+    reached.counter_payments += w
+        .store
+        .attempts
+        .values()
+        .filter(|a| {
+            a.paid_seq.is_some()
+                && a.link_id
+                    .as_ref()
+                    .is_some_and(|l| w.store.link_kinds.get(l) == Some(&LinkKind::Counter))
+        })
+        .count();
+    for (kind, _) in &w.store.heard {
+        match kind {
+            events::EventType::OrderPaid => reached.heard_paid += 1,
+            events::EventType::PaymentDuplicate => reached.heard_duplicate += 1,
+            _ => {}
+        }
+    }
     Ok(())
 }
 
@@ -1405,12 +1602,18 @@ fn books_equal_the_ledger_after_any_interleaving() {
     println!(
         "interleavings: {schedules} schedules, {steps_total} steps, 0 mismatches; \
          {} duplicate refunds succeeded after a refusal, {} left to the merchant, \
-         {} attempts the gateway never heard of failed; POS charges told {:?} after {} polls",
+         {} attempts the gateway never heard of failed; POS charges told {:?} after {} polls; \
+         the merchant heard {} order.paid and {} payment.duplicate; {} counter-code payments \
+         (each kept), {} payments refused by a deactivated link",
         reached.retried,
         reached.abandoned,
         reached.unknown_failed,
         reached.pos_told,
-        reached.pos_polls
+        reached.pos_polls,
+        reached.heard_paid,
+        reached.heard_duplicate,
+        reached.counter_payments,
+        reached.refused_inactive
     );
     if schedules >= 1000 {
         assert!(
@@ -1418,9 +1621,13 @@ fn books_equal_the_ledger_after_any_interleaving() {
                 && reached.abandoned > 0
                 && reached.unknown_failed > 0
                 && reached.pos_told.get("paid") > Some(&0)
-                && reached.pos_told.get("revoked") > Some(&0),
+                && reached.pos_told.get("revoked") > Some(&0)
+                && reached.heard_duplicate > 0
+                && reached.counter_payments > 0
+                && reached.refused_inactive > 0,
             "the search never reached a refused duplicate refund, an unknown attempt, \
-             or a POS charge paid or revoked"
+             a POS charge paid or revoked, a duplicate payment, a counter-code payment \
+             or a deactivated link"
         );
     }
 }

@@ -49,6 +49,8 @@ pub enum Problem {
     InvalidLink,
     /// `LINK_EXPIRED`.
     LinkExpired,
+    /// `LINK_INACTIVE`: the merchant deactivated the code.
+    LinkInactive,
     /// `ALREADY_PAID`.
     AlreadyPaid,
     /// `NOT_FOUND`.
@@ -91,6 +93,7 @@ impl Error {
             Error::Api { status, detail } => match detail.code {
                 ErrorCode::InvalidLink => Problem::InvalidLink,
                 ErrorCode::LinkExpired => Problem::LinkExpired,
+                ErrorCode::LinkInactive => Problem::LinkInactive,
                 ErrorCode::AlreadyPaid => Problem::AlreadyPaid,
                 ErrorCode::NotFound => Problem::NotFound,
                 ErrorCode::GatewayTimeout => Problem::GatewayTimeout,

@@ -38,6 +38,8 @@ pub enum Screen {
     Invalid,
     /// The link expired.
     Expired,
+    /// The merchant deactivated the code.
+    Inactive,
     /// The link was paid already.
     AlreadyPaid,
     /// An Alipay-only link in WeChat.
@@ -85,6 +87,7 @@ impl Screen {
             Screen::LoadFailed(_) => ("load-failed", ""),
             Screen::Invalid => ("invalid", ""),
             Screen::Expired => ("expired", ""),
+            Screen::Inactive => ("inactive", ""),
             Screen::AlreadyPaid => ("already-paid", ""),
             Screen::OpenInBrowser => ("open-in-browser", ""),
             Screen::Ready => ("ready", ""),
@@ -331,7 +334,10 @@ impl Page {
 
     fn load_failed(&mut self, error: Error) -> Effect {
         match (error.problem(), self.session.resume.clone()) {
-            (Problem::LinkExpired, Some(code)) => return self.confirm(code, None),
+            (Problem::LinkExpired | Problem::LinkInactive, Some(code)) => {
+                return self.confirm(code, None)
+            }
+            (Problem::LinkInactive, None) => self.screen = Screen::Inactive,
             (Problem::InvalidLink, _) => self.screen = Screen::Invalid,
             (Problem::LinkExpired, None) => self.screen = Screen::Expired,
             _ => self.screen = Screen::LoadFailed(error),
@@ -483,6 +489,7 @@ impl Page {
         match error.problem() {
             Problem::AlreadyPaid => return self.load(None),
             Problem::LinkExpired => self.screen = Screen::Expired,
+            Problem::LinkInactive => self.screen = Screen::Inactive,
             Problem::InvalidLink => self.screen = Screen::Invalid,
             _ => {
                 self.pay_error = Some(error);
@@ -840,6 +847,7 @@ mod tests {
         let table = [
             (api(400, ErrorCode::InvalidLink), Screen::Invalid),
             (api(410, ErrorCode::LinkExpired), Screen::Expired),
+            (api(410, ErrorCode::LinkInactive), Screen::Inactive),
             (
                 api(429, ErrorCode::RateLimited),
                 Screen::LoadFailed(api(429, ErrorCode::RateLimited)),
@@ -1127,6 +1135,12 @@ mod tests {
             (
                 api(410, ErrorCode::LinkExpired),
                 Screen::Expired,
+                None,
+                Effect::None,
+            ),
+            (
+                api(410, ErrorCode::LinkInactive),
+                Screen::Inactive,
                 None,
                 Effect::None,
             ),

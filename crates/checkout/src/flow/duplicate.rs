@@ -1,5 +1,8 @@
-//! The check after money was recorded on an attempt: if it is not its
-//! link's kept payment (`settle::on_money`), it is marked a duplicate (a
+//! The check after money was recorded on an attempt: if it is marked a
+//! duplicate (the transition that recorded the money judged it,
+//! `settle::duplicate_on_arrival`), it is refunded; if it is unmarked and
+//! not its link's kept payment (`settle::on_money`: money recorded before
+//! the judge existed), it is marked a duplicate first (a
 //! claim: once, so a concurrent decider stops short of a second mark) and
 //! refunded in full under the try number `settle::duplicate_refund_step`
 //! gives — after a refusal, a new number once its wait is over, until
@@ -13,7 +16,7 @@ use super::{reserved, Attempt, FollowUp, Level, Log, Plan, Refund, Write};
 use crate::settle::{
     self, DuplicateRefundPolicy, DuplicateRefundStep, DuplicateRefundTry, MoneyDecision,
 };
-use crate::vocab::RefundState;
+use crate::vocab::{LinkKind, RefundState};
 
 /// What the check reads.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -22,6 +25,8 @@ pub struct Snapshot {
     pub attempt: Attempt,
     /// Every attempt of its link, itself included (none without a link).
     pub link: Vec<Attempt>,
+    /// Its link's kind (`None`: no link).
+    pub kind: Option<LinkKind>,
     /// Its refunds.
     pub refunds: Vec<Refund>,
 }
@@ -46,7 +51,8 @@ pub fn tries(refunds: &[Refund]) -> Vec<DuplicateRefundTry<'_>> {
 pub fn decide(snapshot: &Snapshot, now: u64, policy: &DuplicateRefundPolicy) -> Plan<Answer> {
     let me = &snapshot.attempt;
     let code = &me.charge_code;
-    if me.link_id.is_none() {
+    // Every payment of a counter code is kept: nothing is a duplicate.
+    if me.link_id.is_none() || snapshot.kind.is_none_or(LinkKind::keeps_every_payment) {
         return Plan::done(());
     }
     let Some(kept) = &me.duplicate_of else {
@@ -134,6 +140,7 @@ mod tests {
 
     fn snap(me: Attempt, others: Vec<Attempt>, refunds: Vec<Refund>) -> Snapshot {
         Snapshot {
+            kind: me.link_id.as_ref().map(|_| LinkKind::Fixed),
             link: [vec![me.clone()], others].concat(),
             attempt: me,
             refunds,
@@ -267,6 +274,12 @@ mod tests {
         ];
         for (name, s, now, want) in cases {
             assert_eq!(decide(&s, now, &POLICY), want, "{name}");
+            // On a counter code nothing is a duplicate, whatever the rows.
+            let counter = Snapshot {
+                kind: Some(LinkKind::Counter),
+                ..s
+            };
+            assert_eq!(decide(&counter, now, &POLICY), Plan::done(()), "{name}");
         }
     }
 }

@@ -346,8 +346,10 @@ pub enum Write {
     /// `state::sources(to)` holds it (and, with `amount`, only if it holds
     /// that amount): the history row (from the state found, before the
     /// update), then the update (stamping `paid_at` and, on the first
-    /// money, the store's next `paid_seq`). Monotone by its condition, so
-    /// a stale snapshot cannot move a state backwards.
+    /// money, the store's next `paid_seq` and, for an attempt of a link,
+    /// `duplicate_of` = `settle::duplicate_on_arrival` of the link's other
+    /// attempts as this transaction sees them). Monotone by its condition,
+    /// so a stale snapshot cannot move a state backwards.
     Transition {
         /// The attempt.
         charge_code: String,
@@ -520,6 +522,16 @@ pub enum EventOf {
         /// Only if the preceding transition changed the row.
         if_changed: bool,
     },
+    /// Money arrived: the attempt entered `paid` (written only if it is
+    /// in it, and, with `if_changed`, only if the write just before changed
+    /// it). Kept or not is what that transaction judged
+    /// ([`Write::Transition`]): the event is `events::payment_event` of the
+    /// mark it left — the [`OutboxEvent`]'s own kind and key (`order.paid`)
+    /// for a kept payment, `payment.duplicate` for a duplicate.
+    Payment {
+        /// Only if the preceding transition changed the row.
+        if_changed: bool,
+    },
     /// A refund settled (written only if it is in `state`).
     Refund {
         /// `OUT_REFUND_NO`.
@@ -529,7 +541,9 @@ pub enum EventOf {
     },
 }
 
-/// The transition to `to` and its merchant event (none for `pending`).
+/// The transition to `to` and its merchant event (none for `pending`;
+/// into `paid`, the payment's: `order.paid` or `payment.duplicate`, as the
+/// transition judged it, [`EventOf::Payment`]).
 pub fn transition(
     charge_code: &str,
     to: OrderStatus,
@@ -542,14 +556,23 @@ pub fn transition(
         source,
         amount,
     }];
-    if let Some(kind) = EventType::for_transition(to) {
+    let if_changed = amount.is_some();
+    if to == OrderStatus::Paid {
+        let (kind, dedupe_key) = events::payment_event(charge_code, false);
+        writes.push(Write::Event(OutboxEvent {
+            kind,
+            dedupe_key,
+            charge_code: charge_code.to_owned(),
+            of: EventOf::Payment { if_changed },
+        }));
+    } else if let Some(kind) = EventType::for_transition(to) {
         writes.push(Write::Event(OutboxEvent {
             kind,
             dedupe_key: events::dedupe_key_transition(charge_code, to),
             charge_code: charge_code.to_owned(),
             of: EventOf::Transition {
                 state: to,
-                if_changed: amount.is_some(),
+                if_changed,
             },
         }));
     }
@@ -663,6 +686,9 @@ pub struct Attempt {
     /// attempts stored before clients were recorded): the pay limits count
     /// per device and per IP (`guard::check_attempt`).
     pub client: Option<crate::guard::Client>,
+    /// The device that made it (an attempt of a counter code: only it may
+    /// resume or poll the attempt).
+    pub device: Option<String>,
 }
 
 impl Attempt {

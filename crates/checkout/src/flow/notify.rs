@@ -8,8 +8,11 @@
 //! transition also on its state); the executor runs them in one batch that
 //! starts with the read of the attempt, and decides again with what it
 //! read and whether the transition changed the row (`settle::notify_outcome`).
-//! Only then is the gateway answered `SUCCESS`; a payment that paid a link
-//! a second time is checked after the answer ([`FollowUp::DuplicateCheck`]).
+//! Only then is the gateway answered `SUCCESS`. Whether new money is its
+//! link's kept payment is judged by the transition itself, in the batch
+//! ([`Write::Transition`]), so the batch's event is `order.paid` or
+//! `payment.duplicate` as judged; the duplicate's refund runs after the
+//! answer ([`FollowUp::DuplicateCheck`]).
 
 use soushou::types::OrderState;
 use soushou::Fen;
@@ -247,9 +250,14 @@ mod tests {
                 kind,
                 dedupe_key: format!("order:C1:{}", to.as_str()),
                 charge_code: "C1".into(),
-                of: EventOf::Transition {
-                    state: to,
-                    if_changed: true,
+                // Money's event is the payment's, kept or a duplicate as
+                // the transition judged it.
+                of: match to {
+                    Paid => EventOf::Payment { if_changed: true },
+                    _ => EventOf::Transition {
+                        state: to,
+                        if_changed: true,
+                    },
                 },
             }),
         ]

@@ -26,7 +26,7 @@ use super::{outcome, transition, Attempt, Call, Fault, Level, Log, Plan, Reply, 
 use crate::gateway::{self, CreateRequest};
 use crate::guard::{self, Client, RateLimit};
 use crate::settle;
-use crate::vocab::{EventSource, OrderKind, OrderMethod};
+use crate::vocab::{EventSource, LinkKind, OrderKind, OrderMethod};
 
 /// A link, as stored with its first attempt (idempotent: the token is the
 /// link).
@@ -46,6 +46,8 @@ pub struct NewLink {
     pub return_url: Option<String>,
     /// Unix seconds.
     pub expires_at: u64,
+    /// Its kind (the token's).
+    pub kind: LinkKind,
 }
 
 impl NewLink {
@@ -59,6 +61,7 @@ impl NewLink {
             merchant_ref: payload.merchant_ref.clone(),
             return_url: payload.return_url.clone(),
             expires_at: payload.expires_at,
+            kind: payload.kind(),
         }
     }
 }
@@ -84,6 +87,9 @@ pub struct NewAttempt {
     pub return_url: Option<String>,
     /// Who starts it (link attempts), counted by the pay limits.
     pub client: Option<crate::guard::Client>,
+    /// The shopper's device (`guard::device_of`), for an attempt of a
+    /// counter code: only it may resume or poll the attempt.
+    pub device: Option<String>,
 }
 
 /// The creating request, built (`gateway::link_attempt`,
@@ -105,9 +111,18 @@ pub enum Input {
     Created(Box<Reply<OrderResp>>),
 }
 
-/// What the flow reads: for a link attempt, the link's attempts as the
-/// insert's batch read them (the new one among them); `None` before it.
-pub type Snapshot = Option<Vec<Attempt>>;
+/// What the flow reads: for a link attempt, the link as the insert's batch
+/// read it; `None` before it.
+pub type Snapshot = Option<LinkSnapshot>;
+
+/// A link as a link attempt's batch read it, after its inserts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LinkSnapshot {
+    /// The link's attempts (the new one among them).
+    pub attempts: Vec<Attempt>,
+    /// Whether the link still accepts payments (not deactivated).
+    pub active: bool,
+}
 
 /// The pay flow's settings.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -123,6 +138,8 @@ pub struct Policy {
 pub enum Failure {
     /// The link is paid (by this attempt).
     AlreadyPaid(String),
+    /// The merchant deactivated the link.
+    LinkInactive,
     /// Too many attempts of the link lately: retry after this many seconds.
     RateLimited(u64),
     /// The creating call failed: refused (the attempt is failed) or unknown
@@ -153,7 +170,7 @@ pub fn decide(
                     now,
                 },
             ]),
-            (Some(_), Some(attempts)) => admit(attempts, charge_code, request, now, policy),
+            (Some(link), Some(read)) => admit(read, (link, attempt), request, now, policy),
             (None, _) => Plan::call(call(request)).writing(vec![Write::InsertAttempt {
                 attempt: attempt.clone(),
                 now,
@@ -171,34 +188,39 @@ fn call(request: &Create) -> Call {
     }
 }
 
-/// The link's other attempts judge the new one: the rate limits (per
-/// device, per IP, per link: `guard::check_attempt`), then the link being
-/// paid already. A refused attempt is deleted unsent.
+/// The link and its other attempts judge the new one: the link being
+/// deactivated, the rate limits (per device, per IP, per link:
+/// `guard::check_attempt`), then the link being paid already. A refused
+/// attempt is deleted unsent. A counter code is never paid, and many
+/// shoppers pay the same code: its attempts count per device and per IP
+/// only (only the same IP's attempts are weighed, so no link-wide cap).
 fn admit(
-    attempts: &[Attempt],
-    charge_code: &str,
+    read: &LinkSnapshot,
+    (link, me): (&NewLink, &NewAttempt),
     request: &Create,
     now: u64,
     policy: &Policy,
 ) -> Plan<Answer> {
-    let others: Vec<&Attempt> = attempts
+    let counter = link.kind.keeps_every_payment();
+    let client = me.client.as_ref();
+    let others: Vec<&Attempt> = read
+        .attempts
         .iter()
-        .filter(|a| a.charge_code != charge_code)
+        .filter(|a| a.charge_code != me.charge_code)
+        .filter(|a| !counter || a.client.as_ref().map(|c| &c.ip) == client.map(|c| &c.ip))
         .collect();
-    let me = attempts
-        .iter()
-        .find(|a| a.charge_code == charge_code)
-        .and_then(|a| a.client.as_ref());
     let times: Vec<(Option<&Client>, u64)> = others
         .iter()
         .map(|a| (a.client.as_ref(), a.created_at))
         .collect();
     let view: Vec<_> = others.iter().map(|a| a.link_attempt()).collect();
-    let refusal = match guard::check_attempt(&policy.rate_limit, &times, me, now) {
+    let refusal = match guard::check_attempt(&policy.rate_limit, &times, client, now) {
+        _ if !read.active => Some((Failure::LinkInactive, Log::field("link_active", false))),
         Err(retry_after) => Some((
             Failure::RateLimited(retry_after),
             Log::field("rate_limited_attempts", times.len()),
         )),
+        Ok(()) if counter => None,
         Ok(()) => settle::kept_payment(&view).map(|kept| {
             (
                 Failure::AlreadyPaid(kept.charge_code.to_owned()),
@@ -209,7 +231,7 @@ fn admit(
     match refusal {
         Some((failure, log)) => Plan::done(Err(failure))
             .writing(vec![Write::DeleteUnsentAttempt {
-                charge_code: charge_code.to_owned(),
+                charge_code: me.charge_code.clone(),
             }])
             .logging(log),
         None => Plan::call(call(request)),
@@ -270,6 +292,7 @@ mod tests {
             merchant_ref: None,
             return_url: None,
             expires_at: 5000,
+            kind: LinkKind::Fixed,
         }
     }
 
@@ -284,6 +307,7 @@ mod tests {
             subject: "tea".into(),
             return_url: None,
             client: None,
+            device: None,
         })
     }
 
@@ -317,19 +341,29 @@ mod tests {
         }
     }
 
+    /// C2 refused: deleted unsent, with `log` logged.
+    fn deleted(failure: Failure, log: Log) -> Plan<Answer> {
+        Plan::done(Err(failure))
+            .writing(vec![Write::DeleteUnsentAttempt {
+                charge_code: "C2".into(),
+            }])
+            .logging(log)
+            .logging(Log::field("charge_code", "C2"))
+    }
+
+    /// An active link's attempts, as the batch read them.
+    fn open(attempts: Vec<Attempt>) -> Snapshot {
+        Some(LinkSnapshot {
+            attempts,
+            active: true,
+        })
+    }
+
     #[test]
     fn creating_an_attempt() {
         let create = |link| Input::Create(new_attempt(link), Box::new(request()));
         let field = Log::field("charge_code", "C2");
         let sent = Plan::call(Call::Create(Box::new(native())));
-        let deleted = |failure, log| {
-            Plan::done(Err(failure))
-                .writing(vec![Write::DeleteUnsentAttempt {
-                    charge_code: "C2".into(),
-                }])
-                .logging(log)
-                .logging(field.clone())
-        };
         let me = on_link("C2", OrderStatus::Pending, 1000);
         let cases: Vec<(&str, Snapshot, Input, Plan<Answer>)> = vec![
             (
@@ -350,19 +384,19 @@ mod tests {
             ),
             (
                 "the link's first attempt: sent",
-                Some(vec![me.clone()]),
+                open(vec![me.clone()]),
                 create(Some(link())),
                 sent.clone().logging(field.clone()),
             ),
             (
                 "an earlier attempt unpaid: sent (it is left as it is)",
-                Some(vec![on_link("C1", OrderStatus::Pending, 900), me.clone()]),
+                open(vec![on_link("C1", OrderStatus::Pending, 900), me.clone()]),
                 create(Some(link())),
                 sent.clone().logging(field.clone()),
             ),
             (
                 "the link is paid: deleted unsent",
-                Some(vec![on_link("C1", OrderStatus::Paid, 900), me.clone()]),
+                open(vec![on_link("C1", OrderStatus::Paid, 900), me.clone()]),
                 create(Some(link())),
                 deleted(
                     Failure::AlreadyPaid("C1".into()),
@@ -371,7 +405,7 @@ mod tests {
             ),
             (
                 "too many attempts lately: deleted unsent",
-                Some(vec![
+                open(vec![
                     on_link("C0", OrderStatus::Closed, 990),
                     on_link("C1", OrderStatus::Closed, 995),
                     me,
@@ -391,6 +425,87 @@ mod tests {
                     now: 1000,
                 }])
                 .logging(field.clone()),
+            ),
+        ];
+        for (name, snapshot, input, want) in cases {
+            assert_eq!(
+                decide(&snapshot, "C2", &input, 1000, &POLICY),
+                want,
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn counter_codes_and_deactivated_links() {
+        let counter = NewLink {
+            kind: LinkKind::Counter,
+            ..link()
+        };
+        let from = |device: &str| {
+            let mut a = new_attempt(Some(counter.clone()));
+            a.device = Some(device.into());
+            Input::Create(a, Box::new(request()))
+        };
+        let by = |code: &str, state, at, device: &str| Attempt {
+            device: Some(device.into()),
+            ..on_link(code, state, at)
+        };
+        let me = by("C2", OrderStatus::Pending, 1000, "d1");
+        let field = Log::field("charge_code", "C2");
+        let sent = Plan::call(Call::Create(Box::new(native()))).logging(field.clone());
+        let inactive = |attempts| {
+            Some(LinkSnapshot {
+                attempts,
+                active: false,
+            })
+        };
+        let cases: Vec<(&str, Snapshot, Input, Plan<Answer>)> = vec![
+            (
+                "a counter code paid by others (and by me): every payment is its own",
+                open(vec![
+                    by("C0", OrderStatus::Paid, 990, "d0"),
+                    by("C1", OrderStatus::Paid, 995, "d1"),
+                    me.clone(),
+                ]),
+                from("d1"),
+                sent.clone(),
+            ),
+            (
+                "a busy counter: other devices' attempts do not count",
+                open(vec![
+                    by("C0", OrderStatus::Closed, 990, "d0"),
+                    by("C1", OrderStatus::Closed, 995, "d9"),
+                    by("C3", OrderStatus::Closed, 996, "d8"),
+                    me.clone(),
+                ]),
+                from("d1"),
+                sent,
+            ),
+            (
+                "one device tapping too often is limited",
+                open(vec![
+                    by("C0", OrderStatus::Closed, 990, "d1"),
+                    by("C1", OrderStatus::Closed, 995, "d1"),
+                    me.clone(),
+                ]),
+                from("d1"),
+                deleted(
+                    Failure::RateLimited(50),
+                    Log::field("rate_limited_attempts", 2),
+                ),
+            ),
+            (
+                "a deactivated counter code",
+                inactive(vec![me]),
+                from("d1"),
+                deleted(Failure::LinkInactive, Log::field("link_active", false)),
+            ),
+            (
+                "a deactivated fixed link, unpaid",
+                inactive(vec![on_link("C2", OrderStatus::Pending, 1000)]),
+                Input::Create(new_attempt(Some(link())), Box::new(request())),
+                deleted(Failure::LinkInactive, Log::field("link_active", false)),
             ),
         ];
         for (name, snapshot, input, want) in cases {

@@ -21,6 +21,7 @@ pub fn attempt(code: &str, state: OrderStatus) -> Attempt {
         duplicate_of: None,
         recheck_until: None,
         client: None,
+        device: None,
     }
 }
 

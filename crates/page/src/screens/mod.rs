@@ -56,6 +56,7 @@ pub fn Body(screen: Screen) -> impl IntoView {
         Screen::LoadFailed(error) => view! { <notice::LoadFailed error/> }.into_any(),
         Screen::Invalid => view! { <notice::Invalid/> }.into_any(),
         Screen::Expired => view! { <notice::Expired/> }.into_any(),
+        Screen::Inactive => view! { <notice::Expired inactive=true/> }.into_any(),
         Screen::AlreadyPaid => view! { <notice::AlreadyPaid/> }.into_any(),
         Screen::OpenInBrowser => view! { <notice::OpenInBrowser/> }.into_any(),
         Screen::Ready => view! { <ready::Ready/> }.into_any(),

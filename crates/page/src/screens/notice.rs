@@ -16,13 +16,19 @@ pub fn Invalid() -> impl IntoView {
     }
 }
 
-/// The link's expiry has passed.
+/// The link's expiry has passed, or (`inactive`) the merchant deactivated
+/// the code: either way it takes no more payments.
 #[component]
-pub fn Expired() -> impl IntoView {
+pub fn Expired(#[prop(optional)] inactive: bool) -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let t = ctx.t();
+    let title = if inactive {
+        t.inactive_title
+    } else {
+        t.expired_title
+    };
     view! {
-        <Notice class="notice bad" icon="⏱" title=t.expired_title body=t.expired_body/>
+        <Notice class="notice bad" icon="⏱" title=title body=t.expired_body/>
         <Summary/>
     }
 }

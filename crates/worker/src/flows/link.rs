@@ -24,18 +24,20 @@ pub fn kept_payment(attempts: &[OrderRow]) -> ApiResult<Option<String>> {
 /// `GET /api/checkout/{token}`.
 pub async fn checkout_view(cx: &Cx, token: &str) -> ApiResult<CheckoutView> {
     let payload = cx.settings.link_keys()?.verify_ignoring_expiry(token)?;
-    let attempts = attempts::link_attempts(cx.db()?, &link::link_id(token)).await?;
+    let attempts = shown_attempts(cx, token, &payload).await?;
     let paid = kept_payment(&attempts)?;
     let now = now_secs();
     if paid.is_none() && payload.is_expired(now) {
         return Err(checkout::Error::LinkExpired.into());
     }
-    let charge_code = paid.clone().or_else(|| {
-        attempts
-            .iter()
-            .find(|a| a.state == OrderStatus::Pending)
-            .map(|a| a.charge_code.clone())
-    });
+    let pending = attempts
+        .iter()
+        .find(|a| a.state == OrderStatus::Pending)
+        .map(|a| a.charge_code.as_str());
+    // A counter code shows no attempt: each is its own shopper's.
+    let charge_code = payload
+        .shown_attempt(paid.as_deref(), pending)
+        .map(str::to_owned);
     if let Some(code) = &charge_code {
         cx.log.set("charge_code", code.as_str());
     }
@@ -69,6 +71,19 @@ pub async fn checkout_view(cx: &Cx, token: &str) -> ApiResult<CheckoutView> {
     Ok(view)
 }
 
+/// The attempts a link's view is made of: 410 `LINK_INACTIVE` for a
+/// deactivated link; none for a counter code, whose attempts are each their
+/// own shopper's (its view names none and is never paid).
+async fn shown_attempts(cx: &Cx, token: &str, payload: &LinkPayload) -> ApiResult<Vec<OrderRow>> {
+    let counter = payload.kind().keeps_every_payment();
+    let (active, attempts) =
+        attempts::link_view_rows(cx.db()?, &link::link_id(token), !counter).await?;
+    if !active {
+        return Err(checkout::Error::LinkInactive.into());
+    }
+    Ok(attempts)
+}
+
 /// The order's `return_url` with the trusted-return parameters appended
 /// (`checkout::webhook::ReturnParams`), once the attempt is settled and a
 /// webhook secret is configured; otherwise as stored. `link`: the verified
@@ -96,7 +111,7 @@ pub async fn signed_return_url(
     let params = ReturnParams {
         charge_code: &order.charge_code,
         merchant_ref: merchant_ref.as_deref().unwrap_or(""),
-        state: order.state.as_str(),
+        state: checkout::webhook::return_state(order.state, order.duplicate_of.is_some()),
         amount_fen: order.amount.fen(),
         ts: now_secs(),
     };

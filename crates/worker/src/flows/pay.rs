@@ -46,14 +46,19 @@ pub struct PayInput {
     pub user_agent: String,
     /// The shopper's IP for `SPBILL_CREATE_IP`.
     pub client_ip: String,
+    /// The device id in the shopper's cookie (`guard::device_of`).
+    pub device: Option<String>,
 }
 
-/// `POST /api/pay`: a new attempt of the link, created at the gateway.
-pub async fn pay_link(cx: &Cx, input: PayInput) -> ApiResult<PayResponse> {
+/// `POST /api/pay`: a new attempt of the link, created at the gateway;
+/// with the device id the Worker minted for a counter code's shopper who
+/// had none (the route sets it as the cookie).
+pub async fn pay_link(cx: &Cx, input: PayInput) -> ApiResult<(PayResponse, Option<String>)> {
     let PayInput {
         body,
         user_agent,
         client_ip,
+        device,
     } = input;
     let now = now_secs();
     let payload = cx.settings.link_keys()?.verify(&body.token, now)?;
@@ -80,13 +85,22 @@ pub async fn pay_link(cx: &Cx, input: PayInput) -> ApiResult<PayResponse> {
         &client_ip,
         &user_agent,
     ));
+    // A counter code's attempt is its device's alone (`guard::may_watch`).
+    let minted = match (payload.kind().keeps_every_payment(), &device) {
+        (true, None) => Some(random_hex(16)),
+        _ => None,
+    };
+    if payload.kind().keeps_every_payment() {
+        attempt.device = device.or_else(|| minted.clone());
+    }
     let resp = create(cx, attempt, request).await?;
     let action = PayAction::from_gateway(method, &resp).map_err(ApiError::GatewayIncomplete)?;
-    Ok(PayResponse {
+    let paid = PayResponse {
         charge_code,
         method,
         action,
-    })
+    };
+    Ok((paid, minted))
 }
 
 /// The attempt of a link (`token`, its id, what it says) paid with
@@ -127,6 +141,7 @@ fn link_attempt(
         subject: payload.subject.clone(),
         return_url: payload.return_url.clone(),
         client: None,
+        device: None,
     };
     Ok((attempt, Create::Order(request)))
 }
@@ -225,14 +240,14 @@ impl Flow for Pay {
         next: &Next<pay::Answer>,
     ) -> ApiResult<Read<'d>> {
         Ok(match (next, &self.link_id) {
-            (Next::Again, Some(link_id)) => Read::After(attempts::link_attempts_read(db, link_id)?),
+            (Next::Again, Some(link_id)) => Read::After(attempts::link_snapshot_read(db, link_id)?),
             _ => Read::None,
         })
     }
 
     fn batch_snapshot(&self, ran: &Ran, _writes: &[Write]) -> ApiResult<Option<pay::Snapshot>> {
         match &ran.read {
-            Some(read) => Ok(Some(Some(attempts::read_attempts(read)?))),
+            Some(read) => Ok(Some(Some(attempts::read_link_snapshot(read)?))),
             None => Ok(None),
         }
     }
@@ -272,6 +287,7 @@ pub async fn create(cx: &Cx, attempt: NewAttempt, request: Create) -> ApiResult<
             Err(ApiError::AlreadyPaid)
         }
         Err(Failure::RateLimited(retry_after)) => Err(ApiError::RateLimited { retry_after }),
+        Err(Failure::LinkInactive) => Err(checkout::Error::LinkInactive.into()),
         Err(Failure::Gateway(_)) => Err(done
             .fault
             .unwrap_or_else(|| ApiError::Internal("a creating call failed unseen".into()))),

@@ -54,6 +54,7 @@ fn merchant_order(
         subject: subject.to_owned(),
         return_url: None,
         client: None,
+        device: None,
     }
 }
 
@@ -69,12 +70,22 @@ pub async fn create_link(cx: &Cx, mut req: Request) -> ApiResult<CreateLinkRespo
     let link = NewLink::of(&link_id, &token, &payload);
     store::links::insert_link(cx.db()?, &link, now).await?;
     cx.log.set("outcome", "link_created");
-    Ok(CreateLinkResponse {
-        url: link::url(&base, &token),
-        token,
-        expires_at: payload.expires_at,
-        link_id,
-    })
+    let url = link::url(&base, &token);
+    Ok(CreateLinkResponse::of(&payload, token, url, true))
+}
+
+/// `POST /v1/links/{id}/deactivate`: the link takes no more payments (any
+/// kind; once and for all; again is the same answer). Unknown id → 404.
+pub async fn deactivate_link(cx: &Cx, id: &str) -> ApiResult<CreateLinkResponse> {
+    let db = cx.db()?;
+    let token = store::links::deactivate(db, id, now_secs())
+        .await?
+        .ok_or(ApiError::NotFound("link"))?;
+    let payload = cx.settings.link_keys()?.verify_ignoring_expiry(&token)?;
+    cx.log.set("link_id", id);
+    cx.log.set("outcome", "link_deactivated");
+    let url = link::url(&cx.settings.public_base_url()?, &token);
+    Ok(CreateLinkResponse::of(&payload, token, url, false))
 }
 
 /// The stored record of an order: state, money, history, notifications,

@@ -123,7 +123,7 @@ async fn route(
         (Method::Get, ["oauth", "wechat"]) => oauth::callback(cx, &req, Wallet::Wechat).await,
         (Method::Get, ["oauth", "alipay"]) => oauth::callback(cx, &req, Wallet::Alipay).await,
         (Method::Get, ["api", "checkout", token]) => ok(shopper::checkout_view(cx, token).await),
-        (Method::Post, ["api", "pay"]) => ok(shopper::pay(cx, req).await),
+        (Method::Post, ["api", "pay"]) => shopper::pay(cx, req).await,
         (Method::Get, ["api", "orders", code]) => ok(shopper::order_view(cx, code, &req).await),
         (Method::Post, ["notify"]) => notify::handle(cx, req, ctx).await,
         (_, ["v1", rest @ ..]) => merchant(cx, req, method, path, rest).await,
@@ -230,6 +230,7 @@ macro_rules! merchant_routes {
 
 merchant_routes! { (cx, req, claim);
     Post ["links"] => CHARGE, ok(merchant::create_link(cx, req).await);
+    Post ["links", id, "deactivate"] => CHARGE, ok(merchant::deactivate_link(cx, id).await);
     Get ["orders"] => READ, ok(lists::orders(cx, &req).await);
     Get ["orders.csv"] => STATEMENTS, exports::orders_csv(cx, &req).await;
     Get ["refunds"] => READ, ok(lists::refunds(cx, &req).await);

@@ -1,16 +1,16 @@
 //! Shopper-facing routes (no auth; the page calls these):
 //! `GET /api/checkout/{token}`, `POST /api/pay`, `GET /api/orders/{code}`.
 
-use checkout::api::{CheckoutView, OrderView, PayRequest, PayResponse};
+use checkout::api::{CheckoutView, OrderView, PayRequest};
 use checkout::guard;
 use checkout::vocab::EventSource;
-use worker::Request;
+use worker::{Request, Response};
 
 use crate::flows::pay::{self, PayInput};
 use crate::flows::{follow_up, link, reconcile};
 use crate::platform::context::Cx;
 use crate::platform::error::{ApiError, ApiResult};
-use crate::platform::http::{client_ip, read_json};
+use crate::platform::http::{client_ip, json, read_json};
 use crate::store::attempts::{self, OrderRow};
 
 /// `GET /api/checkout/{token}`.
@@ -19,8 +19,9 @@ pub async fn checkout_view(cx: &Cx, token: &str) -> ApiResult<CheckoutView> {
 }
 
 /// `POST /api/pay` (`flows::pay::pay_link`); a redirect the page must not
-/// follow is refused (`GATEWAY_UNSAFE_REDIRECT`).
-pub async fn pay(cx: &Cx, mut req: Request) -> ApiResult<PayResponse> {
+/// follow is refused (`GATEWAY_UNSAFE_REDIRECT`). A counter code's shopper
+/// without a device cookie is given one with the answer.
+pub async fn pay(cx: &Cx, mut req: Request) -> ApiResult<Response> {
     let body: PayRequest = read_json(&mut req).await?;
     let user_agent = req
         .headers()
@@ -32,10 +33,22 @@ pub async fn pay(cx: &Cx, mut req: Request) -> ApiResult<PayResponse> {
         body,
         user_agent,
         client_ip: client_ip(&req),
+        device: device(&req),
     };
-    pay::pay_link(cx, input)
-        .await
-        .and_then(pay::safe_pay_response)
+    let (paid, minted) = pay::pay_link(cx, input).await?;
+    let resp = json(200, &pay::safe_pay_response(paid)?)?;
+    if let Some(id) = minted {
+        let https = cx.settings.public_base_url()?.starts_with("https://");
+        resp.headers()
+            .set("Set-Cookie", &guard::device_cookie(&id, https))?;
+    }
+    Ok(resp)
+}
+
+/// The device id of the request's cookie (`guard::device_of`).
+fn device(req: &Request) -> Option<String> {
+    let cookie = req.headers().get("Cookie").ok().flatten();
+    guard::device_of(cookie.as_deref()).map(str::to_owned)
 }
 
 /// `GET /api/orders/{charge_code}[?token=]` (with the page's token, an
@@ -47,6 +60,10 @@ pub async fn order_view(cx: &Cx, charge_code: &str, req: &Request) -> ApiResult<
         .filter(|o| guard::shown_to_shoppers(o.kind))
         .ok_or(ApiError::NotFound("order"))?;
     let token = check_link(req, &order)?;
+    // A counter code's attempt is its device's: to any other, not found.
+    if !guard::may_watch(order.device.as_deref(), device(req).as_deref()) {
+        return Err(ApiError::NotFound("order"));
+    }
     cx.log.set("charge_code", charge_code);
     let (order, after) = reconcile::confirm_if_due(cx, order, EventSource::Poll).await?;
     follow_up::now(cx, after).await;

@@ -5,12 +5,12 @@
 //! insert and the merchant's event (the outbox, [`super::events`]).
 
 use checkout::api::{NotificationRecord, OrderEvent, OrderView};
-use checkout::flow::pay::NewAttempt;
+use checkout::flow::pay::{LinkSnapshot, NewAttempt};
 use checkout::flow::Attempt;
 use checkout::guard::Client;
 use checkout::settle::{self, LinkAttempt, StoredAttempt};
 use checkout::state;
-use checkout::vocab::{EventSource, OrderKind, OrderMethod, OrderStatus};
+use checkout::vocab::{EventSource, LinkKind, OrderKind, OrderMethod, OrderStatus, Spelled};
 use serde::Deserialize;
 use soushou::types::{ChannelType, OrderState};
 use soushou::Fen;
@@ -70,6 +70,8 @@ pub struct OrderRow {
     /// `checkout::guard::Client::device` of who started it.
     #[serde(default)]
     pub client_device: Option<String>,
+    /// The device that made it (an attempt of a counter code).
+    pub device: Option<String>,
 }
 
 impl OrderRow {
@@ -117,6 +119,7 @@ impl OrderRow {
                 }),
                 _ => None,
             },
+            device: self.device.clone(),
         }
     }
 }
@@ -130,7 +133,7 @@ pub(crate) const ORDER_COLUMNS: &str =
     "charge_code, link_id, kind, method, channel_type, amount_fen, \
     refunded_fen, subject, state, return_url, charge_down_code, charge_third_code, created_at, \
     updated_at, paid_at, last_query_at, paid_seq, duplicate_of, recheck_until, client_ip, \
-    client_device";
+    client_device, device";
 
 /// The INSERT of a new pending attempt, with its link's merchant
 /// reference copied (the lists filter orders by it without a join).
@@ -143,9 +146,9 @@ pub(super) fn insert_attempt_statement<'d>(
         db,
         "INSERT INTO orders (charge_code, link_id, kind, method, channel_type, amount_fen, \
          subject, state, return_url, created_at, updated_at, merchant_ref, client_ip, \
-         client_device) \
+         client_device, device) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending', ?8, ?9, ?9, \
-         (SELECT merchant_ref FROM links WHERE link_id = ?2), ?10, ?11)",
+         (SELECT merchant_ref FROM links WHERE link_id = ?2), ?10, ?11, ?12)",
         &[
             t(&o.charge_code),
             ot(o.link.as_ref().map(|l| l.link_id.as_str())),
@@ -158,6 +161,7 @@ pub(super) fn insert_attempt_statement<'d>(
             n(now),
             ot(o.client.as_ref().map(|c| c.ip.as_str())),
             ot(o.client.as_ref().map(|c| c.device.as_str())),
+            ot(o.device.as_deref()),
         ],
     )
 }
@@ -201,21 +205,70 @@ pub async fn get_order(db: &Db, charge_code: &str) -> ApiResult<Option<OrderRow>
     .stored()
 }
 
-/// All attempts of a link, newest first.
-pub async fn link_attempts(db: &Db, link_id: &str) -> ApiResult<Vec<OrderRow>> {
-    all(db, &link_attempts_sql(), &[t(link_id)]).await
+/// A link's view in one round trip: whether it takes payments (`false`
+/// only when its row says it was deactivated) and, with `attempts`, its
+/// attempts newest first.
+pub async fn link_view_rows(
+    db: &Db,
+    link_id: &str,
+    attempts: bool,
+) -> ApiResult<(bool, Vec<OrderRow>)> {
+    #[derive(Deserialize)]
+    struct Active {
+        active: u8,
+    }
+    let mut batch = vec![prepare(
+        db,
+        "SELECT active FROM links WHERE link_id = ?1",
+        &[t(link_id)],
+    )?];
+    if attempts {
+        batch.push(prepare(db, &link_attempts_sql(), &[t(link_id)])?);
+    }
+    let results = db.batch(batch).await.stored()?;
+    let active = match results.first() {
+        Some(r) => r
+            .results::<Active>()
+            .stored()?
+            .first()
+            .is_none_or(|a| a.active != 0),
+        None => true,
+    };
+    let rows = match results.get(1) {
+        Some(r) => r.results::<OrderRow>().stored()?,
+        None => Vec::new(),
+    };
+    Ok((active, rows))
 }
 
-/// The read of a link's attempts (newest first), for a batch (a link
-/// attempt's, after its writes).
-pub fn link_attempts_read<'d>(db: &'d Db, link_id: &str) -> ApiResult<Stmt<'d>> {
-    prepare(db, &link_attempts_sql(), &[t(link_id)])
+/// The read of a link (its attempts, newest first, each row carrying
+/// whether the link is active) for a batch: a link attempt's, after its
+/// writes, so the admission sees the link as the insert's transaction
+/// left it.
+pub fn link_snapshot_read<'d>(db: &'d Db, link_id: &str) -> ApiResult<Stmt<'d>> {
+    prepare(
+        db,
+        &format!(
+            "SELECT {ORDER_COLUMNS}, (SELECT active FROM links WHERE link_id = ?1) AS link_active \
+             FROM orders WHERE link_id = ?1 ORDER BY created_at DESC, rowid DESC"
+        ),
+        &[t(link_id)],
+    )
 }
 
-/// The attempts [`link_attempts_read`] read, as the flows read them.
-pub fn read_attempts(read: &worker::D1Result) -> ApiResult<Vec<Attempt>> {
+/// The link [`link_snapshot_read`] read, as the pay flow reads it (a link
+/// without a row, which the batch has just inserted, is active).
+pub fn read_link_snapshot(read: &worker::D1Result) -> ApiResult<LinkSnapshot> {
+    #[derive(Deserialize)]
+    struct Active {
+        link_active: Option<u8>,
+    }
     let rows = read.results::<OrderRow>().stored()?;
-    Ok(rows.iter().map(OrderRow::attempt).collect())
+    let active = read.results::<Active>().stored()?;
+    Ok(LinkSnapshot {
+        attempts: rows.iter().map(OrderRow::attempt).collect(),
+        active: active.first().and_then(|r| r.link_active) != Some(0),
+    })
 }
 
 /// A link's attempts (`?1`), newest first.
@@ -250,13 +303,51 @@ pub async fn pending_due(db: &Db, cutoff: u64, now: u64, limit: u64) -> ApiResul
 /// if the new state holds money). The first transition into a state holding
 /// money stamps when (paid_at) and in which order (paid_seq, one more than
 /// any before: SQLite runs the statement alone, so the numbers are unique)
-/// the money arrived; later ones keep both.
-const TRANSITION_SET: &str = "SET state = ?2, updated_at = ?3, \
-    paid_at = CASE WHEN ?4 = 1 THEN COALESCE(paid_at, ?3) ELSE paid_at END, \
-    paid_seq = CASE WHEN ?4 = 1 THEN COALESCE(paid_seq, \
-      (SELECT COALESCE(MAX(paid_seq), 0) + 1 FROM orders)) ELSE paid_seq END";
+/// the money arrived, and judges it against the link's other attempts
+/// (`duplicate_of`, [`judge`]); later ones keep all three.
+fn transition_set() -> String {
+    format!(
+        "SET state = ?2, updated_at = ?3, \
+         paid_at = CASE WHEN ?4 = 1 THEN COALESCE(paid_at, ?3) ELSE paid_at END, \
+         duplicate_of = CASE WHEN ?4 = 1 AND paid_seq IS NULL \
+           THEN COALESCE(duplicate_of, {JUDGE}) ELSE duplicate_of END, \
+         paid_seq = CASE WHEN ?4 = 1 THEN COALESCE(paid_seq, \
+           (SELECT COALESCE(MAX(paid_seq), 0) + 1 FROM orders)) ELSE paid_seq END",
+        JUDGE = judge()
+    )
+}
 
-/// The parameters `?1`–`?4` of [`TRANSITION_SET`]'s update of `charge_code`.
+/// `settle::duplicate_on_arrival` in SQL, inside the update of the attempt
+/// money arrives on (its columns are `orders.*`, as before the update): for
+/// a link that keeps every payment (a counter code, by its row's `kind`)
+/// NULL; otherwise the kept payment of its link among the others — holding money
+/// (`settle::holds_money`), not a duplicate, the first money
+/// (`settle::kept_payment`'s order: `paid_seq`, never-paid last, then the
+/// code) — or NULL. The update runs alone in its transaction, so two
+/// payments arriving together are judged one after the other.
+fn judge() -> String {
+    let money: Vec<String> = OrderStatus::ALL
+        .into_iter()
+        .filter(|s| settle::holds_money(*s))
+        .map(|s| format!("'{}'", s.as_str()))
+        .collect();
+    let keep_every: Vec<String> = LinkKind::ALL
+        .iter()
+        .filter(|k| k.keeps_every_payment())
+        .map(|k| format!("'{}'", k.spelling()))
+        .collect();
+    format!(
+        "(SELECT k.charge_code FROM orders k WHERE k.link_id = orders.link_id \
+         AND k.charge_code != orders.charge_code AND k.duplicate_of IS NULL \
+         AND k.state IN ({}) AND NOT EXISTS (SELECT 1 FROM links c \
+           WHERE c.link_id = orders.link_id AND c.kind IN ({})) \
+         ORDER BY k.paid_seq IS NULL, k.paid_seq, k.charge_code LIMIT 1)",
+        money.join(", "),
+        keep_every.join(", ")
+    )
+}
+
+/// The parameters `?1`–`?4` of [`transition_set`]'s update of `charge_code`.
 fn transition_params(charge_code: &str, to: OrderStatus, now: u64) -> Vec<JsValue> {
     let money = if settle::holds_money(to) { 1 } else { 0 };
     vec![t(charge_code), t(to.as_str()), n(now), n(money)]
@@ -405,7 +496,7 @@ pub(super) fn transition_from_any<'d>(
         )?,
         prepare(
             db,
-            &format!("UPDATE orders {TRANSITION_SET} WHERE {condition}"),
+            &format!("UPDATE orders {} WHERE {condition}", transition_set()),
             &update,
         )?,
     ])

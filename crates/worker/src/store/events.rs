@@ -15,8 +15,9 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use checkout::events::{AttemptView, EventRecord, EventState, EventType};
+use checkout::events::{self, AttemptView, EventRecord, EventState, EventType};
 use checkout::flow::{EventOf, OutboxEvent};
+use checkout::vocab::OrderStatus;
 use serde::Deserialize;
 use soushou::Fen;
 use worker::wasm_bindgen::JsValue;
@@ -45,23 +46,12 @@ pub fn event_statement<'d>(db: &'d Db, e: &OutboxEvent, now: u64) -> ApiResult<S
     let head = [t(&e.dedupe_key), t(e.kind.as_str())];
     match &e.of {
         EventOf::Transition { state, if_changed } => {
-            prepare(
-                db,
-                &format!(
-                "{INSERT} SELECT ?1, ?2, o.charge_code, o.link_id, l.merchant_ref, o.amount_fen, \
-                 o.refunded_fen, o.state, NULL, NULL, ?4, ?4 \
-                 FROM orders o LEFT JOIN links l ON l.link_id = o.link_id \
-                 WHERE o.charge_code = ?3 AND o.state = ?5{}",
-                if *if_changed { " AND changes() = 1" } else { "" }
-            ),
-                &[
-                    head[0].clone(),
-                    head[1].clone(),
-                    t(&e.charge_code),
-                    n(now),
-                    t(state.as_str()),
-                ],
-            )
+            let same = (e.kind, e.dedupe_key.clone());
+            order_event(db, e, (*state, *if_changed), same, now)
+        }
+        EventOf::Payment { if_changed } => {
+            let duplicate = events::payment_event(&e.charge_code, true);
+            order_event(db, e, (OrderStatus::Paid, *if_changed), duplicate, now)
         }
         EventOf::Refund {
             out_refund_no,
@@ -84,6 +74,39 @@ pub fn event_statement<'d>(db: &'d Db, e: &OutboxEvent, now: u64) -> ApiResult<S
             ],
         ),
     }
+}
+
+/// [`event_statement`] of an order's event: `e` where the transaction
+/// left the attempt unmarked, `duplicate` (kind, key) where it left it a
+/// duplicate payment (`duplicate_of`); only if it is in `state` (and with
+/// `if_changed`, only if the statement before changed a row).
+fn order_event<'d>(
+    db: &'d Db,
+    e: &OutboxEvent,
+    (state, if_changed): (OrderStatus, bool),
+    duplicate: (EventType, String),
+    now: u64,
+) -> ApiResult<Stmt<'d>> {
+    prepare(
+        db,
+        &format!(
+            "{INSERT} SELECT CASE WHEN o.duplicate_of IS NULL THEN ?1 ELSE ?6 END, \
+             CASE WHEN o.duplicate_of IS NULL THEN ?2 ELSE ?7 END, o.charge_code, o.link_id, \
+             l.merchant_ref, o.amount_fen, o.refunded_fen, o.state, NULL, NULL, ?4, ?4 \
+             FROM orders o LEFT JOIN links l ON l.link_id = o.link_id \
+             WHERE o.charge_code = ?3 AND o.state = ?5{}",
+            if if_changed { " AND changes() = 1" } else { "" }
+        ),
+        &[
+            t(&e.dedupe_key),
+            t(e.kind.as_str()),
+            t(&e.charge_code),
+            n(now),
+            t(state.as_str()),
+            t(&duplicate.1),
+            t(duplicate.0.as_str()),
+        ],
+    )
 }
 
 /// Records that the batch's event statement inserted a row.

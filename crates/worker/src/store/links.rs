@@ -1,7 +1,9 @@
 //! Issued links (`links`): recorded when first paid or created by the
-//! merchant; read for their token (printable QR) and merchant reference.
+//! merchant; read for their token (printable QR), merchant reference,
+//! kind and whether they are active; deactivated by the merchant.
 
 use checkout::flow::pay::NewLink;
+use checkout::vocab::Spelled;
 use serde::Deserialize;
 
 use super::{n, ot, prepare, t, Stored};
@@ -13,7 +15,7 @@ pub(super) fn insert_link_statement<'d>(db: &'d Db, l: &NewLink, now: u64) -> Ap
     prepare(
         db,
         "INSERT OR IGNORE INTO links (link_id, amount_fen, subject, merchant_ref, return_url, \
-         expires_at, created_at, token) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+         expires_at, created_at, token, kind) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         &[
             t(&l.link_id),
             n(l.amount.fen()),
@@ -23,6 +25,7 @@ pub(super) fn insert_link_statement<'d>(db: &'d Db, l: &NewLink, now: u64) -> Ap
             n(l.expires_at),
             n(now),
             t(&l.token),
+            t(l.kind.spelling()),
         ],
     )
 }
@@ -68,4 +71,31 @@ pub async fn merchant_ref(db: &Db, link_id: &str) -> ApiResult<Option<String>> {
     .await
     .stored()?;
     Ok(row.and_then(|r| r.merchant_ref))
+}
+
+/// Deactivates the link (`active = 0`, stamped once; again changes
+/// nothing) and answers its token; `None` for an unknown link or one
+/// stored without its token (before migration `0004`).
+pub async fn deactivate(db: &Db, link_id: &str, now: u64) -> ApiResult<Option<String>> {
+    #[derive(Deserialize)]
+    struct Row {
+        token: Option<String>,
+    }
+    let update = prepare(
+        db,
+        "UPDATE links SET active = 0, deactivated_at = COALESCE(deactivated_at, ?2) \
+         WHERE link_id = ?1",
+        &[t(link_id), n(now)],
+    )?;
+    let read = prepare(
+        db,
+        "SELECT token FROM links WHERE link_id = ?1",
+        &[t(link_id)],
+    )?;
+    let results = db.batch(vec![update, read]).await.stored()?;
+    let rows = match results.get(1) {
+        Some(r) => r.results::<Row>().stored()?,
+        None => Vec::new(),
+    };
+    Ok(rows.into_iter().next().and_then(|r| r.token))
 }

@@ -4,6 +4,7 @@
 //! the rows agree with each other), typed as the flows take them.
 
 use checkout::flow::{self, duplicate, refund, webhook};
+use checkout::vocab::LinkKind;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use worker::D1Result;
@@ -71,8 +72,8 @@ pub async fn refund(
 }
 
 /// The duplicate check's snapshot of `charge_code`: the attempt, every
-/// attempt of its link (itself included), and its refunds; `None` for an
-/// unknown attempt.
+/// attempt of its link (itself included), its refunds and its link's kind;
+/// `None` for an unknown attempt.
 pub async fn duplicate(db: &Db, charge_code: &str) -> ApiResult<Option<duplicate::Snapshot>> {
     let order = prepare(
         db,
@@ -89,7 +90,12 @@ pub async fn duplicate(db: &Db, charge_code: &str) -> ApiResult<Option<duplicate
         &[t(charge_code)],
     )?;
     let refunds = prepare(db, REFUNDS_OF, &[t(charge_code)])?;
-    let results = db.batch(vec![order, link, refunds]).await.stored()?;
+    let kind = prepare(
+        db,
+        "SELECT kind FROM links WHERE link_id = (SELECT link_id FROM orders WHERE charge_code = ?1)",
+        &[t(charge_code)],
+    )?;
+    let results = db.batch(vec![order, link, refunds, kind]).await.stored()?;
     let Some(attempt) = rows::<OrderRow>(results.first())?
         .first()
         .map(OrderRow::attempt)
@@ -98,7 +104,18 @@ pub async fn duplicate(db: &Db, charge_code: &str) -> ApiResult<Option<duplicate
     };
     let link = rows::<OrderRow>(results.get(1))?;
     let refunds = rows::<RefundRow>(results.get(2))?;
+    #[derive(Deserialize)]
+    struct Kind {
+        kind: LinkKind,
+    }
+    // An attempt of a link stored before its row (before `0004`): fixed.
+    let kind = rows::<Kind>(results.get(3))?.first().map(|k| k.kind);
+    let kind = attempt
+        .link_id
+        .as_ref()
+        .map(|_| kind.unwrap_or(LinkKind::Fixed));
     Ok(Some(duplicate::Snapshot {
+        kind,
         attempt,
         link: link.iter().map(OrderRow::attempt).collect(),
         refunds: refunds.iter().map(RefundRow::flow_refund).collect(),
