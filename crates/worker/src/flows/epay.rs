@@ -10,6 +10,7 @@ use checkout::api::CreateLinkRequest;
 use checkout::epay::{self, Merchant, Params, PayRequest, Reuse, Trade};
 use checkout::flow::pay::NewLink;
 use checkout::link;
+use checkout::vocab::LinkKind;
 use soushou::Fen;
 
 use super::link::kept_payment;
@@ -39,6 +40,7 @@ pub async fn open(cx: &Cx, req: &PayRequest) -> ApiResult<TradeRow> {
     );
     let now = now_secs();
     let payload = CreateLinkRequest {
+        kind: Some(LinkKind::Fixed),
         amount: Some(req.money.to_yuan()),
         min_amount: None,
         max_amount: None,

@@ -271,6 +271,11 @@ pub fn read_link_snapshot(read: &worker::D1Result) -> ApiResult<LinkSnapshot> {
     })
 }
 
+/// A link's attempts, newest first (an epay trade's payment).
+pub async fn link_attempts(db: &Db, link_id: &str) -> ApiResult<Vec<OrderRow>> {
+    all(db, &link_attempts_sql(), &[t(link_id)]).await
+}
+
 /// A link's attempts (`?1`), newest first.
 fn link_attempts_sql() -> String {
     format!(
