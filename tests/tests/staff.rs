@@ -89,7 +89,12 @@ fn table() -> Vec<(Method, &'static str, Option<Value>, &'static str)> {
     let none = || Some(json!({}));
     vec![
         (Method::POST, "/v1/links", none(), "charges:write"),
-        (Method::POST, "/v1/links/nope/deactivate", None, "charges:write"),
+        (
+            Method::POST,
+            "/v1/links/nope/deactivate",
+            None,
+            "charges:write",
+        ),
         (
             Method::GET,
             "/v1/orders/NOPE?live=false",
@@ -113,9 +118,19 @@ fn table() -> Vec<(Method, &'static str, Option<Value>, &'static str)> {
         (Method::POST, "/v1/qr-orders", none(), "charges:write"),
         (Method::GET, "/v1/orders?limit=1", None, "orders:read"),
         (Method::GET, "/v1/refunds?limit=1", None, "orders:read"),
-        (Method::GET, "/v1/orders.csv?state=paid", None, "statements:read"),
+        (
+            Method::GET,
+            "/v1/orders.csv?state=paid",
+            None,
+            "statements:read",
+        ),
         (Method::GET, "/v1/statements", None, "statements:read"),
-        (Method::GET, "/v1/statements/2026-01-01", None, "statements:read"),
+        (
+            Method::GET,
+            "/v1/statements/2026-01-01",
+            None,
+            "statements:read",
+        ),
         (Method::GET, "/v1/events?limit=1", None, "orders:read"),
         (Method::GET, "/v1/events/evt_999999999", None, "orders:read"),
         (

@@ -67,7 +67,8 @@ fn d1_bytes(state: &Path) -> u64 {
 /// Seeds `rows` orders and runs the driver.
 pub fn run(rows: u64) -> Result<()> {
     // wrangler dev: its `/__scheduled` runs the cron (the statement build).
-    let stack = crate::stack::for_driver_on("bench-lists", &[], Runner::WranglerDev, None, Vec::new())?;
+    let stack =
+        crate::stack::for_driver_on("bench-lists", &[], Runner::WranglerDev, None, Vec::new())?;
     let state = stack.run_dir.join("state");
     let wrangler = root().join("node_modules/.bin/wrangler");
     let now = std::time::SystemTime::now()

@@ -188,12 +188,24 @@ fn call(request: &Create) -> Call {
     }
 }
 
+/// Whether `other` attempt of a counter code was made by the shopper of
+/// `me`: the same device cookie, or the same IP (a script that drops its
+/// cookie still counts against its IP).
+fn same_shopper(other: &Attempt, me: &NewAttempt) -> bool {
+    let same_device = me.device.is_some() && other.device == me.device;
+    let same_ip = match (&other.client, &me.client) {
+        (Some(o), Some(m)) => o.ip == m.ip,
+        _ => false,
+    };
+    same_device || same_ip
+}
+
 /// The link and its other attempts judge the new one: the link being
 /// deactivated, the rate limits (per device, per IP, per link:
 /// `guard::check_attempt`), then the link being paid already. A refused
 /// attempt is deleted unsent. A counter code is never paid, and many
-/// shoppers pay the same code: its attempts count per device and per IP
-/// only (only the same IP's attempts are weighed, so no link-wide cap).
+/// shoppers pay the same code: only the same shopper's attempts (device
+/// cookie or IP: [`same_shopper`]) are weighed, so there is no link-wide cap.
 fn admit(
     read: &LinkSnapshot,
     (link, me): (&NewLink, &NewAttempt),
@@ -207,7 +219,7 @@ fn admit(
         .attempts
         .iter()
         .filter(|a| a.charge_code != me.charge_code)
-        .filter(|a| !counter || a.client.as_ref().map(|c| &c.ip) == client.map(|c| &c.ip))
+        .filter(|a| !counter || same_shopper(a, me))
         .collect();
     let times: Vec<(Option<&Client>, u64)> = others
         .iter()

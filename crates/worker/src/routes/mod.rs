@@ -33,8 +33,8 @@ pub mod oauth;
 pub mod page;
 pub mod queue;
 pub mod shopper;
-pub mod statements;
 pub mod staff;
+pub mod statements;
 
 use checkout::access::{Actor, Permission, Role};
 use checkout::oauth::Wallet;

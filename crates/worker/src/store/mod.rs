@@ -28,8 +28,8 @@ pub mod plan;
 pub mod refunds;
 pub mod signin;
 pub mod snapshots;
-pub mod statements;
 pub mod staff;
+pub mod statements;
 
 use serde::de::DeserializeOwned;
 use worker::wasm_bindgen::JsValue;
