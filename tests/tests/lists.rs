@@ -6,7 +6,6 @@
 
 use std::collections::BTreeSet;
 
-use checkout::api::OrderStatus;
 use e2e::{now_ms, E2e, UA_DESKTOP};
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -232,12 +231,7 @@ fn order_lists_filter_and_page() {
 fn refund_lists() {
     let e = E2e::from_env();
     let code = qr_order(&e, "5.00", "refund list", "wechat");
-    // Paid as the merchant sees it: the shopper route answers link
-    // attempts only (issue 24, defect 5).
-    e.sandbox_pay(&code);
-    e.eventually("the QR order paid", || {
-        e.merchant_order_stored(&code).order.state == OrderStatus::Paid
-    });
+    e.sandbox_pay_and_wait(&code, "the QR order paid");
     for amount in ["1.00", "2.00"] {
         let (status, body) = e.admin(
             Method::POST,
