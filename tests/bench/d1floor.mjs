@@ -7,10 +7,37 @@
 // every query (`getCurrentBookmark`). Then 16 concurrent callers: D1 is one
 // Durable Object, so its round trips queue one after another.
 //
-// usage: node tests/bench/d1floor.mjs <scratch dir>   (prints a small table)
+// Last, the CPU time one `SELECT 1` round trip costs this workerd (its
+// processes' user + system time around sequential ones, from /proc): the
+// bench subtracts it per D1 call from a route's CPU, since D1 runs inside
+// the Worker's own workerd and no process boundary separates them.
+//
+// usage: node tests/bench/d1floor.mjs <scratch dir> [<cpu file>]
+// (prints a small table; writes the CPU ms per round trip to <cpu file>)
 
 import { Miniflare } from "miniflare";
 import { join } from "node:path";
+import { readFileSync, writeFileSync } from "node:fs";
+
+// CPU ms (user + system) of this process's descendants (workerd), from /proc.
+function childrenCpuMs(pid = process.pid) {
+  let ms = 0;
+  let kids = [];
+  try {
+    kids = readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").split(" ").filter(Boolean);
+  } catch {
+    return 0;
+  }
+  for (const kid of kids) {
+    try {
+      const stat = readFileSync(`/proc/${kid}/stat`, "utf8");
+      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      ms += (Number(f[11]) + Number(f[12])) * 10; // USER_HZ 100
+    } catch {}
+    ms += childrenCpuMs(kid);
+  }
+  return ms;
+}
 
 const dir = process.argv[2];
 if (!dir) {
@@ -80,6 +107,11 @@ try {
   );
   const perSec = (callers * ROUNDS) / 4 / ((Date.now() - t) / 1000);
   console.log(`  ${`D1 SELECT 1, ${callers} concurrent callers`.padEnd(44)} ${perSec.toFixed(0).padStart(8)} /s`);
+  const n = 1000, before = childrenCpuMs();
+  await (await fetch(`${url}loop?n=${n}`)).text();
+  const cpu = (childrenCpuMs() - before) / n;
+  console.log(`  ${"workerd CPU per D1 SELECT 1 (sequential)".padEnd(44)} ${cpu.toFixed(2).padStart(8)} ms`);
+  if (process.argv[3]) writeFileSync(process.argv[3], String(cpu));
 } finally {
   await mf.dispose();
 }

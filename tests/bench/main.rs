@@ -12,6 +12,17 @@
 //!   notification) — a loss or a double application is printed as such.
 //! - Per route, from the Worker's request log lines: total ms, gateway ms,
 //!   and D1 calls and ms where the build logs them.
+//! - `/notify` intake three times back to back (`NOTIFY_RUNS`): one run on
+//!   a shared machine says little.
+//! - CPU per request by route (`cpu_by_route`): the Worker's processes'
+//!   CPU time around sequential requests of one route, and the same less
+//!   what its D1 round trips cost in this workerd (D1 runs in the Worker's
+//!   own workerd, so only an estimate separates them: D1 calls × the D1
+//!   floor's CPU per round trip, `BENCH_D1_CPU_MS`).
+//! - Cold start (`BENCH_COLD_START`, direct runner only): a fresh workerd
+//!   with the built Worker to the first answer of `GET /c/{token}` and of
+//!   `POST /api/pay`, p50 of 10, next to the same for the floor Worker
+//!   (`tests/bench/floor-worker`, `tests/bench/coldstart.mjs`).
 //! - The D1 round trips the merchant credential check adds (`auth_d1` of
 //!   the log line), per credential kind: an API key, a console session,
 //!   the bootstrap token.
@@ -35,6 +46,12 @@ const PAY_RUNS: usize = 40;
 const NOTIFY_ORDERS: usize = 64;
 const NOTIFY_COPIES: usize = 3;
 const NOTIFY_SENDERS: usize = 16;
+/// Intake runs back to back.
+const NOTIFY_RUNS: usize = 3;
+/// Sequential requests per route in the CPU figures.
+const CPU_RUNS: usize = 30;
+/// Fresh runtimes per cold-start figure.
+const COLD_RUNS: usize = 10;
 
 fn p50(v: &mut [f64]) -> f64 {
     percentile(v, 0.5)
@@ -447,6 +464,255 @@ fn merchant_credentials(e: &E2e) {
     }
 }
 
+/// A run of `n` sequential requests, each made by `send(i)`, timed in the
+/// Worker's processes' CPU: ms per request, in all and per program.
+fn cpu_of(n: usize, mut send: impl FnMut(usize) -> u16) -> (Option<BTreeMap<String, f64>>, usize) {
+    let mut cpu = Some(BTreeMap::new());
+    let before = worker_cpu_ms();
+    let failed = (0..n).filter(|i| send(*i) >= 400).count();
+    add_cpu(&mut cpu, before, worker_cpu_ms());
+    (cpu, failed)
+}
+
+/// CPU per request by route (module doc): pay, notify, the checkout view,
+/// the page's HTML and a merchant list, each `CPU_RUNS` times in a row,
+/// what they need made before the clock starts.
+fn cpu_by_route(e: &E2e) {
+    let http = e.http();
+    // What one D1 round trip costs in CPU (the floor, `d1floor.mjs`).
+    let d1_cpu: Option<f64> = std::env::var("BENCH_D1_CPU_MS")
+        .ok()
+        .and_then(|v| v.trim().parse().ok());
+    let d1_calls = |path: &str| e2e_d1_calls(path);
+    let tokens: Vec<String> = (0..CPU_RUNS)
+        .map(|_| e.create_link("2.00", "cpu"))
+        .collect();
+    let pending: Vec<(String, String)> = (0..CPU_RUNS).map(|_| e.pending_attempt("3.00")).collect();
+    let notes: Vec<_> = pending
+        .iter()
+        .map(|(_, code)| {
+            e.signed_now(
+                &e.pay_notify(code, 300, OrderState::Paid),
+                "_type=json&encrypt=3DES",
+            )
+        })
+        .collect();
+    let status = |r: reqwest::Result<reqwest::blocking::Response>| {
+        r.map_or(599, |r| {
+            let s = r.status().as_u16();
+            let _ = r.bytes();
+            s
+        })
+    };
+    let routes: Vec<(&str, &str, Box<dyn FnMut(usize) -> u16 + '_>)> = vec![
+        (
+            "GET /c/{token}",
+            "/c/",
+            Box::new(|i| status(http.get(format!("{}/c/{}", e.worker, tokens[i])).send())),
+        ),
+        (
+            "GET /api/checkout/{token}",
+            "/api/checkout/",
+            Box::new(|i| e.get(&format!("/api/checkout/{}", tokens[i])).0),
+        ),
+        (
+            "POST /api/pay",
+            "/api/pay",
+            Box::new(|i| e.pay(&tokens[i], "native", UA_DESKTOP, json!({})).0),
+        ),
+        (
+            "GET /v1/orders?limit=20",
+            "/v1/orders",
+            Box::new(|_| {
+                status(
+                    e.admin_request(reqwest::Method::GET, "/v1/orders?limit=20")
+                        .send(),
+                )
+            }),
+        ),
+        (
+            "POST /notify",
+            "/notify",
+            Box::new(|i| send_notification(http, &notes[i]).0),
+        ),
+    ];
+    println!(
+        "CPU per request by route ({CPU_RUNS} sequential each; all of the Worker's processes, then \
+         less D1 calls x the D1 floor's {} ms CPU per round trip)",
+        d1_cpu.map_or("n/a".to_owned(), |c| format!("{c:.2}"))
+    );
+    println!(
+        "  {:<28} {:>8} {:>9} {:>14}  per program",
+        "route", "failed", "CPU ms", "less D1 (est)"
+    );
+    for (name, path, mut send) in routes {
+        let (cpu, failed) = cpu_of(CPU_RUNS, &mut send);
+        // Let this route's log lines land before counting its D1 calls.
+        std::thread::sleep(Duration::from_millis(300));
+        let total = cpu
+            .as_ref()
+            .map(|c| c.values().sum::<f64>() / CPU_RUNS as f64);
+        let less_d1 = match (total, d1_cpu, d1_calls(path)) {
+            (Some(t), Some(c), Some(calls)) => format!("{:.1} ({calls:.0} D1)", t - calls * c),
+            _ => "n/a".to_owned(),
+        };
+        println!(
+            "  {:<28} {:>8} {:>9} {:>14}  {}",
+            name,
+            failed,
+            total.map_or("n/a".to_owned(), |t| format!("{t:.1}")),
+            less_d1,
+            cpu_per(cpu, CPU_RUNS).trim()
+        );
+    }
+}
+
+/// The p50 of D1 calls of this run's 200 answers whose path starts with
+/// `prefix` (the Worker's request log lines).
+fn e2e_d1_calls(prefix: &str) -> Option<f64> {
+    let dir = std::env::var("E2E_RUN_DIR").ok()?;
+    let log = std::fs::read_to_string(format!("{dir}/wrangler.log")).ok()?;
+    let mut calls: Vec<f64> = log
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(&l[l.find('{')?..]).ok())
+        .filter(|v| v["kind"] == "http" && v["status"] == 200)
+        .filter(|v| v["path"].as_str().is_some_and(|p| p.starts_with(prefix)))
+        .filter_map(|v| v["d1"]["calls"].as_f64())
+        .collect();
+    (!calls.is_empty()).then(|| p50(&mut calls))
+}
+
+/// Cold start (module doc): `tests/bench/coldstart.mjs` on a copy of this
+/// stack's D1 (the running Worker keeps its own), each request in a fresh
+/// workerd; then the floor Worker the same way.
+fn cold_start(e: &E2e) {
+    let Ok(dir) = std::env::var("E2E_RUN_DIR") else {
+        return;
+    };
+    let dir = std::path::PathBuf::from(dir);
+    let get_tokens: Vec<String> = (0..COLD_RUNS)
+        .map(|_| e.create_link("1.00", "cold"))
+        .collect();
+    let pay_tokens: Vec<String> = (0..COLD_RUNS)
+        .map(|_| e.create_link("1.00", "cold"))
+        .collect();
+    // The copy, once the Worker has written the links.
+    std::thread::sleep(Duration::from_millis(300));
+    let copy = dir.join("cold-state");
+    let _ = std::fs::remove_dir_all(&copy);
+    if let Err(err) = copy_dir(&dir.join("state"), &copy) {
+        println!("cold start: copying D1 failed: {err}");
+        return;
+    }
+    let bindings: Value = std::fs::read_to_string(dir.join("bindings.json"))
+        .ok()
+        .and_then(|b| serde_json::from_str(&b).ok())
+        .unwrap_or(json!({}));
+    let get = |path: String| json!({"method": "GET", "path": path});
+    let pay = |token: &String| {
+        json!({"method": "POST", "path": "/api/pay",
+               "headers": {"Content-Type": "application/json", "User-Agent": UA_DESKTOP},
+               "body": json!({"token": token, "method": "native"}).to_string()})
+    };
+    let worker = json!({
+        "script": "crates/worker/build/index.js",
+        "wrangler": true,
+        "persist": copy,
+        "bindings": bindings,
+        "requests": get_tokens.iter().map(|t| get(format!("/c/{t}")))
+            .chain(pay_tokens.iter().map(pay)).collect::<Vec<_>>(),
+    });
+    let floor = json!({
+        "script": "tests/bench/floor-worker/build/index.js",
+        "wrangler": false,
+        "persist": null,
+        "requests": (0..COLD_RUNS).map(|_| get("/".into())).collect::<Vec<_>>(),
+    });
+    println!("cold start: a fresh workerd to the first answer, p50 of {COLD_RUNS} (ms)");
+    println!(
+        "  {:<34} {:>8} {:>12} {:>12} {:>8}",
+        "", "answers", "ready p50", "answer p50", "x floor"
+    );
+    let mut floor_p50 = None;
+    for (label, plan) in [
+        ("floor: minimal workers-rs GET /", floor),
+        ("Worker", worker),
+    ] {
+        let file = dir.join("coldstart-plan.json");
+        if std::fs::write(&file, plan.to_string()).is_err() {
+            return;
+        }
+        let out = std::process::Command::new("node")
+            .arg("tests/bench/coldstart.mjs")
+            .arg(&file)
+            .output();
+        let out = match out {
+            Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).into_owned(),
+            Ok(o) => {
+                println!(
+                    "  {label}: coldstart.mjs failed: {}",
+                    String::from_utf8_lossy(&o.stderr)
+                );
+                continue;
+            }
+            Err(err) => {
+                println!("  {label}: node: {err}");
+                continue;
+            }
+        };
+        let mut by_path: BTreeMap<&str, (Vec<f64>, Vec<f64>, Vec<u64>)> = BTreeMap::new();
+        let lines: Vec<Value> = out
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect();
+        for v in &lines {
+            let path = v["path"].as_str().unwrap_or("");
+            let route = if path.starts_with("/c/") {
+                "GET /c/{token}"
+            } else if path == "/api/pay" {
+                "POST /api/pay"
+            } else {
+                "GET /"
+            };
+            let r = by_path.entry(route).or_default();
+            r.0.push(v["ready_ms"].as_f64().unwrap_or(f64::NAN));
+            r.1.push(v["first_ms"].as_f64().unwrap_or(f64::NAN));
+            r.2.push(v["status"].as_u64().unwrap_or(0));
+        }
+        for (route, (mut ready, mut first, statuses)) in by_path {
+            let answer = p50(&mut first);
+            let floor = *floor_p50.get_or_insert(answer);
+            let ok = statuses.iter().filter(|s| **s < 400).count();
+            println!(
+                "  {:<34} {:>8} {:>12.0} {:>12.0} {:>8.2}",
+                format!(
+                    "{} {route}",
+                    if label == "Worker" { "Worker" } else { "floor" }
+                ),
+                format!("{ok}/{}", statuses.len()),
+                p50(&mut ready),
+                answer,
+                answer / floor
+            );
+        }
+    }
+    let _ = std::fs::remove_dir_all(&copy);
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let dest = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_dir(&entry.path(), &dest)?;
+        } else {
+            std::fs::copy(entry.path(), dest)?;
+        }
+    }
+    Ok(())
+}
+
 /// The cron sweep under a backlog (issue 24, defect 12), in the model of
 /// `checkout::sweep::backlog` (the Worker's rule, simulated a minute at a
 /// time; no stack): 10,000 pending attempts, 100 of them paid with lost
@@ -487,8 +753,11 @@ fn main() {
     }
     println!();
     pay_overhead(&e);
-    println!();
-    notify_intake(&e);
+    for run in 1..=NOTIFY_RUNS {
+        println!();
+        print!("run {run}/{NOTIFY_RUNS}: ");
+        notify_intake(&e);
+    }
     // Shopper views too, so the per-route table covers every route the issue names.
     for _ in 0..20 {
         let (token, code) = e.pending_attempt("1.00");
@@ -500,4 +769,10 @@ fn main() {
     std::thread::sleep(Duration::from_millis(500));
     println!();
     per_route();
+    println!();
+    cpu_by_route(&e);
+    if std::env::var_os("BENCH_COLD_START").is_some() {
+        println!();
+        cold_start(&e);
+    }
 }

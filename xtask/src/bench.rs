@@ -8,7 +8,9 @@
 //!    direct gateway call, `/notify` intake with duplicates and the
 //!    paid-exactly-once check, per-route gateway and D1 figures; twice:
 //!    straight to the Worker's workerd (`tests/bench/workerd.mjs`), then
-//!    through `wrangler dev` and its ProxyWorker;
+//!    through `wrangler dev` and its ProxyWorker; on the direct runner also
+//!    CPU per request by route and the cold start against the floor Worker
+//!    (`tests/bench/floor-worker`, built with the Worker);
 //! 2. the page under Slow 4G in headless Chromium (`tests/bench/page.mjs`);
 //! 3. the first-load sizes (`size::report`);
 //! 4. the protocol micro-bench (`cargo bench -p soushou --bench wire`).
@@ -17,19 +19,20 @@ use crate::stack::Runner;
 use crate::{build, proc, root, size, step, Result};
 use std::process::Command;
 
-/// `cargo xtask bench [--no-build] [--worker-only] [--lists N]`:
+/// `cargo xtask bench [--no-build] [--worker-only] [--direct] [--lists N]`:
 /// `--no-build` measures the page and the Worker as they were last built
 /// (e.g. an older commit's); `--worker-only` prints the Worker's figures
-/// and stops; `--lists N` seeds N orders and prints the lists, statement
+/// and stops; `--direct` only those straight to workerd (no wrangler dev); `--lists N` seeds N orders and prints the lists, statement
 /// and CSV figures only (`seed`; issue 21: N = 100000, 1000000).
 pub fn run(args: &[String]) -> Result<()> {
     let tools = crate::tools::ensure_all()?;
-    let (mut build_first, mut worker_only, mut lists) = (true, false, None);
+    let (mut build_first, mut worker_only, mut direct, mut lists) = (true, false, false, None);
     let mut args = args.iter();
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--no-build" => build_first = false,
             "--worker-only" => worker_only = true,
+            "--direct" => (worker_only, direct) = (true, true),
             "--lists" => {
                 lists = Some(
                     args.next()
@@ -40,13 +43,21 @@ pub fn run(args: &[String]) -> Result<()> {
             }
             other => {
                 return Err(crate::fail!(
-                    "unknown argument `{other}` (--no-build, --worker-only, --lists N)"
+                    "unknown argument `{other}` (--no-build, --worker-only, --direct, --lists N)"
                 ))
             }
         }
     }
     if build_first {
         build::all(&tools)?;
+    }
+    if build_first
+        || !root()
+            .join(build::FLOOR_DIR)
+            .join("build/index.js")
+            .exists()
+    {
+        build::floor(&tools)?;
     }
     if let Some(rows) = lists {
         return crate::seed::run(rows);
@@ -76,19 +87,27 @@ pub fn run(args: &[String]) -> Result<()> {
     let scratch = build::target_dir()
         .join("xtask")
         .join(format!("d1floor-{}", std::process::id()));
+    let d1_cpu = build::target_dir().join("xtask/d1-cpu-ms.txt");
     proc::run(
         Command::new("node")
             .arg("tests/bench/d1floor.mjs")
             .arg(&scratch)
+            .arg(&d1_cpu)
             .current_dir(root()),
     )?;
     std::fs::remove_dir_all(&scratch)?;
+    let d1_cpu = std::fs::read_to_string(&d1_cpu).unwrap_or_default();
 
     // The Worker's figures twice, each on a fresh stack (own D1): straight
     // to the Worker's workerd, without the ProxyWorker's hop, then through
     // wrangler dev as developers and the tests run it (whose stack the
     // page is measured on).
-    for runner in [Runner::Workerd, Runner::WranglerDev] {
+    let runners: &[Runner] = if direct {
+        &[Runner::Workerd]
+    } else {
+        &[Runner::Workerd, Runner::WranglerDev]
+    };
+    for &runner in runners {
         // A merchant endpoint that takes every webhook (204), as a live
         // merchant's does: without one, each paid order's event would be
         // delivered, fail and be retried within seconds (test tuning),
@@ -110,12 +129,16 @@ pub fn run(args: &[String]) -> Result<()> {
             "Worker {}: pay overhead, /notify intake, per-route figures",
             runner.label()
         ));
-        proc::run(
-            Command::new(build::target_dir().join("debug/bench"))
-                .envs(env.iter().map(|(k, v)| (*k, v)))
-                .env("BENCH_LABEL", runner.label())
-                .current_dir(root()),
-        )?;
+        let mut bench = Command::new(build::target_dir().join("debug/bench"));
+        bench
+            .envs(env.iter().map(|(k, v)| (*k, v)))
+            .env("BENCH_LABEL", runner.label())
+            .env("BENCH_D1_CPU_MS", &d1_cpu)
+            .current_dir(root());
+        if runner == Runner::Workerd {
+            bench.env("BENCH_COLD_START", "1");
+        }
+        proc::run(&mut bench)?;
         println!("load average: {}", load().trim());
         if runner == Runner::Workerd || worker_only {
             continue;

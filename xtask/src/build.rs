@@ -83,14 +83,17 @@ pub const WORKER_NAMED_WASM: &str = "xtask/worker-named.wasm";
 /// classes go in [`minify_js`]; nothing else in the glue calls them.
 const UNUSED_EXPORTS: &str = "remove-exports@*intounderlying*";
 
-/// `cargo xtask build [page|worker|all]`.
+/// `cargo xtask build [page|worker|floor|all]`.
 pub fn run(args: &[String]) -> Result<()> {
     let tools = crate::tools::ensure_all()?;
     match args.first().map(String::as_str).unwrap_or("all") {
         "page" => page(&tools),
         "worker" => worker(&tools),
+        "floor" => floor(&tools),
         "all" => all(&tools),
-        other => Err(fail!("unknown build target `{other}` (page, worker, all)")),
+        other => Err(fail!(
+            "unknown build target `{other}` (page, worker, floor, all)"
+        )),
     }
 }
 
@@ -422,16 +425,11 @@ pub fn hashed_assets_dir() -> Result<std::path::PathBuf> {
 pub fn worker(tools: &Tools) -> Result<()> {
     let t = Instant::now();
     step("building the Worker (worker-build --release)");
-    proc::run(
-        Command::new(&tools.worker_build)
-            .arg("--release")
-            .current_dir(root().join("crates/worker"))
-            .env("WASM_BINDGEN_BIN", &tools.wasm_bindgen)
-            .env("WASM_OPT_BIN", &tools.wasm_opt)
-            .env("ESBUILD_BIN", &tools.esbuild)
-            .env("CARGO_TARGET_DIR", target_dir()),
-    )?;
-    shrink_worker(tools)?;
+    let dir = root().join("crates/worker");
+    worker_build(tools, &dir)?;
+    let named = target_dir().join(WORKER_NAMED_WASM);
+    std::fs::create_dir_all(named.parent().expect("a file has a parent"))?;
+    shrink_worker(tools, &dir.join("build/index_bg.wasm"), &named)?;
     eprintln!(
         "    Worker built in {:.0?} → crates/worker/build/",
         t.elapsed()
@@ -439,16 +437,41 @@ pub fn worker(tools: &Tools) -> Result<()> {
     Ok(())
 }
 
-/// Run [`WORKER_OPT`] over worker-build's unoptimised wasm, keeping the
-/// names (`--debuginfo`) in [`WORKER_NAMED_WASM`], then ship that wasm
-/// without its name section (`--strip-debug`). A panic's message and
-/// location still reach the log (they are strings in the data, not
-/// names); only a trap's wasm backtrace shows function indices instead of
-/// names, which the named copy translates back.
-fn shrink_worker(tools: &Tools) -> Result<()> {
-    let wasm = root().join("crates/worker/build/index_bg.wasm");
-    let named = target_dir().join(WORKER_NAMED_WASM);
-    std::fs::create_dir_all(named.parent().expect("a file has a parent"))?;
+/// The cold-start floor of `cargo xtask bench` (`tests/bench/floor-worker`:
+/// a workers-rs Worker answering `ok`), built and shrunk exactly as
+/// [`worker`] builds the Worker, into `tests/bench/floor-worker/build/`.
+pub fn floor(tools: &Tools) -> Result<()> {
+    step("building the cold-start floor (a minimal workers-rs Worker)");
+    let dir = root().join(FLOOR_DIR);
+    worker_build(tools, &dir)?;
+    let named = target_dir().join("xtask/floor-named.wasm");
+    shrink_worker(tools, &dir.join("build/index_bg.wasm"), &named)
+}
+
+/// The floor Worker's crate ([`floor`]).
+pub const FLOOR_DIR: &str = "tests/bench/floor-worker";
+
+/// worker-build --release in the crate `dir`, with the pinned tools.
+fn worker_build(tools: &Tools, dir: &Path) -> Result<()> {
+    proc::run(
+        Command::new(&tools.worker_build)
+            .arg("--release")
+            .current_dir(dir)
+            .env("WASM_BINDGEN_BIN", &tools.wasm_bindgen)
+            .env("WASM_OPT_BIN", &tools.wasm_opt)
+            .env("ESBUILD_BIN", &tools.esbuild)
+            .env("CARGO_TARGET_DIR", target_dir()),
+    )
+}
+
+/// Run [`WORKER_OPT`] over worker-build's unoptimised `wasm`, keeping the
+/// names (`--debuginfo`) in `named` (for the Worker,
+/// [`WORKER_NAMED_WASM`]), then ship that wasm without its name section
+/// (`--strip-debug`). A panic's message and location still reach the log
+/// (they are strings in the data, not names); only a trap's wasm
+/// backtrace shows function indices instead of names, which the named
+/// copy translates back.
+fn shrink_worker(tools: &Tools, wasm: &Path, named: &Path) -> Result<()> {
     let opt = |args: &[&str], from: &Path, to: &Path| {
         proc::run(
             Command::new(&tools.wasm_opt)
@@ -461,8 +484,8 @@ fn shrink_worker(tools: &Tools) -> Result<()> {
                 .arg(to),
         )
     };
-    opt(&[WORKER_OPT, &["--debuginfo"]].concat(), &wasm, &named)?;
-    opt(&["--strip-debug"], &named, &wasm)
+    opt(&[WORKER_OPT, &["--debuginfo"]].concat(), wasm, named)?;
+    opt(&["--strip-debug"], named, wasm)
 }
 
 /// The workspace's cargo target directory.

@@ -6,7 +6,7 @@
 //! - `cargo xtask chaos` — the money-safety run (issue 9, `--crash`: issue
 //!   24), see `chaos.rs`; `cargo xtask outage` (issue 24), see `outage.rs`.
 //!
-//! Plumbing a developer may call directly: `tools`, `build [page|worker|all]`,
+//! Plumbing a developer may call directly: `tools`, `build [page|worker|floor|all]`,
 //! `stack` (start the services and print their environment), `size`, `bench`, `fuzz`, `house` (issue 13's figures).
 //! Everything here is orchestration: no product logic lives in this crate.
 
@@ -96,13 +96,15 @@ commands:
   outage              the merchant's webhook endpoint down for a compressed day:
                       every event delivered afterwards, in order, none dead-lettered
   tools               install the pinned tools that are missing
-  build [page|worker|all]
+  build [page|worker|floor|all]
                       build the page and/or the Worker (release)
   stack               start sandbox + Worker and print their environment (Ctrl-C stops)
-  bench [--no-build] [--worker-only]
+  bench [--no-build] [--worker-only] [--direct] [--lists N]
                       the issue-12 numbers: page under Slow 4G, Worker pay overhead,
-                      /notify intake, D1 and gateway per route (direct to workerd and
-                      through wrangler dev, with the D1 floor), protocol bench
+                      /notify intake (3 runs), D1 and gateway per route (direct to workerd
+                      and through wrangler dev, with the D1 floor), CPU per route, cold
+                      start against a minimal Worker (direct), sizes, protocol bench;
+                      --direct: the Worker's figures straight to workerd only
   flood [--size N]    issue 24's abuse figures: N page opens with wallet User-Agents and
                       N pays from one IP on one link (default 1000), D1 rows and gateway
                       calls printed, then a shopper on another device pays
