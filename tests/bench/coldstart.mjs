@@ -11,8 +11,8 @@
 // plan.json: {"script": "<path to the bundle's entry>", "wrangler": bool
 //   (the Worker's bindings from wrangler.toml), "persist": "<D1 dir>"|null,
 //   "bindings": {...}, "requests": [{"method", "path", "headers", "body"}]}.
-// Prints one JSON line per request: {"path", "status", "ready_ms",
-// "first_ms"} (ready: Miniflare's `ready`, workerd listening; first: the
+// Prints one line per request, `coldstart {"path", "status", "ready_ms",
+// "first_ms"}` (the prefix: the Worker's own log lines share stdout) (ready: Miniflare's `ready`, workerd listening; first: the
 // answer's last byte, both from the start).
 
 import { readFileSync } from "node:fs";
@@ -23,7 +23,12 @@ import { unstable_getMiniflareWorkerOptions } from "wrangler";
 const plan = JSON.parse(readFileSync(process.argv[2], "utf8"));
 const base = plan.wrangler
   ? unstable_getMiniflareWorkerOptions("wrangler.toml").workerOptions
-  : { compatibilityDate: "2025-09-01" };
+  : {
+      compatibilityDate: "2025-09-01",
+      // worker-build's entry imports its wasm as a module, as wrangler's
+      // default rules do for the Worker.
+      modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
+    };
 
 for (const r of plan.requests) {
   const start = performance.now();
@@ -31,6 +36,9 @@ for (const r of plan.requests) {
     host: "127.0.0.1",
     port: 0,
     log: new Log(LogLevel.WARN),
+    // The placeholder `Request.cf`: no fetch of Cloudflare's (traffic to
+    // 127.0.0.1 only).
+    cf: false,
     ...(plan.persist
       ? {
           d1Persist: join(plan.persist, "v3", "d1"),
@@ -60,7 +68,8 @@ for (const r of plan.requests) {
     await resp.arrayBuffer();
     const first = performance.now() - start;
     console.log(
-      JSON.stringify({ path: r.path, status: resp.status, ready_ms: ready, first_ms: first }),
+      "coldstart " +
+        JSON.stringify({ path: r.path, status: resp.status, ready_ms: ready, first_ms: first }),
     );
   } finally {
     await mf.dispose();

@@ -567,8 +567,9 @@ fn cpu_by_route(e: &E2e) {
     }
 }
 
-/// The p50 of D1 calls of this run's 200 answers whose path starts with
-/// `prefix` (the Worker's request log lines).
+/// The p50 of D1 calls of this run's 200 answers on `prefix` (the Worker's
+/// request log lines): a path starting with it if it ends with `/`, else
+/// that path.
 fn e2e_d1_calls(prefix: &str) -> Option<f64> {
     let dir = std::env::var("E2E_RUN_DIR").ok()?;
     let log = std::fs::read_to_string(format!("{dir}/wrangler.log")).ok()?;
@@ -576,7 +577,16 @@ fn e2e_d1_calls(prefix: &str) -> Option<f64> {
         .lines()
         .filter_map(|l| serde_json::from_str::<Value>(&l[l.find('{')?..]).ok())
         .filter(|v| v["kind"] == "http" && v["status"] == 200)
-        .filter(|v| v["path"].as_str().is_some_and(|p| p.starts_with(prefix)))
+        // `/c/`: any token; `/v1/orders`: the list, not `/v1/orders/{code}`.
+        .filter(|v| {
+            v["path"].as_str().is_some_and(|p| {
+                if prefix.ends_with('/') {
+                    p.starts_with(prefix)
+                } else {
+                    p == prefix
+                }
+            })
+        })
         .filter_map(|v| v["d1"]["calls"].as_f64())
         .collect();
     (!calls.is_empty()).then(|| p50(&mut calls))
@@ -622,10 +632,13 @@ fn cold_start(e: &E2e) {
         "requests": get_tokens.iter().map(|t| get(format!("/c/{t}")))
             .chain(pay_tokens.iter().map(pay)).collect::<Vec<_>>(),
     });
+    // The floor with the Worker's bindings (D1, queues, assets), so the
+    // difference is the Worker's own code, not Miniflare setting them up.
     let floor = json!({
         "script": "tests/bench/floor-worker/build/index.js",
-        "wrangler": false,
-        "persist": null,
+        "wrangler": true,
+        "persist": copy,
+        "bindings": bindings,
         "requests": (0..COLD_RUNS).map(|_| get("/".into())).collect::<Vec<_>>(),
     });
     println!("cold start: a fresh workerd to the first answer, p50 of {COLD_RUNS} (ms)");
@@ -645,6 +658,7 @@ fn cold_start(e: &E2e) {
         let out = std::process::Command::new("node")
             .arg("tests/bench/coldstart.mjs")
             .arg(&file)
+            .env("CLOUDFLARE_CF_FETCH_ENABLED", "false")
             .output();
         let out = match out {
             Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).into_owned(),
@@ -663,7 +677,7 @@ fn cold_start(e: &E2e) {
         let mut by_path: BTreeMap<&str, (Vec<f64>, Vec<f64>, Vec<u64>)> = BTreeMap::new();
         let lines: Vec<Value> = out
             .lines()
-            .filter_map(|l| serde_json::from_str(l).ok())
+            .filter_map(|l| serde_json::from_str(l.strip_prefix("coldstart ")?).ok())
             .collect();
         for v in &lines {
             let path = v["path"].as_str().unwrap_or("");

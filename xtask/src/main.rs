@@ -108,7 +108,7 @@ commands:
   flood [--size N]    issue 24's abuse figures: N page opens with wallet User-Agents and
                       N pays from one IP on one link (default 1000), D1 rows and gateway
                       calls printed, then a shopper on another device pays
-  size                print the page's first-load transfer size and the Worker bundle size
+  size [--no-build]   print the page's first-load transfer size and the Worker bundle size
   house               print the ten longest non-test functions and the import
                       cycles between modules (issue 13's figures)
   fuzz [--runs N] [--target T]...
@@ -128,7 +128,7 @@ fn main() -> ExitCode {
         "tools" => tools::ensure_all().map(|_| ()),
         "build" => build::run(rest),
         "stack" => stack::run_foreground(),
-        "size" => size::run(),
+        "size" => size::run(rest),
         "bench" => bench::run(rest),
         "fuzz" => fuzz::run(rest),
         "flood" => flood::run(rest),

@@ -8,10 +8,15 @@ use crate::{build, fail, proc, root, Result};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// `cargo xtask size`: build, then report.
-pub fn run() -> Result<()> {
+/// `cargo xtask size [--no-build]`: build (unless `--no-build`: the page
+/// and the Worker as last built), then report.
+pub fn run(args: &[String]) -> Result<()> {
     let tools = crate::tools::ensure_all()?;
-    build::all(&tools)?;
+    match args.first().map(String::as_str) {
+        None => build::all(&tools)?,
+        Some("--no-build") => {}
+        Some(other) => return Err(fail!("unknown argument `{other}` (--no-build)")),
+    }
     dry_run(&tools)?;
     report(&tools)?;
     contributors()
