@@ -25,14 +25,26 @@ export async function keyOf(role, name = `console test ${role}`) {
  * A browser page signed in to the console as `role` (a key made for it,
  * typed once into the sign-in form); `path`: where to go first (the
  * sign-in returns there). Returns the page (its `key` the key's answer).
+ *
+ * `bearer`: instead of a console session, every request of the page
+ * carries the key (`Authorization`), as an API client's would. The test
+ * stack ends sessions after 8 s (`xtask/src/stack.rs`, `fast`, for the
+ * staff tests), shorter than a flow; the console acts the same on either
+ * credential, and console.test.mjs proves the sessions' own path.
  */
-export async function signedIn(browser, role, { kind = 'mobile', locale = 'en-US', path = '' } = {}) {
+export async function signedIn(browser, role, { kind = 'mobile', locale = 'en-US', path = '', bearer = false } = {}) {
   const key = await keyOf(role);
   const page = await open(browser, { kind, locale });
+  page.key = key;
+  if (bearer) {
+    await page.context().setExtraHTTPHeaders({ authorization: `Bearer ${key.key}` });
+    await page.goto(consoleUrl(path));
+    await page.waitForSelector('#who');
+    return page;
+  }
   await page.goto(consoleUrl(path));
   await screen(page, 'sign-in');
   await signInWith(page, key.key);
-  page.key = key;
   return page;
 }
 

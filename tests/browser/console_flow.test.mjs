@@ -36,7 +36,7 @@ async function shopperPays(fields) {
 const refundsOf = async (code) => (await t.admin('GET', `/v1/orders/${code}/refunds`)).refunds;
 
 test('a payment arrives on Today live, is refunded once from its order page, then in full', async () => {
-  const page = await signedIn(browser, 'manager', { kind: 'mobile', locale: 'en-US' });
+  const page = await signedIn(browser, 'manager', { kind: 'mobile', locale: 'en-US', bearer: true });
   await consoleScreen(page, 'today');
   await page.waitForSelector('#figures, #latest-none, #latest');
   const code = await shopperPays({ amount: '12.50', subject: 'Console flow tea' });
@@ -97,7 +97,7 @@ test('a payment arrives on Today live, is refunded once from its order page, the
 });
 
 test('orders: filters in the address, cursor paging, the CSV of the filters; cancel a pending order', async () => {
-  const page = await signedIn(browser, 'owner', { kind: 'desktop', locale: 'zh-CN', path: '/orders' });
+  const page = await signedIn(browser, 'owner', { kind: 'desktop', locale: 'zh-CN', path: '/orders', bearer: true });
   await consoleScreen(page, 'orders');
   const code = await shopperPays({ amount: '3.20', subject: 'Filter me' });
   await page.fill('#f-q', code);
@@ -110,9 +110,19 @@ test('orders: filters in the address, cursor paging, the CSV of the filters; can
   assert.equal(url.searchParams.get('state'), 'paid');
   await accessible(page, 'orders filtered');
   await consoleShot(page, 'orders');
-  // The CSV of these filters.
-  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#orders-csv')]);
+  // The CSV of these filters, downloaded by the browser with a console
+  // session (the download manager sends the cookie, not the page's
+  // extra headers).
+  const withSession = await signedIn(browser, 'owner', { kind: 'desktop', path: `/orders${url.search}` });
+  await consoleScreen(withSession, 'orders');
+  const [download] = await Promise.all([
+    withSession.waitForEvent('download'),
+    withSession.click('#orders-csv'),
+  ]);
+  assert.equal(await download.failure(), null);
+  assert.equal(download.suggestedFilename(), 'orders.csv');
   const csv = readFileSync(await download.path(), 'utf8');
+  await t.finish(withSession);
   assert.ok(csv.startsWith('\ufeff'), 'BOM');
   const lines = csv.slice(1).trim().split('\r\n');
   assert.equal(lines.length, 2, csv);
@@ -151,7 +161,7 @@ test('orders: filters in the address, cursor paging, the CSV of the filters; can
 
 test('statements: by day with totals and the CSV; each screen accessible in both languages', async () => {
   for (const locale of ['en-US', 'zh-CN']) {
-    const page = await signedIn(browser, 'accountant', { kind: 'mobile', locale, path: '/statements' });
+    const page = await signedIn(browser, 'accountant', { kind: 'mobile', locale, path: '/statements', bearer: true });
     await consoleScreen(page, 'statements');
     await page.waitForSelector('#statements, #no-statements');
     await accessible(page, `statements ${locale}`);
@@ -171,7 +181,7 @@ test('each role sees only what it may do', async () => {
   };
   for (const [role, want] of Object.entries(expect)) {
     for (const kind of ['mobile', 'desktop']) {
-      const page = await signedIn(browser, role, { kind, locale: kind === 'mobile' ? 'zh-CN' : 'en-US' });
+      const page = await signedIn(browser, role, { kind, locale: kind === 'mobile' ? 'zh-CN' : 'en-US', bearer: true });
       await consoleScreen(page, 'today');
       assert.deepEqual(await navEntries(page), want.nav, role);
       assert.equal(await page.locator('#new-counter').count(), want.counter ? 1 : 0, `${role} counter`);

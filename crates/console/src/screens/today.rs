@@ -5,6 +5,9 @@
 
 use checkout::access::Permission;
 use checkout::statement::{Figures, Statement, Summary};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -70,12 +73,15 @@ async fn read_day() -> Result<Day, Error> {
 pub fn Today() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let day = RwSignal::new(None::<Result<Day, Error>>);
-    let alive = StoredValue::new(true);
-    on_cleanup(move || alive.set_value(false));
+    // Polling stops when the screen goes (a plain flag: the screen's
+    // signals are gone by then and must not be read).
+    let alive = Arc::new(AtomicBool::new(true));
+    let flag = alive.clone();
+    on_cleanup(move || flag.store(false, Ordering::Relaxed));
     spawn_local(async move {
-        while alive.get_value() {
+        while alive.load(Ordering::Relaxed) {
             let read = read_day().await.map_err(|e| ctx.check(e));
-            if !alive.get_value() {
+            if !alive.load(Ordering::Relaxed) {
                 break;
             }
             // A failed poll keeps the figures shown; only a first failure shows.
