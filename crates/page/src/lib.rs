@@ -24,27 +24,24 @@ pub mod state;
 
 pub use error::Error;
 
-#[cfg(all(target_arch = "wasm32", feature = "app"))]
+#[cfg(all(target_arch = "wasm32", not(feature = "library")))]
 mod api;
-#[cfg(all(target_arch = "wasm32", feature = "app"))]
+#[cfg(all(target_arch = "wasm32", not(feature = "library")))]
 mod app;
-#[cfg(all(target_arch = "wasm32", feature = "app"))]
+#[cfg(all(target_arch = "wasm32", not(feature = "library")))]
 mod bridge;
-#[cfg(all(target_arch = "wasm32", feature = "app"))]
+#[cfg(all(target_arch = "wasm32", not(feature = "library")))]
 mod ctx;
-#[cfg(all(target_arch = "wasm32", feature = "app"))]
+#[cfg(all(target_arch = "wasm32", not(feature = "library")))]
 mod js;
-/// Browser wrappers, shared with the merchant console, which builds the
-/// page without its app. Private to the app otherwise, so the page's own
-/// build is the one it was before the console (with the module public,
-/// the page's wasm came out 166 B brotli larger).
-#[cfg(all(target_arch = "wasm32", not(feature = "app")))]
+/// Browser wrappers, shared with the merchant console (`library`).
+#[cfg(all(target_arch = "wasm32", feature = "library"))]
 pub mod js;
-#[cfg(all(target_arch = "wasm32", feature = "app"))]
+#[cfg(all(target_arch = "wasm32", not(feature = "library")))]
 mod screens;
 
 /// Entry point, run by `init()` in `boot.js`: swaps the static skeleton for the app.
-#[cfg(all(target_arch = "wasm32", feature = "app"))]
+#[cfg(all(target_arch = "wasm32", not(feature = "library")))]
 #[wasm_bindgen::prelude::wasm_bindgen(start)]
 pub fn start() {
     js::remove_boot_skeleton();
