@@ -14,7 +14,7 @@ use leptos::prelude::*;
 use serde::de::DeserializeOwned;
 
 use crate::api;
-use crate::app::{Ctx, Session};
+use crate::ctx::{Ctx, Session};
 use crate::error::Error;
 use crate::i18n::Strings;
 use crate::nav::may_open;

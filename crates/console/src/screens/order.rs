@@ -15,7 +15,7 @@ use leptos::task::spawn_local;
 
 use super::{ErrorNote, Heading, Loading};
 use crate::api::{self, Extra};
-use crate::app::Ctx;
+use crate::ctx::Ctx;
 use crate::desk::{check_refund, refundable, yuan};
 use crate::error::Error;
 use crate::i18n::Strings;

@@ -11,7 +11,7 @@ use leptos::task::spawn_local;
 
 use super::{ErrorNote, Heading};
 use crate::api;
-use crate::app::Ctx;
+use crate::ctx::Ctx;
 use crate::desk::{orders_query, yuan, ORDER_FILTERS};
 use crate::error::Error;
 use crate::model::{OrderRow, Page};

@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 
 use super::Heading;
-use crate::app::Ctx;
+use crate::ctx::Ctx;
 use crate::route::Route;
 
 /// A screen not built yet.

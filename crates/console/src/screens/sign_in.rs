@@ -9,7 +9,7 @@ use leptos::task::spawn_local;
 
 use super::{ErrorNote, Heading};
 use crate::api::{self, Extra};
-use crate::app::{Ctx, Session};
+use crate::ctx::{Ctx, Session};
 use crate::error::Error;
 use crate::js;
 use crate::route::next_after_sign_in;

@@ -6,7 +6,7 @@ use checkout::statement::Statement;
 use leptos::prelude::*;
 
 use super::{fetch, show, Heading};
-use crate::app::Ctx;
+use crate::ctx::Ctx;
 use crate::desk::yuan;
 use crate::model::Page;
 

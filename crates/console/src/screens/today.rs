@@ -13,7 +13,7 @@ use leptos::task::spawn_local;
 
 use super::{fetch, ErrorNote, Heading};
 use crate::api;
-use crate::app::Ctx;
+use crate::ctx::Ctx;
 use crate::desk::{figures, today, yuan};
 use crate::error::Error;
 use crate::js;
