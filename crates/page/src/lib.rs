@@ -24,21 +24,24 @@ pub mod state;
 
 pub use error::Error;
 
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", not(feature = "library")))]
 mod api;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", not(feature = "library")))]
 mod app;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", not(feature = "library")))]
 mod bridge;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", not(feature = "library")))]
 mod ctx;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", not(feature = "library")))]
 mod js;
-#[cfg(target_arch = "wasm32")]
+/// Browser wrappers, shared with the merchant console (`library`).
+#[cfg(all(target_arch = "wasm32", feature = "library"))]
+pub mod js;
+#[cfg(all(target_arch = "wasm32", not(feature = "library")))]
 mod screens;
 
 /// Entry point, run by `init()` in `boot.js`: swaps the static skeleton for the app.
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", not(feature = "library")))]
 #[wasm_bindgen::prelude::wasm_bindgen(start)]
 pub fn start() {
     js::remove_boot_skeleton();
