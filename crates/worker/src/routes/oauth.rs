@@ -80,7 +80,12 @@ pub async fn entry(cx: &Cx, req: &Request, token: &str) -> ApiResult<Option<Resp
     };
     let link_id = link::link_id(token);
     let has_id = match param(req, wallet.id_param())? {
-        Some(value) => pure::read_id(&keys, &value, wallet, &link_id, now).is_ok(),
+        // An unsigned id is no id once this wallet signs in (issue 24,
+        // defect 3): the visit signs in instead of serving a page whose pay
+        // would be refused.
+        Some(value) => pure::read_id(&keys, &value, wallet, &link_id, now)
+            .and_then(|id| pure::accept_id(id, true))
+            .is_ok(),
         None => false,
     };
     let skip = param(req, pure::SKIP_PARAM.0)?.as_deref() == Some(pure::SKIP_PARAM.1)
