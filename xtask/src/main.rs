@@ -103,7 +103,8 @@ commands:
                       the issue-12 numbers: page under Slow 4G, Worker pay overhead,
                       /notify intake, D1 and gateway per route (direct to workerd and
                       through wrangler dev, with the D1 floor), protocol bench
-  flood [--size N]    issue 24's abuse figures: N page opens with wallet User-Agents and
+  flood [--size N] [--no-build]
+                      issue 24's abuse figures: N page opens with wallet User-Agents and
                       N pays from one IP on one link (default 1000), D1 rows and gateway
                       calls printed, then a shopper on another device pays
   size                print the page's first-load transfer size and the Worker bundle size
