@@ -69,6 +69,16 @@ pub struct GatewayOrder {
     pub refunds: Vec<GatewayRefund>,
 }
 
+impl Ledger {
+    /// The orders by `CHARGE_CODE`.
+    fn by_code(&self) -> BTreeMap<&str, &GatewayOrder> {
+        self.orders
+            .iter()
+            .map(|o| (o.charge_code.as_str(), o))
+            .collect()
+    }
+}
+
 impl GatewayOrder {
     /// Money taken and kept by the gateway for this order (before refunds).
     fn kept(&self) -> bool {
@@ -272,12 +282,7 @@ pub fn compare(b: &Books) -> Comparison {
         gateway_net_fen: b.ledger.totals.net_fen,
         ..Comparison::default()
     };
-    let gw: BTreeMap<&str, &GatewayOrder> = b
-        .ledger
-        .orders
-        .iter()
-        .map(|o| (o.charge_code.as_str(), o))
-        .collect();
+    let gw = b.ledger.by_code();
     let push = |list: &mut Vec<Mismatch>, kind, code: &str, worker: String, gateway: String| {
         list.push(Mismatch {
             kind,
@@ -392,12 +397,7 @@ pub fn compare(b: &Books) -> Comparison {
 /// is the moment of the comparison, not the books, until it has outlived a
 /// live query: the run gives it one before it may end (`main`).
 pub fn closed_since_asked(b: &Books, asked: &BTreeSet<String>) -> Vec<String> {
-    let gw: BTreeMap<&str, &GatewayOrder> = b
-        .ledger
-        .orders
-        .iter()
-        .map(|o| (o.charge_code.as_str(), o))
-        .collect();
+    let gw = b.ledger.by_code();
     b.attempts
         .iter()
         .filter(|a| a.state == "pending" && !asked.contains(&a.charge_code))
