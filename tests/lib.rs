@@ -15,6 +15,8 @@ pub mod rng;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use checkout::api::{MerchantOrder, OrderStatus};
+use checkout::link::{link_id, LinkKeys};
+use checkout::oauth::{self, ShopperId, Wallet};
 use reqwest::blocking::{Client, RequestBuilder, Response};
 use serde_json::{json, Value};
 use soushou::envelope::{self, Notification};
@@ -60,6 +62,14 @@ fn required(name: &str) -> String {
              E2E_ADMIN_TOKEN, E2E_LINK_SECRET, E2E_MERCHANT_KEY, E2E_BUSI_CODE, E2E_BUSI_ID)"
         ),
     }
+}
+
+/// `href` of the element with `id` in a sandbox page (HTML-escaped `&amp;`).
+pub fn sandbox_href(html: &str, id: &str) -> String {
+    let at = html.find(&format!("id=\"{id}\"")).expect("element");
+    let start = html[at..].find("href=\"").expect("href") + at + 6;
+    let end = html[start..].find('"').expect("end") + start;
+    html[start..end].replace("&amp;", "&")
 }
 
 /// Unix time in milliseconds.
@@ -139,6 +149,68 @@ impl E2e {
         )));
         assert_eq!(status, 200, "{body}");
         body["id"].as_str().expect("id").to_owned()
+    }
+
+    /// A whole sign-in with `wallet` on the link `token`, made as the
+    /// shopper's browser makes it against the sandbox's simulated wallet
+    /// (redirects by hand, the Worker's `signin` cookie carried to the
+    /// callback, a client IP of its own so `START_LIMIT` counts it alone):
+    /// the signed id the Worker hands back (`s2.…`) and the id itself, read
+    /// with the link secret. For pays from inside a wallet whose sign-in is
+    /// configured, where an unsigned id is refused (issue 24, defect 3).
+    pub fn signed_in(&self, token: &str, wallet: Wallet) -> (String, String) {
+        let manual = Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(60))
+            .build()
+            .expect("HTTP client");
+        let n = now_ms() ^ (u64::from(std::process::id()) << 24);
+        let ip = format!("10.{}.{}.{}", (n >> 16) % 256, (n >> 8) % 256, n % 256);
+        let ua = match wallet {
+            Wallet::Wechat => UA_WECHAT,
+            Wallet::Alipay => UA_ALIPAY,
+        };
+        let hop = |url: &str, cookie: &str| {
+            let resp = manual
+                .get(url)
+                .header("User-Agent", ua)
+                .header("CF-Connecting-IP", &ip)
+                .header("Cookie", cookie)
+                .send()
+                .expect("reachable");
+            let header = |name: &str| {
+                resp.headers()
+                    .get(name)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_owned()
+            };
+            let (location, cookie) = (header("location"), header("set-cookie"));
+            let status = resp.status().as_u16();
+            (status, location, cookie, resp.text().unwrap_or_default())
+        };
+        let (status, authorize, set, body) = hop(&format!("{}/c/{token}", self.worker), "");
+        assert_eq!(status, 302, "sign-in first: {body}");
+        let cookie = set.split(';').next().unwrap_or_default().to_owned();
+        let (status, _, _, consent) = hop(&authorize, "");
+        assert_eq!(status, 200, "{consent}");
+        let allow = format!("{}{}", self.sandbox, sandbox_href(&consent, "allow"));
+        let (status, callback, _, body) = hop(&allow, "");
+        assert_eq!(status, 303, "{body}");
+        let (status, back, _, body) = hop(&callback, &cookie);
+        assert_eq!(status, 302, "{body}");
+        let back = reqwest::Url::parse(&format!("{}{back}", self.worker)).expect("URL");
+        let signed = back
+            .query_pairs()
+            .find(|(k, _)| k == wallet.id_param())
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_else(|| panic!("no signed id in {back}"));
+        let keys = LinkKeys::from_config(None, Some(&self.link_secret)).expect("link secret");
+        let read = oauth::read_id(&keys, &signed, wallet, &link_id(token), now_ms() / 1000);
+        match read {
+            Ok(ShopperId::Verified(id)) => (signed, id),
+            other => panic!("the Worker's id does not read as signed: {other:?}"),
+        }
     }
 
     /// `POST` JSON to the Worker with a User-Agent.

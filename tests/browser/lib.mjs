@@ -185,6 +185,22 @@ export const sandbox = {
   },
 };
 
+/**
+ * On the sandbox's authorize page a link opened inside a wallet led to:
+ * allow, wait until the Worker has the page again, and return the id the
+ * sandbox issued. The stack configures both wallets' sign-in, and then an
+ * id put on the link unsigned is refused (issue 24), so a shopper who pays
+ * from inside a wallet signs in first. Files run one at a time, so the
+ * last id issued is this sign-in's.
+ */
+export async function signIn(page, wallet) {
+  await page.waitForSelector('#allow', { timeout: 30_000 });
+  assert.ok(page.url().startsWith(env().sandbox), page.url());
+  await Promise.all([page.waitForURL((u) => u.href.startsWith(env().worker)), page.click('#allow')]);
+  const ids = (await sandbox.issued()).filter((i) => i.wallet === wallet);
+  return ids[ids.length - 1].id;
+}
+
 /** The Worker's shopper view of an order. */
 export async function workerOrder(code) {
   return json(await fetch(`${env().worker}/api/orders/${code}`), `order ${code}`);

@@ -23,6 +23,8 @@ import {
 
 const SECRET = process.env.E2E_WEBHOOK_SECRET;
 const HOOK_URL = process.env.E2E_WEBHOOK_URL;
+/** Where the receiver's 307s point: a delivery that follows one lands here. */
+const MOVED = '/moved-webhook-endpoint';
 
 /** The merchant's endpoint: verifies, records, answers per the test's wishes. */
 class Receiver {
@@ -31,39 +33,62 @@ class Receiver {
     this.deliveries = []; // every verified POST, in arrival order
     this.rejected = []; // POSTs whose signature failed
     this.failFor = new Set(); // charge codes whose events get a 500
+    this.redirectFor = new Set(); // charge codes whose events get a 307 to MOVED
+    this.moved = []; // requests that followed a redirect (must stay empty)
+    this.holdMs = 0; // how long each answer is held (a slow merchant)
+    this.inFlight = 0; // requests open right now
+    this.maxInFlight = 0; // the most ever open at once
     this.server = null;
   }
 
   async start() {
     const { port, pathname } = new URL(HOOK_URL);
     this.server = createServer((req, res) => {
+      this.inFlight += 1;
+      this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+      res.on('close', () => {
+        this.inFlight -= 1;
+      });
       const chunks = [];
       req.on('data', (c) => chunks.push(c));
-      req.on('end', () => {
-        const body = Buffer.concat(chunks).toString('utf8');
-        const at = Date.now();
-        let payload;
-        try {
-          payload = this.wh.verify(body, req.headers);
-        } catch (e) {
-          this.rejected.push({ error: String(e), headers: req.headers });
-          res.writeHead(400).end();
-          return;
-        }
-        const code = payload.data.charge_code;
-        if (req.url !== pathname || this.failFor.has(code)) {
-          this.deliveries.push({ id: req.headers['webhook-id'], payload, at, answered: 500 });
-          res.writeHead(500).end();
-          return;
-        }
-        this.deliveries.push({ id: req.headers['webhook-id'], payload, at, answered: 204 });
-        res.writeHead(204).end();
-      });
+      req.on('end', () => setTimeout(() => this.answer(req, res, pathname, chunks), this.holdMs));
     });
     await new Promise((resolve, reject) => {
       this.server.once('error', reject);
       this.server.listen(Number(port), '127.0.0.1', resolve);
     });
+  }
+
+  /** Answers one request (after the hold), as the test set it up. */
+  answer(req, res, pathname, chunks) {
+    if (req.url === MOVED) {
+      this.moved.push(req.headers['webhook-id']);
+      res.writeHead(204).end();
+      return;
+    }
+    const body = Buffer.concat(chunks).toString('utf8');
+    const at = Date.now();
+    let payload;
+    try {
+      payload = this.wh.verify(body, req.headers);
+    } catch (e) {
+      this.rejected.push({ error: String(e), headers: req.headers });
+      res.writeHead(400).end();
+      return;
+    }
+    const code = payload.data.charge_code;
+    if (this.redirectFor.has(code)) {
+      this.deliveries.push({ id: req.headers['webhook-id'], payload, at, answered: 307 });
+      res.writeHead(307, { location: MOVED }).end();
+      return;
+    }
+    if (req.url !== pathname || this.failFor.has(code)) {
+      this.deliveries.push({ id: req.headers['webhook-id'], payload, at, answered: 500 });
+      res.writeHead(500).end();
+      return;
+    }
+    this.deliveries.push({ id: req.headers['webhook-id'], payload, at, answered: 204 });
+    res.writeHead(204).end();
   }
 
   async stop() {
@@ -216,6 +241,47 @@ describe('webhooks', () => {
         method: 'POST', headers: { authorization: `Bearer ${env().adminToken}` },
       });
       assert.equal(res.status, 404);
+    }
+  });
+
+  // Issue 24, defect 7: a redirect is the merchant's answer, not an
+  // address to post the event (and its signature) to.
+  test('a redirect is not followed: the 3xx is a failed attempt, retried, then delivered', async () => {
+    const { code } = await pendingAttempt({ amount: '4.00' });
+    receiver.redirectFor.add(code);
+    await sandbox.pay(code);
+    await until('a redirected attempt', async () => receiver.deliveries.some((d) => d.payload.data.charge_code === code && d.answered === 307), 30_000);
+    const [event] = (await allEvents()).filter((e) => e.payload.data.charge_code === code);
+    await until('the 307 recorded as a failed attempt', async () => (await api('GET', `/v1/events/${event.id}`)).attempts.some((a) => a.status === 307), 20_000);
+    receiver.redirectFor.delete(code);
+    await until('delivered by a retry', async () => receiver.of(code).length === 1, 30_000);
+    const stored = await api('GET', `/v1/events/${event.id}`);
+    assert.equal(stored.delivery, 'delivered');
+    assert.equal(stored.attempts[0].status, 307, JSON.stringify(stored.attempts));
+    assert.equal(stored.attempts.at(-1).status, 204);
+    assert.deepEqual(receiver.moved, [], 'no delivery went where the redirect pointed');
+  });
+
+  // Issue 24, defect 7: a consumer invocation runs at most 4 deliveries at
+  // once (CONCURRENT_DELIVERIES, below the platform's 6 connections), so a
+  // slow merchant sees a burst of events as at most 4 open requests.
+  test('a slow receiver never has more than 4 deliveries open at once', async () => {
+    const n = 24;
+    receiver.holdMs = 400;
+    receiver.maxInFlight = receiver.inFlight;
+    try {
+      const attempts = [];
+      for (let i = 0; i < n; i += 4) {
+        attempts.push(...(await Promise.all([0, 1, 2, 3].map(() => pendingAttempt({ amount: '0.50' })))));
+      }
+      const codes = attempts.map((a) => a.code);
+      // The payments land together, so their events reach the queue as one burst.
+      await Promise.all(codes.map((code) => sandbox.pay(code)));
+      await until(`${n} order.paid delivered`, async () => codes.every((code) => receiver.of(code).length >= 1), 120_000);
+      console.log(`webhooks: the slow receiver (${receiver.holdMs} ms an answer) saw at most ${receiver.maxInFlight} deliveries at once for a burst of ${n}`);
+      assert.ok(receiver.maxInFlight <= 4, `at most 4 deliveries at once, saw ${receiver.maxInFlight}`);
+    } finally {
+      receiver.holdMs = 0;
     }
   });
 

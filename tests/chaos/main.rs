@@ -21,7 +21,7 @@ mod run;
 
 use run::Driver;
 use serde_json::json;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -165,6 +165,8 @@ fn run(args: &Args) -> Result<bool, String> {
     let cron_only = books::compare(&d.books(&codes)?);
     d.query_live(&codes);
     let mut last: Option<(books::Books, Instant)> = None;
+    // The codes live-queried after the last comparison.
+    let mut asked: BTreeSet<String> = codes.iter().cloned().collect();
     let mut rounds = 0;
     let comparison = loop {
         rounds += 1;
@@ -178,10 +180,19 @@ fn run(args: &Args) -> Result<bool, String> {
         };
         // At least three rounds before the time runs out: on a loaded
         // machine one round can outlast it, and the gateway closes expired
-        // trades (900 s) meanwhile, which only a later round sees.
+        // trades (900 s) meanwhile, which only a later round sees. Nor does
+        // the time end a run on such a close the Worker has not been asked
+        // about since (`books::closed_since_asked`): the comparison caught
+        // the gateway between its own change and the Worker's next query;
+        // that attempt gets its live query and another round, until no
+        // trade of the schedule can still expire.
+        let closed_since = books::closed_since_asked(&b, &asked);
+        let out_of_time = rounds >= 3
+            && settle.elapsed() >= Duration::from_secs(args.settle_secs * 2)
+            && (closed_since.is_empty() || settle.elapsed() >= expiries_end(args));
         let quiet = c.mismatches.is_empty()
             || unchanged_since.elapsed() >= Duration::from_secs(args.settle_secs)
-            || (rounds >= 3 && settle.elapsed() >= Duration::from_secs(args.settle_secs * 2));
+            || out_of_time;
         if quiet {
             break c;
         }
@@ -195,6 +206,7 @@ fn run(args: &Args) -> Result<bool, String> {
             })
             .collect();
         d.query_live(&disputed);
+        asked = disputed.into_iter().collect();
         last = Some((b, unchanged_since));
         std::thread::sleep(Duration::from_secs(3));
     };
@@ -266,6 +278,15 @@ fn run(args: &Args) -> Result<bool, String> {
         settle.elapsed()
     );
     Ok(mismatches.is_empty())
+}
+
+/// How long after the reconciliation starts the gateway may still close a
+/// trade of the schedule by its `TIME_EXPIRE` (the longest the Worker
+/// sends; WeChat's trades are sent without one), and a round after it.
+fn expiries_end(args: &Args) -> Duration {
+    use checkout::gateway::requests::{ALIPAY_JSAPI_EXPIRE_SECS, WAP_EXPIRE_SECS};
+    let longest = u64::from(ALIPAY_JSAPI_EXPIRE_SECS.max(WAP_EXPIRE_SECS));
+    Duration::from_secs(longest + args.settle_secs)
 }
 
 fn report(

@@ -4,6 +4,7 @@
 //! POS preOrder, NATIVE QR orders, auth and validation errors.
 
 use checkout::api::{CancelResponse, OrderStatus, PosChargeResponse, RefundResponse, RefundState};
+use checkout::oauth::Wallet;
 use e2e::{history, typed, E2e, UA_ALIPAY, UA_DESKTOP, UA_MOBILE, UA_WECHAT};
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -97,13 +98,14 @@ fn native_qr_pay_notify_paid_then_second_pay_is_409() {
 fn wechat_jsapi_uses_order_jsapi_with_openid() {
     let e = E2e::from_env();
     let token = e.create_link("8.80", "WeChat tea");
-    // Unsigned, as a merchant's own sign-in puts it on the link.
-    let openid = e.wallet_shopper("wechat");
+    // The stack configures WeChat sign-in: only the Worker's signed id
+    // names the shopper (issue 24, defect 3).
+    let (signed, openid) = e.signed_in(&token, Wallet::Wechat);
     let (body, code) = e.pay_ok(
         &token,
         "wechat_jsapi",
         UA_WECHAT,
-        json!({ "openid": openid }),
+        json!({ "openid": signed }),
     );
     assert_eq!(body["method"], "wechat_jsapi");
     let params = &body["action"]["params"];
@@ -142,12 +144,12 @@ fn wechat_jsapi_without_openid_falls_back_to_qr() {
 fn alipay_jsapi_uses_creat_order_with_buyer_id() {
     let e = E2e::from_env();
     let token = e.create_link("6.66", "Alipay tea");
-    let buyer_id = e.wallet_shopper("alipay");
+    let (signed, buyer_id) = e.signed_in(&token, Wallet::Alipay);
     let (body, code) = e.pay_ok(
         &token,
         "alipay_jsapi",
         UA_ALIPAY,
-        json!({ "buyer_id": buyer_id }),
+        json!({ "buyer_id": signed }),
     );
     assert_eq!(body["method"], "alipay_jsapi");
     assert_eq!(body["action"]["type"], "alipay_trade_pay");

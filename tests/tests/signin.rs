@@ -8,7 +8,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use checkout::link::{link_id, LinkKeys};
 use checkout::oauth::{new_state, Wallet, START_LIMIT};
-use e2e::{E2e, UA_ALIPAY, UA_MOBILE, UA_WECHAT};
+use e2e::{sandbox_href, E2e, UA_ALIPAY, UA_MOBILE, UA_WECHAT};
 use reqwest::blocking::Client;
 use reqwest::redirect::Policy;
 use serde_json::{json, Value};
@@ -89,14 +89,6 @@ fn param(url: &str, name: &str) -> Option<String> {
         .map(|(_, v)| v.into_owned())
 }
 
-/// `href` of the element with `id` in a sandbox page (HTML-escaped `&amp;`).
-fn href(html: &str, id: &str) -> String {
-    let at = html.find(&format!("id=\"{id}\"")).expect("element");
-    let start = html[at..].find("href=\"").expect("href") + at + 6;
-    let end = html[start..].find('"').expect("end") + start;
-    html[start..end].replace("&amp;", "&")
-}
-
 fn ua(wallet: Wallet) -> &'static str {
     match wallet {
         Wallet::Wechat => UA_WECHAT,
@@ -118,7 +110,7 @@ fn choose(e: &E2e, authorize: &str, wallet: Wallet, choice: &str) -> String {
     let page = get(authorize, ua(wallet));
     assert_eq!(page.status, 200, "{}", page.body);
     let decide = get(
-        &format!("{}{}", e.sandbox, href(&page.body, choice)),
+        &format!("{}{}", e.sandbox, sandbox_href(&page.body, choice)),
         ua(wallet),
     );
     assert_eq!(decide.status, 303, "{}", decide.body);
@@ -279,11 +271,57 @@ fn outside_the_wallets_and_with_an_id_there_is_no_sign_in() {
         get(&format!("{}/c/{token}", e.worker), UA_MOBILE).status,
         200
     );
-    let openid = e.wallet_shopper("wechat");
-    let with_id = format!("{}/c/{token}?openid={openid}", e.worker);
+    let (signed, _) = e.signed_in(&token, Wallet::Wechat);
+    let with_id = format!("{}/c/{token}?openid={signed}", e.worker);
     assert_eq!(get(&with_id, UA_WECHAT).status, 200);
     let skip = format!("{}/c/{token}?signin=skip", e.worker);
     assert_eq!(get(&skip, UA_ALIPAY).status, 200);
+}
+
+/// Issue 24, defect 3: with sign-in configured (this stack), an id typed
+/// into the URL names nobody: the pay is refused before the gateway hears
+/// of it, and the page visit that carries it signs in instead.
+#[test]
+fn an_unsigned_id_is_refused_once_sign_in_is_configured() {
+    let e = E2e::from_env();
+    let token = e.create_link("1.30", "Unsigned");
+    for (wallet, method, field) in [
+        (Wallet::Wechat, "wechat_jsapi", "openid"),
+        (Wallet::Alipay, "alipay_jsapi", "buyer_id"),
+    ] {
+        // An id the sandbox's wallet did issue: real, but not signed here.
+        let raw = e.wallet_shopper(wallet.as_str());
+        let (status, body) = e.pay(&token, method, ua(wallet), json!({ field: raw }));
+        assert_eq!(status, 400, "{body}");
+        assert_eq!(body["error"]["code"], "SIGNIN_INVALID", "{body}");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("unsigned")),
+            "{body}"
+        );
+        assert!(
+            !e.sandbox_requests()
+                .iter()
+                .any(|r| r.to_string().contains(&raw)),
+            "no gateway call names the unsigned id"
+        );
+        let with_raw = format!("{}/c/{token}?{field}={raw}", e.worker);
+        let hop = get(&with_raw, ua(wallet));
+        assert_eq!(hop.status, 302, "signs in: {}", hop.body);
+        assert!(hop.location.starts_with(&e.sandbox), "{}", hop.location);
+        // Signed by the Worker, the same shopper pays.
+        let (signed, id) = e.signed_in(&token, wallet);
+        let (_, code) = e.pay_ok(&token, method, ua(wallet), json!({ field: signed }));
+        let interface = match wallet {
+            Wallet::Wechat => ("order", "subOpenid"),
+            Wallet::Alipay => ("creatOrder", "buyerId"),
+        };
+        assert_eq!(
+            gateway_body(&e, &code, interface.0)[interface.1],
+            id.as_str()
+        );
+    }
 }
 
 #[test]

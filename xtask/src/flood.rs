@@ -1,4 +1,4 @@
-//! `cargo xtask flood [--size N]`: issue 24's abuse figures. A scripted
+//! `cargo xtask flood [--size N] [--no-build]`: issue 24's abuse figures. A scripted
 //! flood on one link — N page opens with the wallets' User-Agents and N
 //! pays, all from one IP — against a stack of its own (sandbox + Worker
 //! under wrangler dev with wallet sign-in configured, local D1), then a
@@ -16,9 +16,15 @@ const DEFAULT_SIZE: u64 = 1000;
 
 /// `cargo xtask flood`.
 pub fn run(args: &[String]) -> Result<()> {
-    let size = size(args)?;
-    let tools = crate::tools::ensure_all()?;
-    build::all(&tools)?;
+    // `--no-build`: the page and the Worker as last built, as for `chaos`
+    // (a build would rewrite the Worker another run's wrangler dev serves).
+    let (skip, args): (Vec<String>, Vec<String>) =
+        args.iter().cloned().partition(|a| a == "--no-build");
+    let size = size(&args)?;
+    if skip.is_empty() {
+        let tools = crate::tools::ensure_all()?;
+        build::all(&tools)?;
+    }
     let stack = Stack::start(Options {
         gateway: Gateway::Sandbox,
         port: None,
@@ -60,7 +66,7 @@ fn size(args: &[String]) -> Result<u64> {
         [flag, n] if flag == "--size" => n
             .parse()
             .map_err(|_| fail!("--size needs a number, not `{n}`")),
-        _ => Err(fail!("usage: cargo xtask flood [--size N]")),
+        _ => Err(fail!("usage: cargo xtask flood [--size N] [--no-build]")),
     }
 }
 

@@ -6,7 +6,7 @@
 //! - `cargo xtask chaos` — the money-safety run (issue 9, `--crash`: issue
 //!   24), see `chaos.rs`; `cargo xtask outage` (issue 24), see `outage.rs`.
 //!
-//! Plumbing a developer may call directly: `tools`, `build [page|worker|floor|all]`,
+//! Plumbing a developer may call directly: `tools`, `build [page|console|worker|floor|all]`,
 //! `stack` (start the services and print their environment), `size`, `bench`, `fuzz`, `house` (issue 13's figures).
 //! Everything here is orchestration: no product logic lives in this crate.
 
@@ -96,7 +96,7 @@ commands:
   outage              the merchant's webhook endpoint down for a compressed day:
                       every event delivered afterwards, in order, none dead-lettered
   tools               install the pinned tools that are missing
-  build [page|worker|floor|all]
+  build [page|console|worker|floor|all]
                       build the page and/or the Worker (release)
   stack               start sandbox + Worker and print their environment (Ctrl-C stops)
   bench [--no-build] [--worker-only] [--direct] [--lists N]
@@ -105,7 +105,8 @@ commands:
                       and through wrangler dev, with the D1 floor), CPU per route, cold
                       start against a minimal Worker (direct), sizes, protocol bench;
                       --direct: the Worker's figures straight to workerd only
-  flood [--size N]    issue 24's abuse figures: N page opens with wallet User-Agents and
+  flood [--size N] [--no-build]
+                      issue 24's abuse figures: N page opens with wallet User-Agents and
                       N pays from one IP on one link (default 1000), D1 rows and gateway
                       calls printed, then a shopper on another device pays
   size [--no-build]   print the page's first-load transfer size and the Worker bundle size

@@ -64,8 +64,10 @@ pub enum Error {
     /// expired: nothing is ordered, the shopper opens the link again.
     #[error("the wallet sign-in is not valid ({reason}); open the checkout link again")]
     SignInInvalid {
-        /// `forged`, `expired`, `replayed` or `wrong_browser` (a callback
-        /// opened in another browser than the one that started it).
+        /// `forged`, `expired`, `replayed`, `wrong_browser` (a callback
+        /// opened in another browser than the one that started it) or
+        /// `unsigned` (an id typed into the URL of a wallet whose sign-in is
+        /// configured: `oauth::accept_id`).
         reason: &'static str,
     },
     /// WeChat or Alipay did not give the shopper's id (an error answer, a

@@ -177,7 +177,9 @@ pub struct Visit {
     /// Whether Alipay sign-in is configured (app id and both keys).
     pub alipay: bool,
     /// Whether the URL already carries a usable id for the wallet of `env`
-    /// (unsigned, or signed for this link and unexpired).
+    /// ([`accept_id`]: signed for this link and unexpired; an unsigned one
+    /// only counts while that wallet's sign-in is not configured, and then
+    /// no sign-in starts anyway).
     pub has_id: bool,
     /// `?signin=skip`, or a wap return (`?charge_code=`): no sign-in now.
     pub skip: bool,
@@ -365,17 +367,26 @@ pub fn sign_id(
 pub enum ShopperId {
     /// Signed by the Worker after a sign-in on this link.
     Verified(String),
-    /// Typed into the URL by someone (today's `?openid=` / `?buyer_id=`):
-    /// still accepted, the gateway is the judge.
+    /// Typed into the URL by someone (a merchant's own sign-in's
+    /// `?openid=` / `?buyer_id=`): accepted only while this wallet's
+    /// sign-in is not configured ([`accept_id`]), the gateway then the judge.
     Unsigned(String),
 }
 
-impl ShopperId {
-    /// The id itself.
-    pub fn into_inner(self) -> String {
-        match self {
-            ShopperId::Verified(s) | ShopperId::Unsigned(s) => s,
-        }
+/// The id a pay may name its shopper by, or whether a page visit already
+/// has one (issue 24, defect 3). Once the wallet's sign-in is configured
+/// the Worker itself learns who the shopper is, so an unsigned id can only
+/// be somebody's guess or copy: it is refused ([`Error::SignInInvalid`]
+/// `unsigned`; the page answers by signing in, `GET /c/{token}` starts the
+/// sign-in instead of serving it). Without sign-in configured the unsigned
+/// id is all there is (a merchant's own sign-in put it there) and is taken
+/// as before. The User-Agent is the client's own word, so the rule does not
+/// depend on it: `configured` is the wallet's setting only.
+pub fn accept_id(id: ShopperId, configured: bool) -> Result<String, Error> {
+    match id {
+        ShopperId::Verified(id) => Ok(id),
+        ShopperId::Unsigned(_) if configured => Err(Error::SignInInvalid { reason: "unsigned" }),
+        ShopperId::Unsigned(id) => Ok(id),
     }
 }
 
@@ -906,6 +917,44 @@ mod tests {
             read_id(&k, "2088102146225135", Wallet::Alipay, "link1", 1_000),
             Ok(ShopperId::Unsigned("2088102146225135".into()))
         );
+    }
+
+    /// Issue 24, defect 3: once a wallet's sign-in is configured, only the
+    /// Worker's signed id names its shopper; an id typed into the URL is
+    /// refused (the page then signs in), whatever the User-Agent claims.
+    #[test]
+    fn an_unsigned_id_is_refused_once_sign_in_is_configured() {
+        let unsigned = || ShopperId::Unsigned("oRaw".into());
+        let verified = || ShopperId::Verified("oSigned".into());
+        let refused = Err(Error::SignInInvalid { reason: "unsigned" });
+        let cases = [
+            (
+                "signed, sign-in configured",
+                verified(),
+                true,
+                Ok("oSigned"),
+            ),
+            ("signed, not configured", verified(), false, Ok("oSigned")),
+            (
+                "unsigned, not configured: as before",
+                unsigned(),
+                false,
+                Ok("oRaw"),
+            ),
+            (
+                "unsigned, sign-in configured",
+                unsigned(),
+                true,
+                refused.clone(),
+            ),
+        ];
+        for (name, id, configured, expected) in cases {
+            assert_eq!(
+                accept_id(id, configured),
+                expected.map(str::to_owned),
+                "{name}"
+            );
+        }
     }
 
     #[test]

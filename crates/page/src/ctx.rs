@@ -98,6 +98,10 @@ async fn run(effect: Effect) -> Option<Event> {
             js::navigate(&url);
             poll(watch).await
         }
+        Effect::SignIn { token } => {
+            js::navigate(&format!("/c/{token}"));
+            return None;
+        }
         Effect::Poll(watch) => poll(watch).await,
         Effect::Wait { ms, watch } => {
             js::sleep(ms).await;

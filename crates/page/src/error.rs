@@ -53,6 +53,10 @@ pub enum Problem {
     LinkInactive,
     /// `ALREADY_PAID`.
     AlreadyPaid,
+    /// `SIGNIN_INVALID`: the wallet id the page holds cannot be used
+    /// (unsigned once sign-in is configured, expired, another link's):
+    /// the shopper signs in again.
+    SignIn,
     /// `NOT_FOUND`.
     NotFound,
     /// `GATEWAY_TIMEOUT`.
@@ -95,6 +99,7 @@ impl Error {
                 ErrorCode::LinkExpired => Problem::LinkExpired,
                 ErrorCode::LinkInactive => Problem::LinkInactive,
                 ErrorCode::AlreadyPaid => Problem::AlreadyPaid,
+                ErrorCode::SigninInvalid => Problem::SignIn,
                 ErrorCode::NotFound => Problem::NotFound,
                 ErrorCode::GatewayTimeout => Problem::GatewayTimeout,
                 // A gateway answer whose signature did not verify is, to the

@@ -163,6 +163,8 @@ pub struct Strings {
     pub e_bad_request: &'static str,
     pub e_server: &'static str,
     pub e_wallet: &'static str,
+    /// `SIGNIN_INVALID` (the page then signs in again).
+    pub e_signin: &'static str,
     pub e_unexpected: &'static str,
     pub minutes: &'static str,
     pub hours: &'static str,
@@ -236,6 +238,7 @@ pub static EN: Strings = Strings {
     e_bad_request: "The request was not accepted.",
     e_server: "The server had a problem (HTTP {status}). Please try again.",
     e_wallet: "The payment app is not available here.",
+    e_signin: "Please sign in with the payment app again.",
     e_unexpected: "Something unexpected happened. Please try again.",
     minutes: "{m} min",
     hours: "{h} h {m} min",
@@ -309,6 +312,7 @@ pub static ZH: Strings = Strings {
     e_bad_request: "请求未被接受。",
     e_server: "服务器出错（HTTP {status}），请重试。",
     e_wallet: "当前环境无法使用支付应用。",
+    e_signin: "请重新授权登录支付应用。",
     e_unexpected: "发生意外错误，请重试。",
     minutes: "{m}分钟",
     hours: "{h}小时{m}分钟",
@@ -357,6 +361,7 @@ impl Strings {
             Problem::Server(status) => self.e_server.replace("{status}", &status.to_string()),
             Problem::Network => self.e_network.to_owned(),
             Problem::Wallet => self.e_wallet.to_owned(),
+            Problem::SignIn => self.e_signin.to_owned(),
             Problem::Unexpected => self.e_unexpected.to_owned(),
         }
     }

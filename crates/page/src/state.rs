@@ -237,6 +237,14 @@ pub enum Effect {
         /// The first poll.
         watch: Watch,
     },
+    /// Open `/c/{token}` again without the shopper's id: inside a wallet
+    /// whose sign-in is configured the Worker signs the shopper in first
+    /// (a pay refused `SIGNIN_INVALID`, issue 24 defect 3). Needs a tap
+    /// each time, so it cannot loop by itself.
+    SignIn {
+        /// The link token.
+        token: String,
+    },
     /// `GET /api/orders/{code}` → [`Event::OrderAnswered`].
     Poll(Watch),
     /// Sleep `ms`, then [`Event::PollDue`].
@@ -488,6 +496,13 @@ impl Page {
     fn pay_failed(&mut self, error: Error) -> Effect {
         match error.problem() {
             Problem::AlreadyPaid => return self.load(None),
+            Problem::SignIn => {
+                if let Some(token) = self.session.token.clone() {
+                    self.screen = Screen::Loading;
+                    return Effect::SignIn { token };
+                }
+                self.screen = Screen::Invalid;
+            }
             Problem::LinkExpired => self.screen = Screen::Expired,
             Problem::LinkInactive => self.screen = Screen::Inactive,
             Problem::InvalidLink => self.screen = Screen::Invalid,
@@ -1156,6 +1171,17 @@ mod tests {
                 Screen::Loading,
                 None,
                 Effect::FetchCheckout {
+                    token: TOKEN.into(),
+                },
+            ),
+            // Issue 24, defect 3: the id the page holds is unsigned (sign-in
+            // is configured), expired or another link's: sign in again
+            // rather than show an error the shopper cannot fix.
+            (
+                api(400, ErrorCode::SigninInvalid),
+                Screen::Loading,
+                None,
+                Effect::SignIn {
                     token: TOKEN.into(),
                 },
             ),

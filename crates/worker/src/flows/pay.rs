@@ -23,7 +23,7 @@ use checkout::flow::{Next, Plan, Write};
 use checkout::gateway::{self as room, Charge, Merchant, Payer, Site};
 use checkout::guard::{self, Client};
 use checkout::link::{self, LinkPayload};
-use checkout::oauth::{self, ShopperId, Wallet};
+use checkout::oauth::{self, Wallet};
 use checkout::routing::{self, Route, Shopper};
 use checkout::vocab::OrderKind;
 use soushou::model::OrderResp;
@@ -174,14 +174,20 @@ struct ShopperIds {
 
 impl ShopperIds {
     /// A signed id (after the Worker's sign-in) must be this link's and
-    /// fresh (`SIGNIN_INVALID` otherwise); an unsigned one is taken as is.
+    /// fresh; an unsigned one is taken only while that wallet's sign-in is
+    /// not configured (`checkout::oauth::accept_id`); `SIGNIN_INVALID`
+    /// otherwise, before any gateway call.
     fn read(settings: &Settings, body: &PayRequest, link_id: &str, now: u64) -> ApiResult<Self> {
         let keys = settings.link_keys()?;
         let id = |value: &Option<String>, wallet| -> ApiResult<Option<String>> {
-            Ok(non_empty(value)
-                .map(|v| oauth::read_id(&keys, &v, wallet, link_id, now))
-                .transpose()?
-                .map(ShopperId::into_inner))
+            let Some(value) = non_empty(value) else {
+                return Ok(None);
+            };
+            let read = oauth::read_id(&keys, &value, wallet, link_id, now)?;
+            Ok(Some(oauth::accept_id(
+                read,
+                settings.signin_configured(wallet),
+            )?))
         };
         Ok(ShopperIds {
             openid: id(&body.openid, Wallet::Wechat)?,

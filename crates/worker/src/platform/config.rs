@@ -10,6 +10,7 @@ use checkout::access::{AuthLimit, SessionPolicy};
 use checkout::events::RetryPolicy;
 use checkout::guard::RateLimit;
 use checkout::link::LinkKeys;
+use checkout::oauth::Wallet;
 use checkout::pos::PosPolicy;
 use checkout::settle::ReconcilePolicy;
 use checkout::webhook;
@@ -202,6 +203,17 @@ impl Settings {
     pub fn wechat_sub_appid(&self) -> Option<String> {
         self.opt_var("WECHAT_SUB_APPID")
             .or_else(|| self.opt_var("WECHAT_APPID"))
+    }
+
+    /// Whether `wallet`'s sign-in is configured (its app id is set), the
+    /// switch of `checkout::oauth::accept_id`: from then on only the ids
+    /// the Worker signed name that wallet's shoppers.
+    pub fn signin_configured(&self, wallet: Wallet) -> bool {
+        self.opt_var(match wallet {
+            Wallet::Wechat => "WECHAT_APPID",
+            Wallet::Alipay => "ALIPAY_APP_ID",
+        })
+        .is_some()
     }
 
     /// WeChat sign-in (`snsapi_base`), when `WECHAT_APPID` is set; its

@@ -21,7 +21,7 @@
 //! Ids, codes, states and secrets are never logged: only the wallet, the
 //! link id and the outcome.
 
-use checkout::link;
+use checkout::link::{self, LinkKeys};
 use checkout::oauth::{self as pure, Wallet};
 use checkout::routing;
 use worker::{Request, Response};
@@ -78,9 +78,8 @@ pub async fn entry(cx: &Cx, req: &Request, token: &str) -> ApiResult<Option<Resp
     let Ok(payload) = keys.verify(token, now) else {
         return Ok(None);
     };
-    let link_id = link::link_id(token);
     let has_id = match param(req, wallet.id_param())? {
-        Some(value) => pure::read_id(&keys, &value, wallet, &link_id, now).is_ok(),
+        Some(value) => has_signed_id(&keys, &value, wallet, token, now),
         None => false,
     };
     let skip = param(req, pure::SKIP_PARAM.0)?.as_deref() == Some(pure::SKIP_PARAM.1)
@@ -114,6 +113,16 @@ pub async fn entry(cx: &Cx, req: &Request, token: &str) -> ApiResult<Option<Resp
         .await?
         .map(to_wallet)
         .transpose()
+}
+
+/// Whether `value` is a usable id of `wallet`'s shopper on the link
+/// `token`, the wallet's sign-in being configured: an unsigned id is no id
+/// then (issue 24, defect 3), so the visit signs in instead of serving a
+/// page whose pay would be refused.
+fn has_signed_id(keys: &LinkKeys, value: &str, wallet: Wallet, token: &str, now: u64) -> bool {
+    pure::read_id(keys, value, wallet, &link::link_id(token), now)
+        .and_then(|id| pure::accept_id(id, true))
+        .is_ok()
 }
 
 /// The 302 to the wallet's authorize page, with the cookie that binds the
