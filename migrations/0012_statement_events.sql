@@ -1,6 +1,6 @@
 -- The statement.ready event (issue 21): an outbox row that reports a day's
--- statement, not an order. Decisions in checkout::statement::ready_event and
--- checkout::events, I/O in crates/worker/src/store/statements.rs (the event
+-- statement, not an order. Decisions in checkout::events (statement_ready),
+-- I/O in crates/worker/src/store/statements.rs (the event
 -- is written in the batch that inserts the revision, only if that insert
 -- stored a row, keyed 'statement:{date}:{revision}': once per revision).
 --

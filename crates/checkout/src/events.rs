@@ -42,7 +42,7 @@ pub enum EventType {
     /// A second payment of a paid link was refunded to the shopper.
     PaymentDuplicateRefunded,
     /// A day's statement was stored: its first revision, or a correction
-    /// (`checkout::statement::ready_event`). Once per revision.
+    /// ([`statement_ready`]). Once per revision.
     StatementReady,
     /// An epay trade was paid: the app hears of it at its `notify_url`
     /// (`checkout::epay`), not at the merchant's webhook endpoint. Not part
@@ -168,7 +168,7 @@ pub fn payment_event(charge_code: &str, duplicate: bool) -> (EventType, String) 
 }
 
 /// A `statement.ready` event to write into the outbox
-/// (`checkout::statement::ready_event`).
+/// ([`statement_ready`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StatementEvent {
     /// `statement:{date}:{revision}`: once per revision.
@@ -179,6 +179,20 @@ pub struct StatementEvent {
     pub stream: String,
     /// The revision as stored and served (the event's `data`).
     pub statement: Statement,
+}
+
+/// The `statement.ready` event a stored revision makes: keyed by the day
+/// and revision, so each revision is announced once (the store writes it
+/// in the batch that inserts the revision, only if that insert stored
+/// it), and a build that stores nothing (`statement::revise` is `None`) announces
+/// nothing. Its data is the revision as `GET /v1/statements/{date}`
+/// serves it.
+pub fn statement_ready(s: &Statement) -> StatementEvent {
+    StatementEvent {
+        dedupe_key: format!("statement:{}:{}", s.date, s.revision),
+        stream: format!("statement:{}", s.date),
+        statement: s.clone(),
+    }
 }
 
 /// [`dedupe_key_transition`] for a settled refund.
@@ -631,9 +645,94 @@ mod tests {
         }
     }
 
+    /// The invariant of `statement.ready`: the merchant hears exactly one
+    /// event per stored revision — none for a build that changes
+    /// nothing, a new one (with its reason) for each correction, and one
+    /// for a revision two concurrent builds both computed. The store's
+    /// two `INSERT OR IGNORE`s are modelled here: the revision on
+    /// `(date, revision)`, its event on the key, written only when the
+    /// revision's insert stored a row.
+    #[test]
+    fn one_event_per_revision() {
+        use crate::list::Channel;
+        use crate::statement::{figures, revise, Group, Movement, Summary, TIMEZONE};
+        use std::collections::BTreeMap;
+        let g = |movement, channel, count, fen| Group {
+            movement,
+            channel,
+            count,
+            amount: Fen::from_fen(fen),
+        };
+        let pay = |n: u64| figures(&[g(Movement::Payment, Channel::Wechat, n, n * 100)], vec![]);
+        // Each step: the summaries builds computed from the same latest
+        // revision (two: concurrent builds), and the events heard after it.
+        // (revision, reason) of each event heard.
+        type Heard<'a> = &'a [(u32, Option<&'a str>)];
+        let steps: [(&[Summary], Heard); 6] = [
+            (&[pay(1)], &[(1, None)]),
+            (&[pay(1)], &[]),
+            (&[pay(1), pay(1)], &[]),
+            (
+                &[pay(2)],
+                &[(
+                    2,
+                    Some("late changes after the previous revision: payments 1 (1.00) → 2 (2.00)"),
+                )],
+            ),
+            // Two builds race on revision 3; one of them is stored and
+            // announced, the other one's insert is ignored.
+            (
+                &[pay(3), pay(4)],
+                &[(
+                    3,
+                    Some("late changes after the previous revision: payments 2 (2.00) → 3 (3.00)"),
+                )],
+            ),
+            (&[pay(3)], &[]),
+        ];
+        let mut stored: BTreeMap<u32, Statement> = BTreeMap::new();
+        let mut outbox: BTreeMap<String, StatementEvent> = BTreeMap::new();
+        for (i, (builds, want)) in steps.iter().enumerate() {
+            let latest = stored.values().last().cloned();
+            let before = outbox.len();
+            for summary in builds.iter() {
+                let Some((revision, reason)) = revise(latest.as_ref(), summary) else {
+                    continue;
+                };
+                let s = Statement {
+                    date: "2025-12-07".into(),
+                    timezone: TIMEZONE.into(),
+                    revision,
+                    reason,
+                    summary: summary.clone(),
+                    created_at: i as u64,
+                };
+                if stored.contains_key(&revision) {
+                    continue; // INSERT OR IGNORE: the revision exists.
+                }
+                stored.insert(revision, s.clone());
+                let e = statement_ready(&s);
+                outbox.entry(e.dedupe_key.clone()).or_insert(e);
+            }
+            let heard: Vec<(u32, Option<&str>)> = outbox
+                .values()
+                .skip(before)
+                .map(|e| (e.statement.revision, e.statement.reason.as_deref()))
+                .collect();
+            assert_eq!(heard, *want, "step {i}");
+        }
+        // One event per revision, each carrying that revision as stored.
+        assert_eq!(outbox.len(), stored.len());
+        for (r, s) in &stored {
+            let e = &outbox[&format!("statement:2025-12-07:{r}")];
+            assert_eq!(&e.statement, s);
+            assert_eq!(e.stream, "statement:2025-12-07");
+        }
+    }
+
     #[test]
     fn statement_ready_carries_the_revision() {
-        use crate::statement::{figures, ready_event, Group, Movement, TIMEZONE};
+        use crate::statement::{figures, Group, Movement, TIMEZONE};
         let s = Statement {
             date: "2025-12-07".into(),
             timezone: TIMEZONE.into(),
@@ -650,7 +749,7 @@ mod tests {
             ),
             created_at: 1_700_000_000,
         };
-        let e = ready_event(&s);
+        let e = statement_ready(&s);
         assert_eq!(e.dedupe_key, "statement:2025-12-07:2");
         assert_eq!(e.stream, "statement:2025-12-07");
         let rec = EventRecord {

@@ -317,20 +317,6 @@ pub fn revise(latest: Option<&Statement>, new: &Summary) -> Option<(u32, Option<
     }
 }
 
-/// The `statement.ready` event a stored revision makes: keyed by the day
-/// and revision, so each revision is announced once (the store writes it
-/// in the batch that inserts the revision, only if that insert stored
-/// it), and a build that stores nothing ([`revise`] is `None`) announces
-/// nothing. Its data is the revision as `GET /v1/statements/{date}`
-/// serves it.
-pub fn ready_event(s: &Statement) -> crate::events::StatementEvent {
-    crate::events::StatementEvent {
-        dedupe_key: format!("statement:{}:{}", s.date, s.revision),
-        stream: format!("statement:{}", s.date),
-        statement: s.clone(),
-    }
-}
-
 /// What changed between two summaries, in words.
 fn reason(old: &Summary, new: &Summary) -> String {
     let mut parts = Vec::new();
@@ -560,83 +546,6 @@ mod tests {
         let back: Statement =
             serde_json::from_str(&serde_json::to_string(&first).unwrap()).unwrap();
         assert_eq!(back, first);
-    }
-
-    /// The invariant of `statement.ready`: the merchant hears exactly one
-    /// event per stored revision — none for a build that changes
-    /// nothing, a new one (with its reason) for each correction, and one
-    /// for a revision two concurrent builds both computed. The store's
-    /// two `INSERT OR IGNORE`s are modelled here: the revision on
-    /// `(date, revision)`, its event on the key, written only when the
-    /// revision's insert stored a row.
-    #[test]
-    fn one_event_per_revision() {
-        use std::collections::BTreeMap;
-        let pay = |n: u64| figures(&[g(Movement::Payment, Channel::Wechat, n, n * 100)], vec![]);
-        // Each step: the summaries builds computed from the same latest
-        // revision (two: concurrent builds), and the events heard after it.
-        // (revision, reason) of each event heard.
-        type Heard<'a> = &'a [(u32, Option<&'a str>)];
-        let steps: [(&[Summary], Heard); 6] = [
-            (&[pay(1)], &[(1, None)]),
-            (&[pay(1)], &[]),
-            (&[pay(1), pay(1)], &[]),
-            (
-                &[pay(2)],
-                &[(
-                    2,
-                    Some("late changes after the previous revision: payments 1 (1.00) → 2 (2.00)"),
-                )],
-            ),
-            // Two builds race on revision 3; one of them is stored and
-            // announced, the other one's insert is ignored.
-            (
-                &[pay(3), pay(4)],
-                &[(
-                    3,
-                    Some("late changes after the previous revision: payments 2 (2.00) → 3 (3.00)"),
-                )],
-            ),
-            (&[pay(3)], &[]),
-        ];
-        let mut stored: BTreeMap<u32, Statement> = BTreeMap::new();
-        let mut outbox: BTreeMap<String, crate::events::StatementEvent> = BTreeMap::new();
-        for (i, (builds, want)) in steps.iter().enumerate() {
-            let latest = stored.values().last().cloned();
-            let before = outbox.len();
-            for summary in builds.iter() {
-                let Some((revision, reason)) = revise(latest.as_ref(), summary) else {
-                    continue;
-                };
-                let s = Statement {
-                    date: "2025-12-07".into(),
-                    timezone: TIMEZONE.into(),
-                    revision,
-                    reason,
-                    summary: summary.clone(),
-                    created_at: i as u64,
-                };
-                if stored.contains_key(&revision) {
-                    continue; // INSERT OR IGNORE: the revision exists.
-                }
-                stored.insert(revision, s.clone());
-                let e = ready_event(&s);
-                outbox.entry(e.dedupe_key.clone()).or_insert(e);
-            }
-            let heard: Vec<(u32, Option<&str>)> = outbox
-                .values()
-                .skip(before)
-                .map(|e| (e.statement.revision, e.statement.reason.as_deref()))
-                .collect();
-            assert_eq!(heard, *want, "step {i}");
-        }
-        // One event per revision, each carrying that revision as stored.
-        assert_eq!(outbox.len(), stored.len());
-        for (r, s) in &stored {
-            let e = &outbox[&format!("statement:2025-12-07:{r}")];
-            assert_eq!(&e.statement, s);
-            assert_eq!(e.stream, "statement:2025-12-07");
-        }
     }
 
     fn movement() -> impl Strategy<Value = Group> {

@@ -4,8 +4,9 @@
 //! day's rows for its CSV, in keyset chunks. Decisions in
 //! `checkout::statement`.
 
+use checkout::events;
 use checkout::list::Channel;
-use checkout::statement::{self, Day, Group, Movement, Statement};
+use checkout::statement::{Day, Group, Movement, Statement};
 use checkout::vocab::OrderStatus;
 use serde::Deserialize;
 use soushou::types::ChannelType;
@@ -165,7 +166,7 @@ fn parse(body: &str) -> ApiResult<Statement> {
 }
 
 /// Stores a new revision and, in the same batch (one transaction), its
-/// `statement.ready` event (`checkout::statement::ready_event`), written
+/// `statement.ready` event (`checkout::events::statement_ready`), written
 /// only if the revision was stored; `false` if that revision exists
 /// already (a concurrent build wrote it, and its event: revisions are
 /// never overwritten, nor announced twice).
@@ -186,7 +187,7 @@ pub async fn insert(db: &Db, s: &Statement) -> ApiResult<bool> {
             n(s.created_at),
         ],
     )?;
-    let event = super::events::statement_event(db, &statement::ready_event(s), s.created_at)?;
+    let event = super::events::statement_event(db, &events::statement_ready(s), s.created_at)?;
     let results = db.batch(vec![result, event]).await.stored()?;
     super::events::note_written(results.get(1));
     match results.first() {
