@@ -194,6 +194,52 @@ describe('webhooks', () => {
     assert.ok(link.url);
   });
 
+  test('statement.ready: signed, once per revision, with the revision as served', async () => {
+    const cron = async () => {
+      const res = await fetch(`${env().worker}/__scheduled?cron=*+*+*+*+*`);
+      assert.ok(res.ok, `cron run: HTTP ${res.status}`);
+    };
+    // The test stack makes the current Beijing day due (STATEMENT_DELAY_SECS=-86400).
+    const today = new Date(Date.now() + 8 * 3600_000).toISOString().slice(0, 10);
+    const ready = (revision) => receiver.deliveries.filter((d) => d.answered === 204
+      && d.payload.type === 'statement.ready' && d.payload.data.date === today
+      && (revision === undefined || d.payload.data.revision === revision));
+    const built = async () => {
+      await cron();
+      return api('GET', `/v1/statements/${today}`);
+    };
+    // A payment, then the cron: the day's statement is stored and announced.
+    const { code } = await pendingAttempt({ amount: '4.56' });
+    await sandbox.pay(code);
+    await until('paid', async () => (await workerOrder(code)).state === 'paid');
+    const first = await built();
+    await until(`statement.ready of ${today} rev ${first.revision}`, async () => ready(first.revision).length >= 1, 30_000);
+    const [heard] = ready(first.revision);
+    assert.deepEqual(heard.payload.data, first, 'the event carries the revision as GET serves it');
+    assert.equal(heard.payload.id, heard.id);
+    assert.ok(Number.isInteger(heard.payload.data.payments.amount_fen) && heard.payload.data.payments.amount_fen >= 456);
+    assert.equal(typeof heard.payload.data.net_fen, 'number');
+    // A late payment: a new revision with its reason, and a new event.
+    const late = await pendingAttempt({ amount: '1.23' });
+    await sandbox.pay(late.code);
+    await until('late paid', async () => (await workerOrder(late.code)).state === 'paid');
+    const next = await built();
+    assert.ok(next.revision > first.revision, JSON.stringify(next));
+    assert.match(next.reason, /payments/);
+    await until(`statement.ready rev ${next.revision}`, async () => ready(next.revision).length >= 1, 30_000);
+    assert.deepEqual(ready(next.revision)[0].payload.data, next);
+    // Builds that change nothing announce nothing: the outbox holds one
+    // statement.ready per revision of the day, 1..latest, each once.
+    await cron();
+    const latest = await api('GET', `/v1/statements/${today}`);
+    const listed = (await allEvents()).filter((e) => e.type === 'statement.ready' && e.payload.data.date === today);
+    assert.deepEqual(listed.map((e) => e.payload.data.revision), Array.from({ length: latest.revision }, (_, i) => i + 1));
+    // Delivered under one id per revision (a retry reuses it).
+    for (const d of ready()) {
+      assert.equal(d.id, listed[d.payload.data.revision - 1].id);
+    }
+  });
+
   test('receiver down for a while: retried, then delivered, nothing lost', async () => {
     await receiver.stop();
     const { code } = await pendingAttempt({ amount: '2.00' });

@@ -67,6 +67,8 @@ pub struct Driver {
     links: Mutex<BTreeMap<usize, (String, u64, bool)>>,
     attempts: Mutex<BTreeMap<usize, String>>,
     wallet_paid: Mutex<BTreeSet<usize>>,
+    /// The attempts started on counter codes (each its own shopper's).
+    counter_attempts: Mutex<BTreeSet<usize>>,
     known: Mutex<BTreeSet<String>>,
     /// The tally.
     pub tally: Mutex<Tally>,
@@ -149,6 +151,7 @@ impl Driver {
             links: Mutex::default(),
             attempts: Mutex::default(),
             wallet_paid: Mutex::default(),
+            counter_attempts: Mutex::default(),
             known: Mutex::default(),
             tally: Mutex::default(),
             trace: Mutex::default(),
@@ -627,6 +630,7 @@ impl Driver {
                     .extend(extra.as_object().expect("object").clone());
                 if counter {
                     body["amount"] = json!(yuan(amount_fen));
+                    self.counter_attempts.lock().unwrap().insert(*attempt);
                 }
                 // Every attempt from a device of its own: a counter code's
                 // attempt is polled by it alone.
@@ -671,6 +675,9 @@ impl Driver {
                     other => label(other),
                 };
                 self.record("poll", outcome);
+                if self.counter_attempts.lock().unwrap().contains(attempt) {
+                    self.stranger_polls(*attempt, &code);
+                }
             }
             Action::Notify {
                 attempt,
@@ -1024,7 +1031,19 @@ impl Driver {
         let mut worker_links = Vec::new();
         for ((link, counter), answer) in views {
             let state = match answer {
-                Ok((200, v)) => v["state"].as_str().unwrap_or("?").to_owned(),
+                Ok((200, v)) => {
+                    // A counter code's page shows nobody's attempt: each
+                    // shopper resumes their own from its address.
+                    if counter && !v["charge_code"].is_null() {
+                        self.mismatch(
+                            "counter code shows an attempt",
+                            &format!("link {link}"),
+                            format!("charge_code {}", v["charge_code"]),
+                            "a counter code's page shows no attempt".into(),
+                        );
+                    }
+                    v["state"].as_str().unwrap_or("?").to_owned()
+                }
                 Ok((410, _)) => "expired".into(),
                 other => {
                     return Err(format!(
@@ -1042,6 +1061,45 @@ impl Driver {
         Ok(worker_links)
     }
 }
+
+impl Driver {
+    /// Nothing about one shopper's counter-code attempt leaks to another:
+    /// polled from another shopper's device, or from none, the attempt is
+    /// not found (never its state, amount or return URL).
+    fn stranger_polls(&self, attempt: usize, code: &str) {
+        let url = format!("{}/api/orders/{code}", self.e.worker);
+        let strangers = [
+            Some(device_cookie(attempt + STRANGER)),
+            None, // no device cookie at all
+        ];
+        for cookie in strangers {
+            let answer = read(|| match &cookie {
+                Some(c) => self.e.http().get(&url).header("Cookie", c),
+                None => self.e.http().get(&url),
+            });
+            if let Ok((200, v)) = &answer {
+                self.mismatch(
+                    "counter attempt seen by another shopper",
+                    code,
+                    format!(
+                        "{} answered 200 {}",
+                        if cookie.is_some() {
+                            "another device"
+                        } else {
+                            "no device"
+                        },
+                        v["state"]
+                    ),
+                    "only the device that made it may poll it".into(),
+                );
+            }
+        }
+    }
+}
+
+/// Attempt numbers of the strangers who poll another shopper's counter
+/// attempt start here (no attempt of a run is numbered this high).
+const STRANGER: usize = 1 << 40;
 
 /// The device cookie of attempt `n`'s shopper: one device per attempt, as
 /// the Worker mints them (32 hex digits).

@@ -248,6 +248,34 @@ fn a_statement_equals_the_ledger_and_is_revised_not_rewritten() {
     );
     assert_eq!(listed["data"][0]["revision"], json!(rev + 1), "{listed}");
 
+    // The merchant heard `statement.ready` once per stored revision of the
+    // day (1..=latest, each once; none for the build that stored
+    // nothing), each carrying its revision as served.
+    let (_, latest) = e.admin(Method::GET, &path, None);
+    let ready: Vec<serde_json::Value> = e
+        .all_events()
+        .into_iter()
+        .filter(|v| {
+            v["type"] == "statement.ready"
+                && v["payload"]["data"]["date"] == json!(today.to_string())
+        })
+        .collect();
+    let revisions: Vec<u64> = ready
+        .iter()
+        .map(|v| v["payload"]["data"]["revision"].as_u64().unwrap())
+        .collect();
+    let top = latest["revision"].as_u64().unwrap();
+    assert_eq!(
+        revisions,
+        (1..=top).collect::<Vec<_>>(),
+        "one statement.ready per revision, in order"
+    );
+    for v in &ready {
+        let r = v["payload"]["data"]["revision"].as_u64().unwrap();
+        let (_, served) = e.admin(Method::GET, &format!("{path}?revision={r}"), None);
+        assert_eq!(v["payload"]["data"], served, "event of revision {r}");
+    }
+
     // Refused and missing.
     let (status, _) = e.admin(Method::GET, "/v1/statements/2025-02-30", None);
     assert_eq!(status, 400);

@@ -14,6 +14,7 @@ use soushou::Fen;
 
 use crate::api::OrderStatus;
 use crate::settle::duplicate_refund_try;
+use crate::statement::Statement;
 use crate::vocab::RefundState;
 
 /// What happened.
@@ -40,6 +41,9 @@ pub enum EventType {
     PaymentDuplicate,
     /// A second payment of a paid link was refunded to the shopper.
     PaymentDuplicateRefunded,
+    /// A day's statement was stored: its first revision, or a correction
+    /// ([`statement_ready`]). Once per revision.
+    StatementReady,
     /// An epay trade was paid: the app hears of it at its `notify_url`
     /// (`checkout::epay`), not at the merchant's webhook endpoint. Not part
     /// of the webhook contract ([`ALL`]), but an outbox row like the others.
@@ -47,7 +51,7 @@ pub enum EventType {
 }
 
 /// Every event type (the webhook contract, in documentation order).
-pub const ALL: [EventType; 10] = [
+pub const ALL: [EventType; 11] = [
     EventType::OrderPaid,
     EventType::OrderPartiallyRefunded,
     EventType::OrderRefunded,
@@ -58,6 +62,7 @@ pub const ALL: [EventType; 10] = [
     EventType::RefundFailed,
     EventType::PaymentDuplicate,
     EventType::PaymentDuplicateRefunded,
+    EventType::StatementReady,
 ];
 
 impl EventType {
@@ -74,6 +79,7 @@ impl EventType {
             EventType::RefundFailed => "refund.failed",
             EventType::PaymentDuplicate => "payment.duplicate",
             EventType::PaymentDuplicateRefunded => "payment.duplicate_refunded",
+            EventType::StatementReady => "statement.ready",
             EventType::EpayNotify => "epay.notify",
         }
     }
@@ -117,6 +123,12 @@ impl EventType {
         }
     }
 
+    /// Whether the event reports a day's statement (its row carries the
+    /// statement in `data`, not an order).
+    pub fn is_statement(self) -> bool {
+        self == EventType::StatementReady
+    }
+
     /// The event a settled refund makes: the refund of a duplicate payment
     /// (any try numbered by `settle::duplicate_refund_no`) that succeeded is
     /// news of its own.
@@ -155,6 +167,34 @@ pub fn payment_event(charge_code: &str, duplicate: bool) -> (EventType, String) 
     }
 }
 
+/// A `statement.ready` event to write into the outbox
+/// ([`statement_ready`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StatementEvent {
+    /// `statement:{date}:{revision}`: once per revision.
+    pub dedupe_key: String,
+    /// `statement:{date}`, stored where an order event has its charge
+    /// code: the delivery order's stream, so a day's revisions reach the
+    /// merchant in order and never wait behind an order's events.
+    pub stream: String,
+    /// The revision as stored and served (the event's `data`).
+    pub statement: Statement,
+}
+
+/// The `statement.ready` event a stored revision makes: keyed by the day
+/// and revision, so each revision is announced once (the store writes it
+/// in the batch that inserts the revision, only if that insert stored
+/// it), and a build that stores nothing (`statement::revise` is `None`) announces
+/// nothing. Its data is the revision as `GET /v1/statements/{date}`
+/// serves it.
+pub fn statement_ready(s: &Statement) -> StatementEvent {
+    StatementEvent {
+        dedupe_key: format!("statement:{}:{}", s.date, s.revision),
+        stream: format!("statement:{}", s.date),
+        statement: s.clone(),
+    }
+}
+
 /// [`dedupe_key_transition`] for a settled refund.
 pub fn dedupe_key_refund(out_refund_no: &str) -> String {
     format!("refund:{out_refund_no}")
@@ -185,6 +225,8 @@ pub enum EventState {
     Order(OrderStatus),
     /// The refund's state (refund events).
     Refund(RefundState),
+    /// A statement event's: its revision is stored (`ready`).
+    Ready,
 }
 
 impl EventState {
@@ -193,13 +235,16 @@ impl EventState {
         match self {
             EventState::Order(s) => s.as_str(),
             EventState::Refund(s) => s.as_str(),
+            EventState::Ready => "ready",
         }
     }
 
     /// The stored `state` of an event of `kind`; `None` for a spelling
     /// that is not a state of that kind of event.
     pub fn parse(kind: EventType, wire: &str) -> Option<EventState> {
-        if kind.is_refund() {
+        if kind.is_statement() {
+            (wire == "ready").then_some(EventState::Ready)
+        } else if kind.is_refund() {
             [
                 RefundState::Pending,
                 RefundState::Succeeded,
@@ -245,6 +290,9 @@ pub struct EventRecord {
     pub refund: Option<Fen>,
     /// When the change committed, unix seconds.
     pub created_at: u64,
+    /// For a statement event: the revision it announces (its row's
+    /// `charge_code` is then [`StatementEvent::stream`], its amounts 0).
+    pub statement: Option<Statement>,
 }
 
 /// The refund an event is about.
@@ -272,19 +320,30 @@ struct Data<'a> {
 }
 
 #[derive(Serialize)]
-struct Payload<'a> {
+struct Payload<'a, D> {
     id: String,
     #[serde(rename = "type")]
     kind: &'a str,
     timestamp: String,
-    data: Data<'a>,
+    data: D,
 }
 
 /// The webhook body of an event: Standard Webhooks' `{type, timestamp,
 /// data}` (plus the id), amounts in yuan strings and fen. Deterministic: the
 /// same row gives the same bytes, so every delivery carries the same
-/// signed payload.
+/// signed payload. A statement event's data is its revision as `GET
+/// /v1/statements/{date}` serves it.
 pub fn body(e: &EventRecord) -> String {
+    if let Some(s) = &e.statement {
+        let payload = Payload {
+            id: event_id(e.seq),
+            kind: e.kind.as_str(),
+            timestamp: rfc3339(e.created_at),
+            data: s,
+        };
+        // A struct of strings, integers and maps of them always serialises.
+        return serde_json::to_string(&payload).unwrap_or_default();
+    }
     let payload = Payload {
         id: event_id(e.seq),
         kind: e.kind.as_str(),
@@ -582,7 +641,152 @@ mod tests {
             out_refund_no: None,
             refund: None,
             created_at: 1_700_000_000,
+            statement: None,
         }
+    }
+
+    /// The invariant of `statement.ready`: the merchant hears exactly one
+    /// event per stored revision — none for a build that changes
+    /// nothing, a new one (with its reason) for each correction, and one
+    /// for a revision two concurrent builds both computed. The store's
+    /// two `INSERT OR IGNORE`s are modelled here: the revision on
+    /// `(date, revision)`, its event on the key, written only when the
+    /// revision's insert stored a row.
+    #[test]
+    fn one_event_per_revision() {
+        use crate::list::Channel;
+        use crate::statement::{figures, revise, Group, Movement, Summary, TIMEZONE};
+        use std::collections::BTreeMap;
+        let g = |movement, channel, count, fen| Group {
+            movement,
+            channel,
+            count,
+            amount: Fen::from_fen(fen),
+        };
+        let pay = |n: u64| figures(&[g(Movement::Payment, Channel::Wechat, n, n * 100)], vec![]);
+        // Each step: the summaries builds computed from the same latest
+        // revision (two: concurrent builds), and the events heard after it.
+        // (revision, reason) of each event heard.
+        type Heard<'a> = &'a [(u32, Option<&'a str>)];
+        let steps: [(&[Summary], Heard); 6] = [
+            (&[pay(1)], &[(1, None)]),
+            (&[pay(1)], &[]),
+            (&[pay(1), pay(1)], &[]),
+            (
+                &[pay(2)],
+                &[(
+                    2,
+                    Some("late changes after the previous revision: payments 1 (1.00) → 2 (2.00)"),
+                )],
+            ),
+            // Two builds race on revision 3; one of them is stored and
+            // announced, the other one's insert is ignored.
+            (
+                &[pay(3), pay(4)],
+                &[(
+                    3,
+                    Some("late changes after the previous revision: payments 2 (2.00) → 3 (3.00)"),
+                )],
+            ),
+            (&[pay(3)], &[]),
+        ];
+        let mut stored: BTreeMap<u32, Statement> = BTreeMap::new();
+        let mut outbox: BTreeMap<String, StatementEvent> = BTreeMap::new();
+        for (i, (builds, want)) in steps.iter().enumerate() {
+            let latest = stored.values().last().cloned();
+            let before = outbox.len();
+            for summary in builds.iter() {
+                let Some((revision, reason)) = revise(latest.as_ref(), summary) else {
+                    continue;
+                };
+                let s = Statement {
+                    date: "2025-12-07".into(),
+                    timezone: TIMEZONE.into(),
+                    revision,
+                    reason,
+                    summary: summary.clone(),
+                    created_at: i as u64,
+                };
+                if stored.contains_key(&revision) {
+                    continue; // INSERT OR IGNORE: the revision exists.
+                }
+                stored.insert(revision, s.clone());
+                let e = statement_ready(&s);
+                outbox.entry(e.dedupe_key.clone()).or_insert(e);
+            }
+            let heard: Vec<(u32, Option<&str>)> = outbox
+                .values()
+                .skip(before)
+                .map(|e| (e.statement.revision, e.statement.reason.as_deref()))
+                .collect();
+            assert_eq!(heard, *want, "step {i}");
+        }
+        // One event per revision, each carrying that revision as stored.
+        assert_eq!(outbox.len(), stored.len());
+        for (r, s) in &stored {
+            let e = &outbox[&format!("statement:2025-12-07:{r}")];
+            assert_eq!(&e.statement, s);
+            assert_eq!(e.stream, "statement:2025-12-07");
+        }
+    }
+
+    #[test]
+    fn statement_ready_carries_the_revision() {
+        use crate::statement::{figures, Group, Movement, TIMEZONE};
+        let s = Statement {
+            date: "2025-12-07".into(),
+            timezone: TIMEZONE.into(),
+            revision: 2,
+            reason: Some("late changes".into()),
+            summary: figures(
+                &[Group {
+                    movement: Movement::Payment,
+                    channel: crate::list::Channel::Alipay,
+                    count: 3,
+                    amount: Fen::from_fen(1234),
+                }],
+                vec![],
+            ),
+            created_at: 1_700_000_000,
+        };
+        let e = statement_ready(&s);
+        assert_eq!(e.dedupe_key, "statement:2025-12-07:2");
+        assert_eq!(e.stream, "statement:2025-12-07");
+        let rec = EventRecord {
+            kind: EventType::StatementReady,
+            charge_code: e.stream.clone(),
+            link_id: None,
+            merchant_ref: None,
+            amount: Fen::ZERO,
+            state: EventState::Ready,
+            statement: Some(e.statement),
+            ..record()
+        };
+        let v: serde_json::Value = serde_json::from_str(&body(&rec)).unwrap();
+        assert_eq!(v["type"], "statement.ready");
+        assert_eq!(v["id"], "evt_7");
+        // The data is the statement as GET /v1/statements/{date} serves it.
+        assert_eq!(v["data"], serde_json::to_value(&s).unwrap());
+        assert_eq!(v["data"]["date"], "2025-12-07");
+        assert_eq!(v["data"]["revision"], 2);
+        assert_eq!(v["data"]["payments"]["amount_fen"], 1234);
+        assert_eq!(v["data"]["net_fen"], 1234);
+        assert_eq!(v["data"]["by_channel"]["alipay"]["payments"]["count"], 3);
+        assert_eq!(
+            body(&rec),
+            body(&rec.clone()),
+            "the same bytes every delivery"
+        );
+        assert_eq!(
+            EventType::parse("statement.ready"),
+            Some(EventType::StatementReady)
+        );
+        assert_eq!(
+            EventState::parse(EventType::StatementReady, "ready"),
+            Some(EventState::Ready)
+        );
+        assert_eq!(EventState::parse(EventType::StatementReady, "paid"), None);
+        assert_eq!(EventState::parse(EventType::OrderPaid, "ready"), None);
     }
 
     #[test]

@@ -21,8 +21,10 @@
 //! 7. the merchant heard `order.paid` exactly once per kept payment, and
 //!    never for money refunded as a duplicate (that one is
 //!    `payment.duplicate`, then `payment.duplicate_refunded`);
-//! 8. every payment of a counter code is kept (never a duplicate), and a
-//!    deactivated link takes no payment (refused before the gateway).
+//! 8. every payment of a counter code is kept (never a duplicate), each of
+//!    its attempts is bound to the device that made it (no other shopper
+//!    may see, resume or poll it), and a deactivated link takes no payment
+//!    (refused before the gateway).
 //!
 //! The world is a model of the gateway (the ledger) and an in-memory store
 //! (the Worker's rows, typed as `checkout::flow` reads them). Every step
@@ -1388,6 +1390,31 @@ impl World {
                     return Err(format!(
                         "counter link {link}: duplicates {dups:?}, marked {marked:?}"
                     ));
+                }
+                // Nothing about one shopper's attempt leaks to another:
+                // each attempt carries the device that made it, and only
+                // that device may see, resume or poll it.
+                for (code, a) in &self.store.attempts {
+                    if a.link_id != Some(link_id(link)) {
+                        continue;
+                    }
+                    let Some(made_by) = a.device.as_deref() else {
+                        return Err(format!(
+                            "counter link {link}: {code} carries no device, so any shopper may watch it"
+                        ));
+                    };
+                    for d in ["d0", "d1", "d2"] {
+                        if checkout::guard::may_watch(Some(made_by), Some(d)) != (d == made_by) {
+                            return Err(format!(
+                                "counter link {link}: {code} of {made_by} watchable by {d}"
+                            ));
+                        }
+                    }
+                    if checkout::guard::may_watch(Some(made_by), None) {
+                        return Err(format!(
+                            "counter link {link}: {code} watchable without a device"
+                        ));
+                    }
                 }
                 continue;
             }

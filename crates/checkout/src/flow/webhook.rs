@@ -231,6 +231,7 @@ mod tests {
             out_refund_no: None,
             refund: None,
             created_at: 100,
+            statement: None,
         }
     }
 

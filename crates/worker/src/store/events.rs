@@ -15,7 +15,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use checkout::events::{self, AttemptView, EventRecord, EventState, EventType};
+use checkout::events::{self, AttemptView, EventRecord, EventState, EventType, StatementEvent};
 use checkout::flow::{EventOf, OutboxEvent};
 use checkout::vocab::OrderStatus;
 use serde::Deserialize;
@@ -25,7 +25,7 @@ use worker::D1Result;
 
 use super::{all, changes, n, prepare, t, Stored};
 use crate::platform::db::{Db, Stmt};
-use crate::platform::error::ApiResult;
+use crate::platform::error::{ApiError, ApiResult};
 
 /// Whether an event was written since the last [`take_written`]: set after
 /// the commit, cleared before the read that enqueues, so no event written
@@ -109,6 +109,29 @@ fn order_event<'d>(
     )
 }
 
+/// The statement writing a `statement.ready` event (`e`) into the outbox,
+/// only if the statement just before it in the batch (the revision's
+/// `INSERT OR IGNORE`) stored a row: a revision another build stored
+/// first is announced by that build's batch, never twice.
+pub fn statement_event<'d>(db: &'d Db, e: &StatementEvent, now: u64) -> ApiResult<Stmt<'d>> {
+    let data =
+        serde_json::to_string(&e.statement).map_err(|err| ApiError::Internal(err.to_string()))?;
+    prepare(
+        db,
+        "INSERT OR IGNORE INTO webhook_events (dedupe_key, kind, charge_code, amount_fen, \
+         refunded_fen, state, created_at, next_attempt_at, data) \
+         SELECT ?1, ?2, ?3, 0, 0, ?4, ?5, ?5, ?6 WHERE changes() = 1",
+        &[
+            t(&e.dedupe_key),
+            t(EventType::StatementReady.as_str()),
+            t(&e.stream),
+            t(EventState::Ready.as_str()),
+            n(now),
+            t(&data),
+        ],
+    )
+}
+
 /// Records that the batch's event statement inserted a row.
 pub fn note_written(result: Option<&D1Result>) {
     let inserted = result
@@ -132,7 +155,7 @@ pub fn take_written() -> bool {
 /// The stored columns of an event besides its payload snapshot.
 pub const EVENT_COLUMNS: &str = "seq, kind, charge_code, link_id, merchant_ref, amount_fen, \
     refunded_fen, state, out_refund_no, refund_fen, created_at, delivery, attempt_count, \
-    round_failures";
+    round_failures, data";
 
 /// An outbox row with its delivery state. Read through [`StoredEvent`]: a
 /// kind or state this build does not know fails the read (a storage
@@ -172,6 +195,8 @@ struct StoredEvent {
     delivery: DeliveryState,
     attempt_count: u64,
     round_failures: u64,
+    /// A statement event's payload (`0012`).
+    data: Option<String>,
 }
 
 impl TryFrom<StoredEvent> for EventRow {
@@ -186,6 +211,14 @@ impl TryFrom<StoredEvent> for EventRow {
                 r.seq, r.state, r.kind
             )
         })?;
+        let statement = match (kind.is_statement(), &r.data) {
+            (false, _) => None,
+            (true, Some(data)) => Some(
+                serde_json::from_str(data)
+                    .map_err(|e| format!("event {}: statement data: {e}", r.seq))?,
+            ),
+            (true, None) => return Err(format!("event {}: a statement event without data", r.seq)),
+        };
         Ok(EventRow {
             record: EventRecord {
                 seq: r.seq,
@@ -199,6 +232,7 @@ impl TryFrom<StoredEvent> for EventRow {
                 out_refund_no: r.out_refund_no,
                 refund: r.refund_fen,
                 created_at: r.created_at,
+                statement,
             },
             delivery: r.delivery,
             attempt_count: r.attempt_count,

@@ -4,6 +4,7 @@
 //! day's rows for its CSV, in keyset chunks. Decisions in
 //! `checkout::statement`.
 
+use checkout::events;
 use checkout::list::Channel;
 use checkout::statement::{Day, Group, Movement, Statement};
 use checkout::vocab::OrderStatus;
@@ -164,8 +165,11 @@ fn parse(body: &str) -> ApiResult<Statement> {
     serde_json::from_str(body).map_err(|e| ApiError::Storage(format!("statement body: {e}")))
 }
 
-/// Stores a new revision; `false` if that revision exists already (a
-/// concurrent build wrote it: revisions are never overwritten).
+/// Stores a new revision and, in the same batch (one transaction), its
+/// `statement.ready` event (`checkout::events::statement_ready`), written
+/// only if the revision was stored; `false` if that revision exists
+/// already (a concurrent build wrote it, and its event: revisions are
+/// never overwritten, nor announced twice).
 pub async fn insert(db: &Db, s: &Statement) -> ApiResult<bool> {
     let body = serde_json::to_string(s).map_err(|e| ApiError::Internal(e.to_string()))?;
     let figures =
@@ -182,11 +186,16 @@ pub async fn insert(db: &Db, s: &Statement) -> ApiResult<bool> {
             t(&body),
             n(s.created_at),
         ],
-    )?
-    .run()
-    .await
-    .stored()?;
-    Ok(changes(&result)? == 1)
+    )?;
+    let event = super::events::statement_event(db, &events::statement_ready(s), s.created_at)?;
+    let results = db.batch(vec![result, event]).await.stored()?;
+    super::events::note_written(results.get(1));
+    match results.first() {
+        Some(r) => Ok(changes(r)? == 1),
+        None => Err(ApiError::Storage(
+            "a statement insert answered nothing".into(),
+        )),
+    }
 }
 
 /// A day's statement: the latest revision, or the one asked for.

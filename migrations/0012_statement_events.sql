@@ -1,0 +1,13 @@
+-- The statement.ready event (issue 21): an outbox row that reports a day's
+-- statement, not an order. Decisions in checkout::events (statement_ready),
+-- I/O in crates/worker/src/store/statements.rs (the event
+-- is written in the batch that inserts the revision, only if that insert
+-- stored a row, keyed 'statement:{date}:{revision}': once per revision).
+--
+-- Such a row keeps the order-shaped columns filled so the delivery machinery
+-- stays one: charge_code holds 'statement:{date}' (the delivery order's
+-- stream: a day's revisions arrive in order and never wait behind an
+-- order's events), amount_fen and refunded_fen 0, state 'ready'; the payload
+-- is `data`, the revision's JSON as GET /v1/statements/{date} serves it,
+-- a snapshot taken in that transaction like every other row's columns.
+ALTER TABLE webhook_events ADD COLUMN data TEXT;
