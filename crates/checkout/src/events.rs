@@ -44,6 +44,11 @@ pub enum EventType {
     /// (`checkout::epay`), not at the merchant's webhook endpoint. Not part
     /// of the webhook contract ([`ALL`]), but an outbox row like the others.
     EpayNotify,
+    /// A test event the merchant asked for (`POST /v1/events/test`), to
+    /// see the endpoint take one: about no order, never a state change.
+    /// Not part of the webhook contract's changes ([`ALL`]), but delivered,
+    /// signed and retried like them.
+    TestPing,
 }
 
 /// Every event type (the webhook contract, in documentation order).
@@ -75,6 +80,7 @@ impl EventType {
             EventType::PaymentDuplicate => "payment.duplicate",
             EventType::PaymentDuplicateRefunded => "payment.duplicate_refunded",
             EventType::EpayNotify => "epay.notify",
+            EventType::TestPing => "test.ping",
         }
     }
 
@@ -82,7 +88,7 @@ impl EventType {
     /// this build does not know.
     pub fn parse(wire: &str) -> Option<EventType> {
         ALL.into_iter()
-            .chain([EventType::EpayNotify])
+            .chain([EventType::EpayNotify, EventType::TestPing])
             .find(|e| e.as_str() == wire)
     }
 
@@ -153,6 +159,13 @@ pub fn payment_event(charge_code: &str, duplicate: bool) -> (EventType, String) 
             dedupe_key_transition(charge_code, OrderStatus::Paid),
         )
     }
+}
+
+/// The outbox key and the stand-in charge code of a test event made with
+/// `nonce` (fresh randomness): every test is its own event, and its own
+/// "order", so a test the endpoint refuses holds up no later one.
+pub fn test_event(nonce: &str) -> (String, String) {
+    (format!("test:{nonce}"), format!("test_{nonce}"))
 }
 
 /// [`dedupe_key_transition`] for a settled refund.
@@ -285,6 +298,9 @@ struct Payload<'a> {
 /// same row gives the same bytes, so every delivery carries the same
 /// signed payload.
 pub fn body(e: &EventRecord) -> String {
+    if e.kind == EventType::TestPing {
+        return test_body(e);
+    }
     let payload = Payload {
         id: event_id(e.seq),
         kind: e.kind.as_str(),
@@ -311,6 +327,19 @@ pub fn body(e: &EventRecord) -> String {
     };
     // Plain structs of strings and integers always serialise.
     serde_json::to_string(&payload).unwrap_or_default()
+}
+
+/// A test event's body: `{"id", "type": "test.ping", "timestamp",
+/// "data": {"test": true, "created_at"}}` — nothing a receiver could
+/// mistake for an order.
+fn test_body(e: &EventRecord) -> String {
+    let payload = serde_json::json!({
+        "id": event_id(e.seq),
+        "type": e.kind.as_str(),
+        "timestamp": rfc3339(e.created_at),
+        "data": {"test": true, "created_at": e.created_at},
+    });
+    payload.to_string()
 }
 
 /// Unix seconds as `YYYY-MM-DDTHH:MM:SSZ` (UTC), the spec's timestamp form.
@@ -447,8 +476,13 @@ pub struct AttemptView {
     pub status: Option<u16>,
     /// From sending to the answer (or giving up), milliseconds.
     pub latency_ms: u64,
-    /// Why it did not get an answer (no body of the merchant's answer is kept).
+    /// Why it did not get an answer.
     pub error: Option<String>,
+    /// The start of the merchant's answer (at most
+    /// [`crate::webhook::ANSWER_START_CHARS`] characters), when it answered;
+    /// `null` for attempts recorded before it was kept.
+    #[serde(default)]
+    pub answer: Option<String>,
 }
 
 /// An event in the events API: the exact payload the webhook carries,
@@ -583,6 +617,28 @@ mod tests {
             refund: None,
             created_at: 1_700_000_000,
         }
+    }
+
+    #[test]
+    fn a_test_event_is_about_no_order() {
+        let (key, code) = test_event("ab12");
+        assert_eq!((key.as_str(), code.as_str()), ("test:ab12", "test_ab12"));
+        let ping = EventRecord {
+            kind: EventType::TestPing,
+            charge_code: code,
+            link_id: None,
+            merchant_ref: None,
+            amount: Fen::ZERO,
+            state: EventState::Order(OrderStatus::Pending),
+            ..record()
+        };
+        assert_eq!(
+            body(&ping),
+            r#"{"data":{"created_at":1700000000,"test":true},"id":"evt_7","timestamp":"2023-11-14T22:13:20Z","type":"test.ping"}"#
+        );
+        assert_eq!(EventType::parse("test.ping"), Some(EventType::TestPing));
+        assert!(!ALL.contains(&EventType::TestPing));
+        assert!(!EventType::TestPing.is_epay() && !EventType::TestPing.is_refund());
     }
 
     #[test]
