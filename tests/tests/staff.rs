@@ -154,6 +154,9 @@ fn table() -> Vec<(Method, &'static str, Option<Value>, &'static str)> {
         ),
         (Method::POST, "/v1/sign-in-links", none(), "staff:admin"),
         (Method::POST, "/v1/sessions", None, "orders:read"),
+        (Method::GET, "/v1/session", None, "orders:read"),
+        // A key is no session to end (400), but any role may ask.
+        (Method::DELETE, "/v1/session", None, "orders:read"),
         (Method::GET, "/v1/sessions", None, "staff:admin"),
         (Method::DELETE, "/v1/sessions/ses_nope", None, "staff:admin"),
         (Method::GET, "/v1/audit?limit=1", None, "staff:admin"),

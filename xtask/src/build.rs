@@ -1,5 +1,7 @@
-//! Building the two wasm artefacts, each once per run: the page
-//! (`dist/page/`) and the Worker (`crates/worker/build/`).
+//! Building the wasm artefacts, each once per run: the checkout page
+//! (`dist/page/`), the merchant console (`dist/page/console/`, its own
+//! bundle: the page's first load does not carry it) and the Worker
+//! (`crates/worker/build/`).
 
 use crate::tools::Tools;
 use crate::{fail, proc, root, step, Result};
@@ -9,6 +11,49 @@ use std::time::Instant;
 
 /// Where the built page goes; wrangler.toml serves it as the Worker's assets.
 pub const PAGE_DIR: &str = "dist/page";
+
+/// One Leptos app the build makes: its crate, its static files and where
+/// it goes among the Worker's assets.
+pub struct App {
+    /// What the steps print.
+    pub label: &'static str,
+    /// The cargo package.
+    package: &'static str,
+    /// Its library name: wasm-bindgen names the glue and the wasm after it.
+    pub lib: &'static str,
+    /// Its static files (`index.html`, `app.css`), relative to the root.
+    www: &'static str,
+    /// Where it goes, relative to the root.
+    pub dir: &'static str,
+    /// The URL of `dir` (the Worker serves the assets at their paths).
+    url: &'static str,
+}
+
+/// The shopper's checkout page, served at `/c/{token}`.
+pub const PAGE: App = App {
+    label: "checkout page",
+    package: "checkout-page",
+    lib: "checkout_page",
+    www: "www",
+    dir: PAGE_DIR,
+    url: "/",
+};
+
+/// The merchant console, served at `/console`; inside the page's folder
+/// (the one assets directory), built after it. Its `boot.js` is the page's,
+/// importing its own glue.
+pub const CONSOLE: App = App {
+    label: "merchant console",
+    package: "merchant-console",
+    lib: "merchant_console",
+    www: "crates/console/www",
+    dir: "dist/page/console",
+    url: "/console/",
+};
+
+/// The console's folder name inside [`PAGE_DIR`], kept when the page alone
+/// is rebuilt.
+const CONSOLE_SUBDIR: &str = "console";
 
 /// Wasm features rustc 1.95 emits for wasm32-unknown-unknown; wasm-opt must
 /// accept them (and emit nothing newer).
@@ -83,55 +128,82 @@ pub const WORKER_NAMED_WASM: &str = "xtask/worker-named.wasm";
 /// classes go in [`minify_js`]; nothing else in the glue calls them.
 const UNUSED_EXPORTS: &str = "remove-exports@*intounderlying*";
 
-/// `cargo xtask build [page|worker|all]`.
+/// `cargo xtask build [page|console|worker|all]`.
 pub fn run(args: &[String]) -> Result<()> {
     let tools = crate::tools::ensure_all()?;
     match args.first().map(String::as_str).unwrap_or("all") {
-        "page" => page(&tools),
+        "page" => app(&tools, &PAGE),
+        "console" => app(&tools, &CONSOLE),
         "worker" => worker(&tools),
         "all" => all(&tools),
-        other => Err(fail!("unknown build target `{other}` (page, worker, all)")),
+        other => Err(fail!(
+            "unknown build target `{other}` (page, console, worker, all)"
+        )),
     }
 }
 
-/// Build the page and the Worker.
+/// Build the page, the console and the Worker.
 pub fn all(tools: &Tools) -> Result<()> {
-    page(tools)?;
+    app(tools, &PAGE)?;
+    app(tools, &CONSOLE)?;
     worker(tools)
 }
 
-/// Release-build the Leptos page, bind it for the web, shrink it with
-/// wasm-opt ([`PAGE_OPT`]), and lay it out with the static files of `www/`,
+/// Empties `out` for a new build, but for the console's folder when `out`
+/// is the page's (the page alone may be rebuilt; the console stays).
+fn clean(out: &Path) -> Result<()> {
+    if !out.exists() {
+        return Ok(());
+    }
+    let keep = (out == root().join(PAGE_DIR)).then_some(CONSOLE_SUBDIR);
+    for entry in std::fs::read_dir(out)? {
+        let entry = entry?;
+        if keep.is_some_and(|k| entry.file_name() == k) {
+            continue;
+        }
+        if entry.file_type()?.is_dir() {
+            std::fs::remove_dir_all(entry.path())?;
+        } else {
+            std::fs::remove_file(entry.path())?;
+        }
+    }
+    Ok(())
+}
+
+/// Release-build a Leptos app, bind it for the web, shrink it with
+/// wasm-opt ([`PAGE_OPT`]), and lay it out with its static files,
 /// minified ([`minify`]).
-pub fn page(tools: &Tools) -> Result<()> {
+pub fn app(tools: &Tools, app: &App) -> Result<()> {
     let t = Instant::now();
-    step("building the checkout page (release wasm, first build takes a few minutes)");
+    step(&format!(
+        "building the {} (release wasm, first build takes a few minutes)",
+        app.label
+    ));
     let root = root();
     proc::run(
         Command::new("cargo")
             .args([
                 "build",
                 "--package",
-                "checkout-page",
+                app.package,
                 "--target",
                 "wasm32-unknown-unknown",
                 "--release",
             ])
             .current_dir(&root),
     )?;
-    let out = root.join(PAGE_DIR);
-    if out.exists() {
-        std::fs::remove_dir_all(&out)?;
-    }
+    let out = root.join(app.dir);
+    clean(&out)?;
     std::fs::create_dir_all(out.join("pkg"))?;
-    let wasm = target_dir().join("wasm32-unknown-unknown/release/checkout_page.wasm");
+    let lib = app.lib;
+    let wasm = target_dir().join(format!("wasm32-unknown-unknown/release/{lib}.wasm"));
     proc::run(
         Command::new(&tools.wasm_bindgen)
             .args(["--target", "web", "--no-typescript", "--out-dir"])
             .arg(out.join("pkg"))
             .arg(&wasm),
     )?;
-    let bg = out.join("pkg/checkout_page_bg.wasm");
+    let bg = out.join(format!("pkg/{lib}_bg.wasm"));
     proc::run(
         Command::new(&tools.wasm_opt)
             .arg("--remove-exports")
@@ -142,13 +214,33 @@ pub fn page(tools: &Tools) -> Result<()> {
             .arg("-o")
             .arg(&bg),
     )?;
-    minify_names(tools, &out.join("pkg"))?;
-    copy_dir(&root.join("www"), &out)?;
-    minify(tools, &out)?;
-    inline_css(&out)?;
-    let hash = hash_assets(&out)?;
-    eprintln!("    assets under /{ASSETS_PREFIX}{hash}/ (immutable)");
-    eprintln!("    page built in {:.0?} → {PAGE_DIR}/", t.elapsed());
+    minify_names(tools, &out.join("pkg"), lib)?;
+    copy_dir(&root.join(app.www), &out)?;
+    if app.www != PAGE.www {
+        // The page's boot.js, importing this app's glue.
+        let boot = std::fs::read_to_string(root.join(PAGE.www).join("boot.js"))?;
+        let import = format!("'./{}.js'", PAGE.lib);
+        if !boot.contains(&import) {
+            return Err(fail!("www/boot.js does not import {import}"));
+        }
+        std::fs::write(
+            out.join("boot.js"),
+            boot.replace(&import, &format!("'./{lib}.js'")),
+        )?;
+    }
+    minify(tools, &out, lib)?;
+    inline_css(&out, app.url)?;
+    let hash = hash_assets(&out, app)?;
+    eprintln!(
+        "    assets under {}{ASSETS_PREFIX}{hash}/ (immutable)",
+        app.url
+    );
+    eprintln!(
+        "    {} built in {:.0?} → {}/",
+        app.label,
+        t.elapsed(),
+        app.dir
+    );
     Ok(())
 }
 
@@ -158,8 +250,8 @@ pub fn page(tools: &Tools) -> Result<()> {
 /// wasm-opt's `--minify-imports-and-exports-and-modules` renames them to
 /// one or two letters and prints the map; the glue is rewritten to match
 /// ([`rename_in_glue`]): −1.8 KB brotli of wasm, −1.5 KB of JS.
-fn minify_names(tools: &Tools, pkg: &Path) -> Result<()> {
-    let bg = pkg.join("checkout_page_bg.wasm");
+fn minify_names(tools: &Tools, pkg: &Path, lib: &str) -> Result<()> {
+    let bg = pkg.join(format!("{lib}_bg.wasm"));
     let map = proc::output(
         Command::new(&tools.wasm_opt)
             .arg("--minify-imports-and-exports-and-modules")
@@ -173,22 +265,25 @@ fn minify_names(tools: &Tools, pkg: &Path) -> Result<()> {
     )?;
     let map: serde_json::Value =
         serde_json::from_str(&map).map_err(|e| fail!("wasm-opt's name map is not JSON: {e}"))?;
-    let glue = pkg.join("checkout_page.js");
-    let js = rename_in_glue(&std::fs::read_to_string(&glue)?, &map)?;
+    let glue = pkg.join(format!("{lib}.js"));
+    let js = rename_in_glue(&std::fs::read_to_string(&glue)?, &map, lib)?;
     std::fs::write(glue, js)?;
     Ok(())
 }
 
-/// The import module wasm-bindgen's glue provides, and the one name
-/// wasm-opt's module minifying merges every import module into.
-const GLUE_MODULE: (&str, &str) = ("\"./checkout_page_bg.js\": import0", "a: import0");
+/// The import module wasm-bindgen's glue provides (after the app's
+/// library name), and the one name wasm-opt's module minifying merges
+/// every import module into.
+fn glue_module(lib: &str) -> (String, &'static str) {
+    (format!("\"./{lib}_bg.js\": import0"), "a: import0")
+}
 
 /// Applies wasm-opt's name map (`{"imports": [[module, old, new]…],
 /// "exports": [[old, new]…]}`) to the glue: each import is one key of the
 /// import object (`old: function…`, exactly once), each export is read as
 /// `wasm.old`. Fails, rather than write a page that cannot start, if the
 /// glue does not have the expected shape.
-fn rename_in_glue(js: &str, map: &serde_json::Value) -> Result<String> {
+fn rename_in_glue(js: &str, map: &serde_json::Value, lib: &str) -> Result<String> {
     let names = |key: &str| -> Result<Vec<Vec<String>>> {
         map[key]
             .as_array()
@@ -206,11 +301,11 @@ fn rename_in_glue(js: &str, map: &serde_json::Value) -> Result<String> {
             })
             .collect()
     };
-    let (module, merged) = GLUE_MODULE;
-    if js.matches(module).count() != 1 {
+    let (module, merged) = glue_module(lib);
+    if js.matches(&module).count() != 1 {
         return Err(fail!("the glue does not import from `{module}` once"));
     }
-    let mut js = js.replacen(module, merged, 1);
+    let mut js = js.replacen(&module, merged, 1);
     for import in names("imports")? {
         let [_, old, new] = &import[..] else {
             return Err(fail!("bad import in wasm-opt's name map: {import:?}"));
@@ -255,8 +350,8 @@ const BROWSERS: &str = "--target=chrome96,safari15";
 /// the wasm-bindgen glue 6,778 → 4,983 B brotli, 4,709 without the stream
 /// classes ([`minify_js`]); `boot.js` 293 → 197; the inlined CSS 258 B
 /// less in `index.html`.
-fn minify(tools: &Tools, out: &Path) -> Result<()> {
-    minify_js(tools, &out.join("pkg"))?;
+fn minify(tools: &Tools, out: &Path, lib: &str) -> Result<()> {
+    minify_js(tools, &out.join("pkg"), lib)?;
     for (file, extra) in [("boot.js", &["--format=esm"][..]), ("app.css", &[])] {
         let path = out.join(file);
         proc::run(
@@ -281,12 +376,12 @@ fn minify(tools: &Tools, out: &Path) -> Result<()> {
 /// esbuild drops the other exports, among them the wasm-streams classes
 /// whose wasm exports [`UNUSED_EXPORTS`] removed, once
 /// [`drop_stream_classes`] has cut the statements that keep them alive.
-fn minify_js(tools: &Tools, pkg: &Path) -> Result<()> {
-    let glue = pkg.join("checkout_page.js");
+fn minify_js(tools: &Tools, pkg: &Path, lib: &str) -> Result<()> {
+    let glue = pkg.join(format!("{lib}.js"));
     std::fs::write(&glue, drop_stream_classes(&std::fs::read_to_string(&glue)?))?;
     let entry = pkg.join("entry.js");
-    std::fs::write(&entry, "export { default } from './checkout_page.js';\n")?;
-    let min = pkg.join("checkout_page.min.js");
+    std::fs::write(&entry, format!("export {{ default }} from './{lib}.js';\n"))?;
+    let min = pkg.join(format!("{lib}.min.js"));
     proc::run(
         Command::new(&tools.esbuild)
             .arg(&entry)
@@ -335,39 +430,46 @@ fn drop_stream_classes(js: &str) -> String {
 /// every path below it `Cache-Control: immutable`.
 pub const ASSETS_PREFIX: &str = "a/";
 
-/// The stylesheet `www/index.html` links, as it links it.
-const CSS_LINK: &str = r#"<link rel="stylesheet" href="/app.css">"#;
+/// The stylesheet an app's `index.html` links, as it links it (`url`: the
+/// app's folder's URL).
+fn css_link(url: &str) -> String {
+    format!(r#"<link rel="stylesheet" href="{url}app.css">"#)
+}
 
 /// Puts `app.css` into `index.html` as its one `<style>` block, in place of
 /// the `<link>`: on a slow network the first paint then needs only the HTML,
 /// not a second round trip. The Worker's CSP allows that block by its hash
 /// (`checkout::shell::content_security_policy`), so inline scripts stay
 /// forbidden. Costs ~1.7 KB brotli per visit that a cached file would not.
-fn inline_css(out: &Path) -> Result<()> {
+fn inline_css(out: &Path, url: &str) -> Result<()> {
     let index = out.join("index.html");
     let html = std::fs::read_to_string(&index)?;
-    if !html.contains(CSS_LINK) {
+    let link = css_link(url);
+    if !html.contains(&link) {
         return Err(fail!(
-            "www/index.html does not link the stylesheet as {CSS_LINK}"
+            "{} does not link the stylesheet as {link}",
+            index.display()
         ));
     }
     let css = std::fs::read_to_string(out.join("app.css"))?;
     if css.contains("</style") {
         return Err(fail!("app.css must not contain </style"));
     }
-    let html = html.replacen(CSS_LINK, &format!("<style>{}</style>", css.trim_end()), 1);
+    let html = html.replacen(&link, &format!("<style>{}</style>", css.trim_end()), 1);
     std::fs::write(index, html)?;
     std::fs::remove_file(out.join("app.css"))?;
     Ok(())
 }
 
-/// The page's first-load assets, as built (before hashing) and as named in
-/// `www/index.html`.
-const HASHED: &[&str] = &[
-    "boot.js",
-    "pkg/checkout_page.js",
-    "pkg/checkout_page_bg.wasm",
-];
+/// An app's first-load assets, as built (before hashing) and as its
+/// `index.html` names them (below the app's URL).
+fn hashed(lib: &str) -> [String; 3] {
+    [
+        "boot.js".to_owned(),
+        format!("pkg/{lib}.js"),
+        format!("pkg/{lib}_bg.wasm"),
+    ]
+}
 
 /// Moves the first-load assets into `a/{hash}/`, the hash being over
 /// their contents, and points `index.html` at them: a new build gets new
@@ -375,10 +477,11 @@ const HASHED: &[&str] = &[
 /// nothing but the HTML. `boot.js` imports the JS relatively and the JS
 /// finds the wasm next to itself, so only `index.html` names the folder.
 /// Returns the hash.
-fn hash_assets(out: &Path) -> Result<String> {
+fn hash_assets(out: &Path, app: &App) -> Result<String> {
     use sha2::{Digest, Sha256};
+    let files = hashed(app.lib);
     let mut hasher = Sha256::new();
-    for f in HASHED {
+    for f in &files {
         hasher.update(std::fs::read(out.join(f))?);
     }
     let digest = hasher.finalize();
@@ -387,18 +490,19 @@ fn hash_assets(out: &Path) -> Result<String> {
     std::fs::create_dir_all(&dir)?;
     let index = out.join("index.html");
     let mut html = std::fs::read_to_string(&index)?;
-    for f in HASHED {
+    let url = app.url;
+    for f in &files {
         let name = Path::new(f)
             .file_name()
             .ok_or_else(|| fail!("{f} has no file name"))?;
         std::fs::rename(out.join(f), dir.join(name))?;
-        let old = format!("\"/{f}\"");
+        let old = format!("\"{url}{f}\"");
         if !html.contains(&old) {
-            return Err(fail!("www/index.html does not reference {old}"));
+            return Err(fail!("{}/index.html does not reference {old}", app.www));
         }
         html = html.replace(
             &old,
-            &format!("\"/{ASSETS_PREFIX}{hash}/{}\"", name.to_string_lossy()),
+            &format!("\"{url}{ASSETS_PREFIX}{hash}/{}\"", name.to_string_lossy()),
         );
     }
     std::fs::remove_dir(out.join("pkg"))?;
@@ -406,9 +510,9 @@ fn hash_assets(out: &Path) -> Result<String> {
     Ok(hash)
 }
 
-/// The folder of the built page's hashed assets (`dist/page/a/{hash}/`).
-pub fn hashed_assets_dir() -> Result<std::path::PathBuf> {
-    let base = root().join(PAGE_DIR).join(ASSETS_PREFIX);
+/// The folder of a built app's hashed assets (`dist/page/a/{hash}/`).
+pub fn hashed_assets_dir(app: &App) -> Result<std::path::PathBuf> {
+    let base = root().join(app.dir).join(ASSETS_PREFIX);
     std::fs::read_dir(&base)
         .map_err(|e| fail!("{}: {e} (build the page first)", base.display()))?
         .filter_map(|e| e.ok())
@@ -561,7 +665,7 @@ function after() {}
 
     #[test]
     fn the_glue_follows_the_name_map() {
-        let js = rename_in_glue(GLUE, &map()).unwrap();
+        let js = rename_in_glue(GLUE, &map(), "checkout_page").unwrap();
         assert!(js.contains("        B: function(arg0, arg1) {"), "{js}");
         assert!(js.contains("        $a: function() {"), "{js}");
         assert!(js.contains("const table = wasm.Nb;"), "{js}");
@@ -579,16 +683,16 @@ function after() {}
         // An import the glue does not define, or defines twice.
         let mut missing = map();
         missing["imports"][0][1] = "__wbg_other_0000000000000000".into();
-        assert!(rename_in_glue(GLUE, &missing).is_err());
+        assert!(rename_in_glue(GLUE, &missing, "checkout_page").is_err());
         let twice = GLUE.replace(
             "        __proto__: null,\n        __wbg",
             "        __wbg_createElement_de4a31ed2fb252be: null,\n        __wbg",
         );
-        assert!(rename_in_glue(&twice, &map()).is_err());
+        assert!(rename_in_glue(&twice, &map(), "checkout_page").is_err());
         // Another import module.
         let module = GLUE.replace("./checkout_page_bg.js", "./other_bg.js");
-        assert!(rename_in_glue(&module, &map()).is_err());
+        assert!(rename_in_glue(&module, &map(), "checkout_page").is_err());
         // Not a map at all.
-        assert!(rename_in_glue(GLUE, &serde_json::json!({"imports": 1})).is_err());
+        assert!(rename_in_glue(GLUE, &serde_json::json!({"imports": 1}), "checkout_page").is_err());
     }
 }

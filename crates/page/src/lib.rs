@@ -24,21 +24,27 @@ pub mod state;
 
 pub use error::Error;
 
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "app"))]
 mod api;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "app"))]
 mod app;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "app"))]
 mod bridge;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "app"))]
 mod ctx;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "app"))]
 mod js;
-#[cfg(target_arch = "wasm32")]
+/// Browser wrappers, shared with the merchant console, which builds the
+/// page without its app. Private to the app otherwise, so the page's own
+/// build is the one it was before the console (with the module public,
+/// the page's wasm came out 166 B brotli larger).
+#[cfg(all(target_arch = "wasm32", not(feature = "app")))]
+pub mod js;
+#[cfg(all(target_arch = "wasm32", feature = "app"))]
 mod screens;
 
 /// Entry point, run by `init()` in `boot.js`: swaps the static skeleton for the app.
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "app"))]
 #[wasm_bindgen::prelude::wasm_bindgen(start)]
 pub fn start() {
     js::remove_boot_skeleton();

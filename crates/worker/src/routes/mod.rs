@@ -18,6 +18,7 @@
 //! | `/v1/...` (a key, a console session or `ADMIN_TOKEN`; the permission of [`MERCHANT_ROUTES`]; `Idempotency-Key`) | [`merchant`], [`events`], [`staff`] |
 //! | `GET /v1/settings` | [`settings`] |
 //! | `GET /console/sign-in?t=…` (a sign-in link's landing) | [`staff`] |
+//! | `GET /console`, `GET /console/…` (the merchant console's app; `/console/a/…` its hashed assets) | [`page`] |
 //! | `GET /v1/events`, `GET /v1/events/{id}`, `POST /v1/events/{id}/redeliver`, `POST /v1/events/test`, `GET /v1/links/{id}/qr.svg` | [`events`] |
 //! | cron trigger | [`cron`] |
 //! | queue consumer (`WEBHOOKS`, `WEBHOOKS_DLQ`) | [`queue`] |
@@ -131,6 +132,10 @@ async fn route(
         (Method::Post, ["notify"]) => notify::handle(cx, req, ctx).await,
         (_, ["v1", rest @ ..]) => merchant(cx, req, method, path, rest).await,
         (Method::Get, ["console", "sign-in"]) => staff::land(cx, &req).await,
+        (Method::Get | Method::Head, ["console", "a", ..]) => {
+            page::static_file(&cx.settings, req).await
+        }
+        (Method::Get | Method::Head, ["console", ..]) => page::console(cx, &req).await,
         (Method::Get | Method::Head, _) if segments.first().is_none_or(|s| *s != "api") => {
             page::static_file(&cx.settings, req).await
         }
@@ -258,6 +263,9 @@ merchant_routes! { (cx, req, claim);
     Post ["sign-in-links"] => STAFF, created(staff::create_signin_link(cx, req).await);
     // Signing in with a key: any role (a session has the key's role).
     Post ["sessions"] => READ, staff::sign_in_with_key(cx).await;
+    // Who am I (the console's role), and signing out of one's own session.
+    Get ["session"] => READ, ok(staff::who_am_i(cx));
+    Delete ["session"] => READ, staff::sign_out(cx).await;
     Get ["sessions"] => STAFF, ok(staff::list_sessions(cx).await);
     Delete ["sessions", id] => STAFF, ok(staff::revoke_session(cx, id).await);
     Get ["audit"] => STAFF, ok(staff::audit(cx, &req).await);

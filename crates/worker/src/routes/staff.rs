@@ -236,6 +236,35 @@ pub async fn sign_in_with_key(cx: &Cx) -> ApiResult<Response> {
     Ok(resp)
 }
 
+/// `GET /v1/session`: who the caller is (type, id, name, role), so the
+/// console shows only the controls the role may use (the Worker refuses
+/// the rest anyway).
+pub fn who_am_i(cx: &Cx) -> ApiResult<Actor> {
+    Ok(caller(cx)?.actor.clone())
+}
+
+/// `DELETE /v1/session`: signs the caller's own console session out
+/// (revoked at once, any role) and clears its cookie. A key is not a
+/// session (400): keys are revoked by the owner.
+pub async fn sign_out(cx: &Cx) -> ApiResult<Response> {
+    let caller = caller(cx)?;
+    if !caller.session {
+        return Err(ApiError::InvalidRequest(
+            "sign out ends a console session; revoke a key with DELETE /v1/keys/{id}".into(),
+        ));
+    }
+    let db = cx.db()?;
+    // Revoked already (another tab signed out) is still signed out.
+    staff::revoke_session(db, &caller.actor.id, now_secs()).await?;
+    let row = staff::session(db, &caller.actor.id)
+        .await?
+        .ok_or(ApiError::NotFound("session"))?;
+    let resp = json(200, &row.view(cx.settings.session_policy()?.max_secs))?;
+    let cookie = access::set_cookie(&cx.settings.public_base_url()?, "", 0);
+    resp.headers().set("Set-Cookie", &cookie)?;
+    Ok(resp)
+}
+
 /// `GET /v1/sessions`.
 pub async fn list_sessions(cx: &Cx) -> ApiResult<Page<SessionView>> {
     let max = cx.settings.session_policy()?.max_secs;
