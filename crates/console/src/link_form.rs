@@ -314,7 +314,7 @@ pub fn embed_snippet(url: &str, label: &str, alt: &str) -> String {
     format!(
         "<div style=\"display:inline-block;text-align:center;font-family:sans-serif\">\n  \
          <a href=\"{url}\" rel=\"noopener\" style=\"display:inline-block;padding:12px 24px;\
-         border-radius:8px;background:#07c160;color:#fff;font-size:16px;font-weight:600;\
+         border-radius:8px;background:#067a44;color:#fff;font-size:16px;font-weight:600;\
          text-decoration:none\">{label}</a>\n  \
          <br>\n  \
          <img src=\"{qr}\" alt=\"{alt}\" width=\"160\" height=\"160\" style=\"margin-top:8px\">\n\

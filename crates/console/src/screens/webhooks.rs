@@ -131,7 +131,7 @@ pub fn Webhooks() -> impl IntoView {
             {move || send_error.get().map(|error| view! { <ErrorNote error id="send-test-error"/> })}
             {move || sent.get().map(|event| view! {
                 <p class="notice" role="status" id="test-sent">{tx(&ctx).test_sent}</p>
-                <EventItem event open=true/>
+                <ul class="rows"><EventItem event open=true/></ul>
             })}
         </section>
         <h2>{move || tx(&ctx).events}</h2>
