@@ -118,6 +118,8 @@ fn table() -> Vec<(Method, &'static str, Option<Value>, &'static str)> {
         (Method::POST, "/v1/qr-orders", none(), "charges:write"),
         (Method::GET, "/v1/orders?limit=1", None, "orders:read"),
         (Method::GET, "/v1/refunds?limit=1", None, "orders:read"),
+        (Method::GET, "/v1/links?limit=1", None, "orders:read"),
+        (Method::GET, "/v1/settings", None, "orders:read"),
         (
             Method::GET,
             "/v1/orders.csv?state=paid",
@@ -139,6 +141,7 @@ fn table() -> Vec<(Method, &'static str, Option<Value>, &'static str)> {
             None,
             "events:write",
         ),
+        (Method::POST, "/v1/events/test", None, "events:write"),
         (Method::GET, "/v1/links/nope/qr.svg", None, "orders:read"),
         (Method::POST, "/v1/keys", none(), "staff:admin"),
         (Method::GET, "/v1/keys", None, "staff:admin"),

@@ -48,6 +48,11 @@ pub enum EventType {
     /// (`checkout::epay`), not at the merchant's webhook endpoint. Not part
     /// of the webhook contract ([`ALL`]), but an outbox row like the others.
     EpayNotify,
+    /// A test event the merchant asked for (`POST /v1/events/test`), to
+    /// see the endpoint take one: about no order, never a state change.
+    /// Not part of the webhook contract's changes ([`ALL`]), but delivered,
+    /// signed and retried like them.
+    TestPing,
 }
 
 /// Every event type (the webhook contract, in documentation order).
@@ -81,6 +86,7 @@ impl EventType {
             EventType::PaymentDuplicateRefunded => "payment.duplicate_refunded",
             EventType::StatementReady => "statement.ready",
             EventType::EpayNotify => "epay.notify",
+            EventType::TestPing => "test.ping",
         }
     }
 
@@ -88,7 +94,7 @@ impl EventType {
     /// this build does not know.
     pub fn parse(wire: &str) -> Option<EventType> {
         ALL.into_iter()
-            .chain([EventType::EpayNotify])
+            .chain([EventType::EpayNotify, EventType::TestPing])
             .find(|e| e.as_str() == wire)
     }
 
@@ -193,6 +199,13 @@ pub fn statement_ready(s: &Statement) -> StatementEvent {
         stream: format!("statement:{}", s.date),
         statement: s.clone(),
     }
+}
+
+/// The outbox key and the stand-in charge code of a test event made with
+/// `nonce` (fresh randomness): every test is its own event, and its own
+/// "order", so a test the endpoint refuses holds up no later one.
+pub fn test_event(nonce: &str) -> (String, String) {
+    (format!("test:{nonce}"), format!("test_{nonce}"))
 }
 
 /// [`dedupe_key_transition`] for a settled refund.
@@ -344,6 +357,9 @@ pub fn body(e: &EventRecord) -> String {
         // A struct of strings, integers and maps of them always serialises.
         return serde_json::to_string(&payload).unwrap_or_default();
     }
+    if e.kind == EventType::TestPing {
+        return test_body(e);
+    }
     let payload = Payload {
         id: event_id(e.seq),
         kind: e.kind.as_str(),
@@ -370,6 +386,19 @@ pub fn body(e: &EventRecord) -> String {
     };
     // Plain structs of strings and integers always serialise.
     serde_json::to_string(&payload).unwrap_or_default()
+}
+
+/// A test event's body: `{"id", "type": "test.ping", "timestamp",
+/// "data": {"test": true, "created_at"}}` — nothing a receiver could
+/// mistake for an order.
+fn test_body(e: &EventRecord) -> String {
+    let payload = serde_json::json!({
+        "id": event_id(e.seq),
+        "type": e.kind.as_str(),
+        "timestamp": rfc3339(e.created_at),
+        "data": {"test": true, "created_at": e.created_at},
+    });
+    payload.to_string()
 }
 
 /// Unix seconds as `YYYY-MM-DDTHH:MM:SSZ` (UTC), the spec's timestamp form.
@@ -506,8 +535,13 @@ pub struct AttemptView {
     pub status: Option<u16>,
     /// From sending to the answer (or giving up), milliseconds.
     pub latency_ms: u64,
-    /// Why it did not get an answer (no body of the merchant's answer is kept).
+    /// Why it did not get an answer.
     pub error: Option<String>,
+    /// The start of the merchant's answer (at most
+    /// [`crate::webhook::ANSWER_START_CHARS`] characters), when it answered;
+    /// `null` for attempts recorded before it was kept.
+    #[serde(default)]
+    pub answer: Option<String>,
 }
 
 /// An event in the events API: the exact payload the webhook carries,
@@ -787,6 +821,28 @@ mod tests {
         );
         assert_eq!(EventState::parse(EventType::StatementReady, "paid"), None);
         assert_eq!(EventState::parse(EventType::OrderPaid, "ready"), None);
+    }
+
+    #[test]
+    fn a_test_event_is_about_no_order() {
+        let (key, code) = test_event("ab12");
+        assert_eq!((key.as_str(), code.as_str()), ("test:ab12", "test_ab12"));
+        let ping = EventRecord {
+            kind: EventType::TestPing,
+            charge_code: code,
+            link_id: None,
+            merchant_ref: None,
+            amount: Fen::ZERO,
+            state: EventState::Order(OrderStatus::Pending),
+            ..record()
+        };
+        assert_eq!(
+            body(&ping),
+            r#"{"data":{"created_at":1700000000,"test":true},"id":"evt_7","timestamp":"2023-11-14T22:13:20Z","type":"test.ping"}"#
+        );
+        assert_eq!(EventType::parse("test.ping"), Some(EventType::TestPing));
+        assert!(!ALL.contains(&EventType::TestPing));
+        assert!(!EventType::TestPing.is_epay() && !EventType::TestPing.is_refund());
     }
 
     #[test]

@@ -21,6 +21,7 @@ pub mod flow;
 pub mod format;
 pub mod gateway;
 pub mod guard;
+pub mod health;
 pub mod idempotency;
 pub mod link;
 pub mod list;

@@ -1,5 +1,5 @@
-//! The merchant's lists (`GET /v1/orders`, `GET /v1/refunds`, and the
-//! order filters of `GET /v1/orders.csv`), pure: the query string parsed
+//! The merchant's lists (`GET /v1/orders`, `GET /v1/links`,
+//! `GET /v1/refunds`, and the order filters of `GET /v1/orders.csv`), pure: the query string parsed
 //! and checked (a clear 400 for anything it cannot mean), the page size,
 //! the cursor, which index answers the page, and the list objects.
 //!
@@ -17,7 +17,7 @@
 //! equal `created_at`, is placed by its id) and so is either on a page not
 //! yet read or on one already passed, never both, and never pushes an
 //! unseen row back onto a seen page as `OFFSET` would. The store turns
-//! [`OrderPlan`] / [`RefundPlan`] into one SQL statement; a test of the
+//! [`OrderPlan`] / [`LinkPlan`] / [`RefundPlan`] into one SQL statement; a test of the
 //! e2e crate runs `EXPLAIN QUERY PLAN` on every plan this module can
 //! produce.
 
@@ -26,7 +26,8 @@ use soushou::types::ChannelType;
 use soushou::Fen;
 
 use crate::error::Error;
-use crate::vocab::{OrderKind, OrderMethod, OrderStatus, RefundState, Spelled};
+use crate::link::{LinkAmount, LinkPayload, NEVER};
+use crate::vocab::{LinkKind, OrderKind, OrderMethod, OrderStatus, RefundState, Spelled};
 
 /// Page size when `limit` is absent.
 pub const DEFAULT_LIMIT: u32 = 20;
@@ -197,6 +198,17 @@ pub struct RefundFilter {
     pub order: Option<String>,
 }
 
+/// The filters of `GET /v1/links`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LinkFilter {
+    /// `kind`.
+    pub kind: Option<LinkKind>,
+    /// `active`: `true` (still takes payments) or `false` (deactivated).
+    pub active: Option<bool>,
+    /// `ref`: the merchant's reference, exactly.
+    pub reference: Option<String>,
+}
+
 /// The index a page of orders is read through: the most selective filter
 /// given, else the creation order. Every index ends in `(created_at,
 /// charge_code)`, so the page comes out of it already sorted (except
@@ -258,6 +270,32 @@ impl RefundIndex {
     }
 }
 
+/// The index a page of links is read through (migration 0014): each ends
+/// in `(created_at, link_id)`, so a page comes out of it in order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LinkIndex {
+    /// `links_by_ref (merchant_ref, created_at, link_id)`.
+    Ref,
+    /// `links_by_kind (kind, created_at, link_id)`.
+    Kind,
+    /// `links_by_active (active, created_at, link_id)`.
+    Active,
+    /// `links_by_created (created_at, link_id)`.
+    Created,
+}
+
+impl LinkIndex {
+    /// The SQLite index name (`INDEXED BY`).
+    pub fn name(self) -> &'static str {
+        match self {
+            LinkIndex::Ref => "links_by_ref",
+            LinkIndex::Kind => "links_by_kind",
+            LinkIndex::Active => "links_by_active",
+            LinkIndex::Created => "links_by_created",
+        }
+    }
+}
+
 /// One list request: its filter, its page and the index that answers it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Plan<F, I> {
@@ -271,6 +309,8 @@ pub struct Plan<F, I> {
 
 /// A page of orders to read.
 pub type OrderPlan = Plan<OrderFilter, OrderIndex>;
+/// A page of links to read.
+pub type LinkPlan = Plan<LinkFilter, LinkIndex>;
 /// A page of refunds to read.
 pub type RefundPlan = Plan<RefundFilter, RefundIndex>;
 
@@ -292,6 +332,21 @@ pub fn order_index(f: &OrderFilter) -> OrderIndex {
         OrderIndex::Channel
     } else {
         OrderIndex::Created
+    }
+}
+
+/// The index for a link filter: a ref is near-unique; a kind (a shop has
+/// few counter codes among many one-off links) is more selective than
+/// `active`, which most links are.
+pub fn link_index(f: &LinkFilter) -> LinkIndex {
+    if f.reference.is_some() {
+        LinkIndex::Ref
+    } else if f.kind.is_some() {
+        LinkIndex::Kind
+    } else if f.active.is_some() {
+        LinkIndex::Active
+    } else {
+        LinkIndex::Created
     }
 }
 
@@ -416,6 +471,34 @@ pub fn refunds<K: AsRef<str>, V: AsRef<str>>(
     })
 }
 
+/// `GET /v1/links?...`.
+pub fn links<K: AsRef<str>, V: AsRef<str>>(
+    pairs: impl IntoIterator<Item = (K, V)>,
+) -> Result<LinkPlan, Error> {
+    let mut f = LinkFilter::default();
+    let page = parse(pairs, true, |k, v| {
+        match k {
+            "kind" => f.kind = Some(spelled("kind", v, "not a link kind")?),
+            "active" => {
+                f.active = Some(match v {
+                    "true" => true,
+                    "false" => false,
+                    _ => return Err(invalid("active", "must be true or false")),
+                })
+            }
+            "ref" => f.reference = Some(text("ref", v)?),
+            _ => return Ok(false),
+        }
+        Ok(true)
+    })?;
+    let index = link_index(&f);
+    Ok(Plan {
+        filter: f,
+        page,
+        index,
+    })
+}
+
 /// The error for a parameter.
 fn invalid(field: &'static str, reason: &'static str) -> Error {
     Error::InvalidRequest { field, reason }
@@ -424,7 +507,7 @@ fn invalid(field: &'static str, reason: &'static str) -> Error {
 /// A known parameter's static name (the error names it; an unknown one is
 /// named as a whole).
 fn field_name(k: &str) -> &'static str {
-    const KNOWN: [&str; 11] = [
+    const KNOWN: [&str; 13] = [
         "limit",
         "starting_after",
         "created_gte",
@@ -436,6 +519,8 @@ fn field_name(k: &str) -> &'static str {
         "ref",
         "q",
         "order",
+        "kind",
+        "active",
     ];
     KNOWN
         .into_iter()
@@ -570,6 +655,99 @@ pub struct RefundItem {
     pub updated_at: u64,
 }
 
+/// A link as the list query reads it (the `links` row).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredLink {
+    /// `link_id`.
+    pub id: String,
+    /// Its kind.
+    pub kind: LinkKind,
+    /// Whether it still takes payments.
+    pub active: bool,
+    /// What is paid for.
+    pub subject: String,
+    /// The merchant's reference.
+    pub reference: Option<String>,
+    /// A fixed link's amount; an open one's upper bound.
+    pub amount: Fen,
+    /// Unix seconds ([`NEVER`] for a counter code without expiry).
+    pub expires_at: u64,
+    /// Unix seconds.
+    pub created_at: u64,
+    /// Unix seconds, once deactivated.
+    pub deactivated_at: Option<u64>,
+    /// The signed token (`None` for links stored before migration 0004).
+    pub token: Option<String>,
+}
+
+/// A link in a list: contract v1.1's `id`, `kind`, `url`, `active`, and
+/// what the merchant needs to tell links apart (subject, ref, amount or
+/// bounds, expiry).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct LinkItem {
+    /// The link's id (the list id).
+    pub id: String,
+    /// Its kind.
+    pub kind: LinkKind,
+    /// The checkout page's URL; `null` for a link stored without its token.
+    pub url: Option<String>,
+    /// The signed token; `null` likewise.
+    pub token: Option<String>,
+    /// Whether it still takes payments.
+    pub active: bool,
+    /// What is paid for.
+    pub subject: String,
+    /// The merchant's reference.
+    #[serde(rename = "ref")]
+    pub reference: Option<String>,
+    /// A fixed link's amount in yuan (`null` for open and counter links).
+    pub amount: Option<String>,
+    /// The same in fen.
+    pub amount_fen: Option<u64>,
+    /// The shopper's smallest amount (open and counter links whose token
+    /// was read), yuan.
+    pub min_amount: Option<String>,
+    /// The shopper's largest amount (open and counter links), yuan.
+    pub max_amount: Option<String>,
+    /// Unix seconds from which it can no longer be paid; `null` for a
+    /// counter code without expiry.
+    pub expires_at: Option<u64>,
+    /// Unix seconds.
+    pub created_at: u64,
+    /// Unix seconds, once deactivated.
+    pub deactivated_at: Option<u64>,
+}
+
+impl LinkItem {
+    /// The list entry of a stored link; `url` is its page's address and
+    /// `payload` its verified token (the bounds of an open or counter
+    /// link live only there), each `None` where there is no token.
+    pub fn of(row: StoredLink, url: Option<String>, payload: Option<&LinkPayload>) -> LinkItem {
+        let fixed = row.kind == LinkKind::Fixed;
+        let bounds = match payload.map(|p| p.amount) {
+            Some(LinkAmount::Open { min, max }) => (Some(min.to_yuan()), Some(max.to_yuan())),
+            _ if !fixed => (None, Some(row.amount.to_yuan())),
+            _ => (None, None),
+        };
+        LinkItem {
+            id: row.id,
+            kind: row.kind,
+            url,
+            token: row.token,
+            active: row.active,
+            subject: row.subject,
+            reference: row.reference,
+            amount: fixed.then(|| row.amount.to_yuan()),
+            amount_fen: fixed.then(|| row.amount.fen()),
+            min_amount: bounds.0,
+            max_amount: bounds.1,
+            expires_at: (row.expires_at != NEVER).then_some(row.expires_at),
+            created_at: row.created_at,
+            deactivated_at: row.deactivated_at,
+        }
+    }
+}
+
 /// Yuan and fen of an amount, as the list objects carry both.
 pub fn money(f: Fen) -> (String, u64) {
     (f.to_yuan(), f.fen())
@@ -692,6 +870,108 @@ mod tests {
             })
         );
         assert!(refunds(q("method=wap")).is_err());
+    }
+
+    #[test]
+    fn link_parameters() {
+        let p = links(q("")).unwrap();
+        assert_eq!((p.page, p.index), (Page::default(), LinkIndex::Created));
+        let p = links(q(
+            "kind=counter&active=true&ref=R&limit=3&starting_after=L1",
+        ))
+        .unwrap();
+        assert_eq!(
+            p.filter,
+            LinkFilter {
+                kind: Some(LinkKind::Counter),
+                active: Some(true),
+                reference: Some("R".into()),
+            }
+        );
+        assert_eq!((p.page.limit, p.index), (3, LinkIndex::Ref));
+        assert_eq!(
+            links(q("kind=open&active=false")).unwrap().index,
+            LinkIndex::Kind
+        );
+        assert_eq!(links(q("active=false")).unwrap().filter.active, Some(false));
+        assert_eq!(links(q("active=false")).unwrap().index, LinkIndex::Active);
+        for (query, field, reason) in [
+            ("kind=qr", "kind", "not a link kind"),
+            ("active=1", "active", "must be true or false"),
+            ("active=", "active", "must be true or false"),
+            ("ref=", "ref", "must not be empty"),
+            ("state=paid", "state", "unknown parameter"),
+            ("kind=open&kind=fixed", "kind", "given more than once"),
+            ("limit=0", "limit", "must be a whole number from 1 to 100"),
+        ] {
+            assert_eq!(
+                links(q(query)),
+                Err(Error::InvalidRequest { field, reason }),
+                "{query}"
+            );
+        }
+        // The link filters are not the orders' own.
+        assert!(orders(q("kind=open"), true).is_err());
+    }
+
+    #[test]
+    fn link_items_carry_amount_or_bounds() {
+        let row = |kind, amount| StoredLink {
+            id: "L".into(),
+            kind,
+            active: true,
+            subject: "tea".into(),
+            reference: None,
+            amount: Fen::from_fen(amount),
+            expires_at: NEVER,
+            created_at: 5,
+            deactivated_at: None,
+            token: Some("t".into()),
+        };
+        let fixed = LinkItem::of(row(LinkKind::Fixed, 1250), Some("u".into()), None);
+        assert_eq!(
+            (fixed.amount.as_deref(), fixed.amount_fen, &fixed.max_amount),
+            (Some("12.50"), Some(1250), &None)
+        );
+        assert_eq!(fixed.expires_at, None);
+        let payload: LinkPayload = serde_json::from_value(serde_json::json!(
+            {"lo": 100, "hi": 50000, "s": "tea", "e": 9, "m": true, "n": "x"}
+        ))
+        .unwrap();
+        let counter = LinkItem::of(row(LinkKind::Counter, 50000), None, Some(&payload));
+        assert_eq!(counter.amount, None);
+        assert_eq!(counter.min_amount.as_deref(), Some("1.00"));
+        assert_eq!(counter.max_amount.as_deref(), Some("500.00"));
+        // Without its token, the row still gives the upper bound.
+        let open = LinkItem::of(row(LinkKind::Open, 900), None, None);
+        assert_eq!(
+            (open.min_amount, open.max_amount.as_deref()),
+            (None, Some("9.00"))
+        );
+        let v = serde_json::to_value(&counter).unwrap();
+        assert_eq!(v["kind"], "counter");
+        assert_eq!(v["ref"], serde_json::Value::Null);
+    }
+
+    #[test]
+    fn link_index_choice_table() {
+        let with = |f: LinkFilter| link_index(&f);
+        assert_eq!(with(LinkFilter::default()), LinkIndex::Created);
+        let active = LinkFilter {
+            active: Some(true),
+            ..LinkFilter::default()
+        };
+        assert_eq!(with(active.clone()), LinkIndex::Active);
+        let kind = LinkFilter {
+            kind: Some(LinkKind::Open),
+            ..active
+        };
+        assert_eq!(with(kind.clone()), LinkIndex::Kind);
+        let reference = LinkFilter {
+            reference: Some("r".into()),
+            ..kind
+        };
+        assert_eq!(with(reference), LinkIndex::Ref);
     }
 
     #[test]

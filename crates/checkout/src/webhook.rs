@@ -26,6 +26,25 @@ type HmacSha256 = Hmac<Sha256>;
 /// (either way) before it is refused as a replay: the spec's 5 minutes.
 pub const TOLERANCE_SECS: u64 = 300;
 
+/// How much of the merchant's answer to a delivery is kept, in characters:
+/// enough to read an error message, too little to hold a page.
+pub const ANSWER_START_CHARS: usize = 200;
+
+/// The start of an answer's body as the events API shows it: UTF-8 (an
+/// invalid byte becomes U+FFFD), each control character (a line break
+/// too) a space, surrounding spaces trimmed, at most
+/// [`ANSWER_START_CHARS`] characters; `None` for an empty body.
+pub fn answer_start(body: &[u8]) -> Option<String> {
+    // More bytes than the characters can take are never needed.
+    let head = &body[..body.len().min(ANSWER_START_CHARS * 4)];
+    let plain: String = String::from_utf8_lossy(head)
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let shown: String = plain.trim().chars().take(ANSWER_START_CHARS).collect();
+    (!shown.is_empty()).then_some(shown)
+}
+
 /// The prefix of a Standard Webhooks secret.
 const SECRET_PREFIX: &str = "whsec_";
 
@@ -302,6 +321,26 @@ fn percent_encode(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn answer_start_is_short_plain_text() {
+        assert_eq!(answer_start(b""), None);
+        assert_eq!(answer_start(b"  \r\n "), None);
+        assert_eq!(answer_start(b"ok").as_deref(), Some("ok"));
+        assert_eq!(
+            answer_start(b" {\"error\":\n\"bad signature\"}\r\n").as_deref(),
+            Some("{\"error\": \"bad signature\"}")
+        );
+        assert_eq!(
+            answer_start("已收到\u{7}".as_bytes()).as_deref(),
+            Some("已收到")
+        );
+        assert_eq!(answer_start(b"a\xffb").as_deref(), Some("a\u{FFFD}b"));
+        let long = "字".repeat(1000);
+        let shown = answer_start(long.as_bytes()).unwrap();
+        assert_eq!(shown.chars().count(), ANSWER_START_CHARS);
+        assert!(shown.chars().all(|c| c == '字'));
+    }
 
     /// The example of the Standard Webhooks specification's test vectors
     /// (also in the official libraries' tests).

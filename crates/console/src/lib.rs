@@ -15,9 +15,11 @@
 pub mod desk;
 pub mod error;
 pub mod i18n;
+pub mod link_form;
 pub mod model;
 pub mod nav;
 pub mod route;
+pub mod screen_text;
 
 pub use error::Error;
 

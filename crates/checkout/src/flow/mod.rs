@@ -457,6 +457,8 @@ pub enum Write {
         latency_ms: u64,
         /// Why there was no answer.
         error: Option<String>,
+        /// The start of the answer's body (`checkout::webhook::answer_start`).
+        answer: Option<String>,
     },
     /// After an attempt: count it, release the claim, set when it is due
     /// again, and (with `delivered_at`) mark it delivered.

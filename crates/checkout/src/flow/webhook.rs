@@ -101,6 +101,8 @@ pub struct Posted {
     pub error: Option<String>,
     /// How long it took.
     pub latency_ms: u64,
+    /// The start of the answer's body (`checkout::webhook::answer_start`).
+    pub answer: Option<String>,
 }
 
 /// The signed POST of one event.
@@ -201,6 +203,7 @@ pub fn decide(
                     status: posted.status,
                     latency_ms: posted.latency_ms,
                     error: posted.error.clone(),
+                    answer: posted.answer.clone(),
                 },
                 Write::SetDelivery {
                     seq: *seq,
@@ -250,6 +253,7 @@ mod tests {
                 status,
                 error: status.is_none().then(|| "timeout".to_owned()),
                 latency_ms: 12,
+                answer: status.map(|s| format!("answered {s}")),
             },
         )
     }
@@ -262,6 +266,7 @@ mod tests {
                 status,
                 latency_ms: 12,
                 error: status.is_none().then(|| "timeout".to_owned()),
+                answer: status.map(|s| format!("answered {s}")),
             },
             Write::SetDelivery {
                 seq: 7,
@@ -399,6 +404,7 @@ mod tests {
                     status,
                     error: error.map(str::to_owned),
                     latency_ms: 12,
+                    answer: None,
                 },
             )
         };
@@ -414,6 +420,7 @@ mod tests {
                     status: Some(200),
                     latency_ms: 12,
                     error: error.map(str::to_owned),
+                    answer: None,
                 },
                 Write::SetDelivery {
                     seq: 7,

@@ -3,12 +3,15 @@
 //! the screen the address names; a screen the role may not use at all
 //! says so instead.
 
+mod links;
 mod order;
 mod orders;
-mod placeholder;
+mod settings;
 mod sign_in;
+mod staff;
 mod statements;
 mod today;
+mod webhooks;
 
 use leptos::prelude::*;
 use serde::de::DeserializeOwned;
@@ -57,11 +60,11 @@ fn body(route: &Route) -> AnyView {
         Route::Orders { query } => view! { <orders::Orders query/> }.into_any(),
         Route::Order(code) => view! { <order::Order code/> }.into_any(),
         Route::Statements => view! { <statements::Statements/> }.into_any(),
-        other @ (Route::Links
-        | Route::NewLink { .. }
-        | Route::Webhooks
-        | Route::Staff
-        | Route::Settings) => view! { <placeholder::Placeholder route=other/> }.into_any(),
+        Route::Links => view! { <links::Links/> }.into_any(),
+        Route::NewLink { kind } => view! { <links::NewLink kind/> }.into_any(),
+        Route::Webhooks => view! { <webhooks::Webhooks/> }.into_any(),
+        Route::Staff => view! { <staff::Staff/> }.into_any(),
+        Route::Settings => view! { <settings::Settings/> }.into_any(),
         Route::SignIn | Route::NotFound => view! { <Notice text=|t| t.not_found/> }.into_any(),
     }
 }

@@ -71,6 +71,30 @@ pub async fn checkout_view(cx: &Cx, token: &str) -> ApiResult<CheckoutView> {
     Ok(view)
 }
 
+/// The QR code of the link `token`: its page's URL, one code every
+/// wallet's scanner opens (`checkout::qr::svg`).
+pub fn qr_svg(cx: &Cx, token: &str) -> ApiResult<String> {
+    let url = link::url(&cx.settings.public_base_url()?, token);
+    checkout::qr::svg(&url).ok_or_else(|| {
+        crate::platform::error::ApiError::InvalidRequest(
+            "the link is too long for a QR code".into(),
+        )
+    })
+}
+
+/// The public QR code of a link (`GET /c/{token}/qr.svg`): only of a link
+/// a shopper could still pay — genuine (`INVALID_LINK`), unexpired
+/// (`LINK_EXPIRED`) and not deactivated (`LINK_INACTIVE`). It shows
+/// nothing the token does not already: the token is the link's URL.
+pub async fn public_qr(cx: &Cx, token: &str) -> ApiResult<String> {
+    cx.settings.link_keys()?.verify(token, now_secs())?;
+    let (active, _) = attempts::link_view_rows(cx.db()?, &link::link_id(token), false).await?;
+    if !active {
+        return Err(checkout::Error::LinkInactive.into());
+    }
+    qr_svg(cx, token)
+}
+
 /// The attempts a link's view is made of: 410 `LINK_INACTIVE` for a
 /// deactivated link; none for a counter code, whose attempts are each their
 /// own shopper's (its view names none and is never paid).

@@ -135,6 +135,14 @@ pub async fn redeliver(cx: &Cx, seq: u64) -> ApiResult<bool> {
     Ok(true)
 }
 
+/// Writes a test event (`POST /v1/events/test`): into the outbox, so it
+/// is delivered, retried and listed like every event; the request's end
+/// enqueues it ([`flush`]). Its row number.
+pub async fn send_test(cx: &Cx) -> ApiResult<u64> {
+    let (key, code) = checkout::events::test_event(&random_hex(8));
+    outbox::insert_test(cx.db()?, (&key, &code), now_secs()).await
+}
+
 /// The queue consumer of both queues.
 pub async fn consume(settings: Settings, batch: MessageBatch<Delivery>) -> worker::Result<()> {
     let dead_letters = batch.queue().ends_with("-dlq");

@@ -4,6 +4,7 @@
 //! naming the variable, never its value) when it actually needs a missing
 //! value; `/healthz` works with no configuration at all.
 
+use checkout::health::{GatewayHealth, WalletSignIn, WebhookHealth};
 use std::fmt;
 
 use checkout::access::{AuthLimit, SessionPolicy};
@@ -190,6 +191,32 @@ impl Settings {
         } else {
             format!("{base}/notify?_type=json")
         })
+    }
+
+    /// What `GET /v1/settings` shows of the configuration: the gateway's
+    /// host and encryption, wallet sign-in, the webhook endpoint — each
+    /// read as the routes that use it read it, never a secret's value.
+    pub fn health(&self) -> (GatewayHealth, WalletSignIn, WebhookHealth) {
+        let raw_encrypt = self.env.var("SOUSHOU_ENCRYPT").ok().map(|v| v.to_string());
+        let gateway = GatewayHealth {
+            host: self
+                .opt_var("SOUSHOU_GATEWAY_URL")
+                .and_then(|u| checkout::health::url_host(&u)),
+            encryption: checkout::guard::encryption_setting(raw_encrypt.as_deref()),
+            merchant_key_set: self.secret("SOUSHOU_MERCHANT_KEY").is_ok(),
+        };
+        let wallets = WalletSignIn {
+            wechat: matches!(self.wechat_oauth(), Ok(Some(_))),
+            alipay: matches!(self.alipay_oauth(), Ok(Some(_))),
+        };
+        let webhook = WebhookHealth {
+            url: self
+                .webhook_url()
+                .ok()
+                .and_then(|u| checkout::health::shown_url(&u)),
+            signing: self.webhook_keys().is_ok(),
+        };
+        (gateway, wallets, webhook)
     }
 
     /// The merchant's display name shown on the page.

@@ -22,6 +22,21 @@ pub fn json<T: Serialize>(status: u16, value: &T) -> ApiResult<Response> {
     Ok(resp)
 }
 
+/// An SVG image (a link's QR code) with its caching policy; `nosniff`
+/// and a policy that runs nothing, should the image be opened as a page.
+pub fn svg(body: String, cache_control: &str) -> ApiResult<Response> {
+    let resp = Response::ok(body)?;
+    let h = resp.headers();
+    h.set("Content-Type", "image/svg+xml")?;
+    h.set("Cache-Control", cache_control)?;
+    h.set("X-Content-Type-Options", "nosniff")?;
+    h.set(
+        "Content-Security-Policy",
+        "default-src 'none'; style-src 'unsafe-inline'",
+    )?;
+    Ok(resp)
+}
+
 /// The client's IP (`CF-Connecting-IP`): the shopper's for
 /// `SPBILL_CREATE_IP`, the key of the failed-authentication limit.
 pub fn client_ip(req: &Request) -> String {

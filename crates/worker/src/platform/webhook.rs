@@ -19,10 +19,20 @@ pub async fn post(cx: &Cx, event: &Post) -> ApiResult<Posted> {
     let timeout = Duration::from_millis(cx.settings.webhook_timeout_ms()?);
     let started = now_ms();
     let sent = send(event, timeout).await;
-    Ok(Posted {
-        status: sent.ok(),
-        error: sent.err().map(str::to_owned),
-        latency_ms: now_ms().saturating_sub(started),
+    let latency_ms = now_ms().saturating_sub(started);
+    Ok(match sent {
+        Ok((status, body)) => Posted {
+            status: Some(status),
+            error: None,
+            latency_ms,
+            answer: checkout::webhook::answer_start(&body),
+        },
+        Err(e) => Posted {
+            status: None,
+            error: Some(e.to_owned()),
+            latency_ms,
+            answer: None,
+        },
     })
 }
 
@@ -33,20 +43,24 @@ pub async fn epay_notify(cx: &Cx, url: &str) -> ApiResult<Posted> {
     let timeout = Duration::from_millis(cx.settings.webhook_timeout_ms()?);
     let started = now_ms();
     let sent = get(url, timeout).await;
-    let (status, error) = match sent {
-        Ok((status, body)) if checkout::epay::acknowledged(Some(status), &body) => {
-            (Some(status), None)
-        }
+    let (status, error, answer) = match sent {
+        Ok((status, body)) if checkout::epay::acknowledged(Some(status), &body) => (
+            Some(status),
+            None,
+            checkout::webhook::answer_start(body.as_bytes()),
+        ),
         Ok((status, body)) => {
             let shown: String = body.trim().chars().take(40).collect();
-            (Some(status), Some(format!("answered {shown:?}")))
+            let answer = checkout::webhook::answer_start(body.as_bytes());
+            (Some(status), Some(format!("answered {shown:?}")), answer)
         }
-        Err(e) => (None, Some(e.to_owned())),
+        Err(e) => (None, Some(e.to_owned()), None),
     };
     Ok(Posted {
         status,
         error,
         latency_ms: now_ms().saturating_sub(started),
+        answer,
     })
 }
 
@@ -78,8 +92,9 @@ async fn get(url: &str, timeout: Duration) -> Result<(u16, String), &'static str
     }
 }
 
-/// Sends the POST with the Standard Webhooks headers.
-async fn send(event: &Post, timeout: Duration) -> Result<u16, &'static str> {
+/// Sends the POST with the Standard Webhooks headers; the status and the
+/// answer's body.
+async fn send(event: &Post, timeout: Duration) -> Result<(u16, Vec<u8>), &'static str> {
     let controller = AbortController::default();
     let signal = controller.signal();
     let exchange = async move {
@@ -106,9 +121,9 @@ async fn send(event: &Post, timeout: Duration) -> Result<u16, &'static str> {
             .send_with_signal(&signal)
             .await
             .map_err(|_| "unreachable")?;
-        // Read (and drop) the answer so the connection is released.
-        let _ = response.bytes().await;
-        Ok(response.status_code())
+        // Read the answer (its start is kept) so the connection is released.
+        let body = response.bytes().await.unwrap_or_default();
+        Ok((response.status_code(), body))
     };
     match select(Box::pin(exchange), Box::pin(Delay::from(timeout))).await {
         Either::Left((result, _)) => result,

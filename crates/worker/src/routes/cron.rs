@@ -10,7 +10,8 @@ use crate::flows::{
 };
 use crate::platform::context::Cx;
 use crate::platform::error::{ApiError, ApiResult};
-use crate::platform::log::{random_hex, RequestLog};
+use crate::platform::log::{now_secs, random_hex, RequestLog};
+use crate::store;
 
 /// One cron run.
 pub async fn handle(env: Env) {
@@ -38,7 +39,16 @@ pub async fn handle(env: Env) {
         statement::run(&cx).await,
     );
     housekeeping(&cx).await;
-    match swept.and_then(|n| retried.and_then(|r| missed.map(|m| (n, r, m)))) {
+    let outcome = swept.and_then(|n| retried.and_then(|r| missed.map(|m| (n, r, m))));
+    // The Settings screen's "cron's last run".
+    let recorded = match cx.db() {
+        Ok(db) => store::health::record_cron_run(db, now_secs(), outcome.is_ok()).await,
+        Err(e) => Err(e),
+    };
+    if let Err(e) = recorded {
+        log.set("cron_run_record_error", e.code().as_str());
+    }
+    match outcome {
         Ok((n, r, m)) => {
             log.set("outcome", "swept");
             log.set("reconciled", n);

@@ -1,6 +1,7 @@
 //! The events API and printable links (merchant routes, bearer
 //! `ADMIN_TOKEN`): `GET /v1/events?after=&limit=`, `GET /v1/events/{id}`,
-//! `POST /v1/events/{id}/redeliver`, `GET /v1/links/{id}/qr.svg`.
+//! `POST /v1/events/{id}/redeliver`, `POST /v1/events/test`,
+//! `GET /v1/links/{id}/qr.svg`.
 //!
 //! A merchant whose endpoint was down catches up from its last seen id:
 //! ids are ordered like the outbox rows and rows commit in that order
@@ -9,9 +10,10 @@
 use checkout::events::{self, AttemptView, EventList, EventView};
 use worker::{Request, Response};
 
-use crate::flows::webhook;
+use crate::flows::{link, webhook};
 use crate::platform::context::Cx;
 use crate::platform::error::{ApiError, ApiResult};
+use crate::platform::http::svg;
 use crate::store::events::{self as outbox, EventRow};
 use crate::store::links;
 
@@ -95,6 +97,15 @@ pub async fn redeliver(cx: &Cx, id: &str) -> ApiResult<EventView> {
     get(cx, id).await
 }
 
+/// `POST /v1/events/test`: a `test.ping` event through the outbox; the
+/// answer is the event as `GET /v1/events/{id}` shows it (its deliveries
+/// follow there).
+pub async fn send_test(cx: &Cx) -> ApiResult<EventView> {
+    let seq = webhook::send_test(cx).await?;
+    cx.log.set("outcome", "test_event_written");
+    get(cx, &events::event_id(seq)).await
+}
+
 /// `GET /v1/links/{id}/qr.svg`: the link's checkout URL as a printable QR
 /// (`checkout::qr::svg`), one code every wallet's scanner opens.
 pub async fn link_qr(cx: &Cx, link_id: &str) -> ApiResult<Response> {
@@ -103,11 +114,5 @@ pub async fn link_qr(cx: &Cx, link_id: &str) -> ApiResult<Response> {
         .ok_or(ApiError::NotFound("link"))?;
     // Links issued before the token was stored cannot be drawn.
     let token = token.ok_or(ApiError::NotFound("link token"))?;
-    let url = checkout::link::url(&cx.settings.public_base_url()?, &token);
-    let svg = checkout::qr::svg(&url)
-        .ok_or_else(|| ApiError::InvalidRequest("the link is too long for a QR code".into()))?;
-    let resp = Response::ok(svg)?;
-    resp.headers().set("Content-Type", "image/svg+xml")?;
-    resp.headers().set("Cache-Control", "no-store")?;
-    Ok(resp)
+    svg(link::qr_svg(cx, &token)?, "no-store")
 }

@@ -9,16 +9,17 @@
 //! | `GET /healthz` | [`healthz`] |
 //! | `GET /c/{token}`, other GETs (static files) | [`page`] (after [`oauth::entry`]) |
 //! | `GET /oauth/wechat`, `GET /oauth/alipay` | [`oauth`] |
-//! | `GET /api/checkout/{token}`, `POST /api/pay`, `GET /api/orders/{code}` | [`shopper`] |
+//! | `GET /api/checkout/{token}`, `POST /api/pay`, `GET /api/orders/{code}`, `GET /c/{token}/qr.svg` | [`shopper`] |
 //! | `POST /notify` | [`notify`] |
-//! | `GET /v1/orders`, `GET /v1/refunds` | [`lists`] |
+//! | `GET /v1/orders`, `GET /v1/links`, `GET /v1/refunds` | [`lists`] |
 //! | `GET /v1/orders.csv` | [`exports`] |
 //! | `GET /v1/statements`, `GET /v1/statements/{date}`, `GET /v1/statements/{date}.csv` | [`statements`] |
 //! | `{EPAY_PREFIX}/submit.php`, `mapi.php`, `api.php`, `return` (own auth: epay `pid` + `sign` / `key`, public; no API key) | [`epay`] |
 //! | `/v1/...` (a key, a console session or `ADMIN_TOKEN`; the permission of [`MERCHANT_ROUTES`]; `Idempotency-Key`) | [`merchant`], [`events`], [`staff`] |
+//! | `GET /v1/settings` | [`settings`] |
 //! | `GET /console/sign-in?t=…` (a sign-in link's landing) | [`staff`] |
 //! | `GET /console`, `GET /console/…` (the merchant console's app; `/console/a/…` its hashed assets) | [`page`] |
-//! | `GET /v1/events`, `GET /v1/events/{id}`, `POST /v1/events/{id}/redeliver`, `GET /v1/links/{id}/qr.svg` | [`events`] |
+//! | `GET /v1/events`, `GET /v1/events/{id}`, `POST /v1/events/{id}/redeliver`, `POST /v1/events/test`, `GET /v1/links/{id}/qr.svg` | [`events`] |
 //! | cron trigger | [`cron`] |
 //! | queue consumer (`WEBHOOKS`, `WEBHOOKS_DLQ`) | [`queue`] |
 
@@ -33,6 +34,7 @@ pub mod notify;
 pub mod oauth;
 pub mod page;
 pub mod queue;
+pub mod settings;
 pub mod shopper;
 pub mod staff;
 pub mod statements;
@@ -121,6 +123,7 @@ async fn route(
             Some(to_wallet) => Ok(to_wallet),
             None => page::page(cx, &req, token).await,
         },
+        (Method::Get, ["c", token, "qr.svg"]) => shopper::link_qr(cx, token).await,
         (Method::Get, ["oauth", "wechat"]) => oauth::callback(cx, &req, Wallet::Wechat).await,
         (Method::Get, ["oauth", "alipay"]) => oauth::callback(cx, &req, Wallet::Alipay).await,
         (Method::Get, ["api", "checkout", token]) => ok(shopper::checkout_view(cx, token).await),
@@ -238,6 +241,7 @@ merchant_routes! { (cx, req, claim);
     Post ["links", id, "deactivate"] => CHARGE, ok(merchant::deactivate_link(cx, id).await);
     Get ["orders"] => READ, ok(lists::orders(cx, &req).await);
     Get ["orders.csv"] => STATEMENTS, exports::orders_csv(cx, &req).await;
+    Get ["links"] => READ, ok(lists::links(cx, &req).await);
     Get ["refunds"] => READ, ok(lists::refunds(cx, &req).await);
     Get ["statements"] => STATEMENTS, ok(statements::list(cx, &req).await);
     Get ["statements", date] => STATEMENTS, statements::get(cx, &req, date).await;
@@ -250,6 +254,7 @@ merchant_routes! { (cx, req, claim);
     Get ["events"] => READ, ok(events::list(cx, &req).await);
     Get ["events", id] => READ, ok(events::get(cx, id).await);
     Post ["events", id, "redeliver"] => EVENTS, ok(events::redeliver(cx, id).await);
+    Post ["events", "test"] => EVENTS, created(events::send_test(cx).await);
     Get ["links", id, "qr.svg"] => READ, events::link_qr(cx, id).await;
     Post ["keys"] => STAFF, created(staff::create_key(cx, req).await);
     Get ["keys"] => STAFF, ok(staff::list_keys(cx).await);
@@ -264,6 +269,7 @@ merchant_routes! { (cx, req, claim);
     Get ["sessions"] => STAFF, ok(staff::list_sessions(cx).await);
     Delete ["sessions", id] => STAFF, ok(staff::revoke_session(cx, id).await);
     Get ["audit"] => STAFF, ok(staff::audit(cx, &req).await);
+    Get ["settings"] => READ, ok(settings::get(cx).await);
 }
 
 /// A merchant request (`/v1/...`): the caller (401/429), the route (404),

@@ -1,5 +1,7 @@
 //! Shopper-facing routes (no auth; the page calls these):
-//! `GET /api/checkout/{token}`, `POST /api/pay`, `GET /api/orders/{code}`.
+//! `GET /api/checkout/{token}`, `POST /api/pay`, `GET /api/orders/{code}`;
+//! and a link's public QR code, `GET /c/{token}/qr.svg` (what a merchant's
+//! own page embeds as an `<img>`).
 
 use checkout::api::{CheckoutView, OrderView, PayRequest};
 use checkout::guard;
@@ -10,12 +12,24 @@ use crate::flows::pay::{self, PayInput};
 use crate::flows::{follow_up, link, reconcile};
 use crate::platform::context::Cx;
 use crate::platform::error::{ApiError, ApiResult};
-use crate::platform::http::{client_ip, json, read_json};
+use crate::platform::http::{client_ip, json, read_json, svg};
 use crate::store::attempts::{self, OrderRow};
 
 /// `GET /api/checkout/{token}`.
 pub async fn checkout_view(cx: &Cx, token: &str) -> ApiResult<CheckoutView> {
     link::checkout_view(cx, token).await
+}
+
+/// How long a public QR code may be cached: a deactivated link's code
+/// stops being served within this time.
+const QR_CACHE: &str = "public, max-age=300";
+
+/// `GET /c/{token}/qr.svg`: the link's QR code, cacheable by anyone (it
+/// holds only the link's URL); a forged, expired or deactivated link is
+/// the API's error answer (400 `INVALID_LINK`, 410 `LINK_EXPIRED`,
+/// 410 `LINK_INACTIVE`).
+pub async fn link_qr(cx: &Cx, token: &str) -> ApiResult<Response> {
+    svg(link::public_qr(cx, token).await?, QR_CACHE)
 }
 
 /// `POST /api/pay` (`flows::pay::pay_link`); a redirect the page must not

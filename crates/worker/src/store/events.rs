@@ -132,6 +132,36 @@ pub fn statement_event<'d>(db: &'d Db, e: &StatementEvent, now: u64) -> ApiResul
     )
 }
 
+/// Writes a test event (`checkout::events::test_event`'s key and stand-in
+/// charge code) into the outbox, due now, and answers its row number; the
+/// request's end hands it to the queue like any other event.
+pub async fn insert_test(db: &Db, (key, code): (&str, &str), now: u64) -> ApiResult<u64> {
+    #[derive(Deserialize)]
+    struct Row {
+        seq: u64,
+    }
+    let row = prepare(
+        db,
+        &format!(
+            "{INSERT} VALUES (?1, ?2, ?3, NULL, NULL, 0, 0, ?4, NULL, NULL, ?5, ?5) \
+             RETURNING seq"
+        ),
+        &[
+            t(key),
+            t(EventType::TestPing.as_str()),
+            t(code),
+            t(OrderStatus::Pending.as_str()),
+            n(now),
+        ],
+    )?
+    .first::<Row>()
+    .await
+    .stored()?
+    .ok_or_else(|| crate::platform::error::ApiError::Storage("test event not written".into()))?;
+    WRITTEN.store(true, Ordering::SeqCst);
+    Ok(row.seq)
+}
+
 /// Records that the batch's event statement inserted a row.
 pub fn note_written(result: Option<&D1Result>) {
     let inserted = result
@@ -396,20 +426,21 @@ pub async fn claim(db: &Db, seq: u64, now: u64, claim_secs: u64) -> ApiResult<Op
 pub(super) fn attempt_statement<'d>(
     db: &'d Db,
     (seq, at): (u64, u64),
-    status: Option<u16>,
+    (status, answer): (Option<u16>, Option<&str>),
     latency_ms: u64,
     error: Option<&str>,
 ) -> ApiResult<Stmt<'d>> {
     prepare(
         db,
-        "INSERT INTO webhook_attempts (event_seq, at, status, latency_ms, error) \
-         VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT INTO webhook_attempts (event_seq, at, status, latency_ms, error, answer) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         &[
             n(seq),
             n(at),
             status.map_or(JsValue::NULL, |s| n(u64::from(s))),
             n(latency_ms),
             error.map_or(JsValue::NULL, t),
+            answer.map_or(JsValue::NULL, t),
         ],
     )
 }
@@ -453,7 +484,8 @@ pub async fn list(db: &Db, after: u64, limit: u64) -> ApiResult<Vec<EventRow>> {
 pub async fn attempts(db: &Db, seq: u64) -> ApiResult<Vec<AttemptView>> {
     all(
         db,
-        "SELECT at, status, latency_ms, error FROM webhook_attempts WHERE event_seq = ?1 \
+        "SELECT at, status, latency_ms, error, answer FROM webhook_attempts \
+         WHERE event_seq = ?1 \
          ORDER BY id",
         &[n(seq)],
     )

@@ -8,7 +8,8 @@
 //! statement it can build, against the migrations, to show that no filter
 //! combination scans the table.
 
-use checkout::list::{prefix_upper, Created, OrderIndex, OrderPlan, RefundPlan};
+use checkout::list::{prefix_upper, Created, LinkPlan, OrderIndex, OrderPlan, RefundPlan};
+use checkout::vocab::Spelled;
 
 /// A bound parameter.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -31,6 +32,10 @@ pub struct Query {
 /// The columns of an order in a list or an export.
 pub const ORDER_ITEM_COLUMNS: &str = "charge_code, link_id, merchant_ref, subject, kind, method, \
     channel_type, state, amount_fen, refunded_fen, created_at, paid_at, duplicate_of";
+
+/// The columns of a link in a list.
+pub const LINK_ITEM_COLUMNS: &str = "link_id, kind, active, subject, merchant_ref, amount_fen, \
+    expires_at, created_at, deactivated_at, token";
 
 /// The columns of a refund in a list or an export.
 pub const REFUND_ITEM_COLUMNS: &str =
@@ -165,6 +170,27 @@ pub fn orders_rows(plan: &OrderPlan, rows: u32, key: Option<(u64, &str)>) -> Que
         format!("SELECT {ORDER_ITEM_COLUMNS} FROM orders{indexed}"),
         "charge_code",
         rows,
+    )
+}
+
+/// A page of links, with one row more than the page.
+pub fn links_page(plan: &LinkPlan) -> Query {
+    let f = &plan.filter;
+    let mut w = Where::new();
+    w.eq("kind", f.kind.map(|k| k.spelling()));
+    if let Some(active) = f.active {
+        let p = w.bind(Param::Int(u64::from(active)));
+        w.terms.push(format!("active = {p}"));
+    }
+    w.eq("merchant_ref", f.reference.as_deref());
+    w.after("links", "link_id", plan.page.starting_after.as_deref());
+    w.select(
+        format!(
+            "SELECT {LINK_ITEM_COLUMNS} FROM links INDEXED BY {}",
+            plan.index.name()
+        ),
+        "link_id",
+        plan.page.limit + 1,
     )
 }
 

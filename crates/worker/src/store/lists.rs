@@ -1,10 +1,12 @@
-//! The merchant lists and exports: pages of orders and refunds (the SQL in
+//! The merchant lists and exports: pages of orders, links and refunds (the SQL in
 //! [`super::list_sql`], the decisions in `checkout::list`), each in one D1
 //! round trip (with a cursor, the page and the cursor's existence in one
 //! batch).
 
-use checkout::list::{self, Channel, List, OrderItem, OrderPlan, RefundItem, RefundPlan};
-use checkout::vocab::{OrderKind, OrderMethod, OrderStatus, RefundState};
+use checkout::list::{
+    self, Channel, LinkPlan, List, OrderItem, OrderPlan, RefundItem, RefundPlan, StoredLink,
+};
+use checkout::vocab::{LinkKind, OrderKind, OrderMethod, OrderStatus, RefundState};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use soushou::types::ChannelType;
@@ -87,6 +89,39 @@ impl From<RefundItemRow> for RefundItem {
     }
 }
 
+/// A link as the list query reads it.
+#[derive(Deserialize)]
+struct LinkItemRow {
+    link_id: String,
+    kind: LinkKind,
+    active: u8,
+    subject: String,
+    merchant_ref: Option<String>,
+    #[serde(deserialize_with = "super::fen")]
+    amount_fen: Fen,
+    expires_at: u64,
+    created_at: u64,
+    deactivated_at: Option<u64>,
+    token: Option<String>,
+}
+
+impl From<LinkItemRow> for StoredLink {
+    fn from(r: LinkItemRow) -> Self {
+        StoredLink {
+            id: r.link_id,
+            kind: r.kind,
+            active: r.active != 0,
+            subject: r.subject,
+            reference: r.merchant_ref,
+            amount: r.amount_fen,
+            expires_at: r.expires_at,
+            created_at: r.created_at,
+            deactivated_at: r.deactivated_at,
+            token: r.token,
+        }
+    }
+}
+
 /// A built query, prepared.
 fn statement<'d>(db: &'d Db, q: &Query) -> ApiResult<Stmt<'d>> {
     let params: Vec<JsValue> = q
@@ -160,6 +195,19 @@ pub async fn orders_chunk(
     let q = list_sql::orders_rows(plan, chunk, key);
     let rows: Vec<OrderItemRow> = rows(db, &q, None).await?;
     Ok(rows.into_iter().map(OrderItem::from).collect())
+}
+
+/// `GET /v1/links`: one page of stored links (the route adds what their
+/// tokens say).
+pub async fn links(db: &Db, plan: &LinkPlan) -> ApiResult<List<StoredLink>> {
+    let cursor = plan
+        .page
+        .starting_after
+        .as_deref()
+        .map(|c| ("links", "link_id", c));
+    let rows: Vec<LinkItemRow> = rows(db, &list_sql::links_page(plan), cursor).await?;
+    let items = rows.into_iter().map(StoredLink::from).collect();
+    Ok(List::from_rows(items, plan.page.limit))
 }
 
 /// `GET /v1/refunds`: one page.

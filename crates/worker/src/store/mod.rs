@@ -4,7 +4,8 @@
 //! [`signin`] (`oauth_states`), [`statements`] (daily statements), [`lists`] (the merchant's lists and
 //! exports, their SQL built in [`list_sql`]), [`events`] (the webhook outbox, its
 //! delivery state and attempts) and [`staff`] (keys, sessions, sign-in
-//! links, the audit log). `cargo xtask house` fails on SQL
+//! links, the audit log) and [`health`] (the cron's last run, the
+//! migrations applied). `cargo xtask house` fails on SQL
 //! anywhere else.
 //!
 //! Rows are typed at this boundary: money is `soushou::Fen`, states and
@@ -20,6 +21,7 @@
 pub mod attempts;
 pub mod epay;
 pub mod events;
+pub mod health;
 pub mod idempotency;
 pub mod links;
 pub mod list_sql;

@@ -234,7 +234,14 @@ fn outbox<'d>(db: &'d Db, w: &Write, now: u64) -> ApiResult<Statements<'d>> {
             status,
             latency_ms: ms,
             error,
-        } => events::attempt_statement(db, (*seq, *at), *status, *ms, error.as_deref())?,
+            answer,
+        } => events::attempt_statement(
+            db,
+            (*seq, *at),
+            (*status, answer.as_deref()),
+            *ms,
+            error.as_deref(),
+        )?,
         Write::SetDelivery {
             seq,
             round_failures: failures,

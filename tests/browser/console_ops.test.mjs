@@ -1,0 +1,167 @@
+// The merchant console's webhooks, staff and settings screens (issue 22) against
+// the real Worker, D1, its queue and a receiver on 127.0.0.1: a test event
+// sent from the console, its delivery visible (status, latency, the start
+// of the answer) and redelivered; the Worker's health without a secret;
+// what each role may do here. axe-core on every screen, both languages,
+// screenshots mobile and desktop.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import jsQR from 'jsqr';
+import { PNG } from 'pngjs';
+import { env, finish, launch, until } from './lib.mjs';
+import { accessible, consoleScreen, consoleShot, signedIn } from './console.mjs';
+
+const HOOK_URL = process.env.E2E_WEBHOOK_URL;
+const ANSWER = '{"ok": true, "from": "console test"}';
+
+let browser;
+let server;
+const received = [];
+before(async () => {
+  browser = await launch();
+  const { port } = new URL(HOOK_URL);
+  server = createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      received.push({ id: req.headers['webhook-id'], body: Buffer.concat(chunks).toString('utf8') });
+      res.writeHead(202, { 'content-type': 'application/json' }).end(ANSWER);
+    });
+  });
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(Number(port), '127.0.0.1', resolve);
+  });
+});
+after(async () => {
+  await browser?.close();
+  server?.closeAllConnections();
+  await new Promise((resolve) => server?.close(resolve));
+});
+
+test('a manager sends a test event from the console: delivered, its answer shown, redelivered', async () => {
+  for (const [locale, kind] of [['en-US', 'desktop'], ['zh-CN', 'mobile']]) {
+    const page = await signedIn(browser, 'manager', { locale, kind, path: '/webhooks' });
+    await consoleScreen(page, 'webhooks');
+    assert.equal((await page.textContent('#endpoint-url')).trim(), HOOK_URL);
+    await accessible(page, `webhooks ${locale} ${kind}`);
+    await page.click('#send-test');
+    await page.waitForSelector('#test-sent');
+    const item = page.locator('#endpoint li.event');
+    const id = await item.getAttribute('data-id');
+    assert.equal(await item.getAttribute('data-type'), 'test.ping');
+    // Re-read (close and open) until the delivery is recorded.
+    const line = `#endpoint li.event[data-id="${id}"] .event-line`;
+    await until('the test event delivered', async () => {
+      await page.click(line);
+      await page.click(line);
+      return (await page.locator(`#endpoint li.event[data-id="${id}"] tr.attempt`).count()) >= 1;
+    }, 60_000);
+    const row = page.locator(`#endpoint li.event[data-id="${id}"] tr.attempt`).first();
+    assert.equal((await row.locator('.status').textContent()).trim(), '202');
+    assert.equal((await row.locator('.answer').textContent()).trim(), ANSWER);
+    assert.ok(received.some((r) => r.id === id && JSON.parse(r.body).type === 'test.ping'));
+    await accessible(page, `webhooks delivered ${locale} ${kind}`);
+    await consoleShot(page, `webhooks-${locale}`);
+    // Redeliver: a second delivery of the same event.
+    await page.click(`#endpoint li.event[data-id="${id}"] .redeliver`);
+    await until('redelivered', async () => {
+      await page.click(line);
+      await page.click(line);
+      return (await page.locator(`#endpoint li.event[data-id="${id}"] tr.attempt`).count()) >= 2;
+    }, 60_000);
+    assert.equal(received.filter((r) => r.id === id).length, 2);
+    await finish(page);
+  }
+});
+
+test('a cashier sees the webhooks but sends and redelivers nothing', async () => {
+  const page = await signedIn(browser, 'cashier', { locale: 'zh-CN', path: '/webhooks' });
+  await consoleScreen(page, 'webhooks');
+  await page.waitForSelector('#endpoint-url');
+  assert.equal(await page.locator('#send-test').count(), 0);
+  const first = page.locator('#events li.event .event-line').first();
+  if (await first.count()) {
+    await first.click();
+    await page.waitForSelector('#events .deliveries');
+    assert.equal(await page.locator('#events .redeliver').count(), 0);
+  }
+  await accessible(page, 'webhooks as cashier');
+  await finish(page);
+});
+
+test('settings: the Worker\'s health in both languages, no secret on the screen', async () => {
+  for (const [locale, kind, version] of [['en-US', 'desktop', 'Version'], ['zh-CN', 'mobile', '版本']]) {
+    const page = await signedIn(browser, 'viewer', { locale, kind, path: '/settings' });
+    await consoleScreen(page, 'settings');
+    await page.waitForSelector('#set-version dd');
+    assert.equal((await page.textContent('#set-version dt')).trim(), version);
+    assert.match(await page.textContent('#set-gateway dd'), /^127\.0\.0\.1:\d+$/);
+    assert.equal((await page.textContent('#set-webhook dd')).trim(), HOOK_URL);
+    assert.match(await page.textContent('#set-migrations dd'), /^\d+ · \d{4}_.+\.sql$/);
+    const shown = await page.textContent('main');
+    for (const secret of [env().adminToken, process.env.E2E_LINK_SECRET, process.env.E2E_MERCHANT_KEY, process.env.E2E_WEBHOOK_SECRET]) {
+      if (secret) assert.ok(!shown.includes(secret), 'a secret on the settings screen');
+    }
+    await accessible(page, `settings ${locale} ${kind}`);
+    await consoleShot(page, `settings-${locale}`);
+    await finish(page);
+  }
+});
+
+test('staff (owner only): a key shown once, rolled and revoked; a sign-in link as a QR another phone signs in with; the audit log', async () => {
+  for (const [locale, kind] of [['en-US', 'desktop'], ['zh-CN', 'mobile']]) {
+    const page = await signedIn(browser, 'owner', { locale, kind, path: '/staff' });
+    await consoleScreen(page, 'staff');
+    await page.waitForSelector('#keys');
+    await accessible(page, `staff ${locale} ${kind}`);
+    const name = `console key ${Date.now()}`;
+    await page.fill('#key-name', name);
+    await page.selectOption('#key-role', 'viewer');
+    await page.click('#create-key');
+    const shown = page.locator('.new-key').first();
+    await shown.waitFor();
+    const key = await shown.inputValue();
+    assert.match(key, /^sk_[0-9a-f]{40}$/);
+    // The key works, as a viewer.
+    const me = await fetch(`${env().worker}/v1/links?limit=1`, { headers: { authorization: `Bearer ${key}` } });
+    assert.equal(me.status, 200);
+    const row = page.locator('#keys .key-row', { hasText: name });
+    await row.waitFor();
+    await row.locator('.roll').click();
+    await row.locator('.new-key').waitFor();
+    assert.notEqual(await row.locator('.new-key').inputValue(), key);
+    await row.locator('.revoke').click();
+    await page.locator('#keys .key-row', { hasText: name }).locator('.badge.off').first().waitFor();
+    // A sign-in link for a cashier's phone: its QR decodes to the link.
+    await page.fill('#signin-name', `till ${locale}`);
+    await page.selectOption('#signin-role', 'cashier');
+    await page.click('#create-signin');
+    await page.waitForSelector('#signin-qr svg');
+    const png = PNG.sync.read(await page.locator('#signin-qr').screenshot());
+    const decoded = jsQR(new Uint8ClampedArray(png.data), png.width, png.height);
+    assert.ok(decoded, 'the sign-in QR decodes');
+    assert.equal(decoded.data, await page.inputValue('#signin-url'));
+    await accessible(page, `staff with a sign-in QR ${locale} ${kind}`);
+    await consoleShot(page, `staff-${locale}`);
+    // The other phone opens it: signed in as the cashier.
+    const phone = await browser.newContext();
+    const other = await phone.newPage();
+    await other.goto(decoded.data);
+    await other.waitForSelector('#who[data-role="cashier"]', { timeout: 30_000 });
+    await phone.close();
+    // The audit log names what was done.
+    await page.reload();
+    await page.waitForSelector('#audit .audit-entry');
+    assert.match(await page.textContent('#audit'), /POST \/v1\/keys/);
+    await finish(page);
+  }
+  // Not the manager's.
+  const page = await signedIn(browser, 'manager', { locale: 'en-US', path: '/staff' });
+  await page.waitForSelector('.screen[data-screen="staff"]');
+  assert.equal(await page.locator('#create-key').count(), 0);
+  assert.equal(await page.locator('#nav-staff').count(), 0);
+  await finish(page);
+});
