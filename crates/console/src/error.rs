@@ -41,7 +41,7 @@ impl Error {
         match self {
             Error::Answer {
                 detail: Some(d), ..
-            } => Some(d.code.clone()),
+            } => Some(d.code),
             _ => None,
         }
     }

@@ -15,13 +15,16 @@ use wasm_bindgen_futures::JsFuture;
 
 use super::{ErrorNote, Heading, Loading};
 use crate::api::{self, Extra};
-use crate::app::Ctx;
+use crate::ctx::Ctx;
 use crate::error::Error;
 use crate::js;
 use crate::link_form::{self, Charge, Field, Form, Link};
 use crate::model::Page;
 use crate::route::Route;
 use crate::screen_text::{text, Text};
+
+/// A text of the screen's strings, in the user's language.
+type Words = fn(&Text) -> &'static str;
 
 /// This screen's strings in the current language (reactive).
 fn tx(ctx: &Ctx) -> &'static Text {
@@ -336,17 +339,16 @@ pub fn NewLink(kind: Option<String>) -> impl IntoView {
     };
     let input = move |field: Field, set: fn(&mut Form, String)| {
         let t = move || tx(&ctx);
-        let (label, hint): (fn(&Text) -> &'static str, Option<fn(&Text) -> &'static str>) =
-            match field {
-                Field::Amount => (|t| t.amount, None),
-                Field::Min => (|t| t.min, None),
-                Field::Max => (|t| t.max, None),
-                Field::Subject => (|t| t.subject, None),
-                Field::Ref => (|t| t.reference, None),
-                Field::Expires => (|t| t.expires_hours, Some(|t| t.expires_hint)),
-                Field::ReturnUrl => (|t| t.return_url, None),
-                Field::Goods => (|t| t.goods, Some(|t| t.goods_hint)),
-            };
+        let (label, hint): (Words, Option<Words>) = match field {
+            Field::Amount => (|t| t.amount, None),
+            Field::Min => (|t| t.min, None),
+            Field::Max => (|t| t.max, None),
+            Field::Subject => (|t| t.subject, None),
+            Field::Ref => (|t| t.reference, None),
+            Field::Expires => (|t| t.expires_hours, Some(|t| t.expires_hint)),
+            Field::ReturnUrl => (|t| t.return_url, None),
+            Field::Goods => (|t| t.goods, Some(|t| t.goods_hint)),
+        };
         let id = format!("link-{}", field.name());
         let err_id = format!("{id}-error");
         let hint_id = format!("{id}-hint");
@@ -630,7 +632,7 @@ async fn copy_text(text: &str) -> bool {
         return false;
     };
     let Ok(write) = js_sys::Reflect::get(&clipboard, &JsValue::from_str("writeText"))
-        .and_then(|f| f.dyn_into::<js_sys::Function>().map_err(JsValue::from))
+        .and_then(|f| f.dyn_into::<js_sys::Function>())
     else {
         return false;
     };

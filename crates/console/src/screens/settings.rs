@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use serde::Deserialize;
 
 use super::{fetch, show, Heading};
-use crate::app::Ctx;
+use crate::ctx::Ctx;
 use crate::screen_text::{text, Text};
 
 /// `GET /v1/settings`, read tolerantly (`checkout::health::SettingsView`).

@@ -10,7 +10,7 @@ use serde_json::json;
 
 use super::{fetch, show, ErrorNote, Heading};
 use crate::api::{self, Extra};
-use crate::app::Ctx;
+use crate::ctx::Ctx;
 use crate::error::Error;
 use crate::screen_text::{text, Text};
 

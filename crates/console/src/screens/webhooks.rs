@@ -11,7 +11,7 @@ use serde::Deserialize;
 use super::settings::Health;
 use super::{fetch, show, ErrorNote, Heading, Loading};
 use crate::api::{self, Extra};
-use crate::app::Ctx;
+use crate::ctx::Ctx;
 use crate::error::Error;
 use crate::screen_text::{text, Text};
 
