@@ -38,7 +38,9 @@ test('a cashier creates a counter code and shows its QR in two taps from Today',
     taps += 1;
     await consoleScreen(page, 'new-link');
     assert.equal(await page.isChecked('#kind-counter'), true);
-    // Bounds and subject are filled in: the form is ready as it opens.
+    // Bounds and subject are filled in: the subject is the shop's name,
+    // which arrives with GET /v1/settings just after the form opens.
+    await page.waitForFunction(() => document.querySelector('#link-subject')?.value !== '');
     assert.notEqual(await page.inputValue('#link-subject'), '');
     await accessible(page, `new counter code ${locale} ${kind}`);
     await consoleShot(page, `new-link-counter-${locale}`);

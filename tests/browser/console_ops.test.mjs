@@ -144,14 +144,15 @@ test('staff (owner only): a key shown once, rolled and revoked; a sign-in link a
     const decoded = jsQR(new Uint8ClampedArray(png.data), png.width, png.height);
     assert.ok(decoded, 'the sign-in QR decodes');
     assert.equal(decoded.data, await page.inputValue('#signin-url'));
-    await accessible(page, `staff with a sign-in QR ${locale} ${kind}`);
-    await consoleShot(page, `staff-${locale}`);
-    // The other phone opens it: signed in as the cashier.
+    // The other phone opens it at once (the test stack's sign-in links
+    // last 3 s): signed in as the cashier.
     const phone = await browser.newContext();
     const other = await phone.newPage();
     await other.goto(decoded.data);
     await other.waitForSelector('#who[data-role="cashier"]', { timeout: 30_000 });
     await phone.close();
+    await accessible(page, `staff with a sign-in QR ${locale} ${kind}`);
+    await consoleShot(page, `staff-${locale}`);
     // The audit log names what was done.
     await page.reload();
     await page.waitForSelector('#audit .audit-entry');
