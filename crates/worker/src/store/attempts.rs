@@ -593,6 +593,10 @@ pub async fn notifications(db: &Db, charge_code: &str) -> ApiResult<Vec<Notifica
 /// gateway refused the last one; `settle::duplicate_refund_step` decides
 /// whether its wait is over). Those whose last refusal is oldest come
 /// first, so one waiting out a long pause cannot starve the others.
+/// A counter code's payments are never candidates: each is kept
+/// (`LinkKind::keeps_every_payment`), and counted here they filled the
+/// limit every run (never tried, they sort first) so a refused duplicate
+/// refund of another link was never tried again (chaos seed 3).
 pub async fn rival_payments(
     db: &Db,
     cutoff: u64,
@@ -604,6 +608,8 @@ pub async fn rival_payments(
         &format!(
             "SELECT {ORDER_COLUMNS} FROM orders o WHERE o.kind = 'link' \
              AND o.state IN ('paid', 'partially_refunded', 'refunded') AND o.paid_at <= ?1 \
+             AND NOT EXISTS (SELECT 1 FROM links c WHERE c.link_id = o.link_id \
+                 AND c.kind = 'counter') \
              AND ((o.duplicate_of IS NULL \
                    AND EXISTS (SELECT 1 FROM orders p WHERE p.link_id = o.link_id \
                    AND p.charge_code != o.charge_code AND p.duplicate_of IS NULL \
