@@ -90,6 +90,10 @@
 //!   cron's pending-refund retry settles it from `refundQuery` under the
 //!   same number (sending it again under that number only if the gateway
 //!   never got it), so the money moves at most once and the books learn it.
+//!   The settlement and the order's new state (`partially_refunded`,
+//!   `refunded`) are one batch: only pending refunds are retried, so a
+//!   state written in a later batch would stay behind for good after a
+//!   crash between the two (chaos `--crash` seed 1 found it).
 //! - **Webhook delivery: between the POST and its record.** The event was
 //!   claimed with a deadline (`CLAIM_MARGIN_SECS` after the merchant's
 //!   timeout) and stays `pending`; the queue message may be lost with the
