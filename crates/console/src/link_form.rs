@@ -5,6 +5,7 @@
 //! the printed card); the no-JavaScript embed snippet.
 
 use checkout::api::CreateLinkRequest;
+use checkout::shell::escape;
 use checkout::vocab::{GoodsLine, LinkKind};
 use serde::Deserialize;
 
@@ -287,22 +288,6 @@ impl Charge {
 /// → `…/c/{token}/qr.svg`).
 pub fn qr_url(url: &str) -> String {
     format!("{}/qr.svg", url.trim_end_matches('/'))
-}
-
-/// Escapes text for HTML (element content and double-quoted attributes).
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// The embed snippet: a styled pay link and the link's QR image, plain
