@@ -120,15 +120,41 @@ impl App {
         (trades.len(), notified)
     }
 
+    /// How many trades were notified more than once.
+    pub fn repeated(&self) -> usize {
+        self.received
+            .lock()
+            .unwrap()
+            .values()
+            .filter(|&&n| n > 1)
+            .count()
+    }
+
     /// The epay rule against the links' final states (`paid` or not): a
     /// paid trade notified exactly once, none more than once, no forgery.
-    pub fn check(&self, link_states: &BTreeMap<usize, String>) -> Vec<Mismatch> {
+    /// After a crash of the Worker, `at_least_once`: a paid trade notified
+    /// once or more. (A trade no longer `paid`, e.g. refunded since, may
+    /// have been notified when it was.) The app answers `success` and a
+    /// runtime killed before it records that answer sends the notification
+    /// again (epay's own rule: anything but `success` means try again, so
+    /// apps take a repeat); nothing can make a POST and its record one
+    /// step. How many were repeated is [`App::repeated`].
+    pub fn check(
+        &self,
+        link_states: &BTreeMap<usize, String>,
+        at_least_once: bool,
+    ) -> Vec<Mismatch> {
         let received = self.received.lock().unwrap().clone();
         let mut out = Vec::new();
         for (link, no) in self.trades.lock().unwrap().iter() {
             let paid = link_states.get(link).is_some_and(|s| s == "paid");
             let n = received.get(no).copied().unwrap_or(0);
-            if (paid && n != 1) || n > 1 {
+            let wrong = if at_least_once {
+                paid && n == 0
+            } else {
+                (paid && n != 1) || n > 1
+            };
+            if wrong {
                 out.push(Mismatch {
                     kind: "epay_notified",
                     code: format!("link {link} ({no})"),
@@ -193,4 +219,52 @@ fn answer(
         body.len()
     );
     let _ = stream.flush();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn app(trades: &[(usize, &str)], received: &[(&str, u32)]) -> App {
+        App {
+            pid: "1001".into(),
+            key: "k".into(),
+            notify_url: "http://127.0.0.1:1/notify".into(),
+            received: Arc::new(Mutex::new(
+                received
+                    .iter()
+                    .map(|(no, n)| ((*no).to_owned(), *n))
+                    .collect(),
+            )),
+            forged: Arc::new(Mutex::new(0)),
+            trades: Mutex::new(
+                trades
+                    .iter()
+                    .map(|(l, no)| (*l, (*no).to_owned()))
+                    .collect(),
+            ),
+        }
+    }
+
+    /// Exactly once without crashes, at least once after one; a trade not
+    /// `paid` now (refunded since) may have been notified once.
+    #[test]
+    fn a_repeat_is_allowed_only_after_a_crash() {
+        let states: BTreeMap<usize, String> = [(1, "paid"), (2, "paid"), (3, "open"), (4, "paid")]
+            .into_iter()
+            .map(|(l, s)| (l, s.to_owned()))
+            .collect();
+        let a = app(
+            &[(1, "t1"), (2, "t2"), (3, "t3"), (4, "t4")],
+            &[("t1", 1), ("t2", 2), ("t3", 1)],
+        );
+        let codes =
+            |found: Vec<Mismatch>| -> Vec<String> { found.into_iter().map(|m| m.code).collect() };
+        assert_eq!(
+            codes(a.check(&states, false)),
+            ["link 2 (t2)", "link 4 (t4)"]
+        );
+        assert_eq!(codes(a.check(&states, true)), ["link 4 (t4)"]);
+        assert_eq!(a.repeated(), 1);
+    }
 }

@@ -971,11 +971,17 @@ impl Driver {
 
     /// `GET /v1/orders/{code}` (live: the Worker queries the gateway and
     /// applies the answer) for each code.
-    pub fn query_live(&self, codes: &[String]) {
+    /// Returns the codes whose answer showed the gateway's close
+    /// (`books::close_seen`): the Worker has applied it.
+    pub fn query_live(&self, codes: &[String]) -> BTreeSet<String> {
         par_map(codes, 4, |code| {
             let answer = send(self.viewer(&format!("/v1/orders/{code}")));
             self.record("merchant live query", label(&answer));
-        });
+            matches!(&answer, Ok((200, v)) if crate::books::close_seen(v)).then(|| code.clone())
+        })
+        .into_iter()
+        .flatten()
+        .collect()
     }
 
     /// Both sets of books now.
