@@ -91,8 +91,14 @@ export function readPdf(pdf) {
   return { pages, mediaBoxes, texts };
 }
 
-/** Whether `words` (spaces ignored) is drawn in the PDF read by [`readPdf`]. */
+/**
+ * Whether `words` (spaces ignored) is drawn in the PDF read by
+ * [`readPdf`]. Chinese and Latin runs are looked for one by one: Chromium
+ * draws each with the font that has its glyphs, so a mixed line is two
+ * fonts' text.
+ */
 export function pdfHasText(read, words) {
-  const want = words.replace(/\s+/g, '');
-  return read.texts.some((t) => t.replace(/\s+/g, '').includes(want));
+  const runs = words.replace(/\s+/g, '').split(/([\u3000-\u9fff\uff00-\uffef]+)/).filter(Boolean);
+  const texts = read.texts.map((t) => t.replace(/\s+/g, ''));
+  return runs.every((run) => texts.some((t) => t.includes(run)));
 }
