@@ -1,14 +1,9 @@
 // `cargo xtask bench`, page part: the checkout page as a shopper on a slow
 // phone gets it. Numbers are printed, never asserted.
 //
-// The edge is stood in for by a local proxy in front of the Worker that
-// compresses every compressible answer with brotli when the browser asks
-// for it (as Cloudflare does): static files at quality 11 (compressed once
-// per content, as the edge keeps them), no-store answers at quality 5
-// (compressed per request, as the edge does for dynamic HTML and JSON).
-// Chromium gets the Lighthouse "Slow 4G" profile through CDP: 150 ms RTT,
-// 1.6 Mbps down, 750 kbps up, CPU slowed 4×; every run is a fresh context
-// (cold cache) on a fresh link.
+// The stand-in edge (brotli) and the Slow 4G + CPU×4 profile are
+// `slow.mjs`'s, shared with the console's figures (`console.mjs`); every
+// run is a fresh context (cold cache) on a fresh link.
 //
 // Figures per run, from the page's own clock (ms since navigation start):
 //   content — merchant and amount on screen: the later of the first
@@ -18,69 +13,13 @@
 //             part of `pay` that is bytes on the wire
 //   qr      — desktop: the QR drawn after pressing pay as soon as it is enabled
 //   bytes   — response bodies as sent on the wire (brotli) during the load
-import http from 'node:http';
-import zlib from 'node:zlib';
-import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import * as t from '../browser/lib.mjs';
+import { edge, fmt, p50, throttle } from './slow.mjs';
 
 const RUNS = Number(process.env.BENCH_RUNS || 5);
 const SHOTS = join(t.SCREENSHOTS, '..', 'bench');
-const COMPRESSIBLE = /text\/|javascript|json|wasm|svg|xml/;
-
-/** The stand-in edge: brotli in front of the Worker, counting body bytes sent. */
-function edge(origin) {
-  const cache = new Map();
-  const counter = { bytes: 0, requests: [] };
-  const server = http.createServer(async (req, res) => {
-    try {
-      const chunks = [];
-      for await (const c of req) chunks.push(c);
-      const headers = { ...req.headers };
-      for (const h of ['host', 'accept-encoding', 'connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'content-length']) {
-        delete headers[h];
-      }
-      const up = await fetch(origin + req.url, {
-        method: req.method,
-        headers,
-        body: chunks.length ? Buffer.concat(chunks) : undefined,
-        redirect: 'manual',
-      });
-      let body = Buffer.from(await up.arrayBuffer());
-      const out = {};
-      up.headers.forEach((v, k) => {
-        if (!['content-length', 'content-encoding', 'transfer-encoding', 'connection'].includes(k)) out[k] = v;
-      });
-      const type = up.headers.get('content-type') || '';
-      if (/\bbr\b/.test(req.headers['accept-encoding'] || '') && COMPRESSIBLE.test(type) && body.length > 0) {
-        const dynamic = /no-store/.test(up.headers.get('cache-control') || '');
-        const quality = dynamic ? 5 : 11;
-        const key = `${quality}:${createHash('sha256').update(body).digest('hex')}`;
-        let packed = cache.get(key);
-        if (!packed) {
-          packed = zlib.brotliCompressSync(body, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: quality } });
-          if (!dynamic) cache.set(key, packed);
-        }
-        body = packed;
-        out['content-encoding'] = 'br';
-        out.vary = 'accept-encoding';
-      }
-      out['content-length'] = String(body.length);
-      counter.bytes += body.length;
-      counter.requests.push(`${req.method} ${req.url.replace(/\/c\/[^?]+/, '/c/{token}').replace(/\/api\/checkout\/.+/, '/api/checkout/{token}')} ${body.length}`);
-      res.writeHead(up.status, out);
-      res.end(body);
-    } catch (err) {
-      res.writeHead(502);
-      res.end(String(err));
-    }
-  });
-  return new Promise((resolve) => {
-    server.listen(0, '127.0.0.1', () => resolve({ server, counter, url: `http://127.0.0.1:${server.address().port}` }));
-  });
-}
-
 /** Records, from the page's own clock, when content, the pay button and the QR appear. */
 function probe() {
   window.__bench = {};
@@ -95,19 +34,6 @@ function probe() {
     if (!b.qr && qr) b.qr = now;
   };
   new MutationObserver(check).observe(document, { childList: true, subtree: true, attributes: true, characterData: true });
-}
-
-async function throttle(page) {
-  const cdp = await page.context().newCDPSession(page);
-  await cdp.send('Network.enable');
-  await cdp.send('Network.setCacheDisabled', { cacheDisabled: true });
-  await cdp.send('Network.emulateNetworkConditions', {
-    offline: false,
-    latency: 150,
-    downloadThroughput: (1.6 * 1e6) / 8,
-    uploadThroughput: (750 * 1e3) / 8,
-  });
-  await cdp.send('Emulation.setCPUThrottlingRate', { rate: 4 });
 }
 
 async function fcp(page) {
@@ -181,12 +107,6 @@ async function warm(base) {
   const html = await get(`/c/${link.token}`);
   await Promise.all(html.split('"').filter((s) => s.startsWith('/a/')).map(get));
 }
-
-const p50 = (xs) => {
-  const s = xs.slice().sort((a, b) => a - b);
-  return s[Math.floor((s.length - 1) / 2)];
-};
-const fmt = (ms) => `${(ms / 1000).toFixed(2)} s`;
 
 async function main() {
   const e = t.env();

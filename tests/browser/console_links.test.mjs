@@ -12,6 +12,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SCREENSHOTS, admin, decodeQr, finish, launch } from './lib.mjs';
 import { accessible, consoleScreen, consoleShot, consoleUrl, signedIn } from './console.mjs';
+import { pdfHasText, readPdf } from './pdf.mjs';
 
 let browser;
 before(async () => {
@@ -139,7 +140,18 @@ test('a manager creates a fixed link: refusals at their fields, a live preview, 
   assert.equal(await page.isVisible('#print-card'), true);
   const pdf = await page.pdf({ preferCSSPageSize: true, printBackground: true });
   assert.equal(pdf.subarray(0, 4).toString(), '%PDF');
-  writeFileSync(join(SCREENSHOTS, 'console', 'print-card-a6.pdf'), pdf);
+  writeFileSync(join(SCREENSHOTS, 'console', 'print-card.pdf'), pdf);
+  // One page of A6 (105 × 148 mm = 297.6 × 419.5 pt; Chromium rounds to
+  // whole CSS pixels), the print CSS's @page, with the card's words in it.
+  const printed = readPdf(pdf);
+  assert.equal(printed.pages, 1, 'one page');
+  assert.equal(printed.mediaBoxes.length, 1);
+  const [x0, y0, x1, y1] = printed.mediaBoxes[0];
+  assert.ok(Math.abs(x1 - x0 - 297.64) < 1.5 && Math.abs(y1 - y0 - 419.53) < 1.5, `A6, not ${printed.mediaBoxes[0]}`);
+  const shop = (await page.textContent('#print-card .a6-shop')).trim();
+  for (const words of [shop, 'Jasmine tea', '¥12.30', 'WeChat · Alipay · UnionPay']) {
+    assert.ok(pdfHasText(printed, words), `"${words}" in the PDF: ${printed.texts.join(' | ')}`);
+  }
   await page.screenshot({ path: join(SCREENSHOTS, 'console', 'print-card-desktop.png') });
   await page.emulateMedia({ media: 'screen' });
   const card = await page.textContent('#print-card');

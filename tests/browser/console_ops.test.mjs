@@ -2,19 +2,25 @@
 // the real Worker, D1, its queue and a receiver on 127.0.0.1: a test event
 // sent from the console, its delivery visible (status, latency, the start
 // of the answer) and redelivered; the Worker's health without a secret;
-// what each role may do here. axe-core on every screen, both languages,
-// screenshots mobile and desktop.
+// what each role may do here; an endpoint refusing: Today's warning of the
+// failed events, opening them on the webhooks screen, redelivered; an
+// order page's events and deliveries. axe-core on every screen, both
+// languages, screenshots mobile and desktop.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import jsQR from 'jsqr';
 import { PNG } from 'pngjs';
-import { env, finish, launch, until } from './lib.mjs';
+import { admin, env, finish, launch, paidLink, until } from './lib.mjs';
 import { accessible, consoleScreen, consoleShot, signedIn } from './console.mjs';
 
 const HOOK_URL = process.env.E2E_WEBHOOK_URL;
 const ANSWER = '{"ok": true, "from": "console test"}';
+const REFUSAL = '{"error": "down for the console test"}';
+
+// While set, the receiver answers 500 (an endpoint that is down).
+let refuse = false;
 
 let browser;
 let server;
@@ -27,7 +33,8 @@ before(async () => {
     req.on('data', (c) => chunks.push(c));
     req.on('end', () => {
       received.push({ id: req.headers['webhook-id'], body: Buffer.concat(chunks).toString('utf8') });
-      res.writeHead(202, { 'content-type': 'application/json' }).end(ANSWER);
+      if (refuse) res.writeHead(500, { 'content-type': 'application/json' }).end(REFUSAL);
+      else res.writeHead(202, { 'content-type': 'application/json' }).end(ANSWER);
     });
   });
   await new Promise((resolve, reject) => {
@@ -90,6 +97,94 @@ test('a cashier sees the webhooks but sends and redelivers nothing', async () =>
   }
   await accessible(page, 'webhooks as cashier');
   await finish(page);
+});
+
+/** Clicks "more" on the webhooks screen until the event `id` is listed. */
+async function listed(page, id) {
+  const item = `#events li.event[data-id="${id}"]`;
+  await until(`event ${id} listed`, async () => {
+    if (await page.locator(item).count()) return true;
+    if (await page.locator('#events-more').count()) await page.click('#events-more');
+    return false;
+  }, 30_000);
+  return item;
+}
+
+test('Today warns of events whose delivery failed, opens them on the webhooks screen, where a manager redelivers one', async () => {
+  // The endpoint refuses until the schedule gives up (the test stack's
+  // short retry schedule, xtask/src/stack.rs).
+  refuse = true;
+  let event;
+  try {
+    event = await admin('POST', '/v1/events/test');
+    await until('the test event failed', async () => (await admin('GET', `/v1/events/${event.id}`)).delivery === 'failed', 90_000);
+  } finally {
+    refuse = false;
+  }
+  for (const [locale, kind, words] of [['en-US', 'desktop', /delivery failed/], ['zh-CN', 'mobile', /发送失败/]]) {
+    const page = await signedIn(browser, 'manager', { locale, kind, bearer: true });
+    await consoleScreen(page, 'today');
+    await page.waitForSelector('#failed-webhooks-warning');
+    assert.match(await page.textContent('#failed-webhooks-warning'), words);
+    assert.match(await page.textContent('#failed-webhooks-count'), /^[1-9]\d*\+?$/);
+    await page.waitForSelector('#figures, #latest-none, #latest');
+    await accessible(page, `today warnings ${locale} ${kind}`);
+    await consoleShot(page, `today-warnings-${locale}`);
+    await page.click('#failed-webhooks-warning a');
+    await consoleScreen(page, 'webhooks');
+    assert.match(page.url(), /\/console\/webhooks\?delivery=failed$/);
+    await page.waitForSelector('#failed-only');
+    const item = await listed(page, event.id);
+    assert.equal(await page.locator('#events li.event .badge:not(.failed)').count(), 0, 'only failed events');
+    await page.click(`${item} .event-line`);
+    await page.waitForSelector(`${item} tr.attempt`);
+    const first = page.locator(`${item} tr.attempt`).first();
+    assert.equal((await first.locator('.status').textContent()).trim(), '500');
+    assert.equal((await first.locator('.answer').textContent()).trim(), REFUSAL);
+    await accessible(page, `webhooks failed ${locale} ${kind}`);
+    await consoleShot(page, `webhooks-failed-${locale}`);
+    if (locale === 'zh-CN') {
+      // The endpoint is back: redelivered, delivered.
+      await page.click(`${item} .redeliver`);
+      await until('redelivered and delivered', async () => (await admin('GET', `/v1/events/${event.id}`)).delivery === 'delivered', 60_000);
+      assert.ok(received.some((r) => r.id === event.id));
+    }
+    // Back to every event.
+    await page.click('#all-events');
+    await consoleScreen(page, 'webhooks');
+    await until('every event listed', async () => (await page.locator('#failed-only').count()) === 0);
+    await finish(page);
+  }
+});
+
+test('an order page shows its events and their deliveries; a manager redelivers, a viewer only reads', async () => {
+  const { code } = await paidLink({ amount: '3.20', subject: 'Order events tea' });
+  await until('its order.paid delivered', async () => {
+    const page = await admin('GET', `/v1/events?order=${code}`);
+    return page.data.some((e) => e.type === 'order.paid' && e.delivery === 'delivered');
+  }, 60_000);
+  for (const [locale, kind, role] of [['en-US', 'desktop', 'manager'], ['zh-CN', 'mobile', 'manager'], ['zh-CN', 'mobile', 'viewer']]) {
+    const page = await signedIn(browser, role, { locale, kind, bearer: true, path: `/orders/${code}` });
+    await consoleScreen(page, 'order');
+    const item = '#order-events li.event[data-type="order.paid"]';
+    await page.waitForSelector(`${item} tr.attempt`);
+    const id = await page.getAttribute(item, 'data-id');
+    const row = page.locator(`${item} tr.attempt`).first();
+    assert.equal((await row.locator('.status').textContent()).trim(), '202');
+    assert.equal((await row.locator('.answer').textContent()).trim(), ANSWER);
+    assert.match(await row.locator('.num').textContent(), /^\d+ ms$/);
+    assert.equal(await page.locator('#order-events li.event').count(), 1, 'only its own events');
+    assert.equal(await page.locator(`${item} .redeliver`).count(), role === 'manager' ? 1 : 0);
+    await accessible(page, `order events ${locale} ${kind} ${role}`);
+    if (role === 'manager') await consoleShot(page, `order-events-${locale}`);
+    if (role === 'manager' && locale === 'en-US') {
+      const before = received.filter((r) => r.id === id).length;
+      await page.click(`${item} .redeliver`);
+      await page.waitForSelector(`${item} .notice`);
+      await until('redelivered', async () => received.filter((r) => r.id === id).length > before, 60_000);
+    }
+    await finish(page);
+  }
 });
 
 test('settings: the Worker\'s health in both languages, no secret on the screen', async () => {

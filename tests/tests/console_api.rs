@@ -4,7 +4,8 @@
 //! `GET /c/{token}/qr.svg` (cacheable; forged, deactivated links refused),
 //! `POST /v1/events/test` delivered to a receiver with its status, latency
 //! and the start of its answer readable in `GET /v1/events/{id}`, and
-//! `GET /v1/settings` (health, no secret).
+//! `GET /v1/events?order=&delivery=` (one order's events, the failed
+//! ones; bad values refused), and `GET /v1/settings` (health, no secret).
 
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -369,6 +370,137 @@ fn a_test_event_is_delivered_with_its_answer_and_latency() {
     let cashier = e.key_of("cashier");
     let (status, v) = E2e::send(e.key_request(&cashier, Method::POST, "/v1/events/test"));
     assert_eq!((status, &v["error"]["code"]), (403, &json!("FORBIDDEN")));
+}
+
+/// Every event `GET /v1/events?{filter}` lists, page by page (`limit=50`).
+fn events_of(e: &E2e, filter: &str) -> Vec<Value> {
+    let mut out: Vec<Value> = Vec::new();
+    let mut after = String::new();
+    loop {
+        let page = list(e, &format!("/v1/events?{filter}&limit=50&after={after}"));
+        out.extend(page["data"].as_array().unwrap().iter().cloned());
+        if page["has_more"] != true {
+            return out;
+        }
+        after = page["next_after"].as_str().unwrap().to_owned();
+    }
+}
+
+/// The ids of events.
+fn event_ids(events: &[Value]) -> Vec<String> {
+    events
+        .iter()
+        .map(|ev| ev["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// `GET /v1/events?order=<code>` and `?delivery=<state>` (the console's
+/// order page and its failed-webhook warning): with no endpoint listening
+/// on `E2E_WEBHOOK_URL`, a paid order's event and a test event are retried
+/// until the schedule gives up, then listed as failed; the filters combine,
+/// page in row order, are read by every role, and a bad value is a 400
+/// naming the field.
+#[test]
+fn events_filter_by_order_and_by_failed_delivery() {
+    let e = E2e::from_env();
+    let (_, code) = e.pending_attempt("0.37");
+    e.sandbox_pay_and_wait(&code, "the order paid");
+    let (status, test) = e.admin(Method::POST, "/v1/events/test", None);
+    assert_eq!(status, 201, "{test}");
+    let test_id = test["id"].as_str().unwrap().to_owned();
+
+    // The order's events only: its order.paid, not the test event.
+    let mut mine = Vec::new();
+    e.eventually("the order's event listed", || {
+        mine = events_of(&e, &format!("order={code}"));
+        !mine.is_empty()
+    });
+    assert!(
+        mine.iter()
+            .all(|ev| ev["payload"]["data"]["charge_code"] == code.as_str()),
+        "{mine:?}"
+    );
+    assert!(mine.iter().any(|ev| ev["type"] == "order.paid"), "{mine:?}");
+    assert!(!event_ids(&mine).contains(&test_id));
+
+    // Nothing answers: both end failed, and the failed filter lists them.
+    e.eventually("the order's event failed", || {
+        let failed = events_of(&e, &format!("order={code}&delivery=failed"));
+        failed.len() == mine.len()
+    });
+    let mut failed = Vec::new();
+    e.eventually("the test event failed", || {
+        failed = events_of(&e, "delivery=failed");
+        event_ids(&failed).contains(&test_id)
+    });
+    assert!(
+        failed.iter().all(|ev| ev["delivery"] == "failed"),
+        "{failed:?}"
+    );
+    assert!(event_ids(&failed).contains(&event_ids(&mine)[0]));
+    // Oldest first, no repeats, the same with one event a page.
+    let ids = event_ids(&failed);
+    let seqs: Vec<u64> = ids.iter().map(|id| id[4..].parse().unwrap()).collect();
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
+    let first = list(&e, "/v1/events?delivery=failed&limit=1");
+    assert_eq!(event_ids(first["data"].as_array().unwrap())[..], ids[..1]);
+    let second = list(
+        &e,
+        &format!(
+            "/v1/events?delivery=failed&limit=1&after={}",
+            first["next_after"].as_str().unwrap()
+        ),
+    );
+    assert_eq!(event_ids(second["data"].as_array().unwrap())[..], ids[1..2]);
+    // The other states list only their own.
+    for state in ["pending", "delivered"] {
+        let some = list(&e, &format!("/v1/events?delivery={state}&limit=200"));
+        assert!(
+            some["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|ev| ev["delivery"] == state),
+            "{state}: {some}"
+        );
+    }
+    // An order without events: an empty page, not an error.
+    let none = list(&e, "/v1/events?order=no_such_order");
+    assert_eq!(none["data"], json!([]));
+    // Every role reads them (orders:read), a cashier and a viewer too.
+    for role in ["viewer", "cashier"] {
+        let key = e.key_of(role);
+        let (status, v) = E2e::send(e.key_request(
+            &key,
+            Method::GET,
+            &format!("/v1/events?order={code}&delivery=failed"),
+        ));
+        assert_eq!(status, 200, "{role}: {v}");
+        assert_eq!(event_ids(v["data"].as_array().unwrap()), event_ids(&mine));
+    }
+    // Refused, naming the field.
+    let long = "C".repeat(129);
+    for (query, field) in [
+        ("delivery=failing", "delivery"),
+        ("delivery=", "delivery"),
+        ("delivery=FAILED", "delivery"),
+        ("delivery=failed&delivery=pending", "delivery"),
+        ("order=", "order"),
+        (&format!("order={long}") as &str, "order"),
+        ("order=A&order=B", "order"),
+        ("after=x", "after"),
+        ("limit=many", "limit"),
+    ] {
+        let (status, body) = e.admin(Method::GET, &format!("/v1/events?{query}"), None);
+        assert_eq!(status, 400, "{query}: {body}");
+        assert_eq!(body["error"]["code"], json!("INVALID_REQUEST"), "{body}");
+        assert!(body.to_string().contains(field), "{query}: {body}");
+    }
+    println!(
+        "events of {code}: {}; failed events listed: {}",
+        mine.len(),
+        failed.len()
+    );
 }
 
 #[test]

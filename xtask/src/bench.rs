@@ -23,7 +23,9 @@ use std::process::Command;
 /// `--no-build` measures the page and the Worker as they were last built
 /// (e.g. an older commit's); `--worker-only` prints the Worker's figures
 /// and stops; `--direct` only those straight to workerd (no wrangler dev); `--lists N` seeds N orders and prints the lists, statement
-/// and CSV figures only (`seed`; issue 21: N = 100000, 1000000).
+/// and CSV figures only (`seed`; issue 21: N = 100000, 1000000), then the
+/// console's "Today" and orders screen on the slow phone over those orders
+/// (`tests/bench/console.mjs`; issue 22).
 pub fn run(args: &[String]) -> Result<()> {
     let tools = crate::tools::ensure_all()?;
     let (mut build_first, mut worker_only, mut direct, mut lists) = (true, false, false, None);
@@ -60,7 +62,7 @@ pub fn run(args: &[String]) -> Result<()> {
         build::floor(&tools)?;
     }
     if let Some(rows) = lists {
-        return crate::seed::run(rows);
+        return crate::seed::run(rows, &tools.chromium);
     }
     // Timings on a shared machine move with its load: print it with them.
     let load = || std::fs::read_to_string("/proc/loadavg").unwrap_or_default();

@@ -2,8 +2,10 @@
 //! (issue 21). Starts a stack, seeds its local D1 with N orders — 50,000
 //! per Beijing day, the last day being yesterday, inserted in batches of
 //! one day by `wrangler d1 execute` (one `INSERT … SELECT` over a
-//! recursive counter each) — prints the D1 bytes per order, then runs the
-//! driver (`tests/bench/lists.rs`).
+//! recursive counter each) — runs the driver (`tests/bench/lists.rs`),
+//! then the console's "Today" and orders screen on the bench's slow phone
+//! over those orders (`tests/bench/console.mjs`, issue 22), and prints the
+//! D1 bytes per order.
 
 use std::path::Path;
 use std::process::Command;
@@ -64,8 +66,9 @@ fn d1_bytes(state: &Path) -> u64 {
     walk(&state.join("v3").join("d1"))
 }
 
-/// Seeds `rows` orders and runs the driver.
-pub fn run(rows: u64) -> Result<()> {
+/// Seeds `rows` orders and runs the driver, then the console's figures
+/// on the slow phone (`tests/bench/console.mjs`, Chromium at `chromium`).
+pub fn run(rows: u64, chromium: &Path) -> Result<()> {
     // wrangler dev: its `/__scheduled` runs the cron (the statement build).
     let stack =
         crate::stack::for_driver_on("bench-lists", &[], Runner::WranglerDev, None, Vec::new())?;
@@ -101,6 +104,17 @@ pub fn run(rows: u64) -> Result<()> {
             .envs(env.iter().map(|(k, v)| (*k, v)))
             .env("BENCH_ROWS", rows.to_string())
             .env("BENCH_LAST_DAY_END", last_day_end.to_string())
+            .current_dir(root()),
+    )?;
+    step(&format!(
+        "the console on the slow phone over {rows} orders (10 cold runs)"
+    ));
+    proc::run(
+        Command::new("node")
+            .arg("tests/bench/console.mjs")
+            .env("CHROMIUM_PATH", chromium)
+            .env("BENCH_ROWS", rows.to_string())
+            .envs(env.iter().map(|(k, v)| (*k, v)))
             .current_dir(root()),
     )?;
     // The database file once the stack has stopped (its write-ahead log

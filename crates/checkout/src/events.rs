@@ -13,9 +13,11 @@ use serde::{Deserialize, Serialize};
 use soushou::Fen;
 
 use crate::api::OrderStatus;
+use crate::error::Error;
+use crate::list;
 use crate::settle::duplicate_refund_try;
 use crate::statement::Statement;
-use crate::vocab::RefundState;
+use crate::vocab::{RefundState, Spelled};
 
 /// What happened.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -582,6 +584,144 @@ pub fn page_limit(limit: Option<u64>) -> u64 {
     limit.unwrap_or(50).clamp(1, 200)
 }
 
+/// Where an event's delivery stands (`webhook_events.delivery`, the
+/// event's `delivery` and the `delivery` filter); a stored value this
+/// build does not know fails the read (a storage error).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeliveryState {
+    /// Not delivered yet; retried.
+    Pending,
+    /// The merchant answered 2xx.
+    Delivered,
+    /// The retry schedule gave up (dead-lettered); redeliverable.
+    Failed,
+}
+
+impl DeliveryState {
+    /// The stored and API spelling.
+    pub fn as_str(self) -> &'static str {
+        self.spelling()
+    }
+}
+
+impl Spelled for DeliveryState {
+    const ALL: &'static [Self] = &[
+        DeliveryState::Pending,
+        DeliveryState::Delivered,
+        DeliveryState::Failed,
+    ];
+    fn spelling(self) -> &'static str {
+        match self {
+            DeliveryState::Pending => "pending",
+            DeliveryState::Delivered => "delivered",
+            DeliveryState::Failed => "failed",
+        }
+    }
+}
+
+/// A page of `GET /v1/events`: events after `after` (a row number, 0 from
+/// the start), oldest first, at most `limit`, of one order and/or one
+/// delivery state.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EventQuery {
+    /// The row number of the cursor event (`after=evt_…`), 0 without one.
+    pub after: u64,
+    /// 1..=200 ([`page_limit`]).
+    pub limit: u64,
+    /// `order=<charge code>`: only that order's events (a statement's
+    /// events are found by their stream, `statement:YYYY-MM-DD`).
+    pub order: Option<String>,
+    /// `delivery=pending|delivered|failed`: only events whose delivery
+    /// stands there (`failed`: the ones a merchant must look at).
+    pub delivery: Option<DeliveryState>,
+    /// Through which index the store reads the page.
+    pub index: EventIndex,
+}
+
+/// The index a page of events is read through, in row order (`seq`), so
+/// a page never sorts and paging by `after` has no gaps (module doc).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EventIndex {
+    /// The row number itself (no filter).
+    Seq,
+    /// `webhook_events_by_order (charge_code, seq)`: an order has a
+    /// handful of events, so with a delivery filter too this is the
+    /// narrower one.
+    Order,
+    /// `webhook_events_by_delivery (delivery, seq)` (migration `0015`).
+    Delivery,
+}
+
+impl EventIndex {
+    /// The index name (`INDEXED BY`); none for the row number.
+    pub fn name(self) -> Option<&'static str> {
+        match self {
+            EventIndex::Seq => None,
+            EventIndex::Order => Some("webhook_events_by_order"),
+            EventIndex::Delivery => Some("webhook_events_by_delivery"),
+        }
+    }
+}
+
+/// Reads the query string of `GET /v1/events`. Contract v1 ignored
+/// parameters it did not know and an empty `after`, and clamped `limit`
+/// into 1..=200; that stays (extended, not broken). A filter it does know
+/// is checked strictly: a bad value is a 400 naming the field, never a
+/// silently unfiltered list. A filter given twice is refused, as on the
+/// other lists.
+pub fn list_query<K: AsRef<str>, V: AsRef<str>>(
+    pairs: impl IntoIterator<Item = (K, V)>,
+) -> Result<EventQuery, Error> {
+    let invalid = |field, reason| Error::InvalidRequest { field, reason };
+    let mut after = 0;
+    let mut limit = None;
+    let mut order: Option<String> = None;
+    let mut delivery = None;
+    for (k, v) in pairs {
+        let (k, v) = (k.as_ref(), v.as_ref());
+        match k {
+            "after" if !v.is_empty() => {
+                after = parse_event_id(v).ok_or(invalid("after", "must be an event id"))?;
+            }
+            "limit" => {
+                limit = Some(
+                    v.parse()
+                        .map_err(|_| invalid("limit", "must be a whole number"))?,
+                );
+            }
+            "order" => {
+                if order.is_some() {
+                    return Err(invalid("order", "given more than once"));
+                }
+                order = Some(list::text("order", v)?);
+            }
+            "delivery" => {
+                if delivery.is_some() {
+                    return Err(invalid("delivery", "given more than once"));
+                }
+                delivery = Some(
+                    DeliveryState::from_spelling(v)
+                        .ok_or(invalid("delivery", "must be pending, delivered or failed"))?,
+                );
+            }
+            _ => {}
+        }
+    }
+    let index = match (&order, delivery) {
+        (Some(_), _) => EventIndex::Order,
+        (None, Some(_)) => EventIndex::Delivery,
+        (None, None) => EventIndex::Seq,
+    };
+    Ok(EventQuery {
+        after,
+        limit: page_limit(limit),
+        order,
+        delivery,
+        index,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1079,5 +1219,73 @@ mod tests {
         assert_eq!(page_limit(Some(0)), 1);
         assert_eq!(page_limit(Some(10)), 10);
         assert_eq!(page_limit(Some(10_000)), 200);
+    }
+
+    #[test]
+    fn event_list_filters_are_read_strictly_and_v1_stays_tolerant() {
+        let q = |s: &str| {
+            list_query(s.split('&').filter(|p| !p.is_empty()).map(|p| {
+                let (k, v) = p.split_once('=').unwrap_or((p, ""));
+                (k.to_owned(), v.to_owned())
+            }))
+        };
+        // v1 as it was: nothing, an empty cursor, unknown names, a clamped limit.
+        let all = q("").unwrap();
+        assert_eq!((all.after, all.limit, all.index), (0, 50, EventIndex::Seq));
+        let v1 = q("after=&colour=red&limit=999").unwrap();
+        assert_eq!((v1.after, v1.limit, v1.index), (0, 200, EventIndex::Seq));
+        let page = q("after=evt_7&limit=3").unwrap();
+        assert_eq!((page.after, page.limit), (7, 3));
+        // The filters, and the index each combination is read through.
+        let cases = [
+            ("order=C1", Some("C1"), None, EventIndex::Order),
+            (
+                "delivery=failed",
+                None,
+                Some(DeliveryState::Failed),
+                EventIndex::Delivery,
+            ),
+            (
+                "delivery=pending&after=evt_2",
+                None,
+                Some(DeliveryState::Pending),
+                EventIndex::Delivery,
+            ),
+            (
+                "order=C1&delivery=delivered",
+                Some("C1"),
+                Some(DeliveryState::Delivered),
+                EventIndex::Order,
+            ),
+        ];
+        for (query, order, delivery, index) in cases {
+            let got = q(query).unwrap();
+            assert_eq!(
+                (got.order.as_deref(), got.delivery, got.index),
+                (order, delivery, index),
+                "{query}"
+            );
+        }
+        // Refused, naming the field.
+        for (query, field) in [
+            ("after=x", "after"),
+            ("after=evt_0", "after"),
+            ("limit=-1", "limit"),
+            ("order=", "order"),
+            (&format!("order={}", "C".repeat(129)), "order"),
+            ("order=C1&order=C2", "order"),
+            ("delivery=failing", "delivery"),
+            ("delivery=", "delivery"),
+            ("delivery=FAILED", "delivery"),
+            ("delivery=failed&delivery=pending", "delivery"),
+        ] {
+            match q(query) {
+                Err(Error::InvalidRequest { field: f, .. }) => assert_eq!(f, field, "{query}"),
+                other => panic!("{query}: {other:?}"),
+            }
+        }
+        for d in DeliveryState::ALL {
+            assert_eq!(DeliveryState::from_spelling(d.as_str()), Some(*d));
+        }
     }
 }

@@ -544,8 +544,9 @@ fn time(field: &'static str, v: &str) -> Result<u64, Error> {
     }
 }
 
-/// A non-empty text filter of at most [`MAX_TEXT`] bytes.
-fn text(field: &'static str, v: &str) -> Result<String, Error> {
+/// A non-empty text filter of at most [`MAX_TEXT`] bytes (the events
+/// list's `order` too).
+pub(crate) fn text(field: &'static str, v: &str) -> Result<String, Error> {
     if v.is_empty() {
         return Err(invalid(field, "must not be empty"));
     }

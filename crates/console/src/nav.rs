@@ -34,7 +34,7 @@ pub fn entries() -> Vec<Entry> {
         ),
         (Route::Links, P::Read),
         (Route::Statements, P::Statements),
-        (Route::Webhooks, P::Read),
+        (Route::Webhooks { failed: false }, P::Read),
         (Route::Staff, P::Staff),
         (Route::Settings, P::Read),
     ]

@@ -32,8 +32,13 @@ pub enum Route {
         /// The kind the form opens with (`None`: the form's default).
         kind: Option<String>,
     },
-    /// Webhook endpoint, events and their deliveries.
-    Webhooks,
+    /// Webhook endpoint, events and their deliveries; `failed`: only the
+    /// events whose delivery failed (`?delivery=failed`, Today's warning
+    /// links there).
+    Webhooks {
+        /// Only failed deliveries.
+        failed: bool,
+    },
     /// Keys, sessions, sign-in links, the audit log (owner).
     Staff,
     /// Read-only health.
@@ -61,7 +66,9 @@ impl Route {
             ["links", "new"] => Route::NewLink {
                 kind: query_value(search, "kind"),
             },
-            ["webhooks"] => Route::Webhooks,
+            ["webhooks"] => Route::Webhooks {
+                failed: query_value(search, "delivery").as_deref() == Some("failed"),
+            },
             ["staff"] => Route::Staff,
             ["settings"] => Route::Settings,
             _ => Route::NotFound,
@@ -80,7 +87,8 @@ impl Route {
             Route::Links => format!("{BASE}/links"),
             Route::NewLink { kind: None } => format!("{BASE}/links/new"),
             Route::NewLink { kind: Some(k) } => format!("{BASE}/links/new?kind={k}"),
-            Route::Webhooks => format!("{BASE}/webhooks"),
+            Route::Webhooks { failed: false } => format!("{BASE}/webhooks"),
+            Route::Webhooks { failed: true } => format!("{BASE}/webhooks?delivery=failed"),
             Route::Staff => format!("{BASE}/staff"),
             Route::Settings => format!("{BASE}/settings"),
             Route::NotFound => format!("{BASE}/not-found"),
@@ -97,7 +105,7 @@ impl Route {
             Route::Statements => "statements",
             Route::Links => "links",
             Route::NewLink { .. } => "new-link",
-            Route::Webhooks => "webhooks",
+            Route::Webhooks { .. } => "webhooks",
             Route::Staff => "staff",
             Route::Settings => "settings",
             Route::NotFound => "not-found",
@@ -203,7 +211,8 @@ mod tests {
             Route::NewLink {
                 kind: Some("counter".into()),
             },
-            Route::Webhooks,
+            Route::Webhooks { failed: false },
+            Route::Webhooks { failed: true },
             Route::Staff,
             Route::Settings,
         ] {

@@ -62,7 +62,7 @@ fn body(route: &Route) -> AnyView {
         Route::Statements => view! { <statements::Statements/> }.into_any(),
         Route::Links => view! { <links::Links/> }.into_any(),
         Route::NewLink { kind } => view! { <links::NewLink kind/> }.into_any(),
-        Route::Webhooks => view! { <webhooks::Webhooks/> }.into_any(),
+        Route::Webhooks { failed } => view! { <webhooks::Webhooks failed/> }.into_any(),
         Route::Staff => view! { <staff::Staff/> }.into_any(),
         Route::Settings => view! { <settings::Settings/> }.into_any(),
         Route::SignIn | Route::NotFound => view! { <Notice text=|t| t.not_found/> }.into_any(),

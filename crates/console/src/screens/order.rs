@@ -1,6 +1,8 @@
 //! One order: its state, amounts, state history, refunds, the gateway's
 //! notifications and live view (`GET /v1/orders/{code}` asks the gateway
-//! each time); refund and cancel for the roles that may.
+//! each time); its events and each event's deliveries (status, latency,
+//! the start of the answer; `GET /v1/events?order=`), redeliver, refund
+//! and cancel for the roles that may.
 //!
 //! A refund is confirmed on a second step that names the amount; the
 //! `Idempotency-Key` is made once per confirmation step, so a double tap
@@ -13,7 +15,8 @@ use checkout::vocab::OrderStatus;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use super::{ErrorNote, Heading, Loading};
+use super::webhooks::{EventItem, Events};
+use super::{fetch, show, ErrorNote, Heading, Loading};
 use crate::api::{self, Extra};
 use crate::ctx::Ctx;
 use crate::desk::{check_refund, refundable, yuan};
@@ -21,6 +24,7 @@ use crate::error::Error;
 use crate::i18n::Strings;
 use crate::js;
 use crate::route::encode;
+use crate::screen_text::text;
 
 /// Where the refund form is.
 #[derive(Clone, Debug, PartialEq)]
@@ -71,7 +75,9 @@ pub fn Order(code: String) -> impl IntoView {
             Some(Err(error)) => view! { <ErrorNote error/> }.into_any(),
             Some(Ok(o)) => {
                 let act = Act { path: path.clone(), read, outcome };
-                view! { <Details order=o.clone()/> <Actions order=o act/> }.into_any()
+                // Read again with the order: a refund's event shows at once.
+                let code = o.order.charge_code.clone();
+                view! { <Details order=o.clone()/> <Actions order=o act/> <OrderEvents code/> }.into_any()
             }
         }}
     }
@@ -364,6 +370,30 @@ fn CancelButton(act: Act) -> impl IntoView {
             } else {
                 view! { <button type="button" id="cancel" on:click=move |_| asking.set(true)>{t().cancel_order}</button> }.into_any()
             }}
+        </section>
+    }
+}
+
+/// The order's events (`GET /v1/events?order=`, oldest first) and each
+/// one's deliveries, with redelivery for the roles that may: the webhooks
+/// screen's [`EventItem`], opened.
+#[component]
+fn OrderEvents(code: String) -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+    let path = format!("/v1/events?order={}&limit=200", encode(&code));
+    let events = fetch::<Events>(move || path.clone());
+    view! {
+        <section id="order-events" aria-labelledby="order-events-heading">
+            <h2 id="order-events-heading">{move || text(ctx.lang.get()).order_events}</h2>
+            {show(events, move |page: Events| if page.data.is_empty() {
+                view! { <p class="muted" id="order-events-none">{move || text(ctx.lang.get()).no_events}</p> }.into_any()
+            } else {
+                view! {
+                    <ul class="rows events">
+                        {page.data.into_iter().map(|event| view! { <EventItem event open=true/> }).collect_view()}
+                    </ul>
+                }.into_any()
+            })}
         </section>
     }
 }

@@ -1,6 +1,8 @@
 //! Today: the Beijing day's payments and refunds (count, amount, by
 //! channel), the latest payments arriving live (read again every few
-//! seconds, no reload), statement differences as a warning; and the
+//! seconds, no reload), statement differences and webhook events whose
+//! delivery failed (`GET /v1/events?delivery=failed`, linking to the
+//! webhooks screen showing them) as warnings; and the
 //! cashier's way to a counter code (Today → new counter code → its QR).
 
 use checkout::access::Permission;
@@ -11,6 +13,7 @@ use std::sync::Arc;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
+use super::webhooks::Events;
 use super::{fetch, ErrorNote, Heading};
 use crate::api;
 use crate::ctx::Ctx;
@@ -94,6 +97,8 @@ pub fn Today() -> impl IntoView {
     let statements = ctx
         .can(Permission::Statements)
         .then(|| fetch::<Page<Statement>>(|| "/v1/statements".to_owned()));
+    // Every role reads events; 200 is the API's largest page ("200+").
+    let failed = fetch::<Events>(|| "/v1/events?delivery=failed&limit=200".to_owned());
     let counter = Route::NewLink {
         kind: Some("counter".into()),
     };
@@ -116,6 +121,16 @@ pub fn Today() -> impl IntoView {
                     <a href=Route::Statements.href()>{differing.join(", ")}</a>
                 </p>
             })
+        })}
+        {move || failed.get().and_then(Result::ok).filter(|p| !p.data.is_empty()).map(|p| {
+            let count = format!("{}{}", p.data.len(), if p.has_more { "+" } else { "" });
+            view! {
+                <p class="notice" role="status" id="failed-webhooks-warning">
+                    {ctx.t().failed_webhooks_warning} " "
+                    <strong id="failed-webhooks-count">{count}</strong> " · "
+                    <a href=Route::Webhooks { failed: true }.href()>{ctx.t().failed_webhooks_link}</a>
+                </p>
+            }
         })}
         {move || match day.get() {
             None => view! { <super::Loading/> }.into_any(),

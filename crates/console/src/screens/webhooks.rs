@@ -1,7 +1,10 @@
 //! Webhooks: the endpoint's status (`GET /v1/settings`), send a test event
 //! (`POST /v1/events/test`), the events (`GET /v1/events`, oldest first,
 //! paged by `after`), each event's deliveries (`GET /v1/events/{id}`:
-//! status, latency, the start of the answer) and redelivery.
+//! status, latency, the start of the answer) and redelivery; with
+//! `?delivery=failed` (Today's warning links there) only the events whose
+//! delivery failed. The order page lists its order's events with the same
+//! [`EventItem`].
 
 use checkout::access::Permission;
 use leptos::prelude::*;
@@ -13,11 +16,12 @@ use super::{fetch, show, ErrorNote, Heading, Loading};
 use crate::api::{self, Extra};
 use crate::ctx::Ctx;
 use crate::error::Error;
+use crate::route::Route;
 use crate::screen_text::{text, Text};
 
 /// An event (tolerant: what the screen shows).
 #[derive(Clone, Debug, PartialEq, Deserialize)]
-struct Event {
+pub(super) struct Event {
     id: String,
     #[serde(rename = "type")]
     kind: String,
@@ -45,10 +49,10 @@ struct Attempt {
 
 /// `GET /v1/events`.
 #[derive(Clone, Debug, PartialEq, Deserialize)]
-struct Events {
-    data: Vec<Event>,
+pub(super) struct Events {
+    pub(super) data: Vec<Event>,
     #[serde(default)]
-    has_more: bool,
+    pub(super) has_more: bool,
     #[serde(default)]
     next_after: Option<String>,
 }
@@ -59,7 +63,7 @@ fn tx(ctx: &Ctx) -> &'static Text {
 
 /// The webhooks screen.
 #[component]
-pub fn Webhooks() -> impl IntoView {
+pub fn Webhooks(failed: bool) -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let health = fetch::<Health>(|| "/v1/settings".to_owned());
     let events = RwSignal::new(Vec::<Event>::new());
@@ -67,10 +71,11 @@ pub fn Webhooks() -> impl IntoView {
     let has_more = RwSignal::new(false);
     let loading = RwSignal::new(false);
     let error = RwSignal::new(None::<Error>);
+    let filter = if failed { "&delivery=failed" } else { "" };
     let load = move |after: Option<String>| {
         let path = match &after {
-            Some(a) => format!("/v1/events?limit=50&after={a}"),
-            None => "/v1/events?limit=50".to_owned(),
+            Some(a) => format!("/v1/events?limit=50{filter}&after={a}"),
+            None => format!("/v1/events?limit=50{filter}"),
         };
         loading.set(true);
         spawn_local(async move {
@@ -134,7 +139,13 @@ pub fn Webhooks() -> impl IntoView {
                 <ul class="rows"><EventItem event open=true/></ul>
             })}
         </section>
-        <h2>{move || tx(&ctx).events}</h2>
+        <h2>{move || if failed { tx(&ctx).failed_events } else { tx(&ctx).events }}</h2>
+        {failed.then(|| view! {
+            <p class="notice" id="failed-only">
+                {move || tx(&ctx).failed_only} " "
+                <a href=Route::Webhooks { failed: false }.href() id="all-events">{move || tx(&ctx).all_events}</a>
+            </p>
+        })}
         {move || error.get().map(|error| view! { <ErrorNote error id="events-error"/> })}
         <ul class="rows events" id="events">
             <For each=move || events.get() key=|e| e.id.clone() children=move |event| view! { <EventItem event open=false/> }/>
@@ -150,7 +161,7 @@ pub fn Webhooks() -> impl IntoView {
 /// One event: its type, what it is about, its delivery state; opened, its
 /// deliveries (read fresh) and redelivery.
 #[component]
-fn EventItem(event: Event, open: bool) -> impl IntoView {
+pub(super) fn EventItem(event: Event, open: bool) -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let shown = RwSignal::new(open);
     let detail = RwSignal::new(None::<Event>);

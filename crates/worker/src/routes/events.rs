@@ -1,5 +1,5 @@
 //! The events API and printable links (merchant routes, bearer
-//! `ADMIN_TOKEN`): `GET /v1/events?after=&limit=`, `GET /v1/events/{id}`,
+//! `ADMIN_TOKEN`): `GET /v1/events?after=&limit=&order=&delivery=`, `GET /v1/events/{id}`,
 //! `POST /v1/events/{id}/redeliver`, `POST /v1/events/test`,
 //! `GET /v1/links/{id}/qr.svg`.
 //!
@@ -37,29 +37,14 @@ fn seq_of(id: &str) -> ApiResult<u64> {
     events::parse_event_id(id).ok_or(ApiError::NotFound("event"))
 }
 
-/// `GET /v1/events?after=evt_…&limit=N`: oldest first.
+/// `GET /v1/events?after=evt_…&limit=N&order=<code>&delivery=<state>`:
+/// oldest first (`checkout::events::list_query` reads the query).
 pub async fn list(cx: &Cx, req: &Request) -> ApiResult<EventList> {
     let url = req.url()?;
-    let mut after = 0;
-    let mut limit = None;
-    for (k, v) in url.query_pairs() {
-        match k.as_ref() {
-            "after" if !v.is_empty() => {
-                after = events::parse_event_id(&v)
-                    .ok_or_else(|| ApiError::InvalidRequest("after must be an event id".into()))?;
-            }
-            "limit" => {
-                limit = Some(v.parse().map_err(|_| {
-                    ApiError::InvalidRequest("limit must be a whole number".into())
-                })?);
-            }
-            _ => {}
-        }
-    }
-    let limit = events::page_limit(limit);
-    let mut rows = outbox::list(cx.db()?, after, limit + 1).await?;
-    let has_more = rows.len() as u64 > limit;
-    rows.truncate(limit as usize);
+    let q = events::list_query(url.query_pairs())?;
+    let mut rows = outbox::list(cx.db()?, &q, q.limit + 1).await?;
+    let has_more = rows.len() as u64 > q.limit;
+    rows.truncate(q.limit as usize);
     cx.log.set("events", rows.len());
     let data = rows
         .iter()
@@ -68,7 +53,7 @@ pub async fn list(cx: &Cx, req: &Request) -> ApiResult<EventList> {
     let next_after = data
         .last()
         .map(|e| e.id.clone())
-        .or_else(|| (after > 0).then(|| events::event_id(after)));
+        .or_else(|| (q.after > 0).then(|| events::event_id(q.after)));
     Ok(EventList {
         data,
         has_more,

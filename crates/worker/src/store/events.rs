@@ -15,7 +15,10 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use checkout::events::{self, AttemptView, EventRecord, EventState, EventType, StatementEvent};
+pub use checkout::events::DeliveryState;
+use checkout::events::{
+    self, AttemptView, EventQuery, EventRecord, EventState, EventType, StatementEvent,
+};
 use checkout::flow::{EventOf, OutboxEvent};
 use checkout::vocab::OrderStatus;
 use serde::Deserialize;
@@ -182,10 +185,9 @@ pub fn take_written() -> bool {
 // The outbox rows' delivery columns and their attempts
 // (`webhook_attempts`), for `flows::webhook` and the events API.
 
-/// The stored columns of an event besides its payload snapshot.
-pub const EVENT_COLUMNS: &str = "seq, kind, charge_code, link_id, merchant_ref, amount_fen, \
-    refunded_fen, state, out_refund_no, refund_fen, created_at, delivery, attempt_count, \
-    round_failures, data";
+/// The stored columns of an event besides its payload snapshot (with the
+/// lists' SQL, which pages events too).
+pub use super::list_sql::EVENT_COLUMNS;
 
 /// An outbox row with its delivery state. Read through [`StoredEvent`]: a
 /// kind or state this build does not know fails the read (a storage
@@ -268,30 +270,6 @@ impl TryFrom<StoredEvent> for EventRow {
             attempt_count: r.attempt_count,
             round_failures: r.round_failures,
         })
-    }
-}
-
-/// Where an event's delivery stands (`webhook_events.delivery`); a stored
-/// value this build does not know fails the read (a storage error).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum DeliveryState {
-    /// Not delivered yet; retried.
-    Pending,
-    /// The merchant answered 2xx.
-    Delivered,
-    /// The retry schedule gave up (dead-lettered); redeliverable.
-    Failed,
-}
-
-impl DeliveryState {
-    /// The stored and API spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DeliveryState::Pending => "pending",
-            DeliveryState::Delivered => "delivered",
-            DeliveryState::Failed => "failed",
-        }
     }
 }
 
@@ -470,14 +448,15 @@ pub(super) fn delivery_statement<'d>(
     )
 }
 
-/// Events after `after`, oldest first, at most `limit`.
-pub async fn list(db: &Db, after: u64, limit: u64) -> ApiResult<Vec<EventRow>> {
-    all(
-        db,
-        &format!("SELECT {EVENT_COLUMNS} FROM webhook_events WHERE seq > ?1 ORDER BY seq LIMIT ?2"),
-        &[n(after), n(limit)],
-    )
-    .await
+/// The events of `q` after its cursor, oldest first, at most `rows`
+/// (`super::list_sql::events_page`).
+pub async fn list(db: &Db, q: &EventQuery, rows: u64) -> ApiResult<Vec<EventRow>> {
+    super::lists::statement(db, &super::list_sql::events_page(q, rows))?
+        .all()
+        .await
+        .stored()?
+        .results::<EventRow>()
+        .stored()
 }
 
 /// Every delivery attempt of an event, oldest first.

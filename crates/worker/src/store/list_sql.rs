@@ -8,6 +8,7 @@
 //! statement it can build, against the migrations, to show that no filter
 //! combination scans the table.
 
+use checkout::events::EventQuery;
 use checkout::list::{prefix_upper, Created, LinkPlan, OrderIndex, OrderPlan, RefundPlan};
 use checkout::vocab::Spelled;
 
@@ -40,6 +41,12 @@ pub const LINK_ITEM_COLUMNS: &str = "link_id, kind, active, subject, merchant_re
 /// The columns of a refund in a list or an export.
 pub const REFUND_ITEM_COLUMNS: &str =
     "out_refund_no, charge_code, amount_fen, reason, state, created_at, updated_at";
+
+/// The stored columns of an event besides its payload snapshot
+/// (`store::events::EventRow`).
+pub const EVENT_COLUMNS: &str = "seq, kind, charge_code, link_id, merchant_ref, amount_fen, \
+    refunded_fen, state, out_refund_no, refund_fen, created_at, delivery, attempt_count, \
+    round_failures, data";
 
 /// A WHERE clause under construction.
 struct Where {
@@ -214,6 +221,31 @@ pub fn refunds_page(plan: &RefundPlan) -> Query {
         "out_refund_no",
         plan.page.limit + 1,
     )
+}
+
+/// A page of events (`GET /v1/events`): after the cursor's row number,
+/// oldest first, at most `rows`, through the index `q.index` names. Not a
+/// keyset on `created_at` like the other lists: events are paged by row
+/// number, which orders them as they committed (`routes::events`).
+pub fn events_page(q: &EventQuery, rows: u64) -> Query {
+    let mut w = Where::new();
+    w.eq("charge_code", q.order.as_deref());
+    w.eq("delivery", q.delivery.map(|d| d.as_str()));
+    let after = w.bind(Param::Int(q.after));
+    w.terms.push(format!("seq > {after}"));
+    let limit = w.bind(Param::Int(rows));
+    let indexed = q
+        .index
+        .name()
+        .map(|name| format!(" INDEXED BY {name}"))
+        .unwrap_or_default();
+    Query {
+        sql: format!(
+            "SELECT {EVENT_COLUMNS} FROM webhook_events{indexed} WHERE {} ORDER BY seq LIMIT {limit}",
+            w.terms.join(" AND ")
+        ),
+        params: w.params,
+    }
 }
 
 /// Whether the row a cursor names exists (read in the page's batch: an

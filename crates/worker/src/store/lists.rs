@@ -122,8 +122,8 @@ impl From<LinkItemRow> for StoredLink {
     }
 }
 
-/// A built query, prepared.
-fn statement<'d>(db: &'d Db, q: &Query) -> ApiResult<Stmt<'d>> {
+/// A built query, prepared (the events list's too).
+pub(super) fn statement<'d>(db: &'d Db, q: &Query) -> ApiResult<Stmt<'d>> {
     let params: Vec<JsValue> = q
         .params
         .iter()
