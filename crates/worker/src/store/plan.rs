@@ -29,6 +29,7 @@ pub enum Read<'d> {
 }
 
 /// What a batch did.
+#[derive(Default)]
 pub struct Ran {
     /// Per write, in order: whether it changed a row.
     pub changed: Vec<bool>,
@@ -72,12 +73,7 @@ pub async fn run(db: &Db, writes: &[Write], read: Read<'_>, now: u64) -> ApiResu
     let trailing_at = batch.len();
     batch.extend(trailing);
     if batch.is_empty() {
-        return Ok(Ran {
-            changed: Vec::new(),
-            read: None,
-            after: Vec::new(),
-            enqueued: Vec::new(),
-        });
+        return Ok(Ran::default());
     }
     // A plan that writes records a change: its batch carries the
     // request's audit entry (`Db::change`); a read alone does not.
@@ -86,6 +82,32 @@ pub async fn run(db: &Db, writes: &[Write], read: Read<'_>, now: u64) -> ApiResu
     } else {
         db.change(batch).await.stored()?
     };
+    let (changed, enqueued) = per_write(writes, &marks, &results)?;
+    let after = results.split_off(trailing_at.min(results.len()));
+    let read = match read_at {
+        Some(i) if i < results.len() => Some(results.swap_remove(i)),
+        Some(_) => {
+            return Err(ApiError::Storage(
+                "the batch returned no result for its read".into(),
+            ))
+        }
+        None => None,
+    };
+    Ok(Ran {
+        changed,
+        read,
+        after,
+        enqueued,
+    })
+}
+
+/// Per write, whether it changed a row (its statement at `marks`), and
+/// the events the batch handed to the queue.
+fn per_write(
+    writes: &[Write],
+    marks: &[Option<usize>],
+    results: &[D1Result],
+) -> ApiResult<(Vec<bool>, Vec<u64>)> {
     // A batch that hands its events to the queue leaves nothing for the
     // request-end flush.
     let enqueues = writes
@@ -105,22 +127,7 @@ pub async fn run(db: &Db, writes: &[Write], read: Read<'_>, now: u64) -> ApiResu
         }
         changed.push(did);
     }
-    let after = results.split_off(trailing_at.min(results.len()));
-    let read = match read_at {
-        Some(i) if i < results.len() => Some(results.swap_remove(i)),
-        Some(_) => {
-            return Err(ApiError::Storage(
-                "the batch returned no result for its read".into(),
-            ))
-        }
-        None => None,
-    };
-    Ok(Ran {
-        changed,
-        read,
-        after,
-        enqueued,
-    })
+    Ok((changed, enqueued))
 }
 
 /// A write's statements, and which of them (by index) says whether it
