@@ -99,6 +99,8 @@ fn policies() -> Policies {
         notify: notify::Policy {
             busi_id: BUSI.into(),
             replay_window_secs: 300,
+            outgoing: flow::Outgoing::Every,
+            duplicates: DUP_POLICY,
         },
         reconcile: reconcile::Policy {
             busi_id: BUSI.into(),
@@ -160,6 +162,10 @@ struct Store {
     /// (charge code, gateway state) → (first outcome, received).
     notifications: BTreeMap<(String, String), (&'static str, u32)>,
     next_seq: u64,
+    /// Events never handed to the queue: (charge code, dedupe key). The
+    /// request-end flush and the cron hand these over; a notification
+    /// hands its attempt's over in its own batch (`EnqueueEvents`).
+    unqueued: BTreeSet<(String, String)>,
 }
 
 impl Store {
@@ -316,8 +322,14 @@ impl Store {
                 let written = holds && self.events.insert(e.dedupe_key.clone());
                 if written {
                     self.heard.push((e.kind, e.charge_code.clone()));
+                    self.unqueued.insert((e.charge_code.clone(), e.dedupe_key));
                 }
                 written
+            }
+            Write::EnqueueEvents { charge_code, .. } => {
+                let before = self.unqueued.len();
+                self.unqueued.retain(|(code, _)| code != charge_code);
+                self.unqueued.len() < before
             }
             Write::CountNotification {
                 charge_code,
@@ -601,13 +613,33 @@ impl World {
                 state: a.state,
                 amount: a.amount,
             });
+        let outbox = self.store.events.clone();
         let changed = self.store.batch(&plan.writes);
         let updated = plan
             .writes
             .iter()
             .zip(&changed)
             .any(|(w, c)| matches!(w, Write::Transition { .. }) && *c);
-        let batch = notify::Batch { stored, updated };
+        // The batch's last statements: the duplicate check's snapshot,
+        // after its writes.
+        let check = self
+            .store
+            .attempts
+            .contains_key(code)
+            .then(|| self.dup_snapshot(code));
+        let batch = notify::Batch {
+            stored,
+            updated,
+            check,
+        };
+        // Whatever the notification wrote went to the queue in its batch.
+        let left = (self.store.events.difference(&outbox))
+            .filter(|key| self.store.unqueued.iter().any(|(_, k)| k == *key))
+            .count();
+        assert_eq!(
+            left, 0,
+            "{code}: a notification's events were left for the flush"
+        );
         let plan = notify::decide(Some(&batch), &input, self.now, &p);
         let Next::Done(answer) = plan.next else {
             panic!("{code}: a notification is answered after its batch");
@@ -675,25 +707,30 @@ impl World {
         let code = code.to_owned();
         self.run(
             (),
-            |w, ()| {
-                let attempt = w.attempt(&code);
-                let link = w
-                    .store
-                    .attempts
-                    .values()
-                    .filter(|a| a.link_id.is_some() && a.link_id == attempt.link_id)
-                    .cloned()
-                    .collect();
-                let snapshot = duplicate::Snapshot {
-                    kind: attempt.link_id.as_ref().map(|_| w.store.kind_of(&attempt)),
-                    attempt,
-                    link,
-                    refunds: w.store.refunds_of(&code),
-                };
-                duplicate::decide(&snapshot, w.now, &DUP_POLICY)
-            },
+            |w, ()| duplicate::decide(&w.dup_snapshot(&code), w.now, &DUP_POLICY),
             |(), _| panic!("the duplicate check calls nobody"),
         );
+    }
+
+    /// What the duplicate check of `code` reads.
+    fn dup_snapshot(&self, code: &str) -> duplicate::Snapshot {
+        let attempt = self.attempt(code);
+        let link = self
+            .store
+            .attempts
+            .values()
+            .filter(|a| a.link_id.is_some() && a.link_id == attempt.link_id)
+            .cloned()
+            .collect();
+        duplicate::Snapshot {
+            kind: attempt
+                .link_id
+                .as_ref()
+                .map(|_| self.store.kind_of(&attempt)),
+            attempt,
+            link,
+            refunds: self.store.refunds_of(code),
+        }
     }
 
     /// A merchant's real-time revocation ([`cancel::decide`]).

@@ -23,7 +23,9 @@ use crate::vocab::{LinkKind, RefundState};
 pub struct Snapshot {
     /// The attempt that received money.
     pub attempt: Attempt,
-    /// Every attempt of its link, itself included (none without a link).
+    /// Every attempt of its link, itself included (none without a link;
+    /// the store reads none for a link that keeps every payment, which
+    /// [`decide`] answers without them).
     pub link: Vec<Attempt>,
     /// Its link's kind (`None`: no link).
     pub kind: Option<LinkKind>,

@@ -82,9 +82,13 @@
 //!   crash lands before it (nothing written, no 200 answered: the gateway
 //!   sends it again, and the sweep's `query` finds the payment anyway) or
 //!   after it (the state, its history entry and its event committed
-//!   together; a repeat is a no-op under the state rule). A duplicate check
-//!   lost with the runtime after the batch is redone by the cron's
-//!   duplicate catch-up.
+//!   together; a repeat is a no-op under the state rule). The batch also
+//!   hands the attempt's events to the queue ([`Write::EnqueueEvents`])
+//!   and reads the duplicate check's rows after its writes, so only a
+//!   check that acts runs after the answer ([`notify`]'s invariants). A
+//!   queue send lost with the runtime after the batch leaves the events
+//!   enqueued and overdue: the cron re-enqueues them. A duplicate check
+//!   lost likewise is redone by the cron's duplicate catch-up.
 //! - **Refund: between the gateway call and the store write.** The refund
 //!   was reserved `pending` under its `OUT_REFUND_NO` before the call; the
 //!   cron's pending-refund retry settles it from `refundQuery` under the
@@ -476,6 +480,24 @@ pub enum Write {
         /// Unix seconds, if delivered.
         delivered_at: Option<u64>,
     },
+    /// Hand the attempt's merchant events that were never handed to the
+    /// queue (the ones this batch wrote among them) to it: stamps them
+    /// enqueued, due now, and returns their rows, which the executor sends
+    /// to the queue after the batch committed (no round trip of its own:
+    /// the request-end flush's claim, moved into the batch that wrote
+    /// them). Only pending events; merchant events only with
+    /// `merchant_events` (without an endpoint they wait in the outbox).
+    /// If the send is lost (a crash after the commit), the cron's
+    /// re-enqueue finds them overdue (`WEBHOOK_OVERDUE_SECS`), exactly as
+    /// it finds events whose flush claimed them and then died. Not a
+    /// claim: changing nothing (no event written, or already queued) is
+    /// no race lost.
+    EnqueueEvents {
+        /// The attempt.
+        charge_code: String,
+        /// Merchant events too, not only `epay.notify`.
+        merchant_events: bool,
+    },
     /// Mark a dead-lettered event failed, and release its claim: only
     /// while it is pending in the round that gave up (at least
     /// `gave_up_after` failures since created or redelivered), so a
@@ -500,6 +522,36 @@ impl Write {
                 | Write::ReserveRefund { .. }
                 | Write::ClaimRefundRetry { .. }
         )
+    }
+}
+
+/// Which merchant events go out through the delivery queue, as the
+/// Worker is configured: all (`MERCHANT_WEBHOOK_URL` set), only epay
+/// apps' `epay.notify` (no merchant endpoint, epay apps configured), or
+/// none (both wait in the outbox).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outgoing {
+    /// Nothing is sent.
+    Nothing,
+    /// Only `epay.notify`.
+    EpayOnly,
+    /// Every event.
+    Every,
+}
+
+impl Outgoing {
+    /// The write handing `charge_code`'s never-queued events to the queue
+    /// in the batch that wrote them (`None`: nothing goes out).
+    pub fn enqueue(self, charge_code: &str) -> Option<Write> {
+        let merchant_events = match self {
+            Outgoing::Nothing => return None,
+            Outgoing::EpayOnly => false,
+            Outgoing::Every => true,
+        };
+        Some(Write::EnqueueEvents {
+            charge_code: charge_code.to_owned(),
+            merchant_events,
+        })
     }
 }
 

@@ -11,15 +11,43 @@
 //! Only then is the gateway answered `SUCCESS`. Whether new money is its
 //! link's kept payment is judged by the transition itself, in the batch
 //! ([`Write::Transition`]), so the batch's event is `order.paid` or
-//! `payment.duplicate` as judged; the duplicate's refund runs after the
-//! answer ([`FollowUp::DuplicateCheck`]).
+//! `payment.duplicate` as judged.
+//!
+//! # One round trip, nothing left behind (issue 25)
+//!
+//! Invariants, each proved by the interleavings search
+//! (`tests/interleavings.rs`) and the chaos run's `--crash`:
+//!
+//! 1. **The batch is the whole notification.** Besides the count, the
+//!    transition and its event, it hands the attempt's new events to the
+//!    queue ([`Write::EnqueueEvents`], when anything goes out:
+//!    [`Policy::outgoing`]) and ends with the duplicate check's snapshot
+//!    read after its writes ([`Batch::check`]), so a first paid
+//!    notification costs one D1 round trip, a repeated one too, and
+//!    nothing runs after the answer in the common case.
+//! 2. **Whatever is deferred is redone if lost.** The duplicate check is
+//!    decided here on that snapshot ([`duplicate::decide`], the check's
+//!    own decision, on rows of the same transaction); only when it would
+//!    act (mark, refund, log) does it run after the answer
+//!    ([`FollowUp::DuplicateCheck`]), which reads afresh, and a lost one
+//!    is found by the cron's duplicate catch-up (`rival_payments`), as
+//!    before. The queue send after the commit is the only other deferred
+//!    step: a lost send leaves the events enqueued and overdue, and the
+//!    cron's re-enqueue sends them (the same as a flush that died after
+//!    its claim).
+//! 3. **A crash before the commit changes nothing** and the gateway
+//!    sends the notification again (no `SUCCESS` was answered); the repeat
+//!    finds the state moved or not, and judges from what it finds.
 
 use soushou::types::OrderState;
 use soushou::Fen;
 
-use super::{log_distrust, log_stale, transition, FollowUp, Log, Plan, Write};
+use super::{duplicate, log_distrust, log_stale, transition, FollowUp, Log, Outgoing, Plan, Write};
 use crate::api::ErrorCode;
-use crate::settle::{self, Expected, Mismatch, Notice, NotifyOutcome, NotifyPlan, StoredAttempt};
+use crate::settle::{
+    self, DuplicateRefundPolicy, Expected, Mismatch, Notice, NotifyOutcome, NotifyPlan,
+    StoredAttempt,
+};
 use crate::vocab::{EventSource, OrderStatus};
 
 /// What the notify flow needs to know.
@@ -30,6 +58,10 @@ pub struct Policy {
     /// How far from now a notification's signing time may be
     /// (`REPLAY_WINDOW_SECS`).
     pub replay_window_secs: u64,
+    /// Which events go to the queue (handed to it in the batch).
+    pub outgoing: Outgoing,
+    /// The duplicate check's policy, decided from the batch's read.
+    pub duplicates: DuplicateRefundPolicy,
 }
 
 /// A verified notification (the envelope requires every field).
@@ -60,12 +92,15 @@ impl Input {
 }
 
 /// What the notification's batch returned.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Batch {
     /// The attempt as its first statement read it (`None`: no such code).
     pub stored: Option<StoredAttempt>,
     /// Whether the [`Write::Transition`] changed the row.
     pub updated: bool,
+    /// The duplicate check's snapshot, read by the batch's last statements
+    /// after its writes (`None`: no such attempt).
+    pub check: Option<duplicate::Snapshot>,
 }
 
 /// Why a notification is not acknowledged (a 4xx; nothing was changed),
@@ -98,7 +133,7 @@ pub type Answer = Result<(), Refusal>;
 pub fn decide(snapshot: Option<&Batch>, input: &Input, now: u64, policy: &Policy) -> Plan<Answer> {
     match snapshot {
         None => before(input, now, policy),
-        Some(batch) => after(batch, input, policy),
+        Some(batch) => after(batch, input, now, policy),
     }
 }
 
@@ -135,11 +170,15 @@ fn before(input: &Input, now: u64, policy: &Policy) -> Plan<Answer> {
             writes.extend(transition(code, event, EventSource::Notify, amount));
         }
     }
+    // The events go to the queue from the batch that wrote them.
+    if writes.iter().any(|w| matches!(w, Write::Event(_))) {
+        writes.extend(policy.outgoing.enqueue(code));
+    }
     Plan::again(writes)
 }
 
 /// The outcome, from what the batch read and did.
-fn after(batch: &Batch, input: &Input, policy: &Policy) -> Plan<Answer> {
+fn after(batch: &Batch, input: &Input, now: u64, policy: &Policy) -> Plan<Answer> {
     let notice = input.notice();
     let outcome =
         match settle::notify_outcome(&policy.busi_id, &notice, batch.stored, batch.updated) {
@@ -168,7 +207,7 @@ fn after(batch: &Batch, input: &Input, policy: &Policy) -> Plan<Answer> {
             let mut plan = Plan::done(Ok(()));
             if let NotifyOutcome::Event(t) = outcome {
                 plan.log.extend(log_stale(code, EventSource::Notify, &t));
-                if settle::is_new_money(&t) {
+                if settle::is_new_money(&t) && check_acts(batch, now, policy) {
                     plan = plan.then(FollowUp::DuplicateCheck {
                         charge_code: code.clone(),
                     });
@@ -177,6 +216,19 @@ fn after(batch: &Batch, input: &Input, policy: &Policy) -> Plan<Answer> {
             plan.logging(Log::field("outcome", outcome.name()))
         }
     }
+}
+
+/// Whether the duplicate check of new money would do anything (write,
+/// log, refund) on the snapshot the batch read after its writes: only
+/// then does it run after the answer (it reads afresh there). A kept
+/// payment, a counter code's payment or an attempt without a link
+/// decides `Plan::done(())`: nothing to defer, nothing to lose. No
+/// snapshot (the batch read none): the check runs, as it always did.
+fn check_acts(batch: &Batch, now: u64, policy: &Policy) -> bool {
+    batch
+        .check
+        .as_ref()
+        .is_none_or(|s| duplicate::decide(s, now, &policy.duplicates) != Plan::done(()))
 }
 
 /// The refusal of a notification that does not match its attempt.
@@ -209,6 +261,15 @@ mod tests {
         Policy {
             busi_id: "B1".into(),
             replay_window_secs: 300,
+            outgoing: Outgoing::Every,
+            duplicates: DuplicateRefundPolicy::new(60),
+        }
+    }
+
+    fn enqueue(merchant_events: bool) -> Write {
+        Write::EnqueueEvents {
+            charge_code: "C1".into(),
+            merchant_events,
         }
     }
 
@@ -276,6 +337,7 @@ mod tests {
                     [
                         vec![count(G::Paid, 1250, NotifyPlan::Apply(Paid))],
                         moved(Paid, EventType::OrderPaid, 1250),
+                        vec![enqueue(true)],
                     ]
                     .concat(),
                 ),
@@ -288,6 +350,7 @@ mod tests {
                     [
                         vec![count(G::Refunded, 1250, NotifyPlan::Apply(Paid))],
                         moved(Paid, EventType::OrderPaid, 1250),
+                        vec![enqueue(true)],
                     ]
                     .concat(),
                 ),
@@ -300,6 +363,7 @@ mod tests {
                     [
                         vec![count(G::Closed, 1250, NotifyPlan::Apply(Closed))],
                         moved(Closed, EventType::OrderClosed, 1250),
+                        vec![enqueue(true)],
                     ]
                     .concat(),
                 ),
@@ -344,6 +408,38 @@ mod tests {
     }
 
     #[test]
+    fn events_go_to_the_queue_as_configured() {
+        use OrderState as G;
+        let paid = |outgoing| {
+            let p = Policy {
+                outgoing,
+                ..policy()
+            };
+            decide(None, &input("B1", 1250, G::Paid), 1000, &p).writes
+        };
+        let written = [
+            vec![count(G::Paid, 1250, NotifyPlan::Apply(Paid))],
+            moved(Paid, EventType::OrderPaid, 1250),
+        ]
+        .concat();
+        let cases = [
+            ("every event", Outgoing::Every, Some(enqueue(true))),
+            ("only epay's", Outgoing::EpayOnly, Some(enqueue(false))),
+            ("nothing goes out: they wait", Outgoing::Nothing, None),
+        ];
+        for (name, outgoing, last) in cases {
+            let want: Vec<Write> = written.iter().cloned().chain(last).collect();
+            assert_eq!(paid(outgoing), want, "{name}");
+        }
+        // No event written, nothing handed over.
+        let silent = decide(None, &input("B1", 1250, G::Refunding), 1000, &policy());
+        assert!(!silent
+            .writes
+            .iter()
+            .any(|w| matches!(w, Write::EnqueueEvents { .. })));
+    }
+
+    #[test]
     fn after_the_batch() {
         use OrderState as G;
         let batch = |state: Option<OrderStatus>, updated| Batch {
@@ -352,6 +448,7 @@ mod tests {
                 amount: Fen::from_fen(1250),
             }),
             updated,
+            check: None,
         };
         let ok = |outcome: &'static str| Plan::done(Ok(())).logging(Log::field("outcome", outcome));
         let dup = FollowUp::DuplicateCheck {
@@ -452,6 +549,93 @@ mod tests {
             let plan = decide(Some(&batch), &input, 1000, &policy());
             assert_eq!(plan, want, "{name}");
             assert!(matches!(plan.next, Next::Done(_)), "{name}");
+        }
+    }
+
+    /// New money's duplicate check runs after the answer only when, on the
+    /// rows the batch read after its writes, it would do something.
+    #[test]
+    fn the_duplicate_check_only_when_it_acts() {
+        use crate::flow::testing::attempt;
+        use crate::flow::Attempt;
+        use crate::vocab::LinkKind;
+        let of_link = |code: &str, seq: u64, dup: Option<&str>| Attempt {
+            link_id: Some("L1".into()),
+            paid_seq: Some(seq),
+            duplicate_of: dup.map(Into::into),
+            ..attempt(code, Paid)
+        };
+        let snap = |me: Attempt, others: Vec<Attempt>, kind| duplicate::Snapshot {
+            link: [vec![me.clone()], others].concat(),
+            attempt: me,
+            kind,
+            refunds: Vec::new(),
+        };
+        let kept = of_link("C1", 1, None);
+        let judged = of_link("C1", 2, Some("C0"));
+        // Money recorded before the judge existed: unmarked, not the first.
+        let unjudged = of_link("C1", 2, None);
+        let cases: Vec<(&str, Option<duplicate::Snapshot>, bool)> = vec![
+            ("no snapshot: as before", None, true),
+            (
+                "the link's kept payment",
+                Some(snap(kept, vec![], Some(LinkKind::Fixed))),
+                false,
+            ),
+            (
+                "judged a duplicate in the batch: refunded after the answer",
+                Some(snap(
+                    judged,
+                    vec![of_link("C0", 1, None)],
+                    Some(LinkKind::Fixed),
+                )),
+                true,
+            ),
+            (
+                "unmarked, not the kept one: marked after the answer",
+                Some(snap(
+                    unjudged,
+                    vec![of_link("C0", 1, None)],
+                    Some(LinkKind::Fixed),
+                )),
+                true,
+            ),
+            (
+                "a counter code keeps every payment",
+                Some(snap(
+                    of_link("C1", 2, None),
+                    vec![of_link("C0", 1, None)],
+                    Some(LinkKind::Counter),
+                )),
+                false,
+            ),
+            (
+                "no link",
+                Some(snap(attempt("C1", Paid), vec![], None)),
+                false,
+            ),
+        ];
+        for (name, check, acts) in cases {
+            let batch = Batch {
+                stored: Some(StoredAttempt {
+                    state: Pending,
+                    amount: Fen::from_fen(1250),
+                }),
+                updated: true,
+                check,
+            };
+            let plan = decide(
+                Some(&batch),
+                &input("B1", 1250, OrderState::Paid),
+                1000,
+                &policy(),
+            );
+            let checks = plan
+                .after
+                .iter()
+                .any(|f| matches!(f, FollowUp::DuplicateCheck { .. }));
+            assert_eq!(checks, acts, "{name}");
+            assert_eq!(plan.next, Next::Done(Ok(())), "{name}");
         }
     }
 }

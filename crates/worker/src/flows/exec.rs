@@ -97,6 +97,9 @@ pub struct Outcome<A> {
     /// The error of the last call that failed, for a route that answers
     /// with it (the fault keeps only the gateway's code).
     pub fault: Option<ApiError>,
+    /// The events its batches handed to the queue, to send now that they
+    /// committed (`flows::webhook::send_later`).
+    pub enqueued: Vec<u64>,
 }
 
 /// Runs `flow` from `input` to its answer.
@@ -112,16 +115,17 @@ pub async fn run_from<F: Flow>(
     mut input: F::Input,
     mut snapshot: F::Snapshot,
 ) -> ApiResult<Outcome<F::Answer>> {
-    let (mut fault, mut idle) = (None, 0);
+    let (mut fault, mut idle, mut enqueued) = (None, 0, Vec::new());
     while idle < flow::MAX_ROUNDS {
         idle += 1;
-        let (step, read) = round(cx, flow, &snapshot, &input).await?;
+        let (step, read) = round(cx, flow, &snapshot, &input, &mut enqueued).await?;
         match step {
             Step::Done(answer, after) => {
                 return Ok(Outcome {
                     answer,
                     after,
                     fault,
+                    enqueued,
                 })
             }
             Step::Again => {}
@@ -155,16 +159,19 @@ enum Step<A> {
 
 /// One round: decide, write the plan's batch, log. Returns what follows
 /// and the next snapshot when the batch read it (`None`: load it; always
-/// after a lost claim, which skips the plan's next step).
+/// after a lost claim, which skips the plan's next step); adds the events
+/// the batch handed to the queue to `enqueued`.
 async fn round<F: Flow>(
     cx: &Cx,
     flow: &F,
     snapshot: &F::Snapshot,
     input: &F::Input,
+    enqueued: &mut Vec<u64>,
 ) -> ApiResult<(Step<F::Answer>, Option<F::Snapshot>)> {
     let (db, now) = (cx.db()?, now_secs());
     let plan = flow.decide(snapshot, input, now);
-    let ran = batch::run(db, &plan.writes, flow.read(db, input, &plan.next)?, now).await?;
+    let mut ran = batch::run(db, &plan.writes, flow.read(db, input, &plan.next)?, now).await?;
+    enqueued.append(&mut ran.enqueued);
     log(cx, &plan.log);
     let lost = (plan.writes.iter().zip(&ran.changed)).any(|(w, c)| w.is_claim() && !c);
     if lost {

@@ -1,32 +1,36 @@
 //! Notify: the gateway's asynchronous payment notification (`POST /notify`).
 //!
 //! Decrypt and verify (soushou), check the timestamp window, then one D1
-//! round trip (`store::attempts::notify`: one batch, one transaction) that reads the
+//! round trip (`store::plan`: one batch, one transaction) that reads the
 //! attempt and writes what the notification proves — the conditional
 //! transition (its history and outbox event) and the notification's count,
-//! every write conditional on the attempt holding the notified amount — and
-//! decide from what it read and whether the update applied
-//! (`checkout::settle::notify_outcome`: the message must match the stored
-//! attempt, `BUSI_ID` and `AMT`, and the state moves only as
-//! `checkout::state` allows). Only then answer 200 `SUCCESS`. Every
-//! refusal is a 4xx with nothing changed and a log line saying why; a
-//! storage failure is a 5xx so the gateway retries. A payment that paid a
-//! link a second time is refunded after the answer (`ctx.wait_until`), so
-//! the refund can neither delay nor fail the notification.
+//! every write conditional on the attempt holding the notified amount —,
+//! hands the attempt's new events to the queue (`Write::EnqueueEvents`)
+//! and reads the duplicate check's rows after its writes; then decides
+//! from what it read and whether the update applied
+//! (`checkout::flow::notify`: the message must match the stored attempt,
+//! `BUSI_ID` and `AMT`, and the state moves only as `checkout::state`
+//! allows). Only then answer 200 `SUCCESS`. Every refusal is a 4xx with
+//! nothing changed and a log line saying why; a storage failure is a 5xx
+//! so the gateway retries. After the answer (`ctx.wait_until`): the
+//! events the batch enqueued go to the queue, and a payment that paid a
+//! link a second time is refunded — so neither can delay nor fail the
+//! notification, and neither costs the common case a round trip.
 
 use checkout::api::ErrorCode;
 use checkout::flow::notify::{self, Batch, Input, Refusal};
 use checkout::flow::{Next, Plan, Write};
+use checkout::settle::DuplicateRefundPolicy;
 use soushou::envelope;
 use worker::Context;
 
 use super::exec::{self, Answered, Flow};
-use super::follow_up;
+use super::{follow_up, webhook};
 use crate::platform::context::Cx;
 use crate::platform::db::Db;
 use crate::platform::error::{ApiError, ApiResult};
-use crate::store::attempts;
 use crate::store::plan::{Ran, Read};
+use crate::store::{attempts, snapshots};
 
 fn reject(code: ErrorCode, reason: impl Into<String>) -> ApiError {
     ApiError::NotifyRejected {
@@ -55,7 +59,10 @@ impl Flow for Notify {
         next: &Next<notify::Answer>,
     ) -> ApiResult<Read<'d>> {
         Ok(match next {
-            Next::Again => Read::Before(attempts::notify_read(db, &input.charge_code)?),
+            Next::Again => Read::Around(
+                attempts::notify_read(db, &input.charge_code)?,
+                snapshots::duplicate_reads(db, &input.charge_code)?,
+            ),
             _ => Read::None,
         })
     }
@@ -67,7 +74,12 @@ impl Flow for Notify {
         let updated = (writes.iter().zip(&ran.changed))
             .any(|(w, changed)| matches!(w, Write::Transition { .. }) && *changed);
         let stored = attempts::notify_stored(read)?;
-        Ok(Some(Some(Batch { stored, updated })))
+        let check = snapshots::duplicate_read(&ran.after)?;
+        Ok(Some(Some(Batch {
+            stored,
+            updated,
+            check,
+        })))
     }
 
     fn decide(&self, batch: &Option<Batch>, input: &Input, now: u64) -> Plan<notify::Answer> {
@@ -100,6 +112,8 @@ pub async fn handle(cx: &Cx, query: &str, body: &[u8], ctx: &Context) -> ApiResu
     let policy = notify::Policy {
         busi_id: settings.gateway()?.busi_id,
         replay_window_secs: settings.replay_window_secs()?,
+        outgoing: webhook::outgoing(settings),
+        duplicates: DuplicateRefundPolicy::new(settings.refund_retry_after_secs()?),
     };
     let input = Input {
         charge_code: notify.charge_code,
@@ -109,6 +123,7 @@ pub async fn handle(cx: &Cx, query: &str, body: &[u8], ctx: &Context) -> ApiResu
         signed_at: verified.unix_seconds(),
     };
     let done = exec::run(cx, &Notify(policy), input).await?;
+    webhook::send_later(cx, ctx, done.enqueued);
     follow_up::later(cx, ctx, done.after);
     done.answer.map_err(|refusal| match refusal {
         Refusal::Rejected { code, reason } => reject(code, reason),

@@ -18,11 +18,11 @@
 
 use checkout::epay::Merchant;
 use checkout::flow::webhook::{self as delivery, Answer, Event, Input};
-use checkout::flow::Plan;
+use checkout::flow::{Outgoing, Plan};
 use checkout::webhook::Key;
 use futures_util::stream::{self, StreamExt};
 use serde::{Deserialize, Serialize};
-use worker::{Message, MessageBatch, MessageExt, QueueRetryOptionsBuilder};
+use worker::{Context, Message, MessageBatch, MessageExt, QueueRetryOptionsBuilder};
 
 use super::exec::{self, Answered, Flow};
 use crate::platform::config::Settings;
@@ -78,6 +78,38 @@ fn destinations(settings: &Settings) -> (bool, bool) {
     let merchant = settings.webhook_url().is_ok();
     let epay = matches!(settings.epay_merchants(), Ok(Some(_)));
     (merchant, merchant || epay)
+}
+
+/// [`destinations`] as a flow's policy reads them.
+pub fn outgoing(settings: &Settings) -> Outgoing {
+    match destinations(settings) {
+        (true, _) => Outgoing::Every,
+        (false, true) => Outgoing::EpayOnly,
+        (false, false) => Outgoing::Nothing,
+    }
+}
+
+/// After the answer: sends the events a batch handed to the queue
+/// (`Write::EnqueueEvents`). A failed or lost send leaves them enqueued
+/// and overdue for the cron's [`reenqueue`], as a [`flush`] that died
+/// after its claim does.
+pub fn send_later(cx: &Cx, ctx: &Context, seqs: Vec<u64>) {
+    if seqs.is_empty() {
+        return;
+    }
+    let cx = Cx::with_settings(
+        cx.settings.clone(),
+        RequestLog::new(cx.log.request_id().to_owned(), "webhooks", "-", "enqueue"),
+    );
+    ctx.wait_until(async move {
+        if let Err(e) = enqueue(&cx, &seqs).await {
+            cx.log.event(
+                Level::Warn,
+                "webhook_enqueue_failed",
+                serde_json::json!({"error": e.code().as_str(), "detail": e.to_string()}),
+            );
+        }
+    });
 }
 
 /// After a request that wrote events: hands the never-enqueued ones to the

@@ -324,6 +324,41 @@ pub async fn claim_for_queue(
     Ok(rows.into_iter().map(|r| r.seq).collect())
 }
 
+/// The statement of `Write::EnqueueEvents`: [`claim_for_queue`]'s claim
+/// for one attempt's never-enqueued pending events (by the
+/// `webhook_events_by_order` index), run in the batch that wrote them, so
+/// the rows come back with the batch and go to the queue with no round
+/// trip of their own. Its rows: [`enqueued`].
+pub(super) fn enqueue_statement<'d>(
+    db: &'d Db,
+    charge_code: &str,
+    merchant_events: bool,
+    now: u64,
+) -> ApiResult<Stmt<'d>> {
+    prepare(
+        db,
+        &format!(
+            "UPDATE webhook_events SET enqueued_at = ?2, next_attempt_at = ?2 \
+             WHERE charge_code = ?1 AND delivery = 'pending' AND enqueued_at IS NULL \
+             AND (?3 = 1 OR kind = '{EPAY}') RETURNING seq"
+        ),
+        &[t(charge_code), n(now), n(u64::from(merchant_events))],
+    )
+}
+
+/// The rows [`enqueue_statement`] handed to the queue.
+pub(super) fn enqueued(result: Option<&D1Result>) -> ApiResult<Vec<u64>> {
+    #[derive(Deserialize)]
+    struct Row {
+        seq: u64,
+    }
+    let Some(result) = result else {
+        return Ok(Vec::new());
+    };
+    let rows: Vec<Row> = result.results().stored()?;
+    Ok(rows.into_iter().map(|r| r.seq).collect())
+}
+
 /// Marks an event pending again for a new round of the retry schedule;
 /// false when there is no such event.
 pub async fn mark_pending(db: &Db, seq: u64, now: u64) -> ApiResult<bool> {

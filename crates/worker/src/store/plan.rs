@@ -6,7 +6,8 @@
 //!
 //! A write-then-read flow (`notify`, a link's `pay`) adds its read to the
 //! same batch ([`Read`]): before the writes, it sees the rows they act on;
-//! after them, the rows they left. One round trip either way.
+//! after them, the rows they left (`/notify` both: [`Read::Around`]). One
+//! round trip either way.
 
 use checkout::flow::Write;
 use worker::D1Result;
@@ -20,18 +21,25 @@ use crate::platform::error::{ApiError, ApiResult};
 pub enum Read<'d> {
     /// No read.
     None,
-    /// This statement, before the writes.
-    Before(Stmt<'d>),
     /// This statement, after the writes.
     After(Stmt<'d>),
+    /// This statement before the writes, and these after them (`/notify`:
+    /// the attempt as found, then the duplicate check's rows as left).
+    Around(Stmt<'d>, Vec<Stmt<'d>>),
 }
 
 /// What a batch did.
+#[derive(Default)]
 pub struct Ran {
     /// Per write, in order: whether it changed a row.
     pub changed: Vec<bool>,
-    /// What the batch's read returned.
+    /// What the batch's read returned (of [`Read::Around`], the first).
     pub read: Option<D1Result>,
+    /// What the reads after the writes of [`Read::Around`] returned.
+    pub after: Vec<D1Result>,
+    /// The events the batch handed to the queue ([`Write::EnqueueEvents`]):
+    /// the caller sends them once the batch committed.
+    pub enqueued: Vec<u64>,
 }
 
 /// Runs `writes` (and `read`) as one batch, one round trip, one
@@ -39,12 +47,15 @@ pub struct Ran {
 /// Nothing to write and nothing to read is no round trip.
 pub async fn run(db: &Db, writes: &[Write], read: Read<'_>, now: u64) -> ApiResult<Ran> {
     let mut batch = Vec::new();
-    let before = matches!(read, Read::Before(_));
-    let mut after = None;
+    let before = matches!(read, Read::Around(..));
+    let (mut after, mut trailing) = (None, Vec::new());
     match read {
         Read::None => {}
-        Read::Before(stmt) => batch.push(stmt),
         Read::After(stmt) => after = Some(stmt),
+        Read::Around(stmt, then) => {
+            batch.push(stmt);
+            trailing = then;
+        }
     }
     // Per write: the index of the statement whose changes are its own.
     let mut marks = Vec::with_capacity(writes.len());
@@ -59,11 +70,10 @@ pub async fn run(db: &Db, writes: &[Write], read: Read<'_>, now: u64) -> ApiResu
         after.as_ref().map(|_| batch.len())
     };
     batch.extend(after);
+    let trailing_at = batch.len();
+    batch.extend(trailing);
     if batch.is_empty() {
-        return Ok(Ran {
-            changed: Vec::new(),
-            read: None,
-        });
+        return Ok(Ran::default());
     }
     // A plan that writes records a change: its batch carries the
     // request's audit entry (`Db::change`); a read alone does not.
@@ -72,18 +82,8 @@ pub async fn run(db: &Db, writes: &[Write], read: Read<'_>, now: u64) -> ApiResu
     } else {
         db.change(batch).await.stored()?
     };
-    let mut changed = Vec::with_capacity(writes.len());
-    for (w, mark) in writes.iter().zip(marks) {
-        let result = mark.and_then(|m| results.get(m));
-        let did = match result {
-            Some(r) => changes(r)? > 0,
-            None => false,
-        };
-        if matches!(w, Write::Event(_)) {
-            events::note_written(result);
-        }
-        changed.push(did);
-    }
+    let (changed, enqueued) = per_write(writes, &marks, &results)?;
+    let after = results.split_off(trailing_at.min(results.len()));
     let read = match read_at {
         Some(i) if i < results.len() => Some(results.swap_remove(i)),
         Some(_) => {
@@ -93,7 +93,41 @@ pub async fn run(db: &Db, writes: &[Write], read: Read<'_>, now: u64) -> ApiResu
         }
         None => None,
     };
-    Ok(Ran { changed, read })
+    Ok(Ran {
+        changed,
+        read,
+        after,
+        enqueued,
+    })
+}
+
+/// Per write, whether it changed a row (its statement at `marks`), and
+/// the events the batch handed to the queue.
+fn per_write(
+    writes: &[Write],
+    marks: &[Option<usize>],
+    results: &[D1Result],
+) -> ApiResult<(Vec<bool>, Vec<u64>)> {
+    // A batch that hands its events to the queue leaves nothing for the
+    // request-end flush.
+    let enqueues = writes
+        .iter()
+        .any(|w| matches!(w, Write::EnqueueEvents { .. }));
+    let (mut changed, mut enqueued) = (Vec::with_capacity(writes.len()), Vec::new());
+    for (w, mark) in writes.iter().zip(marks) {
+        let result = mark.and_then(|m| results.get(m));
+        let did = match result {
+            Some(r) => changes(r)? > 0,
+            None => false,
+        };
+        match w {
+            Write::Event(_) if !enqueues => events::note_written(result),
+            Write::EnqueueEvents { .. } => enqueued.extend(events::enqueued(result)?),
+            _ => {}
+        }
+        changed.push(did);
+    }
+    Ok((changed, enqueued))
 }
 
 /// A write's statements, and which of them (by index) says whether it
@@ -119,7 +153,8 @@ fn statements<'d>(db: &'d Db, w: &Write, now: u64) -> ApiResult<Statements<'d>> 
         Write::Event(_)
         | Write::RecordWebhookAttempt { .. }
         | Write::SetDelivery { .. }
-        | Write::MarkEventFailed { .. } => outbox(db, w, now),
+        | Write::MarkEventFailed { .. }
+        | Write::EnqueueEvents { .. } => outbox(db, w, now),
     }
 }
 
@@ -251,6 +286,10 @@ fn outbox<'d>(db: &'d Db, w: &Write, now: u64) -> ApiResult<Statements<'d>> {
         Write::MarkEventFailed { seq, gave_up_after } => {
             events::failed_statement(db, *seq, *gave_up_after)?
         }
+        Write::EnqueueEvents {
+            charge_code,
+            merchant_events,
+        } => events::enqueue_statement(db, charge_code, *merchant_events, now)?,
         _ => return misrouted(w),
     }))
 }

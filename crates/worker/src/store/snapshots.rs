@@ -4,7 +4,7 @@
 //! the rows agree with each other), typed as the flows take them.
 
 use checkout::flow::{self, duplicate, refund, webhook};
-use checkout::vocab::LinkKind;
+use checkout::vocab::{LinkKind, Spelled};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use worker::D1Result;
@@ -13,7 +13,7 @@ use super::attempts::{get_order, OrderRow, ORDER_COLUMNS};
 use super::events::{self as outbox, EventRow};
 use super::refunds::{RefundRow, REFUNDS_OF};
 use super::{prepare, t, Stored};
-use crate::platform::db::Db;
+use crate::platform::db::{Db, Stmt};
 use crate::platform::error::{ApiError, ApiResult};
 
 impl RefundRow {
@@ -75,6 +75,16 @@ pub async fn refund(
 /// attempt of its link (itself included), its refunds and its link's kind;
 /// `None` for an unknown attempt.
 pub async fn duplicate(db: &Db, charge_code: &str) -> ApiResult<Option<duplicate::Snapshot>> {
+    let results = db.batch(duplicate_reads(db, charge_code)?).await.stored()?;
+    duplicate_read(&results)
+}
+
+/// The statements of [`duplicate`]'s read, for a batch that carries it
+/// (`/notify`'s, after its writes: `store::plan::Read::Around`). A
+/// counter code's attempts are not read: it keeps every payment
+/// (`duplicate::decide` answers before looking at them), and a counter
+/// code used all day has thousands, which every notification of it read.
+pub fn duplicate_reads<'d>(db: &'d Db, charge_code: &str) -> ApiResult<Vec<Stmt<'d>>> {
     let order = prepare(
         db,
         &format!("SELECT {ORDER_COLUMNS} FROM orders WHERE charge_code = ?1"),
@@ -85,7 +95,10 @@ pub async fn duplicate(db: &Db, charge_code: &str) -> ApiResult<Option<duplicate
         &format!(
             "SELECT {ORDER_COLUMNS} FROM orders WHERE link_id = \
              (SELECT link_id FROM orders WHERE charge_code = ?1) \
-             ORDER BY created_at DESC, rowid DESC"
+             AND NOT EXISTS (SELECT 1 FROM links c WHERE c.link_id = orders.link_id \
+               AND c.kind = '{counter}') \
+             ORDER BY created_at DESC, rowid DESC",
+            counter = LinkKind::Counter.spelling()
         ),
         &[t(charge_code)],
     )?;
@@ -95,7 +108,11 @@ pub async fn duplicate(db: &Db, charge_code: &str) -> ApiResult<Option<duplicate
         "SELECT kind FROM links WHERE link_id = (SELECT link_id FROM orders WHERE charge_code = ?1)",
         &[t(charge_code)],
     )?;
-    let results = db.batch(vec![order, link, refunds, kind]).await.stored()?;
+    Ok(vec![order, link, refunds, kind])
+}
+
+/// The snapshot from what [`duplicate_reads`] returned, in order.
+pub fn duplicate_read(results: &[D1Result]) -> ApiResult<Option<duplicate::Snapshot>> {
     let Some(attempt) = rows::<OrderRow>(results.first())?
         .first()
         .map(OrderRow::attempt)
