@@ -75,7 +75,9 @@ test('a cashier creates a counter code and shows its QR in two taps from Today',
 });
 
 test('a manager creates a fixed link: refusals at their fields, a live preview, downloads, the embed snippet and the A6 print card', async () => {
-  const page = await signedIn(browser, 'manager', { locale: 'en-US', kind: 'desktop', path: '/links/new?kind=fixed' });
+  // A key on every request: this flow (and its PDF) outlasts the test
+  // stack's 8 s sessions (console.mjs, `signedIn`).
+  const page = await signedIn(browser, 'manager', { locale: 'en-US', kind: 'desktop', path: '/links/new?kind=fixed', bearer: true });
   await consoleScreen(page, 'new-link');
   assert.equal(await page.isChecked('#kind-fixed'), true);
   // Nothing typed: the amount is refused before anything is sent.
