@@ -12,6 +12,7 @@
 
 #![warn(missing_docs)]
 
+pub mod decode;
 pub mod desk;
 pub mod error;
 pub mod i18n;

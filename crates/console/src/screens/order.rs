@@ -196,7 +196,7 @@ impl Act {
                 idempotency_key: key.as_deref(),
                 ..Extra::default()
             };
-            let sent = api::send::<serde_json::Value>("POST", &path, Some(&body), extra).await;
+            let sent = api::send::<()>("POST", &path, Some(&body), extra).await;
             outcome.set(Some(match sent {
                 Ok(_) => Ok(done),
                 Err(Error::Network(_)) => Ok(unknown),
