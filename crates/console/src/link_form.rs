@@ -6,9 +6,9 @@
 
 use checkout::api::CreateLinkRequest;
 use checkout::vocab::{GoodsLine, LinkKind};
-use checkout_page::decode::{boolean, enum_str, opt_string, opt_uint, string};
+use checkout_page::decode::{enum_str, opt_string, opt_uint, string};
 
-use crate::decode::{FromJson, Json};
+use crate::decode::{boolean, FromJson, Json};
 
 /// A form field a refusal is shown next to (its element id is
 /// `link-{name}`).

@@ -353,7 +353,7 @@ mod tests {
         );
     }
 
-    /// API.md's `GET /v1/refunds` entry.
+    /// A `GET /v1/refunds` entry as the Worker writes it.
     #[test]
     fn refund_rows_read_the_contract_example() {
         let page: Page<RefundRow> = read(
@@ -428,7 +428,8 @@ mod tests {
         assert_eq!(read::<Health>("[]"), Ok(Health::default()));
     }
 
-    /// `GET /v1/events` and `GET /v1/events/{id}` as API.md shows them.
+    /// `GET /v1/events` and `GET /v1/events/{id}` as `crates/worker/README.md`
+    /// documents them.
     #[test]
     fn events_read_the_contract_examples() {
         let list: Events = read(

@@ -31,12 +31,6 @@ pub trait Json: Sized {
     fn uint(&self) -> Option<u64>;
     /// The elements of an array (none if it is not an array).
     fn items(&self) -> Vec<Self>;
-    /// The value as an integer of either sign, if it is one.
-    fn int(&self) -> Option<i64>;
-    /// The value as a boolean, if it is one.
-    fn boolean(&self) -> Option<bool>;
-    /// The member names of an object (none if it is not an object).
-    fn keys(&self) -> Vec<String>;
 }
 
 // The helpers below are public for the merchant console, which reads its
@@ -72,28 +66,6 @@ pub fn uint<J: Json>(v: &J, name: &str) -> Result<u64, Error> {
 pub fn opt_uint<J: Json>(v: &J, name: &str) -> Result<Option<u64>, Error> {
     v.field(name)
         .map(|f| f.uint().ok_or_else(|| missing(name)))
-        .transpose()
-}
-
-/// A required integer member of either sign.
-pub fn int<J: Json>(v: &J, name: &str) -> Result<i64, Error> {
-    v.field(name)
-        .and_then(|f| f.int())
-        .ok_or_else(|| missing(name))
-}
-
-/// A required boolean member.
-pub fn boolean<J: Json>(v: &J, name: &str) -> Result<bool, Error> {
-    v.field(name)
-        .and_then(|f| f.boolean())
-        .ok_or_else(|| missing(name))
-}
-
-/// An optional boolean member: absent or `null` is `None`, anything else
-/// must be one.
-pub fn opt_boolean<J: Json>(v: &J, name: &str) -> Result<Option<bool>, Error> {
-    v.field(name)
-        .map(|f| f.boolean().ok_or_else(|| missing(name)))
         .transpose()
 }
 
@@ -210,59 +182,6 @@ pub fn pay_response<J: Json>(v: &J) -> Result<PayResponse, Error> {
     })
 }
 
-/// A parsed JSON value as the browser gives it (`response.json()`,
-/// `JSON.parse`).
-#[cfg(target_arch = "wasm32")]
-impl Json for wasm_bindgen::JsValue {
-    fn field(&self, name: &str) -> Option<Self> {
-        if !self.is_object() {
-            return None;
-        }
-        js_sys::Reflect::get(self, &wasm_bindgen::JsValue::from_str(name))
-            .ok()
-            .filter(|v| !v.is_undefined() && !v.is_null())
-    }
-
-    fn string(&self) -> Option<String> {
-        self.as_string()
-    }
-
-    fn uint(&self) -> Option<u64> {
-        // JSON numbers arrive as f64; accept only exact non-negative integers.
-        let n = self.as_f64()?;
-        (n >= 0.0 && n.fract() == 0.0 && n <= 9_007_199_254_740_991.0).then_some(n as u64)
-    }
-
-    fn items(&self) -> Vec<Self> {
-        if js_sys::Array::is_array(self) {
-            js_sys::Array::from(self).iter().collect()
-        } else {
-            Vec::new()
-        }
-    }
-
-    fn int(&self) -> Option<i64> {
-        // As `uint`: exact integers within f64's exact range only.
-        let n = self.as_f64()?;
-        (n.fract() == 0.0 && n.abs() <= 9_007_199_254_740_991.0).then_some(n as i64)
-    }
-
-    fn boolean(&self) -> Option<bool> {
-        self.as_bool()
-    }
-
-    fn keys(&self) -> Vec<String> {
-        if self.is_object() && !js_sys::Array::is_array(self) {
-            js_sys::Object::keys(wasm_bindgen::JsCast::unchecked_ref::<js_sys::Object>(self))
-                .iter()
-                .filter_map(|k| k.as_string())
-                .collect()
-        } else {
-            Vec::new()
-        }
-    }
-}
-
 /// A parsed JSON value on the host: the tests' (here and the console's),
 /// which write answers with the types' own serde `Serialize`.
 #[cfg(any(test, feature = "json-value"))]
@@ -278,17 +197,6 @@ impl Json for serde_json::Value {
     }
     fn items(&self) -> Vec<Self> {
         self.as_array().cloned().unwrap_or_default()
-    }
-    fn int(&self) -> Option<i64> {
-        self.as_i64()
-    }
-    fn boolean(&self) -> Option<bool> {
-        self.as_bool()
-    }
-    fn keys(&self) -> Vec<String> {
-        self.as_object()
-            .map(|o| o.keys().cloned().collect())
-            .unwrap_or_default()
     }
 }
 
