@@ -237,6 +237,13 @@ impl OrderKind {
     }
 }
 
+impl Spelled for OrderKind {
+    const ALL: &'static [Self] = &[OrderKind::Link, OrderKind::Qr, OrderKind::Pos];
+    fn spelling(self) -> &'static str {
+        self.as_str()
+    }
+}
+
 /// The method stored with an attempt: the shopper's [`PayMethod`], or the
 /// merchant scanning the shopper's code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -326,6 +333,22 @@ impl EventSource {
             EventSource::Cancel => "cancel",
             EventSource::Pos => "pos",
         }
+    }
+}
+
+impl Spelled for EventSource {
+    const ALL: &'static [Self] = &[
+        EventSource::Pay,
+        EventSource::Notify,
+        EventSource::Poll,
+        EventSource::Cron,
+        EventSource::MerchantQuery,
+        EventSource::Refund,
+        EventSource::Cancel,
+        EventSource::Pos,
+    ];
+    fn spelling(self) -> &'static str {
+        self.as_str()
     }
 }
 
@@ -426,6 +449,11 @@ mod tests {
         assert_spelled_as_serde::<LinkChannel>();
         assert_spelled_as_serde::<OrderMethod>();
         assert_spelled_as_serde::<RefundState>();
+        assert_spelled_as_serde::<OrderKind>();
+        assert_spelled_as_serde::<EventSource>();
+        assert_spelled_as_serde::<crate::access::Role>();
+        assert_spelled_as_serde::<crate::access::ActorKind>();
+        assert_spelled_as_serde::<crate::access::Outcome>();
         assert_spelled_as_serde::<crate::api::ErrorCode>();
     }
 

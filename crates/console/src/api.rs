@@ -1,14 +1,16 @@
 //! The merchant API client (wasm only): `fetch` on the console's own
-//! origin, so the session cookie goes with every request; JSON in and out
-//! with serde (`checkout::api`'s types where the contract has them); an
-//! error answer becomes a typed [`Error`] carrying its `X-Request-Id`.
+//! origin, so the session cookie goes with every request; request bodies
+//! written with serde, answers parsed by the browser (`JSON.parse`) and
+//! read by [`crate::decode`] (`checkout::api`'s types where the contract
+//! has them); an error answer becomes a typed [`Error`] carrying its
+//! `X-Request-Id`.
 
-use serde::de::DeserializeOwned;
 use serde::Serialize;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Headers, Request, RequestCredentials, RequestInit, Response};
 
+use crate::decode::FromJson;
 use crate::error::{from_answer, Error};
 use crate::js::{describe, window};
 
@@ -26,12 +28,12 @@ pub struct Extra<'a> {
 }
 
 /// `GET path` as `T`.
-pub async fn get<T: DeserializeOwned>(path: &str) -> Result<T, Error> {
+pub async fn get<T: FromJson>(path: &str) -> Result<T, Error> {
     decode(&call("GET", path, None, Extra::default()).await?)
 }
 
 /// `method path` with a JSON `body` (or none), as `T`.
-pub async fn send<T: DeserializeOwned>(
+pub async fn send<T: FromJson>(
     method: &str,
     path: &str,
     body: Option<&impl Serialize>,
@@ -49,8 +51,13 @@ pub async fn me() -> Result<Me, Error> {
     get("/v1/session").await
 }
 
-fn decode<T: DeserializeOwned>(text: &str) -> Result<T, Error> {
-    serde_json::from_str(text).map_err(|e| Error::Decode(e.to_string()))
+fn decode<T: FromJson>(text: &str) -> Result<T, Error> {
+    T::from_json(&parse(text).ok_or_else(|| Error::Decode("not JSON".into()))?)
+}
+
+/// The browser's `JSON.parse` (no JSON reader in the bundle).
+fn parse(text: &str) -> Option<JsValue> {
+    js_sys::JSON::parse(text).ok()
 }
 
 /// Sends one request and returns a 2xx answer's text; anything else is
@@ -96,6 +103,6 @@ async fn call(
     if response.ok() {
         Ok(text)
     } else {
-        Err(from_answer(status, &text, request_id))
+        Err(from_answer(status, parse(&text).as_ref(), request_id))
     }
 }

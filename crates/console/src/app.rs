@@ -62,13 +62,8 @@ fn Bar() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let sign_out = move |_| {
         spawn_local(async move {
-            let _ = api::send::<serde_json::Value>(
-                "DELETE",
-                "/v1/session",
-                None::<&()>,
-                api::Extra::default(),
-            )
-            .await;
+            let _ =
+                api::send::<()>("DELETE", "/v1/session", None::<&()>, api::Extra::default()).await;
             js::replace(&Route::SignIn.href());
             ctx.session.set(Session::Out { ended: false });
             ctx.route.set(Route::SignIn);

@@ -3,6 +3,8 @@
 
 use checkout::api::{ErrorCode, ErrorDetail};
 
+use crate::decode::{error_detail, Json};
+
 /// A failed API call.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum Error {
@@ -55,14 +57,23 @@ impl Error {
     }
 }
 
-/// Reads an error answer: the documented body (`{"error": {...}}`) or
-/// only the status.
-pub fn from_answer(status: u16, body: &str, request_id: Option<String>) -> Error {
+/// The page's decoding toolkit (`checkout_page::decode`, which the
+/// console's decoders use) fails only with its `Decode`.
+impl From<checkout_page::Error> for Error {
+    fn from(e: checkout_page::Error) -> Self {
+        match e {
+            checkout_page::Error::Decode(why) => Error::Decode(why),
+            _ => Error::Decode("unexpected answer".into()),
+        }
+    }
+}
+
+/// Reads an error answer: the documented body (`{"error": {...}}`, parsed
+/// if it was JSON) or only the status.
+pub fn from_answer<J: Json>(status: u16, body: Option<&J>, request_id: Option<String>) -> Error {
     Error::Answer {
         status,
-        detail: serde_json::from_str::<checkout::api::ErrorBody>(body)
-            .ok()
-            .map(|b| b.error),
+        detail: body.and_then(error_detail),
         request_id,
     }
 }
@@ -70,12 +81,18 @@ pub fn from_answer(status: u16, body: &str, request_id: Option<String>) -> Error
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
+
+    fn json(text: &str) -> Option<Value> {
+        serde_json::from_str(text).ok()
+    }
 
     #[test]
     fn the_documented_body_becomes_a_typed_error_with_its_request_id() {
         let e = from_answer(
             403,
-            r#"{"error":{"code":"FORBIDDEN","message":"no","permission":"refunds:write"}}"#,
+            json(r#"{"error":{"code":"FORBIDDEN","message":"no","permission":"refunds:write"}}"#)
+                .as_ref(),
             Some("abc123".into()),
         );
         assert_eq!(e.code(), Some(ErrorCode::Forbidden));
@@ -91,12 +108,16 @@ mod tests {
         assert_eq!(detail.permission.as_deref(), Some("refunds:write"));
         let gone = from_answer(
             401,
-            r#"{"error":{"code":"UNAUTHORIZED","message":"x"}}"#,
+            json(r#"{"error":{"code":"UNAUTHORIZED","message":"x"}}"#).as_ref(),
             None,
         );
         assert!(gone.signed_out());
         assert_eq!(
-            from_answer(502, "<html>bad gateway</html>", Some("r".into())),
+            from_answer(
+                502,
+                json("<html>bad gateway</html>").as_ref(),
+                Some("r".into())
+            ),
             Error::Answer {
                 status: 502,
                 detail: None,

@@ -454,7 +454,9 @@ mod tests {
     fn errors_read_in_both_languages() {
         let e = crate::error::from_answer(
             403,
-            r#"{"error":{"code":"FORBIDDEN","message":"needs refunds:write"}}"#,
+            Some(
+                &serde_json::json!({"error":{"code":"FORBIDDEN","message":"needs refunds:write"}}),
+            ),
             None,
         );
         assert_eq!(

@@ -7,7 +7,9 @@
 use checkout::api::CreateLinkRequest;
 use checkout::shell::escape;
 use checkout::vocab::{GoodsLine, LinkKind};
-use serde::Deserialize;
+use checkout_page::decode::{enum_str, opt_string, opt_uint, string};
+
+use crate::decode::{boolean, FromJson, Json};
 
 /// A form field a refusal is shown next to (its element id is
 /// `link-{name}`).
@@ -205,41 +207,51 @@ pub fn goods(text: &str) -> Result<Vec<GoodsLine>, checkout::Error> {
 
 /// A link as `GET /v1/links` and `POST /v1/links` answer it (tolerant:
 /// only what the screens show).
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Link {
     /// Its id.
     pub id: String,
     /// Its kind.
     pub kind: LinkKind,
     /// The page's address (`null` for a link stored without its token).
-    #[serde(default)]
     pub url: Option<String>,
     /// The token.
-    #[serde(default)]
     pub token: Option<String>,
     /// Whether it takes payments.
     pub active: bool,
     /// What is paid for (the list has it; a create answer does not).
-    #[serde(default)]
     pub subject: Option<String>,
     /// The merchant's reference.
-    #[serde(default, rename = "ref")]
     pub reference: Option<String>,
     /// A fixed link's amount, yuan.
-    #[serde(default)]
     pub amount: Option<String>,
     /// An open link's or counter code's bounds, yuan.
-    #[serde(default)]
     pub min_amount: Option<String>,
     /// See `min_amount`.
-    #[serde(default)]
     pub max_amount: Option<String>,
     /// Unix seconds; `null`: never.
-    #[serde(default)]
     pub expires_at: Option<u64>,
     /// Unix seconds.
-    #[serde(default)]
     pub created_at: Option<u64>,
+}
+
+impl FromJson for Link {
+    fn from_json<J: Json>(v: &J) -> Result<Self, crate::Error> {
+        Ok(Link {
+            id: string(v, "id")?,
+            kind: enum_str(v, "kind")?,
+            url: opt_string(v, "url"),
+            token: opt_string(v, "token"),
+            active: boolean(v, "active")?,
+            subject: opt_string(v, "subject"),
+            reference: opt_string(v, "ref"),
+            amount: opt_string(v, "amount"),
+            min_amount: opt_string(v, "min_amount"),
+            max_amount: opt_string(v, "max_amount"),
+            expires_at: opt_uint(v, "expires_at")?,
+            created_at: opt_uint(v, "created_at")?,
+        })
+    }
 }
 
 /// What a link charges, as its card says it: `¥12.30`, or `any` with the
@@ -384,11 +396,10 @@ mod tests {
         assert_eq!(Charge::of_form(&f), Charge::Fixed("12.30".into()));
         let c = Charge::of_form(&form(LinkKind::Counter));
         assert_eq!(c.bounds(), "¥0.01–¥10000.00");
-        let link: Link = serde_json::from_str(
-            r#"{"id":"L","kind":"open","url":"https://w/c/T","token":"T","active":true,
-            "subject":"s","ref":null,"amount":null,"min_amount":"1.00","max_amount":"9.00",
-            "expires_at":null,"created_at":5,"deactivated_at":null,"new":1}"#,
-        )
+        let link = Link::from_json(&serde_json::json!({"id":"L","kind":"open",
+            "url":"https://w/c/T","token":"T","active":true,"subject":"s","ref":null,
+            "amount":null,"min_amount":"1.00","max_amount":"9.00","expires_at":null,
+            "created_at":5,"deactivated_at":null,"new":1}))
         .unwrap();
         assert_eq!(
             Charge::of_link(&link),

@@ -8,7 +8,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Headers, Request, RequestInit, Response};
 
-use crate::decode::{self, Json};
+use crate::decode;
 use crate::encode;
 use crate::js::{self, describe, window};
 use crate::Error;
@@ -87,36 +87,6 @@ async fn fetch_json(method: &str, path: &str, body: Option<String>) -> Result<Js
                 detail: body.error,
             }),
             None => Err(Error::Http(status)),
-        }
-    }
-}
-
-/// A parsed JSON value as the browser gives it (`response.json()`).
-impl Json for JsValue {
-    fn field(&self, name: &str) -> Option<Self> {
-        if !self.is_object() {
-            return None;
-        }
-        js_sys::Reflect::get(self, &JsValue::from_str(name))
-            .ok()
-            .filter(|v| !v.is_undefined() && !v.is_null())
-    }
-
-    fn string(&self) -> Option<String> {
-        self.as_string()
-    }
-
-    fn uint(&self) -> Option<u64> {
-        // JSON numbers arrive as f64; accept only exact non-negative integers.
-        let n = self.as_f64()?;
-        (n >= 0.0 && n.fract() == 0.0 && n <= 9_007_199_254_740_991.0).then_some(n as u64)
-    }
-
-    fn items(&self) -> Vec<Self> {
-        if js_sys::Array::is_array(self) {
-            js_sys::Array::from(self).iter().collect()
-        } else {
-            Vec::new()
         }
     }
 }

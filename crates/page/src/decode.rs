@@ -33,32 +33,58 @@ pub trait Json: Sized {
     fn items(&self) -> Vec<Self>;
 }
 
-fn missing(name: &str) -> Error {
+// The helpers below are public for the merchant console, which reads its
+// answers with the same toolkit (what the page does not call is not in
+// the page's wasm).
+
+/// The error of a field that is absent when required, or of the wrong type.
+pub fn missing(name: &str) -> Error {
     Error::Decode(format!("missing or malformed `{name}`"))
 }
 
-fn string<J: Json>(v: &J, name: &str) -> Result<String, Error> {
+/// A required string member.
+pub fn string<J: Json>(v: &J, name: &str) -> Result<String, Error> {
     v.field(name)
         .and_then(|f| f.string())
         .ok_or_else(|| missing(name))
 }
 
-fn opt_string<J: Json>(v: &J, name: &str) -> Option<String> {
+/// An optional string member (`null`, absent or not a string: `None`).
+pub fn opt_string<J: Json>(v: &J, name: &str) -> Option<String> {
     v.field(name).and_then(|f| f.string())
 }
 
-fn uint<J: Json>(v: &J, name: &str) -> Result<u64, Error> {
+/// A required non-negative integer member.
+pub fn uint<J: Json>(v: &J, name: &str) -> Result<u64, Error> {
     v.field(name)
         .and_then(|f| f.uint())
         .ok_or_else(|| missing(name))
 }
 
+/// An optional non-negative integer member: absent or `null` is `None`,
+/// anything else must be one.
+pub fn opt_uint<J: Json>(v: &J, name: &str) -> Result<Option<u64>, Error> {
+    v.field(name)
+        .map(|f| f.uint().ok_or_else(|| missing(name)))
+        .transpose()
+}
+
 /// A unit enum from its wire spelling.
-fn enum_str<T: Spelled, J: Json>(v: &J, name: &str) -> Result<T, Error> {
+pub fn enum_str<T: Spelled, J: Json>(v: &J, name: &str) -> Result<T, Error> {
     T::from_spelling(&string(v, name)?).ok_or_else(|| missing(name))
 }
 
-fn money<J: Json>(v: &J) -> Result<Money, Error> {
+/// An optional unit enum: absent or `null` is `None`, an unknown spelling
+/// an error.
+pub fn opt_enum<T: Spelled, J: Json>(v: &J, name: &str) -> Result<Option<T>, Error> {
+    match v.field(name) {
+        Some(_) => enum_str(v, name).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// The flattened `amount` and `amount_fen` of a [`Money`].
+pub fn money<J: Json>(v: &J) -> Result<Money, Error> {
     Ok(Money {
         amount: string(v, "amount")?,
         amount_fen: uint(v, "amount_fen")?,
@@ -156,6 +182,24 @@ pub fn pay_response<J: Json>(v: &J) -> Result<PayResponse, Error> {
     })
 }
 
+/// A parsed JSON value on the host: the tests' (here and the console's),
+/// which write answers with the types' own serde `Serialize`.
+#[cfg(any(test, feature = "json-value"))]
+impl Json for serde_json::Value {
+    fn field(&self, name: &str) -> Option<Self> {
+        self.get(name).filter(|v| !v.is_null()).cloned()
+    }
+    fn string(&self) -> Option<String> {
+        self.as_str().map(str::to_owned)
+    }
+    fn uint(&self) -> Option<u64> {
+        self.as_u64()
+    }
+    fn items(&self) -> Vec<Self> {
+        self.as_array().cloned().unwrap_or_default()
+    }
+}
+
 /// Any error answer → [`ErrorBody`] (`None` if it is not the documented shape).
 pub fn error_body<J: Json>(v: &J) -> Option<ErrorBody> {
     let e = v.field("error")?;
@@ -178,21 +222,6 @@ mod tests {
     use super::*;
     use checkout::api::{LinkChannel, LinkState, OrderStatus, PayMethod};
     use serde_json::{json, Value};
-
-    impl Json for Value {
-        fn field(&self, name: &str) -> Option<Self> {
-            self.get(name).filter(|v| !v.is_null()).cloned()
-        }
-        fn string(&self) -> Option<String> {
-            self.as_str().map(str::to_owned)
-        }
-        fn uint(&self) -> Option<u64> {
-            self.as_u64()
-        }
-        fn items(&self) -> Vec<Self> {
-            self.as_array().cloned().unwrap_or_default()
-        }
-    }
 
     fn wire<T: serde::Serialize>(x: &T) -> Value {
         serde_json::to_value(x).unwrap()

@@ -37,6 +37,8 @@ mod js;
 /// Browser wrappers, shared with the merchant console (`library`).
 #[cfg(all(target_arch = "wasm32", feature = "library"))]
 pub mod js;
+#[cfg(target_arch = "wasm32")]
+mod js_json;
 #[cfg(all(target_arch = "wasm32", not(feature = "library")))]
 mod screens;
 

@@ -19,7 +19,7 @@ use crate::ctx::Ctx;
 use crate::error::Error;
 use crate::js;
 use crate::link_form::{self, Charge, Field, Form, Link};
-use crate::model::Page;
+use crate::model::{Health, Page};
 use crate::route::Route;
 use crate::screen_text::{text, Text};
 
@@ -35,10 +35,10 @@ fn tx(ctx: &Ctx) -> &'static Text {
 /// preview, the printed card and a counter code's default subject.
 fn merchant_name() -> LocalResource<Option<String>> {
     LocalResource::new(|| async {
-        api::get::<serde_json::Value>("/v1/settings")
+        api::get::<Health>("/v1/settings")
             .await
             .ok()
-            .and_then(|v| v["merchant_name"].as_str().map(str::to_owned))
+            .map(|h| h.merchant_name)
     })
 }
 

@@ -13,8 +13,8 @@ mod statements;
 mod today;
 mod webhooks;
 
+use crate::decode::FromJson;
 use leptos::prelude::*;
-use serde::de::DeserializeOwned;
 
 use crate::api;
 use crate::ctx::{Ctx, Session};
@@ -118,7 +118,7 @@ pub fn ErrorNote(error: Error, #[prop(optional)] id: &'static str) -> impl IntoV
 /// reads change (and by `refetch()`); a 401 sends the app to sign-in.
 pub fn fetch<T>(path: impl Fn() -> String + 'static) -> LocalResource<Result<T, Error>>
 where
-    T: DeserializeOwned + 'static,
+    T: FromJson + 'static,
 {
     let ctx = expect_context::<Ctx>();
     LocalResource::new(move || {

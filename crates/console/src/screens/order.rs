@@ -15,7 +15,7 @@ use checkout::vocab::OrderStatus;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use super::webhooks::{EventItem, Events};
+use super::webhooks::EventItem;
 use super::{fetch, show, ErrorNote, Heading, Loading};
 use crate::api::{self, Extra};
 use crate::ctx::Ctx;
@@ -23,6 +23,7 @@ use crate::desk::{check_refund, refundable, yuan};
 use crate::error::Error;
 use crate::i18n::Strings;
 use crate::js;
+use crate::model::Events;
 use crate::route::encode;
 use crate::screen_text::text;
 
@@ -202,7 +203,7 @@ impl Act {
                 idempotency_key: key.as_deref(),
                 ..Extra::default()
             };
-            let sent = api::send::<serde_json::Value>("POST", &path, Some(&body), extra).await;
+            let sent = api::send::<()>("POST", &path, Some(&body), extra).await;
             outcome.set(Some(match sent {
                 Ok(_) => Ok(done),
                 Err(Error::Network(_)) => Ok(unknown),

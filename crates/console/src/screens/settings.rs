@@ -4,64 +4,11 @@
 //! secret, and nothing here changes anything.
 
 use leptos::prelude::*;
-use serde::Deserialize;
 
 use super::{fetch, show, Heading};
 use crate::ctx::Ctx;
+use crate::model::Health;
 use crate::screen_text::{text, Text};
-
-/// `GET /v1/settings`, read tolerantly (`checkout::health::SettingsView`).
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
-#[serde(default)]
-pub struct Health {
-    version: String,
-    merchant_name: String,
-    public_base_url: Option<String>,
-    gateway: Gateway,
-    wallet_sign_in: Wallets,
-    pub(super) webhook: Webhook,
-    cron: Cron,
-    migrations: Migrations,
-}
-
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
-#[serde(default)]
-struct Gateway {
-    host: Option<String>,
-    encryption: Option<bool>,
-    merchant_key_set: bool,
-}
-
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
-#[serde(default)]
-struct Wallets {
-    wechat: bool,
-    alipay: bool,
-}
-
-/// The webhook endpoint as shown (also the webhooks screen's status).
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
-#[serde(default)]
-pub struct Webhook {
-    /// Without its query; `None` when unset.
-    pub url: Option<String>,
-    /// Whether events are signed.
-    pub signing: bool,
-}
-
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
-#[serde(default)]
-struct Cron {
-    last_run_at: Option<u64>,
-    ok: Option<bool>,
-}
-
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
-#[serde(default)]
-struct Migrations {
-    applied: Option<u64>,
-    latest: Option<String>,
-}
 
 /// The settings screen.
 #[component]

@@ -30,7 +30,7 @@ pub fn SignIn(ended: bool) -> impl IntoView {
         busy.set(true);
         error.set(None);
         spawn_local(async move {
-            let opened = api::send::<serde_json::Value>(
+            let opened = api::send::<()>(
                 "POST",
                 "/v1/sessions",
                 None::<&()>,

@@ -82,10 +82,7 @@ pub fn Staff() -> impl IntoView {
                     <tbody>
                         {page.data.into_iter().map(|r| {
                             let at = r.entry.at;
-                            let outcome = serde_json::to_value(r.outcome)
-                                .ok()
-                                .and_then(|v| v.as_str().map(str::to_owned))
-                                .unwrap_or_default();
+                            let outcome = r.outcome.as_str();
                             let action = match &r.entry.object {
                                 Some(o) => format!("{} · {o}", r.entry.action),
                                 None => r.entry.action.clone(),
@@ -263,7 +260,7 @@ fn KeyRow(k: KeyView, refresh: impl Fn() + Copy + Send + Sync + 'static) -> impl
         move |_| {
             let id = id.clone();
             spawn_local(async move {
-                match api::send::<serde_json::Value>(
+                match api::send::<()>(
                     "DELETE",
                     &format!("/v1/keys/{id}"),
                     None::<&()>,
@@ -312,7 +309,7 @@ fn SessionRow(s: SessionView, refresh: impl Fn() + Copy + Send + Sync + 'static)
         move |_| {
             let id = id.clone();
             spawn_local(async move {
-                match api::send::<serde_json::Value>(
+                match api::send::<()>(
                     "DELETE",
                     &format!("/v1/sessions/{id}"),
                     None::<&()>,

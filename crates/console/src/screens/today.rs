@@ -13,13 +13,14 @@ use std::sync::Arc;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use super::webhooks::Events;
 use super::{fetch, ErrorNote, Heading};
 use crate::api;
 use crate::ctx::Ctx;
+use crate::decode::FromJson;
 use crate::desk::{figures, today, yuan};
 use crate::error::Error;
 use crate::js;
+use crate::model::Events;
 use crate::model::{OrderRow, Page, RefundRow};
 use crate::route::Route;
 
@@ -41,7 +42,7 @@ struct Day {
 /// first, page by page.
 async fn since<T>(path: &str, start: u64, id: fn(&T) -> &str) -> Result<Vec<T>, Error>
 where
-    T: serde::de::DeserializeOwned,
+    T: FromJson,
 {
     let mut rows: Vec<T> = Vec::new();
     for _ in 0..MAX_PAGES {

@@ -9,53 +9,14 @@
 use checkout::access::Permission;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use serde::Deserialize;
 
-use super::settings::Health;
 use super::{fetch, show, ErrorNote, Heading, Loading};
 use crate::api::{self, Extra};
 use crate::ctx::Ctx;
 use crate::error::Error;
+use crate::model::{Attempt, Event, Events, Health};
 use crate::route::Route;
 use crate::screen_text::{text, Text};
-
-/// An event (tolerant: what the screen shows).
-#[derive(Clone, Debug, PartialEq, Deserialize)]
-pub(super) struct Event {
-    id: String,
-    #[serde(rename = "type")]
-    kind: String,
-    created_at: u64,
-    delivery: String,
-    #[serde(default)]
-    attempt_count: u64,
-    #[serde(default)]
-    payload: serde_json::Value,
-    #[serde(default)]
-    attempts: Option<Vec<Attempt>>,
-}
-
-/// One delivery attempt.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
-struct Attempt {
-    at: u64,
-    status: Option<u16>,
-    latency_ms: u64,
-    #[serde(default)]
-    error: Option<String>,
-    #[serde(default)]
-    answer: Option<String>,
-}
-
-/// `GET /v1/events`.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
-pub(super) struct Events {
-    pub(super) data: Vec<Event>,
-    #[serde(default)]
-    pub(super) has_more: bool,
-    #[serde(default)]
-    next_after: Option<String>,
-}
 
 fn tx(ctx: &Ctx) -> &'static Text {
     text(ctx.lang.get())
@@ -206,10 +167,7 @@ pub(super) fn EventItem(event: Event, open: bool) -> impl IntoView {
             });
         }
     };
-    let about = event.payload["data"]["charge_code"]
-        .as_str()
-        .unwrap_or("")
-        .to_owned();
+    let about = event.about.clone().unwrap_or_default();
     let when = event.created_at;
     let state = event.delivery.clone();
     let badge = format!("badge {state}");
