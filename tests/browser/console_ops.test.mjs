@@ -208,7 +208,9 @@ test('settings: the Worker\'s health in both languages, no secret on the screen'
 
 test('staff (owner only): a key shown once, rolled and revoked; a sign-in link as a QR another phone signs in with; the audit log', async () => {
   for (const [locale, kind] of [['en-US', 'desktop'], ['zh-CN', 'mobile']]) {
-    const page = await signedIn(browser, 'owner', { locale, kind, path: '/staff' });
+    // A key on every request: this flow (two axe runs, a second phone,
+    // a reload) outlasts the test stack's 8 s sessions (`signedIn`).
+    const page = await signedIn(browser, 'owner', { locale, kind, path: '/staff', bearer: true });
     await consoleScreen(page, 'staff');
     await page.waitForSelector('#keys');
     await accessible(page, `staff ${locale} ${kind}`);
